@@ -1,0 +1,183 @@
+// Topology -> LabModel: allocate node subnets, node addresses and pod addresses, and reject
+// every combination that could not be built. Pure; errors point into the topology file.
+import {TopologyError, type SourcePos} from '../topology/errors.js'
+import type {Located, Topology} from '../topology/types.js'
+import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
+import {FABRIC, hostVethName, netnsName} from './names.js'
+import type {ExternalModel, LabModel, NodeModel, PodModel} from './types.js'
+
+/** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
+const FIRST_NODE_HOST = 10
+const DEFAULT_EXTERNAL_BASE = '203.0.113.10' // TEST-NET-3: documentation range, never a real host
+
+function cidrOf(f: Located<string>, what: string): Cidr {
+  const c = parseCidr(f.value)
+  if (typeof c === 'string') throw new TopologyError(f.pos, `${what}: ${c}`)
+  return c
+}
+
+function ipOf(f: Located<string>, what: string): number {
+  const ip = parseIPv4(f.value)
+  if (ip === undefined) throw new TopologyError(f.pos, `${what}: "${f.value}" is not an IPv4 address`)
+  return ip
+}
+
+/** Takes the preferred value when it is free, else the first free one: fixed choices never move. */
+function allocate(preferred: number, first: number, last: number, used: Set<number>): number | undefined {
+  if (preferred >= first && preferred <= last && !used.has(preferred)) return preferred
+  for (let v = first; v <= last; v++) if (!used.has(v)) return v
+  return undefined
+}
+
+export function buildModel(topo: Topology): LabModel {
+  const lab = topo.name.value
+  const c = topo.cluster
+  const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
+  const underlay = cidrOf(c.underlay, 'cluster.underlay')
+  const size = c.nodeSubnetSize.value
+  if (size < podCIDR.prefix) {
+    throw new TopologyError(c.nodeSubnetSize.pos, `cluster.nodeSubnetSize /${size} is larger than cluster.podCIDR ${podCIDR} itself`)
+  }
+  if (underlay.overlaps(podCIDR)) {
+    throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
+  }
+  if (underlay.prefix > 29) throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} is too small to hold nodes (use /29 or larger)`)
+
+  // Names are unique across the lab: they name namespaces and interfaces.
+  const seen = new Map<string, SourcePos>()
+  const claim = (name: Located<string>) => {
+    const prev = seen.get(name.value)
+    if (prev) throw new TopologyError(name.pos, `duplicate name "${name.value}" (first used at line ${prev.line}, column ${prev.col})`)
+    seen.set(name.value, name.pos)
+  }
+  for (const n of topo.nodes) {
+    claim(n.name)
+    n.pods.forEach((p) => claim(p.name))
+  }
+  topo.external.forEach((e) => claim(e.name))
+
+  const subnetCount = 2 ** (size - podCIDR.prefix)
+  if (topo.nodes.length > subnetCount) {
+    throw new TopologyError(topo.nodesPos, `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${podCIDR} holds only ${subnetCount} node subnets of /${size}`)
+  }
+
+  // Pass 1: fixed node subnets and addresses.
+  const usedSubnets = new Map<number, SourcePos>() // subnet index -> where it was fixed
+  const fixedSubnet: (number | undefined)[] = []
+  const usedNodeIps = new Map<number, SourcePos>()
+  for (const [i, n] of topo.nodes.entries()) {
+    if (n.podCIDR) {
+      const sub = cidrOf(n.podCIDR, `node ${n.name.value} podCIDR`)
+      if (!podCIDR.covers(sub)) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} lies outside cluster.podCIDR ${podCIDR}`)
+      if (sub.prefix !== size) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} must be a /${size} (cluster.nodeSubnetSize)`)
+      const k = (sub.base - podCIDR.base) / sub.size
+      const prev = usedSubnets.get(k)
+      if (prev) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} overlaps the subnet fixed at line ${prev.line}, column ${prev.col}`)
+      usedSubnets.set(k, n.podCIDR.pos)
+      fixedSubnet[i] = k
+    }
+    if (n.ip) {
+      const ip = ipOf(n.ip, `node ${n.name.value} ip`)
+      if (!underlay.contains(ip)) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is outside cluster.underlay ${underlay}`)
+      if (ip === underlay.base || ip === underlay.last) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is the network or broadcast address of ${underlay}`)
+      const prev = usedNodeIps.get(ip)
+      if (prev) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
+      usedNodeIps.set(ip, n.ip.pos)
+    }
+  }
+
+  // Pass 2: allocate the rest, in node order.
+  const subnetSet = new Set(usedSubnets.keys())
+  const ipSet = new Set(usedNodeIps.keys())
+  const nodes: NodeModel[] = topo.nodes.map((n, i) => {
+    let k = fixedSubnet[i]
+    if (k === undefined) {
+      k = allocate(i, 0, subnetCount - 1, subnetSet)
+      if (k === undefined) throw new TopologyError(n.name.pos, `no free /${size} subnet left in ${podCIDR} for node ${n.name.value}`)
+      subnetSet.add(k)
+    }
+    const sub = podCIDR.subnet(size, k)
+    let ip = n.ip ? parseIPv4(n.ip.value)! : undefined
+    if (ip === undefined) {
+      ip = allocate(underlay.base + FIRST_NODE_HOST + i, underlay.base + 1, underlay.last - 1, ipSet)
+      if (ip === undefined) throw new TopologyError(n.name.pos, `no free address left in cluster.underlay ${underlay} for node ${n.name.value}`)
+      ipSet.add(ip)
+    }
+    return {
+      name: n.name.value,
+      netns: netnsName(lab, n.name.value),
+      ip: formatIPv4(ip),
+      podCIDR: sub.toString(),
+      gateway: formatIPv4(sub.base + 1),
+      bridge: 'cni0',
+      fabricPort: n.name.value,
+      pods: allocatePods(lab, n, sub),
+    }
+  })
+
+  const usedExternal = new Map<number, SourcePos>()
+  const external: ExternalModel[] = topo.external.map((e, i) => {
+    let ip: number
+    if (e.ip) {
+      ip = ipOf(e.ip, `external host ${e.name.value} ip`)
+      if (podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
+      if (underlay.contains(ip)) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside cluster.underlay ${underlay}: an external host must be outside the cluster`)
+      const prev = usedExternal.get(ip)
+      if (prev) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
+    } else {
+      ip = parseIPv4(DEFAULT_EXTERNAL_BASE)! + i
+      while (usedExternal.has(ip)) ip++
+    }
+    usedExternal.set(ip, e.name.pos)
+    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), fabricPort: e.name.value}
+  })
+
+  return {
+    lab,
+    routing: c.routing.value,
+    ipMasq: c.ipMasq.value,
+    podCIDR: podCIDR.toString(),
+    nodeSubnetSize: size,
+    underlay: underlay.toString(),
+    fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
+    nodes,
+    external,
+  }
+}
+
+function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {
+  const gateway = sub.base + 1
+  const capacity = sub.size - 3 // network, gateway, broadcast
+  if (n.pods.length > capacity) {
+    throw new TopologyError(n.podsPos, `node ${n.name.value} has ${n.pods.length} pods but its subnet ${sub} holds at most ${capacity}`)
+  }
+  const used = new Map<number, SourcePos>()
+  for (const p of n.pods) {
+    if (!p.ip) continue
+    const ip = ipOf(p.ip, `pod ${p.name.value} ip`)
+    const what = `pod ${p.name.value} ip ${p.ip.value}`
+    if (!sub.contains(ip)) throw new TopologyError(p.ip.pos, `${what} is outside its node's subnet ${sub} (node ${n.name.value})`)
+    if (ip === sub.base) throw new TopologyError(p.ip.pos, `${what} is the network address of ${sub}`)
+    if (ip === gateway) throw new TopologyError(p.ip.pos, `${what} is the gateway address of ${sub} (held by the node's cni0 bridge)`)
+    if (ip === sub.last) throw new TopologyError(p.ip.pos, `${what} is the broadcast address of ${sub}`)
+    const prev = used.get(ip)
+    if (prev) throw new TopologyError(p.ip.pos, `${what} is already used by another pod at line ${prev.line}, column ${prev.col}`)
+    used.set(ip, p.ip.pos)
+  }
+  const taken = new Set(used.keys())
+  const veths = new Set<string>()
+  let next = gateway + 1
+  return n.pods.map((p) => {
+    let ip: number
+    if (p.ip) ip = parseIPv4(p.ip.value)!
+    else {
+      while (taken.has(next)) next++
+      ip = next++
+      taken.add(ip)
+    }
+    const hostVeth = hostVethName(p.name.value)
+    if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
+    veths.add(hostVeth)
+    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), hostVeth}
+  })
+}

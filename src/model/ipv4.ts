@@ -1,0 +1,61 @@
+// IPv4 addresses as unsigned 32-bit numbers: allocation over thousands of pods stays cheap,
+// and every subnet question becomes integer arithmetic.
+import IPCIDR from 'ip-cidr'
+
+const QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+export function parseIPv4(text: string): number | undefined {
+  if (!QUAD.test(text)) return undefined
+  return text.split('.').reduce((acc, part) => acc * 256 + Number(part), 0)
+}
+
+export function formatIPv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+}
+
+export class Cidr {
+  readonly size: number
+  constructor(
+    readonly base: number,
+    readonly prefix: number,
+  ) {
+    this.size = 2 ** (32 - prefix)
+  }
+
+  get last(): number {
+    return this.base + this.size - 1
+  }
+
+  contains(ip: number): boolean {
+    return ip >= this.base && ip <= this.last
+  }
+
+  overlaps(other: Cidr): boolean {
+    return this.base <= other.last && other.base <= this.last
+  }
+
+  covers(other: Cidr): boolean {
+    return other.base >= this.base && other.last <= this.last
+  }
+
+  /** The k-th subnet of the given prefix length inside this one. */
+  subnet(prefix: number, k: number): Cidr {
+    return new Cidr(this.base + k * 2 ** (32 - prefix), prefix)
+  }
+
+  toString(): string {
+    return `${formatIPv4(this.base)}/${this.prefix}`
+  }
+}
+
+/** Parse "a.b.c.d/n"; explains what is wrong instead of returning undefined. */
+export function parseCidr(text: string): Cidr | string {
+  const [addr, len, ...rest] = text.split('/')
+  if (rest.length > 0 || len === undefined || !/^\d{1,2}$/.test(len)) return `"${text}" is not a CIDR (expected a.b.c.d/n)`
+  if (parseIPv4(addr) === undefined) return `"${text}" is not a CIDR: "${addr}" is not an IPv4 address`
+  const prefix = Number(len)
+  if (prefix > 32 || !IPCIDR.isValidCIDR(text)) return `"${text}" is not a CIDR: the prefix length must be 0 to 32`
+  const network = parseIPv4(new IPCIDR(text).start() as string)!
+  if (network !== parseIPv4(addr)) return `"${text}" has host bits set; did you mean ${formatIPv4(network)}/${prefix}?`
+  return new Cidr(network, prefix)
+}

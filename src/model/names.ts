@@ -1,0 +1,30 @@
+// How lab objects are named on the machine. One place, because cleanup relies on these names
+// to recognise what belongs to a lab.
+import {createHash} from 'node:crypto'
+import {IFNAME_MAX} from '../topology/names.js'
+
+/** Every namespace a lab creates is called "netlab-<lab>.<member>"; lab names hold no dots. */
+export const NETNS_PREFIX = 'netlab-'
+export const FABRIC = 'fabric'
+
+export function netnsName(lab: string, member: string): string {
+  return `${NETNS_PREFIX}${lab}.${member}`
+}
+
+/** The lab a namespace name belongs to, or undefined for anything netlab did not name. */
+export function labOfNetns(netns: string): string | undefined {
+  const m = /^netlab-([a-z][a-z0-9-]*)\.[a-z0-9-]+$/.exec(netns)
+  return m?.[1]
+}
+
+/** The loopback alias written into each lab namespace: proof of ownership when the state is lost. */
+export function ownerMark(lab: string): string {
+  return `netlab:${lab}`
+}
+
+/** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */
+export function hostVethName(pod: string): string {
+  const readable = `veth-${pod}`
+  if (readable.length <= IFNAME_MAX) return readable
+  return `veth${createHash('sha1').update(pod).digest('hex').slice(0, 11)}`
+}

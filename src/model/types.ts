@@ -1,0 +1,54 @@
+// The lab model: every name and address decided, nothing executed. Plans are compiled from it,
+// status prints it, probes test against it. Plain data, so it can be saved as JSON in the state.
+import type {RoutingMode} from '../topology/types.js'
+
+export interface PodModel {
+  name: string
+  node: string
+  netns: string
+  ip: string
+  /** the node-side end of the pod's veth pair, attached to the node's cni0 bridge */
+  hostVeth: string
+}
+
+export interface NodeModel {
+  name: string
+  netns: string
+  /** the node's address on the underlay (its eth0) */
+  ip: string
+  podCIDR: string
+  /** first address of the pod subnet, held by cni0: the pods' default gateway */
+  gateway: string
+  bridge: string
+  /** the node's port on the fabric bridge (the other end of its eth0) */
+  fabricPort: string
+  pods: PodModel[]
+}
+
+export interface ExternalModel {
+  name: string
+  netns: string
+  ip: string
+  fabricPort: string
+}
+
+export interface LabModel {
+  lab: string
+  routing: RoutingMode
+  ipMasq: boolean
+  podCIDR: string
+  nodeSubnetSize: number
+  underlay: string
+  fabric: {netns: string; bridge: string}
+  nodes: NodeModel[]
+  external: ExternalModel[]
+}
+
+export function allPods(model: LabModel): PodModel[] {
+  return model.nodes.flatMap((n) => n.pods)
+}
+
+/** Every namespace of the lab, in creation order. */
+export function allNetns(model: LabModel): string[] {
+  return [model.fabric.netns, ...model.nodes.map((n) => n.netns), ...model.external.map((e) => e.netns), ...allPods(model).map((p) => p.netns)]
+}

@@ -1,0 +1,42 @@
+// Collects phases and actions in order, numbering them and filling in how each is undone.
+import type {Action, Phase, Plan, Tool} from './types.js'
+
+export class PlanBuilder {
+  private phases: Phase[] = []
+  private actions: Action[] = []
+  private current?: Phase
+
+  constructor(private lab: string) {}
+
+  phase(p: Phase): this {
+    this.phases.push(p)
+    this.current = p
+    return this
+  }
+
+  /** A command run inside lab namespace `netns`; deleting that namespace undoes it. */
+  inNetns(netns: string, tool: Tool, args: string[], why: string): this {
+    return this.push({netns, tool, args, why, undo: {kind: 'netns', netns}})
+  }
+
+  /** A command run from the root namespace that only creates things inside `owner` (and other lab namespaces). */
+  intoNetns(owner: string, args: string[], why: string): this {
+    return this.push({netns: null, tool: 'ip', args, why, undo: {kind: 'netns', netns: owner}})
+  }
+
+  createNetns(netns: string, why: string): this {
+    return this.push({netns: null, tool: 'ip', args: ['netns', 'add', netns], why, creates: netns, undo: {kind: 'command', tool: 'ip', netns: null, args: ['netns', 'del', netns]}})
+  }
+
+  build(): Plan {
+    return {lab: this.lab, phases: this.phases, actions: this.actions}
+  }
+
+  private push(a: Omit<Action, 'id' | 'phase'>): this {
+    if (!this.current) throw new Error('PlanBuilder: add a phase before actions')
+    // ip -batch splits lines on whitespace; no argument may contain any.
+    for (const arg of a.args) if (/\s/.test(arg) || arg === '') throw new Error(`plan argument ${JSON.stringify(arg)} is empty or has white space`)
+    this.actions.push({id: this.actions.length, phase: this.current.id, ...a})
+    return this
+  }
+}

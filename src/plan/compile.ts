@@ -1,0 +1,143 @@
+// LabModel -> Plan. Pure. The order of phases is the order of a good tutorial: make the
+// machines, cable them, address them, route between them, then open the firewall and NAT.
+import {allPods, type LabModel} from '../model/types.js'
+import {ownerMark} from '../model/names.js'
+import {PlanBuilder} from './builder.js'
+import {hostGwRoutes} from './routing/host-gw.js'
+import type {Plan} from './types.js'
+import type {RoutingMode} from '../topology/types.js'
+
+const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = {
+  'host-gw': hostGwRoutes,
+}
+
+export function compilePlan(model: LabModel): Plan {
+  const b = new PlanBuilder(model.lab)
+  const pods = allPods(model)
+  const mark = ownerMark(model.lab)
+  const {fabric} = model
+
+  b.phase({
+    id: 'namespaces',
+    title: 'Create the network namespaces',
+    why: 'Each machine of the lab is a network namespace: its own interfaces, routes and firewall. The fabric is the switch joining the nodes; every node and every pod gets one of its own, exactly like a container runtime creates one per pod before calling CNI.',
+    scope: 'lab',
+  })
+  b.createNetns(fabric.netns, 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes')
+  for (const n of model.nodes) b.createNetns(n.netns, `node ${n.name}`)
+  for (const e of model.external) b.createNetns(e.netns, `external host ${e.name}: "the outside world", on the underlay but outside the cluster`)
+  for (const p of pods) b.createNetns(p.netns, `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`)
+
+  b.phase({
+    id: 'links',
+    title: 'Create bridges and cables (veth pairs)',
+    why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace.',
+    scope: 'lab',
+  })
+  b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
+  for (const n of model.nodes) {
+    b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
+    b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
+  }
+  for (const e of model.external) {
+    b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
+  }
+  for (const p of pods) {
+    const n = model.nodes.find((x) => x.name === p.node)!
+    b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
+  }
+
+  b.phase({
+    id: 'fabric',
+    title: 'Switch on the fabric',
+    why: 'Plug every node\'s cable into the fabric bridge and bring it all up: the nodes now share one L2 segment.',
+    scope: 'netns',
+  })
+  b.inNetns(fabric.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's for cleanup`)
+  b.inNetns(fabric.netns, 'ip', ['link', 'set', fabric.bridge, 'up'], 'the switch is on')
+  for (const port of [...model.nodes.map((n) => n.fabricPort), ...model.external.map((e) => e.fabricPort)]) {
+    b.inNetns(fabric.netns, 'ip', ['link', 'set', port, 'master', fabric.bridge, 'up'], `plug ${port} into the switch`)
+  }
+
+  const underlayPrefix = model.underlay.split('/')[1]
+  b.phase({
+    id: 'nodes',
+    title: 'Address the nodes and their pod bridges',
+    why: 'Each node gets its underlay address on eth0, and its pod gateway (the first address of its pod subnet) on cni0. The connected route on cni0 is how a node reaches its own pods.',
+    scope: 'netns',
+  })
+  for (const n of model.nodes) {
+    b.inNetns(n.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
+    b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.ip}/${underlayPrefix}`, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
+    b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the node\'s network card up')
+    b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge], `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`)
+    b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
+    for (const p of n.pods) {
+      b.inNetns(n.netns, 'ip', ['link', 'set', p.hostVeth, 'master', n.bridge, 'up'], `attach pod ${p.name}'s cable to cni0`)
+    }
+  }
+
+  b.phase({
+    id: 'pods',
+    title: 'Configure the pods (what a CNI plugin does on ADD)',
+    why: 'Inside each pod: loopback up (the loopback plugin), the pod\'s address on eth0 (host-local IPAM), and a default route via the node\'s cni0 gateway.',
+    scope: 'netns',
+  })
+  for (const n of model.nodes) {
+    for (const p of n.pods) {
+      b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], 'loopback up (the CNI loopback plugin)')
+      b.inNetns(p.netns, 'ip', ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
+      b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the pod\'s eth0 up')
+      b.inNetns(p.netns, 'ip', ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'], `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`)
+    }
+  }
+
+  if (model.external.length > 0) {
+    b.phase({
+      id: 'external',
+      title: 'Configure the external hosts',
+      why: 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to the nodes but not to any pod subnet. Pods can only reach it if their node masquerades them.',
+      scope: 'netns',
+    })
+    for (const e of model.external) {
+      b.inNetns(e.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
+      b.inNetns(e.netns, 'ip', ['addr', 'add', `${e.ip}/32`, 'dev', 'eth0'], `${e.name}'s address, outside the cluster`)
+      b.inNetns(e.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring its network card up')
+      b.inNetns(e.netns, 'ip', ['route', 'add', model.underlay, 'dev', 'eth0'], 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
+    }
+  }
+
+  ROUTING[model.routing](model, b)
+  if (model.external.length > 0) {
+    for (const n of model.nodes) {
+      for (const e of model.external) {
+        b.inNetns(n.netns, 'ip', ['route', 'add', `${e.ip}/32`, 'dev', 'eth0'], `${e.name} (${e.ip}) is on the same wire as ${n.name}: reach it directly`)
+      }
+    }
+  }
+
+  b.phase({
+    id: 'forwarding',
+    title: 'Turn the nodes into routers',
+    why: 'Linux drops packets that are not for itself unless IP forwarding is on. Without it, pods reach their own node but nothing beyond it.',
+    scope: 'netns',
+  })
+  for (const n of model.nodes) b.inNetns(n.netns, 'sysctl', ['net.ipv4.ip_forward=1'], `${n.name} forwards packets between cni0 and eth0`)
+
+  b.phase({
+    id: 'firewall',
+    title: 'Firewall and masquerade',
+    why: 'Like a node running Docker, forwarding is denied unless allowed, so the node accepts forwarding for the cluster pod range only. Masquerade hides pods behind the node address only when they talk to something outside the cluster; pod-to-pod traffic is never NATed (the mistake of the reference bridge plugin\'s ipMasq).',
+    scope: 'netns',
+  })
+  for (const n of model.nodes) {
+    b.inNetns(n.netns, 'iptables', ['-P', 'FORWARD', 'DROP'], 'deny forwarding by default, as a node with Docker does')
+    b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-s', model.podCIDR, '-j', 'ACCEPT'], `forward traffic from pods (${model.podCIDR})`)
+    b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-d', model.podCIDR, '-j', 'ACCEPT'], `forward traffic to pods (${model.podCIDR})`)
+    if (model.ipMasq) {
+      b.inNetns(n.netns, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '!', '-d', model.podCIDR, '-j', 'MASQUERADE'], `pods of ${n.name} leaving the cluster (not to ${model.podCIDR}) take the node's address`)
+    }
+  }
+
+  return b.build()
+}

@@ -1,0 +1,32 @@
+// Name rules. Names end up in namespace names, interface names and file paths, so they are
+// restricted to what is safe in all three: lower-case letters, digits and inner dashes.
+// A name can never start with '-' (no option injection) or contain '/', '.', or spaces.
+
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
+export const LAB_NAME_RE = /^[a-z]([a-z0-9-]*[a-z0-9])?$/
+
+/** Linux interface names hold at most 15 characters (IFNAMSIZ - 1). */
+export const IFNAME_MAX = 15
+export const LIMITS = {
+  labName: 24,
+  nodeName: IFNAME_MAX, // a node's name is also its port name on the fabric bridge
+  externalName: IFNAME_MAX,
+  podName: 40,
+  nodes: 250,
+  pods: 5000,
+} as const
+
+/** Names that would collide with the lab's own namespaces. */
+export const RESERVED_NAMES = new Set(['fabric'])
+
+export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name: string, max: number): string | undefined {
+  const re = kind === 'lab' ? LAB_NAME_RE : NAME_RE
+  if (name.length === 0) return `${kind} name is empty`
+  if (name.length > max) return `${kind} name "${name}" is too long (${name.length} characters; at most ${max})`
+  if (!re.test(name)) {
+    const rule = kind === 'lab' ? 'lower-case letters, digits and dashes, starting with a letter' : 'lower-case letters, digits and dashes, starting and ending with a letter or digit'
+    return `${kind} name ${JSON.stringify(name)} is not allowed: use ${rule}`
+  }
+  if (kind !== 'lab' && RESERVED_NAMES.has(name)) return `${kind} name "${name}" is reserved by netlab`
+  return undefined
+}

@@ -1,0 +1,245 @@
+// Topology file -> Topology. Pure: text in, data or a TopologyError out.
+// We walk the YAML syntax tree ourselves instead of converting to plain JS first, so every
+// complaint can point at the exact line and column of the value that causes it.
+import {readFileSync, statSync} from 'node:fs'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap} from 'yaml'
+import {TopologyError, type SourcePos} from './errors.js'
+import {LIMITS, nameProblem} from './names.js'
+import {ROUTING_MODES, type ExternalSpec, type Located, type NodeSpec, type PodSpec, type RoutingMode, type Topology} from './types.js'
+
+export const MAX_TOPOLOGY_BYTES = 1024 * 1024
+
+export const DEFAULT_CLUSTER = {
+  podCIDR: '10.244.0.0/16',
+  nodeSubnetSize: 24,
+  underlay: '192.168.50.0/24',
+  routing: 'host-gw' as RoutingMode,
+  ipMasq: true,
+}
+
+/** Read and parse a topology file; every failure is a TopologyError with a position. */
+export function loadTopologyFile(file: string): Topology {
+  const at1 = {file, line: 1, col: 1}
+  let size: number
+  try {
+    const st = statSync(file)
+    if (!st.isFile()) throw new TopologyError(at1, 'not a regular file')
+    size = st.size
+  } catch (error) {
+    if (error instanceof TopologyError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    throw new TopologyError(at1, code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(error)})`)
+  }
+  if (size > MAX_TOPOLOGY_BYTES) {
+    throw new TopologyError(at1, `file is too large (${(size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
+  }
+  return parseTopology(readFileSync(file), file)
+}
+
+/** The offset of the first byte that is not valid UTF-8, or -1. */
+function firstInvalidUtf8(buf: Buffer): number {
+  const roundTrip = Buffer.from(buf.toString('utf8'), 'utf8')
+  if (roundTrip.equals(buf)) return -1
+  const n = Math.min(buf.length, roundTrip.length)
+  for (let i = 0; i < n; i++) if (buf[i] !== roundTrip[i]) return i
+  return n
+}
+
+function posOfByte(buf: Buffer, offset: number, file: string): SourcePos {
+  let line = 1
+  let lineStart = 0
+  for (let i = 0; i < offset; i++) if (buf[i] === 0x0a) { line++; lineStart = i + 1 }
+  return {file, line, col: offset - lineStart + 1}
+}
+
+export function parseTopology(input: string | Buffer, file = '<topology>'): Topology {
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
+  const bad = firstInvalidUtf8(buf)
+  if (bad >= 0) throw new TopologyError(posOfByte(buf, bad, file), 'the file is not valid UTF-8 text')
+  const text = buf.toString('utf8')
+  const lc = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true})
+  const first = doc.errors[0]
+  if (first) {
+    const at = first.linePos?.[0] ?? {line: 1, col: 1}
+    const msg = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+    throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
+  }
+  return new Walker(file, lc).topology(doc.contents as YamlNode | null)
+}
+
+class Walker {
+  constructor(private file: string, private lc: LineCounter) {}
+
+  pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {
+    const offset = node?.range?.[0]
+    if (offset === undefined) return fallback ?? {file: this.file, line: 1, col: 1}
+    const {line, col} = this.lc.linePos(offset)
+    return {file: this.file, line, col}
+  }
+
+  fail(node: YamlNode | null | undefined, msg: string): never {
+    throw new TopologyError(this.pos(node), msg)
+  }
+
+  /** Aliases could expand into billions of nodes (the "billion laughs"); a topology never needs them. */
+  noAlias(node: unknown, where: string): void {
+    if (isAlias(node)) this.fail(node as YamlNode, `${where}: YAML aliases (*name) are not supported in topology files`)
+  }
+
+  map(node: unknown, where: string, allowed: readonly string[]): Map<string, {key: YamlNode; value: YamlNode | null}> {
+    this.noAlias(node, where)
+    if (!isMap(node)) this.fail(node as YamlNode, `${where} must be a mapping`)
+    const out = new Map<string, {key: YamlNode; value: YamlNode | null}>()
+    for (const pair of (node as YAMLMap).items) {
+      const key = pair.key as YamlNode
+      this.noAlias(key, where)
+      if (!isScalar(key) || typeof key.value !== 'string') this.fail(key, `${where}: keys must be plain names`)
+      const name = key.value as string
+      if (name === '<<') this.fail(key, `${where}: YAML merge keys (<<) are not supported in topology files`)
+      if (!allowed.includes(name)) this.fail(key, `${where}: unknown key "${name}" (allowed: ${allowed.join(', ')})`)
+      const value = (pair.value ?? null) as YamlNode | null
+      this.noAlias(value, `${where}.${name}`)
+      out.set(name, {key, value})
+    }
+    return out
+  }
+
+  str(entry: {key: YamlNode; value: YamlNode | null}, where: string): Located<string> {
+    const v = entry.value
+    if (!isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number') || v.value === '') {
+      this.fail(v ?? entry.key, `${where} must be a non-empty string`)
+    }
+    return {value: String((v as {value: unknown}).value), pos: this.pos(v)}
+  }
+
+  nameOf(entry: {key: YamlNode; value: YamlNode | null}, where: string, kind: 'lab' | 'node' | 'pod' | 'external host', max: number): Located<string> {
+    const v = entry.value
+    if (!isScalar(v) || typeof v.value !== 'string') this.fail(v ?? entry.key, `${where} must be a name (a string)`)
+    const name = String((v as {value: unknown}).value)
+    const problem = nameProblem(kind, name, max)
+    if (problem) this.fail(v, `${where}: ${problem}`)
+    return {value: name, pos: this.pos(v)}
+  }
+
+  topology(root: YamlNode | null): Topology {
+    if (root === null || root === undefined) throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
+    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external'])
+    const nameEntry = top.get('name')
+    if (!nameEntry) this.fail(root, 'missing key "name" (the lab name)')
+    const name = this.nameOf(nameEntry, 'name', 'lab', LIMITS.labName)
+    const cluster = this.cluster(top.get('cluster'), root)
+    const nodesEntry = top.get('nodes')
+    if (!nodesEntry) this.fail(root, 'missing key "nodes" (a list of nodes)')
+    const nodes = this.nodes(nodesEntry)
+    const externalEntry = top.get('external')
+    const external = externalEntry ? this.externals(externalEntry) : []
+    return {file: this.file, name, cluster, nodes, nodesPos: this.pos(nodesEntry.value ?? nodesEntry.key), external}
+  }
+
+  cluster(entry: {key: YamlNode; value: YamlNode | null} | undefined, root: YamlNode): Topology['cluster'] {
+    const here = this.pos(entry?.value ?? entry?.key ?? root)
+    const d = DEFAULT_CLUSTER
+    const defaults = {
+      podCIDR: {value: d.podCIDR, pos: here},
+      nodeSubnetSize: {value: d.nodeSubnetSize, pos: here},
+      underlay: {value: d.underlay, pos: here},
+      routing: {value: d.routing, pos: here},
+      ipMasq: {value: d.ipMasq, pos: here},
+    }
+    if (!entry || entry.value === null) return defaults
+    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq'])
+    const out = {...defaults}
+    const podCIDR = m.get('podCIDR')
+    if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
+    const underlay = m.get('underlay')
+    if (underlay) out.underlay = this.str(underlay, 'cluster.underlay')
+    const size = m.get('nodeSubnetSize')
+    if (size) {
+      const v = size.value
+      if (!isScalar(v) || typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value < 1 || v.value > 30) {
+        this.fail(v ?? size.key, 'cluster.nodeSubnetSize must be a whole number from 1 to 30 (a prefix length)')
+      }
+      out.nodeSubnetSize = {value: v.value as number, pos: this.pos(v)}
+    }
+    const routing = m.get('routing')
+    if (routing) {
+      const r = this.str(routing, 'cluster.routing')
+      if (!ROUTING_MODES.includes(r.value as RoutingMode)) {
+        this.fail(routing.value, `cluster.routing: unknown routing mode "${r.value}" (supported: ${ROUTING_MODES.join(', ')})`)
+      }
+      out.routing = r as Located<RoutingMode>
+    }
+    const ipMasq = m.get('ipMasq')
+    if (ipMasq) {
+      const v = ipMasq.value
+      if (!isScalar(v) || typeof v.value !== 'boolean') this.fail(v ?? ipMasq.key, 'cluster.ipMasq must be true or false')
+      out.ipMasq = {value: v.value as boolean, pos: this.pos(v)}
+    }
+    return out
+  }
+
+  nodes(entry: {key: YamlNode; value: YamlNode | null}): NodeSpec[] {
+    const v = entry.value
+    if (!isSeq(v) || v.items.length === 0) this.fail(v ?? entry.key, 'nodes must be a non-empty list')
+    if (v.items.length > LIMITS.nodes) this.fail(v, `too many nodes (${v.items.length}; netlab builds at most ${LIMITS.nodes})`)
+    return v.items.map((item, i) => this.node(item as YamlNode, `nodes[${i}]`))
+  }
+
+  node(item: YamlNode, where: string): NodeSpec {
+    const m = this.map(item, where, ['name', 'ip', 'podCIDR', 'pods'])
+    const nameEntry = m.get('name')
+    if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
+    const name = this.nameOf(nameEntry, `${where}.name`, 'node', LIMITS.nodeName)
+    const ipEntry = m.get('ip')
+    const cidrEntry = m.get('podCIDR')
+    const podsEntry = m.get('pods')
+    let pods: PodSpec[] = []
+    if (podsEntry && podsEntry.value !== null) {
+      const pv = podsEntry.value
+      if (isScalar(pv) && typeof pv.value === 'number') {
+        if (!Number.isInteger(pv.value) || pv.value < 0) this.fail(pv, `${where}.pods must be a list of pods or a whole number`)
+        if (pv.value > LIMITS.pods) this.fail(pv, `${where}.pods: too many pods (${pv.value}; netlab builds at most ${LIMITS.pods} in a lab)`)
+        const at = this.pos(pv)
+        pods = Array.from({length: pv.value}, (_, k) => ({name: {value: `${name.value}-p${k}`, pos: at}}))
+      } else if (isSeq(pv)) {
+        if (pv.items.length > LIMITS.pods) this.fail(pv, `${where}.pods: too many pods (${pv.items.length}; netlab builds at most ${LIMITS.pods} in a lab)`)
+        pods = pv.items.map((p, k) => this.pod(p as YamlNode, `${where}.pods[${k}]`))
+      } else {
+        this.fail(pv, `${where}.pods must be a list of pods or a whole number`)
+      }
+    }
+    return {
+      name,
+      ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
+      podCIDR: cidrEntry ? this.str(cidrEntry, `${where}.podCIDR`) : undefined,
+      pods,
+      podsPos: this.pos(podsEntry?.value ?? podsEntry?.key ?? item),
+    }
+  }
+
+  pod(item: YamlNode, where: string): PodSpec {
+    this.noAlias(item, where)
+    if (isScalar(item)) return {name: this.nameOf({key: item, value: item}, where, 'pod', LIMITS.podName)}
+    const m = this.map(item, where, ['name', 'ip'])
+    const nameEntry = m.get('name')
+    if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
+    const ipEntry = m.get('ip')
+    return {name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined}
+  }
+
+  externals(entry: {key: YamlNode; value: YamlNode | null}): ExternalSpec[] {
+    const v = entry.value
+    if (v === null) return []
+    if (!isSeq(v)) this.fail(v, 'external must be a list of hosts')
+    if (v.items.length > 16) this.fail(v, `too many external hosts (${v.items.length}; at most 16)`)
+    return v.items.map((item, i) => {
+      const where = `external[${i}]`
+      const m = this.map(item, where, ['name', 'ip'])
+      const nameEntry = m.get('name')
+      if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
+      const ipEntry = m.get('ip')
+      return {name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined}
+    })
+  }
+}

@@ -1,0 +1,45 @@
+// The topology as the user wrote it, after syntax checks, before any address is allocated.
+// Every field that a later check may complain about carries the position it came from.
+import type {SourcePos} from './errors.js'
+
+export type RoutingMode = 'host-gw'
+export const ROUTING_MODES: readonly RoutingMode[] = ['host-gw']
+
+export interface Located<T> {
+  value: T
+  pos: SourcePos
+}
+
+export interface PodSpec {
+  name: Located<string>
+  ip?: Located<string>
+}
+
+export interface NodeSpec {
+  name: Located<string>
+  ip?: Located<string>
+  podCIDR?: Located<string>
+  pods: PodSpec[]
+  /** where the pods key (or the node itself) is, for "too many pods" errors */
+  podsPos: SourcePos
+}
+
+export interface ExternalSpec {
+  name: Located<string>
+  ip?: Located<string>
+}
+
+export interface Topology {
+  file: string
+  name: Located<string>
+  cluster: {
+    podCIDR: Located<string>
+    nodeSubnetSize: Located<number>
+    underlay: Located<string>
+    routing: Located<RoutingMode>
+    ipMasq: Located<boolean>
+  }
+  nodes: NodeSpec[]
+  nodesPos: SourcePos
+  external: ExternalSpec[]
+}
