@@ -127,6 +127,10 @@ export function buildModel(topo: Topology): LabModel {
     } else {
       ip = parseIPv4(DEFAULT_EXTERNAL_BASE)! + i
       while (usedExternal.has(ip)) ip++
+      // The default is only outside the cluster if the cluster ranges leave TEST-NET-3 alone.
+      if (podCIDR.contains(ip) || underlay.contains(ip)) {
+        throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${underlay}): give it an ip outside both`)
+      }
     }
     usedExternal.set(ip, e.name.pos)
     return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), fabricPort: e.name.value}

@@ -22,6 +22,7 @@ export function compilePlan(model: LabModel): Plan {
     title: 'Create the network namespaces',
     why: 'Each machine of the lab is a network namespace: its own interfaces, routes and firewall. The fabric is the switch joining the nodes; every node and every pod gets one of its own, exactly like a container runtime creates one per pod before calling CNI.',
     scope: 'lab',
+    independent: true,
   })
   b.createNetns(fabric.netns, 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes')
   for (const n of model.nodes) b.createNetns(n.netns, `node ${n.name}`)
@@ -33,6 +34,7 @@ export function compilePlan(model: LabModel): Plan {
     title: 'Create bridges and cables (veth pairs)',
     why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace.',
     scope: 'lab',
+    independent: true,
   })
   b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
   for (const n of model.nodes) {

@@ -37,6 +37,8 @@ export interface Phase {
   title: string
   why: string
   scope: 'lab' | 'netns'
+  /** lab-scoped phases only: its actions do not depend on each other, so they may run split over several processes */
+  independent?: boolean
 }
 
 export interface Plan {

@@ -7,12 +7,19 @@ export interface SourcePos {
   col: number // 1-based
 }
 
+/** Messages quote what the user wrote; a newline or terminal escape in it must not break the one-line format. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 export class TopologyError extends Error {
+  public readonly detail: string
   constructor(
     public readonly pos: SourcePos,
-    public readonly detail: string,
+    detail: string,
   ) {
-    super(`${pos.file}:${pos.line}:${pos.col}: ${detail}`)
+    super(oneLine(`${pos.file}:${pos.line}:${pos.col}: ${detail}`))
+    this.detail = oneLine(detail)
     this.name = 'TopologyError'
   }
 }

@@ -18,6 +18,8 @@ export const LIMITS = {
 
 /** Names that would collide with the lab's own namespaces. */
 export const RESERVED_NAMES = new Set(['fabric'])
+/** A node's or external host's name is its port name in the fabric namespace, which already has these interfaces. */
+export const FABRIC_IFNAMES = new Set(['lo', 'br0'])
 
 export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name: string, max: number): string | undefined {
   const re = kind === 'lab' ? LAB_NAME_RE : NAME_RE
@@ -28,5 +30,6 @@ export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name
     return `${kind} name ${JSON.stringify(name)} is not allowed: use ${rule}`
   }
   if (kind !== 'lab' && RESERVED_NAMES.has(name)) return `${kind} name "${name}" is reserved by netlab`
+  if ((kind === 'node' || kind === 'external host') && FABRIC_IFNAMES.has(name)) return `${kind} name "${name}" is reserved: it would clash with interface ${name} on the fabric`
   return undefined
 }

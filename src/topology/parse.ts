@@ -2,7 +2,7 @@
 // We walk the YAML syntax tree ourselves instead of converting to plain JS first, so every
 // complaint can point at the exact line and column of the value that causes it.
 import {readFileSync, statSync} from 'node:fs'
-import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap} from 'yaml'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError, type YAMLMap} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
 import {ROUTING_MODES, type ExternalSpec, type Located, type NodeSpec, type PodSpec, type RoutingMode, type Topology} from './types.js'
@@ -61,11 +61,28 @@ export function parseTopology(input: string | Buffer, file = '<topology>'): Topo
   const doc = parseDocument(text, {lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true})
   const first = doc.errors[0]
   if (first) {
-    const at = first.linePos?.[0] ?? {line: 1, col: 1}
+    // linePos is only filled in with prettyErrors; the offset is always there.
+    const at = lc.linePos(openerOf(doc, first) ?? first.pos[0])
     const msg = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
   }
   return new Walker(file, lc).topology(doc.contents as YamlNode | null)
+}
+
+/** An unclosed quote or bracket is only noticed at the end of the input: point at where it was opened. */
+function openerOf(doc: Document, err: YAMLError): number | undefined {
+  const m = /^Missing closing (["'])quote|end with a ([\]}])$/.exec(err.message)
+  if (!m) return undefined
+  const want = m[1] === '"' ? 'QUOTE_DOUBLE' : m[1] === "'" ? 'QUOTE_SINGLE' : m[2] === ']' ? 'seq' : 'map'
+  const pos = err.pos[0]
+  let at: number | undefined
+  visit(doc, (_key, node) => {
+    const r = (node as YamlNode).range
+    if (!r || !(r[0] < pos && pos <= r[2])) return
+    const kind = isScalar(node) ? node.type : isSeq(node) && node.flow ? 'seq' : isMap(node) && node.flow ? 'map' : undefined
+    if (kind === want && (at === undefined || r[0] > at)) at = r[0] // the innermost one
+  })
+  return at
 }
 
 class Walker {
@@ -100,7 +117,8 @@ class Walker {
       if (!allowed.includes(name)) this.fail(key, `${where}: unknown key "${name}" (allowed: ${allowed.join(', ')})`)
       const value = (pair.value ?? null) as YamlNode | null
       this.noAlias(value, `${where}.${name}`)
-      out.set(name, {key, value})
+      // "key:" with nothing after it parses as a null scalar, not as a missing value.
+      out.set(name, {key, value: isScalar(value) && value.value === null ? null : value})
     }
     return out
   }
@@ -183,7 +201,14 @@ class Walker {
     const v = entry.value
     if (!isSeq(v) || v.items.length === 0) this.fail(v ?? entry.key, 'nodes must be a non-empty list')
     if (v.items.length > LIMITS.nodes) this.fail(v, `too many nodes (${v.items.length}; netlab builds at most ${LIMITS.nodes})`)
-    return v.items.map((item, i) => this.node(item as YamlNode, `nodes[${i}]`))
+    // The pod limit is for the whole lab: 250 nodes of 5000 pods each would be millions of namespaces.
+    let total = 0
+    return v.items.map((item, i) => {
+      const node = this.node(item as YamlNode, `nodes[${i}]`)
+      total += node.pods.length
+      if (total > LIMITS.pods) throw new TopologyError(node.podsPos, `nodes[${i}].pods: too many pods (${total} so far; netlab builds at most ${LIMITS.pods} in a lab)`)
+      return node
+    })
   }
 
   node(item: YamlNode, where: string): NodeSpec {

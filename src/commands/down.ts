@@ -1,0 +1,37 @@
+import {Args, Flags} from '@oclif/core'
+import {NetlabCommand} from '../cli/base.js'
+import {UsageError} from '../cli/errors.js'
+import {down, knownLabs, type DownResult} from '../lab/down.js'
+import {requireRoot} from '../lab/preflight.js'
+
+export default class Down extends NetlabCommand {
+  static override description = 'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to repeat; works after a crash.'
+  static override examples = ['<%= config.bin %> down', '<%= config.bin %> down three-node', '<%= config.bin %> down --all']
+  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override flags = {
+    all: Flags.boolean({description: 'tear down every lab', default: false}),
+    json: NetlabCommand.jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Down)
+    requireRoot('netlab down')
+    let labs: string[]
+    if (flags.all) labs = await knownLabs()
+    else if (args.lab) labs = [args.lab]
+    else {
+      labs = await knownLabs()
+      if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which (netlab down LAB) or use --all`)
+    }
+    const results: DownResult[] = []
+    for (const lab of labs) results.push(await down(lab))
+    if (flags.json) return this.printJson({labs: results})
+    if (results.length === 0 || results.every((r) => !r.changed)) {
+      this.log(`nothing to do: ${args.lab ? `lab ${args.lab} is not up` : 'no lab is up'}`)
+    }
+    for (const r of results) {
+      if (r.changed) this.log(`lab ${r.lab} is down: ${r.deletedNetns} namespace(s) deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`)
+      if (r.keptUnmarked.length) this.warn(`left alone (named like lab ${r.lab} but not marked as netlab's): ${r.keptUnmarked.join(', ')}`)
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import {Args, Flags} from '@oclif/core'
+import {NetlabCommand, topologyPath} from '../cli/base.js'
+import {DEFAULT_TOPOLOGY} from '../lab/load.js'
+import {renderStatus, statusOf} from '../lab/status.js'
+import {up} from '../lab/up.js'
+
+export default class Up extends NetlabCommand {
+  static override description = 'Build the lab described by a topology file; on any failure or Ctrl-C, undo everything it did.'
+  static override examples = ['<%= config.bin %> up', '<%= config.bin %> up topologies/three-node.yaml']
+  static override args = {topology: Args.string({description: `topology YAML file (default ${DEFAULT_TOPOLOGY})`, required: false})}
+  static override flags = {
+    json: NetlabCommand.jsonFlag,
+    quiet: Flags.boolean({char: 'q', description: 'no progress output', default: false}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Up)
+    const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {progress: flags.json || flags.quiet ? 'silent' : 'default'})
+    const status = statusOf(result.lab)
+    if (flags.json) return this.printJson({...status, actions: result.actions, ms: result.ms})
+    if (!flags.quiet) this.log(`\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`)
+  }
+}

@@ -1,0 +1,59 @@
+// `netlab down`: remove exactly what a lab created. From its plan and journal when the state is
+// there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
+import {rollback} from '../exec/rollback.js'
+import {run} from '../exec/runner.js'
+import {readJournal, summarize} from '../state/journal.js'
+import {acquireLock} from '../state/lock.js'
+import {files} from '../state/paths.js'
+import {labDirExists, listLabs, readPlan, removeLabDir} from '../state/store.js'
+import {labOfNetns} from '../model/names.js'
+import {findLabNetns} from './ownership.js'
+import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
+import {stopLabProcesses} from './processes.js'
+
+export interface DownResult {
+  lab: string
+  /** false when there was nothing to remove */
+  changed: boolean
+  deletedNetns: number
+  stoppedProcesses: number
+  /** namespaces named like the lab's but without its mark: left alone */
+  keptUnmarked: string[]
+  ms: number
+}
+
+export async function down(lab: string): Promise<DownResult> {
+  const started = performance.now()
+  requireRoot('netlab down')
+  requireTools({ip: BUILD_TOOLS.ip})
+  const lock = acquireLock(lab)
+  try {
+    const stoppedProcesses = await stopLabProcesses(lab)
+    let deleted = 0
+    const plan = readPlan(lab)
+    if (plan) {
+      const summary = summarize(readJournal(files.journal(lab)))
+      deleted += (await rollback(plan, summary)).deleted.length
+    }
+    // Without a plan (state deleted by hand), or for anything a plan did not list:
+    // namespaces named for this lab that carry its mark.
+    const {marked, unmarked} = await findLabNetns(lab)
+    if (marked.length > 0) {
+      await run('ip', ['-force', '-batch', '-'], {input: marked.reverse().map((ns) => `netns del ${ns}`).join('\n') + '\n'})
+      deleted += marked.length
+    }
+    const hadDir = labDirExists(lab)
+    removeLabDir(lab)
+    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
+  } finally {
+    lock.release()
+  }
+}
+
+/** Every lab that has a state directory or marked namespaces. */
+export async function knownLabs(): Promise<string[]> {
+  const labs = new Set(listLabs())
+  const {marked} = await findLabNetns()
+  marked.forEach((ns) => labs.add(labOfNetns(ns)!))
+  return [...labs].sort()
+}

@@ -1,0 +1,130 @@
+// `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
+// roll back from the journal so nothing of the lab is left.
+import {cpus} from 'node:os'
+import {NetlabError, UsageError} from '../cli/errors.js'
+import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
+import {rollback} from '../exec/rollback.js'
+import {Journal, readJournal, summarize} from '../state/journal.js'
+import {acquireLock} from '../state/lock.js'
+import {files} from '../state/paths.js'
+import {createLabDir, existingNetns, labDirExists, readState, removeLabDir, writePlan, writeState} from '../state/store.js'
+import type {LabModel} from '../model/types.js'
+import type {Plan} from '../plan/types.js'
+import {commandLine} from '../plan/command.js'
+import {loadLab} from './load.js'
+import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
+
+export interface UpOptions {
+  /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
+  progress: 'default' | 'silent'
+}
+
+export interface UpResult {
+  lab: string
+  model: LabModel
+  actions: number
+  processes: number
+  ms: number
+}
+
+function concurrency(): number {
+  const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
+}
+
+/** Test-only hooks, read from the environment (documented in the README's Safety section). */
+function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: string}} {
+  const fault = process.env.NETLAB_TEST_FAULT_AT
+  const pauseAt = process.env.NETLAB_TEST_PAUSE_BEFORE
+  const pauseFile = process.env.NETLAB_TEST_PAUSE_FILE
+  return {
+    faultAt: fault !== undefined && fault !== '' ? Number(fault) : undefined,
+    pause: pauseAt && pauseFile ? {beforeAction: Number(pauseAt), file: pauseFile} : undefined,
+  }
+}
+
+export async function up(topologyFile: string, opts: UpOptions): Promise<UpResult> {
+  const started = performance.now()
+  const {model, plan} = loadLab(topologyFile) // bad input fails here, before anything is touched
+  requireRoot('netlab up')
+  requireTools(BUILD_TOOLS)
+  const lock = acquireLock(model.lab)
+  try {
+    preconditions(plan, model.lab)
+    createLabDir(model.lab)
+    writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
+    writePlan(plan)
+    const journal = new Journal(files.journal(model.lab))
+    await applyWithRollback(plan, journal, opts)
+    writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model})
+    return {lab: model.lab, model, actions: plan.actions.length, processes: 0, ms: Math.round(performance.now() - started)}
+  } finally {
+    lock.release()
+  }
+}
+
+function preconditions(plan: Plan, lab: string): void {
+  const state = readState(lab)
+  if (state?.status === 'up') throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "netlab down ${lab}" first`)
+  if (state || labDirExists(lab)) throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "netlab down ${lab}" to remove them`)
+  const existing = existingNetns()
+  const clash = plan.actions.filter((a) => a.creates && existing.has(a.creates)).map((a) => a.creates!)
+  if (clash.length > 0) {
+    throw new NetlabError(
+      `namespace ${clash[0]}${clash.length > 1 ? ` (and ${clash.length - 1} more)` : ''} already exists, and lab ${lab} has no state: netlab will not touch a namespace it did not create in this run. ` +
+        `If it is left from an old lab, "netlab down ${lab}" removes namespaces that carry its mark; otherwise delete it yourself or rename the lab.`,
+    )
+  }
+}
+
+async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<void> {
+  const abort = new AbortController()
+  let rollingBack = false
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (rollingBack) {
+      process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
+      return
+    }
+    abort.abort(sig)
+  }
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+  signals.forEach((s) => process.on(s, onSignal))
+  try {
+    const executor = new Executor(plan, {journal, concurrency: concurrency(), signal: abort.signal, ...testHooks()})
+    try {
+      await runWithProgress(executor, plan, opts)
+    } catch (error) {
+      rollingBack = true
+      const summary = summarize(readJournal(files.journal(plan.lab)))
+      const report = await rollback(plan, summary, journal)
+      removeLabDir(plan.lab)
+      const undone = `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} namespace(s) deleted; nothing of lab ${plan.lab} is left`
+      if (error instanceof StepFailed) {
+        const step = error.action ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})` : 'a step'
+        throw new NetlabError(`up failed at ${step}\n  command: ${error.action ? commandLine(error.action) : error.command}\n  error:   ${error.stderr || '(no message)'}\n${undone}`)
+      }
+      if (error instanceof Interrupted) throw new NetlabError(`up interrupted by ${error.reason}\n${undone}`)
+      throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
+    }
+  } finally {
+    signals.forEach((s) => process.off(s, onSignal))
+  }
+}
+
+async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions): Promise<void> {
+  const titles = new Map(plan.phases.map((p) => [p.id, p.title]))
+  if (opts.progress === 'silent') return executor.runAll()
+  const {Listr} = await import('listr2')
+  const tasks = new Listr(
+    executor.stages.map((stage) => {
+      const count = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
+      const procs = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
+      return {
+        title: `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${count} actions, ${procs} process${procs === 1 ? '' : 'es'})`,
+        task: () => executor.runStage(stage),
+      }
+    }),
+    {concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', fallbackRenderer: 'simple', collectErrors: false},
+  )
+  await tasks.run()
+}

@@ -1,0 +1,23 @@
+// Where a lab's state lives: $NETLAB_STATE_DIR/<lab>/ (default /run/netlab/<lab>/).
+// /run is a tmpfs: after a reboot the state is gone, and so are the namespaces it describes.
+import {join} from 'node:path'
+
+export function stateRoot(): string {
+  return process.env.NETLAB_STATE_DIR || '/run/netlab'
+}
+
+export function labDir(lab: string): string {
+  return join(stateRoot(), lab)
+}
+
+export const files = {
+  state: (lab: string) => join(labDir(lab), 'state.json'),
+  plan: (lab: string) => join(labDir(lab), 'plan.json'),
+  journal: (lab: string) => join(labDir(lab), 'journal.jsonl'),
+  pids: (lab: string) => join(labDir(lab), 'pids'),
+  /** beside the state dir, so `down` can remove the dir while holding the lock */
+  lock: (lab: string) => join(stateRoot(), `${lab}.lock`),
+}
+
+/** Where `ip netns add` puts its namespace files. */
+export const NETNS_DIR = '/run/netns'

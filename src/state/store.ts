@@ -1,0 +1,78 @@
+// A lab's saved state: the model it was built from, its plan, and whether it is fully up.
+import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync} from 'node:fs'
+import type {LabModel} from '../model/types.js'
+import type {Plan} from '../plan/types.js'
+import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
+
+export interface LabState {
+  version: 1
+  lab: string
+  /** building: `up` is running, or died before finishing (the journal says what exists) */
+  status: 'building' | 'up'
+  topology: string
+  startedAt: string
+  model: LabModel
+}
+
+function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, data)
+  renameSync(tmp, path)
+}
+
+export function createLabDir(lab: string): void {
+  mkdirSync(labDir(lab), {recursive: true, mode: 0o755})
+}
+
+export function writeState(state: LabState): void {
+  writeAtomic(files.state(state.lab), JSON.stringify(state))
+}
+
+export function readState(lab: string): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(files.state(lab), 'utf8')) as LabState
+  } catch {
+    return undefined
+  }
+}
+
+export function writePlan(plan: Plan): void {
+  writeAtomic(files.plan(plan.lab), JSON.stringify(plan))
+}
+
+export function readPlan(lab: string): Plan | undefined {
+  try {
+    return JSON.parse(readFileSync(files.plan(lab), 'utf8')) as Plan
+  } catch {
+    return undefined
+  }
+}
+
+export function labDirExists(lab: string): boolean {
+  return existsSync(labDir(lab))
+}
+
+export function removeLabDir(lab: string): void {
+  rmSync(labDir(lab), {recursive: true, force: true})
+}
+
+/** Labs that have a state directory (up, or left behind by an interrupted run). */
+export function listLabs(): string[] {
+  try {
+    return readdirSync(stateRoot(), {withFileTypes: true})
+      .filter((d) => d.isDirectory() && /^[a-z][a-z0-9-]*$/.test(d.name))
+      .map((d) => d.name)
+      .sort()
+  } catch {
+    return []
+  }
+}
+
+/** The network namespaces that exist right now (one readdir, no process). */
+export function existingNetns(): Set<string> {
+  try {
+    return new Set(readdirSync(NETNS_DIR))
+  } catch {
+    return new Set()
+  }
+}
