@@ -49,7 +49,8 @@ function posOfByte(buf: Buffer, offset: number, file: string): SourcePos {
   let line = 1
   let lineStart = 0
   for (let i = 0; i < offset; i++) if (buf[i] === 0x0a) { line++; lineStart = i + 1 }
-  return {file, line, col: offset - lineStart + 1}
+  // Count characters, not bytes, like the columns of every other error (the line so far is valid UTF-8).
+  return {file, line, col: buf.subarray(lineStart, offset).toString('utf8').length + 1}
 }
 
 export function parseTopology(input: string | Buffer, file = '<topology>'): Topology {
@@ -63,7 +64,8 @@ export function parseTopology(input: string | Buffer, file = '<topology>'): Topo
   if (first) {
     // linePos is only filled in with prettyErrors; the offset is always there.
     const at = lc.linePos(openerOf(doc, first) ?? first.pos[0])
-    const msg = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+    // The library's advice for this one names its own API, which means nothing to the user.
+    const msg = first.code === 'MULTIPLE_DOCS' ? 'a topology file holds one YAML document; this starts a second one' : first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
   }
   return new Walker(file, lc).topology(doc.contents as YamlNode | null)
