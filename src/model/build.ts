@@ -132,7 +132,7 @@ export function buildModel(topo: Topology): LabModel {
         throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${underlay}): give it an ip outside both`)
       }
     }
-    usedExternal.set(ip, e.name.pos)
+    usedExternal.set(ip, e.ip?.pos ?? e.name.pos) // "already used at" points at the address when there is one
     return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), fabricPort: e.name.value}
   })
 

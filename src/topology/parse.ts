@@ -57,7 +57,8 @@ export function parseTopology(input: string | Buffer, file = '<topology>'): Topo
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
   const bad = firstInvalidUtf8(buf)
   if (bad >= 0) throw new TopologyError(posOfByte(buf, bad, file), 'the file is not valid UTF-8 text')
-  const text = buf.toString('utf8')
+  // A byte-order mark is invisible in an editor; left in, it shifts every column of line 1.
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '')
   const lc = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true})
   const first = doc.errors[0]
