@@ -1,8 +1,9 @@
 // Every command, listed explicitly: no directory scan at start-up.
 import Down from './down.js'
 import Plan from './plan.js'
+import Probe from './probe.js'
 import Status from './status.js'
 import Up from './up.js'
 import Validate from './validate.js'
 
-export const COMMANDS = {down: Down, plan: Plan, status: Status, up: Up, validate: Validate}
+export const COMMANDS = {down: Down, plan: Plan, probe: Probe, status: Status, up: Up, validate: Validate}

@@ -5,13 +5,16 @@ import {writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../plan/types.js'
-import {runBatch, type BatchOutcome} from './batch.js'
-import {schedule, type Lane, type Stage} from './schedule.js'
+import {runBatchDirect, type BatchOutcome} from './batch.js'
+import {runInNamespaces} from './fanout.js'
+import {schedule, type Batch, type Lane, type Stage} from './schedule.js'
 
 export interface ApplyOptions {
   journal: Journal
   /** processes at once */
   concurrency: number
+  /** scratch space for batch files (the lab's state directory) */
+  workDir: string
   signal?: AbortSignal
   /** test-only: make this action fail for real */
   faultAt?: number
@@ -73,32 +76,65 @@ export class Executor {
   async runStage(stage: Stage): Promise<void> {
     this.throwIfStopped()
     await this.maybePause(stage)
-    await pool(stage.lanes, this.opts.concurrency, (lane) => this.runLane(lane), () => this.stopped())
+    const inRoot = stage.lanes.filter((l) => l.netns === null)
+    const inNetns = stage.lanes.filter((l) => l.netns !== null)
+    await Promise.all([
+      pool(inRoot, this.opts.concurrency, (lane) => this.runRootLane(lane), () => this.stopped()),
+      inNetns.length > 0 ? this.runNetnsLanes(inNetns) : undefined,
+    ])
     this.throwIfStopped()
   }
 
-  private async runLane(lane: Lane): Promise<void> {
+  /** Root-namespace lanes: one `ip -batch` process per batch. */
+  private async runRootLane(lane: Lane): Promise<void> {
     for (const batch of lane.batches) {
       if (this.stopped()) return
-      const ids = batch.actions.map((a) => a.id)
-      this.opts.journal.write({t: 'begin', ids})
+      this.opts.journal.write({t: 'begin', ids: batch.actions.map((a) => a.id)})
       let outcome: BatchOutcome
       try {
-        outcome = await runBatch(batch, {faultAt: this.opts.faultAt})
+        outcome = await runBatchDirect(batch, this.opts.faultAt)
       } catch (error) {
-        // could not even start the process: nothing of the batch ran
-        this.opts.journal.write({t: 'failed', applied: [], failed: null, notRun: ids})
-        this.failure ??= new StepFailed(batch.actions[0], `${batch.tool} (${batch.netns ?? 'root'})`, String((error as Error).message))
-        return
+        outcome = {applied: [], notRun: batch.actions, unknown: [], error: {command: `ip -batch (${batch.netns ?? 'root'})`, stderr: (error as Error).message}}
       }
-      if (!outcome.error) {
-        this.opts.journal.write({t: 'done', ids})
-        continue
-      }
-      this.opts.journal.write({t: 'failed', applied: outcome.applied.map((a) => a.id), failed: outcome.failed?.id ?? null, notRun: outcome.notRun.map((a) => a.id)})
-      this.failure ??= new StepFailed(outcome.failed, outcome.error.command, outcome.error.stderr)
+      if (!this.record(batch, outcome)) return
+    }
+  }
+
+  /** Lanes inside namespaces: all of them through one fan-out process. */
+  private async runNetnsLanes(lanes: Lane[]): Promise<void> {
+    const batches = lanes.flatMap((l) => l.batches)
+    this.opts.journal.write({t: 'begin', ids: batches.flatMap((b) => b.actions.map((a) => a.id))})
+    let results: BatchOutcome[][]
+    try {
+      results = await runInNamespaces(lanes, {parallel: this.opts.concurrency, workDir: this.opts.workDir, faultAt: this.opts.faultAt, signal: this.opts.signal})
+    } catch (error) {
+      // the fan-out itself failed: what ran is unknown, so every batch stays "begun" (possibly applied)
+      this.failure ??= new StepFailed(undefined, 'netlab-nsexec', (error as Error).message)
       return
     }
+    const done: number[] = []
+    lanes.forEach((lane, i) =>
+      lane.batches.forEach((batch, j) => {
+        const o = results[i][j]
+        if (!o.error && o.notRun.length === 0 && o.unknown.length === 0) done.push(...batch.actions.map((a) => a.id))
+        else this.record(batch, o)
+      }),
+    )
+    if (done.length > 0) this.opts.journal.write({t: 'done', ids: done})
+  }
+
+  /** Journal a batch's outcome; false when the batch did not fully succeed. */
+  private record(batch: Batch, o: BatchOutcome): boolean {
+    const ids = (as: Action[]) => as.map((a) => a.id)
+    if (!o.error && o.notRun.length === 0 && o.unknown.length === 0) {
+      this.opts.journal.write({t: 'done', ids: ids(batch.actions)})
+      return true
+    }
+    // Unknown outcomes are not journaled: they stay "begun", i.e. possibly applied.
+    this.opts.journal.write({t: 'failed', applied: ids(o.applied), failed: o.failed?.id ?? null, notRun: ids(o.notRun)})
+    if (o.error) this.failure ??= new StepFailed(o.failed, o.error.command, o.error.stderr)
+    else if (!this.opts.signal?.aborted) this.failure ??= new StepFailed(batch.actions[0], `batch in ${batch.netns ?? 'the root namespace'}`, 'ended without reporting its result')
+    return false
   }
 
   private async maybePause(stage: Stage): Promise<void> {

@@ -11,13 +11,22 @@ export interface RunResult {
   command: string
 }
 
-export async function run(file: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
+export interface RunOptions {
+  input?: string
+  timeoutMs?: number
+  /** on abort the child gets SIGTERM (and is expected to wind down by itself) */
+  cancelSignal?: AbortSignal
+}
+
+export async function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await execa(file, args, {
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
     reject: false,
     detached: true,
     timeout: opts.timeoutMs ?? 120_000,
+    cancelSignal: opts.cancelSignal,
+    forceKillAfterDelay: false,
     stripFinalNewline: true,
     env: {LC_ALL: 'C'},
   })

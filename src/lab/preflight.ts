@@ -31,4 +31,4 @@ export function requireTools(tools: Record<string, string>): void {
   throw new NetlabError(`missing ${missing.map(([t]) => t).join(', ')}: install with: sudo apt-get install -y ${pkgs}`)
 }
 
-export const BUILD_TOOLS = {ip: 'iproute2', 'iptables-restore': 'iptables', sysctl: 'procps'}
+export const BUILD_TOOLS = {ip: 'iproute2', 'iptables-restore': 'iptables', perl: 'perl'}

@@ -6,7 +6,7 @@ import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {rollback} from '../exec/rollback.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
-import {files} from '../state/paths.js'
+import {files, labDir} from '../state/paths.js'
 import {createLabDir, existingNetns, labDirExists, readState, removeLabDir, writePlan, writeState} from '../state/store.js'
 import type {LabModel} from '../model/types.js'
 import type {Plan} from '../plan/types.js'
@@ -90,7 +90,7 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const executor = new Executor(plan, {journal, concurrency: concurrency(), signal: abort.signal, ...testHooks()})
+    const executor = new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()})
     try {
       await runWithProgress(executor, plan, opts)
     } catch (error) {

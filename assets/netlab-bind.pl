@@ -1,0 +1,65 @@
+#!/usr/bin/perl
+# netlab-bind.pl: the echo hub's launcher. Node cannot setns(), so this opens one TCP listening
+# socket inside each of a lab's network namespaces (a socket keeps the namespace it was created
+# in), returns to its own namespace, and exec()s the hub with the sockets left open. Only
+# namespaces under /run/netns are entered; nothing is changed in any of them.
+#
+# usage:  perl netlab-bind.pl MARKER PORT -- PROGRAM [ARGS...]
+# input:  env NETLAB_HUB_BIND = "netns=ip,netns=ip,..."
+# output: env NETLAB_HUB_FDS  = "fd=netns=ip,..." for PROGRAM (the sockets stay open across exec)
+# MARKER is unused here; it is on the command line so `netlab down` can recognise the process.
+use strict;
+use warnings;
+use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton pack_sockaddr_in);
+use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
+use POSIX ();
+
+my $CLONE_NEWNET = 0x40000000;
+my $BACKLOG = 1024;
+
+sub fail { print STDERR "netlab-bind: @_\n"; exit 3 }
+
+# The setns() syscall number: from the C headers when perl has them, else the known numbers.
+sub setns_number {
+  my $n = eval { require 'syscall.ph'; main::SYS_setns() };
+  return $n if defined $n && $n =~ /^\d+$/;
+  my $arch = (POSIX::uname())[4];
+  my %known = (x86_64 => 308, aarch64 => 268);
+  return $known{$arch} // fail("no setns syscall number known for $arch (install perl for syscall.ph)");
+}
+
+my ($marker, $port, $sep, @program) = @ARGV;
+fail('usage: netlab-bind.pl MARKER PORT -- PROGRAM [ARGS...]') unless defined $sep && $sep eq '--' && @program && defined $port && $port =~ /^\d+$/ && $port > 0 && $port < 65536;
+my $SYS_setns = setns_number();
+
+my @binds = grep { length } split /,/, ($ENV{NETLAB_HUB_BIND} // '');
+fail('NETLAB_HUB_BIND is empty') unless @binds;
+
+open(my $home, '<', '/proc/self/ns/net') or fail("open /proc/self/ns/net: $!");
+
+my (@keep, @fds);
+for my $bind (@binds) {
+  my ($netns, $ip) = split /=/, $bind, 2;
+  fail("bad bind '$bind'") unless defined $ip && $netns =~ /^[A-Za-z0-9][A-Za-z0-9._-]*$/ && $ip =~ /^\d{1,3}(?:\.\d{1,3}){3}$/;
+  open(my $ns, '<', "/run/netns/$netns") or fail("open /run/netns/$netns: $!");
+  syscall($SYS_setns, fileno($ns), $CLONE_NEWNET) == 0 or fail("setns into $netns: $!");
+  my $sock;
+  my $ok = socket($sock, AF_INET, SOCK_STREAM, 0)
+    && setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1)
+    && bind($sock, pack_sockaddr_in($port, inet_aton($ip)))
+    && listen($sock, $BACKLOG);
+  my $err = $!;
+  # back home before anything else, so nothing later happens inside a lab namespace
+  syscall($SYS_setns, fileno($home), $CLONE_NEWNET) == 0 or fail("setns back: $!");
+  close($ns);
+  fail("listen on $ip:$port in $netns: $err") unless $ok;
+  my $flags = fcntl($sock, F_GETFD, 0) or fail("fcntl: $!");
+  fcntl($sock, F_SETFD, $flags & ~FD_CLOEXEC) or fail("fcntl: $!");
+  push @keep, $sock;
+  push @fds, fileno($sock) . "=$netns=$ip";
+}
+close($home);
+
+$ENV{NETLAB_HUB_FDS} = join(',', @fds);
+delete $ENV{NETLAB_HUB_BIND};
+exec { $program[0] } @program or fail("exec $program[0]: $!");

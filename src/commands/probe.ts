@@ -1,0 +1,28 @@
+import {Args, Flags} from '@oclif/core'
+import {NetlabCommand} from '../cli/base.js'
+import {resolveLab} from '../lab/status.js'
+import {addressOwners, renderReport} from '../probe/report.js'
+import {probeLab} from '../probe/run.js'
+import {ONLY_CHOICES, type Only} from '../probe/types.js'
+import {readState} from '../state/store.js'
+
+export default class Probe extends NetlabCommand {
+  static override description =
+    'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and nobody is NATed (the receiver reports the source address it saw). Exit 0: all passed; 1: something failed.'
+  static override examples = ['<%= config.bin %> probe', '<%= config.bin %> probe three-node --only no-nat', '<%= config.bin %> probe big --full --json']
+  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override flags = {
+    json: NetlabCommand.jsonFlag,
+    full: Flags.boolean({description: 'probe every pair, also in labs of more than 100 pods', default: false}),
+    only: Flags.string({description: 'run only these checks (repeatable)', options: [...ONLY_CHOICES], multiple: true}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Probe)
+    const lab = resolveLab(args.lab, 'probe')
+    const report = await probeLab(lab, {full: flags.full, only: flags.only as Only[] | undefined})
+    if (flags.json) this.printJson(report)
+    else this.log(renderReport(report, {owners: addressOwners(readState(lab)!.model)}))
+    if (report.failed > 0) process.exitCode = 1
+  }
+}

@@ -1,0 +1,50 @@
+// What each probe must observe, from the lab model alone (never from the system under test).
+import type {ExternalModel, LabModel, NodeModel, PodModel} from '../model/types.js'
+import type {Endpoint, Expectation} from './types.js'
+
+export function podEndpoint(p: PodModel): Endpoint {
+  return {kind: 'pod', name: p.name, netns: p.netns, ip: p.ip, node: p.node}
+}
+
+export function nodeEndpoint(n: NodeModel): Endpoint {
+  return {kind: 'node', name: n.name, netns: n.netns, ip: n.ip}
+}
+
+export function externalEndpoint(e: ExternalModel): Endpoint {
+  return {kind: 'external', name: e.name, netns: e.netns, ip: e.ip}
+}
+
+function nodeOf(model: LabModel, name: string | undefined): NodeModel {
+  const n = model.nodes.find((x) => x.name === name)
+  if (!n) throw new Error(`no node ${name} in lab ${model.lab}`)
+  return n
+}
+
+export const NO_ROUTE_BACK =
+  'ipMasq is off: the external host has no route back to pod subnets (like the real internet), so no reply is the expected result; with ipMasq on it would see the node address'
+
+/**
+ * The source address the receiver of an HTTP probe must see.
+ * - pod → pod: the source pod's own address (no NAT between pods, ever);
+ * - node → its own pod: the node's address on cni0 (the pods' gateway), the path it uses;
+ * - node → pod on another node: the node's underlay address (host-gw routes via eth0);
+ * - pod → external, ipMasq on: the pod's node's underlay address (masqueraded);
+ * - pod → external, ipMasq off: no reply (the outside has no route back to pod subnets).
+ */
+export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
+  if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
+  if (src.kind === 'node' && dst.kind === 'pod') {
+    const node = nodeOf(model, src.name)
+    return {reply: true, seen: dst.node === node.name ? node.gateway : node.ip}
+  }
+  if (src.kind === 'pod' && dst.kind === 'external') {
+    return model.ipMasq ? {reply: true, seen: nodeOf(model, src.node).ip} : {reply: false, why: NO_ROUTE_BACK}
+  }
+  throw new Error(`no HTTP expectation for ${src.kind} → ${dst.kind}`)
+}
+
+/** Whether a ping must be answered: always inside the cluster; from outside only when masqueraded. */
+export function expectPing(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
+  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) return {reply: false, why: NO_ROUTE_BACK}
+  return {reply: true}
+}

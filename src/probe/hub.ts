@@ -1,0 +1,80 @@
+// The echo hub: ONE process that answers HTTP inside every pod (and external host) namespace of a
+// lab at once. assets/netlab-bind.pl created a listening socket in each namespace and exec()ed us
+// with them open (NETLAB_HUB_FDS="fd=netns=ip,..."); a socket stays in the namespace it was made
+// in, so this process never needs to enter one. Every answer is the client address the receiver
+// saw: the evidence for (or against) NAT. Run as: node hub.js MARKER (the marker is for `down`).
+//
+// Deliberately tiny (node:net only, no HTTP parser): a 500-pod lab is 500 listening sockets and
+// tens of thousands of one-request connections in a few seconds.
+import {createServer, type Socket} from 'node:net'
+
+const MAX_REQUEST = 8192
+const IDLE_MS = 10_000
+
+interface Listener {
+  fd: number
+  netns: string
+  ip: string
+}
+
+export function parseHubFds(spec: string): Listener[] {
+  return spec
+    .split(',')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      const [fd, netns, ip] = s.split('=')
+      if (!/^\d+$/.test(fd ?? '') || !netns || !ip) throw new Error(`bad NETLAB_HUB_FDS entry: ${s}`)
+      return {fd: Number(fd), netns, ip}
+    })
+}
+
+/** The whole answer: the address the client came from, in a header and as the body. */
+export function echoResponse(seen: string, servedBy: string): string {
+  const body = `${seen}\n`
+  return `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Netlab-Seen: ${seen}\r\nX-Netlab-Served-By: ${servedBy}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+}
+
+function serve(sock: Socket, netns: string): void {
+  sock.setNoDelay(true)
+  sock.setTimeout(IDLE_MS, () => sock.destroy())
+  sock.on('error', () => sock.destroy())
+  let head = ''
+  const onData = (chunk: Buffer) => {
+    head += chunk.toString('latin1')
+    if (head.includes('\r\n\r\n')) {
+      sock.off('data', onData)
+      sock.end(echoResponse(sock.remoteAddress ?? 'unknown', netns))
+    } else if (head.length > MAX_REQUEST) {
+      sock.destroy()
+    }
+  }
+  sock.on('data', onData)
+}
+
+function main(): void {
+  const listeners = parseHubFds(process.env.NETLAB_HUB_FDS ?? '')
+  if (listeners.length === 0) {
+    process.stderr.write('netlab echo hub: no sockets given (NETLAB_HUB_FDS)\n')
+    process.exit(3)
+  }
+  const quit = () => process.exit(0)
+  process.on('SIGTERM', quit)
+  process.on('SIGINT', quit)
+  process.on('SIGHUP', quit)
+  // after "ready" nobody reads our output any more: never let a write error kill us
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
+  let pending = listeners.length
+  for (const l of listeners) {
+    const server = createServer({noDelay: true}, (sock) => serve(sock, l.netns))
+    server.on('error', (error) => {
+      process.stderr.write(`netlab echo hub: ${l.netns} ${l.ip}: ${error.message}\n`)
+      process.exit(3)
+    })
+    server.listen({fd: l.fd, backlog: 1024}, () => {
+      if (--pending === 0) process.stdout.write(`ready ${listeners.length}\n`)
+    })
+  }
+}
+
+if (process.env.NETLAB_HUB_FDS !== undefined && process.argv[1] && /hub\.js$/.test(process.argv[1])) main()

@@ -1,0 +1,249 @@
+// Compare what the probes saw with what the model says, and print it. Pure.
+import type {LabModel} from '../model/types.js'
+import {NO_ROUTE_BACK} from './expect.js'
+import {SECTION_OF} from './select.js'
+import {
+  SECTIONS,
+  type CheckId,
+  type CheckReport,
+  type Coverage,
+  type Endpoint,
+  type Observation,
+  type Probe,
+  type ProbeReport,
+  type ProbeResult,
+  type ResultEndpoint,
+  type Section,
+  type SelfObservation,
+} from './types.js'
+
+export const CHECK_ORDER: CheckId[] = [
+  'pod-pod-same-node',
+  'pod-pod-other-node',
+  'node-own-pod',
+  'node-other-pod',
+  'pod-node',
+  'no-nat-pod-pod',
+  'no-nat-node-pod',
+  'self-address',
+  'egress-reach',
+  'egress-source',
+]
+
+export const CHECK_TITLES: Record<CheckId, string> = {
+  'pod-pod-same-node': 'pod → pod on the same node (ping)',
+  'pod-pod-other-node': 'pod → pod on other nodes (ping)',
+  'node-own-pod': 'node → its own pods (ping)',
+  'node-other-pod': 'node → pods on other nodes (ping)',
+  'pod-node': 'pod → nodes (ping)',
+  'no-nat-pod-pod': 'pod → pod: the receiver sees the source pod\'s own address (HTTP echo)',
+  'no-nat-node-pod': 'node → pod: the pod sees the node\'s address on the path: cni0 for its own pods, underlay for others (HTTP echo)',
+  'self-address': 'each pod\'s eth0 address = the address netlab status reports = the address peers see',
+  'egress-reach': 'pod → external hosts (ping)',
+  'egress-source': 'the source address external hosts see (HTTP echo)',
+}
+
+export const SECTION_TITLES: Record<Section, string> = {
+  'pod-pod': 'Every pod reaches every pod',
+  'node-pod': 'Nodes reach pods, pods reach nodes',
+  'no-nat': 'No NAT: the source address the receiver actually saw',
+  'self-address': 'Self-address: a pod\'s own idea of its address is what everyone sees',
+  egress: 'Egress: leaving the cluster',
+}
+
+export interface Evidence {
+  probes: Probe[]
+  /** by probe id; a probe without an observation failed to run */
+  observations: Map<number, Observation>
+  /** by pod name, when the self-address section ran */
+  self: Map<string, SelfObservation>
+}
+
+function endpoint(e: Endpoint): ResultEndpoint {
+  return {kind: e.kind, name: e.name, ip: e.ip}
+}
+
+/** "192.168.50.10" → "192.168.50.10 (node-0's underlay address)": whose address was seen. */
+export function addressOwners(model: LabModel): Map<string, string> {
+  const owners = new Map<string, string>()
+  for (const n of model.nodes) {
+    owners.set(n.ip, `${n.name}'s underlay address`)
+    owners.set(n.gateway, `${n.name}'s cni0 address`)
+    for (const p of n.pods) owners.set(p.ip, `pod ${p.name}`)
+  }
+  for (const e of model.external) owners.set(e.ip, `external ${e.name}`)
+  return owners
+}
+
+export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
+  const base = {src: endpoint(probe.src), dst: endpoint(probe.dst)}
+  const seenText = (o: Observation | undefined) => (!o ? 'not probed' : !o.reply ? 'no reply' : probe.tool === 'http' ? (o.seen ?? 'reply') : 'reply')
+  if (!probe.expect.reply) {
+    const ok = obs !== undefined && !obs.reply
+    const detail = obs?.reply && probe.tool === 'http' ? `answered, seeing ${obs.seen}` : obs ? undefined : 'the probe did not run'
+    return {...base, expected: 'no reply', seen: seenText(obs), ok, ...(detail ? {detail} : {})}
+  }
+  const expected = probe.tool === 'http' && probe.expect.seen ? probe.expect.seen : 'reply'
+  if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
+  if (!obs.reply) return {...base, expected, seen: 'no reply', ok: false, ...(obs.detail ? {detail: obs.detail} : {})}
+  if (probe.tool === 'ping') return {...base, expected, seen: 'reply', ok: true}
+  if (obs.servedBy && obs.servedBy !== probe.dst.netns) {
+    return {...base, expected, seen: obs.seen ?? 'reply', ok: false, detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`}
+  }
+  const ok = obs.seen === probe.expect.seen
+  const detail = !ok && obs.local && obs.local !== obs.seen ? `the client sent from ${obs.local}: rewritten on the way (NAT)` : undefined
+  return {...base, expected, seen: obs.seen ?? 'reply', ok, ...(detail ? {detail} : {})}
+}
+
+/** Self-address of each pod: eth0 = model = the source it used = what peers saw. */
+export function judgeSelf(model: LabModel, probes: Probe[], observations: Map<number, Observation>, self: Map<string, SelfObservation>): ProbeResult[] {
+  const peerViews = new Map<string, {seen: Map<string, number>; used: Set<string>; count: number}>()
+  for (const p of probes) {
+    if (p.check !== 'no-nat-pod-pod') continue
+    const o = observations.get(p.id)
+    if (!o?.reply || !o.seen) continue
+    const v = peerViews.get(p.src.name) ?? {seen: new Map(), used: new Set(), count: 0}
+    v.seen.set(o.seen, (v.seen.get(o.seen) ?? 0) + 1)
+    if (o.local) v.used.add(o.local)
+    v.count++
+    peerViews.set(p.src.name, v)
+  }
+  const results: ProbeResult[] = []
+  for (const n of model.nodes) {
+    for (const pod of n.pods) {
+      const s = self.get(pod.name)
+      if (!s) continue
+      const me: ResultEndpoint = {kind: 'pod', name: pod.name, ip: pod.ip}
+      const v = peerViews.get(pod.name)
+      const problems: string[] = []
+      const eth0 = s.eth0 ?? []
+      if (!s.eth0) problems.push(`eth0 unreadable${s.detail ? ` (${s.detail})` : ''}`)
+      else if (eth0.length !== 1 || eth0[0] !== pod.ip) problems.push(`eth0 has ${eth0.join(', ') || 'no IPv4 address'}, status says ${pod.ip}`)
+      const others = v ? [...v.seen.entries()].filter(([ip]) => ip !== pod.ip) : []
+      if (others.length > 0) problems.push(`peers saw ${others.map(([ip, c]) => `${ip} (${c} of ${v!.count})`).join(', ')}`)
+      const used = v ? [...v.used].filter((ip) => ip !== pod.ip) : []
+      if (used.length > 0) problems.push(`it sent from ${used.join(', ')}`)
+      const parts = [`eth0 ${eth0.join(', ') || '?'}`, `status ${pod.ip}`]
+      if (v) parts.push(`peers saw ${[...v.seen.keys()].join(', ')}`)
+      results.push({src: me, dst: me, expected: pod.ip, seen: parts.join('; '), ok: problems.length === 0, ...(problems.length ? {detail: problems.join('; ')} : {})})
+    }
+  }
+  return results
+}
+
+function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId, ProbeResult[]>): string | undefined {
+  if (id === 'egress-reach' || id === 'egress-source') {
+    if (model.external.length === 0) return 'the topology has no external hosts'
+    if (!model.ipMasq) return NO_ROUTE_BACK
+    if (id === 'egress-source') {
+      const podPod = checks.get('no-nat-pod-pod')
+      const clean = podPod ? podPod.filter((r) => r.ok).length : 0
+      const tail = podPod ? `; pod → pod in this same run: ${clean} of ${podPod.length} not masqueraded` : ''
+      return `ipMasq is on: the external host must see the pod's node's underlay address (masquerade)${tail}`
+    }
+  }
+  if (id === 'no-nat-pod-pod') return 'a masquerade rule on pod-to-pod traffic (the bridge plugin\'s ipMasq mistake) still lets ping through; this check does not'
+  if (id === 'pod-pod-same-node' && probes.length > 0 && !probes.some((p) => p.check === id)) return 'no node has two pods'
+  return undefined
+}
+
+export function buildReport(model: LabModel, coverage: Coverage, sections: Section[], ev: Evidence, ms: number): ProbeReport {
+  const byCheck = new Map<CheckId, ProbeResult[]>()
+  for (const p of ev.probes) {
+    const list = byCheck.get(p.check) ?? []
+    list.push(judge(p, ev.observations.get(p.id)))
+    byCheck.set(p.check, list)
+  }
+  if (sections.includes('self-address')) byCheck.set('self-address', judgeSelf(model, ev.probes, ev.observations, ev.self))
+  const wanted = new Set(sections)
+  const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id])).map((id) => {
+    const results = byCheck.get(id) ?? []
+    const passed = results.filter((r) => r.ok).length
+    const n = note(model, id, ev.probes, byCheck)
+    return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], ...(n ? {note: n} : {}), passed, failed: results.length - passed, results}
+  })
+  const passed = checks.reduce((n, c) => n + c.passed, 0)
+  const failed = checks.reduce((n, c) => n + c.failed, 0)
+  return {
+    lab: model.lab,
+    coverage,
+    sections: SECTIONS.filter((s) => wanted.has(s)),
+    ipMasq: model.ipMasq,
+    routing: model.routing,
+    nodes: model.nodes.length,
+    pods: model.nodes.reduce((n, x) => n + x.pods.length, 0),
+    external: model.external.length,
+    checks,
+    passed,
+    failed,
+    ms,
+  }
+}
+
+export interface RenderOptions {
+  /** list every source's targets when a check has at most this many sources (default 12) */
+  listSources?: number
+  /** failures printed per check before "... and N more" (default 40) */
+  maxFailures?: number
+  /** whose address is whose, to explain a seen address */
+  owners?: Map<string, string>
+}
+
+function who(e: ResultEndpoint): string {
+  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? 'external ' : ''}${e.name} (${e.ip})`
+}
+
+function describeSeen(seen: string, owners?: Map<string, string>): string {
+  const owner = owners?.get(seen)
+  return owner ? `${seen} (${owner})` : seen
+}
+
+function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
+  if (c.id === 'self-address') return `✗ ${r.src.name}: expected ${r.expected} everywhere, but ${r.detail ?? r.seen}`
+  const detail = r.detail ? ` — ${r.detail}` : ''
+  return `✗ ${who(r.src)} → ${who(r.dst)}: expected ${describeSeen(r.expected, owners)}, seen ${describeSeen(r.seen, owners)}${detail}`
+}
+
+/** "web-0 → web-1 db ✗node-2-p0": one line per source, like Mininet's pingall. */
+function sourceLines(c: CheckReport): string[] {
+  if (c.id === 'self-address') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}` : failureLine(c, r)))
+  const bySource = new Map<string, ProbeResult[]>()
+  for (const r of c.results) {
+    const key = r.src.name
+    bySource.set(key, [...(bySource.get(key) ?? []), r])
+  }
+  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source'
+  return [...bySource.entries()].map(([src, rs]) => {
+    const targets = rs.map((r) => `${r.ok ? '' : '✗'}${r.dst.name}`)
+    const seen = new Set(rs.filter((r) => r.ok && r.expected !== 'no reply').map((r) => r.seen))
+    const tail = isHttp && seen.size > 0 ? `  (seen as ${[...seen].join(', ')})` : ''
+    return `${src} → ${targets.join(' ')}${tail}`
+  })
+}
+
+export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
+  const listSources = opts.listSources ?? 12
+  const maxFailures = opts.maxFailures ?? 40
+  const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
+  const lines = [`probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}; ${scope}`]
+  for (const section of r.sections) {
+    const checks = r.checks.filter((c) => c.section === section)
+    if (checks.length === 0) continue
+    lines.push('', SECTION_TITLES[section])
+    for (const c of checks) {
+      const total = c.passed + c.failed
+      const mark = total === 0 ? '-' : c.failed === 0 ? '✓' : '✗'
+      lines.push(`  ${mark} ${c.title}: ${total === 0 ? 'nothing to probe' : `${c.passed}/${total} passed`}`)
+      if (c.note) lines.push(`      ${c.note}`)
+      const sources = new Set(c.results.map((x) => x.src.name)).size
+      const listed = total > 0 && sources <= listSources
+      if (listed) for (const l of sourceLines(c)) lines.push(`      ${l}`)
+      // a listed self-address line already is the whole story of that pod
+      const failures = listed && c.id === 'self-address' ? [] : c.results.filter((x) => !x.ok)
+      for (const f of failures.slice(0, maxFailures)) lines.push(`      ${failureLine(c, f, opts.owners)}`)
+      if (failures.length > maxFailures) lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
+    }
+  }
+  lines.push('', `${r.passed} passed, ${r.failed} failed`)
+  return lines.join('\n')
+}

@@ -1,0 +1,140 @@
+// Which probes to run. Pure: the lab model and the options in, the list of probes out.
+//
+// Up to ALL_PAIRS_MAX_PODS pods (or with --full): every ordered pod pair, every node to every pod,
+// every pod to every node. Above that, a representative set that still crosses every node pair:
+// each pod to one pod on its own node and one on every other node; each node to each of its pods
+// and one pod on every other node; each pod to its own node and the next node.
+import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
+import {SECTIONS, type CheckId, type Coverage, type Endpoint, type Only, type Probe, type Section} from './types.js'
+
+export const ALL_PAIRS_MAX_PODS = 100
+
+export interface SelectOptions {
+  full?: boolean
+  only?: Only[]
+}
+
+export function coverageFor(model: LabModel, full = false): Coverage {
+  const pods = model.nodes.reduce((n, node) => n + node.pods.length, 0)
+  return full || pods <= ALL_PAIRS_MAX_PODS ? 'all-pairs' : 'representative'
+}
+
+/** The report sections a run covers: everything, or what --only picked (self-address comes with no-nat). */
+export function sectionsFor(only?: Only[]): Section[] {
+  if (!only || only.length === 0) return [...SECTIONS]
+  const picked = new Set<Section>(only)
+  if (picked.has('no-nat')) picked.add('self-address')
+  return SECTIONS.filter((s) => picked.has(s))
+}
+
+/** Which section each check belongs to. */
+export const SECTION_OF: Record<CheckId, Section> = {
+  'pod-pod-same-node': 'pod-pod',
+  'pod-pod-other-node': 'pod-pod',
+  'node-own-pod': 'node-pod',
+  'node-other-pod': 'node-pod',
+  'pod-node': 'node-pod',
+  'no-nat-pod-pod': 'no-nat',
+  'no-nat-node-pod': 'no-nat',
+  'self-address': 'self-address',
+  'egress-reach': 'egress',
+  'egress-source': 'egress',
+}
+
+type Pair<S, D> = [S, D]
+
+/** pod → pod pairs: all ordered pairs, or the representative set. */
+export function podPairs(model: LabModel, coverage: Coverage): Pair<PodModel, PodModel>[] {
+  const pairs: Pair<PodModel, PodModel>[] = []
+  const nodes = model.nodes.filter((n) => n.pods.length > 0)
+  for (const node of nodes) {
+    node.pods.forEach((src, i) => {
+      if (coverage === 'all-pairs') {
+        for (const other of nodes) for (const dst of other.pods) if (dst !== src) pairs.push([src, dst])
+        return
+      }
+      for (const other of nodes) {
+        if (other === node) {
+          if (node.pods.length > 1) pairs.push([src, node.pods[(i + 1) % node.pods.length]])
+        } else {
+          pairs.push([src, other.pods[i % other.pods.length]])
+        }
+      }
+    })
+  }
+  return pairs
+}
+
+/** node → pod pairs: every pod, or own pods plus one pod on every other node. */
+export function nodePodPairs(model: LabModel, coverage: Coverage): Pair<NodeModel, PodModel>[] {
+  const pairs: Pair<NodeModel, PodModel>[] = []
+  model.nodes.forEach((node, n) => {
+    for (const other of model.nodes) {
+      if (other === node || coverage === 'all-pairs') for (const pod of other.pods) pairs.push([node, pod])
+      else if (other.pods.length > 0) pairs.push([node, other.pods[n % other.pods.length]])
+    }
+  })
+  return pairs
+}
+
+/** pod → node pairs: every node, or its own node and the next one. */
+export function podNodePairs(model: LabModel, coverage: Coverage): Pair<PodModel, NodeModel>[] {
+  const pairs: Pair<PodModel, NodeModel>[] = []
+  const count = model.nodes.length
+  model.nodes.forEach((node, n) => {
+    for (const pod of node.pods) {
+      if (coverage === 'all-pairs') for (const target of model.nodes) pairs.push([pod, target])
+      else {
+        pairs.push([pod, node])
+        if (count > 1) pairs.push([pod, model.nodes[(n + 1) % count]])
+      }
+    }
+  })
+  return pairs
+}
+
+/** Pods that probe the external hosts: all of them, except that a representative run whose probes
+ *  are expected to go unanswered (ipMasq off) sends them from one pod per node only. */
+export function egressSources(model: LabModel, coverage: Coverage): PodModel[] {
+  if (model.ipMasq || coverage === 'all-pairs') return model.nodes.flatMap((n) => n.pods)
+  return model.nodes.filter((n) => n.pods.length > 0).map((n) => n.pods[0])
+}
+
+export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[] {
+  const coverage = coverageFor(model, opts.full)
+  const sections = new Set(sectionsFor(opts.only))
+  const probes: Probe[] = []
+  const add = (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint) => {
+    const expect = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
+    probes.push({id: probes.length, check, tool, src, dst, expect})
+  }
+
+  const pods = sections.has('pod-pod') || sections.has('no-nat') ? podPairs(model, coverage) : []
+  const nodePods = sections.has('node-pod') || sections.has('no-nat') ? nodePodPairs(model, coverage) : []
+  if (sections.has('pod-pod')) {
+    for (const [s, d] of pods) add(s.node === d.node ? 'pod-pod-same-node' : 'pod-pod-other-node', 'ping', podEndpoint(s), podEndpoint(d))
+  }
+  if (sections.has('node-pod')) {
+    for (const [n, p] of nodePods) add(p.node === n.name ? 'node-own-pod' : 'node-other-pod', 'ping', nodeEndpoint(n), podEndpoint(p))
+    for (const [p, n] of podNodePairs(model, coverage)) add('pod-node', 'ping', podEndpoint(p), nodeEndpoint(n))
+  }
+  if (sections.has('no-nat')) {
+    for (const [s, d] of pods) add('no-nat-pod-pod', 'http', podEndpoint(s), podEndpoint(d))
+    for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', nodeEndpoint(n), podEndpoint(p))
+  }
+  if (sections.has('egress')) {
+    for (const e of model.external) {
+      for (const p of egressSources(model, coverage)) {
+        add('egress-reach', 'ping', podEndpoint(p), externalEndpoint(e))
+        add('egress-source', 'http', podEndpoint(p), externalEndpoint(e))
+      }
+    }
+  }
+  return probes
+}
+
+/** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */
+export function labAddresses(model: LabModel): Set<string> {
+  return new Set([...model.nodes.flatMap((n) => [n.ip, n.gateway, ...n.pods.map((p) => p.ip)]), ...model.external.map((e) => e.ip)])
+}

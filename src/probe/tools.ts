@@ -1,0 +1,95 @@
+// The probe's client programs — fping, curl and ip — as argument lists and output parsers. Pure:
+// nothing here runs anything. One fping and one curl per source namespace cover all its targets.
+import type {Observation} from './types.js'
+
+export interface Timing {
+  /** fping: initial per-target timeout, ms */
+  pingTimeoutMs: number
+  /** fping: retries after the first packet */
+  pingRetries: number
+  /** curl: connect timeout, s */
+  connectTimeoutS: number
+  /** curl: whole-transfer timeout, s */
+  maxTimeS: number
+}
+
+/** For probes that must be answered: generous enough never to fail a loaded but working lab. */
+export const ANSWERED: Timing = {pingTimeoutMs: 500, pingRetries: 1, connectTimeoutS: 2, maxTimeS: 5}
+/** For probes that must go unanswered: a reply in a lab on one machine takes well under a millisecond. */
+export const SILENT: Timing = {pingTimeoutMs: 250, pingRetries: 0, connectTimeoutS: 0.5, maxTimeS: 1}
+
+export function fpingArgs(targets: string[], t: Timing): string[] {
+  // -i 0: no pause between targets (root may); -B 1: no backoff, so a failure costs (1+r)·t
+  return ['-i', '0', '-B', '1', '-t', String(t.pingTimeoutMs), '-r', String(t.pingRetries), '-e', ...targets]
+}
+
+/**
+ * fping's answers, by target address. stdout has one line per target ("A is alive (0.1 ms)",
+ * "A is unreachable"); stderr has ICMP errors ("ICMP Host Unreachable from G for ICMP Echo sent
+ * to A"), kept as the reason a target is unreachable.
+ */
+export function parseFping(stdout: string, stderr: string): Map<string, Observation> {
+  const why = new Map<string, string>()
+  for (const line of stderr.split('\n')) {
+    const icmp = /^(ICMP .+?) from (\S+) for ICMP Echo sent to (\S+)/.exec(line.trim())
+    if (icmp && !why.has(icmp[3])) why.set(icmp[3], `${icmp[1]} from ${icmp[2]}`)
+    const send = /^(\S+): error while sending ping: (.+)$/.exec(line.trim())
+    if (send && !why.has(send[1])) why.set(send[1], `cannot send: ${send[2]}`)
+  }
+  const out = new Map<string, Observation>()
+  for (const line of stdout.split('\n')) {
+    const m = /^(\S+) is (alive|unreachable)\b(?: \((.+)\))?/.exec(line.trim())
+    if (!m) continue
+    if (m[2] === 'alive') out.set(m[1], {reply: true, detail: m[3]})
+    else out.set(m[1], {reply: false, detail: why.get(m[1]) ?? 'no reply (timeout)'})
+  }
+  return out
+}
+
+/** Fields curl writes per transfer, tab-separated, one line each (curl >= 7.84 for %header{}). */
+export const CURL_FORMAT = ['%{url}', '%{http_code}', '%{local_ip}', '%header{x-netlab-seen}', '%header{x-netlab-served-by}', '%{exitcode}', '%{errormsg}'].join('\\t') + '\\n'
+
+export function probeUrl(ip: string, port: number, id: number): string {
+  return `http://${ip}:${port}/probe/${id}`
+}
+
+export function curlArgs(urls: string[], t: Timing): string[] {
+  const args = ['-q', '--silent', '--no-progress-meter', '--noproxy', '*', '--parallel', '--parallel-max', '50', '--connect-timeout', String(t.connectTimeoutS), '--max-time', String(t.maxTimeS), '--write-out', CURL_FORMAT]
+  for (const url of urls) args.push('--output', '/dev/null', url)
+  return args
+}
+
+/** curl's --write-out lines, by probe id (from the URL path). */
+export function parseCurl(stdout: string): Map<number, Observation> {
+  const out = new Map<number, Observation>()
+  for (const line of stdout.split('\n')) {
+    const [url, code, local, seen, servedBy, exit, ...msg] = line.split('\t')
+    const id = /\/probe\/(\d+)$/.exec(url ?? '')
+    if (!id) continue
+    const errormsg = msg.join('\t').trim()
+    if (code === '200' && seen) {
+      out.set(Number(id[1]), {reply: true, seen: seen.trim(), local: local || undefined, servedBy: servedBy?.trim() || undefined})
+    } else {
+      const detail = errormsg || (code && code !== '000' ? `HTTP ${code} without an echo` : `curl exit ${exit || '?'}`)
+      out.set(Number(id[1]), {reply: false, local: local || undefined, detail: shortCurlError(detail)})
+    }
+  }
+  return out
+}
+
+/** "Failed to connect to A port P after 1002 ms: Connection timed out" → "no reply: Connection timed out" */
+function shortCurlError(msg: string): string {
+  const m = /^(?:Failed to connect to .*?: |Connection timed out after \d+ milliseconds)(.*)$/.exec(msg)
+  if (m) return m[1] ? `no reply: ${m[1]}` : 'no reply (timeout)'
+  return msg
+}
+
+export function eth0Args(netns: string): string[] {
+  return ['-j', '-n', netns, 'addr', 'show', 'dev', 'eth0']
+}
+
+/** IPv4 addresses from `ip -j addr show dev eth0`. */
+export function parseEth0(json: string): string[] {
+  const links = JSON.parse(json) as {addr_info?: {family?: string; local?: string}[]}[]
+  return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local!))
+}

@@ -1,0 +1,111 @@
+// What a probe is made of: probes planned from the lab model (with what the model says they must
+// see), observations made inside the lab's namespaces, and the report that compares the two.
+
+/** What --only can pick. */
+export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'egress'] as const
+export type Only = (typeof ONLY_CHOICES)[number]
+
+/** Report sections, in report order. self-address goes with no-nat (it uses what peers saw). */
+export type Section = Only | 'self-address'
+export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress']
+
+export type CheckId =
+  | 'pod-pod-same-node'
+  | 'pod-pod-other-node'
+  | 'node-own-pod'
+  | 'node-other-pod'
+  | 'pod-node'
+  | 'no-nat-pod-pod'
+  | 'no-nat-node-pod'
+  | 'self-address'
+  | 'egress-reach'
+  | 'egress-source'
+
+export type Coverage = 'all-pairs' | 'representative'
+
+export interface Endpoint {
+  kind: 'pod' | 'node' | 'external'
+  name: string
+  netns: string
+  ip: string
+  /** for a pod: the node it runs on */
+  node?: string
+}
+
+/** What the model says a probe must observe. */
+export type Expectation =
+  /** a reply; for HTTP also the source address the receiver must have seen */
+  | {reply: true; seen?: string}
+  /** no reply at all, and why that is right (e.g. ipMasq off: no route back from outside) */
+  | {reply: false; why: string}
+
+export interface Probe {
+  id: number
+  check: CheckId
+  tool: 'ping' | 'http'
+  src: Endpoint
+  dst: Endpoint
+  expect: Expectation
+}
+
+/** What one probe saw. */
+export interface Observation {
+  reply: boolean
+  /** HTTP: the client address the receiver saw (the echo hub's answer) */
+  seen?: string
+  /** HTTP: the source address the client's kernel picked (curl's local_ip) */
+  local?: string
+  /** HTTP: the namespace whose echo socket answered */
+  servedBy?: string
+  /** why there was no reply, or anything else worth showing */
+  detail?: string
+}
+
+/** A pod's own idea of its address, read from its eth0. */
+export interface SelfObservation {
+  /** IPv4 addresses on eth0; undefined when they could not be read */
+  eth0?: string[]
+  detail?: string
+}
+
+export interface ResultEndpoint {
+  kind: Endpoint['kind']
+  name: string
+  ip: string
+}
+
+export interface ProbeResult {
+  src: ResultEndpoint
+  dst: ResultEndpoint
+  /** an address, "reply" or "no reply" */
+  expected: string
+  seen: string
+  ok: boolean
+  detail?: string
+}
+
+export interface CheckReport {
+  id: CheckId
+  section: Section
+  title: string
+  /** what is expected and why, when it is not obvious */
+  note?: string
+  passed: number
+  failed: number
+  results: ProbeResult[]
+}
+
+export interface ProbeReport {
+  lab: string
+  coverage: Coverage
+  sections: Section[]
+  ipMasq: boolean
+  routing: string
+  nodes: number
+  pods: number
+  external: number
+  checks: CheckReport[]
+  passed: number
+  failed: number
+  ms: number
+}
