@@ -3,7 +3,7 @@
 import {TopologyError, type SourcePos} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
-import {FABRIC, hostVethName, netnsName} from './names.js'
+import {FABRIC, hostVethName, macFor, netnsName} from './names.js'
 import type {ExternalModel, LabModel, NodeModel, PodModel} from './types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
@@ -107,8 +107,10 @@ export function buildModel(topo: Topology): LabModel {
       name: n.name.value,
       netns: netnsName(lab, n.name.value),
       ip: formatIPv4(ip),
+      mac: macFor(formatIPv4(ip)),
       podCIDR: sub.toString(),
       gateway: formatIPv4(sub.base + 1),
+      gatewayMac: macFor(formatIPv4(sub.base + 1)),
       bridge: 'cni0',
       fabricPort: n.name.value,
       pods: allocatePods(lab, n, sub),
@@ -133,7 +135,7 @@ export function buildModel(topo: Topology): LabModel {
       }
     }
     usedExternal.set(ip, e.ip?.pos ?? e.name.pos) // "already used at" points at the address when there is one
-    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), fabricPort: e.name.value}
+    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value}
   })
 
   return {
@@ -182,6 +184,6 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
     const hostVeth = hostVethName(p.name.value)
     if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
     veths.add(hostVeth)
-    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), hostVeth}
+    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth}
   })
 }

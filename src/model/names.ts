@@ -28,3 +28,12 @@ export function hostVethName(pod: string): string {
   if (readable.length <= IFNAME_MAX) return readable
   return `veth${createHash('sha1').update(pod).digest('hex').slice(0, 11)}`
 }
+
+/**
+ * The MAC of an interface that holds `ip`: 0a:58 followed by the address's four bytes, as
+ * OVN-Kubernetes does. Locally administered, unique within a lab, and readable: the address
+ * can be read back out of the MAC in `ip neigh`.
+ */
+export function macFor(ip: string): string {
+  return ['0a', '58', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':')
+}

@@ -7,6 +7,8 @@ export interface PodModel {
   node: string
   netns: string
   ip: string
+  /** MAC of the pod's eth0, derived from its address */
+  mac: string
   /** the node-side end of the pod's veth pair, attached to the node's cni0 bridge */
   hostVeth: string
 }
@@ -16,9 +18,13 @@ export interface NodeModel {
   netns: string
   /** the node's address on the underlay (its eth0) */
   ip: string
+  /** MAC of the node's eth0 */
+  mac: string
   podCIDR: string
   /** first address of the pod subnet, held by cni0: the pods' default gateway */
   gateway: string
+  /** MAC of cni0 (the gateway) */
+  gatewayMac: string
   bridge: string
   /** the node's port on the fabric bridge (the other end of its eth0) */
   fabricPort: string
@@ -29,6 +35,7 @@ export interface ExternalModel {
   name: string
   netns: string
   ip: string
+  mac: string
   fabricPort: string
 }
 

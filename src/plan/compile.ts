@@ -1,6 +1,7 @@
 // LabModel -> Plan. Pure. The order of phases is the order of a good tutorial: make the
 // machines, cable them, address them, route between them, then open the firewall and NAT.
-import {allPods, type LabModel} from '../model/types.js'
+import {allNetns, allPods, type LabModel} from '../model/types.js'
+import {neighbourEntries, seedNeighbours} from './neighbours.js'
 import {ownerMark} from '../model/names.js'
 import {PlanBuilder} from './builder.js'
 import {hostGwRoutes} from './routing/host-gw.js'
@@ -10,6 +11,13 @@ import type {RoutingMode} from '../topology/types.js'
 const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = {
   'host-gw': hostGwRoutes,
 }
+
+/**
+ * The kernel keeps one neighbour (ARP) table for the whole machine, host included, and by
+ * default refuses new entries past 1024 (net.ipv4.neigh.default.gc_thresh3). A lab that would
+ * need more than a modest share of that gets its neighbours written as permanent entries.
+ */
+export const DYNAMIC_NEIGHBOUR_LIMIT = 256
 
 export function compilePlan(model: LabModel): Plan {
   const b = new PlanBuilder(model.lab)
@@ -32,22 +40,30 @@ export function compilePlan(model: LabModel): Plan {
   b.phase({
     id: 'links',
     title: 'Create bridges and cables (veth pairs)',
-    why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace.',
+    why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see.',
     scope: 'lab',
     independent: true,
   })
   b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
   for (const n of model.nodes) {
-    b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
-    b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
+    b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'address', n.mac, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
+    b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
   }
   for (const e of model.external) {
-    b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
+    b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'address', e.mac, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
   }
   for (const p of pods) {
     const n = model.nodes.find((x) => x.name === p.node)!
-    b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
+    b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'address', p.mac, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
   }
+
+  b.phase({
+    id: 'ipv4-only',
+    title: 'Make every namespace IPv4-only',
+    why: 'The lab is IPv4, like most clusters\' pod networks. Turning IPv6 off before any interface comes up stops every interface from sending router solicitations and multicast reports, and keeps the lab out of the kernel\'s IPv6 neighbour table, which the whole machine shares.',
+    scope: 'netns',
+  })
+  for (const ns of allNetns(model)) b.inNetns(ns, 'sysctl', ['net.ipv6.conf.all.disable_ipv6=1'], 'no IPv6 in the lab')
 
   b.phase({
     id: 'fabric',
@@ -108,6 +124,8 @@ export function compilePlan(model: LabModel): Plan {
       b.inNetns(e.netns, 'ip', ['route', 'add', model.underlay, 'dev', 'eth0'], 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
     }
   }
+
+  if (neighbourEntries(model) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(model, b)
 
   ROUTING[model.routing](model, b)
   if (model.external.length > 0) {

@@ -4,7 +4,9 @@ import {describe, expect, it} from 'vitest'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {buildModel} from '../../src/model/build.js'
 import {allNetns, type LabModel} from '../../src/model/types.js'
-import {compilePlan} from '../../src/plan/compile.js'
+import {compilePlan, DYNAMIC_NEIGHBOUR_LIMIT} from '../../src/plan/compile.js'
+import {neighbourEntries} from '../../src/plan/neighbours.js'
+import {macFor} from '../../src/model/names.js'
 import {argv, commandLine, shellQuote} from '../../src/plan/command.js'
 import {renderJson, renderPlan, renderShell, renderText} from '../../src/plan/render.js'
 import type {Action, Plan} from '../../src/plan/types.js'
@@ -27,7 +29,7 @@ function valuesAfter(args: string[], flag: string): string[] {
 
 describe('three-node plan: phases', () => {
   it('come in tutorial order', () => {
-    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'links', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
+    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'links', 'ipv4-only', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
   })
 
   it('group the actions: every action belongs to a phase, and phases do not interleave', () => {
@@ -137,9 +139,46 @@ describe('three-node plan: host-gw routes', () => {
   })
 
   it('turns forwarding on in every node', () => {
-    const fwd = plan.actions.filter((a) => a.tool === 'sysctl')
+    const fwd = plan.actions.filter((a) => a.tool === 'sysctl' && a.args[0].startsWith('net.ipv4.ip_forward'))
     expect(fwd.map((a) => a.netns).sort()).toEqual(model.nodes.map((n) => n.netns).sort())
     for (const a of fwd) expect(a.args).toEqual(['net.ipv4.ip_forward=1'])
+  })
+})
+
+describe('IPv4-only namespaces and static neighbours', () => {
+  it('turns IPv6 off in every namespace, before any interface is brought up', () => {
+    const off = plan.actions.filter((a) => a.tool === 'sysctl' && a.args[0] === 'net.ipv6.conf.all.disable_ipv6=1')
+    expect(off.map((a) => a.netns).sort()).toEqual(allNetns(model).sort())
+    const firstUp = plan.actions.findIndex((a) => a.args.includes('up'))
+    for (const a of off) expect(a.id).toBeLessThan(firstUp)
+  })
+
+  it('gives every addressed interface the MAC 0a:58:<address>', () => {
+    expect(macFor('10.244.0.2')).toBe('0a:58:0a:f4:00:02')
+    const podLink = plan.actions.find((a) => a.args[0] === 'link' && a.args.includes(model.nodes[0].pods[0].netns))!
+    expect(podLink.args).toContain('0a:58:0a:f4:00:02')
+  })
+
+  it('leaves ARP to do its work in a small lab', () => {
+    expect(neighbourEntries(model)).toBeLessThan(DYNAMIC_NEIGHBOUR_LIMIT)
+    expect(plan.actions.some((a) => a.args[0] === 'neigh')).toBe(false)
+  })
+
+  it('writes permanent neighbour entries, all consistent with the MACs, when a lab would overflow the kernel table', () => {
+    const big = parseTopology(`name: big\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`, 'big.yaml')
+    const m = buildModel(big)
+    const p = compilePlan(m)
+    expect(neighbourEntries(m)).toBeGreaterThan(DYNAMIC_NEIGHBOUR_LIMIT)
+    const neigh = p.actions.filter((a) => a.args[0] === 'neigh')
+    // nodes: 19 peers + 10 pods each; pods: gateway + 9 same-node peers each
+    expect(neigh).toHaveLength(20 * (19 + 10) + 200 * 10)
+    for (const a of neigh) {
+      const ip = a.args[2]
+      expect(a.args[4]).toBe(macFor(ip))
+      expect(a.args.slice(-2)).toEqual(['nud', 'permanent'])
+    }
+    const phases = p.phases.map((x) => x.id)
+    expect(phases.indexOf('neighbours')).toBeGreaterThan(phases.indexOf('pods'))
   })
 })
 

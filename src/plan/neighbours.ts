@@ -1,0 +1,39 @@
+// Neighbour (ARP) entries. Small labs learn them by ARP, as real networks do. Large labs would
+// overflow the kernel's machine-wide neighbour table (the host shares it), so they get every
+// entry the lab can use written up front as a permanent entry, which the table does not count
+// against its limit. Every address's MAC is known in advance (see macFor), so this is exact.
+import type {LabModel} from '../model/types.js'
+import type {PlanBuilder} from './builder.js'
+
+/** How many neighbour entries full connectivity needs if they are all learned by ARP. */
+export function neighbourEntries(model: LabModel): number {
+  const nodes = model.nodes.length
+  const ext = model.external.length
+  let n = ext * nodes
+  for (const node of model.nodes) {
+    const pods = node.pods.length
+    n += nodes - 1 + ext + pods // node: other nodes, external hosts, its pods
+    n += pods * pods // each pod: its gateway and the other pods on its bridge
+  }
+  return n
+}
+
+export function seedNeighbours(model: LabModel, b: PlanBuilder): void {
+  b.phase({
+    id: 'neighbours',
+    title: 'Write the neighbour (ARP) tables',
+    why: `This lab would need about ${neighbourEntries(model)} neighbour entries. The kernel keeps one neighbour table for the whole machine and by default refuses entries past 1024, so instead of learning them by ARP each namespace gets them written as permanent entries (like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
+    scope: 'netns',
+  })
+  const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
+  for (const node of model.nodes) {
+    for (const peer of model.nodes) if (peer !== node) b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
+    for (const e of model.external) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
+    for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
+    for (const p of node.pods) {
+      b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
+      for (const q of node.pods) if (q !== p) b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+    }
+  }
+  for (const e of model.external) for (const node of model.nodes) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
+}
