@@ -1,7 +1,7 @@
 // Applies a plan, stage by stage, journaling every batch before and after it runs.
 // It never rolls back by itself: on failure or interrupt it stops cleanly (running batches
 // finish, no new ones start) and throws; the caller then rolls back from the journal.
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../plan/types.js'
@@ -18,7 +18,7 @@ export interface ApplyOptions {
   signal?: AbortSignal
   /** test-only: make this action fail for real */
   faultAt?: number
-  /** test-only: before the stage holding this action, touch `file` and wait to be interrupted */
+  /** test-only: before the stage holding this action, write `file` and wait until it is deleted or a signal comes */
   pause?: {beforeAction: number; file: string}
 }
 
@@ -140,8 +140,9 @@ export class Executor {
   private async maybePause(stage: Stage): Promise<void> {
     const p = this.opts.pause
     if (!p || !stage.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => a.id === p.beforeAction)))) return
+    // The test sends a signal, or deletes the file to let `up` go on.
     writeFileSync(p.file, String(process.pid))
-    for (let waited = 0; waited < 30_000 && !this.opts.signal?.aborted; waited += 20) await sleep(20)
+    for (let waited = 0; waited < 60_000 && existsSync(p.file) && !this.opts.signal?.aborted; waited += 20) await sleep(20)
     this.throwIfStopped()
   }
 }

@@ -1,0 +1,183 @@
+// netlab up / status / down on real namespaces: the lab is built as planned, traffic flows,
+// `down` removes exactly what `up` made, and the host's own network never changes.
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+import {destroyLab, ipIn, isRoot, labNetns, makeStateDir, netlab, removeDir, rootSnapshot, ROOT, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+
+const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
+
+describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('three')
+  let file: string
+  let before: string
+
+  beforeAll(() => {
+    // the default topology under a unique name
+    const topo = parse(readFileSync(join(ROOT, 'topologies', 'three-node.yaml'), 'utf8'))
+    topo.name = lab
+    file = writeTopology(stateDir, topo)
+    before = rootSnapshot()
+  })
+
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('up builds the lab and shows it', () => {
+    const r = netlab(['up', file], env)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`lab ${lab} is up`)
+    expect(r.stdout).toMatch(/web-0\s+10\.244\.0\.2/)
+    expect(labNetns(lab).sort()).toEqual(['db', 'fabric', 'internet', 'node-0', 'node-1', 'node-2', 'node-2-p0', 'node-2-p1', 'web-0', 'web-1'].map((n) => `netlab-${lab}.${n}`).sort())
+  })
+
+  it('status --json has the documented shape and the allocated addresses', () => {
+    const r = netlab(['status', lab, '--json'], env)
+    expect(r.code).toBe(0)
+    const s = JSON.parse(r.stdout)
+    expect(s).toMatchObject({lab, routing: 'host-gw'})
+    expect(s.nodes.map((n: {name: string}) => n.name)).toEqual(['node-0', 'node-1', 'node-2'])
+    expect(s.nodes[0]).toMatchObject({name: 'node-0', netns: `netlab-${lab}.node-0`, ip: '192.168.50.10', podCIDR: '10.244.0.0/24', gateway: '10.244.0.1'})
+    expect(s.nodes[0].pods[0]).toEqual({name: 'web-0', netns: `netlab-${lab}.web-0`, ip: '10.244.0.2'})
+    expect(s.nodes[1]).toMatchObject({ip: '192.168.50.21', podCIDR: '10.244.9.0/24'})
+    expect(s.nodes[1].pods[0].ip).toBe('10.244.9.10')
+    expect(s.external).toEqual([{name: 'internet', netns: `netlab-${lab}.internet`, ip: '203.0.113.10'}])
+    // with one lab up in this state dir, LAB may be left out
+    expect(JSON.parse(netlab(['status', '--json'], env).stdout).lab).toBe(lab)
+  })
+
+  it('puts the planned addresses and routes inside the namespaces', () => {
+    const addr = JSON.parse(ipIn(`netlab-${lab}.web-0`, ['-j', 'addr', 'show', 'dev', 'eth0']))[0]
+    expect(addr.addr_info.filter((a: {family: string}) => a.family === 'inet').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)).toEqual(['10.244.0.2/24'])
+    expect(ipIn(`netlab-${lab}.web-0`, ['route', 'show', 'default'])).toContain('default via 10.244.0.1 dev eth0')
+    const routes = ipIn(`netlab-${lab}.node-0`, ['route'])
+    expect(routes).toContain('10.244.9.0/24 via 192.168.50.21 dev eth0')
+    expect(routes).toContain('10.244.2.0/24 via 192.168.50.12 dev eth0')
+    expect(ipIn(`netlab-${lab}.node-0`, ['addr', 'show', 'dev', 'cni0'])).toContain('inet 10.244.0.1/24')
+    const fwd = spawnSync('ip', ['netns', 'exec', `netlab-${lab}.node-0`, 'sysctl', '-n', 'net.ipv4.ip_forward'], {encoding: 'utf8'}).stdout.trim()
+    expect(fwd).toBe('1')
+  })
+
+  it('carries traffic across nodes: pod to pod, node to pod, pod to the external host', () => {
+    expect(ping(`netlab-${lab}.web-0`, '10.244.0.3')).toBe(true) // same node
+    expect(ping(`netlab-${lab}.web-0`, '10.244.9.10')).toBe(true) // node-1's pod
+    expect(ping(`netlab-${lab}.node-2-p1`, '10.244.0.2')).toBe(true)
+    expect(ping(`netlab-${lab}.node-0`, '10.244.2.2')).toBe(true) // node to another node's pod
+    expect(ping(`netlab-${lab}.db`, '203.0.113.10')).toBe(true) // egress (masqueraded)
+  })
+
+  it('refuses a second up of the same lab, naming it, and changes nothing', () => {
+    const netnsBefore = labNetns(lab).sort()
+    const r = netlab(['up', file], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`lab ${lab} is already up`)
+    expect(labNetns(lab).sort()).toEqual(netnsBefore)
+  })
+
+  it('down removes everything it created and leaves the host as it was', () => {
+    const r = netlab(['down', lab], env)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`lab ${lab} is down`)
+    expect(labNetns(lab)).toEqual([])
+    expect(existsSync(join(stateDir, lab))).toBe(false)
+    expect(rootSnapshot()).toBe(before)
+  })
+
+  it('a second down succeeds and says there was nothing to do', () => {
+    const r = netlab(['down', lab], env)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('nothing to do')
+  })
+
+  it('status of a lab that is not up is a usage error', () => {
+    const r = netlab(['status', lab], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`no lab named ${lab} is up`)
+  })
+})
+
+describe.skipIf(!isRoot)('rollback when a step fails', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('fail')
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('a failure midway shows the failing command and its error, and leaves nothing behind', () => {
+    const file = writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2}))
+    const before = rootSnapshot()
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
+    const target = plan.actions.find((a: {phase: string; args: string[]}) => a.phase === 'pods' && a.args[0] === 'addr')
+    const r = netlab(['up', file], {...env, NETLAB_TEST_FAULT_AT: String(target.id)})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`step ${target.id + 1}/${plan.actions.length}`)
+    expect(r.stderr).toContain(target.command)
+    expect(r.stderr).toMatch(/error: +Cannot find device "netlab-injected-fault"/)
+    expect(r.stderr).toMatch(/rolled back: \d+ applied action\(s\) undone, \d+ namespace\(s\) deleted/)
+    expect(labNetns(lab)).toEqual([])
+    expect(existsSync(join(stateDir, lab))).toBe(false)
+    expect(rootSnapshot()).toBe(before)
+  })
+})
+
+describe.skipIf(!isRoot)('two labs side by side', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const a = uniqueLab('side-a')
+  const b = uniqueLab('side-b')
+  afterAll(() => {
+    destroyLab(a, stateDir)
+    destroyLab(b, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('run with the same CIDRs; status and down without LAB list them instead of guessing', () => {
+    expect(netlab(['up', writeTopology(stateDir, smallTopology(a)), '-q'], env).code).toBe(0)
+    expect(netlab(['up', writeTopology(stateDir, smallTopology(b)), '-q'], env).code).toBe(0)
+    expect(ping(`netlab-${a}.n0-p0`, '10.244.1.2')).toBe(true)
+    expect(ping(`netlab-${b}.n0-p0`, '10.244.1.2')).toBe(true)
+    const s = netlab(['status'], env)
+    expect(s.code).toBe(2)
+    expect(s.stderr).toContain(a)
+    expect(s.stderr).toContain(b)
+    expect(JSON.parse(netlab(['status', a, '--json'], env).stdout).lab).toBe(a)
+    const d = netlab(['down', '--all'], env)
+    expect(d.code).toBe(0)
+    expect(labNetns(a)).toEqual([])
+    expect(labNetns(b)).toEqual([])
+  })
+})
+
+describe('commands that need no root', () => {
+  const asNobody = (args: string[]) => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
+    return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+  }
+
+  it('validate and plan run as an ordinary user', () => {
+    const v = asNobody(['validate', 'topologies/three-node.yaml'])
+    expect(v.stderr).toBe('')
+    expect(v.code).toBe(0)
+    expect(v.stdout).toContain('valid')
+    const p = asNobody(['plan', 'topologies/three-node.yaml', '--format', 'sh'])
+    expect(p.code).toBe(0)
+    expect(p.stdout.startsWith('#!/usr/bin/env bash')).toBe(true)
+  })
+
+  it.skipIf(!isRoot)('up as an ordinary user says it needs root, and creates nothing', () => {
+    const r = asNobody(['up', 'topologies/three-node.yaml'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/needs root.*sudo/)
+    expect(labNetns('three-node')).toEqual([])
+  })
+})
+

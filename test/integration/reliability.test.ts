@@ -1,0 +1,231 @@
+// What users trust netlab with: a failed or interrupted `up` leaves nothing, `down` works after
+// a crash, netlab never deletes what it did not create, and two runs never trip over each other.
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {destroyLab, isRoot, labNetns, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+
+interface PlanJson {
+  actions: {id: number; phase: string; command: string; creates?: string}[]
+}
+
+async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
+  if (!cond()) throw new Error('timed out waiting')
+}
+
+function exited(child: ReturnType<typeof netlabSpawn>): Promise<{code: number | null; stderr: string}> {
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  return new Promise((res) => child.on('close', (code) => res({code, stderr})))
+}
+
+const mountsOf = (lab: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(`/netns/netlab-${lab}.`))
+
+describe.skipIf(!isRoot)('rollback at every step', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('every')
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  // Every routing mode that exists: host-gw today. A new mode adds itself to this list.
+  for (const routing of ['host-gw']) {
+    it(`${routing}: a fault injected at each step k of the three-node plan is rolled back completely`, () => {
+      const topo = smallTopology(lab, {nodes: 3, pods: 2})
+      ;(topo.cluster as Record<string, unknown>).routing = routing
+      const file = writeTopology(stateDir, topo)
+      const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
+      const before = rootSnapshot()
+      let survived = 0
+      for (const action of plan.actions) {
+        const r = netlab(['up', file, '-q'], {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
+        expect(r.code, `fault at step ${action.id}: ${r.stderr}`).toBe(1)
+        expect(r.stderr).toContain(`step ${action.id + 1}/`)
+        expect(r.stderr).toContain('nothing of lab')
+        expect(labNetns(lab), `namespaces left after a fault at step ${action.id}`).toEqual([])
+        expect(existsSync(join(stateDir, lab)), `state left after a fault at step ${action.id}`).toBe(false)
+        expect(rootSnapshot(), `root namespace changed by a fault at step ${action.id}`).toBe(before)
+        survived++
+      }
+      console.log(`rollback: ${routing}: survived ${survived} injected faults, one at every step of the plan`)
+      expect(survived).toBe(plan.actions.length)
+    }, 600_000)
+  }
+})
+
+describe.skipIf(!isRoot)('interrupts', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const labs: string[] = []
+  afterAll(() => {
+    labs.forEach((l) => destroyLab(l, stateDir))
+    removeDir(stateDir)
+  })
+
+  /** Start `up`, paused just before the stage that configures the namespaces (half the lab exists). */
+  async function pausedUp(name: string) {
+    const lab = uniqueLab(name)
+    labs.push(lab)
+    const file = writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2}))
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
+    const firstInside = plan.actions.find((a) => a.phase === 'ipv4-only')!
+    const pauseFile = join(stateDir, `${lab}.paused`)
+    const child = netlabSpawn(['up', file, '-q'], {...env, NETLAB_TEST_PAUSE_BEFORE: String(firstInside.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
+    const done = exited(child)
+    await waitFor(() => existsSync(pauseFile))
+    expect(labNetns(lab).length).toBeGreaterThan(0) // namespaces and links exist by now
+    return {lab, child, done, pauseFile}
+  }
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} during up rolls everything back`, async () => {
+      const before = rootSnapshot()
+      const {lab, child, done} = await pausedUp(signal.toLowerCase())
+      child.kill(signal)
+      const {code, stderr} = await done
+      expect(code).toBe(1)
+      expect(stderr).toContain(`up interrupted by ${signal}`)
+      expect(stderr).toContain(`nothing of lab ${lab} is left`)
+      expect(labNetns(lab)).toEqual([])
+      expect(existsSync(join(stateDir, lab))).toBe(false)
+      expect(rootSnapshot()).toBe(before)
+    })
+  }
+
+  it('SIGKILL during up leaves a journal from which down removes everything', async () => {
+    const before = rootSnapshot()
+    const {lab, child, done} = await pausedUp('kill')
+    child.kill('SIGKILL')
+    await done
+    expect(labNetns(lab).length).toBeGreaterThan(0) // debris, as after a crash
+    expect(existsSync(join(stateDir, lab, 'journal.jsonl'))).toBe(true)
+    const again = netlab(['up', join(stateDir, `${lab}.yaml`)], env)
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain('leftovers from an interrupted run')
+    const r = netlab(['down', lab], env)
+    expect(r.code).toBe(0)
+    expect(labNetns(lab)).toEqual([])
+    expect(mountsOf(lab)).toEqual([])
+    expect(existsSync(join(stateDir, lab))).toBe(false)
+    expect(rootSnapshot()).toBe(before)
+  })
+})
+
+describe.skipIf(!isRoot)('ownership', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('own')
+  const foreign = `netlab-${lab}.n1`
+  const stray = `netlab-${lab}.stray`
+  afterAll(() => {
+    for (const ns of [foreign, stray]) spawnSync('ip', ['netns', 'del', ns])
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('up fails before touching anything when a namespace it wants exists and is not its own', () => {
+    const file = writeTopology(stateDir, smallTopology(lab))
+    expect(spawnSync('ip', ['netns', 'add', foreign]).status).toBe(0)
+    const r = netlab(['up', file], env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`namespace ${foreign} already exists`)
+    expect(labNetns(lab)).toEqual([foreign]) // nothing created, the foreign one untouched
+    const d = netlab(['down', lab], env)
+    expect(d.code).toBe(0)
+    expect(labNetns(lab)).toEqual([foreign]) // down does not delete a namespace without the lab's mark
+    expect(d.stderr).toContain(foreign)
+    spawnSync('ip', ['netns', 'del', foreign])
+  })
+
+  it('down without a state directory removes the lab by its marks, and only those', () => {
+    const file = writeTopology(stateDir, smallTopology(lab))
+    expect(netlab(['up', file, '-q'], env).code).toBe(0)
+    expect(spawnSync('ip', ['netns', 'add', stray]).status).toBe(0) // named like the lab, made by hand
+    rmSync(join(stateDir, lab), {recursive: true, force: true})
+    const r = netlab(['down', lab], env)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/namespace\(s\) deleted/)
+    expect(labNetns(lab)).toEqual([stray])
+  })
+})
+
+describe.skipIf(!isRoot)('locking', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('lock')
+  const other = uniqueLab('lock-b')
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    destroyLab(other, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('two concurrent ups of one lab: one wins, the other fails fast and changes nothing', async () => {
+    const file = writeTopology(stateDir, smallTopology(lab))
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
+    const pauseFile = join(stateDir, 'lock.paused')
+    const first = netlabSpawn(['up', file, '-q'], {...env, NETLAB_TEST_PAUSE_BEFORE: String(plan.actions.find((a) => a.phase === 'links')!.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
+    const firstDone = exited(first)
+    await waitFor(() => existsSync(pauseFile))
+    const netnsBefore = labNetns(lab).sort()
+    const second = netlab(['up', file], env)
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/being changed by another netlab process \(pid \d+\)/)
+    expect(second.ms).toBeLessThan(5000) // fails fast: it does not wait for the lock
+    expect(labNetns(lab).sort()).toEqual(netnsBefore)
+    rmSync(pauseFile) // let the first one finish
+    expect((await firstDone).code).toBe(0)
+    expect(JSON.parse(netlab(['status', lab, '--json'], env).stdout).lab).toBe(lab)
+  })
+
+  it('concurrent ups of two different labs both succeed and do not see each other', async () => {
+    const a = exited(netlabSpawn(['up', writeTopology(stateDir, smallTopology(other)), '-q'], env))
+    const downFirst = exited(netlabSpawn(['down', lab], env))
+    expect((await a).code).toBe(0)
+    expect((await downFirst).code).toBe(0)
+    expect(labNetns(lab)).toEqual([])
+    const s = JSON.parse(netlab(['status', '--json'], env).stdout)
+    expect(s.lab).toBe(other)
+    expect(netlab(['down', other], env).code).toBe(0)
+  })
+
+  it('a lock left by a dead process is taken over', () => {
+    const file = writeTopology(stateDir, smallTopology(lab))
+    // a PID that is certainly not running: a child that has exited
+    const dead = spawnSync('true').pid!
+    writeFileSync(join(stateDir, `${lab}.lock`), String(dead))
+    expect(netlab(['up', file, '-q'], env).code).toBe(0)
+    expect(netlab(['down', lab], env).code).toBe(0)
+  })
+})
+
+describe.skipIf(!isRoot)('re-runs', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab('rerun')
+  let before: string
+  beforeAll(() => (before = rootSnapshot()))
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('up then down 20 times leaks no namespace, mount or process', () => {
+    const file = writeTopology(stateDir, smallTopology(lab, {nodes: 3, pods: 2}))
+    for (let i = 0; i < 20; i++) {
+      expect(netlab(['up', file, '-q'], env).code, `up #${i + 1}`).toBe(0)
+      expect(labNetns(lab)).toHaveLength(1 + 3 + 1 + 6)
+      expect(netlab(['down', lab], env).code, `down #${i + 1}`).toBe(0)
+      expect(labNetns(lab)).toEqual([])
+      expect(mountsOf(lab)).toEqual([])
+    }
+    const leftover = spawnSync('pgrep', ['-f', `netlab.*${lab}`], {encoding: 'utf8'}).stdout.trim()
+    expect(leftover).toBe('')
+    expect(rootSnapshot()).toBe(before)
+  }, 300_000)
+})
