@@ -25,7 +25,7 @@ export default class Down extends NetlabCommand {
     }
     const results: DownResult[] = []
     for (const lab of labs) results.push(await down(lab))
-    if (flags.json) return this.printJson({labs: results})
+    if (flags.json) return this.printJson({labs: results, maxRssKB: process.resourceUsage().maxRSS})
     if (results.length === 0 || results.every((r) => !r.changed)) {
       this.log(`nothing to do: ${args.lab ? `lab ${args.lab} is not up` : 'no lab is up'}`)
     }

@@ -17,7 +17,7 @@ export default class Up extends NetlabCommand {
     const {args, flags} = await this.parse(Up)
     const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {progress: flags.json || flags.quiet ? 'silent' : 'default'})
     const status = statusOf(result.lab)
-    if (flags.json) return this.printJson({...status, actions: result.actions, ms: result.ms})
+    if (flags.json) return this.printJson({...status, actions: result.actions, ms: result.ms, maxRssKB: process.resourceUsage().maxRSS})
     if (!flags.quiet) this.log(`\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`)
   }
 }
