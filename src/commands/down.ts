@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {UsageError} from '../cli/errors.js'
-import {down, knownLabs, type DownResult} from '../lab/down.js'
+import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../lab/preflight.js'
 
 export default class Down extends NetlabCommand {
@@ -15,6 +15,7 @@ export default class Down extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Down)
+    const {down, knownLabs} = await import('../lab/down.js')
     requireRoot('netlab down')
     let labs: string[]
     if (flags.all) labs = await knownLabs()

@@ -1,8 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {DEFAULT_TOPOLOGY} from '../lab/load.js'
-import {renderStatus, statusOf} from '../lab/status.js'
-import {up} from '../lab/up.js'
 
 export default class Up extends NetlabCommand {
   static override description = 'Build the lab described by a topology file; on any failure or Ctrl-C, undo everything it did.'
@@ -15,6 +13,7 @@ export default class Up extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Up)
+    const [{up}, {renderStatus, statusOf}] = await Promise.all([import('../lab/up.js'), import('../lab/status.js')])
     const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {progress: flags.json || flags.quiet ? 'silent' : 'default'})
     const status = statusOf(result.lab)
     if (flags.json) return this.printJson({...status, actions: result.actions, ms: result.ms, maxRssKB: process.resourceUsage().maxRSS})

@@ -1,0 +1,88 @@
+// Bad input through the real CLI: every file of the corpus gets exit code 2, one line of error
+// with file:line:column, nothing created on the machine, in under a second.
+import {spawn} from 'node:child_process'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {BIN, isRoot, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
+
+const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
+const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>
+const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort()
+
+function runUp(file: string, env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string; ms: number}> {
+  const started = performance.now()
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [BIN, 'up', file], {cwd: ROOT, env: {...process.env, ...env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => res({code, stdout, stderr, ms: performance.now() - started}))
+  })
+}
+
+const netnsNow = () => {
+  try {
+    return readdirSync('/run/netns').sort()
+  } catch {
+    return []
+  }
+}
+
+describe('bad topologies through `netlab up`', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const huge = join(stateDir, 'huge.yaml')
+  afterAll(() => removeDir(stateDir))
+
+  it('the corpus has at least 30 files', () => expect(files.length).toBeGreaterThanOrEqual(30))
+
+  it('each gives exit 2 and one line file:line:col, creates nothing, in under a second', async () => {
+    const before = netnsNow()
+    const slow: string[] = []
+    // one at a time, so each timing is the file's own
+    for (let i = 0; i < files.length; i++) {
+      const pair = files.slice(i, i + 1)
+      const results = await Promise.all(pair.map((f) => runUp(join(CORPUS, f), env)))
+      pair.forEach((f, k) => {
+        const r = results[k]
+        const e = expected[f]
+        expect(r.code, `${f}: ${r.stderr}`).toBe(2)
+        expect(r.stdout, f).toBe('')
+        const lines = r.stderr.trimEnd().split('\n')
+        expect(lines, f).toHaveLength(1)
+        expect(lines[0].startsWith(`${join(CORPUS, f)}:${e.line}:${e.col}: `), `${f}: ${lines[0]}`).toBe(true)
+        if (r.ms >= 1000) slow.push(`${f} ${Math.round(r.ms)} ms`)
+      })
+    }
+    expect(slow, 'files that took a second or more').toEqual([])
+    // no namespace of any lab named in the corpus appeared (other labs on the machine may come and go)
+    const corpusLabs = new Set(files.map((f) => /^name:\s*"?([^"\s#]+)/m.exec(readFileSync(join(CORPUS, f), 'latin1'))?.[1]).filter(Boolean))
+    const appeared = netnsNow().filter((ns) => !before.includes(ns))
+    expect(appeared.filter((ns) => corpusLabs.has(ns.replace(/^netlab-/, '').split('.')[0]))).toEqual([])
+    expect(readdirSync(stateDir)).toEqual([]) // no lab state, no lock left
+  }, 300_000)
+
+  it('a 10 MB file is refused at once with file:1:1', async () => {
+    writeFileSync(huge, `name: huge\nnodes:\n${'  # padding\n'.repeat(1_000_000)}`)
+    const r = await runUp(huge, env)
+    rmSync(huge)
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toMatch(new RegExp(`^${huge}:1:1: file is too large`))
+    expect(r.ms).toBeLessThan(1000)
+  })
+
+  it('nothing ever goes through a shell: no source file asks for one', () => {
+    const walk = (dir: string): string[] => readdirSync(dir, {withFileTypes: true}).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []))
+    const sources = walk(join(ROOT, 'src'))
+    expect(sources.length).toBeGreaterThan(10)
+    for (const f of sources) {
+      const text = readFileSync(f, 'utf8')
+      expect(text, f).not.toMatch(/\bshell\s*:/) // no shell option anywhere
+      expect(text, f).not.toMatch(/from 'node:child_process'|execaCommand/) // no other way to start programs
+      // programs are started only by src/exec/runner.ts, which passes argument arrays
+      if (!f.endsWith(join('exec', 'runner.ts'))) expect(text, f).not.toMatch(/from 'execa'/)
+    }
+  })
+})
