@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install everything netlab needs on Debian/Ubuntu (run as root), then build it.
+# Safe to run again: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: run as root (sudo $0): it installs Debian packages" >&2
+  exit 1
+fi
+if ! command -v node >/dev/null || [ "$(node -p 'Number(process.versions.node.split(".")[0])')" -lt 20 ]; then
+  echo "setup: netlab needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# ip, iptables-restore, perl (the namespace fan-out and the probe's socket binder),
+# ping, fping and curl (probes), sysctl.
+PACKAGES=(iproute2 iptables perl iputils-ping fping curl procps)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
