@@ -6,6 +6,11 @@
 # forked child enters the namespace with setns(2), writes sysctls directly, and execs the
 # job's commands (`ip -batch FILE`, `iptables-restore --noflush FILE`) already inside it.
 #
+# The ip batches netlab generates use a handful of commands (link set, addr add, route add,
+# neigh add). For those the child talks rtnetlink itself — one message each, as `ip` would
+# send — instead of starting `ip` at all; any batch with another command runs `ip -batch`.
+# Errors are reported the way `ip -batch` reports them ("Command failed FILE:LINE").
+#
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
 #   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE
@@ -40,6 +45,150 @@ sub fail_step {
   POSIX::_exit(0);
 }
 
+# ---- rtnetlink, for the commands netlab's plans use ----------------------------------------
+use constant {
+  AF_INET => 2, AF_NETLINK => 16, SOCK_RAW => 3, NETLINK_ROUTE => 0,
+  NLMSG_ERROR => 2, NLM_F_REQUEST => 1, NLM_F_ACK => 4, NLM_F_EXCL => 0x200, NLM_F_CREATE => 0x400,
+  RTM_NEWLINK => 16, RTM_GETLINK => 18, RTM_NEWADDR => 20, RTM_NEWROUTE => 24, RTM_NEWNEIGH => 28,
+  IFLA_IFNAME => 3, IFLA_MASTER => 10, IFLA_IFALIAS => 20, IFF_UP => 1,
+  IFA_ADDRESS => 1, IFA_LOCAL => 2, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
+  NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80,
+  RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
+};
+
+my $IPV4 = qr/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+my $NAME = qr/^[A-Za-z0-9@._:-]{1,15}$/;
+
+sub attr { my ($type, $data) = @_; my $len = 4 + length $data; pack('SS', $len, $type) . $data . ("\0" x ((4 - $len % 4) % 4)) }
+sub ip4 { my @b = $_[0] =~ $IPV4; pack('C4', @b) }
+
+# One line of an ip batch -> a request, or undef when it is not one we speak.
+sub parse_line {
+  my @w = split ' ', $_[0];
+  my $obj = shift @w // return;
+  my $verb = shift @w // return;
+  if ($obj eq 'link' && $verb eq 'set') {
+    shift @w if @w && $w[0] eq 'dev';
+    my %r = (op => 'link', dev => shift @w);
+    return unless defined $r{dev} && $r{dev} =~ $NAME;
+    while (@w) {
+      my $k = shift @w;
+      if ($k eq 'up') { $r{up} = 1 }
+      elsif ($k eq 'master' && @w && $w[0] =~ $NAME) { $r{master} = shift @w }
+      elsif ($k eq 'alias' && @w) { $r{alias} = shift @w }
+      else { return }
+    }
+    return \%r;
+  }
+  if ($obj eq 'addr' && $verb eq 'add' && @w == 3 && $w[1] eq 'dev' && $w[2] =~ $NAME) {
+    my ($a, $len) = split m{/}, $w[0];
+    return unless defined $len && $a =~ $IPV4 && $len =~ /^\d+$/ && $len <= 32;
+    return {op => 'addr', ip => $a, len => $len, dev => $w[2]};
+  }
+  if ($obj eq 'route' && $verb eq 'add' && @w) {
+    my %r = (op => 'route');
+    my $dst = shift @w;
+    if ($dst eq 'default') { @r{qw(dst len)} = ('0.0.0.0', 0) }
+    else {
+      my ($a, $len) = split m{/}, $dst;
+      $len //= 32;
+      return unless $a =~ $IPV4 && $len =~ /^\d+$/ && $len <= 32;
+      @r{qw(dst len)} = ($a, $len);
+    }
+    while (@w) {
+      my $k = shift @w;
+      my $v = shift @w // return;
+      if ($k eq 'via' && $v =~ $IPV4) { $r{via} = $v }
+      elsif ($k eq 'dev' && $v =~ $NAME) { $r{dev} = $v }
+      else { return }
+    }
+    return $r{dev} ? \%r : undef;
+  }
+  if ($obj eq 'neigh' && $verb eq 'add' && @w == 7 && $w[0] =~ $IPV4 && $w[1] eq 'lladdr' && $w[2] =~ /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
+      && $w[3] eq 'dev' && $w[4] =~ $NAME && $w[5] eq 'nud' && $w[6] eq 'permanent') {
+    return {op => 'neigh', ip => $w[0], mac => $w[2], dev => $w[4]};
+  }
+  return;
+}
+
+my $seq = 0;
+# Send one request and wait for the kernel's answer: 0, or an errno.
+sub talk {
+  my ($sock, $type, $flags, $body) = @_;
+  my $msg = pack('LSSLL', 16 + length $body, $type, $flags | NLM_F_REQUEST | NLM_F_ACK, ++$seq, 0) . $body;
+  send($sock, $msg, 0, pack('SxxLL', AF_NETLINK, 0, 0)) or return ($! + 0, undef);
+  while (1) {
+    defined recv($sock, my $buf, 65536, 0) or return ($! + 0, undef);
+    while (length $buf >= 16) {
+      my ($len, $mtype, undef, $mseq) = unpack('LSSL', $buf);
+      last if $len < 16;
+      my $payload = substr($buf, 16, $len - 16);
+      substr($buf, 0, ($len + 3) & ~3, '');
+      next unless $mseq == $seq;
+      return (-unpack('l', $payload), undef) if $mtype == NLMSG_ERROR;
+      return (0, $payload); # a reply (RTM_GETLINK); its ack is not requested separately
+    }
+  }
+}
+
+my %ifindex;
+sub ifindex {
+  my ($sock, $name) = @_;
+  return $ifindex{$name} if $ifindex{$name};
+  my ($err, $reply) = talk($sock, RTM_GETLINK, 0, pack('CxSlLL', 0, 0, 0, 0, 0) . attr(IFLA_IFNAME, "$name\0"));
+  return if $err || !defined $reply;
+  return $ifindex{$name} = (unpack('CxSlLL', $reply))[2];
+}
+
+# Returns undef on success, else the message ip would print.
+sub apply {
+  my ($sock, $r) = @_;
+  my $dev = ifindex($sock, $r->{dev}) or return "Cannot find device \"$r->{dev}\"";
+  my ($err, $type, $flags, $body);
+  if ($r->{op} eq 'link') {
+    my $attrs = '';
+    if (defined $r->{master}) {
+      my $m = ifindex($sock, $r->{master}) or return "Device does not exist: $r->{master}";
+      $attrs .= attr(IFLA_MASTER, pack('L', $m));
+    }
+    $attrs .= attr(IFLA_IFALIAS, $r->{alias}) if defined $r->{alias};
+    my $up = $r->{up} ? IFF_UP : 0;
+    ($type, $flags, $body) = (RTM_NEWLINK, 0, pack('CxSlLL', 0, 0, $dev, $up, $up) . $attrs);
+  } elsif ($r->{op} eq 'addr') {
+    ($type, $flags, $body) = (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+      pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip})));
+  } elsif ($r->{op} eq 'route') {
+    my $scope = defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    $body = pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, 0);
+    $body .= attr(RTA_DST, ip4($r->{dst})) if $r->{len} > 0;
+    $body .= attr(RTA_GATEWAY, ip4($r->{via})) if defined $r->{via};
+    $body .= attr(RTA_OIF, pack('L', $dev));
+    ($type, $flags) = (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  } else {
+    my $mac = pack('C6', map { hex } split /:/, $r->{mac});
+    ($type, $flags, $body) = (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
+      pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, 0, 0) . attr(NDA_DST, ip4($r->{ip})) . attr(NDA_LLADDR, $mac));
+  }
+  ($err) = talk($sock, $type, $flags, $body);
+  return $err ? 'RTNETLINK answers: ' . ($! = $err) : undef;
+}
+
+# Run an ip batch file over rtnetlink; returns (handled, failed line, message).
+sub ip_batch_native {
+  my ($file) = @_;
+  open(my $fh, '<', $file) or return (0);
+  my @lines = grep { /\S/ } <$fh>;
+  my @reqs = map { parse_line($_) } @lines;
+  return (0) if grep { !defined } @reqs;    # something we do not speak: let ip do it
+  socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0);
+  bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0);
+  for my $n (0 .. $#reqs) {
+    my $msg = apply($sock, $reqs[$n]);
+    return (1, $n + 1, $msg) if defined $msg;
+  }
+  return (1);
+}
+
 sub run_job {
   my ($id, $netns, @steps) = @_;
   $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
@@ -54,6 +203,13 @@ sub run_job {
       print $s $value;
       close($s) or fail_step($id, $i, 1, "sysctl: setting $key: $!\n");
       next;
+    }
+    if ($kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK}) {
+      my ($handled, $line, $msg) = ip_batch_native($arg);
+      if ($handled) {
+        fail_step($id, $i, 1, "$msg\nCommand failed $arg:$line\n") if $line;
+        next;
+      }
     }
     my @cmd = $kind eq 'ip' ? ('ip', '-batch', $arg) : $kind eq 'iptables' ? ('iptables-restore', '--noflush', $arg) : fail_step($id, $i, 2, "unknown step kind $kind\n");
     my $pid = fork() // fail_step($id, $i, 1, "fork: $!\n");

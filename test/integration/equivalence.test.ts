@@ -1,0 +1,73 @@
+// The executor's batching and its rtnetlink fast path must build exactly the network that the
+// plain, one-command-at-a-time script from `netlab plan --format sh` builds.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {destroyLab, isRoot, labNetns, makeStateDir, netlab, removeDir, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+
+const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
+
+/** Everything about a namespace that the plan decides, without kernel-chosen values (ifindexes, random MACs). */
+function dump(ns: string, lab: string): unknown {
+  const links = j(ns, ['-d', 'link']) as Record<string, any>[]
+  const names = new Map(links.map((l) => [l.ifindex, l.ifname]))
+  const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', k], {encoding: 'utf8'}).stdout.trim()
+  const rules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'}).stdout.split('\n').filter((l) => l && !l.startsWith('#'))
+  return {
+    ns: ns.replace(`netlab-${lab}.`, ''),
+    links: links.map((l) => ({
+      name: l.ifname,
+      flags: [...l.flags].sort(),
+      master: l.master ?? null,
+      alias: l.ifalias ?? null,
+      kind: l.linkinfo?.info_kind ?? null,
+      mac: l.address?.startsWith('0a:58:') ? l.address : 'random',
+      peerIn: l.link_netnsid === undefined ? null : 'other',
+    })).sort((a, b) => a.name.localeCompare(b.name)),
+    addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
+    routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
+    neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
+    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.all.disable_ipv6')],
+    rules,
+    names: [...names.values()].sort(),
+  }
+}
+
+const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab))
+
+describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const labs: string[] = []
+  afterAll(() => {
+    labs.forEach((l) => destroyLab(l, stateDir))
+    removeDir(stateDir)
+  })
+
+  for (const [what, size] of [['a small lab (neighbours learned by ARP)', {nodes: 3, pods: 2}], ['a large lab (permanent neighbour entries)', {nodes: 8, pods: 6}]] as const) {
+    it(what, () => {
+      const lab = uniqueLab('same')
+      labs.push(lab)
+      const file = writeTopology(stateDir, smallTopology(lab, size))
+      const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
+      if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')
+      else expect(plan.phases.map((p: {id: string}) => p.id)).not.toContain('neighbours')
+
+      expect(netlab(['up', file, '-q'], env).code).toBe(0)
+      const built = snapshot(lab)
+      expect(netlab(['down', lab], env).code).toBe(0)
+
+      const script = join(stateDir, `${lab}.sh`)
+      writeFileSync(script, netlab(['plan', file, '--format', 'sh']).stdout)
+      const r = spawnSync('bash', [script], {encoding: 'utf8'})
+      expect(r.status, r.stderr).toBe(0)
+      const byHand = snapshot(lab)
+      expect(netlab(['down', lab], env).code).toBe(0) // the script's namespaces carry the lab's mark
+      expect(labNetns(lab)).toEqual([])
+
+      expect(built.length).toBe(byHand.length)
+      expect(built).toEqual(byHand)
+    }, 120_000)
+  }
+})
