@@ -14,8 +14,12 @@
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
 #   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE
+# A job that needs no program (only sysctls and ip commands spoken over rtnetlink) runs in
+# this process: setns() in, do it, setns() back. Only jobs that exec a program are forked,
+# PARALLEL at a time, and the parent works through the others meanwhile.
+#
 # Output, one line per event (short lines: atomic on a pipe):
-#   start ID            the job's child was forked
+#   start ID            the job has started
 #   ok ID               every step succeeded
 #   fail ID STEP CODE   step number STEP (from 0) failed with exit CODE; its stderr is in ERRDIR/ID.STEP.err
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
@@ -35,14 +39,14 @@ $| = 1;
 my $stop = 0;
 $SIG{$_} = sub { $stop = 1 } for qw(TERM INT USR1);
 
-sub fail_step {
+# A failed step: write its message where Node will read it, and say which step failed.
+sub failed {
   my ($id, $step, $code, $msg) = @_;
   if (defined $msg && open(my $e, '>', "$errdir/$id.$step.err")) {
     print $e $msg;
     close $e;
   }
-  print "fail $id $step $code\n";
-  POSIX::_exit(0);
+  return "fail $id $step $code\n";
 }
 
 # ---- rtnetlink, for the commands netlab's plans use ----------------------------------------
@@ -178,7 +182,7 @@ sub ip_batch_native {
   my ($file) = @_;
   open(my $fh, '<', $file) or return (0);
   my @lines = grep { /\S/ } <$fh>;
-  my @reqs = map { parse_line($_) } @lines;
+  my @reqs = map { scalar parse_line($_) } @lines; # scalar: an unknown line must stay an undef
   return (0) if grep { !defined } @reqs;    # something we do not speak: let ip do it
   socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0);
   bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0);
@@ -189,30 +193,44 @@ sub ip_batch_native {
   return (1);
 }
 
-sub run_job {
+# Is every step of the job doable without starting a program?
+sub inline_job {
+  my (@steps) = @_;
+  for my $step (@steps) {
+    my ($kind, $arg) = split /:/, $step, 2;
+    next if $kind eq 'sysctl';
+    return 0 unless $kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK} && open(my $fh, '<', $arg);
+    return 0 if grep { /\S/ && !parse_line($_) } <$fh>;
+  }
+  return 1;
+}
+
+# Run a job's steps in namespace NETNS; returns the result line.
+sub run_steps {
   my ($id, $netns, @steps) = @_;
-  $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
-  open(my $ns, '<', "/run/netns/$netns") or fail_step($id, 0, 1, "cannot open namespace $netns: $!\n");
-  syscall($SYS_setns, fileno($ns), CLONE_NEWNET) == 0 or fail_step($id, 0, 1, "setns($netns): $!\n");
+  %ifindex = (); # interface indexes belong to one namespace
+  open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
+  syscall($SYS_setns, fileno($ns), CLONE_NEWNET) == 0 or return failed($id, 0, 1, "setns($netns): $!\n");
   for my $i (0 .. $#steps) {
     my ($kind, $arg) = split /:/, $steps[$i], 2;
     if ($kind eq 'sysctl') {
       my ($key, $value) = split /=/, $arg, 2;
       my $path = '/proc/sys/' . join('/', split /\./, $key);
-      open(my $s, '>', $path) or fail_step($id, $i, 1, "sysctl: cannot stat $path: $!\n");
+      open(my $s, '>', $path) or return failed($id, $i, 1, "sysctl: cannot stat $path: $!\n");
       print $s $value;
-      close($s) or fail_step($id, $i, 1, "sysctl: setting $key: $!\n");
+      close($s) or return failed($id, $i, 1, "sysctl: setting $key: $!\n");
       next;
     }
     if ($kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK}) {
       my ($handled, $line, $msg) = ip_batch_native($arg);
       if ($handled) {
-        fail_step($id, $i, 1, "$msg\nCommand failed $arg:$line\n") if $line;
+        return failed($id, $i, 1, "$msg\nCommand failed $arg:$line\n") if $line;
         next;
       }
     }
-    my @cmd = $kind eq 'ip' ? ('ip', '-batch', $arg) : $kind eq 'iptables' ? ('iptables-restore', '--noflush', $arg) : fail_step($id, $i, 2, "unknown step kind $kind\n");
-    my $pid = fork() // fail_step($id, $i, 1, "fork: $!\n");
+    my @cmd = $kind eq 'ip' ? ('ip', '-batch', $arg) : $kind eq 'iptables' ? ('iptables-restore', '--noflush', $arg) : ();
+    return failed($id, $i, 2, "unknown step kind $kind\n") unless @cmd;
+    my $pid = fork() // return failed($id, $i, 1, "fork: $!\n");
     if ($pid == 0) {
       open(STDIN, '<', '/dev/null');
       open(STDOUT, '>', '/dev/null');
@@ -221,27 +239,42 @@ sub run_job {
     }
     waitpid($pid, 0);
     my $code = $? & 127 ? 128 + ($? & 127) : $? >> 8;
-    fail_step($id, $i, $code) if $code != 0;
+    return failed($id, $i, $code) if $code != 0;
   }
-  print "ok $id\n";
-  POSIX::_exit(0);
+  return "ok $id\n";
 }
 
-my $running = 0;
+open(my $home, '<', '/proc/self/ns/net') or die "netlab-nsexec: cannot open /proc/self/ns/net: $!\n";
+my (@forked, @inline);
 while (my $line = <STDIN>) {
   chomp $line;
   next if $line eq '';
-  my ($id, $netns, @steps) = split /\t/, $line;
-  while ($running >= $parallel) {
-    my $pid = wait();
-    $running = $pid > 0 ? $running - 1 : 0;
+  my @job = split /\t/, $line;
+  push @{inline_job(@job[2 .. $#job]) ? \@inline : \@forked}, \@job;
+}
+
+my $running = 0;
+while ((@forked || @inline) && !$stop) {
+  while ($running > 0 && waitpid(-1, POSIX::WNOHANG()) > 0) { $running-- }
+  if (@forked && $running < $parallel) {
+    my $job = shift @forked;
+    my $pid = fork();
+    die "netlab-nsexec: fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+      $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
+      print run_steps(@$job);
+      POSIX::_exit(0);
+    }
+    print "start $job->[0]\n";
+    $running++;
+  } elsif (@inline) {
+    my $job = shift @inline;
+    print "start $job->[0]\n";
+    print run_steps(@$job);
+    syscall($SYS_setns, fileno($home), CLONE_NEWNET) == 0 or die "netlab-nsexec: cannot return to the original namespace: $!\n";
+  } else {
+    $running-- if wait() > 0;
   }
-  last if $stop;
-  my $pid = fork();
-  die "netlab-nsexec: fork: $!\n" unless defined $pid;
-  run_job($id, $netns, @steps) if $pid == 0;
-  print "start $id\n";
-  $running++;
 }
 1 while wait() > 0;
 exit 0;

@@ -32,7 +32,10 @@ export default class Down extends NetlabCommand {
     }
     for (const r of results) {
       if (r.changed) this.log(`lab ${r.lab} is down: ${r.deletedNetns} namespace(s) deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`)
-      if (r.keptUnmarked.length) this.warn(`left alone (named like lab ${r.lab} but not marked as netlab's): ${r.keptUnmarked.join(', ')}`)
+      if (r.keptUnmarked.length) {
+        const shown = r.keptUnmarked.slice(0, 5).join(', ') + (r.keptUnmarked.length > 5 ? ` and ${r.keptUnmarked.length - 5} more` : '')
+        this.warn(`left alone, named like lab ${r.lab} but without its mark (delete them yourself if they are yours): ${shown}`)
+      }
     }
   }
 }

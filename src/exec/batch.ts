@@ -27,7 +27,7 @@ export interface Prepared {
   fault: number
 }
 
-const INJECTED_IP_LINE = 'link set dev netlab-injected-fault up'
+const INJECTED_IP_LINE = 'link set dev netlab-fault up'
 const INJECTED_SYSCTL = 'net.netlab.injected_fault=1'
 const INJECTED_RULE = '-A NETLAB-INJECTED-FAULT -j ACCEPT'
 

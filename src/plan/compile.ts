@@ -38,6 +38,14 @@ export function compilePlan(model: LabModel): Plan {
   for (const p of pods) b.createNetns(p.netns, `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`)
 
   b.phase({
+    id: 'ipv4-only',
+    title: 'Make every namespace IPv4-only',
+    why: 'The lab is IPv4, like most clusters\' pod networks. With IPv6 off for every interface created from now on, none of them sends router solicitations or multicast reports, and the lab stays out of the kernel\'s IPv6 neighbour table, which the whole machine shares.',
+    scope: 'netns',
+  })
+  for (const ns of allNetns(model)) b.inNetns(ns, 'sysctl', ['net.ipv6.conf.default.disable_ipv6=1'], 'interfaces created in this namespace get no IPv6')
+
+  b.phase({
     id: 'links',
     title: 'Create bridges and cables (veth pairs)',
     why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see.',
@@ -56,14 +64,6 @@ export function compilePlan(model: LabModel): Plan {
     const n = model.nodes.find((x) => x.name === p.node)!
     b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'address', p.mac, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
   }
-
-  b.phase({
-    id: 'ipv4-only',
-    title: 'Make every namespace IPv4-only',
-    why: 'The lab is IPv4, like most clusters\' pod networks. Turning IPv6 off before any interface comes up stops every interface from sending router solicitations and multicast reports, and keeps the lab out of the kernel\'s IPv6 neighbour table, which the whole machine shares.',
-    scope: 'netns',
-  })
-  for (const ns of allNetns(model)) b.inNetns(ns, 'sysctl', ['net.ipv6.conf.all.disable_ipv6=1'], 'no IPv6 in the lab')
 
   b.phase({
     id: 'fabric',

@@ -28,7 +28,7 @@ function dump(ns: string, lab: string): unknown {
     addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
-    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.all.disable_ipv6')],
+    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6')],
     rules,
     names: [...names.values()].sort(),
   }

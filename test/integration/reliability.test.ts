@@ -73,7 +73,7 @@ describe.skipIf(!isRoot)('interrupts', () => {
     labs.push(lab)
     const file = writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2}))
     const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
-    const firstInside = plan.actions.find((a) => a.phase === 'ipv4-only')!
+    const firstInside = plan.actions.find((a) => a.phase === 'fabric')!
     const pauseFile = join(stateDir, `${lab}.paused`)
     const child = netlabSpawn(['up', file, '-q'], {...env, NETLAB_TEST_PAUSE_BEFORE: String(firstInside.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
     const done = exited(child)

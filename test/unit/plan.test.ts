@@ -29,7 +29,7 @@ function valuesAfter(args: string[], flag: string): string[] {
 
 describe('three-node plan: phases', () => {
   it('come in tutorial order', () => {
-    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'links', 'ipv4-only', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
+    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'ipv4-only', 'links', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
   })
 
   it('group the actions: every action belongs to a phase, and phases do not interleave', () => {
@@ -146,11 +146,11 @@ describe('three-node plan: host-gw routes', () => {
 })
 
 describe('IPv4-only namespaces and static neighbours', () => {
-  it('turns IPv6 off in every namespace, before any interface is brought up', () => {
-    const off = plan.actions.filter((a) => a.tool === 'sysctl' && a.args[0] === 'net.ipv6.conf.all.disable_ipv6=1')
+  it('turns IPv6 off in every namespace, before any interface is created', () => {
+    const off = plan.actions.filter((a) => a.tool === 'sysctl' && a.args[0] === 'net.ipv6.conf.default.disable_ipv6=1')
     expect(off.map((a) => a.netns).sort()).toEqual(allNetns(model).sort())
-    const firstUp = plan.actions.findIndex((a) => a.args.includes('up'))
-    for (const a of off) expect(a.id).toBeLessThan(firstUp)
+    const firstLink = plan.actions.findIndex((a) => a.args[0] === 'link' && a.args[1] === 'add')
+    for (const a of off) expect(a.id).toBeLessThan(firstLink)
   })
 
   it('gives every addressed interface the MAC 0a:58:<address>', () => {
