@@ -13,7 +13,9 @@
 #
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
-#   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE
+#   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE | settle:MS
+#   (settle: wait up to MS milliseconds until every interface that is up is also running —
+#   the kernel switches a bridge's carrier on asynchronously, up to a second after its first port)
 # A job that needs no program (only sysctls and ip commands spoken over rtnetlink) runs in
 # this process: setns() in, do it, setns() back. Only jobs that exec a program are forked,
 # PARALLEL at a time, and the parent works through the others meanwhile.
@@ -25,12 +27,15 @@
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
-use POSIX ();
+use Config;
 
-use constant CLONE_NEWNET => 0x40000000;
-my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, armv7l => 375, armv6l => 375, i686 => 346, i386 => 346, ppc64le => 350, s390x => 339);
-my $SYS_setns = eval { require 'syscall.ph'; &SYS_setns() } // $SETNS{(POSIX::uname())[4]}
-  // die "netlab-nsexec: no setns syscall number for this architecture\n";
+# Start-up time matters (netlab runs this a few times per `up`): no POSIX, and the setns(2)
+# number from a table, with the system's syscall.ph only for other architectures.
+use constant {CLONE_NEWNET => 0x40000000, WNOHANG => 1};
+my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, arm => 375, i386 => 346, i686 => 346, powerpc64le => 350, s390x => 339);
+my ($arch) = split /-/, $Config{archname};
+my $SYS_setns = $SETNS{$arch} // eval { require 'syscall.ph'; &SYS_setns() }
+  // die "netlab-nsexec: no setns syscall number for $arch\n";
 
 my ($parallel, $errdir) = @ARGV;
 die "usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs\n" unless $parallel && $parallel =~ /^\d+$/ && $errdir && -d $errdir;
@@ -177,6 +182,33 @@ sub apply {
   return $err ? 'RTNETLINK answers: ' . ($! = $err) : undef;
 }
 
+# Names of the interfaces that are up but not yet running (no carrier, or not yet activated).
+sub links_not_running {
+  my ($sock) = @_;
+  my $msg = pack('LSSLL', 32, RTM_GETLINK, NLM_F_REQUEST | 0x300, ++$seq, 0) . pack('CxSlLL', 0, 0, 0, 0, 0);
+  send($sock, $msg, 0, pack('SxxLL', AF_NETLINK, 0, 0)) or return ('?');
+  my @down;
+  while (1) {
+    defined recv($sock, my $buf, 65536, 0) or return ('?');
+    while (length $buf >= 16) {
+      my ($len, $type) = unpack('LS', $buf);
+      return @down if $type == 3 || $type == NLMSG_ERROR; # NLMSG_DONE
+      my $body = substr($buf, 16, $len - 16);
+      substr($buf, 0, ($len + 3) & ~3, '');
+      my (undef, undef, undef, $flags) = unpack('CxSlLL', $body);
+      next unless ($flags & IFF_UP) && !($flags & 0x40); # up, not IFF_RUNNING
+      my ($name, $attrs) = ('?', substr($body, 16));
+      while (length $attrs >= 4) {
+        my ($alen, $atype) = unpack('SS', $attrs);
+        last if $alen < 4;
+        ($name = substr($attrs, 4, $alen - 5)) if $atype == IFLA_IFNAME;
+        substr($attrs, 0, ($alen + 3) & ~3, '');
+      }
+      push @down, $name;
+    }
+  }
+}
+
 # Run an ip batch file over rtnetlink; returns (handled, failed line, message).
 sub ip_batch_native {
   my ($file) = @_;
@@ -198,7 +230,7 @@ sub inline_job {
   my (@steps) = @_;
   for my $step (@steps) {
     my ($kind, $arg) = split /:/, $step, 2;
-    next if $kind eq 'sysctl';
+    next if $kind eq 'sysctl' || $kind eq 'settle';
     return 0 unless $kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK} && open(my $fh, '<', $arg);
     return 0 if grep { /\S/ && !parse_line($_) } <$fh>;
   }
@@ -221,6 +253,18 @@ sub run_steps {
       close($s) or return failed($id, $i, 1, "sysctl: setting $key: $!\n");
       next;
     }
+    if ($kind eq 'settle') {
+      my $sock;
+      socket($sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) && bind($sock, pack('SxxLL', AF_NETLINK, 0, 0))
+        or return failed($id, $i, 1, "netlink: $!\n");
+      for (my $waited = 0; ; $waited += 20) {
+        my @down = links_not_running($sock);
+        last unless @down;
+        return failed($id, $i, 1, "not running after $arg ms: @down\n") if $waited >= $arg;
+        select(undef, undef, undef, 0.02);
+      }
+      next;
+    }
     if ($kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK}) {
       my ($handled, $line, $msg) = ip_batch_native($arg);
       if ($handled) {
@@ -235,7 +279,7 @@ sub run_steps {
       open(STDIN, '<', '/dev/null');
       open(STDOUT, '>', '/dev/null');
       open(STDERR, '>', "$errdir/$id.$i.err");
-      exec { $cmd[0] } @cmd or POSIX::_exit(127);
+      exec { $cmd[0] } @cmd or CORE::exit(127);
     }
     waitpid($pid, 0);
     my $code = $? & 127 ? 128 + ($? & 127) : $? >> 8;
@@ -255,7 +299,7 @@ while (my $line = <STDIN>) {
 
 my $running = 0;
 while ((@forked || @inline) && !$stop) {
-  while ($running > 0 && waitpid(-1, POSIX::WNOHANG()) > 0) { $running-- }
+  while ($running > 0 && waitpid(-1, WNOHANG) > 0) { $running-- }
   if (@forked && $running < $parallel) {
     my $job = shift @forked;
     my $pid = fork();
@@ -263,7 +307,7 @@ while ((@forked || @inline) && !$stop) {
     if ($pid == 0) {
       $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
       print run_steps(@$job);
-      POSIX::_exit(0);
+      exit 0;
     }
     print "start $job->[0]\n";
     $running++;

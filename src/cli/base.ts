@@ -2,8 +2,8 @@
 // 2 bad input or usage) and --json output.
 import {Command, Flags} from '@oclif/core'
 import {existsSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join, resolve} from 'node:path'
+import {packageRoot} from '../paths.js'
 import {TopologyError} from '../topology/errors.js'
 import {NetlabError} from './errors.js'
 
@@ -34,6 +34,6 @@ export abstract class NetlabCommand extends Command {
 export function topologyPath(given: string | undefined, fallback: string): string {
   const wanted = given ?? fallback
   if (given !== undefined || existsSync(wanted)) return resolve(wanted)
-  const bundled = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', fallback)
+  const bundled = join(packageRoot(), fallback)
   return existsSync(bundled) ? bundled : resolve(wanted)
 }

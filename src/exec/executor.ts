@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../plan/types.js'
 import {runBatchDirect, type BatchOutcome} from './batch.js'
-import {runInNamespaces} from './fanout.js'
+import {runInNamespaces, settle} from './fanout.js'
 import {schedule, type Batch, type Lane, type Stage} from './schedule.js'
 
 export interface ApplyOptions {
@@ -71,6 +71,19 @@ export class Executor {
 
   async runAll(): Promise<void> {
     for (const stage of this.stages) await this.runStage(stage)
+    await this.settle()
+  }
+
+  /**
+   * The kernel turns a bridge's carrier on asynchronously (up to a second after its first port
+   * comes up) and drops what is sent before. `up` is done when every link that is up is running.
+   */
+  async settle(): Promise<void> {
+    this.throwIfStopped()
+    const namespaces = this.plan.actions.filter((a) => a.creates).map((a) => a.creates!)
+    const problems = await settle(namespaces, {parallel: this.opts.concurrency, workDir: this.opts.workDir, signal: this.opts.signal, timeoutMs: 5000})
+    this.throwIfStopped()
+    if (problems.length > 0) throw new StepFailed(undefined, 'wait for every link to be running', problems.slice(0, 5).join('\n'))
   }
 
   async runStage(stage: Stage): Promise<void> {

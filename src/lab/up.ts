@@ -120,10 +120,10 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
       const count = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
       const procs = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
       return {
-        title: `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${count} actions, ${procs} process${procs === 1 ? '' : 'es'})`,
+        title: `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${count} actions in ${procs} batch${procs === 1 ? "" : "es"})`,
         task: () => executor.runStage(stage),
       }
-    }),
+    }).concat([{title: 'Wait until every link is running', task: () => executor.settle()}]),
     {concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', fallbackRenderer: 'simple', collectErrors: false},
   )
   await tasks.run()

@@ -17,9 +17,16 @@ export function labOfNetns(netns: string): string | undefined {
   return m?.[1]
 }
 
-/** The loopback alias written into each lab namespace: proof of ownership when the state is lost. */
-export function ownerMark(lab: string): string {
-  return `netlab:${lab}`
+/** The state root netlab uses unless NETLAB_STATE_DIR says otherwise. */
+export const DEFAULT_STATE_ROOT = '/run/netlab'
+
+/**
+ * The loopback alias written into each lab namespace: proof of ownership when the state is
+ * lost. It names the lab and, when it is not the default, the state directory, so labs kept
+ * in different state directories (a test suite's, say) never claim each other's namespaces.
+ */
+export function ownerMark(lab: string, stateRoot = DEFAULT_STATE_ROOT): string {
+  return stateRoot === DEFAULT_STATE_ROOT ? `netlab:${lab}` : `netlab:${lab}@${stateRoot.replace(/\s/g, "_")}`
 }
 
 /** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */

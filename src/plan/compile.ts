@@ -19,10 +19,11 @@ const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = 
  */
 export const DYNAMIC_NEIGHBOUR_LIMIT = 256
 
-export function compilePlan(model: LabModel): Plan {
+/** `owner` is the mark each namespace carries (see ownerMark); the default suits the default state directory. */
+export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan {
   const b = new PlanBuilder(model.lab)
   const pods = allPods(model)
-  const mark = ownerMark(model.lab)
+  const mark = opts.owner ?? ownerMark(model.lab)
   const {fabric} = model
 
   b.phase({

@@ -2,13 +2,13 @@
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
 import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
-import {pool} from '../exec/executor.js'
 import {requireRoot, requireTools} from '../lab/preflight.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
-import {eth0Of, httpFrom, pingFrom} from './clients.js'
+import {eth0Of, httpFrom, pingFrom, type Runner} from './clients.js'
 import {reapStaleHubs, startHub, type Hub} from './hub-control.js'
+import {JobRunner} from './jobs.js'
 import {buildReport} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {ANSWERED, SILENT} from './tools.js'
@@ -25,13 +25,12 @@ export function probeConcurrency(): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
 }
 
-interface Task {
-  kind: 'ping' | 'http' | 'self'
+export interface Task {
+  tool: Probe['tool']
   netns: string
   probes: Probe[]
-  /** every probe in it must go unanswered: the task mostly waits, so it gets its own wider pool */
+  /** every probe in it must go unanswered: the task mostly waits, so it gets its own wider runner */
   silent: boolean
-  pod?: string
 }
 
 /** One task per (tool, source namespace, answered or not): all of a source's targets in one process. */
@@ -40,12 +39,11 @@ export function groupTasks(probes: Probe[]): Task[] {
   for (const p of probes) {
     const silent = !p.expect.reply
     const key = `${p.tool}|${p.src.netns}|${silent}`
-    const t = tasks.get(key) ?? {kind: p.tool, netns: p.src.netns, probes: [], silent}
+    const t = tasks.get(key) ?? {tool: p.tool, netns: p.src.netns, probes: [], silent}
     t.probes.push(p)
     tasks.set(key, t)
   }
-  // pings first: they need no echo hub, so they run while it starts
-  return [...tasks.values()].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ping' ? -1 : 1))
+  return [...tasks.values()]
 }
 
 export function preflight(lab: string): LabModel {
@@ -74,65 +72,53 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
 
   const tasks = groupTasks(probes)
   const selfPods = sections.includes('self-address') ? allPods(model) : []
-  const active: Task[] = [
-    ...tasks.filter((t) => !t.silent && t.kind === 'ping'),
-    ...selfPods.map((p): Task => ({kind: 'self', netns: p.netns, probes: [], silent: false, pod: p.name})),
-    ...tasks.filter((t) => !t.silent && t.kind === 'http'),
-  ]
-  const silent = tasks.filter((t) => t.silent)
-  const limit = probeConcurrency()
-  const silentLimit = Math.max(8, cpus().length * 8)
-
   const observations = new Map<number, Observation>()
   const self = new Map<string, SelfObservation>()
+  const record = (seen: Map<number, Observation>) => seen.forEach((o, id) => observations.set(id, o))
+
+  // Two runners: probes that must be answered keep the cores busy, so ~2 per core; probes that
+  // must go unanswered mostly wait for their timeout, so many of them at once.
+  const active = JobRunner.start(probeConcurrency())
+  const silent = JobRunner.start(Math.max(8, cpus().length * 8))
+  const runners = [active, silent]
+  const runnerOf = (t: Task) => (t.silent ? silent : active)
+  const exec = (r: JobRunner): Runner => (netns, argv, o) => r.run(netns, argv, o)
+
   let interrupted: string | undefined
-  let hubError: Error | undefined
   let hub: Hub | undefined
   let hubStart: Promise<Hub | undefined> = Promise.resolve(undefined)
-
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return
     interrupted = sig
     process.stderr.write(`netlab: ${sig} received; stopping the probe\n`)
-    void hubStart.then((h) => h?.stop())
+    runners.forEach((r) => void r.kill())
+    void hubStart.then((h) => h?.stop(), () => undefined)
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const httpTargets = probes.filter((p) => p.tool === 'http').map((p) => p.dst)
-    if (httpTargets.length > 0) {
+    const httpTasks = tasks.filter((t) => t.tool === 'http')
+    if (httpTasks.length > 0) {
       await reapStaleHubs(lab)
-      const inFlight = 50 * (limit + silentLimit)
-      hubStart = startHub(lab, httpTargets, {clientsInFlight: inFlight}).then(
-        (h) => (hub = h),
-        (error: Error) => {
-          hubError = error
-          return undefined
-        },
-      )
+      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * (probeConcurrency() + Math.max(8, cpus().length * 8))}).then((h) => (hub = h))
+      hubStart.catch(() => undefined) // awaited below
     }
-    const stop = () => interrupted !== undefined || hubError !== undefined
-    const worker = async (t: Task) => {
-      if (t.kind === 'self') {
-        self.set(t.pod!, await eth0Of(t.netns))
-        return
+    // pings and self-addresses first: they need no echo hub, so they run while it starts
+    const work: Promise<void>[] = [
+      ...tasks.filter((t) => t.tool === 'ping').map(async (t) => record(await pingFrom(exec(runnerOf(t)), t.netns, t.probes, t.silent ? SILENT : ANSWERED))),
+      ...selfPods.map(async (p) => void self.set(p.name, await eth0Of(exec(active), p.netns))),
+    ]
+    if (httpTasks.length > 0) {
+      const h = await hubStart
+      if (h && !interrupted) {
+        work.push(...httpTasks.map(async (t) => record(await httpFrom(exec(runnerOf(t)), t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED))))
       }
-      const timing = t.silent ? SILENT : ANSWERED
-      let seen: Map<number, Observation>
-      if (t.kind === 'ping') seen = await pingFrom(t.netns, t.probes, timing)
-      else {
-        const h = await hubStart
-        if (!h || stop()) return
-        seen = await httpFrom(t.netns, t.probes, h.port, timing)
-      }
-      for (const [id, o] of seen) observations.set(id, o)
     }
-    await Promise.all([pool(active, limit, worker, stop), pool(silent, silentLimit, worker, stop)])
-    await hubStart
+    await Promise.all(work)
     if (interrupted) throw new NetlabError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`)
-    if (hubError) throw hubError
   } finally {
-    const h = hub ?? (await hubStart)
+    await Promise.all(runners.map((r) => (interrupted ? r.kill() : r.close())))
+    const h = hub ?? (await hubStart.catch(() => undefined))
     if (h) await h.stop()
     signals.forEach((s) => process.off(s, onSignal))
   }

@@ -84,8 +84,8 @@ function shortCurlError(msg: string): string {
   return msg
 }
 
-export function eth0Args(netns: string): string[] {
-  return ['-j', '-n', netns, 'addr', 'show', 'dev', 'eth0']
+export function eth0Args(): string[] {
+  return ['-j', 'addr', 'show', 'dev', 'eth0']
 }
 
 /** IPv4 addresses from `ip -j addr show dev eth0`. */

@@ -1,0 +1,160 @@
+#!/usr/bin/perl
+# netlab-jobs.pl: runs the probe's many short client programs (fping, curl, ip), each inside a
+# lab's network namespace, at most MAX at once. Node's spawn() waits for each child to exec,
+# which on a busy machine serialises a thousand spawns; a fork here returns at once. The child
+# enters the job's namespace with setns() and execs the program from its argument list, never
+# through a shell. A job whose namespace cannot be entered fails: nothing ever runs in the
+# runner's own (the host's) namespace.
+#
+# usage:  perl netlab-jobs.pl MAX
+# stdin:  jobs, each "ID TIMEOUT_MS NBYTES\n" then NBYTES of NUL-terminated strings: the network
+#         namespace (a name under /run/netns), then the program and its arguments
+# stdout: results, each "ID CODE SIGNAL TIMEDOUT OUTLEN ERRLEN\n" then OUTLEN bytes of the job's
+#         stdout and ERRLEN bytes of its stderr. CODE is -1 when the job died of SIGNAL.
+# Exits once stdin is closed and every job has finished. On SIGTERM/SIGINT/SIGHUP it kills the
+# jobs it started (by PID) and exits.
+use strict;
+use warnings;
+use IO::Select;
+use POSIX qw(WNOHANG _exit);
+use Time::HiRes qw(time);
+
+my $CLONE_NEWNET = 0x40000000;
+
+# The setns() syscall number: from the C headers when perl has them, else the known numbers.
+sub setns_number {
+  my $n = eval { require 'syscall.ph'; main::SYS_setns() };
+  return $n if defined $n && $n =~ /^\d+$/;
+  my %known = (x86_64 => 308, aarch64 => 268);
+  return $known{(POSIX::uname())[4]};
+}
+my $SYS_setns = setns_number();
+die "netlab-jobs: no setns syscall number known for this machine\n" unless defined $SYS_setns;
+
+my $max = shift // 4;
+die "usage: netlab-jobs.pl MAX\n" unless $max =~ /^\d+$/ && $max > 0;
+
+my %running;    # pid => {id, out, err, open (streams still open), status, deadline, killed}
+my %stream;     # fileno => [pid, 'out'|'err', fh]
+my @queue;
+my $inbuf = '';
+my $stdin_open = 1;
+my $sel = IO::Select->new(\*STDIN);
+
+sub stop_all {
+  kill 'KILL', $_ for keys %running;
+  _exit(1);
+}
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = \&stop_all;
+$SIG{PIPE} = 'DEFAULT';
+
+sub emit {
+  my ($id, $code, $signal, $timed_out, $out, $err) = @_;
+  my $frame = sprintf("%d %d %d %d %d %d\n", $id, $code, $signal, $timed_out, length($out), length($err)) . $out . $err;
+  while (length $frame) {
+    my $n = syswrite(STDOUT, $frame);
+    die "netlab-jobs: write: $!\n" unless defined $n;
+    substr($frame, 0, $n) = '';
+  }
+}
+
+sub start_job {
+  my ($job) = @_;
+  my ($or, $ow, $er, $ew);
+  pipe($or, $ow) && pipe($er, $ew) or do { emit($job->{id}, 127, 0, 0, '', "netlab-jobs: pipe: $!\n"); return };
+  my $pid = fork();
+  if (!defined $pid) {
+    emit($job->{id}, 127, 0, 0, '', "netlab-jobs: fork: $!\n");
+    close $_ for $or, $ow, $er, $ew;
+    return;
+  }
+  if ($pid == 0) {
+    $SIG{$_} = 'DEFAULT' for qw(TERM INT HUP PIPE);
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>&', $ow) or _exit(127);
+    open(STDERR, '>&', $ew) or _exit(127);
+    my $netns = $job->{netns};
+    open(my $ns, '<', "/run/netns/$netns") or do { print STDERR "netlab-jobs: cannot open namespace $netns: $!\n"; _exit(126) };
+    syscall($SYS_setns, fileno($ns), $CLONE_NEWNET) == 0 or do { print STDERR "netlab-jobs: cannot enter namespace $netns: $!\n"; _exit(126) };
+    close($ns);
+    my @argv = @{$job->{argv}};
+    { no warnings 'exec'; exec { $argv[0] } @argv; }
+    print STDERR "netlab-jobs: cannot run $argv[0]: $!\n";
+    _exit(127);
+  }
+  close $ow;
+  close $ew;
+  $running{$pid} = {id => $job->{id}, out => '', err => '', open => 2, status => undef, deadline => time + $job->{timeout} / 1000, killed => 0};
+  for ([$or, 'out'], [$er, 'err']) {
+    my ($fh, $kind) = @$_;
+    $stream{fileno $fh} = [$pid, $kind, $fh];
+    $sel->add($fh);
+  }
+}
+
+sub parse_input {
+  while ((my $nl = index($inbuf, "\n")) >= 0) {
+    my $line = substr($inbuf, 0, $nl);
+    die "netlab-jobs: bad job header: $line\n" unless $line =~ /^(\d+) (\d+) (\d+)$/;
+    my ($id, $timeout, $n) = ($1, $2, $3);
+    last if length($inbuf) < $nl + 1 + $n;
+    my $args = substr($inbuf, $nl + 1, $n);
+    substr($inbuf, 0, $nl + 1 + $n) = '';
+    my ($netns, @argv) = split /\0/, $args, -1;
+    pop @argv if @argv && $argv[-1] eq '';    # the terminator of the last argument
+    if (!defined $netns || $netns !~ /^[A-Za-z0-9][A-Za-z0-9._-]*$/) { emit($id, 126, 0, 0, '', "netlab-jobs: bad namespace name\n"); next }
+    if (!@argv || $argv[0] eq '') { emit($id, 127, 0, 0, '', "netlab-jobs: empty command\n"); next }
+    push @queue, {id => $id, timeout => $timeout, netns => $netns, argv => \@argv};
+  }
+}
+
+sub finish_done {
+  for my $pid (keys %running) {
+    my $r = $running{$pid};
+    next unless defined $r->{status} && $r->{open} == 0;
+    my $st = $r->{status};
+    my ($code, $signal) = ($st & 127) ? (-1, $st & 127) : ($st >> 8, 0);
+    emit($r->{id}, $code, $signal, $r->{killed} ? 1 : 0, $r->{out}, $r->{err});
+    delete $running{$pid};
+  }
+}
+
+while ($stdin_open || @queue || %running) {
+  start_job(shift @queue) while @queue && keys(%running) < $max;
+  my $now = time;
+  my $wait = 0.25;
+  for my $r (values %running) {
+    my $left = $r->{deadline} - $now;
+    $wait = $left if $left < $wait;
+  }
+  $wait = 0.001 if $wait < 0.001;
+  for my $fh ($sel->can_read($wait)) {
+    if (fileno($fh) == fileno(STDIN)) {
+      my $n = sysread(STDIN, my $chunk, 1 << 16);
+      if (!$n) { $sel->remove(\*STDIN); $stdin_open = 0; next }
+      $inbuf .= $chunk;
+      parse_input();
+      next;
+    }
+    my $s = $stream{fileno $fh} or next;
+    my ($pid, $kind) = @$s;
+    my $n = sysread($fh, my $chunk, 1 << 16);
+    if ($n) { $running{$pid}{$kind} .= $chunk; next }
+    $sel->remove($fh);
+    delete $stream{fileno $fh};
+    close $fh;
+    $running{$pid}{open}--;
+  }
+  while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
+    $running{$pid}{status} = $? if $running{$pid};
+  }
+  $now = time;
+  for my $pid (keys %running) {
+    my $r = $running{$pid};
+    next if defined $r->{status} || $now < $r->{deadline};
+    kill($r->{killed} ? 'KILL' : 'TERM', $pid);
+    $r->{killed} = 1;
+    $r->{deadline} = $now + 1;
+  }
+  finish_done();
+}
