@@ -28,12 +28,17 @@ export function writeState(state: LabState): void {
   writeAtomic(files.state(state.lab), JSON.stringify(state))
 }
 
-export function readState(lab: string): LabState | undefined {
+/** A JSON file, or undefined when it is missing or cut short (a crash mid-write cannot leave half: writes rename). */
+function readJson<T>(path: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(files.state(lab), 'utf8')) as LabState
+    return JSON.parse(readFileSync(path, 'utf8')) as T
   } catch {
     return undefined
   }
+}
+
+export function readState(lab: string): LabState | undefined {
+  return readJson<LabState>(files.state(lab))
 }
 
 export function writePlan(plan: Plan): void {
@@ -41,11 +46,7 @@ export function writePlan(plan: Plan): void {
 }
 
 export function readPlan(lab: string): Plan | undefined {
-  try {
-    return JSON.parse(readFileSync(files.plan(lab), 'utf8')) as Plan
-  } catch {
-    return undefined
-  }
+  return readJson<Plan>(files.plan(lab))
 }
 
 export function labDirExists(lab: string): boolean {
