@@ -1,0 +1,317 @@
+// netlab benchmark: for each topology size and routing mode, build the same network twice —
+// the hard way (`netlab plan --format sh`: one process per command, run by bash) and with
+// `netlab up` — check that both really work, tear them down, and compare.
+//
+//   npm run bench                                   # three-node, 50x10, 100x10; every routing mode
+//   npm run bench -- --sizes three,10x10 --repeat 1 # a quick check
+//   node dist/bench/run.js --help
+//
+// Run as root. Every lab gets a unique name and is removed again, also on failure and Ctrl-C.
+// Exit code: 0 when every network passed verification (targets missed or not), 1 when one did
+// not, 2 for a bad command line, 130 when interrupted.
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parseArgs} from 'node:util'
+import {loadLab} from '../src/lab/load.js'
+import {labDir} from '../src/state/paths.js'
+import {ROUTING_MODES, type RoutingMode} from '../src/topology/types.js'
+import {firstLine, interruptRunning, netlab, parseJson, ROOT, runTimed} from './proc.js'
+import {median, renderTable, renderTargets, summarize, targets, type Case, type NaiveRun, type NetlabRun} from './report.js'
+import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince} from './system.js'
+import {LabNames, parseSize, writeTopology, type Size} from './topology.js'
+import {pingSample, probeAvailable, runPingSample, runProbe} from './verify.js'
+
+const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options], as root)
+
+  --sizes LIST        topologies: "three" (topologies/three-node.yaml) and NODESxPODS
+                      (default: three,50x10,100x10)
+  --modes LIST        routing modes (default: every mode netlab has: ${ROUTING_MODES.join(',')})
+  --repeat N          netlab up/down runs per topology; the table shows medians (default 3)
+  --skip-naive        do not run the hard-way script at all
+  --naive-sizes LIST  run the hard-way script only for these sizes (default: all sizes; it
+                      starts one process per command, so 100x10 takes several minutes)
+  --no-probe          verify netlab's labs with the ping sample only
+  --out FILE          raw results (default bench/results/latest.json)
+  -h, --help          this text`
+
+class Interrupted extends Error {}
+
+let stopping = false
+let cleaningUp = false
+const live = new Set<string>() // labs that may have namespaces or state right now
+
+function onSignal(sig: NodeJS.Signals): void {
+  if (cleaningUp) {
+    process.stderr.write(`bench: ${sig}: cleaning up, please wait\n`)
+    return
+  }
+  if (!stopping) process.stderr.write(`\nbench: ${sig}: stopping the running command and removing every lab of this run...\n`)
+  stopping = true
+  // `netlab up` rolls itself back on SIGINT; SIGTERM stops the naive script's bash.
+  interruptRunning()
+}
+
+function checkStop(): void {
+  if (stopping) throw new Interrupted('interrupted')
+}
+
+function log(msg: string): void {
+  process.stdout.write(`${msg}\n`)
+}
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+const FULL = (n: number) => (n > 0 ? ` [meanwhile the machine-wide neighbour table was full ${n} times: see the warning at the top]` : '')
+
+function labNetns(lab: string): string[] {
+  return netnsList().filter((ns) => ns.startsWith(`netlab-${lab}.`))
+}
+
+/** Make sure nothing of `lab` is left: `netlab down` (state or marks), then delete any namespace still named for it. */
+async function ensureGone(lab: string): Promise<string | undefined> {
+  if (labNetns(lab).length > 0 || existsSync(labDir(lab))) await netlab(['down', lab, '--json'], {timeoutMs: 300_000})
+  const left = labNetns(lab)
+  if (left.length > 0) {
+    // Named netlab-<this run's unique lab>.*: ours, even if the mark never got written.
+    await runTimed('ip', ['-force', '-batch', '-'], {input: left.map((ns) => `netns del ${ns}`).join('\n') + '\n'})
+  }
+  const still = labNetns(lab)
+  if (still.length > 0) return `${still.length} namespace(s) of lab ${lab} could not be removed: ${still.slice(0, 3).join(', ')}`
+  live.delete(lab)
+  return undefined
+}
+
+interface Options {
+  sizes: Size[]
+  modes: RoutingMode[]
+  repeat: number
+  naiveSizes: Set<string>
+  probe: boolean
+  out: string
+}
+
+function options(): Options | undefined {
+  const {values} = parseArgs({
+    options: {
+      sizes: {type: 'string', default: 'three,50x10,100x10'},
+      modes: {type: 'string', default: ROUTING_MODES.join(',')},
+      repeat: {type: 'string', default: '3'},
+      'skip-naive': {type: 'boolean', default: false},
+      'naive-sizes': {type: 'string'},
+      'no-probe': {type: 'boolean', default: false},
+      out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
+      help: {type: 'boolean', short: 'h', default: false},
+    },
+    strict: true,
+  })
+  if (values.help) {
+    log(HELP)
+    return undefined
+  }
+  const sizes = values.sizes!.split(',').filter(Boolean).map(parseSize)
+  const modes = values.modes!.split(',').filter(Boolean) as RoutingMode[]
+  const bad = modes.find((m) => !ROUTING_MODES.includes(m))
+  if (bad) throw new Error(`unknown routing mode "${bad}" (netlab has: ${ROUTING_MODES.join(', ')})`)
+  const repeat = Number(values.repeat)
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1')
+  const naiveSizes = new Set(values['skip-naive'] ? [] : values['naive-sizes'] !== undefined ? values['naive-sizes'].split(',').filter(Boolean).map((x) => parseSize(x).label) : sizes.map((x) => x.label))
+  return {sizes, modes, repeat, naiveSizes, probe: !values['no-probe'], out: values.out!}
+}
+
+interface Context {
+  dir: string
+  names: LabNames
+  baseline: number
+  probe: boolean
+}
+
+/** The hard way: the plan as a bash script, one process per command. */
+async function naiveRun(ctx: Context, size: Size, mode: RoutingMode, c: Case): Promise<void> {
+  const lab = ctx.names.next(size)
+  const file = writeTopology(ctx.dir, size, lab, mode)
+  const {model, plan} = loadLab(file)
+  const sh = await netlab(['plan', file, '--format', 'sh'])
+  if (sh.code !== 0) {
+    c.naive = {lab, commands: 0, upMs: 0, exitCode: sh.code, error: `netlab plan --format sh failed: ${firstLine(sh.stderr)}`}
+    return
+  }
+  const script = join(ctx.dir, `${lab}.sh`)
+  writeFileSync(script, sh.stdout)
+  const commands = plan.actions.length
+  const created = plan.actions.filter((a) => a.creates).map((a) => a.creates!)
+  log(`  naive: bash ${lab}.sh (${commands} commands, one process each)...`)
+  live.add(lab)
+  const run: NaiveRun = {lab, commands, upMs: 0, exitCode: -1, error: 'interrupted'}
+  c.naive = run
+  try {
+    const r = await runTimed('bash', [script], {quiet: true, timeoutMs: 4 * 3600_000})
+    Object.assign(run, {upMs: Math.round(r.ms), exitCode: r.code, error: stopping ? 'interrupted' : undefined})
+    if (r.code !== 0 && !stopping) run.error = firstLine(r.stderr.split('\n').filter((l) => l.startsWith('failed:')).join('\n') || r.stderr) || `bash exited ${r.code}`
+    log(`  naive: ${r.code === 0 ? 'up' : `FAILED (${run.error})`} in ${sec(r.ms)}`)
+    checkStop()
+    if (r.code === 0) {
+      run.ping = await runPingSample(pingSample(model))
+      log(`  naive: ping sample ${run.ping.passed}/${run.ping.passed + run.ping.failed}${run.ping.failed ? `  FAILED: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}` : ''}`)
+    }
+  } finally {
+    // The hard-way teardown: every namespace it created, in one `ip -batch`.
+    const existing = new Set(netnsList())
+    const dels = created.filter((ns) => existing.has(ns)).reverse()
+    if (dels.length > 0) {
+      const d = await runTimed('ip', ['-force', '-batch', '-'], {input: dels.map((ns) => `netns del ${ns}`).join('\n') + '\n'})
+      run.downMs = Math.round(d.ms)
+    }
+    const problem = await ensureGone(lab)
+    if (problem) run.error = [run.error, problem].filter(Boolean).join('; ')
+  }
+}
+
+interface UpJson {
+  ms: number
+  maxRssKB: number
+}
+interface DownJson {
+  labs: {ms: number}[]
+  maxRssKB: number
+}
+
+async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe: boolean, c: Case): Promise<void> {
+  const lab = ctx.names.next(size)
+  const file = writeTopology(ctx.dir, size, lab, mode)
+  const {model} = loadLab(file)
+  live.add(lab)
+  const run: NetlabRun = {lab, upWallMs: 0, error: 'interrupted'}
+  c.runs.push(run)
+  try {
+    const up = await netlab(['up', file, '--json'], {timeoutMs: 600_000})
+    const uj = parseJson<UpJson>(up.stdout)
+    Object.assign(run, {upWallMs: Math.round(up.ms), upMs: uj?.ms, upRssKB: uj?.maxRssKB, error: undefined})
+    if (up.code !== 0 || !uj) {
+      run.error = `netlab up failed (exit ${up.code}): ${up.stderr.trim().split('\n').slice(0, 3).join(' | ')}`
+      log(`  netlab: ${run.error}`)
+      return
+    }
+    checkStop()
+    run.ping = await runPingSample(pingSample(model))
+    checkStop()
+    if (withProbe) run.probe = await runProbe(lab)
+    checkStop()
+    const down = await netlab(['down', lab, '--json'], {timeoutMs: 300_000})
+    const dj = parseJson<DownJson>(down.stdout)
+    if (down.code !== 0 || !dj) run.error = `netlab down failed (exit ${down.code}): ${firstLine(down.stderr)}`
+    else Object.assign(run, {downWallMs: Math.round(down.ms), downMs: dj.labs[0]?.ms, downRssKB: dj.maxRssKB})
+    const p = run.probe
+    log(
+      `  netlab: up ${sec(run.upWallMs)} (self ${run.upMs} ms, ${Math.round((run.upRssKB ?? 0) / 1024)} MB), pings ${run.ping.passed}/${run.ping.passed + run.ping.failed}` +
+        (p ? `, probe ${p.error ? `ERROR ${p.error}` : `${p.passed} passed ${p.failed} failed in ${sec(p.wallMs)}`}` : '') +
+        (run.downWallMs !== undefined ? `, down ${sec(run.downWallMs)} (self ${run.downMs} ms)` : `, ${run.error}`),
+    )
+    if (run.ping.failed) log(`  netlab: ping failures: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}`)
+    if (p && p.failures.length) log(`  netlab: probe failures (first ${p.failures.length}): ${p.failures.join('; ')}${FULL(p.tableFulls)}`)
+  } finally {
+    const problem = await ensureGone(lab)
+    if (problem) run.error = [run.error, problem].filter(Boolean).join('; ')
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: Options | undefined
+  try {
+    opts = options()
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${HELP}\n`)
+    return 2
+  }
+  if (!opts) return 0
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: run as root (it builds network namespaces)\n')
+    return 2
+  }
+  const m = machine()
+  log(describeMachine(m))
+  const neigh = neighbourTable()
+  const startup = [] as number[]
+  for (let i = 0; i < 3; i++) startup.push((await netlab(['--version'])).ms)
+  const cliStartupMs = Math.round(median(startup))
+  const hasProbe = opts.probe && (await probeAvailable())
+  log(`netlab CLI start-up (node bin/run.js --version): ${cliStartupMs} ms; netlab probe: ${hasProbe ? 'used' : opts.probe ? 'not available, ping sample only' : 'off (--no-probe)'}`)
+  const baseline = await kernelBaseline()
+  const fulls = tableFullsSince(neigh?.tableFulls)
+  if (neigh && fulls > 0) {
+    log(
+      `warning: the machine-wide neighbour (ARP) table is full right now: the kernel refused ${fulls} new entries in the last few seconds (it holds ${neigh.entries}, permanent ones included; new dynamic ones are refused past ${neigh.thresh3}). ` +
+        'Other labs on this machine fill it; labs that learn neighbours by ARP (small ones, like three-node) may then fail verification through no fault of their own.',
+    )
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-'))
+  const ctx: Context = {dir, names: new LabNames(), baseline, probe: hasProbe}
+  const cases: Case[] = []
+  const started = new Date()
+  let interrupted = false
+  let fatal: string | undefined
+  try {
+    for (const size of opts.sizes) {
+      for (const mode of opts.modes) {
+        checkStop()
+        const {model, plan} = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
+        rmSync(join(dir, 'counting.yaml'), {force: true})
+        const pods = model.nodes.reduce((n, x) => n + x.pods.length, 0)
+        const namespaces = plan.actions.filter((a) => a.creates).length
+        const c: Case = {size: size.label, mode, nodes: model.nodes.length, pods, namespaces, actions: plan.actions.length, runs: [], failed: false}
+        cases.push(c)
+        log(`\n== ${size.label === 'three' ? 'three-node' : size.label} (${model.nodes.length} nodes, ${pods} pods, ${namespaces} namespaces, ${plan.actions.length} actions), routing ${mode}`)
+        if (opts.naiveSizes.has(size.label)) {
+          await naiveRun(ctx, size, mode, c)
+          checkStop()
+          log(`  (waiting for the kernel to finish deleting namespaces: ${sec(await settle(namespaces, baseline))})`)
+        } else c.naiveSkipped = opts.naiveSizes.size === 0 ? '--skip-naive' : 'not in --naive-sizes'
+        for (let i = 0; i < opts.repeat; i++) {
+          checkStop()
+          await netlabRun(ctx, size, mode, hasProbe && i === 0, c)
+          checkStop()
+          log(`  (settled in ${sec(await settle(namespaces, baseline))})`)
+        }
+        summarize(c)
+      }
+    }
+  } catch (error) {
+    if (error instanceof Interrupted) interrupted = true
+    else fatal = (error as Error).stack ?? String(error)
+  } finally {
+    cleaningUp = true
+    for (const lab of [...live]) {
+      const problem = await ensureGone(lab)
+      if (problem) process.stderr.write(`bench: ${problem}\n`)
+    }
+    rmSync(dir, {recursive: true, force: true})
+    cleaningUp = false
+  }
+  cases.forEach(summarize)
+
+  const ts = targets(cases, opts.modes)
+  const failed = cases.filter((c) => c.failed)
+  mkdirSync(join(opts.out, '..'), {recursive: true})
+  writeFileSync(opts.out, JSON.stringify({startedAt: started.toISOString(), finishedAt: new Date().toISOString(), machine: m, cliStartupMs, loadavgAtEnd: machine().loadavg, options: {...opts, sizes: opts.sizes.map((x) => x.label), naiveSizes: [...opts.naiveSizes]}, cases, targets: ts, interrupted, fatal}, null, 2) + '\n')
+
+  log(`\n${interrupted ? 'INTERRUPTED: partial results\n' : ''}${describeMachine(m)}`)
+  log(`load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`)
+  log(renderTable(cases))
+  log('')
+  log(renderTargets(ts))
+  log(`\nraw results: ${opts.out}`)
+  if (failed.length > 0 && !interrupted) log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)
+  const left = netnsList().filter((ns) => ns.startsWith(`netlab-nb${ctx.names.runId}-`))
+  if (left.length > 0) log(`\nWARNING: ${left.length} namespace(s) of this run are still there: ${left.slice(0, 5).join(', ')}`)
+  if (fatal) {
+    process.stderr.write(`bench: ${fatal}\n`)
+    return 1
+  }
+  if (interrupted) return 130
+  return failed.length > 0 || left.length > 0 ? 1 : 0
+}
+
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+process.on('SIGHUP', onSignal)
+process.exitCode = await main()
