@@ -4,18 +4,26 @@
 # in), returns to its own namespace, and exec()s the hub with the sockets left open. Only
 # namespaces under /run/netns are entered; nothing is changed in any of them.
 #
+# While inside each namespace it also reads the IPv4 addresses there (SIOCGIFCONF, read-only)
+# and prints them, one line per namespace: "addrs NETNS LABEL=IP ...": a pod's own idea of its
+# address, for the probe's self-address check, without a process per pod. A socket it cannot
+# create (the address is gone) is reported as "unbound NETNS IP ERROR" and skipped.
+#
 # usage:  perl netlab-bind.pl MARKER PORT -- PROGRAM [ARGS...]
 # input:  env NETLAB_HUB_BIND = "netns=ip,netns=ip,..."
 # output: env NETLAB_HUB_FDS  = "fd=netns=ip,..." for PROGRAM (the sockets stay open across exec)
 # MARKER is unused here; it is on the command line so `netlab down` can recognise the process.
 use strict;
 use warnings;
-use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton pack_sockaddr_in);
+use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR inet_aton inet_ntoa pack_sockaddr_in);
 use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
 use POSIX ();
+use Errno qw(EADDRINUSE);
 
 my $CLONE_NEWNET = 0x40000000;
 my $BACKLOG = 1024;
+my $SIOCGIFCONF = 0x8912;
+$| = 1;
 
 sub fail { print STDERR "netlab-bind: @_\n"; exit 3 }
 
@@ -26,6 +34,22 @@ sub setns_number {
   my $arch = (POSIX::uname())[4];
   my %known = (x86_64 => 308, aarch64 => 268);
   return $known{$arch} // fail("no setns syscall number known for $arch (install perl for syscall.ph)");
+}
+
+# The IPv4 addresses of the current namespace, as "label=ip" (loopback left out).
+sub addresses {
+  my $ifreq = length(pack('p', undef)) == 8 ? 40 : 32;    # struct ifreq: 40 bytes on LP64
+  socket(my $s, AF_INET, SOCK_DGRAM, 0) or return ();
+  my $buf = "\0" x ($ifreq * 256);
+  my $ifc = pack('i x![p] p', length($buf), $buf);
+  ioctl($s, $SIOCGIFCONF, $ifc) or return ();
+  my ($len) = unpack('i', $ifc);
+  my @out;
+  for (my $off = 0; $off + $ifreq <= $len; $off += $ifreq) {
+    my ($label, $family, undef, $addr) = unpack('Z16 S n a4', substr($buf, $off, 24));
+    push @out, "$label=" . inet_ntoa($addr) if $family == AF_INET && $label ne 'lo';
+  }
+  return @out;
 }
 
 my ($marker, $port, $sep, @program) = @ARGV;
@@ -48,17 +72,26 @@ for my $bind (@binds) {
     && setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1)
     && bind($sock, pack_sockaddr_in($port, inet_aton($ip)))
     && listen($sock, $BACKLOG);
-  my $err = $!;
+  my ($err, $errno) = ("$!", $! + 0);
+  my @addrs = addresses();
   # back home before anything else, so nothing later happens inside a lab namespace
   syscall($SYS_setns, fileno($home), $CLONE_NEWNET) == 0 or fail("setns back: $!");
   close($ns);
-  fail("listen on $ip:$port in $netns: $err") unless $ok;
+  print join(' ', 'addrs', $netns, @addrs), "\n";
+  if (!$ok) {
+    # the port is taken: the caller tries another; anything else (the address is gone from the
+    # namespace) is the lab's problem, for the probe to report: serve the others
+    fail("listen on $ip:$port in $netns: $err") if $errno == EADDRINUSE;
+    print "unbound $netns $ip $err\n";
+    next;
+  }
   my $flags = fcntl($sock, F_GETFD, 0) or fail("fcntl: $!");
   fcntl($sock, F_SETFD, $flags & ~FD_CLOEXEC) or fail("fcntl: $!");
   push @keep, $sock;
   push @fds, fileno($sock) . "=$netns=$ip";
 }
 close($home);
+fail('could not listen in any namespace') unless @fds;
 
 $ENV{NETLAB_HUB_FDS} = join(',', @fds);
 delete $ENV{NETLAB_HUB_BIND};

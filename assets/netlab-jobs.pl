@@ -1,18 +1,23 @@
 #!/usr/bin/perl
 # netlab-jobs.pl: runs the probe's many short client programs (fping, curl, ip), each inside a
-# lab's network namespace, at most MAX at once. Node's spawn() waits for each child to exec,
+# lab's network namespace, a bounded number at once. Node's spawn() waits for each child to exec,
 # which on a busy machine serialises a thousand spawns; a fork here returns at once. The child
 # enters the job's namespace with setns() and execs the program from its argument list, never
 # through a shell. A job whose namespace cannot be entered fails: nothing ever runs in the
 # runner's own (the host's) namespace.
 #
-# usage:  perl netlab-jobs.pl MAX
+# usage:  perl netlab-jobs.pl MARKER MAX_BUSY MAX_TOTAL LEASE_MS
+#         MARKER is unused here; it is on the command line so `netlab down` can recognise us.
+#         At most MAX_BUSY jobs that want a CPU run at once. A probe job that has stopped
+#         wanting one (its run + runqueue time, /proc/PID/schedstat, no longer grows) is waiting
+#         for a timeout from an unreachable target: it stops counting and lets another start,
+#         up to MAX_TOTAL jobs in all. Without schedstat, a job counts for its first LEASE_MS.
 # stdin:  jobs, each "ID TIMEOUT_MS NBYTES\n" then NBYTES of NUL-terminated strings: the network
 #         namespace (a name under /run/netns), then the program and its arguments
 # stdout: results, each "ID CODE SIGNAL TIMEDOUT OUTLEN ERRLEN\n" then OUTLEN bytes of the job's
 #         stdout and ERRLEN bytes of its stderr. CODE is -1 when the job died of SIGNAL.
-# Exits once stdin is closed and every job has finished. On SIGTERM/SIGINT/SIGHUP it kills the
-# jobs it started (by PID) and exits.
+# Exits once stdin is closed and every job has finished. On SIGTERM/SIGINT/SIGHUP, or when the
+# process that started it is gone, it kills the jobs it started (by PID) and exits.
 use strict;
 use warnings;
 use IO::Select;
@@ -31,10 +36,11 @@ sub setns_number {
 my $SYS_setns = setns_number();
 die "netlab-jobs: no setns syscall number known for this machine\n" unless defined $SYS_setns;
 
-my $max = shift // 4;
-die "usage: netlab-jobs.pl MAX\n" unless $max =~ /^\d+$/ && $max > 0;
+my ($marker, $max_busy, $max_total, $lease_ms) = @ARGV;
+die "usage: netlab-jobs.pl MARKER MAX_BUSY MAX_TOTAL LEASE_MS\n" unless defined $lease_ms && "$max_busy $max_total $lease_ms" =~ /^[1-9]\d* [1-9]\d* \d+$/;
+my $lease = $lease_ms / 1000;
 
-my %running;    # pid => {id, out, err, open (streams still open), status, deadline, killed}
+my %running;    # pid => {id, out, err, open (streams still open), status, started, busy, demand, deadline, killed}
 my %stream;     # fileno => [pid, 'out'|'err', fh]
 my @queue;
 my $inbuf = '';
@@ -45,8 +51,8 @@ sub stop_all {
   kill 'KILL', $_ for keys %running;
   _exit(1);
 }
-$SIG{TERM} = $SIG{INT} = $SIG{HUP} = \&stop_all;
-$SIG{PIPE} = 'DEFAULT';
+# SIGPIPE: whoever read our results is gone
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = $SIG{PIPE} = \&stop_all;
 
 sub emit {
   my ($id, $code, $signal, $timed_out, $out, $err) = @_;
@@ -84,7 +90,8 @@ sub start_job {
   }
   close $ow;
   close $ew;
-  $running{$pid} = {id => $job->{id}, out => '', err => '', open => 2, status => undef, deadline => time + $job->{timeout} / 1000, killed => 0};
+  my $now = time;
+  $running{$pid} = {id => $job->{id}, out => '', err => '', open => 2, status => undef, started => $now, busy => 1, deadline => $now + $job->{timeout} / 1000, killed => 0};
   for ([$or, 'out'], [$er, 'err']) {
     my ($fh, $kind) = @$_;
     $stream{fileno $fh} = [$pid, $kind, $fh];
@@ -119,10 +126,50 @@ sub finish_done {
   }
 }
 
-while ($stdin_open || @queue || %running) {
-  start_job(shift @queue) while @queue && keys(%running) < $max;
+my $SAMPLE = 0.03;    # seconds between looks at the jobs' CPU demand
+my $last_sample = 0;
+
+# Nanoseconds a process has spent on a CPU or waiting for one; undef when unknown.
+sub demand {
+  my ($pid) = @_;
+  open(my $fh, '<', "/proc/$pid/schedstat") or return undef;
+  my $line = <$fh>;
+  close $fh;
+  return undef unless defined $line && $line =~ /^(\d+) (\d+)/;
+  return $1 + $2;
+}
+
+sub sample {
   my $now = time;
-  my $wait = 0.25;
+  return if $now - $last_sample < $SAMPLE;
+  my $dt = $now - $last_sample;
+  $last_sample = $now;
+  for my $pid (keys %running) {
+    my $r = $running{$pid};
+    next if defined $r->{status};
+    my $d = demand($pid);
+    if (!defined $d) { $r->{busy} = $now - $r->{started} < $lease ? 1 : 0; next }
+    # a job counts as busy from its start until it has been seen idle over a whole sample
+    $r->{busy} = ($d - $r->{demand}) / 1e9 > 0.05 * $dt ? 1 : 0 if defined $r->{demand};
+    $r->{demand} = $d;
+  }
+}
+
+sub busy {
+  return scalar grep { !defined $_->{status} && $_->{busy} } values %running;
+}
+
+# The process that started us (it says who it is: it may be gone before we look).
+my $parent = $ENV{NETLAB_PROBE_PID} && $ENV{NETLAB_PROBE_PID} =~ /^\d+$/ ? $ENV{NETLAB_PROBE_PID} : getppid();
+
+while ($stdin_open || @queue || %running) {
+  stop_all() if getppid() != $parent;
+  if (@queue) {
+    sample();
+    start_job(shift @queue) while @queue && keys(%running) < $max_total && busy() < $max_busy;
+  }
+  my $now = time;
+  my $wait = @queue ? $SAMPLE : 0.25;
   for my $r (values %running) {
     my $left = $r->{deadline} - $now;
     $wait = $left if $left < $wait;

@@ -17,7 +17,7 @@ const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = 
  * default refuses new entries past 1024 (net.ipv4.neigh.default.gc_thresh3). A lab that would
  * need more than a modest share of that gets its neighbours written as permanent entries.
  */
-export const DYNAMIC_NEIGHBOUR_LIMIT = 256
+export const DYNAMIC_NEIGHBOUR_LIMIT = 128
 
 /** `owner` is the mark each namespace carries (see ownerMark); the default suits the default state directory. */
 export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan {
