@@ -1,6 +1,7 @@
 // The only place netlab starts programs. Argument arrays only: nothing goes through a shell.
 // Children run in their own process group, so a Ctrl-C at the terminal reaches netlab (which
 // then rolls back) but never kills an `ip -batch` halfway through its lines.
+import {spawn, type ChildProcess} from 'node:child_process'
 import {execa} from 'execa'
 
 export interface RunResult {
@@ -31,4 +32,12 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
     env: {LC_ALL: 'C'},
   })
   return {exitCode: r.exitCode ?? (r.signal ? 128 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), command: [file, ...args].join(' ')}
+}
+
+/**
+ * Start a long-lived helper (the probe's echo hub and job runner) and hand back the child to
+ * talk to over its pipes. Same rules: an argument array, no shell, its own process group.
+ */
+export function startProcess(file: string, args: string[], opts: {stdin: 'pipe' | 'ignore'; env: Record<string, string>}): ChildProcess {
+  return spawn(file, args, {detached: true, stdio: [opts.stdin, 'pipe', 'pipe'], env: opts.env})
 }

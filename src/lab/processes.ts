@@ -19,6 +19,16 @@ export function unregisterLabProcess(lab: string, name: string): void {
   rmSync(join(files.pids(lab), `${name}.json`), {force: true})
 }
 
+/** Is a process with this PID running (whoever it belongs to)? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** Is `pid` alive and still the process we started (its command line holds the marker)? */
 export function isOurs(pid: number, marker: string): boolean {
   try {

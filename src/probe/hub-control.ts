@@ -1,74 +1,43 @@
 // Start and stop the echo hub (src/probe/hub.ts): one process for the whole lab, launched through
 // assets/netlab-bind.pl, which leaves it a listening socket inside each target namespace.
 // It is registered as a lab process, so `netlab down` stops it if the probe could not.
-import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {startProcess} from '../exec/runner.js'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {packageRoot} from '../paths.js'
 import {NetlabError} from '../cli/errors.js'
 import {findTool} from '../lab/preflight.js'
-import {isOurs, registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
-import {files} from '../state/paths.js'
+import {registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
+import {assetPath, processMarker, processName} from './owned.js'
+import {parseAddrsLine} from './tools.js'
 import type {Endpoint} from './types.js'
 
-const HERE = dirname(fileURLToPath(import.meta.url))
-/** dist/src/probe → the package root */
-export const BIND_SCRIPT = join(HERE, '..', '..', '..', 'assets', 'netlab-bind.pl')
-export const HUB_SCRIPT = join(HERE, 'hub.js')
+export const BIND_SCRIPT = assetPath('netlab-bind.pl')
+/** the hub runs from the build (dist/src/probe/hub.js), beside this module */
+/** the hub runs as its own Node process, from the tsc output (not the bundle) */
+export const HUB_SCRIPT = join(packageRoot(), 'dist', 'src', 'probe', 'hub.js')
 const READY_TIMEOUT_MS = 15_000
-const NAME_PREFIX = 'echo-hub-'
 
 export interface Hub {
   pid: number
   port: number
+  /** IPv4 addresses in each namespace the hub listens in, as its launcher found them there */
+  addresses: Map<string, {label: string; ip: string}[]>
+  /** namespaces where it could not listen, and why (e.g. the address is not there) */
+  unbound: Map<string, string>
   marker: string
   name: string
   lab: string
   stop(): Promise<void>
 }
 
-export function hubMarker(lab: string, owner = process.pid): string {
-  return `netlab-echo-hub:${lab}:${owner}`
-}
-
-/** A port per probe run, so two probes of one lab never collide; lab namespaces hold nothing else. */
-export function hubPort(owner = process.pid): number {
-  return 20000 + (owner % 20000)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Hubs left by a probe that died (SIGKILL): stop them, by PID and marker. Returns how many. */
-export async function reapStaleHubs(lab: string): Promise<number> {
-  let entries: string[]
-  try {
-    entries = readdirSync(files.pids(lab)).filter((f) => f.startsWith(NAME_PREFIX) && f.endsWith('.json'))
-  } catch {
-    return 0
-  }
-  let stopped = 0
-  for (const f of entries) {
-    const owner = Number(f.slice(NAME_PREFIX.length, -'.json'.length))
-    if (!Number.isInteger(owner) || alive(owner)) continue
-    try {
-      const rec = JSON.parse(readFileSync(join(files.pids(lab), f), 'utf8')) as {pid: number; marker: string}
-      if (isOurs(rec.pid, rec.marker)) {
-        await stopProcess(rec.pid, rec.marker)
-        stopped++
-      }
-    } catch {
-      // unreadable record: nothing we can safely kill
-    }
-    unregisterLabProcess(lab, f.slice(0, -'.json'.length))
-  }
-  return stopped
+/**
+ * The hub's port: one per probe run, so two probes of one lab never collide. Below 32768, the
+ * start of Linux's ephemeral range: a pod's own outgoing connections (from an earlier probe,
+ * in TIME_WAIT) never hold it.
+ */
+export function hubPort(owner = process.pid, attempt = 0): number {
+  return 20000 + ((owner + attempt * 3571) % 10000)
 }
 
 /** The soft limit on open files of this process (children inherit it). */
@@ -86,9 +55,18 @@ function openFilesLimit(): {soft: number; hard: number} {
 }
 
 export async function startHub(lab: string, targets: Endpoint[], opts: {clientsInFlight: number}): Promise<Hub> {
-  const marker = hubMarker(lab)
-  const port = hubPort()
-  const name = `${NAME_PREFIX}${process.pid}`
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await launchHub(lab, targets, hubPort(process.pid, attempt), opts)
+    } catch (error) {
+      if (attempt >= 2 || !/Address already in use/.test((error as Error).message)) throw error
+    }
+  }
+}
+
+async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {clientsInFlight: number}): Promise<Hub> {
+  const marker = processMarker('echo-hub', lab)
+  const name = processName('echo-hub')
   const binds = [...new Map(targets.map((t) => [`${t.netns}=${t.ip}`, t])).keys()]
   const perl = findTool('perl')
   if (!perl) throw new NetlabError('missing perl: install with: sudo apt-get install -y perl')
@@ -100,10 +78,10 @@ export async function startHub(lab: string, targets: Endpoint[], opts: {clientsI
   const [file, args] =
     needed > limit.soft && prlimit ? [prlimit, [`--nofile=${needed}:${Math.max(needed, limit.hard)}`, perl, ...hubArgs]] : [perl, hubArgs]
 
-  const child = spawn(file, args, {
-    detached: true, // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(',')},
+  // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
+  const child = startProcess(file, args, {
+    stdin: 'ignore',
+    env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), NETLAB_PROBE_PID: String(process.pid)},
   })
   if (child.pid === undefined) {
     const err = await new Promise<Error>((resolve) => child.once('error', resolve))
@@ -114,6 +92,8 @@ export async function startHub(lab: string, targets: Endpoint[], opts: {clientsI
   const hub: Hub = {
     pid,
     port,
+    addresses: new Map(),
+    unbound: new Map(),
     marker,
     name,
     lab,
@@ -130,9 +110,17 @@ export async function startHub(lab: string, targets: Endpoint[], opts: {clientsI
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString()
-        if (/^ready\b/m.test(out)) {
-          clearTimeout(timer)
-          resolve()
+        const lines = out.split('\n')
+        out = lines.pop()!
+        for (const line of lines) {
+          const addrs = parseAddrsLine(line)
+          if (addrs) hub.addresses.set(addrs.netns, addrs.addrs)
+          const unbound = /^unbound (\S+) (\S+) (.*)$/.exec(line)
+          if (unbound) hub.unbound.set(unbound[1], `cannot listen on ${unbound[2]} there: ${unbound[3]}`)
+          if (/^ready\b/.test(line)) {
+            clearTimeout(timer)
+            resolve()
+          }
         }
       })
       child.once('exit', (code, signal) => {

@@ -9,7 +9,6 @@
 import {createServer, type Socket} from 'node:net'
 
 const MAX_REQUEST = 8192
-const IDLE_MS = 10_000
 
 interface Listener {
   fd: number
@@ -35,8 +34,8 @@ export function echoResponse(seen: string, servedBy: string): string {
 }
 
 function serve(sock: Socket, netns: string): void {
-  sock.setNoDelay(true)
-  sock.setTimeout(IDLE_MS, () => sock.destroy())
+  // no per-connection timer (it costs more than the rest): a client that never sends its
+  // request holds a socket until the probe ends, which stops the hub
   sock.on('error', () => sock.destroy())
   let head = ''
   const onData = (chunk: Buffer) => {
@@ -64,12 +63,22 @@ function main(): void {
   // after "ready" nobody reads our output any more: never let a write error kill us
   process.stdout.on('error', () => {})
   process.stderr.on('error', () => {})
+  // The probe that started us stops us; if it died without doing so (SIGKILL), stop ourselves
+  // rather than wait for `netlab down`. Its PID comes from it: it may be gone before we look.
+  const parent = Number(process.env.NETLAB_PROBE_PID) || process.ppid
+  const orphaned = () => process.ppid !== parent && quit()
+  orphaned()
+  setInterval(orphaned, 500)
   let pending = listeners.length
   for (const l of listeners) {
     const server = createServer({noDelay: true}, (sock) => serve(sock, l.netns))
     server.on('error', (error) => {
-      process.stderr.write(`netlab echo hub: ${l.netns} ${l.ip}: ${error.message}\n`)
-      process.exit(3)
+      // before "ready": a socket we cannot serve, fatal; after: one failed accept (e.g. out of
+      // file descriptors) costs that client its answer, and the probe reports it
+      if (pending > 0) {
+        process.stderr.write(`netlab echo hub: ${l.netns} ${l.ip}: ${error.message}\n`)
+        process.exit(3)
+      }
     })
     server.listen({fd: l.fd, backlog: 1024}, () => {
       if (--pending === 0) process.stdout.write(`ready ${listeners.length}\n`)

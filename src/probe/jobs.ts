@@ -1,18 +1,18 @@
-// A job runner for the probe's client programs: one long-lived `perl assets/netlab-jobs.pl MAX`
+// A job runner for the probe's client programs: one long-lived `perl assets/netlab-jobs.pl`
 // that forks, enters the job's lab namespace (setns) and execs the program (argument lists,
-// never a shell), at most MAX at once. It cannot run anything in the host's own namespace.
+// never a shell), a bounded number at once. It cannot run anything in the host's own namespace.
 //
 // Why not run() + pool(): Node's spawn() blocks its thread until the child has exec()ed. With a
 // thousand short jobs on a busy two-core machine that wait serialised the probe (measured: 14.7 s
 // of a 27 s 50×10 probe spent blocked in spawn). A fork in a small perl process returns at once.
-import {spawn, type ChildProcess} from 'node:child_process'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import type {ChildProcess} from 'node:child_process'
+import {startProcess} from '../exec/runner.js'
 import {NetlabError} from '../cli/errors.js'
 import {findTool} from '../lab/preflight.js'
 import type {RunResult} from '../exec/runner.js'
+import {assetPath} from './owned.js'
 
-export const JOBS_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'assets', 'netlab-jobs.pl')
+export const JOBS_SCRIPT = assetPath('netlab-jobs.pl')
 
 const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
@@ -62,11 +62,18 @@ export function decodeResults(buf: Buffer): {results: JobResult[]; rest: Buffer}
 export class JobRunner {
   private nextId = 0
   private pending = new Map<number, {resolve: (r: RunResult) => void; command: string}>()
+  /** jobs not yet handed to the runner: it gets only a few more than it may run, so it stays
+   *  small, and a fork of a small process is cheap (a big queue in perl made forks cost 15%) */
+  private backlog: Buffer[] = []
+  private handedOver = 0
   private buf: Buffer = Buffer.alloc(0)
   private dead?: Error
   private exited: Promise<void>
 
-  private constructor(private child: ChildProcess) {
+  private constructor(
+    private child: ChildProcess,
+    private window: number,
+  ) {
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk))
     child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk))
     child.stdin!.on('error', () => {}) // it died: reported through 'exit'
@@ -82,27 +89,43 @@ export class JobRunner {
     })
   }
 
-  /** Start a runner that keeps at most `max` jobs running. */
-  static start(max: number): JobRunner {
+  /**
+   * Start a runner: at most `busy` jobs that want a CPU at once; jobs that only wait for a
+   * timeout stop counting, up to `total` jobs in all (`leaseMs`: see netlab-jobs.pl).
+   */
+  static start(marker: string, limits: {busy: number; total: number; leaseMs: number}): JobRunner {
     const perl = findTool('perl')
     if (!perl) throw new NetlabError('missing perl: install with: sudo apt-get install -y perl')
-    const child = spawn(perl, [JOBS_SCRIPT, String(max)], {
-      detached: true, // a Ctrl-C reaches netlab, which then stops the runner itself
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: {PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'},
+    // its own process group: a Ctrl-C reaches netlab, which then stops the runner itself
+    const child = startProcess(perl, [JOBS_SCRIPT, marker, String(limits.busy), String(Math.max(limits.busy, limits.total)), String(limits.leaseMs)], {
+      stdin: 'pipe',
+      env: {PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
     })
-    return new JobRunner(child)
+    return new JobRunner(child, Math.max(limits.busy, limits.total) + 8)
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid
   }
 
   /** Run one program inside `netns`; resolves like run() (never rejects for the program's own failure). */
   run(netns: string, argv: string[], opts: {timeoutMs?: number} = {}): Promise<RunResult> {
     const command = `(in ${netns}) ${argv.join(' ')}`
-    if (this.dead) return Promise.resolve({exitCode: 127, stdout: '', stderr: this.dead.message, command})
     const id = this.nextId++
+    const job = encodeJob(id, netns, argv, opts.timeoutMs ?? 120_000) // throws on a bad name
+    if (this.dead) return Promise.resolve({exitCode: 127, stdout: '', stderr: this.dead.message, command})
     return new Promise((resolve) => {
       this.pending.set(id, {resolve, command})
-      this.child.stdin!.write(encodeJob(id, netns, argv, opts.timeoutMs ?? 120_000))
+      this.backlog.push(job)
+      this.handOver()
     })
+  }
+
+  private handOver(): void {
+    while (this.handedOver < this.window && this.backlog.length > 0 && !this.dead) {
+      this.child.stdin!.write(this.backlog.shift()!)
+      this.handedOver++
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -117,22 +140,26 @@ export class JobRunner {
     }
     this.buf = decoded.rest
     for (const r of decoded.results) {
+      this.handedOver--
       const p = this.pending.get(r.id)
       if (!p) continue
       this.pending.delete(r.id)
       const why = r.timedOut ? `timed out, killed\n` : r.signal ? `killed by signal ${r.signal}\n` : ''
       p.resolve({exitCode: r.code >= 0 ? r.code : 128 + r.signal, stdout: r.stdout.replace(/\n$/, ''), stderr: (r.stderr + why).replace(/\n$/, ''), command: p.command})
     }
+    this.handOver()
   }
 
   private fail(error: Error): void {
     this.dead ??= error
+    this.backlog = []
     for (const [, p] of this.pending) p.resolve({exitCode: 127, stdout: '', stderr: error.message, command: p.command})
     this.pending.clear()
   }
 
-  /** No more jobs: let the running ones finish, then the runner exits. */
+  /** No more jobs: let the ones given finish, then the runner exits. */
   async close(): Promise<void> {
+    while (this.backlog.length > 0 && !this.dead) await new Promise((r) => setTimeout(r, 10))
     this.child.stdin!.end()
     await this.exited
   }

@@ -59,8 +59,12 @@ export interface Evidence {
   self: Map<string, SelfObservation>
 }
 
+const resultEndpoints = new WeakMap<Endpoint, ResultEndpoint>()
+/** The endpoint as reported; one object per endpoint, shared by its results. */
 function endpoint(e: Endpoint): ResultEndpoint {
-  return {kind: e.kind, name: e.name, ip: e.ip}
+  let r = resultEndpoints.get(e)
+  if (!r) resultEndpoints.set(e, (r = {kind: e.kind, name: e.name, ip: e.ip, ...(e.node ? {node: e.node} : {})}))
+  return r
 }
 
 /** "192.168.50.10" → "192.168.50.10 (node-0's underlay address)": whose address was seen. */
@@ -209,16 +213,31 @@ function sourceLines(c: CheckReport): string[] {
   if (c.id === 'self-address') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}` : failureLine(c, r)))
   const bySource = new Map<string, ProbeResult[]>()
   for (const r of c.results) {
-    const key = r.src.name
-    bySource.set(key, [...(bySource.get(key) ?? []), r])
+    const list = bySource.get(r.src.name) ?? []
+    list.push(r)
+    bySource.set(r.src.name, list)
   }
   const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source'
   return [...bySource.entries()].map(([src, rs]) => {
     const targets = rs.map((r) => `${r.ok ? '' : '✗'}${r.dst.name}`)
     const seen = new Set(rs.filter((r) => r.ok && r.expected !== 'no reply').map((r) => r.seen))
-    const tail = isHttp && seen.size > 0 ? `  (seen as ${[...seen].join(', ')})` : ''
+    const silent = rs.some((r) => r.ok && r.expected === 'no reply')
+    const tail = isHttp && seen.size > 0 ? `  (seen as ${[...seen].join(', ')})` : silent ? '  (no reply, as expected)' : ''
     return `${src} → ${targets.join(' ')}${tail}`
   })
+}
+
+/** Which nodes the failures have in common: where to look first in a big lab. */
+export function commonNodes(failures: ProbeResult[]): string | undefined {
+  const nodeOf = (e: ResultEndpoint) => (e.kind === 'node' ? e.name : e.node)
+  const involved = new Map<string, number>()
+  for (const f of failures) {
+    for (const n of new Set([nodeOf(f.src), nodeOf(f.dst)])) if (n) involved.set(n, (involved.get(n) ?? 0) + 1)
+  }
+  const top = [...involved.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)
+  if (top.length === 0) return undefined
+  if (top[0][1] === failures.length) return `every failure involves node ${top[0][0]} (its pods, or the node itself)`
+  return `failures by node involved: ${top.map(([n, c]) => `${n} ${c}`).join(', ')} (of ${failures.length})`
 }
 
 export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
@@ -241,7 +260,11 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       // a listed self-address line already is the whole story of that pod
       const failures = listed && c.id === 'self-address' ? [] : c.results.filter((x) => !x.ok)
       for (const f of failures.slice(0, maxFailures)) lines.push(`      ${failureLine(c, f, opts.owners)}`)
-      if (failures.length > maxFailures) lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
+      if (failures.length > maxFailures) {
+        lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
+        const hint = commonNodes(failures)
+        if (hint) lines.push(`      ${hint}`)
+      }
     }
   }
   lines.push('', `${r.passed} passed, ${r.failed} failed`)

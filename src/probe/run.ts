@@ -3,15 +3,17 @@
 import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
 import {requireRoot, requireTools} from '../lab/preflight.js'
+import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
 import {eth0Of, httpFrom, pingFrom, type Runner} from './clients.js'
-import {reapStaleHubs, startHub, type Hub} from './hub-control.js'
+import {startHub, type Hub} from './hub-control.js'
+import {processMarker, processName, reapStale} from './owned.js'
 import {JobRunner} from './jobs.js'
 import {buildReport} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
-import {ANSWERED, SILENT} from './tools.js'
+import {ANSWERED, eth0Addresses, SILENT} from './tools.js'
 import type {Observation, Only, Probe, ProbeReport, SelfObservation} from './types.js'
 
 export interface ProbeOptions {
@@ -19,7 +21,12 @@ export interface ProbeOptions {
   only?: Only[]
 }
 
-/** Processes at once for probes that must be answered: about two per core. */
+/** client processes at once, counting those that only wait for a timeout */
+const MAX_JOBS = 64
+/** without /proc/PID/schedstat, a client process counts as working for this long */
+const JOB_LEASE_MS = 300
+
+/** Client processes at work at once: about two per core. */
 export function probeConcurrency(): number {
   const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
@@ -29,7 +36,7 @@ export interface Task {
   tool: Probe['tool']
   netns: string
   probes: Probe[]
-  /** every probe in it must go unanswered: the task mostly waits, so it gets its own wider runner */
+  /** every probe in it must go unanswered: short timeouts (SILENT) */
   silent: boolean
 }
 
@@ -76,13 +83,14 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   const self = new Map<string, SelfObservation>()
   const record = (seen: Map<number, Observation>) => seen.forEach((o, id) => observations.set(id, o))
 
-  // Two runners: probes that must be answered keep the cores busy, so ~2 per core; probes that
-  // must go unanswered mostly wait for their timeout, so many of them at once.
-  const active = JobRunner.start(probeConcurrency())
-  const silent = JobRunner.start(Math.max(8, cpus().length * 8))
-  const runners = [active, silent]
-  const runnerOf = (t: Task) => (t.silent ? silent : active)
-  const exec = (r: JobRunner): Runner => (netns, argv, o) => r.run(netns, argv, o)
+  // About two client processes per core that want a CPU at once; one that is only waiting for
+  // a timeout (an unreachable target) lets another start, up to MAX_JOBS in all: a broken lab
+  // fails in seconds instead of queueing on timeouts. Registered, so `netlab down` stops it too.
+  await reapStale(lab)
+  const runnerMarker = processMarker('probe-jobs', lab)
+  const runner = JobRunner.start(runnerMarker, {busy: probeConcurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
+  if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runner.pid, runnerMarker)
+  const exec: Runner = (netns, argv, o) => runner.run(netns, argv, o)
 
   let interrupted: string | undefined
   let hub: Hub | undefined
@@ -91,7 +99,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     if (interrupted) return
     interrupted = sig
     process.stderr.write(`netlab: ${sig} received; stopping the probe\n`)
-    runners.forEach((r) => void r.kill())
+    void runner.kill()
     void hubStart.then((h) => h?.stop(), () => undefined)
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -99,25 +107,32 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   try {
     const httpTasks = tasks.filter((t) => t.tool === 'http')
     if (httpTasks.length > 0) {
-      await reapStaleHubs(lab)
-      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * (probeConcurrency() + Math.max(8, cpus().length * 8))}).then((h) => (hub = h))
+      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * MAX_JOBS}).then((h) => (hub = h))
       hubStart.catch(() => undefined) // awaited below
     }
-    // pings and self-addresses first: they need no echo hub, so they run while it starts
-    const work: Promise<void>[] = [
-      ...tasks.filter((t) => t.tool === 'ping').map(async (t) => record(await pingFrom(exec(runnerOf(t)), t.netns, t.probes, t.silent ? SILENT : ANSWERED))),
-      ...selfPods.map(async (p) => void self.set(p.name, await eth0Of(exec(active), p.netns))),
-    ]
-    if (httpTasks.length > 0) {
-      const h = await hubStart
-      if (h && !interrupted) {
-        work.push(...httpTasks.map(async (t) => record(await httpFrom(exec(runnerOf(t)), t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED))))
-      }
+    // pings first: they need no echo hub, so they run while it starts
+    const work: Promise<void>[] = tasks.filter((t) => t.tool === 'ping').map(async (t) => record(await pingFrom(exec, t.netns, t.probes, t.silent ? SILENT : ANSWERED)))
+    const h = await hubStart
+    if (h && !interrupted) {
+      work.push(...httpTasks.map(async (t) => record(await httpFrom(exec, t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED))))
+    }
+    // self-addresses: the hub's launcher read them inside each pod it listens in; `ip` for any other
+    for (const p of selfPods) {
+      const seen = h?.addresses.get(p.netns)
+      if (seen) self.set(p.name, {eth0: eth0Addresses(seen)})
+      else work.push(eth0Of(exec, p.netns).then((o) => void self.set(p.name, o)))
     }
     await Promise.all(work)
+    // no echo service where the model's address is missing: say so rather than "refused"
+    for (const p of probes) {
+      const why = p.tool === 'http' ? h?.unbound.get(p.dst.netns) : undefined
+      const o = observations.get(p.id)
+      if (why && o && !o.reply) observations.set(p.id, {...o, detail: `no echo service in ${p.dst.name}: ${why}`})
+    }
     if (interrupted) throw new NetlabError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`)
   } finally {
-    await Promise.all(runners.map((r) => (interrupted ? r.kill() : r.close())))
+    await (interrupted ? runner.kill() : runner.close())
+    unregisterLabProcess(lab, processName('probe-jobs'))
     const h = hub ?? (await hubStart.catch(() => undefined))
     if (h) await h.stop()
     signals.forEach((s) => process.off(s, onSignal))

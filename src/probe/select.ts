@@ -105,6 +105,15 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   const coverage = coverageFor(model, opts.full)
   const sections = new Set(sectionsFor(opts.only))
   const probes: Probe[] = []
+  // one endpoint object per pod, node and host, shared by all its probes (--full: 500k probes)
+  const endpoints = new Map<object, Endpoint>()
+  const ep = <T extends object>(x: T, make: (x: T) => Endpoint): Endpoint => {
+    let e = endpoints.get(x)
+    if (!e) endpoints.set(x, (e = make(x)))
+    return e
+  }
+  const pod = (p: PodModel) => ep(p, podEndpoint)
+  const node = (n: NodeModel) => ep(n, nodeEndpoint)
   const add = (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint) => {
     const expect = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
     probes.push({id: probes.length, check, tool, src, dst, expect})
@@ -113,21 +122,22 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   const pods = sections.has('pod-pod') || sections.has('no-nat') ? podPairs(model, coverage) : []
   const nodePods = sections.has('node-pod') || sections.has('no-nat') ? nodePodPairs(model, coverage) : []
   if (sections.has('pod-pod')) {
-    for (const [s, d] of pods) add(s.node === d.node ? 'pod-pod-same-node' : 'pod-pod-other-node', 'ping', podEndpoint(s), podEndpoint(d))
+    for (const [s, d] of pods) add(s.node === d.node ? 'pod-pod-same-node' : 'pod-pod-other-node', 'ping', pod(s), pod(d))
   }
   if (sections.has('node-pod')) {
-    for (const [n, p] of nodePods) add(p.node === n.name ? 'node-own-pod' : 'node-other-pod', 'ping', nodeEndpoint(n), podEndpoint(p))
-    for (const [p, n] of podNodePairs(model, coverage)) add('pod-node', 'ping', podEndpoint(p), nodeEndpoint(n))
+    for (const [n, p] of nodePods) add(p.node === n.name ? 'node-own-pod' : 'node-other-pod', 'ping', node(n), pod(p))
+    for (const [p, n] of podNodePairs(model, coverage)) add('pod-node', 'ping', pod(p), node(n))
   }
   if (sections.has('no-nat')) {
-    for (const [s, d] of pods) add('no-nat-pod-pod', 'http', podEndpoint(s), podEndpoint(d))
-    for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', nodeEndpoint(n), podEndpoint(p))
+    for (const [s, d] of pods) add('no-nat-pod-pod', 'http', pod(s), pod(d))
+    for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', node(n), pod(p))
   }
   if (sections.has('egress')) {
     for (const e of model.external) {
+      const host = externalEndpoint(e)
       for (const p of egressSources(model, coverage)) {
-        add('egress-reach', 'ping', podEndpoint(p), externalEndpoint(e))
-        add('egress-source', 'http', podEndpoint(p), externalEndpoint(e))
+        add('egress-reach', 'ping', pod(p), host)
+        add('egress-source', 'http', pod(p), host)
       }
     }
   }

@@ -93,3 +93,19 @@ export function parseEth0(json: string): string[] {
   const links = JSON.parse(json) as {addr_info?: {family?: string; local?: string}[]}[]
   return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local!))
 }
+
+/** The echo hub launcher's "addrs NETNS LABEL=IP ..." line (see assets/netlab-bind.pl). */
+export function parseAddrsLine(line: string): {netns: string; addrs: {label: string; ip: string}[]} | undefined {
+  const [tag, netns, ...rest] = line.trim().split(/\s+/)
+  if (tag !== 'addrs' || !netns) return undefined
+  const addrs = rest.flatMap((a) => {
+    const m = /^(.+)=(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a)
+    return m ? [{label: m[1], ip: m[2]}] : []
+  })
+  return {netns, addrs}
+}
+
+/** The addresses of eth0 (including labelled aliases such as eth0:1). */
+export function eth0Addresses(addrs: {label: string; ip: string}[]): string[] {
+  return addrs.filter((a) => a.label === 'eth0' || a.label.startsWith('eth0:')).map((a) => a.ip)
+}

@@ -72,6 +72,8 @@ export interface ResultEndpoint {
   kind: Endpoint['kind']
   name: string
   ip: string
+  /** for a pod: its node */
+  node?: string
 }
 
 export interface ProbeResult {

@@ -4,15 +4,7 @@ import {mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync} fro
 import {dirname} from 'node:path'
 import {NetlabError} from '../cli/errors.js'
 import {files} from './paths.js'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+import {alive} from '../lab/processes.js'
 
 export interface Lock {
   release(): void

@@ -59,7 +59,7 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
       expect(netlab(['down', lab], env).code).toBe(0)
 
       const script = join(stateDir, `${lab}.sh`)
-      writeFileSync(script, netlab(['plan', file, '--format', 'sh']).stdout)
+      writeFileSync(script, netlab(['plan', file, '--format', 'sh'], env).stdout) // same state dir: same ownership mark
       const r = spawnSync('bash', [script], {encoding: 'utf8'})
       expect(r.status, r.stderr).toBe(0)
       const byHand = snapshot(lab)

@@ -127,6 +127,7 @@ describe('names', () => {
     expect(labOfNetns('netlab-my-lab.fabric')).toBe('my-lab')
     for (const other of ['netlab-lab', 'lab.node-0', 'netlab-.x', 'netlab-Lab.x', 'netlab-lab.x/y', 'cni-1234', 'xnetlab-lab.a']) expect(labOfNetns(other), other).toBeUndefined()
     expect(ownerMark('lab')).toBe('netlab:lab')
+    expect(ownerMark('lab', '/tmp/my state')).toBe('netlab:lab@/tmp/my_state')
   })
 
   it('host veth names fit in 15 characters and stay distinct', () => {

@@ -1,0 +1,319 @@
+// `netlab probe` against real labs: it passes on a healthy lab, and it fails — for the right
+// reason, naming the right pairs — when a route is missing, when a node stops forwarding, and
+// when a node masquerades pod-to-pod traffic (ping still passes there; only no-NAT sees it).
+// Its echo hub and job runner never outlive it, nor `netlab down`.
+import {readdirSync, readFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+import {ROOT, destroyLab, isRoot, labNetns, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+
+interface Endpoint {
+  kind: string
+  name: string
+  ip: string
+}
+interface Result {
+  src: Endpoint
+  dst: Endpoint
+  expected: string
+  seen: string
+  ok: boolean
+  detail?: string
+}
+interface Check {
+  id: string
+  section: string
+  passed: number
+  failed: number
+  results: Result[]
+}
+interface Report {
+  lab: string
+  coverage: string
+  sections: string[]
+  checks: Check[]
+  passed: number
+  failed: number
+}
+interface Status {
+  nodes: {name: string; netns: string; ip: string; podCIDR: string; gateway: string; pods: {name: string; ip: string}[]}[]
+}
+
+/** PIDs of live processes whose command line holds `marker`. */
+function processesWith(marker: string): number[] {
+  const pids: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').includes(marker)) pids.push(Number(d))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
+const probeProcesses = (lab: string) => [...processesWith(`netlab-echo-hub:${lab}:`), ...processesWith(`netlab-probe-jobs:${lab}:`)]
+
+async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
+  if (!cond()) throw new Error('timed out waiting')
+}
+
+function check(r: Report, id: string): Check {
+  const c = r.checks.find((x) => x.id === id)
+  if (!c) throw new Error(`no check ${id} in the report`)
+  return c
+}
+
+const pair = (r: Result) => `${r.src.name}>${r.dst.name}`
+
+/** Up a lab of `nodes` × `pods`, run `body`, always tear it down. */
+async function withLab(prefix: string, opts: {nodes: number; pods: number}, body: (lab: string, env: Record<string, string>, status: Status) => Promise<void> | void): Promise<void> {
+  const stateDir = makeStateDir()
+  const env = {NETLAB_STATE_DIR: stateDir}
+  const lab = uniqueLab(prefix)
+  try {
+    const up = netlab(['up', writeTopology(stateDir, smallTopology(lab, opts)), '-q'], env)
+    expect(up.code, up.stderr).toBe(0)
+    const status = JSON.parse(netlab(['status', lab, '--json'], env).stdout) as Status
+    await body(lab, env, status)
+  } finally {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  }
+  expect(labNetns(lab)).toEqual([])
+  expect(probeProcesses(lab)).toEqual([])
+}
+
+function probeJson(lab: string, env: Record<string, string>, args: string[] = []): {code: number; report: Report; stderr: string} {
+  const r = netlab(['probe', lab, '--json', ...args], env)
+  return {code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr}
+}
+
+describe('netlab probe: usage errors', () => {
+  // made in beforeAll, not here: a run filtered with -t skips the hooks of skipped blocks
+  let env: Record<string, string> = {}
+  beforeAll(() => {
+    env = {NETLAB_STATE_DIR: makeStateDir()}
+  })
+  afterAll(() => removeDir(env.NETLAB_STATE_DIR))
+
+  it('no lab up: exit 2 and a hint', () => {
+    const r = netlab(['probe'], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('no lab is up')
+  })
+
+  it('unknown lab: exit 2', () => {
+    const r = netlab(['probe', 'no-such-lab'], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('no lab named no-such-lab')
+  })
+
+  it('unknown --only: exit 2', () => {
+    expect(netlab(['probe', 'x', '--only', 'dns'], env).code).toBe(2)
+  })
+})
+
+describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
+  let stateDir = ''
+  let env: Record<string, string> = {}
+  const lab = uniqueLab('probe-ok')
+  let before = ''
+  beforeAll(() => {
+    stateDir = makeStateDir()
+    env = {NETLAB_STATE_DIR: stateDir}
+    before = rootSnapshot()
+    const up = netlab(['up', writeTopology(stateDir, smallTopology(lab, {nodes: 3, pods: 2})), '-q'], env)
+    expect(up.code, up.stderr).toBe(0)
+  })
+  afterAll(() => {
+    destroyLab(lab, stateDir)
+    removeDir(stateDir)
+  })
+
+  it('passes every check; the report ends with "N passed, 0 failed"', () => {
+    const r = netlab(['probe', lab], env)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const lines = r.stdout.trimEnd().split('\n')
+    expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/)
+    expect(r.stdout).not.toContain('✗')
+    for (const title of ['pod → pod on the same node', 'pod → pod on other nodes', 'node → its own pods', 'node → pods on other nodes', 'pod → nodes', "sees the source pod's own address", "the node's address on the path", "eth0 address", 'pod → external hosts', 'external hosts see']) {
+      expect(r.stdout).toContain(title)
+    }
+  })
+
+  it('--json: every check, every pair, all passed; the echo saw each pod\'s own address', () => {
+    const {code, report} = probeJson(lab, env)
+    expect(code).toBe(0)
+    expect(report).toMatchObject({lab, coverage: 'all-pairs', failed: 0})
+    expect(report.sections).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress'])
+    expect(check(report, 'pod-pod-same-node').passed).toBe(3 * 2)
+    expect(check(report, 'pod-pod-other-node').passed).toBe(6 * 4)
+    expect(check(report, 'node-own-pod').passed).toBe(6)
+    expect(check(report, 'node-other-pod').passed).toBe(12)
+    expect(check(report, 'pod-node').passed).toBe(18)
+    expect(check(report, 'no-nat-pod-pod').passed).toBe(30)
+    expect(check(report, 'no-nat-node-pod').passed).toBe(18)
+    expect(check(report, 'self-address').passed).toBe(6)
+    expect(check(report, 'egress-reach').passed).toBe(6)
+    expect(check(report, 'egress-source').passed).toBe(6)
+    for (const r of check(report, 'no-nat-pod-pod').results) expect(r.seen).toBe(r.src.ip)
+    expect(report.passed).toBe(report.checks.reduce((n, c) => n + c.results.length, 0))
+  })
+
+  it('--only pod-pod pings and nothing else', () => {
+    const {code, report} = probeJson(lab, env, ['--only', 'pod-pod'])
+    expect(code).toBe(0)
+    expect(report.sections).toEqual(['pod-pod'])
+    expect(report.checks.map((c) => c.id)).toEqual(['pod-pod-same-node', 'pod-pod-other-node'])
+  })
+
+  it('leaves no echo hub, no job runner and no record of them; changes nothing on the host', () => {
+    expect(probeProcesses(lab)).toEqual([])
+    expect(readdirSync(join(stateDir, lab, 'pids'))).toEqual([])
+    expect(rootSnapshot()).toBe(before)
+  })
+
+  it('a probe killed with SIGKILL: its hub and runner stop by themselves', async () => {
+    // make the probe slow (timeouts through a node that no longer forwards) so it can be caught
+    execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+    try {
+      const child = netlabSpawn(['probe', lab], env)
+      await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
+      expect(processesWith(`netlab-probe-jobs:${lab}:${child.pid}`)).toHaveLength(1)
+      process.kill(child.pid!, 'SIGKILL')
+      await waitFor(() => probeProcesses(lab).length === 0, 5_000).catch((e) => {
+        for (const pid of probeProcesses(lab)) console.log(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'), readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+        throw e
+      })
+    } finally {
+      execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
+    }
+  })
+
+  it('Ctrl-C (SIGINT): the probe stops its hub and runner and says so', async () => {
+    execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+    try {
+      const child = netlabSpawn(['probe', lab], env)
+      let stderr = ''
+      child.stderr!.on('data', (d) => (stderr += d))
+      const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
+      await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
+      await sleep(100)
+      process.kill(child.pid!, 'SIGINT')
+      expect(await closed).toBe(1)
+      expect(stderr).toContain('interrupted by SIGINT')
+      expect(probeProcesses(lab)).toEqual([])
+      expect(readdirSync(join(stateDir, lab, 'pids'))).toEqual([])
+    } finally {
+      execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
+    }
+  })
+
+  it('netlab down stops the hub and runner of a probe that is stuck', async () => {
+    execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+    const child = netlabSpawn(['probe', lab], env)
+    try {
+      await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
+      process.kill(child.pid!, 'SIGSTOP') // alive but stuck: nothing stops the hub but `down`
+      await sleep(200)
+      expect(processesWith(`netlab-echo-hub:${lab}:${child.pid}`)).toHaveLength(1)
+      const d = netlab(['down', lab], env)
+      expect(d.code, d.stderr).toBe(0)
+      expect(d.stdout).toMatch(/[12] process\(es\) stopped/)
+      expect(probeProcesses(lab)).toEqual([])
+      expect(labNetns(lab)).toEqual([])
+    } finally {
+      process.kill(child.pid!, 'SIGKILL')
+    }
+  })
+})
+
+describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
+  it('a deleted route on one node: pods of the two nodes cannot ping each other; every other pair can', async () => {
+    await withLab('probe-route', {nodes: 3, pods: 2}, (lab, env, s) => {
+      const [n0, n1] = s.nodes
+      execFileSync('ip', ['-n', n0.netns, 'route', 'del', n1.podCIDR])
+      const {code, report} = probeJson(lab, env)
+      expect(code).toBe(1)
+      const podsOf = (n: Status['nodes'][number]) => n.pods.map((p) => p.name)
+      const expected = [...podsOf(n0).flatMap((a) => podsOf(n1).map((b) => `${a}>${b}`)), ...podsOf(n1).flatMap((a) => podsOf(n0).map((b) => `${a}>${b}`))].sort()
+      const cross = check(report, 'pod-pod-other-node')
+      expect(cross.results.filter((r) => !r.ok).map(pair).sort()).toEqual(expected)
+      expect(cross.passed).toBe(24 - expected.length)
+      expect(check(report, 'pod-pod-same-node').failed).toBe(0)
+      // the same pairs fail the no-NAT check (no reply), nothing else does
+      expect(check(report, 'no-nat-pod-pod').results.filter((r) => !r.ok).map(pair).sort()).toEqual(expected)
+      const n0ToN1 = cross.results.find((r) => r.src.name === n0.pods[0].name && r.dst.name === n1.pods[0].name)!
+      expect(n0ToN1).toMatchObject({expected: 'reply', seen: 'no reply'})
+    })
+  })
+
+  it('ip_forward off on one node: every cross-node ping to or from its pods fails; the rest pass', async () => {
+    await withLab('probe-fwd', {nodes: 3, pods: 2}, (lab, env, s) => {
+      const n1 = s.nodes[1]
+      execFileSync('ip', ['netns', 'exec', n1.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+      const {code, report} = probeJson(lab, env)
+      expect(code).toBe(1)
+      const onN1 = new Set(n1.pods.map((p) => p.name))
+      const cross = check(report, 'pod-pod-other-node')
+      for (const r of cross.results) expect(r.ok, pair(r)).toBe(!onN1.has(r.src.name) && !onN1.has(r.dst.name))
+      expect(cross.failed).toBe(2 * 4 * 2) // n1's 2 pods ⇄ the 4 pods elsewhere
+      expect(check(report, 'pod-pod-same-node').failed).toBe(0) // bridged, not routed
+      // leaving the cluster goes through n1 too
+      expect(check(report, 'egress-reach').results.filter((r) => !r.ok).map((r) => r.src.name).sort()).toEqual([...onN1].sort())
+    })
+  })
+
+  it('a pod-to-pod masquerade rule on one node (the ipMasq mistake): ping passes, no-NAT fails naming the pair and the node address', async () => {
+    await withLab('probe-masq', {nodes: 3, pods: 2}, (lab, env, s) => {
+      const [n0, n1] = s.nodes
+      execFileSync('ip', ['netns', 'exec', n0.netns, 'iptables', '-t', 'nat', '-I', 'POSTROUTING', '-s', n0.podCIDR, '-j', 'MASQUERADE'])
+      const {code, report} = probeJson(lab, env)
+      expect(code).toBe(1)
+      // ping does not notice
+      expect(check(report, 'pod-pod-same-node').failed).toBe(0)
+      expect(check(report, 'pod-pod-other-node').failed).toBe(0)
+      // the receiver does: every n0 pod → other-node pod pair saw n0's address
+      const onN0 = new Set(n0.pods.map((p) => p.name))
+      const noNat = check(report, 'no-nat-pod-pod')
+      const crossFromN0 = noNat.results.filter((r) => onN0.has(r.src.name) && !onN0.has(r.dst.name))
+      expect(crossFromN0).toHaveLength(2 * 4)
+      for (const r of crossFromN0) expect(r).toMatchObject({ok: false, expected: r.src.ip, seen: n0.ip})
+      for (const r of noNat.results.filter((x) => !onN0.has(x.src.name))) expect(r.ok, pair(r)).toBe(true)
+      // and the text report names the pair with both addresses
+      const text = netlab(['probe', lab, '--only', 'no-nat'], env)
+      expect(text.code).toBe(1)
+      const [a, b] = [n0.pods[0], n1.pods[0]]
+      expect(text.stdout).toContain(`✗ ${a.name} (${a.ip}) → ${b.name} (${b.ip}): expected ${a.ip} (pod ${a.name}), seen ${n0.ip} (${n0.name}'s underlay address)`)
+      expect(text.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/)
+    })
+  })
+})
+
+describe.skipIf(!isRoot)('every topology in topologies/ passes', () => {
+  const dir = join(ROOT, 'topologies')
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+    it(file, async () => {
+      const stateDir = makeStateDir()
+      const env = {NETLAB_STATE_DIR: stateDir}
+      const lab = uniqueLab('topo')
+      try {
+        const topo = parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>
+        topo.name = lab // a unique lab name: never collide with a lab someone has up
+        const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
+        expect(up.code, up.stderr).toBe(0)
+        const r = netlab(['probe', lab], env)
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
+      } finally {
+        destroyLab(lab, stateDir)
+        removeDir(stateDir)
+      }
+    }, 300_000)
+  }
+})
