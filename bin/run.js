@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// netlab's entry point: oclif parses the command line; every command lives in dist/src/commands.
-import {execute} from '@oclif/core'
+// netlab's entry point. dist/netlab.mjs is the whole CLI bundled into one file (npm run build):
+// one file loads several times faster than the hundreds of modules it is made of.
+import {main} from '../dist/netlab.mjs'
 
-await execute({dir: import.meta.url})
+await main(import.meta.url)

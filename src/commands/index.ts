@@ -1,4 +1,4 @@
-// Every command, listed explicitly: no directory scan at start-up.
+// Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
 import Down from './down.js'
 import Plan from './plan.js'
 import Probe from './probe.js'
