@@ -23,7 +23,6 @@ export interface UpResult {
   lab: string
   model: LabModel
   actions: number
-  processes: number
   ms: number
 }
 
@@ -57,7 +56,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     const journal = new Journal(files.journal(model.lab))
     await applyWithRollback(plan, journal, opts)
     writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model})
-    return {lab: model.lab, model, actions: plan.actions.length, processes: 0, ms: Math.round(performance.now() - started)}
+    return {lab: model.lab, model, actions: plan.actions.length, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }
