@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {stringify} from 'yaml'
+import {afterAll} from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -84,4 +85,18 @@ export function rootSnapshot(): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, {recursive: true, force: true})
+}
+
+/**
+ * A private state directory for one describe block, and the labs it makes: every lab passed to
+ * track() is torn down after the block, even when a test failed.
+ */
+export function labSandbox(): {stateDir: string; env: Record<string, string>; track: (lab: string) => string} {
+  const stateDir = makeStateDir()
+  const labs: string[] = []
+  afterAll(() => {
+    labs.forEach((lab) => destroyLab(lab, stateDir))
+    removeDir(stateDir)
+  })
+  return {stateDir, env: {NETLAB_STATE_DIR: stateDir}, track: (lab) => (labs.push(lab), lab)}
 }

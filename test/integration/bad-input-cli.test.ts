@@ -4,7 +4,7 @@ import {spawn} from 'node:child_process'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {BIN, isRoot, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
+import {BIN, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
 
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
 const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>

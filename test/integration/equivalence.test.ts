@@ -3,8 +3,8 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
-import {destroyLab, isRoot, labNetns, makeStateDir, netlab, removeDir, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {describe, expect, it} from 'vitest'
+import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
 
@@ -37,18 +37,11 @@ function dump(ns: string, lab: string): unknown {
 const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab))
 
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const labs: string[] = []
-  afterAll(() => {
-    labs.forEach((l) => destroyLab(l, stateDir))
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
 
   for (const [what, size] of [['a small lab (neighbours learned by ARP)', {nodes: 3, pods: 2}], ['a large lab (permanent neighbour entries)', {nodes: 8, pods: 6}]] as const) {
     it(what, () => {
-      const lab = uniqueLab('same')
-      labs.push(lab)
+      const lab = track(uniqueLab('same'))
       const file = writeTopology(stateDir, smallTopology(lab, size))
       const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
       if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')

@@ -2,8 +2,8 @@
 // either reaches the other (every interface counter of the idle lab stays still).
 import {execFileSync} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {afterAll, describe, expect, it} from 'vitest'
-import {destroyLab, isRoot, labNetns, makeStateDir, netlab, removeDir, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {describe, expect, it} from 'vitest'
+import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 /** rx+tx packets of every interface of every namespace of a lab. */
 function packets(lab: string): Record<string, number> {
@@ -29,15 +29,9 @@ async function quiet(lab: string): Promise<Record<string, number>> {
 }
 
 describe.skipIf(!isRoot)('isolation between labs', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const a = uniqueLab('iso-a')
-  const b = uniqueLab('iso-b')
-  afterAll(() => {
-    destroyLab(a, stateDir)
-    destroyLab(b, stateDir)
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
+  const a = track(uniqueLab('iso-a'))
+  const b = track(uniqueLab('iso-b'))
 
   it('two labs with the same CIDRs both pass the probe, and neither sees a packet of the other', async () => {
     expect(netlab(['up', writeTopology(stateDir, smallTopology(a, {nodes: 2, pods: 2})), '-q'], env).code).toBe(0)

@@ -5,7 +5,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {destroyLab, ipIn, isRoot, labNetns, makeStateDir, netlab, removeDir, rootSnapshot, ROOT, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {destroyLab, ipIn, isRoot, labNetns, labSandbox, makeStateDir, netlab, removeDir, ROOT, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
 
@@ -104,13 +104,8 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
 })
 
 describe.skipIf(!isRoot)('rollback when a step fails', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const lab = uniqueLab('fail')
-  afterAll(() => {
-    destroyLab(lab, stateDir)
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('fail'))
 
   it('a failure midway shows the failing command and its error, and leaves nothing behind', () => {
     const file = writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2}))
@@ -130,15 +125,9 @@ describe.skipIf(!isRoot)('rollback when a step fails', () => {
 })
 
 describe.skipIf(!isRoot)('two labs side by side', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const a = uniqueLab('side-a')
-  const b = uniqueLab('side-b')
-  afterAll(() => {
-    destroyLab(a, stateDir)
-    destroyLab(b, stateDir)
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
+  const a = track(uniqueLab('side-a'))
+  const b = track(uniqueLab('side-b'))
 
   it('run with the same CIDRs; status and down without LAB list them instead of guessing', () => {
     expect(netlab(['up', writeTopology(stateDir, smallTopology(a)), '-q'], env).code).toBe(0)

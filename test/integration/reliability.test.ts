@@ -5,7 +5,7 @@ import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {destroyLab, isRoot, labNetns, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 interface PlanJson {
   actions: {id: number; phase: string; command: string; creates?: string}[]
@@ -25,13 +25,8 @@ function exited(child: ReturnType<typeof netlabSpawn>): Promise<{code: number | 
 const mountsOf = (lab: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(`/netns/netlab-${lab}.`))
 
 describe.skipIf(!isRoot)('rollback at every step', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const lab = uniqueLab('every')
-  afterAll(() => {
-    destroyLab(lab, stateDir)
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('every'))
 
   // Every routing mode that exists: host-gw today. A new mode adds itself to this list.
   for (const routing of ['host-gw']) {
@@ -59,18 +54,11 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
 })
 
 describe.skipIf(!isRoot)('interrupts', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const labs: string[] = []
-  afterAll(() => {
-    labs.forEach((l) => destroyLab(l, stateDir))
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
 
   /** Start `up`, paused just before the stage that configures the namespaces (half the lab exists). */
   async function pausedUp(name: string) {
-    const lab = uniqueLab(name)
-    labs.push(lab)
+    const lab = track(uniqueLab(name))
     const file = writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2}))
     const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
     const firstInside = plan.actions.find((a) => a.phase === 'fabric')!
@@ -155,15 +143,9 @@ describe.skipIf(!isRoot)('ownership', () => {
 })
 
 describe.skipIf(!isRoot)('locking', () => {
-  const stateDir = makeStateDir()
-  const env = {NETLAB_STATE_DIR: stateDir}
-  const lab = uniqueLab('lock')
-  const other = uniqueLab('lock-b')
-  afterAll(() => {
-    destroyLab(lab, stateDir)
-    destroyLab(other, stateDir)
-    removeDir(stateDir)
-  })
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('lock'))
+  const other = track(uniqueLab('lock-b'))
 
   it('two concurrent ups of one lab: one wins, the other fails fast and changes nothing', async () => {
     const file = writeTopology(stateDir, smallTopology(lab))
