@@ -13,7 +13,8 @@
 #
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
-#   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE | settle:MS
+#   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE | settle:MS | alias:
+#   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
 #   the kernel switches a bridge's carrier on asynchronously, up to a second after its first port)
 # A job that needs no program (only sysctls and ip commands spoken over rtnetlink) runs in
@@ -230,7 +231,7 @@ sub inline_job {
   my (@steps) = @_;
   for my $step (@steps) {
     my ($kind, $arg) = split /:/, $step, 2;
-    next if $kind eq 'sysctl' || $kind eq 'settle';
+    next if $kind eq 'sysctl' || $kind eq 'settle' || $kind eq 'alias';
     return 0 unless $kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK} && open(my $fh, '<', $arg);
     return 0 if grep { /\S/ && !parse_line($_) } <$fh>;
   }
@@ -251,6 +252,24 @@ sub run_steps {
       open(my $s, '>', $path) or return failed($id, $i, 1, "sysctl: cannot stat $path: $!\n");
       print $s $value;
       close($s) or return failed($id, $i, 1, "sysctl: setting $key: $!\n");
+      next;
+    }
+    if ($kind eq 'alias') {
+      my $sock;
+      socket($sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) && bind($sock, pack('SxxLL', AF_NETLINK, 0, 0))
+        or return failed($id, $i, 1, "netlink: $!\n");
+      my ($err, $reply) = talk($sock, RTM_GETLINK, 0, pack('CxSlLL', 0, 0, 0, 0, 0) . attr(IFLA_IFNAME, "lo\0"));
+      return failed($id, $i, 1, "lo: $!\n") if $err || !defined $reply;
+      my ($alias, $attrs) = ('', substr($reply, 16));
+      while (length $attrs >= 4) {
+        my ($alen, $atype) = unpack('SS', $attrs);
+        last if $alen < 4;
+        ($alias = substr($attrs, 4, $alen - 4)) =~ s/\0+$// if $atype == IFLA_IFALIAS;
+        substr($attrs, 0, ($alen + 3) & ~3, '');
+      }
+      open(my $o, '>', "$errdir/$id.$i.out") or return failed($id, $i, 1, "$errdir: $!\n");
+      print $o $alias;
+      close $o;
       next;
     }
     if ($kind eq 'settle') {

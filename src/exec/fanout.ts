@@ -109,3 +109,18 @@ export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: n
     return results.flatMap((r, i) => (r.state === 'ok' ? [] : [`${namespaces[i]}: ${r.state === 'failed' ? r.stderr.trim() : r.state}`]))
   })
 }
+
+/** The ownership mark (the alias of lo) of each namespace; undefined where it could not be read. */
+export function readMarks(namespaces: string[], opts: Omit<FanoutOptions, 'faultAt'>): Promise<(string | undefined)[]> {
+  return withDir(opts.workDir, async (dir) => {
+    const results = await nsexec(namespaces.map((netns) => ({netns, steps: ['alias:']})), dir, opts)
+    return results.map((r, i) => {
+      if (r.state !== 'ok') return undefined
+      try {
+        return readFileSync(join(dir, `${i}.0.out`), 'utf8')
+      } catch {
+        return undefined
+      }
+    })
+  })
+}
