@@ -17,24 +17,14 @@ use strict;
 use warnings;
 use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR inet_aton inet_ntoa pack_sockaddr_in);
 use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
-use POSIX ();
 use Errno qw(EADDRINUSE);
 
-my $CLONE_NEWNET = 0x40000000;
 my $BACKLOG = 1024;
 my $SIOCGIFCONF = 0x8912;
 $| = 1;
 
 sub fail { print STDERR "netlab-bind: @_\n"; exit 3 }
 
-# The setns() syscall number: from the C headers when perl has them, else the known numbers.
-sub setns_number {
-  my $n = eval { require 'syscall.ph'; main::SYS_setns() };
-  return $n if defined $n && $n =~ /^\d+$/;
-  my $arch = (POSIX::uname())[4];
-  my %known = (x86_64 => 308, aarch64 => 268);
-  return $known{$arch} // fail("no setns syscall number known for $arch (install perl for syscall.ph)");
-}
 
 # The IPv4 addresses of the current namespace, as "label=ip" (loopback left out).
 sub addresses {
@@ -54,7 +44,7 @@ sub addresses {
 
 my ($marker, $port, $sep, @program) = @ARGV;
 fail('usage: netlab-bind.pl MARKER PORT -- PROGRAM [ARGS...]') unless defined $sep && $sep eq '--' && @program && defined $port && $port =~ /^\d+$/ && $port > 0 && $port < 65536;
-my $SYS_setns = setns_number();
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl'); # netlab_setns()
 
 my @binds = grep { length } split /,/, ($ENV{NETLAB_HUB_BIND} // '');
 fail('NETLAB_HUB_BIND is empty') unless @binds;
@@ -66,7 +56,7 @@ for my $bind (@binds) {
   my ($netns, $ip) = split /=/, $bind, 2;
   fail("bad bind '$bind'") unless defined $ip && $netns =~ /^[A-Za-z0-9][A-Za-z0-9._-]*$/ && $ip =~ /^\d{1,3}(?:\.\d{1,3}){3}$/;
   open(my $ns, '<', "/run/netns/$netns") or fail("open /run/netns/$netns: $!");
-  syscall($SYS_setns, fileno($ns), $CLONE_NEWNET) == 0 or fail("setns into $netns: $!");
+  netlab_setns($ns) or fail("setns into $netns: $!");
   my $sock;
   my $ok = socket($sock, AF_INET, SOCK_STREAM, 0)
     && setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1)
@@ -75,7 +65,7 @@ for my $bind (@binds) {
   my ($err, $errno) = ("$!", $! + 0);
   my @addrs = addresses();
   # back home before anything else, so nothing later happens inside a lab namespace
-  syscall($SYS_setns, fileno($home), $CLONE_NEWNET) == 0 or fail("setns back: $!");
+  netlab_setns($home) or fail("setns back: $!");
   close($ns);
   print join(' ', 'addrs', $netns, @addrs), "\n";
   if (!$ok) {

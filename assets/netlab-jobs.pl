@@ -24,17 +24,8 @@ use IO::Select;
 use POSIX qw(WNOHANG _exit);
 use Time::HiRes qw(time);
 
-my $CLONE_NEWNET = 0x40000000;
 
-# The setns() syscall number: from the C headers when perl has them, else the known numbers.
-sub setns_number {
-  my $n = eval { require 'syscall.ph'; main::SYS_setns() };
-  return $n if defined $n && $n =~ /^\d+$/;
-  my %known = (x86_64 => 308, aarch64 => 268);
-  return $known{(POSIX::uname())[4]};
-}
-my $SYS_setns = setns_number();
-die "netlab-jobs: no setns syscall number known for this machine\n" unless defined $SYS_setns;
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl'); # netlab_setns()
 
 my ($marker, $max_busy, $max_total, $lease_ms) = @ARGV;
 die "usage: netlab-jobs.pl MARKER MAX_BUSY MAX_TOTAL LEASE_MS\n" unless defined $lease_ms && "$max_busy $max_total $lease_ms" =~ /^[1-9]\d* [1-9]\d* \d+$/;
@@ -81,7 +72,7 @@ sub start_job {
     open(STDERR, '>&', $ew) or _exit(127);
     my $netns = $job->{netns};
     open(my $ns, '<', "/run/netns/$netns") or do { print STDERR "netlab-jobs: cannot open namespace $netns: $!\n"; _exit(126) };
-    syscall($SYS_setns, fileno($ns), $CLONE_NEWNET) == 0 or do { print STDERR "netlab-jobs: cannot enter namespace $netns: $!\n"; _exit(126) };
+    netlab_setns($ns) or do { print STDERR "netlab-jobs: cannot enter namespace $netns: $!\n"; _exit(126) };
     close($ns);
     my @argv = @{$job->{argv}};
     { no warnings 'exec'; exec { $argv[0] } @argv; }

@@ -28,15 +28,11 @@
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
-use Config;
 
-# Start-up time matters (netlab runs this a few times per `up`): no POSIX, and the setns(2)
-# number from a table, with the system's syscall.ph only for other architectures.
-use constant {CLONE_NEWNET => 0x40000000, WNOHANG => 1};
-my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, arm => 375, i386 => 346, i686 => 346, powerpc64le => 350, s390x => 339);
-my ($arch) = split /-/, $Config{archname};
-my $SYS_setns = $SETNS{$arch} // eval { require 'syscall.ph'; &SYS_setns() }
-  // die "netlab-nsexec: no setns syscall number for $arch\n";
+# Start-up time matters (netlab runs this a few times per `up`): no POSIX.
+use constant WNOHANG => 1;
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl'); # netlab_setns()
+
 
 my ($parallel, $errdir) = @ARGV;
 die "usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs\n" unless $parallel && $parallel =~ /^\d+$/ && $errdir && -d $errdir;
@@ -243,7 +239,7 @@ sub run_steps {
   my ($id, $netns, @steps) = @_;
   %ifindex = (); # interface indexes belong to one namespace
   open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
-  syscall($SYS_setns, fileno($ns), CLONE_NEWNET) == 0 or return failed($id, 0, 1, "setns($netns): $!\n");
+  netlab_setns($ns) or return failed($id, 0, 1, "setns($netns): $!\n");
   for my $i (0 .. $#steps) {
     my ($kind, $arg) = split /:/, $steps[$i], 2;
     if ($kind eq 'sysctl') {
@@ -327,7 +323,7 @@ if (@inline >= 64) {
       last if $stop;
       print "start $job->[0]\n";
       print run_steps(@$job);
-      syscall($SYS_setns, fileno($home), CLONE_NEWNET) == 0 or die "netlab-nsexec: cannot return to the original namespace: $!\n";
+      netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
     }
     exit 0;
   }
@@ -353,7 +349,7 @@ while ((@forked || @inline) && !$stop) {
     my $job = shift @inline;
     print "start $job->[0]\n";
     print run_steps(@$job);
-    syscall($SYS_setns, fileno($home), CLONE_NEWNET) == 0 or die "netlab-nsexec: cannot return to the original namespace: $!\n";
+    netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
   } else {
     my $pid = wait();
     $running = 0 if $pid < 0;
