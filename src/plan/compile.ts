@@ -20,6 +20,11 @@ const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = 
 export const DYNAMIC_NEIGHBOUR_LIMIT = 128
 
 /** `owner` is the mark each namespace carries (see ownerMark); the default suits the default state directory. */
+/** "a", "a and b", "a, b and c" */
+function listNames(names: string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
 export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan {
   const b = new PlanBuilder(model.lab)
   const pods = allPods(model)
@@ -46,20 +51,37 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   })
   for (const ns of allNetns(model)) b.inNetns(ns, 'sysctl', ['net.ipv6.conf.default.disable_ipv6=1'], 'interfaces created in this namespace get no IPv6')
 
+  const empty = model.nodes.filter((n) => n.pods.length === 0).map((n) => n.name)
+  const noBridge = empty.length === 0 ? '' : ` ${listNames(empty)} ${empty.length === 1 ? 'has' : 'have'} no pods yet, so no cni0: the bridge plugin creates it on the first pod's CNI ADD.`
   b.phase({
     id: 'links',
     title: 'Create bridges and cables (veth pairs)',
-    why: 'A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host\'s own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see.',
+    why: `A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host's own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see.${noBridge}`,
     scope: 'lab',
-    independent: true,
   })
+  // One batch, in this order, before any pod cable: every node's eth0 is then interface 2 of its
+  // namespace while its fabric port is 3 or more, and every pod's host end (below) is 4 or more
+  // while the pod's eth0 is 2. The kernel handles a link event late (up to a second) when both
+  // ends of a veth pair have the same interface index; this order makes that impossible.
   b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
   for (const n of model.nodes) {
     b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'address', n.mac, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
-    b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
+    if (n.pods.length > 0) {
+      b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
+    }
   }
   for (const e of model.external) {
     b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'address', e.mac, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
+  }
+
+  if (pods.length > 0) {
+    b.phase({
+      id: 'pod-links',
+      title: 'Cable every pod to its node',
+      why: 'Each pod gets a veth pair: eth0 inside the pod, the other end on its node, ready to be plugged into cni0. This is the first thing the bridge CNI plugin does on ADD.',
+      scope: 'lab',
+      independent: true,
+    })
   }
   for (const p of pods) {
     const n = model.nodes.find((x) => x.name === p.node)!
@@ -89,6 +111,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     b.inNetns(n.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
     b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.ip}/${underlayPrefix}`, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
     b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the node\'s network card up')
+    if (n.pods.length === 0) continue // no cni0 yet (see the links phase)
     b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge], `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`)
     b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
     for (const p of n.pods) {

@@ -24,7 +24,7 @@ describe('schedule', () => {
   })
 
   it('runs lab-scoped phases as their own stages and merges consecutive netns-scoped phases into one', () => {
-    expect(stages.map((s) => s.phases)).toEqual([['namespaces'], ['ipv4-only'], ['links'], ['fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall']])
+    expect(stages.map((s) => s.phases)).toEqual([['namespaces'], ['ipv4-only'], ['links'], ['pod-links'], ['fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall']])
     const last = stages.at(-1)!
     expect(last.lanes.length).toBe(10) // one lane per namespace
     const node0 = last.lanes.find((l) => l.netns?.endsWith('.node-0'))!

@@ -29,7 +29,7 @@ function valuesAfter(args: string[], flag: string): string[] {
 
 describe('three-node plan: phases', () => {
   it('come in tutorial order', () => {
-    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'ipv4-only', 'links', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
+    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'ipv4-only', 'links', 'pod-links', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
   })
 
   it('group the actions: every action belongs to a phase, and phases do not interleave', () => {
