@@ -77,8 +77,10 @@ export class Executor {
   }
 
   /**
-   * The kernel turns a bridge's carrier on asynchronously (up to a second after its first port
-   * comes up) and drops what is sent before. `up` is done when every link that is up is running.
+   * The kernel reports a link running asynchronously after it comes up (link-watch), and drops
+   * what is sent before. `up` is done when every link that is up is running. The plan keeps this
+   * short: no veth pair has the same interface index at both ends (see the links phase), which
+   * would delay its event to the once-a-second round.
    */
   async settle(): Promise<void> {
     this.throwIfStopped()
