@@ -3,8 +3,9 @@
 // benchmark all take their list of modes from ROUTING_MODES.
 import {hostGw} from './host-gw.js'
 import type {RoutingModeModule} from './types.js'
+import {vxlan} from './vxlan.js'
 
-const MODULES: RoutingModeModule[] = [hostGw]
+const MODULES: RoutingModeModule[] = [hostGw, vxlan]
 
 export const ROUTING_MODES: readonly string[] = MODULES.map((m) => m.id)
 export const DEFAULT_ROUTING_MODE = hostGw.id
