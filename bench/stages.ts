@@ -7,7 +7,7 @@
 // The lab is renamed to a unique name and its state goes to a temp dir, so this never meets a
 // lab someone has up. Everything is removed at the end, also on failure and Ctrl-C.
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {cpus, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
 
@@ -25,6 +25,7 @@ const {files, labDir} = await import('../src/state/paths.js')
 const {createLabDir, existingNetns, readPlan, removeLabDir, writePlan, writeState} = await import('../src/state/store.js')
 const {stopLabProcesses} = await import('../src/lab/processes.js')
 const {findLabNetns} = await import('../src/lab/ownership.js')
+const {concurrency} = await import('../src/concurrency.js')
 const {netlab, ROOT, runTimed} = await import('./proc.js')
 
 const file = resolve(process.argv[2] ?? join(ROOT, 'topologies', 'fifty-node.yaml'))
@@ -59,8 +60,7 @@ try {
       writeState({version: 1, lab, status: 'building', topology: file, startedAt: new Date().toISOString(), model})
       writePlan(plan)
     })
-    const concurrency = Number(process.env.NETLAB_CONCURRENCY) || Math.max(2, cpus().length * 2)
-    const executor = await t('schedule', () => new Executor(plan, {journal: new Journal(files.journal(lab)), concurrency, workDir: labDir(lab)}))
+    const executor = await t('schedule', () => new Executor(plan, {journal: new Journal(files.journal(lab)), concurrency: concurrency(), workDir: labDir(lab)}))
     for (const stage of executor.stages) {
       if (stopping) throw new Error('interrupted')
       const actions = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)

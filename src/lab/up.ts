@@ -1,7 +1,7 @@
 // `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
 // roll back from the journal so nothing of the lab is left.
-import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
+import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {rollback} from '../exec/rollback.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
@@ -24,11 +24,6 @@ export interface UpResult {
   model: LabModel
   actions: number
   ms: number
-}
-
-function concurrency(): number {
-  const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
 }
 
 /** Test-only hooks, read from the environment (documented in the README's Safety section). */

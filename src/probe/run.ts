@@ -1,7 +1,7 @@
 // `netlab probe`: plan the probes from the lab's saved model, run them from inside the lab's own
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
-import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
+import {concurrency} from '../concurrency.js'
 import {requireRoot, requireTools} from '../lab/preflight.js'
 import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
 import {statusOf} from '../lab/status.js'
@@ -25,12 +25,6 @@ export interface ProbeOptions {
 const MAX_JOBS = 64
 /** without /proc/PID/schedstat, a client process counts as working for this long */
 const JOB_LEASE_MS = 300
-
-/** Client processes at work at once: about two per core. */
-export function probeConcurrency(): number {
-  const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
-}
 
 export interface Task {
   tool: Probe['tool']
@@ -88,7 +82,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // fails in seconds instead of queueing on timeouts. Registered, so `netlab down` stops it too.
   await reapStale(lab)
   const runnerMarker = processMarker('probe-jobs', lab)
-  const runner = JobRunner.start(runnerMarker, {busy: probeConcurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
+  const runner = JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
   if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runner.pid, runnerMarker)
   const exec: Runner = (netns, argv, o) => runner.run(netns, argv, o)
 
