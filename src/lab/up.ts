@@ -12,7 +12,8 @@ import type {LabModel} from '../model/types.js'
 import type {Plan} from '../plan/types.js'
 import {commandLine} from '../plan/command.js'
 import {loadLab} from './load.js'
-import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
+import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
+import {NSEXEC} from '../exec/fanout.js'
 import {timed, type OnStep} from './steps.js'
 import type {Stage} from '../exec/schedule.js'
 
@@ -45,9 +46,10 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
   const started = performance.now()
   const step = <T>(name: string, f: () => T) => timed(opts.onStep, name, f)
   const {model, plan} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
-  step('preflight (root, tools)', () => {
+  await step('preflight (root, tools, perl modules)', () => {
     requireRoot('netlab up')
     requireTools(BUILD_TOOLS)
+    return requirePerl([NSEXEC])
   })
   const lock = step('lock', () => acquireLock(model.lab))
   try {
