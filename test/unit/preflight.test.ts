@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {perlModuleError, perlModules, perlNeeds, requirePerl} from '../../src/lab/preflight.js'
-import {ROOT} from '../helpers/lab.js'
+import {ROOT} from '../helpers/constants.js'
 
 const ASSETS = join(ROOT, 'assets')
 const helpers = readdirSync(ASSETS).filter((f) => f.endsWith('.pl')).map((f) => join(ASSETS, f))
