@@ -3,7 +3,9 @@
 import {NetlabError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
+import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
+import type {Stage} from '../exec/schedule.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files, labDir} from '../state/paths.js'
@@ -13,9 +15,7 @@ import type {Plan} from '../plan/types.js'
 import {commandLine} from '../plan/command.js'
 import {loadLab} from './load.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
-import {NSEXEC} from '../exec/fanout.js'
 import {timed, type OnStep} from './steps.js'
-import type {Stage} from '../exec/schedule.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
