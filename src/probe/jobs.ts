@@ -7,7 +7,7 @@
 // of a 27 s 50×10 probe spent blocked in spawn). A fork in a small perl process returns at once.
 import type {ChildProcess} from 'node:child_process'
 import {startProcess} from '../exec/runner.js'
-import {requirePerl} from '../lab/preflight.js'
+import {findPerl} from '../lab/preflight.js'
 import type {RunResult} from '../exec/runner.js'
 import {assetPath} from './owned.js'
 
@@ -92,8 +92,8 @@ export class JobRunner {
    * Start a runner: at most `busy` jobs that want a CPU at once; jobs that only wait for a
    * timeout stop counting, up to `total` jobs in all (`leaseMs`: see netlab-jobs.pl).
    */
-  static async start(marker: string, limits: {busy: number; total: number; leaseMs: number}): Promise<JobRunner> {
-    const perl = await requirePerl([JOBS_SCRIPT])
+  static start(marker: string, limits: {busy: number; total: number; leaseMs: number}): JobRunner {
+    const perl = findPerl() // its modules: checked by the probe's preflight (requirePerl)
     // its own process group: a Ctrl-C reaches netlab, which then stops the runner itself
     const child = startProcess(perl, [JOBS_SCRIPT, marker, String(limits.busy), String(Math.max(limits.busy, limits.total)), String(limits.leaseMs)], {
       stdin: 'pipe',

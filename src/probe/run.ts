@@ -64,7 +64,7 @@ export function preflight(lab: string): LabModel {
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
   const model = preflight(lab)
-  await requirePerl([BIND_SCRIPT, JOBS_SCRIPT]) // before anything starts: one perl run checks both helpers
+  await requirePerl([BIND_SCRIPT, JOBS_SCRIPT]) // before anything starts: one perl run checks what both helpers use
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
   const probes = selectProbes(model, opts)
@@ -83,7 +83,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // fails in seconds instead of queueing on timeouts. Registered, so `netlab down` stops it too.
   await reapStale(lab)
   const runnerMarker = processMarker('probe-jobs', lab)
-  const runner = await JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
+  const runner = JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
   if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runner.pid, runnerMarker)
   const exec: Runner = (netns, argv, o) => runner.run(netns, argv, o)
 

@@ -3,15 +3,12 @@
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {JobRunner} from '../../src/probe/jobs.js'
 
 describe('netlab-jobs.pl', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-jobs-'))
-  let runner: JobRunner
-  beforeAll(async () => {
-    runner = await JobRunner.start(`netlab-probe-jobs:unit:${process.pid}`, {busy: 2, total: 4, leaseMs: 100})
-  })
+  const runner = JobRunner.start(`netlab-probe-jobs:unit:${process.pid}`, {busy: 2, total: 4, leaseMs: 100})
   afterAll(async () => {
     await runner.close()
     rmSync(dir, {recursive: true, force: true})
