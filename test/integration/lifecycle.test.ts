@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {destroyLab, ipIn, isRoot, labNetns, labSandbox, makeStateDir, netlab, removeDir, ROOT, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {BIN, THREE_NODE} from '../helpers/constants.js'
 
 const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
 
@@ -18,7 +19,7 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
 
   beforeAll(() => {
     // the default topology under a unique name
-    const topo = parse(readFileSync(join(ROOT, 'topologies', 'three-node.yaml'), 'utf8'))
+    const topo = parse(readFileSync(THREE_NODE, 'utf8'))
     topo.name = lab
     file = writeTopology(stateDir, topo)
     before = rootSnapshot()
@@ -148,7 +149,7 @@ describe.skipIf(!isRoot)('two labs side by side', () => {
 
 describe('commands that need no root', () => {
   const asNobody = (args: string[]) => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
+    const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }
 
