@@ -2,13 +2,12 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {LIMITS, nameProblem} from '../../src/topology/names.js'
 import {DEFAULT_CLUSTER, loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const THREE_NODE = fileURLToPath(new URL('../../topologies/three-node.yaml', import.meta.url))
 
 const parse = (text: string) => parseTopology(text, 'test.yaml')
 
@@ -29,7 +28,7 @@ describe('cluster defaults', () => {
   const expectDefaults = (c: ReturnType<typeof parse>['cluster']) => {
     expect(c.podCIDR.value).toBe('10.244.0.0/16')
     expect(c.nodeSubnetSize.value).toBe(24)
-    expect(c.underlay.value).toBe('192.168.50.0/24')
+    expect(c.underlay.map((u) => u.value)).toEqual(['192.168.50.0/24'])
     expect(c.routing.value).toBe('host-gw')
     expect(c.ipMasq.value).toBe(true)
   }
@@ -53,7 +52,7 @@ describe('cluster defaults', () => {
     expect(c.podCIDR.value).toBe('10.100.0.0/16')
     expect(c.ipMasq.value).toBe(false)
     expect(c.nodeSubnetSize.value).toBe(24)
-    expect(c.underlay.value).toBe('192.168.50.0/24')
+    expect(c.underlay.map((u) => u.value)).toEqual(['192.168.50.0/24'])
     expect(c.routing.value).toBe('host-gw')
   })
 
