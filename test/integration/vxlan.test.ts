@@ -233,3 +233,32 @@ describe.skipIf(!isRoot)('vxlan: the capture itself, on a host-gw lab (the contr
     expect(seen.outer.filter((o) => o.dport === 8472)).toEqual([])
   })
 })
+
+describe.skipIf(!isRoot)('vxlan across two underlay segments (two-segment-vxlan.yaml)', () => {
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('vxlan-2seg'))
+  const ns = (name: string) => `netlab-${lab}.${name}`
+
+  it('the router between the segments forwards the overlay\'s UDP 8472 and never sees a pod address; it is no hop for the pods', () => {
+    const topo = parse(readFileSync(join(ROOT, 'topologies', 'two-segment-vxlan.yaml'), 'utf8'))
+    topo.name = lab
+    const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
+    expect(up.code, up.stderr).toBe(0)
+    expect(ipIn(ns('router'), ['route'])).not.toContain('10.244.')
+    const count = (args: string[]) => execFileSync('ip', ['netns', 'exec', ns('router'), 'iptables', '-I', 'FORWARD', ...args])
+    count(['-s', '10.244.0.0/16'])
+    count(['-d', '10.244.0.0/16'])
+    count(['-p', 'udp', '--dport', '8472'])
+    const ping = inNs(ns('a-web'), 'ping', ['-c5', '-i0.2', '-W2', '10.244.1.2']) // a pod of node-b, on segment 1
+    expect(ping.status, ping.stdout).toBe(0)
+    const rules = execFileSync('ip', ['netns', 'exec', ns('router'), 'iptables', '-L', 'FORWARD', '-v', '-x', '-n'], {encoding: 'utf8'}).trim().split('\n').slice(2)
+    const [udp, toPods, fromPods] = rules.map((l) => Number(l.trim().split(/\s+/)[0]))
+    const ttls = [...new Set([...ping.stdout.matchAll(/ttl=(\d+)/g)].map((m) => m[1]))]
+    console.log(`vxlan across segments: a-web → b-db: 5 pings, reply TTL ${ttls.join(',')}; the router forwarded ${udp} UDP 8472 packets, ${toPods} to and ${fromPods} from a pod address`)
+    expect(udp).toBeGreaterThanOrEqual(10) // 5 requests one way, 5 replies the other
+    expect([toPods, fromPods]).toEqual([0, 0])
+    expect(ttls).toEqual(['62'])
+    const probe = netlab(['probe', lab], env)
+    expect(probe.code, probe.stdout + probe.stderr).toBe(0)
+  })
+})
