@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
-import {loadLab, DEFAULT_TOPOLOGY} from '../lab/load.js'
+import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
 import {renderPlan, type PlanFormat} from '../plan/render.js'
 
 export default class Plan extends NetlabCommand {
@@ -14,7 +14,8 @@ export default class Plan extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Plan)
-    const {plan} = loadLab(topologyPath(args.topology, DEFAULT_TOPOLOGY))
+    const {plan, warnings} = loadLab(topologyPath(args.topology, DEFAULT_TOPOLOGY))
+    printWarnings(warnings)
     process.stdout.write(renderPlan(plan, (flags.json ? 'json' : flags.format) as PlanFormat) + '\n')
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
-import {loadLab, DEFAULT_TOPOLOGY} from '../lab/load.js'
+import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
 import {allPods} from '../model/types.js'
 
 export default class Validate extends NetlabCommand {
@@ -12,9 +12,12 @@ export default class Validate extends NetlabCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Validate)
     const file = topologyPath(args.topology, DEFAULT_TOPOLOGY)
-    const {model, plan} = loadLab(file)
-    const summary = {file, valid: true, lab: model.lab, nodes: model.nodes.length, pods: allPods(model).length, external: model.external.length, actions: plan.actions.length}
+    const {model, plan, warnings} = loadLab(file)
+    const policies = model.policies ? {policies: model.policies.length} : {}
+    const summary = {file, valid: true, lab: model.lab, nodes: model.nodes.length, pods: allPods(model).length, external: model.external.length, ...policies, actions: plan.actions.length, warnings: warnings.map((w) => w.message)}
+    printWarnings(warnings)
     if (flags.json) return this.printJson(summary)
-    this.log(`${file}: valid — lab ${model.lab}, ${summary.nodes} nodes, ${summary.pods} pods, ${summary.external} external host(s), ${summary.actions} actions`)
+    const withPolicies = model.policies ? `, ${model.policies.length} ${model.policies.length === 1 ? 'policy' : 'policies'}` : ''
+    this.log(`${file}: valid — lab ${model.lab}, ${summary.nodes} nodes, ${summary.pods} pods, ${summary.external} external host(s)${withPolicies}, ${summary.actions} actions${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}`)
   }
 }

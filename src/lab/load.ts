@@ -7,12 +7,20 @@ import {loadTopologyFile} from '../topology/parse.js'
 import {ownerMark} from '../model/names.js'
 import {stateRoot} from '../state/paths.js'
 import {timed, type OnStep} from './steps.js'
+import type {TopologyWarning} from '../topology/errors.js'
 
 export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
 
-export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan} {
+/** `warnings`: what is valid but probably a mistake (a policy selector that matches no pod); commands print them. */
+export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan; warnings: TopologyWarning[]} {
   const topology = timed(onStep, 'parse topology (YAML)', () => loadTopologyFile(file))
-  const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology))
+  const warnings: TopologyWarning[] = []
+  const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology, {warnings}))
   const plan = timed(onStep, 'compile plan', () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}), (p) => `${p.actions.length} actions`)
-  return {model, plan}
+  return {model, plan, warnings}
+}
+
+/** Warnings go to stderr, one line each, like errors: "file:line:column: warning: …". */
+export function printWarnings(warnings: TopologyWarning[]): void {
+  for (const w of warnings) process.stderr.write(`${w.message}\n`)
 }

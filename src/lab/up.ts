@@ -13,7 +13,7 @@ import {createLabDir, existingNetns, labDirExists, readState, removeLabDir, writ
 import type {LabModel} from '../model/types.js'
 import type {Plan} from '../plan/types.js'
 import {commandLine} from '../plan/command.js'
-import {loadLab} from './load.js'
+import {loadLab, printWarnings} from './load.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
 import {timed, type OnStep} from './steps.js'
 
@@ -47,7 +47,8 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
 export async function up(topologyFile: string, opts: UpOptions): Promise<UpResult> {
   const started = performance.now()
   const step = <T>(name: string, f: () => T) => timed(opts.onStep, name, f)
-  const {model, plan} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
+  const {model, plan, warnings} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
+  printWarnings(warnings)
   await step('preflight (root, tools, perl modules)', () => {
     requireRoot('netlab up')
     requireTools(BUILD_TOOLS)

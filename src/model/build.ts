@@ -1,10 +1,11 @@
 // Topology -> LabModel: allocate node subnets, node addresses and pod addresses, and reject
 // every combination that could not be built. Pure; errors point into the topology file.
-import {TopologyError, type SourcePos} from '../topology/errors.js'
+import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
 import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
 import {routingMode} from '../plan/routing/index.js'
+import {resolvePolicies} from './policies.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
@@ -30,7 +31,8 @@ function allocate(preferred: number, first: number, last: number, used: Set<numb
   return undefined
 }
 
-export function buildModel(topo: Topology): LabModel {
+/** `warnings` collects what is valid but probably a mistake (a policy selector that matches no pod). */
+export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} = {}): LabModel {
   const lab = topo.name.value
   const c = topo.cluster
   const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
@@ -199,6 +201,7 @@ export function buildModel(topo: Topology): LabModel {
     members: [],
   }
   model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
+  if (topo.policies) model.policies = resolvePolicies(topo.policies, nodes.flatMap((n) => n.pods), opts.warnings)
   return model
 }
 
@@ -262,6 +265,7 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
     const hostVeth = hostVethName(p.name.value)
     if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
     veths.add(hostVeth)
-    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth}
+    const labels = p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}
+    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth, ...labels}
   })
 }

@@ -1,6 +1,6 @@
 // The lab model: every name and address decided, nothing executed. Plans are compiled from it,
 // status prints it, probes test against it. Plain data, so it can be saved as JSON in the state.
-import type {RoutingMode} from '../topology/types.js'
+import type {PolicyProtocol, PolicyType, RoutingMode} from '../topology/types.js'
 
 export interface PodModel {
   name: string
@@ -11,6 +11,8 @@ export interface PodModel {
   mac: string
   /** the node-side end of the pod's veth pair, attached to the node's cni0 bridge */
   hostVeth: string
+  /** its labels, when it has any (what policies select it by) */
+  labels?: Record<string, string>
 }
 
 export interface NodeModel {
@@ -90,6 +92,40 @@ export interface LabModel {
   external: ExternalModel[]
   /** every namespace of the lab, in creation order */
   members: Member[]
+  /**
+   * the network policies, resolved to pods; undefined when the topology has no policies: key
+   * (its nodes then have no policy wiring at all). [] is a lab wired for policies, with none.
+   */
+  policies?: PolicyModel[]
+}
+
+/** Who a rule names: pods (by a selector, resolved to their names) or an address block. */
+export type PolicyPeer = {kind: 'pods'; selector: Record<string, string>; pods: string[]} | {kind: 'ipBlock'; cidr: string}
+
+export interface PolicyPort {
+  protocol: PolicyProtocol
+  /** undefined: every port of the protocol */
+  port?: number
+}
+
+export interface PolicyRule {
+  /** undefined: from (or to) anyone */
+  peers?: PolicyPeer[]
+  /** undefined: every protocol and port */
+  ports?: PolicyPort[]
+}
+
+/** A NetworkPolicy, resolved: the pods it selects and its rules, with Kubernetes' defaults applied. */
+export interface PolicyModel {
+  name: string
+  selector: Record<string, string>
+  /** the pods it selects (isolates), by name */
+  pods: string[]
+  /** the directions it isolates those pods in (policyTypes, or Kubernetes' default) */
+  types: PolicyType[]
+  /** the rules of the directions it isolates; rules of a direction not in types are dropped */
+  ingress: PolicyRule[]
+  egress: PolicyRule[]
 }
 
 export function allPods(model: LabModel): PodModel[] {

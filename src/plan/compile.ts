@@ -10,6 +10,7 @@ import type {PlanContext} from './routing/types.js'
 import type {Plan} from './types.js'
 import {configureRouter, fabricBridges, legOn, nodeToExternal, plugFabricPorts, routerCables, segmentPrefix, segmentRoutes} from './underlay.js'
 import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
+import {policyPhase} from './policy.js'
 
 export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
 
@@ -174,5 +175,6 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   })
   for (const n of model.nodes) (mode.firewall ?? podRangeFirewall)(ctx, n)
 
+  policyPhase(ctx) // labs with policies only
   return b.build()
 }

@@ -59,7 +59,12 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder): void {
     for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
     for (const p of node.pods) {
       b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
-      for (const q of node.pods) if (q !== p) b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+      for (const q of node.pods) {
+        if (q === p) continue
+        // with policies the pods' ports are isolated: the node routes between them (src/plan/policy.ts)
+        if (model.policies) b.inNetns(p.netns, 'ip', neigh(q.ip, node.gatewayMac, 'eth0'), `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its pods, whose ports are isolated (policies)`)
+        else b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+      }
     }
   }
   for (const e of model.external) {

@@ -38,3 +38,18 @@ export function podRangeFirewall({model, b}: PlanContext, n: NodeModel): void {
     b.inNetns(n.netns, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '!', '-d', model.podCIDR, '-j', 'MASQUERADE'], `pods of ${n.name} leaving the cluster (not to ${model.podCIDR}) take the node's address`)
   }
 }
+
+/**
+ * With policies, the node must see every packet of its pods. Two pods on one bridge exchange
+ * frames that never reach the node's IP layer (iptables), so the pods' ports are isolated and
+ * cni0 answers their ARP requests for each other: same-node traffic is routed by the node.
+ */
+export function bridgeRoutePodTraffic({b}: PlanContext, n: NodeModel): void {
+  for (const p of n.pods) {
+    b.inNetns(n.netns, 'bridge', ['link', 'set', 'dev', p.hostVeth, 'isolated', 'on'], `isolate pod ${p.name}'s port: its frames reach cni0 (the node) but no other isolated port, so nothing it sends to a pod bypasses the node`)
+  }
+  b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.proxy_arp_pvlan=1`], `cni0 answers a pod's ARP request for another pod of ${n.name} with its own MAC (private-VLAN proxy ARP): the pod hands the packet to the node, which routes it back out cni0`)
+  b.inNetns(n.netns, 'sysctl', [`net.ipv4.neigh.${n.bridge}.proxy_delay=0`], 'and answers at once: by default a proxy ARP reply waits up to 0.8 s')
+  b.inNetns(n.netns, 'sysctl', ['net.ipv4.conf.all.send_redirects=0'], 'a packet routed back out the interface it came in on makes the kernel send an ICMP redirect ("go direct"), which an isolated pod cannot follow; it sends one if all or the interface says so, so both say no')
+  b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.send_redirects=0`], 'no ICMP redirects on cni0 either')
+}

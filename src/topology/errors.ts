@@ -23,3 +23,18 @@ export class TopologyError extends Error {
     this.name = 'TopologyError'
   }
 }
+
+/**
+ * Something in a topology that is valid but probably not what was meant (a selector that matches
+ * no pod): printed as "file:line:column: warning: message", and the file is still used.
+ */
+export interface TopologyWarning {
+  pos: SourcePos
+  detail: string
+  message: string
+}
+
+export function topologyWarning(pos: SourcePos, detail: string): TopologyWarning {
+  const text = oneLine(detail)
+  return {pos, detail: text, message: `${pos.file}:${pos.line}:${pos.col}: warning: ${text}`}
+}

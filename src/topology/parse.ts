@@ -6,7 +6,8 @@ import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type
 import {TopologyError, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
-import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type RoutingMode, type Topology} from './types.js'
+import {parseLabels, parsePolicies} from './policies.js'
+import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type PolicySpec, type RoutingMode, type Topology} from './types.js'
 
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024
 
@@ -20,6 +21,11 @@ export const DEFAULT_CLUSTER = {
 
 /** Read and parse a topology file; every failure is a TopologyError with a position. */
 export function loadTopologyFile(file: string): Topology {
+  return parseTopology(readChecked(file), file)
+}
+
+/** A file's bytes, once it is known to be a regular file of a topology's size at most. */
+function readChecked(file: string): Buffer {
   const at1 = {file, line: 1, col: 1}
   let size: number
   try {
@@ -34,7 +40,7 @@ export function loadTopologyFile(file: string): Topology {
   if (size > MAX_TOPOLOGY_BYTES) {
     throw new TopologyError(at1, `file is too large (${(size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
   }
-  return parseTopology(readFileSync(file), file)
+  return readFileSync(file)
 }
 
 /** The offset of the first byte that is not valid UTF-8, or -1. */
@@ -55,6 +61,28 @@ function posOfByte(buf: Buffer, offset: number, file: string): SourcePos {
 }
 
 export function parseTopology(input: string | Buffer, file = '<topology>'): Topology {
+  const {root, walker} = parseYaml(input, file)
+  return walker.topology(root)
+}
+
+/** A policy file (`netlab policy apply`): a mapping whose only key is policies:, a list like the topology's. */
+export function parsePolicyFile(input: string | Buffer, file = '<policies>'): PolicySpec[] {
+  const parsed = parseYaml(input, file)
+  const root = parsed.root
+  const walker: Walker = parsed.walker
+  if (root === null || root === undefined) throw new TopologyError({file, line: 1, col: 1}, 'the file is empty: a policy file holds "policies:", a list of policies (it may be empty)')
+  const top = walker.map(root, 'policy file', ['policies'])
+  const entry = top.get('policies')
+  if (!entry) walker.fail(root, 'missing key "policies" (a list of policies; [] removes them all)')
+  return parsePolicies(walker, entry)
+}
+
+export function loadPolicyFile(file: string): PolicySpec[] {
+  return parsePolicyFile(readChecked(file), file)
+}
+
+/** YAML text -> its root node and a walker that knows where everything is; errors are TopologyErrors. */
+function parseYaml(input: string | Buffer, file: string): {root: YamlNode | null; walker: Walker} {
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
   const bad = firstInvalidUtf8(buf)
   if (bad >= 0) throw new TopologyError(posOfByte(buf, bad, file), 'the file is not valid UTF-8 text')
@@ -70,7 +98,7 @@ export function parseTopology(input: string | Buffer, file = '<topology>'): Topo
     const msg = first.code === 'MULTIPLE_DOCS' ? 'a topology file holds one YAML document; this starts a second one' : first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
   }
-  return new Walker(file, lc).topology(doc.contents as YamlNode | null)
+  return {root: doc.contents as YamlNode | null, walker: new Walker(file, lc)}
 }
 
 /** An unclosed quote or bracket is only noticed at the end of the input: point at where it was opened. */
@@ -89,7 +117,7 @@ function openerOf(doc: Document, err: YAMLError): number | undefined {
   return at
 }
 
-class Walker {
+export class Walker {
   constructor(private file: string, private lc: LineCounter) {}
 
   pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {
@@ -146,7 +174,7 @@ class Walker {
 
   topology(root: YamlNode | null): Topology {
     if (root === null || root === undefined) throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
-    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external'])
+    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies'])
     const nameEntry = top.get('name')
     if (!nameEntry) this.fail(root, 'missing key "name" (the lab name)')
     const name = this.nameOf(nameEntry, 'name', 'lab', LIMITS.labName)
@@ -156,7 +184,9 @@ class Walker {
     const nodes = this.nodes(nodesEntry)
     const externalEntry = top.get('external')
     const external = externalEntry ? this.externals(externalEntry) : []
-    return {file: this.file, name, cluster, nodes, nodesPos: this.pos(nodesEntry.value ?? nodesEntry.key), external}
+    const policiesEntry = top.get('policies')
+    const policies = policiesEntry ? {policies: parsePolicies(this, policiesEntry)} : {}
+    return {file: this.file, name, cluster, nodes, nodesPos: this.pos(nodesEntry.value ?? nodesEntry.key), external, ...policies}
   }
 
   cluster(entry: {key: YamlNode; value: YamlNode | null} | undefined, root: YamlNode): Topology['cluster'] {
@@ -268,11 +298,13 @@ class Walker {
   pod(item: YamlNode, where: string): PodSpec {
     this.noAlias(item, where)
     if (isScalar(item)) return {name: this.nameOf({key: item, value: item}, where, 'pod', LIMITS.podName)}
-    const m = this.map(item, where, ['name', 'ip'])
+    const m = this.map(item, where, ['name', 'ip', 'labels'])
     const nameEntry = m.get('name')
     if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
     const ipEntry = m.get('ip')
-    return {name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined}
+    const labelsEntry = m.get('labels')
+    const labels = labelsEntry ? {labels: parseLabels(this, labelsEntry, `${where}.labels`)} : {}
+    return {name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined, ...labels}
   }
 
   externals(entry: {key: YamlNode; value: YamlNode | null}): ExternalSpec[] {

@@ -13,6 +13,8 @@ export interface Located<T> {
 export interface PodSpec {
   name: Located<string>
   ip?: Located<string>
+  /** Kubernetes-style labels, for policies to select the pod by */
+  labels?: Record<string, string>
 }
 
 export interface NodeSpec {
@@ -47,4 +49,46 @@ export interface Topology {
   nodes: NodeSpec[]
   nodesPos: SourcePos
   external: ExternalSpec[]
+  /** the policies: list (undefined when the file has no such key; then no policy wiring at all) */
+  policies?: PolicySpec[]
+}
+
+// Network policies, modelled on Kubernetes NetworkPolicy (see src/topology/policies.ts).
+
+export type PolicyType = 'Ingress' | 'Egress'
+export type PolicyProtocol = 'TCP' | 'UDP' | 'ICMP'
+
+/** A label selector: every label must match; {} selects every pod. */
+export interface SelectorSpec {
+  labels: Record<string, string>
+  pos: SourcePos
+}
+
+/** Who a rule lets in (from) or out (to): pods by label, or addresses. */
+export type PeerSpec = {podSelector: SelectorSpec} | {ipBlock: Located<string>}
+
+export interface PortSpec {
+  protocol: Located<PolicyProtocol>
+  /** undefined: every port of the protocol (ICMP has none) */
+  port?: Located<number>
+}
+
+export interface RuleSpec {
+  /** from (ingress) or to (egress); undefined or empty: anyone */
+  peers?: PeerSpec[]
+  /** undefined or empty: every port and protocol */
+  ports?: PortSpec[]
+  pos: SourcePos
+}
+
+export interface PolicySpec {
+  name: Located<string>
+  podSelector: SelectorSpec
+  /** as written; undefined: Kubernetes' default (Ingress, plus Egress when there are egress rules) */
+  policyTypes?: Located<PolicyType[]>
+  ingress?: RuleSpec[]
+  ingressPos?: SourcePos
+  egress?: RuleSpec[]
+  egressPos?: SourcePos
+  pos: SourcePos
 }

@@ -48,6 +48,13 @@ export interface RoutingModeModule {
   neighbours?(ctx: PlanContext): void
   /** firewall phase, per node: forwarding rules and masquerade (default: accept the pod range, masquerade only leaving the cluster) */
   firewall?(ctx: PlanContext, node: NodeModel): void
+  /**
+   * policies phase, per node with pods, in labs with policies: make every packet to or from the
+   * node's pods cross its IP layer, where the policy rules are (default: isolate cni0's pod
+   * ports and answer the pods' ARP for each other, so the node routes same-node traffic). A mode
+   * whose pods are routed already (no bridge) makes it a no-op.
+   */
+  routePodTraffic?(ctx: PlanContext, node: NodeModel): void
   /** the routes phase: its title and why, and the routes that carry pod traffic between nodes */
   routes: {title: string; why: string; build(ctx: PlanContext): void}
   /**

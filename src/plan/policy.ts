@@ -1,0 +1,99 @@
+// The policies phase: each node enforces the policies of its own pods with iptables, in its own
+// namespace. One chain per isolated pod and direction (NETLAB-IN-<pod>, NETLAB-OUT-<pod>), whose
+// rules RETURN what a policy allows and REJECT the rest; a dispatcher chain, NETLAB-POLICY, first
+// in FORWARD, accepts replies of allowed connections and sends each packet through the chains of
+// its sender (egress) and its receiver (ingress), so a packet must pass both. Pure.
+import {createHash} from 'node:crypto'
+import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule} from '../model/types.js'
+import {isolating} from '../model/verdict.js'
+import {routingMode} from './routing/index.js'
+import type {PlanContext} from './routing/types.js'
+import {bridgeRoutePodTraffic} from './wiring.js'
+
+export const POLICY_CHAIN = 'NETLAB-POLICY'
+/** iptables' limit on a chain name */
+const CHAIN_MAX = 28
+/** how a denied packet is answered: at once, and recognisably a firewall's doing */
+export const REJECT = ['-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']
+/** the kernel's default icmp_ratemask (0x1818) without destination unreachable (bit 3) */
+const ICMP_RATEMASK = 0x1818 & ~(1 << 3)
+
+type Direction = 'ingress' | 'egress'
+
+/** NETLAB-IN-web-0 / NETLAB-OUT-web-0; a long pod name is cut and hashed (a "." keeps it apart from any pod name). */
+export function podChain(direction: Direction, pod: string): string {
+  const prefix = direction === 'ingress' ? 'NETLAB-IN-' : 'NETLAB-OUT-'
+  const room = CHAIN_MAX - 'NETLAB-OUT-'.length
+  if (pod.length <= room) return prefix + pod
+  return `${prefix}${pod.slice(0, room - 9)}.${createHash('sha1').update(pod).digest('hex').slice(0, 8)}`
+}
+
+function portArgs(p: PolicyPort | undefined): string[] {
+  if (!p) return []
+  if (p.protocol === 'ICMP') return ['-p', 'icmp']
+  const proto = p.protocol.toLowerCase()
+  return p.port === undefined ? ['-p', proto] : ['-p', proto, '--dport', String(p.port)]
+}
+
+function portText(p: PolicyPort | undefined): string {
+  if (!p) return 'on any port'
+  if (p.protocol === 'ICMP') return 'with ICMP (ping)'
+  return p.port === undefined ? `on any ${p.protocol} port` : `on ${p.protocol.toLowerCase()}/${p.port}`
+}
+
+/** One peer of a rule as iptables addresses, each with its words: the pods a selector matched, or the block. */
+function peerAddresses(model: LabModel, rule: PolicyRule): {addr?: string; text: string}[] {
+  if (!rule.peers) return [{text: 'anyone'}]
+  const podsByName = new Map(model.nodes.flatMap((n) => n.pods).map((p) => [p.name, p]))
+  return rule.peers.flatMap((peer) =>
+    peer.kind === 'ipBlock' ? [{addr: peer.cidr, text: `addresses in ${peer.cidr}`}] : peer.pods.map((name) => ({addr: podsByName.get(name)!.ip, text: `pod ${name}`})),
+  )
+}
+
+function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, direction: Direction, by: PolicyModel[]): void {
+  const chain = podChain(direction, pod.name)
+  const [match, toward] = direction === 'ingress' ? ['-s', 'to'] : ['-d', 'from']
+  const names = by.map((p) => p.name).join(', ')
+  b.inNetns(n.netns, 'iptables', ['-N', chain], `${pod.name}'s ${direction} chain: it is isolated for ${direction} by ${names}, so only what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`)
+  for (const policy of by) {
+    policy[direction].forEach((rule, k) => {
+      const comment = ['-m', 'comment', '--comment', `${policy.name} ${direction} rule ${k + 1}`]
+      for (const peer of peerAddresses(model, rule)) {
+        for (const port of rule.ports ?? [undefined]) {
+          const who = direction === 'ingress' ? `${peer.text} may reach ${pod.name}` : `${pod.name} may reach ${peer.text}`
+          b.inNetns(n.netns, 'iptables', ['-A', chain, ...(peer.addr ? [match, peer.addr] : []), ...portArgs(port), ...comment, '-j', 'RETURN'], `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on to the next check)`)
+        }
+      }
+    })
+  }
+  b.inNetns(n.netns, 'iptables', ['-A', chain, '-m', 'comment', '--comment', `isolated by ${names}`, ...REJECT], `anything else ${toward} ${pod.name} is denied (${names}); REJECT answers at once with ICMP "administratively prohibited", so a denied connection fails fast instead of waiting out a timeout`)
+  b.inNetns(n.netns, 'iptables', ['-A', POLICY_CHAIN, direction === 'ingress' ? '-d' : '-s', pod.ip, '-j', chain], `packets ${direction === 'ingress' ? 'to' : 'from'} ${pod.name} (${pod.ip}) go through its ${direction} chain`)
+}
+
+const PHASE_WHY = (model: LabModel) =>
+  `Each node enforces the policies of its own pods, in its own namespace, like kube-router or Calico. A pod selected by a policy is isolated in that policy's directions (policyTypes; by default Ingress, and Egress when it has egress rules) and allows the union of its policies' rules; pods no policy selects stay open. A chain per isolated pod and direction RETURNs what a rule allows and REJECTs the rest; NETLAB-POLICY, first in FORWARD, accepts the replies of allowed connections (conntrack: the rules are stateful) and sends every other packet through its sender's egress chain and its receiver's ingress chain, so it must pass both. ` +
+  `Traffic between a pod and its own node is not forwarded and never filtered (Kubernetes: a pod cannot block its node). ` +
+  `Two pods on one node talk across its cni0 bridge, frame to frame, and the node's IP layer, where iptables works, never sees those frames — unless the br_netfilter module hands bridged frames to iptables (net.bridge.bridge-nf-call-iptables, per network namespace since Linux 5.3, 1 by default in a new namespace once the module is loaded; kubeadm demands it). netlab does not rely on a module the host may not have loaded, never loads one, and leaves that setting alone: instead each node routes its own pods' traffic. Their ports of cni0 are isolated, and cni0 answers their ARP requests for each other with its own MAC, so a packet between two pods of one node goes pod → cni0 → routed → cni0 → pod and crosses FORWARD exactly once, with or without br_netfilter (like Calico's routed pods; same-node replies now arrive with TTL 63).` +
+  (model.policies!.length === 0 ? ' This lab has no policies yet (netlab policy apply adds them): every pod is open.' : '')
+
+export function policyPhase(ctx: PlanContext): void {
+  const {model, b} = ctx
+  if (!model.policies) return
+  const nodes = model.nodes.filter((n) => n.pods.length > 0)
+  if (nodes.length === 0) return
+  b.phase({id: 'policies', title: 'Enforce the network policies', why: PHASE_WHY(model), scope: 'netns'})
+  const mode = routingMode(model.routing)
+  for (const n of nodes) {
+    ;(mode.routePodTraffic ?? bridgeRoutePodTraffic)(ctx, n)
+    b.inNetns(n.netns, 'sysctl', [`net.ipv4.icmp_ratemask=${ICMP_RATEMASK}`], `${n.name} answers every denied packet: the kernel rate-limits the ICMP errors of the types in icmp_ratemask (6168: destination unreachable, source quench, time exceeded, parameter problem) to about one a second per address and 50 at once, and a denied connection past that would wait out its timeout; ${ICMP_RATEMASK} takes destination unreachable, what REJECT sends, off the list`)
+    b.inNetns(n.netns, 'iptables', ['-N', POLICY_CHAIN], `${n.name}'s policy chain: every packet it forwards meets the policies here first`)
+    b.inNetns(n.netns, 'iptables', ['-I', 'FORWARD', '1', '-j', POLICY_CHAIN], 'first in FORWARD, before the pod-range accepts')
+    b.inNetns(n.netns, 'iptables', ['-A', POLICY_CHAIN, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'], 'replies to connections a policy allowed, and their ICMP errors, pass: the rules are stateful')
+    for (const direction of ['egress', 'ingress'] as const) {
+      for (const pod of n.pods) {
+        const by = isolating(model.policies, pod.name, direction)
+        if (by.length > 0) podRules(ctx, n, pod, direction, by)
+      }
+    }
+  }
+}
