@@ -100,9 +100,12 @@ export function serviceText(protocol: PolicyProtocol, port: number | undefined):
 /** One sentence on why a flow is allowed or denied, naming the deciding policies. */
 export function explain(v: Verdict): string {
   if (v.checks.length === 0) return 'neither end is isolated by a policy'
-  const denied = v.checks.find((c) => !c.allowedBy)
+  const denied = v.checks.filter((c) => !c.allowedBy)
   const isolated = (c: DirectionVerdict) => `${c.pod} is isolated for ${c.direction} by ${c.isolatedBy.join(', ')}`
-  if (denied) return `denied: ${isolated(denied)}, and no rule of ${denied.isolatedBy.length === 1 ? 'it' : 'theirs'} allows this`
+  if (denied.length > 0) {
+    const policies = denied.flatMap((c) => c.isolatedBy)
+    return `denied: ${denied.map(isolated).join(', and ')}, and no rule of ${policies.length === 1 ? 'it' : 'theirs'} allows this`
+  }
   return `allowed by ${v.checks.map((c) => `${c.allowedBy!.policy} (${c.direction} rule ${c.allowedBy!.rule + 1})`).join(' and ')}`
 }
 

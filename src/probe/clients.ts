@@ -1,7 +1,7 @@
 // Run the probe clients inside a lab namespace: one fping and one curl per source namespace,
 // covering all of its targets; one `ip addr` per pod for its self-address.
 import type {RunResult} from '../exec/runner.js'
-import {curlArgs, eth0Args, fpingArgs, parseCurl, parseEth0, parseFping, probeUrl, type Timing} from './tools.js'
+import {curlArgs, eth0Args, fpingArgs, parseCurl, parseEth0, parseFping, parseUdp, probeUrl, udpArgs, type Timing} from './tools.js'
 import type {Observation, Probe, SelfObservation} from './types.js'
 
 /** Runs one program inside a lab namespace and reports how it ended, like run() (a JobRunner). */
@@ -31,7 +31,7 @@ export async function pingFrom(run: Runner, netns: string, probes: Probe[], t: T
 
 /** Fetch the echo of every target of `probes` (all from one source namespace) with one curl. */
 export async function httpFrom(run: Runner, netns: string, probes: Probe[], port: number, t: Timing): Promise<Map<number, Observation>> {
-  const urls = probes.map((p) => probeUrl(p.dst.ip, port, p.id))
+  const urls = probes.map((p) => probeUrl(p.dst.ip, p.port ?? port, p.id))
   const out = new Map<number, Observation>()
   let answers: Map<number, Observation>
   let problem = ''
@@ -44,6 +44,23 @@ export async function httpFrom(run: Runner, netns: string, probes: Probe[], port
     problem = (error as Error).message
   }
   for (const p of probes) out.set(p.id, answers.get(p.id) ?? {reply: false, detail: problem || 'curl gave no answer for this target'})
+  return out
+}
+
+/** Send a datagram to every target of `probes` (all from one source namespace, each with its port) with one netlab-udp.pl. */
+export async function udpFrom(run: Runner, netns: string, probes: Probe[], client: string[], t: Timing): Promise<Map<number, Observation>> {
+  const out = new Map<number, Observation>()
+  let answers: Map<number, Observation>
+  let problem = ''
+  try {
+    const r = await run(netns, [...client, ...udpArgs(probes.map((p) => ({id: p.id, ip: p.dst.ip, port: p.port!})), t)], {timeoutMs: 60_000})
+    answers = parseUdp(r.stdout)
+    if (r.exitCode !== 0) problem = firstLine(r.stderr) || `the UDP client exited ${r.exitCode}`
+  } catch (error) {
+    answers = new Map()
+    problem = (error as Error).message
+  }
+  for (const p of probes) out.set(p.id, answers.get(p.id) ?? {reply: false, detail: problem || 'the UDP client gave no answer for this target'})
   return out
 }
 

@@ -38,6 +38,8 @@ export const ROUTED_BACK =
  */
 export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
   if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
+  // an external host reaching a pod (only probed where the underlay routes pod subnets): nothing translates it
+  if (src.kind === 'external' && dst.kind === 'pod') return {reply: true, seen: src.ip}
   if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) {
     // where the underlay routes pod subnets (a VPC route table), the outside answers the pod itself
     return routingMode(model.routing).podsRoutableFromUnderlay ? {reply: true, seen: src.ip} : {reply: false, why: NO_ROUTE_BACK}

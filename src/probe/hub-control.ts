@@ -23,7 +23,7 @@ export interface Hub {
   port: number
   /** IPv4 addresses in each namespace the hub listens in, as its launcher found them there */
   addresses: Map<string, {label: string; ip: string}[]>
-  /** namespaces where it could not listen, and why (e.g. the address is not there) */
+  /** where it could not listen, and why (e.g. the address is not there), by unboundKey() */
   unbound: Map<string, string>
   marker: string
   name: string
@@ -36,8 +36,12 @@ export interface Hub {
  * start of Linux's ephemeral range: a pod's own outgoing connections (from an earlier probe,
  * in TIME_WAIT) never hold it.
  */
-export function hubPort(owner = process.pid, attempt = 0): number {
-  return 20000 + ((owner + attempt * 3571) % 10000)
+export function hubPort(owner = process.pid, attempt = 0, avoid: readonly number[] = []): number {
+  // a port a policy names is probed as such: the echo port must be one no policy names
+  for (let k = attempt; ; k++) {
+    const port = 20000 + ((owner + k * 3571) % 10000)
+    if (!avoid.includes(port)) return port
+  }
 }
 
 /** The soft limit on open files of this process (children inherit it). */
@@ -54,24 +58,36 @@ function openFilesLimit(): {soft: number; hard: number} {
   }
 }
 
-export async function startHub(lab: string, targets: Endpoint[], opts: {clientsInFlight: number}): Promise<Hub> {
+export interface HubOptions {
+  clientsInFlight: number
+  /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
+  extra?: {tcp: number[]; udp: number[]}
+}
+
+/** A namespace, or a namespace and a port a policy names ("tcp/5432"): where the hub may be missing. */
+export function unboundKey(netns: string, port?: string): string {
+  return port ? `${netns} ${port}` : netns
+}
+
+export async function startHub(lab: string, targets: Endpoint[], opts: HubOptions): Promise<Hub> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await launchHub(lab, targets, hubPort(process.pid, attempt), opts)
+      return await launchHub(lab, targets, hubPort(process.pid, attempt, opts.extra?.tcp), opts)
     } catch (error) {
       if (attempt >= 2 || !/Address already in use/.test((error as Error).message)) throw error
     }
   }
 }
 
-async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {clientsInFlight: number}): Promise<Hub> {
+async function launchHub(lab: string, targets: Endpoint[], port: number, opts: HubOptions): Promise<Hub> {
   const marker = processMarker('echo-hub', lab)
   const name = processName('echo-hub')
   const binds = [...new Map(targets.map((t) => [`${t.netns}=${t.ip}`, t])).keys()]
   const perl = findPerl() // its modules: checked by the probe's preflight
   const hubArgs = [BIND_SCRIPT, marker, String(port), '--', process.execPath, HUB_SCRIPT, marker]
-  // a socket per target, plus the connections in flight, plus Node's own
-  const needed = binds.length + opts.clientsInFlight + 256
+  const extra = [...(opts.extra?.tcp ?? []).map((p) => `tcp/${p}`), ...(opts.extra?.udp ?? []).map((p) => `udp/${p}`)]
+  // a socket per target and port, plus the connections in flight, plus Node's own
+  const needed = binds.length * (1 + extra.length) + opts.clientsInFlight + 256
   const limit = openFilesLimit()
   const prlimit = findTool('prlimit')
   const [file, args] =
@@ -80,7 +96,7 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
   // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
   const child = startProcess(file, args, {
     stdin: 'ignore',
-    env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), NETLAB_PROBE_PID: String(process.pid)},
+    env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), ...(extra.length > 0 ? {NETLAB_HUB_EXTRA: extra.join(',')} : {}), NETLAB_PROBE_PID: String(process.pid)},
   })
   if (child.pid === undefined) {
     const err = await new Promise<Error>((resolve) => child.once('error', resolve))
@@ -115,7 +131,8 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
           const addrs = parseAddrsLine(line)
           if (addrs) hub.addresses.set(addrs.netns, addrs.addrs)
           const unbound = /^unbound (\S+) (\S+) (.*)$/.exec(line)
-          if (unbound) hub.unbound.set(unbound[1], `cannot listen on ${unbound[2]} there: ${unbound[3]}`)
+          // "ip" for the echo port, "ip:tcp/5432" for a port a policy names
+          if (unbound) hub.unbound.set(unboundKey(unbound[1], unbound[2].split(':')[1]), `cannot listen on ${unbound[2]} there: ${unbound[3]}`)
           if (/^ready\b/.test(line)) {
             clearTimeout(timer)
             resolve()

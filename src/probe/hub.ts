@@ -6,6 +6,7 @@
 //
 // Deliberately tiny (node:net only, no HTTP parser): a 500-pod lab is 500 listening sockets and
 // tens of thousands of one-request connections in a few seconds.
+import {createSocket} from 'node:dgram'
 import {createServer, type Socket} from 'node:net'
 
 const MAX_REQUEST = 8192
@@ -14,6 +15,8 @@ interface Listener {
   fd: number
   netns: string
   ip: string
+  /** udp: a datagram echo (a UDP port a policy names); otherwise an HTTP echo over TCP */
+  proto?: 'udp'
 }
 
 export function parseHubFds(spec: string): Listener[] {
@@ -21,9 +24,9 @@ export function parseHubFds(spec: string): Listener[] {
     .split(',')
     .filter((s) => s.length > 0)
     .map((s) => {
-      const [fd, netns, ip] = s.split('=')
-      if (!/^\d+$/.test(fd ?? '') || !netns || !ip) throw new Error(`bad NETLAB_HUB_FDS entry: ${s}`)
-      return {fd: Number(fd), netns, ip}
+      const [fd, netns, ip, port] = s.split('=')
+      if (!/^\d+$/.test(fd ?? '') || !netns || !ip || (port !== undefined && !/^(tcp|udp)\/\d+$/.test(port))) throw new Error(`bad NETLAB_HUB_FDS entry: ${s}`)
+      return {fd: Number(fd), netns, ip, ...(port?.startsWith('udp') ? {proto: 'udp' as const} : {})}
     })
 }
 
@@ -31,6 +34,12 @@ export function parseHubFds(spec: string): Listener[] {
 export function echoResponse(seen: string, servedBy: string): string {
   const body = `${seen}\n`
   return `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Netlab-Seen: ${seen}\r\nX-Netlab-Served-By: ${servedBy}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+}
+
+/** The answer to a UDP probe "netlab-probe ID": the ID, the address the sender came from, who answered. */
+export function udpEchoResponse(request: string, seen: string, servedBy: string): string | undefined {
+  const m = /^netlab-probe (\d+)\s*$/.exec(request)
+  return m ? `netlab-echo ${m[1]} ${seen} ${servedBy}\n` : undefined
 }
 
 function serve(sock: Socket, netns: string): void {
@@ -70,7 +79,25 @@ function main(): void {
   orphaned()
   setInterval(orphaned, 500)
   let pending = listeners.length
+  const ready = () => {
+    if (--pending === 0) process.stdout.write(`ready ${listeners.length}\n`)
+  }
   for (const l of listeners) {
+    if (l.proto === 'udp') {
+      const sock = createSocket('udp4')
+      sock.on('message', (msg, from) => {
+        const answer = udpEchoResponse(msg.toString('latin1', 0, 64), from.address, l.netns)
+        if (answer) sock.send(answer, from.port, from.address)
+      })
+      sock.on('error', (error) => {
+        if (pending > 0) {
+          process.stderr.write(`netlab echo hub: ${l.netns} ${l.ip} udp: ${error.message}\n`)
+          process.exit(3)
+        }
+      })
+      sock.bind({fd: l.fd}, ready)
+      continue
+    }
     const server = createServer({noDelay: true}, (sock) => serve(sock, l.netns))
     server.on('error', (error) => {
       // before "ready": a socket we cannot serve, fatal; after: one failed accept (e.g. out of
@@ -80,9 +107,7 @@ function main(): void {
         process.exit(3)
       }
     })
-    server.listen({fd: l.fd, backlog: 1024}, () => {
-      if (--pending === 0) process.stdout.write(`ready ${listeners.length}\n`)
-    })
+    server.listen({fd: l.fd, backlog: 1024}, ready)
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type Section,
   type SelfObservation,
 } from './types.js'
+import {policySummary, renderPolicySummary} from './policy-report.js'
 
 export const CHECK_ORDER: CheckId[] = [
   'pod-pod-same-node',
@@ -29,6 +30,8 @@ export const CHECK_ORDER: CheckId[] = [
   'self-address',
   'egress-reach',
   'egress-source',
+  'policy-ports',
+  'policy-external',
 ]
 
 export const CHECK_TITLES: Record<CheckId, string> = {
@@ -42,6 +45,8 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'self-address': 'each pod\'s eth0 address = the address netlab status reports = the address peers see',
   'egress-reach': 'pod → external hosts (ping)',
   'egress-source': 'the source address external hosts see (HTTP echo)',
+  'policy-ports': 'the ports the policies name, TCP and UDP (HTTP and UDP echo)',
+  'policy-external': 'external hosts → pods (ping, HTTP echo): the underlay routes pod subnets',
 }
 
 export const SECTION_TITLES: Record<Section, string> = {
@@ -50,6 +55,7 @@ export const SECTION_TITLES: Record<Section, string> = {
   'no-nat': 'No NAT: the source address the receiver actually saw',
   'self-address': 'Self-address: a pod\'s own idea of its address is what everyone sees',
   egress: 'Egress: leaving the cluster',
+  policy: 'Policies: who may talk to whom',
 }
 
 export interface Evidence {
@@ -81,17 +87,23 @@ export function addressOwners(model: LabModel): Map<string, string> {
 }
 
 export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
-  const base = {src: endpoint(probe.src), dst: endpoint(probe.dst)}
+  const base = {src: endpoint(probe.src), dst: endpoint(probe.dst), ...(probe.policy ? {policy: probe.policy} : {}), ...(obs?.ms !== undefined ? {ms: obs.ms} : {})}
   const seenText = (o: Observation | undefined) => (!o ? 'not probed' : !o.reply ? 'no reply' : probe.tool === 'http' ? (o.seen ?? 'reply') : 'reply')
   if (!probe.expect.reply) {
     const ok = obs !== undefined && !obs.reply
-    const detail = obs?.reply && probe.tool === 'http' ? `answered, seeing ${obs.seen}` : obs ? undefined : 'the probe did not run'
+    // blocked by a policy: how (refused at once, or a timeout) is worth showing
+    const how = probe.policy && obs && !obs.reply ? obs.detail : undefined
+    const detail = obs?.reply && probe.tool !== 'ping' && !probe.policy ? `answered, seeing ${obs.seen}` : obs ? how : 'the probe did not run'
     return {...base, expected: 'no reply', seen: seenText(obs), ok, ...(detail ? {detail} : {})}
   }
   const expected = probe.tool === 'http' && probe.expect.seen ? probe.expect.seen : 'reply'
   if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
   if (!obs.reply) return {...base, expected, seen: 'no reply', ok: false, ...(obs.detail ? {detail: obs.detail} : {})}
   if (probe.tool === 'ping') return {...base, expected, seen: 'reply', ok: true}
+  if (probe.tool === 'udp' && probe.expect.seen) {
+    const ok = obs.seen === probe.expect.seen && (!obs.servedBy || obs.servedBy === probe.dst.netns)
+    return {...base, expected: probe.expect.seen, seen: obs.seen ?? 'reply', ok, ...(obs.servedBy && obs.servedBy !== probe.dst.netns ? {detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`} : {})}
+  }
   if (obs.servedBy && obs.servedBy !== probe.dst.netns) {
     return {...base, expected, seen: obs.seen ?? 'reply', ok: false, detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`}
   }
@@ -147,6 +159,11 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
       return `ipMasq is on: the external host must see the pod's node's underlay address (masquerade)${tail}`
     }
   }
+  if (id === 'policy-ports') return 'every pair of the other sections again, on each port a policy names: the echo service listens on all of them, in every pod and external host'
+  if (id === 'policy-external') return 'nothing translates what comes in: an allowed pod sees the external host\'s own address'
+  if (model.policies && ['pod-pod-same-node', 'pod-pod-other-node', 'node-other-pod', 'pod-node', 'no-nat-pod-pod', 'no-nat-node-pod', 'egress-reach', 'egress-source'].includes(id) && probes.some((p) => p.check === id && p.policy?.verdict === 'denied')) {
+    return 'where the policies allow it; a pair they deny must go unanswered (see Policies below)'
+  }
   if (id === 'no-nat-pod-pod') return 'a masquerade rule on pod-to-pod traffic (the bridge plugin\'s ipMasq mistake) still lets ping through; this check does not'
   if (id === 'pod-pod-same-node' && probes.length > 0 && !probes.some((p) => p.check === id)) return 'no node has two pods'
   return undefined
@@ -160,8 +177,11 @@ export function buildReport(model: LabModel, coverage: Coverage, sections: Secti
     byCheck.set(p.check, list)
   }
   if (sections.includes('self-address')) byCheck.set('self-address', judgeSelf(model, ev.probes, ev.observations, ev.self))
-  const wanted = new Set(sections)
-  const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id])).map((id) => {
+  // the policy section belongs to labs with policies
+  const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
+  // external hosts reach pods only where the underlay routes pod subnets
+  const probed = (id: CheckId) => id !== 'policy-external' || routingMode(model.routing).podsRoutableFromUnderlay === true
+  const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id]) && probed(id)).map((id) => {
     const results = byCheck.get(id) ?? []
     const passed = results.filter((r) => r.ok).length
     const n = note(model, id, ev.probes, byCheck)
@@ -182,6 +202,7 @@ export function buildReport(model: LabModel, coverage: Coverage, sections: Secti
     passed,
     failed,
     ms,
+    ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks)} : {}),
   }
 }
 
@@ -203,10 +224,13 @@ function describeSeen(seen: string, owners?: Map<string, string>): string {
   return owner ? `${seen} (${owner})` : seen
 }
 
-function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
+export function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
   if (c.id === 'self-address') return `✗ ${r.src.name}: expected ${r.expected} everywhere, but ${r.detail ?? r.seen}`
   const detail = r.detail ? ` — ${r.detail}` : ''
-  return `✗ ${who(r.src)} → ${who(r.dst)}: expected ${describeSeen(r.expected, owners)}, seen ${describeSeen(r.seen, owners)}${detail}`
+  // with policies: which service, and what the policies say about it
+  const service = r.policy && c.id === 'policy-ports' ? ` ${r.policy.service}` : ''
+  const policy = r.policy && r.policy.policies.length > 0 ? ` (${r.policy.why})` : ''
+  return `✗ ${who(r.src)} → ${who(r.dst)}${service}: expected ${describeSeen(r.expected, owners)}, seen ${describeSeen(r.seen, owners)}${detail}${policy}`
 }
 
 /** "web-0 → web-1 db ✗node-2-p0": one line per source, like Mininet's pingall. */
@@ -218,13 +242,27 @@ function sourceLines(c: CheckReport): string[] {
     list.push(r)
     bySource.set(r.src.name, list)
   }
-  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source'
+  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source' || c.id === 'policy-ports'
+  const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${c.id === 'policy-ports' && r.policy ? `:${r.policy.service}` : ''}`
+  // targets a policy denies, and that stayed silent as it should, are listed apart
+  const blockedByPolicy = (r: ProbeResult) => r.ok && r.expected === 'no reply' && r.policy?.verdict === 'denied'
+  // every port of every pair is too many to name: there, name what a policy allowed (and every
+  // failure), and count the rest — flows no policy isolates (open), and those a policy blocked
+  const ports = c.id === 'policy-ports'
+  const open = (r: ProbeResult) => ports && r.ok && r.policy?.policies.length === 0
   return [...bySource.entries()].map(([src, rs]) => {
-    const targets = rs.map((r) => `${r.ok ? '' : '✗'}${r.dst.name}`)
+    const targets = rs.filter((r) => !blockedByPolicy(r) && !open(r)).map(name)
+    const blocked = rs.filter(blockedByPolicy).map(name)
+    const opened = rs.filter(open).length
     const seen = new Set(rs.filter((r) => r.ok && r.expected !== 'no reply').map((r) => r.seen))
-    const silent = rs.some((r) => r.ok && r.expected === 'no reply')
+    const silent = rs.some((r) => r.ok && r.expected === 'no reply' && !r.policy)
     const tail = isHttp && seen.size > 0 ? `  (seen as ${[...seen].join(', ')})` : silent ? '  (no reply, as expected)' : ''
-    return `${src} → ${targets.join(' ')}${tail}`
+    const parts = [
+      targets.join(' '),
+      opened > 0 ? `${opened} open (no isolated end)` : '',
+      blocked.length === 0 ? '' : ports ? `${blocked.length} blocked by policy` : `blocked by policy: ${blocked.join(' ')}`,
+    ].filter((x) => x.length > 0)
+    return `${src} → ${parts.join('; ')}${tail}`
   })
 }
 
@@ -267,6 +305,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
         if (hint) lines.push(`      ${hint}`)
       }
     }
+    if (section === 'policy' && r.policy) lines.push(...renderPolicySummary(r.policy, {maxViolations: maxFailures}))
   }
   lines.push('', `${r.passed} passed, ${r.failed} failed`)
   return lines.join('\n')

@@ -2,19 +2,23 @@
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
 import {NetlabError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
-import {requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
+import {findPerl, requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
 import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
-import {eth0Of, httpFrom, pingFrom, type Runner} from './clients.js'
-import {BIND_SCRIPT, startHub, type Hub} from './hub-control.js'
-import {processMarker, processName, reapStale} from './owned.js'
+import {eth0Of, httpFrom, pingFrom, udpFrom, type Runner} from './clients.js'
+import {BIND_SCRIPT, startHub, unboundKey, type Hub} from './hub-control.js'
+import {assetPath, processMarker, processName, reapStale} from './owned.js'
+import {namedPorts} from './policy.js'
 import {JOBS_SCRIPT, JobRunner} from './jobs.js'
 import {buildReport} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {ANSWERED, eth0Addresses, SILENT} from './tools.js'
 import type {Observation, Only, Probe, ProbeReport, SelfObservation} from './types.js'
+
+/** the UDP client (policies name UDP ports; curl speaks no UDP) */
+export const UDP_SCRIPT = assetPath('netlab-udp.pl')
 
 export interface ProbeOptions {
   full?: boolean
@@ -64,7 +68,7 @@ export function preflight(lab: string): LabModel {
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
   const model = preflight(lab)
-  await requirePerl([BIND_SCRIPT, JOBS_SCRIPT]) // before anything starts: one perl run checks what both helpers use
+  await requirePerl([BIND_SCRIPT, JOBS_SCRIPT, UDP_SCRIPT]) // before anything starts: one perl run checks what the helpers use
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
   const probes = selectProbes(model, opts)
@@ -100,16 +104,23 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const httpTasks = tasks.filter((t) => t.tool === 'http')
+    // the echo hub answers HTTP on its own port and, in a lab with policies, on every port they name (TCP and UDP)
+    const httpTasks = tasks.filter((t) => t.tool === 'http' || t.tool === 'udp')
     if (httpTasks.length > 0) {
-      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * MAX_JOBS}).then((h) => (hub = h))
+      const extra = model.policies ? {extra: namedPorts(model)} : {}
+      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * MAX_JOBS, ...extra}).then((h) => (hub = h))
       hubStart.catch(() => undefined) // awaited below
     }
     // pings first: they need no echo hub, so they run while it starts
     const work: Promise<void>[] = tasks.filter((t) => t.tool === 'ping').map(async (t) => record(await pingFrom(exec, t.netns, t.probes, t.silent ? SILENT : ANSWERED)))
     const h = await hubStart
     if (h && !interrupted) {
-      work.push(...httpTasks.map(async (t) => record(await httpFrom(exec, t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED))))
+      const udpClient = [findPerl(), UDP_SCRIPT]
+      work.push(
+        ...httpTasks.map(async (t) =>
+          record(t.tool === 'udp' ? await udpFrom(exec, t.netns, t.probes, udpClient, t.silent ? SILENT : ANSWERED) : await httpFrom(exec, t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED)),
+        ),
+      )
     }
     // self-addresses: the hub's launcher read them inside each pod it listens in; `ip` for any other
     for (const p of selfPods) {
@@ -120,7 +131,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     await Promise.all(work)
     // no echo service where the model's address is missing: say so rather than "refused"
     for (const p of probes) {
-      const why = p.tool === 'http' ? h?.unbound.get(p.dst.netns) : undefined
+      const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
+      const why = p.tool !== 'ping' ? (h?.unbound.get(unboundKey(p.dst.netns, port)) ?? h?.unbound.get(p.dst.netns)) : undefined
       const o = observations.get(p.id)
       if (why && o && !o.reply) observations.set(p.id, {...o, detail: `no echo service in ${p.dst.name}: ${why}`})
     }

@@ -5,7 +5,9 @@
 // each pod to one pod on its own node and one on every other node; each node to each of its pods
 // and one pod on every other node; each pod to its own node and the next node.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
+import {namedPorts, withPolicy} from './policy.js'
 import {SECTIONS, type CheckId, type Coverage, type Endpoint, type Only, type Probe, type Section} from './types.js'
 
 export const ALL_PAIRS_MAX_PODS = 100
@@ -40,6 +42,8 @@ export const SECTION_OF: Record<CheckId, Section> = {
   'self-address': 'self-address',
   'egress-reach': 'egress',
   'egress-source': 'egress',
+  'policy-ports': 'policy',
+  'policy-external': 'policy',
 }
 
 type Pair<S, D> = [S, D]
@@ -114,9 +118,10 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   }
   const pod = (p: PodModel) => ep(p, podEndpoint)
   const node = (n: NodeModel) => ep(n, nodeEndpoint)
-  const add = (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint) => {
-    const expect = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
-    probes.push({id: probes.length, check, tool, src, dst, expect})
+  const add = (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => {
+    const base = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
+    const {expect, policy} = withPolicy(model, tool, src, dst, port, base)
+    probes.push({id: probes.length, check, tool, ...(port !== undefined ? {port} : {}), src, dst, expect, ...(policy ? {policy} : {})})
   }
 
   const pods = sections.has('pod-pod') || sections.has('no-nat') ? podPairs(model, coverage) : []
@@ -141,7 +146,38 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
       }
     }
   }
+  if (sections.has('policy') && model.policies) policyProbes(model, coverage, {pod, node, external: (e) => ep(e, externalEndpoint)}, add)
   return probes
+}
+
+/**
+ * The policy section: every pair of the other sections on each TCP and UDP port a policy names
+ * (the echo service listens on them), and, where the underlay routes pod subnets, external hosts
+ * → pods. Pairs the outside cannot answer whatever the policies say are left out.
+ */
+function policyProbes(
+  model: LabModel,
+  coverage: Coverage,
+  ep: {pod: (p: PodModel) => Endpoint; node: (n: NodeModel) => Endpoint; external: (e: LabModel['external'][number]) => Endpoint},
+  add: (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => void,
+): void {
+  const {tcp, udp} = namedPorts(model)
+  const routable = routingMode(model.routing).podsRoutableFromUnderlay === true
+  const pairs: [Endpoint, Endpoint][] = [
+    ...podPairs(model, coverage).map(([s, d]): [Endpoint, Endpoint] => [ep.pod(s), ep.pod(d)]),
+    ...nodePodPairs(model, coverage).map(([n, p]): [Endpoint, Endpoint] => [ep.node(n), ep.pod(p)]),
+    ...model.external.flatMap((e) => egressSources(model, coverage).map((p): [Endpoint, Endpoint] => [ep.pod(p), ep.external(e)])),
+    ...(routable ? model.external.flatMap((e) => model.nodes.flatMap((n) => n.pods).map((p): [Endpoint, Endpoint] => [ep.external(e), ep.pod(p)])) : []),
+  ].filter(([s, d]) => expectHttp(model, s, d).reply)
+  const services: [Probe['tool'], number][] = [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
+  for (const [tool, port] of services) for (const [s, d] of pairs) add('policy-ports', tool, s, d, port)
+  if (!routable) return
+  for (const e of model.external) {
+    for (const p of model.nodes.flatMap((n) => n.pods)) {
+      add('policy-external', 'ping', ep.external(e), ep.pod(p))
+      add('policy-external', 'http', ep.external(e), ep.pod(p))
+    }
+  }
 }
 
 /** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */

@@ -47,7 +47,7 @@ export function parseFping(stdout: string, stderr: string): Map<string, Observat
 }
 
 /** Fields curl writes per transfer, tab-separated, one line each (curl >= 7.84 for %header{}). */
-export const CURL_FORMAT = ['%{url}', '%{http_code}', '%{local_ip}', '%header{x-netlab-seen}', '%header{x-netlab-served-by}', '%{exitcode}', '%{errormsg}'].join('\\t') + '\\n'
+export const CURL_FORMAT = ['%{url}', '%{http_code}', '%{local_ip}', '%header{x-netlab-seen}', '%header{x-netlab-served-by}', '%{exitcode}', '%{errormsg}', '%{time_total}'].join('\\t') + '\\n'
 
 export function probeUrl(ip: string, port: number, id: number): string {
   return `http://${ip}:${port}/probe/${id}`
@@ -63,15 +63,18 @@ export function curlArgs(urls: string[], t: Timing): string[] {
 export function parseCurl(stdout: string): Map<number, Observation> {
   const out = new Map<number, Observation>()
   for (const line of stdout.split('\n')) {
-    const [url, code, local, seen, servedBy, exit, ...msg] = line.split('\t')
+    const [url, code, local, seen, servedBy, exit, ...rest] = line.split('\t')
     const id = /\/probe\/(\d+)$/.exec(url ?? '')
     if (!id) continue
-    const errormsg = msg.join('\t').trim()
+    // the error message, then how long it took (the last field: a message may hold a tab)
+    const time = rest.length > 1 ? rest.at(-1) : undefined
+    const errormsg = (rest.length > 1 ? rest.slice(0, -1) : rest).join('\t').trim()
+    const ms = /^\d+(\.\d+)?$/.test(time ?? '') ? {ms: Math.round(Number(time) * 1000)} : {}
     if (code === '200' && seen) {
-      out.set(Number(id[1]), {reply: true, seen: seen.trim(), local: local || undefined, servedBy: servedBy?.trim() || undefined})
+      out.set(Number(id[1]), {reply: true, seen: seen.trim(), local: local || undefined, servedBy: servedBy?.trim() || undefined, ...ms})
     } else {
       const detail = errormsg || (code && code !== '000' ? `HTTP ${code} without an echo` : `curl exit ${exit || '?'}`)
-      out.set(Number(id[1]), {reply: false, local: local || undefined, detail: shortCurlError(detail)})
+      out.set(Number(id[1]), {reply: false, local: local || undefined, detail: shortCurlError(detail), ...ms})
     }
   }
   return out
@@ -82,6 +85,26 @@ function shortCurlError(msg: string): string {
   const m = /^(?:Failed to connect to .*?: |Connection timed out after \d+ milliseconds)(.*)$/.exec(msg)
   if (m) return m[1] ? `no reply: ${m[1]}` : 'no reply (timeout)'
   return msg
+}
+
+/** netlab-udp.pl's arguments: the time it waits for all answers, and each probe as ID=IP:PORT. */
+export function udpArgs(targets: {id: number; ip: string; port: number}[], t: Timing): string[] {
+  return [String(Math.round(t.connectTimeoutS * 1000)), ...targets.map((x) => `${x.id}=${x.ip}:${x.port}`)]
+}
+
+/** netlab-udp.pl's lines ("ID ok SEEN SERVED_BY LOCAL MS", "ID fail LOCAL MS REASON"), by probe id. */
+export function parseUdp(stdout: string): Map<number, Observation> {
+  const out = new Map<number, Observation>()
+  for (const line of stdout.split('\n')) {
+    const ok = /^(\d+) ok (\S+) (\S+) (\S+) (\d+)$/.exec(line.trim())
+    if (ok) {
+      out.set(Number(ok[1]), {reply: true, seen: ok[2], servedBy: ok[3], local: ok[4], ms: Number(ok[5])})
+      continue
+    }
+    const fail = /^(\d+) fail (\S+) (\d+) (.*)$/.exec(line.trim())
+    if (fail) out.set(Number(fail[1]), {reply: false, ...(fail[2] !== '-' ? {local: fail[2]} : {}), ms: Number(fail[3]), detail: fail[4].startsWith('no reply') ? fail[4] : `no reply: ${fail[4]}`})
+  }
+  return out
 }
 
 export function eth0Args(): string[] {

@@ -2,12 +2,12 @@
 // see), observations made inside the lab's namespaces, and the report that compares the two.
 
 /** What --only can pick. */
-export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'egress'] as const
+export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'egress', 'policy'] as const
 export type Only = (typeof ONLY_CHOICES)[number]
 
 /** Report sections, in report order. self-address goes with no-nat (it uses what peers saw). */
 export type Section = Only | 'self-address'
-export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress']
+export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress', 'policy']
 
 export type CheckId =
   | 'pod-pod-same-node'
@@ -20,6 +20,8 @@ export type CheckId =
   | 'self-address'
   | 'egress-reach'
   | 'egress-source'
+  | 'policy-ports'
+  | 'policy-external'
 
 export type Coverage = 'all-pairs' | 'representative'
 
@@ -42,10 +44,26 @@ export type Expectation =
 export interface Probe {
   id: number
   check: CheckId
-  tool: 'ping' | 'http'
+  /** ping; http: a TCP connection and an HTTP echo; udp: a datagram and its echo */
+  tool: 'ping' | 'http' | 'udp'
+  /** http: a port a policy names (undefined: the echo hub's own port, which none names); udp: always */
+  port?: number
   src: Endpoint
   dst: Endpoint
   expect: Expectation
+  /** in a lab with policies: what they say about this flow */
+  policy?: ProbePolicy
+}
+
+/** The policies' verdict on one probe's flow (src/model/verdict.ts). */
+export interface ProbePolicy {
+  verdict: 'allowed' | 'denied'
+  /** "ping", "tcp/5432", "udp/53", "tcp (a port no policy names)" */
+  service: string
+  /** why, naming the policies (and rules) that decide */
+  why: string
+  /** the deciding policies: those that deny it, or those whose rules allow it (none: nobody is isolated) */
+  policies: string[]
 }
 
 /** What one probe saw. */
@@ -59,6 +77,8 @@ export interface Observation {
   servedBy?: string
   /** why there was no reply, or anything else worth showing */
   detail?: string
+  /** how long the answer (or the failure) took, ms, when the client says */
+  ms?: number
 }
 
 /** A pod's own idea of its address, read from its eth0. */
@@ -84,6 +104,10 @@ export interface ProbeResult {
   seen: string
   ok: boolean
   detail?: string
+  /** probes of a lab with policies: the service probed and the policies' verdict */
+  policy?: ProbePolicy
+  /** how long the answer (or the failure) took, ms */
+  ms?: number
 }
 
 export interface CheckReport {
@@ -110,4 +134,31 @@ export interface ProbeReport {
   passed: number
   failed: number
   ms: number
+  /** labs with policies: every probe with a verdict, sorted into what was allowed and what was denied */
+  policy?: PolicySummary
+}
+
+/** A probe whose outcome contradicts the policies, and the policies that decide its flow. */
+export interface Violation {
+  kind: 'denied-but-reachable' | 'allowed-but-blocked'
+  check: CheckId
+  src: ResultEndpoint
+  dst: ResultEndpoint
+  service: string
+  /** the deciding policies' names */
+  policies: string[]
+  why: string
+  seen: string
+  detail?: string
+}
+
+export interface PolicySummary {
+  policies: number
+  /** pods isolated for ingress, for egress */
+  isolated: {ingress: number; egress: number}
+  allowedReachable: number
+  deniedBlocked: number
+  violations: Violation[]
+  /** how long the denied probes that were blocked took to fail, where the client said (ms) */
+  deniedMs?: {count: number; median: number; max: number}
 }
