@@ -1,6 +1,6 @@
 // Collects phases and actions in order, numbering them and filling in how each is undone.
 import {driver} from '../tools/index.js'
-import type {Action, Phase, Plan, Tool} from './types.js'
+import type {Action, Command, Phase, Plan, Tool} from './types.js'
 
 export class PlanBuilder {
   private phases: Phase[] = []
@@ -27,6 +27,11 @@ export class PlanBuilder {
 
   createNetns(netns: string, why: string): this {
     return this.push({netns: null, tool: 'ip', args: ['netns', 'add', netns], why, creates: netns, undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', netns]}]}})
+  }
+
+  /** A change to a lab that is up (netlab policy apply): undone by running `undo`, never by deleting a namespace. */
+  change(c: Command, why: string, undo: Command[]): this {
+    return this.push({...c, why, undo: {kind: 'commands', commands: undo}})
   }
 
   build(): Plan {

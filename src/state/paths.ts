@@ -16,6 +16,9 @@ export const files = {
   plan: (lab: string) => join(labDir(lab), 'plan.json'),
   journal: (lab: string) => join(labDir(lab), 'journal.jsonl'),
   pids: (lab: string) => join(labDir(lab), 'pids'),
+  /** `netlab policy apply`: its plan and journal while it runs (and after it was killed) */
+  policyPlan: (lab: string) => join(labDir(lab), 'policy-plan.json'),
+  policyJournal: (lab: string) => join(labDir(lab), 'policy-journal.jsonl'),
   /** beside the state dir, so `down` can remove the dir while holding the lock */
   lock: (lab: string) => join(stateRoot(), `${lab}.lock`),
 }

@@ -25,12 +25,16 @@ export function createLabDir(lab: string): void {
   mkdirSync(labDir(lab), {recursive: true, mode: 0o755})
 }
 
+export function writeJson(path: string, data: unknown): void {
+  writeAtomic(path, JSON.stringify(data))
+}
+
 export function writeState(state: LabState): void {
   writeAtomic(files.state(state.lab), JSON.stringify(state))
 }
 
 /** A JSON file, or undefined when it is missing or cut short (a crash mid-write cannot leave half: writes rename). */
-function readJson<T>(path: string): T | undefined {
+export function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T
   } catch {

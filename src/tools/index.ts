@@ -2,10 +2,11 @@
 import {bridge} from './bridge.js'
 import {ip} from './ip.js'
 import {iptables} from './iptables.js'
+import {iptablesRestore} from './iptables-restore.js'
 import {sysctl} from './sysctl.js'
 import type {ToolDriver} from './types.js'
 
-const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge}
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore}
 
 export function driver(tool: string): ToolDriver {
   const d = DRIVERS[tool]

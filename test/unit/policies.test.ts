@@ -10,6 +10,8 @@ import type {LabModel} from '../../src/model/types.js'
 import {decide, explain, type FlowEnd} from '../../src/model/verdict.js'
 import {compilePlan} from '../../src/plan/compile.js'
 import {podChain, POLICY_CHAIN} from '../../src/plan/policy.js'
+import {compilePolicyApply, filterTable} from '../../src/plan/policy-apply.js'
+import {driver} from '../../src/tools/index.js'
 import {renderText} from '../../src/plan/render.js'
 import {restoreInput} from '../../src/tools/iptables.js'
 import {TopologyError, type TopologyWarning} from '../../src/topology/errors.js'
@@ -298,5 +300,72 @@ policies: []`
     // without policies: the pod's own MAC, as before
     const plain = compilePlan(model(topo.replace('policies: []', '')))
     expect(plain.actions.find((x) => x.netns === a.netns && x.args[0] === 'neigh' && x.args[2] === b.ip)!.args[4]).toBe(b.mac)
+  })
+})
+
+describe('the plan of netlab policy apply', () => {
+  const topo = (policies: string) => model(lab(policies))
+  const before = topo('')
+  const after = topo(`policies:
+  - name: db-in
+    podSelector: {app: db}
+    ingress:
+      - from: [{podSelector: {app: web}}]`)
+
+  it('a lab built without policies is wired first (undone back to a fresh namespace\'s settings), and its pods forget their neighbours', () => {
+    const p = compilePolicyApply(before, after)
+    expect(p.phases.map((x) => x.id)).toEqual(['policy-wiring', 'policy-rules'])
+    const n0 = before.nodes[0]
+    const wiring = p.actions.filter((a) => a.phase === 'policy-wiring' && a.netns === n0.netns)
+    expect(wiring.find((a) => a.tool === 'bridge')).toMatchObject({args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'on'], undo: {kind: 'commands', commands: [{tool: 'bridge', netns: n0.netns, args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'off']}]}})
+    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.neigh.cni0.proxy_delay'))!.undo).toEqual({kind: 'commands', commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.neigh.cni0.proxy_delay=80']}]})
+    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.icmp_ratemask'))!.undo).toEqual({kind: 'commands', commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.icmp_ratemask=6168']}]})
+    const flush = p.actions.filter((a) => a.args[0] === 'neigh')
+    expect(flush.map((a) => a.netns)).toEqual(before.nodes.flatMap((n) => n.pods.map((x) => x.netns)))
+    expect(flush[0].args).toEqual(['neigh', 'flush', 'dev', 'eth0'])
+    // every action is undone by commands: an apply never deletes a namespace
+    for (const a of p.actions) expect(a.undo.kind).toBe('commands')
+  })
+
+  it('each node with pods: one iptables-restore of its whole filter table, undone by the old table', () => {
+    const p = compilePolicyApply(before, after)
+    const rules = p.actions.filter((a) => a.phase === 'policy-rules')
+    expect(rules.map((a) => a.netns)).toEqual(before.nodes.map((n) => n.netns))
+    const [n0] = rules
+    expect(n0).toMatchObject({tool: 'iptables-restore', args: []})
+    const lines = n0.stdin!.split('\n')
+    expect(lines[0]).toBe('*filter')
+    expect(lines).toContain(':FORWARD DROP [0:0]')
+    expect(lines).toContain('-A NETLAB-IN-db -s 10.244.0.2 -m comment --comment "db-in ingress rule 1" -j RETURN')
+    expect(lines[lines.indexOf('-N NETLAB-IN-db') - 1]).toMatch(/^# db's ingress chain: it is isolated for ingress by db-in/)
+    expect(lines.at(-2)).toBe('COMMIT')
+    // the nat table is left alone: masquerade is not the policies' business
+    expect(n0.stdin).not.toContain('*nat')
+    const undo = n0.undo.kind === 'commands' ? n0.undo.commands : []
+    expect(undo).toHaveLength(1)
+    expect(undo[0].stdin).toBe(filterTable(compilePlan(before), before.nodes[0]))
+    expect(undo[0].stdin).not.toContain('NETLAB')
+    // the text plan shows the input as a here-document
+    expect(renderText(p)).toContain(`$ ip netns exec ${before.nodes[0].netns} iptables-restore <<'NETLAB_EOF'\n*filter\n`)
+  })
+
+  it('a lab wired already: only the rules change; removing every policy keeps the (empty) dispatcher', () => {
+    const p = compilePolicyApply(after, topo('policies: []'))
+    expect(p.phases.map((x) => x.id)).toEqual(['policy-rules'])
+    expect(p.actions[0].stdin).toContain('-N NETLAB-POLICY')
+    expect(p.actions[0].stdin).not.toContain('NETLAB-IN-db')
+  })
+
+  it('the iptables-restore driver: one program per table; a failure names its action; a test fault really fails', () => {
+    const p = compilePolicyApply(after, before.policies ? before : {...before, policies: []})
+    const d = driver('iptables-restore')
+    const prepared = d.prepare(p.actions, p.actions[0].netns, {fault: 1, netlink: true})
+    expect(prepared.steps).toEqual([
+      {kind: 'exec', argv: ['iptables-restore'], stdin: p.actions[0].stdin},
+      {kind: 'exec', argv: ['iptables-restore'], stdin: expect.stringContaining('NETLAB-INJECTED-FAULT')},
+    ])
+    const out = d.interpret(prepared, {step: 1, exitCode: 1, stderr: 'iptables-restore: line 2 failed'})
+    expect(out.failed).toBe(p.actions[1])
+    expect(out.applied).toEqual([p.actions[0]])
   })
 })
