@@ -159,7 +159,10 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
       return `ipMasq is on: the external host must see the pod's node's underlay address (masquerade)${tail}`
     }
   }
-  if (id === 'policy-ports') return 'every pair of the other sections again, on each port a policy names: the echo service listens on all of them, in every pod and external host'
+  if (id === 'policy-ports') {
+    if (!probes.some((p) => p.check === id)) return 'no policy names a TCP or UDP port'
+    return 'every pair of the other sections again, on each port a policy names: the echo service listens on all of them, in every pod and external host'
+  }
   if (id === 'policy-external') return 'nothing translates what comes in: an allowed pod sees the external host\'s own address'
   if (model.policies && ['pod-pod-same-node', 'pod-pod-other-node', 'node-other-pod', 'pod-node', 'no-nat-pod-pod', 'no-nat-node-pod', 'egress-reach', 'egress-source'].includes(id) && probes.some((p) => p.check === id && p.policy?.verdict === 'denied')) {
     return 'where the policies allow it; a pair they deny must go unanswered (see Policies below)'
