@@ -26,7 +26,8 @@ export function makeStateDir(): string {
 
 export function netlab(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
   const started = performance.now()
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env, NO_COLOR: '1'}, encoding: 'utf8', timeout: timeoutMs})
+  // a large lab's plan as JSON is several MB: more than spawnSync's default 1 MB of output
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env, NO_COLOR: '1'}, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024})
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started}
 }
 

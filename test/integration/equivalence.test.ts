@@ -28,6 +28,8 @@ function dump(ns: string, lab: string): unknown {
       peerIn: l.link_netnsid === undefined ? null : 'other',
       // a VXLAN device's settings (VNI, port, local address, learning); bridges' hold kernel-chosen ids
       vxlan: l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : null,
+      // a bridge port isolated from the others (labs with policies)
+      isolated: l.linkinfo?.info_slave_data?.isolated ?? null,
     })).sort((a, b) => a.name.localeCompare(b.name)),
     // forwarding-database entries that send a MAC to an underlay address (VXLAN); bridge ports' own entries hold random MACs
     fdb: (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show'], {encoding: 'utf8'}) || '[]') as Record<string, any>[]).filter((f) => f.dst).map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`).sort(),
@@ -35,6 +37,8 @@ function dump(ns: string, lab: string): unknown {
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
     sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6')],
+    // what a lab with policies sets in its nodes (empty where there is no cni0)
+    policySysctls: ['net.ipv4.conf.cni0.proxy_arp_pvlan', 'net.ipv4.neigh.cni0.proxy_delay', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.cni0.send_redirects', 'net.ipv4.icmp_ratemask'].map(sysctl),
     rules,
     names: [...names.values()].sort(),
   }
@@ -42,19 +46,32 @@ function dump(ns: string, lab: string): unknown {
 
 const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab))
 
+/** Labels (every other pod a db) and two policies: db takes 5432 from web, web reaches db only. */
+function withPolicies(topo: Record<string, unknown>): void {
+  const nodes = topo.nodes as {name: string; pods: number}[]
+  topo.nodes = nodes.map((n) => ({name: n.name, pods: Array.from({length: n.pods}, (_, k) => ({name: `${n.name}-p${k}`, labels: {app: k % 2 ? 'db' : 'web'}}))}))
+  topo.policies = [
+    {name: 'db-in', podSelector: {app: 'db'}, ingress: [{from: [{podSelector: {app: 'web'}}], ports: [{protocol: 'TCP', port: 5432}]}]},
+    {name: 'web-out', podSelector: {app: 'web'}, policyTypes: ['Egress'], egress: [{to: [{podSelector: {app: 'db'}}, {ipBlock: '203.0.113.0/24'}]}]},
+  ]
+}
+
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
   const {stateDir, env, track} = labSandbox()
 
-  // every routing mode on a small lab; the default mode on a large one too
+  // every routing mode on a small lab; the default mode on a large one too; both with policies
   const cases = [
-    ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing] as const),
-    [`${DEFAULT_ROUTING_MODE}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE] as const,
+    ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing, false] as const),
+    [`${DEFAULT_ROUTING_MODE}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE, false] as const,
+    [`${DEFAULT_ROUTING_MODE}: a small lab with policies`, {nodes: 3, pods: 2}, DEFAULT_ROUTING_MODE, true] as const,
+    [`${DEFAULT_ROUTING_MODE}: a large lab with policies (neighbours through the gateway)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE, true] as const,
   ]
-  for (const [what, size, routing] of cases) {
+  for (const [what, size, routing, policies] of cases) {
     it(what, () => {
       const lab = track(uniqueLab('same'))
       const topo = smallTopology(lab, size)
       ;(topo.cluster as Record<string, unknown>).routing = routing
+      if (policies) withPolicies(topo)
       const file = writeTopology(stateDir, topo)
       const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
       if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')
