@@ -140,6 +140,24 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     }, 180_000)
   }
 
+  it('a fault injected in the policies phase of up (first and last step of each tool\'s batch) is rolled back completely', () => {
+    const before = rootSnapshot()
+    const lab = track(uniqueLab('pol-fault'))
+    const file = writeTopology(stateDir, topology(lab, 'host-gw'))
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as {actions: {id: number; phase: string; tool: string; netns: string}[]}
+    const phase = plan.actions.filter((a) => a.phase === 'policies')
+    // batch boundaries: where the tool or the namespace changes, on both sides
+    const steps = phase.filter((a, i) => i === 0 || i === phase.length - 1 || a.tool !== phase[i - 1].tool || a.netns !== phase[i - 1].netns || a.tool !== phase[i + 1].tool || a.netns !== phase[i + 1].netns)
+    expect(new Set(steps.map((a) => a.tool))).toEqual(new Set(['bridge', 'sysctl', 'iptables']))
+    for (const action of steps) {
+      const r = netlab(['up', file, '-q'], {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
+      expect(r.code, `fault at step ${action.id}: ${r.stderr}`).toBe(1)
+      expect(r.stderr).toContain(`step ${action.id + 1}/${plan.actions.length} (policies:`)
+      expect(labNetns(lab)).toEqual([])
+    }
+    expect(rootSnapshot()).toBe(before)
+  }, 300_000)
+
   it('same-node enforcement needs no br_netfilter: with bridge-nf-call-iptables=0 in the node it holds; without the port isolation it would not', () => {
     const before = rootSnapshot()
     const lab = track(uniqueLab('pol-brnf'))
