@@ -21,6 +21,8 @@ export interface StatusReport {
   members: {kind: string; name: string; netns: string; ips: string[]}[]
   /** namespaces the lab should have but that do not exist */
   missing: string[]
+  /** labs with policies: each one, the pods it isolates and in which directions */
+  policies?: {name: string; pods: string[]; types: string[]}[]
 }
 
 /** The lab to act on: the one named, or the only one there is. */
@@ -54,6 +56,7 @@ export function statusOf(lab: string): StatusReport {
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
+    ...(m.policies ? {policies: m.policies.map((p) => ({name: p.name, pods: p.pods, types: p.types}))} : {}),
   }
 }
 
@@ -71,6 +74,7 @@ export function renderStatus(s: StatusReport): string {
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd())
   const underlay = multi ? s.segments.map((x) => `${x.index}: ${x.cidr}`).join(', ') : s.underlay
   const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, pods ${s.podCIDR}, underlay ${underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
-  const tail = s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []
+  const policies = s.policies ? ['', s.policies.length === 0 ? 'policies: none (every pod open)' : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`] : []
+  const tail = [...policies, ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : [])]
   return [head, '', ...table, ...tail].join('\n')
 }
