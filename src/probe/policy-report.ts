@@ -55,7 +55,7 @@ function end(e: ProbeResult['src']): string {
 /** "✗ denied but reachable: a (ip) → b (ip) tcp/5432 — b is isolated for ingress by p, …; it answered" */
 export function violationLine(v: Violation): string {
   const what = v.kind === 'denied-but-reachable' ? 'denied but reachable' : 'allowed but blocked'
-  const outcome = v.kind === 'denied-but-reachable' ? `it answered${v.seen !== 'reply' ? `, seeing ${v.seen}` : ''}` : `no reply${v.detail ? ` (${v.detail.replace(/^no reply:? ?/, '') || 'timeout'})` : ''}`
+  const outcome = v.kind === 'denied-but-reachable' ? `it answered${v.seen !== 'reply' ? `, seeing ${v.seen}` : ''}` : `no reply${v.detail ? ` (${v.detail.replace(/^no reply:? ?/, '').replace(/^\((.*)\)$/, '$1') || 'timeout'})` : ''}`
   return `✗ ${what}: ${end(v.src)} → ${end(v.dst)} ${v.service} — ${v.why.replace(/^denied: /, '')}; ${outcome}`
 }
 

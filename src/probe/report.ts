@@ -88,7 +88,7 @@ export function addressOwners(model: LabModel): Map<string, string> {
 
 export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   const base = {src: endpoint(probe.src), dst: endpoint(probe.dst), ...(probe.policy ? {policy: probe.policy} : {}), ...(obs?.ms !== undefined ? {ms: obs.ms} : {})}
-  const seenText = (o: Observation | undefined) => (!o ? 'not probed' : !o.reply ? 'no reply' : probe.tool === 'http' ? (o.seen ?? 'reply') : 'reply')
+  const seenText = (o: Observation | undefined) => (!o ? 'not probed' : !o.reply ? 'no reply' : probe.tool !== 'ping' ? (o.seen ?? 'reply') : 'reply')
   if (!probe.expect.reply) {
     const ok = obs !== undefined && !obs.reply
     // blocked by a policy: how (refused at once, or a timeout) is worth showing
@@ -286,7 +286,8 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
   const listSources = opts.listSources ?? 12
   const maxFailures = opts.maxFailures ?? 40
   const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
-  const lines = [`probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}; ${scope}`]
+  const policies = r.policy ? `; ${r.policy.policies} ${r.policy.policies === 1 ? 'policy' : 'policies'}` : ''
+  const lines = [`probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}${policies}; ${scope}`]
   for (const section of r.sections) {
     const checks = r.checks.filter((c) => c.section === section)
     if (checks.length === 0) continue
