@@ -5,11 +5,11 @@ import {run} from '../exec/runner.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files} from '../state/paths.js'
-import {labDirExists, listLabs, readPlan, removeLabDir} from '../state/store.js'
+import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../model/names.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
-import {stopLabProcesses} from './processes.js'
+import {stopLabProcesses, type StopReport} from './processes.js'
 
 export interface DownResult {
   lab: string
@@ -17,6 +17,8 @@ export interface DownResult {
   changed: boolean
   deletedNetns: number
   stoppedProcesses: number
+  /** processes that outlived SIGKILL (their records are kept, so `down` can be run again) */
+  stuckProcesses: StopReport['stuck']
   /** namespaces named like the lab's but without its mark: left alone */
   keptUnmarked: string[]
   ms: number
@@ -28,7 +30,8 @@ export async function down(lab: string): Promise<DownResult> {
   requireTools({ip: BUILD_TOOLS.ip})
   const lock = acquireLock(lab)
   try {
-    const stoppedProcesses = await stopLabProcesses(lab)
+    // first, and waited for: nothing of the lab runs once `down` returns
+    const {stopped: stoppedProcesses, stuck} = await stopLabProcesses(lab)
     let deleted = 0
     const plan = readPlan(lab)
     if (plan) {
@@ -43,8 +46,9 @@ export async function down(lab: string): Promise<DownResult> {
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)
-    removeLabDir(lab)
-    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
+    if (stuck.length > 0) removeLabStateKeepingPids(lab)
+    else removeLabDir(lab)
+    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, stuckProcesses: stuck, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }
