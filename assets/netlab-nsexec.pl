@@ -4,19 +4,21 @@
 # Why this exists: Node.js cannot call setns(2), and starting one `ip -n NS` per namespace
 # costs a mount-namespace copy each time (it grows with the number of namespaces). Here a
 # forked child enters the namespace with setns(2), writes sysctls directly, and execs the
-# job's commands (`ip -batch FILE`, `iptables-restore --noflush FILE`) already inside it.
+# job's programs (`iptables-restore --noflush`, `ip -batch -`, …) already inside it.
 #
-# The ip batches netlab generates use a handful of commands (link set, addr add, route add,
-# neigh add). For those the child talks rtnetlink itself — one message each, as `ip` would
-# send — instead of starting `ip` at all; any batch with another command runs `ip -batch`.
-# Errors are reported the way `ip -batch` reports them ("Command failed FILE:LINE").
+# It knows kinds of steps, not tools: the tool drivers (src/tools) turn plan actions into
+#   netlink:FILE  rtnetlink requests, one op record a line ("route<TAB>dst=…<TAB>len=…<TAB>dev=…"):
+#                 the plan's link set / addr add / route add / neigh add, sent as `ip` would send
+#                 them, without starting `ip` at all;
+#   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
+#                 "stdin<TAB>PATH" line; its stdout goes to ERRDIR/ID.STEP.out;
+#   sysctl:KEY=VALUE, settle:MS, alias:
 #
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
-#   step:     ip:FILE | iptables:FILE | sysctl:KEY=VALUE | settle:MS | alias:
 #   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
-#   the kernel switches a bridge's carrier on asynchronously, up to a second after its first port)
+#   the kernel reports that asynchronously, after its link-watch has handled the change)
 # A job that needs no program (only sysctls and ip commands spoken over rtnetlink) runs in
 # this process: setns() in, do it, setns() back. Only jobs that exec a program are forked,
 # PARALLEL at a time, and the parent works through the others meanwhile.
@@ -24,7 +26,8 @@
 # Output, one line per event (short lines: atomic on a pipe):
 #   start ID            the job has started
 #   ok ID               every step succeeded
-#   fail ID STEP CODE   step number STEP (from 0) failed with exit CODE; its stderr is in ERRDIR/ID.STEP.err
+#   fail ID STEP CODE [OP]  step number STEP (from 0) failed with exit CODE; its stderr is in
+#                       ERRDIR/ID.STEP.err; for a netlink step, OP is the op record (from 1) that failed
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
@@ -43,12 +46,12 @@ $SIG{$_} = sub { $stop = 1 } for qw(TERM INT USR1);
 
 # A failed step: write its message where Node will read it, and say which step failed.
 sub failed {
-  my ($id, $step, $code, $msg) = @_;
+  my ($id, $step, $code, $msg, $at) = @_;
   if (defined $msg && open(my $e, '>', "$errdir/$id.$step.err")) {
     print $e $msg;
     close $e;
   }
-  return "fail $id $step $code\n";
+  return "fail $id $step $code" . (defined $at ? " $at" : '') . "\n";
 }
 
 # ---- rtnetlink, for the commands netlab's plans use ----------------------------------------
@@ -68,53 +71,12 @@ my $NAME = qr/^[A-Za-z0-9@._:-]{1,15}$/;
 sub attr { my ($type, $data) = @_; my $len = 4 + length $data; pack('SS', $len, $type) . $data . ("\0" x ((4 - $len % 4) % 4)) }
 sub ip4 { my @b = $_[0] =~ $IPV4; pack('C4', @b) }
 
-# One line of an ip batch -> a request, or undef when it is not one we speak.
-sub parse_line {
-  my @w = split ' ', $_[0];
-  my $obj = shift @w // return;
-  my $verb = shift @w // return;
-  if ($obj eq 'link' && $verb eq 'set') {
-    shift @w if @w && $w[0] eq 'dev';
-    my %r = (op => 'link', dev => shift @w);
-    return unless defined $r{dev} && $r{dev} =~ $NAME;
-    while (@w) {
-      my $k = shift @w;
-      if ($k eq 'up') { $r{up} = 1 }
-      elsif ($k eq 'master' && @w && $w[0] =~ $NAME) { $r{master} = shift @w }
-      elsif ($k eq 'alias' && @w) { $r{alias} = shift @w }
-      else { return }
-    }
-    return \%r;
-  }
-  if ($obj eq 'addr' && $verb eq 'add' && @w == 3 && $w[1] eq 'dev' && $w[2] =~ $NAME) {
-    my ($a, $len) = split m{/}, $w[0];
-    return unless defined $len && $a =~ $IPV4 && $len =~ /^\d+$/ && $len <= 32;
-    return {op => 'addr', ip => $a, len => $len, dev => $w[2]};
-  }
-  if ($obj eq 'route' && $verb eq 'add' && @w) {
-    my %r = (op => 'route');
-    my $dst = shift @w;
-    if ($dst eq 'default') { @r{qw(dst len)} = ('0.0.0.0', 0) }
-    else {
-      my ($a, $len) = split m{/}, $dst;
-      $len //= 32;
-      return unless $a =~ $IPV4 && $len =~ /^\d+$/ && $len <= 32;
-      @r{qw(dst len)} = ($a, $len);
-    }
-    while (@w) {
-      my $k = shift @w;
-      my $v = shift @w // return;
-      if ($k eq 'via' && $v =~ $IPV4) { $r{via} = $v }
-      elsif ($k eq 'dev' && $v =~ $NAME) { $r{dev} = $v }
-      else { return }
-    }
-    return $r{dev} ? \%r : undef;
-  }
-  if ($obj eq 'neigh' && $verb eq 'add' && @w == 7 && $w[0] =~ $IPV4 && $w[1] eq 'lladdr' && $w[2] =~ /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
-      && $w[3] eq 'dev' && $w[4] =~ $NAME && $w[5] eq 'nud' && $w[6] eq 'permanent') {
-    return {op => 'neigh', ip => $w[0], mac => $w[2], dev => $w[4]};
-  }
-  return;
+# One op record (written by src/tools/ip.ts): the op, then key=value fields, tab-separated.
+# Nothing here parses ip's syntax: the records are already what rtnetlink needs.
+sub parse_op {
+  my ($op, @fields) = split /\t/, $_[0];
+  my %r = (op => $op, map { split /=/, $_, 2 } @fields);
+  return \%r;
 }
 
 my $seq = 0;
@@ -206,40 +168,50 @@ sub links_not_running {
   }
 }
 
-# Run an ip batch file over rtnetlink; returns (handled, failed line, message).
-sub ip_batch_native {
+# Apply a file of op records over rtnetlink; returns (failed op number from 1, message), or () when all applied.
+sub netlink_step {
   my ($file) = @_;
-  open(my $fh, '<', $file) or return (0);
-  my @lines = grep { /\S/ } <$fh>;
-  my @reqs = map { scalar parse_line($_) } @lines; # scalar: an unknown line must stay an undef
-  return (0) if grep { !defined } @reqs;    # something we do not speak: let ip do it
-  socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0);
-  bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0);
+  open(my $fh, '<', $file) or return (0, "cannot read $file: $!");
+  my @reqs = map { chomp; parse_op($_) } grep { /\S/ } <$fh>;
+  socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0, "netlink: $!");
+  bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0, "netlink: $!");
   for my $n (0 .. $#reqs) {
     my $msg = apply($sock, $reqs[$n]);
-    return (1, $n + 1, $msg) if defined $msg;
+    return ($n + 1, $msg) if defined $msg;
   }
-  return (1);
+  return ();
 }
 
-# Is every step of the job doable without starting a program?
-sub inline_job {
-  my (@steps) = @_;
-  for my $step (@steps) {
-    my ($kind, $arg) = split /:/, $step, 2;
-    next if $kind eq 'sysctl' || $kind eq 'settle' || $kind eq 'alias';
-    return 0 unless $kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK} && open(my $fh, '<', $arg);
-    return 0 if grep { /\S/ && !parse_line($_) } <$fh>;
+# An exec step's spec file: "argv\tA\tB…", then optional "env\tK=V" and "stdin\tPATH" lines.
+sub read_exec_spec {
+  my ($file) = @_;
+  open(my $fh, '<', $file) or return;
+  my (%spec, @argv);
+  while (my $line = <$fh>) {
+    chomp $line;
+    my ($key, @rest) = split /\t/, $line;
+    next unless defined $key;
+    if ($key eq 'argv') { @argv = @rest }
+    elsif ($key eq 'env') { my ($k, $v) = split /=/, $rest[0], 2; $spec{env}{$k} = $v }
+    elsif ($key eq 'stdin') { $spec{stdin} = $rest[0] }
   }
-  return 1;
+  return unless @argv;
+  $spec{argv} = \@argv;
+  return \%spec;
 }
+
+# A job is done in this process unless one of its steps runs a program.
+sub inline_job { return !grep { /^exec:/ } @_ }
 
 # Run a job's steps in namespace NETNS; returns the result line.
 sub run_steps {
   my ($id, $netns, @steps) = @_;
   %ifindex = (); # interface indexes belong to one namespace
-  open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
-  netlab_setns($ns) or return failed($id, 0, 1, "setns($netns): $!\n");
+  # "." is the namespace this program runs in (tests run it inside `unshare -rn`, no root needed)
+  if ($netns ne '.') {
+    open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
+    netlab_setns($ns) or return failed($id, 0, 1, "setns($netns): $!\n");
+  }
   for my $i (0 .. $#steps) {
     my ($kind, $arg) = split /:/, $steps[$i], 2;
     if ($kind eq 'sysctl') {
@@ -280,20 +252,20 @@ sub run_steps {
       }
       next;
     }
-    if ($kind eq 'ip' && !$ENV{NETLAB_NSEXEC_NO_NETLINK}) {
-      my ($handled, $line, $msg) = ip_batch_native($arg);
-      if ($handled) {
-        return failed($id, $i, 1, "$msg\nCommand failed $arg:$line\n") if $line;
-        next;
-      }
+    if ($kind eq 'netlink') {
+      my ($at, $msg) = netlink_step($arg);
+      return failed($id, $i, 1, "$msg\n", $at) if defined $at;
+      next;
     }
-    my @cmd = $kind eq 'ip' ? ('ip', '-batch', $arg) : $kind eq 'iptables' ? ('iptables-restore', '--noflush', $arg) : ();
-    return failed($id, $i, 2, "unknown step kind $kind\n") unless @cmd;
+    return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec';
+    my $spec = read_exec_spec($arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
     my $pid = fork() // return failed($id, $i, 1, "fork: $!\n");
     if ($pid == 0) {
-      open(STDIN, '<', '/dev/null');
-      open(STDOUT, '>', '/dev/null');
+      open(STDIN, '<', $spec->{stdin} // '/dev/null') or CORE::exit(126);
+      open(STDOUT, '>', "$errdir/$id.$i.out");
       open(STDERR, '>', "$errdir/$id.$i.err");
+      $ENV{$_} = $spec->{env}{$_} for keys %{$spec->{env} // {}};
+      my @cmd = @{$spec->{argv}};
       exec { $cmd[0] } @cmd or CORE::exit(127);
     }
     waitpid($pid, 0);

@@ -51,6 +51,8 @@ export async function pool<T>(items: T[], limit: number, worker: (item: T) => Pr
 
 export class Executor {
   readonly stages: Stage[]
+  /** batches of ip lines run by the ip program because the fast path does not speak them */
+  fallbacks = 0
   private failure?: StepFailed
 
   constructor(
@@ -75,8 +77,10 @@ export class Executor {
   }
 
   /**
-   * The kernel turns a bridge's carrier on asynchronously (up to a second after its first port
-   * comes up) and drops what is sent before. `up` is done when every link that is up is running.
+   * The kernel reports a link running asynchronously after it comes up (link-watch), and drops
+   * what is sent before. `up` is done when every link that is up is running. The plan keeps this
+   * short: no veth pair has the same interface index at both ends (see the links phase), which
+   * would delay its event to the once-a-second round.
    */
   async settle(): Promise<void> {
     this.throwIfStopped()
@@ -105,7 +109,7 @@ export class Executor {
       this.opts.journal.write({t: 'begin', ids: batch.actions.map((a) => a.id)})
       let outcome: BatchOutcome
       try {
-        outcome = await runBatchDirect(batch, this.opts.faultAt)
+        outcome = await runBatchDirect(batch, {faultAt: this.opts.faultAt})
       } catch (error) {
         outcome = {applied: [], notRun: batch.actions, unknown: [], error: {command: `ip -batch (${batch.netns ?? 'root'})`, stderr: (error as Error).message}}
       }
@@ -119,7 +123,9 @@ export class Executor {
     this.opts.journal.write({t: 'begin', ids: batches.flatMap((b) => b.actions.map((a) => a.id))})
     let results: BatchOutcome[][]
     try {
-      results = await runInNamespaces(lanes, {parallel: this.opts.concurrency, workDir: this.opts.workDir, faultAt: this.opts.faultAt, signal: this.opts.signal})
+      const r = await runInNamespaces(lanes, {parallel: this.opts.concurrency, workDir: this.opts.workDir, faultAt: this.opts.faultAt, signal: this.opts.signal})
+      results = r.outcomes
+      this.fallbacks += r.fallbacks
     } catch (error) {
       // the fan-out itself failed: what ran is unknown, so every batch stays "begun" (possibly applied)
       this.failure ??= new StepFailed(undefined, 'netlab-nsexec', (error as Error).message)

@@ -4,7 +4,9 @@
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {asset} from '../paths.js'
-import {failedAt, interpret, prepare, succeeded, type BatchOutcome, type Prepared} from './batch.js'
+import {outcome, prepare, type BatchOutcome, type Prepared} from './batch.js'
+import {notRun, succeeded} from '../tools/outcome.js'
+import type {Step} from '../tools/types.js'
 import {run} from './runner.js'
 import type {Lane} from './schedule.js'
 
@@ -17,7 +19,7 @@ export interface FanoutOptions {
   signal?: AbortSignal
 }
 
-export type JobResult = {state: 'ok'} | {state: 'failed'; step: number; code: number; stderr: string} | {state: 'unknown'} | {state: 'not-run'}
+export type JobResult = {state: 'ok'} | {state: 'failed'; step: number; code: number; stderr: string; at?: number} | {state: 'unknown'} | {state: 'not-run'}
 
 /** Run one job per entry (its steps in order, inside its namespace); `dir` holds step files and error output. */
 async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opts: FanoutOptions): Promise<JobResult[]> {
@@ -25,12 +27,12 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
   const r = await run('perl', [NSEXEC, String(opts.parallel), dir], {input, cancelSignal: opts.signal, timeoutMs: 600_000})
   const started = new Set<number>()
   const ok = new Set<number>()
-  const failed = new Map<number, {step: number; code: number}>()
+  const failed = new Map<number, {step: number; code: number; at?: number}>()
   for (const line of r.stdout.split('\n')) {
-    const [kind, id, step, code] = line.split(' ')
+    const [kind, id, step, code, at] = line.split(' ')
     if (kind === 'start') started.add(Number(id))
     else if (kind === 'ok') ok.add(Number(id))
-    else if (kind === 'fail') failed.set(Number(id), {step: Number(step), code: Number(code)})
+    else if (kind === 'fail') failed.set(Number(id), {step: Number(step), code: Number(code), at: at ? Number(at) : undefined})
   }
   if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted) throw new Error(`netlab-nsexec failed: ${r.stderr || `exit ${r.exitCode}`}`)
   return jobs.map((_, i) => {
@@ -43,7 +45,7 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
       } catch {
         // the step wrote nothing
       }
-      return {state: 'failed', step: f.step, code: f.code, stderr}
+      return {state: 'failed', step: f.step, code: f.code, stderr, at: f.at}
     }
     // Never started (interrupted first): nothing ran. Started but no word back: unknown.
     return started.has(i) ? {state: 'unknown'} : {state: 'not-run'}
@@ -55,50 +57,55 @@ function withDir<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T
   return fn(dir).finally(() => rmSync(dir, {recursive: true, force: true}))
 }
 
-interface Step {
-  batch: number
-  /** index of the action within its batch (sysctl steps are one per action), else 0 */
-  action: number
+/** A runner step as nsexec reads it: `netlink:FILE`, `exec:FILE`, `sysctl:KEY=VALUE` (see the script). */
+function stepText(step: Step, file: string): string {
+  if (step.kind === 'sysctl') return `sysctl:${step.key}=${step.value}`
+  if (step.kind === 'netlink') {
+    writeFileSync(file, step.ops.join('\n') + '\n')
+    return `netlink:${file}`
+  }
+  const spec = [['argv', ...step.argv].join('\t'), ...Object.entries(step.env ?? {}).map(([k, v]) => `env\t${k}=${v}`)]
+  if (step.stdin !== undefined) {
+    writeFileSync(`${file}.in`, step.stdin)
+    spec.push(`stdin\t${file}.in`)
+  }
+  writeFileSync(file, spec.join('\n') + '\n')
+  return `exec:${file}`
 }
 
-/** One outcome list per lane, one outcome per batch of the lane. */
-export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<BatchOutcome[][]> {
+export interface FanoutResult {
+  /** one outcome list per lane, one outcome per batch of the lane */
+  outcomes: BatchOutcome[][]
+  /** batches of ip lines that went to the ip program because the runner does not speak them */
+  fallbacks: number
+}
+
+export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<FanoutResult> {
   return withDir(opts.workDir, async (dir) => {
     const prepared: Prepared[][] = []
-    const steps: Step[][] = []
+    // for each lane, each runner step: [batch index, step index within the batch]
+    const where: [number, number][][] = []
     const jobs = lanes.map((lane, i) => {
       if (!lane.netns) throw new Error('runInNamespaces: lane without a namespace')
-      const ps = lane.batches.map((b) => prepare(b, opts.faultAt))
-      const ss: Step[] = []
+      const ps = lane.batches.map((b) => prepare(b, {faultAt: opts.faultAt}))
       const texts: string[] = []
-      ps.forEach((p, j) => {
-        if (p.batch.tool === 'sysctl') {
-          p.settings.forEach((s, k) => (ss.push({batch: j, action: k}), texts.push(`sysctl:${s}`)))
-        } else {
-          const file = join(dir, `${i}.${j}.${p.batch.tool}`)
-          writeFileSync(file, p.input)
-          ss.push({batch: j, action: 0})
-          texts.push(`${p.batch.tool}:${file}`)
-        }
-      })
+      const w: [number, number][] = []
+      ps.forEach((p, j) => p.steps.forEach((step, k) => (w.push([j, k]), texts.push(stepText(step, join(dir, `${i}.${j}.${k}`))))))
       prepared.push(ps)
-      steps.push(ss)
+      where.push(w)
       return {netns: lane.netns, steps: texts}
     })
     const results = await nsexec(jobs, dir, opts)
-    return prepared.map((ps, i): BatchOutcome[] => {
+    const outcomes = prepared.map((ps, i): BatchOutcome[] => {
       const r = results[i]
       if (r.state === 'ok') return ps.map(succeeded)
       if (r.state === 'failed') {
-        const step = steps[i][r.step]
-        return ps.map((p, j) => {
-          if (j < step.batch) return succeeded(p)
-          if (j > step.batch) return {applied: [], notRun: p.batch.actions, unknown: []}
-          return p.batch.tool === 'sysctl' ? failedAt(p, step.action, r.stderr.trim()) : interpret(p, r.code || 1, r.stderr)
-        })
+        const [batch, step] = where[i][r.step] ?? [0, 0]
+        return ps.map((p, j) => (j < batch ? succeeded(p) : j > batch ? notRun(p) : outcome(p, {step, exitCode: r.code || 1, stderr: r.stderr, at: r.at})))
       }
-      return ps.map((p) => (r.state === 'unknown' ? {applied: [], notRun: [], unknown: p.batch.actions} : {applied: [], notRun: p.batch.actions, unknown: []}))
+      return ps.map((p) => (r.state === 'unknown' ? {applied: [], notRun: [], unknown: p.actions} : notRun(p)))
     })
+    return {outcomes, fallbacks: prepared.flat().filter((p) => p.fallback).length}
   })
 }
 

@@ -17,6 +17,8 @@ export interface RunOptions {
   timeoutMs?: number
   /** on abort the child gets SIGTERM (and is expected to wind down by itself) */
   cancelSignal?: AbortSignal
+  /** extra environment variables */
+  env?: Record<string, string>
 }
 
 export async function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -29,7 +31,7 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
     cancelSignal: opts.cancelSignal,
     forceKillAfterDelay: false,
     stripFinalNewline: true,
-    env: {LC_ALL: 'C'},
+    env: {...opts.env, LC_ALL: 'C'},
   })
   return {exitCode: r.exitCode ?? (r.signal ? 128 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), command: [file, ...args].join(' ')}
 }

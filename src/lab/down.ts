@@ -1,7 +1,6 @@
 // `netlab down`: remove exactly what a lab created. From its plan and journal when the state is
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
-import {rollback} from '../exec/rollback.js'
-import {run} from '../exec/runner.js'
+import {rollback, runUndo} from '../exec/rollback.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files} from '../state/paths.js'
@@ -42,7 +41,7 @@ export async function down(lab: string): Promise<DownResult> {
     // namespaces named for this lab that carry its mark.
     const {marked, unmarked} = await findLabNetns(lab)
     if (marked.length > 0) {
-      await run('ip', ['-force', '-batch', '-'], {input: marked.reverse().map((ns) => `netns del ${ns}`).join('\n') + '\n'})
+      await runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]})))
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)

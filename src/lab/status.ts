@@ -13,6 +13,10 @@ export interface StatusReport {
   ipMasq: boolean
   nodes: {name: string; netns: string; ip: string; podCIDR: string; gateway: string; pods: {name: string; netns: string; ip: string}[]}[]
   external: {name: string; netns: string; ip: string}[]
+  /** routers a routing mode adds (a VPC route table, a router between segments) */
+  routers: {name: string; netns: string; ips: string[]}[]
+  /** every namespace of the lab, whatever its kind, in creation order */
+  members: {kind: string; name: string; netns: string; ips: string[]}[]
   /** namespaces the lab should have but that do not exist */
   missing: string[]
 }
@@ -44,6 +48,8 @@ export function statusOf(lab: string): StatusReport {
     ipMasq: m.ipMasq,
     nodes: m.nodes.map((n) => ({name: n.name, netns: n.netns, ip: n.ip, podCIDR: n.podCIDR, gateway: n.gateway, pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip}))})),
     external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip})),
+    routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
+    members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
   }
 }
@@ -51,10 +57,12 @@ export function statusOf(lab: string): StatusReport {
 export function renderStatus(s: StatusReport): string {
   const rows: string[][] = [['NODE', 'POD', 'ADDRESS', 'SUBNET / GATEWAY', 'NAMESPACE']]
   for (const n of s.nodes) {
-    rows.push([n.name, '', n.ip, `${n.podCIDR} via ${n.gateway}`, n.netns])
+    rows.push([n.name, '', n.ip, n.pods.length > 0 ? `${n.podCIDR} via ${n.gateway}` : `${n.podCIDR} (no pods yet: no cni0)`, n.netns])
     for (const p of n.pods) rows.push(['', p.name, p.ip, '', p.netns])
   }
   for (const e of s.external) rows.push([`${e.name} (external)`, '', e.ip, '', e.netns])
+  // whatever else the routing mode added (routers, …), by kind
+  for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind))) rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd())
   const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, pods ${s.podCIDR}, underlay ${s.underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`

@@ -3,8 +3,9 @@
 import {TopologyError, type SourcePos} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
-import {FABRIC, hostVethName, macFor, netnsName} from './names.js'
-import type {ExternalModel, LabModel, NodeModel, PodModel} from './types.js'
+import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
+import {routingMode} from '../plan/routing/index.js'
+import type {ExternalModel, LabModel, Member, NodeModel, PodModel} from './types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10
@@ -35,10 +36,12 @@ export function buildModel(topo: Topology): LabModel {
   const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
   const underlay = cidrOf(c.underlay, 'cluster.underlay')
   const size = c.nodeSubnetSize.value
+  const mode = routingMode(c.routing.value)
+  mode.validate?.(topo)
   if (size < podCIDR.prefix) {
     throw new TopologyError(c.nodeSubnetSize.pos, `cluster.nodeSubnetSize /${size} is larger than cluster.podCIDR ${podCIDR} itself`)
   }
-  if (underlay.overlaps(podCIDR)) {
+  if (!mode.podsInUnderlay && underlay.overlaps(podCIDR)) {
     throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
   }
   if (underlay.prefix > 29) throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} is too small to hold nodes (use /29 or larger)`)
@@ -111,7 +114,7 @@ export function buildModel(topo: Topology): LabModel {
       podCIDR: sub.toString(),
       gateway: formatIPv4(sub.base + 1),
       gatewayMac: macFor(formatIPv4(sub.base + 1)),
-      bridge: 'cni0',
+      bridge: POD_BRIDGE,
       fabricPort: n.name.value,
       pods: allocatePods(lab, n, sub),
     }
@@ -138,7 +141,7 @@ export function buildModel(topo: Topology): LabModel {
     return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value}
   })
 
-  return {
+  const model: LabModel = {
     lab,
     routing: c.routing.value,
     ipMasq: c.ipMasq.value,
@@ -148,7 +151,20 @@ export function buildModel(topo: Topology): LabModel {
     fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
     nodes,
     external,
+    members: [],
   }
+  model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
+  return model
+}
+
+/** The members every lab has (fabric, nodes, external hosts, pods), in creation order. */
+export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
+  return [
+    {kind: 'fabric', name: FABRIC, netns: model.fabric.netns, ips: [], role: 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes'},
+    ...model.nodes.map((n): Member => ({kind: 'node', name: n.name, netns: n.netns, ips: n.pods.length > 0 ? [n.ip, n.gateway] : [n.ip], role: `node ${n.name}`})),
+    ...model.external.map((e): Member => ({kind: 'external', name: e.name, netns: e.netns, ips: [e.ip], role: `external host ${e.name}: "the outside world", on the underlay but outside the cluster`})),
+    ...model.nodes.flatMap((n) => n.pods.map((p): Member => ({kind: 'pod', name: p.name, netns: p.netns, ips: [p.ip], role: `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`}))),
+  ]
 }
 
 function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {

@@ -6,6 +6,8 @@ import {IFNAME_MAX} from '../topology/names.js'
 /** Every namespace a lab creates is called "netlab-<lab>.<member>"; lab names hold no dots. */
 export const NETNS_PREFIX = 'netlab-'
 export const FABRIC = 'fabric'
+/** The bridge a node's pods plug into, as the bridge CNI plugin names it by default. */
+export const POD_BRIDGE = 'cni0'
 
 export function netnsName(lab: string, member: string): string {
   return `${NETNS_PREFIX}${lab}.${member}`

@@ -39,6 +39,21 @@ export interface ExternalModel {
   fabricPort: string
 }
 
+/**
+ * Every namespace of the lab, whatever it is: fabric, node, pod, external host, or what a
+ * routing mode adds (a router, …). Status, cleanup and the tools that draw or trace a lab read
+ * this list, so a new kind of member needs no change there.
+ */
+export interface Member {
+  kind: 'fabric' | 'node' | 'pod' | 'external' | 'router' | (string & {})
+  name: string
+  netns: string
+  /** the addresses it holds */
+  ips: string[]
+  /** what it is, in the words of the plan (its namespace's "why") */
+  role: string
+}
+
 export interface LabModel {
   lab: string
   routing: RoutingMode
@@ -49,6 +64,8 @@ export interface LabModel {
   fabric: {netns: string; bridge: string}
   nodes: NodeModel[]
   external: ExternalModel[]
+  /** every namespace of the lab, in creation order */
+  members: Member[]
 }
 
 export function allPods(model: LabModel): PodModel[] {
@@ -57,5 +74,5 @@ export function allPods(model: LabModel): PodModel[] {
 
 /** Every namespace of the lab, in creation order. */
 export function allNetns(model: LabModel): string[] {
-  return [model.fabric.netns, ...model.nodes.map((n) => n.netns), ...model.external.map((e) => e.netns), ...allPods(model).map((p) => p.netns)]
+  return model.members.map((m) => m.netns)
 }

@@ -1,4 +1,5 @@
 // Collects phases and actions in order, numbering them and filling in how each is undone.
+import {driver} from '../tools/index.js'
 import type {Action, Phase, Plan, Tool} from './types.js'
 
 export class PlanBuilder {
@@ -25,7 +26,7 @@ export class PlanBuilder {
   }
 
   createNetns(netns: string, why: string): this {
-    return this.push({netns: null, tool: 'ip', args: ['netns', 'add', netns], why, creates: netns, undo: {kind: 'command', tool: 'ip', netns: null, args: ['netns', 'del', netns]}})
+    return this.push({netns: null, tool: 'ip', args: ['netns', 'add', netns], why, creates: netns, undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', netns]}]}})
   }
 
   build(): Plan {
@@ -34,8 +35,12 @@ export class PlanBuilder {
 
   private push(a: Omit<Action, 'id' | 'phase'>): this {
     if (!this.current) throw new Error('PlanBuilder: add a phase before actions')
-    // ip -batch splits lines on whitespace; no argument may contain any.
-    for (const arg of a.args) if (/\s/.test(arg) || arg === '') throw new Error(`plan argument ${JSON.stringify(arg)} is empty or has white space`)
+    // each tool's batch input has its own limits (ip -batch: no line breaks, say)
+    const d = driver(a.tool)
+    for (const arg of a.args) {
+      const bad = d.badArg(arg)
+      if (bad) throw new Error(`plan argument ${JSON.stringify(arg)} for ${a.tool} ${bad}`)
+    }
     this.actions.push({id: this.actions.length, phase: this.current.id, ...a})
     return this
   }

@@ -1,20 +1,17 @@
 // An action as the command a person would type. Used by every renderer and by error messages,
 // so what the user reads is exactly what would run.
-import type {Action, Undo} from './types.js'
+import {driver} from '../tools/index.js'
+import type {Command, Undo} from './types.js'
 
-export function argv(a: Pick<Action, 'tool' | 'netns' | 'args'>): string[] {
-  switch (a.tool) {
-    case 'ip':
-      return a.netns ? ['ip', '-n', a.netns, ...a.args] : ['ip', ...a.args]
-    case 'sysctl':
-      return ['ip', 'netns', 'exec', a.netns!, 'sysctl', '-w', ...a.args]
-    case 'iptables':
-      return ['ip', 'netns', 'exec', a.netns!, 'iptables', ...a.args]
-  }
+export function argv(c: Command): string[] {
+  return driver(c.tool).argv(c)
 }
 
-export function undoArgv(u: Undo): string[] {
-  return u.kind === 'command' ? ['ip', ...u.args] : ['ip', 'netns', 'del', u.netns]
+/** The commands that undo an action, in order. Reads the one-command form of older plan.json files too. */
+export function undoCommands(u: Undo | {kind: 'command'; tool: string; netns: null; args: string[]}): Command[] {
+  if (u.kind === 'commands') return u.commands
+  if (u.kind === 'command') return [{tool: u.tool, netns: u.netns, args: u.args}]
+  return [{tool: 'ip', netns: null, args: ['netns', 'del', u.netns]}]
 }
 
 /** Quote for POSIX sh only where needed, so scripts stay readable. */
@@ -22,6 +19,9 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
 }
 
-export function commandLine(a: Pick<Action, 'tool' | 'netns' | 'args'>): string {
-  return argv(a).map(shellQuote).join(' ')
+/** The command line, with its environment in front and its standard input as a here-document. */
+export function commandLine(c: Command): string {
+  const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `)
+  const line = env.join('') + argv(c).map(shellQuote).join(' ')
+  return c.stdin === undefined ? line : `${line} <<'NETLAB_EOF'\n${c.stdin.replace(/\n$/, '')}\nNETLAB_EOF`
 }

@@ -1,23 +1,16 @@
 // LabModel -> Plan. Pure. The order of phases is the order of a good tutorial: make the
 // machines, cable them, address them, route between them, then open the firewall and NAT.
+// What differs between routing modes is asked of the mode (./routing); what every mode shares
+// is here, and the default pod wiring is in ./wiring.ts.
 import {allNetns, allPods, type LabModel} from '../model/types.js'
-import {neighbourEntries, seedNeighbours} from './neighbours.js'
 import {ownerMark} from '../model/names.js'
 import {PlanBuilder} from './builder.js'
-import {hostGwRoutes} from './routing/host-gw.js'
+import {routingMode} from './routing/index.js'
+import type {PlanContext} from './routing/types.js'
 import type {Plan} from './types.js'
-import type {RoutingMode} from '../topology/types.js'
+import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
 
-const ROUTING: Record<RoutingMode, (model: LabModel, b: PlanBuilder) => void> = {
-  'host-gw': hostGwRoutes,
-}
-
-/**
- * The kernel keeps one neighbour (ARP) table for the whole machine, host included, and by
- * default refuses new entries past 1024 (net.ipv4.neigh.default.gc_thresh3). A lab that would
- * need more than a modest share of that gets its neighbours written as permanent entries.
- */
-export const DYNAMIC_NEIGHBOUR_LIMIT = 128
+export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
 
 /** `owner` is the mark each namespace carries (see ownerMark); the default suits the default state directory. */
 /** "a", "a and b", "a, b and c" */
@@ -30,6 +23,8 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   const pods = allPods(model)
   const mark = opts.owner ?? ownerMark(model.lab)
   const {fabric} = model
+  const mode = routingMode(model.routing)
+  const ctx: PlanContext = {model, b, mark}
 
   b.phase({
     id: 'namespaces',
@@ -38,10 +33,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     scope: 'lab',
     independent: true,
   })
-  b.createNetns(fabric.netns, 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes')
-  for (const n of model.nodes) b.createNetns(n.netns, `node ${n.name}`)
-  for (const e of model.external) b.createNetns(e.netns, `external host ${e.name}: "the outside world", on the underlay but outside the cluster`)
-  for (const p of pods) b.createNetns(p.netns, `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`)
+  for (const m of model.members) b.createNetns(m.netns, m.role)
 
   b.phase({
     id: 'ipv4-only',
@@ -66,9 +58,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
   for (const n of model.nodes) {
     b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'address', n.mac, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
-    if (n.pods.length > 0) {
-      b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
-    }
+    ;(mode.nodeLinks ?? bridgeNodeLinks)(ctx, n)
   }
   for (const e of model.external) {
     b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'address', e.mac, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
@@ -111,12 +101,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     b.inNetns(n.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
     b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.ip}/${underlayPrefix}`, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
     b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the node\'s network card up')
-    if (n.pods.length === 0) continue // no cni0 yet (see the links phase)
-    b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge], `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`)
-    b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
-    for (const p of n.pods) {
-      b.inNetns(n.netns, 'ip', ['link', 'set', p.hostVeth, 'master', n.bridge, 'up'], `attach pod ${p.name}'s cable to cni0`)
-    }
+    ;(mode.attachPods ?? bridgeAttachPods)(ctx, n)
   }
 
   b.phase({
@@ -128,9 +113,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   for (const n of model.nodes) {
     for (const p of n.pods) {
       b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], 'loopback up (the CNI loopback plugin)')
-      b.inNetns(p.netns, 'ip', ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
-      b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the pod\'s eth0 up')
-      b.inNetns(p.netns, 'ip', ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'], `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`)
+      ;(mode.configurePod ?? bridgeConfigurePod)(ctx, p, n)
     }
   }
 
@@ -149,9 +132,11 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     }
   }
 
-  if (neighbourEntries(model) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(model, b)
+  ;(mode.neighbours ?? learnedOrSeededNeighbours)(ctx)
 
-  ROUTING[model.routing](model, b)
+  b.phase({id: 'routes', title: mode.routes.title, why: mode.routes.why, scope: 'netns'})
+  mode.routes.build(ctx)
+  // External hosts sit on the underlay wire: every node reaches them directly, whatever the mode.
   if (model.external.length > 0) {
     for (const n of model.nodes) {
       for (const e of model.external) {
@@ -174,14 +159,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     why: 'Like a node running Docker, forwarding is denied unless allowed, so the node accepts forwarding for the cluster pod range only. Masquerade hides pods behind the node address only when they talk to something outside the cluster; pod-to-pod traffic is never NATed (the mistake of the reference bridge plugin\'s ipMasq).',
     scope: 'netns',
   })
-  for (const n of model.nodes) {
-    b.inNetns(n.netns, 'iptables', ['-P', 'FORWARD', 'DROP'], 'deny forwarding by default, as a node with Docker does')
-    b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-s', model.podCIDR, '-j', 'ACCEPT'], `forward traffic from pods (${model.podCIDR})`)
-    b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-d', model.podCIDR, '-j', 'ACCEPT'], `forward traffic to pods (${model.podCIDR})`)
-    if (model.ipMasq) {
-      b.inNetns(n.netns, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '!', '-d', model.podCIDR, '-j', 'MASQUERADE'], `pods of ${n.name} leaving the cluster (not to ${model.podCIDR}) take the node's address`)
-    }
-  }
+  for (const n of model.nodes) (mode.firewall ?? podRangeFirewall)(ctx, n)
 
   return b.build()
 }

@@ -5,6 +5,13 @@
 import type {LabModel} from '../model/types.js'
 import type {PlanBuilder} from './builder.js'
 
+/**
+ * The kernel keeps one neighbour (ARP) table for the whole machine, host included, and by
+ * default refuses new entries past 1024 (net.ipv4.neigh.default.gc_thresh3). A lab that would
+ * need more than a modest share of that gets its neighbours written as permanent entries.
+ */
+export const DYNAMIC_NEIGHBOUR_LIMIT = 128
+
 /** How many neighbour entries full connectivity needs if they are all learned by ARP. */
 export function neighbourEntries(model: LabModel): number {
   const nodes = model.nodes.length

@@ -2,24 +2,34 @@
 // and how it is undone. The same plan is printed, exported as a shell script, batched,
 // journaled and rolled back; nothing else decides what netlab does to the machine.
 
-export type Tool = 'ip' | 'sysctl' | 'iptables'
+/** A tool netlab drives: a name in the driver registry (src/tools), e.g. ip, sysctl, iptables. */
+export type Tool = string
+
+/** One command: a tool, where it runs, its arguments, and optionally its environment and input. */
+export interface Command {
+  tool: Tool
+  /** the namespace the command runs in; null = started from the root namespace, acting only on lab namespaces */
+  netns: string | null
+  args: string[]
+  /** extra environment variables (a CNI plugin reads its command from CNI_COMMAND, say) */
+  env?: Record<string, string>
+  /** standard input (a CNI plugin reads its network configuration there) */
+  stdin?: string
+}
 
 /**
  * How an action is undone.
- * - command: run this command (only namespace creation has one: `ip netns del`).
+ * - commands: run these, in order (namespace creation: `ip netns del`; a CNI ADD would be
+ *   undone by its DEL, which must run before the namespace goes).
  * - netns: the action only changed the inside of this lab namespace, so deleting the
  *   namespace undoes it exactly, whatever else happened in there.
  */
-export type Undo = {kind: 'command'; tool: 'ip'; netns: null; args: string[]} | {kind: 'netns'; netns: string}
+export type Undo = {kind: 'commands'; commands: Command[]} | {kind: 'netns'; netns: string}
 
-export interface Action {
+export interface Action extends Command {
   /** position in the plan, from 0 */
   id: number
   phase: string
-  /** the namespace the command runs in; null = started from the root namespace, acting only on lab namespaces */
-  netns: string | null
-  tool: Tool
-  args: string[]
   why: string
   /** set on the action that creates a namespace: the lab owns it from then on */
   creates?: string

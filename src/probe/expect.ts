@@ -1,5 +1,6 @@
 // What each probe must observe, from the lab model alone (never from the system under test).
 import type {ExternalModel, LabModel, NodeModel, PodModel} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
 import type {Endpoint, Expectation} from './types.js'
 
 export function podEndpoint(p: PodModel): Endpoint {
@@ -24,7 +25,8 @@ export const NO_ROUTE_BACK =
   'ipMasq is off: the external host has no route back to pod subnets (like the real internet), so no reply is the expected result; with ipMasq on it would see the node address'
 
 /**
- * The source address the receiver of an HTTP probe must see.
+ * The source address the receiver of an HTTP probe must see. The routing mode decides where it
+ * says so (its expectedSource); otherwise:
  * - pod → pod: the source pod's own address (no NAT between pods, ever);
  * - node → its own pod: the node's address on cni0 (the pods' gateway), the path it uses;
  * - node → pod on another node: the node's underlay address (host-gw routes via eth0);
@@ -33,12 +35,15 @@ export const NO_ROUTE_BACK =
  */
 export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
   if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
+  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) return {reply: false, why: NO_ROUTE_BACK}
+  const decided = routingMode(model.routing).expectedSource?.(model, src, dst)
+  if (decided !== undefined) return {reply: true, seen: decided}
   if (src.kind === 'node' && dst.kind === 'pod') {
     const node = nodeOf(model, src.name)
     return {reply: true, seen: dst.node === node.name ? node.gateway : node.ip}
   }
   if (src.kind === 'pod' && dst.kind === 'external') {
-    return model.ipMasq ? {reply: true, seen: nodeOf(model, src.node).ip} : {reply: false, why: NO_ROUTE_BACK}
+    return {reply: true, seen: nodeOf(model, src.node).ip}
   }
   throw new Error(`no HTTP expectation for ${src.kind} → ${dst.kind}`)
 }

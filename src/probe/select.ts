@@ -146,5 +146,5 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
 
 /** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */
 export function labAddresses(model: LabModel): Set<string> {
-  return new Set([...model.nodes.flatMap((n) => [n.ip, n.gateway, ...n.pods.map((p) => p.ip)]), ...model.external.map((e) => e.ip)])
+  return new Set(model.members.flatMap((m) => m.ips))
 }

@@ -5,7 +5,8 @@ import {readFileSync, statSync} from 'node:fs'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError, type YAMLMap} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
-import {ROUTING_MODES, type ExternalSpec, type Located, type NodeSpec, type PodSpec, type RoutingMode, type Topology} from './types.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
+import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type RoutingMode, type Topology} from './types.js'
 
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024
 
@@ -13,7 +14,7 @@ export const DEFAULT_CLUSTER = {
   podCIDR: '10.244.0.0/16',
   nodeSubnetSize: 24,
   underlay: '192.168.50.0/24',
-  routing: 'host-gw' as RoutingMode,
+  routing: DEFAULT_ROUTING_MODE as RoutingMode,
   ipMasq: true,
 }
 
@@ -186,7 +187,7 @@ class Walker {
     const routing = m.get('routing')
     if (routing) {
       const r = this.str(routing, 'cluster.routing')
-      if (!ROUTING_MODES.includes(r.value as RoutingMode)) {
+      if (!ROUTING_MODES.includes(r.value)) {
         this.fail(routing.value, `cluster.routing: unknown routing mode "${r.value}" (supported: ${ROUTING_MODES.join(', ')})`)
       }
       out.routing = r as Located<RoutingMode>

@@ -4,6 +4,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
@@ -39,10 +40,17 @@ const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab)
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
   const {stateDir, env, track} = labSandbox()
 
-  for (const [what, size] of [['a small lab (neighbours learned by ARP)', {nodes: 3, pods: 2}], ['a large lab (permanent neighbour entries)', {nodes: 8, pods: 6}]] as const) {
+  // every routing mode on a small lab; the default mode on a large one too
+  const cases = [
+    ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing] as const),
+    [`${DEFAULT_ROUTING_MODE}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE] as const,
+  ]
+  for (const [what, size, routing] of cases) {
     it(what, () => {
       const lab = track(uniqueLab('same'))
-      const file = writeTopology(stateDir, smallTopology(lab, size))
+      const topo = smallTopology(lab, size)
+      ;(topo.cluster as Record<string, unknown>).routing = routing
+      const file = writeTopology(stateDir, topo)
       const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
       if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')
       else expect(plan.phases.map((p: {id: string}) => p.id)).not.toContain('neighbours')

@@ -1,7 +1,10 @@
 // The executor's pure parts: how a plan becomes stages of batches, and how a batch's exit code
 // and stderr become exactly which actions were applied (what the journal records).
 import {describe, expect, it} from 'vitest'
-import {interpret, prepare, restoreInput} from '../../src/exec/batch.js'
+import {outcome, prepare} from '../../src/exec/batch.js'
+import {encodeIp, ipWord} from '../../src/tools/ip.js'
+import {restoreInput} from '../../src/tools/iptables.js'
+import type {Step, StepFailure} from '../../src/tools/types.js'
 import {schedule} from '../../src/exec/schedule.js'
 import {buildModel} from '../../src/model/build.js'
 import {compilePlan} from '../../src/plan/compile.js'
@@ -43,33 +46,85 @@ describe('schedule', () => {
 describe('batch outcomes', () => {
   const podLane = schedule(plan).at(-1)!.lanes.find((l) => l.netns?.endsWith('.web-0'))!
   const batch = podLane.batches[0]
+  const fail = (stderr: string, extra: Partial<StepFailure> = {}): StepFailure => ({step: 0, exitCode: 1, stderr, ...extra})
 
   it('ip: "Command failed FILE:N" means lines before N were applied, N failed, the rest never ran', () => {
-    const p = prepare(batch)
-    const o = interpret(p, 1, 'RTNETLINK answers: File exists\nCommand failed /tmp/x/3.0.ip:2')
+    const p = prepare(batch, {netlink: false})
+    const o = outcome(p, fail('RTNETLINK answers: File exists\nCommand failed -:2'))
     expect(o.applied.map((a) => a.id)).toEqual([batch.actions[0].id])
     expect(o.failed?.id).toBe(batch.actions[1].id)
     expect(o.notRun.map((a) => a.id)).toEqual(batch.actions.slice(2).map((a) => a.id))
     expect(o.error?.stderr).toBe('RTNETLINK answers: File exists')
   })
 
+  it('netlink: the op the runner names is the action that failed', () => {
+    const p = prepare(batch)
+    expect(p.steps[0].kind).toBe('netlink')
+    const o = outcome(p, fail('RTNETLINK answers: File exists', {at: 3}))
+    expect(o.failed?.id).toBe(batch.actions[2].id)
+    expect(o.applied).toHaveLength(2)
+  })
+
   it('ip: a failure that names no line leaves the whole batch "unknown" (possibly applied)', () => {
-    const o = interpret(prepare(batch), 139, 'Segmentation fault')
+    const o = outcome(prepare(batch, {netlink: false}), fail('Segmentation fault', {exitCode: 139}))
     expect(o.unknown).toHaveLength(batch.actions.length)
     expect(o.applied).toEqual([])
   })
 
   it('a fault injected for a test replaces exactly that action with a command that fails', () => {
-    const p = prepare(batch, batch.actions[2].id)
-    const lines = p.input.trim().split('\n')
+    const p = prepare(batch, {faultAt: batch.actions[2].id, netlink: false})
+    const step = p.steps[0] as Extract<Step, {kind: 'exec'}>
+    const lines = step.stdin!.trim().split('\n')
     expect(lines[2]).toBe('link set dev netlab-fault up')
     expect(lines.filter((_, i) => i !== 2)).toEqual(batch.actions.filter((_, i) => i !== 2).map((a) => a.args.join(' ')))
   })
 
+  it('ip: the runner speaks the plan\'s ip lines as op records; anything else falls back to ip -batch', () => {
+    expect(encodeIp(['route', 'add', 'default', 'via', '10.244.0.1', 'dev', 'eth0'])).toBe('route\tdst=0.0.0.0\tlen=0\tvia=10.244.0.1\tdev=eth0')
+    expect(encodeIp(['addr', 'add', '10.244.0.2/24', 'dev', 'eth0'])).toBe('addr\tip=10.244.0.2\tlen=24\tdev=eth0')
+    expect(encodeIp(['link', 'set', 'lo', 'up', 'alias', 'netlab:x'])).toBe('link\tdev=lo\tup=1\talias=netlab:x')
+    expect(encodeIp(['neigh', 'add', '10.0.0.1', 'lladdr', '0a:58:0a:00:00:01', 'dev', 'eth0', 'nud', 'permanent'])).toBe('neigh\tip=10.0.0.1\tmac=0a:58:0a:00:00:01\tdev=eth0')
+    expect(encodeIp(['route', 'add', '10.0.0.0/8', 'via', '300.1.1.1', 'dev', 'eth0'])).toBeUndefined()
+    expect(encodeIp(['link', 'set', 'eth0', 'mtu', '1450'])).toBeUndefined()
+    const p = prepare({netns: 'x', tool: 'ip', actions: [{...batch.actions[0], args: ['link', 'set', 'eth0', 'mtu', '1450']}]})
+    expect([p.steps[0].kind, p.fallback]).toEqual(['exec', true])
+  })
+
+  it('ip: arguments with spaces are quoted for ip -batch rather than refused', () => {
+    expect(ipWord('plain')).toBe('plain')
+    expect(ipWord('two words')).toBe('"two words"')
+    expect(ipWord('say "hi"')).toBe(`'say "hi"'`)
+  })
+
+  const rules = plan.actions.filter((a) => a.tool === 'iptables' && a.netns?.endsWith('.node-0'))
+
   it('iptables: one section per table, the chain policy before the rules', () => {
-    const rules = plan.actions.filter((a) => a.tool === 'iptables' && a.netns?.endsWith('.node-0'))
-    expect(restoreInput(rules)).toBe(
+    expect(restoreInput(rules.map((a) => a.args)).text).toBe(
       ['*filter', ':FORWARD DROP [0:0]', '-A FORWARD -s 10.244.0.0/16 -j ACCEPT', '-A FORWARD -d 10.244.0.0/16 -j ACCEPT', 'COMMIT', '*nat', '-A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/16 -j MASQUERADE', 'COMMIT', ''].join('\n'),
     )
+  })
+
+  it('iptables: the line iptables-restore names is the rule blamed; earlier tables were committed, the rest were not', () => {
+    const p = prepare({netns: rules[0].netns, tool: 'iptables', actions: rules})
+    // the nat table's MASQUERADE rule is line 7 of the input
+    const o = outcome(p, fail('iptables-restore: line 7 failed: No chain/target/match by that name.'))
+    expect(o.failed?.id).toBe(rules[3].id)
+    expect(o.applied.map((a) => a.id)).toEqual(rules.slice(0, 3).map((a) => a.id))
+    expect(o.notRun).toEqual([])
+    expect(o.error?.command).toContain('MASQUERADE')
+    // a parse error in the middle of the filter table: nothing was committed
+    const parse = outcome(p, fail("Bad argument `x'\nError occurred at line: 3\nTry `iptables-restore -h'"))
+    expect(parse.failed?.id).toBe(rules[1].id)
+    expect(parse.applied).toEqual([])
+    expect(parse.notRun.map((a) => a.id)).toEqual([rules[0], rules[2], rules[3]].map((a) => a.id))
+  })
+
+  it('iptables: a table refused at COMMIT is blamed on the one rule using the name the error quotes', () => {
+    const jump = {...rules[2], args: ['-A', 'FORWARD', '-j', 'NO-SUCH-CHAIN']}
+    const p = prepare({netns: rules[0].netns, tool: 'iptables', actions: [rules[0], rules[1], jump, rules[3]]})
+    // line 5 is the filter table's COMMIT
+    const o = outcome(p, fail("iptables-restore v1.8.9 (nf_tables): Chain 'NO-SUCH-CHAIN' does not exist\nError occurred at line: 5"))
+    expect(o.failed).toBe(jump)
+    expect(o.applied).toEqual([])
   })
 })

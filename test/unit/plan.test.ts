@@ -57,7 +57,7 @@ describe('three-node plan: namespaces', () => {
     expect([...made].sort()).toEqual([...allNetns(model)].sort())
     for (const a of plan.actions.filter((x) => x.creates)) {
       expect(a).toMatchObject({netns: null, tool: 'ip', args: ['netns', 'add', a.creates]})
-      expect(a.undo).toEqual({kind: 'command', tool: 'ip', netns: null, args: ['netns', 'del', a.creates]})
+      expect(a.undo).toEqual({kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', a.creates]}]})
     }
   })
 

@@ -1,20 +1,21 @@
 // host-gw: every node knows, for every other node, "that node's pod subnet is reached via that
 // node's underlay address". No encapsulation, so it needs all nodes on one L2 segment — which
 // the fabric bridge is. (Kubernetes the Hard Way's routes; flannel's host-gw backend.)
-import type {LabModel} from '../../model/types.js'
-import type {PlanBuilder} from '../builder.js'
+import type {RoutingModeModule} from './types.js'
 
-export function hostGwRoutes(model: LabModel, b: PlanBuilder): void {
-  b.phase({
-    id: 'routes',
+export const hostGw: RoutingModeModule = {
+  id: 'host-gw',
+  summary: 'one route per other node: its pod subnet via its underlay address (nodes share one L2 segment)',
+  routes: {
     title: 'Route pod subnets between nodes (host-gw)',
     why: 'A node only knows its own pod subnet (on cni0). For every other node it gets one route: that node\'s pod subnet via that node\'s underlay address. This is what a cloud route table or flannel host-gw does.',
-    scope: 'netns',
-  })
-  for (const node of model.nodes) {
-    for (const peer of model.nodes) {
-      if (peer === node) continue
-      b.inNetns(node.netns, 'ip', ['route', 'add', peer.podCIDR, 'via', peer.ip, 'dev', 'eth0'], `pods of ${peer.name} (${peer.podCIDR}) are reached through ${peer.name} itself (${peer.ip})`)
-    }
-  }
+    build({model, b}) {
+      for (const node of model.nodes) {
+        for (const peer of model.nodes) {
+          if (peer === node) continue
+          b.inNetns(node.netns, 'ip', ['route', 'add', peer.podCIDR, 'via', peer.ip, 'dev', 'eth0'], `pods of ${peer.name} (${peer.podCIDR}) are reached through ${peer.name} itself (${peer.ip})`)
+        }
+      }
+    },
+  },
 }

@@ -1,0 +1,48 @@
+// A routing mode is how a packet from a pod on one node reaches a pod on another (host-gw, a
+// cloud route table, an overlay, …). Everything about a mode lives in one module that
+// implements this interface, registered in ./index.ts; the compiler, the model, status and
+// the probe ask the mode instead of assuming one. Every hook but `routes` has a default
+// (the bridge-per-node wiring of Kubernetes the Hard Way), so a mode states only what differs.
+import type {LabModel, Member, NodeModel, PodModel} from '../../model/types.js'
+import type {Topology} from '../../topology/types.js'
+import type {Endpoint} from '../../probe/types.js'
+import type {PlanBuilder} from '../builder.js'
+
+export interface PlanContext {
+  model: LabModel
+  b: PlanBuilder
+  /** the ownership mark every namespace's lo carries */
+  mark: string
+}
+
+export interface RoutingModeModule {
+  /** the value of cluster.routing */
+  id: string
+  /** one line: what the mode does (validate, status, README) */
+  summary: string
+  /** checks on the topology that only this mode makes; throw a TopologyError at the offending value */
+  validate?(topo: Topology): void
+  /** may pod subnets overlap the underlay (pods holding VPC addresses)? default: no */
+  podsInUnderlay?: boolean
+  /** members the mode adds to the lab (a router, a VPC host), allocated after nodes and pods */
+  members?(model: LabModel): Member[]
+  // Wiring pods (defaults: ../wiring.ts, the bridge plugin's way).
+  /** links phase: what a node needs besides its eth0 (the default: its cni0 bridge, once it has pods) */
+  nodeLinks?(ctx: PlanContext, node: NodeModel): void
+  /** nodes phase, after the node's own address: the node side of its pods (default: cni0 as their gateway, the pods' cables plugged in) */
+  attachPods?(ctx: PlanContext, node: NodeModel): void
+  /** pods phase, after loopback: the pod's address and routes (default: an address on the node's subnet, default route via cni0) */
+  configurePod?(ctx: PlanContext, pod: PodModel, node: NodeModel): void
+  /** neighbour entries the lab needs written (default: permanent entries only for labs too big to learn them by ARP) */
+  neighbours?(ctx: PlanContext): void
+  /** firewall phase, per node: forwarding rules and masquerade (default: accept the pod range, masquerade only leaving the cluster) */
+  firewall?(ctx: PlanContext, node: NodeModel): void
+  /** the routes phase: its title and why, and the routes that carry pod traffic between nodes */
+  routes: {title: string; why: string; build(ctx: PlanContext): void}
+  /**
+   * The source address the receiver must see, for the pairs where the mode decides it
+   * (e.g. node → pod on another node: the node's underlay address under host-gw, its VXLAN
+   * address under an overlay). Undefined: the default for every mode (see probe/expect.ts).
+   */
+  expectedSource?(model: LabModel, src: Endpoint, dst: Endpoint): string | undefined
+}

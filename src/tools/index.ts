@@ -1,0 +1,15 @@
+// The tool registry: every tool a plan may use. A new tool is a driver file and a line here.
+import {ip} from './ip.js'
+import {iptables} from './iptables.js'
+import {sysctl} from './sysctl.js'
+import type {ToolDriver} from './types.js'
+
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables}
+
+export function driver(tool: string): ToolDriver {
+  const d = DRIVERS[tool]
+  if (!d) throw new Error(`no driver for tool "${tool}" (known: ${Object.keys(DRIVERS).join(', ')})`)
+  return d
+}
+
+export const TOOLS = Object.keys(DRIVERS)

@@ -1,0 +1,25 @@
+// Outcomes shared by every driver.
+import {commandLine} from '../plan/command.js'
+import type {BatchOutcome, Prepared} from './types.js'
+
+/** How an action is shown in an error: the command, and whether a test made it fail. */
+export function shown(p: Prepared, k: number): string {
+  return p.fault === k ? `${commandLine(p.actions[k])}  (fault injected by NETLAB_TEST_FAULT_AT)` : commandLine(p.actions[k])
+}
+
+export const succeeded = (p: Prepared): BatchOutcome => ({applied: p.actions, notRun: [], unknown: []})
+
+export const notRun = (p: Prepared): BatchOutcome => ({applied: [], notRun: p.actions, unknown: []})
+
+export const unknown = (p: Prepared, command: string, stderr: string): BatchOutcome => ({applied: [], notRun: [], unknown: p.actions, error: {command, stderr}})
+
+/** The action at index k failed: the ones before it ran, the ones after it did not. */
+export function failedAt(p: Prepared, k: number, stderr: string): BatchOutcome {
+  const a = p.actions
+  return {applied: a.slice(0, k), failed: a[k], notRun: a.slice(k + 1), unknown: [], error: {command: shown(p, k), stderr}}
+}
+
+/** One step per action (sysctl, exec tools): the failing step names its action. */
+export function perActionSteps(p: Prepared, step: number, stderr: string): BatchOutcome {
+  return failedAt(p, p.firstAction[step], stderr)
+}

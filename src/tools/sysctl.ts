@@ -1,0 +1,21 @@
+// sysctl: each setting is its own step (the runner writes it under /proc/sys), so a failure
+// names its action exactly.
+import {perActionSteps} from './outcome.js'
+import type {Prepared, ToolDriver} from './types.js'
+
+/** A setting that does not exist, for tests that inject a fault. */
+const FAULT_SETTING = 'net.netlab.injected_fault=1'
+
+export const sysctl: ToolDriver = {
+  name: 'sysctl',
+  argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'sysctl', '-w', ...c.args],
+  badArg: (arg) => (/^[a-z0-9_.\-/]+=[^\n\r]*$/i.test(arg) ? undefined : 'is not KEY=VALUE on one line'),
+  prepare(actions, netns, opts): Prepared {
+    const steps = actions.map((a, i) => {
+      const [key, ...value] = (i === opts.fault ? FAULT_SETTING : a.args[0]).split('=')
+      return {kind: 'sysctl' as const, key, value: value.join('=')}
+    })
+    return {tool: 'sysctl', netns, actions, steps, firstAction: actions.map((_, i) => i), fault: opts.fault, fallback: false}
+  },
+  interpret: (p, f) => perActionSteps(p, f.step, f.stderr.trim()),
+}

@@ -1,0 +1,36 @@
+// Golden plans: refactoring the compiler must not change a byte of what netlab runs or prints.
+// Regenerate after an intended change with NETLAB_UPDATE_GOLDEN=1 npx vitest run test/unit/golden-plan.test.ts,
+// and read the diff of test/fixtures/golden/ as part of the review.
+import {createHash} from 'node:crypto'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
+import {loadTopologyFile} from '../../src/topology/parse.js'
+import {buildModel} from '../../src/model/build.js'
+import {compilePlan} from '../../src/plan/compile.js'
+import {renderPlan} from '../../src/plan/render.js'
+
+const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url))
+const CASES = {
+  'three-node': 'topologies/three-node.yaml',
+  mixed: 'test/fixtures/golden/mixed.yaml',
+  // 5,000+ actions: kept as a digest, not as 13 MB of text
+  'fifty-node': 'topologies/fifty-node.yaml',
+}
+const DIGEST_ONLY = new Set(['fifty-node'])
+
+describe('golden plans', () => {
+  for (const [name, file] of Object.entries(CASES)) {
+    it(`${name}: the plan (json, text and sh) is unchanged`, () => {
+      const plan = compilePlan(buildModel(loadTopologyFile(path(file))))
+      for (const format of ['json', 'text', 'sh'] as const) {
+        const rendered = renderPlan(plan, format)
+        const digest = DIGEST_ONLY.has(name)
+        const golden = path(`test/fixtures/golden/${name}.${format}${digest ? '.sha256' : ''}`)
+        const text = digest ? createHash('sha256').update(rendered).digest('hex') + '\n' : rendered
+        if (process.env.NETLAB_UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, text)
+        expect(text, `${name}.${format}`).toBe(readFileSync(golden, 'utf8'))
+      }
+    })
+  }
+})
