@@ -11,8 +11,10 @@ export interface StatusReport {
   podCIDR: string
   underlay: string
   ipMasq: boolean
-  nodes: {name: string; netns: string; ip: string; podCIDR: string; gateway: string; pods: {name: string; netns: string; ip: string}[]}[]
-  external: {name: string; netns: string; ip: string}[]
+  /** the underlay segments (one in most labs) */
+  segments: {index: number; cidr: string}[]
+  nodes: {name: string; netns: string; ip: string; segment: number; podCIDR: string; gateway: string; pods: {name: string; netns: string; ip: string}[]}[]
+  external: {name: string; netns: string; ip: string; segment: number}[]
   /** routers a routing mode adds (a VPC route table, a router between segments) */
   routers: {name: string; netns: string; ips: string[]}[]
   /** every namespace of the lab, whatever its kind, in creation order */
@@ -46,8 +48,9 @@ export function statusOf(lab: string): StatusReport {
     podCIDR: m.podCIDR,
     underlay: m.underlay,
     ipMasq: m.ipMasq,
-    nodes: m.nodes.map((n) => ({name: n.name, netns: n.netns, ip: n.ip, podCIDR: n.podCIDR, gateway: n.gateway, pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip}))})),
-    external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip})),
+    segments: m.segments.map((x) => ({index: x.index, cidr: x.cidr})),
+    nodes: m.nodes.map((n) => ({name: n.name, netns: n.netns, ip: n.ip, segment: n.segment, podCIDR: n.podCIDR, gateway: n.gateway, pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip}))})),
+    external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment})),
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
@@ -55,17 +58,19 @@ export function statusOf(lab: string): StatusReport {
 }
 
 export function renderStatus(s: StatusReport): string {
+  const multi = s.segments.length > 1
   const rows: string[][] = [['NODE', 'POD', 'ADDRESS', 'SUBNET / GATEWAY', 'NAMESPACE']]
   for (const n of s.nodes) {
-    rows.push([n.name, '', n.ip, n.pods.length > 0 ? `${n.podCIDR} via ${n.gateway}` : `${n.podCIDR} (no pods yet: no cni0)`, n.netns])
+    rows.push([n.name, '', multi ? `${n.ip} (segment ${n.segment})` : n.ip, n.pods.length > 0 ? `${n.podCIDR} via ${n.gateway}` : `${n.podCIDR} (no pods yet: no cni0)`, n.netns])
     for (const p of n.pods) rows.push(['', p.name, p.ip, '', p.netns])
   }
-  for (const e of s.external) rows.push([`${e.name} (external)`, '', e.ip, '', e.netns])
+  for (const e of s.external) rows.push([`${e.name} (external)`, '', multi ? `${e.ip} (segment ${e.segment})` : e.ip, '', e.netns])
   // whatever else the routing mode added (routers, …), by kind
   for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind))) rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd())
-  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, pods ${s.podCIDR}, underlay ${s.underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
+  const underlay = multi ? s.segments.map((x) => `${x.index}: ${x.cidr}`).join(', ') : s.underlay
+  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, pods ${s.podCIDR}, underlay ${underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
   const tail = s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []
   return [head, '', ...table, ...tail].join('\n')
 }

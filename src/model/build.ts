@@ -5,7 +5,7 @@ import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
 import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
 import {routingMode} from '../plan/routing/index.js'
-import type {ExternalModel, LabModel, Member, NodeModel, PodModel} from './types.js'
+import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10
@@ -34,17 +34,34 @@ export function buildModel(topo: Topology): LabModel {
   const lab = topo.name.value
   const c = topo.cluster
   const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
-  const underlay = cidrOf(c.underlay, 'cluster.underlay')
+  const multi = c.underlay.length > 1
+  const segName = (k: number) => (multi ? `cluster.underlay[${k}]` : 'cluster.underlay')
+  const segs = c.underlay.map((u, k) => cidrOf(u, segName(k)))
   const size = c.nodeSubnetSize.value
   const mode = routingMode(c.routing.value)
-  mode.validate?.(topo)
   if (size < podCIDR.prefix) {
     throw new TopologyError(c.nodeSubnetSize.pos, `cluster.nodeSubnetSize /${size} is larger than cluster.podCIDR ${podCIDR} itself`)
   }
-  if (!mode.podsInUnderlay && underlay.overlaps(podCIDR)) {
-    throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
+  segs.forEach((seg, k) => {
+    const pos = c.underlay[k].pos
+    if (!mode.podsInUnderlay && seg.overlaps(podCIDR)) {
+      throw new TopologyError(pos, `${segName(k)} ${seg} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
+    }
+    if (seg.prefix > 29) throw new TopologyError(pos, `${segName(k)} ${seg} is too small to hold nodes (use /29 or larger)`)
+    const other = segs.findIndex((o, j) => j < k && o.overlaps(seg))
+    if (other >= 0) throw new TopologyError(pos, `${segName(k)} ${seg} overlaps ${segName(other)} ${segs[other]}: segments are separate networks`)
+  })
+  /** The segment a node or external host is on; it must exist. */
+  const segmentOf = (spec: {segment?: Located<number>}, what: string): number => {
+    const k = spec.segment?.value ?? 0
+    if (k >= segs.length) {
+      throw new TopologyError(spec.segment!.pos, `${what}: segment ${k} does not exist (cluster.underlay has ${segs.length === 1 ? 'one segment, 0' : `${segs.length} segments, 0 to ${segs.length - 1}`})`)
+    }
+    return k
   }
-  if (underlay.prefix > 29) throw new TopologyError(c.underlay.pos, `cluster.underlay ${underlay} is too small to hold nodes (use /29 or larger)`)
+  const nodeSegments = topo.nodes.map((n) => segmentOf(n, `node ${n.name.value}`))
+  const externalSegments = topo.external.map((e) => segmentOf(e, `external host ${e.name.value}`))
+  mode.validate?.(topo)
 
   // Names are unique across the lab: they name namespaces and interfaces.
   const seen = new Map<string, SourcePos>()
@@ -81,17 +98,37 @@ export function buildModel(topo: Topology): LabModel {
     }
     if (n.ip) {
       const ip = ipOf(n.ip, `node ${n.name.value} ip`)
-      if (!underlay.contains(ip)) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is outside cluster.underlay ${underlay}`)
-      if (ip === underlay.base || ip === underlay.last) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is the network or broadcast address of ${underlay}`)
+      const seg = segs[nodeSegments[i]]
+      if (!seg.contains(ip)) {
+        throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is outside ${multi ? `its segment ${nodeSegments[i]} (${segName(nodeSegments[i])} ${seg})` : `cluster.underlay ${seg}`}`)
+      }
+      if (ip === seg.base || ip === seg.last) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is the network or broadcast address of ${seg}`)
       const prev = usedNodeIps.get(ip)
       if (prev) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
       usedNodeIps.set(ip, n.ip.pos)
     }
   }
 
-  // Pass 2: allocate the rest, in node order.
-  const subnetSet = new Set(usedSubnets.keys())
+  // The router (if the lab has one) takes the first free address of each segment, before the
+  // nodes without a fixed address take theirs from .10 up.
   const ipSet = new Set(usedNodeIps.keys())
+  const routerName = mode.router?.name ?? (multi ? 'router' : undefined)
+  const router: RouterModel | undefined = routerName
+    ? {
+        name: routerName,
+        netns: netnsName(lab, routerName),
+        legs: segs.map((seg, k) => {
+          const ip = allocate(seg.base + 1, seg.base + 1, seg.last - 1, ipSet)
+          if (ip === undefined) throw new TopologyError(c.underlay[k].pos, `no free address left in ${segName(k)} ${seg} for the ${routerName}`)
+          ipSet.add(ip)
+          return {segment: k, dev: `eth${k}`, ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: `${routerName}${k}`}
+        }),
+      }
+    : undefined
+
+  // Pass 2: allocate the rest, in node order (addresses counted per segment).
+  const subnetSet = new Set(usedSubnets.keys())
+  const inSegment = segs.map(() => 0)
   const nodes: NodeModel[] = topo.nodes.map((n, i) => {
     let k = fixedSubnet[i]
     if (k === undefined) {
@@ -100,10 +137,13 @@ export function buildModel(topo: Topology): LabModel {
       subnetSet.add(k)
     }
     const sub = podCIDR.subnet(size, k)
+    const segment = nodeSegments[i]
+    const seg = segs[segment]
+    const nth = inSegment[segment]++
     let ip = n.ip ? parseIPv4(n.ip.value)! : undefined
     if (ip === undefined) {
-      ip = allocate(underlay.base + FIRST_NODE_HOST + i, underlay.base + 1, underlay.last - 1, ipSet)
-      if (ip === undefined) throw new TopologyError(n.name.pos, `no free address left in cluster.underlay ${underlay} for node ${n.name.value}`)
+      ip = allocate(seg.base + FIRST_NODE_HOST + nth, seg.base + 1, seg.last - 1, ipSet)
+      if (ip === undefined) throw new TopologyError(n.name.pos, `no free address left in ${segName(segment)} ${seg} for node ${n.name.value}`)
       ipSet.add(ip)
     }
     return {
@@ -116,6 +156,7 @@ export function buildModel(topo: Topology): LabModel {
       gatewayMac: macFor(formatIPv4(sub.base + 1)),
       bridge: POD_BRIDGE,
       fabricPort: n.name.value,
+      segment,
       pods: allocatePods(lab, n, sub),
     }
   })
@@ -126,19 +167,21 @@ export function buildModel(topo: Topology): LabModel {
     if (e.ip) {
       ip = ipOf(e.ip, `external host ${e.name.value} ip`)
       if (podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
-      if (underlay.contains(ip)) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside cluster.underlay ${underlay}: an external host must be outside the cluster`)
+      const inside = segs.findIndex((seg) => seg.contains(ip))
+      if (inside >= 0) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside ${segName(inside)} ${segs[inside]}: an external host must be outside the cluster`)
       const prev = usedExternal.get(ip)
       if (prev) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
     } else {
       ip = parseIPv4(DEFAULT_EXTERNAL_BASE)! + i
       while (usedExternal.has(ip)) ip++
       // The default is only outside the cluster if the cluster ranges leave TEST-NET-3 alone.
-      if (podCIDR.contains(ip) || underlay.contains(ip)) {
-        throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${underlay}): give it an ip outside both`)
+      const inside = segs.find((seg) => seg.contains(ip))
+      if (podCIDR.contains(ip) || inside) {
+        throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${inside ?? segs[0]}): give it an ip outside both`)
       }
     }
     usedExternal.set(ip, e.ip?.pos ?? e.name.pos) // "already used at" points at the address when there is one
-    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value}
+    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i]}
   })
 
   const model: LabModel = {
@@ -147,13 +190,26 @@ export function buildModel(topo: Topology): LabModel {
     ipMasq: c.ipMasq.value,
     podCIDR: podCIDR.toString(),
     nodeSubnetSize: size,
-    underlay: underlay.toString(),
+    underlay: segs[0].toString(),
+    segments: segs.map((seg, index) => ({index, cidr: seg.toString(), bridge: `br${index}`})),
     fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
+    ...(router ? {router} : {}),
     nodes,
     external,
     members: [],
   }
   model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
+  return model
+}
+
+/** A model saved by netlab 0.1 (one segment, no member list), completed the way this version builds it. */
+export function upgradeModel(model: LabModel): LabModel {
+  if (!model.segments) {
+    model.segments = [{index: 0, cidr: model.underlay, bridge: model.fabric.bridge}]
+    model.nodes.forEach((n) => (n.segment ??= 0))
+    model.external.forEach((e) => (e.segment ??= 0))
+  }
+  if (!model.members) model.members = baseMembers(model)
   return model
 }
 
@@ -163,8 +219,14 @@ export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
     {kind: 'fabric', name: FABRIC, netns: model.fabric.netns, ips: [], role: 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes'},
     ...model.nodes.map((n): Member => ({kind: 'node', name: n.name, netns: n.netns, ips: n.pods.length > 0 ? [n.ip, n.gateway] : [n.ip], role: `node ${n.name}`})),
     ...model.external.map((e): Member => ({kind: 'external', name: e.name, netns: e.netns, ips: [e.ip], role: `external host ${e.name}: "the outside world", on the underlay but outside the cluster`})),
+    ...(model.router ? [routerMember(model.router, model)] : []),
     ...model.nodes.flatMap((n) => n.pods.map((p): Member => ({kind: 'pod', name: p.name, netns: p.netns, ips: [p.ip], role: `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`}))),
   ]
+}
+
+function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member {
+  const role = routingMode(model.routing).router?.role ?? `the router joining the underlay segments (${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
+  return {kind: 'router', name: r.name, netns: r.netns, ips: r.legs.map((l) => l.ip), role}
 }
 
 function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {

@@ -28,6 +28,8 @@ export interface NodeModel {
   bridge: string
   /** the node's port on the fabric bridge (the other end of its eth0) */
   fabricPort: string
+  /** the underlay segment its eth0 is on */
+  segment: number
   pods: PodModel[]
 }
 
@@ -37,6 +39,25 @@ export interface ExternalModel {
   ip: string
   mac: string
   fabricPort: string
+  segment: number
+}
+
+/** One L2 segment of the underlay (a "VPC subnet"): a bridge in the fabric namespace. */
+export interface SegmentModel {
+  index: number
+  cidr: string
+  bridge: string
+}
+
+/**
+ * A router on the underlay, with one leg per segment: it joins the segments, and in the routes
+ * mode it is the VPC's route table too. Labs with one segment and a mode that needs no router
+ * have none.
+ */
+export interface RouterModel {
+  name: string
+  netns: string
+  legs: {segment: number; dev: string; ip: string; mac: string; fabricPort: string}[]
 }
 
 /**
@@ -60,8 +81,11 @@ export interface LabModel {
   ipMasq: boolean
   podCIDR: string
   nodeSubnetSize: number
+  /** the first underlay segment's CIDR (the only one in most labs) */
   underlay: string
+  segments: SegmentModel[]
   fabric: {netns: string; bridge: string}
+  router?: RouterModel
   nodes: NodeModel[]
   external: ExternalModel[]
   /** every namespace of the lab, in creation order */

@@ -8,6 +8,7 @@ import {PlanBuilder} from './builder.js'
 import {routingMode} from './routing/index.js'
 import type {PlanContext} from './routing/types.js'
 import type {Plan} from './types.js'
+import {configureRouter, fabricBridges, legOn, nodeToExternal, plugFabricPorts, routerCables, segmentPrefix, segmentRoutes} from './underlay.js'
 import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
 
 export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
@@ -55,7 +56,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   // namespace while its fabric port is 3 or more, and every pod's host end (below) is 4 or more
   // while the pod's eth0 is 2. The kernel handles a link event late (up to a second) when both
   // ends of a veth pair have the same interface index; this order makes that impossible.
-  b.intoNetns(fabric.netns, ['link', 'add', 'name', fabric.bridge, 'netns', fabric.netns, 'type', 'bridge'], 'the fabric switch: a bridge every node plugs into')
+  fabricBridges(ctx)
   for (const n of model.nodes) {
     b.intoNetns(n.netns, ['link', 'add', 'name', 'eth0', 'netns', n.netns, 'address', n.mac, 'type', 'veth', 'peer', 'name', n.fabricPort, 'netns', fabric.netns], `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`)
     ;(mode.nodeLinks ?? bridgeNodeLinks)(ctx, n)
@@ -63,6 +64,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   for (const e of model.external) {
     b.intoNetns(e.netns, ['link', 'add', 'name', 'eth0', 'netns', e.netns, 'address', e.mac, 'type', 'veth', 'peer', 'name', e.fabricPort, 'netns', fabric.netns], `${e.name}'s network card, cabled to the fabric`)
   }
+  routerCables(ctx)
 
   if (pods.length > 0) {
     b.phase({
@@ -81,16 +83,15 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   b.phase({
     id: 'fabric',
     title: 'Switch on the fabric',
-    why: 'Plug every node\'s cable into the fabric bridge and bring it all up: the nodes now share one L2 segment.',
+    why:
+      model.segments.length === 1
+        ? 'Plug every node\'s cable into the fabric bridge and bring it all up: the nodes now share one L2 segment.'
+        : `Plug every cable into the switch of its segment and bring it all up: ${model.segments.length} L2 segments, which only the ${model.router!.name} joins.`,
     scope: 'netns',
   })
   b.inNetns(fabric.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's for cleanup`)
-  b.inNetns(fabric.netns, 'ip', ['link', 'set', fabric.bridge, 'up'], 'the switch is on')
-  for (const port of [...model.nodes.map((n) => n.fabricPort), ...model.external.map((e) => e.fabricPort)]) {
-    b.inNetns(fabric.netns, 'ip', ['link', 'set', port, 'master', fabric.bridge, 'up'], `plug ${port} into the switch`)
-  }
+  plugFabricPorts(ctx)
 
-  const underlayPrefix = model.underlay.split('/')[1]
   b.phase({
     id: 'nodes',
     title: 'Address the nodes and their pod bridges',
@@ -99,7 +100,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   })
   for (const n of model.nodes) {
     b.inNetns(n.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
-    b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.ip}/${underlayPrefix}`, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
+    b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.ip}/${segmentPrefix(model, n.segment)}`, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
     b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the node\'s network card up')
     ;(mode.attachPods ?? bridgeAttachPods)(ctx, n)
   }
@@ -121,29 +122,41 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     b.phase({
       id: 'external',
       title: 'Configure the external hosts',
-      why: 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to the nodes but not to any pod subnet. Pods can only reach it if their node masquerades them.',
+      why: mode.podsRoutableFromUnderlay
+        ? `An external host stands for a machine in the VPC that is not part of the cluster: it sits on the underlay wire with an address outside the cluster, and its default route is the ${model.router?.name ?? 'router'}, which knows every pod subnet. Pods reach it, and it reaches them, without NAT unless ipMasq says otherwise.`
+        : 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to the nodes but not to any pod subnet. Pods can only reach it if their node masquerades them.',
       scope: 'netns',
     })
     for (const e of model.external) {
+      const segment = model.segments[e.segment].cidr
       b.inNetns(e.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
       b.inNetns(e.netns, 'ip', ['addr', 'add', `${e.ip}/32`, 'dev', 'eth0'], `${e.name}'s address, outside the cluster`)
       b.inNetns(e.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring its network card up')
-      b.inNetns(e.netns, 'ip', ['route', 'add', model.underlay, 'dev', 'eth0'], 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
+      b.inNetns(e.netns, 'ip', ['route', 'add', segment, 'dev', 'eth0'], mode.podsRoutableFromUnderlay ? `the nodes of its segment (${segment}) are on the same wire` : 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
+      if (mode.podsRoutableFromUnderlay && model.router) {
+        const via = legOn(model.router, e.segment).ip
+        b.inNetns(e.netns, 'ip', ['route', 'add', 'default', 'via', via, 'dev', 'eth0'], `everything else, pod subnets included, through the ${model.router.name} (${via})`)
+      }
     }
+  }
+
+  configureRouter(ctx)
+  if (model.segments.length > 1) {
+    b.phase({
+      id: 'segments',
+      title: 'Route between the underlay segments',
+      why: `The nodes are on ${model.segments.length} L2 segments (${model.segments.map((s) => s.cidr).join(', ')}). A node reaches the nodes of its own segment directly, and the other segments through the ${model.router!.name}, which forwards between them and knows nothing about pods.`,
+      scope: 'netns',
+    })
+    for (const host of [...model.nodes, ...model.external]) segmentRoutes(ctx, host)
   }
 
   ;(mode.neighbours ?? learnedOrSeededNeighbours)(ctx)
 
   b.phase({id: 'routes', title: mode.routes.title, why: mode.routes.why, scope: 'netns'})
   mode.routes.build(ctx)
-  // External hosts sit on the underlay wire: every node reaches them directly, whatever the mode.
-  if (model.external.length > 0) {
-    for (const n of model.nodes) {
-      for (const e of model.external) {
-        b.inNetns(n.netns, 'ip', ['route', 'add', `${e.ip}/32`, 'dev', 'eth0'], `${e.name} (${e.ip}) is on the same wire as ${n.name}: reach it directly`)
-      }
-    }
-  }
+  // External hosts sit on the underlay: every node reaches them over the wire, whatever the mode.
+  for (const n of model.nodes) for (const e of model.external) nodeToExternal(ctx, n, e)
 
   b.phase({
     id: 'forwarding',

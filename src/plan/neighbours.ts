@@ -12,14 +12,30 @@ import type {PlanBuilder} from './builder.js'
  */
 export const DYNAMIC_NEIGHBOUR_LIMIT = 128
 
+/** Who is on the same L2 segment as whom: the only neighbours a host has on the underlay. */
+function underlayNeighbours(model: LabModel) {
+  const hosts = [...model.nodes, ...model.external]
+  const legs = model.router?.legs ?? []
+  return {
+    /** for a node or external host: the other hosts of its segment, and the router's leg there */
+    of: (h: {segment: number; name: string}) => ({
+      hosts: hosts.filter((x) => x.segment === h.segment && x.name !== h.name),
+      leg: legs.find((l) => l.segment === h.segment),
+    }),
+    /** for each router leg: the hosts on its segment */
+    legs: legs.map((leg) => ({leg, hosts: hosts.filter((x) => x.segment === leg.segment)})),
+  }
+}
+
 /** How many neighbour entries full connectivity needs if they are all learned by ARP. */
 export function neighbourEntries(model: LabModel): number {
-  const nodes = model.nodes.length
-  const ext = model.external.length
-  let n = ext * nodes
+  const u = underlayNeighbours(model)
+  let n = u.legs.reduce((sum, l) => sum + l.hosts.length, 0)
+  for (const e of model.external) n += model.nodes.filter((x) => x.segment === e.segment).length + (u.of(e).leg ? 1 : 0) // external host: the nodes of its segment, the router
   for (const node of model.nodes) {
     const pods = node.pods.length
-    n += nodes - 1 + ext + pods // node: other nodes, external hosts, its pods
+    const mine = u.of(node)
+    n += mine.hosts.length + (mine.leg ? 1 : 0) + pods // node: the hosts of its segment, the router, its pods
     n += pods * pods // each pod: its gateway and the other pods on its bridge
   }
   return n
@@ -33,14 +49,25 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder): void {
     scope: 'netns',
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
+  const u = underlayNeighbours(model)
+  const isNode = (x: {name: string}) => model.nodes.some((n) => n.name === x.name)
   for (const node of model.nodes) {
-    for (const peer of model.nodes) if (peer !== node) b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
-    for (const e of model.external) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
+    const {hosts, leg} = u.of(node)
+    for (const peer of hosts.filter(isNode)) b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
+    for (const e of hosts.filter((x) => !isNode(x))) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
+    if (leg) b.inNetns(node.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
     for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
     for (const p of node.pods) {
       b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
       for (const q of node.pods) if (q !== p) b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
     }
   }
-  for (const e of model.external) for (const node of model.nodes) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
+  for (const e of model.external) {
+    const {hosts, leg} = u.of(e)
+    for (const node of hosts.filter(isNode)) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
+    if (leg) b.inNetns(e.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
+  }
+  for (const {leg, hosts} of u.legs) {
+    for (const h of hosts) b.inNetns(model.router!.netns, 'ip', neigh(h.ip, h.mac, leg.dev), `${h.name} is at ${h.mac} on segment ${leg.segment}`)
+  }
 }

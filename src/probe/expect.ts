@@ -24,6 +24,9 @@ function nodeOf(model: LabModel, name: string | undefined): NodeModel {
 export const NO_ROUTE_BACK =
   'ipMasq is off: the external host has no route back to pod subnets (like the real internet), so no reply is the expected result; with ipMasq on it would see the node address'
 
+export const ROUTED_BACK =
+  'ipMasq is off, and the underlay routes pod subnets (the VPC route table knows them): the external host sees the pod\'s own address and answers it directly; with ipMasq on it would see the node address'
+
 /**
  * The source address the receiver of an HTTP probe must see. The routing mode decides where it
  * says so (its expectedSource); otherwise:
@@ -35,7 +38,10 @@ export const NO_ROUTE_BACK =
  */
 export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
   if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
-  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) return {reply: false, why: NO_ROUTE_BACK}
+  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) {
+    // where the underlay routes pod subnets (a VPC route table), the outside answers the pod itself
+    return routingMode(model.routing).podsRoutableFromUnderlay ? {reply: true, seen: src.ip} : {reply: false, why: NO_ROUTE_BACK}
+  }
   const decided = routingMode(model.routing).expectedSource?.(model, src, dst)
   if (decided !== undefined) return {reply: true, seen: decided}
   if (src.kind === 'node' && dst.kind === 'pod') {
@@ -50,6 +56,6 @@ export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expec
 
 /** Whether a ping must be answered: always inside the cluster; from outside only when masqueraded. */
 export function expectPing(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
-  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) return {reply: false, why: NO_ROUTE_BACK}
+  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq && !routingMode(model.routing).podsRoutableFromUnderlay) return {reply: false, why: NO_ROUTE_BACK}
   return {reply: true}
 }

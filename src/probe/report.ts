@@ -1,6 +1,7 @@
 // Compare what the probes saw with what the model says, and print it. Pure.
 import type {LabModel} from '../model/types.js'
-import {NO_ROUTE_BACK} from './expect.js'
+import {NO_ROUTE_BACK, ROUTED_BACK} from './expect.js'
+import {routingMode} from '../plan/routing/index.js'
 import {SECTION_OF} from './select.js'
 import {
   SECTIONS,
@@ -138,7 +139,7 @@ export function judgeSelf(model: LabModel, probes: Probe[], observations: Map<nu
 function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId, ProbeResult[]>): string | undefined {
   if (id === 'egress-reach' || id === 'egress-source') {
     if (model.external.length === 0) return 'the topology has no external hosts'
-    if (!model.ipMasq) return NO_ROUTE_BACK
+    if (!model.ipMasq) return routingMode(model.routing).podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
     if (id === 'egress-source') {
       const podPod = checks.get('no-nat-pod-pod')
       const clean = podPod ? podPod.filter((r) => r.ok).length : 0

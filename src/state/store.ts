@@ -1,5 +1,5 @@
 // A lab's saved state: the model it was built from, its plan, and whether it is fully up.
-import {baseMembers} from '../model/build.js'
+import {upgradeModel} from '../model/build.js'
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
@@ -41,8 +41,7 @@ function readJson<T>(path: string): T | undefined {
 
 export function readState(lab: string): LabState | undefined {
   const state = readJson<LabState>(files.state(lab))
-  // a lab brought up by netlab 0.1 has no member list: derive it
-  if (state && !state.model.members) state.model.members = baseMembers(state.model)
+  if (state) state.model = upgradeModel(state.model)
   return state
 }
 

@@ -14,12 +14,16 @@ export const LIMITS = {
   podName: 40,
   nodes: 250,
   pods: 5000,
+  segments: 8,
 } as const
 
-/** Names that would collide with the lab's own namespaces. */
-export const RESERVED_NAMES = new Set(['fabric'])
-/** A node's or external host's name is its port name in the fabric namespace, which already has these interfaces. */
-export const FABRIC_IFNAMES = new Set(['lo', 'br0'])
+/** Names that would collide with the lab's own namespaces (the fabric, the routers a lab may get). */
+export const RESERVED_NAMES = new Set(['fabric', 'router', 'vpc-router'])
+/**
+ * A node's or external host's name is its port name in the fabric namespace, which also holds
+ * a bridge per underlay segment (br0, br1, …) and the ports of a router (router0, vpc-router1, …).
+ */
+export const FABRIC_IFNAMES = new Set(['lo', ...Array.from({length: 8}, (_, k) => `br${k}`), ...Array.from({length: 8}, (_, k) => [`router${k}`, `vpc-router${k}`]).flat()])
 
 export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name: string, max: number): string | undefined {
   const re = kind === 'lab' ? LAB_NAME_RE : NAME_RE

@@ -165,7 +165,7 @@ class Walker {
     const defaults = {
       podCIDR: {value: d.podCIDR, pos: here},
       nodeSubnetSize: {value: d.nodeSubnetSize, pos: here},
-      underlay: {value: d.underlay, pos: here},
+      underlay: [{value: d.underlay, pos: here}],
       routing: {value: d.routing, pos: here},
       ipMasq: {value: d.ipMasq, pos: here},
     }
@@ -175,7 +175,14 @@ class Walker {
     const podCIDR = m.get('podCIDR')
     if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
     const underlay = m.get('underlay')
-    if (underlay) out.underlay = this.str(underlay, 'cluster.underlay')
+    if (underlay) {
+      const v = underlay.value
+      if (isSeq(v)) {
+        if (v.items.length === 0) this.fail(v, 'cluster.underlay must be a CIDR or a non-empty list of CIDRs (one per segment)')
+        if (v.items.length > LIMITS.segments) this.fail(v, `cluster.underlay: too many segments (${v.items.length}; at most ${LIMITS.segments})`)
+        out.underlay = v.items.map((item, k) => this.str({key: item as YamlNode, value: item as YamlNode}, `cluster.underlay[${k}]`))
+      } else out.underlay = [this.str(underlay, 'cluster.underlay')]
+    }
     const size = m.get('nodeSubnetSize')
     if (size) {
       const v = size.value
@@ -216,7 +223,7 @@ class Walker {
   }
 
   node(item: YamlNode, where: string): NodeSpec {
-    const m = this.map(item, where, ['name', 'ip', 'podCIDR', 'pods'])
+    const m = this.map(item, where, ['name', 'ip', 'podCIDR', 'pods', 'segment'])
     const nameEntry = m.get('name')
     if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
     const name = this.nameOf(nameEntry, `${where}.name`, 'node', LIMITS.nodeName)
@@ -244,7 +251,18 @@ class Walker {
       podCIDR: cidrEntry ? this.str(cidrEntry, `${where}.podCIDR`) : undefined,
       pods,
       podsPos: this.pos(podsEntry?.value ?? podsEntry?.key ?? item),
+      segment: this.segment(m.get('segment'), where),
     }
+  }
+
+  /** A segment index: a whole number; whether that segment exists is checked against cluster.underlay later. */
+  segment(entry: {key: YamlNode; value: YamlNode | null} | undefined, where: string): Located<number> | undefined {
+    if (!entry) return undefined
+    const v = entry.value
+    if (!isScalar(v) || typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value < 0) {
+      this.fail(v ?? entry.key, `${where}.segment must be a whole number from 0 (an index into cluster.underlay)`)
+    }
+    return {value: v.value as number, pos: this.pos(v)}
   }
 
   pod(item: YamlNode, where: string): PodSpec {
@@ -264,11 +282,15 @@ class Walker {
     if (v.items.length > 16) this.fail(v, `too many external hosts (${v.items.length}; at most 16)`)
     return v.items.map((item, i) => {
       const where = `external[${i}]`
-      const m = this.map(item, where, ['name', 'ip'])
+      const m = this.map(item, where, ['name', 'ip', 'segment'])
       const nameEntry = m.get('name')
       if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
       const ipEntry = m.get('ip')
-      return {name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined}
+      return {
+        name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName),
+        ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
+        segment: this.segment(m.get('segment'), where),
+      }
     })
   }
 }

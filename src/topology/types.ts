@@ -22,11 +22,15 @@ export interface NodeSpec {
   pods: PodSpec[]
   /** where the pods key (or the node itself) is, for "too many pods" errors */
   podsPos: SourcePos
+  /** index into cluster.underlay: the segment the node's eth0 is on (default 0) */
+  segment?: Located<number>
 }
 
 export interface ExternalSpec {
   name: Located<string>
   ip?: Located<string>
+  /** index into cluster.underlay (default 0) */
+  segment?: Located<number>
 }
 
 export interface Topology {
@@ -35,7 +39,8 @@ export interface Topology {
   cluster: {
     podCIDR: Located<string>
     nodeSubnetSize: Located<number>
-    underlay: Located<string>
+    /** the underlay segments (one CIDR each; a single string in the file is one segment) */
+    underlay: Located<string>[]
     routing: Located<RoutingMode>
     ipMasq: Located<boolean>
   }

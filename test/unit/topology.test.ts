@@ -29,7 +29,7 @@ describe('cluster defaults', () => {
   const expectDefaults = (c: ReturnType<typeof parse>['cluster']) => {
     expect(c.podCIDR.value).toBe('10.244.0.0/16')
     expect(c.nodeSubnetSize.value).toBe(24)
-    expect(c.underlay.value).toBe('192.168.50.0/24')
+    expect(c.underlay.map((u) => u.value)).toEqual(['192.168.50.0/24'])
     expect(c.routing.value).toBe('host-gw')
     expect(c.ipMasq.value).toBe(true)
   }
@@ -53,7 +53,7 @@ describe('cluster defaults', () => {
     expect(c.podCIDR.value).toBe('10.100.0.0/16')
     expect(c.ipMasq.value).toBe(false)
     expect(c.nodeSubnetSize.value).toBe(24)
-    expect(c.underlay.value).toBe('192.168.50.0/24')
+    expect(c.underlay.map((u) => u.value)).toEqual(['192.168.50.0/24'])
     expect(c.routing.value).toBe('host-gw')
   })
 

@@ -2,9 +2,10 @@
 // topology parser, validation, the every-step rollback test, the equivalence test and the
 // benchmark all take their list of modes from ROUTING_MODES.
 import {hostGw} from './host-gw.js'
+import {routes} from './routes.js'
 import type {RoutingModeModule} from './types.js'
 
-const MODULES: RoutingModeModule[] = [hostGw]
+const MODULES: RoutingModeModule[] = [hostGw, routes]
 
 export const ROUTING_MODES: readonly string[] = MODULES.map((m) => m.id)
 export const DEFAULT_ROUTING_MODE = hostGw.id

@@ -24,7 +24,14 @@ export interface RoutingModeModule {
   validate?(topo: Topology): void
   /** may pod subnets overlap the underlay (pods holding VPC addresses)? default: no */
   podsInUnderlay?: boolean
-  /** members the mode adds to the lab (a router, a VPC host), allocated after nodes and pods */
+  /**
+   * the mode needs a router on the underlay (a VPC route table): its name and what it is. It gets
+   * the first free address of every segment; labs with more than one segment get one anyway.
+   */
+  router?: {name: string; role: string}
+  /** may hosts on the underlay (external hosts) route to pod subnets (the VPC knows them)? default: no */
+  podsRoutableFromUnderlay?: boolean
+  /** members the mode adds to the lab (a VPC host, …), allocated after nodes and pods */
   members?(model: LabModel): Member[]
   // Wiring pods (defaults: ../wiring.ts, the bridge plugin's way).
   /** links phase: what a node needs besides its eth0 (the default: its cni0 bridge, once it has pods) */

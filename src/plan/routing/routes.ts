@@ -1,0 +1,30 @@
+// routes: a route table outside the nodes. The VPC router holds one route per node pod subnet,
+// next hop that node; the nodes hold none, only a default route to the router. This is GKE's
+// routes-based mode ("a route with the node's /24 as destination and the node instance as next
+// hop") and Kubernetes the Hard Way's "use a dedicated router". A packet between pods on two
+// nodes crosses the router: one hop more than host-gw (its TTL shows it).
+import type {RoutingModeModule} from './types.js'
+
+const ROUTER = 'vpc-router'
+
+export const routes: RoutingModeModule = {
+  id: 'routes',
+  summary: 'a VPC route table: the router knows every node pod subnet; nodes only have a default route to it',
+  router: {name: ROUTER, role: 'the VPC router: its route table holds one route per node pod subnet, next hop that node'},
+  podsRoutableFromUnderlay: true,
+  routes: {
+    title: 'Route pod subnets through the VPC route table (routes)',
+    why: `No node knows another node's pod subnet. The ${ROUTER} does: its route table holds one route per node pod subnet, next hop that node's underlay address, like the custom static routes GKE creates per node. Every node (and every host on the underlay) sends what it cannot deliver itself to the router, so pod traffic between nodes takes one hop more than with host-gw.`,
+    build({model, b}) {
+      const r = model.router!
+      for (const n of model.nodes) {
+        const leg = r.legs[n.segment]
+        b.inNetns(r.netns, 'ip', ['route', 'add', n.podCIDR, 'via', n.ip, 'dev', leg.dev], `pods of ${n.name} (${n.podCIDR}) live behind ${n.name} (${n.ip})`)
+      }
+      for (const n of model.nodes) {
+        const leg = r.legs[n.segment]
+        b.inNetns(n.netns, 'ip', ['route', 'add', 'default', 'via', leg.ip, 'dev', 'eth0'], `everything ${n.name} cannot deliver itself (other nodes' pods included) goes to the ${ROUTER} (${leg.ip})`)
+      }
+    },
+  },
+}

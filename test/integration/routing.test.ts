@@ -1,0 +1,86 @@
+// Each routing mode carries traffic the way it claims, proven from the kernel: the hops a reply
+// crossed (its TTL), the router's own forwarding counter, the route the node's kernel picks —
+// never from netlab's state.
+import {execFileSync} from 'node:child_process'
+import {describe, expect, it} from 'vitest'
+import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+
+const inNs = (ns: string, cmd: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...cmd], {encoding: 'utf8'})
+
+/** The TTL of the reply to one ping from `ns` to `ip`. */
+function replyTtl(ns: string, ip: string): number {
+  const m = /ttl=(\d+)/.exec(inNs(ns, ['ping', '-c', '1', '-W', '2', ip]))
+  if (!m) throw new Error(`no reply from ${ip}`)
+  return Number(m[1])
+}
+
+/** IP datagrams this namespace forwarded (per-namespace /proc/net/snmp, field ForwDatagrams). */
+function forwarded(ns: string): number {
+  const lines = inNs(ns, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Ip:'))
+  const [names, values] = lines.map((l) => l.split(/\s+/))
+  return Number(values[names.indexOf('ForwDatagrams')])
+}
+
+describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
+  const {stateDir, env, track} = labSandbox()
+
+  function up(routing: string): string {
+    const lab = track(uniqueLab(routing))
+    const topo = smallTopology(lab, {nodes: 2, pods: 1})
+    ;(topo.cluster as Record<string, unknown>).routing = routing
+    const file = writeTopology(stateDir, topo)
+    const r = netlab(['up', file, '-q'], env)
+    expect(r.code, r.stderr).toBe(0)
+    return lab
+  }
+
+  it('host-gw: a pod reaches a pod on another node in two hops, through no router', () => {
+    const before = rootSnapshot()
+    const lab = up('host-gw')
+    const ns = (m: string) => `netlab-${lab}.${m}`
+    // pod n0-p0 -> n1-p0: the reply left n1-p0 with TTL 64 and crossed node n1 and node n0
+    expect(replyTtl(ns('n0-p0'), '10.244.1.2')).toBe(62)
+    expect(inNs(ns('n0'), ['ip', 'route', 'get', '10.244.1.2'])).toMatch(/via 192\.168\.50\.11 dev eth0/)
+    expect(netlab(['down', lab], env).code).toBe(0)
+    expect(labNetns(lab)).toEqual([])
+    expect(rootSnapshot()).toBe(before)
+  })
+
+  it('routes: pod traffic between nodes crosses the VPC router (its counter, one more hop, the node\'s route)', () => {
+    const lab = up('routes')
+    const ns = (m: string) => `netlab-${lab}.${m}`
+    const router = ns('vpc-router')
+    // the node has no route for the other node's pod subnet: its kernel picks the default, the router
+    expect(inNs(ns('n0'), ['ip', 'route', 'get', '10.244.1.2'])).toMatch(/via 192\.168\.50\.1 dev eth0/)
+    expect(inNs(ns('n0'), ['ip', 'route'])).not.toMatch(/^10\.244\.1\.0\/24/m)
+    const counted = forwarded(router)
+    for (let i = 0; i < 5; i++) expect(replyTtl(ns('n0-p0'), '10.244.1.2')).toBe(61) // one hop more than host-gw's 62
+    // 5 requests and 5 replies went through the router
+    expect(forwarded(router) - counted).toBeGreaterThanOrEqual(10)
+    // no ICMP redirect taught the node a shortcut: the next hop is still the router
+    expect(inNs(ns('n0'), ['ip', 'route', 'get', '10.244.1.2'])).toMatch(/via 192\.168\.50\.1 dev eth0/)
+    expect(inNs(router, ['sysctl', '-n', 'net.ipv4.conf.all.send_redirects']).trim()).toBe('0')
+    const probe = netlab(['probe', lab], env)
+    expect(probe.code, probe.stdout).toBe(0)
+  })
+
+  it('routes across two underlay segments: the router joins them and the probe passes', () => {
+    const lab = track(uniqueLab('twoseg'))
+    const topo = smallTopology(lab, {nodes: 2, pods: 1, ipMasq: false})
+    Object.assign(topo.cluster as object, {routing: 'routes', underlay: ['192.168.50.0/24', '192.168.60.0/24']})
+    ;(topo.nodes as Record<string, unknown>[])[1].segment = 1
+    ;(topo.external as Record<string, unknown>[])[0].segment = 1
+    const file = writeTopology(stateDir, topo)
+    expect(netlab(['up', file, '-q'], env).code).toBe(0)
+    const ns = (m: string) => `netlab-${lab}.${m}`
+    const status = JSON.parse(netlab(['status', lab, '--json'], env).stdout)
+    expect(status.nodes.map((n: {segment: number}) => n.segment)).toEqual([0, 1])
+    expect(status.routers).toEqual([{name: 'vpc-router', netns: ns('vpc-router'), ips: ['192.168.50.1', '192.168.60.1']}])
+    // n1 is on segment 1: its address is there, and the two segments share no wire
+    expect(inNs(ns('n1'), ['ip', '-br', 'addr', 'show', 'dev', 'eth0'])).toMatch(/192\.168\.60\.\d+\/24/)
+    expect(replyTtl(ns('n0-p0'), '10.244.1.2')).toBe(61)
+    // ipMasq off, and the VPC routes pod subnets: the external host answers the pod itself
+    const probe = netlab(['probe', lab, '--json'], env)
+    expect(probe.code, probe.stdout).toBe(0)
+  })
+})
