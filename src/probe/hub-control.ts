@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {packageRoot} from '../paths.js'
 import {NetlabError} from '../cli/errors.js'
-import {findTool} from '../lab/preflight.js'
+import {findPerl, findTool} from '../lab/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import {parseAddrsLine} from './tools.js'
@@ -68,8 +68,7 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
   const marker = processMarker('echo-hub', lab)
   const name = processName('echo-hub')
   const binds = [...new Map(targets.map((t) => [`${t.netns}=${t.ip}`, t])).keys()]
-  const perl = findTool('perl')
-  if (!perl) throw new NetlabError('missing perl: install with: sudo apt-get install -y perl')
+  const perl = findPerl() // its modules: checked by the probe's preflight
   const hubArgs = [BIND_SCRIPT, marker, String(port), '--', process.execPath, HUB_SCRIPT, marker]
   // a socket per target, plus the connections in flight, plus Node's own
   const needed = binds.length + opts.clientsInFlight + 256

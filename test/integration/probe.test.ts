@@ -8,7 +8,8 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {ROOT, destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
+import {TOPOLOGIES} from '../helpers/constants.js'
 
 interface Endpoint {
   kind: string
@@ -64,11 +65,6 @@ function parentOf(pid: number): number | undefined {
   }
 }
 const probeProcesses = (lab: string) => [...processesWith(`netlab-echo-hub:${lab}:`), ...processesWith(`netlab-probe-jobs:${lab}:`)]
-
-async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
-  for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
-  if (!cond()) throw new Error('timed out waiting')
-}
 
 function check(r: Report, id: string): Check {
   const c = r.checks.find((x) => x.id === id)
@@ -349,7 +345,7 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
 })
 
 describe.skipIf(!isRoot)('every topology in topologies/ passes', () => {
-  const dir = join(ROOT, 'topologies')
+  const dir = TOPOLOGIES
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
     it(file, async () => {
       const stateDir = makeStateDir()

@@ -9,9 +9,9 @@ import {schedule} from '../../src/exec/schedule.js'
 import {buildModel} from '../../src/model/build.js'
 import {compilePlan} from '../../src/plan/compile.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {ROOT} from '../helpers/lab.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const plan = compilePlan(buildModel(loadTopologyFile(`${ROOT}/topologies/three-node.yaml`)))
+const plan = compilePlan(buildModel(loadTopologyFile(THREE_NODE)))
 
 describe('schedule', () => {
   const stages = schedule(plan, {split: 2})
