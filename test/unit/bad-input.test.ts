@@ -28,7 +28,7 @@ function failure(file: string): {error: TopologyError; ms: number} {
     buildModel(loadTopologyFile(file))
   } catch (error) {
     const ms = performance.now() - t0
-    if (!(error instanceof TopologyError)) throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`)
+    if (!(error instanceof TopologyError)) throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`, {cause: error})
     return {error, ms}
   }
   throw new Error(`${file}: accepted, but it is invalid`)
