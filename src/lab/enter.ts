@@ -8,11 +8,7 @@ import {UsageError} from '../cli/errors.js'
 import {run, runAttached} from '../exec/runner.js'
 import {asset} from '../paths.js'
 import type {LabMember} from './member.js'
-import {findTool, isExecutable, requireRoot, requireTools} from './preflight.js'
-
-/** What exec, shell and capture need on the machine: ip (netns exec) and, for capture, tcpdump. */
-export const ENTER_TOOLS = {ip: 'iproute2'}
-export const CAPTURE_TOOLS = {...ENTER_TOOLS, tcpdump: 'tcpdump'}
+import {CAPTURE_TOOLS, ENTER_TOOLS, findTool, isExecutable, requireRoot, requireTools, SHELL_TOOLS} from './preflight.js'
 
 /** Variables a program started in a member can read: which lab and member it is in. */
 function memberEnv({lab, member}: LabMember): Record<string, string> {
@@ -49,7 +45,7 @@ export function shellPrompt({lab, member}: LabMember): string {
  */
 export async function shellIn(target: LabMember): Promise<number> {
   requireRoot('netlab shell')
-  requireTools({...ENTER_TOOLS, bash: 'bash'})
+  requireTools(SHELL_TOOLS)
   const [file, args] = inNetns(target, ['bash', '--rcfile', asset('netlab-bashrc'), '-i'])
   return runAttached(file, args, {env: {...memberEnv(target), NETLAB_PS1: shellPrompt(target)}})
 }

@@ -41,3 +41,7 @@ export function requireTools(tools: Record<string, string>): void {
 }
 
 export const BUILD_TOOLS = {ip: 'iproute2', 'iptables-restore': 'iptables', perl: 'perl'}
+/** exec and shell enter a namespace with ip netns exec; the shell is bash */
+export const ENTER_TOOLS = {ip: 'iproute2'}
+export const SHELL_TOOLS = {...ENTER_TOOLS, bash: 'bash'}
+export const CAPTURE_TOOLS = {...ENTER_TOOLS, tcpdump: 'tcpdump'}
