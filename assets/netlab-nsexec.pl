@@ -8,7 +8,8 @@
 #
 # It knows kinds of steps, not tools: the tool drivers (src/tools) turn plan actions into
 #   netlink:FILE  rtnetlink requests, one op record a line ("route<TAB>dst=…<TAB>len=…<TAB>dev=…"):
-#                 the plan's link set / addr add / route add / neigh add, sent as `ip` would send
+#                 the plan's link set / addr add / route add / neigh add (and link add of a
+#                 VXLAN device), sent as `ip` would send
 #                 them, without starting `ip` at all;
 #   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
 #                 "stdin<TAB>PATH" line; its stdout goes to ERRDIR/ID.STEP.out;
@@ -59,7 +60,10 @@ use constant {
   AF_INET => 2, AF_NETLINK => 16, SOCK_RAW => 3, NETLINK_ROUTE => 0,
   NLMSG_ERROR => 2, NLM_F_REQUEST => 1, NLM_F_ACK => 4, NLM_F_EXCL => 0x200, NLM_F_CREATE => 0x400,
   RTM_NEWLINK => 16, RTM_GETLINK => 18, RTM_NEWADDR => 20, RTM_NEWROUTE => 24, RTM_NEWNEIGH => 28,
-  IFLA_IFNAME => 3, IFLA_MASTER => 10, IFLA_IFALIAS => 20, IFF_UP => 1,
+  IFLA_ADDRESS => 1, IFLA_IFNAME => 3, IFLA_MTU => 4, IFLA_MASTER => 10, IFLA_LINKINFO => 18, IFLA_IFALIAS => 20, IFF_UP => 1,
+  IFLA_INFO_KIND => 1, IFLA_INFO_DATA => 2,
+  IFLA_VXLAN_ID => 1, IFLA_VXLAN_LINK => 3, IFLA_VXLAN_LOCAL => 4, IFLA_VXLAN_LEARNING => 7, IFLA_VXLAN_PORT => 15,
+  RTNH_F_ONLINK => 4,
   IFA_ADDRESS => 1, IFA_LOCAL => 2, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
   NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80,
   RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
@@ -120,14 +124,25 @@ sub apply {
       $attrs .= attr(IFLA_MASTER, pack('L', $m));
     }
     $attrs .= attr(IFLA_IFALIAS, $r->{alias}) if defined $r->{alias};
+    $attrs .= attr(IFLA_MTU, pack('L', $r->{mtu})) if defined $r->{mtu};
     my $up = $r->{up} ? IFF_UP : 0;
     ($type, $flags, $body) = (RTM_NEWLINK, 0, pack('CxSlLL', 0, 0, $dev, $up, $up) . $attrs);
+  } elsif ($r->{op} eq 'vxlan') {
+    # a new VXLAN device bound to $dev (the underlay); its UDP socket lives in this namespace
+    my $data = attr(IFLA_VXLAN_ID, pack('L', $r->{id})) . attr(IFLA_VXLAN_LINK, pack('L', $dev))
+      . attr(IFLA_VXLAN_LOCAL, ip4($r->{local})) . attr(IFLA_VXLAN_PORT, pack('n', $r->{port}))
+      . attr(IFLA_VXLAN_LEARNING, pack('C', $r->{learning}));
+    my $attrs = attr(IFLA_IFNAME, "$r->{name}\0");
+    $attrs .= attr(IFLA_ADDRESS, pack('C6', map { hex } split /:/, $r->{mac})) if defined $r->{mac};
+    $attrs .= attr(IFLA_MTU, pack('L', $r->{mtu})) if defined $r->{mtu};
+    $attrs .= attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, 'vxlan') . attr(IFLA_INFO_DATA, $data));
+    ($type, $flags, $body) = (RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, pack('CxSlLL', 0, 0, 0, 0, 0) . $attrs);
   } elsif ($r->{op} eq 'addr') {
     ($type, $flags, $body) = (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
       pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip})));
   } elsif ($r->{op} eq 'route') {
     my $scope = defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-    $body = pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, 0);
+    $body = pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, $r->{onlink} ? RTNH_F_ONLINK : 0);
     $body .= attr(RTA_DST, ip4($r->{dst})) if $r->{len} > 0;
     $body .= attr(RTA_GATEWAY, ip4($r->{via})) if defined $r->{via};
     $body .= attr(RTA_OIF, pack('L', $dev));

@@ -54,8 +54,8 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   }
   if (model.router) {
     const r = model.router
-    nodes.push({id: ids.member(r.name), kind: 'router', label: [r.name, 'router', ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])]})
-    // one leg per segment: its device and address on the cable, where there are several
+    // its name says what it is when it has "router" in it; one leg's address is on the box, several on their cables
+    nodes.push({id: ids.member(r.name), kind: 'router', label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])]})
     for (const leg of r.legs) edges.push({from: ids.segment(leg.segment), to: ids.member(r.name), kind: 'link', ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {})})
   }
   // Members of kinds this file does not draw (a mode's VPC host, a router without legs in the

@@ -10,6 +10,8 @@ export const graphIds = {
   /** the cluster drawn around a node's devices and pods */
   cluster: (member: string) => `cluster:${member}`,
   fabric: 'cluster:fabric',
+  /** something that is no namespace of the lab: an overlay network a mode draws as one box */
+  virtual: (name: string) => `virtual:${name}`,
   /** a box standing for what a big lab's picture leaves out (its own prefix: no member can take the id) */
   more: (what: string) => `more:${what}`,
 }

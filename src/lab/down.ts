@@ -4,11 +4,12 @@ import {rollback, runUndo} from '../exec/rollback.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files} from '../state/paths.js'
-import {labDirExists, listLabs, readPlan, removeLabDir} from '../state/store.js'
+import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../model/names.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
-import {stopLabProcesses} from './processes.js'
+import {stopLabProcesses, type StopReport} from './processes.js'
+import {timed, type OnStep} from './steps.js'
 
 export interface DownResult {
   lab: string
@@ -16,34 +17,45 @@ export interface DownResult {
   changed: boolean
   deletedNetns: number
   stoppedProcesses: number
+  /** processes that outlived SIGKILL (their records are kept, so `down` can be run again) */
+  stuckProcesses: StopReport['stuck']
   /** namespaces named like the lab's but without its mark: left alone */
   keptUnmarked: string[]
   ms: number
 }
 
-export async function down(lab: string): Promise<DownResult> {
+export interface DownOptions {
+  /** told how long each step took as it ends (the bench's timings) */
+  onStep?: OnStep
+}
+
+export async function down(lab: string, opts: DownOptions = {}): Promise<DownResult> {
   const started = performance.now()
-  requireRoot('netlab down')
-  requireTools({ip: BUILD_TOOLS.ip})
-  const lock = acquireLock(lab)
+  const step = <T>(name: string, f: () => T, note?: (r: Awaited<T>) => string) => timed(opts.onStep, name, f, note)
+  step('preflight (root, tools)', () => {
+    requireRoot('netlab down')
+    requireTools({ip: BUILD_TOOLS.ip})
+  })
+  const lock = step('lock', () => acquireLock(lab))
   try {
-    const stoppedProcesses = await stopLabProcesses(lab)
+    // first, and waited for: nothing of the lab runs once `down` returns
+    const {stopped: stoppedProcesses, stuck} = await step('stop lab processes', () => stopLabProcesses(lab), (r) => `${r.stopped} stopped`)
     let deleted = 0
-    const plan = readPlan(lab)
+    const plan = step('read plan.json', () => readPlan(lab), (p) => `${p?.actions.length ?? 0} actions`)
     if (plan) {
-      const summary = summarize(readJournal(files.journal(lab)))
-      deleted += (await rollback(plan, summary)).deleted.length
+      const summary = step('read journal', () => summarize(readJournal(files.journal(lab))))
+      deleted += (await step('rollback', () => rollback(plan, summary), (r) => `${r.deleted.length} namespaces deleted`)).deleted.length
     }
     // Without a plan (state deleted by hand), or for anything a plan did not list:
     // namespaces named for this lab that carry its mark.
-    const {marked, unmarked} = await findLabNetns(lab)
+    const {marked, unmarked} = await step('look for marked leftovers', () => findLabNetns(lab), (f) => `${f.marked.length + f.unmarked.length} found`)
     if (marked.length > 0) {
-      await runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]})))
+      await step('delete marked leftovers', () => runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]}))))
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)
-    removeLabDir(lab)
-    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
+    step('remove state dir', () => (stuck.length > 0 ? removeLabStateKeepingPids(lab) : removeLabDir(lab)))
+    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, stuckProcesses: stuck, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }

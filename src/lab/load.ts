@@ -9,12 +9,15 @@ import type {Plan} from '../plan/types.js'
 import {loadTopologyFile} from '../topology/parse.js'
 import {ownerMark} from '../model/names.js'
 import {stateRoot} from '../state/paths.js'
+import {timed, type OnStep} from './steps.js'
 
 export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
 
-export function loadLab(file: string): {model: LabModel; plan: Plan} {
-  const model = buildModel(loadTopologyFile(file))
-  return {model, plan: compilePlan(model, {owner: ownerMark(model.lab, stateRoot())})}
+export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan} {
+  const topology = timed(onStep, 'parse topology (YAML)', () => loadTopologyFile(file))
+  const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology))
+  const plan = timed(onStep, 'compile plan', () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}), (p) => `${p.actions.length} actions`)
+  return {model, plan}
 }
 
 /**

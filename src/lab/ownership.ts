@@ -1,10 +1,11 @@
 // Which namespaces belong to a lab when its state is gone: the name says "netlab-<lab>.",
 // and the loopback alias written at creation says "netlab:<lab>". Both must match.
 import {tmpdir} from 'node:os'
-import {readMarks} from '../exec/fanout.js'
+import {NSEXEC, readMarks} from '../exec/fanout.js'
 import {labOfNetns, ownerMark} from '../model/names.js'
 import {existingNetns} from '../state/store.js'
 import {stateRoot} from '../state/paths.js'
+import {requirePerl} from './preflight.js'
 
 /**
  * Namespaces named for `lab` (or for any lab), split into those that carry the lab's mark for
@@ -19,6 +20,7 @@ export async function findLabNetns(lab?: string): Promise<{marked: string[]; unm
   const marked: string[] = []
   const unmarked: string[] = []
   if (named.length === 0) return {marked, unmarked}
+  await requirePerl([NSEXEC]) // only now: `down` of a lab with a plan needs no perl
   // one process reads every namespace's mark (setns + one netlink request each)
   const marks = await readMarks(named, {parallel: 4, workDir: tmpdir()})
   named.forEach((ns, i) => {

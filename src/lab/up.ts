@@ -1,9 +1,11 @@
 // `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
 // roll back from the journal so nothing of the lab is left.
-import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
+import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
+import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
+import type {Stage} from '../exec/schedule.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files, labDir} from '../state/paths.js'
@@ -12,23 +14,23 @@ import type {LabModel} from '../model/types.js'
 import type {Plan} from '../plan/types.js'
 import {commandLine} from '../plan/command.js'
 import {loadLab} from './load.js'
-import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
+import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
+import {timed, type OnStep} from './steps.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
   progress: 'default' | 'silent'
+  /** told how long each step took as it ends; each stage of the plan is a step "stage <phases>" */
+  onStep?: OnStep
 }
 
 export interface UpResult {
   lab: string
   model: LabModel
   actions: number
+  /** batches of in-namespace ip lines that went to the ip program: the fast path did not speak them */
+  fallbacks: number
   ms: number
-}
-
-function concurrency(): number {
-  const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
 }
 
 /** Test-only hooks, read from the environment (documented in the README's Safety section). */
@@ -44,19 +46,25 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
 
 export async function up(topologyFile: string, opts: UpOptions): Promise<UpResult> {
   const started = performance.now()
-  const {model, plan} = loadLab(topologyFile) // bad input fails here, before anything is touched
-  requireRoot('netlab up')
-  requireTools(BUILD_TOOLS)
-  const lock = acquireLock(model.lab)
+  const step = <T>(name: string, f: () => T) => timed(opts.onStep, name, f)
+  const {model, plan} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
+  await step('preflight (root, tools, perl modules)', () => {
+    requireRoot('netlab up')
+    requireTools(BUILD_TOOLS)
+    return requirePerl([NSEXEC])
+  })
+  const lock = step('lock', () => acquireLock(model.lab))
   try {
-    preconditions(plan, model.lab)
-    createLabDir(model.lab)
-    writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
-    writePlan(plan)
+    step('preconditions (existing namespaces)', () => preconditions(plan, model.lab))
+    step('write state + plan.json', () => {
+      createLabDir(model.lab)
+      writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
+      writePlan(plan)
+    })
     const journal = new Journal(files.journal(model.lab))
-    await applyWithRollback(plan, journal, opts)
-    writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model})
-    return {lab: model.lab, model, actions: plan.actions.length, ms: Math.round(performance.now() - started)}
+    const fallbacks = await applyWithRollback(plan, journal, opts)
+    step('write state (up)', () => writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}))
+    return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }
@@ -76,7 +84,8 @@ function preconditions(plan: Plan, lab: string): void {
   }
 }
 
-async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<void> {
+/** Apply the plan, or roll it all back; returns how many batches fell back to the ip program. */
+async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<number> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -89,13 +98,14 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const executor = new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()})
+    const executor = timed(opts.onStep, 'schedule', () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()}))
     try {
       await runWithProgress(executor, plan, opts)
+      return executor.fallbacks
     } catch (error) {
       rollingBack = true
       const summary = summarize(readJournal(files.journal(plan.lab)))
-      const report = await rollback(plan, summary, journal)
+      const report = await timed(opts.onStep, 'rollback', () => rollback(plan, summary, journal))
       removeLabDir(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} namespace(s) deleted; nothing of lab ${plan.lab} is left`
       if (error instanceof StepFailed) {
@@ -110,20 +120,29 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
   }
 }
 
+/** The stages of the plan, then the wait for every link: each one a step, with or without listr2. */
 async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions): Promise<void> {
   const titles = new Map(plan.phases.map((p) => [p.id, p.title]))
-  if (opts.progress === 'silent') return executor.runAll()
+  const steps = executor.stages
+    .map((stage) => {
+      const {actions, batches, how} = describeStage(stage)
+      const title = `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${actions} actions in ${batches} batch${batches === 1 ? '' : 'es'})`
+      return {title, task: () => timed(opts.onStep, `stage ${stage.phases.join('+')}`, () => executor.runStage(stage), () => `${actions} actions; ${how}`)}
+    })
+    .concat([{title: 'Wait until every link is running', task: () => timed(opts.onStep, 'settle (every link running)', () => executor.settle())}])
+  if (opts.progress === 'silent') {
+    for (const s of steps) await s.task()
+    return
+  }
   const {Listr} = await import('listr2')
-  const tasks = new Listr(
-    executor.stages.map((stage) => {
-      const count = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
-      const procs = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
-      return {
-        title: `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${count} actions in ${procs} batch${procs === 1 ? "" : "es"})`,
-        task: () => executor.runStage(stage),
-      }
-    }).concat([{title: 'Wait until every link is running', task: () => executor.settle()}]),
-    {concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', fallbackRenderer: 'simple', collectErrors: false},
-  )
+  const tasks = new Listr(steps, {concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', fallbackRenderer: 'simple', collectErrors: false})
   await tasks.run()
+}
+
+function describeStage(stage: Stage): {actions: number; batches: number; how: string} {
+  const actions = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
+  const batches = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
+  const inNetns = stage.lanes.some((l) => l.netns !== null)
+  const how = inNetns ? `${stage.lanes.length} namespaces, ${batches} batches via one netlab-nsexec` : `${batches} ip -batch process(es)`
+  return {actions, batches, how}
 }

@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {packageRoot} from '../paths.js'
 import {NetlabError} from '../cli/errors.js'
-import {findTool} from '../lab/preflight.js'
+import {findPerl, findTool} from '../lab/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import {parseAddrsLine} from './tools.js'
@@ -68,8 +68,7 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
   const marker = processMarker('echo-hub', lab)
   const name = processName('echo-hub')
   const binds = [...new Map(targets.map((t) => [`${t.netns}=${t.ip}`, t])).keys()]
-  const perl = findTool('perl')
-  if (!perl) throw new NetlabError('missing perl: install with: sudo apt-get install -y perl')
+  const perl = findPerl() // its modules: checked by the probe's preflight
   const hubArgs = [BIND_SCRIPT, marker, String(port), '--', process.execPath, HUB_SCRIPT, marker]
   // a socket per target, plus the connections in flight, plus Node's own
   const needed = binds.length + opts.clientsInFlight + 256
@@ -78,17 +77,19 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
   const [file, args] =
     needed > limit.soft && prlimit ? [prlimit, [`--nofile=${needed}:${Math.max(needed, limit.hard)}`, perl, ...hubArgs]] : [perl, hubArgs]
 
+  registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
   // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
   const child = startProcess(file, args, {
     stdin: 'ignore',
     env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), NETLAB_PROBE_PID: String(process.pid)},
   })
   if (child.pid === undefined) {
+    unregisterLabProcess(lab, name)
     const err = await new Promise<Error>((resolve) => child.once('error', resolve))
     throw new NetlabError(`could not start the echo hub: ${err.message}`)
   }
   const pid = child.pid
-  registerLabProcess(lab, name, pid, marker)
+  registerLabProcess(lab, name, marker, pid)
   const hub: Hub = {
     pid,
     port,
@@ -98,8 +99,8 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
     name,
     lab,
     async stop() {
-      await stopProcess(pid, marker)
-      unregisterLabProcess(lab, name)
+      // a hub that outlives SIGKILL keeps its record, for `netlab down` to report
+      if ((await stopProcess(pid, marker)).outcome !== 'stuck') unregisterLabProcess(lab, name)
     },
   }
   try {

@@ -7,8 +7,7 @@
 // of a 27 s 50×10 probe spent blocked in spawn). A fork in a small perl process returns at once.
 import type {ChildProcess} from 'node:child_process'
 import {startProcess} from '../exec/runner.js'
-import {NetlabError} from '../cli/errors.js'
-import {findTool} from '../lab/preflight.js'
+import {findPerl} from '../lab/preflight.js'
 import type {RunResult} from '../exec/runner.js'
 import {assetPath} from './owned.js'
 
@@ -94,8 +93,7 @@ export class JobRunner {
    * timeout stop counting, up to `total` jobs in all (`leaseMs`: see netlab-jobs.pl).
    */
   static start(marker: string, limits: {busy: number; total: number; leaseMs: number}): JobRunner {
-    const perl = findTool('perl')
-    if (!perl) throw new NetlabError('missing perl: install with: sudo apt-get install -y perl')
+    const perl = findPerl() // its modules: checked by the probe's preflight (requirePerl)
     // its own process group: a Ctrl-C reaches netlab, which then stops the runner itself
     const child = startProcess(perl, [JOBS_SCRIPT, marker, String(limits.busy), String(Math.max(limits.busy, limits.total)), String(limits.leaseMs)], {
       stdin: 'pipe',

@@ -38,7 +38,7 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'node-other-pod': 'node → pods on other nodes (ping)',
   'pod-node': 'pod → nodes (ping)',
   'no-nat-pod-pod': 'pod → pod: the receiver sees the source pod\'s own address (HTTP echo)',
-  'no-nat-node-pod': 'node → pod: the pod sees the node\'s address on the path: cni0 for its own pods, underlay for others (HTTP echo)',
+  'no-nat-node-pod': 'node → pod: the pod sees the node\'s address on the path: cni0 for its own pods, the route\'s device for others (HTTP echo)',
   'self-address': 'each pod\'s eth0 address = the address netlab status reports = the address peers see',
   'egress-reach': 'pod → external hosts (ping)',
   'egress-source': 'the source address external hosts see (HTTP echo)',

@@ -1,16 +1,16 @@
 // `netlab probe`: plan the probes from the lab's saved model, run them from inside the lab's own
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
-import {cpus} from 'node:os'
 import {NetlabError, UsageError} from '../cli/errors.js'
-import {requireRoot, requireTools} from '../lab/preflight.js'
+import {concurrency} from '../concurrency.js'
+import {requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
 import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
 import {eth0Of, httpFrom, pingFrom, type Runner} from './clients.js'
-import {startHub, type Hub} from './hub-control.js'
+import {BIND_SCRIPT, startHub, type Hub} from './hub-control.js'
 import {processMarker, processName, reapStale} from './owned.js'
-import {JobRunner} from './jobs.js'
+import {JOBS_SCRIPT, JobRunner} from './jobs.js'
 import {buildReport} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {ANSWERED, eth0Addresses, SILENT} from './tools.js'
@@ -25,12 +25,6 @@ export interface ProbeOptions {
 const MAX_JOBS = 64
 /** without /proc/PID/schedstat, a client process counts as working for this long */
 const JOB_LEASE_MS = 300
-
-/** Client processes at work at once: about two per core. */
-export function probeConcurrency(): number {
-  const fromEnv = Number(process.env.NETLAB_CONCURRENCY)
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, cpus().length * 2)
-}
 
 export interface Task {
   tool: Probe['tool']
@@ -57,7 +51,7 @@ export function preflight(lab: string): LabModel {
   const status = statusOf(lab) // unknown lab: UsageError
   if (status.state === 'building') throw new UsageError(`lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab down ${lab}" and "netlab up" again`)
   requireRoot('netlab probe')
-  requireTools({ip: 'iproute2', fping: 'fping', curl: 'curl', perl: 'perl'})
+  requireTools({ip: 'iproute2', fping: 'fping', curl: 'curl'})
   if (status.missing.length > 0) {
     const some = status.missing.slice(0, 3).join(', ')
     throw new NetlabError(`lab ${lab} is broken: ${status.missing.length} of its namespaces are gone (${some}${status.missing.length > 3 ? ', ...' : ''}); rebuild it: netlab down ${lab} && netlab up`)
@@ -70,6 +64,7 @@ export function preflight(lab: string): LabModel {
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
   const model = preflight(lab)
+  await requirePerl([BIND_SCRIPT, JOBS_SCRIPT]) // before anything starts: one perl run checks what both helpers use
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
   const probes = selectProbes(model, opts)
@@ -88,8 +83,15 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // fails in seconds instead of queueing on timeouts. Registered, so `netlab down` stops it too.
   await reapStale(lab)
   const runnerMarker = processMarker('probe-jobs', lab)
-  const runner = JobRunner.start(runnerMarker, {busy: probeConcurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
-  if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runner.pid, runnerMarker)
+  registerLabProcess(lab, processName('probe-jobs'), runnerMarker) // before it exists: see registerLabProcess
+  let runner: JobRunner
+  try {
+    runner = JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
+  } catch (error) {
+    unregisterLabProcess(lab, processName('probe-jobs'))
+    throw error
+  }
+  if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runnerMarker, runner.pid)
   const exec: Runner = (netns, argv, o) => runner.run(netns, argv, o)
 
   let interrupted: string | undefined

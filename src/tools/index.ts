@@ -1,10 +1,11 @@
 // The tool registry: every tool a plan may use. A new tool is a driver file and a line here.
+import {bridge} from './bridge.js'
 import {ip} from './ip.js'
 import {iptables} from './iptables.js'
 import {sysctl} from './sysctl.js'
 import type {ToolDriver} from './types.js'
 
-const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables}
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge}
 
 export function driver(tool: string): ToolDriver {
   const d = DRIVERS[tool]

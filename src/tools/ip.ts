@@ -3,7 +3,7 @@
 // namespace): each action is encoded here as an op record; a batch holding anything else goes
 // to `ip -batch` instead, and is counted as a fallback.
 import {failedAt, succeeded, unknown} from './outcome.js'
-import type {Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
+import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 const IFNAME = /^[A-Za-z0-9@._:-]{1,15}$/
@@ -11,6 +11,8 @@ const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
 
 const isIPv4 = (s: string | undefined) => s !== undefined && IPV4.test(s) && s.split('.').every((b) => Number(b) <= 255)
 const isPrefix = (s: string | undefined) => s !== undefined && /^\d{1,2}$/.test(s) && Number(s) <= 32
+const isMtu = (s: string | undefined) => s !== undefined && /^\d{2,5}$/.test(s) && Number(s) >= 68 && Number(s) <= 65535
+const isUint = (s: string | undefined, max: number) => s !== undefined && /^\d{1,10}$/.test(s) && Number(s) <= max
 
 function record(op: string, fields: Record<string, string | undefined>): string {
   return [op, ...Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)].join('\t')
@@ -27,6 +29,7 @@ export function encodeIp(args: string[]): string | undefined {
     while (w.length > 0) {
       const k = w.shift()!
       if (k === 'up') f.up = '1'
+      else if (k === 'mtu' && isMtu(w[0])) f.mtu = w.shift()!
       else if (k === 'master' && w[0] !== undefined && IFNAME.test(w[0])) f.master = w.shift()!
       else if (k === 'alias' && w[0] !== undefined && !/[\t\n]/.test(w[0])) f.alias = w.shift()!
       else return undefined
@@ -43,17 +46,49 @@ export function encodeIp(args: string[]): string | undefined {
     if (!isIPv4(dst) || !isPrefix(len)) return undefined
     const f: Record<string, string> = {dst, len}
     while (w.length > 0) {
-      const [k, v] = [w.shift()!, w.shift()]
-      if (k === 'via' && isIPv4(v)) f.via = v!
-      else if (k === 'dev' && v !== undefined && IFNAME.test(v)) f.dev = v
+      const k = w.shift()!
+      if (k === 'onlink') f.onlink = '1' // the gateway is on this link, whatever its addresses say
+      else if (k === 'via' && isIPv4(w[0])) f.via = w.shift()!
+      else if (k === 'dev' && w[0] !== undefined && IFNAME.test(w[0])) f.dev = w.shift()!
       else return undefined
     }
     return f.dev ? record('route', f) : undefined
   }
+  if (obj === 'link' && verb === 'add') return encodeVxlan(w)
   if (obj === 'neigh' && verb === 'add' && w.length === 7 && isIPv4(w[0]) && w[1] === 'lladdr' && MAC.test(w[2]) && w[3] === 'dev' && IFNAME.test(w[4]) && w[5] === 'nud' && w[6] === 'permanent') {
     return record('neigh', {ip: w[0], mac: w[2], dev: w[4]})
   }
   return undefined
+}
+
+/**
+ * `link add [name] NAME [address MAC] [mtu N] type vxlan id VNI local IP dev DEV dstport PORT [nolearning]`
+ * inside a namespace (the VXLAN device an overlay needs on each node), or undefined for any other link.
+ */
+function encodeVxlan(w: string[]): string | undefined {
+  if (w[0] === 'name') w.shift()
+  const name = w.shift()
+  if (!name || !IFNAME.test(name)) return undefined
+  const f: Record<string, string> = {name}
+  while (w.length > 0 && w[0] !== 'type') {
+    const [k, v] = [w.shift()!, w.shift()]
+    if (k === 'address' && v !== undefined && MAC.test(v)) f.mac = v
+    else if (k === 'mtu' && isMtu(v)) f.mtu = v!
+    else return undefined
+  }
+  if (w.shift() !== 'type' || w.shift() !== 'vxlan') return undefined
+  f.learning = '1'
+  while (w.length > 0) {
+    const k = w.shift()!
+    if (k === 'nolearning') f.learning = '0'
+    else if (k === 'id' && isUint(w[0], 0xffffff)) f.id = w.shift()!
+    else if (k === 'local' && isIPv4(w[0])) f.local = w.shift()!
+    else if (k === 'dev' && w[0] !== undefined && IFNAME.test(w[0])) f.dev = w.shift()!
+    else if (k === 'dstport' && isUint(w[0], 65535)) f.port = w.shift()!
+    else return undefined
+  }
+  // the runner looks up `dev` (the underlay device) before it sends anything
+  return f.id && f.local && f.dev && f.port ? record('vxlan', f) : undefined
 }
 
 /** ip -batch splits lines on white space but honours quotes (no escapes inside them). */
@@ -79,13 +114,18 @@ export const ip: ToolDriver = {
       : {kind: 'exec' as const, argv: ['ip', '-batch', '-'], stdin: args.map((a) => a.map(ipWord).join(' ')).join('\n') + '\n'}
     return {tool: 'ip', netns, actions, steps: [step], firstAction: [0], fault: opts.fault, fallback: netns !== null && !native}
   },
-  interpret(p: Prepared, f: StepFailure) {
-    // The runner names the failing op; ip stops at the first failing line and names it: "Command failed FILE:N".
-    const m = /Command failed \S*:(\d+)/.exec(f.stderr)
-    const message = f.stderr.split('\n').filter((l) => !l.startsWith('Command failed')).join('\n').trim()
-    const line = f.at ?? (m ? Number(m[1]) : undefined)
-    if (line !== undefined && line >= 1 && line <= p.actions.length) return failedAt(p, line - 1, message)
-    if (f.exitCode === 0) return succeeded(p)
-    return unknown(p, `ip -batch (${p.actions.length} commands in ${p.netns ?? 'the root namespace'})`, message)
-  },
+  interpret: (p, f) => batchOutcome('ip', p, f),
+}
+
+/**
+ * How an iproute2 batch went (ip, bridge): the runner names the failing netlink op; the program
+ * stops at the first failing line and names it, "Command failed FILE:N".
+ */
+export function batchOutcome(program: string, p: Prepared, f: StepFailure): BatchOutcome {
+  const m = /Command failed \S*:(\d+)/.exec(f.stderr)
+  const message = f.stderr.split('\n').filter((l) => !l.startsWith('Command failed')).join('\n').trim()
+  const line = f.at ?? (m ? Number(m[1]) : undefined)
+  if (line !== undefined && line >= 1 && line <= p.actions.length) return failedAt(p, line - 1, message)
+  if (f.exitCode === 0) return succeeded(p)
+  return unknown(p, `${program} -batch (${p.actions.length} commands in ${p.netns ?? 'the root namespace'})`, message)
 }

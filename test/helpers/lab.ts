@@ -3,13 +3,13 @@
 import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {stringify} from 'yaml'
 import {afterAll} from 'vitest'
+import {BIN, ROOT, WAIT_MS} from './constants.js'
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const BIN = join(ROOT, 'bin', 'run.js')
+export {BIN, ROOT, smallTopology} from './constants.js'
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 export interface CliResult {
@@ -47,16 +47,6 @@ export function writeTopology(dir: string, topo: Record<string, unknown>): strin
   return file
 }
 
-export function smallTopology(name: string, opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean} = {}): Record<string, unknown> {
-  const nodes = Array.from({length: opts.nodes ?? 2}, (_, i) => ({name: `n${i}`, pods: opts.pods ?? 2}))
-  return {
-    name,
-    cluster: {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: 'host-gw', ipMasq: opts.ipMasq ?? true},
-    nodes,
-    ...(opts.external === false ? {} : {external: [{name: 'internet', ip: '203.0.113.10'}]}),
-  }
-}
-
 export function labNetns(lab: string): string[] {
   try {
     return readdirSync('/run/netns').filter((ns) => ns.startsWith(`netlab-${lab}.`))
@@ -81,6 +71,12 @@ export function rootSnapshot(): string {
   const ipt = run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n')
   const sysctls = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv6.conf.all.forwarding'].map((k) => run('sysctl', ['-n', k]).trim()).join(',')
   return [run('ip', ['-d', 'link']), run('ip', ['addr']), run('ip', ['route', 'show', 'table', 'all']), run('ip', ['rule']), ipt, sysctls].join('\n=====\n')
+}
+
+/** Poll `cond` every 20 ms until it holds; throw after `ms`. */
+export async function waitFor(cond: () => boolean, ms = WAIT_MS): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
+  if (!cond()) throw new Error('timed out waiting')
 }
 
 export function removeDir(dir: string): void {

@@ -24,8 +24,13 @@ function dump(ns: string, lab: string): unknown {
       alias: l.ifalias ?? null,
       kind: l.linkinfo?.info_kind ?? null,
       mac: l.address?.startsWith('0a:58:') ? l.address : 'random',
+      mtu: l.mtu,
       peerIn: l.link_netnsid === undefined ? null : 'other',
+      // a VXLAN device's settings (VNI, port, local address, learning); bridges' hold kernel-chosen ids
+      vxlan: l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : null,
     })).sort((a, b) => a.name.localeCompare(b.name)),
+    // forwarding-database entries that send a MAC to an underlay address (VXLAN); bridge ports' own entries hold random MACs
+    fdb: (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show'], {encoding: 'utf8'}) || '[]') as Record<string, any>[]).filter((f) => f.dst).map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`).sort(),
     addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),

@@ -1,11 +1,12 @@
 // netlab up / status / down on real namespaces: the lab is built as planned, traffic flows,
 // `down` removes exactly what `up` made, and the host's own network never changes.
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {destroyLab, ipIn, isRoot, labNetns, labSandbox, makeStateDir, netlab, removeDir, ROOT, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {BIN, THREE_NODE} from '../helpers/constants.js'
 
 const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
 
@@ -18,7 +19,7 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
 
   beforeAll(() => {
     // the default topology under a unique name
-    const topo = parse(readFileSync(join(ROOT, 'topologies', 'three-node.yaml'), 'utf8'))
+    const topo = parse(readFileSync(THREE_NODE, 'utf8'))
     topo.name = lab
     file = writeTopology(stateDir, topo)
     before = rootSnapshot()
@@ -48,7 +49,10 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
     expect(s.nodes[0].pods[0]).toEqual({name: 'web-0', netns: `netlab-${lab}.web-0`, ip: '10.244.0.2'})
     expect(s.nodes[1]).toMatchObject({ip: '192.168.50.21', podCIDR: '10.244.9.0/24'})
     expect(s.nodes[1].pods[0].ip).toBe('10.244.9.10')
-    expect(s.external).toEqual([{name: 'internet', netns: `netlab-${lab}.internet`, ip: '203.0.113.10'}])
+    expect(s.external).toEqual([{name: 'internet', netns: `netlab-${lab}.internet`, ip: '203.0.113.10', segment: 0}])
+    expect(s.segments).toEqual([{index: 0, cidr: '192.168.50.0/24'}])
+    expect(s.routers).toEqual([])
+    expect(s.members.map((m: {kind: string}) => m.kind)).toEqual(['fabric', 'node', 'node', 'node', 'external', 'pod', 'pod', 'pod', 'pod', 'pod'])
     // with one lab up in this state dir, LAB may be left out
     expect(JSON.parse(netlab(['status', '--json'], env).stdout).lab).toBe(lab)
   })
@@ -148,7 +152,7 @@ describe.skipIf(!isRoot)('two labs side by side', () => {
 
 describe('commands that need no root', () => {
   const asNobody = (args: string[]) => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
+    const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }
 
@@ -163,10 +167,23 @@ describe('commands that need no root', () => {
   })
 
   it.skipIf(!isRoot)('up as an ordinary user says it needs root, and creates nothing', () => {
-    const r = asNobody(['up', 'topologies/three-node.yaml'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/needs root.*sudo/)
-    expect(labNetns('three-node')).toEqual([])
+    // the default topology under a name of its own: a three-node lab the user has up is not ours to judge
+    const dir = makeStateDir()
+    try {
+      const lab = uniqueLab('nobody')
+      const topo = parse(readFileSync(join(ROOT, 'topologies', 'three-node.yaml'), 'utf8'))
+      topo.name = lab
+      const file = writeTopology(dir, topo)
+      chmodSync(dir, 0o755) // readable by the ordinary user
+      chmodSync(file, 0o644)
+      const r = asNobody(['up', file])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/needs root.*sudo/)
+      expect(labNetns(lab)).toEqual([])
+      expect(existsSync('/nonexistent')).toBe(false) // its state directory
+    } finally {
+      removeDir(dir)
+    }
   })
 })
 

@@ -3,18 +3,12 @@
 import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
-import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
 
 interface PlanJson {
   actions: {id: number; phase: string; command: string; creates?: string}[]
-}
-
-async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
-  for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
-  if (!cond()) throw new Error('timed out waiting')
 }
 
 function exited(child: ReturnType<typeof netlabSpawn>): Promise<{code: number | null; stderr: string}> {

@@ -5,13 +5,15 @@ import {outcome, prepare} from '../../src/exec/batch.js'
 import {encodeIp, ipWord} from '../../src/tools/ip.js'
 import {restoreInput} from '../../src/tools/iptables.js'
 import type {Step, StepFailure} from '../../src/tools/types.js'
+import type {Action} from '../../src/plan/types.js'
+import {argv} from '../../src/plan/command.js'
 import {schedule} from '../../src/exec/schedule.js'
 import {buildModel} from '../../src/model/build.js'
 import {compilePlan} from '../../src/plan/compile.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {ROOT} from '../helpers/lab.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const plan = compilePlan(buildModel(loadTopologyFile(`${ROOT}/topologies/three-node.yaml`)))
+const plan = compilePlan(buildModel(loadTopologyFile(THREE_NODE)))
 
 describe('schedule', () => {
   const stages = schedule(plan, {split: 2})
@@ -85,9 +87,29 @@ describe('batch outcomes', () => {
     expect(encodeIp(['link', 'set', 'lo', 'up', 'alias', 'netlab:x'])).toBe('link\tdev=lo\tup=1\talias=netlab:x')
     expect(encodeIp(['neigh', 'add', '10.0.0.1', 'lladdr', '0a:58:0a:00:00:01', 'dev', 'eth0', 'nud', 'permanent'])).toBe('neigh\tip=10.0.0.1\tmac=0a:58:0a:00:00:01\tdev=eth0')
     expect(encodeIp(['route', 'add', '10.0.0.0/8', 'via', '300.1.1.1', 'dev', 'eth0'])).toBeUndefined()
-    expect(encodeIp(['link', 'set', 'eth0', 'mtu', '1450'])).toBeUndefined()
-    const p = prepare({netns: 'x', tool: 'ip', actions: [{...batch.actions[0], args: ['link', 'set', 'eth0', 'mtu', '1450']}]})
+    expect(encodeIp(['link', 'set', 'eth0', 'mtu', '1450', 'up'])).toBe('link\tdev=eth0\tmtu=1450\tup=1')
+    expect(encodeIp(['route', 'add', '10.244.9.0/24', 'via', '10.244.9.0', 'dev', 'flannel.1', 'onlink'])).toBe('route\tdst=10.244.9.0\tlen=24\tvia=10.244.9.0\tdev=flannel.1\tonlink=1')
+    expect(encodeIp(['link', 'add', 'flannel.1', 'address', '0a:58:0a:f4:00:00', 'mtu', '1450', 'type', 'vxlan', 'id', '1', 'local', '192.168.50.10', 'dev', 'eth0', 'dstport', '8472', 'nolearning'])).toBe(
+      'vxlan\tname=flannel.1\tmac=0a:58:0a:f4:00:00\tmtu=1450\tlearning=0\tid=1\tlocal=192.168.50.10\tdev=eth0\tport=8472',
+    )
+    expect(encodeIp(['link', 'set', 'eth0', 'mtu', '20'])).toBeUndefined()
+    expect(encodeIp(['link', 'add', 'v0', 'type', 'vxlan', 'id', '1', 'group', '239.1.1.1', 'dev', 'eth0', 'dstport', '4789'])).toBeUndefined()
+    expect(encodeIp(['link', 'add', 'b0', 'type', 'bridge'])).toBeUndefined()
+    const p = prepare({netns: 'x', tool: 'ip', actions: [{...batch.actions[0], args: ['link', 'set', 'eth0', 'txqueuelen', '100']}]})
     expect([p.steps[0].kind, p.fallback]).toEqual(['exec', true])
+  })
+
+  it('bridge: one bridge -batch per namespace; "Command failed -:N" blames line N', () => {
+    const fdb = (i: number, mac: string, dst: string): Action => ({id: 100 + i, phase: 'routes', netns: 'x', tool: 'bridge', args: ['fdb', 'append', mac, 'dev', 'flannel.1', 'dst', dst], why: 't', undo: {kind: 'netns', netns: 'x'}})
+    const actions = [fdb(0, '0a:58:0a:f4:09:00', '192.168.50.21'), fdb(1, '0a:58:0a:f4:02:00', '192.168.50.12'), fdb(2, '0a:58:0a:f4:03:00', '192.168.50.13')]
+    const p = prepare({netns: 'x', tool: 'bridge', actions})
+    expect(p.steps).toEqual([{kind: 'exec', argv: ['bridge', '-batch', '-'], stdin: actions.map((a) => a.args.join(' ')).join('\n') + '\n'}])
+    expect(argv(actions[0])).toEqual(['bridge', '-n', 'x', 'fdb', 'append', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21'])
+    const o = outcome(p, fail('Cannot find device "flannel.1"\nCommand failed -:2'))
+    expect([o.applied.map((a) => a.id), o.failed?.id, o.notRun.map((a) => a.id)]).toEqual([[100], 101, [102]])
+    expect(o.error).toEqual({command: 'bridge -n x fdb append 0a:58:0a:f4:02:00 dev flannel.1 dst 192.168.50.12', stderr: 'Cannot find device "flannel.1"'})
+    const faulty = prepare({netns: 'x', tool: 'bridge', actions}, {faultAt: 101}).steps[0] as Extract<Step, {kind: 'exec'}>
+    expect(faulty.stdin!.split('\n')[1]).toContain('dev netlab-fault')
   })
 
   it('ip: arguments with spaces are quoted for ip -batch rather than refused', () => {

@@ -14,6 +14,7 @@ const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url)
 const CASES = {
   'three-node': 'topologies/three-node.yaml',
   mixed: 'test/fixtures/golden/mixed.yaml',
+  'three-node-vxlan': 'topologies/three-node-vxlan.yaml',
   // 5,000+ actions: kept as a digest, not as 13 MB of text
   'fifty-node': 'topologies/fifty-node.yaml',
 }

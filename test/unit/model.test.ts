@@ -1,5 +1,4 @@
 // The model: names and addresses decided from a topology (IPAM), and the IPv4 helpers under it.
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
@@ -7,8 +6,8 @@ import {buildModel} from '../../src/model/build.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../../src/model/ipv4.js'
 import {hostVethName, labOfNetns, netnsName, ownerMark} from '../../src/model/names.js'
 import {allNetns, allPods, type LabModel} from '../../src/model/types.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const THREE_NODE = fileURLToPath(new URL('../../topologies/three-node.yaml', import.meta.url))
 const model = (text: string): LabModel => buildModel(parseTopology(text, 'test.yaml'))
 
 function cidr(text: string): Cidr {

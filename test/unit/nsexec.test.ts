@@ -8,7 +8,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {NSEXEC} from '../../src/exec/fanout.js'
-import {prepare} from '../../src/exec/batch.js'
+import {outcome, prepare} from '../../src/exec/batch.js'
+import type {Step} from '../../src/tools/types.js'
 import type {Action} from '../../src/plan/types.js'
 
 const canUnshare = spawnSync('unshare', ['-rn', 'true']).status === 0
@@ -61,6 +62,61 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     expect(routes).toEqual(expect.arrayContaining(['default 10.1.2.254 d0 global', '10.9.0.0/24 10.1.2.1 d0 global', '10.8.0.0/16 - d0 link']))
     const neigh = JSON.parse(job.out(4)) as {dst: string; lladdr: string; state: string[]}[]
     expect(neigh).toEqual([expect.objectContaining({dst: '10.1.2.7', lladdr: '0a:58:0a:01:02:07', state: ['PERMANENT']})])
+  })
+
+  it('a VXLAN device, an MTU and an onlink route land in the kernel exactly as ip makes them', () => {
+    const vxlan = (name: string, id: string) => ['link', 'add', name, 'address', '0a:58:0a:f4:00:00', 'mtu', '1450', 'type', 'vxlan', 'id', id, 'local', '10.1.2.3', 'dev', 'd0', 'dstport', '8472', 'nolearning']
+    const actions = [
+      act(0, ['addr', 'add', '10.1.2.3/24', 'dev', 'd0']),
+      act(1, ['link', 'set', 'd0', 'mtu', '9000', 'up']), // a VXLAN device's MTU is capped at its underlay's − 50
+      act(2, vxlan('flannel.1', '1')),
+      act(3, ['addr', 'add', '10.244.0.0/32', 'dev', 'flannel.1']),
+      act(4, ['link', 'set', 'flannel.1', 'up']),
+      act(5, ['route', 'add', '10.244.9.0/24', 'via', '10.244.9.0', 'dev', 'flannel.1', 'onlink']),
+    ]
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    expect([p.steps[0].kind, p.fallback]).toEqual(['netlink', false])
+    writeFileSync(join(dir, 'ops3'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
+    // the same device made by ip itself (another VNI: two devices may not share one), to compare with
+    const job = runJob([exec('mk3', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']), `netlink:${join(dir, 'ops3')}`, exec('ip3', ['ip', ...vxlan('byip', '2')]), exec('l3', ['ip', '-d', '-j', 'link']), exec('r3', ['ip', '-j', 'route'])])
+    expect(job.stdout, job.err(0) + job.err(1) + job.err(2)).toContain('ok 0')
+    type Link = {ifname: string; mtu: number; address: string; flags: string[]; linkinfo?: {info_kind: string; info_data: Record<string, unknown>}}
+    const links = JSON.parse(job.out(3)) as Link[]
+    const byName = (n: string) => links.find((l) => l.ifname === n)!
+    expect(byName('d0').mtu).toBe(9000)
+    const [mine, ips] = [byName('flannel.1'), byName('byip')]
+    expect(mine).toMatchObject({mtu: 1450, address: '0a:58:0a:f4:00:00'})
+    expect(mine.flags).toContain('UP')
+    expect(mine.linkinfo?.info_kind).toBe('vxlan')
+    expect(mine.linkinfo?.info_data).toMatchObject({id: 1, local: '10.1.2.3', link: 'd0', port: 8472, learning: false})
+    expect({...mine.linkinfo!.info_data, id: 2}).toEqual(ips.linkinfo!.info_data)
+    expect(mine.mtu).toBe(ips.mtu)
+    const routes = JSON.parse(job.out(4)) as {dst: string; gateway?: string; dev: string; flags: string[]}[]
+    expect(routes.find((r) => r.dst === '10.244.9.0/24')).toMatchObject({gateway: '10.244.9.0', dev: 'flannel.1', flags: ['onlink']})
+  })
+
+  it('bridge -batch: fdb entries land on the VXLAN device; a failing line is the action blamed, the ones after it never run', () => {
+    const ops = prepare({netns: '.', tool: 'ip', actions: [act(0, ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '7', 'local', '10.1.2.3', 'dev', 'lo', 'dstport', '8472', 'nolearning'])]}, {netlink: true})
+    writeFileSync(join(dir, 'ops4'), (ops.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
+    const fdb = (id: number, mac: string, dev: string, dst: string) => ({...act(id, ['fdb', 'append', mac, 'dev', dev, 'dst', dst]), tool: 'bridge'})
+    const actions = [fdb(0, '0a:58:0a:f4:09:00', 'vx0', '10.1.2.21'), fdb(1, '0a:58:0a:f4:02:00', 'nosuch', '10.1.2.12'), fdb(2, '0a:58:0a:f4:03:00', 'vx0', '10.1.2.13')]
+    const batch = (name: string, list: Action[]) => {
+      const p = prepare({netns: '.', tool: 'bridge', actions: list})
+      const step = p.steps[0] as Extract<Step, {kind: 'exec'}>
+      writeFileSync(join(dir, `${name}.in`), step.stdin!)
+      writeFileSync(join(dir, name), `argv\t${step.argv.join('\t')}\nstdin\t${join(dir, `${name}.in`)}\n`)
+      return {p, step: `exec:${join(dir, name)}`}
+    }
+    const good = batch('fdb-good', [actions[0], actions[2]])
+    const ok = runJob([`netlink:${join(dir, 'ops4')}`, good.step, exec('fdb-show', ['bridge', 'fdb', 'show', 'dev', 'vx0'])])
+    expect(ok.stdout).toContain('ok 0')
+    expect(ok.out(2).trim().split('\n').sort()).toEqual(['0a:58:0a:f4:03:00 dst 10.1.2.13 self permanent', '0a:58:0a:f4:09:00 dst 10.1.2.21 self permanent'])
+    const bad = batch('fdb-bad', actions)
+    const job = runJob([`netlink:${join(dir, 'ops4')}`, bad.step])
+    expect(job.stdout).toContain('fail 0 1 1')
+    const o = outcome(bad.p, {step: 0, exitCode: 1, stderr: job.err(1)})
+    expect([o.applied.map((a) => a.id), o.failed?.id, o.notRun.map((a) => a.id)]).toEqual([[0], 1, [2]])
+    expect(o.error?.stderr).toBe('Cannot find device "nosuch"')
   })
 
   it('a request the kernel refuses names its op, and the ops after it are not sent', () => {

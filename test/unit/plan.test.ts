@@ -1,5 +1,4 @@
 // The compiled plan of the default lab: order, namespaces, routes, masquerade, and its renderings.
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {buildModel} from '../../src/model/build.js'
@@ -10,8 +9,8 @@ import {macFor} from '../../src/model/names.js'
 import {argv, commandLine, shellQuote} from '../../src/plan/command.js'
 import {renderJson, renderPlan, renderShell, renderText} from '../../src/plan/render.js'
 import type {Action, Plan} from '../../src/plan/types.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const THREE_NODE = fileURLToPath(new URL('../../topologies/three-node.yaml', import.meta.url))
 const model = buildModel(loadTopologyFile(THREE_NODE))
 const plan = compilePlan(model)
 

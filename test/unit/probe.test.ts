@@ -1,7 +1,7 @@
 // `netlab probe`, the pure parts: which probes run, what each must see, how the clients' output
 // is read, and how the verdicts are printed. No root, no namespaces.
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {stringify} from 'yaml'
 import {buildModel} from '../../src/model/build.js'
 import {allPods, type LabModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
@@ -13,24 +13,12 @@ import {groupTasks} from '../../src/probe/run.js'
 import {ALL_PAIRS_MAX_PODS, coverageFor, egressSources, labAddresses, nodePodPairs, podNodePairs, podPairs, sectionsFor, selectProbes} from '../../src/probe/select.js'
 import {ANSWERED, curlArgs, eth0Addresses, fpingArgs, parseAddrsLine, parseCurl, parseEth0, parseFping, probeUrl} from '../../src/probe/tools.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
+import {smallTopology, THREE_NODE} from '../helpers/constants.js'
 
-const THREE_NODE = fileURLToPath(new URL('../../topologies/three-node.yaml', import.meta.url))
 const three = buildModel(loadTopologyFile(THREE_NODE))
 
 function grid(nodes: number, pods: number, opts: {ipMasq?: boolean; external?: boolean} = {}): LabModel {
-  const lines = [
-    'name: grid',
-    'cluster:',
-    '  podCIDR: 10.244.0.0/16',
-    '  nodeSubnetSize: 24',
-    '  underlay: 192.168.50.0/24',
-    '  routing: host-gw',
-    `  ipMasq: ${opts.ipMasq ?? true}`,
-    'nodes:',
-    ...Array.from({length: nodes}, (_, i) => `  - {name: n${i}, pods: ${pods}}`),
-    ...(opts.external === false ? [] : ['external:', '  - {name: internet, ip: 203.0.113.10}']),
-  ]
-  return buildModel(parseTopology(lines.join('\n'), 'grid.yaml'))
+  return buildModel(parseTopology(stringify(smallTopology('grid', {nodes, pods, ...opts})), 'grid.yaml'))
 }
 
 const count = (probes: Probe[], check: Probe['check']) => probes.filter((p) => p.check === check).length

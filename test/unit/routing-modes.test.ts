@@ -30,7 +30,9 @@ describe('every routing mode', () => {
       expect(new Set(created).size).toBe(created.length)
       const links = plan.actions.filter((a) => a.args[0] === 'link' && a.args[1] === 'add').flatMap((a) => {
         const peer = a.args.indexOf('peer')
-        const main = `${a.args[a.args.indexOf('netns') + 1]}/${a.args[3]}`
+        // made from the root namespace ("link add name X netns NS …") or inside one ("ip -n NS link add X …")
+        const netns = a.args.includes('netns') ? a.args[a.args.indexOf('netns') + 1] : a.netns
+        const main = `${netns}/${a.args[2] === 'name' ? a.args[3] : a.args[2]}`
         return peer < 0 ? [main] : [main, `${a.args[a.args.lastIndexOf('netns') + 1]}/${a.args[peer + 2]}`]
       })
       expect(new Set(links).size).toBe(links.length)

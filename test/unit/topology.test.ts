@@ -2,13 +2,12 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {LIMITS, nameProblem} from '../../src/topology/names.js'
 import {DEFAULT_CLUSTER, loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
+import {THREE_NODE} from '../helpers/constants.js'
 
-const THREE_NODE = fileURLToPath(new URL('../../topologies/three-node.yaml', import.meta.url))
 
 const parse = (text: string) => parseTopology(text, 'test.yaml')
 

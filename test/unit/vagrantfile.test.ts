@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ROOT} from '../helpers/lab.js'
+import {ROOT} from '../helpers/constants.js'
 
 const hasVagrant = spawnSync('vagrant', ['--version']).status === 0
 

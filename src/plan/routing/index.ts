@@ -4,8 +4,9 @@
 import {hostGw} from './host-gw.js'
 import {routes} from './routes.js'
 import type {RoutingModeModule} from './types.js'
+import {vxlan} from './vxlan.js'
 
-const MODULES: RoutingModeModule[] = [hostGw, routes]
+const MODULES: RoutingModeModule[] = [hostGw, routes, vxlan]
 
 export const ROUTING_MODES: readonly string[] = MODULES.map((m) => m.id)
 export const DEFAULT_ROUTING_MODE = hostGw.id

@@ -35,7 +35,11 @@ export interface RoutingModeModule {
   /** members the mode adds to the lab (a VPC host, …), allocated after nodes and pods */
   members?(model: LabModel): Member[]
   // Wiring pods (defaults: ../wiring.ts, the bridge plugin's way).
-  /** links phase: what a node needs besides its eth0 (the default: its cni0 bridge, once it has pods) */
+  /**
+   * links phase: what a node needs besides its eth0 (the default: its cni0 bridge, once it has
+   * pods). Created from the root namespace while eth0 is; a device made inside the node (a VXLAN
+   * device: its UDP socket lives where it is created) belongs in a later hook.
+   */
   nodeLinks?(ctx: PlanContext, node: NodeModel): void
   /** nodes phase, after the node's own address: the node side of its pods (default: cni0 as their gateway, the pods' cables plugged in) */
   attachPods?(ctx: PlanContext, node: NodeModel): void

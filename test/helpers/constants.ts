@@ -1,0 +1,29 @@
+// What more than one test file needs: where things are, and the small labs the tests generate.
+// Plain data and pure functions, no vitest hooks and no processes: unit tests import it too.
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const BIN = join(ROOT, 'bin', 'run.js')
+export const TOPOLOGIES = join(ROOT, 'topologies')
+/** the default topology: 3 nodes, 5 pods, one external host */
+export const THREE_NODE = join(TOPOLOGIES, 'three-node.yaml')
+
+/** The cluster settings of every generated test lab (netlab's defaults, spelled out). */
+export const CLUSTER = {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: 'host-gw', ipMasq: true}
+/** the external host of generated test labs */
+export const INTERNET = {name: 'internet', ip: '203.0.113.10'}
+
+/** How long a test waits for something that happens in the background (a pause file, a process to go). */
+export const WAIT_MS = 20_000
+
+/** nodes n0, n1, … with `pods` pods each (named n0-p0, …), and the external host unless told not to. */
+export function smallTopology(name: string, opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean} = {}): Record<string, unknown> {
+  const nodes = Array.from({length: opts.nodes ?? 2}, (_, i) => ({name: `n${i}`, pods: opts.pods ?? 2}))
+  return {
+    name,
+    cluster: {...CLUSTER, ipMasq: opts.ipMasq ?? CLUSTER.ipMasq},
+    nodes,
+    ...(opts.external === false ? {} : {external: [{...INTERNET}]}),
+  }
+}
