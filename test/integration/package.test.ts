@@ -1,7 +1,7 @@
 // What `npm pack` ships is a working netlab: packed from this checkout (prepack builds it),
-// installed into a throw-away prefix with no registry (it has no dependencies: the bundle holds
-// them), and run from another directory, where it finds its bundled topologies by name and its
-// assets. As root it also builds, probes (the echo hub is a file of its own) and removes a lab.
+// installed into a throw-away prefix with no registry (the CLI bundle holds its dependencies but
+// Graphviz, which the tarball carries), and run from another directory, where it finds its
+// bundled topologies by name and its assets. As root it also builds, probes (the echo hub is a file of its own) and removes a lab.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -44,9 +44,14 @@ describe('the npm package', () => {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
-  it('needs no dependency at run time: everything it imports is in the bundle', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>}
-    expect(pkg.dependencies ?? {}).toEqual({})
+  it('needs no dependency from the registry: everything but Graphviz is in the bundle, and Graphviz is in the tarball', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>; bundleDependencies?: string[]}
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['@viz-js/viz'])
+    expect(pkg.bundleDependencies).toEqual(['@viz-js/viz'])
+    expect(files).toContain('node_modules/@viz-js/viz/package.json')
+    expect(files.filter((f) => f.startsWith('node_modules/') && !f.startsWith('node_modules/@viz-js/viz/'))).toEqual([])
+    // and the bundle leaves it out: the other commands do not parse it
+    expect(readFileSync(join(ROOT, 'dist', 'netlab.mjs'), 'utf8')).not.toContain('graphvizVersion')
   })
 
   it('finds its bundled topologies by name and by their path in the package, from any directory', () => {
