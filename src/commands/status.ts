@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
+import {UsageError} from '../cli/errors.js'
 import {listLabLines, renderLabLines} from '../lab/list.js'
 import {renderStatus, resolveLab, statusOf} from '../lab/status.js'
 
@@ -9,12 +10,13 @@ export default class Status extends NetlabCommand {
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
   static override flags = {
     json: NetlabCommand.jsonFlag,
-    all: Flags.boolean({description: 'every lab that is up, one line each (as netlab ls)', default: false, exclusive: ['lab']}),
+    all: Flags.boolean({description: 'every lab that is up, one line each (as netlab ls)', default: false}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Status)
     if (flags.all) {
+      if (args.lab) throw new UsageError('netlab status --all lists every lab: name no LAB with it')
       const lines = listLabLines()
       return flags.json ? this.printJson(lines) : this.log(renderLabLines(lines))
     }
