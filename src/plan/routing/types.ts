@@ -23,6 +23,8 @@ export interface RoutingModeModule {
   summary: string
   /** checks on the topology that only this mode makes; throw a TopologyError at the offending value */
   validate?(topo: Topology): void
+  /** the mode needs every node on one L2 segment (validation refuses nodes on different segments) */
+  oneSegment?: boolean
   /** may pod subnets overlap the underlay (pods holding VPC addresses)? default: no */
   podsInUnderlay?: boolean
   /**
