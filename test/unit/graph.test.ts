@@ -18,6 +18,7 @@ import {compilePlan} from '../../src/plan/compile.js'
 import {hostGw} from '../../src/plan/routing/host-gw.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {ROOT} from '../helpers/lab.js'
+import {checkTopologies, propertySeed, toYaml, validTopology} from '../helpers/topologies.js'
 
 const TOPOLOGIES = readdirSync(join(ROOT, 'topologies')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5))
 const modelOf = (name: string) => buildModel(loadTopologyFile(join(ROOT, 'topologies', `${name}.yaml`)))
@@ -38,6 +39,78 @@ function checkShape(g: Graph): void {
   }
 }
 
+/** Every namespace of the model is drawn where it belongs, with its addresses. */
+function checkMembersDrawn(model: LabModel, full: Graph): void {
+  checkShape(full)
+  const text = full.nodes.map((n) => n.label.join(' ')).join('\n')
+  for (const s of model.segments) expect(text).toContain(s.cidr)
+  for (const n of model.nodes) {
+    expect(full.clusters.find((c) => c.id === graphIds.cluster(n.name))?.label.join(' ')).toContain(n.podCIDR)
+    expect(full.nodes.find((x) => x.id === graphIds.device(n.name, 'eth0'))?.label).toEqual(['eth0', n.ip])
+    // cni0 only where the model has one: a node without pods has none yet
+    expect(full.nodes.some((x) => x.id === graphIds.device(n.name, n.bridge))).toBe(n.pods.length > 0)
+  }
+  for (const p of allPods(model)) {
+    const box = full.nodes.find((x) => x.id === graphIds.member(p.name))
+    expect(box?.label).toEqual([p.name, `eth0 ${p.ip}`])
+    expect(box?.cluster).toBe(graphIds.cluster(p.node))
+  }
+  for (const e of model.external) expect(full.nodes.find((x) => x.id === graphIds.member(e.name))?.label.join(' ')).toContain(e.ip)
+  for (const m of model.members.filter((x) => x.kind === 'router')) {
+    expect(full.nodes.some((x) => x.id === graphIds.member(m.name) && x.kind === 'router')).toBe(true)
+    // a leg on every segment: a cable to each
+    for (const s of model.segments) expect(full.edges.some((e) => e.from === graphIds.segment(s.index) && e.to === graphIds.member(m.name))).toBe(true)
+  }
+}
+
+/** Each route edge is a route the plan installs, on the member it starts from; every route to a pod subnet is drawn. */
+function checkRoutesMatchPlan(model: LabModel, full: Graph): void {
+  const plan = compilePlan(model)
+  const netnsOf = new Map(model.members.map((m) => [m.name, m.netns]))
+  const planned = new Set(plan.actions.filter((a) => a.args[0] === 'route' && a.args[1] === 'add').map((a) => `${a.netns} ${a.args[2]} via ${a.args[4]}`))
+  const drawn = new Set<string>()
+  for (const e of full.edges.filter((x) => x.kind === 'route')) {
+    expect(e.directed).toBe(true)
+    // the label starts with the route as ip shows it; more may follow (", fdb: …")
+    const route = /^(\S+ via [^\s,]+)/.exec(e.label ?? '')?.[1]
+    expect(route, e.label).toBeDefined()
+    // held by the member the edge starts from; an edge from a box that is no member (an
+    // overlay drawn as one box) is a route every node but the one it leads to holds
+    const holder = memberOf(e.from)
+    const holders = holder ? [holder] : model.nodes.map((n) => n.name).filter((n) => n !== memberOf(e.to))
+    expect(holders.length, `${e.from} -> ${e.to}: a route nobody holds`).toBeGreaterThan(0)
+    for (const h of holders) {
+      expect(planned, `${h}: ${e.label}`).toContain(`${netnsOf.get(h)} ${route}`)
+      drawn.add(`${netnsOf.get(h)} ${route}`)
+    }
+  }
+  // the other way round
+  for (const r of planned) if (model.nodes.some((n) => r.includes(` ${n.podCIDR} via `))) expect(drawn, r).toContain(r)
+}
+
+/** dot and mermaid text hold every box and label, one (closed) subgraph per cluster. */
+function checkText(g: Graph): void {
+  checkShape(g)
+  const dot = toDot(g)
+  const mermaid = toMermaid(g)
+  expect(dot).toMatch(/^digraph "netlab [a-z0-9-]+" \{\n[\s\S]*\n\}\n$/)
+  expect(mermaid.split('\n')).toContain('flowchart TB')
+  for (const n of g.nodes) {
+    for (const line of n.label) {
+      expect(dot).toContain(line)
+      expect(mermaid).toContain(line)
+    }
+  }
+  for (const e of g.edges) if (e.label) expect(dot).toContain(e.label)
+  expect((dot.match(/subgraph "cluster_/g) ?? []).length).toBe(g.clusters.length)
+  expect((mermaid.match(/^ {2}subgraph /gm) ?? []).length).toBe(g.clusters.length)
+  expect((mermaid.match(/^ {2}end$/gm) ?? []).length).toBe(g.clusters.length)
+  // mermaid ids are plain words: the graph's own ids (with colons) never leak into it
+  expect(mermaid).not.toMatch(/(member|device|segment|cluster|virtual|more):/)
+  // one mermaid line per drawn line
+  expect((mermaid.match(/^ {2}\S+ (<?-\.->?|-\.-|<?-->|---)/gm) ?? []).length).toBe(drawnEdges(g.edges).length)
+}
+
 describe('graph model, for every topology in topologies/', () => {
   expect(TOPOLOGIES).toEqual(expect.arrayContaining(['three-node', 'three-node-routes', 'two-segment-routes', 'fifty-node']))
 
@@ -46,78 +119,34 @@ describe('graph model, for every topology in topologies/', () => {
     const full = buildGraph(model, FULL)
 
     it(`${name}: every node, pod, external host, router and segment is drawn, with its addresses`, () => {
-      checkShape(full)
-      const text = full.nodes.map((n) => n.label.join(' ')).join('\n')
-      for (const s of model.segments) expect(text).toContain(s.cidr)
-      for (const n of model.nodes) {
-        expect(full.clusters.find((c) => c.id === graphIds.cluster(n.name))?.label.join(' ')).toContain(n.podCIDR)
-        expect(full.nodes.find((x) => x.id === graphIds.device(n.name, 'eth0'))?.label).toEqual(['eth0', n.ip])
-        // cni0 only where the model has one: a node without pods has none yet
-        expect(full.nodes.some((x) => x.id === graphIds.device(n.name, n.bridge))).toBe(n.pods.length > 0)
-      }
-      for (const p of allPods(model)) {
-        const box = full.nodes.find((x) => x.id === graphIds.member(p.name))
-        expect(box?.label).toEqual([p.name, `eth0 ${p.ip}`])
-        expect(box?.cluster).toBe(graphIds.cluster(p.node))
-      }
-      for (const e of model.external) expect(full.nodes.find((x) => x.id === graphIds.member(e.name))?.label.join(' ')).toContain(e.ip)
-      for (const m of model.members.filter((x) => x.kind === 'router')) {
-        expect(full.nodes.some((x) => x.id === graphIds.member(m.name) && x.kind === 'router')).toBe(true)
-        // a leg on every segment: a cable to each
-        for (const s of model.segments) expect(full.edges.some((e) => e.from === graphIds.segment(s.index) && e.to === graphIds.member(m.name))).toBe(true)
-      }
+      checkMembersDrawn(model, full)
     })
 
     it(`${name}: each route edge is a route the plan installs, on the member it starts from, and every pod subnet route is drawn`, () => {
-      const plan = compilePlan(model)
-      const netnsOf = new Map(model.members.map((m) => [m.name, m.netns]))
-      const planned = new Set(plan.actions.filter((a) => a.args[0] === 'route' && a.args[1] === 'add').map((a) => `${a.netns} ${a.args[2]} via ${a.args[4]}`))
-      const routes = full.edges.filter((e) => e.kind === 'route')
-      expect(routes.length).toBeGreaterThan(0)
-      const drawn = new Set<string>()
-      for (const e of routes) {
-        expect(e.directed).toBe(true)
-        // the label starts with the route as ip shows it; more may follow (", fdb: …")
-        const route = /^(\S+ via [^\s,]+)/.exec(e.label ?? '')?.[1]
-        expect(route, e.label).toBeDefined()
-        // held by the member the edge starts from; an edge from a box that is no member (an
-        // overlay drawn as one box) is a route every node but the one it leads to holds
-        const holder = memberOf(e.from)
-        const holders = holder ? [holder] : model.nodes.map((n) => n.name).filter((n) => n !== memberOf(e.to))
-        expect(holders.length).toBeGreaterThan(0)
-        for (const h of holders) {
-          expect(planned, `${h}: ${e.label}`).toContain(`${netnsOf.get(h)} ${route}`)
-          drawn.add(`${netnsOf.get(h)} ${route}`)
-        }
-      }
-      // the other way round: every route to a pod subnet in the plan is drawn
-      for (const r of planned) if (model.nodes.some((n) => r.includes(` ${n.podCIDR} via `))) expect(drawn, r).toContain(r)
+      expect(full.edges.filter((e) => e.kind === 'route').length).toBeGreaterThan(0)
+      checkRoutesMatchPlan(model, full)
     })
 
     it(`${name}: dot and mermaid text hold every box and label`, () => {
-      const g = buildGraph(model)
-      checkShape(g)
-      const dot = toDot(g)
-      const mermaid = toMermaid(g)
-      expect(dot).toMatch(/^digraph "netlab [a-z0-9-]+" \{\n[\s\S]*\n\}\n$/)
-      expect(mermaid.split('\n')).toContain('flowchart TB')
-      for (const n of g.nodes) {
-        for (const line of n.label) {
-          expect(dot).toContain(line)
-          expect(mermaid).toContain(line)
-        }
-      }
-      for (const e of g.edges) if (e.label) expect(dot).toContain(e.label)
-      // one subgraph per cluster, each closed
-      expect((dot.match(/subgraph "cluster_/g) ?? []).length).toBe(g.clusters.length)
-      expect((mermaid.match(/^ {2}subgraph /gm) ?? []).length).toBe(g.clusters.length)
-      expect((mermaid.match(/^ {2}end$/gm) ?? []).length).toBe(g.clusters.length)
-      // mermaid ids are plain words: the graph's own ids (with colons) never leak into it
-      expect(mermaid).not.toMatch(/(member|device|segment|cluster):/)
-      // one mermaid line per drawn line, and a linkStyle for each styled one
-      expect((mermaid.match(/^ {2}\S+ (<?-\.->?|-\.-|<?-->|---)/gm) ?? []).length).toBe(drawnEdges(g.edges).length)
+      checkText(buildGraph(model))
     })
   }
+})
+
+describe('graph of random valid topologies (every routing mode, segments, empty nodes, fixed addresses)', () => {
+  it('draws every member, only routes the plan installs and all of them, and renders as text', async () => {
+    await checkTopologies(
+      validTopology('prop'),
+      (t) => {
+        const model = buildModel(parseTopology(toYaml(t), 'generated.yaml'))
+        const full = buildGraph(model, FULL)
+        checkMembersDrawn(model, full)
+        checkRoutesMatchPlan(model, full)
+        checkText(buildGraph(model))
+      },
+      {numRuns: 200, seed: propertySeed(1313)},
+    )
+  }, 120_000)
 })
 
 describe('graph: big labs, drawn in part', () => {

@@ -79,17 +79,18 @@ function expectedSource(model: LabModel, src: Endpoint, dst: Endpoint): string |
  */
 function graph(model: LabModel): GraphContribution {
   const dev = (n: NodeModel) => graphIds.device(n.name, VXLAN_DEVICE)
-  const overlayBox = graphIds.virtual('vxlan')
-  return {
-    nodes: [
-      ...model.nodes.map((n) => ({id: dev(n), kind: 'overlay', cluster: graphIds.cluster(n.name), label: [`${VXLAN_DEVICE} · VXLAN`, `${vtepIp(n)}/32`]})),
-      {id: overlayBox, kind: 'overlay', label: ['VXLAN overlay', `VNI ${VNI}, UDP ${PORT} between node addresses`]},
-    ],
+  const devices = {
+    nodes: model.nodes.map((n) => ({id: dev(n), kind: 'overlay', cluster: graphIds.cluster(n.name), label: [`${VXLAN_DEVICE} · VXLAN`, `${vtepIp(n)}/32`]})),
     edges: [
       ...model.nodes.map((n) => ({from: graphIds.device(n.name, 'eth0'), to: dev(n), kind: 'overlay', label: 'wrapped in UDP', layout: true})),
       ...model.nodes.filter((n) => n.pods.length > 0).map((n) => ({from: dev(n), to: graphIds.device(n.name, n.bridge), kind: 'forward'})),
-      ...model.nodes.map((n) => ({from: overlayBox, to: dev(n), kind: 'route', label: `${n.podCIDR} via ${vtepIp(n)}, fdb: to ${n.ip}`, directed: true, layout: true})),
     ],
+  }
+  if (model.nodes.length < 2) return devices // one node: no peer, no route, no overlay to draw
+  const overlayBox = graphIds.virtual('vxlan')
+  return {
+    nodes: [...devices.nodes, {id: overlayBox, kind: 'overlay', label: ['VXLAN overlay', `VNI ${VNI}, UDP ${PORT} between node addresses`]}],
+    edges: [...devices.edges, ...model.nodes.map((n) => ({from: overlayBox, to: dev(n), kind: 'route', label: `${n.podCIDR} via ${vtepIp(n)}, fdb: to ${n.ip}`, directed: true, layout: true}))],
     notes: [`each line from the overlay is a route every other node holds (via this node's ${VXLAN_DEVICE} address), and the fdb entry that sends its packets to this node's underlay address`],
   }
 }
