@@ -4,7 +4,7 @@ import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/e
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
 import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
-import {routingMode} from '../plan/routing/index.js'
+import {ROUTING_MODES, routingMode} from '../plan/routing/index.js'
 import {resolvePolicies} from './policies.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
 
@@ -63,6 +63,14 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   }
   const nodeSegments = topo.nodes.map((n) => segmentOf(n, `node ${n.name.value}`))
   const externalSegments = topo.external.map((e) => segmentOf(e, `external host ${e.name.value}`))
+  const apart = topo.nodes.findIndex((_, i) => nodeSegments[i] !== nodeSegments[0])
+  if (mode.oneSegment && apart >= 0) {
+    const [a, b] = [topo.nodes[0], topo.nodes[apart]]
+    throw new TopologyError(
+      b.segment?.pos ?? b.name.pos,
+      `routing ${mode.id} needs every node on one L2 segment, but node ${b.name.value} is on segment ${nodeSegments[apart]} and node ${a.name.value} on segment ${nodeSegments[0]}: a route's next hop must be on the sender's own wire. Use routing: ${ROUTING_MODES.filter((m) => !routingMode(m).oneSegment).join(' or ')}`,
+    )
+  }
   mode.validate?.(topo)
 
   // Names are unique across the lab: they name namespaces and interfaces.
