@@ -33,10 +33,17 @@ export interface PolicyChange {
 export function planPolicyChange(lab: string, file: string): PolicyChange {
   const state = readState(lab)
   if (!state) throw new UsageError(`no lab named ${lab} is up`)
-  if (state.status !== 'up') throw new UsageError(`lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab down ${lab}" and "netlab up" again`)
+  if (state.status !== 'up')
+    throw new UsageError(
+      `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab down ${lab}" and "netlab up" again`,
+    )
   const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
   const warnings: TopologyWarning[] = []
-  const policies = resolvePolicies(specs, state.model.nodes.flatMap((n) => n.pods), warnings)
+  const policies = resolvePolicies(
+    specs,
+    state.model.nodes.flatMap((n) => n.pods),
+    warnings,
+  )
   const model: LabModel = {...state.model, policies}
   const plan = compilePolicyApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
   return {state, model, plan, warnings}
@@ -110,7 +117,13 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const executor = new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, faultAt: faultAt()})
+    const executor = new Executor(plan, {
+      journal,
+      concurrency: concurrency(),
+      workDir: labDir(plan.lab),
+      signal: abort.signal,
+      faultAt: faultAt(),
+    })
     try {
       for (const stage of executor.stages) await executor.runStage(stage)
     } catch (error) {
@@ -119,9 +132,13 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       forget(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
       if (error instanceof StepFailed) {
-        const step = error.action ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})` : 'a step'
+        const step = error.action
+          ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
+          : 'a step'
         const command = error.action ? commandLine(error.action).split('\n')[0] : error.command
-        throw new NetlabError(`policy apply failed at ${step}\n  command: ${command}\n  error:   ${error.stderr || '(no message)'}\n${undone}`)
+        throw new NetlabError(
+          `policy apply failed at ${step}\n  command: ${command}\n  error:   ${error.stderr || '(no message)'}\n${undone}`,
+        )
       }
       if (error instanceof Interrupted) throw new NetlabError(`policy apply interrupted by ${error.reason}\n${undone}`)
       throw new NetlabError(`policy apply failed: ${(error as Error).message}\n${undone}`)

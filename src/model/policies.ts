@@ -30,14 +30,25 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
     const name = spec.name.value
     const selected = select(spec.podSelector)
     if (selected.length === 0) {
-      warnings.push(topologyWarning(spec.podSelector.pos, `policy ${name}: podSelector ${selectorText(spec.podSelector.labels)} matches no pod, so the policy isolates nothing (Kubernetes accepts such a policy too)`))
+      warnings.push(
+        topologyWarning(
+          spec.podSelector.pos,
+          `policy ${name}: podSelector ${selectorText(spec.podSelector.labels)} matches no pod, so the policy isolates nothing (Kubernetes accepts such a policy too)`,
+        ),
+      )
     }
     const types = effectiveTypes(spec)
     const rules = (dir: 'ingress' | 'egress'): PolicyRule[] => {
       const given = spec[dir] ?? []
       const type = dir === 'ingress' ? 'Ingress' : 'Egress'
       if (!types.includes(type)) {
-        if (given.length > 0) warnings.push(topologyWarning(spec[dir === 'ingress' ? 'ingressPos' : 'egressPos'] ?? spec.pos, `policy ${name}: its ${dir} rules are ignored: policyTypes does not list ${type}`))
+        if (given.length > 0)
+          warnings.push(
+            topologyWarning(
+              spec[dir === 'ingress' ? 'ingressPos' : 'egressPos'] ?? spec.pos,
+              `policy ${name}: its ${dir} rules are ignored: policyTypes does not list ${type}`,
+            ),
+          )
         return []
       }
       return given.map((r, k) => rule(r, `policy ${name}: ${dir}[${k}]`, dir === 'ingress' ? 'from' : 'to'))
@@ -46,7 +57,8 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
       const out: PolicyRule = {}
       // absent or empty: anyone, every port (Kubernetes)
       if (r.peers && r.peers.length > 0) out.peers = r.peers.map((p, k) => peer(p, `${where}.${key}[${k}]`))
-      if (r.ports && r.ports.length > 0) out.ports = r.ports.map((p) => (p.port ? {protocol: p.protocol.value, port: p.port.value} : {protocol: p.protocol.value}))
+      if (r.ports && r.ports.length > 0)
+        out.ports = r.ports.map((p) => (p.port ? {protocol: p.protocol.value, port: p.port.value} : {protocol: p.protocol.value}))
       return out
     }
     const peer = (p: PeerSpec, where: string): PolicyPeer => {
@@ -56,7 +68,13 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
         return {kind: 'ipBlock', cidr: c.toString()}
       }
       const matched = select(p.podSelector)
-      if (matched.length === 0) warnings.push(topologyWarning(p.podSelector.pos, `${where}.podSelector ${selectorText(p.podSelector.labels)} matches no pod: this peer allows nothing`))
+      if (matched.length === 0)
+        warnings.push(
+          topologyWarning(
+            p.podSelector.pos,
+            `${where}.podSelector ${selectorText(p.podSelector.labels)} matches no pod: this peer allows nothing`,
+          ),
+        )
       return {kind: 'pods', selector: p.podSelector.labels, pods: matched}
     }
     return {name, selector: spec.podSelector.labels, pods: selected, types, ingress: rules('ingress'), egress: rules('egress')}

@@ -58,13 +58,26 @@ function inCidr(ip: string, cidr: string): boolean {
 }
 
 /** Does `rule` let `other` (the pod or address at the far end) through on this protocol and port? */
-export function ruleMatches(rule: PolicyRule, other: {pod?: string; ip: string}, protocol: PolicyProtocol, port: number | undefined): boolean {
-  const peerOk = !rule.peers || rule.peers.some((p) => (p.kind === 'pods' ? other.pod !== undefined && p.pods.includes(other.pod) : inCidr(other.ip, p.cidr)))
+export function ruleMatches(
+  rule: PolicyRule,
+  other: {pod?: string; ip: string},
+  protocol: PolicyProtocol,
+  port: number | undefined,
+): boolean {
+  const peerOk =
+    !rule.peers ||
+    rule.peers.some((p) => (p.kind === 'pods' ? other.pod !== undefined && p.pods.includes(other.pod) : inCidr(other.ip, p.cidr)))
   const portOk = !rule.ports || rule.ports.some((p) => p.protocol === protocol && (p.port === undefined || p.port === port))
   return peerOk && portOk
 }
 
-function check(policies: PolicyModel[], pod: string, direction: 'ingress' | 'egress', other: {pod?: string; ip: string}, flow: Flow): DirectionVerdict | undefined {
+function check(
+  policies: PolicyModel[],
+  pod: string,
+  direction: 'ingress' | 'egress',
+  other: {pod?: string; ip: string},
+  flow: Flow,
+): DirectionVerdict | undefined {
   const by = isolating(policies, pod, direction)
   if (by.length === 0) return undefined
   for (const p of by) {

@@ -29,7 +29,9 @@ function undoWiring(a: Action): Command[] {
 
 /** A node's filter table as `plan` builds it, as iptables-restore input, each rule preceded by its why. */
 export function filterTable(plan: Plan, node: NodeModel): string {
-  const actions = plan.actions.filter((a) => a.netns === node.netns && a.tool === 'iptables' && (a.args[0] !== '-t' || a.args[1] === 'filter'))
+  const actions = plan.actions.filter(
+    (a) => a.netns === node.netns && a.tool === 'iptables' && (a.args[0] !== '-t' || a.args[1] === 'filter'),
+  )
   const input = restoreInput(actions.map((a) => a.args))
   const out: string[] = []
   input.text
@@ -52,35 +54,45 @@ export function compilePolicyApply(before: LabModel, after: LabModel, opts: {own
     b.phase({
       id: 'policy-wiring',
       title: 'Route same-node pod traffic through the nodes',
-      why: 'This lab was built without policies, so two pods of one node still talk across cni0 without their node\'s firewall seeing it. Each node now isolates its pods\' ports and answers their ARP for each other, as `up` does for a lab with policies (see its plan), and each pod forgets the neighbours it learned, so its next packet to a pod of its node goes to the node.',
+      why: "This lab was built without policies, so two pods of one node still talk across cni0 without their node's firewall seeing it. Each node now isolates its pods' ports and answers their ARP for each other, as `up` does for a lab with policies (see its plan), and each pod forgets the neighbours it learned, so its next packet to a pod of its node goes to the node.",
       scope: 'netns',
     })
     for (const n of nodes) {
-      for (const a of newPlan.actions.filter((x) => x.phase === 'policies' && x.netns === n.netns && x.tool !== 'iptables')) b.change({tool: a.tool, netns: a.netns, args: a.args}, a.why, undoWiring(a))
+      for (const a of newPlan.actions.filter((x) => x.phase === 'policies' && x.netns === n.netns && x.tool !== 'iptables'))
+        b.change({tool: a.tool, netns: a.netns, args: a.args}, a.why, undoWiring(a))
       for (const p of n.pods) {
         const seeded = (plan: Plan) => plan.actions.filter((x) => x.netns === p.netns && x.phase === 'neighbours' && x.args[0] === 'neigh')
         const [was, now] = [seeded(oldPlan), seeded(newPlan)]
         if (now.length === 0) {
-          b.change({tool: 'ip', netns: p.netns, args: ['neigh', 'flush', 'dev', 'eth0']}, `pod ${p.name} forgets the MACs it learned: from now on cni0 answers for the pods of ${n.name}`, [])
+          b.change(
+            {tool: 'ip', netns: p.netns, args: ['neigh', 'flush', 'dev', 'eth0']},
+            `pod ${p.name} forgets the MACs it learned: from now on cni0 answers for the pods of ${n.name}`,
+            [],
+          )
           continue
         }
         // a large lab's neighbours are written, not learned: rewrite the ones that change
         now.forEach((x, k) => {
           if (x.args.join(' ') === was[k]?.args.join(' ')) return
           const replace = (args: string[]) => ['neigh', 'replace', ...args.slice(2)]
-          b.change({tool: 'ip', netns: p.netns, args: replace(x.args)}, x.why, was[k] ? [{tool: 'ip', netns: p.netns, args: replace(was[k].args)}] : [])
+          b.change(
+            {tool: 'ip', netns: p.netns, args: replace(x.args)},
+            x.why,
+            was[k] ? [{tool: 'ip', netns: p.netns, args: replace(was[k].args)}] : [],
+          )
         })
       }
     }
   }
   b.phase({
     id: 'policy-rules',
-    title: 'Replace each node\'s rules in one step',
-    why: 'Each node\'s filter table is rebuilt by one iptables-restore (without --noflush: the table is flushed and refilled in a single commit), so no packet ever meets half the old rules and half the new. The table is what `up` builds for the lab with its new policies: the pod-range firewall, then NETLAB-POLICY and a chain per isolated pod. Connections already open stay open (conntrack remembers them), as with any stateful firewall. If any node fails, the nodes already changed get their old table back.',
+    title: "Replace each node's rules in one step",
+    why: "Each node's filter table is rebuilt by one iptables-restore (without --noflush: the table is flushed and refilled in a single commit), so no packet ever meets half the old rules and half the new. The table is what `up` builds for the lab with its new policies: the pod-range firewall, then NETLAB-POLICY and a chain per isolated pod. Connections already open stay open (conntrack remembers them), as with any stateful firewall. If any node fails, the nodes already changed get their old table back.",
     scope: 'netns',
   })
   for (const n of nodes) {
-    const isolated = (dir: 'IN' | 'OUT') => newPlan.actions.filter((a) => a.netns === n.netns && a.args[0] === '-N' && a.args[1]?.startsWith(`NETLAB-${dir}-`)).length
+    const isolated = (dir: 'IN' | 'OUT') =>
+      newPlan.actions.filter((a) => a.netns === n.netns && a.args[0] === '-N' && a.args[1]?.startsWith(`NETLAB-${dir}-`)).length
     const stdin = filterTable(newPlan, n)
     b.change(
       {tool: 'iptables-restore', netns: n.netns, args: [], stdin},

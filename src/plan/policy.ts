@@ -46,7 +46,9 @@ function peerAddresses(model: LabModel, rule: PolicyRule): {addr?: string; text:
   if (!rule.peers) return [{text: 'anyone'}]
   const podsByName = new Map(model.nodes.flatMap((n) => n.pods).map((p) => [p.name, p]))
   return rule.peers.flatMap((peer) =>
-    peer.kind === 'ipBlock' ? [{addr: peer.cidr, text: `addresses in ${peer.cidr}`}] : peer.pods.map((name) => ({addr: podsByName.get(name)!.ip, text: `pod ${name}`})),
+    peer.kind === 'ipBlock'
+      ? [{addr: peer.cidr, text: `addresses in ${peer.cidr}`}]
+      : peer.pods.map((name) => ({addr: podsByName.get(name)!.ip, text: `pod ${name}`})),
   )
 }
 
@@ -54,20 +56,40 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
   const chain = podChain(direction, pod.name)
   const [match, toward] = direction === 'ingress' ? ['-s', 'to'] : ['-d', 'from']
   const names = by.map((p) => p.name).join(', ')
-  b.inNetns(n.netns, 'iptables', ['-N', chain], `${pod.name}'s ${direction} chain: it is isolated for ${direction} by ${names}, so only what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`)
+  b.inNetns(
+    n.netns,
+    'iptables',
+    ['-N', chain],
+    `${pod.name}'s ${direction} chain: it is isolated for ${direction} by ${names}, so only what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`,
+  )
   for (const policy of by) {
     policy[direction].forEach((rule, k) => {
       const comment = ['-m', 'comment', '--comment', `${policy.name} ${direction} rule ${k + 1}`]
       for (const peer of peerAddresses(model, rule)) {
         for (const port of rule.ports ?? [undefined]) {
           const who = direction === 'ingress' ? `${peer.text} may reach ${pod.name}` : `${pod.name} may reach ${peer.text}`
-          b.inNetns(n.netns, 'iptables', ['-A', chain, ...(peer.addr ? [match, peer.addr] : []), ...portArgs(port), ...comment, '-j', 'RETURN'], `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on to the next check)`)
+          b.inNetns(
+            n.netns,
+            'iptables',
+            ['-A', chain, ...(peer.addr ? [match, peer.addr] : []), ...portArgs(port), ...comment, '-j', 'RETURN'],
+            `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on to the next check)`,
+          )
         }
       }
     })
   }
-  b.inNetns(n.netns, 'iptables', ['-A', chain, '-m', 'comment', '--comment', `isolated by ${names}`, ...REJECT], `anything else ${toward} ${pod.name} is denied (${names}); REJECT answers at once with ICMP "administratively prohibited", so a denied connection fails fast instead of waiting out a timeout`)
-  b.inNetns(n.netns, 'iptables', ['-A', POLICY_CHAIN, direction === 'ingress' ? '-d' : '-s', pod.ip, '-j', chain], `packets ${direction === 'ingress' ? 'to' : 'from'} ${pod.name} (${pod.ip}) go through its ${direction} chain`)
+  b.inNetns(
+    n.netns,
+    'iptables',
+    ['-A', chain, '-m', 'comment', '--comment', `isolated by ${names}`, ...REJECT],
+    `anything else ${toward} ${pod.name} is denied (${names}); REJECT answers at once with ICMP "administratively prohibited", so a denied connection fails fast instead of waiting out a timeout`,
+  )
+  b.inNetns(
+    n.netns,
+    'iptables',
+    ['-A', POLICY_CHAIN, direction === 'ingress' ? '-d' : '-s', pod.ip, '-j', chain],
+    `packets ${direction === 'ingress' ? 'to' : 'from'} ${pod.name} (${pod.ip}) go through its ${direction} chain`,
+  )
 }
 
 const PHASE_WHY = (model: LabModel) =>
@@ -85,10 +107,20 @@ export function policyPhase(ctx: PlanContext): void {
   const mode = routingMode(model.routing)
   for (const n of nodes) {
     ;(mode.routePodTraffic ?? bridgeRoutePodTraffic)(ctx, n)
-    b.inNetns(n.netns, 'sysctl', [`net.ipv4.icmp_ratemask=${ICMP_RATEMASK}`], `${n.name} answers every denied packet: the kernel rate-limits the ICMP errors of the types in icmp_ratemask (6168: destination unreachable, source quench, time exceeded, parameter problem) to about one a second per address and 50 at once, and a denied connection past that would wait out its timeout; ${ICMP_RATEMASK} takes destination unreachable, what REJECT sends, off the list`)
+    b.inNetns(
+      n.netns,
+      'sysctl',
+      [`net.ipv4.icmp_ratemask=${ICMP_RATEMASK}`],
+      `${n.name} answers every denied packet: the kernel rate-limits the ICMP errors of the types in icmp_ratemask (6168: destination unreachable, source quench, time exceeded, parameter problem) to about one a second per address and 50 at once, and a denied connection past that would wait out its timeout; ${ICMP_RATEMASK} takes destination unreachable, what REJECT sends, off the list`,
+    )
     b.inNetns(n.netns, 'iptables', ['-N', POLICY_CHAIN], `${n.name}'s policy chain: every packet it forwards meets the policies here first`)
     b.inNetns(n.netns, 'iptables', ['-I', 'FORWARD', '1', '-j', POLICY_CHAIN], 'first in FORWARD, before the pod-range accepts')
-    b.inNetns(n.netns, 'iptables', ['-A', POLICY_CHAIN, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'], 'replies to connections a policy allowed, and their ICMP errors, pass: the rules are stateful')
+    b.inNetns(
+      n.netns,
+      'iptables',
+      ['-A', POLICY_CHAIN, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      'replies to connections a policy allowed, and their ICMP errors, pass: the rules are stateful',
+    )
     for (const direction of ['egress', 'ingress'] as const) {
       for (const pod of n.pods) {
         const by = isolating(model.policies, pod.name, direction)

@@ -44,7 +44,10 @@ export function policySummary(model: LabModel, checks: CheckReport[]): PolicySum
     }
   }
   deniedMs.sort((a, b) => a - b)
-  const timing = deniedMs.length > 0 ? {deniedMs: {count: deniedMs.length, median: deniedMs[Math.floor((deniedMs.length - 1) / 2)], max: deniedMs.at(-1)!}} : {}
+  const timing =
+    deniedMs.length > 0
+      ? {deniedMs: {count: deniedMs.length, median: deniedMs[Math.floor((deniedMs.length - 1) / 2)], max: deniedMs.at(-1)!}}
+      : {}
   return {policies: policies.length, isolated, allowedReachable, deniedBlocked, violations, ...timing}
 }
 
@@ -55,13 +58,18 @@ function end(e: ProbeResult['src']): string {
 /** "✗ denied but reachable: a (ip) → b (ip) tcp/5432 — b is isolated for ingress by p, …; it answered" */
 export function violationLine(v: Violation): string {
   const what = v.kind === 'denied-but-reachable' ? 'denied but reachable' : 'allowed but blocked'
-  const outcome = v.kind === 'denied-but-reachable' ? `it answered${v.seen !== 'reply' ? `, seeing ${v.seen}` : ''}` : `no reply${v.detail ? ` (${v.detail.replace(/^no reply:? ?/, '').replace(/^\((.*)\)$/, '$1') || 'timeout'})` : ''}`
+  const outcome =
+    v.kind === 'denied-but-reachable'
+      ? `it answered${v.seen !== 'reply' ? `, seeing ${v.seen}` : ''}`
+      : `no reply${v.detail ? ` (${v.detail.replace(/^no reply:? ?/, '').replace(/^\((.*)\)$/, '$1') || 'timeout'})` : ''}`
   return `✗ ${what}: ${end(v.src)} → ${end(v.dst)} ${v.service} — ${v.why.replace(/^denied: /, '')}; ${outcome}`
 }
 
 export function renderPolicySummary(s: PolicySummary, opts: {maxViolations?: number} = {}): string[] {
   const max = opts.maxViolations ?? 40
-  const lines = [`  every probe of this run, as the ${s.policies} ${s.policies === 1 ? 'policy sees' : 'policies see'} it (pods isolated: ${s.isolated.ingress} for ingress, ${s.isolated.egress} for egress):`]
+  const lines = [
+    `  every probe of this run, as the ${s.policies} ${s.policies === 1 ? 'policy sees' : 'policies see'} it (pods isolated: ${s.isolated.ingress} for ingress, ${s.isolated.egress} for egress):`,
+  ]
   lines.push(`    ✓ allowed and reachable: ${s.allowedReachable}`)
   const t = s.deniedMs
   const timing = t ? `; TCP and UDP refused within ${t.max} ms (median ${t.median} ms), pings given up after their 250 ms timeout` : ''

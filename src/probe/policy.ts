@@ -36,12 +36,30 @@ export function protocolOf(tool: Probe['tool']): PolicyProtocol {
  * alone expects; when that is no reply already (the outside has no route back), the policies
  * decide nothing and the probe carries no verdict.
  */
-export function withPolicy(model: LabModel, tool: Probe['tool'], src: Endpoint, dst: Endpoint, port: number | undefined, base: Expectation): {expect: Expectation; policy?: ProbePolicy} {
+export function withPolicy(
+  model: LabModel,
+  tool: Probe['tool'],
+  src: Endpoint,
+  dst: Endpoint,
+  port: number | undefined,
+  base: Expectation,
+): {expect: Expectation; policy?: ProbePolicy} {
   if (!model.policies || !base.reply || (src.kind !== 'pod' && dst.kind !== 'pod')) return {expect: base}
   const protocol = protocolOf(tool)
   // the address the receiving pod's node sees: a node may come from another of its addresses
   const seenAs = src.kind === 'node' && dst.kind === 'pod' ? expectHttp(model, src, dst) : undefined
-  const v = decide(model, {src, dst, protocol, port: protocol === 'ICMP' ? undefined : port, ...(seenAs?.reply && seenAs.seen ? {seenAs: seenAs.seen} : {})})
-  const policy: ProbePolicy = {verdict: v.allowed ? 'allowed' : 'denied', service: serviceText(protocol, port), why: explain(v), policies: decidingPolicies(v)}
+  const v = decide(model, {
+    src,
+    dst,
+    protocol,
+    port: protocol === 'ICMP' ? undefined : port,
+    ...(seenAs?.reply && seenAs.seen ? {seenAs: seenAs.seen} : {}),
+  })
+  const policy: ProbePolicy = {
+    verdict: v.allowed ? 'allowed' : 'denied',
+    service: serviceText(protocol, port),
+    why: explain(v),
+    policies: decidingPolicies(v),
+  }
   return {expect: v.allowed ? base : {reply: false, why: `${policy.service} ${policy.why}`}, policy}
 }

@@ -14,7 +14,11 @@ export const iptablesRestore: ToolDriver = {
   badArg: (arg) => (arg === '' ? 'is empty' : /[\n\r]/.test(arg) ? 'holds a line break' : undefined),
   prepare(actions, netns, opts): Prepared {
     // one program per table: each names its own failing line, and commits (or not) on its own
-    const steps = actions.map((a, i) => ({kind: 'exec' as const, argv: ['iptables-restore', ...a.args], stdin: i === opts.fault ? FAULT_TABLE : (a.stdin ?? '')}))
+    const steps = actions.map((a, i) => ({
+      kind: 'exec' as const,
+      argv: ['iptables-restore', ...a.args],
+      stdin: i === opts.fault ? FAULT_TABLE : (a.stdin ?? ''),
+    }))
     return {tool: 'iptables-restore', netns, actions, steps, firstAction: actions.map((_, i) => i), fault: opts.fault, fallback: false}
   },
   interpret: (p, f) => perActionSteps(p, f.step, f.stderr.trim()),

@@ -24,8 +24,10 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/')
   const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key]
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key ${JSON.stringify(key)}: the prefix before "/" must be a DNS subdomain (example.com)`
-  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) return `label key ${JSON.stringify(key)} is not allowed: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return `label key ${JSON.stringify(key)}: the prefix before "/" must be a DNS subdomain (example.com)`
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name))
+    return `label key ${JSON.stringify(key)} is not allowed: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`
   return undefined
 }
 
@@ -56,7 +58,10 @@ function labelMap(w: Walker, node: YamlNode, where: string): Record<string, stri
     const value = (pair.value ?? null) as YamlNode | null
     w.noAlias(value, `${where}.${name}`)
     if (!isScalar(value) || typeof value.value !== 'string') {
-      const hint = isScalar(value) && (typeof value.value === 'number' || typeof value.value === 'boolean') ? `; quote it: "${String(value.value)}"` : ''
+      const hint =
+        isScalar(value) && (typeof value.value === 'number' || typeof value.value === 'boolean')
+          ? `; quote it: "${String(value.value)}"`
+          : ''
       w.fail(value ?? key, `${where}.${name}: a label value must be a string${hint}`)
     }
     const valueProblem = labelValueProblem(value.value as string)
@@ -98,7 +103,8 @@ export function parsePolicies(w: Walker, entry: Entry): PolicySpec[] {
   return items.map((item, i) => {
     const p = policy(w, item, `policies[${i}]`)
     const prev = seen.get(p.name.value)
-    if (prev) w.fail(item, `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ${prev.pos.line}, column ${prev.pos.col})`)
+    if (prev)
+      w.fail(item, `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ${prev.pos.line}, column ${prev.pos.col})`)
     seen.set(p.name.value, p.name)
     return p
   })
@@ -112,7 +118,10 @@ function policy(w: Walker, item: YamlNode, where: string): PolicySpec {
   if (!isScalar(nv) || typeof nv.value !== 'string') w.fail(nv ?? nameEntry.key, `${where}.name must be a name (a string)`)
   const name = nv.value as string
   if (name.length === 0 || name.length > POLICY_NAME_MAX || !NAME_RE.test(name)) {
-    w.fail(nv, `${where}.name: policy name ${JSON.stringify(name)} is not allowed: at most ${POLICY_NAME_MAX} lower-case letters, digits and dashes, starting and ending with a letter or digit`)
+    w.fail(
+      nv,
+      `${where}.name: policy name ${JSON.stringify(name)} is not allowed: at most ${POLICY_NAME_MAX} lower-case letters, digits and dashes, starting and ending with a letter or digit`,
+    )
   }
   const at = `policy ${name}`
   const sel = m.get('podSelector')
@@ -136,7 +145,10 @@ function policyTypes(w: Walker, entry: Entry, where: string): Located<PolicyType
   for (const item of v.items as YamlNode[]) {
     w.noAlias(item, where)
     if (!isScalar(item) || !POLICY_TYPES.includes(item.value as PolicyType)) {
-      w.fail(item, `${where}: ${isScalar(item) ? JSON.stringify(item.value) : 'this'} is not a policy type (Ingress or Egress, capitalised as in Kubernetes)`)
+      w.fail(
+        item,
+        `${where}: ${isScalar(item) ? JSON.stringify(item.value) : 'this'} is not a policy type (Ingress or Egress, capitalised as in Kubernetes)`,
+      )
     }
     if (out.includes(item.value as PolicyType)) w.fail(item, `${where}: ${String(item.value)} is listed twice`)
     out.push(item.value as PolicyType)
@@ -181,7 +193,10 @@ function port(w: Walker, item: YamlNode, where: string): PortSpec {
     const v = protoEntry.value
     if (!isScalar(v) || !POLICY_PROTOCOLS.includes(v.value as PolicyProtocol)) {
       const said = isScalar(v) ? JSON.stringify(v.value) : 'this'
-      const upper = isScalar(v) && typeof v.value === 'string' && POLICY_PROTOCOLS.includes(v.value.toUpperCase() as PolicyProtocol) ? ` (write it in capitals: ${v.value.toUpperCase()})` : ''
+      const upper =
+        isScalar(v) && typeof v.value === 'string' && POLICY_PROTOCOLS.includes(v.value.toUpperCase() as PolicyProtocol)
+          ? ` (write it in capitals: ${v.value.toUpperCase()})`
+          : ''
       w.fail(v ?? protoEntry.key, `${where}.protocol: ${said} is not supported: TCP, UDP or ICMP${upper}`)
     }
     protocol = {value: v.value as PolicyProtocol, pos: w.pos(v)}
@@ -191,7 +206,8 @@ function port(w: Walker, item: YamlNode, where: string): PortSpec {
   if (portEntry) {
     const v = portEntry.value
     if (protocol.value === 'ICMP') w.fail(v ?? portEntry.key, `${where}.port: ICMP has no ports; leave port out`)
-    if (isScalar(v) && typeof v.value === 'string') w.fail(v, `${where}.port: named ports (${JSON.stringify(v.value)}) are not supported; give the number`)
+    if (isScalar(v) && typeof v.value === 'string')
+      w.fail(v, `${where}.port: named ports (${JSON.stringify(v.value)}) are not supported; give the number`)
     if (!isScalar(v) || typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value < 1 || v.value > 65535) {
       w.fail(v ?? portEntry.key, `${where}.port must be a port number from 1 to 65535`)
     }

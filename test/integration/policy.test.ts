@@ -30,7 +30,12 @@ interface Report {
   failed: number
   ms: number
   checks: {id: string; results: {src: End; dst: End; ok: boolean; policy?: {verdict: string; service: string}}[]}[]
-  policy?: {allowedReachable: number; deniedBlocked: number; violations: Violation[]; deniedMs?: {count: number; median: number; max: number}}
+  policy?: {
+    allowedReachable: number
+    deniedBlocked: number
+    violations: Violation[]
+    deniedMs?: {count: number; median: number; max: number}
+  }
 }
 
 const inNs = (ns: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], {encoding: 'utf8'})
@@ -41,7 +46,9 @@ const POLICIES = [
   {
     name: SERVERS_IN,
     podSelector: {role: 'server'},
-    ingress: [{from: [{podSelector: {role: 'client'}}], ports: [{protocol: 'TCP', port: 8080}, {protocol: 'UDP', port: 5353}, {protocol: 'ICMP'}]}],
+    ingress: [
+      {from: [{podSelector: {role: 'client'}}], ports: [{protocol: 'TCP', port: 8080}, {protocol: 'UDP', port: 5353}, {protocol: 'ICMP'}]},
+    ],
   },
   {name: 'client-out', podSelector: {role: 'client'}, policyTypes: ['Egress'], egress: [{to: [{podSelector: {role: 'server'}}]}]},
 ]
@@ -67,7 +74,17 @@ function topology(lab: string, routing: string, policies: unknown[] | null = POL
   }
 }
 
-const REJECT = (pod: string) => [`NETLAB-IN-${pod}`, '-m', 'comment', '--comment', `isolated by ${SERVERS_IN}`, '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']
+const REJECT = (pod: string) => [
+  `NETLAB-IN-${pod}`,
+  '-m',
+  'comment',
+  '--comment',
+  `isolated by ${SERVERS_IN}`,
+  '-j',
+  'REJECT',
+  '--reject-with',
+  'icmp-admin-prohibited',
+]
 
 const pairs = (vs: Violation[]) => vs.map((v) => `${v.kind} ${v.src.name}>${v.dst.name} ${v.service} [${v.policies.join(',')}]`).sort()
 
@@ -100,12 +117,21 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
       expect(s.deniedMs!.median).toBeLessThan(100)
       expect(s.deniedMs!.max).toBeLessThan(1000)
       const ports = ok.report.checks.find((c) => c.id === 'policy-ports')!.results
-      const result = (src: string, dst: string, service: string) => ports.find((r) => r.src.name === src && r.dst.name === dst && r.policy?.service === service)!
-      for (const [src, dst] of [['client', 'server-0'], ['client', 'server-1']]) {
+      const result = (src: string, dst: string, service: string) =>
+        ports.find((r) => r.src.name === src && r.dst.name === dst && r.policy?.service === service)!
+      for (const [src, dst] of [
+        ['client', 'server-0'],
+        ['client', 'server-1'],
+      ]) {
         expect(result(src, dst, 'tcp/8080')).toMatchObject({ok: true, policy: {verdict: 'allowed'}})
         expect(result(src, dst, 'udp/5353')).toMatchObject({ok: true, policy: {verdict: 'allowed'}})
       }
-      for (const [src, dst] of [['other', 'server-0'], ['other', 'server-1'], ['server-0', 'server-1']]) expect(result(src, dst, 'tcp/8080')).toMatchObject({ok: true, policy: {verdict: 'denied'}})
+      for (const [src, dst] of [
+        ['other', 'server-0'],
+        ['other', 'server-1'],
+        ['server-0', 'server-1'],
+      ])
+        expect(result(src, dst, 'tcp/8080')).toMatchObject({ok: true, policy: {verdict: 'denied'}})
 
       // a rule deleted by hand: the REJECT closing each server's ingress chain
       ipt(ns('n0'), ['-D', ...REJECT('server-0')])
@@ -116,11 +142,14 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
       expect(leak.report.policy!.violations.every((v) => v.kind === 'denied-but-reachable' && v.policies.includes(SERVERS_IN))).toBe(true)
       // same node (other → server-0) and across nodes (other → server-1, server-0 → server-1), on every service
       for (const pair of ['other>server-0', 'other>server-1', 'server-0>server-1']) {
-        for (const service of ['ping', 'tcp/8080', 'udp/5353']) expect(leaks).toContain(`denied-but-reachable ${pair} ${service} [${SERVERS_IN}]`)
+        for (const service of ['ping', 'tcp/8080', 'udp/5353'])
+          expect(leaks).toContain(`denied-but-reachable ${pair} ${service} [${SERVERS_IN}]`)
       }
       const text = netlab(['probe', lab, '--only', 'policy'], env)
       expect(text.code).toBe(1)
-      expect(text.stdout).toContain(`✗ denied but reachable: other (${ip.other}) → server-0 (${ip['server-0']}) tcp/8080 — server-0 is isolated for ingress by ${SERVERS_IN}, and no rule of it allows this; it answered`)
+      expect(text.stdout).toContain(
+        `✗ denied but reachable: other (${ip.other}) → server-0 (${ip['server-0']}) tcp/8080 — server-0 is isolated for ingress by ${SERVERS_IN}, and no rule of it allows this; it answered`,
+      )
       ipt(ns('n0'), ['-A', ...REJECT('server-0')])
       ipt(ns('n1'), ['-A', ...REJECT('server-1')])
       expect(probe(lab).code).toBe(0)
@@ -131,7 +160,10 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
       ipt(ns('n1'), ['-I', ...drop('server-1')])
       const cut = probe(lab)
       expect(cut.code).toBe(1)
-      expect(pairs(cut.report.policy!.violations)).toEqual([`allowed-but-blocked client>server-0 tcp/8080 [client-out,${SERVERS_IN}]`, `allowed-but-blocked client>server-1 tcp/8080 [client-out,${SERVERS_IN}]`])
+      expect(pairs(cut.report.policy!.violations)).toEqual([
+        `allowed-but-blocked client>server-0 tcp/8080 [client-out,${SERVERS_IN}]`,
+        `allowed-but-blocked client>server-1 tcp/8080 [client-out,${SERVERS_IN}]`,
+      ])
       expect(cut.report.failed).toBe(2)
       ipt(ns('n0'), ['-D', ...drop('server-0')])
       ipt(ns('n1'), ['-D', ...drop('server-1')])
@@ -140,14 +172,24 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     }, 180_000)
   }
 
-  it('a fault injected in the policies phase of up (first and last step of each tool\'s batch) is rolled back completely', () => {
+  it("a fault injected in the policies phase of up (first and last step of each tool's batch) is rolled back completely", () => {
     const before = rootSnapshot()
     const lab = track(uniqueLab('pol-fault'))
     const file = writeTopology(stateDir, topology(lab, 'host-gw'))
-    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as {actions: {id: number; phase: string; tool: string; netns: string}[]}
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as {
+      actions: {id: number; phase: string; tool: string; netns: string}[]
+    }
     const phase = plan.actions.filter((a) => a.phase === 'policies')
     // batch boundaries: where the tool or the namespace changes, on both sides
-    const steps = phase.filter((a, i) => i === 0 || i === phase.length - 1 || a.tool !== phase[i - 1].tool || a.netns !== phase[i - 1].netns || a.tool !== phase[i + 1].tool || a.netns !== phase[i + 1].netns)
+    const steps = phase.filter(
+      (a, i) =>
+        i === 0 ||
+        i === phase.length - 1 ||
+        a.tool !== phase[i - 1].tool ||
+        a.netns !== phase[i - 1].netns ||
+        a.tool !== phase[i + 1].tool ||
+        a.netns !== phase[i + 1].netns,
+    )
     expect(new Set(steps.map((a) => a.tool))).toEqual(new Set(['bridge', 'sysctl', 'iptables']))
     for (const action of steps) {
       const r = netlab(['up', file, '-q'], {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
@@ -181,7 +223,11 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     expect(leaks.map((v) => `${v.src.name}>${v.dst.name}`)).toContain('other>server-0')
     // only what the bridge now carries past the node: denied pairs of n0's own pods
     const onN0 = ['client', 'server-0', 'other']
-    for (const v of leaks) expect(v.kind === 'denied-but-reachable' && onN0.includes(v.src.name) && onN0.includes(v.dst.name), `${v.src.name}>${v.dst.name}`).toBe(true)
+    for (const v of leaks)
+      expect(
+        v.kind === 'denied-but-reachable' && onN0.includes(v.src.name) && onN0.includes(v.dst.name),
+        `${v.src.name}>${v.dst.name}`,
+      ).toBe(true)
     expect(netlab(['down', lab], env).code).toBe(0)
     expect(rootSnapshot()).toBe(before)
   }, 120_000)
@@ -191,7 +237,14 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     const lab = track(uniqueLab('pol-apply'))
     expect(netlab(['up', writeTopology(stateDir, topology(lab, 'host-gw', null)), '-q'], env).code).toBe(0)
     const nodes = ['n0', 'n1'].map((n) => `netlab-${lab}.${n}`)
-    const tables = () => nodes.map((ns) => inNs(ns, ['iptables-save', '-t', 'filter']).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '')).join('\n')
+    const tables = () =>
+      nodes
+        .map((ns) =>
+          inNs(ns, ['iptables-save', '-t', 'filter'])
+            .replace(/^#.*\n/gm, '')
+            .replace(/\[\d+:\d+\]/g, ''),
+        )
+        .join('\n')
     const file = join(stateDir, `${lab}-policies.yaml`)
     writeFileSync(file, stringify({policies: POLICIES}))
 
@@ -224,7 +277,9 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     writeFileSync(file, stringify({policies: [{name: 'nobody', podSelector: {role: 'ghost'}}]}))
     const loose = netlab(['policy', 'apply', lab, file], env)
     expect(loose.code).toBe(0)
-    expect(loose.stderr).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}:4:7: warning: policy nobody: podSelector \\{role: ghost\\} matches no pod`, 'm'))
+    expect(loose.stderr).toMatch(
+      new RegExp(`^${file.replace(/[.]/g, '\\.')}:4:7: warning: policy nobody: podSelector \\{role: ghost\\} matches no pod`, 'm'),
+    )
     const open = probe(lab)
     expect(open.code).toBe(0)
     expect(open.report.policy!.deniedBlocked).toBe(0)

@@ -61,7 +61,7 @@ describe('labels and policies in the topology', () => {
     expect(model(lab('policies: []')).policies).toEqual([])
   })
 
-  it('resolves selectors, rules and Kubernetes\' defaults: protocol TCP, policyTypes Ingress (+ Egress with egress rules)', () => {
+  it("resolves selectors, rules and Kubernetes' defaults: protocol TCP, policyTypes Ingress (+ Egress with egress rules)", () => {
     const m = model(
       lab(`policies:
   - name: db-in
@@ -84,7 +84,15 @@ describe('labels and policies in the topology', () => {
       selector: {app: 'db'},
       pods: ['db'],
       types: ['Ingress'],
-      ingress: [{peers: [{kind: 'pods', selector: {app: 'web'}, pods: ['web-0', 'web-1']}, {kind: 'ipBlock', cidr: '10.9.0.0/16'}], ports: [{protocol: 'TCP', port: 5432}, {protocol: 'ICMP'}]}],
+      ingress: [
+        {
+          peers: [
+            {kind: 'pods', selector: {app: 'web'}, pods: ['web-0', 'web-1']},
+            {kind: 'ipBlock', cidr: '10.9.0.0/16'},
+          ],
+          ports: [{protocol: 'TCP', port: 5432}, {protocol: 'ICMP'}],
+        },
+      ],
       egress: [],
     })
     expect(webOut.types).toEqual(['Ingress', 'Egress'])
@@ -120,15 +128,22 @@ describe('labels and policies in the topology', () => {
   it('a policy file holds policies: and nothing else', () => {
     expect(parsePolicyFile('policies: []\n', 'p.yaml')).toEqual([])
     expect(parsePolicyFile('policies:\n  - name: a\n    podSelector: {}\n', 'p.yaml')).toHaveLength(1)
-    expect(topologyError(() => parsePolicyFile('name: x\npolicies: []\n', 'p.yaml')).message).toBe('p.yaml:1:1: policy file: unknown key "name" (allowed: policies)')
+    expect(topologyError(() => parsePolicyFile('name: x\npolicies: []\n', 'p.yaml')).message).toBe(
+      'p.yaml:1:1: policy file: unknown key "name" (allowed: policies)',
+    )
     expect(topologyError(() => parsePolicyFile('', 'p.yaml')).message).toMatch(/^p\.yaml:1:1: the file is empty/)
     expect(topologyError(() => parsePolicyFile('{}\n', 'p.yaml')).message).toMatch(/^p\.yaml:1:1: missing key "policies"/)
   })
 })
 
 describe('the bad-policy corpus', () => {
-  const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>
-  const corpus = readdirSync(BAD).filter((f) => f.endsWith('.yaml')).sort()
+  const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<
+    string,
+    {line: number; col: number; match: string}
+  >
+  const corpus = readdirSync(BAD)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
 
   it('has an expectation for every file, and a file for every expectation', () => {
     expect(Object.keys(expected).sort()).toEqual(corpus)
@@ -187,10 +202,12 @@ describe('the verdict on a flow (who may talk to whom)', () => {
     expect(webToApi.checks).toEqual([{direction: 'egress', pod: 'web-0', isolatedBy: ['web-out']}])
     expect(decide(m, {src: pod('web-0'), dst: internet, protocol: 'UDP', port: 53}).allowed).toBe(true)
     expect(decide(m, {src: pod('web-0'), dst: internet, protocol: 'TCP', port: 53}).allowed).toBe(false)
-    expect(explain(decide(m, {src: pod('web-0'), dst: pod('db'), protocol: 'TCP', port: 5432}))).toBe('allowed by web-out (egress rule 1) and db-from-web (ingress rule 1)')
+    expect(explain(decide(m, {src: pod('web-0'), dst: pod('db'), protocol: 'TCP', port: 5432}))).toBe(
+      'allowed by web-out (egress rule 1) and db-from-web (ingress rule 1)',
+    )
   })
 
-  it('a pod and its own node are never filtered; another node is just an address (the one the receiver\'s node sees)', () => {
+  it("a pod and its own node are never filtered; another node is just an address (the one the receiver's node sees)", () => {
     // db is on node-0: node-0 → db always; node-1 → db only as ICMP from the nodes' network
     expect(decide(m, {src: node(0), dst: pod('db'), protocol: 'TCP', port: 80}).allowed).toBe(true)
     expect(decide(m, {src: node(1), dst: pod('db'), protocol: 'TCP', port: 80}).allowed).toBe(false)
@@ -203,7 +220,7 @@ describe('the verdict on a flow (who may talk to whom)', () => {
   })
 })
 
-describe('the plan\'s policy phase', () => {
+describe("the plan's policy phase", () => {
   const threeTier = buildModel(loadTopologyFile(THREE_TIER))
   const plan = compilePlan(threeTier)
   const phase = plan.actions.filter((a) => a.phase === 'policies')
@@ -221,7 +238,7 @@ describe('the plan\'s policy phase', () => {
     }
   })
 
-  it('db\'s ingress chain: a RETURN per allowed peer and port, each why naming its policy and rule, then REJECT', () => {
+  it("db's ingress chain: a RETURN per allowed peer and port, each why naming its policy and rule, then REJECT", () => {
     const node2 = threeTier.nodes[2].netns
     const rules = phase.filter((a) => a.netns === node2 && a.tool === 'iptables' && a.args.includes('NETLAB-IN-db'))
     expect(rules.map((a) => a.args.join(' '))).toEqual([
@@ -235,7 +252,9 @@ describe('the plan\'s policy phase', () => {
     expect(rules[1].why).toBe('policy db-from-api, ingress rule 1: pod api-0 may reach db on tcp/5432 (RETURN: on to the next check)')
     expect(rules[3].why).toMatch(/^policy db-from-api, ingress rule 2: addresses in 192\.168\.50\.0\/24 may reach db with ICMP/)
     // the text plan shows the command a person would type
-    expect(renderText(plan)).toContain(`$ ip netns exec ${node2} iptables -A NETLAB-IN-db -s 10.244.0.3 -p tcp --dport 5432 -m comment --comment 'db-from-api ingress rule 1' -j RETURN`)
+    expect(renderText(plan)).toContain(
+      `$ ip netns exec ${node2} iptables -A NETLAB-IN-db -s 10.244.0.3 -p tcp --dport 5432 -m comment --comment 'db-from-api ingress rule 1' -j RETURN`,
+    )
   })
 
   it('each node: same-node traffic routed through it (ports isolated, proxy ARP at once, no redirects), REJECTs unthrottled, NETLAB-POLICY first in FORWARD', () => {
@@ -258,10 +277,14 @@ describe('the plan\'s policy phase', () => {
     expect(plan.phases.at(-1)!.why).toContain('net.bridge.bridge-nf-call-iptables')
     // egress checks come before ingress checks in the dispatcher
     const jumps = mine.filter((x) => x.startsWith(`iptables -A ${POLICY_CHAIN} -`) && x.includes('-j NETLAB-'))
-    expect(jumps).toEqual([`iptables -A ${POLICY_CHAIN} -s 10.244.0.2 -j NETLAB-OUT-frontend-0`, `iptables -A ${POLICY_CHAIN} -s 10.244.0.3 -j NETLAB-OUT-api-0`, `iptables -A ${POLICY_CHAIN} -d 10.244.0.3 -j NETLAB-IN-api-0`])
+    expect(jumps).toEqual([
+      `iptables -A ${POLICY_CHAIN} -s 10.244.0.2 -j NETLAB-OUT-frontend-0`,
+      `iptables -A ${POLICY_CHAIN} -s 10.244.0.3 -j NETLAB-OUT-api-0`,
+      `iptables -A ${POLICY_CHAIN} -d 10.244.0.3 -j NETLAB-IN-api-0`,
+    ])
   })
 
-  it('a node\'s firewall and policy rules make one iptables-restore input, chains before the rules that jump to them', () => {
+  it("a node's firewall and policy rules make one iptables-restore input, chains before the rules that jump to them", () => {
     const n2 = threeTier.nodes[2].netns
     const input = restoreInput(plan.actions.filter((a) => a.netns === n2 && a.tool === 'iptables').map((a) => a.args))
     const lines = input.text.split('\n')
@@ -277,7 +300,7 @@ describe('the plan\'s policy phase', () => {
     expect(p.phases.at(-1)!.why).toContain('This lab has no policies yet')
   })
 
-  it('chain names fit iptables\' 28 characters and stay apart for long pod names', () => {
+  it("chain names fit iptables' 28 characters and stay apart for long pod names", () => {
     expect(podChain('ingress', 'db')).toBe('NETLAB-IN-db')
     expect(podChain('egress', 'a-pod-name-of-17c')).toBe('NETLAB-OUT-a-pod-name-of-17c')
     const long = ['a-very-long-pod-name-number-one', 'a-very-long-pod-name-number-two'].map((p) => podChain('egress', p))
@@ -286,7 +309,7 @@ describe('the plan\'s policy phase', () => {
     expect(long[0]).toMatch(/^NETLAB-OUT-a-very-l\.[0-9a-f]{8}$/)
   })
 
-  it('in a lab big enough to write its neighbours, a pod reaches its node\'s other pods through the gateway\'s MAC', () => {
+  it("in a lab big enough to write its neighbours, a pod reaches its node's other pods through the gateway's MAC", () => {
     const topo = `name: big
 nodes:
 ${Array.from({length: 12}, (_, i) => `  - name: n${i}\n    pods: 4`).join('\n')}
@@ -312,14 +335,26 @@ describe('the plan of netlab policy apply', () => {
     ingress:
       - from: [{podSelector: {app: web}}]`)
 
-  it('a lab built without policies is wired first (undone back to a fresh namespace\'s settings), and its pods forget their neighbours', () => {
+  it("a lab built without policies is wired first (undone back to a fresh namespace's settings), and its pods forget their neighbours", () => {
     const p = compilePolicyApply(before, after)
     expect(p.phases.map((x) => x.id)).toEqual(['policy-wiring', 'policy-rules'])
     const n0 = before.nodes[0]
     const wiring = p.actions.filter((a) => a.phase === 'policy-wiring' && a.netns === n0.netns)
-    expect(wiring.find((a) => a.tool === 'bridge')).toMatchObject({args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'on'], undo: {kind: 'commands', commands: [{tool: 'bridge', netns: n0.netns, args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'off']}]}})
-    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.neigh.cni0.proxy_delay'))!.undo).toEqual({kind: 'commands', commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.neigh.cni0.proxy_delay=80']}]})
-    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.icmp_ratemask'))!.undo).toEqual({kind: 'commands', commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.icmp_ratemask=6168']}]})
+    expect(wiring.find((a) => a.tool === 'bridge')).toMatchObject({
+      args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'on'],
+      undo: {
+        kind: 'commands',
+        commands: [{tool: 'bridge', netns: n0.netns, args: ['link', 'set', 'dev', 'veth-web-0', 'isolated', 'off']}],
+      },
+    })
+    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.neigh.cni0.proxy_delay'))!.undo).toEqual({
+      kind: 'commands',
+      commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.neigh.cni0.proxy_delay=80']}],
+    })
+    expect(wiring.find((a) => a.args[0].startsWith('net.ipv4.icmp_ratemask'))!.undo).toEqual({
+      kind: 'commands',
+      commands: [{tool: 'sysctl', netns: n0.netns, args: ['net.ipv4.icmp_ratemask=6168']}],
+    })
     const flush = p.actions.filter((a) => a.args[0] === 'neigh')
     expect(flush.map((a) => a.netns)).toEqual(before.nodes.flatMap((n) => n.pods.map((x) => x.netns)))
     expect(flush[0].args).toEqual(['neigh', 'flush', 'dev', 'eth0'])

@@ -36,7 +36,14 @@ const find = (probes: Probe[], check: Probe['check'], src: string, dst: string, 
 
 /** What a healthy lab answers: whatever each probe expects. */
 function asExpected(probes: Probe[]): Map<number, Observation> {
-  return new Map(probes.map((p): [number, Observation] => [p.id, p.expect.reply ? {reply: true, seen: p.expect.seen, servedBy: p.dst.netns, ms: 1} : {reply: false, detail: 'no reply: Couldn\'t connect to server', ms: 2}]))
+  return new Map(
+    probes.map((p): [number, Observation] => [
+      p.id,
+      p.expect.reply
+        ? {reply: true, seen: p.expect.seen, servedBy: p.dst.netns, ms: 1}
+        : {reply: false, detail: "no reply: Couldn't connect to server", ms: 2},
+    ]),
+  )
 }
 
 describe('which probes run in a lab with policies, and what they must see', () => {
@@ -50,16 +57,30 @@ describe('which probes run in a lab with policies, and what they must see', () =
     expect(hubPort(8080, 0, [])).toBe(28080)
   })
 
-  it('every probe that involves a pod carries the policies\' verdict; a denied one must go unanswered', () => {
-    for (const p of probes) expect(p.policy !== undefined, `${p.check} ${p.src.name} → ${p.dst.name}`).toBe(p.src.kind === 'pod' || p.dst.kind === 'pod')
+  it("every probe that involves a pod carries the policies' verdict; a denied one must go unanswered", () => {
+    for (const p of probes)
+      expect(p.policy !== undefined, `${p.check} ${p.src.name} → ${p.dst.name}`).toBe(p.src.kind === 'pod' || p.dst.kind === 'pod')
     const frontToDb = find(probes, 'no-nat-pod-pod', 'frontend-0', 'db')
     // both ends deny it: both policies decide
-    expect(frontToDb.expect).toEqual({reply: false, why: 'tcp (a port no policy names) denied: frontend-0 is isolated for egress by frontend-egress, and db is isolated for ingress by db-from-api, and no rule of theirs allows this'})
+    expect(frontToDb.expect).toEqual({
+      reply: false,
+      why: 'tcp (a port no policy names) denied: frontend-0 is isolated for egress by frontend-egress, and db is isolated for ingress by db-from-api, and no rule of theirs allows this',
+    })
     expect(frontToDb.policy).toMatchObject({verdict: 'denied', policies: ['frontend-egress', 'db-from-api']})
-    expect(find(probes, 'no-nat-pod-pod', 'batch', 'db').policy!.why).toBe('denied: db is isolated for ingress by db-from-api, and no rule of it allows this')
+    expect(find(probes, 'no-nat-pod-pod', 'batch', 'db').policy!.why).toBe(
+      'denied: db is isolated for ingress by db-from-api, and no rule of it allows this',
+    )
     const apiToDb = find(probes, 'policy-ports', 'api-0', 'db', 5432)
-    expect(apiToDb).toMatchObject({tool: 'http', expect: {reply: true, seen: '10.244.0.3'}, policy: {verdict: 'allowed', service: 'tcp/5432', policies: ['api-egress', 'db-from-api']}})
-    expect(find(probes, 'policy-ports', 'api-1', 'dns', 53)).toMatchObject({tool: 'udp', expect: {reply: true, seen: tier.nodes[1].pods[1].ip}, policy: {verdict: 'allowed'}})
+    expect(apiToDb).toMatchObject({
+      tool: 'http',
+      expect: {reply: true, seen: '10.244.0.3'},
+      policy: {verdict: 'allowed', service: 'tcp/5432', policies: ['api-egress', 'db-from-api']},
+    })
+    expect(find(probes, 'policy-ports', 'api-1', 'dns', 53)).toMatchObject({
+      tool: 'udp',
+      expect: {reply: true, seen: tier.nodes[1].pods[1].ip},
+      policy: {verdict: 'allowed'},
+    })
     expect(find(probes, 'policy-ports', 'frontend-1', 'dns', 53).expect.reply).toBe(false)
     // egress to the internet on https only; masqueraded, so the internet sees node-0
     expect(find(probes, 'policy-ports', 'frontend-0', 'internet', 443).expect).toEqual({reply: true, seen: tier.nodes[0].ip})
@@ -69,7 +90,10 @@ describe('which probes run in a lab with policies, and what they must see', () =
     expect(find(probes, 'node-other-pod', 'node-0', 'db').expect.reply).toBe(true)
     expect(find(probes, 'node-other-pod', 'node-0', 'api-1').expect.reply).toBe(false)
     // unselected pods stay open
-    expect(find(probes, 'pod-pod-other-node', 'batch', 'dns')).toMatchObject({expect: {reply: true}, policy: {verdict: 'allowed', policies: []}})
+    expect(find(probes, 'pod-pod-other-node', 'batch', 'dns')).toMatchObject({
+      expect: {reply: true},
+      policy: {verdict: 'allowed', policies: []},
+    })
   })
 
   it('denied probes are grouped apart, so they get the short timeouts of probes that must go unanswered', () => {
@@ -84,7 +108,9 @@ describe('which probes run in a lab with policies, and what they must see', () =
     const ext = find(routes, 'policy-external', 'internet', 'db')
     expect(ext.tool).toBe('ping')
     expect(ext.expect.reply).toBe(false) // db lets in pings from the nodes' network, and api on 5432
-    expect(routes.find((p) => p.check === 'policy-external' && p.src.name === 'internet' && p.dst.name === 'batch' && p.tool === 'http')!.expect).toEqual({reply: true, seen: '203.0.113.10'})
+    expect(
+      routes.find((p) => p.check === 'policy-external' && p.src.name === 'internet' && p.dst.name === 'batch' && p.tool === 'http')!.expect,
+    ).toEqual({reply: true, seen: '203.0.113.10'})
     // vxlan: node-0 reaches db's node from 10.244.0.0, outside the 192.168.50.0/24 that db lets ping it
     const vx = selectProbes(tierIn('vxlan'))
     expect(find(vx, 'node-other-pod', 'node-0', 'db').expect.reply).toBe(false)
@@ -101,7 +127,15 @@ describe('which probes run in a lab with policies, and what they must see', () =
 describe('the UDP client and echo', () => {
   it('netlab-udp.pl: its arguments and its lines', () => {
     expect(udpArgs([{id: 3, ip: '10.244.1.4', port: 53}], ANSWERED)).toEqual(['2000', '3=10.244.1.4:53'])
-    const out = parseUdp(['3 ok 10.244.0.3 netlab-x.dns 10.244.0.3 1', '4 fail 10.244.0.3 0 No route to host', '5 fail 10.244.0.3 500 no reply (timeout)', '6 fail - 0 cannot connect: Network is unreachable', 'junk'].join('\n'))
+    const out = parseUdp(
+      [
+        '3 ok 10.244.0.3 netlab-x.dns 10.244.0.3 1',
+        '4 fail 10.244.0.3 0 No route to host',
+        '5 fail 10.244.0.3 500 no reply (timeout)',
+        '6 fail - 0 cannot connect: Network is unreachable',
+        'junk',
+      ].join('\n'),
+    )
     expect(out.get(3)).toEqual({reply: true, seen: '10.244.0.3', servedBy: 'netlab-x.dns', local: '10.244.0.3', ms: 1})
     expect(out.get(4)).toEqual({reply: false, local: '10.244.0.3', ms: 0, detail: 'no reply: No route to host'})
     expect(out.get(5)).toEqual({reply: false, local: '10.244.0.3', ms: 500, detail: 'no reply (timeout)'})
@@ -121,14 +155,17 @@ describe('the UDP client and echo', () => {
   })
 
   it('curl says how long each transfer took (its last field)', () => {
-    const c = parseCurl('http://10.244.2.2:5432/probe/9\t000\t10.244.0.2\t\t\t7\tFailed to connect to 10.244.2.2 port 5432 after 0 ms: Couldn\'t connect to server\t0.000412')
-    expect(c.get(9)).toEqual({reply: false, local: '10.244.0.2', detail: 'no reply: Couldn\'t connect to server', ms: 0})
+    const c = parseCurl(
+      "http://10.244.2.2:5432/probe/9\t000\t10.244.0.2\t\t\t7\tFailed to connect to 10.244.2.2 port 5432 after 0 ms: Couldn't connect to server\t0.000412",
+    )
+    expect(c.get(9)).toEqual({reply: false, local: '10.244.0.2', detail: "no reply: Couldn't connect to server", ms: 0})
   })
 })
 
 describe('the report of a lab with policies', () => {
   const probes = selectProbes(tier)
-  const report = (obs: Map<number, Observation>) => buildReport(tier, 'all-pairs', sectionsFor(), {probes, observations: obs, self: new Map()}, 1000)
+  const report = (obs: Map<number, Observation>) =>
+    buildReport(tier, 'all-pairs', sectionsFor(), {probes, observations: obs, self: new Map()}, 1000)
 
   it('a healthy lab: every probe allowed and reachable or denied and blocked; no violation; refusals timed', () => {
     const r = report(asExpected(probes))
@@ -147,7 +184,9 @@ describe('the report of a lab with policies', () => {
     const three = buildModel(loadTopologyFile(THREE_NODE))
     const plain = selectProbes(three)
     expect(plain.some((p) => p.policy)).toBe(false)
-    expect(buildReport(three, 'all-pairs', sectionsFor(), {probes: plain, observations: asExpected(plain), self: new Map()}, 1).sections).not.toContain('policy')
+    expect(
+      buildReport(three, 'all-pairs', sectionsFor(), {probes: plain, observations: asExpected(plain), self: new Map()}, 1).sections,
+    ).not.toContain('policy')
   })
 
   it('violations both ways: a denied pair that answered and an allowed one that did not, each naming the deciding policy', () => {
@@ -161,14 +200,29 @@ describe('the report of a lab with policies', () => {
     expect(r.policy!.violations).toHaveLength(2)
     expect(r.policy!.violations).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({kind: 'denied-but-reachable', src: expect.objectContaining({name: 'batch'}), dst: expect.objectContaining({name: 'db'}), service: 'tcp/5432', policies: ['db-from-api']}),
-        expect.objectContaining({kind: 'allowed-but-blocked', src: expect.objectContaining({name: 'api-0'}), service: 'tcp/5432', policies: ['api-egress', 'db-from-api']}),
+        expect.objectContaining({
+          kind: 'denied-but-reachable',
+          src: expect.objectContaining({name: 'batch'}),
+          dst: expect.objectContaining({name: 'db'}),
+          service: 'tcp/5432',
+          policies: ['db-from-api'],
+        }),
+        expect.objectContaining({
+          kind: 'allowed-but-blocked',
+          src: expect.objectContaining({name: 'api-0'}),
+          service: 'tcp/5432',
+          policies: ['api-egress', 'db-from-api'],
+        }),
       ]),
     )
     const text = renderReport(r)
     expect(text).toContain('✗ violations: 2 (1 denied but reachable, 1 allowed but blocked)')
-    expect(text).toContain(`✗ denied but reachable: batch (${leak.src.ip}) → db (${leak.dst.ip}) tcp/5432 — db is isolated for ingress by db-from-api, and no rule of it allows this; it answered, seeing ${leak.src.ip}`)
-    expect(text).toContain(`✗ allowed but blocked: api-0 (${cut.src.ip}) → db (${cut.dst.ip}) tcp/5432 — allowed by api-egress (egress rule 1) and db-from-api (ingress rule 1); no reply (Timeout was reached)`)
+    expect(text).toContain(
+      `✗ denied but reachable: batch (${leak.src.ip}) → db (${leak.dst.ip}) tcp/5432 — db is isolated for ingress by db-from-api, and no rule of it allows this; it answered, seeing ${leak.src.ip}`,
+    )
+    expect(text).toContain(
+      `✗ allowed but blocked: api-0 (${cut.src.ip}) → db (${cut.dst.ip}) tcp/5432 — allowed by api-egress (egress rule 1) and db-from-api (ingress rule 1); no reply (Timeout was reached)`,
+    )
     expect(text.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 2 failed$/)
   })
 })

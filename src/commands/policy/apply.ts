@@ -8,14 +8,21 @@ import {renderPlan} from '../../plan/render.js'
 export default class PolicyApply extends NetlabCommand {
   static override description =
     'Replace the policies of a lab that is up with those in FILE (a policies: list, as in a topology), atomically on each node with iptables-restore; on any failure the lab keeps its old policies. Then run netlab probe.'
-  static override examples = ['<%= config.bin %> policy apply tighter.yaml', '<%= config.bin %> policy apply policy-three-tier tighter.yaml', '<%= config.bin %> policy apply tighter.yaml --dry-run']
+  static override examples = [
+    '<%= config.bin %> policy apply tighter.yaml',
+    '<%= config.bin %> policy apply policy-three-tier tighter.yaml',
+    '<%= config.bin %> policy apply tighter.yaml --dry-run',
+  ]
   static override args = {
     lab: Args.string({description: 'lab name (default: the only lab up); with one argument, that is FILE', required: false}),
     file: Args.string({description: 'a YAML file holding policies: (a list; [] removes every policy)', required: false}),
   }
   static override flags = {
     json: NetlabCommand.jsonFlag,
-    'dry-run': Flags.boolean({description: 'print the change (each node\'s new rules, with why) and run nothing; no root needed', default: false}),
+    'dry-run': Flags.boolean({
+      description: "print the change (each node's new rules, with why) and run nothing; no root needed",
+      default: false,
+    }),
   }
 
   async run(): Promise<void> {
@@ -32,6 +39,8 @@ export default class PolicyApply extends NetlabCommand {
     const result = await applyPolicies(change)
     if (flags.json) return this.printJson({...result, warnings: change.warnings.map((w) => w.message)})
     const wired = result.wired ? ' (its nodes now route same-node pod traffic through themselves)' : ''
-    this.log(`lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. Try: netlab probe ${result.lab}`)
+    this.log(
+      `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. Try: netlab probe ${result.lab}`,
+    )
   }
 }
