@@ -226,7 +226,11 @@ export function buildModel(topo: Topology): LabModel {
     }
     return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i], vpc}
   })
-  if (underlayPods) nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, segs[n.segment], taken, segName(n.segment), mode.id))
+  if (underlayPods) {
+    // above the nodes, so that a node's address and its pods' read apart
+    const first = Math.max(...nodes.map((n) => parseIPv4(n.ip)!)) + 1
+    nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, segs[n.segment], taken, segName(n.segment), mode.id, first))
+  }
 
   const model: LabModel = {
     lab,
@@ -341,9 +345,9 @@ function underlayFixedPods(lab: string, n: Topology['nodes'][number], node: Node
   })
 }
 
-/** Pods holding underlay addresses without a fixed one: the lowest free addresses above the nodes', in node order. */
-function underlayFreePods(n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, where: string, routing: string): void {
-  let next = seg.base + FIRST_NODE_HOST
+/** Pods holding underlay addresses without a fixed one: the lowest free addresses above every node's, in node order. */
+function underlayFreePods(n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, where: string, routing: string, first: number): void {
+  let next = first
   node.pods.forEach((p, k) => {
     if (p.ip) return
     while (next < seg.last && taken.has(next)) next++

@@ -192,7 +192,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     why: 'Linux drops packets that are not for itself unless IP forwarding is on. Without it, pods reach their own node but nothing beyond it.',
     scope: 'netns',
   })
-  for (const n of model.nodes) b.inNetns(n.netns, 'sysctl', ['net.ipv4.ip_forward=1'], `${n.name} forwards packets between cni0 and eth0`)
+  for (const n of model.nodes) b.inNetns(n.netns, 'sysctl', ['net.ipv4.ip_forward=1'], `${n.name} forwards packets between ${mode.podsInUnderlay ? 'its pods\' cables' : 'cni0'} and eth0`)
 
   phase({
     id: 'firewall',

@@ -12,7 +12,7 @@ export function nodeEndpoint(n: NodeModel): Endpoint {
 }
 
 export function externalEndpoint(e: ExternalModel): Endpoint {
-  return {kind: 'external', name: e.name, netns: e.netns, ip: e.ip}
+  return {kind: 'external', name: e.name, netns: e.netns, ip: e.ip, ...(e.vpc ? {vpc: true} : {})}
 }
 
 function nodeOf(model: LabModel, name: string | undefined): NodeModel {

@@ -30,6 +30,8 @@ export interface Endpoint {
   ip: string
   /** for a pod: the node it runs on */
   node?: string
+  /** for an external host: a VM of the cluster's VPC (vpc: true), not the internet */
+  vpc?: boolean
 }
 
 /** What the model says a probe must observe. */
