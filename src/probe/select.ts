@@ -5,6 +5,7 @@
 // each pod to one pod on its own node and one on every other node; each node to each of its pods
 // and one pod on every other node; each pod to its own node and the next node.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
 import {SECTIONS, type CheckId, type Coverage, type Endpoint, type Only, type Probe, type Section} from './types.js'
 
@@ -38,6 +39,11 @@ export const SECTION_OF: Record<CheckId, Section> = {
   'no-nat-pod-pod': 'no-nat',
   'no-nat-node-pod': 'no-nat',
   'self-address': 'self-address',
+  'vpc-pod-reach': 'vpc',
+  'vpc-pod-source': 'vpc',
+  'pod-vpc-reach': 'vpc',
+  'pod-vpc-source': 'vpc',
+  'pod-in-vpc-subnet': 'vpc',
   'egress-reach': 'egress',
   'egress-source': 'egress',
 }
@@ -132,8 +138,24 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
     for (const [s, d] of pods) add('no-nat-pod-pod', 'http', pod(s), pod(d))
     for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', node(n), pod(p))
   }
+  if (sections.has('vpc')) {
+    // VPC hosts are few: every pod, both ways, whatever the coverage
+    for (const e of model.external.filter((x) => x.vpc)) {
+      const host = externalEndpoint(e)
+      const fromVpc = vpcReachesPods(model)
+      for (const p of allPodsOf(model)) {
+        if (fromVpc) {
+          add('vpc-pod-reach', 'ping', host, pod(p))
+          add('vpc-pod-source', 'http', host, pod(p))
+        }
+        add('pod-vpc-reach', 'ping', pod(p), host)
+        add('pod-vpc-source', 'http', pod(p), host)
+      }
+    }
+  }
   if (sections.has('egress')) {
-    for (const e of model.external) {
+    // the internet; a VPC host is inside the VPC (the vpc section)
+    for (const e of model.external.filter((x) => !x.vpc)) {
       const host = externalEndpoint(e)
       for (const p of egressSources(model, coverage)) {
         add('egress-reach', 'ping', pod(p), host)
@@ -142,6 +164,14 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
     }
   }
   return probes
+}
+
+const allPodsOf = (model: LabModel) => model.nodes.flatMap((n) => n.pods)
+
+/** Does a VPC host reach pods directly in this lab's mode (the VPC knows pod addresses)? */
+export function vpcReachesPods(model: LabModel): boolean {
+  const m = routingMode(model.routing)
+  return m.podsRoutableFromVpc ?? m.podsRoutableFromUnderlay ?? false
 }
 
 /** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */
