@@ -197,7 +197,7 @@ export function buildModel(topo: Topology): LabModel {
     }
     if (prev) throw new TopologyError(e.ip.pos, `${what} is already used at line ${prev.line}, column ${prev.col}`)
     usedExternal.set(ip, e.ip.pos)
-    taken.set(ip, `external host ${e.name.value}'s address`)
+    taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
     return ip
   })
   if (underlayPods) {
@@ -222,7 +222,7 @@ export function buildModel(topo: Topology): LabModel {
     }
     if (externalIps[i] === undefined) {
       usedExternal.set(ip, e.name.pos)
-      taken.set(ip, `external host ${e.name.value}'s address`)
+      taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
     }
     return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i], vpc}
   })
