@@ -4,7 +4,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
@@ -34,7 +34,9 @@ function dump(ns: string, lab: string): unknown {
     addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
-    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6')],
+    // proxy neighbour entries and proxy ARP: how the VPC modes deliver pod addresses
+    proxy: (j(ns, ['neigh', 'show', 'proxy']) as Record<string, any>[]).map((n) => `${n.dst} ${n.dev}`).sort(),
+    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6'), sysctl('net.ipv4.conf.eth0.proxy_arp'), sysctl('net.ipv4.neigh.eth0.proxy_delay')],
     rules,
     names: [...names.values()].sort(),
   }
@@ -45,10 +47,11 @@ const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab)
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
   const {stateDir, env, track} = labSandbox()
 
-  // every routing mode on a small lab; the default mode on a large one too
+  // every routing mode on a small lab; on a large one too the default mode and every mode that writes its own neighbours
+  const large = ROUTING_MODES.filter((m) => m === DEFAULT_ROUTING_MODE || routingMode(m).neighbours)
   const cases = [
     ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing] as const),
-    [`${DEFAULT_ROUTING_MODE}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE] as const,
+    ...large.map((routing) => [`${routing}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, routing] as const),
   ]
   for (const [what, size, routing] of cases) {
     it(what, () => {
