@@ -21,7 +21,7 @@
 use strict;
 use warnings;
 use IO::Select;
-use POSIX qw(WNOHANG _exit);
+use POSIX qw(WNOHANG _exit sigprocmask SIG_BLOCK SIG_SETMASK SIGTERM SIGINT SIGHUP SIGPIPE);
 use Time::HiRes qw(time);
 
 
@@ -38,12 +38,23 @@ my $inbuf = '';
 my $stdin_open = 1;
 my $sel = IO::Select->new(\*STDIN);
 
+# Kill the jobs and wait (a bounded while) until they are gone, so that whoever stops us knows,
+# once we have exited, that none of our jobs is left either.
 sub stop_all {
   kill 'KILL', $_ for keys %running;
+  my $until = time + 3;
+  while (%running && time < $until) {
+    my $pid = waitpid(-1, WNOHANG);
+    last if $pid < 0;    # no child left
+    if ($pid > 0) { delete $running{$pid}; next }
+    select(undef, undef, undef, 0.005);
+  }
   _exit(1);
 }
 # SIGPIPE: whoever read our results is gone
 $SIG{TERM} = $SIG{INT} = $SIG{HUP} = $SIG{PIPE} = \&stop_all;
+# Held back from a fork until its child is in %running, so stop_all never misses one.
+my $stop_signals = POSIX::SigSet->new(SIGTERM, SIGINT, SIGHUP, SIGPIPE);
 
 sub emit {
   my ($id, $code, $signal, $timed_out, $out, $err) = @_;
@@ -59,14 +70,18 @@ sub start_job {
   my ($job) = @_;
   my ($or, $ow, $er, $ew);
   pipe($or, $ow) && pipe($er, $ew) or do { emit($job->{id}, 127, 0, 0, '', "netlab-jobs: pipe: $!\n"); return };
+  my $unblocked = POSIX::SigSet->new;
+  sigprocmask(SIG_BLOCK, $stop_signals, $unblocked);
   my $pid = fork();
   if (!defined $pid) {
+    sigprocmask(SIG_SETMASK, $unblocked);
     emit($job->{id}, 127, 0, 0, '', "netlab-jobs: fork: $!\n");
     close $_ for $or, $ow, $er, $ew;
     return;
   }
   if ($pid == 0) {
     $SIG{$_} = 'DEFAULT' for qw(TERM INT HUP PIPE);
+    sigprocmask(SIG_SETMASK, $unblocked);    # exec keeps the mask: the job must get them
     open(STDIN, '<', '/dev/null');
     open(STDOUT, '>&', $ow) or _exit(127);
     open(STDERR, '>&', $ew) or _exit(127);
@@ -83,6 +98,7 @@ sub start_job {
   close $ew;
   my $now = time;
   $running{$pid} = {id => $job->{id}, out => '', err => '', open => 2, status => undef, started => $now, busy => 1, deadline => $now + $job->{timeout} / 1000, killed => 0};
+  sigprocmask(SIG_SETMASK, $unblocked);
   for ([$or, 'out'], [$er, 'err']) {
     my ($fh, $kind) = @$_;
     $stream{fileno $fh} = [$pid, $kind, $fh];

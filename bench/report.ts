@@ -22,6 +22,8 @@ export interface NetlabRun {
   /** what `up` reports (inside the process) */
   upMs?: number
   upRssKB?: number
+  /** batches of ip lines the rtnetlink fast path did not speak (run by the ip program instead) */
+  upFallbacks?: number
   downWallMs?: number
   downMs?: number
   downRssKB?: number
@@ -131,7 +133,7 @@ function table(rows: string[][]): string {
 }
 
 export function renderTable(cases: Case[]): string {
-  const head = ['topology', 'mode', 'naive up', 'netlab up', 'ratio', 'netlab down', 'peak RSS (MB)', 'probe (time, passed/failed)', 'pings naive · netlab']
+  const head = ['topology', 'mode', 'actions', 'naive up', 'netlab up', 'ratio', 'ip fallbacks', 'netlab down', 'peak RSS (MB)', 'probe (time, passed/failed)', 'pings naive · netlab']
   const rows = cases.map((c) => {
     const naive = c.naive ? (c.naive.error === 'interrupted' ? 'interrupted' : c.naive.exitCode === 0 ? s(c.naive.upMs) : `FAILED (${s(c.naive.upMs)})`) : 'skipped'
     const up = c.median ? `${s(c.median.upWallMs)} (${s(c.median.upMs)})` : c.runs.length ? 'FAILED' : '—'
@@ -142,7 +144,8 @@ export function renderTable(cases: Case[]): string {
     const netlabPings = c.runs.map((r) => r.ping).filter((p): p is PingSummary => p !== undefined)
     const np = netlabPings.length ? `${netlabPings.reduce((n, p) => n + p.passed, 0)}/${netlabPings.reduce((n, p) => n + p.passed + p.failed, 0)}` : '—'
     const topo = `${c.size === 'three' ? 'three-node' : c.size} (${c.pods} pods)`
-    return [topo, c.mode, naive, up, c.ratio === undefined ? '—' : `${c.ratio.toFixed(1)}×`, down, mb(c.peakRssKB), probe, `${pings(c.naive?.ping)} · ${np}`]
+    const fallbacks = [...new Set(c.runs.map((r) => r.upFallbacks).filter((f) => f !== undefined))].join('/') || '—'
+    return [topo, c.mode, String(c.actions), naive, up, c.ratio === undefined ? '—' : `${c.ratio.toFixed(1)}×`, fallbacks, down, mb(c.peakRssKB), probe, `${pings(c.naive?.ping)} · ${np}`]
   })
   return table([head, ...rows])
 }

@@ -169,6 +169,7 @@ async function naiveRun(ctx: Context, size: Size, mode: RoutingMode, c: Case): P
 
 interface UpJson {
   ms: number
+  fallbacks: number
   maxRssKB: number
 }
 interface DownJson {
@@ -186,7 +187,7 @@ async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe:
   try {
     const up = await netlab(['up', file, '--json'], {timeoutMs: 600_000})
     const uj = parseJson<UpJson>(up.stdout)
-    Object.assign(run, {upWallMs: Math.round(up.ms), upMs: uj?.ms, upRssKB: uj?.maxRssKB, error: undefined})
+    Object.assign(run, {upWallMs: Math.round(up.ms), upMs: uj?.ms, upRssKB: uj?.maxRssKB, upFallbacks: uj?.fallbacks, error: undefined})
     if (up.code !== 0 || !uj) {
       run.error = `netlab up failed (exit ${up.code}): ${up.stderr.trim().split('\n').slice(0, 3).join(' | ')}`
       log(`  netlab: ${run.error}`)

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
-import {UsageError} from '../cli/errors.js'
+import {NetlabError, UsageError} from '../cli/errors.js'
 import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../lab/preflight.js'
 
@@ -16,6 +16,7 @@ export default class Down extends NetlabCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Down)
     const {down, knownLabs} = await import('../lab/down.js')
+    const {stuckMessage} = await import('../lab/processes.js')
     requireRoot('netlab down')
     let labs: string[]
     if (flags.all) labs = await knownLabs()
@@ -26,7 +27,13 @@ export default class Down extends NetlabCommand {
     }
     const results: DownResult[] = []
     for (const lab of labs) results.push(await down(lab))
-    if (flags.json) return this.printJson({labs: results, maxRssKB: process.resourceUsage().maxRSS})
+    // the lab's processes must be gone when `down` returns: one that is not is a failure
+    const stuck = results.filter((r) => r.stuckProcesses.length > 0).map((r) => stuckMessage(r.lab, r.stuckProcesses))
+    if (flags.json) {
+      this.printJson({labs: results, maxRssKB: process.resourceUsage().maxRSS})
+      if (stuck.length > 0) throw new NetlabError(stuck.join('\n'))
+      return
+    }
     if (results.length === 0 || results.every((r) => !r.changed)) {
       this.log(`nothing to do: ${args.lab ? `lab ${args.lab} is not up` : 'no lab is up'}`)
     }
@@ -37,5 +44,6 @@ export default class Down extends NetlabCommand {
         this.warn(`left alone, named like lab ${r.lab} but without its mark (delete them yourself if they are yours): ${shown}`)
       }
     }
+    if (stuck.length > 0) throw new NetlabError(stuck.join('\n'))
   }
 }

@@ -4,11 +4,11 @@ import {rollback, runUndo} from '../exec/rollback.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
 import {files} from '../state/paths.js'
-import {labDirExists, listLabs, readPlan, removeLabDir} from '../state/store.js'
+import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../model/names.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
-import {stopLabProcesses} from './processes.js'
+import {stopLabProcesses, type StopReport} from './processes.js'
 import {timed, type OnStep} from './steps.js'
 
 export interface DownResult {
@@ -17,6 +17,8 @@ export interface DownResult {
   changed: boolean
   deletedNetns: number
   stoppedProcesses: number
+  /** processes that outlived SIGKILL (their records are kept, so `down` can be run again) */
+  stuckProcesses: StopReport['stuck']
   /** namespaces named like the lab's but without its mark: left alone */
   keptUnmarked: string[]
   ms: number
@@ -36,7 +38,8 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
   })
   const lock = step('lock', () => acquireLock(lab))
   try {
-    const stoppedProcesses = await step('stop lab processes', () => stopLabProcesses(lab))
+    // first, and waited for: nothing of the lab runs once `down` returns
+    const {stopped: stoppedProcesses, stuck} = await step('stop lab processes', () => stopLabProcesses(lab), (r) => `${r.stopped} stopped`)
     let deleted = 0
     const plan = step('read plan.json', () => readPlan(lab), (p) => `${p?.actions.length ?? 0} actions`)
     if (plan) {
@@ -51,8 +54,8 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)
-    step('remove state dir', () => removeLabDir(lab))
-    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
+    step('remove state dir', () => (stuck.length > 0 ? removeLabStateKeepingPids(lab) : removeLabDir(lab)))
+    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, stuckProcesses: stuck, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }

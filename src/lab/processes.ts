@@ -1,32 +1,103 @@
-// Processes a lab starts (the probe's echo service). Recorded by PID with a marker that must
-// appear in the process's command line, so a recycled PID is never mistaken for ours.
-import {mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+// Processes a lab starts (the probe's echo hub and job runner). Each is recorded under a name
+// with a marker that must appear on its command line, so a recycled PID is never mistaken for
+// ours. The record is written before the process starts (marker only) and again once its PID is
+// known: a starter stopped in between (SIGSTOP) still leaves `netlab down` a way to find it.
+import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {files} from '../state/paths.js'
 
 interface ProcessRecord {
-  pid: number
+  /** missing while the process is being started */
+  pid?: number
   marker: string
 }
 
-export function registerLabProcess(lab: string, name: string, pid: number, marker: string): void {
+export interface LabProcess extends ProcessRecord {
+  /** the record's name, e.g. "echo-hub-1234" */
+  name: string
+}
+
+/** Record a lab process: first without a PID (just before starting it), then with it. */
+export function registerLabProcess(lab: string, name: string, marker: string, pid?: number): void {
   mkdirSync(files.pids(lab), {recursive: true})
-  writeFileSync(join(files.pids(lab), `${name}.json`), JSON.stringify({pid, marker} satisfies ProcessRecord))
+  const path = join(files.pids(lab), `${name}.json`)
+  // written whole or not at all: `down` may read it at any moment
+  writeFileSync(`${path}.tmp`, JSON.stringify({pid, marker} satisfies ProcessRecord))
+  renameSync(`${path}.tmp`, path)
 }
 
 export function unregisterLabProcess(lab: string, name: string): void {
   rmSync(join(files.pids(lab), `${name}.json`), {force: true})
 }
 
-/** Is a process with this PID running (whoever it belongs to)? */
-export function alive(pid: number): boolean {
+/**
+ * Every process record of a lab: the one walk over them, for `down` and for the probe's
+ * clean-up of a dead probe's leftovers. A record that cannot be read names nothing we could
+ * safely stop: it comes back without a marker.
+ */
+export function labProcesses(lab: string): (LabProcess | {name: string; marker?: undefined})[] {
+  let entries: string[]
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    entries = readdirSync(files.pids(lab)).filter((f) => f.endsWith('.json'))
+  } catch {
+    return []
   }
+  return entries.sort().map((f) => {
+    const name = f.slice(0, -'.json'.length)
+    try {
+      const rec = JSON.parse(readFileSync(join(files.pids(lab), f), 'utf8')) as ProcessRecord
+      if (typeof rec.marker !== 'string' || rec.marker === '') return {name}
+      return {name, marker: rec.marker, ...(Number.isInteger(rec.pid) && rec.pid! > 0 ? {pid: rec.pid} : {})}
+    } catch {
+      return {name}
+    }
+  })
+}
+
+/** What /proc/PID/stat says about a process that matters here. */
+export interface ProcStat {
+  /** R running, S sleeping, D uninterruptible, T stopped, Z zombie, X dead, ... */
+  state: string
+  ppid: number
+  /** threads still alive; a zombie whose threads have all exited counts 1 (itself) or 0 */
+  threads: number
+  /** start time after boot, in clock ticks: tells a recycled PID from the process we saw */
+  start: number
+}
+
+/** Parse /proc/PID/stat. The name (field 2) may hold spaces and parentheses: fields are read after its last ')'. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const close = text.lastIndexOf(')')
+  if (close < 0) return undefined
+  const f = text.slice(close + 2).trim().split(' ')
+  // f[0] is field 3 (state); field n is f[n - 3]
+  const [state, ppid, threads, start] = [f[0], Number(f[1]), Number(f[17]), Number(f[19])]
+  if (!state || !Number.isInteger(ppid) || !Number.isInteger(threads) || !Number.isInteger(start)) return undefined
+  return {state, ppid, threads, start}
+}
+
+export function procStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Has the process finished? A zombie whose threads have all exited has: it holds no socket, no
+ * file, no memory, only its exit status until its parent reaps it — and a parent that is stopped
+ * (a stuck probe) reaps nothing until it runs again, so waiting for the PID to vanish could
+ * last for ever.
+ */
+export function finished(st: ProcStat | undefined): boolean {
+  return st === undefined || st.state === 'X' || (st.state === 'Z' && st.threads <= 1)
+}
+
+/** Is a process with this PID running (whoever it belongs to)? A zombie is not. */
+export function alive(pid: number): boolean {
+  return !finished(procStat(pid))
 }
 
 /** Is `pid` alive and still the process we started (its command line holds the marker)? */
@@ -38,44 +109,88 @@ export function isOurs(pid: number, marker: string): boolean {
   }
 }
 
-export async function stopProcess(pid: number, marker: string): Promise<void> {
-  if (!isOurs(pid, marker)) return
-  try {
-    process.kill(pid, 'SIGTERM')
-  } catch {
-    return
-  }
-  for (let i = 0; i < 50 && isOurs(pid, marker); i++) await sleep(20)
-  if (isOurs(pid, marker)) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone
-    }
-  }
+/** PIDs of the processes whose command line holds `marker` (for a record written before its PID was known). */
+export function processesWith(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .map(Number)
+    .filter((pid) => isOurs(pid, marker))
 }
 
-/** Stop every recorded process of the lab; returns how many were running. */
-export async function stopLabProcesses(lab: string): Promise<number> {
-  let entries: string[]
-  try {
-    entries = readdirSync(files.pids(lab)).filter((f) => f.endsWith('.json'))
-  } catch {
-    return 0
+const STATE_NAMES: Record<string, string> = {R: 'running', S: 'sleeping', D: 'uninterruptible sleep, waiting in the kernel', T: 'stopped', t: 'stopped by a tracer', Z: 'zombie, threads still exiting'}
+
+export interface StopLimits {
+  /** how long a process gets to exit after SIGTERM before SIGKILL */
+  termMs: number
+  /** how long to wait after SIGKILL before giving up on it */
+  killMs: number
+}
+export const STOP_LIMITS: StopLimits = {termMs: 1500, killMs: 5000}
+
+export type StopResult = {pid: number; outcome: 'not-running' | 'stopped'} | {pid: number; outcome: 'stuck'; why: string}
+
+/**
+ * Stop our process `pid` (recognised by its marker) and return only once it has finished
+ * (see finished()): SIGTERM (and SIGCONT, so a stopped process can act on it), then SIGKILL,
+ * each with a bounded wait. 'stuck' when it outlived SIGKILL, with its state.
+ */
+export async function stopProcess(pid: number, marker: string, limits: StopLimits = STOP_LIMITS): Promise<StopResult> {
+  const first = procStat(pid)
+  if (finished(first) || !isOurs(pid, marker)) return {pid, outcome: 'not-running'}
+  const gone = () => {
+    const st = procStat(pid)
+    return finished(st) || st!.start !== first!.start // its PID already belongs to another process
   }
-  let stopped = 0
-  for (const f of entries) {
-    const path = join(files.pids(lab), f)
-    try {
-      const rec = JSON.parse(readFileSync(path, 'utf8')) as ProcessRecord
-      if (isOurs(rec.pid, rec.marker)) {
-        stopped++
-        await stopProcess(rec.pid, rec.marker)
+  for (const [signals, ms] of [[['SIGTERM', 'SIGCONT'], limits.termMs], [['SIGKILL'], limits.killMs]] as const) {
+    for (const s of signals) {
+      try {
+        process.kill(pid, s)
+      } catch {
+        // ESRCH: it exited (and was reaped) meanwhile
       }
-    } catch {
-      // unreadable record: nothing we can safely kill
     }
-    rmSync(path, {force: true})
+    for (const t0 = performance.now(); !gone() && performance.now() - t0 < ms; ) await sleep(10)
+    if (gone()) return {pid, outcome: 'stopped'}
   }
-  return stopped
+  const st = procStat(pid)!
+  return {pid, outcome: 'stuck', why: `still there ${limits.killMs / 1000} s after SIGKILL, in state ${st.state} (${STATE_NAMES[st.state] ?? 'unknown'})`}
+}
+
+export interface StopReport {
+  /** processes that were running and are gone now */
+  stopped: number
+  /** processes that refused to die: their records are kept, for the next try */
+  stuck: {name: string; pid: number; why: string}[]
+}
+
+/**
+ * Stop the lab's recorded processes that `which` picks (all by default), all at once, and
+ * return when every one of them has finished or proved stuck. Records of finished processes
+ * (and unreadable records) are removed.
+ */
+export async function stopLabProcesses(lab: string, which: (p: {name: string}) => boolean = () => true, limits: StopLimits = STOP_LIMITS): Promise<StopReport> {
+  const report: StopReport = {stopped: 0, stuck: []}
+  await Promise.all(
+    labProcesses(lab)
+      .filter(which)
+      .map(async (p) => {
+        if (p.marker !== undefined) {
+          // no PID yet: it was being started; find it by its marker
+          const pids = p.pid !== undefined ? [p.pid] : processesWith(p.marker)
+          const results = await Promise.all(pids.map((pid) => stopProcess(pid, p.marker, limits)))
+          report.stopped += results.filter((r) => r.outcome === 'stopped').length
+          const stuck = results.flatMap((r) => (r.outcome === 'stuck' ? [{name: p.name, pid: r.pid, why: r.why}] : []))
+          report.stuck.push(...stuck)
+          if (stuck.length > 0) return // keep the record: `down` again tries again
+        }
+        unregisterLabProcess(lab, p.name)
+      }),
+  )
+  return report
+}
+
+/** What `down` says about processes that refused to die. */
+export function stuckMessage(lab: string, stuck: StopReport['stuck']): string {
+  const each = stuck.map((s) => `process ${s.pid} (${s.name}) is ${s.why}`).join('; ')
+  return `lab ${lab}: ${each}; its record is kept: run netlab down ${lab} again once it has exited (cat /proc/PID/stack shows where it waits)`
 }

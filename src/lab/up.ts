@@ -28,6 +28,8 @@ export interface UpResult {
   lab: string
   model: LabModel
   actions: number
+  /** batches of in-namespace ip lines that went to the ip program: the fast path did not speak them */
+  fallbacks: number
   ms: number
 }
 
@@ -60,9 +62,9 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       writePlan(plan)
     })
     const journal = new Journal(files.journal(model.lab))
-    await applyWithRollback(plan, journal, opts)
+    const fallbacks = await applyWithRollback(plan, journal, opts)
     step('write state (up)', () => writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}))
-    return {lab: model.lab, model, actions: plan.actions.length, ms: Math.round(performance.now() - started)}
+    return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
   }
@@ -82,7 +84,8 @@ function preconditions(plan: Plan, lab: string): void {
   }
 }
 
-async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<void> {
+/** Apply the plan, or roll it all back; returns how many batches fell back to the ip program. */
+async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<number> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -98,6 +101,7 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
     const executor = timed(opts.onStep, 'schedule', () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()}))
     try {
       await runWithProgress(executor, plan, opts)
+      return executor.fallbacks
     } catch (error) {
       rollingBack = true
       const summary = summarize(readJournal(files.journal(plan.lab)))

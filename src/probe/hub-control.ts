@@ -77,17 +77,19 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
   const [file, args] =
     needed > limit.soft && prlimit ? [prlimit, [`--nofile=${needed}:${Math.max(needed, limit.hard)}`, perl, ...hubArgs]] : [perl, hubArgs]
 
+  registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
   // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
   const child = startProcess(file, args, {
     stdin: 'ignore',
     env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), NETLAB_PROBE_PID: String(process.pid)},
   })
   if (child.pid === undefined) {
+    unregisterLabProcess(lab, name)
     const err = await new Promise<Error>((resolve) => child.once('error', resolve))
     throw new NetlabError(`could not start the echo hub: ${err.message}`)
   }
   const pid = child.pid
-  registerLabProcess(lab, name, pid, marker)
+  registerLabProcess(lab, name, marker, pid)
   const hub: Hub = {
     pid,
     port,
@@ -97,8 +99,8 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: {
     name,
     lab,
     async stop() {
-      await stopProcess(pid, marker)
-      unregisterLabProcess(lab, name)
+      // a hub that outlives SIGKILL keeps its record, for `netlab down` to report
+      if ((await stopProcess(pid, marker)).outcome !== 'stuck') unregisterLabProcess(lab, name)
     },
   }
   try {

@@ -1,10 +1,7 @@
 // The processes a probe starts and registers with its lab (the echo hub, the job runner), so
 // that `netlab down` stops them even if the probe could not: each is recorded as
 // "<kind>-<probe pid>" with a marker on its command line that names the lab and the probe.
-import {readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {alive, isOurs, stopProcess, unregisterLabProcess} from '../lab/processes.js'
-import {files} from '../state/paths.js'
+import {alive, stopLabProcesses} from '../lab/processes.js'
 
 export {asset as assetPath} from '../paths.js'
 
@@ -21,30 +18,17 @@ export function processName(kind: ProbeProcessKind, owner = process.pid): string
   return `${kind}-${owner}`
 }
 
+/** The probe that registered a record named "<kind>-<probe pid>"; undefined for any other record. */
+export function probeOwner(name: string): number | undefined {
+  const m = /^([a-z-]+)-(\d+)$/.exec(name)
+  return m && (KINDS as readonly string[]).includes(m[1]) ? Number(m[2]) : undefined
+}
+
 /** Processes left by a probe that died (SIGKILL): stop them, by PID and marker. Returns how many. */
 export async function reapStale(lab: string): Promise<number> {
-  let entries: string[]
-  try {
-    entries = readdirSync(files.pids(lab))
-  } catch {
-    return 0
+  const stale = (p: {name: string}) => {
+    const owner = probeOwner(p.name)
+    return owner !== undefined && owner !== process.pid && !alive(owner)
   }
-  let stopped = 0
-  for (const f of entries) {
-    const m = /^([a-z-]+)-(\d+)\.json$/.exec(f)
-    if (!m || !(KINDS as readonly string[]).includes(m[1])) continue
-    const owner = Number(m[2])
-    if (owner === process.pid || alive(owner)) continue
-    try {
-      const rec = JSON.parse(readFileSync(join(files.pids(lab), f), 'utf8')) as {pid: number; marker: string}
-      if (isOurs(rec.pid, rec.marker)) {
-        await stopProcess(rec.pid, rec.marker)
-        stopped++
-      }
-    } catch {
-      // unreadable record: nothing we can safely kill
-    }
-    unregisterLabProcess(lab, f.slice(0, -'.json'.length))
-  }
-  return stopped
+  return (await stopLabProcesses(lab, stale)).stopped
 }

@@ -84,8 +84,15 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // fails in seconds instead of queueing on timeouts. Registered, so `netlab down` stops it too.
   await reapStale(lab)
   const runnerMarker = processMarker('probe-jobs', lab)
-  const runner = JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
-  if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runner.pid, runnerMarker)
+  registerLabProcess(lab, processName('probe-jobs'), runnerMarker) // before it exists: see registerLabProcess
+  let runner: JobRunner
+  try {
+    runner = JobRunner.start(runnerMarker, {busy: concurrency(), total: MAX_JOBS, leaseMs: JOB_LEASE_MS})
+  } catch (error) {
+    unregisterLabProcess(lab, processName('probe-jobs'))
+    throw error
+  }
+  if (runner.pid) registerLabProcess(lab, processName('probe-jobs'), runnerMarker, runner.pid)
   const exec: Runner = (netns, argv, o) => runner.run(netns, argv, o)
 
   let interrupted: string | undefined

@@ -1,6 +1,7 @@
 // A lab's saved state: the model it was built from, its plan, and whether it is fully up.
 import {upgradeModel} from '../model/build.js'
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
 import type {Plan} from '../plan/types.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
@@ -58,6 +59,17 @@ export function labDirExists(lab: string): boolean {
 
 export function removeLabDir(lab: string): void {
   rmSync(labDir(lab), {recursive: true, force: true})
+}
+
+/** All of a lab's state but its process records: kept while one of its processes refuses to die. */
+export function removeLabStateKeepingPids(lab: string): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(labDir(lab))
+  } catch {
+    return
+  }
+  for (const f of entries) if (f !== basename(files.pids(lab))) rmSync(join(labDir(lab), f), {recursive: true, force: true})
 }
 
 /** Labs that have a state directory (up, or left behind by an interrupted run). */

@@ -1,7 +1,7 @@
 // netlab up / status / down on real namespaces: the lab is built as planned, traffic flows,
 // `down` removes exactly what `up` made, and the host's own network never changes.
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
@@ -167,10 +167,23 @@ describe('commands that need no root', () => {
   })
 
   it.skipIf(!isRoot)('up as an ordinary user says it needs root, and creates nothing', () => {
-    const r = asNobody(['up', 'topologies/three-node.yaml'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/needs root.*sudo/)
-    expect(labNetns('three-node')).toEqual([])
+    // the default topology under a name of its own: a three-node lab the user has up is not ours to judge
+    const dir = makeStateDir()
+    try {
+      const lab = uniqueLab('nobody')
+      const topo = parse(readFileSync(join(ROOT, 'topologies', 'three-node.yaml'), 'utf8'))
+      topo.name = lab
+      const file = writeTopology(dir, topo)
+      chmodSync(dir, 0o755) // readable by the ordinary user
+      chmodSync(file, 0o644)
+      const r = asNobody(['up', file])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/needs root.*sudo/)
+      expect(labNetns(lab)).toEqual([])
+      expect(existsSync('/nonexistent')).toBe(false) // its state directory
+    } finally {
+      removeDir(dir)
+    }
   })
 })
 

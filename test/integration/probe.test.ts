@@ -2,13 +2,13 @@
 // reason, naming the right pairs — when a route is missing, when a node stops forwarding, and
 // when a node masquerades pod-to-pod traffic (ping still passes there; only no-NAT sees it).
 // Its echo hub and job runner never outlive it, nor `netlab down`.
-import {readdirSync, readFileSync} from 'node:fs'
-import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {destroyLab, isRoot, labNetns, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
+import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
 import {TOPOLOGIES} from '../helpers/constants.js'
 
 interface Endpoint {
@@ -55,6 +55,14 @@ function processesWith(marker: string): number[] {
     }
   }
   return pids
+}
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return undefined
+  }
 }
 const probeProcesses = (lab: string) => [...processesWith(`netlab-echo-hub:${lab}:`), ...processesWith(`netlab-probe-jobs:${lab}:`)]
 
@@ -177,24 +185,26 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
   it('a probe killed with SIGKILL: its hub and runner stop by themselves', async () => {
     // make the probe slow (timeouts through a node that no longer forwards) so it can be caught
     execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+    const child = netlabSpawn(['probe', lab], env)
     try {
-      const child = netlabSpawn(['probe', lab], env)
       await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
-      expect(processesWith(`netlab-probe-jobs:${lab}:${child.pid}`)).toHaveLength(1)
+      // the runner; its jobs carry its command line too, from their fork to their exec
+      expect(processesWith(`netlab-probe-jobs:${lab}:${child.pid}`).filter((pid) => parentOf(pid) === child.pid)).toHaveLength(1)
       process.kill(child.pid!, 'SIGKILL')
       await waitFor(() => probeProcesses(lab).length === 0, 5_000).catch((e) => {
         for (const pid of probeProcesses(lab)) console.log(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'), readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
         throw e
       })
     } finally {
+      child.kill('SIGKILL') // no-op once it is gone; a failed check must not leave it running
       execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
     }
   })
 
   it('Ctrl-C (SIGINT): the probe stops its hub and runner and says so', async () => {
     execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
+    const child = netlabSpawn(['probe', lab], env)
     try {
-      const child = netlabSpawn(['probe', lab], env)
       let stderr = ''
       child.stderr!.on('data', (d) => (stderr += d))
       const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
@@ -206,6 +216,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       expect(probeProcesses(lab)).toEqual([])
       expect(readdirSync(join(stateDir, lab, 'pids'))).toEqual([])
     } finally {
+      child.kill('SIGKILL')
       execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
     }
   })
@@ -216,16 +227,58 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     try {
       await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
       process.kill(child.pid!, 'SIGSTOP') // alive but stuck: nothing stops the hub but `down`
+      // however early it was stopped: the hub is recorded before it starts (once without its PID)
+      expect(readdirSync(join(stateDir, lab, 'pids')).filter((f) => f.endsWith('.json')).sort()).toEqual([`echo-hub-${child.pid}.json`, `probe-jobs-${child.pid}.json`])
       await sleep(200)
       expect(processesWith(`netlab-echo-hub:${lab}:${child.pid}`)).toHaveLength(1)
       const d = netlab(['down', lab], env)
       expect(d.code, d.stderr).toBe(0)
-      expect(d.stdout).toMatch(/[12] process\(es\) stopped/)
+      expect(d.stdout).toMatch(/, 2 process\(es\) stopped/)
+      // gone, not just signalled; the hub is a zombie now, which the stopped probe cannot reap
       expect(probeProcesses(lab)).toEqual([])
       expect(labNetns(lab)).toEqual([])
     } finally {
       process.kill(child.pid!, 'SIGKILL')
     }
+  })
+})
+
+describe.skipIf(!isRoot)('netlab down and the processes of a lab', () => {
+  const {stateDir, env, track} = labSandbox()
+  const started: number[] = []
+  afterAll(() => started.forEach((pid) => spawnSync('kill', ['-KILL', String(pid)])))
+
+  /** A process with `marker` on its command line, recorded for `lab` as `name` (pid: whether the record has it). */
+  function recorded(lab: string, name: string, marker: string, opts: {pid: boolean; ignoreTerm?: boolean}): number {
+    const child = spawn('perl', ['-e', `${opts.ignoreTerm ? '$SIG{TERM} = "IGNORE"; ' : ''}sleep 120`, marker], {stdio: 'ignore'})
+    started.push(child.pid!)
+    mkdirSync(join(stateDir, lab, 'pids'), {recursive: true})
+    writeFileSync(join(stateDir, lab, 'pids', `${name}.json`), JSON.stringify(opts.pid ? {pid: child.pid, marker} : {marker}))
+    return child.pid!
+  }
+
+  it('stops a process recorded before its PID was known (its starter stopped right after starting it)', async () => {
+    const lab = track(uniqueLab('pending'))
+    const marker = `netlab-echo-hub:${lab}:${process.pid}`
+    const pid = recorded(lab, `echo-hub-${process.pid}`, marker, {pid: false})
+    await waitFor(() => processesWith(marker).length === 1)
+    const d = netlab(['down', lab], env)
+    expect(d.code, d.stderr).toBe(0)
+    expect(d.stdout).toMatch(/, 1 process\(es\) stopped/)
+    expect(processesWith(marker)).toEqual([])
+    expect(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)).toBe(false)
+    expect(existsSync(join(stateDir, lab))).toBe(false)
+  })
+
+  it('waits for a process that ignores SIGTERM until SIGKILL has ended it', async () => {
+    const lab = track(uniqueLab('stubborn'))
+    const marker = `netlab-probe-jobs:${lab}:${process.pid}`
+    recorded(lab, `probe-jobs-${process.pid}`, marker, {pid: true, ignoreTerm: true})
+    await waitFor(() => processesWith(marker).length === 1)
+    const d = netlab(['down', lab], env)
+    expect(d.code, d.stderr).toBe(0)
+    expect(d.stdout).toMatch(/, 1 process\(es\) stopped/)
+    expect(processesWith(marker)).toEqual([])
   })
 })
 

@@ -28,8 +28,10 @@ describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
     const lab = track(uniqueLab(routing))
     const topo = smallTopology(lab, {nodes: 2, pods: 1, routing})
     const file = writeTopology(stateDir, topo)
-    const r = netlab(['up', file, '-q'], env)
+    const r = netlab(['up', file, '--json'], env)
     expect(r.code, r.stderr).toBe(0)
+    // every ip command of the plan is spoken over rtnetlink: no batch fell back to the ip program
+    expect(JSON.parse(r.stdout).fallbacks).toBe(0)
     return lab
   }
 
