@@ -4,7 +4,7 @@ import {TopologyError, type SourcePos} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
 import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
-import {routingMode} from '../plan/routing/index.js'
+import {ROUTING_MODES, routingMode} from '../plan/routing/index.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
@@ -60,6 +60,14 @@ export function buildModel(topo: Topology): LabModel {
   }
   const nodeSegments = topo.nodes.map((n) => segmentOf(n, `node ${n.name.value}`))
   const externalSegments = topo.external.map((e) => segmentOf(e, `external host ${e.name.value}`))
+  const apart = topo.nodes.findIndex((_, i) => nodeSegments[i] !== nodeSegments[0])
+  if (mode.oneSegment && apart >= 0) {
+    const [a, b] = [topo.nodes[0], topo.nodes[apart]]
+    throw new TopologyError(
+      b.segment?.pos ?? b.name.pos,
+      `routing ${mode.id} needs every node on one L2 segment, but node ${b.name.value} is on segment ${nodeSegments[apart]} and node ${a.name.value} on segment ${nodeSegments[0]}: a route's next hop must be on the sender's own wire. Use routing: ${ROUTING_MODES.filter((m) => !routingMode(m).oneSegment).join(' or ')}`,
+    )
+  }
   mode.validate?.(topo)
   // after the mode's own checks, which may say the same in the mode's words (a secondary range)
   segs.forEach((seg, k) => {

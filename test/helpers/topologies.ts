@@ -7,12 +7,17 @@
 // {name, ip}, `pods: []`, `pods: 0` or no pods key at all; some names long enough that the
 // node-side veth gets a hashed name), node subnets /22 to /29 in a cluster range of 2^3 to
 // 2^10 of them, an underlay /24 to /29, 0-2 external hosts, ipMasq on, off or left to its
-// default. Fixed node addresses, node subnets and pod addresses are mixed with automatic ones.
+// default; a routing mode from the registry (every mode whose pods take their node's subnet),
+// and, for the modes that allow it, a second underlay segment with nodes and hosts on either. Fixed node addresses, node subnets and pod addresses are mixed with automatic ones.
 // Fixed pod addresses are only drawn on nodes whose subnet is fixed too: which subnet an
 // automatic node gets is the model's business, and a generator that predicted it would only
 // mirror the code under test.
 import fc from 'fast-check'
 import {stringify} from 'yaml'
+import {ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
+
+/** The modes these topologies suit: pods addressed from their node's subnet, outside the underlay. */
+export const GENERATED_MODES = ROUTING_MODES.filter((m) => !routingMode(m).podsInUnderlay)
 
 export const quad = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
 export const toInt = (ip: string): number => ip.split('.').reduce((a, b) => a * 256 + Number(b), 0)
@@ -25,9 +30,9 @@ export function range(cidr: string): [number, number] {
 
 export interface TopologyDoc {
   name: string
-  cluster: {podCIDR: string; nodeSubnetSize: number; underlay: string; routing: 'host-gw'; ipMasq?: boolean}
-  nodes: {name: string; ip?: string; podCIDR?: string; pods?: number | (string | {name: string; ip?: string})[]}[]
-  external?: {name: string; ip?: string}[]
+  cluster: {podCIDR: string; nodeSubnetSize: number; underlay: string | string[]; routing: string; ipMasq?: boolean}
+  nodes: {name: string; ip?: string; podCIDR?: string; segment?: number; pods?: number | (string | {name: string; ip?: string})[]}[]
+  external?: {name: string; ip?: string; segment?: number}[]
 }
 
 const POD_FORMS = ['count', 'names', 'objects'] as const
@@ -38,6 +43,8 @@ const nodeChoice = fc.record({
   form: fc.constantFrom(...POD_FORMS),
   emptyForm: fc.constantFrom(...EMPTY_FORMS),
   longNames: fc.boolean(),
+  /** on the second segment, when there is one */
+  second: fc.boolean(),
   ip: fc.option(fc.nat(), {nil: undefined}),
   subnet: fc.option(fc.nat(), {nil: undefined}),
   /** per pod: a fixed address (an offset into the node's subnet) or automatic */
@@ -52,7 +59,9 @@ const choices = fc.record({
   underlayBlock: fc.nat(),
   ipMasq: fc.option(fc.boolean(), {nil: undefined}),
   nodes: fc.array(nodeChoice, {minLength: 1, maxLength: 6}),
-  external: fc.array(fc.option(fc.nat(), {nil: undefined}), {maxLength: 2}),
+  external: fc.array(fc.record({ip: fc.option(fc.nat(), {nil: undefined}), second: fc.boolean()}), {maxLength: 2}),
+  mode: fc.constantFrom(...GENERATED_MODES),
+  twoSegments: fc.boolean(),
 })
 
 /** Take `want` (modulo the range) from `free`, or the next free one after it: fixed values stay distinct. */
@@ -66,15 +75,23 @@ export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
   return choices.map((c) => {
     const podPrefix = c.size - c.subnetBits // 12 to 26: inside 10.0.0.0/8
     const podBase = (10 * 2 ** 24) + (c.podBlock % 2 ** (podPrefix - 8)) * 2 ** (32 - podPrefix)
-    const underBase = toInt('192.168.0.0') + (c.underlayBlock % 2 ** (c.underlayPrefix - 16)) * 2 ** (32 - c.underlayPrefix)
-    const underSize = 2 ** (32 - c.underlayPrefix)
+    // a router takes an address of every segment: a /29 (6 hosts) then holds only 5 nodes
+    const two = c.twoSegments && !routingMode(c.mode).oneSegment
+    const underlayPrefix = routingMode(c.mode).router || two ? Math.min(c.underlayPrefix, 28) : c.underlayPrefix
+    const underBase = toInt('192.168.0.0') + (c.underlayBlock % 2 ** (underlayPrefix - 16)) * 2 ** (32 - underlayPrefix)
+    const underSize = 2 ** (32 - underlayPrefix)
     const subnetSize = 2 ** (32 - c.size)
     const freeHosts = Array.from({length: underSize - 2}, (_, k) => underBase + 1 + k)
+    // a second segment (a /24 in 172.16.0.0/12) for the modes that allow nodes on several
+    const secondBase = toInt('172.16.0.0') + (c.underlayBlock % 4096) * 256
+    const freeSecond = Array.from({length: 254}, (_, k) => secondBase + 1 + k)
     const freeSubnets = Array.from({length: 2 ** c.subnetBits}, (_, k) => k)
     const nodes = c.nodes.map((n, i) => {
       const nodeName = n.longNames ? `node-${i}` : `n${i}`
       const node: TopologyDoc['nodes'][number] = {name: nodeName}
-      if (n.ip !== undefined) node.ip = quad(take(freeHosts, n.ip))
+      const onSecond = two && n.second
+      if (onSecond) node.segment = 1
+      if (n.ip !== undefined) node.ip = quad(take(onSecond ? freeSecond : freeHosts, n.ip))
       let subnet: number | undefined
       if (n.subnet !== undefined) {
         subnet = podBase + take(freeSubnets, n.subnet) * subnetSize
@@ -100,10 +117,21 @@ export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
     })
     // fixed external addresses from TEST-NET-2; automatic ones are 203.0.113.10 and up (TEST-NET-3)
     const freeExternal = Array.from({length: 254}, (_, k) => toInt('198.51.100.1') + k)
-    const external = c.external.map((ip, i) => (ip === undefined ? {name: `x${i}`} : {name: `x${i}`, ip: quad(take(freeExternal, ip))}))
+    const external = c.external.map((x, i) => ({
+      name: `x${i}`,
+      ...(x.ip === undefined ? {} : {ip: quad(take(freeExternal, x.ip))}),
+      ...(two && x.second ? {segment: 1} : {}),
+    }))
+    const first = `${quad(underBase)}/${underlayPrefix}`
     return {
       name,
-      cluster: {podCIDR: `${quad(podBase)}/${podPrefix}`, nodeSubnetSize: c.size, underlay: `${quad(underBase)}/${c.underlayPrefix}`, routing: 'host-gw' as const, ...(c.ipMasq === undefined ? {} : {ipMasq: c.ipMasq})},
+      cluster: {
+        podCIDR: `${quad(podBase)}/${podPrefix}`,
+        nodeSubnetSize: c.size,
+        underlay: two ? [first, `${quad(secondBase)}/24`] : first,
+        routing: c.mode,
+        ...(c.ipMasq === undefined ? {} : {ipMasq: c.ipMasq}),
+      },
       nodes,
       ...(external.length > 0 ? {external} : {}),
     }

@@ -1,6 +1,7 @@
 // Every topology `netlab validate` accepts comes up, passes `netlab probe` and goes down cleanly:
 // random valid topologies (test/helpers/topologies.ts: 1-6 nodes, 0-5 pods each, /22-/29 node
-// subnets, fixed and automatic addresses, 0-2 external hosts, ipMasq on and off) on real
+// subnets, fixed and automatic addresses, 0-2 external hosts, ipMasq on and off, every routing
+// mode whose pods take their node's subnet, one or two underlay segments) on real
 // namespaces. Also, from the kernel: no veth pair in the lab has the same interface index at
 // both ends (the kernel handles such a pair's link events late).
 //

@@ -15,7 +15,8 @@ const RUNS = 600
 
 function checkModel(t: TopologyDoc, m: LabModel): void {
   const [pcFirst, pcLast] = range(m.podCIDR)
-  const [ulFirst, ulLast] = range(m.underlay)
+  const segments = m.segments.map((x) => range(x.cidr))
+  const inSegment = (ip: number, k: number) => ip > segments[k][0] && ip < segments[k][1]
   const seen = new Map<number, string>()
   const unique = (ip: string, what: string) => {
     const n = toInt(ip)
@@ -29,7 +30,8 @@ function checkModel(t: TopologyDoc, m: LabModel): void {
     const spec = t.nodes[i]
     // the node's underlay address
     const ip = unique(n.ip, `node ${n.name}`)
-    expect(ip > ulFirst && ip < ulLast, `node ${n.name} ${n.ip} is a host address of ${m.underlay}`).toBe(true)
+    expect(n.segment).toBe(spec.segment ?? 0)
+    expect(inSegment(ip, n.segment), `node ${n.name} ${n.ip} is a host address of its segment ${m.segments[n.segment].cidr}`).toBe(true)
     if (spec.ip) expect(n.ip).toBe(spec.ip)
     // its pod subnet: a /nodeSubnetSize inside the cluster range, overlapping no other
     expect(n.podCIDR.endsWith(`/${m.nodeSubnetSize}`), n.podCIDR).toBe(true)
@@ -51,16 +53,22 @@ function checkModel(t: TopologyDoc, m: LabModel): void {
   }
   for (const e of m.external) {
     const ip = unique(e.ip, `external ${e.name}`)
-    expect((ip >= pcFirst && ip <= pcLast) || (ip >= ulFirst && ip <= ulLast), `external ${e.name} ${e.ip} is outside the cluster`).toBe(false)
+    expect((ip >= pcFirst && ip <= pcLast) || segments.some(([a, b]) => ip >= a && ip <= b), `external ${e.name} ${e.ip} is outside the cluster`).toBe(false)
   }
+  // the router (a mode's VPC router, or the one joining segments): a host address on every segment
+  if (m.router) for (const leg of m.router.legs) expect(inSegment(unique(leg.ip, `${m.router.name} ${leg.dev}`), leg.segment)).toBe(true)
+  expect(m.router !== undefined).toBe(m.segments.length > 1 || m.members.some((x) => x.kind === 'router'))
   expect(m.external.map((e) => e.name)).toEqual((t.external ?? []).map((e) => e.name))
-  expect(new Set(allNetns(m)).size).toBe(1 + m.nodes.length + m.external.length + allPods(m).length)
+  expect(new Set(allNetns(m)).size).toBe(1 + m.nodes.length + m.external.length + allPods(m).length + (m.router ? 1 : 0))
 }
 
-/** `ip link add name X netns NS ... [peer name Y netns NS2]`: the interfaces it creates, as "NS/X". */
-function createdBy(args: string[]): string[] {
+/** `ip [-n NS0] link add name X [netns NS] ... [peer name Y netns NS2]`: the interfaces it creates, as "NS/X". */
+function createdBy(args: string[], inside: string | null): string[] {
   if (args[0] !== 'link' || args[1] !== 'add') return []
-  const made = [`${args[args.indexOf('netns') + 1]}/${args[args.indexOf('name') + 1]}`]
+  const peerAt = args.indexOf('peer')
+  const own = peerAt >= 0 ? args.slice(0, peerAt) : args
+  const name = own.includes('name') ? own[own.indexOf('name') + 1] : own[2]
+  const made = [`${own.includes('netns') ? own[own.indexOf('netns') + 1] : inside}/${name}`]
   const peer = args.indexOf('peer')
   if (peer >= 0) {
     const rest = args.slice(peer)
@@ -82,7 +90,7 @@ function checkPlan(m: LabModel, plan: Plan): void {
   expect([...namespaces].sort()).toEqual([...allNetns(m)].sort())
   const made = new Set<string>()
   for (const a of plan.actions) {
-    for (const ifc of createdBy(a.args)) {
+    for (const ifc of createdBy(a.args, a.netns)) {
       expect(made.has(ifc), `interface ${ifc} created twice`).toBe(false)
       made.add(ifc)
     }

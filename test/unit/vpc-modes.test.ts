@@ -123,8 +123,12 @@ describe('vpc-native: the plan', () => {
       '-t nat -A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/16 -j MASQUERADE',
     ])
   })
-  it('refuses two segments and a secondary range overlapping the primary', () => {
+  it('refuses two segments, with nodes on both or not', () => {
     expect(() => buildModel(parseTopology('name: lab\ncluster: {routing: vpc-native, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}]\n'))).toThrow(/must be one CIDR/)
+    for (const mode of ['vpc-native', 'aws-vpc']) {
+      const t = parseTopology(`name: lab\ncluster: {routing: ${mode}, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}, {name: n1, segment: 1}]\n`)
+      expect(() => buildModel(t)).toThrow(new RegExp(`routing ${mode} needs every node on one L2 segment`))
+    }
   })
 })
 

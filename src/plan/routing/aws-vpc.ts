@@ -87,6 +87,8 @@ export const awsVpc: RoutingModeModule = {
   id: 'aws-vpc',
   summary: 'the AWS VPC CNI: pods hold addresses of the VPC subnet (/32, gateway 169.254.1.1, no bridge); each node answers ARP for its pods; SNAT only leaving the VPC',
   validate,
+  // the VPC delivers pod addresses by ARP: the nodes, and the VMs that reach pods, share one wire
+  oneSegment: true,
   podsInUnderlay: true,
   podGateway: POD_GATEWAY,
   podsRoutableFromVpc: true,

@@ -1,24 +1,13 @@
 // host-gw: every node knows, for every other node, "that node's pod subnet is reached via that
 // node's underlay address". No encapsulation, so it needs all nodes on one L2 segment — which
 // the fabric bridge is. (Kubernetes the Hard Way's routes; flannel's host-gw backend.)
-import {TopologyError} from '../../topology/errors.js'
 import type {RoutingModeModule} from './types.js'
 
 export const hostGw: RoutingModeModule = {
   id: 'host-gw',
   summary: 'one route per other node: its pod subnet via its underlay address (nodes share one L2 segment)',
-  validate(topo) {
-    // The next hop of a route must be on the sender's own segment: a node on another segment is not.
-    const first = topo.nodes[0]
-    const segmentOf = (n: (typeof topo.nodes)[number]) => n.segment?.value ?? 0
-    const other = topo.nodes.find((n) => segmentOf(n) !== segmentOf(first))
-    if (other) {
-      throw new TopologyError(
-        other.segment?.pos ?? other.name.pos,
-        `routing host-gw needs every node on one L2 segment, but node ${other.name.value} is on segment ${segmentOf(other)} and node ${first.name.value} on segment ${segmentOf(first)}: a route's next hop must be on the sender's own wire. Use routing: vxlan or routes`,
-      )
-    }
-  },
+  // a route's next hop must be on the sender's own wire: every node on one segment
+  oneSegment: true,
   routes: {
     title: 'Route pod subnets between nodes (host-gw)',
     why: 'A node only knows its own pod subnet (on cni0). For every other node it gets one route: that node\'s pod subnet via that node\'s underlay address. This is what a cloud route table or flannel host-gw does.',

@@ -22,6 +22,8 @@ export interface RoutingModeModule {
   summary: string
   /** checks on the topology that only this mode makes; throw a TopologyError at the offending value */
   validate?(topo: Topology): void
+  /** the mode needs every node on one L2 segment (validation refuses nodes on different segments) */
+  oneSegment?: boolean
   /**
    * Do pods hold addresses of the underlay (VPC) subnet itself? default: no. Then the model gives
    * each pod a free address of its node's segment (after the nodes and the router; fixed pod

@@ -67,6 +67,8 @@ export const vpcNative: RoutingModeModule = {
   id: 'vpc-native',
   summary: 'GKE VPC-native: pods from the subnet\'s secondary range, each node\'s range an alias IP range the VPC delivers to it; no per-node routes anywhere',
   validate,
+  // the VPC delivers pod addresses by ARP: the nodes, and the VMs that reach pods, share one wire
+  oneSegment: true,
   podsRoutableFromVpc: true,
   vpcRoutes,
   neighbours,
