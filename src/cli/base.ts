@@ -1,9 +1,6 @@
 // What every command shares: one-line errors with stable exit codes (0 ok, 1 failure,
 // 2 bad input or usage) and --json output.
 import {Command, Flags} from '@oclif/core'
-import {existsSync} from 'node:fs'
-import {join, resolve} from 'node:path'
-import {packageRoot} from '../paths.js'
 import {TopologyError} from '../topology/errors.js'
 import {NetlabError} from './errors.js'
 
@@ -30,10 +27,5 @@ export abstract class NetlabCommand extends Command {
   }
 }
 
-/** The topology to use: as given, or the bundled default when run from anywhere. */
-export function topologyPath(given: string | undefined, fallback: string): string {
-  const wanted = given ?? fallback
-  if (given !== undefined || existsSync(wanted)) return resolve(wanted)
-  const bundled = join(packageRoot(), fallback)
-  return existsSync(bundled) ? bundled : resolve(wanted)
-}
+// where commands look for a topology: a file, else a bundled topology by name
+export {topologyPath} from '../lab/load.js'

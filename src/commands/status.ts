@@ -1,15 +1,25 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
+import {UsageError} from '../cli/errors.js'
+import {listLabLines, renderLabLines} from '../lab/list.js'
 import {renderStatus, resolveLab, statusOf} from '../lab/status.js'
 
 export default class Status extends NetlabCommand {
   static override description = 'Show the nodes, pods and addresses of a lab that is up.'
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status three-node --json']
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status three-node --json', '<%= config.bin %> status --all']
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
-  static override flags = {json: NetlabCommand.jsonFlag}
+  static override flags = {
+    json: NetlabCommand.jsonFlag,
+    all: Flags.boolean({description: 'every lab that is up, one line each (as netlab ls)', default: false}),
+  }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Status)
+    if (flags.all) {
+      if (args.lab) throw new UsageError('netlab status --all lists every lab: name no LAB with it')
+      const lines = listLabLines()
+      return flags.json ? this.printJson(lines) : this.log(renderLabLines(lines))
+    }
     const status = statusOf(resolveLab(args.lab, 'status'))
     if (flags.json) return this.printJson(status)
     this.log(renderStatus(status))

@@ -2,6 +2,7 @@
 // Children run in their own process group, so a Ctrl-C at the terminal reaches netlab (which
 // then rolls back) but never kills an `ip -batch` halfway through its lines.
 import {spawn, type ChildProcess} from 'node:child_process'
+import {constants as osConstants} from 'node:os'
 import {execa} from 'execa'
 
 export interface RunResult {
@@ -42,4 +43,34 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
  */
 export function startProcess(file: string, args: string[], opts: {stdin: 'pipe' | 'ignore'; env: Record<string, string>}): ChildProcess {
   return spawn(file, args, {detached: true, stdio: [opts.stdin, 'pipe', 'pipe'], env: opts.env})
+}
+
+export interface AttachedOptions {
+  /** extra environment variables */
+  env?: Record<string, string>
+  /** an open file to take the program's stdout instead of the terminal (a pcap from tcpdump -w -) */
+  stdoutFd?: number
+}
+
+/**
+ * Run a program on netlab's own terminal (stdin, stdout and stderr inherited): `netlab exec`,
+ * `netlab shell`, `netlab capture`. It stays in netlab's process group, so an interactive shell
+ * owns the terminal; while it runs netlab ignores Ctrl-C and Ctrl-\ as a shell does (the program
+ * gets them and decides) and passes SIGTERM and SIGHUP on. Resolves to its exit code, or
+ * 128 + the signal's number when a signal ended it.
+ */
+export function runAttached(file: string, args: string[], opts: AttachedOptions = {}): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, {stdio: ['inherit', opts.stdoutFd ?? 'inherit', 'inherit'], env: {...process.env, ...opts.env}})
+    const ignore = () => {}
+    const pass = (signal: NodeJS.Signals) => child.kill(signal)
+    const handlers: [NodeJS.Signals, (s: NodeJS.Signals) => void][] = [['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', pass], ['SIGHUP', pass]]
+    for (const [s, h] of handlers) process.on(s, h)
+    const done = () => handlers.forEach(([s, h]) => process.off(s, h))
+    child.on('error', (error) => (done(), reject(error)))
+    child.on('close', (code, signal) => {
+      done()
+      resolvePromise(code ?? 128 + (signal ? osConstants.signals[signal] : 0))
+    })
+  })
 }

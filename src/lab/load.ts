@@ -1,4 +1,7 @@
 // Topology file -> model -> plan: the pure pipeline every command starts with.
+import {existsSync, statSync} from 'node:fs'
+import {resolve} from 'node:path'
+import {bundledTopology} from '../paths.js'
 import {buildModel} from '../model/build.js'
 import type {LabModel} from '../model/types.js'
 import {compilePlan} from '../plan/compile.js'
@@ -15,4 +18,14 @@ export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: 
   const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology))
   const plan = timed(onStep, 'compile plan', () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}), (p) => `${p.actions.length} actions`)
   return {model, plan}
+}
+
+/**
+ * The topology to use: a file as given, else one bundled with netlab by name ("fifty-node") or
+ * by its path in the package ("topologies/three-node.yaml"), so it works from any directory.
+ */
+export function topologyPath(given: string | undefined, fallback = DEFAULT_TOPOLOGY): string {
+  const wanted = given ?? fallback
+  if (existsSync(wanted) && !statSync(wanted).isDirectory()) return resolve(wanted)
+  return bundledTopology(wanted) ?? resolve(wanted)
 }

@@ -10,6 +10,15 @@ export function requireRoot(what: string): void {
   }
 }
 
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin']
   for (const dir of dirs) {
@@ -34,6 +43,10 @@ export function requireTools(tools: Record<string, string>): void {
 
 /** what `up` runs besides perl (checked by requirePerl) */
 export const BUILD_TOOLS = {ip: 'iproute2', 'iptables-restore': 'iptables'}
+/** exec and shell enter a namespace with ip netns exec; the shell is bash */
+export const ENTER_TOOLS = {ip: 'iproute2'}
+export const SHELL_TOOLS = {...ENTER_TOOLS, bash: 'bash'}
+export const CAPTURE_TOOLS = {...ENTER_TOOLS, tcpdump: 'tcpdump'}
 
 // Perl: netlab's helpers (assets/*.pl) are Perl programs, and Debian's perl-base, which every
 // system has, lacks modules they use (Time::HiRes). What they need is read from the helpers

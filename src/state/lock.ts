@@ -29,7 +29,7 @@ export function acquireLock(lab: string): Lock {
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      let owner = NaN
+      let owner: number
       try {
         owner = Number(readFileSync(path, 'utf8'))
       } catch {

@@ -9,6 +9,7 @@ export interface SourcePos {
 
 /** Messages quote what the user wrote; a newline or terminal escape in it must not break the one-line format. */
 function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it escapes
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 

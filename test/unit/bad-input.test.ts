@@ -15,8 +15,11 @@ const BAD = fileURLToPath(new URL('../fixtures/bad/', import.meta.url))
 const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>
 const corpus = readdirSync(BAD).filter((f) => f !== 'expected.json').sort()
 
-/** A ceiling for a pure function on a small file, not a benchmark. */
-const MAX_MS = 1000
+/**
+ * A ceiling that catches a blow-up (an alias bomb, exponential backtracking), not a benchmark:
+ * these take well under 0.5 s; bench/bad-input.ts measures the real speed through the CLI.
+ */
+const MAX_MS = 5000
 
 /** Load and model `file`; return the TopologyError and how long it took. Anything else fails the test. */
 function failure(file: string): {error: TopologyError; ms: number} {
@@ -25,7 +28,7 @@ function failure(file: string): {error: TopologyError; ms: number} {
     buildModel(loadTopologyFile(file))
   } catch (error) {
     const ms = performance.now() - t0
-    if (!(error instanceof TopologyError)) throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`)
+    if (!(error instanceof TopologyError)) throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`, {cause: error})
     return {error, ms}
   }
   throw new Error(`${file}: accepted, but it is invalid`)

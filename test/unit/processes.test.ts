@@ -2,7 +2,6 @@
 // whose parent is stopped counts as gone, and a PID's identity is its marker. No root needed:
 // the processes here are the test's own.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {finished, parseProcStat, procStat, stopProcess} from '../../src/lab/processes.js'

@@ -1,6 +1,7 @@
 // host-gw: every node knows, for every other node, "that node's pod subnet is reached via that
 // node's underlay address". No encapsulation, so it needs all nodes on one L2 segment — which
 // the fabric bridge is. (Kubernetes the Hard Way's routes; flannel's host-gw backend.)
+import {graphIds} from '../../graph/ids.js'
 import type {RoutingModeModule} from './types.js'
 
 export const hostGw: RoutingModeModule = {
@@ -20,4 +21,10 @@ export const hostGw: RoutingModeModule = {
       }
     },
   },
+  // one arrow per ordered node pair: the route the first node holds for the second's pods
+  graph: (model) => ({
+    edges: model.nodes.flatMap((node) =>
+      model.nodes.filter((peer) => peer !== node).map((peer) => ({from: graphIds.device(node.name, 'eth0'), to: graphIds.device(peer.name, 'eth0'), kind: 'route', label: `${peer.podCIDR} via ${peer.ip}`, directed: true})),
+    ),
+  }),
 }

@@ -3,6 +3,7 @@
 // routes-based mode ("a route with the node's /24 as destination and the node instance as next
 // hop") and Kubernetes the Hard Way's "use a dedicated router". A packet between pods on two
 // nodes crosses the router: one hop more than host-gw (its TTL shows it).
+import {graphIds} from '../../graph/ids.js'
 import type {RoutingModeModule} from './types.js'
 
 const ROUTER = 'vpc-router'
@@ -26,5 +27,17 @@ export const routes: RoutingModeModule = {
         b.inNetns(n.netns, 'ip', ['route', 'add', 'default', 'via', leg.ip, 'dev', 'eth0'], `everything ${n.name} cannot deliver itself (other nodes' pods included) goes to the ${ROUTER} (${leg.ip})`)
       }
     },
+  },
+  // the router's table (a route per node pod subnet) and each node's one route (default via the
+  // router); the router's routes shape the layout, so it is drawn above the nodes it serves
+  graph(model) {
+    const r = model.router!
+    const router = graphIds.member(r.name)
+    return {
+      edges: model.nodes.flatMap((n) => [
+        {from: router, to: graphIds.device(n.name, 'eth0'), kind: 'route', label: `${n.podCIDR} via ${n.ip}`, directed: true, layout: true},
+        {from: graphIds.device(n.name, 'eth0'), to: router, kind: 'route', label: `default via ${r.legs[n.segment].ip}`, directed: true},
+      ]),
+    }
   },
 }

@@ -6,6 +6,7 @@
 import type {LabModel, Member, NodeModel, PodModel} from '../../model/types.js'
 import type {Topology} from '../../topology/types.js'
 import type {Endpoint} from '../../probe/types.js'
+import type {GraphContribution} from '../../graph/types.js'
 import type {PlanBuilder} from '../builder.js'
 
 export interface PlanContext {
@@ -94,4 +95,10 @@ export interface RoutingModeModule {
    * address under an overlay). Undefined: the default for every mode (see probe/expect.ts).
    */
   expectedSource?(model: LabModel, src: Endpoint, dst: Endpoint): string | undefined
+  /**
+   * What `netlab graph` draws for this mode: its routes as labelled edges, devices it adds (an
+   * overlay's VXLAN device in each node's cluster), notes. Boxes are named with
+   * ../../graph/ids.ts. Undefined: the picture shows the members and cables only.
+   */
+  graph?(model: LabModel): GraphContribution
 }

@@ -4,6 +4,8 @@
 // and routes it to its pod. The underlay only ever carries node addresses, so the nodes need
 // not share an L2 segment (host-gw's limit). The numbers are flannel's: VNI 1, port 8472, the
 // node's pod-subnet network address as the device's /32, MTU = underlay MTU − 50.
+import {graphIds} from '../../graph/ids.js'
+import type {GraphContribution} from '../../graph/types.js'
 import {macFor} from '../../model/names.js'
 import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
 import type {Endpoint} from '../../probe/types.js'
@@ -69,6 +71,30 @@ function expectedSource(model: LabModel, src: Endpoint, dst: Endpoint): string |
   return n && vtepIp(n)
 }
 
+/**
+ * What netlab graph draws: flannel.1 in each node, between its eth0 (the tunnel's packets leave
+ * by eth0, wrapped in UDP) and its cni0 (the node routes its pods' packets onto flannel.1); and
+ * the overlay as one box joining the flannel.1 devices, each line labelled with the route every
+ * other node holds for that node's pods and where its fdb entry sends the UDP packet.
+ */
+function graph(model: LabModel): GraphContribution {
+  const dev = (n: NodeModel) => graphIds.device(n.name, VXLAN_DEVICE)
+  const devices = {
+    nodes: model.nodes.map((n) => ({id: dev(n), kind: 'overlay', cluster: graphIds.cluster(n.name), label: [`${VXLAN_DEVICE} · VXLAN`, `${vtepIp(n)}/32`]})),
+    edges: [
+      ...model.nodes.map((n) => ({from: graphIds.device(n.name, 'eth0'), to: dev(n), kind: 'overlay', label: 'wrapped in UDP', layout: true})),
+      ...model.nodes.filter((n) => n.pods.length > 0).map((n) => ({from: dev(n), to: graphIds.device(n.name, n.bridge), kind: 'forward'})),
+    ],
+  }
+  if (model.nodes.length < 2) return devices // one node: no peer, no route, no overlay to draw
+  const overlayBox = graphIds.virtual('vxlan')
+  return {
+    nodes: [...devices.nodes, {id: overlayBox, kind: 'overlay', label: ['VXLAN overlay', `VNI ${VNI}, UDP ${PORT} between node addresses`]}],
+    edges: [...devices.edges, ...model.nodes.map((n) => ({from: overlayBox, to: dev(n), kind: 'route', label: `${n.podCIDR} via ${vtepIp(n)}, fdb: to ${n.ip}`, directed: true, layout: true}))],
+    notes: [`each line from the overlay is a route every other node holds (via this node's ${VXLAN_DEVICE} address), and the fdb entry that sends its packets to this node's underlay address`],
+  }
+}
+
 export const vxlan: RoutingModeModule = {
   id: 'vxlan',
   summary: `flannel's VXLAN overlay: pod packets between nodes travel inside UDP ${PORT} between node addresses (nodes need not share an L2 segment)`,
@@ -81,4 +107,5 @@ export const vxlan: RoutingModeModule = {
     build: overlay,
   },
   expectedSource,
+  graph,
 }

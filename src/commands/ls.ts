@@ -1,0 +1,15 @@
+import {NetlabCommand} from '../cli/base.js'
+import {listLabLines, renderLabLines} from '../lab/list.js'
+
+export default class Ls extends NetlabCommand {
+  static override description = 'List every lab that is up, one line each (the same as netlab status --all). No root needed.'
+  static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls --json']
+  static override flags = {json: NetlabCommand.jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Ls)
+    const lines = listLabLines()
+    if (flags.json) return this.printJson(lines)
+    this.log(renderLabLines(lines))
+  }
+}

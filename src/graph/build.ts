@@ -1,0 +1,125 @@
+// LabModel -> Graph: what a lab is made of, as boxes and lines. Pure. The members and cables come
+// from the model; routes come from the routing mode's own graph hook, so a new mode draws its
+// routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
+// and last nodes and pods, and one box saying what was left out.
+import {routingMode} from '../plan/routing/index.js'
+import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {graphIds as ids} from './ids.js'
+import type {Graph, GraphCluster, GraphEdge, GraphNode} from './types.js'
+
+export interface GraphOptions {
+  /** nodes drawn before the rest are summed up in one box (default 6) */
+  maxNodes?: number
+  /** pods drawn per node before the rest are summed up (default 6) */
+  maxPods?: number
+  /** route and overlay edges drawn before they are only described (default 24) */
+  maxEdges?: number
+}
+
+export const FULL: Required<GraphOptions> = {maxNodes: Infinity, maxPods: Infinity, maxEdges: Infinity}
+const DEFAULTS: Required<GraphOptions> = {maxNodes: 6, maxPods: 6, maxEdges: 24}
+
+/** The items drawn when there are more than `max`: the first two, and one box for the rest. */
+function sample<T>(items: T[], max: number): {shown: T[]; hidden: T[]} {
+  if (items.length <= max) return {shown: items, hidden: []}
+  return {shown: items.slice(0, 2), hidden: items.slice(2)}
+}
+
+export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
+  const opt = {...DEFAULTS, ...options}
+  const multi = model.segments.length > 1
+  // a router sits between the segments and the nodes, so its routes to them run downwards
+  const below = model.router ? 2 : 1
+  const clusters: GraphCluster[] = []
+  const nodes: GraphNode[] = []
+  const edges: GraphEdge[] = []
+  const notes: string[] = []
+
+  // The underlay: one bridge per segment, all in the fabric namespace (no box of its own: the
+  // cables to it would have to go round one)
+  for (const s of model.segments) {
+    nodes.push({id: ids.segment(s.index), kind: 'segment', label: [multi ? `segment ${s.index}: ${s.cidr}` : `underlay ${s.cidr}`, `bridge ${s.bridge} in the fabric namespace`]})
+  }
+
+  // in model order, the box for the nodes left out where they would be
+  const {shown, hidden} = sample(model.nodes, opt.maxNodes)
+  for (const n of shown) {
+    drawNode(n)
+    if (n === shown[1] && hidden.length > 0) drawMoreNodes(hidden)
+  }
+
+  for (const e of model.external) {
+    nodes.push({id: ids.member(e.name), kind: 'external', label: [e.name, 'external host', `eth0 ${e.ip}`]})
+    edges.push({from: ids.segment(e.segment), to: ids.member(e.name), kind: 'link', length: below})
+  }
+  if (model.router) {
+    const r = model.router
+    // its name says what it is when it has "router" in it; one leg's address is on the box, several on their cables
+    nodes.push({id: ids.member(r.name), kind: 'router', label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])]})
+    for (const leg of r.legs) edges.push({from: ids.segment(leg.segment), to: ids.member(r.name), kind: 'link', ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {})})
+  }
+  // Members of kinds this file does not draw (a mode's VPC host, a router without legs in the
+  // model): a box each, which the mode's graph hook can wire up.
+  const drawn = new Set(['fabric', 'node', 'pod', 'external', ...(model.router ? ['router'] : [])])
+  for (const m of model.members) {
+    if (!drawn.has(m.kind)) nodes.push({id: ids.member(m.name), kind: m.kind, label: [m.name, m.kind, ...m.ips]})
+  }
+
+  // What the routing mode draws: its routes, its devices.
+  const mode = routingMode(model.routing)
+  const extra = mode.graph?.(model) ?? {}
+  nodes.push(...(extra.nodes ?? []).filter((x) => !x.cluster || clusters.some((c) => c.id === x.cluster)))
+  const present = new Set(nodes.map((x) => x.id))
+  const modeEdges = (extra.edges ?? []).filter((x) => present.has(x.from) && present.has(x.to))
+  notes.push(`${model.routing}: ${mode.summary}`, ...(extra.notes ?? []))
+  if (modeEdges.length > opt.maxEdges) {
+    notes.push(`${modeEdges.length} ${model.routing} edges are not drawn (more than ${opt.maxEdges}); netlab graph --full draws them`)
+  } else {
+    edges.push(...modeEdges)
+    const all = (extra.edges ?? []).length
+    if (all > modeEdges.length) notes.push(`drawn: the ${modeEdges.length} ${model.routing} edges between the boxes shown, of ${all} in the whole lab`)
+  }
+  if (model.ipMasq) notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
+
+  return {
+    lab: model.lab,
+    title: `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
+    clusters,
+    nodes,
+    edges,
+    notes,
+  }
+
+  function drawNode(n: NodeModel): void {
+    const cluster = ids.cluster(n.name)
+    const eth0 = ids.device(n.name, 'eth0')
+    clusters.push({id: cluster, kind: 'node', label: [n.name, n.pods.length > 0 ? `pod subnet ${n.podCIDR}` : `pod subnet ${n.podCIDR} · no pods yet, so no ${n.bridge}`]})
+    nodes.push({id: eth0, kind: 'interface', cluster, label: ['eth0', n.ip]})
+    edges.push({from: ids.segment(n.segment), to: eth0, kind: 'link', length: below})
+    if (n.pods.length === 0) return
+    const bridge = ids.device(n.name, n.bridge)
+    nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
+    edges.push({from: eth0, to: bridge, kind: 'forward', label: 'ip_forward'})
+    const pods = sample(n.pods, opt.maxPods)
+    for (const p of pods.shown) {
+      nodes.push({id: ids.member(p.name), kind: 'pod', cluster, label: [p.name, `eth0 ${p.ip}`]})
+      edges.push({from: bridge, to: ids.member(p.name), kind: 'link'})
+      if (p === pods.shown[1] && pods.hidden.length > 0) drawMorePods(n, pods.hidden, bridge, cluster)
+    }
+  }
+
+  function drawMoreNodes(hidden: NodeModel[]): void {
+    const pods = hidden.reduce((sum, n) => sum + n.pods.length, 0)
+    const id = ids.more('nodes')
+    // a cluster like the nodes' own, so it is drawn in their row, where the nodes it stands for would be
+    clusters.push({id: ids.cluster(id), kind: 'more', label: []})
+    nodes.push({id, kind: 'more', cluster: ids.cluster(id), label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`]})
+    for (const k of new Set(hidden.map((n) => n.segment))) edges.push({from: ids.segment(k), to: id, kind: 'link', length: below})
+  }
+
+  function drawMorePods(n: NodeModel, hidden: PodModel[], bridge: string, cluster: string): void {
+    const id = ids.more(`pods:${n.name}`)
+    nodes.push({id, kind: 'more', cluster, label: [`… ${hidden.length} more pods`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${hidden[0].ip} … ${hidden[hidden.length - 1].ip}`]})
+    edges.push({from: bridge, to: id, kind: 'link'})
+  }
+}
