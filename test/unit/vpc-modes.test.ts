@@ -17,24 +17,37 @@ import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {smallTopology, TOPOLOGIES} from '../helpers/constants.js'
 
 const topo = (routing: string, opts: {ipMasq?: boolean; nodes?: number; pods?: number} = {}) =>
-  parseTopology(stringify(smallTopology('lab', {nodes: opts.nodes ?? 3, pods: opts.pods ?? 2, routing, vpcHost: true, ipMasq: opts.ipMasq})), 'lab.yaml')
+  parseTopology(
+    stringify(smallTopology('lab', {nodes: opts.nodes ?? 3, pods: opts.pods ?? 2, routing, vpcHost: true, ipMasq: opts.ipMasq})),
+    'lab.yaml',
+  )
 const model = (routing: string, opts?: {ipMasq?: boolean; nodes?: number; pods?: number}) => buildModel(topo(routing, opts))
 const lines = (p: Plan, member: string) => p.actions.filter((a) => a.netns === `netlab-lab.${member}`).map((a) => a.args.join(' '))
 const all = (p: Plan) => p.actions.map((a) => a.args.join(' '))
 
 describe('aws-vpc: the model', () => {
   const m = model('aws-vpc')
-  it('pods hold addresses of the VPC subnet, above the nodes\', in node order; no node has a pod subnet', () => {
+  it("pods hold addresses of the VPC subnet, above the nodes', in node order; no node has a pod subnet", () => {
     expect(m.nodes.map((n) => n.ip)).toEqual(['192.168.50.10', '192.168.50.11', '192.168.50.12'])
-    expect(allPods(m).map((p) => p.ip)).toEqual(['192.168.50.13', '192.168.50.14', '192.168.50.15', '192.168.50.16', '192.168.50.17', '192.168.50.18'])
+    expect(allPods(m).map((p) => p.ip)).toEqual([
+      '192.168.50.13',
+      '192.168.50.14',
+      '192.168.50.15',
+      '192.168.50.16',
+      '192.168.50.17',
+      '192.168.50.18',
+    ])
     for (const n of m.nodes) expect([n.podCIDR, n.gateway, n.gatewayMac]).toEqual(['192.168.50.0/24', '169.254.1.1', '0a:58:a9:fe:01:01'])
     expect([m.podCIDR, m.nodeSubnetSize]).toEqual(['192.168.50.0/24', 24])
   })
-  it('each pod cable\'s node end answers for 169.254.1.1: its MAC is that address\'s', () => {
+  it("each pod cable's node end answers for 169.254.1.1: its MAC is that address's", () => {
     for (const p of allPods(m)) expect(p.hostVethMac).toBe(macFor('169.254.1.1'))
   })
-  it('the VPC host takes the highest free address, the VPC router the first; 169.254.1.1 is no member\'s address', () => {
-    expect(m.external.map((e) => [e.name, e.ip, e.vpc])).toEqual([['internet', '203.0.113.10', false], ['vpc-vm', '192.168.50.200', true]])
+  it("the VPC host takes the highest free address, the VPC router the first; 169.254.1.1 is no member's address", () => {
+    expect(m.external.map((e) => [e.name, e.ip, e.vpc])).toEqual([
+      ['internet', '203.0.113.10', false],
+      ['vpc-vm', '192.168.50.200', true],
+    ])
     expect(m.router).toMatchObject({name: 'vpc-router', legs: [{ip: '192.168.50.1'}]})
     expect(m.members.flatMap((x) => x.ips)).not.toContain('169.254.1.1')
   })
@@ -52,7 +65,10 @@ external: [{name: vm, vpc: true}]
     expect(mm.external[0].ip).toBe('192.168.50.14') // the highest free one of a /28
   })
   it('a full VPC subnet is refused at the pod that does not fit', () => {
-    const t = parseTopology('name: lab\ncluster: {routing: aws-vpc, underlay: 192.168.50.0/28}\nnodes:\n  - {name: n0, pods: 5}\n', 'f.yaml')
+    const t = parseTopology(
+      'name: lab\ncluster: {routing: aws-vpc, underlay: 192.168.50.0/28}\nnodes:\n  - {name: n0, pods: 5}\n',
+      'f.yaml',
+    )
     expect(() => buildModel(t)).toThrow(/f\.yaml:4:\d+: no free address left in cluster\.underlay 192\.168\.50\.0\/28 for pod n0-p4/)
   })
 })
@@ -62,9 +78,27 @@ describe('aws-vpc: the plan', () => {
   const p = compilePlan(m)
   const [n0] = m.nodes
   const [a, b] = n0.pods
-  it('no bridge anywhere; the pod cable\'s node end is made with the gateway\'s MAC', () => {
+  it("no bridge anywhere; the pod cable's node end is made with the gateway's MAC", () => {
     expect(all(p).some((l) => l.includes('type bridge') && !l.includes('br0'))).toBe(false)
-    expect(p.actions.find((x) => x.args.includes(a.hostVeth) && x.args[1] === 'add')?.args).toEqual(['link', 'add', 'name', 'eth0', 'netns', a.netns, 'address', a.mac, 'type', 'veth', 'peer', 'name', a.hostVeth, 'address', '0a:58:a9:fe:01:01', 'netns', n0.netns])
+    expect(p.actions.find((x) => x.args.includes(a.hostVeth) && x.args[1] === 'add')?.args).toEqual([
+      'link',
+      'add',
+      'name',
+      'eth0',
+      'netns',
+      a.netns,
+      'address',
+      a.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      a.hostVeth,
+      'address',
+      '0a:58:a9:fe:01:01',
+      'netns',
+      n0.netns,
+    ])
   })
   it('inside a pod: its address as a /32, 169.254.1.1 on the link, the default via it, and its MAC written permanent', () => {
     expect(lines(p, a.name)).toEqual([
@@ -77,19 +111,33 @@ describe('aws-vpc: the plan', () => {
       'neigh add 169.254.1.1 lladdr 0a:58:a9:fe:01:01 dev eth0 nud permanent',
     ])
   })
-  it('on a node: one /32 route per pod through its cable, one proxy entry per pod on eth0, no route to another node\'s pods', () => {
+  it("on a node: one /32 route per pod through its cable, one proxy entry per pod on eth0, no route to another node's pods", () => {
     const l = lines(p, 'n0')
-    expect(l).toEqual(expect.arrayContaining([`route add ${a.ip}/32 dev ${a.hostVeth} scope link`, `route add ${b.ip}/32 dev ${b.hostVeth} scope link`, `neigh add proxy ${a.ip} dev eth0`, `neigh add proxy ${b.ip} dev eth0`, 'net.ipv4.neigh.eth0.proxy_delay=0']))
+    expect(l).toEqual(
+      expect.arrayContaining([
+        `route add ${a.ip}/32 dev ${a.hostVeth} scope link`,
+        `route add ${b.ip}/32 dev ${b.hostVeth} scope link`,
+        `neigh add proxy ${a.ip} dev eth0`,
+        `neigh add proxy ${b.ip} dev eth0`,
+        'net.ipv4.neigh.eth0.proxy_delay=0',
+      ]),
+    )
     expect(l.filter((x) => x.startsWith('neigh add proxy'))).toHaveLength(2)
     expect(all(p).filter((x) => / via 192\.168\.50\.1[0-2] /.test(x))).toEqual([])
     expect(l.filter((x) => x.startsWith('route add')).length).toBe(2 + 1) // its pods and the internet host
   })
-  it('SNAT only what leaves the VPC, to the node\'s primary address', () => {
-    expect(lines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual(['-t nat -A POSTROUTING ! -d 192.168.50.0/24 -m addrtype ! --dst-type LOCAL -j SNAT --to-source 192.168.50.10'])
+  it("SNAT only what leaves the VPC, to the node's primary address", () => {
+    expect(lines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual([
+      '-t nat -A POSTROUTING ! -d 192.168.50.0/24 -m addrtype ! --dst-type LOCAL -j SNAT --to-source 192.168.50.10',
+    ])
     expect(all(compilePlan(model('aws-vpc', {ipMasq: false}))).some((x) => x.includes('POSTROUTING'))).toBe(false)
   })
   it('the internet host has a route to each node, not to the VPC subnet that holds the pods', () => {
-    expect(lines(p, 'internet').filter((x) => x.startsWith('route'))).toEqual(['route add 192.168.50.10/32 dev eth0', 'route add 192.168.50.11/32 dev eth0', 'route add 192.168.50.12/32 dev eth0'])
+    expect(lines(p, 'internet').filter((x) => x.startsWith('route'))).toEqual([
+      'route add 192.168.50.10/32 dev eth0',
+      'route add 192.168.50.11/32 dev eth0',
+      'route add 192.168.50.12/32 dev eth0',
+    ])
   })
   it('the plan says which L2 means delivers a pod address, and why', () => {
     const why = p.phases.find((x) => x.id === 'routes')!.why
@@ -104,7 +152,7 @@ describe('aws-vpc: the plan', () => {
 describe('vpc-native: the plan', () => {
   const m = model('vpc-native')
   const p = compilePlan(m)
-  it('node internals as host-gw: cni0, pods from the node\'s alias range', () => {
+  it("node internals as host-gw: cni0, pods from the node's alias range", () => {
     expect(lines(p, 'n0')).toEqual(expect.arrayContaining(['addr add 10.244.0.1/24 dev cni0', 'link set veth-n0-p0 master cni0 up']))
     expect(lines(p, 'n0-p0')).toContain('route add default via 10.244.0.1 dev eth0')
   })
@@ -114,7 +162,8 @@ describe('vpc-native: the plan', () => {
     expect(lines(p, 'vpc-router').some((x) => x.includes('10.244.'))).toBe(false)
   })
   it('each node answers ARP on eth0 for its alias range: proxy_arp, at once', () => {
-    for (const x of ['n0', 'n1', 'n2']) expect(lines(p, x)).toEqual(expect.arrayContaining(['net.ipv4.conf.eth0.proxy_arp=1', 'net.ipv4.neigh.eth0.proxy_delay=0']))
+    for (const x of ['n0', 'n1', 'n2'])
+      expect(lines(p, x)).toEqual(expect.arrayContaining(['net.ipv4.conf.eth0.proxy_arp=1', 'net.ipv4.neigh.eth0.proxy_delay=0']))
     expect(p.phases.find((x) => x.id === 'routes')!.why).toContain('Why proxy_arp on eth0, not one proxy entry per address')
   })
   it('masquerade only leaving the VPC: the primary range is returned untouched first', () => {
@@ -124,9 +173,15 @@ describe('vpc-native: the plan', () => {
     ])
   })
   it('refuses two segments, with nodes on both or not', () => {
-    expect(() => buildModel(parseTopology('name: lab\ncluster: {routing: vpc-native, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}]\n'))).toThrow(/must be one CIDR/)
+    expect(() =>
+      buildModel(
+        parseTopology('name: lab\ncluster: {routing: vpc-native, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}]\n'),
+      ),
+    ).toThrow(/must be one CIDR/)
     for (const mode of ['vpc-native', 'aws-vpc']) {
-      const t = parseTopology(`name: lab\ncluster: {routing: ${mode}, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}, {name: n1, segment: 1}]\n`)
+      const t = parseTopology(
+        `name: lab\ncluster: {routing: ${mode}, underlay: [192.168.50.0/24, 192.168.60.0/24]}\nnodes: [{name: n0}, {name: n1, segment: 1}]\n`,
+      )
       expect(() => buildModel(t)).toThrow(new RegExp(`routing ${mode} needs every node on one L2 segment`))
     }
   })
@@ -145,15 +200,19 @@ describe('VPC hosts in every mode', () => {
     })
   }
   it('parse: vpc must be a boolean', () => {
-    expect(() => parseTopology('name: lab\nnodes: [{name: n0}]\nexternal: [{name: vm, vpc: yes}]\n')).toThrow(/external\[0\]\.vpc must be true/)
+    expect(() => parseTopology('name: lab\nnodes: [{name: n0}]\nexternal: [{name: vm, vpc: yes}]\n')).toThrow(
+      /external\[0\]\.vpc must be true/,
+    )
   })
   it('an internet host in the underlay is refused, with the hint to say vpc: true', () => {
-    expect(() => buildModel(parseTopology('name: lab\nnodes: [{name: n0}]\nexternal: [{name: vm, ip: 192.168.50.99}]\n'))).toThrow(/a VM in the VPC says vpc: true/)
+    expect(() => buildModel(parseTopology('name: lab\nnodes: [{name: n0}]\nexternal: [{name: vm, ip: 192.168.50.99}]\n'))).toThrow(
+      /a VM in the VPC says vpc: true/,
+    )
   })
 })
 
 describe('large labs: the VPC modes write every pod address a node or VPC host resolves', () => {
-  it('aws-vpc 10 × 10: each node has a permanent entry per other node\'s pod (that node\'s MAC), and one per own pod on its cable', () => {
+  it("aws-vpc 10 × 10: each node has a permanent entry per other node's pod (that node's MAC), and one per own pod on its cable", () => {
     const m = model('aws-vpc', {nodes: 10, pods: 10})
     expect(neighbourEntries(m, {ptp: true, vpcPods: true})).toBeGreaterThan(128)
     const p = compilePlan(m)
@@ -161,10 +220,14 @@ describe('large labs: the VPC modes write every pod address a node or VPC host r
     const n0 = lines(p, 'n0').filter((x) => x.startsWith('neigh add') && !x.includes('proxy'))
     const other = m.nodes[1].pods[0]
     expect(n0).toContain(`neigh add ${other.ip} lladdr ${m.nodes[1].mac} dev eth0 nud permanent`)
-    expect(n0).toContain(`neigh add ${m.nodes[0].pods[0].ip} lladdr ${m.nodes[0].pods[0].mac} dev ${m.nodes[0].pods[0].hostVeth} nud permanent`)
+    expect(n0).toContain(
+      `neigh add ${m.nodes[0].pods[0].ip} lladdr ${m.nodes[0].pods[0].mac} dev ${m.nodes[0].pods[0].hostVeth} nud permanent`,
+    )
     expect(n0.filter((x) => x.endsWith('dev eth0 nud permanent'))).toHaveLength(90 + 9 + 1 + 1 + 1) // others' pods, nodes, internet, VPC host, router
     expect(lines(p, 'vpc-vm').filter((x) => x.startsWith('neigh add'))).toHaveLength(100 + 10 + 1)
-    expect(lines(p, 'n0-p0').filter((x) => x.startsWith('neigh add'))).toEqual(['neigh add 169.254.1.1 lladdr 0a:58:a9:fe:01:01 dev eth0 nud permanent'])
+    expect(lines(p, 'n0-p0').filter((x) => x.startsWith('neigh add'))).toEqual([
+      'neigh add 169.254.1.1 lladdr 0a:58:a9:fe:01:01 dev eth0 nud permanent',
+    ])
   })
 })
 
@@ -190,7 +253,7 @@ describe('the probe: VPC checks follow the mode', () => {
       expect(expectHttp(model(mode, {ipMasq: false}), ends(m).pod, inet).reply).toBe(false)
     })
   }
-  it('aws-vpc: a node reaches every pod from eth0\'s address (it has none on the cable)', () => {
+  it("aws-vpc: a node reaches every pod from eth0's address (it has none on the cable)", () => {
     const m = model('aws-vpc')
     expect(expectHttp(m, nodeEndpoint(m.nodes[0]), podEndpoint(m.nodes[0].pods[0]))).toEqual({reply: true, seen: m.nodes[0].ip})
   })
@@ -229,7 +292,7 @@ describe('the probe: VPC checks follow the mode', () => {
     expect(text).toContain('– VPC host → pod (ping): not applicable')
     expect(text).not.toContain('✓')
   })
-  it('pods in the VPC subnet is judged from what each pod\'s eth0 holds, not from the model', () => {
+  it("pods in the VPC subnet is judged from what each pod's eth0 holds, not from the model", () => {
     const m = model('aws-vpc')
     const self = new Map(allPods(m).map((p) => [p.name, {eth0: [p.ip]}]))
     self.set('n0-p0', {eth0: ['10.244.0.2']})
@@ -241,7 +304,10 @@ describe('the probe: VPC checks follow the mode', () => {
 })
 
 describe('topologies for the VPC modes', () => {
-  for (const [file, mode] of [['aws-vpc.yaml', 'aws-vpc'], ['gke-vpc-native.yaml', 'vpc-native']]) {
+  for (const [file, mode] of [
+    ['aws-vpc.yaml', 'aws-vpc'],
+    ['gke-vpc-native.yaml', 'vpc-native'],
+  ]) {
     it(`${file}: ${mode}, a VPC host and an internet host, and a comment block to read first`, () => {
       const m = buildModel(loadTopologyFile(`${TOPOLOGIES}/${file}`))
       expect(m.routing).toBe(mode)
