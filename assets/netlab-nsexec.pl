@@ -65,7 +65,7 @@ use constant {
   IFLA_VXLAN_ID => 1, IFLA_VXLAN_LINK => 3, IFLA_VXLAN_LOCAL => 4, IFLA_VXLAN_LEARNING => 7, IFLA_VXLAN_PORT => 15,
   RTNH_F_ONLINK => 4,
   IFA_ADDRESS => 1, IFA_LOCAL => 2, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
-  NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80,
+  NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80, NTF_PROXY => 0x08,
   RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
 };
 
@@ -141,12 +141,17 @@ sub apply {
     ($type, $flags, $body) = (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
       pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip})));
   } elsif ($r->{op} eq 'route') {
-    my $scope = defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    # ip's default: link scope without a gateway, universe with one
+    my $scope = defined $r->{scope} ? ($r->{scope} eq 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
     $body = pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, $r->{onlink} ? RTNH_F_ONLINK : 0);
     $body .= attr(RTA_DST, ip4($r->{dst})) if $r->{len} > 0;
     $body .= attr(RTA_GATEWAY, ip4($r->{via})) if defined $r->{via};
     $body .= attr(RTA_OIF, pack('L', $dev));
     ($type, $flags) = (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  } elsif ($r->{op} eq 'pneigh') {
+    # a proxy entry: no link-layer address, the kernel answers ARP for it with the device's own
+    ($type, $flags, $body) = (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
+      pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, NTF_PROXY, 0) . attr(NDA_DST, ip4($r->{ip})));
   } else {
     my $mac = pack('C6', map { hex } split /:/, $r->{mac});
     ($type, $flags, $body) = (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,

@@ -4,7 +4,7 @@
 // and last nodes and pods, and one box saying what was left out.
 import {routingMode} from '../plan/routing/index.js'
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import {graphIds as ids} from './ids.js'
+import {graphIds as ids, POD_CABLES} from './ids.js'
 import type {Graph, GraphCluster, GraphEdge, GraphNode} from './types.js'
 
 export interface GraphOptions {
@@ -49,8 +49,12 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   }
 
   for (const e of model.external) {
-    nodes.push({id: ids.member(e.name), kind: 'external', label: [e.name, 'external host', `eth0 ${e.ip}`]})
+    nodes.push({id: ids.member(e.name), kind: 'external', label: [e.name, e.vpc ? 'VPC host' : 'external host', `eth0 ${e.ip}`]})
     edges.push({from: ids.segment(e.segment), to: ids.member(e.name), kind: 'link', length: below})
+  }
+  // a VPC host's default route, as any VM's: the VPC router (which a lab with one always has)
+  for (const e of model.external.filter((x) => x.vpc && model.router)) {
+    edges.push({from: ids.member(e.name), to: ids.member(model.router!.name), kind: 'route', label: `default via ${model.router!.legs[e.segment].ip}`, directed: true})
   }
   if (model.router) {
     const r = model.router
@@ -79,7 +83,8 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
     const all = (extra.edges ?? []).length
     if (all > modeEdges.length) notes.push(`drawn: the ${modeEdges.length} ${model.routing} edges between the boxes shown, of ${all} in the whole lab`)
   }
-  if (model.ipMasq) notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
+  // a mode with its own firewall says where it translates in its own notes
+  if (model.ipMasq && !mode.firewall) notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
 
   return {
     lab: model.lab,
@@ -93,17 +98,22 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   function drawNode(n: NodeModel): void {
     const cluster = ids.cluster(n.name)
     const eth0 = ids.device(n.name, 'eth0')
-    clusters.push({id: cluster, kind: 'node', label: [n.name, n.pods.length > 0 ? `pod subnet ${n.podCIDR}` : `pod subnet ${n.podCIDR} · no pods yet, so no ${n.bridge}`]})
+    const mode = routingMode(model.routing)
+    // pods cabled to the node itself, their gateway held by no interface (aws-vpc): no bridge
+    const ptp = mode.podGateway !== undefined
+    const range = mode.podsInUnderlay ? `pods hold VPC addresses of ${n.podCIDR}` : `${mode.terms?.nodeSubnet ?? 'pod subnet'} ${n.podCIDR}`
+    clusters.push({id: cluster, kind: 'node', label: [n.name, n.pods.length > 0 || ptp ? range : `${range} · no pods yet, so no ${n.bridge}`]})
     nodes.push({id: eth0, kind: 'interface', cluster, label: ['eth0', n.ip]})
     edges.push({from: ids.segment(n.segment), to: eth0, kind: 'link', length: below})
     if (n.pods.length === 0) return
-    const bridge = ids.device(n.name, n.bridge)
-    nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
+    const bridge = ids.device(n.name, ptp ? POD_CABLES : n.bridge)
+    if (ptp) nodes.push({id: bridge, kind: 'interface', cluster, label: ['pod cables · no bridge', `each answers for ${n.gateway}`, 'a /32 route per pod']})
+    else nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
     edges.push({from: eth0, to: bridge, kind: 'forward', label: 'ip_forward'})
     const pods = sample(n.pods, opt.maxPods)
     for (const p of pods.shown) {
       nodes.push({id: ids.member(p.name), kind: 'pod', cluster, label: [p.name, `eth0 ${p.ip}`]})
-      edges.push({from: bridge, to: ids.member(p.name), kind: 'link'})
+      edges.push({from: bridge, to: ids.member(p.name), kind: 'link', ...(ptp ? {label: p.hostVeth} : {})})
       if (p === pods.shown[1] && pods.hidden.length > 0) drawMorePods(n, pods.hidden, bridge, cluster)
     }
   }

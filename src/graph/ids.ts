@@ -15,3 +15,6 @@ export const graphIds = {
   /** a box standing for what a big lab's picture leaves out (its own prefix: no member can take the id) */
   more: (what: string) => `more:${what}`,
 }
+
+/** the device box of a node's pod cables when it has no bridge (RoutingModeModule.podGateway) */
+export const POD_CABLES = 'pod-cables'

@@ -35,6 +35,8 @@ export const LINE: Record<string, LineStyle> = {
   forward: {color: '#999999', pattern: 'dotted', constraint: true},
   route: {color: '#1f5fbf', pattern: 'dashed', constraint: false},
   overlay: {color: '#7a3fa0', pattern: 'dashed', constraint: false},
+  // the VPC handing a pod address to the node that holds it (aws-vpc, vpc-native)
+  delivery: {color: '#3b6ea5', pattern: 'dashed', constraint: false},
 }
 export const PLAIN_LINE: LineStyle = {color: '#555555', pattern: 'solid', constraint: false}
 

@@ -2,6 +2,7 @@
 // namespaces that actually exist.
 import {UsageError} from '../cli/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 
 export interface StatusReport {
@@ -14,7 +15,10 @@ export interface StatusReport {
   /** the underlay segments (one in most labs) */
   segments: {index: number; cidr: string}[]
   nodes: {name: string; netns: string; ip: string; segment: number; podCIDR: string; gateway: string; pods: {name: string; netns: string; ip: string}[]}[]
-  external: {name: string; netns: string; ip: string; segment: number}[]
+  /** where pods' addresses come from: a pod range only the cluster routes, or the VPC subnet itself (aws-vpc) */
+  podAddresses: 'pod-range' | 'vpc-subnet'
+  /** vpc: a VM of the cluster's VPC (an address in its subnet), not the internet */
+  external: {name: string; netns: string; ip: string; segment: number; vpc: boolean}[]
   /** routers a routing mode adds (a VPC route table, a router between segments) */
   routers: {name: string; netns: string; ips: string[]}[]
   /** every namespace of the lab, whatever its kind, in creation order */
@@ -52,7 +56,8 @@ export function statusOf(lab: string): StatusReport {
     ipMasq: m.ipMasq,
     segments: m.segments.map((x) => ({index: x.index, cidr: x.cidr})),
     nodes: m.nodes.map((n) => ({name: n.name, netns: n.netns, ip: n.ip, segment: n.segment, podCIDR: n.podCIDR, gateway: n.gateway, pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip}))})),
-    external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment})),
+    podAddresses: knownMode(m.routing)?.podsInUnderlay ? 'vpc-subnet' : 'pod-range',
+    external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment, vpc: e.vpc ?? false})),
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
@@ -62,19 +67,35 @@ export function statusOf(lab: string): StatusReport {
 
 export function renderStatus(s: StatusReport): string {
   const multi = s.segments.length > 1
-  const rows: string[][] = [['NODE', 'POD', 'ADDRESS', 'SUBNET / GATEWAY', 'NAMESPACE']]
+  // the mode's own words for its ranges (a secondary range, an alias IP range, VPC addresses)
+  const terms = routingModeTerms(s.routing)
+  const vpcPods = s.podAddresses === 'vpc-subnet'
+  const rows: string[][] = [['NODE', 'POD', 'ADDRESS', vpcPods ? 'PODS / GATEWAY' : 'SUBNET / GATEWAY', 'NAMESPACE']]
   for (const n of s.nodes) {
-    rows.push([n.name, '', multi ? `${n.ip} (segment ${n.segment})` : n.ip, n.pods.length > 0 ? `${n.podCIDR} via ${n.gateway}` : `${n.podCIDR} (no pods yet: no cni0)`, n.netns])
-    for (const p of n.pods) rows.push(['', p.name, p.ip, '', p.netns])
+    const range = vpcPods ? `VPC addresses of ${n.podCIDR}` : terms.nodeSubnet ? `${n.podCIDR} (${terms.nodeSubnet})` : n.podCIDR
+    rows.push([n.name, '', multi ? `${n.ip} (segment ${n.segment})` : n.ip, n.pods.length > 0 ? `${range} via ${n.gateway}` : vpcPods ? `${range} (no pods yet)` : `${range} (no pods yet: no cni0)`, n.netns])
+    for (const p of n.pods) rows.push(['', p.name, vpcPods ? `${p.ip} (${terms.podAddress ?? 'VPC address'})` : p.ip, '', p.netns])
   }
-  for (const e of s.external) rows.push([`${e.name} (external)`, '', multi ? `${e.ip} (segment ${e.segment})` : e.ip, '', e.netns])
+  for (const e of s.external) rows.push([`${e.name} (${e.vpc ? 'VPC host' : 'external'})`, '', multi ? `${e.ip} (segment ${e.segment})` : e.ip, '', e.netns])
   // whatever else the routing mode added (routers, …), by kind
   for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind))) rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd())
   const underlay = multi ? s.segments.map((x) => `${x.index}: ${x.cidr}`).join(', ') : s.underlay
-  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, pods ${s.podCIDR}, underlay ${underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
+  const pods = vpcPods ? `pods hold VPC addresses of ${s.podCIDR}` : terms.podCIDR ? `pods ${s.podCIDR} (${terms.podCIDR})` : `pods ${s.podCIDR}`
+  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, ${pods}, underlay ${underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
   const policies = s.policies ? ['', s.policies.length === 0 ? 'policies: none (every pod open)' : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`] : []
   const tail = [...policies, ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : [])]
   return [head, '', ...table, ...tail].join('\n')
 }
+
+/** The lab's routing mode, or undefined for a lab saved by a netlab that knew a mode this one does not. */
+function knownMode(id: string): ReturnType<typeof routingMode> | undefined {
+  try {
+    return routingMode(id)
+  } catch {
+    return undefined
+  }
+}
+
+const routingModeTerms = (id: string) => knownMode(id)?.terms ?? {}

@@ -10,6 +10,8 @@ import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} 
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10
+/** the router a lab with VPC hosts gets when its mode names none: their default gateway */
+const VPC_ROUTER = 'vpc-router'
 const DEFAULT_EXTERNAL_BASE = '203.0.113.10' // TEST-NET-3: documentation range, never a real host
 
 function cidrOf(f: Located<string>, what: string): Cidr {
@@ -46,9 +48,6 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   }
   segs.forEach((seg, k) => {
     const pos = c.underlay[k].pos
-    if (!mode.podsInUnderlay && seg.overlaps(podCIDR)) {
-      throw new TopologyError(pos, `${segName(k)} ${seg} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
-    }
     if (seg.prefix > 29) throw new TopologyError(pos, `${segName(k)} ${seg} is too small to hold nodes (use /29 or larger)`)
     const other = segs.findIndex((o, j) => j < k && o.overlaps(seg))
     if (other >= 0) throw new TopologyError(pos, `${segName(k)} ${seg} overlaps ${segName(other)} ${segs[other]}: segments are separate networks`)
@@ -72,6 +71,14 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     )
   }
   mode.validate?.(topo)
+  // after the mode's own checks, which may say the same in the mode's words (a secondary range)
+  segs.forEach((seg, k) => {
+    if (!mode.podsInUnderlay && seg.overlaps(podCIDR)) {
+      throw new TopologyError(c.underlay[k].pos, `${segName(k)} ${seg} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
+    }
+  })
+  const underlayPods = mode.podsInUnderlay === true
+  const vpcHosts = topo.external.some((e) => e.vpc?.value)
 
   // Names are unique across the lab: they name namespaces and interfaces.
   const seen = new Map<string, SourcePos>()
@@ -87,7 +94,7 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   topo.external.forEach((e) => claim(e.name))
 
   const subnetCount = 2 ** (size - podCIDR.prefix)
-  if (topo.nodes.length > subnetCount) {
+  if (!underlayPods && topo.nodes.length > subnetCount) {
     throw new TopologyError(topo.nodesPos, `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${podCIDR} holds only ${subnetCount} node subnets of /${size}`)
   }
 
@@ -122,7 +129,8 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   // The router (if the lab has one) takes the first free address of each segment, before the
   // nodes without a fixed address take theirs from .10 up.
   const ipSet = new Set(usedNodeIps.keys())
-  const routerName = mode.router?.name ?? (multi ? 'router' : undefined)
+  // A VPC host's default route goes to the VPC router, as a VM's does: a lab with one gets it.
+  const routerName = mode.router?.name ?? (multi ? 'router' : vpcHosts ? VPC_ROUTER : undefined)
   const router: RouterModel | undefined = routerName
     ? {
         name: routerName,
@@ -141,7 +149,8 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   const inSegment = segs.map(() => 0)
   const nodes: NodeModel[] = topo.nodes.map((n, i) => {
     let k = fixedSubnet[i]
-    if (k === undefined) {
+    if (underlayPods) k = 0 // no pod subnet: the segment is (see below)
+    else if (k === undefined) {
       k = allocate(i, 0, subnetCount - 1, subnetSet)
       if (k === undefined) throw new TopologyError(n.name.pos, `no free /${size} subnet left in ${podCIDR} for node ${n.name.value}`)
       subnetSet.add(k)
@@ -156,50 +165,90 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
       if (ip === undefined) throw new TopologyError(n.name.pos, `no free address left in ${segName(segment)} ${seg} for node ${n.name.value}`)
       ipSet.add(ip)
     }
+    const gateway = mode.podGateway ?? formatIPv4(sub.base + 1)
     return {
       name: n.name.value,
       netns: netnsName(lab, n.name.value),
       ip: formatIPv4(ip),
       mac: macFor(formatIPv4(ip)),
-      podCIDR: sub.toString(),
-      gateway: formatIPv4(sub.base + 1),
-      gatewayMac: macFor(formatIPv4(sub.base + 1)),
+      podCIDR: underlayPods ? seg.toString() : sub.toString(),
+      gateway,
+      gatewayMac: macFor(gateway),
       bridge: POD_BRIDGE,
       fabricPort: n.name.value,
       segment,
-      pods: allocatePods(lab, n, sub),
+      pods: underlayPods ? [] : allocatePods(lab, n, sub), // underlay pods: below, once every fixed address is known
     }
   })
 
+  // External hosts, then (pods in the underlay) pods. Fixed addresses first, each checked
+  // against everything fixed before it; then the defaults, which never move a fixed one.
+  const taken = new Map<number, string>() // underlay address -> whose
+  router?.legs.forEach((l) => taken.set(parseIPv4(l.ip)!, `the ${router.name}'s address`))
+  nodes.forEach((n) => taken.set(parseIPv4(n.ip)!, `node ${n.name}'s address`))
   const usedExternal = new Map<number, SourcePos>()
-  const external: ExternalModel[] = topo.external.map((e, i) => {
-    let ip: number
-    if (e.ip) {
-      ip = ipOf(e.ip, `external host ${e.name.value} ip`)
-      if (podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
-      const inside = segs.findIndex((seg) => seg.contains(ip))
-      if (inside >= 0) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is inside ${segName(inside)} ${segs[inside]}: an external host must be outside the cluster`)
-      const prev = usedExternal.get(ip)
-      if (prev) throw new TopologyError(e.ip.pos, `external host ${e.name.value} ip ${e.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
+  const externalIps: (number | undefined)[] = topo.external.map((e, i) => {
+    if (!e.ip) return undefined
+    const ip = ipOf(e.ip, `external host ${e.name.value} ip`)
+    const what = `external host ${e.name.value} ip ${e.ip.value}`
+    const prev = usedExternal.get(ip)
+    if (e.vpc?.value) {
+      const k = externalSegments[i]
+      const seg = segs[k]
+      if (!seg.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is outside ${multi ? `its segment ${k} (${segName(k)} ${seg})` : `cluster.underlay ${seg}`}: a VPC host (vpc: true) has an address in the VPC subnet`)
+      if (ip === seg.base || ip === seg.last) throw new TopologyError(e.ip.pos, `${what} is the network or broadcast address of ${seg}`)
+      if (!underlayPods && podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is inside cluster.podCIDR ${podCIDR}`)
+      const owner = taken.get(ip)
+      if (owner) throw new TopologyError(e.ip.pos, `${what} is ${owner}`)
     } else {
+      if (!underlayPods && podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
+      const inside = segs.findIndex((seg) => seg.contains(ip))
+      if (inside >= 0) throw new TopologyError(e.ip.pos, `${what} is inside ${segName(inside)} ${segs[inside]}: an external host must be outside the cluster (a VM in the VPC says vpc: true)`)
+    }
+    if (prev) throw new TopologyError(e.ip.pos, `${what} is already used at line ${prev.line}, column ${prev.col}`)
+    usedExternal.set(ip, e.ip.pos)
+    taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
+    return ip
+  })
+  if (underlayPods) {
+    for (const [i, n] of topo.nodes.entries()) nodes[i].pods = underlayFixedPods(lab, n, nodes[i], segs[nodes[i].segment], taken, mode.id)
+  }
+  const external: ExternalModel[] = topo.external.map((e, i) => {
+    let ip = externalIps[i]
+    const vpc = e.vpc?.value ?? false
+    if (ip === undefined && vpc) {
+      // a VPC host without an address: the highest free one of its segment, clear of the nodes and pods growing from below
+      const seg = segs[externalSegments[i]]
+      for (let v = seg.last - 1; v > seg.base && ip === undefined; v--) if (!taken.has(v) && !(!underlayPods && podCIDR.contains(v))) ip = v
+      if (ip === undefined) throw new TopologyError(e.name.pos, `no free address left in ${segName(externalSegments[i])} ${seg} for VPC host ${e.name.value}`)
+    } else if (ip === undefined) {
       ip = parseIPv4(DEFAULT_EXTERNAL_BASE)! + i
       while (usedExternal.has(ip)) ip++
       // The default is only outside the cluster if the cluster ranges leave TEST-NET-3 alone.
-      const inside = segs.find((seg) => seg.contains(ip))
-      if (podCIDR.contains(ip) || inside) {
+      const inside = segs.find((seg) => seg.contains(ip!))
+      if ((!underlayPods && podCIDR.contains(ip)) || inside) {
         throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${inside ?? segs[0]}): give it an ip outside both`)
       }
     }
-    usedExternal.set(ip, e.ip?.pos ?? e.name.pos) // "already used at" points at the address when there is one
-    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i]}
+    if (externalIps[i] === undefined) {
+      usedExternal.set(ip, e.name.pos)
+      taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
+    }
+    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i], vpc}
   })
+  if (underlayPods) {
+    // above the nodes, so that a node's address and its pods' read apart
+    const first = Math.max(...nodes.map((n) => parseIPv4(n.ip)!)) + 1
+    nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, segs[n.segment], taken, segName(n.segment), mode.id, first))
+  }
 
   const model: LabModel = {
     lab,
     routing: c.routing.value,
     ipMasq: c.ipMasq.value,
-    podCIDR: podCIDR.toString(),
-    nodeSubnetSize: size,
+    // pods in the underlay: their range is the VPC subnet, each pod a /32 of it
+    podCIDR: underlayPods ? segs[0].toString() : podCIDR.toString(),
+    nodeSubnetSize: underlayPods ? segs[0].prefix : size,
     underlay: segs[0].toString(),
     segments: segs.map((seg, index) => ({index, cidr: seg.toString(), bridge: `br${index}`})),
     fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
@@ -221,6 +270,7 @@ export function upgradeModel(model: LabModel): LabModel {
     model.external.forEach((e) => (e.segment ??= 0))
   }
   if (!model.members) model.members = baseMembers(model)
+  model.external.forEach((e) => (e.vpc ??= false))
   return model
 }
 
@@ -228,16 +278,28 @@ export function upgradeModel(model: LabModel): LabModel {
 export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
   return [
     {kind: 'fabric', name: FABRIC, netns: model.fabric.netns, ips: [], role: 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes'},
-    ...model.nodes.map((n): Member => ({kind: 'node', name: n.name, netns: n.netns, ips: n.pods.length > 0 ? [n.ip, n.gateway] : [n.ip], role: `node ${n.name}`})),
-    ...model.external.map((e): Member => ({kind: 'external', name: e.name, netns: e.netns, ips: [e.ip], role: `external host ${e.name}: "the outside world", on the underlay but outside the cluster`})),
+    // a gateway no interface holds (aws-vpc's 169.254.1.1) is no address of the node's
+    ...model.nodes.map((n): Member => ({kind: 'node', name: n.name, netns: n.netns, ips: n.pods.length > 0 && !routingMode(model.routing).podGateway ? [n.ip, n.gateway] : [n.ip], role: `node ${n.name}`})),
+    ...model.external.map(
+      (e): Member => ({kind: 'external', name: e.name, netns: e.netns, ips: [e.ip], role: e.vpc ? `VPC host ${e.name}: a VM in the cluster's VPC subnet that is not a node` : `external host ${e.name}: "the outside world", on the underlay but outside the cluster`}),
+    ),
     ...(model.router ? [routerMember(model.router, model)] : []),
     ...model.nodes.flatMap((n) => n.pods.map((p): Member => ({kind: 'pod', name: p.name, netns: p.netns, ips: [p.ip], role: `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`}))),
   ]
 }
 
 function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member {
-  const role = routingMode(model.routing).router?.role ?? `the router joining the underlay segments (${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
+  const role =
+    routingMode(model.routing).router?.role ??
+    (model.segments.length > 1
+      ? `the router joining the underlay segments (${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
+      : `the VPC router: the default gateway of the VPC's hosts (${r.legs[0].ip}, the subnet's first address); it routes no pod subnet`)
   return {kind: 'router', name: r.name, netns: r.netns, ips: r.legs.map((l) => l.ip), role}
+}
+
+/** A pod's labels, when it has any: what policies select it by (a pod without labels has no key). */
+function labelsOf(p: Topology['nodes'][number]['pods'][number]): {labels?: Record<string, string>} {
+  return p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}
 }
 
 function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {
@@ -273,7 +335,41 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
     const hostVeth = hostVethName(p.name.value)
     if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
     veths.add(hostVeth)
-    const labels = p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}
-    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth, ...labels}
+    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth, ...labelsOf(p)}
+  })
+}
+
+/** Pods holding underlay addresses (aws-vpc): the fixed ones, checked against every address fixed so far. */
+function underlayFixedPods(lab: string, n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, routing: string): PodModel[] {
+  const veths = new Set<string>()
+  return n.pods.map((p) => {
+    const hostVeth = hostVethName(p.name.value)
+    if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
+    veths.add(hostVeth)
+    let ip = ''
+    if (p.ip) {
+      const v = ipOf(p.ip, `pod ${p.name.value} ip`)
+      const what = `pod ${p.name.value} ip ${p.ip.value}`
+      if (!seg.contains(v)) throw new TopologyError(p.ip.pos, `${what} is outside the VPC subnet ${seg}: in routing ${routing} pods hold addresses of their node's subnet (cluster.underlay)`)
+      if (v === seg.base || v === seg.last) throw new TopologyError(p.ip.pos, `${what} is the network or broadcast address of ${seg}`)
+      const owner = taken.get(v)
+      if (owner) throw new TopologyError(p.ip.pos, `${what} is ${owner}`)
+      taken.set(v, `pod ${p.name.value}'s address`)
+      ip = p.ip.value
+    }
+    return {name: p.name.value, node: node.name, netns: netnsName(lab, p.name.value), ip, mac: ip && macFor(ip), hostVeth, hostVethMac: node.gatewayMac, ...labelsOf(p)}
+  })
+}
+
+/** Pods holding underlay addresses without a fixed one: the lowest free addresses above every node's, in node order. */
+function underlayFreePods(n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, where: string, routing: string, first: number): void {
+  let next = first
+  node.pods.forEach((p, k) => {
+    if (p.ip) return
+    while (next < seg.last && taken.has(next)) next++
+    if (next >= seg.last) throw new TopologyError(n.pods[k].name.pos, `no free address left in ${where} ${seg} for pod ${p.name} (routing ${routing}: pods, nodes and VPC hosts share the VPC subnet)`)
+    taken.set(next, `pod ${p.name}'s address`)
+    p.ip = formatIPv4(next)
+    p.mac = macFor(p.ip)
   })
 }

@@ -11,6 +11,11 @@ export interface PodModel {
   mac: string
   /** the node-side end of the pod's veth pair, attached to the node's cni0 bridge */
   hostVeth: string
+  /**
+   * MAC of the node-side end, when the mode's pods are written its MAC as their gateway's
+   * (aws-vpc: it answers for 169.254.1.1); absent: the kernel picks one
+   */
+  hostVethMac?: string
   /** its labels, when it has any (what policies select it by) */
   labels?: Record<string, string>
 }
@@ -22,10 +27,11 @@ export interface NodeModel {
   ip: string
   /** MAC of the node's eth0 */
   mac: string
+  /** the range its pods' addresses come from: its pod subnet, or the VPC subnet itself when pods hold underlay addresses (aws-vpc) */
   podCIDR: string
-  /** first address of the pod subnet, held by cni0: the pods' default gateway */
+  /** the pods' default gateway: the first address of the pod subnet, held by cni0; or the mode's podGateway, which no interface holds (aws-vpc: 169.254.1.1) */
   gateway: string
-  /** MAC of cni0 (the gateway) */
+  /** MAC of cni0 (the gateway), or of the pod cables' node ends that answer for podGateway */
   gatewayMac: string
   bridge: string
   /** the node's port on the fabric bridge (the other end of its eth0) */
@@ -42,6 +48,8 @@ export interface ExternalModel {
   mac: string
   fabricPort: string
   segment: number
+  /** a VM in the cluster's VPC (an address in its segment), not "the internet" */
+  vpc: boolean
 }
 
 /** One L2 segment of the underlay (a "VPC subnet"): a bridge in the fabric namespace. */

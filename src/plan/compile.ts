@@ -27,6 +27,8 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   const {fabric} = model
   const mode = routingMode(model.routing)
   const ctx: PlanContext = {model, b, mark}
+  /** a shared phase, in the mode's words where it has its own (see RoutingModeModule.phases) */
+  const phase = (p: Parameters<PlanBuilder['phase']>[0] & {id: keyof NonNullable<typeof mode.phases>}) => b.phase({...p, ...mode.phases?.[p.id]})
 
   b.phase({
     id: 'namespaces',
@@ -47,7 +49,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
 
   const empty = model.nodes.filter((n) => n.pods.length === 0).map((n) => n.name)
   const noBridge = empty.length === 0 ? '' : ` ${listNames(empty)} ${empty.length === 1 ? 'has' : 'have'} no pods yet, so no cni0: the bridge plugin creates it on the first pod's CNI ADD.`
-  b.phase({
+  phase({
     id: 'links',
     title: 'Create bridges and cables (veth pairs)',
     why: `A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host's own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see.${noBridge}`,
@@ -68,7 +70,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   routerCables(ctx)
 
   if (pods.length > 0) {
-    b.phase({
+    phase({
       id: 'pod-links',
       title: 'Cable every pod to its node',
       why: 'Each pod gets a veth pair: eth0 inside the pod, the other end on its node, ready to be plugged into cni0. This is the first thing the bridge CNI plugin does on ADD.',
@@ -78,7 +80,11 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   }
   for (const p of pods) {
     const n = model.nodes.find((x) => x.name === p.node)!
-    b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'address', p.mac, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
+    if (p.hostVethMac) {
+      b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'address', p.mac, 'type', 'veth', 'peer', 'name', p.hostVeth, 'address', p.hostVethMac, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name}, whose MAC ${p.hostVethMac} the pod will be told is its gateway's`)
+    } else {
+      b.intoNetns(p.netns, ['link', 'add', 'name', 'eth0', 'netns', p.netns, 'address', p.mac, 'type', 'veth', 'peer', 'name', p.hostVeth, 'netns', n.netns], `pod ${p.name}'s eth0, cabled to ${p.hostVeth} on ${n.name} (what the bridge plugin does on CNI ADD)`)
+    }
   }
 
   b.phase({
@@ -93,7 +99,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   b.inNetns(fabric.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's for cleanup`)
   plugFabricPorts(ctx)
 
-  b.phase({
+  phase({
     id: 'nodes',
     title: 'Address the nodes and their pod bridges',
     why: 'Each node gets its underlay address on eth0, and its pod gateway (the first address of its pod subnet) on cni0. The connected route on cni0 is how a node reaches its own pods.',
@@ -106,7 +112,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     ;(mode.attachPods ?? bridgeAttachPods)(ctx, n)
   }
 
-  b.phase({
+  phase({
     id: 'pods',
     title: 'Configure the pods (what a CNI plugin does on ADD)',
     why: 'Inside each pod: loopback up (the loopback plugin), the pod\'s address on eth0 (host-local IPAM), and a default route via the node\'s cni0 gateway.',
@@ -120,20 +126,41 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   }
 
   if (model.external.length > 0) {
-    b.phase({
+    const vpcHosts = model.external.filter((e) => e.vpc)
+    const internetWhy = mode.podsRoutableFromUnderlay
+      ? `An external host stands for a machine in the VPC that is not part of the cluster: it sits on the underlay wire with an address outside the cluster, and its default route is the ${model.router?.name ?? 'router'}, which knows every pod subnet. Pods reach it, and it reaches them, without NAT unless ipMasq says otherwise.`
+      : mode.podsInUnderlay
+        ? 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to each node\'s address but not to the VPC subnet, which holds the pods\' addresses too. Pods can only reach it if their node translates their address into its own (SNAT).'
+        : 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to the nodes but not to any pod subnet. Pods can only reach it if their node masquerades them.'
+    const vpcWhy = `A VPC host (vpc: true) is a VM of the cluster's VPC that is not a node: an address in the VPC subnet, a connected route to it${mode.vpcRoutes ? ' (and to the VPC\'s other ranges)' : ''}, and a default route to the ${model.router?.name ?? 'router'}, as any VM of the VPC has. ${
+      (mode.podsRoutableFromVpc ?? mode.podsRoutableFromUnderlay) ? 'The VPC knows the pods\' addresses, so it reaches pods directly, each side seeing the other\'s own address.' : `In routing ${mode.id} the VPC knows no pod address: it reaches the nodes, not the pods.`
+    }`
+    const internet = model.external.length - vpcHosts.length
+    phase({
       id: 'external',
-      title: 'Configure the external hosts',
-      why: mode.podsRoutableFromUnderlay
-        ? `An external host stands for a machine in the VPC that is not part of the cluster: it sits on the underlay wire with an address outside the cluster, and its default route is the ${model.router?.name ?? 'router'}, which knows every pod subnet. Pods reach it, and it reaches them, without NAT unless ipMasq says otherwise.`
-        : 'An external host stands for the internet: it sits on the underlay wire with an address outside the cluster, and it knows the way back to the nodes but not to any pod subnet. Pods can only reach it if their node masquerades them.',
+      title: vpcHosts.length === 0 ? 'Configure the external hosts' : internet === 0 ? 'Configure the VPC hosts' : 'Configure the external hosts and the VPC hosts',
+      why: vpcHosts.length === 0 ? internetWhy : internet === 0 ? vpcWhy : `${internetWhy} ${vpcWhy}`,
       scope: 'netns',
     })
     for (const e of model.external) {
       const segment = model.segments[e.segment].cidr
       b.inNetns(e.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
+      if (e.vpc) {
+        b.inNetns(e.netns, 'ip', ['addr', 'add', `${e.ip}/${segmentPrefix(model, e.segment)}`, 'dev', 'eth0'], `${e.name}'s address in the VPC subnet ${segment}: its connected route reaches every address there${mode.podsInUnderlay ? ', the pods\' included' : ''}`)
+        b.inNetns(e.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring its network card up')
+        mode.vpcRoutes?.(ctx, e)
+        const via = legOn(model.router!, e.segment).ip
+        b.inNetns(e.netns, 'ip', ['route', 'add', 'default', 'via', via, 'dev', 'eth0'], `everything else through the ${model.router!.name} (${via}), the subnet's gateway, as on every VM of the VPC`)
+        continue
+      }
       b.inNetns(e.netns, 'ip', ['addr', 'add', `${e.ip}/32`, 'dev', 'eth0'], `${e.name}'s address, outside the cluster`)
       b.inNetns(e.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring its network card up')
-      b.inNetns(e.netns, 'ip', ['route', 'add', segment, 'dev', 'eth0'], mode.podsRoutableFromUnderlay ? `the nodes of its segment (${segment}) are on the same wire` : 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
+      if (mode.podsInUnderlay) {
+        // the segment holds pods too: a route to it would reach them
+        for (const n of model.nodes.filter((x) => x.segment === e.segment)) b.inNetns(e.netns, 'ip', ['route', 'add', `${n.ip}/32`, 'dev', 'eth0'], `${n.name} (${n.ip}) is on the same wire: it can answer ${n.name}, not the pods, whose addresses share the VPC subnet`)
+      } else {
+        b.inNetns(e.netns, 'ip', ['route', 'add', segment, 'dev', 'eth0'], mode.podsRoutableFromUnderlay ? `the nodes of its segment (${segment}) are on the same wire` : 'it can answer the nodes (on the same wire), but has no route to any pod subnet')
+      }
       if (mode.podsRoutableFromUnderlay && model.router) {
         const via = legOn(model.router, e.segment).ip
         b.inNetns(e.netns, 'ip', ['route', 'add', 'default', 'via', via, 'dev', 'eth0'], `everything else, pod subnets included, through the ${model.router.name} (${via})`)
@@ -157,7 +184,8 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   b.phase({id: 'routes', title: mode.routes.title, why: mode.routes.why, scope: 'netns'})
   mode.routes.build(ctx)
   // External hosts sit on the underlay: every node reaches them over the wire, whatever the mode.
-  for (const n of model.nodes) for (const e of model.external) nodeToExternal(ctx, n, e)
+  // (A VPC host is in a VPC subnet: the node's connected or segment route covers it.)
+  for (const n of model.nodes) for (const e of model.external) if (!e.vpc) nodeToExternal(ctx, n, e)
 
   b.phase({
     id: 'forwarding',
@@ -165,9 +193,9 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     why: 'Linux drops packets that are not for itself unless IP forwarding is on. Without it, pods reach their own node but nothing beyond it.',
     scope: 'netns',
   })
-  for (const n of model.nodes) b.inNetns(n.netns, 'sysctl', ['net.ipv4.ip_forward=1'], `${n.name} forwards packets between cni0 and eth0`)
+  for (const n of model.nodes) b.inNetns(n.netns, 'sysctl', ['net.ipv4.ip_forward=1'], `${n.name} forwards packets between ${mode.podsInUnderlay ? 'its pods\' cables' : 'cni0'} and eth0`)
 
-  b.phase({
+  phase({
     id: 'firewall',
     title: 'Firewall and masquerade',
     why: 'Like a node running Docker, forwarding is denied unless allowed, so the node accepts forwarding for the cluster pod range only. Masquerade hides pods behind the node address only when they talk to something outside the cluster; pod-to-pod traffic is never NATed (the mistake of the reference bridge plugin\'s ipMasq).',

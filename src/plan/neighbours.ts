@@ -27,8 +27,21 @@ function underlayNeighbours(model: LabModel) {
   }
 }
 
+/** How a mode's pods and VPC differ from the default (pods on a bridge, the VPC knows no pod address). */
+export interface NeighbourShape {
+  /** pods cabled point to point, no bridge: a node's pods are each on their own cable, and a pod's only neighbour is its gateway, written permanent when it is configured */
+  ptp?: boolean
+  /** the VPC delivers pod addresses by ARP: every node and VPC host has an entry per pod of another node, that node's MAC */
+  vpcPods?: boolean
+}
+
+/** Pods a host resolves on the underlay when the VPC delivers pod addresses: those of every other node on its segment. */
+function remotePods(model: LabModel, host: {name: string; segment: number}) {
+  return model.nodes.filter((n) => n.name !== host.name && n.segment === host.segment).flatMap((n) => n.pods.map((p) => ({pod: p, node: n})))
+}
+
 /** How many neighbour entries full connectivity needs if they are all learned by ARP. */
-export function neighbourEntries(model: LabModel): number {
+export function neighbourEntries(model: LabModel, shape: NeighbourShape = {}): number {
   const u = underlayNeighbours(model)
   let n = u.legs.reduce((sum, l) => sum + l.hosts.length, 0)
   for (const e of model.external) n += model.nodes.filter((x) => x.segment === e.segment).length + (u.of(e).leg ? 1 : 0) // external host: the nodes of its segment, the router
@@ -36,16 +49,18 @@ export function neighbourEntries(model: LabModel): number {
     const pods = node.pods.length
     const mine = u.of(node)
     n += mine.hosts.length + (mine.leg ? 1 : 0) + pods // node: the hosts of its segment, the router, its pods
-    n += pods * pods // each pod: its gateway and the other pods on its bridge
+    if (!shape.ptp) n += pods * pods // each pod: its gateway and the other pods on its bridge
+    if (shape.vpcPods) n += remotePods(model, node).length
   }
+  if (shape.vpcPods) for (const e of model.external.filter((x) => x.vpc)) n += remotePods(model, e).length
   return n
 }
 
-export function seedNeighbours(model: LabModel, b: PlanBuilder): void {
+export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: NeighbourShape = {}): void {
   b.phase({
     id: 'neighbours',
     title: 'Write the neighbour (ARP) tables',
-    why: `This lab would need about ${neighbourEntries(model)} neighbour entries. The kernel keeps one neighbour table for the whole machine and by default refuses entries past 1024, so instead of learning them by ARP each namespace gets them written as permanent entries (like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
+    why: `This lab would need about ${neighbourEntries(model, shape)} neighbour entries. The kernel keeps one neighbour table for the whole machine and by default refuses entries past 1024, so instead of learning them by ARP each namespace gets them written as permanent entries (like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
     scope: 'netns',
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
@@ -56,21 +71,27 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder): void {
     for (const peer of hosts.filter(isNode)) b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
     for (const e of hosts.filter((x) => !isNode(x))) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
     if (leg) b.inNetns(node.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
-    for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
-    for (const p of node.pods) {
-      b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
-      for (const q of node.pods) {
-        if (q === p) continue
-        // with policies the pods' ports are isolated: the node routes between them (src/plan/policy.ts)
-        if (model.policies) b.inNetns(p.netns, 'ip', neigh(q.ip, node.gatewayMac, 'eth0'), `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its pods, whose ports are isolated (policies)`)
-        else b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+    if (shape.ptp) {
+      for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
+    } else {
+      for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
+      for (const p of node.pods) {
+        b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
+        for (const q of node.pods) {
+          if (q === p) continue
+          // with policies the pods' ports are isolated: the node routes between them (src/plan/policy.ts)
+          if (model.policies) b.inNetns(p.netns, 'ip', neigh(q.ip, node.gatewayMac, 'eth0'), `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its pods, whose ports are isolated (policies)`)
+          else b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+        }
       }
     }
+    if (shape.vpcPods) for (const {pod, node: owner} of remotePods(model, node)) b.inNetns(node.netns, 'ip', neigh(pod.ip, owner.mac, 'eth0'), `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`)
   }
   for (const e of model.external) {
     const {hosts, leg} = u.of(e)
     for (const node of hosts.filter(isNode)) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
     if (leg) b.inNetns(e.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
+    if (shape.vpcPods && e.vpc) for (const {pod, node: owner} of remotePods(model, e)) b.inNetns(e.netns, 'ip', neigh(pod.ip, owner.mac, 'eth0'), `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`)
   }
   for (const {leg, hosts} of u.legs) {
     for (const h of hosts) b.inNetns(model.router!.netns, 'ip', neigh(h.ip, h.mac, leg.dev), `${h.name} is at ${h.mac} on segment ${leg.segment}`)

@@ -58,8 +58,10 @@ export function compilePolicyApply(before: LabModel, after: LabModel, opts: {own
       scope: 'netns',
     })
     for (const n of nodes) {
-      for (const a of newPlan.actions.filter((x) => x.phase === 'policies' && x.netns === n.netns && x.tool !== 'iptables'))
-        b.change({tool: a.tool, netns: a.netns, args: a.args}, a.why, undoWiring(a))
+      const wiring = newPlan.actions.filter((x) => x.phase === 'policies' && x.netns === n.netns && x.tool !== 'iptables')
+      for (const a of wiring) b.change({tool: a.tool, netns: a.netns, args: a.args}, a.why, undoWiring(a))
+      // pods whose ports were just isolated must stop sending to each other's MACs (routed modes have no ports to isolate)
+      if (!wiring.some((a) => a.tool === 'bridge')) continue
       for (const p of n.pods) {
         const seeded = (plan: Plan) => plan.actions.filter((x) => x.netns === p.netns && x.phase === 'neighbours' && x.args[0] === 'neigh')
         const [was, now] = [seeded(oldPlan), seeded(newPlan)]

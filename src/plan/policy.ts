@@ -8,7 +8,7 @@ import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule}
 import {isolating} from '../model/verdict.js'
 import {routingMode} from './routing/index.js'
 import type {PlanContext} from './routing/types.js'
-import {bridgeRoutePodTraffic} from './wiring.js'
+import {bridgePolicyWiring} from './wiring.js'
 
 export const POLICY_CHAIN = 'NETLAB-POLICY'
 /** iptables' limit on a chain name */
@@ -92,10 +92,10 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
   )
 }
 
-const PHASE_WHY = (model: LabModel) =>
+const PHASE_WHY = (model: LabModel, wiring: {why: string}) =>
   `Each node enforces the policies of its own pods, in its own namespace, like kube-router or Calico. A pod selected by a policy is isolated in that policy's directions (policyTypes; by default Ingress, and Egress when it has egress rules) and allows the union of its policies' rules; pods no policy selects stay open. A chain per isolated pod and direction RETURNs what a rule allows and REJECTs the rest; NETLAB-POLICY, first in FORWARD, accepts the replies of allowed connections (conntrack: the rules are stateful) and sends every other packet through its sender's egress chain and its receiver's ingress chain, so it must pass both. ` +
   `Traffic between a pod and its own node is not forwarded and never filtered (Kubernetes: a pod cannot block its node). ` +
-  `Two pods on one node talk across its cni0 bridge, frame to frame, and the node's IP layer, where iptables works, never sees those frames — unless the br_netfilter module hands bridged frames to iptables (net.bridge.bridge-nf-call-iptables, per network namespace since Linux 5.3, 1 by default in a new namespace once the module is loaded; kubeadm demands it). netlab does not rely on a module the host may not have loaded, never loads one, and leaves that setting alone: instead each node routes its own pods' traffic. Their ports of cni0 are isolated, and cni0 answers their ARP requests for each other with its own MAC, so a packet between two pods of one node goes pod → cni0 → routed → cni0 → pod and crosses FORWARD exactly once, with or without br_netfilter (like Calico's routed pods; same-node replies now arrive with TTL 63).` +
+  wiring.why +
   (model.policies!.length === 0 ? ' This lab has no policies yet (netlab policy apply adds them): every pod is open.' : '')
 
 export function policyPhase(ctx: PlanContext): void {
@@ -103,10 +103,10 @@ export function policyPhase(ctx: PlanContext): void {
   if (!model.policies) return
   const nodes = model.nodes.filter((n) => n.pods.length > 0)
   if (nodes.length === 0) return
-  b.phase({id: 'policies', title: 'Enforce the network policies', why: PHASE_WHY(model), scope: 'netns'})
-  const mode = routingMode(model.routing)
+  const wiring = routingMode(model.routing).policyWiring ?? bridgePolicyWiring
+  b.phase({id: 'policies', title: 'Enforce the network policies', why: PHASE_WHY(model, wiring), scope: 'netns'})
   for (const n of nodes) {
-    ;(mode.routePodTraffic ?? bridgeRoutePodTraffic)(ctx, n)
+    wiring.build?.(ctx, n)
     b.inNetns(
       n.netns,
       'sysctl',

@@ -66,7 +66,8 @@ export function configureRouter({model, b, mark}: PlanContext): void {
     b.inNetns(r.netns, 'ip', ['addr', 'add', `${leg.ip}/${segmentPrefix(model, leg.segment)}`, 'dev', leg.dev], `its address on segment ${leg.segment} (${model.segments[leg.segment].cidr})`)
     b.inNetns(r.netns, 'ip', ['link', 'set', leg.dev, 'up'], `bring ${leg.dev} up`)
   }
-  for (const e of model.external) {
+  for (const e of model.external.filter((x) => !x.vpc)) {
+    // a VPC host is on the connected route of its leg's subnet
     const leg = legOn(r, e.segment)
     b.inNetns(r.netns, 'ip', ['route', 'add', `${e.ip}/32`, 'dev', leg.dev], `${e.name} (${e.ip}, outside the underlay ranges) is on the wire of segment ${e.segment}`)
   }

@@ -44,7 +44,7 @@ export function podRangeFirewall({model, b}: PlanContext, n: NodeModel): void {
  * frames that never reach the node's IP layer (iptables), so the pods' ports are isolated and
  * cni0 answers their ARP requests for each other: same-node traffic is routed by the node.
  */
-export function bridgeRoutePodTraffic({b}: PlanContext, n: NodeModel): void {
+function routeBridgedPods({b}: PlanContext, n: NodeModel): void {
   for (const p of n.pods) {
     b.inNetns(n.netns, 'bridge', ['link', 'set', 'dev', p.hostVeth, 'isolated', 'on'], `isolate pod ${p.name}'s port: its frames reach cni0 (the node) but no other isolated port, so nothing it sends to a pod bypasses the node`)
   }
@@ -52,4 +52,10 @@ export function bridgeRoutePodTraffic({b}: PlanContext, n: NodeModel): void {
   b.inNetns(n.netns, 'sysctl', [`net.ipv4.neigh.${n.bridge}.proxy_delay=0`], 'and answers at once: by default a proxy ARP reply waits up to 0.8 s')
   b.inNetns(n.netns, 'sysctl', ['net.ipv4.conf.all.send_redirects=0'], 'a packet routed back out the interface it came in on makes the kernel send an ICMP redirect ("go direct"), which an isolated pod cannot follow; it sends one if all or the interface says so, so both say no')
   b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.send_redirects=0`], 'no ICMP redirects on cni0 either')
+}
+
+/** How a bridge's pods come to cross their node's FORWARD chain (RoutingModeModule.policyWiring's default). */
+export const bridgePolicyWiring = {
+  why: "Two pods on one node talk across its cni0 bridge, frame to frame, and the node's IP layer, where iptables works, never sees those frames — unless the br_netfilter module hands bridged frames to iptables (net.bridge.bridge-nf-call-iptables, per network namespace since Linux 5.3, 1 by default in a new namespace once the module is loaded; kubeadm demands it). netlab does not rely on a module the host may not have loaded, never loads one, and leaves that setting alone: instead each node routes its own pods' traffic. Their ports of cni0 are isolated, and cni0 answers their ARP requests for each other with its own MAC, so a packet between two pods of one node goes pod → cni0 → routed → cni0 → pod and crosses FORWARD exactly once, with or without br_netfilter (like Calico's routed pods; same-node replies now arrive with TTL 63).",
+  build: routeBridgedPods,
 }

@@ -12,7 +12,7 @@ export function nodeEndpoint(n: NodeModel): Endpoint {
 }
 
 export function externalEndpoint(e: ExternalModel): Endpoint {
-  return {kind: 'external', name: e.name, netns: e.netns, ip: e.ip}
+  return {kind: 'external', name: e.name, netns: e.netns, ip: e.ip, ...(e.vpc ? {vpc: true} : {})}
 }
 
 function nodeOf(model: LabModel, name: string | undefined): NodeModel {
@@ -27,6 +27,9 @@ export const NO_ROUTE_BACK =
 export const ROUTED_BACK =
   'ipMasq is off, and the underlay routes pod subnets (the VPC route table knows them): the external host sees the pod\'s own address and answers it directly; with ipMasq on it would see the node address'
 
+export const VPC_NO_ROUTE_BACK =
+  'ipMasq is off, and the VPC knows no pod address in this mode: the VPC host sees the pod\'s own address but its answer goes to the VPC router, which has no route to it, so no reply is the expected result'
+
 /**
  * The source address the receiver of an HTTP probe must see. The routing mode decides where it
  * says so (its expectedSource); otherwise:
@@ -38,14 +41,16 @@ export const ROUTED_BACK =
  */
 export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
   if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
-  // an external host reaching a pod (only probed where the underlay routes pod subnets): nothing translates it
+  const mode = routingMode(model.routing)
+  const decided = mode.expectedSource?.(model, src, dst)
+  if (decided !== undefined) return {reply: true, seen: decided}
+  // a VPC host reaching a pod (only probed where the VPC knows pod addresses): nothing translates it
   if (src.kind === 'external' && dst.kind === 'pod') return {reply: true, seen: src.ip}
   if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) {
     // where the underlay routes pod subnets (a VPC route table), the outside answers the pod itself
-    return routingMode(model.routing).podsRoutableFromUnderlay ? {reply: true, seen: src.ip} : {reply: false, why: NO_ROUTE_BACK}
+    if (mode.podsRoutableFromUnderlay || (dst.vpc && mode.podsRoutableFromVpc)) return {reply: true, seen: src.ip}
+    return {reply: false, why: dst.vpc ? VPC_NO_ROUTE_BACK : NO_ROUTE_BACK}
   }
-  const decided = routingMode(model.routing).expectedSource?.(model, src, dst)
-  if (decided !== undefined) return {reply: true, seen: decided}
   if (src.kind === 'node' && dst.kind === 'pod') {
     const node = nodeOf(model, src.name)
     return {reply: true, seen: dst.node === node.name ? node.gateway : node.ip}
@@ -58,6 +63,9 @@ export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expec
 
 /** Whether a ping must be answered: always inside the cluster; from outside only when masqueraded. */
 export function expectPing(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
-  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq && !routingMode(model.routing).podsRoutableFromUnderlay) return {reply: false, why: NO_ROUTE_BACK}
+  if (src.kind === 'pod' && dst.kind === 'external' && !model.ipMasq) {
+    const http = expectHttp(model, src, dst)
+    if (!http.reply) return http
+  }
   return {reply: true}
 }

@@ -1,8 +1,9 @@
 // Compare what the probes saw with what the model says, and print it. Pure.
 import type {LabModel} from '../model/types.js'
-import {NO_ROUTE_BACK, ROUTED_BACK} from './expect.js'
+import {parseCidr, parseIPv4} from '../model/ipv4.js'
+import {NO_ROUTE_BACK, ROUTED_BACK, VPC_NO_ROUTE_BACK} from './expect.js'
 import {routingMode} from '../plan/routing/index.js'
-import {SECTION_OF} from './select.js'
+import {SECTION_OF, vpcReachesPods} from './select.js'
 import {
   SECTIONS,
   type CheckId,
@@ -28,6 +29,11 @@ export const CHECK_ORDER: CheckId[] = [
   'no-nat-pod-pod',
   'no-nat-node-pod',
   'self-address',
+  'vpc-pod-reach',
+  'vpc-pod-source',
+  'pod-vpc-reach',
+  'pod-vpc-source',
+  'pod-in-vpc-subnet',
   'egress-reach',
   'egress-source',
   'policy-ports',
@@ -43,6 +49,11 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'no-nat-pod-pod': 'pod → pod: the receiver sees the source pod\'s own address (HTTP echo)',
   'no-nat-node-pod': 'node → pod: the pod sees the node\'s address on the path: cni0 for its own pods, the route\'s device for others (HTTP echo)',
   'self-address': 'each pod\'s eth0 address = the address netlab status reports = the address peers see',
+  'vpc-pod-reach': 'VPC host → pod (ping)',
+  'vpc-pod-source': 'VPC host → pod: the pod sees the VPC host\'s own address (HTTP echo)',
+  'pod-vpc-reach': 'pod → VPC host (ping)',
+  'pod-vpc-source': 'pod → VPC host: the source address the VPC host sees (HTTP echo)',
+  'pod-in-vpc-subnet': 'each pod\'s eth0 address lies in the VPC subnet (a VPC address)',
   'egress-reach': 'pod → external hosts (ping)',
   'egress-source': 'the source address external hosts see (HTTP echo)',
   'policy-ports': 'the ports the policies name, TCP and UDP (HTTP and UDP echo)',
@@ -54,6 +65,7 @@ export const SECTION_TITLES: Record<Section, string> = {
   'node-pod': 'Nodes reach pods, pods reach nodes',
   'no-nat': 'No NAT: the source address the receiver actually saw',
   'self-address': 'Self-address: a pod\'s own idea of its address is what everyone sees',
+  vpc: 'The VPC: hosts of the VPC that are not nodes, and pods',
   egress: 'Egress: leaving the cluster',
   policy: 'Policies: who may talk to whom',
 }
@@ -70,7 +82,7 @@ const resultEndpoints = new WeakMap<Endpoint, ResultEndpoint>()
 /** The endpoint as reported; one object per endpoint, shared by its results. */
 function endpoint(e: Endpoint): ResultEndpoint {
   let r = resultEndpoints.get(e)
-  if (!r) resultEndpoints.set(e, (r = {kind: e.kind, name: e.name, ip: e.ip, ...(e.node ? {node: e.node} : {})}))
+  if (!r) resultEndpoints.set(e, (r = {kind: e.kind, name: e.name, ip: e.ip, ...(e.node ? {node: e.node} : {}), ...(e.vpc ? {vpc: true} : {})}))
   return r
 }
 
@@ -82,7 +94,9 @@ export function addressOwners(model: LabModel): Map<string, string> {
     owners.set(n.gateway, `${n.name}'s cni0 address`)
     for (const p of n.pods) owners.set(p.ip, `pod ${p.name}`)
   }
-  for (const e of model.external) owners.set(e.ip, `external ${e.name}`)
+  for (const e of model.external) owners.set(e.ip, `${e.vpc ? 'VPC host' : 'external'} ${e.name}`)
+  // a gateway no interface holds (aws-vpc's 169.254.1.1) is nobody's source address
+  if (routingMode(model.routing).podGateway) for (const n of model.nodes) owners.delete(n.gateway)
   return owners
 }
 
@@ -148,9 +162,55 @@ export function judgeSelf(model: LabModel, probes: Probe[], observations: Map<nu
   return results
 }
 
+/** Pods' eth0 addresses, read in each pod, against the VPC subnet (the mode gives pods VPC addresses). */
+export function judgeInVpc(model: LabModel, self: Map<string, SelfObservation>): ProbeResult[] {
+  const vpc = parseCidr(model.underlay)
+  if (typeof vpc === 'string') throw new Error(`lab ${model.lab}: bad underlay ${model.underlay}`)
+  const results: ProbeResult[] = []
+  for (const n of model.nodes) {
+    for (const pod of n.pods) {
+      const s = self.get(pod.name)
+      if (!s) continue
+      const me: ResultEndpoint = {kind: 'pod', name: pod.name, ip: pod.ip}
+      const eth0 = s.eth0 ?? []
+      const outside = eth0.filter((ip) => {
+        const v = parseIPv4(ip)
+        return v === undefined || !vpc.contains(v)
+      })
+      const problems = !s.eth0 ? [`eth0 unreadable${s.detail ? ` (${s.detail})` : ''}`] : eth0.length === 0 ? ['eth0 has no IPv4 address'] : outside.length > 0 ? [`${outside.join(', ')} is outside the VPC subnet ${model.underlay}`] : []
+      results.push({src: me, dst: me, expected: `an address in ${model.underlay}`, seen: `eth0 ${eth0.join(', ') || '?'}`, ok: problems.length === 0, ...(problems.length ? {detail: problems.join('; ')} : {})})
+    }
+  }
+  return results
+}
+
+/** Why a check does not apply to this lab, or undefined when it does. */
+export function notApplicable(model: LabModel, id: CheckId): string | undefined {
+  const mode = routingMode(model.routing)
+  const vpcHosts = model.external.some((e) => e.vpc)
+  if (id === 'pod-in-vpc-subnet') return mode.podsInUnderlay ? undefined : `routing ${model.routing}: pods hold addresses of the pod range ${model.podCIDR}, not of the VPC subnet`
+  if (SECTION_OF[id] !== 'vpc') return undefined
+  if (!vpcHosts) return 'the topology has no VPC host (an external entry with vpc: true)'
+  if ((id === 'vpc-pod-reach' || id === 'vpc-pod-source') && !vpcReachesPods(model)) {
+    return `routing ${model.routing}: the VPC knows no pod address, so a VPC host has no way to a pod (its default route, the VPC router, has none); it reaches the nodes only`
+  }
+  return undefined
+}
+
 function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId, ProbeResult[]>): string | undefined {
+  if (id === 'pod-vpc-source' || id === 'pod-vpc-reach') {
+    const seen = probes.find((p) => p.check === 'pod-vpc-source')?.expect
+    if (!seen) return undefined
+    if (!seen.reply) return VPC_NO_ROUTE_BACK
+    if (id === 'pod-vpc-reach') return undefined
+    return probes.some((p) => p.check === id && p.expect.reply && p.expect.seen === p.src.ip)
+      ? `routing ${model.routing}: nothing translates a pod's address inside the VPC; the VPC host must see the pod's own address`
+      : `routing ${model.routing}, ipMasq on: the node masquerades everything that leaves ${model.podCIDR}, VPC hosts included; the VPC host must see the pod's node's address`
+  }
+  if (id === 'vpc-pod-source') return 'the VPC delivers the pod\'s address, and no node translates what comes in: the pod must see the VPC host\'s own address'
+  if (id === 'pod-in-vpc-subnet') return `read from each pod's own eth0: the pods' addresses are the VPC's (${model.underlay}), not a range only the cluster knows`
   if (id === 'egress-reach' || id === 'egress-source') {
-    if (model.external.length === 0) return 'the topology has no external hosts'
+    if (!model.external.some((e) => !e.vpc)) return model.external.length === 0 ? 'the topology has no external hosts' : 'the topology has no external host outside the VPC (the internet)'
     if (!model.ipMasq) return routingMode(model.routing).podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
     if (id === 'egress-source') {
       const podPod = checks.get('no-nat-pod-pod')
@@ -180,11 +240,14 @@ export function buildReport(model: LabModel, coverage: Coverage, sections: Secti
     byCheck.set(p.check, list)
   }
   if (sections.includes('self-address')) byCheck.set('self-address', judgeSelf(model, ev.probes, ev.observations, ev.self))
+  if (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) byCheck.set('pod-in-vpc-subnet', judgeInVpc(model, ev.self))
   // the policy section belongs to labs with policies
   const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
-  // external hosts reach pods only where the underlay routes pod subnets
+  // internet hosts reach pods only where the underlay routes pod subnets
   const probed = (id: CheckId) => id !== 'policy-external' || routingMode(model.routing).podsRoutableFromUnderlay === true
   const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id]) && probed(id)).map((id) => {
+    const na = notApplicable(model, id)
+    if (na) return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], notApplicable: na, passed: 0, failed: 0, results: []}
     const results = byCheck.get(id) ?? []
     const passed = results.filter((r) => r.ok).length
     const n = note(model, id, ev.probes, byCheck)
@@ -219,7 +282,7 @@ export interface RenderOptions {
 }
 
 function who(e: ResultEndpoint): string {
-  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? 'external ' : ''}${e.name} (${e.ip})`
+  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? (e.vpc ? 'VPC host ' : 'external ') : ''}${e.name} (${e.ip})`
 }
 
 function describeSeen(seen: string, owners?: Map<string, string>): string {
@@ -228,6 +291,7 @@ function describeSeen(seen: string, owners?: Map<string, string>): string {
 }
 
 export function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
+  if (c.id === 'pod-in-vpc-subnet') return `✗ ${r.src.name}: expected ${r.expected}, but ${r.detail ?? r.seen}`
   if (c.id === 'self-address') return `✗ ${r.src.name}: expected ${r.expected} everywhere, but ${r.detail ?? r.seen}`
   const detail = r.detail ? ` — ${r.detail}` : ''
   // with policies: which service, and what the policies say about it
@@ -238,6 +302,7 @@ export function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string,
 
 /** "web-0 → web-1 db ✗node-2-p0": one line per source, like Mininet's pingall. */
 function sourceLines(c: CheckReport): string[] {
+  if (c.id === 'pod-in-vpc-subnet') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}, in ${r.expected.replace(/^an address in /, '')}` : failureLine(c, r)))
   if (c.id === 'self-address') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}` : failureLine(c, r)))
   const bySource = new Map<string, ProbeResult[]>()
   for (const r of c.results) {
@@ -245,7 +310,7 @@ function sourceLines(c: CheckReport): string[] {
     list.push(r)
     bySource.set(r.src.name, list)
   }
-  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source' || c.id === 'policy-ports'
+  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source' || c.id === 'vpc-pod-source' || c.id === 'pod-vpc-source' || c.id === 'policy-ports'
   const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${c.id === 'policy-ports' && r.policy ? `:${r.policy.service}` : ''}`
   // targets a policy denies, and that stayed silent as it should, are listed apart
   const blockedByPolicy = (r: ProbeResult) => r.ok && r.expected === 'no reply' && r.policy?.verdict === 'denied'
@@ -293,6 +358,10 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
     if (checks.length === 0) continue
     lines.push('', SECTION_TITLES[section])
     for (const c of checks) {
+      if (c.notApplicable) {
+        lines.push(`  – ${c.title}: not applicable`, `      ${c.notApplicable}`)
+        continue
+      }
       const total = c.passed + c.failed
       const mark = total === 0 ? '-' : c.failed === 0 ? '✓' : '✗'
       lines.push(`  ${mark} ${c.title}: ${total === 0 ? 'nothing to probe' : `${c.passed}/${total} passed`}`)
@@ -301,7 +370,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       const listed = total > 0 && sources <= listSources
       if (listed) for (const l of sourceLines(c)) lines.push(`      ${l}`)
       // a listed self-address line already is the whole story of that pod
-      const failures = listed && c.id === 'self-address' ? [] : c.results.filter((x) => !x.ok)
+      const failures = listed && (c.id === 'self-address' || c.id === 'pod-in-vpc-subnet') ? [] : c.results.filter((x) => !x.ok)
       for (const f of failures.slice(0, maxFailures)) lines.push(`      ${failureLine(c, f, opts.owners)}`)
       if (failures.length > maxFailures) {
         lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)

@@ -12,7 +12,7 @@ import {BIND_SCRIPT, startHub, unboundKey, type Hub} from './hub-control.js'
 import {assetPath, processMarker, processName, reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
 import {JOBS_SCRIPT, JobRunner} from './jobs.js'
-import {buildReport} from './report.js'
+import {buildReport, notApplicable} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {ANSWERED, eth0Addresses, SILENT} from './tools.js'
 import type {Observation, Only, Probe, ProbeReport, SelfObservation} from './types.js'
@@ -77,7 +77,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   if (stray) throw new NetlabError(`refusing to probe ${stray.dst.ip}: it is not an address of lab ${lab}`)
 
   const tasks = groupTasks(probes)
-  const selfPods = sections.includes('self-address') ? allPods(model) : []
+  // read in each pod: for the self-address check, and for the VPC's (pods holding VPC addresses)
+  const selfPods = sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
   const observations = new Map<number, Observation>()
   const self = new Map<string, SelfObservation>()
   const record = (seen: Map<number, Observation>) => seen.forEach((o, id) => observations.set(id, o))

@@ -40,6 +40,11 @@ export const SECTION_OF: Record<CheckId, Section> = {
   'no-nat-pod-pod': 'no-nat',
   'no-nat-node-pod': 'no-nat',
   'self-address': 'self-address',
+  'vpc-pod-reach': 'vpc',
+  'vpc-pod-source': 'vpc',
+  'pod-vpc-reach': 'vpc',
+  'pod-vpc-source': 'vpc',
+  'pod-in-vpc-subnet': 'vpc',
   'egress-reach': 'egress',
   'egress-source': 'egress',
   'policy-ports': 'policy',
@@ -137,8 +142,24 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
     for (const [s, d] of pods) add('no-nat-pod-pod', 'http', pod(s), pod(d))
     for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', node(n), pod(p))
   }
+  if (sections.has('vpc')) {
+    // VPC hosts are few: every pod, both ways, whatever the coverage
+    for (const e of model.external.filter((x) => x.vpc)) {
+      const host = externalEndpoint(e)
+      const fromVpc = vpcReachesPods(model)
+      for (const p of allPodsOf(model)) {
+        if (fromVpc) {
+          add('vpc-pod-reach', 'ping', host, pod(p))
+          add('vpc-pod-source', 'http', host, pod(p))
+        }
+        add('pod-vpc-reach', 'ping', pod(p), host)
+        add('pod-vpc-source', 'http', pod(p), host)
+      }
+    }
+  }
   if (sections.has('egress')) {
-    for (const e of model.external) {
+    // the internet; a VPC host is inside the VPC (the vpc section)
+    for (const e of model.external.filter((x) => !x.vpc)) {
       const host = externalEndpoint(e)
       for (const p of egressSources(model, coverage)) {
         add('egress-reach', 'ping', pod(p), host)
@@ -152,8 +173,9 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
 
 /**
  * The policy section: every pair of the other sections on each TCP and UDP port a policy names
- * (the echo service listens on them), and, where the underlay routes pod subnets, external hosts
- * → pods. Pairs the outside cannot answer whatever the policies say are left out.
+ * (the echo service listens on them), and, where the underlay routes pod subnets, internet hosts
+ * → pods (VPC hosts → pods are the vpc section's). Pairs the outside cannot answer whatever the
+ * policies say are left out.
  */
 function policyProbes(
   model: LabModel,
@@ -163,21 +185,36 @@ function policyProbes(
 ): void {
   const {tcp, udp} = namedPorts(model)
   const routable = routingMode(model.routing).podsRoutableFromUnderlay === true
+  const internet = model.external.filter((e) => !e.vpc)
+  const vpcHosts = model.external.filter((e) => e.vpc)
+  const both = (hosts: typeof model.external, pods: PodModel[]) => hosts.flatMap((e) => pods.map((p): [Endpoint, Endpoint] => [ep.pod(p), ep.external(e)]))
+  const into = (hosts: typeof model.external) => hosts.flatMap((e) => allPodsOf(model).map((p): [Endpoint, Endpoint] => [ep.external(e), ep.pod(p)]))
   const pairs: [Endpoint, Endpoint][] = [
     ...podPairs(model, coverage).map(([s, d]): [Endpoint, Endpoint] => [ep.pod(s), ep.pod(d)]),
     ...nodePodPairs(model, coverage).map(([n, p]): [Endpoint, Endpoint] => [ep.node(n), ep.pod(p)]),
-    ...model.external.flatMap((e) => egressSources(model, coverage).map((p): [Endpoint, Endpoint] => [ep.pod(p), ep.external(e)])),
-    ...(routable ? model.external.flatMap((e) => model.nodes.flatMap((n) => n.pods).map((p): [Endpoint, Endpoint] => [ep.external(e), ep.pod(p)])) : []),
+    // the pairs of the egress and vpc sections
+    ...both(internet, egressSources(model, coverage)),
+    ...both(vpcHosts, allPodsOf(model)),
+    ...(routable ? into(internet) : []),
+    ...(vpcReachesPods(model) ? into(vpcHosts) : []),
   ].filter(([s, d]) => expectHttp(model, s, d).reply)
   const services: [Probe['tool'], number][] = [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
   for (const [tool, port] of services) for (const [s, d] of pairs) add('policy-ports', tool, s, d, port)
   if (!routable) return
-  for (const e of model.external) {
-    for (const p of model.nodes.flatMap((n) => n.pods)) {
+  for (const e of internet) {
+    for (const p of allPodsOf(model)) {
       add('policy-external', 'ping', ep.external(e), ep.pod(p))
       add('policy-external', 'http', ep.external(e), ep.pod(p))
     }
   }
+}
+
+const allPodsOf = (model: LabModel) => model.nodes.flatMap((n) => n.pods)
+
+/** Does a VPC host reach pods directly in this lab's mode (the VPC knows pod addresses)? */
+export function vpcReachesPods(model: LabModel): boolean {
+  const m = routingMode(model.routing)
+  return m.podsRoutableFromVpc ?? m.podsRoutableFromUnderlay ?? false
 }
 
 /** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */

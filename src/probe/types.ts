@@ -2,12 +2,12 @@
 // see), observations made inside the lab's namespaces, and the report that compares the two.
 
 /** What --only can pick. */
-export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'egress', 'policy'] as const
+export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'vpc', 'egress', 'policy'] as const
 export type Only = (typeof ONLY_CHOICES)[number]
 
 /** Report sections, in report order. self-address goes with no-nat (it uses what peers saw). */
 export type Section = Only | 'self-address'
-export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress', 'policy']
+export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy']
 
 export type CheckId =
   | 'pod-pod-same-node'
@@ -18,6 +18,11 @@ export type CheckId =
   | 'no-nat-pod-pod'
   | 'no-nat-node-pod'
   | 'self-address'
+  | 'vpc-pod-reach'
+  | 'vpc-pod-source'
+  | 'pod-vpc-reach'
+  | 'pod-vpc-source'
+  | 'pod-in-vpc-subnet'
   | 'egress-reach'
   | 'egress-source'
   | 'policy-ports'
@@ -32,6 +37,8 @@ export interface Endpoint {
   ip: string
   /** for a pod: the node it runs on */
   node?: string
+  /** for an external host: a VM of the cluster's VPC (vpc: true), not the internet */
+  vpc?: boolean
 }
 
 /** What the model says a probe must observe. */
@@ -94,6 +101,8 @@ export interface ResultEndpoint {
   ip: string
   /** for a pod: its node */
   node?: string
+  /** for an external host: a VM of the VPC */
+  vpc?: boolean
 }
 
 export interface ProbeResult {
@@ -116,6 +125,8 @@ export interface CheckReport {
   title: string
   /** what is expected and why, when it is not obvious */
   note?: string
+  /** why the check does not apply to this lab (its mode, or nothing to probe it with); then nothing passed or failed */
+  notApplicable?: string
   passed: number
   failed: number
   results: ProbeResult[]

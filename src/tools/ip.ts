@@ -48,6 +48,7 @@ export function encodeIp(args: string[]): string | undefined {
     while (w.length > 0) {
       const k = w.shift()!
       if (k === 'onlink') f.onlink = '1' // the gateway is on this link, whatever its addresses say
+      else if (k === 'scope' && (w[0] === 'link' || w[0] === 'global')) f.scope = w.shift()!
       else if (k === 'via' && isIPv4(w[0])) f.via = w.shift()!
       else if (k === 'dev' && w[0] !== undefined && IFNAME.test(w[0])) f.dev = w.shift()!
       else return undefined
@@ -57,6 +58,10 @@ export function encodeIp(args: string[]): string | undefined {
   if (obj === 'link' && verb === 'add') return encodeVxlan(w)
   if (obj === 'neigh' && verb === 'add' && w.length === 7 && isIPv4(w[0]) && w[1] === 'lladdr' && MAC.test(w[2]) && w[3] === 'dev' && IFNAME.test(w[4]) && w[5] === 'nud' && w[6] === 'permanent') {
     return record('neigh', {ip: w[0], mac: w[2], dev: w[4]})
+  }
+  // a proxy entry: answer ARP on DEV for IP (with DEV's own MAC)
+  if (obj === 'neigh' && verb === 'add' && w.length === 4 && w[0] === 'proxy' && isIPv4(w[1]) && w[2] === 'dev' && IFNAME.test(w[3])) {
+    return record('pneigh', {ip: w[1], dev: w[3]})
   }
   return undefined
 }

@@ -201,7 +201,7 @@ export class Walker {
     }
     if (!entry || entry.value === null) return defaults
     const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq'])
-    const out = {...defaults}
+    const out: Topology['cluster'] = {...defaults, given: [...m.keys()]}
     const podCIDR = m.get('podCIDR')
     if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
     const underlay = m.get('underlay')
@@ -314,14 +314,17 @@ export class Walker {
     if (v.items.length > 16) this.fail(v, `too many external hosts (${v.items.length}; at most 16)`)
     return v.items.map((item, i) => {
       const where = `external[${i}]`
-      const m = this.map(item, where, ['name', 'ip', 'segment'])
+      const m = this.map(item, where, ['name', 'ip', 'segment', 'vpc'])
       const nameEntry = m.get('name')
       if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
       const ipEntry = m.get('ip')
+      const vpc = m.get('vpc')
+      if (vpc && (!isScalar(vpc.value) || typeof vpc.value.value !== 'boolean')) this.fail(vpc.value ?? vpc.key, `${where}.vpc must be true (a VM in the cluster's VPC) or false (the internet)`)
       return {
         name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName),
         ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
         segment: this.segment(m.get('segment'), where),
+        ...(vpc ? {vpc: {value: (vpc.value as {value: boolean}).value, pos: this.pos(vpc.value)}} : {}),
       }
     })
   }

@@ -31,6 +31,8 @@ export interface NodeSpec {
 export interface ExternalSpec {
   name: Located<string>
   ip?: Located<string>
+  /** a VM in the same VPC that is not a node (an address in the underlay), not "the internet" */
+  vpc?: Located<boolean>
   /** index into cluster.underlay (default 0) */
   segment?: Located<number>
 }
@@ -45,6 +47,8 @@ export interface Topology {
     underlay: Located<string>[]
     routing: Located<RoutingMode>
     ipMasq: Located<boolean>
+    /** the cluster keys the file itself gives (the rest are defaults), for modes to which some do not apply */
+    given?: readonly string[]
   }
   nodes: NodeSpec[]
   nodesPos: SourcePos

@@ -2,6 +2,7 @@
 // Plain data and pure functions, no vitest hooks and no processes: unit tests import it too.
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {routingMode} from '../../src/plan/routing/index.js'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -17,13 +18,19 @@ export const INTERNET = {name: 'internet', ip: '203.0.113.10'}
 /** How long a test waits for something that happens in the background (a pause file, a process to go). */
 export const WAIT_MS = 20_000
 
-/** nodes n0, n1, … with `pods` pods each (named n0-p0, …), and the external host unless told not to. */
-export function smallTopology(name: string, opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean} = {}): Record<string, unknown> {
+/** the VPC host of generated test labs that ask for one: a VM of the VPC that is not a node */
+export const VPC_HOST = {name: 'vpc-vm', vpc: true, ip: '192.168.50.200'}
+
+/**
+ * nodes n0, n1, … with `pods` pods each (named n0-p0, …), and the external host unless told not
+ * to; `routing` (default host-gw) with only the cluster keys that apply to it (a mode whose pods
+ * hold underlay addresses takes no podCIDR), and a VPC host if asked.
+ */
+export function smallTopology(name: string, opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean; routing?: string; vpcHost?: boolean} = {}): Record<string, unknown> {
   const nodes = Array.from({length: opts.nodes ?? 2}, (_, i) => ({name: `n${i}`, pods: opts.pods ?? 2}))
-  return {
-    name,
-    cluster: {...CLUSTER, ipMasq: opts.ipMasq ?? CLUSTER.ipMasq},
-    nodes,
-    ...(opts.external === false ? {} : {external: [{...INTERNET}]}),
-  }
+  const routing = opts.routing ?? CLUSTER.routing
+  const {podCIDR, nodeSubnetSize, ...rest} = CLUSTER
+  const cluster = {...(routingMode(routing).podsInUnderlay ? rest : {podCIDR, nodeSubnetSize, ...rest}), routing, ipMasq: opts.ipMasq ?? CLUSTER.ipMasq}
+  const external = [...(opts.external === false ? [] : [{...INTERNET}]), ...(opts.vpcHost ? [{...VPC_HOST}] : [])]
+  return {name, cluster, nodes, ...(external.length > 0 ? {external} : {})}
 }

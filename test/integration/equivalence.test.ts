@@ -4,7 +4,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
@@ -36,7 +36,9 @@ function dump(ns: string, lab: string): unknown {
     addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
-    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6')],
+    // proxy neighbour entries and proxy ARP: how the VPC modes deliver pod addresses
+    proxy: (j(ns, ['neigh', 'show', 'proxy']) as Record<string, any>[]).map((n) => `${n.dst} ${n.dev}`).sort(),
+    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6'), sysctl('net.ipv4.conf.eth0.proxy_arp'), sysctl('net.ipv4.neigh.eth0.proxy_delay')],
     // what a lab with policies sets in its nodes (empty where there is no cni0)
     policySysctls: ['net.ipv4.conf.cni0.proxy_arp_pvlan', 'net.ipv4.neigh.cni0.proxy_delay', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.cni0.send_redirects', 'net.ipv4.icmp_ratemask'].map(sysctl),
     rules,
@@ -59,18 +61,19 @@ function withPolicies(topo: Record<string, unknown>): void {
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
   const {stateDir, env, track} = labSandbox()
 
-  // every routing mode on a small lab; the default mode on a large one too; both with policies
+  // every routing mode on a small lab; on a large one too the default mode and every mode that writes its own neighbours; the default mode with policies, small and large
+  const large = ROUTING_MODES.filter((m) => m === DEFAULT_ROUTING_MODE || routingMode(m).neighbours)
   const cases = [
     ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing, false] as const),
-    [`${DEFAULT_ROUTING_MODE}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE, false] as const,
+    ...large.map((routing) => [`${routing}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, routing, false] as const),
     [`${DEFAULT_ROUTING_MODE}: a small lab with policies`, {nodes: 3, pods: 2}, DEFAULT_ROUTING_MODE, true] as const,
     [`${DEFAULT_ROUTING_MODE}: a large lab with policies (neighbours through the gateway)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE, true] as const,
   ]
   for (const [what, size, routing, policies] of cases) {
     it(what, () => {
       const lab = track(uniqueLab('same'))
-      const topo = smallTopology(lab, size)
-      ;(topo.cluster as Record<string, unknown>).routing = routing
+      // a VPC host in the small labs: its routes, and the VPC router it brings, are built both ways too
+      const topo = smallTopology(lab, {...size, routing, vpcHost: size.nodes === 3})
       if (policies) withPolicies(topo)
       const file = writeTopology(stateDir, topo)
       const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)

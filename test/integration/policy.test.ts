@@ -9,7 +9,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
-import {ROUTING_MODES} from '../../src/plan/routing/index.js'
+import {ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
 import {CLUSTER, INTERNET} from '../helpers/constants.js'
 import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
 
@@ -55,9 +55,11 @@ const POLICIES = [
 
 /** n0: client, server-0, other; n1: server-1. Servers take 8080/tcp, 5353/udp and ping from the client only; the client may reach servers only. */
 function topology(lab: string, routing: string, policies: unknown[] | null = POLICIES): Record<string, unknown> {
+  // a mode whose pods hold underlay addresses takes no pod range
+  const {podCIDR, nodeSubnetSize, ...rest} = CLUSTER
   return {
     name: lab,
-    cluster: {...CLUSTER, routing},
+    cluster: {...(routingMode(routing).podsInUnderlay ? rest : {podCIDR, nodeSubnetSize, ...rest}), routing},
     nodes: [
       {
         name: 'n0',

@@ -154,7 +154,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     const {code, report} = probeJson(lab, env)
     expect(code).toBe(0)
     expect(report).toMatchObject({lab, coverage: 'all-pairs', failed: 0})
-    expect(report.sections).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'egress'])
+    expect(report.sections).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress'])
     expect(check(report, 'pod-pod-same-node').passed).toBe(3 * 2)
     expect(check(report, 'pod-pod-other-node').passed).toBe(6 * 4)
     expect(check(report, 'node-own-pod').passed).toBe(6)

@@ -26,8 +26,7 @@ describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
 
   function up(routing: string): string {
     const lab = track(uniqueLab(routing))
-    const topo = smallTopology(lab, {nodes: 2, pods: 1})
-    ;(topo.cluster as Record<string, unknown>).routing = routing
+    const topo = smallTopology(lab, {nodes: 2, pods: 1, routing})
     const file = writeTopology(stateDir, topo)
     const r = netlab(['up', file, '--json'], env)
     expect(r.code, r.stderr).toBe(0)

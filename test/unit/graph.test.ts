@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {buildGraph, FULL} from '../../src/graph/build.js'
 import {toDot} from '../../src/graph/dot.js'
-import {graphIds} from '../../src/graph/ids.js'
+import {graphIds, POD_CABLES} from '../../src/graph/ids.js'
 import {toMermaid} from '../../src/graph/mermaid.js'
 import {drawnEdges} from '../../src/graph/style.js'
 import {renderSvg} from '../../src/graph/svg.js'
@@ -16,6 +16,7 @@ import {buildModel} from '../../src/model/build.js'
 import {allPods, type LabModel} from '../../src/model/types.js'
 import {compilePlan} from '../../src/plan/compile.js'
 import {hostGw} from '../../src/plan/routing/host-gw.js'
+import {routingMode} from '../../src/plan/routing/index.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {ROOT} from '../helpers/lab.js'
 import {checkTopologies, propertySeed, toYaml, validTopology} from '../helpers/topologies.js'
@@ -47,8 +48,10 @@ function checkMembersDrawn(model: LabModel, full: Graph): void {
   for (const n of model.nodes) {
     expect(full.clusters.find((c) => c.id === graphIds.cluster(n.name))?.label.join(' ')).toContain(n.podCIDR)
     expect(full.nodes.find((x) => x.id === graphIds.device(n.name, 'eth0'))?.label).toEqual(['eth0', n.ip])
-    // cni0 only where the model has one: a node without pods has none yet
-    expect(full.nodes.some((x) => x.id === graphIds.device(n.name, n.bridge))).toBe(n.pods.length > 0)
+    // cni0 only where the model has one: a node without pods has none yet, a mode that cables pods to the node itself none at all
+    const ptp = routingMode(model.routing).podGateway !== undefined
+    expect(full.nodes.some((x) => x.id === graphIds.device(n.name, n.bridge))).toBe(n.pods.length > 0 && !ptp)
+    expect(full.nodes.some((x) => x.id === graphIds.device(n.name, POD_CABLES))).toBe(n.pods.length > 0 && ptp)
   }
   for (const p of allPods(model)) {
     const box = full.nodes.find((x) => x.id === graphIds.member(p.name))

@@ -43,7 +43,7 @@ describe('three-node.yaml', () => {
     expect(m.fabric).toEqual({netns: 'netlab-three-node.fabric', bridge: 'br0'})
     for (const n of m.nodes) expect(n.netns).toBe(`netlab-three-node.${n.name}`)
     for (const p of allPods(m)) expect(p.netns).toBe(`netlab-three-node.${p.name}`)
-    expect(m.external).toEqual([{name: 'internet', netns: 'netlab-three-node.internet', ip: '203.0.113.10', mac: '0a:58:cb:00:71:0a', fabricPort: 'internet', segment: 0}])
+    expect(m.external).toEqual([{name: 'internet', netns: 'netlab-three-node.internet', ip: '203.0.113.10', mac: '0a:58:cb:00:71:0a', fabricPort: 'internet', segment: 0, vpc: false}])
     const all = allNetns(m)
     expect(all).toHaveLength(1 + 3 + 1 + 5)
     expect(new Set(all).size).toBe(all.length)

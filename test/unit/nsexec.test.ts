@@ -119,6 +119,39 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     expect(o.error?.stderr).toBe('Cannot find device "nosuch"')
   })
 
+  it('aws-vpc\'s wiring: a /32 route of link scope, a gateway route with scope link, and proxy neighbour entries, as ip makes them', () => {
+    const actions = [
+      act(0, ['link', 'set', 'd0', 'up']),
+      act(1, ['route', 'add', '192.168.50.22/32', 'dev', 'd0', 'scope', 'link']),
+      act(2, ['route', 'add', '169.254.1.1', 'dev', 'd0', 'scope', 'link']),
+      act(3, ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'd0']),
+      act(4, ['neigh', 'add', 'proxy', '192.168.50.22', 'dev', 'd0']),
+    ]
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    expect([p.steps[0].kind, p.fallback]).toEqual(['netlink', false])
+    writeFileSync(join(dir, 'ops5'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
+    // the same made by ip itself, on the other end of the pair, to compare with
+    const byIp = (name: string, args: string[]) => exec(name, ['ip', ...args])
+    const job = runJob([
+      exec('mk5', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']),
+      `netlink:${join(dir, 'ops5')}`,
+      byIp('i1', ['link', 'set', 'd1', 'up']),
+      byIp('i2', ['route', 'add', '192.168.50.23/32', 'dev', 'd1', 'scope', 'link']),
+      byIp('i3', ['neigh', 'add', 'proxy', '192.168.50.23', 'dev', 'd1']),
+      exec('r5', ['ip', '-j', 'route', 'show', 'table', 'main']),
+      exec('n5', ['ip', '-j', 'neigh', 'show', 'proxy']),
+    ])
+    expect(job.stdout, job.err(1)).toContain('ok 0')
+    const routes = JSON.parse(job.out(5)) as {dst: string; gateway?: string; dev: string; scope?: string; protocol?: string}[]
+    const route = (dst: string) => routes.find((r) => r.dst === dst)
+    expect(route('192.168.50.22')).toMatchObject({dev: 'd0', scope: 'link'})
+    expect({...route('192.168.50.22'), dst: '-', dev: '-', protocol: '-'}).toEqual({...route('192.168.50.23'), dst: '-', dev: '-', protocol: '-'})
+    expect(route('169.254.1.1')).toMatchObject({dev: 'd0', scope: 'link'})
+    expect(route('default')).toMatchObject({gateway: '169.254.1.1', dev: 'd0'})
+    const proxies = (JSON.parse(job.out(6)) as {dst: string; dev: string}[]).map((n) => `${n.dst} ${n.dev}`).sort()
+    expect(proxies).toEqual(['192.168.50.22 d0', '192.168.50.23 d1'])
+  })
+
   it('a request the kernel refuses names its op, and the ops after it are not sent', () => {
     const actions = [act(0, ['link', 'set', 'lo', 'up']), act(1, ['route', 'add', '10.9.0.0/24', 'via', '10.1.2.1', 'dev', 'nosuchdev']), act(2, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo'])]
     const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})

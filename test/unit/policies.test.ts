@@ -404,3 +404,35 @@ describe('the plan of netlab policy apply', () => {
     expect(out.applied).toEqual([p.actions[0]])
   })
 })
+
+describe('policies in a mode whose pods are routed already (aws-vpc: no bridge)', () => {
+  const topo = `name: vpc
+cluster: {underlay: 192.168.50.0/24, routing: aws-vpc}
+nodes:
+  - name: node-0
+    pods: [{name: web, labels: {app: web}}, {name: db, labels: {app: db}}]
+policies:
+  - name: db-in
+    podSelector: {app: db}
+    ingress:
+      - from: [{podSelector: {app: web}}]`
+  const m = model(topo)
+  const plan = compilePlan(m)
+
+  it("wires nothing (no port to isolate, no cni0), says why, and keys the chains on the pods' VPC addresses", () => {
+    const phase = plan.actions.filter((a) => a.phase === 'policies')
+    expect(phase.filter((a) => a.tool !== 'iptables').map((a) => `${a.tool} ${a.args.join(' ')}`)).toEqual([
+      'sysctl net.ipv4.icmp_ratemask=6160',
+    ])
+    expect(plan.phases.at(-1)!.why).toContain('There is no bridge')
+    const [web, db] = m.nodes[0].pods
+    expect(phase.map((a) => a.args.join(' '))).toContain(`-A NETLAB-IN-db -s ${web.ip} -m comment --comment db-in ingress rule 1 -j RETURN`)
+    expect(phase.map((a) => a.args.join(' '))).toContain(`-A NETLAB-POLICY -d ${db.ip} -j NETLAB-IN-db`)
+  })
+
+  it("policy apply on such a lab built without policies flushes no pod's neighbours", () => {
+    const p = compilePolicyApply(model(topo.slice(0, topo.indexOf('policies:'))), m)
+    expect(p.actions.some((a) => a.args[0] === 'neigh')).toBe(false)
+    expect(p.actions.filter((a) => a.phase === 'policy-wiring').map((a) => a.args[0])).toEqual(['net.ipv4.icmp_ratemask=6160'])
+  })
+})

@@ -25,15 +25,51 @@ export interface RoutingModeModule {
   validate?(topo: Topology): void
   /** the mode needs every node on one L2 segment (validation refuses nodes on different segments) */
   oneSegment?: boolean
-  /** may pod subnets overlap the underlay (pods holding VPC addresses)? default: no */
+  /**
+   * Do pods hold addresses of the underlay (VPC) subnet itself? default: no. Then the model gives
+   * each pod a free address of its node's segment (after the nodes and the router; fixed pod
+   * addresses must lie there and collide with nothing), no node has a pod subnet (node.podCIDR
+   * is the segment, node.gateway the mode's podGateway), cluster.podCIDR and nodeSubnetSize do
+   * not apply (the mode's validate refuses them), model.podCIDR is the segment, and an internet
+   * host gets routes to the node addresses only (the segment holds pods too). (aws-vpc)
+   */
   podsInUnderlay?: boolean
+  /**
+   * The address pods' default route goes via when it is not the first address of the node's pod
+   * subnet (aws-vpc: 169.254.1.1, held by no interface). The model gives it a MAC (macFor) as
+   * node.gatewayMac and every pod cable's node end that MAC (pod.hostVethMac), so a pod can be
+   * written a permanent neighbour entry for its gateway.
+   */
+  podGateway?: string
   /**
    * the mode needs a router on the underlay (a VPC route table): its name and what it is. It gets
    * the first free address of every segment; labs with more than one segment get one anyway.
    */
   router?: {name: string; role: string}
-  /** may hosts on the underlay (external hosts) route to pod subnets (the VPC knows them)? default: no */
+  /**
+   * Do all hosts on the underlay, the internet hosts included, route to pod subnets? default: no.
+   * (routes: every external host's default route is the VPC router, which knows them.)
+   */
   podsRoutableFromUnderlay?: boolean
+  /**
+   * Do VPC hosts (external, vpc: true) reach pods directly, each side seeing the other's own
+   * address? default: podsRoutableFromUnderlay. The probe's VPC host → pod checks apply only
+   * where this holds, and are reported as not applicable elsewhere. (aws-vpc, vpc-native)
+   */
+  podsRoutableFromVpc?: boolean
+  /**
+   * Routes every VM of the VPC has besides its own subnet's, written for each VPC host in the
+   * external phase (a mode writes the nodes' own in its routes phase). (vpc-native: the
+   * subnet's secondary range, connected, as GCP's subnet routes are)
+   */
+  vpcRoutes?(ctx: PlanContext, host: {name: string; netns: string}): void
+  /**
+   * The title or why of a shared phase (links, pod-links, nodes, pods, external, firewall), where
+   * the default text would describe wiring the mode does not do (a bridge it has no use for).
+   */
+  phases?: Partial<Record<'links' | 'pod-links' | 'nodes' | 'pods' | 'external' | 'firewall', {title?: string; why?: string}>>
+  /** How status names the mode's ranges and addresses (default: pod range, node pod subnet, pod address). */
+  terms?: {podCIDR?: string; nodeSubnet?: string; podAddress?: string}
   /** members the mode adds to the lab (a VPC host, …), allocated after nodes and pods */
   members?(model: LabModel): Member[]
   // Wiring pods (defaults: ../wiring.ts, the bridge plugin's way).
@@ -52,12 +88,13 @@ export interface RoutingModeModule {
   /** firewall phase, per node: forwarding rules and masquerade (default: accept the pod range, masquerade only leaving the cluster) */
   firewall?(ctx: PlanContext, node: NodeModel): void
   /**
-   * policies phase, per node with pods, in labs with policies: make every packet to or from the
-   * node's pods cross its IP layer, where the policy rules are (default: isolate cni0's pod
-   * ports and answer the pods' ARP for each other, so the node routes same-node traffic). A mode
-   * whose pods are routed already (no bridge) makes it a no-op.
+   * labs with policies: how every packet to or from a node's pods comes to cross the node's IP
+   * layer, where the policy rules are — the policies phase's explanation of it, and what it wires
+   * on each node with pods (default: bridgePolicyWiring in ../wiring.ts: isolate cni0's pod ports
+   * and answer the pods' ARP for each other, so same-node traffic is routed). A mode whose pods
+   * are routed already (no bridge) says so and wires nothing.
    */
-  routePodTraffic?(ctx: PlanContext, node: NodeModel): void
+  policyWiring?: {why: string; build?(ctx: PlanContext, node: NodeModel): void}
   /** the routes phase: its title and why, and the routes that carry pod traffic between nodes */
   routes: {title: string; why: string; build(ctx: PlanContext): void}
   /**
