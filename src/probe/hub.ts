@@ -25,7 +25,8 @@ export function parseHubFds(spec: string): Listener[] {
     .filter((s) => s.length > 0)
     .map((s) => {
       const [fd, netns, ip, port] = s.split('=')
-      if (!/^\d+$/.test(fd ?? '') || !netns || !ip || (port !== undefined && !/^(tcp|udp)\/\d+$/.test(port))) throw new Error(`bad NETLAB_HUB_FDS entry: ${s}`)
+      if (!/^\d+$/.test(fd ?? '') || !netns || !ip || (port !== undefined && !/^(tcp|udp)\/\d+$/.test(port)))
+        throw new Error(`bad NETLAB_HUB_FDS entry: ${s}`)
       return {fd: Number(fd), netns, ip, ...(port?.startsWith('udp') ? {proto: 'udp' as const} : {})}
     })
 }

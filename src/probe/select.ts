@@ -187,8 +187,10 @@ function policyProbes(
   const routable = routingMode(model.routing).podsRoutableFromUnderlay === true
   const internet = model.external.filter((e) => !e.vpc)
   const vpcHosts = model.external.filter((e) => e.vpc)
-  const both = (hosts: typeof model.external, pods: PodModel[]) => hosts.flatMap((e) => pods.map((p): [Endpoint, Endpoint] => [ep.pod(p), ep.external(e)]))
-  const into = (hosts: typeof model.external) => hosts.flatMap((e) => allPodsOf(model).map((p): [Endpoint, Endpoint] => [ep.external(e), ep.pod(p)]))
+  const both = (hosts: typeof model.external, pods: PodModel[]) =>
+    hosts.flatMap((e) => pods.map((p): [Endpoint, Endpoint] => [ep.pod(p), ep.external(e)]))
+  const into = (hosts: typeof model.external) =>
+    hosts.flatMap((e) => allPodsOf(model).map((p): [Endpoint, Endpoint] => [ep.external(e), ep.pod(p)]))
   const pairs: [Endpoint, Endpoint][] = [
     ...podPairs(model, coverage).map(([s, d]): [Endpoint, Endpoint] => [ep.pod(s), ep.pod(d)]),
     ...nodePodPairs(model, coverage).map(([n, p]): [Endpoint, Endpoint] => [ep.node(n), ep.pod(p)]),
@@ -198,7 +200,10 @@ function policyProbes(
     ...(routable ? into(internet) : []),
     ...(vpcReachesPods(model) ? into(vpcHosts) : []),
   ].filter(([s, d]) => expectHttp(model, s, d).reply)
-  const services: [Probe['tool'], number][] = [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
+  const services: [Probe['tool'], number][] = [
+    ...tcp.map((p): [Probe['tool'], number] => ['http', p]),
+    ...udp.map((p): [Probe['tool'], number] => ['udp', p]),
+  ]
   for (const [tool, port] of services) for (const [s, d] of pairs) add('policy-ports', tool, s, d, port)
   if (!routable) return
   for (const e of internet) {

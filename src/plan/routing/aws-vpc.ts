@@ -188,7 +188,7 @@ export const awsVpc: RoutingModeModule = {
   podsRoutableFromVpc: true,
   nodeLinks: () => undefined, // no bridge: each pod's cable ends on the node itself
   policyWiring: {
-    why: 'There is no bridge: each pod\'s cable ends on its node, which routes every packet of its pods, between two pods of one node too, so each one crosses FORWARD once and nothing needs wiring.',
+    why: "There is no bridge: each pod's cable ends on its node, which routes every packet of its pods, between two pods of one node too, so each one crosses FORWARD once and nothing needs wiring.",
   },
   attachPods,
   configurePod,
