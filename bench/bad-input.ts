@@ -10,7 +10,9 @@ import {join} from 'node:path'
 import {netlab, ROOT} from './proc.js'
 
 const corpus = join(ROOT, 'test', 'fixtures', 'bad')
-const files = readdirSync(corpus).filter((f) => f.endsWith('.yaml')).sort()
+const files = readdirSync(corpus)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 const stateDir = mkdtempSync(join(tmpdir(), 'netlab-bench-bad-'))
 const times: [string, number, number][] = []
 try {
@@ -24,6 +26,10 @@ try {
 const sorted = times.map((t) => t[1]).sort((a, b) => a - b)
 const slowest = [...times].sort((a, b) => b[1] - a[1]).slice(0, 3)
 const wrongExit = times.filter((t) => t[2] !== 2)
-console.log(`${files.length} bad topologies through netlab up: median ${Math.round(sorted[sorted.length >> 1])} ms, slowest ${slowest.map(([f, ms]) => `${f} ${Math.round(ms)} ms`).join(', ')}`)
-console.log(`target: every one refused in under 1 s: ${sorted.at(-1)! < 1000 ? '✓' : '✗'}; exit code 2 for all: ${wrongExit.length === 0 ? '✓' : `✗ (${wrongExit.map((t) => t[0]).join(', ')})`}`)
+console.log(
+  `${files.length} bad topologies through netlab up: median ${Math.round(sorted[sorted.length >> 1])} ms, slowest ${slowest.map(([f, ms]) => `${f} ${Math.round(ms)} ms`).join(', ')}`,
+)
+console.log(
+  `target: every one refused in under 1 s: ${sorted.at(-1)! < 1000 ? '✓' : '✗'}; exit code 2 for all: ${wrongExit.length === 0 ? '✓' : `✗ (${wrongExit.map((t) => t[0]).join(', ')})`}`,
+)
 process.exitCode = wrongExit.length === 0 ? 0 : 1

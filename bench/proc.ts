@@ -126,5 +126,10 @@ export function parseJson<T>(text: string): T | undefined {
 }
 
 export function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim().length > 0)?.trim() ?? ''
+  return (
+    s
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? ''
+  )
 }

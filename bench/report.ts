@@ -84,7 +84,8 @@ export function summarize(c: Case): void {
     (c.naive !== undefined && (c.naive.exitCode !== 0 || c.naive.error !== undefined || (c.naive.ping?.failed ?? 0) > 0))
 }
 
-const s = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '—' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
+const s = (ms: number | undefined) =>
+  ms === undefined || Number.isNaN(ms) ? '—' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`
 const mb = (kb: number | undefined) => (kb === undefined ? '—' : `${Math.round(kb / 1024)}`)
 
 /** The targets of the performance issue, per routing mode, checked against this run. */
@@ -92,7 +93,12 @@ export function targets(cases: Case[], modes: readonly string[]): Target[] {
   const out: Target[] = []
   const find = (size: string, mode: string) => cases.find((c) => c.size === size && c.mode === mode)
   const check = (what: string, goal: string, value: number | undefined, limit: number, show: (v: number) => string, atLeast = false) =>
-    out.push({what, goal, got: value === undefined || Number.isNaN(value) ? 'not measured' : show(value), ok: value === undefined || Number.isNaN(value) ? undefined : atLeast ? value >= limit : value <= limit})
+    out.push({
+      what,
+      goal,
+      got: value === undefined || Number.isNaN(value) ? 'not measured' : show(value),
+      ok: value === undefined || Number.isNaN(value) ? undefined : atLeast ? value >= limit : value <= limit,
+    })
   for (const mode of modes) {
     const three = find('three', mode)
     const fifty = find('50x10', mode)
@@ -112,10 +118,18 @@ export function targets(cases: Case[], modes: readonly string[]): Target[] {
       const linSelf = fifty.median && hundred.median ? hundred.median.upMs / fifty.median.upMs : undefined
       check(`linearity, in-process ms (${mode}), for information`, '≤ 2.0 (about)', linSelf, 2.0, (v) => `${v.toFixed(2)}`)
     }
-    if (hundred) check(`peak RSS at 100x10 (${mode})`, '≤ 200 MB', hundred.peakRssKB === undefined ? undefined : hundred.peakRssKB / 1024, 200, (v) => `${Math.round(v)} MB`)
+    if (hundred)
+      check(
+        `peak RSS at 100x10 (${mode})`,
+        '≤ 200 MB',
+        hundred.peakRssKB === undefined ? undefined : hundred.peakRssKB / 1024,
+        200,
+        (v) => `${Math.round(v)} MB`,
+      )
   }
   const others = modes.filter((m) => m !== 'host-gw')
-  if (others.length === 0) out.push({what: 'every routing mode within 1.5× of host-gw', goal: '≤ 1.5×', got: 'only host-gw exists: nothing to compare'})
+  if (others.length === 0)
+    out.push({what: 'every routing mode within 1.5× of host-gw', goal: '≤ 1.5×', got: 'only host-gw exists: nothing to compare'})
   for (const mode of others) {
     for (const c of cases.filter((x) => x.mode === mode)) {
       const base = find(c.size, 'host-gw')
@@ -128,24 +142,63 @@ export function targets(cases: Case[], modes: readonly string[]): Target[] {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)))
-  const line = (r: string[]) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd()
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd()
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
 }
 
 export function renderTable(cases: Case[]): string {
-  const head = ['topology', 'mode', 'actions', 'naive up', 'netlab up', 'ratio', 'ip fallbacks', 'netlab down', 'peak RSS (MB)', 'probe (time, passed/failed)', 'pings naive · netlab']
+  const head = [
+    'topology',
+    'mode',
+    'actions',
+    'naive up',
+    'netlab up',
+    'ratio',
+    'ip fallbacks',
+    'netlab down',
+    'peak RSS (MB)',
+    'probe (time, passed/failed)',
+    'pings naive · netlab',
+  ]
   const rows = cases.map((c) => {
-    const naive = c.naive ? (c.naive.error === 'interrupted' ? 'interrupted' : c.naive.exitCode === 0 ? s(c.naive.upMs) : `FAILED (${s(c.naive.upMs)})`) : 'skipped'
+    const naive = c.naive
+      ? c.naive.error === 'interrupted'
+        ? 'interrupted'
+        : c.naive.exitCode === 0
+          ? s(c.naive.upMs)
+          : `FAILED (${s(c.naive.upMs)})`
+      : 'skipped'
     const up = c.median ? `${s(c.median.upWallMs)} (${s(c.median.upMs)})` : c.runs.length ? 'FAILED' : '—'
     const down = c.median ? `${s(c.median.downWallMs)} (${s(c.median.downMs)})` : '—'
     const probes = c.runs.map((r) => r.probe).filter((p): p is ProbeSummary => p !== undefined)
-    const probe = probes.length === 0 ? 'n/a' : probes.map((p) => (p.error ? `error: ${p.error}` : `${s(p.wallMs)}, ${p.passed}/${p.failed}`)).join('; ')
+    const probe =
+      probes.length === 0
+        ? 'n/a'
+        : probes.map((p) => (p.error ? `error: ${p.error}` : `${s(p.wallMs)}, ${p.passed}/${p.failed}`)).join('; ')
     const pings = (p?: PingSummary) => (p ? `${p.passed}/${p.passed + p.failed}` : '—')
     const netlabPings = c.runs.map((r) => r.ping).filter((p): p is PingSummary => p !== undefined)
-    const np = netlabPings.length ? `${netlabPings.reduce((n, p) => n + p.passed, 0)}/${netlabPings.reduce((n, p) => n + p.passed + p.failed, 0)}` : '—'
+    const np = netlabPings.length
+      ? `${netlabPings.reduce((n, p) => n + p.passed, 0)}/${netlabPings.reduce((n, p) => n + p.passed + p.failed, 0)}`
+      : '—'
     const topo = `${c.size === 'three' ? 'three-node' : c.size} (${c.pods} pods)`
     const fallbacks = [...new Set(c.runs.map((r) => r.upFallbacks).filter((f) => f !== undefined))].join('/') || '—'
-    return [topo, c.mode, String(c.actions), naive, up, c.ratio === undefined ? '—' : `${c.ratio.toFixed(1)}×`, fallbacks, down, mb(c.peakRssKB), probe, `${pings(c.naive?.ping)} · ${np}`]
+    return [
+      topo,
+      c.mode,
+      String(c.actions),
+      naive,
+      up,
+      c.ratio === undefined ? '—' : `${c.ratio.toFixed(1)}×`,
+      fallbacks,
+      down,
+      mb(c.peakRssKB),
+      probe,
+      `${pings(c.naive?.ping)} · ${np}`,
+    ]
   })
   return table([head, ...rows])
 }

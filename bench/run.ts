@@ -115,7 +115,16 @@ function options(): Options | undefined {
   if (bad) throw new Error(`unknown routing mode "${bad}" (netlab has: ${ROUTING_MODES.join(', ')})`)
   const repeat = Number(values.repeat)
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1')
-  const naiveSizes = new Set(values['skip-naive'] ? [] : values['naive-sizes'] !== undefined ? values['naive-sizes'].split(',').filter(Boolean).map((x) => parseSize(x).label) : sizes.map((x) => x.label))
+  const naiveSizes = new Set(
+    values['skip-naive']
+      ? []
+      : values['naive-sizes'] !== undefined
+        ? values['naive-sizes']
+            .split(',')
+            .filter(Boolean)
+            .map((x) => parseSize(x).label)
+        : sizes.map((x) => x.label),
+  )
   return {sizes, modes, repeat, naiveSizes, probe: !values['no-probe'], out: values.out!}
 }
 
@@ -147,12 +156,21 @@ async function naiveRun(ctx: Context, size: Size, mode: RoutingMode, c: Case): P
   try {
     const r = await runTimed('bash', [script], {quiet: true, timeoutMs: 4 * 3600_000})
     Object.assign(run, {upMs: Math.round(r.ms), exitCode: r.code, error: stopping ? 'interrupted' : undefined})
-    if (r.code !== 0 && !stopping) run.error = firstLine(r.stderr.split('\n').filter((l) => l.startsWith('failed:')).join('\n') || r.stderr) || `bash exited ${r.code}`
+    if (r.code !== 0 && !stopping)
+      run.error =
+        firstLine(
+          r.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('failed:'))
+            .join('\n') || r.stderr,
+        ) || `bash exited ${r.code}`
     log(`  naive: ${r.code === 0 ? 'up' : `FAILED (${run.error})`} in ${sec(r.ms)}`)
     checkStop()
     if (r.code === 0) {
       run.ping = await runPingSample(pingSample(model))
-      log(`  naive: ping sample ${run.ping.passed}/${run.ping.passed + run.ping.failed}${run.ping.failed ? `  FAILED: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}` : ''}`)
+      log(
+        `  naive: ping sample ${run.ping.passed}/${run.ping.passed + run.ping.failed}${run.ping.failed ? `  FAILED: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}` : ''}`,
+      )
     }
   } finally {
     // The hard-way teardown: every namespace it created, in one `ip -batch`.
@@ -208,7 +226,10 @@ async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe:
         (p ? `, probe ${p.error ? `ERROR ${p.error}` : `${p.passed} passed ${p.failed} failed in ${sec(p.wallMs)}`}` : '') +
         (run.downWallMs !== undefined ? `, down ${sec(run.downWallMs)} (self ${run.downMs} ms)` : `, ${run.error}`),
     )
-    if (run.ping.failed) log(`  netlab: ping failures: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}`)
+    if (run.ping.failed)
+      log(
+        `  netlab: ping failures: ${run.ping.failures.map((f) => `${f.from} -> ${f.to} ${f.ip} (${f.detail})`).join('; ')}${FULL(run.ping.tableFulls)}`,
+      )
     if (p && p.failures.length) log(`  netlab: probe failures (first ${p.failures.length}): ${p.failures.join('; ')}${FULL(p.tableFulls)}`)
   } finally {
     const problem = await ensureGone(lab)
@@ -236,7 +257,9 @@ async function main(): Promise<number> {
   for (let i = 0; i < 3; i++) startup.push((await netlab(['--version'])).ms)
   const cliStartupMs = Math.round(median(startup))
   const hasProbe = opts.probe && (await probeAvailable())
-  log(`netlab CLI start-up (node bin/run.js --version): ${cliStartupMs} ms; netlab probe: ${hasProbe ? 'used' : opts.probe ? 'not available, ping sample only' : 'off (--no-probe)'}`)
+  log(
+    `netlab CLI start-up (node bin/run.js --version): ${cliStartupMs} ms; netlab probe: ${hasProbe ? 'used' : opts.probe ? 'not available, ping sample only' : 'off (--no-probe)'}`,
+  )
   const baseline = await kernelBaseline()
   const fulls = tableFullsSince(neigh?.tableFulls)
   if (neigh && fulls > 0) {
@@ -260,9 +283,20 @@ async function main(): Promise<number> {
         rmSync(join(dir, 'counting.yaml'), {force: true})
         const pods = model.nodes.reduce((n, x) => n + x.pods.length, 0)
         const namespaces = plan.actions.filter((a) => a.creates).length
-        const c: Case = {size: size.label, mode, nodes: model.nodes.length, pods, namespaces, actions: plan.actions.length, runs: [], failed: false}
+        const c: Case = {
+          size: size.label,
+          mode,
+          nodes: model.nodes.length,
+          pods,
+          namespaces,
+          actions: plan.actions.length,
+          runs: [],
+          failed: false,
+        }
         cases.push(c)
-        log(`\n== ${size.label === 'three' ? 'three-node' : size.label} (${model.nodes.length} nodes, ${pods} pods, ${namespaces} namespaces, ${plan.actions.length} actions), routing ${mode}`)
+        log(
+          `\n== ${size.label === 'three' ? 'three-node' : size.label} (${model.nodes.length} nodes, ${pods} pods, ${namespaces} namespaces, ${plan.actions.length} actions), routing ${mode}`,
+        )
         if (opts.naiveSizes.has(size.label)) {
           await naiveRun(ctx, size, mode, c)
           checkStop()
@@ -294,15 +328,36 @@ async function main(): Promise<number> {
   const ts = targets(cases, opts.modes)
   const failed = cases.filter((c) => c.failed)
   mkdirSync(join(opts.out, '..'), {recursive: true})
-  writeFileSync(opts.out, JSON.stringify({startedAt: started.toISOString(), finishedAt: new Date().toISOString(), machine: m, cliStartupMs, loadavgAtEnd: machine().loadavg, options: {...opts, sizes: opts.sizes.map((x) => x.label), naiveSizes: [...opts.naiveSizes]}, cases, targets: ts, interrupted, fatal}, null, 2) + '\n')
+  writeFileSync(
+    opts.out,
+    JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: m,
+        cliStartupMs,
+        loadavgAtEnd: machine().loadavg,
+        options: {...opts, sizes: opts.sizes.map((x) => x.label), naiveSizes: [...opts.naiveSizes]},
+        cases,
+        targets: ts,
+        interrupted,
+        fatal,
+      },
+      null,
+      2,
+    ) + '\n',
+  )
 
   log(`\n${interrupted ? 'INTERRUPTED: partial results\n' : ''}${describeMachine(m)}`)
-  log(`load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`)
+  log(
+    `load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`,
+  )
   log(renderTable(cases))
   log('')
   log(renderTargets(ts))
   log(`\nraw results: ${opts.out}`)
-  if (failed.length > 0 && !interrupted) log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)
+  if (failed.length > 0 && !interrupted)
+    log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)
   const left = netnsList().filter((ns) => ns.startsWith(`netlab-nb${ctx.names.runId}-`))
   if (left.length > 0) log(`\nWARNING: ${left.length} namespace(s) of this run are still there: ${left.slice(0, 5).join(', ')}`)
   if (fatal) {

@@ -25,7 +25,8 @@ const {netlab, ROOT, runTimed} = await import('./proc.js')
 const file = resolve(process.argv[2] ?? join(ROOT, 'topologies', 'fifty-node.yaml'))
 const lab = `st${(Date.now() % 36 ** 4).toString(36)}-${process.pid.toString(36)}`.slice(0, 24)
 const rows: [string, number, string][] = []
-const row = (prefix: string) => (s: StepTiming) => rows.push([`${prefix}${s.step.startsWith('stage ') ? '  ' : ''}${s.step}`, s.ms, s.note ?? ''])
+const row = (prefix: string) => (s: StepTiming) =>
+  rows.push([`${prefix}${s.step.startsWith('stage ') ? '  ' : ''}${s.step}`, s.ms, s.note ?? ''])
 
 // up() and down() handle signals while they change the lab; between them, just note it and clean up
 let stopping = false
@@ -68,5 +69,8 @@ const w = Math.max(...rows.map((r) => r[0].length))
 console.log(`netlab up, step by step: ${file} (as lab ${lab})\n`)
 for (const [what, ms, note] of rows) console.log(`${what.padEnd(w)}  ${ms.toFixed(0).padStart(6)} ms  ${note}`)
 mkdirSync(join(ROOT, 'bench', 'results'), {recursive: true})
-writeFileSync(join(ROOT, 'bench', 'results', 'stages.json'), JSON.stringify({file, rows: rows.map(([what, ms, note]) => ({what, ms: Math.round(ms), note}))}, null, 2) + '\n')
+writeFileSync(
+  join(ROOT, 'bench', 'results', 'stages.json'),
+  JSON.stringify({file, rows: rows.map(([what, ms, note]) => ({what, ms: Math.round(ms), note}))}, null, 2) + '\n',
+)
 process.exitCode = code

@@ -60,7 +60,12 @@ export function neighbourTable(): {entries: number; thresh3: number; tableFulls:
   if (!head || rows.length === 0 || !thresh3) return undefined
   // one row per CPU; "entries" is the same in each, the counters are per CPU
   const col = head.trim().split(/\s+/).indexOf('table_fulls')
-  const cells = rows.map((r) => r.trim().split(/\s+/).map((x) => parseInt(x, 16)))
+  const cells = rows.map((r) =>
+    r
+      .trim()
+      .split(/\s+/)
+      .map((x) => parseInt(x, 16)),
+  )
   return {entries: cells[0][0], thresh3, tableFulls: col < 0 ? 0 : cells.reduce((n, c) => n + (c[col] ?? 0), 0)}
 }
 

@@ -53,7 +53,8 @@ export function pingSample(model: LabModel, sources = 3): PingTarget[] {
       const o = other(node, step)
       if (!o) continue
       const target = o.pods[(k + step + o.pods.length) % o.pods.length]
-      if (!out.some((t) => t.netns === pod.netns && t.ip === target.ip)) out.push({...from, to: `pod ${target.name} (on ${o.name})`, ip: target.ip})
+      if (!out.some((t) => t.netns === pod.netns && t.ip === target.ip))
+        out.push({...from, to: `pod ${target.name} (on ${o.name})`, ip: target.ip})
     }
     out.push({...from, to: `its node ${node.name}`, ip: node.ip})
     const o = other(node, 1)
@@ -69,7 +70,9 @@ export function pingSample(model: LabModel, sources = 3): PingTarget[] {
 
 async function ping(t: PingTarget): Promise<PingResult> {
   const r = await runTimed('ip', ['netns', 'exec', t.netns, 'ping', '-n', '-q', '-c1', '-W1', t.ip], {timeoutMs: 10_000})
-  return r.code === 0 ? {...t, ok: true} : {...t, ok: false, detail: firstLine(r.stderr) || (r.code === 1 ? 'no reply' : `ping exited ${r.code}`)}
+  return r.code === 0
+    ? {...t, ok: true}
+    : {...t, ok: false, detail: firstLine(r.stderr) || (r.code === 1 ? 'no reply' : `ping exited ${r.code}`)}
 }
 
 export async function runPingSample(targets: PingTarget[]): Promise<PingSummary> {
@@ -82,7 +85,13 @@ export async function runPingSample(targets: PingTarget[]): Promise<PingSummary>
     results.push(r)
   })
   const failures = results.filter((r) => !r.ok)
-  return {passed: results.length - failures.length, failed: failures.length, ms: Math.round(performance.now() - started), failures, tableFulls: tableFullsSince(fulls)}
+  return {
+    passed: results.length - failures.length,
+    failed: failures.length,
+    ms: Math.round(performance.now() - started),
+    failures,
+    tableFulls: tableFullsSince(fulls),
+  }
 }
 
 export interface ProbeSummary {
@@ -105,7 +114,10 @@ interface ProbeJson {
   failed: number
   ms: number
   coverage: string
-  checks: {id: string; results: {src: {name: string}; dst: {name: string}; expected: string; seen: string; ok: boolean; detail?: string}[]}[]
+  checks: {
+    id: string
+    results: {src: {name: string}; dst: {name: string}; expected: string; seen: string; ok: boolean; detail?: string}[]
+  }[]
 }
 
 export async function probeAvailable(): Promise<boolean> {
@@ -118,7 +130,27 @@ export async function runProbe(lab: string): Promise<ProbeSummary> {
   const r = await netlab(['probe', lab, '--json'], {timeoutMs: 600_000})
   const tableFulls = tableFullsSince(fulls)
   const j = parseJson<ProbeJson>(r.stdout)
-  if (!j || typeof j.passed !== 'number') return {wallMs: Math.round(r.ms), passed: 0, failed: 0, error: firstLine(r.stderr) || `netlab probe exited ${r.code}`, failures: [], tableFulls}
-  const failures = j.checks.flatMap((c) => c.results.filter((x) => !x.ok).map((x) => `${c.id}: ${x.src.name} -> ${x.dst.name}: expected ${x.expected}, saw ${x.seen}${x.detail ? ` (${x.detail})` : ''}`))
-  return {wallMs: Math.round(r.ms), ms: j.ms, passed: j.passed, failed: j.failed, coverage: j.coverage, failures: failures.slice(0, 5), tableFulls}
+  if (!j || typeof j.passed !== 'number')
+    return {
+      wallMs: Math.round(r.ms),
+      passed: 0,
+      failed: 0,
+      error: firstLine(r.stderr) || `netlab probe exited ${r.code}`,
+      failures: [],
+      tableFulls,
+    }
+  const failures = j.checks.flatMap((c) =>
+    c.results
+      .filter((x) => !x.ok)
+      .map((x) => `${c.id}: ${x.src.name} -> ${x.dst.name}: expected ${x.expected}, saw ${x.seen}${x.detail ? ` (${x.detail})` : ''}`),
+  )
+  return {
+    wallMs: Math.round(r.ms),
+    ms: j.ms,
+    passed: j.passed,
+    failed: j.failed,
+    coverage: j.coverage,
+    failures: failures.slice(0, 5),
+    tableFulls,
+  }
 }

@@ -3,7 +3,9 @@ import {NetlabCommand} from '../cli/base.js'
 
 export default class Capture extends NetlabCommand {
   static override description =
-    'Watch packets inside a lab member: tcpdump on one of its interfaces (default eth0; the fabric\'s br0), without name lookups. Arguments after -- go to tcpdump (a filter such as icmp, -v, -e). Ctrl-C stops it.'
+    'Watch packets inside a lab member: tcpdump on one of its interfaces (default eth0; the ' +
+    "fabric's br0), without name lookups. Arguments after -- go to tcpdump (a filter such as " +
+    'icmp, -v, -e). Ctrl-C stops it.'
   static override examples = [
     '<%= config.bin %> capture node-1',
     '<%= config.bin %> capture node-0 cni0 -- icmp',
@@ -27,6 +29,11 @@ export default class Capture extends NetlabCommand {
     const [own, extra] = dash < 0 ? [this.argv, []] : [this.argv.slice(0, dash), this.argv.slice(dash + 1)]
     const {args, flags} = await this.parse(Capture, own)
     const [{findMember}, {captureIn}] = await Promise.all([import('../lab/member.js'), import('../lab/enter.js')])
-    process.exitCode = await captureIn(findMember(args.name, flags.lab, 'capture'), {iface: args.iface, count: flags.count, write: flags.write, extra})
+    process.exitCode = await captureIn(findMember(args.name, flags.lab, 'capture'), {
+      iface: args.iface,
+      count: flags.count,
+      write: flags.write,
+      extra,
+    })
   }
 }

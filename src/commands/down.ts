@@ -5,7 +5,8 @@ import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../lab/preflight.js'
 
 export default class Down extends NetlabCommand {
-  static override description = 'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to repeat; works after a crash.'
+  static override description =
+    'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to ' + 'repeat; works after a crash.'
   static override examples = ['<%= config.bin %> down', '<%= config.bin %> down three-node', '<%= config.bin %> down --all']
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
   static override flags = {
@@ -38,10 +39,14 @@ export default class Down extends NetlabCommand {
       this.log(`nothing to do: ${args.lab ? `lab ${args.lab} is not up` : 'no lab is up'}`)
     }
     for (const r of results) {
-      if (r.changed) this.log(`lab ${r.lab} is down: ${r.deletedNetns} namespace(s) deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`)
+      if (r.changed)
+        this.log(
+          `lab ${r.lab} is down: ${r.deletedNetns} namespace(s) ` +
+            `deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`,
+        )
       if (r.keptUnmarked.length) {
         const shown = r.keptUnmarked.slice(0, 5).join(', ') + (r.keptUnmarked.length > 5 ? ` and ${r.keptUnmarked.length - 5} more` : '')
-        this.warn(`left alone, named like lab ${r.lab} but without its mark (delete them yourself if they are yours): ${shown}`)
+        this.warn(`left alone, named like lab ${r.lab} but without its mark (delete them yourself if they ` + `are yours): ${shown}`)
       }
     }
     if (stuck.length > 0) throw new NetlabError(stuck.join('\n'))

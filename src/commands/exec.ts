@@ -5,10 +5,17 @@ import {UsageError} from '../cli/errors.js'
 
 export default class Exec extends NetlabCommand {
   static override description =
-    'Run a command in the network namespace of a lab member — a node, pod, router or external host — by its lab name. The command\'s exit code is netlab\'s; 127 when there is no such command.'
+    'Run a command in the network namespace of a lab member — a node, pod, router or external ' +
+    "host — by its lab name. The command's exit code is netlab's; 127 when there is no such command."
   static override usage = 'exec [--lab LAB] NAME [--] COMMAND [ARG…]'
-  static override examples = ['<%= config.bin %> exec web-0 -- ping -c 1 10.244.9.10', '<%= config.bin %> exec node-0 ip -br addr', '<%= config.bin %> exec --lab three-node vpc-router -- ip route get 10.244.0.2']
-  static override args = {name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true})}
+  static override examples = [
+    '<%= config.bin %> exec web-0 -- ping -c 1 10.244.9.10',
+    '<%= config.bin %> exec node-0 ip -br addr',
+    '<%= config.bin %> exec --lab three-node vpc-router -- ip route get 10.244.0.2',
+  ]
+  static override args = {
+    name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true}),
+  }
   static override flags = {lab: Flags.string({description: 'the lab (default: the only lab up)'})}
 
   async run(): Promise<void> {

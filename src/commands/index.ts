@@ -12,4 +12,17 @@ import Status from './status.js'
 import Up from './up.js'
 import Validate from './validate.js'
 
-export const COMMANDS = {capture: Capture, down: Down, exec: Exec, graph: Graph, ls: Ls, plan: Plan, 'policy:apply': PolicyApply, probe: Probe, shell: Shell, status: Status, up: Up, validate: Validate}
+export const COMMANDS = {
+  capture: Capture,
+  down: Down,
+  exec: Exec,
+  graph: Graph,
+  ls: Ls,
+  plan: Plan,
+  'policy:apply': PolicyApply,
+  probe: Probe,
+  shell: Shell,
+  status: Status,
+  up: Up,
+  validate: Validate,
+}

@@ -8,13 +8,25 @@ import {readState} from '../state/store.js'
 
 export default class Probe extends NetlabCommand {
   static override description =
-    'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 pods, a representative set above (--full: every pair). Exit 0: all passed; 1: something failed; 2: no such lab.'
-  static override examples = ['<%= config.bin %> probe', '<%= config.bin %> probe three-node --only no-nat', '<%= config.bin %> probe big --full --json']
+    'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and ' +
+    'nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 ' +
+    'pods, a representative set above (--full: every pair). Exit 0: all passed; 1: something ' +
+    'failed; 2: no such lab.'
+  static override examples = [
+    '<%= config.bin %> probe',
+    '<%= config.bin %> probe three-node --only no-nat',
+    '<%= config.bin %> probe big --full --json',
+  ]
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
   static override flags = {
     json: NetlabCommand.jsonFlag,
     full: Flags.boolean({description: 'probe every pair, also in labs of more than 100 pods', default: false}),
-    only: Flags.string({description: 'run only these checks (repeatable, or comma-separated)', options: [...ONLY_CHOICES], multiple: true, delimiter: ','}),
+    only: Flags.string({
+      description: 'run only these checks (repeatable, or comma-separated)',
+      options: [...ONLY_CHOICES],
+      multiple: true,
+      delimiter: ',',
+    }),
   }
 
   async run(): Promise<void> {

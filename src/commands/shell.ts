@@ -3,9 +3,12 @@ import {NetlabCommand} from '../cli/base.js'
 
 export default class Shell extends NetlabCommand {
   static override description =
-    'Open an interactive shell (bash) in the network namespace of a lab member, with a prompt that names it: [three-node/node-0] #. Exit the shell to come back.'
+    'Open an interactive shell (bash) in the network namespace of a lab member, with a prompt ' +
+    'that names it: [three-node/node-0] #. Exit the shell to come back.'
   static override examples = ['<%= config.bin %> shell node-0', '<%= config.bin %> shell web-0 --lab three-node']
-  static override args = {name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true})}
+  static override args = {
+    name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true}),
+  }
   static override flags = {lab: Flags.string({description: 'the lab (default: the only lab up)'})}
 
   async run(): Promise<void> {

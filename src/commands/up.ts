@@ -16,7 +16,18 @@ export default class Up extends NetlabCommand {
     const [{up}, {renderStatus, statusOf}] = await Promise.all([import('../lab/up.js'), import('../lab/status.js')])
     const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {progress: flags.json || flags.quiet ? 'silent' : 'default'})
     const status = statusOf(result.lab)
-    if (flags.json) return this.printJson({...status, actions: result.actions, fallbacks: result.fallbacks, ms: result.ms, maxRssKB: process.resourceUsage().maxRSS})
-    if (!flags.quiet) this.log(`\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`)
+    if (flags.json)
+      return this.printJson({
+        ...status,
+        actions: result.actions,
+        fallbacks: result.fallbacks,
+        ms: result.ms,
+        maxRssKB: process.resourceUsage().maxRSS,
+      })
+    if (!flags.quiet)
+      this.log(
+        `\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ` +
+          `${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`,
+      )
   }
 }

@@ -14,10 +14,24 @@ export default class Validate extends NetlabCommand {
     const file = topologyPath(args.topology, DEFAULT_TOPOLOGY)
     const {model, plan, warnings} = loadLab(file)
     const policies = model.policies ? {policies: model.policies.length} : {}
-    const summary = {file, valid: true, lab: model.lab, nodes: model.nodes.length, pods: allPods(model).length, external: model.external.length, ...policies, actions: plan.actions.length, warnings: warnings.map((w) => w.message)}
+    const summary = {
+      file,
+      valid: true,
+      lab: model.lab,
+      nodes: model.nodes.length,
+      pods: allPods(model).length,
+      external: model.external.length,
+      ...policies,
+      actions: plan.actions.length,
+      warnings: warnings.map((w) => w.message),
+    }
     printWarnings(warnings)
     if (flags.json) return this.printJson(summary)
     const withPolicies = model.policies ? `, ${model.policies.length} ${model.policies.length === 1 ? 'policy' : 'policies'}` : ''
-    this.log(`${file}: valid — lab ${model.lab}, ${summary.nodes} nodes, ${summary.pods} pods, ${summary.external} external host(s)${withPolicies}, ${summary.actions} actions${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}`)
+    this.log(
+      `${file}: valid — lab ${model.lab}, ${summary.nodes} nodes, ${summary.pods} pods, ` +
+        `${summary.external} external host(s)${withPolicies}, ${summary.actions} ` +
+        `actions${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}`,
+    )
   }
 }

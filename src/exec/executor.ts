@@ -41,7 +41,12 @@ export class Interrupted extends Error {
 }
 
 /** Run `items` through `worker`, at most `limit` at once; stop starting new ones once `stop()` says so. */
-export async function pool<T>(items: T[], limit: number, worker: (item: T) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+export async function pool<T>(
+  items: T[],
+  limit: number,
+  worker: (item: T) => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<void> {
   let next = 0
   const runners = Array.from({length: Math.min(limit, items.length)}, async () => {
     while (next < items.length && !stop()) await worker(items[next++])
@@ -85,7 +90,12 @@ export class Executor {
   async settle(): Promise<void> {
     this.throwIfStopped()
     const namespaces = this.plan.actions.filter((a) => a.creates).map((a) => a.creates!)
-    const problems = await settle(namespaces, {parallel: this.opts.concurrency, workDir: this.opts.workDir, signal: this.opts.signal, timeoutMs: 5000})
+    const problems = await settle(namespaces, {
+      parallel: this.opts.concurrency,
+      workDir: this.opts.workDir,
+      signal: this.opts.signal,
+      timeoutMs: 5000,
+    })
     this.throwIfStopped()
     if (problems.length > 0) throw new StepFailed(undefined, 'wait for every link to be running', problems.slice(0, 5).join('\n'))
   }
@@ -96,7 +106,12 @@ export class Executor {
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
     await Promise.all([
-      pool(inRoot, this.opts.concurrency, (lane) => this.runRootLane(lane), () => this.stopped()),
+      pool(
+        inRoot,
+        this.opts.concurrency,
+        (lane) => this.runRootLane(lane),
+        () => this.stopped(),
+      ),
       inNetns.length > 0 ? this.runNetnsLanes(inNetns) : undefined,
     ])
     this.throwIfStopped()
@@ -111,7 +126,12 @@ export class Executor {
       try {
         outcome = await runBatchDirect(batch, {faultAt: this.opts.faultAt})
       } catch (error) {
-        outcome = {applied: [], notRun: batch.actions, unknown: [], error: {command: `ip -batch (${batch.netns ?? 'root'})`, stderr: (error as Error).message}}
+        outcome = {
+          applied: [],
+          notRun: batch.actions,
+          unknown: [],
+          error: {command: `ip -batch (${batch.netns ?? 'root'})`, stderr: (error as Error).message},
+        }
       }
       if (!this.record(batch, outcome)) return
     }
@@ -123,7 +143,12 @@ export class Executor {
     this.opts.journal.write({t: 'begin', ids: batches.flatMap((b) => b.actions.map((a) => a.id))})
     let results: BatchOutcome[][]
     try {
-      const r = await runInNamespaces(lanes, {parallel: this.opts.concurrency, workDir: this.opts.workDir, faultAt: this.opts.faultAt, signal: this.opts.signal})
+      const r = await runInNamespaces(lanes, {
+        parallel: this.opts.concurrency,
+        workDir: this.opts.workDir,
+        faultAt: this.opts.faultAt,
+        signal: this.opts.signal,
+      })
       results = r.outcomes
       this.fallbacks += r.fallbacks
     } catch (error) {
@@ -152,7 +177,12 @@ export class Executor {
     // Unknown outcomes are not journaled: they stay "begun", i.e. possibly applied.
     this.opts.journal.write({t: 'failed', applied: ids(o.applied), failed: o.failed?.id ?? null, notRun: ids(o.notRun)})
     if (o.error) this.failure ??= new StepFailed(o.failed, o.error.command, o.error.stderr)
-    else if (!this.opts.signal?.aborted) this.failure ??= new StepFailed(batch.actions[0], `batch in ${batch.netns ?? 'the root namespace'}`, 'ended without reporting its result')
+    else if (!this.opts.signal?.aborted)
+      this.failure ??= new StepFailed(
+        batch.actions[0],
+        `batch in ${batch.netns ?? 'the root namespace'}`,
+        'ended without reporting its result',
+      )
     return false
   }
 

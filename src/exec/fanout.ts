@@ -19,7 +19,8 @@ export interface FanoutOptions {
   signal?: AbortSignal
 }
 
-export type JobResult = {state: 'ok'} | {state: 'failed'; step: number; code: number; stderr: string; at?: number} | {state: 'unknown'} | {state: 'not-run'}
+export type JobResult =
+  {state: 'ok'} | {state: 'failed'; step: number; code: number; stderr: string; at?: number} | {state: 'unknown'} | {state: 'not-run'}
 
 /** Run one job per entry (its steps in order, inside its namespace); `dir` holds step files and error output. */
 async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opts: FanoutOptions): Promise<JobResult[]> {
@@ -34,7 +35,8 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
     else if (kind === 'ok') ok.add(Number(id))
     else if (kind === 'fail') failed.set(Number(id), {step: Number(step), code: Number(code), at: at ? Number(at) : undefined})
   }
-  if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted) throw new Error(`netlab-nsexec failed: ${r.stderr || `exit ${r.exitCode}`}`)
+  if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted)
+    throw new Error(`netlab-nsexec failed: ${r.stderr || `exit ${r.exitCode}`}`)
   return jobs.map((_, i) => {
     if (ok.has(i)) return {state: 'ok'}
     const f = failed.get(i)
@@ -101,7 +103,9 @@ export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<Fan
       if (r.state === 'ok') return ps.map(succeeded)
       if (r.state === 'failed') {
         const [batch, step] = where[i][r.step] ?? [0, 0]
-        return ps.map((p, j) => (j < batch ? succeeded(p) : j > batch ? notRun(p) : outcome(p, {step, exitCode: r.code || 1, stderr: r.stderr, at: r.at})))
+        return ps.map((p, j) =>
+          j < batch ? succeeded(p) : j > batch ? notRun(p) : outcome(p, {step, exitCode: r.code || 1, stderr: r.stderr, at: r.at}),
+        )
       }
       return ps.map((p) => (r.state === 'unknown' ? {applied: [], notRun: [], unknown: p.actions} : notRun(p)))
     })
@@ -112,7 +116,11 @@ export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<Fan
 /** Wait until every interface that is up in these namespaces is running; returns the problems. */
 export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: number}): Promise<string[]> {
   return withDir(opts.workDir, async (dir) => {
-    const results = await nsexec(namespaces.map((netns) => ({netns, steps: [`settle:${opts.timeoutMs}`]})), dir, opts)
+    const results = await nsexec(
+      namespaces.map((netns) => ({netns, steps: [`settle:${opts.timeoutMs}`]})),
+      dir,
+      opts,
+    )
     return results.flatMap((r, i) => (r.state === 'ok' ? [] : [`${namespaces[i]}: ${r.state === 'failed' ? r.stderr.trim() : r.state}`]))
   })
 }
@@ -120,7 +128,11 @@ export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: n
 /** The ownership mark (the alias of lo) of each namespace; undefined where it could not be read. */
 export function readMarks(namespaces: string[], opts: Omit<FanoutOptions, 'faultAt'>): Promise<(string | undefined)[]> {
   return withDir(opts.workDir, async (dir) => {
-    const results = await nsexec(namespaces.map((netns) => ({netns, steps: ['alias:']})), dir, opts)
+    const results = await nsexec(
+      namespaces.map((netns) => ({netns, steps: ['alias:']})),
+      dir,
+      opts,
+    )
     return results.map((r, i) => {
       if (r.state !== 'ok') return undefined
       try {

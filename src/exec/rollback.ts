@@ -29,13 +29,18 @@ export async function rollback(plan: Plan, summary: JournalSummary, journal?: Jo
   // Anything else must be inside a namespace we delete; a plan that breaks this is a bug.
   for (const a of touched) {
     if (a.undo.kind === 'netns' && !doomedSet.has(a.undo.netns) && present.has(a.undo.netns)) {
-      throw new NetlabError(`internal error: action ${a.id} (${a.why}) is undone with namespace ${a.undo.netns}, which this lab did not create`)
+      throw new NetlabError(
+        `internal error: action ${a.id} (${a.why}) is undone with namespace ${a.undo.netns}, which ` + `this lab did not create`,
+      )
     }
   }
   await runUndo(touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : [])))
   const after = existingNetns()
   const left = doomed.filter((ns) => after.has(ns))
-  if (left.length > 0) throw new NetlabError(`could not delete ${left.length} namespace(s): ${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`)
+  if (left.length > 0)
+    throw new NetlabError(
+      `could not delete ${left.length} namespace(s): ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
+    )
   journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
   return {deleted: doomed.filter((ns) => present.has(ns)), undone: touched.length}
 }
@@ -57,7 +62,9 @@ export async function runUndo(commands: Command[]): Promise<void> {
     if (b.netns === null && b.tool === 'ip') {
       // a namespace that is already gone needs no deleting
       const present = existingNetns()
-      const lines = b.actions.filter((a) => !(a.args[0] === 'netns' && a.args[1] === 'del' && !present.has(a.args[2]))).map((a) => a.args.map(ipWord).join(' '))
+      const lines = b.actions
+        .filter((a) => !(a.args[0] === 'netns' && a.args[1] === 'del' && !present.has(a.args[2])))
+        .map((a) => a.args.map(ipWord).join(' '))
       if (lines.length > 0) await run('ip', ['-force', '-batch', '-'], {input: lines.join('\n') + '\n'})
     } else if (b.netns === null) await runBatchDirect(b)
     else if (existingNetns().has(b.netns)) await runInNamespaces([{netns: b.netns, batches: [b]}], {parallel: 1, workDir: tmpdir()})

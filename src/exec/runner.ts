@@ -34,7 +34,12 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
     stripFinalNewline: true,
     env: {...opts.env, LC_ALL: 'C'},
   })
-  return {exitCode: r.exitCode ?? (r.signal ? 128 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), command: [file, ...args].join(' ')}
+  return {
+    exitCode: r.exitCode ?? (r.signal ? 128 : 1),
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    command: [file, ...args].join(' '),
+  }
 }
 
 /**
@@ -64,7 +69,12 @@ export function runAttached(file: string, args: string[], opts: AttachedOptions 
     const child = spawn(file, args, {stdio: ['inherit', opts.stdoutFd ?? 'inherit', 'inherit'], env: {...process.env, ...opts.env}})
     const ignore = () => {}
     const pass = (signal: NodeJS.Signals) => child.kill(signal)
-    const handlers: [NodeJS.Signals, (s: NodeJS.Signals) => void][] = [['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', pass], ['SIGHUP', pass]]
+    const handlers: [NodeJS.Signals, (s: NodeJS.Signals) => void][] = [
+      ['SIGINT', ignore],
+      ['SIGQUIT', ignore],
+      ['SIGTERM', pass],
+      ['SIGHUP', pass],
+    ]
     for (const [s, h] of handlers) process.on(s, h)
     const done = () => handlers.forEach(([s, h]) => process.off(s, h))
     child.on('error', (error) => (done(), reject(error)))

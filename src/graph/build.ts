@@ -38,7 +38,11 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   // The underlay: one bridge per segment, all in the fabric namespace (no box of its own: the
   // cables to it would have to go round one)
   for (const s of model.segments) {
-    nodes.push({id: ids.segment(s.index), kind: 'segment', label: [multi ? `segment ${s.index}: ${s.cidr}` : `underlay ${s.cidr}`, `bridge ${s.bridge} in the fabric namespace`]})
+    nodes.push({
+      id: ids.segment(s.index),
+      kind: 'segment',
+      label: [multi ? `segment ${s.index}: ${s.cidr}` : `underlay ${s.cidr}`, `bridge ${s.bridge} in the fabric namespace`],
+    })
   }
 
   // in model order, the box for the nodes left out where they would be
@@ -54,13 +58,29 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   }
   // a VPC host's default route, as any VM's: the VPC router (which a lab with one always has)
   for (const e of model.external.filter((x) => x.vpc && model.router)) {
-    edges.push({from: ids.member(e.name), to: ids.member(model.router!.name), kind: 'route', label: `default via ${model.router!.legs[e.segment].ip}`, directed: true})
+    edges.push({
+      from: ids.member(e.name),
+      to: ids.member(model.router!.name),
+      kind: 'route',
+      label: `default via ${model.router!.legs[e.segment].ip}`,
+      directed: true,
+    })
   }
   if (model.router) {
     const r = model.router
     // its name says what it is when it has "router" in it; one leg's address is on the box, several on their cables
-    nodes.push({id: ids.member(r.name), kind: 'router', label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])]})
-    for (const leg of r.legs) edges.push({from: ids.segment(leg.segment), to: ids.member(r.name), kind: 'link', ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {})})
+    nodes.push({
+      id: ids.member(r.name),
+      kind: 'router',
+      label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])],
+    })
+    for (const leg of r.legs)
+      edges.push({
+        from: ids.segment(leg.segment),
+        to: ids.member(r.name),
+        kind: 'link',
+        ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {}),
+      })
   }
   // Members of kinds this file does not draw (a mode's VPC host, a router without legs in the
   // model): a box each, which the mode's graph hook can wire up.
@@ -77,18 +97,22 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   const modeEdges = (extra.edges ?? []).filter((x) => present.has(x.from) && present.has(x.to))
   notes.push(`${model.routing}: ${mode.summary}`, ...(extra.notes ?? []))
   if (modeEdges.length > opt.maxEdges) {
-    notes.push(`${modeEdges.length} ${model.routing} edges are not drawn (more than ${opt.maxEdges}); netlab graph --full draws them`)
+    notes.push(`${modeEdges.length} ${model.routing} edges are not drawn (more than ${opt.maxEdges}); ` + `netlab graph --full draws them`)
   } else {
     edges.push(...modeEdges)
     const all = (extra.edges ?? []).length
-    if (all > modeEdges.length) notes.push(`drawn: the ${modeEdges.length} ${model.routing} edges between the boxes shown, of ${all} in the whole lab`)
+    if (all > modeEdges.length)
+      notes.push(`drawn: the ${modeEdges.length} ${model.routing} edges between the boxes shown, of ${all} ` + `in the whole lab`)
   }
   // a mode with its own firewall says where it translates in its own notes
-  if (model.ipMasq && !mode.firewall) notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
+  if (model.ipMasq && !mode.firewall)
+    notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
 
   return {
     lab: model.lab,
-    title: `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
+    title:
+      `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ` +
+      `${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
     clusters,
     nodes,
     edges,
@@ -102,12 +126,22 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
     // pods cabled to the node itself, their gateway held by no interface (aws-vpc): no bridge
     const ptp = mode.podGateway !== undefined
     const range = mode.podsInUnderlay ? `pods hold VPC addresses of ${n.podCIDR}` : `${mode.terms?.nodeSubnet ?? 'pod subnet'} ${n.podCIDR}`
-    clusters.push({id: cluster, kind: 'node', label: [n.name, n.pods.length > 0 || ptp ? range : `${range} · no pods yet, so no ${n.bridge}`]})
+    clusters.push({
+      id: cluster,
+      kind: 'node',
+      label: [n.name, n.pods.length > 0 || ptp ? range : `${range} · no pods yet, so no ${n.bridge}`],
+    })
     nodes.push({id: eth0, kind: 'interface', cluster, label: ['eth0', n.ip]})
     edges.push({from: ids.segment(n.segment), to: eth0, kind: 'link', length: below})
     if (n.pods.length === 0) return
     const bridge = ids.device(n.name, ptp ? POD_CABLES : n.bridge)
-    if (ptp) nodes.push({id: bridge, kind: 'interface', cluster, label: ['pod cables · no bridge', `each answers for ${n.gateway}`, 'a /32 route per pod']})
+    if (ptp)
+      nodes.push({
+        id: bridge,
+        kind: 'interface',
+        cluster,
+        label: ['pod cables · no bridge', `each answers for ${n.gateway}`, 'a /32 route per pod'],
+      })
     else nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
     edges.push({from: eth0, to: bridge, kind: 'forward', label: 'ip_forward'})
     const pods = sample(n.pods, opt.maxPods)
@@ -123,13 +157,27 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
     const id = ids.more('nodes')
     // a cluster like the nodes' own, so it is drawn in their row, where the nodes it stands for would be
     clusters.push({id: ids.cluster(id), kind: 'more', label: []})
-    nodes.push({id, kind: 'more', cluster: ids.cluster(id), label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`]})
+    nodes.push({
+      id,
+      kind: 'more',
+      cluster: ids.cluster(id),
+      label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`],
+    })
     for (const k of new Set(hidden.map((n) => n.segment))) edges.push({from: ids.segment(k), to: id, kind: 'link', length: below})
   }
 
   function drawMorePods(n: NodeModel, hidden: PodModel[], bridge: string, cluster: string): void {
     const id = ids.more(`pods:${n.name}`)
-    nodes.push({id, kind: 'more', cluster, label: [`… ${hidden.length} more pods`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${hidden[0].ip} … ${hidden[hidden.length - 1].ip}`]})
+    nodes.push({
+      id,
+      kind: 'more',
+      cluster,
+      label: [
+        `… ${hidden.length} more pods`,
+        `${hidden[0].name} … ${hidden[hidden.length - 1].name}`,
+        `${hidden[0].ip} … ${hidden[hidden.length - 1].ip}`,
+      ],
+    })
     edges.push({from: bridge, to: id, kind: 'link'})
   }
 }

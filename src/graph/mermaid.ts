@@ -43,7 +43,7 @@ export function toMermaid(g: Graph): string {
   out.push(...styles)
   for (const kind of new Set([...g.nodes.map((n) => n.kind), 'note'])) {
     const s = BOX[kind] ?? PLAIN_BOX
-    out.push(`  classDef ${className(kind)} fill:${s.fill},stroke:${s.stroke}${kind === 'more' ? ',stroke-dasharray:4 3' : ''}`)
+    out.push(`  classDef ${className(kind)} ` + `fill:${s.fill},stroke:${s.stroke}${kind === 'more' ? ',stroke-dasharray:4 3' : ''}`)
   }
   return out.join('\n') + '\n'
 }

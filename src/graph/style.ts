@@ -74,7 +74,15 @@ export function drawnEdges(edges: GraphEdge[]): DrawnEdge[] {
       if (e.layout !== undefined) reverse.layout = reverse.layout || e.layout
       continue
     }
-    const d: DrawnEdge = {from: e.from, to: e.to, kind: e.kind, dir: e.directed ? 'forward' : 'none', labels: e.label ? [e.label] : [], length: e.length ?? 1, ...(e.layout !== undefined ? {layout: e.layout} : {})}
+    const d: DrawnEdge = {
+      from: e.from,
+      to: e.to,
+      kind: e.kind,
+      dir: e.directed ? 'forward' : 'none',
+      labels: e.label ? [e.label] : [],
+      length: e.length ?? 1,
+      ...(e.layout !== undefined ? {layout: e.layout} : {}),
+    }
     if (e.directed) index.set(`${e.kind}\0${e.from}\0${e.to}`, d)
     out.push(d)
   }

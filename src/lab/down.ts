@@ -39,23 +39,51 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
   const lock = step('lock', () => acquireLock(lab))
   try {
     // first, and waited for: nothing of the lab runs once `down` returns
-    const {stopped: stoppedProcesses, stuck} = await step('stop lab processes', () => stopLabProcesses(lab), (r) => `${r.stopped} stopped`)
+    const {stopped: stoppedProcesses, stuck} = await step(
+      'stop lab processes',
+      () => stopLabProcesses(lab),
+      (r) => `${r.stopped} stopped`,
+    )
     let deleted = 0
-    const plan = step('read plan.json', () => readPlan(lab), (p) => `${p?.actions.length ?? 0} actions`)
+    const plan = step(
+      'read plan.json',
+      () => readPlan(lab),
+      (p) => `${p?.actions.length ?? 0} actions`,
+    )
     if (plan) {
       const summary = step('read journal', () => summarize(readJournal(files.journal(lab))))
-      deleted += (await step('rollback', () => rollback(plan, summary), (r) => `${r.deleted.length} namespaces deleted`)).deleted.length
+      deleted += (
+        await step(
+          'rollback',
+          () => rollback(plan, summary),
+          (r) => `${r.deleted.length} namespaces deleted`,
+        )
+      ).deleted.length
     }
     // Without a plan (state deleted by hand), or for anything a plan did not list:
     // namespaces named for this lab that carry its mark.
-    const {marked, unmarked} = await step('look for marked leftovers', () => findLabNetns(lab), (f) => `${f.marked.length + f.unmarked.length} found`)
+    const {marked, unmarked} = await step(
+      'look for marked leftovers',
+      () => findLabNetns(lab),
+      (f) => `${f.marked.length + f.unmarked.length} found`,
+    )
     if (marked.length > 0) {
-      await step('delete marked leftovers', () => runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]}))))
+      await step('delete marked leftovers', () =>
+        runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]}))),
+      )
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)
     step('remove state dir', () => (stuck.length > 0 ? removeLabStateKeepingPids(lab) : removeLabDir(lab)))
-    return {lab, changed: hadDir || deleted > 0 || stoppedProcesses > 0, deletedNetns: deleted, stoppedProcesses, stuckProcesses: stuck, keptUnmarked: unmarked, ms: Math.round(performance.now() - started)}
+    return {
+      lab,
+      changed: hadDir || deleted > 0 || stoppedProcesses > 0,
+      deletedNetns: deleted,
+      stoppedProcesses,
+      stuckProcesses: stuck,
+      keptUnmarked: unmarked,
+      ms: Math.round(performance.now() - started),
+    }
   } finally {
     lock.release()
   }

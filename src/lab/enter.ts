@@ -64,7 +64,15 @@ export interface CaptureOptions {
 /** The tcpdump arguments: no name lookups (they would leave the lab), line-buffered or a pcap on stdout. */
 export function tcpdumpArgs(target: LabMember, opts: CaptureOptions): string[] {
   const iface = opts.iface ?? (target.member.kind === 'fabric' ? 'br0' : 'eth0')
-  return ['tcpdump', '-i', iface, '-n', ...(opts.count ? ['-c', String(opts.count)] : []), ...(opts.write ? ['-U', '-w', '-'] : ['-l']), ...(opts.extra ?? [])]
+  return [
+    'tcpdump',
+    '-i',
+    iface,
+    '-n',
+    ...(opts.count ? ['-c', String(opts.count)] : []),
+    ...(opts.write ? ['-U', '-w', '-'] : ['-l']),
+    ...(opts.extra ?? []),
+  ]
 }
 
 /**
@@ -92,6 +100,10 @@ async function requireInterface({member}: LabMember, iface: string): Promise<voi
   if (iface === 'any') return
   const r = await run('ip', ['-n', member.netns, '-o', 'link', 'show'])
   // "2: eth0@if4: <…" -> eth0
-  const names = r.stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x)
-  if (r.exitCode === 0 && !names.includes(iface)) throw new UsageError(`${member.name} has no interface ${iface}; its interfaces: ${names.join(', ')} (or any)`)
+  const names = r.stdout
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((x): x is string => !!x)
+  if (r.exitCode === 0 && !names.includes(iface))
+    throw new UsageError(`${member.name} has no interface ${iface}; its interfaces: ${names.join(', ')} (or any)`)
 }

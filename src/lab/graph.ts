@@ -14,7 +14,14 @@ import {loadLab, topologyPath} from './load.js'
 export const GRAPH_FORMATS = ['svg', 'dot', 'mermaid', 'json'] as const
 export type GraphFormat = (typeof GRAPH_FORMATS)[number]
 
-const EXTENSIONS: Record<string, GraphFormat> = {'.svg': 'svg', '.dot': 'dot', '.gv': 'dot', '.mmd': 'mermaid', '.mermaid': 'mermaid', '.json': 'json'}
+const EXTENSIONS: Record<string, GraphFormat> = {
+  '.svg': 'svg',
+  '.dot': 'dot',
+  '.gv': 'dot',
+  '.mmd': 'mermaid',
+  '.mermaid': 'mermaid',
+  '.json': 'json',
+}
 
 /** The format: as asked, else from the output file's extension, else SVG. */
 export function graphFormat(format: string | undefined, output: string | undefined): GraphFormat {
@@ -46,7 +53,8 @@ export function graphSource(arg: string | undefined): GraphSource {
   if (bundledTopology(arg)) return fromTopology(topologyPath(arg))
   const labs = listLabs()
   throw new UsageError(
-    `${arg} is neither a topology file nor a lab that is up (labs up: ${labs.length ? labs.join(', ') : 'none'}; bundled topologies: ${bundledTopologies().join(', ')})`,
+    `${arg} is neither a topology file nor a lab that is up (labs up: ` +
+      `${labs.length ? labs.join(', ') : 'none'}; bundled topologies: ${bundledTopologies().join(', ')})`,
   )
 }
 
@@ -80,7 +88,7 @@ export async function renderGraph(model: LabModel, format: GraphFormat, opts: {f
 export async function drawGraph(arg: string | undefined, opts: {format?: string; output?: string; full?: boolean}): Promise<void> {
   const format = graphFormat(opts.format, opts.output)
   if (format === 'svg' && !opts.output && process.stdout.isTTY) {
-    throw new UsageError('an SVG is not for a terminal: write it to a file (-o lab.svg), or ask for --format dot|mermaid|json')
+    throw new UsageError('an SVG is not for a terminal: write it to a file (-o lab.svg), or ask for --format ' + 'dot|mermaid|json')
   }
   const {model, from} = graphSource(arg)
   const text = await renderGraph(model, format, {full: opts.full})

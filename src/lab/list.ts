@@ -41,11 +41,29 @@ export function renderLabLines(lines: LabLine[]): string {
   if (lines.length === 0) return 'no lab is up (start one with: netlab up)'
   const rows = [['LAB', 'STATE', 'ROUTING', 'NODES', 'PODS', 'NAMESPACES', 'SINCE', 'TOPOLOGY']]
   for (const l of lines) {
-    if (l.state === 'unknown') rows.push([l.lab, l.state, '-', '-', '-', '-', '-', `no saved state: netlab down ${l.lab} removes what is left`])
-    else rows.push([l.lab, l.state, l.routing!, String(l.nodes), String(l.pods), l.missing ? `${l.namespaces! - l.missing}/${l.namespaces}` : String(l.namespaces), since(l.startedAt), l.topology ?? ''])
+    if (l.state === 'unknown')
+      rows.push([l.lab, l.state, '-', '-', '-', '-', '-', `no saved state: netlab down ${l.lab} removes what is left`])
+    else
+      rows.push([
+        l.lab,
+        l.state,
+        l.routing!,
+        String(l.nodes),
+        String(l.pods),
+        l.missing ? `${l.namespaces! - l.missing}/${l.namespaces}` : String(l.namespaces),
+        since(l.startedAt),
+        l.topology ?? '',
+      ])
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /** When a lab came up: the time of day if today, else the date. */

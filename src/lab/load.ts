@@ -19,7 +19,12 @@ export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: 
   const topology = timed(onStep, 'parse topology (YAML)', () => loadTopologyFile(file))
   const warnings: TopologyWarning[] = []
   const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology, {warnings}))
-  const plan = timed(onStep, 'compile plan', () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}), (p) => `${p.actions.length} actions`)
+  const plan = timed(
+    onStep,
+    'compile plan',
+    () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}),
+    (p) => `${p.actions.length} actions`,
+  )
   return {model, plan, warnings}
 }
 

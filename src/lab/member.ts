@@ -25,11 +25,15 @@ export function findMember(name: string, labArg: string | undefined, verb: strin
   const member = members.find((m) => m.name === name)
   if (!member) {
     const names = members.map((m) => m.name)
-    const listed = names.slice(0, LISTED).join(', ') + (names.length > LISTED ? ` and ${names.length - LISTED} more (netlab status ${lab})` : '')
+    const listed =
+      names.slice(0, LISTED).join(', ') + (names.length > LISTED ? ` and ${names.length - LISTED} more (netlab status ${lab})` : '')
     throw new UsageError(`lab ${lab} has no member named "${name}"; its members: ${listed}`)
   }
   if (!existingNetns().has(member.netns)) {
-    throw new NetlabError(`${member.name}'s namespace ${member.netns} does not exist (${state.status === 'building' ? `lab ${lab} is still being built` : `see netlab status ${lab}`})`)
+    throw new NetlabError(
+      `${member.name}'s namespace ${member.netns} does not exist ` +
+        `(${state.status === 'building' ? `lab ${lab} is still being built` : `see netlab status ${lab}`})`,
+    )
   }
   return {lab, member}
 }

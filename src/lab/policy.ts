@@ -35,7 +35,7 @@ export function planPolicyChange(lab: string, file: string): PolicyChange {
   if (!state) throw new UsageError(`no lab named ${lab} is up`)
   if (state.status !== 'up')
     throw new UsageError(
-      `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab down ${lab}" and "netlab up" again`,
+      `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
     )
   const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
   const warnings: TopologyWarning[] = []
@@ -137,7 +137,7 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
           : 'a step'
         const command = error.action ? commandLine(error.action).split('\n')[0] : error.command
         throw new NetlabError(
-          `policy apply failed at ${step}\n  command: ${command}\n  error:   ${error.stderr || '(no message)'}\n${undone}`,
+          `policy apply failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
       if (error instanceof Interrupted) throw new NetlabError(`policy apply interrupted by ${error.reason}\n${undone}`)

@@ -6,7 +6,10 @@ import {run} from '../exec/runner.js'
 
 export function requireRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new NetlabError(`${what} needs root (it creates and deletes network namespaces): run it with sudo, e.g. sudo netlab ${what.replace(/^netlab /, '')}`)
+    throw new NetlabError(
+      `${what} needs root (it creates and deletes network namespaces): run it with sudo, e.g. ` +
+        `sudo netlab ${what.replace(/^netlab /, '')}`,
+    )
   }
 }
 
@@ -130,6 +133,11 @@ export function perlModuleError(stderr: string, usedBy: Map<string, string>): st
   const path = /Can't locate (\S+)\.pm in @INC/.exec(stderr)?.[1]
   const module = path?.replaceAll('/', '::')
   const user = module && usedBy.get(module)
-  const what = module ? `${module}${user ? `, which ${basename(user)} uses` : ''}` : `the modules netlab's Perl helpers use (${stderr.trim().split('\n')[0] || 'no message'})`
-  return `perl cannot load ${what}: install the full perl (Debian's perl-base lacks many modules) with: sudo apt-get install -y ${PERL_PACKAGE}`
+  const what = module
+    ? `${module}${user ? `, which ${basename(user)} uses` : ''}`
+    : `the modules netlab's Perl helpers use (${stderr.trim().split('\n')[0] || 'no message'})`
+  return (
+    `perl cannot load ${what}: install the full perl (Debian's perl-base lacks many modules) ` +
+    `with: sudo apt-get install -y ${PERL_PACKAGE}`
+  )
 }

@@ -70,7 +70,10 @@ export interface ProcStat {
 export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')')
   if (close < 0) return undefined
-  const f = text.slice(close + 2).trim().split(' ')
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(' ')
   // f[0] is field 3 (state); field n is f[n - 3]
   const [state, ppid, threads, start] = [f[0], Number(f[1]), Number(f[17]), Number(f[19])]
   if (!state || !Number.isInteger(ppid) || !Number.isInteger(threads) || !Number.isInteger(start)) return undefined
@@ -117,7 +120,14 @@ export function processesWith(marker: string): number[] {
     .filter((pid) => isOurs(pid, marker))
 }
 
-const STATE_NAMES: Record<string, string> = {R: 'running', S: 'sleeping', D: 'uninterruptible sleep, waiting in the kernel', T: 'stopped', t: 'stopped by a tracer', Z: 'zombie, threads still exiting'}
+const STATE_NAMES: Record<string, string> = {
+  R: 'running',
+  S: 'sleeping',
+  D: 'uninterruptible sleep, waiting in the kernel',
+  T: 'stopped',
+  t: 'stopped by a tracer',
+  Z: 'zombie, threads still exiting',
+}
 
 export interface StopLimits {
   /** how long a process gets to exit after SIGTERM before SIGKILL */
@@ -141,7 +151,10 @@ export async function stopProcess(pid: number, marker: string, limits: StopLimit
     const st = procStat(pid)
     return finished(st) || st!.start !== first!.start // its PID already belongs to another process
   }
-  for (const [signals, ms] of [[['SIGTERM', 'SIGCONT'], limits.termMs], [['SIGKILL'], limits.killMs]] as const) {
+  for (const [signals, ms] of [
+    [['SIGTERM', 'SIGCONT'], limits.termMs],
+    [['SIGKILL'], limits.killMs],
+  ] as const) {
     for (const s of signals) {
       try {
         process.kill(pid, s)
@@ -149,11 +162,15 @@ export async function stopProcess(pid: number, marker: string, limits: StopLimit
         // ESRCH: it exited (and was reaped) meanwhile
       }
     }
-    for (const t0 = performance.now(); !gone() && performance.now() - t0 < ms; ) await sleep(10)
+    for (const t0 = performance.now(); !gone() && performance.now() - t0 < ms;) await sleep(10)
     if (gone()) return {pid, outcome: 'stopped'}
   }
   const st = procStat(pid)!
-  return {pid, outcome: 'stuck', why: `still there ${limits.killMs / 1000} s after SIGKILL, in state ${st.state} (${STATE_NAMES[st.state] ?? 'unknown'})`}
+  return {
+    pid,
+    outcome: 'stuck',
+    why: `still there ${limits.killMs / 1000} s after SIGKILL, in state ${st.state} ` + `(${STATE_NAMES[st.state] ?? 'unknown'})`,
+  }
 }
 
 export interface StopReport {
@@ -168,7 +185,11 @@ export interface StopReport {
  * return when every one of them has finished or proved stuck. Records of finished processes
  * (and unreadable records) are removed.
  */
-export async function stopLabProcesses(lab: string, which: (p: {name: string}) => boolean = () => true, limits: StopLimits = STOP_LIMITS): Promise<StopReport> {
+export async function stopLabProcesses(
+  lab: string,
+  which: (p: {name: string}) => boolean = () => true,
+  limits: StopLimits = STOP_LIMITS,
+): Promise<StopReport> {
   const report: StopReport = {stopped: 0, stuck: []}
   await Promise.all(
     labProcesses(lab)
@@ -192,5 +213,8 @@ export async function stopLabProcesses(lab: string, which: (p: {name: string}) =
 /** What `down` says about processes that refused to die. */
 export function stuckMessage(lab: string, stuck: StopReport['stuck']): string {
   const each = stuck.map((s) => `process ${s.pid} (${s.name}) is ${s.why}`).join('; ')
-  return `lab ${lab}: ${each}; its record is kept: run netlab down ${lab} again once it has exited (cat /proc/PID/stack shows where it waits)`
+  return (
+    `lab ${lab}: ${each}; its record is kept: run netlab down ${lab} again once it has exited ` +
+    `(cat /proc/PID/stack shows where it waits)`
+  )
 }

@@ -14,7 +14,15 @@ export interface StatusReport {
   ipMasq: boolean
   /** the underlay segments (one in most labs) */
   segments: {index: number; cidr: string}[]
-  nodes: {name: string; netns: string; ip: string; segment: number; podCIDR: string; gateway: string; pods: {name: string; netns: string; ip: string}[]}[]
+  nodes: {
+    name: string
+    netns: string
+    ip: string
+    segment: number
+    podCIDR: string
+    gateway: string
+    pods: {name: string; netns: string; ip: string}[]
+  }[]
   /** where pods' addresses come from: a pod range only the cluster routes, or the VPC subnet itself (aws-vpc) */
   podAddresses: 'pod-range' | 'vpc-subnet'
   /** vpc: a VM of the cluster's VPC (an address in its subnet), not the internet */
@@ -55,7 +63,15 @@ export function statusOf(lab: string): StatusReport {
     underlay: m.underlay,
     ipMasq: m.ipMasq,
     segments: m.segments.map((x) => ({index: x.index, cidr: x.cidr})),
-    nodes: m.nodes.map((n) => ({name: n.name, netns: n.netns, ip: n.ip, segment: n.segment, podCIDR: n.podCIDR, gateway: n.gateway, pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip}))})),
+    nodes: m.nodes.map((n) => ({
+      name: n.name,
+      netns: n.netns,
+      ip: n.ip,
+      segment: n.segment,
+      podCIDR: n.podCIDR,
+      gateway: n.gateway,
+      pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip})),
+    })),
     podAddresses: knownMode(m.routing)?.podsInUnderlay ? 'vpc-subnet' : 'pod-range',
     external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment, vpc: e.vpc ?? false})),
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
@@ -73,18 +89,42 @@ export function renderStatus(s: StatusReport): string {
   const rows: string[][] = [['NODE', 'POD', 'ADDRESS', vpcPods ? 'PODS / GATEWAY' : 'SUBNET / GATEWAY', 'NAMESPACE']]
   for (const n of s.nodes) {
     const range = vpcPods ? `VPC addresses of ${n.podCIDR}` : terms.nodeSubnet ? `${n.podCIDR} (${terms.nodeSubnet})` : n.podCIDR
-    rows.push([n.name, '', multi ? `${n.ip} (segment ${n.segment})` : n.ip, n.pods.length > 0 ? `${range} via ${n.gateway}` : vpcPods ? `${range} (no pods yet)` : `${range} (no pods yet: no cni0)`, n.netns])
+    rows.push([
+      n.name,
+      '',
+      multi ? `${n.ip} (segment ${n.segment})` : n.ip,
+      n.pods.length > 0 ? `${range} via ${n.gateway}` : vpcPods ? `${range} (no pods yet)` : `${range} (no pods yet: no cni0)`,
+      n.netns,
+    ])
     for (const p of n.pods) rows.push(['', p.name, vpcPods ? `${p.ip} (${terms.podAddress ?? 'VPC address'})` : p.ip, '', p.netns])
   }
-  for (const e of s.external) rows.push([`${e.name} (${e.vpc ? 'VPC host' : 'external'})`, '', multi ? `${e.ip} (segment ${e.segment})` : e.ip, '', e.netns])
+  for (const e of s.external)
+    rows.push([`${e.name} (${e.vpc ? 'VPC host' : 'external'})`, '', multi ? `${e.ip} (segment ${e.segment})` : e.ip, '', e.netns])
   // whatever else the routing mode added (routers, …), by kind
-  for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind))) rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
+  for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind)))
+    rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
-  const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd())
+  const table = rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd(),
+  )
   const underlay = multi ? s.segments.map((x) => `${x.index}: ${x.cidr}`).join(', ') : s.underlay
-  const pods = vpcPods ? `pods hold VPC addresses of ${s.podCIDR}` : terms.podCIDR ? `pods ${s.podCIDR} (${terms.podCIDR})` : `pods ${s.podCIDR}`
-  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, ${pods}, underlay ${underlay}, ipMasq ${s.ipMasq ? 'on' : 'off'}`
-  const policies = s.policies ? ['', s.policies.length === 0 ? 'policies: none (every pod open)' : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`] : []
+  const pods = vpcPods
+    ? `pods hold VPC addresses of ${s.podCIDR}`
+    : terms.podCIDR
+      ? `pods ${s.podCIDR} (${terms.podCIDR})`
+      : `pods ${s.podCIDR}`
+  const head = `lab ${s.lab}: ${s.state}, routing ${s.routing}, ${pods}, underlay ${underlay}, ipMasq ` + `${s.ipMasq ? 'on' : 'off'}`
+  const policies = s.policies
+    ? [
+        '',
+        s.policies.length === 0
+          ? 'policies: none (every pod open)'
+          : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`,
+      ]
+    : []
   const tail = [...policies, ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : [])]
   return [head, '', ...table, ...tail].join('\n')
 }

@@ -64,7 +64,9 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     })
     const journal = new Journal(files.journal(model.lab))
     const fallbacks = await applyWithRollback(plan, journal, opts)
-    step('write state (up)', () => writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}))
+    step('write state (up)', () =>
+      writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}),
+    )
     return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
   } finally {
     lock.release()
@@ -74,13 +76,17 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
 function preconditions(plan: Plan, lab: string): void {
   const state = readState(lab)
   if (state?.status === 'up') throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "netlab down ${lab}" first`)
-  if (state || labDirExists(lab)) throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "netlab down ${lab}" to remove them`)
+  if (state || labDirExists(lab))
+    throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "netlab down ${lab}" to remove them`)
   const existing = existingNetns()
   const clash = plan.actions.filter((a) => a.creates && existing.has(a.creates)).map((a) => a.creates!)
   if (clash.length > 0) {
     throw new NetlabError(
-      `namespace ${clash[0]}${clash.length > 1 ? ` (and ${clash.length - 1} more)` : ''} already exists, and lab ${lab} has no state: netlab will not touch a namespace it did not create in this run. ` +
-        `If it is left from an old lab, "netlab down ${lab}" removes namespaces that carry its mark; otherwise delete it yourself or rename the lab.`,
+      `namespace ${clash[0]}${clash.length > 1 ? ` (and ${clash.length - 1} more)` : ''} already ` +
+        `exists, and lab ${lab} has no state: netlab will not touch a namespace it did not create ` +
+        `in this run. ` +
+        `If it is left from an old lab, "netlab down ${lab}" removes namespaces that carry its ` +
+        `mark; otherwise delete it yourself or rename the lab.`,
     )
   }
 }
@@ -99,7 +105,11 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
   try {
-    const executor = timed(opts.onStep, 'schedule', () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()}))
+    const executor = timed(
+      opts.onStep,
+      'schedule',
+      () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()}),
+    )
     try {
       await runWithProgress(executor, plan, opts)
       return executor.fallbacks
@@ -108,10 +118,18 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
       const summary = summarize(readJournal(files.journal(plan.lab)))
       const report = await timed(opts.onStep, 'rollback', () => rollback(plan, summary, journal))
       removeLabDir(plan.lab)
-      const undone = `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} namespace(s) deleted; nothing of lab ${plan.lab} is left`
+      const undone =
+        `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +
+        `namespace(s) deleted; nothing of lab ${plan.lab} is left`
       if (error instanceof StepFailed) {
-        const step = error.action ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})` : 'a step'
-        throw new NetlabError(`up failed at ${step}\n  command: ${error.action ? commandLine(error.action) : error.command}\n  error:   ${error.stderr || '(no message)'}\n${undone}`)
+        const step = error.action
+          ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
+          : 'a step'
+        throw new NetlabError(
+          `up failed at ${step}\n  command: ` +
+            `${error.action ? commandLine(error.action) : error.command}\n  error:   ` +
+            `${error.stderr || '(no message)'}\n${undone}`,
+        )
       }
       if (error instanceof Interrupted) throw new NetlabError(`up interrupted by ${error.reason}\n${undone}`)
       throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
@@ -127,16 +145,36 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
   const steps = executor.stages
     .map((stage) => {
       const {actions, batches, how} = describeStage(stage)
-      const title = `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} (${actions} actions in ${batches} batch${batches === 1 ? '' : 'es'})`
-      return {title, task: () => timed(opts.onStep, `stage ${stage.phases.join('+')}`, () => executor.runStage(stage), () => `${actions} actions; ${how}`)}
+      const title =
+        `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} ` +
+        `(${actions} actions in ${batches} batch${batches === 1 ? '' : 'es'})`
+      return {
+        title,
+        task: () =>
+          timed(
+            opts.onStep,
+            `stage ${stage.phases.join('+')}`,
+            () => executor.runStage(stage),
+            () => `${actions} actions; ${how}`,
+          ),
+      }
     })
-    .concat([{title: 'Wait until every link is running', task: () => timed(opts.onStep, 'settle (every link running)', () => executor.settle())}])
+    .concat([
+      {title: 'Wait until every link is running', task: () => timed(opts.onStep, 'settle (every link running)', () => executor.settle())},
+    ])
   if (opts.progress === 'silent') {
     for (const s of steps) await s.task()
     return
   }
   const {Listr} = await import('listr2')
-  const tasks = new Listr(steps, {concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', fallbackRenderer: 'simple', collectErrors: false})
+  const tasks = new Listr(steps, {
+    concurrent: false,
+    exitOnError: true,
+    registerSignalListeners: false,
+    renderer: process.stdout.isTTY ? 'default' : 'simple',
+    fallbackRenderer: 'simple',
+    collectErrors: false,
+  })
   await tasks.run()
 }
 

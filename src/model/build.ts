@@ -50,13 +50,18 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     const pos = c.underlay[k].pos
     if (seg.prefix > 29) throw new TopologyError(pos, `${segName(k)} ${seg} is too small to hold nodes (use /29 or larger)`)
     const other = segs.findIndex((o, j) => j < k && o.overlaps(seg))
-    if (other >= 0) throw new TopologyError(pos, `${segName(k)} ${seg} overlaps ${segName(other)} ${segs[other]}: segments are separate networks`)
+    if (other >= 0)
+      throw new TopologyError(pos, `${segName(k)} ${seg} overlaps ${segName(other)} ${segs[other]}: segments are separate networks`)
   })
   /** The segment a node or external host is on; it must exist. */
   const segmentOf = (spec: {segment?: Located<number>}, what: string): number => {
     const k = spec.segment?.value ?? 0
     if (k >= segs.length) {
-      throw new TopologyError(spec.segment!.pos, `${what}: segment ${k} does not exist (cluster.underlay has ${segs.length === 1 ? 'one segment, 0' : `${segs.length} segments, 0 to ${segs.length - 1}`})`)
+      throw new TopologyError(
+        spec.segment!.pos,
+        `${what}: segment ${k} does not exist (cluster.underlay has ` +
+          `${segs.length === 1 ? 'one segment, 0' : `${segs.length} segments, 0 to ${segs.length - 1}`})`,
+      )
     }
     return k
   }
@@ -67,14 +72,20 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     const [a, b] = [topo.nodes[0], topo.nodes[apart]]
     throw new TopologyError(
       b.segment?.pos ?? b.name.pos,
-      `routing ${mode.id} needs every node on one L2 segment, but node ${b.name.value} is on segment ${nodeSegments[apart]} and node ${a.name.value} on segment ${nodeSegments[0]}: a route's next hop must be on the sender's own wire. Use routing: ${ROUTING_MODES.filter((m) => !routingMode(m).oneSegment).join(' or ')}`,
+      `routing ${mode.id} needs every node on one L2 segment, but node ${b.name.value} is on ` +
+        `segment ${nodeSegments[apart]} and node ${a.name.value} on segment ${nodeSegments[0]}: a ` +
+        `route's next hop must be on the sender's own wire. Use routing: ` +
+        `${ROUTING_MODES.filter((m) => !routingMode(m).oneSegment).join(' or ')}`,
     )
   }
   mode.validate?.(topo)
   // after the mode's own checks, which may say the same in the mode's words (a secondary range)
   segs.forEach((seg, k) => {
     if (!mode.podsInUnderlay && seg.overlaps(podCIDR)) {
-      throw new TopologyError(c.underlay[k].pos, `${segName(k)} ${seg} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`)
+      throw new TopologyError(
+        c.underlay[k].pos,
+        `${segName(k)} ${seg} overlaps cluster.podCIDR ${podCIDR}: node and pod addresses must not mix`,
+      )
     }
   })
   const underlayPods = mode.podsInUnderlay === true
@@ -95,7 +106,10 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
 
   const subnetCount = 2 ** (size - podCIDR.prefix)
   if (!underlayPods && topo.nodes.length > subnetCount) {
-    throw new TopologyError(topo.nodesPos, `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${podCIDR} holds only ${subnetCount} node subnets of /${size}`)
+    throw new TopologyError(
+      topo.nodesPos,
+      `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${podCIDR} holds only ` + `${subnetCount} node subnets of /${size}`,
+    )
   }
 
   // Pass 1: fixed node subnets and addresses.
@@ -105,11 +119,17 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   for (const [i, n] of topo.nodes.entries()) {
     if (n.podCIDR) {
       const sub = cidrOf(n.podCIDR, `node ${n.name.value} podCIDR`)
-      if (!podCIDR.covers(sub)) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} lies outside cluster.podCIDR ${podCIDR}`)
-      if (sub.prefix !== size) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} must be a /${size} (cluster.nodeSubnetSize)`)
+      if (!podCIDR.covers(sub))
+        throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} lies outside cluster.podCIDR ${podCIDR}`)
+      if (sub.prefix !== size)
+        throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} must be a /${size} (cluster.nodeSubnetSize)`)
       const k = (sub.base - podCIDR.base) / sub.size
       const prev = usedSubnets.get(k)
-      if (prev) throw new TopologyError(n.podCIDR.pos, `node ${n.name.value} podCIDR ${sub} overlaps the subnet fixed at line ${prev.line}, column ${prev.col}`)
+      if (prev)
+        throw new TopologyError(
+          n.podCIDR.pos,
+          `node ${n.name.value} podCIDR ${sub} overlaps the subnet fixed at line ${prev.line}, ` + `column ${prev.col}`,
+        )
       usedSubnets.set(k, n.podCIDR.pos)
       fixedSubnet[i] = k
     }
@@ -117,11 +137,17 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
       const ip = ipOf(n.ip, `node ${n.name.value} ip`)
       const seg = segs[nodeSegments[i]]
       if (!seg.contains(ip)) {
-        throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is outside ${multi ? `its segment ${nodeSegments[i]} (${segName(nodeSegments[i])} ${seg})` : `cluster.underlay ${seg}`}`)
+        throw new TopologyError(
+          n.ip.pos,
+          `node ${n.name.value} ip ${n.ip.value} is outside ` +
+            `${multi ? `its segment ${nodeSegments[i]} (${segName(nodeSegments[i])} ${seg})` : `cluster.underlay ${seg}`}`,
+        )
       }
-      if (ip === seg.base || ip === seg.last) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is the network or broadcast address of ${seg}`)
+      if (ip === seg.base || ip === seg.last)
+        throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is the network or broadcast address of ${seg}`)
       const prev = usedNodeIps.get(ip)
-      if (prev) throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
+      if (prev)
+        throw new TopologyError(n.ip.pos, `node ${n.name.value} ip ${n.ip.value} is already used at line ${prev.line}, column ${prev.col}`)
       usedNodeIps.set(ip, n.ip.pos)
     }
   }
@@ -137,7 +163,8 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
         netns: netnsName(lab, routerName),
         legs: segs.map((seg, k) => {
           const ip = allocate(seg.base + 1, seg.base + 1, seg.last - 1, ipSet)
-          if (ip === undefined) throw new TopologyError(c.underlay[k].pos, `no free address left in ${segName(k)} ${seg} for the ${routerName}`)
+          if (ip === undefined)
+            throw new TopologyError(c.underlay[k].pos, `no free address left in ${segName(k)} ${seg} for the ${routerName}`)
           ipSet.add(ip)
           return {segment: k, dev: `eth${k}`, ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: `${routerName}${k}`}
         }),
@@ -149,7 +176,8 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
   const inSegment = segs.map(() => 0)
   const nodes: NodeModel[] = topo.nodes.map((n, i) => {
     let k = fixedSubnet[i]
-    if (underlayPods) k = 0 // no pod subnet: the segment is (see below)
+    if (underlayPods)
+      k = 0 // no pod subnet: the segment is (see below)
     else if (k === undefined) {
       k = allocate(i, 0, subnetCount - 1, subnetSet)
       if (k === undefined) throw new TopologyError(n.name.pos, `no free /${size} subnet left in ${podCIDR} for node ${n.name.value}`)
@@ -162,7 +190,8 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     let ip = n.ip ? parseIPv4(n.ip.value)! : undefined
     if (ip === undefined) {
       ip = allocate(seg.base + FIRST_NODE_HOST + nth, seg.base + 1, seg.last - 1, ipSet)
-      if (ip === undefined) throw new TopologyError(n.name.pos, `no free address left in ${segName(segment)} ${seg} for node ${n.name.value}`)
+      if (ip === undefined)
+        throw new TopologyError(n.name.pos, `no free address left in ${segName(segment)} ${seg} for node ${n.name.value}`)
       ipSet.add(ip)
     }
     const gateway = mode.podGateway ?? formatIPv4(sub.base + 1)
@@ -195,15 +224,26 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     if (e.vpc?.value) {
       const k = externalSegments[i]
       const seg = segs[k]
-      if (!seg.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is outside ${multi ? `its segment ${k} (${segName(k)} ${seg})` : `cluster.underlay ${seg}`}: a VPC host (vpc: true) has an address in the VPC subnet`)
+      if (!seg.contains(ip))
+        throw new TopologyError(
+          e.ip.pos,
+          `${what} is outside ${multi ? `its segment ${k} (${segName(k)} ${seg})` : `cluster.underlay ${seg}`}: ` +
+            `a VPC host (vpc: true) has an address in the VPC subnet`,
+        )
       if (ip === seg.base || ip === seg.last) throw new TopologyError(e.ip.pos, `${what} is the network or broadcast address of ${seg}`)
       if (!underlayPods && podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is inside cluster.podCIDR ${podCIDR}`)
       const owner = taken.get(ip)
       if (owner) throw new TopologyError(e.ip.pos, `${what} is ${owner}`)
     } else {
-      if (!underlayPods && podCIDR.contains(ip)) throw new TopologyError(e.ip.pos, `${what} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
+      if (!underlayPods && podCIDR.contains(ip))
+        throw new TopologyError(e.ip.pos, `${what} is inside cluster.podCIDR ${podCIDR}: an external host must be outside the cluster`)
       const inside = segs.findIndex((seg) => seg.contains(ip))
-      if (inside >= 0) throw new TopologyError(e.ip.pos, `${what} is inside ${segName(inside)} ${segs[inside]}: an external host must be outside the cluster (a VM in the VPC says vpc: true)`)
+      if (inside >= 0)
+        throw new TopologyError(
+          e.ip.pos,
+          `${what} is inside ${segName(inside)} ${segs[inside]}: an external host must be outside ` +
+            `the cluster (a VM in the VPC says vpc: true)`,
+        )
     }
     if (prev) throw new TopologyError(e.ip.pos, `${what} is already used at line ${prev.line}, column ${prev.col}`)
     usedExternal.set(ip, e.ip.pos)
@@ -220,21 +260,34 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
       // a VPC host without an address: the highest free one of its segment, clear of the nodes and pods growing from below
       const seg = segs[externalSegments[i]]
       for (let v = seg.last - 1; v > seg.base && ip === undefined; v--) if (!taken.has(v) && !(!underlayPods && podCIDR.contains(v))) ip = v
-      if (ip === undefined) throw new TopologyError(e.name.pos, `no free address left in ${segName(externalSegments[i])} ${seg} for VPC host ${e.name.value}`)
+      if (ip === undefined)
+        throw new TopologyError(e.name.pos, `no free address left in ${segName(externalSegments[i])} ${seg} for VPC host ${e.name.value}`)
     } else if (ip === undefined) {
       ip = parseIPv4(DEFAULT_EXTERNAL_BASE)! + i
       while (usedExternal.has(ip)) ip++
       // The default is only outside the cluster if the cluster ranges leave TEST-NET-3 alone.
       const inside = segs.find((seg) => seg.contains(ip!))
       if ((!underlayPods && podCIDR.contains(ip)) || inside) {
-        throw new TopologyError(e.name.pos, `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the cluster (${podCIDR} or ${inside ?? segs[0]}): give it an ip outside both`)
+        throw new TopologyError(
+          e.name.pos,
+          `external host ${e.name.value} has no ip, and the default ${formatIPv4(ip)} is inside the ` +
+            `cluster (${podCIDR} or ${inside ?? segs[0]}): give it an ip outside both`,
+        )
       }
     }
     if (externalIps[i] === undefined) {
       usedExternal.set(ip, e.name.pos)
       taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
     }
-    return {name: e.name.value, netns: netnsName(lab, e.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: e.name.value, segment: externalSegments[i], vpc}
+    return {
+      name: e.name.value,
+      netns: netnsName(lab, e.name.value),
+      ip: formatIPv4(ip),
+      mac: macFor(formatIPv4(ip)),
+      fabricPort: e.name.value,
+      segment: externalSegments[i],
+      vpc,
+    }
   })
   if (underlayPods) {
     // above the nodes, so that a node's address and its pods' read apart
@@ -258,7 +311,12 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     members: [],
   }
   model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
-  if (topo.policies) model.policies = resolvePolicies(topo.policies, nodes.flatMap((n) => n.pods), opts.warnings)
+  if (topo.policies)
+    model.policies = resolvePolicies(
+      topo.policies,
+      nodes.flatMap((n) => n.pods),
+      opts.warnings,
+    )
   return model
 }
 
@@ -277,14 +335,40 @@ export function upgradeModel(model: LabModel): LabModel {
 /** The members every lab has (fabric, nodes, external hosts, pods), in creation order. */
 export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
   return [
-    {kind: 'fabric', name: FABRIC, netns: model.fabric.netns, ips: [], role: 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes'},
+    {
+      kind: 'fabric',
+      name: FABRIC,
+      netns: model.fabric.netns,
+      ips: [],
+      role: 'the fabric: the L2 segment (a "VPC subnet") that joins the nodes',
+    },
     // a gateway no interface holds (aws-vpc's 169.254.1.1) is no address of the node's
-    ...model.nodes.map((n): Member => ({kind: 'node', name: n.name, netns: n.netns, ips: n.pods.length > 0 && !routingMode(model.routing).podGateway ? [n.ip, n.gateway] : [n.ip], role: `node ${n.name}`})),
-    ...model.external.map(
-      (e): Member => ({kind: 'external', name: e.name, netns: e.netns, ips: [e.ip], role: e.vpc ? `VPC host ${e.name}: a VM in the cluster's VPC subnet that is not a node` : `external host ${e.name}: "the outside world", on the underlay but outside the cluster`}),
-    ),
+    ...model.nodes.map((n): Member => ({
+      kind: 'node',
+      name: n.name,
+      netns: n.netns,
+      ips: n.pods.length > 0 && !routingMode(model.routing).podGateway ? [n.ip, n.gateway] : [n.ip],
+      role: `node ${n.name}`,
+    })),
+    ...model.external.map((e): Member => ({
+      kind: 'external',
+      name: e.name,
+      netns: e.netns,
+      ips: [e.ip],
+      role: e.vpc
+        ? `VPC host ${e.name}: a VM in the cluster's VPC subnet that is not a node`
+        : `external host ${e.name}: "the outside world", on the underlay but outside the cluster`,
+    })),
     ...(model.router ? [routerMember(model.router, model)] : []),
-    ...model.nodes.flatMap((n) => n.pods.map((p): Member => ({kind: 'pod', name: p.name, netns: p.netns, ips: [p.ip], role: `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`}))),
+    ...model.nodes.flatMap((n) =>
+      n.pods.map((p): Member => ({
+        kind: 'pod',
+        name: p.name,
+        netns: p.netns,
+        ips: [p.ip],
+        role: `pod ${p.name} (on ${p.node}); a container runtime creates this before calling CNI ADD`,
+      })),
+    ),
   ]
 }
 
@@ -292,8 +376,9 @@ function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member 
   const role =
     routingMode(model.routing).router?.role ??
     (model.segments.length > 1
-      ? `the router joining the underlay segments (${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
-      : `the VPC router: the default gateway of the VPC's hosts (${r.legs[0].ip}, the subnet's first address); it routes no pod subnet`)
+      ? `the router joining the underlay segments ` + `(${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
+      : `the VPC router: the default gateway of the VPC's hosts (${r.legs[0].ip}, the subnet's ` +
+        `first address); it routes no pod subnet`)
   return {kind: 'router', name: r.name, netns: r.netns, ips: r.legs.map((l) => l.ip), role}
 }
 
@@ -333,41 +418,91 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
       taken.add(ip)
     }
     const hostVeth = hostVethName(p.name.value)
-    if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
+    if (veths.has(hostVeth))
+      throw new TopologyError(
+        p.name.pos,
+        `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ` + `${n.name.value}; rename the pod`,
+      )
     veths.add(hostVeth)
-    return {name: p.name.value, node: n.name.value, netns: netnsName(lab, p.name.value), ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), hostVeth, ...labelsOf(p)}
+    return {
+      name: p.name.value,
+      node: n.name.value,
+      netns: netnsName(lab, p.name.value),
+      ip: formatIPv4(ip),
+      mac: macFor(formatIPv4(ip)),
+      hostVeth,
+      ...labelsOf(p),
+    }
   })
 }
 
 /** Pods holding underlay addresses (aws-vpc): the fixed ones, checked against every address fixed so far. */
-function underlayFixedPods(lab: string, n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, routing: string): PodModel[] {
+function underlayFixedPods(
+  lab: string,
+  n: Topology['nodes'][number],
+  node: NodeModel,
+  seg: Cidr,
+  taken: Map<number, string>,
+  routing: string,
+): PodModel[] {
   const veths = new Set<string>()
   return n.pods.map((p) => {
     const hostVeth = hostVethName(p.name.value)
-    if (veths.has(hostVeth)) throw new TopologyError(p.name.pos, `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ${n.name.value}; rename the pod`)
+    if (veths.has(hostVeth))
+      throw new TopologyError(
+        p.name.pos,
+        `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ` + `${n.name.value}; rename the pod`,
+      )
     veths.add(hostVeth)
     let ip = ''
     if (p.ip) {
       const v = ipOf(p.ip, `pod ${p.name.value} ip`)
       const what = `pod ${p.name.value} ip ${p.ip.value}`
-      if (!seg.contains(v)) throw new TopologyError(p.ip.pos, `${what} is outside the VPC subnet ${seg}: in routing ${routing} pods hold addresses of their node's subnet (cluster.underlay)`)
+      if (!seg.contains(v))
+        throw new TopologyError(
+          p.ip.pos,
+          `${what} is outside the VPC subnet ${seg}: in routing ${routing} pods hold addresses of ` +
+            `their node's subnet (cluster.underlay)`,
+        )
       if (v === seg.base || v === seg.last) throw new TopologyError(p.ip.pos, `${what} is the network or broadcast address of ${seg}`)
       const owner = taken.get(v)
       if (owner) throw new TopologyError(p.ip.pos, `${what} is ${owner}`)
       taken.set(v, `pod ${p.name.value}'s address`)
       ip = p.ip.value
     }
-    return {name: p.name.value, node: node.name, netns: netnsName(lab, p.name.value), ip, mac: ip && macFor(ip), hostVeth, hostVethMac: node.gatewayMac, ...labelsOf(p)}
+    return {
+      name: p.name.value,
+      node: node.name,
+      netns: netnsName(lab, p.name.value),
+      ip,
+      mac: ip && macFor(ip),
+      hostVeth,
+      hostVethMac: node.gatewayMac,
+      ...labelsOf(p),
+    }
   })
 }
 
 /** Pods holding underlay addresses without a fixed one: the lowest free addresses above every node's, in node order. */
-function underlayFreePods(n: Topology['nodes'][number], node: NodeModel, seg: Cidr, taken: Map<number, string>, where: string, routing: string, first: number): void {
+function underlayFreePods(
+  n: Topology['nodes'][number],
+  node: NodeModel,
+  seg: Cidr,
+  taken: Map<number, string>,
+  where: string,
+  routing: string,
+  first: number,
+): void {
   let next = first
   node.pods.forEach((p, k) => {
     if (p.ip) return
     while (next < seg.last && taken.has(next)) next++
-    if (next >= seg.last) throw new TopologyError(n.pods[k].name.pos, `no free address left in ${where} ${seg} for pod ${p.name} (routing ${routing}: pods, nodes and VPC hosts share the VPC subnet)`)
+    if (next >= seg.last)
+      throw new TopologyError(
+        n.pods[k].name.pos,
+        `no free address left in ${where} ${seg} for pod ${p.name} (routing ${routing}: pods, ` +
+          `nodes and VPC hosts share the VPC subnet)`,
+      )
     taken.set(next, `pod ${p.name}'s address`)
     p.ip = formatIPv4(next)
     p.mac = macFor(p.ip)

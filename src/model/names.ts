@@ -28,7 +28,7 @@ export const DEFAULT_STATE_ROOT = '/run/netlab'
  * in different state directories (a test suite's, say) never claim each other's namespaces.
  */
 export function ownerMark(lab: string, stateRoot = DEFAULT_STATE_ROOT): string {
-  return stateRoot === DEFAULT_STATE_ROOT ? `netlab:${lab}` : `netlab:${lab}@${stateRoot.replace(/\s/g, "_")}`
+  return stateRoot === DEFAULT_STATE_ROOT ? `netlab:${lab}` : `netlab:${lab}@${stateRoot.replace(/\s/g, '_')}`
 }
 
 /** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */

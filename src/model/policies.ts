@@ -33,7 +33,8 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
       warnings.push(
         topologyWarning(
           spec.podSelector.pos,
-          `policy ${name}: podSelector ${selectorText(spec.podSelector.labels)} matches no pod, so the policy isolates nothing (Kubernetes accepts such a policy too)`,
+          `policy ${name}: podSelector ${selectorText(spec.podSelector.labels)} matches no pod, so ` +
+            `the policy isolates nothing (Kubernetes accepts such a policy too)`,
         ),
       )
     }
@@ -72,7 +73,7 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
         warnings.push(
           topologyWarning(
             p.podSelector.pos,
-            `${where}.podSelector ${selectorText(p.podSelector.labels)} matches no pod: this peer allows nothing`,
+            `${where}.podSelector ${selectorText(p.podSelector.labels)} matches no pod: this peer ` + `allows nothing`,
           ),
         )
       return {kind: 'pods', selector: p.podSelector.labels, pods: matched}

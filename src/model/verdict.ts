@@ -117,7 +117,7 @@ export function explain(v: Verdict): string {
   const isolated = (c: DirectionVerdict) => `${c.pod} is isolated for ${c.direction} by ${c.isolatedBy.join(', ')}`
   if (denied.length > 0) {
     const policies = denied.flatMap((c) => c.isolatedBy)
-    return `denied: ${denied.map(isolated).join(', and ')}, and no rule of ${policies.length === 1 ? 'it' : 'theirs'} allows this`
+    return `denied: ${denied.map(isolated).join(', and ')}, and no rule of ` + `${policies.length === 1 ? 'it' : 'theirs'} allows this`
   }
   return `allowed by ${v.checks.map((c) => `${c.allowedBy!.policy} (${c.direction} rule ${c.allowedBy!.rule + 1})`).join(' and ')}`
 }

@@ -26,7 +26,14 @@ export class PlanBuilder {
   }
 
   createNetns(netns: string, why: string): this {
-    return this.push({netns: null, tool: 'ip', args: ['netns', 'add', netns], why, creates: netns, undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', netns]}]}})
+    return this.push({
+      netns: null,
+      tool: 'ip',
+      args: ['netns', 'add', netns],
+      why,
+      creates: netns,
+      undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', netns]}]},
+    })
   }
 
   /** A change to a lab that is up (netlab policy apply): undone by running `undo`, never by deleting a namespace. */

@@ -37,7 +37,9 @@ export interface NeighbourShape {
 
 /** Pods a host resolves on the underlay when the VPC delivers pod addresses: those of every other node on its segment. */
 function remotePods(model: LabModel, host: {name: string; segment: number}) {
-  return model.nodes.filter((n) => n.name !== host.name && n.segment === host.segment).flatMap((n) => n.pods.map((p) => ({pod: p, node: n})))
+  return model.nodes
+    .filter((n) => n.name !== host.name && n.segment === host.segment)
+    .flatMap((n) => n.pods.map((p) => ({pod: p, node: n})))
 }
 
 /** How many neighbour entries full connectivity needs if they are all learned by ARP. */
@@ -60,7 +62,11 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
   b.phase({
     id: 'neighbours',
     title: 'Write the neighbour (ARP) tables',
-    why: `This lab would need about ${neighbourEntries(model, shape)} neighbour entries. The kernel keeps one neighbour table for the whole machine and by default refuses entries past 1024, so instead of learning them by ARP each namespace gets them written as permanent entries (like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
+    why:
+      `This lab would need about ${neighbourEntries(model, shape)} neighbour entries. The kernel ` +
+      `keeps one neighbour table for the whole machine and by default refuses entries past 1024, ` +
+      `so instead of learning them by ARP each namespace gets them written as permanent entries ` +
+      `(like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
     scope: 'netns',
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
@@ -68,11 +74,13 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
   const isNode = (x: {name: string}) => model.nodes.some((n) => n.name === x.name)
   for (const node of model.nodes) {
     const {hosts, leg} = u.of(node)
-    for (const peer of hosts.filter(isNode)) b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
+    for (const peer of hosts.filter(isNode))
+      b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
     for (const e of hosts.filter((x) => !isNode(x))) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
     if (leg) b.inNetns(node.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
     if (shape.ptp) {
-      for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
+      for (const p of node.pods)
+        b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
     } else {
       for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
       for (const p of node.pods) {
@@ -80,20 +88,42 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
         for (const q of node.pods) {
           if (q === p) continue
           // with policies the pods' ports are isolated: the node routes between them (src/plan/policy.ts)
-          if (model.policies) b.inNetns(p.netns, 'ip', neigh(q.ip, node.gatewayMac, 'eth0'), `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its pods, whose ports are isolated (policies)`)
+          if (model.policies)
+            b.inNetns(
+              p.netns,
+              'ip',
+              neigh(q.ip, node.gatewayMac, 'eth0'),
+              `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its ` +
+                `pods, whose ports are isolated (policies)`,
+            )
           else b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
         }
       }
     }
-    if (shape.vpcPods) for (const {pod, node: owner} of remotePods(model, node)) b.inNetns(node.netns, 'ip', neigh(pod.ip, owner.mac, 'eth0'), `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`)
+    if (shape.vpcPods)
+      for (const {pod, node: owner} of remotePods(model, node))
+        b.inNetns(
+          node.netns,
+          'ip',
+          neigh(pod.ip, owner.mac, 'eth0'),
+          `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`,
+        )
   }
   for (const e of model.external) {
     const {hosts, leg} = u.of(e)
     for (const node of hosts.filter(isNode)) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
     if (leg) b.inNetns(e.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
-    if (shape.vpcPods && e.vpc) for (const {pod, node: owner} of remotePods(model, e)) b.inNetns(e.netns, 'ip', neigh(pod.ip, owner.mac, 'eth0'), `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`)
+    if (shape.vpcPods && e.vpc)
+      for (const {pod, node: owner} of remotePods(model, e))
+        b.inNetns(
+          e.netns,
+          'ip',
+          neigh(pod.ip, owner.mac, 'eth0'),
+          `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`,
+        )
   }
   for (const {leg, hosts} of u.legs) {
-    for (const h of hosts) b.inNetns(model.router!.netns, 'ip', neigh(h.ip, h.mac, leg.dev), `${h.name} is at ${h.mac} on segment ${leg.segment}`)
+    for (const h of hosts)
+      b.inNetns(model.router!.netns, 'ip', neigh(h.ip, h.mac, leg.dev), `${h.name} is at ${h.mac} on segment ${leg.segment}`)
   }
 }

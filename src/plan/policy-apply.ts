@@ -98,7 +98,8 @@ export function compilePolicyApply(before: LabModel, after: LabModel, opts: {own
     const stdin = filterTable(newPlan, n)
     b.change(
       {tool: 'iptables-restore', netns: n.netns, args: [], stdin},
-      `${n.name}'s filter table: the pod-range firewall, then the policies of its pods (${isolated('IN')} isolated for ingress, ${isolated('OUT')} for egress)`,
+      `${n.name}'s filter table: the pod-range firewall, then the policies of its pods ` +
+        `(${isolated('IN')} isolated for ingress, ${isolated('OUT')} for egress)`,
       [{tool: 'iptables-restore', netns: n.netns, args: [], stdin: filterTable(oldPlan, n)}],
     )
   }

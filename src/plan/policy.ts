@@ -60,7 +60,8 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
     n.netns,
     'iptables',
     ['-N', chain],
-    `${pod.name}'s ${direction} chain: it is isolated for ${direction} by ${names}, so only what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`,
+    `${pod.name}'s ${direction} chain: it is isolated for ${direction} by ${names}, so only ` +
+      `what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`,
   )
   for (const policy of by) {
     policy[direction].forEach((rule, k) => {
@@ -72,7 +73,7 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
             n.netns,
             'iptables',
             ['-A', chain, ...(peer.addr ? [match, peer.addr] : []), ...portArgs(port), ...comment, '-j', 'RETURN'],
-            `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on to the next check)`,
+            `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on ` + `to the next check)`,
           )
         }
       }
@@ -82,19 +83,29 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
     n.netns,
     'iptables',
     ['-A', chain, '-m', 'comment', '--comment', `isolated by ${names}`, ...REJECT],
-    `anything else ${toward} ${pod.name} is denied (${names}); REJECT answers at once with ICMP "administratively prohibited", so a denied connection fails fast instead of waiting out a timeout`,
+    `anything else ${toward} ${pod.name} is denied (${names}); REJECT answers at once with ` +
+      `ICMP "administratively prohibited", so a denied connection fails fast instead of waiting ` +
+      `out a timeout`,
   )
   b.inNetns(
     n.netns,
     'iptables',
     ['-A', POLICY_CHAIN, direction === 'ingress' ? '-d' : '-s', pod.ip, '-j', chain],
-    `packets ${direction === 'ingress' ? 'to' : 'from'} ${pod.name} (${pod.ip}) go through its ${direction} chain`,
+    `packets ${direction === 'ingress' ? 'to' : 'from'} ${pod.name} (${pod.ip}) go through its ` + `${direction} chain`,
   )
 }
 
 const PHASE_WHY = (model: LabModel, wiring: {why: string}) =>
-  `Each node enforces the policies of its own pods, in its own namespace, like kube-router or Calico. A pod selected by a policy is isolated in that policy's directions (policyTypes; by default Ingress, and Egress when it has egress rules) and allows the union of its policies' rules; pods no policy selects stay open. A chain per isolated pod and direction RETURNs what a rule allows and REJECTs the rest; NETLAB-POLICY, first in FORWARD, accepts the replies of allowed connections (conntrack: the rules are stateful) and sends every other packet through its sender's egress chain and its receiver's ingress chain, so it must pass both. ` +
-  `Traffic between a pod and its own node is not forwarded and never filtered (Kubernetes: a pod cannot block its node). ` +
+  `Each node enforces the policies of its own pods, in its own namespace, like kube-router ` +
+  `or Calico. A pod selected by a policy is isolated in that policy's directions ` +
+  `(policyTypes; by default Ingress, and Egress when it has egress rules) and allows the ` +
+  `union of its policies' rules; pods no policy selects stay open. A chain per isolated pod ` +
+  `and direction RETURNs what a rule allows and REJECTs the rest; NETLAB-POLICY, first in ` +
+  `FORWARD, accepts the replies of allowed connections (conntrack: the rules are stateful) ` +
+  `and sends every other packet through its sender's egress chain and its receiver's ingress ` +
+  `chain, so it must pass both. ` +
+  `Traffic between a pod and its own node is not forwarded and never filtered (Kubernetes: a ` +
+  `pod cannot block its node). ` +
   wiring.why +
   (model.policies!.length === 0 ? ' This lab has no policies yet (netlab policy apply adds them): every pod is open.' : '')
 
@@ -111,7 +122,11 @@ export function policyPhase(ctx: PlanContext): void {
       n.netns,
       'sysctl',
       [`net.ipv4.icmp_ratemask=${ICMP_RATEMASK}`],
-      `${n.name} answers every denied packet: the kernel rate-limits the ICMP errors of the types in icmp_ratemask (6168: destination unreachable, source quench, time exceeded, parameter problem) to about one a second per address and 50 at once, and a denied connection past that would wait out its timeout; ${ICMP_RATEMASK} takes destination unreachable, what REJECT sends, off the list`,
+      `${n.name} answers every denied packet: the kernel rate-limits the ICMP errors of the ` +
+        `types in icmp_ratemask (6168: destination unreachable, source quench, time exceeded, ` +
+        `parameter problem) to about one a second per address and 50 at once, and a denied ` +
+        `connection past that would wait out its timeout; ${ICMP_RATEMASK} takes destination ` +
+        `unreachable, what REJECT sends, off the list`,
     )
     b.inNetns(n.netns, 'iptables', ['-N', POLICY_CHAIN], `${n.name}'s policy chain: every packet it forwards meets the policies here first`)
     b.inNetns(n.netns, 'iptables', ['-I', 'FORWARD', '1', '-j', POLICY_CHAIN], 'first in FORWARD, before the pod-range accepts')

@@ -25,7 +25,10 @@ function wrap(text: string, width: number, indent: string): string {
 }
 
 export function renderText(plan: Plan): string {
-  const out: string[] = [`Plan for lab "${plan.lab}": ${plan.actions.length} actions in ${plan.phases.length} phases. Nothing has been run.`, '']
+  const out: string[] = [
+    `Plan for lab "${plan.lab}": ${plan.actions.length} actions in ${plan.phases.length} ` + `phases. Nothing has been run.`,
+    '',
+  ]
   for (const [i, {phase, actions}] of byPhase(plan).entries()) {
     out.push(`${i + 1}. ${phase.title}`, wrap(phase.why, 88, '   '), '')
     for (const a of actions) out.push(`   $ ${commandLine(a)}`, `     # ${a.why}`)
@@ -40,7 +43,7 @@ export function renderShell(plan: Plan): string {
     '#!/usr/bin/env bash',
     `# Lab "${plan.lab}", built by hand: the same commands netlab runs (netlab batches them for speed).`,
     '# Run as root on a machine you can experiment on. Everything lives in network namespaces;',
-    '# the host\'s own network is not touched.',
+    "# the host's own network is not touched.",
     '# If a command fails, the trap below deletes the namespaces created so far.',
     'set -euo pipefail',
     '',
@@ -57,7 +60,14 @@ export function renderShell(plan: Plan): string {
     }
     out.push('')
   }
-  out.push('trap - ERR', `echo "lab ${plan.lab} is up"`, '', '# To tear it down:', ...created.map((ns) => `#   ip netns del ${shellQuote(ns)}`), '')
+  out.push(
+    'trap - ERR',
+    `echo "lab ${plan.lab} is up"`,
+    '',
+    '# To tear it down:',
+    ...created.map((ns) => `#   ip netns del ${shellQuote(ns)}`),
+    '',
+  )
   return out.join('\n')
 }
 

@@ -8,12 +8,21 @@ import type {PlanContext} from './routing/types.js'
 
 export function bridgeNodeLinks({b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return
-  b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'], `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on first use)`)
+  b.intoNetns(
+    n.netns,
+    ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'type', 'bridge'],
+    `${n.name}'s cni0 bridge: the L2 segment of its pods (the bridge CNI plugin creates it on ` + `first use)`,
+  )
 }
 
 export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return // no cni0 yet (see the links phase)
-  b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge], `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`)
+  b.inNetns(
+    n.netns,
+    'ip',
+    ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge],
+    `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`,
+  )
   b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
   for (const p of n.pods) {
     b.inNetns(n.netns, 'ip', ['link', 'set', p.hostVeth, 'master', n.bridge, 'up'], `attach pod ${p.name}'s cable to cni0`)
@@ -21,9 +30,19 @@ export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel): void {
 }
 
 export function bridgeConfigurePod({model, b}: PlanContext, p: PodModel, n: NodeModel): void {
-  b.inNetns(p.netns, 'ip', ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
-  b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], 'bring the pod\'s eth0 up')
-  b.inNetns(p.netns, 'ip', ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'], `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`)
+  b.inNetns(
+    p.netns,
+    'ip',
+    ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'],
+    `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`,
+  )
+  b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the pod's eth0 up")
+  b.inNetns(
+    p.netns,
+    'ip',
+    ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'],
+    `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`,
+  )
 }
 
 export function learnedOrSeededNeighbours(ctx: PlanContext): void {
@@ -35,7 +54,12 @@ export function podRangeFirewall({model, b}: PlanContext, n: NodeModel): void {
   b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-s', model.podCIDR, '-j', 'ACCEPT'], `forward traffic from pods (${model.podCIDR})`)
   b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-d', model.podCIDR, '-j', 'ACCEPT'], `forward traffic to pods (${model.podCIDR})`)
   if (model.ipMasq) {
-    b.inNetns(n.netns, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '!', '-d', model.podCIDR, '-j', 'MASQUERADE'], `pods of ${n.name} leaving the cluster (not to ${model.podCIDR}) take the node's address`)
+    b.inNetns(
+      n.netns,
+      'iptables',
+      ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '!', '-d', model.podCIDR, '-j', 'MASQUERADE'],
+      `pods of ${n.name} leaving the cluster (not to ${model.podCIDR}) take the node's address`,
+    )
   }
 }
 
@@ -46,11 +70,35 @@ export function podRangeFirewall({model, b}: PlanContext, n: NodeModel): void {
  */
 function routeBridgedPods({b}: PlanContext, n: NodeModel): void {
   for (const p of n.pods) {
-    b.inNetns(n.netns, 'bridge', ['link', 'set', 'dev', p.hostVeth, 'isolated', 'on'], `isolate pod ${p.name}'s port: its frames reach cni0 (the node) but no other isolated port, so nothing it sends to a pod bypasses the node`)
+    b.inNetns(
+      n.netns,
+      'bridge',
+      ['link', 'set', 'dev', p.hostVeth, 'isolated', 'on'],
+      `isolate pod ${p.name}'s port: its frames reach cni0 (the node) but no other isolated ` +
+        `port, so nothing it sends to a pod bypasses the node`,
+    )
   }
-  b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.proxy_arp_pvlan=1`], `cni0 answers a pod's ARP request for another pod of ${n.name} with its own MAC (private-VLAN proxy ARP): the pod hands the packet to the node, which routes it back out cni0`)
-  b.inNetns(n.netns, 'sysctl', [`net.ipv4.neigh.${n.bridge}.proxy_delay=0`], 'and answers at once: by default a proxy ARP reply waits up to 0.8 s')
-  b.inNetns(n.netns, 'sysctl', ['net.ipv4.conf.all.send_redirects=0'], 'a packet routed back out the interface it came in on makes the kernel send an ICMP redirect ("go direct"), which an isolated pod cannot follow; it sends one if all or the interface says so, so both say no')
+  b.inNetns(
+    n.netns,
+    'sysctl',
+    [`net.ipv4.conf.${n.bridge}.proxy_arp_pvlan=1`],
+    `cni0 answers a pod's ARP request for another pod of ${n.name} with its own MAC ` +
+      `(private-VLAN proxy ARP): the pod hands the packet to the node, which routes it back out cni0`,
+  )
+  b.inNetns(
+    n.netns,
+    'sysctl',
+    [`net.ipv4.neigh.${n.bridge}.proxy_delay=0`],
+    'and answers at once: by default a proxy ARP reply waits up to 0.8 s',
+  )
+  b.inNetns(
+    n.netns,
+    'sysctl',
+    ['net.ipv4.conf.all.send_redirects=0'],
+    'a packet routed back out the interface it came in on makes the kernel send an ICMP ' +
+      'redirect ("go direct"), which an isolated pod cannot follow; it sends one if all or the ' +
+      'interface says so, so both say no',
+  )
   b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.send_redirects=0`], 'no ICMP redirects on cni0 either')
 }
 

@@ -8,7 +8,12 @@ import type {Observation, Probe, SelfObservation} from './types.js'
 export type Runner = (netns: string, argv: string[], opts: {timeoutMs?: number}) => Promise<RunResult>
 
 function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim().length > 0)?.trim() ?? ''
+  return (
+    s
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? ''
+  )
 }
 
 /** Ping every target of `probes` (all from one source namespace) with one fping. */
@@ -53,14 +58,25 @@ export async function udpFrom(run: Runner, netns: string, probes: Probe[], clien
   let answers: Map<number, Observation>
   let problem = ''
   try {
-    const r = await run(netns, [...client, ...udpArgs(probes.map((p) => ({id: p.id, ip: p.dst.ip, port: p.port!})), t)], {timeoutMs: 60_000})
+    const r = await run(
+      netns,
+      [
+        ...client,
+        ...udpArgs(
+          probes.map((p) => ({id: p.id, ip: p.dst.ip, port: p.port!})),
+          t,
+        ),
+      ],
+      {timeoutMs: 60_000},
+    )
     answers = parseUdp(r.stdout)
     if (r.exitCode !== 0) problem = firstLine(r.stderr) || `the UDP client exited ${r.exitCode}`
   } catch (error) {
     answers = new Map()
     problem = (error as Error).message
   }
-  for (const p of probes) out.set(p.id, answers.get(p.id) ?? {reply: false, detail: problem || 'the UDP client gave no answer for this target'})
+  for (const p of probes)
+    out.set(p.id, answers.get(p.id) ?? {reply: false, detail: problem || 'the UDP client gave no answer for this target'})
   return out
 }
 

@@ -22,13 +22,18 @@ function nodeOf(model: LabModel, name: string | undefined): NodeModel {
 }
 
 export const NO_ROUTE_BACK =
-  'ipMasq is off: the external host has no route back to pod subnets (like the real internet), so no reply is the expected result; with ipMasq on it would see the node address'
+  'ipMasq is off: the external host has no route back to pod subnets (like the real ' +
+  'internet), so no reply is the expected result; with ipMasq on it would see the node address'
 
 export const ROUTED_BACK =
-  'ipMasq is off, and the underlay routes pod subnets (the VPC route table knows them): the external host sees the pod\'s own address and answers it directly; with ipMasq on it would see the node address'
+  'ipMasq is off, and the underlay routes pod subnets (the VPC route table knows them): the ' +
+  "external host sees the pod's own address and answers it directly; with ipMasq on it " +
+  'would see the node address'
 
 export const VPC_NO_ROUTE_BACK =
-  'ipMasq is off, and the VPC knows no pod address in this mode: the VPC host sees the pod\'s own address but its answer goes to the VPC router, which has no route to it, so no reply is the expected result'
+  'ipMasq is off, and the VPC knows no pod address in this mode: the VPC host sees the ' +
+  "pod's own address but its answer goes to the VPC router, which has no route to it, so no " +
+  'reply is the expected result'
 
 /**
  * The source address the receiver of an HTTP probe must see. The routing mode decides where it

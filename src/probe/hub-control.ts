@@ -97,7 +97,13 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: H
   // its own process group: a Ctrl-C reaches the probe, which stops the hub itself
   const child = startProcess(file, args, {
     stdin: 'ignore',
-    env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_HUB_BIND: binds.join(','), ...(extra.length > 0 ? {NETLAB_HUB_EXTRA: extra.join(',')} : {}), NETLAB_PROBE_PID: String(process.pid)},
+    env: {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LC_ALL: 'C',
+      NETLAB_HUB_BIND: binds.join(','),
+      ...(extra.length > 0 ? {NETLAB_HUB_EXTRA: extra.join(',')} : {}),
+      NETLAB_PROBE_PID: String(process.pid),
+    },
   })
   if (child.pid === undefined) {
     unregisterLabProcess(lab, name)
@@ -123,7 +129,10 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: H
     await new Promise<void>((resolve, reject) => {
       let out = ''
       let err = ''
-      const timer = setTimeout(() => reject(new Error(`not ready after ${READY_TIMEOUT_MS} ms${err ? `: ${err.trim()}` : ''}`)), READY_TIMEOUT_MS)
+      const timer = setTimeout(
+        () => reject(new Error(`not ready after ${READY_TIMEOUT_MS} ms${err ? `: ${err.trim()}` : ''}`)),
+        READY_TIMEOUT_MS,
+      )
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString()
@@ -134,7 +143,8 @@ async function launchHub(lab: string, targets: Endpoint[], port: number, opts: H
           if (addrs) hub.addresses.set(addrs.netns, addrs.addrs)
           const unbound = /^unbound (\S+) (\S+) (.*)$/.exec(line)
           // "ip" for the echo port, "ip:tcp/5432" for a port a policy names
-          if (unbound) hub.unbound.set(unboundKey(unbound[1], unbound[2].split(':')[1]), `cannot listen on ${unbound[2]} there: ${unbound[3]}`)
+          if (unbound)
+            hub.unbound.set(unboundKey(unbound[1], unbound[2].split(':')[1]), `cannot listen on ${unbound[2]} there: ${unbound[3]}`)
           if (/^ready\b/.test(line)) {
             clearTimeout(timer)
             resolve()

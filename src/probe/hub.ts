@@ -34,7 +34,11 @@ export function parseHubFds(spec: string): Listener[] {
 /** The whole answer: the address the client came from, in a header and as the body. */
 export function echoResponse(seen: string, servedBy: string): string {
   const body = `${seen}\n`
-  return `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Netlab-Seen: ${seen}\r\nX-Netlab-Served-By: ${servedBy}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+  return (
+    `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Netlab-Seen: ` +
+    `${seen}\r\nX-Netlab-Served-By: ${servedBy}\r\nContent-Length: ` +
+    `${body.length}\r\nConnection: close\r\n\r\n${body}`
+  )
 }
 
 /** The answer to a UDP probe "netlab-probe ID": the ID, the address the sender came from, who answered. */

@@ -95,10 +95,14 @@ export class JobRunner {
   static start(marker: string, limits: {busy: number; total: number; leaseMs: number}): JobRunner {
     const perl = findPerl() // its modules: checked by the probe's preflight (requirePerl)
     // its own process group: a Ctrl-C reaches netlab, which then stops the runner itself
-    const child = startProcess(perl, [JOBS_SCRIPT, marker, String(limits.busy), String(Math.max(limits.busy, limits.total)), String(limits.leaseMs)], {
-      stdin: 'pipe',
-      env: {PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
-    })
+    const child = startProcess(
+      perl,
+      [JOBS_SCRIPT, marker, String(limits.busy), String(Math.max(limits.busy, limits.total)), String(limits.leaseMs)],
+      {
+        stdin: 'pipe',
+        env: {PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
+      },
+    )
     return new JobRunner(child, Math.max(limits.busy, limits.total) + 8)
   }
 
@@ -143,7 +147,12 @@ export class JobRunner {
       if (!p) continue
       this.pending.delete(r.id)
       const why = r.timedOut ? `timed out, killed\n` : r.signal ? `killed by signal ${r.signal}\n` : ''
-      p.resolve({exitCode: r.code >= 0 ? r.code : 128 + r.signal, stdout: r.stdout.replace(/\n$/, ''), stderr: (r.stderr + why).replace(/\n$/, ''), command: p.command})
+      p.resolve({
+        exitCode: r.code >= 0 ? r.code : 128 + r.signal,
+        stdout: r.stdout.replace(/\n$/, ''),
+        stderr: (r.stderr + why).replace(/\n$/, ''),
+        command: p.command,
+      })
     }
     this.handOver()
   }

@@ -62,23 +62,25 @@ export function violationLine(v: Violation): string {
     v.kind === 'denied-but-reachable'
       ? `it answered${v.seen !== 'reply' ? `, seeing ${v.seen}` : ''}`
       : `no reply${v.detail ? ` (${v.detail.replace(/^no reply:? ?/, '').replace(/^\((.*)\)$/, '$1') || 'timeout'})` : ''}`
-  return `✗ ${what}: ${end(v.src)} → ${end(v.dst)} ${v.service} — ${v.why.replace(/^denied: /, '')}; ${outcome}`
+  return `✗ ${what}: ${end(v.src)} → ${end(v.dst)} ${v.service} — ` + `${v.why.replace(/^denied: /, '')}; ${outcome}`
 }
 
 export function renderPolicySummary(s: PolicySummary, opts: {maxViolations?: number} = {}): string[] {
   const max = opts.maxViolations ?? 40
   const lines = [
-    `  every probe of this run, as the ${s.policies} ${s.policies === 1 ? 'policy sees' : 'policies see'} it (pods isolated: ${s.isolated.ingress} for ingress, ${s.isolated.egress} for egress):`,
+    `  every probe of this run, as the ${s.policies} ` +
+      `${s.policies === 1 ? 'policy sees' : 'policies see'} it (pods isolated: ` +
+      `${s.isolated.ingress} for ingress, ${s.isolated.egress} for egress):`,
   ]
   lines.push(`    ✓ allowed and reachable: ${s.allowedReachable}`)
   const t = s.deniedMs
-  const timing = t ? `; TCP and UDP refused within ${t.max} ms (median ${t.median} ms), pings given up after their 250 ms timeout` : ''
+  const timing = t ? `; TCP and UDP refused within ${t.max} ms (median ${t.median} ms), pings given up after ` + `their 250 ms timeout` : ''
   lines.push(`    ✓ denied and blocked: ${s.deniedBlocked}${s.deniedBlocked > 0 ? timing : ''}`)
   const denied = s.violations.filter((v) => v.kind === 'denied-but-reachable').length
   const allowed = s.violations.length - denied
   if (s.violations.length === 0) lines.push('    ✓ violations: none')
   else {
-    lines.push(`    ✗ violations: ${s.violations.length} (${denied} denied but reachable, ${allowed} allowed but blocked)`)
+    lines.push(`    ✗ violations: ${s.violations.length} (${denied} denied but reachable, ${allowed} ` + `allowed but blocked)`)
     for (const v of s.violations.slice(0, max)) lines.push(`      ${violationLine(v)}`)
     if (s.violations.length > max) lines.push(`      ... and ${s.violations.length - max} more (--json lists them all)`)
   }

@@ -46,14 +46,15 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'node-own-pod': 'node → its own pods (ping)',
   'node-other-pod': 'node → pods on other nodes (ping)',
   'pod-node': 'pod → nodes (ping)',
-  'no-nat-pod-pod': 'pod → pod: the receiver sees the source pod\'s own address (HTTP echo)',
-  'no-nat-node-pod': 'node → pod: the pod sees the node\'s address on the path: cni0 for its own pods, the route\'s device for others (HTTP echo)',
-  'self-address': 'each pod\'s eth0 address = the address netlab status reports = the address peers see',
+  'no-nat-pod-pod': "pod → pod: the receiver sees the source pod's own address (HTTP echo)",
+  'no-nat-node-pod':
+    "node → pod: the pod sees the node's address on the path: cni0 for its own pods, the " + "route's device for others (HTTP echo)",
+  'self-address': "each pod's eth0 address = the address netlab status reports = the address peers see",
   'vpc-pod-reach': 'VPC host → pod (ping)',
-  'vpc-pod-source': 'VPC host → pod: the pod sees the VPC host\'s own address (HTTP echo)',
+  'vpc-pod-source': "VPC host → pod: the pod sees the VPC host's own address (HTTP echo)",
   'pod-vpc-reach': 'pod → VPC host (ping)',
   'pod-vpc-source': 'pod → VPC host: the source address the VPC host sees (HTTP echo)',
-  'pod-in-vpc-subnet': 'each pod\'s eth0 address lies in the VPC subnet (a VPC address)',
+  'pod-in-vpc-subnet': "each pod's eth0 address lies in the VPC subnet (a VPC address)",
   'egress-reach': 'pod → external hosts (ping)',
   'egress-source': 'the source address external hosts see (HTTP echo)',
   'policy-ports': 'the ports the policies name, TCP and UDP (HTTP and UDP echo)',
@@ -64,7 +65,7 @@ export const SECTION_TITLES: Record<Section, string> = {
   'pod-pod': 'Every pod reaches every pod',
   'node-pod': 'Nodes reach pods, pods reach nodes',
   'no-nat': 'No NAT: the source address the receiver actually saw',
-  'self-address': 'Self-address: a pod\'s own idea of its address is what everyone sees',
+  'self-address': "Self-address: a pod's own idea of its address is what everyone sees",
   vpc: 'The VPC: hosts of the VPC that are not nodes, and pods',
   egress: 'Egress: leaving the cluster',
   policy: 'Policies: who may talk to whom',
@@ -82,7 +83,8 @@ const resultEndpoints = new WeakMap<Endpoint, ResultEndpoint>()
 /** The endpoint as reported; one object per endpoint, shared by its results. */
 function endpoint(e: Endpoint): ResultEndpoint {
   let r = resultEndpoints.get(e)
-  if (!r) resultEndpoints.set(e, (r = {kind: e.kind, name: e.name, ip: e.ip, ...(e.node ? {node: e.node} : {}), ...(e.vpc ? {vpc: true} : {})}))
+  if (!r)
+    resultEndpoints.set(e, (r = {kind: e.kind, name: e.name, ip: e.ip, ...(e.node ? {node: e.node} : {}), ...(e.vpc ? {vpc: true} : {})}))
   return r
 }
 
@@ -101,13 +103,20 @@ export function addressOwners(model: LabModel): Map<string, string> {
 }
 
 export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
-  const base = {src: endpoint(probe.src), dst: endpoint(probe.dst), ...(probe.policy ? {policy: probe.policy} : {}), ...(obs?.ms !== undefined ? {ms: obs.ms} : {})}
-  const seenText = (o: Observation | undefined) => (!o ? 'not probed' : !o.reply ? 'no reply' : probe.tool !== 'ping' ? (o.seen ?? 'reply') : 'reply')
+  const base = {
+    src: endpoint(probe.src),
+    dst: endpoint(probe.dst),
+    ...(probe.policy ? {policy: probe.policy} : {}),
+    ...(obs?.ms !== undefined ? {ms: obs.ms} : {}),
+  }
+  const seenText = (o: Observation | undefined) =>
+    !o ? 'not probed' : !o.reply ? 'no reply' : probe.tool !== 'ping' ? (o.seen ?? 'reply') : 'reply'
   if (!probe.expect.reply) {
     const ok = obs !== undefined && !obs.reply
     // blocked by a policy: how (refused at once, or a timeout) is worth showing
     const how = probe.policy && obs && !obs.reply ? obs.detail : undefined
-    const detail = obs?.reply && probe.tool !== 'ping' && !probe.policy ? `answered, seeing ${obs.seen}` : obs ? how : 'the probe did not run'
+    const detail =
+      obs?.reply && probe.tool !== 'ping' && !probe.policy ? `answered, seeing ${obs.seen}` : obs ? how : 'the probe did not run'
     return {...base, expected: 'no reply', seen: seenText(obs), ok, ...(detail ? {detail} : {})}
   }
   const expected = probe.tool === 'http' && probe.expect.seen ? probe.expect.seen : 'reply'
@@ -116,7 +125,13 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   if (probe.tool === 'ping') return {...base, expected, seen: 'reply', ok: true}
   if (probe.tool === 'udp' && probe.expect.seen) {
     const ok = obs.seen === probe.expect.seen && (!obs.servedBy || obs.servedBy === probe.dst.netns)
-    return {...base, expected: probe.expect.seen, seen: obs.seen ?? 'reply', ok, ...(obs.servedBy && obs.servedBy !== probe.dst.netns ? {detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`} : {})}
+    return {
+      ...base,
+      expected: probe.expect.seen,
+      seen: obs.seen ?? 'reply',
+      ok,
+      ...(obs.servedBy && obs.servedBy !== probe.dst.netns ? {detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`} : {}),
+    }
   }
   if (obs.servedBy && obs.servedBy !== probe.dst.netns) {
     return {...base, expected, seen: obs.seen ?? 'reply', ok: false, detail: `answered by ${obs.servedBy}, not ${probe.dst.netns}`}
@@ -127,7 +142,12 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
 }
 
 /** Self-address of each pod: eth0 = model = the source it used = what peers saw. */
-export function judgeSelf(model: LabModel, probes: Probe[], observations: Map<number, Observation>, self: Map<string, SelfObservation>): ProbeResult[] {
+export function judgeSelf(
+  model: LabModel,
+  probes: Probe[],
+  observations: Map<number, Observation>,
+  self: Map<string, SelfObservation>,
+): ProbeResult[] {
   const peerViews = new Map<string, {seen: Map<string, number>; used: Set<string>; count: number}>()
   for (const p of probes) {
     if (p.check !== 'no-nat-pod-pod') continue
@@ -149,14 +169,22 @@ export function judgeSelf(model: LabModel, probes: Probe[], observations: Map<nu
       const problems: string[] = []
       const eth0 = s.eth0 ?? []
       if (!s.eth0) problems.push(`eth0 unreadable${s.detail ? ` (${s.detail})` : ''}`)
-      else if (eth0.length !== 1 || eth0[0] !== pod.ip) problems.push(`eth0 has ${eth0.join(', ') || 'no IPv4 address'}, status says ${pod.ip}`)
+      else if (eth0.length !== 1 || eth0[0] !== pod.ip)
+        problems.push(`eth0 has ${eth0.join(', ') || 'no IPv4 address'}, status says ${pod.ip}`)
       const others = v ? [...v.seen.entries()].filter(([ip]) => ip !== pod.ip) : []
       if (others.length > 0) problems.push(`peers saw ${others.map(([ip, c]) => `${ip} (${c} of ${v!.count})`).join(', ')}`)
       const used = v ? [...v.used].filter((ip) => ip !== pod.ip) : []
       if (used.length > 0) problems.push(`it sent from ${used.join(', ')}`)
       const parts = [`eth0 ${eth0.join(', ') || '?'}`, `status ${pod.ip}`]
       if (v) parts.push(`peers saw ${[...v.seen.keys()].join(', ')}`)
-      results.push({src: me, dst: me, expected: pod.ip, seen: parts.join('; '), ok: problems.length === 0, ...(problems.length ? {detail: problems.join('; ')} : {})})
+      results.push({
+        src: me,
+        dst: me,
+        expected: pod.ip,
+        seen: parts.join('; '),
+        ok: problems.length === 0,
+        ...(problems.length ? {detail: problems.join('; ')} : {}),
+      })
     }
   }
   return results
@@ -177,8 +205,21 @@ export function judgeInVpc(model: LabModel, self: Map<string, SelfObservation>):
         const v = parseIPv4(ip)
         return v === undefined || !vpc.contains(v)
       })
-      const problems = !s.eth0 ? [`eth0 unreadable${s.detail ? ` (${s.detail})` : ''}`] : eth0.length === 0 ? ['eth0 has no IPv4 address'] : outside.length > 0 ? [`${outside.join(', ')} is outside the VPC subnet ${model.underlay}`] : []
-      results.push({src: me, dst: me, expected: `an address in ${model.underlay}`, seen: `eth0 ${eth0.join(', ') || '?'}`, ok: problems.length === 0, ...(problems.length ? {detail: problems.join('; ')} : {})})
+      const problems = !s.eth0
+        ? [`eth0 unreadable${s.detail ? ` (${s.detail})` : ''}`]
+        : eth0.length === 0
+          ? ['eth0 has no IPv4 address']
+          : outside.length > 0
+            ? [`${outside.join(', ')} is outside the VPC subnet ${model.underlay}`]
+            : []
+      results.push({
+        src: me,
+        dst: me,
+        expected: `an address in ${model.underlay}`,
+        seen: `eth0 ${eth0.join(', ') || '?'}`,
+        ok: problems.length === 0,
+        ...(problems.length ? {detail: problems.join('; ')} : {}),
+      })
     }
   }
   return results
@@ -188,11 +229,17 @@ export function judgeInVpc(model: LabModel, self: Map<string, SelfObservation>):
 export function notApplicable(model: LabModel, id: CheckId): string | undefined {
   const mode = routingMode(model.routing)
   const vpcHosts = model.external.some((e) => e.vpc)
-  if (id === 'pod-in-vpc-subnet') return mode.podsInUnderlay ? undefined : `routing ${model.routing}: pods hold addresses of the pod range ${model.podCIDR}, not of the VPC subnet`
+  if (id === 'pod-in-vpc-subnet')
+    return mode.podsInUnderlay
+      ? undefined
+      : `routing ${model.routing}: pods hold addresses of the pod range ${model.podCIDR}, not of ` + `the VPC subnet`
   if (SECTION_OF[id] !== 'vpc') return undefined
   if (!vpcHosts) return 'the topology has no VPC host (an external entry with vpc: true)'
   if ((id === 'vpc-pod-reach' || id === 'vpc-pod-source') && !vpcReachesPods(model)) {
-    return `routing ${model.routing}: the VPC knows no pod address, so a VPC host has no way to a pod (its default route, the VPC router, has none); it reaches the nodes only`
+    return (
+      `routing ${model.routing}: the VPC knows no pod address, so a VPC host has no way to a pod ` +
+      `(its default route, the VPC router, has none); it reaches the nodes only`
+    )
   }
   return undefined
 }
@@ -204,13 +251,19 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
     if (!seen.reply) return VPC_NO_ROUTE_BACK
     if (id === 'pod-vpc-reach') return undefined
     return probes.some((p) => p.check === id && p.expect.reply && p.expect.seen === p.src.ip)
-      ? `routing ${model.routing}: nothing translates a pod's address inside the VPC; the VPC host must see the pod's own address`
-      : `routing ${model.routing}, ipMasq on: the node masquerades everything that leaves ${model.podCIDR}, VPC hosts included; the VPC host must see the pod's node's address`
+      ? `routing ${model.routing}: nothing translates a pod's address inside the VPC; the VPC host ` + `must see the pod's own address`
+      : `routing ${model.routing}, ipMasq on: the node masquerades everything that leaves ` +
+          `${model.podCIDR}, VPC hosts included; the VPC host must see the pod's node's address`
   }
-  if (id === 'vpc-pod-source') return 'the VPC delivers the pod\'s address, and no node translates what comes in: the pod must see the VPC host\'s own address'
-  if (id === 'pod-in-vpc-subnet') return `read from each pod's own eth0: the pods' addresses are the VPC's (${model.underlay}), not a range only the cluster knows`
+  if (id === 'vpc-pod-source')
+    return "the VPC delivers the pod's address, and no node translates what comes in: the pod must " + "see the VPC host's own address"
+  if (id === 'pod-in-vpc-subnet')
+    return `read from each pod's own eth0: the pods' addresses are the VPC's (${model.underlay}), not ` + `a range only the cluster knows`
   if (id === 'egress-reach' || id === 'egress-source') {
-    if (!model.external.some((e) => !e.vpc)) return model.external.length === 0 ? 'the topology has no external hosts' : 'the topology has no external host outside the VPC (the internet)'
+    if (!model.external.some((e) => !e.vpc))
+      return model.external.length === 0
+        ? 'the topology has no external hosts'
+        : 'the topology has no external host outside the VPC (the internet)'
     if (!model.ipMasq) return routingMode(model.routing).podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
     if (id === 'egress-source') {
       const podPod = checks.get('no-nat-pod-pod')
@@ -221,13 +274,30 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
   }
   if (id === 'policy-ports') {
     if (!probes.some((p) => p.check === id)) return 'no policy names a TCP or UDP port'
-    return 'every pair of the other sections again, on each port a policy names: the echo service listens on all of them, in every pod and external host'
+    return (
+      'every pair of the other sections again, on each port a policy names: the echo service ' +
+      'listens on all of them, in every pod and external host'
+    )
   }
-  if (id === 'policy-external') return 'nothing translates what comes in: an allowed pod sees the external host\'s own address'
-  if (model.policies && ['pod-pod-same-node', 'pod-pod-other-node', 'node-other-pod', 'pod-node', 'no-nat-pod-pod', 'no-nat-node-pod', 'egress-reach', 'egress-source'].includes(id) && probes.some((p) => p.check === id && p.policy?.verdict === 'denied')) {
+  if (id === 'policy-external') return "nothing translates what comes in: an allowed pod sees the external host's own address"
+  if (
+    model.policies &&
+    [
+      'pod-pod-same-node',
+      'pod-pod-other-node',
+      'node-other-pod',
+      'pod-node',
+      'no-nat-pod-pod',
+      'no-nat-node-pod',
+      'egress-reach',
+      'egress-source',
+    ].includes(id) &&
+    probes.some((p) => p.check === id && p.policy?.verdict === 'denied')
+  ) {
     return 'where the policies allow it; a pair they deny must go unanswered (see Policies below)'
   }
-  if (id === 'no-nat-pod-pod') return 'a masquerade rule on pod-to-pod traffic (the bridge plugin\'s ipMasq mistake) still lets ping through; this check does not'
+  if (id === 'no-nat-pod-pod')
+    return "a masquerade rule on pod-to-pod traffic (the bridge plugin's ipMasq mistake) still lets " + 'ping through; this check does not'
   if (id === 'pod-pod-same-node' && probes.length > 0 && !probes.some((p) => p.check === id)) return 'no node has two pods'
   return undefined
 }
@@ -282,7 +352,7 @@ export interface RenderOptions {
 }
 
 function who(e: ResultEndpoint): string {
-  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? (e.vpc ? 'VPC host ' : 'external ') : ''}${e.name} (${e.ip})`
+  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? (e.vpc ? 'VPC host ' : 'external ') : ''}${e.name} ` + `(${e.ip})`
 }
 
 function describeSeen(seen: string, owners?: Map<string, string>): string {
@@ -297,12 +367,16 @@ export function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string,
   // with policies: which service, and what the policies say about it
   const service = r.policy && c.id === 'policy-ports' ? ` ${r.policy.service}` : ''
   const policy = r.policy && r.policy.policies.length > 0 ? ` (${r.policy.why})` : ''
-  return `✗ ${who(r.src)} → ${who(r.dst)}${service}: expected ${describeSeen(r.expected, owners)}, seen ${describeSeen(r.seen, owners)}${detail}${policy}`
+  return (
+    `✗ ${who(r.src)} → ${who(r.dst)}${service}: expected ${describeSeen(r.expected, owners)}, ` +
+    `seen ${describeSeen(r.seen, owners)}${detail}${policy}`
+  )
 }
 
 /** "web-0 → web-1 db ✗node-2-p0": one line per source, like Mininet's pingall. */
 function sourceLines(c: CheckReport): string[] {
-  if (c.id === 'pod-in-vpc-subnet') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}, in ${r.expected.replace(/^an address in /, '')}` : failureLine(c, r)))
+  if (c.id === 'pod-in-vpc-subnet')
+    return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}, in ${r.expected.replace(/^an address in /, '')}` : failureLine(c, r)))
   if (c.id === 'self-address') return c.results.map((r) => (r.ok ? `✓ ${r.src.name}: ${r.seen}` : failureLine(c, r)))
   const bySource = new Map<string, ProbeResult[]>()
   for (const r of c.results) {
@@ -310,7 +384,13 @@ function sourceLines(c: CheckReport): string[] {
     list.push(r)
     bySource.set(r.src.name, list)
   }
-  const isHttp = c.id === 'no-nat-pod-pod' || c.id === 'no-nat-node-pod' || c.id === 'egress-source' || c.id === 'vpc-pod-source' || c.id === 'pod-vpc-source' || c.id === 'policy-ports'
+  const isHttp =
+    c.id === 'no-nat-pod-pod' ||
+    c.id === 'no-nat-node-pod' ||
+    c.id === 'egress-source' ||
+    c.id === 'vpc-pod-source' ||
+    c.id === 'pod-vpc-source' ||
+    c.id === 'policy-ports'
   const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${c.id === 'policy-ports' && r.policy ? `:${r.policy.service}` : ''}`
   // targets a policy denies, and that stayed silent as it should, are listed apart
   const blockedByPolicy = (r: ProbeResult) => r.ok && r.expected === 'no reply' && r.policy?.verdict === 'denied'
@@ -352,7 +432,10 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
   const maxFailures = opts.maxFailures ?? 40
   const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
   const policies = r.policy ? `; ${r.policy.policies} ${r.policy.policies === 1 ? 'policy' : 'policies'}` : ''
-  const lines = [`probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}${policies}; ${scope}`]
+  const lines = [
+    `probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; ` +
+      `routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}${policies}; ${scope}`,
+  ]
   for (const section of r.sections) {
     const checks = r.checks.filter((c) => c.section === section)
     if (checks.length === 0) continue

@@ -53,12 +53,18 @@ export function groupTasks(probes: Probe[]): Task[] {
 
 export function preflight(lab: string): LabModel {
   const status = statusOf(lab) // unknown lab: UsageError
-  if (status.state === 'building') throw new UsageError(`lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab down ${lab}" and "netlab up" again`)
+  if (status.state === 'building')
+    throw new UsageError(
+      `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
+    )
   requireRoot('netlab probe')
   requireTools({ip: 'iproute2', fping: 'fping', curl: 'curl'})
   if (status.missing.length > 0) {
     const some = status.missing.slice(0, 3).join(', ')
-    throw new NetlabError(`lab ${lab} is broken: ${status.missing.length} of its namespaces are gone (${some}${status.missing.length > 3 ? ', ...' : ''}); rebuild it: netlab down ${lab} && netlab up`)
+    throw new NetlabError(
+      `lab ${lab} is broken: ${status.missing.length} of its namespaces are gone ` +
+        `(${some}${status.missing.length > 3 ? ', ...' : ''}); rebuild it: netlab down ${lab} && netlab up`,
+    )
   }
   const state = readState(lab)
   if (!state) throw new UsageError(`no lab named ${lab} is up`)
@@ -78,7 +84,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
 
   const tasks = groupTasks(probes)
   // read in each pod: for the self-address check, and for the VPC's (pods holding VPC addresses)
-  const selfPods = sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
+  const selfPods =
+    sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
   const observations = new Map<number, Observation>()
   const self = new Map<string, SelfObservation>()
   const record = (seen: Map<number, Observation>) => seen.forEach((o, id) => observations.set(id, o))
@@ -107,7 +114,10 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     interrupted = sig
     process.stderr.write(`netlab: ${sig} received; stopping the probe\n`)
     void runner.kill()
-    void hubStart.then((h) => h?.stop(), () => undefined)
+    void hubStart.then(
+      (h) => h?.stop(),
+      () => undefined,
+    )
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
@@ -116,17 +126,27 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     const httpTasks = tasks.filter((t) => t.tool === 'http' || t.tool === 'udp')
     if (httpTasks.length > 0) {
       const extra = model.policies ? {extra: namedPorts(model)} : {}
-      hubStart = startHub(lab, httpTasks.flatMap((t) => t.probes.map((p) => p.dst)), {clientsInFlight: 50 * MAX_JOBS, ...extra}).then((h) => (hub = h))
+      hubStart = startHub(
+        lab,
+        httpTasks.flatMap((t) => t.probes.map((p) => p.dst)),
+        {clientsInFlight: 50 * MAX_JOBS, ...extra},
+      ).then((h) => (hub = h))
       hubStart.catch(() => undefined) // awaited below
     }
     // pings first: they need no echo hub, so they run while it starts
-    const work: Promise<void>[] = tasks.filter((t) => t.tool === 'ping').map(async (t) => record(await pingFrom(exec, t.netns, t.probes, t.silent ? SILENT : ANSWERED)))
+    const work: Promise<void>[] = tasks
+      .filter((t) => t.tool === 'ping')
+      .map(async (t) => record(await pingFrom(exec, t.netns, t.probes, t.silent ? SILENT : ANSWERED)))
     const h = await hubStart
     if (h && !interrupted) {
       const udpClient = [findPerl(), UDP_SCRIPT]
       work.push(
         ...httpTasks.map(async (t) =>
-          record(t.tool === 'udp' ? await udpFrom(exec, t.netns, t.probes, udpClient, t.silent ? SILENT : ANSWERED) : await httpFrom(exec, t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED)),
+          record(
+            t.tool === 'udp'
+              ? await udpFrom(exec, t.netns, t.probes, udpClient, t.silent ? SILENT : ANSWERED)
+              : await httpFrom(exec, t.netns, t.probes, h.port, t.silent ? SILENT : ANSWERED),
+          ),
         ),
       )
     }

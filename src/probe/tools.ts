@@ -47,14 +47,39 @@ export function parseFping(stdout: string, stderr: string): Map<string, Observat
 }
 
 /** Fields curl writes per transfer, tab-separated, one line each (curl >= 7.84 for %header{}). */
-export const CURL_FORMAT = ['%{url}', '%{http_code}', '%{local_ip}', '%header{x-netlab-seen}', '%header{x-netlab-served-by}', '%{exitcode}', '%{errormsg}', '%{time_total}'].join('\\t') + '\\n'
+export const CURL_FORMAT =
+  [
+    '%{url}',
+    '%{http_code}',
+    '%{local_ip}',
+    '%header{x-netlab-seen}',
+    '%header{x-netlab-served-by}',
+    '%{exitcode}',
+    '%{errormsg}',
+    '%{time_total}',
+  ].join('\\t') + '\\n'
 
 export function probeUrl(ip: string, port: number, id: number): string {
   return `http://${ip}:${port}/probe/${id}`
 }
 
 export function curlArgs(urls: string[], t: Timing): string[] {
-  const args = ['-q', '--silent', '--no-progress-meter', '--noproxy', '*', '--parallel', '--parallel-max', '50', '--connect-timeout', String(t.connectTimeoutS), '--max-time', String(t.maxTimeS), '--write-out', CURL_FORMAT]
+  const args = [
+    '-q',
+    '--silent',
+    '--no-progress-meter',
+    '--noproxy',
+    '*',
+    '--parallel',
+    '--parallel-max',
+    '50',
+    '--connect-timeout',
+    String(t.connectTimeoutS),
+    '--max-time',
+    String(t.maxTimeS),
+    '--write-out',
+    CURL_FORMAT,
+  ]
   for (const url of urls) args.push('--output', '/dev/null', url)
   return args
 }
@@ -102,7 +127,13 @@ export function parseUdp(stdout: string): Map<number, Observation> {
       continue
     }
     const fail = /^(\d+) fail (\S+) (\d+) (.*)$/.exec(line.trim())
-    if (fail) out.set(Number(fail[1]), {reply: false, ...(fail[2] !== '-' ? {local: fail[2]} : {}), ms: Number(fail[3]), detail: fail[4].startsWith('no reply') ? fail[4] : `no reply: ${fail[4]}`})
+    if (fail)
+      out.set(Number(fail[1]), {
+        reply: false,
+        ...(fail[2] !== '-' ? {local: fail[2]} : {}),
+        ms: Number(fail[3]),
+        detail: fail[4].startsWith('no reply') ? fail[4] : `no reply: ${fail[4]}`,
+      })
   }
   return out
 }

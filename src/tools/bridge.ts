@@ -15,7 +15,15 @@ export const bridge: ToolDriver = {
   prepare(actions, netns, opts): Prepared {
     const args = actions.map((a, i) => (i === opts.fault ? FAULT_LINE : a.args))
     const stdin = args.map((a) => a.map(ipWord).join(' ')).join('\n') + '\n'
-    return {tool: 'bridge', netns, actions, steps: [{kind: 'exec', argv: ['bridge', '-batch', '-'], stdin}], firstAction: [0], fault: opts.fault, fallback: false}
+    return {
+      tool: 'bridge',
+      netns,
+      actions,
+      steps: [{kind: 'exec', argv: ['bridge', '-batch', '-'], stdin}],
+      firstAction: [0],
+      fault: opts.fault,
+      fallback: false,
+    }
   },
   interpret: (p, f) => batchOutcome('bridge', p, f),
 }

@@ -15,7 +15,12 @@ const isMtu = (s: string | undefined) => s !== undefined && /^\d{2,5}$/.test(s) 
 const isUint = (s: string | undefined, max: number) => s !== undefined && /^\d{1,10}$/.test(s) && Number(s) <= max
 
 function record(op: string, fields: Record<string, string | undefined>): string {
-  return [op, ...Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)].join('\t')
+  return [
+    op,
+    ...Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`),
+  ].join('\t')
 }
 
 /** An action's ip arguments as an rtnetlink op record for the runner, or undefined if it does not speak them. */
@@ -47,7 +52,8 @@ export function encodeIp(args: string[]): string | undefined {
     const f: Record<string, string> = {dst, len}
     while (w.length > 0) {
       const k = w.shift()!
-      if (k === 'onlink') f.onlink = '1' // the gateway is on this link, whatever its addresses say
+      if (k === 'onlink')
+        f.onlink = '1' // the gateway is on this link, whatever its addresses say
       else if (k === 'scope' && (w[0] === 'link' || w[0] === 'global')) f.scope = w.shift()!
       else if (k === 'via' && isIPv4(w[0])) f.via = w.shift()!
       else if (k === 'dev' && w[0] !== undefined && IFNAME.test(w[0])) f.dev = w.shift()!
@@ -56,7 +62,18 @@ export function encodeIp(args: string[]): string | undefined {
     return f.dev ? record('route', f) : undefined
   }
   if (obj === 'link' && verb === 'add') return encodeVxlan(w)
-  if (obj === 'neigh' && verb === 'add' && w.length === 7 && isIPv4(w[0]) && w[1] === 'lladdr' && MAC.test(w[2]) && w[3] === 'dev' && IFNAME.test(w[4]) && w[5] === 'nud' && w[6] === 'permanent') {
+  if (
+    obj === 'neigh' &&
+    verb === 'add' &&
+    w.length === 7 &&
+    isIPv4(w[0]) &&
+    w[1] === 'lladdr' &&
+    MAC.test(w[2]) &&
+    w[3] === 'dev' &&
+    IFNAME.test(w[4]) &&
+    w[5] === 'nud' &&
+    w[6] === 'permanent'
+  ) {
     return record('neigh', {ip: w[0], mac: w[2], dev: w[4]})
   }
   // a proxy entry: answer ARP on DEV for IP (with DEV's own MAC)
@@ -109,7 +126,13 @@ export const ip: ToolDriver = {
   name: 'ip',
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) =>
-    arg === '' ? 'is empty' : /[\n\r]/.test(arg) ? 'holds a line break' : arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined,
+    arg === ''
+      ? 'is empty'
+      : /[\n\r]/.test(arg)
+        ? 'holds a line break'
+        : arg.includes('"') && arg.includes("'")
+          ? 'holds both kinds of quote'
+          : undefined,
   prepare(actions, netns, opts: PrepareOptions): Prepared {
     const args = actions.map((a, i) => (i === opts.fault ? FAULT_LINE : a.args))
     const ops = netns && opts.netlink ? args.map(encodeIp) : []
@@ -128,7 +151,11 @@ export const ip: ToolDriver = {
  */
 export function batchOutcome(program: string, p: Prepared, f: StepFailure): BatchOutcome {
   const m = /Command failed \S*:(\d+)/.exec(f.stderr)
-  const message = f.stderr.split('\n').filter((l) => !l.startsWith('Command failed')).join('\n').trim()
+  const message = f.stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('Command failed'))
+    .join('\n')
+    .trim()
   const line = f.at ?? (m ? Number(m[1]) : undefined)
   if (line !== undefined && line >= 1 && line <= p.actions.length) return failedAt(p, line - 1, message)
   if (f.exitCode === 0) return succeeded(p)

@@ -53,7 +53,15 @@ export const iptables: ToolDriver = {
   badArg: (arg) => (arg === '' ? 'is empty' : /[\n\r]/.test(arg) ? 'holds a line break' : undefined),
   prepare(actions, netns, opts): Prepared {
     const input = restoreInput(withFault({actions, fault: opts.fault}))
-    return {tool: 'iptables', netns, actions, steps: [{kind: 'exec', argv: ['iptables-restore', '--noflush'], stdin: input.text}], firstAction: [0], fault: opts.fault, fallback: false}
+    return {
+      tool: 'iptables',
+      netns,
+      actions,
+      steps: [{kind: 'exec', argv: ['iptables-restore', '--noflush'], stdin: input.text}],
+      firstAction: [0],
+      fault: opts.fault,
+      fallback: false,
+    }
   },
   interpret(p: Prepared, f: StepFailure): BatchOutcome {
     const stderr = f.stderr.trim()
@@ -68,7 +76,12 @@ export const iptables: ToolDriver = {
     return {
       applied: pick(input.tables.slice(0, line.table).flat()),
       failed: p.actions[failed],
-      notRun: pick(input.tables.slice(line.table).flat().filter((i) => i !== failed)),
+      notRun: pick(
+        input.tables
+          .slice(line.table)
+          .flat()
+          .filter((i) => i !== failed),
+      ),
       unknown: [],
       error: {command: shown(p, failed), stderr},
     }

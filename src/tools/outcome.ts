@@ -11,7 +11,12 @@ export const succeeded = (p: Prepared): BatchOutcome => ({applied: p.actions, no
 
 export const notRun = (p: Prepared): BatchOutcome => ({applied: [], notRun: p.actions, unknown: []})
 
-export const unknown = (p: Prepared, command: string, stderr: string): BatchOutcome => ({applied: [], notRun: [], unknown: p.actions, error: {command, stderr}})
+export const unknown = (p: Prepared, command: string, stderr: string): BatchOutcome => ({
+  applied: [],
+  notRun: [],
+  unknown: p.actions,
+  error: {command, stderr},
+})
 
 /** The action at index k failed: the ones before it ran, the ones after it did not. */
 export function failedAt(p: Prepared, k: number, stderr: string): BatchOutcome {

@@ -12,7 +12,10 @@ import type {Action, Command} from '../plan/types.js'
  * - exec: a program with its arguments, optional standard input and extra environment;
  * - sysctl: one kernel setting written under /proc/sys.
  */
-export type Step = {kind: 'netlink'; ops: string[]} | {kind: 'exec'; argv: string[]; stdin?: string; env?: Record<string, string>} | {kind: 'sysctl'; key: string; value: string}
+export type Step =
+  | {kind: 'netlink'; ops: string[]}
+  | {kind: 'exec'; argv: string[]; stdin?: string; env?: Record<string, string>}
+  | {kind: 'sysctl'; key: string; value: string}
 
 /** A batch of one tool's actions in one namespace, turned into steps for a runner. */
 export interface Prepared {

@@ -23,17 +23,25 @@ export const RESERVED_NAMES = new Set(['fabric', 'router', 'vpc-router'])
  * A node's or external host's name is its port name in the fabric namespace, which also holds
  * a bridge per underlay segment (br0, br1, …) and the ports of a router (router0, vpc-router1, …).
  */
-export const FABRIC_IFNAMES = new Set(['lo', ...Array.from({length: 8}, (_, k) => `br${k}`), ...Array.from({length: 8}, (_, k) => [`router${k}`, `vpc-router${k}`]).flat()])
+export const FABRIC_IFNAMES = new Set([
+  'lo',
+  ...Array.from({length: 8}, (_, k) => `br${k}`),
+  ...Array.from({length: 8}, (_, k) => [`router${k}`, `vpc-router${k}`]).flat(),
+])
 
 export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name: string, max: number): string | undefined {
   const re = kind === 'lab' ? LAB_NAME_RE : NAME_RE
   if (name.length === 0) return `${kind} name is empty`
   if (name.length > max) return `${kind} name "${name}" is too long (${name.length} characters; at most ${max})`
   if (!re.test(name)) {
-    const rule = kind === 'lab' ? 'lower-case letters, digits and dashes, starting with a letter' : 'lower-case letters, digits and dashes, starting and ending with a letter or digit'
+    const rule =
+      kind === 'lab'
+        ? 'lower-case letters, digits and dashes, starting with a letter'
+        : 'lower-case letters, digits and dashes, starting and ending with a letter or digit'
     return `${kind} name ${JSON.stringify(name)} is not allowed: use ${rule}`
   }
   if (kind !== 'lab' && RESERVED_NAMES.has(name)) return `${kind} name "${name}" is reserved by netlab`
-  if ((kind === 'node' || kind === 'external host') && FABRIC_IFNAMES.has(name)) return `${kind} name "${name}" is reserved: it would clash with interface ${name} on the fabric`
+  if ((kind === 'node' || kind === 'external host') && FABRIC_IFNAMES.has(name))
+    return `${kind} name "${name}" is reserved: it would clash with interface ${name} on the fabric`
   return undefined
 }

@@ -2,7 +2,19 @@
 // We walk the YAML syntax tree ourselves instead of converting to plain JS first, so every
 // complaint can point at the exact line and column of the value that causes it.
 import {readFileSync, statSync} from 'node:fs'
-import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError, type YAMLMap} from 'yaml'
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node as YamlNode,
+  type YAMLError,
+  type YAMLMap,
+} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
@@ -55,7 +67,11 @@ function firstInvalidUtf8(buf: Buffer): number {
 function posOfByte(buf: Buffer, offset: number, file: string): SourcePos {
   let line = 1
   let lineStart = 0
-  for (let i = 0; i < offset; i++) if (buf[i] === 0x0a) { line++; lineStart = i + 1 }
+  for (let i = 0; i < offset; i++)
+    if (buf[i] === 0x0a) {
+      line++
+      lineStart = i + 1
+    }
   // Count characters, not bytes, like the columns of every other error (the line so far is valid UTF-8).
   return {file, line, col: buf.subarray(lineStart, offset).toString('utf8').length + 1}
 }
@@ -70,7 +86,11 @@ export function parsePolicyFile(input: string | Buffer, file = '<policies>'): Po
   const parsed = parseYaml(input, file)
   const root = parsed.root
   const walker: Walker = parsed.walker
-  if (root === null || root === undefined) throw new TopologyError({file, line: 1, col: 1}, 'the file is empty: a policy file holds "policies:", a list of policies (it may be empty)')
+  if (root === null || root === undefined)
+    throw new TopologyError(
+      {file, line: 1, col: 1},
+      'the file is empty: a policy file holds "policies:", a list of policies (it may be empty)',
+    )
   const top = walker.map(root, 'policy file', ['policies'])
   const entry = top.get('policies')
   if (!entry) walker.fail(root, 'missing key "policies" (a list of policies; [] removes them all)')
@@ -95,7 +115,10 @@ function parseYaml(input: string | Buffer, file: string): {root: YamlNode | null
     // linePos is only filled in with prettyErrors; the offset is always there.
     const at = lc.linePos(openerOf(doc, first) ?? first.pos[0])
     // The library's advice for this one names its own API, which means nothing to the user.
-    const msg = first.code === 'MULTIPLE_DOCS' ? 'a topology file holds one YAML document; this starts a second one' : first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+    const msg =
+      first.code === 'MULTIPLE_DOCS'
+        ? 'a topology file holds one YAML document; this starts a second one'
+        : first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
   }
   return {root: doc.contents as YamlNode | null, walker: new Walker(file, lc)}
@@ -118,7 +141,10 @@ function openerOf(doc: Document, err: YAMLError): number | undefined {
 }
 
 export class Walker {
-  constructor(private file: string, private lc: LineCounter) {}
+  constructor(
+    private file: string,
+    private lc: LineCounter,
+  ) {}
 
   pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {
     const offset = node?.range?.[0]
@@ -163,7 +189,12 @@ export class Walker {
     return {value: String((v as {value: unknown}).value), pos: this.pos(v)}
   }
 
-  nameOf(entry: {key: YamlNode; value: YamlNode | null}, where: string, kind: 'lab' | 'node' | 'pod' | 'external host', max: number): Located<string> {
+  nameOf(
+    entry: {key: YamlNode; value: YamlNode | null},
+    where: string,
+    kind: 'lab' | 'node' | 'pod' | 'external host',
+    max: number,
+  ): Located<string> {
     const v = entry.value
     if (!isScalar(v) || typeof v.value !== 'string') this.fail(v ?? entry.key, `${where} must be a name (a string)`)
     const name = String((v as {value: unknown}).value)
@@ -173,7 +204,8 @@ export class Walker {
   }
 
   topology(root: YamlNode | null): Topology {
-    if (root === null || root === undefined) throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
+    if (root === null || root === undefined)
+      throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
     const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies'])
     const nameEntry = top.get('name')
     if (!nameEntry) this.fail(root, 'missing key "name" (the lab name)')
@@ -209,7 +241,8 @@ export class Walker {
       const v = underlay.value
       if (isSeq(v)) {
         if (v.items.length === 0) this.fail(v, 'cluster.underlay must be a CIDR or a non-empty list of CIDRs (one per segment)')
-        if (v.items.length > LIMITS.segments) this.fail(v, `cluster.underlay: too many segments (${v.items.length}; at most ${LIMITS.segments})`)
+        if (v.items.length > LIMITS.segments)
+          this.fail(v, `cluster.underlay: too many segments (${v.items.length}; at most ${LIMITS.segments})`)
         out.underlay = v.items.map((item, k) => this.str({key: item as YamlNode, value: item as YamlNode}, `cluster.underlay[${k}]`))
       } else out.underlay = [this.str(underlay, 'cluster.underlay')]
     }
@@ -247,7 +280,11 @@ export class Walker {
     return v.items.map((item, i) => {
       const node = this.node(item as YamlNode, `nodes[${i}]`)
       total += node.pods.length
-      if (total > LIMITS.pods) throw new TopologyError(node.podsPos, `nodes[${i}].pods: too many pods (${total} so far; netlab builds at most ${LIMITS.pods} in a lab)`)
+      if (total > LIMITS.pods)
+        throw new TopologyError(
+          node.podsPos,
+          `nodes[${i}].pods: too many pods (${total} so far; netlab builds at most ${LIMITS.pods} in a lab)`,
+        )
       return node
     })
   }
@@ -265,11 +302,13 @@ export class Walker {
       const pv = podsEntry.value
       if (isScalar(pv) && typeof pv.value === 'number') {
         if (!Number.isInteger(pv.value) || pv.value < 0) this.fail(pv, `${where}.pods must be a list of pods or a whole number`)
-        if (pv.value > LIMITS.pods) this.fail(pv, `${where}.pods: too many pods (${pv.value}; netlab builds at most ${LIMITS.pods} in a lab)`)
+        if (pv.value > LIMITS.pods)
+          this.fail(pv, `${where}.pods: too many pods (${pv.value}; netlab builds at most ${LIMITS.pods} in a lab)`)
         const at = this.pos(pv)
         pods = Array.from({length: pv.value}, (_, k) => ({name: {value: `${name.value}-p${k}`, pos: at}}))
       } else if (isSeq(pv)) {
-        if (pv.items.length > LIMITS.pods) this.fail(pv, `${where}.pods: too many pods (${pv.items.length}; netlab builds at most ${LIMITS.pods} in a lab)`)
+        if (pv.items.length > LIMITS.pods)
+          this.fail(pv, `${where}.pods: too many pods (${pv.items.length}; netlab builds at most ${LIMITS.pods} in a lab)`)
         pods = pv.items.map((p, k) => this.pod(p as YamlNode, `${where}.pods[${k}]`))
       } else {
         this.fail(pv, `${where}.pods must be a list of pods or a whole number`)
@@ -304,7 +343,11 @@ export class Walker {
     const ipEntry = m.get('ip')
     const labelsEntry = m.get('labels')
     const labels = labelsEntry ? {labels: parseLabels(this, labelsEntry, `${where}.labels`)} : {}
-    return {name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName), ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined, ...labels}
+    return {
+      name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName),
+      ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
+      ...labels,
+    }
   }
 
   externals(entry: {key: YamlNode; value: YamlNode | null}): ExternalSpec[] {
@@ -319,7 +362,8 @@ export class Walker {
       if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
       const ipEntry = m.get('ip')
       const vpc = m.get('vpc')
-      if (vpc && (!isScalar(vpc.value) || typeof vpc.value.value !== 'boolean')) this.fail(vpc.value ?? vpc.key, `${where}.vpc must be true (a VM in the cluster's VPC) or false (the internet)`)
+      if (vpc && (!isScalar(vpc.value) || typeof vpc.value.value !== 'boolean'))
+        this.fail(vpc.value ?? vpc.key, `${where}.vpc must be true (a VM in the cluster's VPC) or false (the internet)`)
       return {
         name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName),
         ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,

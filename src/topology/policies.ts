@@ -27,13 +27,19 @@ export function labelKeyProblem(key: string): string | undefined {
   if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
     return `label key ${JSON.stringify(key)}: the prefix before "/" must be a DNS subdomain (example.com)`
   if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name))
-    return `label key ${JSON.stringify(key)} is not allowed: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`
+    return (
+      `label key ${JSON.stringify(key)} is not allowed: at most 63 letters, digits, "-", "_" and ` +
+      `".", starting and ending with a letter or digit`
+    )
   return undefined
 }
 
 export function labelValueProblem(value: string): string | undefined {
   if (value === '' || (value.length <= 63 && LABEL_NAME.test(value))) return undefined
-  return `label value ${JSON.stringify(value)} is not allowed: empty, or at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`
+  return (
+    `label value ${JSON.stringify(value)} is not allowed: empty, or at most 63 letters, ` +
+    `digits, "-", "_" and ".", starting and ending with a letter or digit`
+  )
 }
 
 /** labels: {key: value, …}; values are strings, as in Kubernetes (quote a number: "2"). */
@@ -82,7 +88,7 @@ function selector(w: Walker, entry: Entry, where: string): SelectorSpec {
   if (keys.includes('matchLabels') || keys.includes('matchExpressions')) {
     const m = w.map(v, where, ['matchLabels', 'matchExpressions'])
     const expr = m.get('matchExpressions')
-    if (expr) w.fail(expr.key, `${where}: matchExpressions is not supported; select by labels (matchLabels, or the labels themselves)`)
+    if (expr) w.fail(expr.key, `${where}: matchExpressions is not supported; select by labels (matchLabels, or the labels ` + `themselves)`)
     const labels = m.get('matchLabels')!
     return {labels: labels.value === null ? {} : labelMap(w, labels.value, `${where}.matchLabels`), pos: w.pos(v)}
   }
@@ -104,7 +110,10 @@ export function parsePolicies(w: Walker, entry: Entry): PolicySpec[] {
     const p = policy(w, item, `policies[${i}]`)
     const prev = seen.get(p.name.value)
     if (prev)
-      w.fail(item, `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ${prev.pos.line}, column ${prev.pos.col})`)
+      w.fail(
+        item,
+        `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ` + `${prev.pos.line}, column ${prev.pos.col})`,
+      )
     seen.set(p.name.value, p.name)
     return p
   })
@@ -120,7 +129,9 @@ function policy(w: Walker, item: YamlNode, where: string): PolicySpec {
   if (name.length === 0 || name.length > POLICY_NAME_MAX || !NAME_RE.test(name)) {
     w.fail(
       nv,
-      `${where}.name: policy name ${JSON.stringify(name)} is not allowed: at most ${POLICY_NAME_MAX} lower-case letters, digits and dashes, starting and ending with a letter or digit`,
+      `${where}.name: policy name ${JSON.stringify(name)} is not allowed: at most ` +
+        `${POLICY_NAME_MAX} lower-case letters, digits and dashes, starting and ending with a ` +
+        `letter or digit`,
     )
   }
   const at = `policy ${name}`
@@ -147,7 +158,8 @@ function policyTypes(w: Walker, entry: Entry, where: string): Located<PolicyType
     if (!isScalar(item) || !POLICY_TYPES.includes(item.value as PolicyType)) {
       w.fail(
         item,
-        `${where}: ${isScalar(item) ? JSON.stringify(item.value) : 'this'} is not a policy type (Ingress or Egress, capitalised as in Kubernetes)`,
+        `${where}: ${isScalar(item) ? JSON.stringify(item.value) : 'this'} is not a policy type ` +
+          `(Ingress or Egress, capitalised as in Kubernetes)`,
       )
     }
     if (out.includes(item.value as PolicyType)) w.fail(item, `${where}: ${String(item.value)} is listed twice`)

@@ -26,11 +26,18 @@ export const VPC_HOST = {name: 'vpc-vm', vpc: true, ip: '192.168.50.200'}
  * to; `routing` (default host-gw) with only the cluster keys that apply to it (a mode whose pods
  * hold underlay addresses takes no podCIDR), and a VPC host if asked.
  */
-export function smallTopology(name: string, opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean; routing?: string; vpcHost?: boolean} = {}): Record<string, unknown> {
+export function smallTopology(
+  name: string,
+  opts: {nodes?: number; pods?: number; external?: boolean; ipMasq?: boolean; routing?: string; vpcHost?: boolean} = {},
+): Record<string, unknown> {
   const nodes = Array.from({length: opts.nodes ?? 2}, (_, i) => ({name: `n${i}`, pods: opts.pods ?? 2}))
   const routing = opts.routing ?? CLUSTER.routing
   const {podCIDR, nodeSubnetSize, ...rest} = CLUSTER
-  const cluster = {...(routingMode(routing).podsInUnderlay ? rest : {podCIDR, nodeSubnetSize, ...rest}), routing, ipMasq: opts.ipMasq ?? CLUSTER.ipMasq}
+  const cluster = {
+    ...(routingMode(routing).podsInUnderlay ? rest : {podCIDR, nodeSubnetSize, ...rest}),
+    routing,
+    ipMasq: opts.ipMasq ?? CLUSTER.ipMasq,
+  }
   const external = [...(opts.external === false ? [] : [{...INTERNET}]), ...(opts.vpcHost ? [{...VPC_HOST}] : [])]
   return {name, cluster, nodes, ...(external.length > 0 ? {external} : {})}
 }

@@ -27,13 +27,23 @@ export function makeStateDir(): string {
 export function netlab(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
   const started = performance.now()
   // a large lab's plan as JSON is several MB: more than spawnSync's default 1 MB of output
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env, NO_COLOR: '1'}, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024})
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: {...process.env, ...env, NO_COLOR: '1'},
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  })
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started}
 }
 
 /** Start the CLI without waiting (for signal tests). */
 export function netlabSpawn(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: {...process.env, ...env, NO_COLOR: '1'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 let counter = 0
@@ -69,9 +79,21 @@ export function ipIn(netns: string, args: string[]): string {
 /** Everything about the root namespace that a lab must never change. */
 export function rootSnapshot(): string {
   const run = (cmd: string, args: string[]) => spawnSync(cmd, args, {encoding: 'utf8'}).stdout ?? ''
-  const ipt = run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n')
-  const sysctls = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv6.conf.all.forwarding'].map((k) => run('sysctl', ['-n', k]).trim()).join(',')
-  return [run('ip', ['-d', 'link']), run('ip', ['addr']), run('ip', ['route', 'show', 'table', 'all']), run('ip', ['rule']), ipt, sysctls].join('\n=====\n')
+  const ipt = run('iptables-save', [])
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n')
+  const sysctls = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv6.conf.all.forwarding']
+    .map((k) => run('sysctl', ['-n', k]).trim())
+    .join(',')
+  return [
+    run('ip', ['-d', 'link']),
+    run('ip', ['addr']),
+    run('ip', ['route', 'show', 'table', 'all']),
+    run('ip', ['rule']),
+    ipt,
+    sysctls,
+  ].join('\n=====\n')
 }
 
 /** Poll `cond` every 20 ms until it holds; throw after `ms`. */

@@ -74,7 +74,7 @@ function take(free: number[], want: number): number {
 export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
   return choices.map((c) => {
     const podPrefix = c.size - c.subnetBits // 12 to 26: inside 10.0.0.0/8
-    const podBase = (10 * 2 ** 24) + (c.podBlock % 2 ** (podPrefix - 8)) * 2 ** (32 - podPrefix)
+    const podBase = 10 * 2 ** 24 + (c.podBlock % 2 ** (podPrefix - 8)) * 2 ** (32 - podPrefix)
     // a router takes an address of every segment: a /29 (6 hosts) then holds only 5 nodes
     const two = c.twoSegments && !routingMode(c.mode).oneSegment
     const underlayPrefix = routingMode(c.mode).router || two ? Math.min(c.underlayPrefix, 28) : c.underlayPrefix
@@ -110,7 +110,9 @@ export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
       } else {
         node.pods = Array.from({length: n.pods}, (_, k) => {
           const want = n.podIps[k]
-          return subnet !== undefined && want !== undefined ? {name: podName(k), ip: quad(subnet + take(hostOffsets, want))} : {name: podName(k)}
+          return subnet !== undefined && want !== undefined
+            ? {name: podName(k), ip: quad(subnet + take(hostOffsets, want))}
+            : {name: podName(k)}
         })
       }
       return node
@@ -141,14 +143,22 @@ export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
 export const toYaml = (t: TopologyDoc): string => stringify(t)
 
 /** The seed of a property run: NETLAB_PROPERTY_SEED replays one that failed. */
-export const propertySeed = (fallback: number): number => (process.env.NETLAB_PROPERTY_SEED ? Number(process.env.NETLAB_PROPERTY_SEED) : fallback)
+export const propertySeed = (fallback: number): number =>
+  process.env.NETLAB_PROPERTY_SEED ? Number(process.env.NETLAB_PROPERTY_SEED) : fallback
 
 /**
  * Check a property of topologies; on failure, throw with the seed and the smallest failing
  * topology as YAML (save it and run `netlab up` on it to replay).
  */
-export async function checkTopologies(arb: fc.Arbitrary<TopologyDoc>, predicate: (t: TopologyDoc) => void | Promise<void>, params: fc.Parameters<[TopologyDoc]>): Promise<void> {
-  const details = await fc.check(fc.asyncProperty(arb, async (t) => void (await predicate(t))), params)
+export async function checkTopologies(
+  arb: fc.Arbitrary<TopologyDoc>,
+  predicate: (t: TopologyDoc) => void | Promise<void>,
+  params: fc.Parameters<[TopologyDoc]>,
+): Promise<void> {
+  const details = await fc.check(
+    fc.asyncProperty(arb, async (t) => void (await predicate(t))),
+    params,
+  )
   if (details.failed) {
     const t = details.counterexample![0]
     const why = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
@@ -157,5 +167,8 @@ export async function checkTopologies(arb: fc.Arbitrary<TopologyDoc>, predicate:
         `${details.interrupted ? ' (shrinking was cut short by the time limit)' : ''}\n${why}\n\nthe topology, shrunk:\n---\n${toYaml(t)}---`,
     )
   }
-  if (details.interrupted) throw new Error(`property interrupted by its time limit after ${details.numRuns} of ${params.numRuns} runs, all passed; the machine is too slow for this bound`)
+  if (details.interrupted)
+    throw new Error(
+      `property interrupted by its time limit after ${details.numRuns} of ${params.numRuns} runs, all passed; the machine is too slow for this bound`,
+    )
 }

@@ -8,8 +8,13 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {BIN, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
 
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
-const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort()
+const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<
+  string,
+  {line: number; col: number; match: string}
+>
+const files = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 
 function runUp(file: string, env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string; ms: number}> {
   const started = performance.now()
@@ -56,7 +61,9 @@ describe('bad topologies through `netlab up`', () => {
       })
     }
     // no namespace of any lab named in the corpus appeared (other labs on the machine may come and go)
-    const corpusLabs = new Set(files.map((f) => /^name:\s*"?([^"\s#]+)/m.exec(readFileSync(join(CORPUS, f), 'latin1'))?.[1]).filter(Boolean))
+    const corpusLabs = new Set(
+      files.map((f) => /^name:\s*"?([^"\s#]+)/m.exec(readFileSync(join(CORPUS, f), 'latin1'))?.[1]).filter(Boolean),
+    )
     const appeared = netnsNow().filter((ns) => !before.includes(ns))
     expect(appeared.filter((ns) => corpusLabs.has(ns.replace(/^netlab-/, '').split('.')[0]))).toEqual([])
     expect(readdirSync(stateDir)).toEqual([]) // no lab state, no lock left
@@ -72,7 +79,10 @@ describe('bad topologies through `netlab up`', () => {
   })
 
   it('nothing ever goes through a shell: no source file asks for one', () => {
-    const walk = (dir: string): string[] => readdirSync(dir, {withFileTypes: true}).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []))
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, {withFileTypes: true}).flatMap((d) =>
+        d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+      )
     const sources = walk(join(ROOT, 'src'))
     expect(sources.length).toBeGreaterThan(10)
     for (const f of sources) {
@@ -80,7 +90,8 @@ describe('bad topologies through `netlab up`', () => {
       expect(text, f).not.toMatch(/\bshell\s*:(?!\s*Shell\b)/) // no shell option anywhere (the shell command's registry entry is not one)
       expect(text, f).not.toMatch(/execaCommand|\bexecSync\(|\bexecFile/) // no command-line strings
       // programs are started only by src/exec/runner.ts, which passes argument arrays
-      if (!f.endsWith(join('exec', 'runner.ts'))) expect(text, f).not.toMatch(/from 'execa'|import \{[^}]*\bspawn\b[^}]*\} from 'node:child_process'/)
+      if (!f.endsWith(join('exec', 'runner.ts')))
+        expect(text, f).not.toMatch(/from 'execa'|import \{[^}]*\bspawn\b[^}]*\} from 'node:child_process'/)
     }
   })
 })

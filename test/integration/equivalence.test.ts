@@ -14,47 +14,82 @@ function dump(ns: string, lab: string): unknown {
   const links = j(ns, ['-d', 'link']) as Record<string, any>[]
   const names = new Map(links.map((l) => [l.ifindex, l.ifname]))
   const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', k], {encoding: 'utf8'}).stdout.trim()
-  const rules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'}).stdout.split('\n').filter((l) => l && !l.startsWith('#'))
+  const rules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'})
+    .stdout.split('\n')
+    .filter((l) => l && !l.startsWith('#'))
   return {
     ns: ns.replace(`netlab-${lab}.`, ''),
-    links: links.map((l) => ({
-      name: l.ifname,
-      flags: [...l.flags].sort(),
-      master: l.master ?? null,
-      alias: l.ifalias ?? null,
-      kind: l.linkinfo?.info_kind ?? null,
-      mac: l.address?.startsWith('0a:58:') ? l.address : 'random',
-      mtu: l.mtu,
-      peerIn: l.link_netnsid === undefined ? null : 'other',
-      // a VXLAN device's settings (VNI, port, local address, learning); bridges' hold kernel-chosen ids
-      vxlan: l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : null,
-      // a bridge port isolated from the others (labs with policies)
-      isolated: l.linkinfo?.info_slave_data?.isolated ?? null,
-    })).sort((a, b) => a.name.localeCompare(b.name)),
+    links: links
+      .map((l) => ({
+        name: l.ifname,
+        flags: [...l.flags].sort(),
+        master: l.master ?? null,
+        alias: l.ifalias ?? null,
+        kind: l.linkinfo?.info_kind ?? null,
+        mac: l.address?.startsWith('0a:58:') ? l.address : 'random',
+        mtu: l.mtu,
+        peerIn: l.link_netnsid === undefined ? null : 'other',
+        // a VXLAN device's settings (VNI, port, local address, learning); bridges' hold kernel-chosen ids
+        vxlan: l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : null,
+        // a bridge port isolated from the others (labs with policies)
+        isolated: l.linkinfo?.info_slave_data?.isolated ?? null,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
     // forwarding-database entries that send a MAC to an underlay address (VXLAN); bridge ports' own entries hold random MACs
-    fdb: (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show'], {encoding: 'utf8'}) || '[]') as Record<string, any>[]).filter((f) => f.dst).map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`).sort(),
-    addrs: (j(ns, ['addr']) as Record<string, any>[]).flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
+    fdb: (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show'], {encoding: 'utf8'}) || '[]') as Record<string, any>[])
+      .filter((f) => f.dst)
+      .map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`)
+      .sort(),
+    addrs: (j(ns, ['addr']) as Record<string, any>[])
+      .flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`))
+      .sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
-    neigh: (j(ns, ['neigh']) as Record<string, any>[]).filter((n) => n.state?.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr} ${n.dev}`).sort(),
+    neigh: (j(ns, ['neigh']) as Record<string, any>[])
+      .filter((n) => n.state?.includes('PERMANENT'))
+      .map((n) => `${n.dst} ${n.lladdr} ${n.dev}`)
+      .sort(),
     // proxy neighbour entries and proxy ARP: how the VPC modes deliver pod addresses
     proxy: (j(ns, ['neigh', 'show', 'proxy']) as Record<string, any>[]).map((n) => `${n.dst} ${n.dev}`).sort(),
-    sysctls: [sysctl('net.ipv4.ip_forward'), sysctl('net.ipv6.conf.default.disable_ipv6'), sysctl('net.ipv6.conf.all.disable_ipv6'), sysctl('net.ipv4.conf.eth0.proxy_arp'), sysctl('net.ipv4.neigh.eth0.proxy_delay')],
+    sysctls: [
+      sysctl('net.ipv4.ip_forward'),
+      sysctl('net.ipv6.conf.default.disable_ipv6'),
+      sysctl('net.ipv6.conf.all.disable_ipv6'),
+      sysctl('net.ipv4.conf.eth0.proxy_arp'),
+      sysctl('net.ipv4.neigh.eth0.proxy_delay'),
+    ],
     // what a lab with policies sets in its nodes (empty where there is no cni0)
-    policySysctls: ['net.ipv4.conf.cni0.proxy_arp_pvlan', 'net.ipv4.neigh.cni0.proxy_delay', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.cni0.send_redirects', 'net.ipv4.icmp_ratemask'].map(sysctl),
+    policySysctls: [
+      'net.ipv4.conf.cni0.proxy_arp_pvlan',
+      'net.ipv4.neigh.cni0.proxy_delay',
+      'net.ipv4.conf.all.send_redirects',
+      'net.ipv4.conf.cni0.send_redirects',
+      'net.ipv4.icmp_ratemask',
+    ].map(sysctl),
     rules,
     names: [...names.values()].sort(),
   }
 }
 
-const snapshot = (lab: string) => labNetns(lab).sort().map((ns) => dump(ns, lab))
+const snapshot = (lab: string) =>
+  labNetns(lab)
+    .sort()
+    .map((ns) => dump(ns, lab))
 
 /** Labels (every other pod a db) and two policies: db takes 5432 from web, web reaches db only. */
 function withPolicies(topo: Record<string, unknown>): void {
   const nodes = topo.nodes as {name: string; pods: number}[]
-  topo.nodes = nodes.map((n) => ({name: n.name, pods: Array.from({length: n.pods}, (_, k) => ({name: `${n.name}-p${k}`, labels: {app: k % 2 ? 'db' : 'web'}}))}))
+  topo.nodes = nodes.map((n) => ({
+    name: n.name,
+    pods: Array.from({length: n.pods}, (_, k) => ({name: `${n.name}-p${k}`, labels: {app: k % 2 ? 'db' : 'web'}})),
+  }))
   topo.policies = [
     {name: 'db-in', podSelector: {app: 'db'}, ingress: [{from: [{podSelector: {app: 'web'}}], ports: [{protocol: 'TCP', port: 5432}]}]},
-    {name: 'web-out', podSelector: {app: 'web'}, policyTypes: ['Egress'], egress: [{to: [{podSelector: {app: 'db'}}, {ipBlock: '203.0.113.0/24'}]}]},
+    {
+      name: 'web-out',
+      podSelector: {app: 'web'},
+      policyTypes: ['Egress'],
+      egress: [{to: [{podSelector: {app: 'db'}}, {ipBlock: '203.0.113.0/24'}]}],
+    },
   ]
 }
 
@@ -64,36 +99,47 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
   // every routing mode on a small lab; on a large one too the default mode and every mode that writes its own neighbours; the default mode with policies, small and large
   const large = ROUTING_MODES.filter((m) => m === DEFAULT_ROUTING_MODE || routingMode(m).neighbours)
   const cases = [
-    ...ROUTING_MODES.map((routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing, false] as const),
+    ...ROUTING_MODES.map(
+      (routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing, false] as const,
+    ),
     ...large.map((routing) => [`${routing}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, routing, false] as const),
     [`${DEFAULT_ROUTING_MODE}: a small lab with policies`, {nodes: 3, pods: 2}, DEFAULT_ROUTING_MODE, true] as const,
-    [`${DEFAULT_ROUTING_MODE}: a large lab with policies (neighbours through the gateway)`, {nodes: 8, pods: 6}, DEFAULT_ROUTING_MODE, true] as const,
+    [
+      `${DEFAULT_ROUTING_MODE}: a large lab with policies (neighbours through the gateway)`,
+      {nodes: 8, pods: 6},
+      DEFAULT_ROUTING_MODE,
+      true,
+    ] as const,
   ]
   for (const [what, size, routing, policies] of cases) {
-    it(what, () => {
-      const lab = track(uniqueLab('same'))
-      // a VPC host in the small labs: its routes, and the VPC router it brings, are built both ways too
-      const topo = smallTopology(lab, {...size, routing, vpcHost: size.nodes === 3})
-      if (policies) withPolicies(topo)
-      const file = writeTopology(stateDir, topo)
-      const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
-      if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')
-      else expect(plan.phases.map((p: {id: string}) => p.id)).not.toContain('neighbours')
+    it(
+      what,
+      () => {
+        const lab = track(uniqueLab('same'))
+        // a VPC host in the small labs: its routes, and the VPC router it brings, are built both ways too
+        const topo = smallTopology(lab, {...size, routing, vpcHost: size.nodes === 3})
+        if (policies) withPolicies(topo)
+        const file = writeTopology(stateDir, topo)
+        const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
+        if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')
+        else expect(plan.phases.map((p: {id: string}) => p.id)).not.toContain('neighbours')
 
-      expect(netlab(['up', file, '-q'], env).code).toBe(0)
-      const built = snapshot(lab)
-      expect(netlab(['down', lab], env).code).toBe(0)
+        expect(netlab(['up', file, '-q'], env).code).toBe(0)
+        const built = snapshot(lab)
+        expect(netlab(['down', lab], env).code).toBe(0)
 
-      const script = join(stateDir, `${lab}.sh`)
-      writeFileSync(script, netlab(['plan', file, '--format', 'sh'], env).stdout) // same state dir: same ownership mark
-      const r = spawnSync('bash', [script], {encoding: 'utf8'})
-      expect(r.status, r.stderr).toBe(0)
-      const byHand = snapshot(lab)
-      expect(netlab(['down', lab], env).code).toBe(0) // the script's namespaces carry the lab's mark
-      expect(labNetns(lab)).toEqual([])
+        const script = join(stateDir, `${lab}.sh`)
+        writeFileSync(script, netlab(['plan', file, '--format', 'sh'], env).stdout) // same state dir: same ownership mark
+        const r = spawnSync('bash', [script], {encoding: 'utf8'})
+        expect(r.status, r.stderr).toBe(0)
+        const byHand = snapshot(lab)
+        expect(netlab(['down', lab], env).code).toBe(0) // the script's namespaces carry the lab's mark
+        expect(labNetns(lab)).toEqual([])
 
-      expect(built.length).toBe(byHand.length)
-      expect(built).toEqual(byHand)
-    }, 120_000)
+        expect(built.length).toBe(byHand.length)
+        expect(built).toEqual(byHand)
+      },
+      120_000,
+    )
   }
 })

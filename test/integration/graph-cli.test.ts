@@ -15,7 +15,12 @@ describe('netlab graph (CLI)', () => {
   })
 
   it('-o FILE picks the format from its extension; a bundled topology by name', () => {
-    for (const [file, head] of [['lab.svg', /^<\?xml/], ['lab.dot', /^digraph "netlab three-node-routes"/], ['lab.mmd', /^---\ntitle: "lab three-node-routes/], ['lab.json', /^\{\n {2}"lab": "three-node-routes"/]] as const) {
+    for (const [file, head] of [
+      ['lab.svg', /^<\?xml/],
+      ['lab.dot', /^digraph "netlab three-node-routes"/],
+      ['lab.mmd', /^---\ntitle: "lab three-node-routes/],
+      ['lab.json', /^\{\n {2}"lab": "three-node-routes"/],
+    ] as const) {
       const r = netlab(['graph', 'three-node-routes', '-o', join(dir, file)], env)
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toBe('')
@@ -52,7 +57,11 @@ describe('netlab graph (CLI)', () => {
   })
 
   it.skipIf(spawnSync('script', ['--version']).status !== 0)('an SVG is not written to a terminal: exit 2', () => {
-    const r = spawnSync('script', ['-qec', `${process.execPath} ${BIN} graph three-node`, '/dev/null'], {cwd: ROOT, env: {...process.env, ...env}, encoding: 'utf8'})
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${BIN} graph three-node`, '/dev/null'], {
+      cwd: ROOT,
+      env: {...process.env, ...env},
+      encoding: 'utf8',
+    })
     expect(r.status).toBe(2)
     expect(r.stdout).toContain('an SVG is not for a terminal')
     expect(r.stdout).not.toContain('<svg')

@@ -9,7 +9,10 @@ import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTop
 function packets(lab: string): Record<string, number> {
   const out: Record<string, number> = {}
   for (const ns of labNetns(lab)) {
-    for (const l of JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link'], {encoding: 'utf8'})) as {ifname: string; stats64: {rx: {packets: number}; tx: {packets: number}}}[]) {
+    for (const l of JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link'], {encoding: 'utf8'})) as {
+      ifname: string
+      stats64: {rx: {packets: number}; tx: {packets: number}}
+    }[]) {
       out[`${ns}/${l.ifname}`] = l.stats64.rx.packets + l.stats64.tx.packets
     }
   }

@@ -5,7 +5,21 @@ import {chmodSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {destroyLab, ipIn, isRoot, labNetns, labSandbox, makeStateDir, netlab, removeDir, ROOT, rootSnapshot, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {
+  destroyLab,
+  ipIn,
+  isRoot,
+  labNetns,
+  labSandbox,
+  makeStateDir,
+  netlab,
+  removeDir,
+  ROOT,
+  rootSnapshot,
+  smallTopology,
+  uniqueLab,
+  writeTopology,
+} from '../helpers/lab.js'
 import {BIN, THREE_NODE} from '../helpers/constants.js'
 
 const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
@@ -36,7 +50,11 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`lab ${lab} is up`)
     expect(r.stdout).toMatch(/web-0\s+10\.244\.0\.2/)
-    expect(labNetns(lab).sort()).toEqual(['db', 'fabric', 'internet', 'node-0', 'node-1', 'node-2', 'node-2-p0', 'node-2-p1', 'web-0', 'web-1'].map((n) => `netlab-${lab}.${n}`).sort())
+    expect(labNetns(lab).sort()).toEqual(
+      ['db', 'fabric', 'internet', 'node-0', 'node-1', 'node-2', 'node-2-p0', 'node-2-p1', 'web-0', 'web-1']
+        .map((n) => `netlab-${lab}.${n}`)
+        .sort(),
+    )
   })
 
   it('status --json has the documented shape and the allocated addresses', () => {
@@ -45,27 +63,50 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
     const s = JSON.parse(r.stdout)
     expect(s).toMatchObject({lab, routing: 'host-gw'})
     expect(s.nodes.map((n: {name: string}) => n.name)).toEqual(['node-0', 'node-1', 'node-2'])
-    expect(s.nodes[0]).toMatchObject({name: 'node-0', netns: `netlab-${lab}.node-0`, ip: '192.168.50.10', podCIDR: '10.244.0.0/24', gateway: '10.244.0.1'})
+    expect(s.nodes[0]).toMatchObject({
+      name: 'node-0',
+      netns: `netlab-${lab}.node-0`,
+      ip: '192.168.50.10',
+      podCIDR: '10.244.0.0/24',
+      gateway: '10.244.0.1',
+    })
     expect(s.nodes[0].pods[0]).toEqual({name: 'web-0', netns: `netlab-${lab}.web-0`, ip: '10.244.0.2'})
     expect(s.nodes[1]).toMatchObject({ip: '192.168.50.21', podCIDR: '10.244.9.0/24'})
     expect(s.nodes[1].pods[0].ip).toBe('10.244.9.10')
     expect(s.external).toEqual([{name: 'internet', netns: `netlab-${lab}.internet`, ip: '203.0.113.10', segment: 0, vpc: false}])
     expect(s.segments).toEqual([{index: 0, cidr: '192.168.50.0/24'}])
     expect(s.routers).toEqual([])
-    expect(s.members.map((m: {kind: string}) => m.kind)).toEqual(['fabric', 'node', 'node', 'node', 'external', 'pod', 'pod', 'pod', 'pod', 'pod'])
+    expect(s.members.map((m: {kind: string}) => m.kind)).toEqual([
+      'fabric',
+      'node',
+      'node',
+      'node',
+      'external',
+      'pod',
+      'pod',
+      'pod',
+      'pod',
+      'pod',
+    ])
     // with one lab up in this state dir, LAB may be left out
     expect(JSON.parse(netlab(['status', '--json'], env).stdout).lab).toBe(lab)
   })
 
   it('puts the planned addresses and routes inside the namespaces', () => {
     const addr = JSON.parse(ipIn(`netlab-${lab}.web-0`, ['-j', 'addr', 'show', 'dev', 'eth0']))[0]
-    expect(addr.addr_info.filter((a: {family: string}) => a.family === 'inet').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)).toEqual(['10.244.0.2/24'])
+    expect(
+      addr.addr_info
+        .filter((a: {family: string}) => a.family === 'inet')
+        .map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`),
+    ).toEqual(['10.244.0.2/24'])
     expect(ipIn(`netlab-${lab}.web-0`, ['route', 'show', 'default'])).toContain('default via 10.244.0.1 dev eth0')
     const routes = ipIn(`netlab-${lab}.node-0`, ['route'])
     expect(routes).toContain('10.244.9.0/24 via 192.168.50.21 dev eth0')
     expect(routes).toContain('10.244.2.0/24 via 192.168.50.12 dev eth0')
     expect(ipIn(`netlab-${lab}.node-0`, ['addr', 'show', 'dev', 'cni0'])).toContain('inet 10.244.0.1/24')
-    const fwd = spawnSync('ip', ['netns', 'exec', `netlab-${lab}.node-0`, 'sysctl', '-n', 'net.ipv4.ip_forward'], {encoding: 'utf8'}).stdout.trim()
+    const fwd = spawnSync('ip', ['netns', 'exec', `netlab-${lab}.node-0`, 'sysctl', '-n', 'net.ipv4.ip_forward'], {
+      encoding: 'utf8',
+    }).stdout.trim()
     expect(fwd).toBe('1')
   })
 
@@ -152,7 +193,12 @@ describe.skipIf(!isRoot)('two labs side by side', () => {
 
 describe('commands that need no root', () => {
   const asNobody = (args: string[]) => {
-    const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, encoding: 'utf8', ...(isRoot ? {uid: 65534, gid: 65534} : {}), env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}})
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      ...(isRoot ? {uid: 65534, gid: 65534} : {}),
+      env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'},
+    })
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }
 
@@ -186,4 +232,3 @@ describe('commands that need no root', () => {
     }
   })
 })
-

@@ -24,7 +24,12 @@ describe('the npm package', () => {
 
   /** the installed netlab, run from a directory that is not the checkout */
   const installed = (args: string[]) => {
-    const r = spawnSync(join(prefix, 'bin', 'netlab'), args, {cwd: elsewhere, env: {...process.env, NETLAB_STATE_DIR: stateDir, NO_COLOR: '1'}, encoding: 'utf8', timeout: 120_000})
+    const r = spawnSync(join(prefix, 'bin', 'netlab'), args, {
+      cwd: elsewhere,
+      env: {...process.env, NETLAB_STATE_DIR: stateDir, NO_COLOR: '1'},
+      encoding: 'utf8',
+      timeout: 120_000,
+    })
     return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
   }
 
@@ -33,19 +38,40 @@ describe('the npm package', () => {
     expect(pack.status, pack.stderr).toBe(0)
     const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as {filename: string; files: {path: string}[]}[]
     files = info.files.map((f) => f.path).sort()
-    const install = spawnSync('npm', ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(tmp, info.filename)], {cwd: tmp, encoding: 'utf8', timeout: 120_000})
+    const install = spawnSync(
+      'npm',
+      ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(tmp, info.filename)],
+      {cwd: tmp, encoding: 'utf8', timeout: 120_000},
+    )
     expect(install.status, install.stderr).toBe(0)
   }, 300_000)
 
   it('holds the bundle, the echo hub, the assets, the topologies and a LICENSE; no sources, maps, tests or bench', () => {
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/run.js', 'dist/netlab.mjs', 'dist/src/probe/hub.js', 'assets/netlab-nsexec.pl', 'assets/netlab-bashrc', 'topologies/three-node.yaml', 'topologies/fifty-node.yaml', 'docs/three-node.svg']))
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'bin/run.js',
+        'dist/netlab.mjs',
+        'dist/src/probe/hub.js',
+        'assets/netlab-nsexec.pl',
+        'assets/netlab-bashrc',
+        'topologies/three-node.yaml',
+        'topologies/fifty-node.yaml',
+        'docs/three-node.svg',
+      ]),
+    )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
     expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab.mjs', 'dist/src/probe/hub.js'])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
   it('needs no dependency from the registry: everything but Graphviz is in the bundle, and Graphviz is in the tarball', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>; bundleDependencies?: string[]}
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>
+      bundleDependencies?: string[]
+    }
     expect(Object.keys(pkg.dependencies ?? {})).toEqual(['@viz-js/viz'])
     expect(pkg.bundleDependencies).toEqual(['@viz-js/viz'])
     expect(files).toContain('node_modules/@viz-js/viz/package.json')

@@ -8,7 +8,21 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
+import {
+  destroyLab,
+  isRoot,
+  labNetns,
+  labSandbox,
+  makeStateDir,
+  netlab,
+  netlabSpawn,
+  removeDir,
+  rootSnapshot,
+  smallTopology,
+  uniqueLab,
+  waitFor,
+  writeTopology,
+} from '../helpers/lab.js'
 import {TOPOLOGIES} from '../helpers/constants.js'
 
 interface Endpoint {
@@ -75,7 +89,11 @@ function check(r: Report, id: string): Check {
 const pair = (r: Result) => `${r.src.name}>${r.dst.name}`
 
 /** Up a lab of `nodes` × `pods`, run `body`, always tear it down. */
-async function withLab(prefix: string, opts: {nodes: number; pods: number}, body: (lab: string, env: Record<string, string>, status: Status) => Promise<void> | void): Promise<void> {
+async function withLab(
+  prefix: string,
+  opts: {nodes: number; pods: number},
+  body: (lab: string, env: Record<string, string>, status: Status) => Promise<void> | void,
+): Promise<void> {
   const stateDir = makeStateDir()
   const env = {NETLAB_STATE_DIR: stateDir}
   const lab = uniqueLab(prefix)
@@ -145,12 +163,23 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     const lines = r.stdout.trimEnd().split('\n')
     expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/)
     expect(r.stdout).not.toContain('✗')
-    for (const title of ['pod → pod on the same node', 'pod → pod on other nodes', 'node → its own pods', 'node → pods on other nodes', 'pod → nodes', "sees the source pod's own address", "the node's address on the path", "eth0 address", 'pod → external hosts', 'external hosts see']) {
+    for (const title of [
+      'pod → pod on the same node',
+      'pod → pod on other nodes',
+      'node → its own pods',
+      'node → pods on other nodes',
+      'pod → nodes',
+      "sees the source pod's own address",
+      "the node's address on the path",
+      'eth0 address',
+      'pod → external hosts',
+      'external hosts see',
+    ]) {
       expect(r.stdout).toContain(title)
     }
   })
 
-  it('--json: every check, every pair, all passed; the echo saw each pod\'s own address', () => {
+  it("--json: every check, every pair, all passed; the echo saw each pod's own address", () => {
     const {code, report} = probeJson(lab, env)
     expect(code).toBe(0)
     expect(report).toMatchObject({lab, coverage: 'all-pairs', failed: 0})
@@ -192,7 +221,8 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       expect(processesWith(`netlab-probe-jobs:${lab}:${child.pid}`).filter((pid) => parentOf(pid) === child.pid)).toHaveLength(1)
       process.kill(child.pid!, 'SIGKILL')
       await waitFor(() => probeProcesses(lab).length === 0, 5_000).catch((e) => {
-        for (const pid of probeProcesses(lab)) console.log(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'), readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+        for (const pid of probeProcesses(lab))
+          console.log(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'), readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
         throw e
       })
     } finally {
@@ -228,7 +258,11 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
       process.kill(child.pid!, 'SIGSTOP') // alive but stuck: nothing stops the hub but `down`
       // however early it was stopped: the hub is recorded before it starts (once without its PID)
-      expect(readdirSync(join(stateDir, lab, 'pids')).filter((f) => f.endsWith('.json')).sort()).toEqual([`echo-hub-${child.pid}.json`, `probe-jobs-${child.pid}.json`])
+      expect(
+        readdirSync(join(stateDir, lab, 'pids'))
+          .filter((f) => f.endsWith('.json'))
+          .sort(),
+      ).toEqual([`echo-hub-${child.pid}.json`, `probe-jobs-${child.pid}.json`])
       await sleep(200)
       expect(processesWith(`netlab-echo-hub:${lab}:${child.pid}`)).toHaveLength(1)
       const d = netlab(['down', lab], env)
@@ -290,13 +324,26 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
       const {code, report} = probeJson(lab, env)
       expect(code).toBe(1)
       const podsOf = (n: Status['nodes'][number]) => n.pods.map((p) => p.name)
-      const expected = [...podsOf(n0).flatMap((a) => podsOf(n1).map((b) => `${a}>${b}`)), ...podsOf(n1).flatMap((a) => podsOf(n0).map((b) => `${a}>${b}`))].sort()
+      const expected = [
+        ...podsOf(n0).flatMap((a) => podsOf(n1).map((b) => `${a}>${b}`)),
+        ...podsOf(n1).flatMap((a) => podsOf(n0).map((b) => `${a}>${b}`)),
+      ].sort()
       const cross = check(report, 'pod-pod-other-node')
-      expect(cross.results.filter((r) => !r.ok).map(pair).sort()).toEqual(expected)
+      expect(
+        cross.results
+          .filter((r) => !r.ok)
+          .map(pair)
+          .sort(),
+      ).toEqual(expected)
       expect(cross.passed).toBe(24 - expected.length)
       expect(check(report, 'pod-pod-same-node').failed).toBe(0)
       // the same pairs fail the no-NAT check (no reply), nothing else does
-      expect(check(report, 'no-nat-pod-pod').results.filter((r) => !r.ok).map(pair).sort()).toEqual(expected)
+      expect(
+        check(report, 'no-nat-pod-pod')
+          .results.filter((r) => !r.ok)
+          .map(pair)
+          .sort(),
+      ).toEqual(expected)
       const n0ToN1 = cross.results.find((r) => r.src.name === n0.pods[0].name && r.dst.name === n1.pods[0].name)!
       expect(n0ToN1).toMatchObject({expected: 'reply', seen: 'no reply'})
     })
@@ -314,7 +361,12 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
       expect(cross.failed).toBe(2 * 4 * 2) // n1's 2 pods ⇄ the 4 pods elsewhere
       expect(check(report, 'pod-pod-same-node').failed).toBe(0) // bridged, not routed
       // leaving the cluster goes through n1 too
-      expect(check(report, 'egress-reach').results.filter((r) => !r.ok).map((r) => r.src.name).sort()).toEqual([...onN1].sort())
+      expect(
+        check(report, 'egress-reach')
+          .results.filter((r) => !r.ok)
+          .map((r) => r.src.name)
+          .sort(),
+      ).toEqual([...onN1].sort())
     })
   })
 
@@ -338,7 +390,9 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
       const text = netlab(['probe', lab, '--only', 'no-nat'], env)
       expect(text.code).toBe(1)
       const [a, b] = [n0.pods[0], n1.pods[0]]
-      expect(text.stdout).toContain(`✗ ${a.name} (${a.ip}) → ${b.name} (${b.ip}): expected ${a.ip} (pod ${a.name}), seen ${n0.ip} (${n0.name}'s underlay address)`)
+      expect(text.stdout).toContain(
+        `✗ ${a.name} (${a.ip}) → ${b.name} (${b.ip}): expected ${a.ip} (pod ${a.name}), seen ${n0.ip} (${n0.name}'s underlay address)`,
+      )
       expect(text.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/)
     })
   })
@@ -347,22 +401,26 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
 describe.skipIf(!isRoot)('every topology in topologies/ passes', () => {
   const dir = TOPOLOGIES
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
-    it(file, async () => {
-      const stateDir = makeStateDir()
-      const env = {NETLAB_STATE_DIR: stateDir}
-      const lab = uniqueLab('topo')
-      try {
-        const topo = parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>
-        topo.name = lab // a unique lab name: never collide with a lab someone has up
-        const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
-        expect(up.code, up.stderr).toBe(0)
-        const r = netlab(['probe', lab], env)
-        expect(r.code, r.stdout + r.stderr).toBe(0)
-        expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
-      } finally {
-        destroyLab(lab, stateDir)
-        removeDir(stateDir)
-      }
-    }, 300_000)
+    it(
+      file,
+      async () => {
+        const stateDir = makeStateDir()
+        const env = {NETLAB_STATE_DIR: stateDir}
+        const lab = uniqueLab('topo')
+        try {
+          const topo = parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>
+          topo.name = lab // a unique lab name: never collide with a lab someone has up
+          const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
+          expect(up.code, up.stderr).toBe(0)
+          const r = netlab(['probe', lab], env)
+          expect(r.code, r.stdout + r.stderr).toBe(0)
+          expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
+        } finally {
+          destroyLab(lab, stateDir)
+          removeDir(stateDir)
+        }
+      },
+      300_000,
+    )
   }
 })

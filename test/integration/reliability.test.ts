@@ -5,7 +5,21 @@ import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
-import {destroyLab, isRoot, labNetns, labSandbox, makeStateDir, netlab, netlabSpawn, removeDir, rootSnapshot, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
+import {
+  destroyLab,
+  isRoot,
+  labNetns,
+  labSandbox,
+  makeStateDir,
+  netlab,
+  netlabSpawn,
+  removeDir,
+  rootSnapshot,
+  smallTopology,
+  uniqueLab,
+  waitFor,
+  writeTopology,
+} from '../helpers/lab.js'
 
 interface PlanJson {
   actions: {id: number; phase: string; command: string; creates?: string}[]
@@ -17,7 +31,10 @@ function exited(child: ReturnType<typeof netlabSpawn>): Promise<{code: number | 
   return new Promise((res) => child.on('close', (code) => res({code, stderr})))
 }
 
-const mountsOf = (lab: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(`/netns/netlab-${lab}.`))
+const mountsOf = (lab: string) =>
+  readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`/netns/netlab-${lab}.`))
 
 /** The same topology under the default routing mode, for comparing phases. */
 function defaultPlan(file: string): PlanJson {
@@ -65,7 +82,9 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
         expect(rootSnapshot(), `root namespace changed by a fault at step ${action.id}`).toBe(before)
         survived++
       }
-      console.log(`rollback: ${routing}: survived ${survived} injected faults (${exhaustive ? 'every step' : 'sampled'} of ${plan.actions.length})`)
+      console.log(
+        `rollback: ${routing}: survived ${survived} injected faults (${exhaustive ? 'every step' : 'sampled'} of ${plan.actions.length})`,
+      )
       expect(survived).toBe(steps.length)
     }, 600_000)
   }
@@ -81,7 +100,11 @@ describe.skipIf(!isRoot)('interrupts', () => {
     const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
     const firstInside = plan.actions.find((a) => a.phase === 'fabric')!
     const pauseFile = join(stateDir, `${lab}.paused`)
-    const child = netlabSpawn(['up', file, '-q'], {...env, NETLAB_TEST_PAUSE_BEFORE: String(firstInside.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
+    const child = netlabSpawn(['up', file, '-q'], {
+      ...env,
+      NETLAB_TEST_PAUSE_BEFORE: String(firstInside.id),
+      NETLAB_TEST_PAUSE_FILE: pauseFile,
+    })
     const done = exited(child)
     await waitFor(() => existsSync(pauseFile))
     expect(labNetns(lab).length).toBeGreaterThan(0) // namespaces and links exist by now
@@ -169,7 +192,11 @@ describe.skipIf(!isRoot)('locking', () => {
     const file = writeTopology(stateDir, smallTopology(lab))
     const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
     const pauseFile = join(stateDir, 'lock.paused')
-    const first = netlabSpawn(['up', file, '-q'], {...env, NETLAB_TEST_PAUSE_BEFORE: String(plan.actions.find((a) => a.phase === 'links')!.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
+    const first = netlabSpawn(['up', file, '-q'], {
+      ...env,
+      NETLAB_TEST_PAUSE_BEFORE: String(plan.actions.find((a) => a.phase === 'links')!.id),
+      NETLAB_TEST_PAUSE_FILE: pauseFile,
+    })
     const firstDone = exited(first)
     await waitFor(() => existsSync(pauseFile))
     const netnsBefore = labNetns(lab).sort()

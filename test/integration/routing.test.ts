@@ -16,7 +16,9 @@ function replyTtl(ns: string, ip: string): number {
 
 /** IP datagrams this namespace forwarded (per-namespace /proc/net/snmp, field ForwDatagrams). */
 function forwarded(ns: string): number {
-  const lines = inNs(ns, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Ip:'))
+  const lines = inNs(ns, ['cat', '/proc/net/snmp'])
+    .split('\n')
+    .filter((l) => l.startsWith('Ip:'))
   const [names, values] = lines.map((l) => l.split(/\s+/))
   return Number(values[names.indexOf('ForwDatagrams')])
 }
@@ -47,7 +49,7 @@ describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
     expect(rootSnapshot()).toBe(before)
   })
 
-  it('routes: pod traffic between nodes crosses the VPC router (its counter, one more hop, the node\'s route)', () => {
+  it("routes: pod traffic between nodes crosses the VPC router (its counter, one more hop, the node's route)", () => {
     const lab = up('routes')
     const ns = (m: string) => `netlab-${lab}.${m}`
     const router = ns('vpc-router')

@@ -22,7 +22,10 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
 
   beforeAll(() => {
     before = rootSnapshot()
-    for (const [lab, opts] of [[a, {nodes: 2, pods: 2}], [b, {nodes: 1, pods: 1, external: false}]] as const) {
+    for (const [lab, opts] of [
+      [a, {nodes: 2, pods: 2}],
+      [b, {nodes: 1, pods: 1, external: false}],
+    ] as const) {
       const r = netlab(['up', writeTopology(dir, smallTopology(lab, opts)), '-q'], box.env)
       expect(r.code, r.stderr).toBe(0)
     }
@@ -30,7 +33,13 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
 
   /** netlab with stdin (for the shell), as the helpers' netlab() does otherwise */
   const withInput = (args: string[], input: string) => {
-    const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...box.env, NO_COLOR: '1'}, input, encoding: 'utf8', timeout: 30_000})
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      input,
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
     return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
   }
 
@@ -39,15 +48,21 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(r.code, r.stderr).toBe(0)
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^LAB +STATE +ROUTING/)
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([
-      [a, 'up', 'host-gw', '2', '4'],
-      [b, 'up', 'host-gw', '1', '1'],
-    ].sort((x, y) => x[0].localeCompare(y[0])))
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 5))).toEqual(
+      [
+        [a, 'up', 'host-gw', '2', '4'],
+        [b, 'up', 'host-gw', '1', '1'],
+      ].sort((x, y) => x[0].localeCompare(y[0])),
+    )
     const json = JSON.parse(netlab(['ls', '--json'], box.env).stdout)
-    expect(json.map((l: {lab: string; state: string; namespaces: number; missing: number}) => [l.lab, l.state, l.namespaces, l.missing]).sort()).toEqual([
-      [a, 'up', 1 + 2 + 1 + 4, 0], // fabric, nodes, external host, pods
-      [b, 'up', 1 + 1 + 1, 0],
-    ].sort())
+    expect(
+      json.map((l: {lab: string; state: string; namespaces: number; missing: number}) => [l.lab, l.state, l.namespaces, l.missing]).sort(),
+    ).toEqual(
+      [
+        [a, 'up', 1 + 2 + 1 + 4, 0], // fabric, nodes, external host, pods
+        [b, 'up', 1 + 1 + 1, 0],
+      ].sort(),
+    )
     const all = netlab(['status', '--all', '--json'], box.env)
     expect(all.code).toBe(0)
     expect(JSON.parse(all.stdout)).toEqual(json)
@@ -61,7 +76,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(r.stderr).toContain(b)
   })
 
-  it('exec: runs in the member\'s own namespace, with its lab\'s addresses, passing the exit code through', () => {
+  it("exec: runs in the member's own namespace, with its lab's addresses, passing the exit code through", () => {
     const r = netlab(['exec', '--lab', a, 'n0-p1', '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'], box.env)
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/\binet 10\.244\.0\.3\/24\b/)
@@ -80,10 +95,12 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(r.stdout).toMatch(/1 received/)
   })
 
-  it('exec: an unknown member is exit 2 with one line listing the lab\'s members; an unknown command is 127', () => {
+  it("exec: an unknown member is exit 2 with one line listing the lab's members; an unknown command is 127", () => {
     const r = netlab(['exec', '--lab', a, 'n9', '--', 'true'], box.env)
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toBe(`netlab: lab ${a} has no member named "n9"; its members: fabric, n0, n1, internet, n0-p0, n0-p1, n1-p0, n1-p1`)
+    expect(r.stderr.trim()).toBe(
+      `netlab: lab ${a} has no member named "n9"; its members: fabric, n0, n1, internet, n0-p0, n0-p1, n1-p0, n1-p1`,
+    )
     const missing = netlab(['exec', '--lab', a, 'n0', '--', 'no-such-command-here'], box.env)
     expect(missing.code).toBe(127)
     expect(missing.stderr).toContain('no-such-command-here: command not found')
@@ -91,7 +108,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(none.code).toBe(2)
   })
 
-  it('shell: commands fed on stdin run in the member, each after a prompt naming it; its exit code is netlab\'s', () => {
+  it("shell: commands fed on stdin run in the member, each after a prompt naming it; its exit code is netlab's", () => {
     const r = withInput(['shell', '--lab', a, 'n1-p0'], 'echo "member=$NETLAB_MEMBER"\nip -4 -o addr show dev eth0\nexit 3\n')
     expect(r.code, r.stderr).toBe(3)
     expect(r.stdout).toContain('member=n1-p0')
@@ -103,7 +120,11 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
   })
 
   it('capture: tcpdump in a pod sees a ping from a pod on another node, both ways, and stops after -c 2', async () => {
-    const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1-p0', '-c', '2', '--', 'icmp'], {cwd: ROOT, env: {...process.env, ...box.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1-p0', '-c', '2', '--', 'icmp'], {
+      cwd: ROOT,
+      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     started.push(cap)
     const out = collect(cap)
     await waitFor(() => out.stderr.includes('listening on eth0'), 15_000)
@@ -117,9 +138,13 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(lines[1]).toMatch(/IP 10\.244\.1\.2 > 10\.244\.0\.2: ICMP echo reply/)
   })
 
-  it('capture -w: a pcap file of the packets on a node\'s cni0', async () => {
+  it("capture -w: a pcap file of the packets on a node's cni0", async () => {
     const pcap = join(dir, 'cni0.pcap')
-    const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1', 'cni0', '-c', '2', '-w', pcap, '--', 'icmp'], {cwd: ROOT, env: {...process.env, ...box.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1', 'cni0', '-c', '2', '-w', pcap, '--', 'icmp'], {
+      cwd: ROOT,
+      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     started.push(cap)
     const out = collect(cap)
     await waitFor(() => out.stderr.includes('listening on cni0'), 15_000)
@@ -129,7 +154,12 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     const bytes = readFileSync(pcap)
     expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4) // pcap magic
     const read = spawnSync('tcpdump', ['-n', '-r', pcap], {encoding: 'utf8'})
-    expect(read.stdout.trim().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([
+    expect(
+      read.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ /, '')),
+    ).toEqual([
       expect.stringMatching(/^IP 10\.244\.0\.3 > 10\.244\.1\.3: ICMP echo request/),
       expect.stringMatching(/^IP 10\.244\.1\.3 > 10\.244\.0\.3: ICMP echo reply/),
     ])

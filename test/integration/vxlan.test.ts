@@ -118,7 +118,7 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
     expect(labNetns(lab)).toEqual([])
   })
 
-  it('flannel.1 on every node: VNI 1, port 8472, nolearning, local = its underlay address on eth0, MTU 1450, its pod subnet\'s network address', () => {
+  it("flannel.1 on every node: VNI 1, port 8472, nolearning, local = its underlay address on eth0, MTU 1450, its pod subnet's network address", () => {
     for (const n of nodes) {
       const [l] = json(ns(n.name), ['-d', 'link', 'show', 'flannel.1'])
       expect(l.mtu).toBe(1450)
@@ -126,11 +126,20 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
       expect(l.linkinfo.info_data).toMatchObject({id: 1, local: n.ip, link: 'eth0', port: 8472, learning: false})
       const [a] = json(ns(n.name), ['addr', 'show', 'dev', 'flannel.1'])
       expect(a.addr_info.map((x: {local: string; prefixlen: number}) => `${x.local}/${x.prefixlen}`)).toEqual([`${n.vtep}/32`])
-      const fdb = execFileSync('bridge', ['-n', ns(n.name), 'fdb', 'show', 'dev', 'flannel.1'], {encoding: 'utf8'}).trim().split('\n').sort()
+      const fdb = execFileSync('bridge', ['-n', ns(n.name), 'fdb', 'show', 'dev', 'flannel.1'], {encoding: 'utf8'})
+        .trim()
+        .split('\n')
+        .sort()
       const peers = nodes.filter((p) => p !== n)
-      const mac = (ip: string) => `0a:58:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`
+      const mac = (ip: string) =>
+        `0a:58:${ip
+          .split('.')
+          .map((b) => Number(b).toString(16).padStart(2, '0'))
+          .join(':')}`
       expect(fdb).toEqual(peers.map((p) => `${mac(p.vtep)} dst ${p.ip} self permanent`).sort())
-      const neigh = json(ns(n.name), ['neigh', 'show', 'dev', 'flannel.1']).map((x: {dst: string; lladdr: string; state: string[]}) => `${x.dst} ${x.lladdr} ${x.state}`)
+      const neigh = json(ns(n.name), ['neigh', 'show', 'dev', 'flannel.1']).map(
+        (x: {dst: string; lladdr: string; state: string[]}) => `${x.dst} ${x.lladdr} ${x.state}`,
+      )
       expect(neigh.sort()).toEqual(peers.map((p) => `${p.vtep} ${mac(p.vtep)} PERMANENT`).sort())
       const routes = ipIn(ns(n.name), ['route'])
       for (const p of peers) expect(routes).toContain(`${p.vtep}/24 via ${p.vtep} dev flannel.1 onlink`)
@@ -144,7 +153,14 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
   it('the overlay MTU: 1450 on pods, their cables and cni0; a 1450-byte packet crosses without fragments, a 1451-byte one is refused at the pod', () => {
     expect(json(ns('web-0'), ['link', 'show', 'eth0'])[0].mtu).toBe(1450)
     const links = json(ns('node-0'), ['link']) as {ifname: string; mtu: number}[]
-    expect(Object.fromEntries(links.map((l) => [l.ifname, l.mtu]))).toEqual({lo: 65536, eth0: 1500, cni0: 1450, 'veth-web-0': 1450, 'veth-web-1': 1450, 'flannel.1': 1450})
+    expect(Object.fromEntries(links.map((l) => [l.ifname, l.mtu]))).toEqual({
+      lo: 65536,
+      eth0: 1500,
+      cni0: 1450,
+      'veth-web-0': 1450,
+      'veth-web-1': 1450,
+      'flannel.1': 1450,
+    })
     expect(inNs(ns('web-0'), 'ping', ['-c1', '-W2', '-M', 'do', '-s', '1422', '10.244.9.10']).status).toBe(0)
     const big = inNs(ns('web-0'), 'ping', ['-c1', '-W2', '-M', 'do', '-s', '1423', '10.244.9.10'])
     expect(big.status).not.toBe(0)
@@ -159,7 +175,7 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
     }
   })
 
-  it('pod to pod between nodes: the packet leaves through flannel.1 and crosses eth0 only as UDP 8472 (the nodes\' counters)', () => {
+  it("pod to pod between nodes: the packet leaves through flannel.1 and crosses eth0 only as UDP 8472 (the nodes' counters)", () => {
     // rules without a target only count; they are inserted first so nothing before them can stop a packet
     const add = (node: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns(node), 'iptables', ...args])
     add('node-0', ['-I', 'OUTPUT', '-o', 'eth0', '-p', 'udp', '--dport', '8472'])
@@ -170,7 +186,9 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
     const ping = inNs(ns('web-0'), 'ping', ['-c5', '-i0.2', '-W2', '10.244.9.10'])
     expect(ping.status, ping.stdout).toBe(0)
     const ttls = [...ping.stdout.matchAll(/ttl=(\d+)/g)].map((m) => Number(m[1]))
-    console.log(`vxlan: web-0 → db: 5 pings, reply TTL ${[...new Set(ttls)].join(',')}; node-0 OUTPUT udp/8472 on eth0: ${counter(ns('node-0'), 'filter', 'OUTPUT')}; node-1 INPUT udp/8472 on eth0: ${counter(ns('node-1'), 'filter', 'INPUT')}; node-0 forwarded to flannel.1: ${counter(ns('node-0'), 'mangle', 'FORWARD')}; node-1 forwarded flannel.1 → cni0: ${counter(ns('node-1'), 'mangle', 'FORWARD')}; node-0 packets to a pod address out of eth0: ${counter(ns('node-0'), 'mangle', 'POSTROUTING')}`)
+    console.log(
+      `vxlan: web-0 → db: 5 pings, reply TTL ${[...new Set(ttls)].join(',')}; node-0 OUTPUT udp/8472 on eth0: ${counter(ns('node-0'), 'filter', 'OUTPUT')}; node-1 INPUT udp/8472 on eth0: ${counter(ns('node-1'), 'filter', 'INPUT')}; node-0 forwarded to flannel.1: ${counter(ns('node-0'), 'mangle', 'FORWARD')}; node-1 forwarded flannel.1 → cni0: ${counter(ns('node-1'), 'mangle', 'FORWARD')}; node-0 packets to a pod address out of eth0: ${counter(ns('node-0'), 'mangle', 'POSTROUTING')}`,
+    )
     expect(ttls).toEqual([62, 62, 62, 62, 62]) // two routers (node-0, node-1); the tunnel is not a hop
     expect(counter(ns('node-0'), 'mangle', 'FORWARD')).toBe(5)
     expect(counter(ns('node-1'), 'mangle', 'FORWARD')).toBe(5)
@@ -184,7 +202,8 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
       ['node-0', ['-t', 'mangle', '-D', 'FORWARD', '1']],
       ['node-1', ['-D', 'INPUT', '1']],
       ['node-1', ['-t', 'mangle', '-D', 'FORWARD', '1']],
-    ] as const) add(node, [...args])
+    ] as const)
+      add(node, [...args])
   })
 
   it('during a whole netlab probe (which passes), the fabric sees no pod address: pod traffic between nodes is UDP 8472 between node addresses, pods inside', async () => {
@@ -192,7 +211,11 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
     const probe = netlab(['probe', lab, '--json'], env)
     const seen = await cap.stop()
     expect(probe.code, probe.stdout.slice(0, 2000) + probe.stderr).toBe(0)
-    const report = JSON.parse(probe.stdout) as {failed: number; passed: number; checks: {id: string; results: {src: {name: string}; dst: {name: string; node?: string}; seen: string}[]}[]}
+    const report = JSON.parse(probe.stdout) as {
+      failed: number
+      passed: number
+      checks: {id: string; results: {src: {name: string}; dst: {name: string; node?: string}; seen: string}[]}[]
+    }
     expect(report.failed).toBe(0)
     // the kernel chose these sources, the echo saw them: a node reaching another node's pod is its flannel.1 address
     const nodePod = report.checks.find((c) => c.id === 'no-nat-node-pod')!.results
@@ -202,7 +225,9 @@ describe.skipIf(!isRoot)('vxlan: the overlay, seen from the kernel', () => {
     const total = (xs: {n: number}[]) => xs.reduce((s, x) => s + x.n, 0)
     const vxlan = seen.outer.filter((o) => o.proto === 17 && o.dport === 8472)
     const nodeIps = new Set(nodes.map((n) => n.ip))
-    console.log(`vxlan: fabric capture during probe (${report.passed} checks passed): ${total(seen.outer)} IPv4 frames, ${total(vxlan)} of them UDP 8472 between ${[...new Set(vxlan.map((o) => `${o.src}→${o.dst}`))].length} node pairs; ${total(seen.inner)} inner packets; outer frames with a pod address: ${total(seen.outer.filter((o) => inPods(o.src) || inPods(o.dst)))}; ARP about pod addresses: ${total(seen.arp.filter((a) => inPods(a.sender) || inPods(a.target)))}`)
+    console.log(
+      `vxlan: fabric capture during probe (${report.passed} checks passed): ${total(seen.outer)} IPv4 frames, ${total(vxlan)} of them UDP 8472 between ${[...new Set(vxlan.map((o) => `${o.src}→${o.dst}`))].length} node pairs; ${total(seen.inner)} inner packets; outer frames with a pod address: ${total(seen.outer.filter((o) => inPods(o.src) || inPods(o.dst)))}; ARP about pod addresses: ${total(seen.arp.filter((a) => inPods(a.sender) || inPods(a.target)))}`,
+    )
     expect(seen.outer.filter((o) => inPods(o.src) || inPods(o.dst))).toEqual([])
     expect(seen.arp.filter((a) => inPods(a.sender) || inPods(a.target))).toEqual([])
     expect(total(vxlan)).toBeGreaterThan(0)
@@ -229,7 +254,12 @@ describe.skipIf(!isRoot)('vxlan: the capture itself, on a host-gw lab (the contr
     const ping = inNs(`netlab-${lab}.web-0`, 'ping', ['-c3', '-i0.2', '-W2', '10.244.9.10'])
     const seen = await cap.stop()
     expect(ping.status).toBe(0)
-    expect(seen.outer).toEqual(expect.arrayContaining([{src: '10.244.0.2', dst: '10.244.9.10', proto: 1, dport: 0, n: 3}, {src: '10.244.9.10', dst: '10.244.0.2', proto: 1, dport: 0, n: 3}]))
+    expect(seen.outer).toEqual(
+      expect.arrayContaining([
+        {src: '10.244.0.2', dst: '10.244.9.10', proto: 1, dport: 0, n: 3},
+        {src: '10.244.9.10', dst: '10.244.0.2', proto: 1, dport: 0, n: 3},
+      ]),
+    )
     expect(seen.outer.filter((o) => o.dport === 8472)).toEqual([])
   })
 })
@@ -239,7 +269,7 @@ describe.skipIf(!isRoot)('vxlan across two underlay segments (two-segment-vxlan.
   const lab = track(uniqueLab('vxlan-2seg'))
   const ns = (name: string) => `netlab-${lab}.${name}`
 
-  it('the router between the segments forwards the overlay\'s UDP 8472 and never sees a pod address; it is no hop for the pods', () => {
+  it("the router between the segments forwards the overlay's UDP 8472 and never sees a pod address; it is no hop for the pods", () => {
     const topo = parse(readFileSync(join(ROOT, 'topologies', 'two-segment-vxlan.yaml'), 'utf8'))
     topo.name = lab
     const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
@@ -251,10 +281,15 @@ describe.skipIf(!isRoot)('vxlan across two underlay segments (two-segment-vxlan.
     count(['-p', 'udp', '--dport', '8472'])
     const ping = inNs(ns('a-web'), 'ping', ['-c5', '-i0.2', '-W2', '10.244.1.2']) // a pod of node-b, on segment 1
     expect(ping.status, ping.stdout).toBe(0)
-    const rules = execFileSync('ip', ['netns', 'exec', ns('router'), 'iptables', '-L', 'FORWARD', '-v', '-x', '-n'], {encoding: 'utf8'}).trim().split('\n').slice(2)
+    const rules = execFileSync('ip', ['netns', 'exec', ns('router'), 'iptables', '-L', 'FORWARD', '-v', '-x', '-n'], {encoding: 'utf8'})
+      .trim()
+      .split('\n')
+      .slice(2)
     const [udp, toPods, fromPods] = rules.map((l) => Number(l.trim().split(/\s+/)[0]))
     const ttls = [...new Set([...ping.stdout.matchAll(/ttl=(\d+)/g)].map((m) => m[1]))]
-    console.log(`vxlan across segments: a-web → b-db: 5 pings, reply TTL ${ttls.join(',')}; the router forwarded ${udp} UDP 8472 packets, ${toPods} to and ${fromPods} from a pod address`)
+    console.log(
+      `vxlan across segments: a-web → b-db: 5 pings, reply TTL ${ttls.join(',')}; the router forwarded ${udp} UDP 8472 packets, ${toPods} to and ${fromPods} from a pod address`,
+    )
     expect(udp).toBeGreaterThanOrEqual(10) // 5 requests one way, 5 replies the other
     expect([toPods, fromPods]).toEqual([0, 0])
     expect(ttls).toEqual(['62'])

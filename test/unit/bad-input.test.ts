@@ -13,7 +13,9 @@ import {buildModel} from '../../src/model/build.js'
 
 const BAD = fileURLToPath(new URL('../fixtures/bad/', import.meta.url))
 const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>
-const corpus = readdirSync(BAD).filter((f) => f !== 'expected.json').sort()
+const corpus = readdirSync(BAD)
+  .filter((f) => f !== 'expected.json')
+  .sort()
 
 /**
  * A ceiling that catches a blow-up (an alias bomb, exponential backtracking), not a benchmark:
@@ -28,7 +30,8 @@ function failure(file: string): {error: TopologyError; ms: number} {
     buildModel(loadTopologyFile(file))
   } catch (error) {
     const ms = performance.now() - t0
-    if (!(error instanceof TopologyError)) throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`, {cause: error})
+    if (!(error instanceof TopologyError))
+      throw new Error(`${file}: expected a TopologyError, got ${String((error as Error)?.stack ?? error)}`, {cause: error})
     return {error, ms}
   }
   throw new Error(`${file}: accepted, but it is invalid`)
@@ -70,7 +73,9 @@ describe('the bad-input corpus', () => {
 
   it('points inside the file: every expected line exists and the column is on it', () => {
     for (const [name, e] of Object.entries(expected)) {
-      const lines = readFileSync(join(BAD, name), 'latin1').replace(/^\u00ef\u00bb\u00bf/, '').split('\n')
+      const lines = readFileSync(join(BAD, name), 'latin1')
+        .replace(/^\u00ef\u00bb\u00bf/, '')
+        .split('\n')
       if (lines.length === 1 && lines[0] === '') {
         expect([e.line, e.col], name).toEqual([1, 1])
         continue

@@ -13,8 +13,11 @@ describe('netlab exec: splitting its own arguments from the command', () => {
     expect(split('node-0 ip -br link')).toEqual({own: ['node-0'], command: ['ip', '-br', 'link']})
   })
 
-  it('netlab\'s flags before NAME, or anywhere before an explicit --', () => {
-    expect(split('--lab big node-0 ping -c 1 10.0.0.1')).toEqual({own: ['--lab', 'big', 'node-0'], command: ['ping', '-c', '1', '10.0.0.1']})
+  it("netlab's flags before NAME, or anywhere before an explicit --", () => {
+    expect(split('--lab big node-0 ping -c 1 10.0.0.1')).toEqual({
+      own: ['--lab', 'big', 'node-0'],
+      command: ['ping', '-c', '1', '10.0.0.1'],
+    })
     expect(split('--lab=big node-0 -- true')).toEqual({own: ['--lab=big', 'node-0'], command: ['true']})
     expect(split('node-0 --lab big -- ip r')).toEqual({own: ['node-0', '--lab', 'big'], command: ['ip', 'r']})
   })
@@ -26,17 +29,40 @@ describe('netlab exec: splitting its own arguments from the command', () => {
   })
 })
 
-const target = (kind: string, name: string): LabMember => ({lab: 'lab', member: {kind, name, netns: `netlab-lab.${name}`, ips: [], role: ''}})
+const target = (kind: string, name: string): LabMember => ({
+  lab: 'lab',
+  member: {kind, name, netns: `netlab-lab.${name}`, ips: [], role: ''},
+})
 
 describe('netlab capture: the tcpdump command', () => {
   it('eth0 by default (br0 in the fabric), never resolves names, line-buffered', () => {
     expect(tcpdumpArgs(target('pod', 'web-0'), {})).toEqual(['tcpdump', '-i', 'eth0', '-n', '-l'])
     expect(tcpdumpArgs(target('fabric', 'fabric'), {})).toEqual(['tcpdump', '-i', 'br0', '-n', '-l'])
-    expect(tcpdumpArgs(target('node', 'node-0'), {iface: 'cni0', count: 2, extra: ['-e', 'icmp']})).toEqual(['tcpdump', '-i', 'cni0', '-n', '-c', '2', '-l', '-e', 'icmp'])
+    expect(tcpdumpArgs(target('node', 'node-0'), {iface: 'cni0', count: 2, extra: ['-e', 'icmp']})).toEqual([
+      'tcpdump',
+      '-i',
+      'cni0',
+      '-n',
+      '-c',
+      '2',
+      '-l',
+      '-e',
+      'icmp',
+    ])
   })
 
   it('-w: the pcap comes out on stdout (netlab writes the file), flushed per packet', () => {
-    expect(tcpdumpArgs(target('node', 'node-0'), {write: 'x.pcap', count: 5})).toEqual(['tcpdump', '-i', 'eth0', '-n', '-c', '5', '-U', '-w', '-'])
+    expect(tcpdumpArgs(target('node', 'node-0'), {write: 'x.pcap', count: 5})).toEqual([
+      'tcpdump',
+      '-i',
+      'eth0',
+      '-n',
+      '-c',
+      '5',
+      '-U',
+      '-w',
+      '-',
+    ])
   })
 })
 

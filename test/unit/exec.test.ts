@@ -21,15 +21,22 @@ describe('schedule', () => {
   it('keeps every action exactly once, in plan order within each namespace', () => {
     const seen = stages.flatMap((s) => s.lanes.flatMap((l) => l.batches.flatMap((b) => b.actions.map((a) => a.id))))
     expect([...seen].sort((a, b) => a - b)).toEqual(plan.actions.map((a) => a.id))
-    for (const s of stages) for (const l of s.lanes) {
-      const ids = l.batches.flatMap((b) => b.actions.map((a) => a.id))
-      expect(ids).toEqual([...ids].sort((a, b) => a - b))
-      for (const b of l.batches) for (const a of b.actions) expect([a.netns, a.tool]).toEqual([l.netns, b.tool])
-    }
+    for (const s of stages)
+      for (const l of s.lanes) {
+        const ids = l.batches.flatMap((b) => b.actions.map((a) => a.id))
+        expect(ids).toEqual([...ids].sort((a, b) => a - b))
+        for (const b of l.batches) for (const a of b.actions) expect([a.netns, a.tool]).toEqual([l.netns, b.tool])
+      }
   })
 
   it('runs lab-scoped phases as their own stages and merges consecutive netns-scoped phases into one', () => {
-    expect(stages.map((s) => s.phases)).toEqual([['namespaces'], ['ipv4-only'], ['links'], ['pod-links'], ['fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall']])
+    expect(stages.map((s) => s.phases)).toEqual([
+      ['namespaces'],
+      ['ipv4-only'],
+      ['links'],
+      ['pod-links'],
+      ['fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'],
+    ])
     const last = stages.at(-1)!
     expect(last.lanes.length).toBe(10) // one lane per namespace
     const node0 = last.lanes.find((l) => l.netns?.endsWith('.node-0'))!
@@ -38,7 +45,9 @@ describe('schedule', () => {
 
   it('splits an independent root phase over several processes only when it is large', () => {
     expect(stages[0].lanes).toHaveLength(1) // 10 namespaces: not worth a second process
-    const big = compilePlan(buildModel(parseTopology(`name: big\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 5}`).join('\n')}\n`)))
+    const big = compilePlan(
+      buildModel(parseTopology(`name: big\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 5}`).join('\n')}\n`)),
+    )
     const s = schedule(big, {split: 3})
     expect(s[0].lanes).toHaveLength(3)
     expect(s[0].lanes.every((l) => l.netns === null)).toBe(true)
@@ -46,7 +55,9 @@ describe('schedule', () => {
 })
 
 describe('batch outcomes', () => {
-  const podLane = schedule(plan).at(-1)!.lanes.find((l) => l.netns?.endsWith('.web-0'))!
+  const podLane = schedule(plan)
+    .at(-1)!
+    .lanes.find((l) => l.netns?.endsWith('.web-0'))!
   const batch = podLane.batches[0]
   const fail = (stderr: string, extra: Partial<StepFailure> = {}): StepFailure => ({step: 0, exitCode: 1, stderr, ...extra})
 
@@ -81,33 +92,88 @@ describe('batch outcomes', () => {
     expect(lines.filter((_, i) => i !== 2)).toEqual(batch.actions.filter((_, i) => i !== 2).map((a) => a.args.join(' ')))
   })
 
-  it('ip: the runner speaks the plan\'s ip lines as op records; anything else falls back to ip -batch', () => {
-    expect(encodeIp(['route', 'add', 'default', 'via', '10.244.0.1', 'dev', 'eth0'])).toBe('route\tdst=0.0.0.0\tlen=0\tvia=10.244.0.1\tdev=eth0')
+  it("ip: the runner speaks the plan's ip lines as op records; anything else falls back to ip -batch", () => {
+    expect(encodeIp(['route', 'add', 'default', 'via', '10.244.0.1', 'dev', 'eth0'])).toBe(
+      'route\tdst=0.0.0.0\tlen=0\tvia=10.244.0.1\tdev=eth0',
+    )
     expect(encodeIp(['addr', 'add', '10.244.0.2/24', 'dev', 'eth0'])).toBe('addr\tip=10.244.0.2\tlen=24\tdev=eth0')
     expect(encodeIp(['link', 'set', 'lo', 'up', 'alias', 'netlab:x'])).toBe('link\tdev=lo\tup=1\talias=netlab:x')
-    expect(encodeIp(['neigh', 'add', '10.0.0.1', 'lladdr', '0a:58:0a:00:00:01', 'dev', 'eth0', 'nud', 'permanent'])).toBe('neigh\tip=10.0.0.1\tmac=0a:58:0a:00:00:01\tdev=eth0')
+    expect(encodeIp(['neigh', 'add', '10.0.0.1', 'lladdr', '0a:58:0a:00:00:01', 'dev', 'eth0', 'nud', 'permanent'])).toBe(
+      'neigh\tip=10.0.0.1\tmac=0a:58:0a:00:00:01\tdev=eth0',
+    )
     expect(encodeIp(['route', 'add', '10.0.0.0/8', 'via', '300.1.1.1', 'dev', 'eth0'])).toBeUndefined()
     expect(encodeIp(['link', 'set', 'eth0', 'mtu', '1450', 'up'])).toBe('link\tdev=eth0\tmtu=1450\tup=1')
-    expect(encodeIp(['route', 'add', '10.244.9.0/24', 'via', '10.244.9.0', 'dev', 'flannel.1', 'onlink'])).toBe('route\tdst=10.244.9.0\tlen=24\tvia=10.244.9.0\tdev=flannel.1\tonlink=1')
-    expect(encodeIp(['link', 'add', 'flannel.1', 'address', '0a:58:0a:f4:00:00', 'mtu', '1450', 'type', 'vxlan', 'id', '1', 'local', '192.168.50.10', 'dev', 'eth0', 'dstport', '8472', 'nolearning'])).toBe(
-      'vxlan\tname=flannel.1\tmac=0a:58:0a:f4:00:00\tmtu=1450\tlearning=0\tid=1\tlocal=192.168.50.10\tdev=eth0\tport=8472',
+    expect(encodeIp(['route', 'add', '10.244.9.0/24', 'via', '10.244.9.0', 'dev', 'flannel.1', 'onlink'])).toBe(
+      'route\tdst=10.244.9.0\tlen=24\tvia=10.244.9.0\tdev=flannel.1\tonlink=1',
     )
+    expect(
+      encodeIp([
+        'link',
+        'add',
+        'flannel.1',
+        'address',
+        '0a:58:0a:f4:00:00',
+        'mtu',
+        '1450',
+        'type',
+        'vxlan',
+        'id',
+        '1',
+        'local',
+        '192.168.50.10',
+        'dev',
+        'eth0',
+        'dstport',
+        '8472',
+        'nolearning',
+      ]),
+    ).toBe('vxlan\tname=flannel.1\tmac=0a:58:0a:f4:00:00\tmtu=1450\tlearning=0\tid=1\tlocal=192.168.50.10\tdev=eth0\tport=8472')
     expect(encodeIp(['link', 'set', 'eth0', 'mtu', '20'])).toBeUndefined()
-    expect(encodeIp(['link', 'add', 'v0', 'type', 'vxlan', 'id', '1', 'group', '239.1.1.1', 'dev', 'eth0', 'dstport', '4789'])).toBeUndefined()
+    expect(
+      encodeIp(['link', 'add', 'v0', 'type', 'vxlan', 'id', '1', 'group', '239.1.1.1', 'dev', 'eth0', 'dstport', '4789']),
+    ).toBeUndefined()
     expect(encodeIp(['link', 'add', 'b0', 'type', 'bridge'])).toBeUndefined()
     const p = prepare({netns: 'x', tool: 'ip', actions: [{...batch.actions[0], args: ['link', 'set', 'eth0', 'txqueuelen', '100']}]})
     expect([p.steps[0].kind, p.fallback]).toEqual(['exec', true])
   })
 
   it('bridge: one bridge -batch per namespace; "Command failed -:N" blames line N', () => {
-    const fdb = (i: number, mac: string, dst: string): Action => ({id: 100 + i, phase: 'routes', netns: 'x', tool: 'bridge', args: ['fdb', 'append', mac, 'dev', 'flannel.1', 'dst', dst], why: 't', undo: {kind: 'netns', netns: 'x'}})
-    const actions = [fdb(0, '0a:58:0a:f4:09:00', '192.168.50.21'), fdb(1, '0a:58:0a:f4:02:00', '192.168.50.12'), fdb(2, '0a:58:0a:f4:03:00', '192.168.50.13')]
+    const fdb = (i: number, mac: string, dst: string): Action => ({
+      id: 100 + i,
+      phase: 'routes',
+      netns: 'x',
+      tool: 'bridge',
+      args: ['fdb', 'append', mac, 'dev', 'flannel.1', 'dst', dst],
+      why: 't',
+      undo: {kind: 'netns', netns: 'x'},
+    })
+    const actions = [
+      fdb(0, '0a:58:0a:f4:09:00', '192.168.50.21'),
+      fdb(1, '0a:58:0a:f4:02:00', '192.168.50.12'),
+      fdb(2, '0a:58:0a:f4:03:00', '192.168.50.13'),
+    ]
     const p = prepare({netns: 'x', tool: 'bridge', actions})
-    expect(p.steps).toEqual([{kind: 'exec', argv: ['bridge', '-batch', '-'], stdin: actions.map((a) => a.args.join(' ')).join('\n') + '\n'}])
-    expect(argv(actions[0])).toEqual(['bridge', '-n', 'x', 'fdb', 'append', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21'])
+    expect(p.steps).toEqual([
+      {kind: 'exec', argv: ['bridge', '-batch', '-'], stdin: actions.map((a) => a.args.join(' ')).join('\n') + '\n'},
+    ])
+    expect(argv(actions[0])).toEqual([
+      'bridge',
+      '-n',
+      'x',
+      'fdb',
+      'append',
+      '0a:58:0a:f4:09:00',
+      'dev',
+      'flannel.1',
+      'dst',
+      '192.168.50.21',
+    ])
     const o = outcome(p, fail('Cannot find device "flannel.1"\nCommand failed -:2'))
     expect([o.applied.map((a) => a.id), o.failed?.id, o.notRun.map((a) => a.id)]).toEqual([[100], 101, [102]])
-    expect(o.error).toEqual({command: 'bridge -n x fdb append 0a:58:0a:f4:02:00 dev flannel.1 dst 192.168.50.12', stderr: 'Cannot find device "flannel.1"'})
+    expect(o.error).toEqual({
+      command: 'bridge -n x fdb append 0a:58:0a:f4:02:00 dev flannel.1 dst 192.168.50.12',
+      stderr: 'Cannot find device "flannel.1"',
+    })
     const faulty = prepare({netns: 'x', tool: 'bridge', actions}, {faultAt: 101}).steps[0] as Extract<Step, {kind: 'exec'}>
     expect(faulty.stdin!.split('\n')[1]).toContain('dev netlab-fault')
   })
@@ -122,7 +188,17 @@ describe('batch outcomes', () => {
 
   it('iptables: one section per table, the chain policy before the rules', () => {
     expect(restoreInput(rules.map((a) => a.args)).text).toBe(
-      ['*filter', ':FORWARD DROP [0:0]', '-A FORWARD -s 10.244.0.0/16 -j ACCEPT', '-A FORWARD -d 10.244.0.0/16 -j ACCEPT', 'COMMIT', '*nat', '-A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/16 -j MASQUERADE', 'COMMIT', ''].join('\n'),
+      [
+        '*filter',
+        ':FORWARD DROP [0:0]',
+        '-A FORWARD -s 10.244.0.0/16 -j ACCEPT',
+        '-A FORWARD -d 10.244.0.0/16 -j ACCEPT',
+        'COMMIT',
+        '*nat',
+        '-A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/16 -j MASQUERADE',
+        'COMMIT',
+        '',
+      ].join('\n'),
     )
   })
 

@@ -21,7 +21,9 @@ import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {ROOT} from '../helpers/lab.js'
 import {checkTopologies, propertySeed, toYaml, validTopology} from '../helpers/topologies.js'
 
-const TOPOLOGIES = readdirSync(join(ROOT, 'topologies')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5))
+const TOPOLOGIES = readdirSync(join(ROOT, 'topologies'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
 const modelOf = (name: string) => buildModel(loadTopologyFile(join(ROOT, 'topologies', `${name}.yaml`)))
 
 /** The member a box belongs to: a pod, router or host box, or a device of a node. */
@@ -62,7 +64,8 @@ function checkMembersDrawn(model: LabModel, full: Graph): void {
   for (const m of model.members.filter((x) => x.kind === 'router')) {
     expect(full.nodes.some((x) => x.id === graphIds.member(m.name) && x.kind === 'router')).toBe(true)
     // a leg on every segment: a cable to each
-    for (const s of model.segments) expect(full.edges.some((e) => e.from === graphIds.segment(s.index) && e.to === graphIds.member(m.name))).toBe(true)
+    for (const s of model.segments)
+      expect(full.edges.some((e) => e.from === graphIds.segment(s.index) && e.to === graphIds.member(m.name))).toBe(true)
   }
 }
 
@@ -70,7 +73,9 @@ function checkMembersDrawn(model: LabModel, full: Graph): void {
 function checkRoutesMatchPlan(model: LabModel, full: Graph): void {
   const plan = compilePlan(model)
   const netnsOf = new Map(model.members.map((m) => [m.name, m.netns]))
-  const planned = new Set(plan.actions.filter((a) => a.args[0] === 'route' && a.args[1] === 'add').map((a) => `${a.netns} ${a.args[2]} via ${a.args[4]}`))
+  const planned = new Set(
+    plan.actions.filter((a) => a.args[0] === 'route' && a.args[1] === 'add').map((a) => `${a.netns} ${a.args[2]} via ${a.args[4]}`),
+  )
   const drawn = new Set<string>()
   for (const e of full.edges.filter((x) => x.kind === 'route')) {
     expect(e.directed).toBe(true)
@@ -162,7 +167,10 @@ describe('graph: big labs, drawn in part', () => {
     expect(g.nodes.filter((n) => n.kind === 'pod').map((n) => n.label[0])).toEqual(['n0-p0', 'n0-p1', 'n1-p0', 'n1-p1'])
     const more = g.nodes.filter((n) => n.kind === 'more').map((n) => n.label[0])
     expect(more).toEqual(['… 8 more pods', '… 8 more pods', '… 48 more nodes'])
-    expect(g.edges.filter((e) => e.kind === 'route').map((e) => e.label)).toEqual(['10.244.1.0/24 via 192.168.50.11', '10.244.0.0/24 via 192.168.50.10'])
+    expect(g.edges.filter((e) => e.kind === 'route').map((e) => e.label)).toEqual([
+      '10.244.1.0/24 via 192.168.50.11',
+      '10.244.0.0/24 via 192.168.50.10',
+    ])
     expect(g.notes.join('\n')).toContain('of 2450 in the whole lab')
     expect(toDot(g).length).toBeLessThan(20_000)
   })
@@ -186,10 +194,15 @@ describe('graph: what a routing mode adds', () => {
     hostGw.graph = saved
   })
 
-  it('boxes and edges from the mode\'s graph hook appear, with its notes, whatever their kind', () => {
+  it("boxes and edges from the mode's graph hook appear, with its notes, whatever their kind", () => {
     // an overlay the way a VXLAN mode would draw it: a device in each node and a tunnel between them
     hostGw.graph = (m: LabModel) => ({
-      nodes: m.nodes.map((n) => ({id: graphIds.device(n.name, 'flannel.1'), kind: 'overlay', cluster: graphIds.cluster(n.name), label: ['flannel.1', 'VXLAN']})),
+      nodes: m.nodes.map((n) => ({
+        id: graphIds.device(n.name, 'flannel.1'),
+        kind: 'overlay',
+        cluster: graphIds.cluster(n.name),
+        label: ['flannel.1', 'VXLAN'],
+      })),
       edges: [
         {from: graphIds.device('node-0', 'flannel.1'), to: graphIds.device('node-1', 'flannel.1'), kind: 'tunnel', label: 'VNI 1'},
         {from: graphIds.device('node-0', 'flannel.1'), to: graphIds.device('nowhere', 'flannel.1'), kind: 'tunnel'}, // ends not drawn: dropped
@@ -199,7 +212,9 @@ describe('graph: what a routing mode adds', () => {
     const g = buildGraph(modelOf('three-node'))
     checkShape(g)
     expect(g.nodes.filter((n) => n.kind === 'overlay')).toHaveLength(3)
-    expect(g.edges.filter((e) => e.kind === 'tunnel')).toEqual([{from: 'device:node-0:flannel.1', to: 'device:node-1:flannel.1', kind: 'tunnel', label: 'VNI 1'}])
+    expect(g.edges.filter((e) => e.kind === 'tunnel')).toEqual([
+      {from: 'device:node-0:flannel.1', to: 'device:node-1:flannel.1', kind: 'tunnel', label: 'VNI 1'},
+    ])
     expect(g.notes).toContain('an overlay')
     expect(toDot(g)).toContain('"device:node-0:flannel.1" -> "device:node-1:flannel.1"')
     expect(toMermaid(g)).toContain('VNI 1')
@@ -234,7 +249,9 @@ describe('graph renderers', () => {
     const dot = toDot(tiny)
     expect(dot).toContain('label="say \\"hi\\"\\nback\\\\slash <b>"')
     expect(dot).toContain('a \\"quoted\\" title \\\\N')
-    expect(dot).toContain('"member:p" -> "member:q" [color="#1f5fbf", fontcolor="#1f5fbf", style="dashed", dir="both", constraint=false, label="there\\nback"]')
+    expect(dot).toContain(
+      '"member:p" -> "member:q" [color="#1f5fbf", fontcolor="#1f5fbf", style="dashed", dir="both", constraint=false, label="there\\nback"]',
+    )
     expect(dot).toContain('"member:p" -> "member:q" [color="#555555", fontcolor="#555555", style="solid", dir="none"]')
   })
 
@@ -247,7 +264,7 @@ describe('graph renderers', () => {
     expect(m).toContain('classDef k_brand_new_kind fill:#ffffff')
   })
 
-  it('the format comes from --format, else the output file\'s extension, else svg', () => {
+  it("the format comes from --format, else the output file's extension, else svg", () => {
     expect(graphFormat('dot', 'x.svg')).toBe('dot')
     expect(graphFormat(undefined, 'lab.mmd')).toBe('mermaid')
     expect(graphFormat(undefined, 'lab.GV')).toBe('dot')

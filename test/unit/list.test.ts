@@ -5,8 +5,28 @@ import {renderLabLines} from '../../src/lab/list.js'
 describe('netlab ls: one line per lab', () => {
   it('a header and a line each, aligned; a lab without saved state says what to do', () => {
     const text = renderLabLines([
-      {lab: 'three-node', state: 'up', routing: 'host-gw', nodes: 3, pods: 5, namespaces: 10, missing: 0, topology: '/t/three-node.yaml', startedAt: '2020-01-02T03:04:05Z'},
-      {lab: 'big', state: 'degraded', routing: 'routes', nodes: 50, pods: 500, namespaces: 552, missing: 2, topology: '/t/big.yaml', startedAt: '2020-01-02T03:04:05Z'},
+      {
+        lab: 'three-node',
+        state: 'up',
+        routing: 'host-gw',
+        nodes: 3,
+        pods: 5,
+        namespaces: 10,
+        missing: 0,
+        topology: '/t/three-node.yaml',
+        startedAt: '2020-01-02T03:04:05Z',
+      },
+      {
+        lab: 'big',
+        state: 'degraded',
+        routing: 'routes',
+        nodes: 50,
+        pods: 500,
+        namespaces: 552,
+        missing: 2,
+        topology: '/t/big.yaml',
+        startedAt: '2020-01-02T03:04:05Z',
+      },
       {lab: 'lost', state: 'unknown'},
     ])
     const lines = text.split('\n')

@@ -21,12 +21,28 @@ describe('three-node.yaml', () => {
   const node = (name: string) => m.nodes.find((n) => n.name === name)!
 
   it('keeps the cluster settings', () => {
-    expect(m).toMatchObject({lab: 'three-node', routing: 'host-gw', ipMasq: true, podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24'})
+    expect(m).toMatchObject({
+      lab: 'three-node',
+      routing: 'host-gw',
+      ipMasq: true,
+      podCIDR: '10.244.0.0/16',
+      nodeSubnetSize: 24,
+      underlay: '192.168.50.0/24',
+    })
   })
 
   it('node-0 gets the first free underlay address from .10 and the first pod subnet', () => {
-    expect(node('node-0')).toMatchObject({ip: '192.168.50.10', podCIDR: '10.244.0.0/24', gateway: '10.244.0.1', bridge: 'cni0', fabricPort: 'node-0'})
-    expect(node('node-0').pods.map((p) => [p.name, p.ip])).toEqual([['web-0', '10.244.0.2'], ['web-1', '10.244.0.3']])
+    expect(node('node-0')).toMatchObject({
+      ip: '192.168.50.10',
+      podCIDR: '10.244.0.0/24',
+      gateway: '10.244.0.1',
+      bridge: 'cni0',
+      fabricPort: 'node-0',
+    })
+    expect(node('node-0').pods.map((p) => [p.name, p.ip])).toEqual([
+      ['web-0', '10.244.0.2'],
+      ['web-1', '10.244.0.3'],
+    ])
   })
 
   it('node-1 keeps its fixed address, subnet and pod address', () => {
@@ -36,14 +52,27 @@ describe('three-node.yaml', () => {
 
   it('node-2 gets .12 and the third subnet, with counted pods named after it', () => {
     expect(node('node-2')).toMatchObject({ip: '192.168.50.12', podCIDR: '10.244.2.0/24', gateway: '10.244.2.1'})
-    expect(node('node-2').pods.map((p) => [p.name, p.ip])).toEqual([['node-2-p0', '10.244.2.2'], ['node-2-p1', '10.244.2.3']])
+    expect(node('node-2').pods.map((p) => [p.name, p.ip])).toEqual([
+      ['node-2-p0', '10.244.2.2'],
+      ['node-2-p1', '10.244.2.3'],
+    ])
   })
 
   it('names every namespace netlab-<lab>.<name>', () => {
     expect(m.fabric).toEqual({netns: 'netlab-three-node.fabric', bridge: 'br0'})
     for (const n of m.nodes) expect(n.netns).toBe(`netlab-three-node.${n.name}`)
     for (const p of allPods(m)) expect(p.netns).toBe(`netlab-three-node.${p.name}`)
-    expect(m.external).toEqual([{name: 'internet', netns: 'netlab-three-node.internet', ip: '203.0.113.10', mac: '0a:58:cb:00:71:0a', fabricPort: 'internet', segment: 0, vpc: false}])
+    expect(m.external).toEqual([
+      {
+        name: 'internet',
+        netns: 'netlab-three-node.internet',
+        ip: '203.0.113.10',
+        mac: '0a:58:cb:00:71:0a',
+        fabricPort: 'internet',
+        segment: 0,
+        vpc: false,
+      },
+    ])
     const all = allNetns(m)
     expect(all).toHaveLength(1 + 3 + 1 + 5)
     expect(new Set(all).size).toBe(all.length)
@@ -78,8 +107,16 @@ describe('IPAM', () => {
   })
 
   it('never moves a fixed pod address; automatic ones skip it', () => {
-    const m = model('name: lab\nnodes:\n  - name: node-0\n    pods:\n      - a\n      - {name: b, ip: 10.244.0.2}\n      - c\n      - {name: d, ip: 10.244.0.4}\n      - e\n')
-    expect(m.nodes[0].pods.map((p) => [p.name, p.ip])).toEqual([['a', '10.244.0.3'], ['b', '10.244.0.2'], ['c', '10.244.0.5'], ['d', '10.244.0.4'], ['e', '10.244.0.6']])
+    const m = model(
+      'name: lab\nnodes:\n  - name: node-0\n    pods:\n      - a\n      - {name: b, ip: 10.244.0.2}\n      - c\n      - {name: d, ip: 10.244.0.4}\n      - e\n',
+    )
+    expect(m.nodes[0].pods.map((p) => [p.name, p.ip])).toEqual([
+      ['a', '10.244.0.3'],
+      ['b', '10.244.0.2'],
+      ['c', '10.244.0.5'],
+      ['d', '10.244.0.4'],
+      ['e', '10.244.0.6'],
+    ])
   })
 
   it('fills a node subnet exactly: a /29 holds 5 pods', () => {
@@ -95,7 +132,9 @@ describe('IPAM', () => {
   })
 
   it('gives every pod and node a distinct address in its range', () => {
-    const m = model('name: lab\ncluster:\n  nodeSubnetSize: 26\nnodes:\n' + Array.from({length: 8}, (_, i) => `  - name: n${i}\n    pods: 20\n`).join(''))
+    const m = model(
+      'name: lab\ncluster:\n  nodeSubnetSize: 26\nnodes:\n' + Array.from({length: 8}, (_, i) => `  - name: n${i}\n    pods: 20\n`).join(''),
+    )
     const ips = allPods(m).map((p) => p.ip)
     expect(new Set(ips).size).toBe(160)
     for (const n of m.nodes) {
@@ -124,7 +163,8 @@ describe('names', () => {
     expect(netnsName('lab', 'node-0')).toBe('netlab-lab.node-0')
     expect(labOfNetns('netlab-lab.node-0')).toBe('lab')
     expect(labOfNetns('netlab-my-lab.fabric')).toBe('my-lab')
-    for (const other of ['netlab-lab', 'lab.node-0', 'netlab-.x', 'netlab-Lab.x', 'netlab-lab.x/y', 'cni-1234', 'xnetlab-lab.a']) expect(labOfNetns(other), other).toBeUndefined()
+    for (const other of ['netlab-lab', 'lab.node-0', 'netlab-.x', 'netlab-Lab.x', 'netlab-lab.x/y', 'cni-1234', 'xnetlab-lab.a'])
+      expect(labOfNetns(other), other).toBeUndefined()
     expect(ownerMark('lab')).toBe('netlab:lab')
     expect(ownerMark('lab', '/tmp/my state')).toBe('netlab:lab@/tmp/my_state')
   })
@@ -149,13 +189,31 @@ describe('parseIPv4 / formatIPv4', () => {
   })
 
   it('rejects everything else', () => {
-    for (const bad of ['1.2.3', '256.1.1.1', '1.2.3.256', '01.2.3.4', '1.2.3.04', ' 1.2.3.4', '1.2.3.4 ', '1.2.3.4\n', '1.2.3.4.5', '1..2.3', '', '-1.2.3.4', '0x1.2.3.4', '1.2.3.4/32', 'a.b.c.d', '１.2.3.4']) {
+    for (const bad of [
+      '1.2.3',
+      '256.1.1.1',
+      '1.2.3.256',
+      '01.2.3.4',
+      '1.2.3.04',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      '1.2.3.4\n',
+      '1.2.3.4.5',
+      '1..2.3',
+      '',
+      '-1.2.3.4',
+      '0x1.2.3.4',
+      '1.2.3.4/32',
+      'a.b.c.d',
+      '１.2.3.4',
+    ]) {
       expect(parseIPv4(bad), JSON.stringify(bad)).toBeUndefined()
     }
   })
 
   it('formats back to the same text', () => {
-    for (const ip of ['0.0.0.0', '10.244.0.1', '192.168.50.255', '255.255.255.255', '128.0.0.1']) expect(formatIPv4(parseIPv4(ip)!)).toBe(ip)
+    for (const ip of ['0.0.0.0', '10.244.0.1', '192.168.50.255', '255.255.255.255', '128.0.0.1'])
+      expect(formatIPv4(parseIPv4(ip)!)).toBe(ip)
   })
 })
 

@@ -14,7 +14,15 @@ import type {Action} from '../../src/plan/types.js'
 
 const canUnshare = spawnSync('unshare', ['-rn', 'true']).status === 0
 
-const act = (id: number, args: string[]): Action => ({id, phase: 't', netns: '.', tool: 'ip', args, why: 't', undo: {kind: 'netns', netns: '.'}})
+const act = (id: number, args: string[]): Action => ({
+  id,
+  phase: 't',
+  netns: '.',
+  tool: 'ip',
+  args,
+  why: 't',
+  undo: {kind: 'netns', netns: '.'},
+})
 
 describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivileged namespace)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-nsexec-test-'))
@@ -51,21 +59,53 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
     expect(p.steps[0].kind).toBe('netlink')
     writeFileSync(join(dir, 'ops'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
-    const job = runJob([exec('mk', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']), `netlink:${join(dir, 'ops')}`, exec('a', ['ip', '-j', 'addr']), exec('r', ['ip', '-j', 'route']), exec('n', ['ip', '-j', 'neigh']), exec('l', ['ip', '-j', 'link'])])
+    const job = runJob([
+      exec('mk', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']),
+      `netlink:${join(dir, 'ops')}`,
+      exec('a', ['ip', '-j', 'addr']),
+      exec('r', ['ip', '-j', 'route']),
+      exec('n', ['ip', '-j', 'neigh']),
+      exec('l', ['ip', '-j', 'link']),
+    ])
     expect(job.stdout).toContain('ok 0')
     const links = JSON.parse(job.out(5)) as {ifname: string; ifalias?: string; flags: string[]}[]
     expect(links.find((l) => l.ifname === 'lo')?.ifalias).toBe('netlab:test lab')
     expect(links.find((l) => l.ifname === 'd0')?.flags).toContain('UP')
-    const addrs = (JSON.parse(job.out(2)) as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[]).find((l) => l.ifname === 'd0')!.addr_info
+    const addrs = (JSON.parse(job.out(2)) as {ifname: string; addr_info: {local: string; prefixlen: number}[]}[]).find(
+      (l) => l.ifname === 'd0',
+    )!.addr_info
     expect(addrs.map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['10.1.2.3/24'])
-    const routes = (JSON.parse(job.out(3)) as {dst: string; gateway?: string; dev: string; scope?: string}[]).map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev} ${r.scope ?? 'global'}`)
-    expect(routes).toEqual(expect.arrayContaining(['default 10.1.2.254 d0 global', '10.9.0.0/24 10.1.2.1 d0 global', '10.8.0.0/16 - d0 link']))
+    const routes = (JSON.parse(job.out(3)) as {dst: string; gateway?: string; dev: string; scope?: string}[]).map(
+      (r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev} ${r.scope ?? 'global'}`,
+    )
+    expect(routes).toEqual(
+      expect.arrayContaining(['default 10.1.2.254 d0 global', '10.9.0.0/24 10.1.2.1 d0 global', '10.8.0.0/16 - d0 link']),
+    )
     const neigh = JSON.parse(job.out(4)) as {dst: string; lladdr: string; state: string[]}[]
     expect(neigh).toEqual([expect.objectContaining({dst: '10.1.2.7', lladdr: '0a:58:0a:01:02:07', state: ['PERMANENT']})])
   })
 
   it('a VXLAN device, an MTU and an onlink route land in the kernel exactly as ip makes them', () => {
-    const vxlan = (name: string, id: string) => ['link', 'add', name, 'address', '0a:58:0a:f4:00:00', 'mtu', '1450', 'type', 'vxlan', 'id', id, 'local', '10.1.2.3', 'dev', 'd0', 'dstport', '8472', 'nolearning']
+    const vxlan = (name: string, id: string) => [
+      'link',
+      'add',
+      name,
+      'address',
+      '0a:58:0a:f4:00:00',
+      'mtu',
+      '1450',
+      'type',
+      'vxlan',
+      'id',
+      id,
+      'local',
+      '10.1.2.3',
+      'dev',
+      'd0',
+      'dstport',
+      '8472',
+      'nolearning',
+    ]
     const actions = [
       act(0, ['addr', 'add', '10.1.2.3/24', 'dev', 'd0']),
       act(1, ['link', 'set', 'd0', 'mtu', '9000', 'up']), // a VXLAN device's MTU is capped at its underlay's − 50
@@ -78,9 +118,21 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     expect([p.steps[0].kind, p.fallback]).toEqual(['netlink', false])
     writeFileSync(join(dir, 'ops3'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
     // the same device made by ip itself (another VNI: two devices may not share one), to compare with
-    const job = runJob([exec('mk3', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']), `netlink:${join(dir, 'ops3')}`, exec('ip3', ['ip', ...vxlan('byip', '2')]), exec('l3', ['ip', '-d', '-j', 'link']), exec('r3', ['ip', '-j', 'route'])])
+    const job = runJob([
+      exec('mk3', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']),
+      `netlink:${join(dir, 'ops3')}`,
+      exec('ip3', ['ip', ...vxlan('byip', '2')]),
+      exec('l3', ['ip', '-d', '-j', 'link']),
+      exec('r3', ['ip', '-j', 'route']),
+    ])
     expect(job.stdout, job.err(0) + job.err(1) + job.err(2)).toContain('ok 0')
-    type Link = {ifname: string; mtu: number; address: string; flags: string[]; linkinfo?: {info_kind: string; info_data: Record<string, unknown>}}
+    type Link = {
+      ifname: string
+      mtu: number
+      address: string
+      flags: string[]
+      linkinfo?: {info_kind: string; info_data: Record<string, unknown>}
+    }
     const links = JSON.parse(job.out(3)) as Link[]
     const byName = (n: string) => links.find((l) => l.ifname === n)!
     expect(byName('d0').mtu).toBe(9000)
@@ -96,10 +148,26 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
   })
 
   it('bridge -batch: fdb entries land on the VXLAN device; a failing line is the action blamed, the ones after it never run', () => {
-    const ops = prepare({netns: '.', tool: 'ip', actions: [act(0, ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '7', 'local', '10.1.2.3', 'dev', 'lo', 'dstport', '8472', 'nolearning'])]}, {netlink: true})
+    const ops = prepare(
+      {
+        netns: '.',
+        tool: 'ip',
+        actions: [
+          act(0, ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '7', 'local', '10.1.2.3', 'dev', 'lo', 'dstport', '8472', 'nolearning']),
+        ],
+      },
+      {netlink: true},
+    )
     writeFileSync(join(dir, 'ops4'), (ops.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
-    const fdb = (id: number, mac: string, dev: string, dst: string) => ({...act(id, ['fdb', 'append', mac, 'dev', dev, 'dst', dst]), tool: 'bridge'})
-    const actions = [fdb(0, '0a:58:0a:f4:09:00', 'vx0', '10.1.2.21'), fdb(1, '0a:58:0a:f4:02:00', 'nosuch', '10.1.2.12'), fdb(2, '0a:58:0a:f4:03:00', 'vx0', '10.1.2.13')]
+    const fdb = (id: number, mac: string, dev: string, dst: string) => ({
+      ...act(id, ['fdb', 'append', mac, 'dev', dev, 'dst', dst]),
+      tool: 'bridge',
+    })
+    const actions = [
+      fdb(0, '0a:58:0a:f4:09:00', 'vx0', '10.1.2.21'),
+      fdb(1, '0a:58:0a:f4:02:00', 'nosuch', '10.1.2.12'),
+      fdb(2, '0a:58:0a:f4:03:00', 'vx0', '10.1.2.13'),
+    ]
     const batch = (name: string, list: Action[]) => {
       const p = prepare({netns: '.', tool: 'bridge', actions: list})
       const step = p.steps[0] as Extract<Step, {kind: 'exec'}>
@@ -110,7 +178,10 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     const good = batch('fdb-good', [actions[0], actions[2]])
     const ok = runJob([`netlink:${join(dir, 'ops4')}`, good.step, exec('fdb-show', ['bridge', 'fdb', 'show', 'dev', 'vx0'])])
     expect(ok.stdout).toContain('ok 0')
-    expect(ok.out(2).trim().split('\n').sort()).toEqual(['0a:58:0a:f4:03:00 dst 10.1.2.13 self permanent', '0a:58:0a:f4:09:00 dst 10.1.2.21 self permanent'])
+    expect(ok.out(2).trim().split('\n').sort()).toEqual([
+      '0a:58:0a:f4:03:00 dst 10.1.2.13 self permanent',
+      '0a:58:0a:f4:09:00 dst 10.1.2.21 self permanent',
+    ])
     const bad = batch('fdb-bad', actions)
     const job = runJob([`netlink:${join(dir, 'ops4')}`, bad.step])
     expect(job.stdout).toContain('fail 0 1 1')
@@ -119,7 +190,7 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     expect(o.error?.stderr).toBe('Cannot find device "nosuch"')
   })
 
-  it('aws-vpc\'s wiring: a /32 route of link scope, a gateway route with scope link, and proxy neighbour entries, as ip makes them', () => {
+  it("aws-vpc's wiring: a /32 route of link scope, a gateway route with scope link, and proxy neighbour entries, as ip makes them", () => {
     const actions = [
       act(0, ['link', 'set', 'd0', 'up']),
       act(1, ['route', 'add', '192.168.50.22/32', 'dev', 'd0', 'scope', 'link']),
@@ -145,7 +216,12 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     const routes = JSON.parse(job.out(5)) as {dst: string; gateway?: string; dev: string; scope?: string; protocol?: string}[]
     const route = (dst: string) => routes.find((r) => r.dst === dst)
     expect(route('192.168.50.22')).toMatchObject({dev: 'd0', scope: 'link'})
-    expect({...route('192.168.50.22'), dst: '-', dev: '-', protocol: '-'}).toEqual({...route('192.168.50.23'), dst: '-', dev: '-', protocol: '-'})
+    expect({...route('192.168.50.22'), dst: '-', dev: '-', protocol: '-'}).toEqual({
+      ...route('192.168.50.23'),
+      dst: '-',
+      dev: '-',
+      protocol: '-',
+    })
     expect(route('169.254.1.1')).toMatchObject({dev: 'd0', scope: 'link'})
     expect(route('default')).toMatchObject({gateway: '169.254.1.1', dev: 'd0'})
     const proxies = (JSON.parse(job.out(6)) as {dst: string; dev: string}[]).map((n) => `${n.dst} ${n.dev}`).sort()
@@ -153,7 +229,11 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
   })
 
   it('a request the kernel refuses names its op, and the ops after it are not sent', () => {
-    const actions = [act(0, ['link', 'set', 'lo', 'up']), act(1, ['route', 'add', '10.9.0.0/24', 'via', '10.1.2.1', 'dev', 'nosuchdev']), act(2, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo'])]
+    const actions = [
+      act(0, ['link', 'set', 'lo', 'up']),
+      act(1, ['route', 'add', '10.9.0.0/24', 'via', '10.1.2.1', 'dev', 'nosuchdev']),
+      act(2, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo']),
+    ]
     const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
     writeFileSync(join(dir, 'ops2'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
     const job = runJob([`netlink:${join(dir, 'ops2')}`, exec('a2', ['ip', '-j', 'addr', 'show', 'dev', 'lo'])])

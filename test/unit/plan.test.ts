@@ -28,7 +28,19 @@ function valuesAfter(args: string[], flag: string): string[] {
 
 describe('three-node plan: phases', () => {
   it('come in tutorial order', () => {
-    expect(plan.phases.map((p) => p.id)).toEqual(['namespaces', 'ipv4-only', 'links', 'pod-links', 'fabric', 'nodes', 'pods', 'external', 'routes', 'forwarding', 'firewall'])
+    expect(plan.phases.map((p) => p.id)).toEqual([
+      'namespaces',
+      'ipv4-only',
+      'links',
+      'pod-links',
+      'fabric',
+      'nodes',
+      'pods',
+      'external',
+      'routes',
+      'forwarding',
+      'firewall',
+    ])
   })
 
   it('group the actions: every action belongs to a phase, and phases do not interleave', () => {
@@ -36,7 +48,11 @@ describe('three-node plan: phases', () => {
     const order = plan.actions.map((a) => ids.indexOf(a.phase))
     expect(order).not.toContain(-1)
     expect(order).toEqual([...order].sort((x, y) => x - y))
-    for (const id of ids) expect(plan.actions.some((a) => a.phase === id), id).toBe(true)
+    for (const id of ids)
+      expect(
+        plan.actions.some((a) => a.phase === id),
+        id,
+      ).toBe(true)
   })
 
   it('number the actions from 0', () => {
@@ -64,7 +80,9 @@ describe('three-node plan: namespaces', () => {
     const createdAt = new Map(plan.actions.filter((a) => a.creates).map((a) => [a.creates!, a.id]))
     for (const a of plan.actions) {
       if (a.creates) continue
-      const used = [a.netns, ...valuesAfter(a.args, 'netns'), a.undo.kind === 'netns' ? a.undo.netns : null].filter((x): x is string => x !== null)
+      const used = [a.netns, ...valuesAfter(a.args, 'netns'), a.undo.kind === 'netns' ? a.undo.netns : null].filter(
+        (x): x is string => x !== null,
+      )
       expect(used.length, commandLine(a)).toBeGreaterThan(0)
       for (const ns of used) {
         expect(createdAt.has(ns), `${commandLine(a)}: ${ns} is not created by the plan`).toBe(true)
@@ -91,7 +109,11 @@ describe('three-node plan: namespaces', () => {
       }
       expect(a.args.slice(0, 2), commandLine(a)).toEqual(['link', 'add'])
       // "link add name X netns NS ... [peer name Y netns NS2]": each end is created inside a lab namespace
-      const ends = a.args.slice(2).join(' ').split(' peer ').map((s) => s.split(' '))
+      const ends = a.args
+        .slice(2)
+        .join(' ')
+        .split(' peer ')
+        .map((s) => s.split(' '))
       for (const end of ends) {
         expect(end, commandLine(a)).toContain('name')
         const ns = valuesAfter(end, 'netns')
@@ -164,7 +186,10 @@ describe('IPv4-only namespaces and static neighbours', () => {
   })
 
   it('writes permanent neighbour entries, all consistent with the MACs, when a lab would overflow the kernel table', () => {
-    const big = parseTopology(`name: big\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`, 'big.yaml')
+    const big = parseTopology(
+      `name: big\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`,
+      'big.yaml',
+    )
     const m = buildModel(big)
     const p = compilePlan(m)
     expect(neighbourEntries(m)).toBeGreaterThan(DYNAMIC_NEIGHBOUR_LIMIT)
@@ -231,7 +256,9 @@ describe('plan renderings', () => {
     expect(end).toBeGreaterThan(0)
     const commands = lines
       .slice(lines.indexOf('set -euo pipefail') + 1, end)
-      .filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('created') && !l.startsWith('cleanup()') && !l.startsWith('trap '))
+      .filter(
+        (l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('created') && !l.startsWith('cleanup()') && !l.startsWith('trap '),
+      )
       .map((l) => l.split('  # ')[0])
     expect(commands).toEqual(plan.actions.map(commandLine))
   })
@@ -261,8 +288,13 @@ describe('plan renderings', () => {
   it('text: lists every command once, under its phase title', () => {
     const text = renderPlan(plan, 'text')
     expect(text).toBe(renderText(plan))
-    expect(text.split('\n')[0]).toBe(`Plan for lab "three-node": ${plan.actions.length} actions in ${plan.phases.length} phases. Nothing has been run.`)
-    const shown = text.split('\n').filter((l) => l.startsWith('   $ ')).map((l) => l.slice(5))
+    expect(text.split('\n')[0]).toBe(
+      `Plan for lab "three-node": ${plan.actions.length} actions in ${plan.phases.length} phases. Nothing has been run.`,
+    )
+    const shown = text
+      .split('\n')
+      .filter((l) => l.startsWith('   $ '))
+      .map((l) => l.slice(5))
     expect(shown).toEqual(plan.actions.map(commandLine))
     for (const p of plan.phases) expect(text).toContain(p.title)
   })
@@ -272,8 +304,25 @@ describe('command lines', () => {
   it('run ip in a namespace with -n, and sysctl and iptables through ip netns exec', () => {
     expect(argv({tool: 'ip', netns: 'ns', args: ['link', 'set', 'lo', 'up']})).toEqual(['ip', '-n', 'ns', 'link', 'set', 'lo', 'up'])
     expect(argv({tool: 'ip', netns: null, args: ['netns', 'add', 'ns']})).toEqual(['ip', 'netns', 'add', 'ns'])
-    expect(argv({tool: 'sysctl', netns: 'ns', args: ['net.ipv4.ip_forward=1']})).toEqual(['ip', 'netns', 'exec', 'ns', 'sysctl', '-w', 'net.ipv4.ip_forward=1'])
-    expect(argv({tool: 'iptables', netns: 'ns', args: ['-P', 'FORWARD', 'DROP']})).toEqual(['ip', 'netns', 'exec', 'ns', 'iptables', '-P', 'FORWARD', 'DROP'])
+    expect(argv({tool: 'sysctl', netns: 'ns', args: ['net.ipv4.ip_forward=1']})).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'ns',
+      'sysctl',
+      '-w',
+      'net.ipv4.ip_forward=1',
+    ])
+    expect(argv({tool: 'iptables', netns: 'ns', args: ['-P', 'FORWARD', 'DROP']})).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'ns',
+      'iptables',
+      '-P',
+      'FORWARD',
+      'DROP',
+    ])
   })
 
   it('quote for sh only where needed', () => {

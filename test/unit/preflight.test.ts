@@ -9,7 +9,9 @@ import {perlModuleError, perlModules, perlNeeds, requirePerl} from '../../src/la
 import {ROOT} from '../helpers/constants.js'
 
 const ASSETS = join(ROOT, 'assets')
-const helpers = readdirSync(ASSETS).filter((f) => f.endsWith('.pl')).map((f) => join(ASSETS, f))
+const helpers = readdirSync(ASSETS)
+  .filter((f) => f.endsWith('.pl'))
+  .map((f) => join(ASSETS, f))
 
 describe('the Perl helpers and the modules they need', () => {
   it('every use/require line of every helper is understood', () => {
@@ -66,7 +68,10 @@ describe('requirePerl (one perl run per process)', () => {
   it('names the module, the helper and the Debian package in one line', async () => {
     const helper = join(dir, 'netlab-new.pl')
     writeFileSync(helper, 'use strict;\nuse Netlab::No::Such::Module qw(x);\n')
-    const error = await requirePerl([helper]).then(() => undefined, (e: Error) => e.message)
+    const error = await requirePerl([helper]).then(
+      () => undefined,
+      (e: Error) => e.message,
+    )
     expect(error).toBe(
       "perl cannot load Netlab::No::Such::Module, which netlab-new.pl uses: install the full perl (Debian's perl-base lacks many modules) with: sudo apt-get install -y perl",
     )
@@ -76,6 +81,8 @@ describe('requirePerl (one perl run per process)', () => {
     // what perl-base alone prints for `perl -mTime::HiRes -e1`
     const stderr =
       "Can't locate Time/HiRes.pm in @INC (you may need to install the Time::HiRes module) (@INC contains: /etc/perl /usr/local/lib/x86_64-linux-gnu/perl/5.36.0 /usr/lib/x86_64-linux-gnu/perl-base) .\nBEGIN failed--compilation aborted."
-    expect(perlModuleError(stderr, perlModules(helpers))).toMatch(/^perl cannot load Time::HiRes, which netlab-jobs\.pl uses: .* sudo apt-get install -y perl$/)
+    expect(perlModuleError(stderr, perlModules(helpers))).toMatch(
+      /^perl cannot load Time::HiRes, which netlab-jobs\.pl uses: .* sudo apt-get install -y perl$/,
+    )
   })
 })

@@ -10,8 +10,28 @@ import {echoResponse, parseHubFds} from '../../src/probe/hub.js'
 import {decodeResults, encodeJob} from '../../src/probe/jobs.js'
 import {addressOwners, buildReport, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
 import {groupTasks} from '../../src/probe/run.js'
-import {ALL_PAIRS_MAX_PODS, coverageFor, egressSources, labAddresses, nodePodPairs, podNodePairs, podPairs, sectionsFor, selectProbes} from '../../src/probe/select.js'
-import {ANSWERED, curlArgs, eth0Addresses, fpingArgs, parseAddrsLine, parseCurl, parseEth0, parseFping, probeUrl} from '../../src/probe/tools.js'
+import {
+  ALL_PAIRS_MAX_PODS,
+  coverageFor,
+  egressSources,
+  labAddresses,
+  nodePodPairs,
+  podNodePairs,
+  podPairs,
+  sectionsFor,
+  selectProbes,
+} from '../../src/probe/select.js'
+import {
+  ANSWERED,
+  curlArgs,
+  eth0Addresses,
+  fpingArgs,
+  parseAddrsLine,
+  parseCurl,
+  parseEth0,
+  parseFping,
+  probeUrl,
+} from '../../src/probe/tools.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
 import {smallTopology, THREE_NODE} from '../helpers/constants.js'
 
@@ -103,7 +123,11 @@ describe('which probes run', () => {
 
   it('egress: every pod with ipMasq; one pod per node when replies are not expected and pairs are sampled', () => {
     expect(egressSources(grid(50, 10), 'representative')).toHaveLength(500)
-    expect(egressSources(grid(50, 10, {ipMasq: false}), 'representative').map((p) => p.name).slice(0, 2)).toEqual(['n0-p0', 'n1-p0'])
+    expect(
+      egressSources(grid(50, 10, {ipMasq: false}), 'representative')
+        .map((p) => p.name)
+        .slice(0, 2),
+    ).toEqual(['n0-p0', 'n1-p0'])
     expect(egressSources(grid(50, 10, {ipMasq: false}), 'all-pairs')).toHaveLength(500)
     expect(selectProbes(grid(2, 2, {external: false})).some((p) => p.check.startsWith('egress'))).toBe(false)
   })
@@ -114,7 +138,12 @@ describe('which probes run', () => {
     expect(web0.map((t) => t.tool).sort()).toEqual(['http', 'ping'])
     // web-0 pings 4 pods, 3 nodes and the external host in one fping
     expect(web0.find((t) => t.tool === 'ping')!.probes).toHaveLength(4 + 3 + 1)
-    expect(tasks.filter((t) => t.netns === 'netlab-three-node.node-0').map((t) => t.tool).sort()).toEqual(['http', 'ping'])
+    expect(
+      tasks
+        .filter((t) => t.netns === 'netlab-three-node.node-0')
+        .map((t) => t.tool)
+        .sort(),
+    ).toEqual(['http', 'ping'])
     const silent = groupTasks(selectProbes(grid(2, 1, {ipMasq: false}))).filter((t) => t.silent)
     expect(silent.map((t) => t.tool).sort()).toEqual(['http', 'http', 'ping', 'ping'])
   })
@@ -125,17 +154,17 @@ describe('what each probe must see (from the model)', () => {
   const pod = (name: string) => allPods(three).find((p) => p.name === name)!
   const internet = externalEndpoint(three.external[0])
 
-  it('pod → pod: the source pod\'s own address, on the same node and across nodes', () => {
+  it("pod → pod: the source pod's own address, on the same node and across nodes", () => {
     expect(expectHttp(three, podEndpoint(pod('web-0')), podEndpoint(pod('web-1')))).toEqual({reply: true, seen: '10.244.0.2'})
     expect(expectHttp(three, podEndpoint(pod('web-0')), podEndpoint(pod('db')))).toEqual({reply: true, seen: '10.244.0.2'})
   })
 
-  it('node → its own pod: its cni0 address; node → another node\'s pod: its underlay address', () => {
+  it("node → its own pod: its cni0 address; node → another node's pod: its underlay address", () => {
     expect(expectHttp(three, nodeEndpoint(node('node-1')), podEndpoint(pod('db')))).toEqual({reply: true, seen: '10.244.9.1'})
     expect(expectHttp(three, nodeEndpoint(node('node-1')), podEndpoint(pod('web-0')))).toEqual({reply: true, seen: '192.168.50.21'})
   })
 
-  it('pod → external: the node\'s underlay address with ipMasq; no reply without', () => {
+  it("pod → external: the node's underlay address with ipMasq; no reply without", () => {
     expect(expectHttp(three, podEndpoint(pod('db')), internet)).toEqual({reply: true, seen: '192.168.50.21'})
     expect(expectPing(three, podEndpoint(pod('db')), internet)).toEqual({reply: true})
     const off = {...three, ipMasq: false}
@@ -153,25 +182,32 @@ describe('what each probe must see (from the model)', () => {
 // Real output, captured in a three-node lab with node-0's route to node-1's pods deleted.
 const FPING_FROM_POD = {
   stdout: '10.244.0.3 is alive (0.061 ms)\n10.244.2.2 is alive (0.055 ms)\n192.168.50.21 is alive (0.038 ms)\n10.244.9.10 is unreachable\n',
-  stderr: 'ICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\nICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\n',
+  stderr:
+    'ICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\nICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\n',
 }
-const FPING_FROM_NODE = {stdout: '10.244.0.2 is alive (0.268 ms)\n10.244.2.2 is alive (0.132 ms)\n10.244.9.10 is unreachable\n', stderr: '10.244.9.10: error while sending ping: Network is unreachable\n'}
+const FPING_FROM_NODE = {
+  stdout: '10.244.0.2 is alive (0.268 ms)\n10.244.2.2 is alive (0.132 ms)\n10.244.9.10 is unreachable\n',
+  stderr: '10.244.9.10: error while sending ping: Network is unreachable\n',
+}
 const FPING_TIMEOUT = {stdout: '10.244.2.2 is alive (0.039 ms)\n10.244.0.2 is unreachable\n', stderr: ''}
 // Real curl 7.88 --write-out lines (CURL_FORMAT): pod → pod, pod → external (masqueraded), refused, timeout.
 const CURL_OUT = [
   'http://10.244.0.3:24242/probe/1\t200\t10.244.0.2\t10.244.0.2\tnetlab-three-node.web-1\t0\t',
   'http://203.0.113.10:24242/probe/4\t200\t10.244.0.2\t192.168.50.10\tnetlab-three-node.internet\t0\t',
-  'http://10.244.7.7:24242/probe/5\t000\t\t\t\t7\tFailed to connect to 10.244.7.7 port 24242 after 0 ms: Couldn\'t connect to server',
+  "http://10.244.7.7:24242/probe/5\t000\t\t\t\t7\tFailed to connect to 10.244.7.7 port 24242 after 0 ms: Couldn't connect to server",
   'http://10.244.9.10:24242/probe/2\t000\t\t\t\t28\tFailed to connect to 10.244.9.10 port 24242 after 2001 ms: Timeout was reached',
 ].join('\n')
 
-describe('reading the clients\' output', () => {
+describe("reading the clients' output", () => {
   it('fping: alive, unreachable with the ICMP error, local send errors, silent timeouts', () => {
     const a = parseFping(FPING_FROM_POD.stdout, FPING_FROM_POD.stderr)
     expect(a.get('10.244.0.3')).toEqual({reply: true, detail: '0.061 ms'})
     expect(a.get('10.244.9.10')).toEqual({reply: false, detail: 'ICMP Network Unreachable from 10.244.0.1'})
     expect(a.size).toBe(4)
-    expect(parseFping(FPING_FROM_NODE.stdout, FPING_FROM_NODE.stderr).get('10.244.9.10')).toEqual({reply: false, detail: 'cannot send: Network is unreachable'})
+    expect(parseFping(FPING_FROM_NODE.stdout, FPING_FROM_NODE.stderr).get('10.244.9.10')).toEqual({
+      reply: false,
+      detail: 'cannot send: Network is unreachable',
+    })
     expect(parseFping(FPING_TIMEOUT.stdout, FPING_TIMEOUT.stderr).get('10.244.0.2')).toEqual({reply: false, detail: 'no reply (timeout)'})
   })
 
@@ -179,7 +215,7 @@ describe('reading the clients\' output', () => {
     const c = parseCurl(CURL_OUT)
     expect(c.get(1)).toEqual({reply: true, seen: '10.244.0.2', local: '10.244.0.2', servedBy: 'netlab-three-node.web-1'})
     expect(c.get(4)).toMatchObject({reply: true, seen: '192.168.50.10', local: '10.244.0.2'})
-    expect(c.get(5)).toEqual({reply: false, detail: 'no reply: Couldn\'t connect to server'})
+    expect(c.get(5)).toEqual({reply: false, detail: "no reply: Couldn't connect to server"})
     expect(c.get(2)).toEqual({reply: false, detail: 'no reply: Timeout was reached'})
     expect(c.size).toBe(4)
   })
@@ -191,7 +227,7 @@ describe('reading the clients\' output', () => {
     expect(parseEth0('[]')).toEqual([])
   })
 
-  it('the hub launcher\'s address report: eth0 and its labelled aliases, nothing else', () => {
+  it("the hub launcher's address report: eth0 and its labelled aliases, nothing else", () => {
     const line = parseAddrsLine('addrs netlab-x.web-0 eth0=10.244.0.2 eth0=10.244.0.99 eth0:x=10.244.0.98 cni0=10.244.0.1')!
     expect(line.netns).toBe('netlab-x.web-0')
     expect(eth0Addresses(line.addrs)).toEqual(['10.244.0.2', '10.244.0.99', '10.244.0.98'])
@@ -231,7 +267,9 @@ describe('echo hub and job runner framing', () => {
   })
 
   it('jobs go out as a header and NUL-terminated strings, namespace first', () => {
-    expect(encodeJob(3, 'netlab-x.web-0', ['fping', '-e', '10.244.0.3'], 500).toString('latin1')).toBe('3 500 35\nnetlab-x.web-0\0fping\0-e\x0010.244.0.3\0')
+    expect(encodeJob(3, 'netlab-x.web-0', ['fping', '-e', '10.244.0.3'], 500).toString('latin1')).toBe(
+      '3 500 35\nnetlab-x.web-0\0fping\0-e\x0010.244.0.3\0',
+    )
     expect(() => encodeJob(1, '../etc', ['true'], 1)).toThrow(/namespace/)
     expect(() => encodeJob(1, 'ns', [], 1)).toThrow(/empty/)
     expect(() => encodeJob(1, 'ns', ['a\0b'], 1)).toThrow(/NUL/)
@@ -254,10 +292,22 @@ describe('echo hub and job runner framing', () => {
 
 describe('verdicts and the report', () => {
   const probes = selectProbes(three)
-  const byCheck = (check: Probe['check'], src: string, dst: string) => probes.find((p) => p.check === check && p.src.name === src && p.dst.name === dst)!
+  const byCheck = (check: Probe['check'], src: string, dst: string) =>
+    probes.find((p) => p.check === check && p.src.name === src && p.dst.name === dst)!
   const allGood = (): Map<number, Observation> => {
     const obs = new Map<number, Observation>()
-    for (const p of probes) obs.set(p.id, p.tool === 'ping' ? {reply: true} : {reply: true, seen: p.expect.reply ? p.expect.seen : undefined, local: p.expect.reply ? p.expect.seen : undefined, servedBy: p.dst.netns})
+    for (const p of probes)
+      obs.set(
+        p.id,
+        p.tool === 'ping'
+          ? {reply: true}
+          : {
+              reply: true,
+              seen: p.expect.reply ? p.expect.seen : undefined,
+              local: p.expect.reply ? p.expect.seen : undefined,
+              servedBy: p.dst.netns,
+            },
+      )
     return obs
   }
   const selfOk = () => new Map(allPods(three).map((p) => [p.name, {eth0: [p.ip]}]))
@@ -265,17 +315,31 @@ describe('verdicts and the report', () => {
   it('a masqueraded pod-to-pod connection fails no-NAT with both addresses, while its ping passes', () => {
     const p = byCheck('no-nat-pod-pod', 'web-0', 'db')
     const r = judge(p, {reply: true, seen: '192.168.50.10', local: '10.244.0.2', servedBy: p.dst.netns})
-    expect(r).toMatchObject({ok: false, expected: '10.244.0.2', seen: '192.168.50.10', src: {name: 'web-0', ip: '10.244.0.2'}, dst: {name: 'db', ip: '10.244.9.10'}})
+    expect(r).toMatchObject({
+      ok: false,
+      expected: '10.244.0.2',
+      seen: '192.168.50.10',
+      src: {name: 'web-0', ip: '10.244.0.2'},
+      dst: {name: 'db', ip: '10.244.9.10'},
+    })
     expect(r.detail).toContain('NAT')
     expect(judge(byCheck('pod-pod-other-node', 'web-0', 'db'), {reply: true}).ok).toBe(true)
   })
 
   it('no reply fails an answered check; an answer from the wrong namespace fails too', () => {
     const p = byCheck('pod-pod-other-node', 'web-0', 'db')
-    expect(judge(p, {reply: false, detail: 'no reply (timeout)'})).toMatchObject({ok: false, expected: 'reply', seen: 'no reply', detail: 'no reply (timeout)'})
+    expect(judge(p, {reply: false, detail: 'no reply (timeout)'})).toMatchObject({
+      ok: false,
+      expected: 'reply',
+      seen: 'no reply',
+      detail: 'no reply (timeout)',
+    })
     expect(judge(p, undefined)).toMatchObject({ok: false, seen: 'not probed'})
     const h = byCheck('no-nat-pod-pod', 'web-0', 'db')
-    expect(judge(h, {reply: true, seen: '10.244.0.2', servedBy: 'netlab-three-node.web-1'})).toMatchObject({ok: false, detail: expect.stringContaining('answered by netlab-three-node.web-1')})
+    expect(judge(h, {reply: true, seen: '10.244.0.2', servedBy: 'netlab-three-node.web-1'})).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('answered by netlab-three-node.web-1'),
+    })
   })
 
   it('with ipMasq off, silence from outside passes and an answer fails', () => {
@@ -283,7 +347,20 @@ describe('verdicts and the report', () => {
     const [ping, http] = selectProbes(off, {only: ['egress']})
     expect(judge(ping, {reply: false})).toMatchObject({ok: true, expected: 'no reply', seen: 'no reply'})
     expect(judge(http, {reply: true, seen: '10.244.0.2'})).toMatchObject({ok: false, expected: 'no reply', seen: '10.244.0.2'})
-    const report = buildReport(off, 'all-pairs', ['egress'], {probes: [ping, http], observations: new Map([[ping.id, {reply: false}], [http.id, {reply: false}]]), self: new Map()}, 1)
+    const report = buildReport(
+      off,
+      'all-pairs',
+      ['egress'],
+      {
+        probes: [ping, http],
+        observations: new Map([
+          [ping.id, {reply: false}],
+          [http.id, {reply: false}],
+        ]),
+        self: new Map(),
+      },
+      1,
+    )
     expect(report.checks.map((c) => c.note)).toEqual([NO_ROUTE_BACK, NO_ROUTE_BACK])
     expect(report.failed).toBe(0)
   })
@@ -313,8 +390,10 @@ describe('verdicts and the report', () => {
     const lines = text.split('\n')
     expect(lines.at(-1)).toBe(`${report.passed} passed, 2 failed`)
     expect(text).toContain('✓ pod → pod on other nodes (ping): 16/16 passed')
-    expect(text).toContain('✗ pod → pod: the receiver sees the source pod\'s own address (HTTP echo): 19/20 passed')
-    expect(text).toContain("✗ web-0 (10.244.0.2) → db (10.244.9.10): expected 10.244.0.2 (pod web-0), seen 192.168.50.10 (node-0's underlay address)")
+    expect(text).toContain("✗ pod → pod: the receiver sees the source pod's own address (HTTP echo): 19/20 passed")
+    expect(text).toContain(
+      "✗ web-0 (10.244.0.2) → db (10.244.9.10): expected 10.244.0.2 (pod web-0), seen 192.168.50.10 (node-0's underlay address)",
+    )
     expect(JSON.parse(JSON.stringify(report))).toMatchObject({lab: 'three-node', coverage: 'all-pairs', failed: 2, ms: 42})
   })
 
@@ -334,7 +413,9 @@ describe('verdicts and the report', () => {
     const m = grid(50, 10)
     const ps = selectProbes(m, {only: ['pod-pod']})
     const obs = new Map<number, Observation>(ps.map((p) => [p.id, {reply: p.src.node !== 'n7' && p.dst.node !== 'n7'}]))
-    const text = renderReport(buildReport(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {maxFailures: 5})
+    const text = renderReport(buildReport(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {
+      maxFailures: 5,
+    })
     expect(text).toContain('... and 975 more failure(s) (--json lists them all)')
     expect(text).toContain('every failure involves node n7 (its pods, or the node itself)')
   })

@@ -10,7 +10,12 @@ import {ROOT} from '../helpers/lab.js'
 import {closingLine, totals} from '../../scripts/test-totals.mjs'
 
 type Status = 'passed' | 'failed' | 'skipped'
-const file = (status: 'passed' | 'failed', tests: Status[], message = '') => ({name: 'x.test.ts', status, message, assertionResults: tests.map((s) => ({status: s}))})
+const file = (status: 'passed' | 'failed', tests: Status[], message = '') => ({
+  name: 'x.test.ts',
+  status,
+  message,
+  assertionResults: tests.map((s) => ({status: s})),
+})
 const report = (files: ReturnType<typeof file>[], suites: {failed: number}) => {
   const tests = files.flatMap((f) => f.assertionResults)
   return {
@@ -30,7 +35,9 @@ describe('test totals', () => {
   })
 
   it('a file that did not load is one failure; so is a file whose hook failed', () => {
-    const r = report([file('failed', [], 'Cannot find module'), file('failed', ['skipped', 'skipped']), file('passed', ['passed'])], {failed: 3})
+    const r = report([file('failed', [], 'Cannot find module'), file('failed', ['skipped', 'skipped']), file('passed', ['passed'])], {
+      failed: 3,
+    })
     expect(totals(r, 1)).toEqual({passed: 1, failed: 2, skipped: 2})
   })
 
@@ -45,7 +52,11 @@ describe('test totals', () => {
     try {
       const out = join(dir, 'report.json')
       const config = join(ROOT, 'test', 'fixtures', 'vitest-report', 'vitest.config.mjs')
-      const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', config, '--reporter=json', `--outputFile.json=${out}`], {cwd: ROOT, encoding: 'utf8'})
+      const run = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', config, '--reporter=json', `--outputFile.json=${out}`],
+        {cwd: ROOT, encoding: 'utf8'},
+      )
       expect(run.status).toBe(1)
       const r = JSON.parse(readFileSync(out, 'utf8'))
       expect(r.numFailedTests + r.numFailedTestSuites).toBeGreaterThan(3) // what the old line added up
@@ -62,7 +73,9 @@ describe('test totals', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netlab-totals-'))
     try {
       writeFileSync(join(dir, 'r.json'), JSON.stringify(report([file('failed', ['failed', 'failed', 'passed'])], {failed: 2})))
-      expect(spawnSync(process.execPath, [join(ROOT, 'scripts', 'test-totals.mjs'), join(dir, 'r.json'), '1'], {encoding: 'utf8'}).stdout).toBe('1 passed, 2 failed\n')
+      expect(
+        spawnSync(process.execPath, [join(ROOT, 'scripts', 'test-totals.mjs'), join(dir, 'r.json'), '1'], {encoding: 'utf8'}).stdout,
+      ).toBe('1 passed, 2 failed\n')
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

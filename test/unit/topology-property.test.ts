@@ -46,14 +46,20 @@ function checkModel(t: TopologyDoc, m: LabModel): void {
     expect(n.pods).toHaveLength(wanted)
     for (const [k, p] of n.pods.entries()) {
       const pip = unique(p.ip, `pod ${p.name}`)
-      expect(pip > first + 1 && pip < last, `pod ${p.name} ${p.ip} is neither network, gateway nor broadcast of ${n.podCIDR}, and inside it`).toBe(true)
+      expect(
+        pip > first + 1 && pip < last,
+        `pod ${p.name} ${p.ip} is neither network, gateway nor broadcast of ${n.podCIDR}, and inside it`,
+      ).toBe(true)
       const ps = Array.isArray(spec.pods) ? spec.pods[k] : undefined
       if (ps && typeof ps === 'object' && ps.ip) expect(p.ip).toBe(ps.ip)
     }
   }
   for (const e of m.external) {
     const ip = unique(e.ip, `external ${e.name}`)
-    expect((ip >= pcFirst && ip <= pcLast) || segments.some(([a, b]) => ip >= a && ip <= b), `external ${e.name} ${e.ip} is outside the cluster`).toBe(false)
+    expect(
+      (ip >= pcFirst && ip <= pcLast) || segments.some(([a, b]) => ip >= a && ip <= b),
+      `external ${e.name} ${e.ip} is outside the cluster`,
+    ).toBe(false)
   }
   // the router (a mode's VPC router, or the one joining segments): a host address on every segment
   if (m.router) for (const leg of m.router.legs) expect(inSegment(unique(leg.ip, `${m.router.name} ${leg.dev}`), leg.segment)).toBe(true)
@@ -95,7 +101,11 @@ function checkPlan(m: LabModel, plan: Plan): void {
       made.add(ifc)
     }
     const dev = a.netns && a.tool === 'ip' ? configures(a.args) : undefined
-    if (dev && dev !== 'lo') expect(made.has(`${a.netns}/${dev}`), `step ${a.id} configures ${dev} in ${a.netns}, which the plan never created (${a.args.join(' ')})`).toBe(true)
+    if (dev && dev !== 'lo')
+      expect(
+        made.has(`${a.netns}/${dev}`),
+        `step ${a.id} configures ${dev} in ${a.netns}, which the plan never created (${a.args.join(' ')})`,
+      ).toBe(true)
   }
   // a node without pods has no cni0 (nothing would ever give the bridge a carrier)
   for (const n of m.nodes) expect(made.has(`${n.netns}/${n.bridge}`), `${n.name} (${n.pods.length} pods) has cni0`).toBe(n.pods.length > 0)

@@ -8,7 +8,6 @@ import {LIMITS, nameProblem} from '../../src/topology/names.js'
 import {DEFAULT_CLUSTER, loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
 
-
 const parse = (text: string) => parseTopology(text, 'test.yaml')
 
 /** The TopologyError a call throws; fails the test if it throws anything else or nothing. */
@@ -34,7 +33,13 @@ describe('cluster defaults', () => {
   }
 
   it('are the documented ones', () => {
-    expect(DEFAULT_CLUSTER).toEqual({podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: 'host-gw', ipMasq: true})
+    expect(DEFAULT_CLUSTER).toEqual({
+      podCIDR: '10.244.0.0/16',
+      nodeSubnetSize: 24,
+      underlay: '192.168.50.0/24',
+      routing: 'host-gw',
+      ipMasq: true,
+    })
   })
 
   it('fill in every key when there is no cluster section', () => {
@@ -97,7 +102,9 @@ describe('pods', () => {
   })
 
   it('may be a list of {name, ip} objects, mixed with names', () => {
-    const t = parse('name: lab\nnodes:\n  - name: node-0\n    pods:\n      - name: db\n        ip: 10.244.0.10\n      - cache\n      - {name: web}\n')
+    const t = parse(
+      'name: lab\nnodes:\n  - name: node-0\n    pods:\n      - name: db\n        ip: 10.244.0.10\n      - cache\n      - {name: web}\n',
+    )
     const pods = t.nodes[0].pods
     expect(pods.map((p) => p.name.value)).toEqual(['db', 'cache', 'web'])
     expect(pods[0].ip?.value).toBe('10.244.0.10')

@@ -31,15 +31,23 @@ describe('vxlan: the mode', () => {
     expect(ROUTING_MODES).toContain('vxlan')
     expect(model.routing).toBe('vxlan')
     const base = buildModel(loadTopologyFile(file('three-node.yaml')))
-    expect({...model, lab: base.lab, routing: base.routing, fabric: base.fabric, members: []}).toEqual({...base, nodes: model.nodes, external: model.external, members: []})
-    expect(model.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.pods.map((p) => p.ip)])).toEqual(base.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.pods.map((p) => p.ip)]))
+    expect({...model, lab: base.lab, routing: base.routing, fabric: base.fabric, members: []}).toEqual({
+      ...base,
+      nodes: model.nodes,
+      external: model.external,
+      members: [],
+    })
+    expect(model.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.pods.map((p) => p.ip)])).toEqual(
+      base.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.pods.map((p) => p.ip)]),
+    )
   })
 
   it('has the same phases as host-gw, and a routes phase that explains the overlay', () => {
     expect(plan.phases.map((p) => p.id)).toEqual(hostGwPlan.phases.map((p) => p.id))
     const routes = plan.phases.find((p) => p.id === 'routes')!
     expect(routes.title).toMatch(/VXLAN/)
-    for (const word of ['flannel.1', 'VNI 1', 'UDP port 8472', 'fdb', 'neighbour', 'underlay', `MTU ${OVERLAY_MTU}`]) expect(routes.why).toContain(word)
+    for (const word of ['flannel.1', 'VNI 1', 'UDP port 8472', 'fdb', 'neighbour', 'underlay', `MTU ${OVERLAY_MTU}`])
+      expect(routes.why).toContain(word)
   })
 
   it('gives every command a why of its own', () => {
@@ -58,12 +66,33 @@ describe('vxlan: the mode', () => {
 })
 
 describe('vxlan: flannel.1 on every node', () => {
-  it('is created inside the node (its UDP socket lives where it is created), bound to eth0, with flannel\'s numbers', () => {
+  it("is created inside the node (its UDP socket lives where it is created), bound to eth0, with flannel's numbers", () => {
     for (const n of model.nodes) {
-      const made = plan.actions.filter((a) => a.args[0] === 'link' && a.args[1] === 'add' && a.args.includes('vxlan') && a.args.includes(n.ip))
+      const made = plan.actions.filter(
+        (a) => a.args[0] === 'link' && a.args[1] === 'add' && a.args.includes('vxlan') && a.args.includes(n.ip),
+      )
       expect(made, n.name).toHaveLength(1)
       expect(made[0]).toMatchObject({netns: n.netns, tool: 'ip', phase: 'routes'})
-      expect(made[0].args).toEqual(['link', 'add', 'flannel.1', 'address', macFor(vtepIp(n)), 'mtu', '1450', 'type', 'vxlan', 'id', '1', 'local', n.ip, 'dev', 'eth0', 'dstport', '8472', 'nolearning'])
+      expect(made[0].args).toEqual([
+        'link',
+        'add',
+        'flannel.1',
+        'address',
+        macFor(vtepIp(n)),
+        'mtu',
+        '1450',
+        'type',
+        'vxlan',
+        'id',
+        '1',
+        'local',
+        n.ip,
+        'dev',
+        'eth0',
+        'dstport',
+        '8472',
+        'nolearning',
+      ])
       // eth0 exists, is addressed and up before the tunnel is bound to it
       const eth0Up = plan.actions.find((a) => a.netns === n.netns && a.args.join(' ') === 'link set eth0 up')!
       expect(eth0Up.id).toBeLessThan(made[0].id)
@@ -71,7 +100,7 @@ describe('vxlan: flannel.1 on every node', () => {
     expect(plan.actions.filter((a) => a.netns === null && a.args.includes('vxlan'))).toEqual([])
   })
 
-  it('holds the network address of the node\'s pod subnet as a /32, and its MAC is derived from it', () => {
+  it("holds the network address of the node's pod subnet as a /32, and its MAC is derived from it", () => {
     expect(model.nodes.map(vtepIp)).toEqual(['10.244.0.0', '10.244.9.0', '10.244.2.0'])
     for (const n of model.nodes) {
       const mine = argsOf(inNode(plan, n.netns, 'routes'))
@@ -83,7 +112,9 @@ describe('vxlan: flannel.1 on every node', () => {
     const macs = model.nodes.map((n) => macFor(vtepIp(n)))
     expect(macs).toEqual(['0a:58:0a:f4:00:00', '0a:58:0a:f4:09:00', '0a:58:0a:f4:02:00'])
     // no other interface of the lab has one of these MACs
-    const others = plan.actions.filter((a) => !a.args.includes('vxlan')).flatMap((a) => a.args.filter((x, i) => a.args[i - 1] === 'address'))
+    const others = plan.actions
+      .filter((a) => !a.args.includes('vxlan'))
+      .flatMap((a) => a.args.filter((x, i) => a.args[i - 1] === 'address'))
     for (const m of macs) expect(others).not.toContain(m)
   })
 
@@ -91,7 +122,9 @@ describe('vxlan: flannel.1 on every node', () => {
     for (const n of model.nodes) {
       const mine = inNode(plan, n.netns, 'routes')
       const peers = model.nodes.filter((p) => p !== n)
-      expect(argsOf(mine.filter((a) => a.args[0] === 'neigh'))).toEqual(peers.map((p) => ['neigh', 'add', vtepIp(p), 'lladdr', macFor(vtepIp(p)), 'dev', 'flannel.1', 'nud', 'permanent']))
+      expect(argsOf(mine.filter((a) => a.args[0] === 'neigh'))).toEqual(
+        peers.map((p) => ['neigh', 'add', vtepIp(p), 'lladdr', macFor(vtepIp(p)), 'dev', 'flannel.1', 'nud', 'permanent']),
+      )
       const fdb = mine.filter((a) => a.tool === 'bridge')
       expect(argsOf(fdb)).toEqual(peers.map((p) => ['fdb', 'append', macFor(vtepIp(p)), 'dev', 'flannel.1', 'dst', p.ip]))
       expect(fdb.map(commandLine)[0]).toBe(`bridge -n ${n.netns} fdb append ${macFor(vtepIp(peers[0]))} dev flannel.1 dst ${peers[0].ip}`)
@@ -106,7 +139,8 @@ describe('vxlan: flannel.1 on every node', () => {
   it('sends nothing for pods over eth0: no host-gw route, while external hosts stay on the wire', () => {
     const viaEth0 = plan.actions.filter((a) => a.args[0] === 'route' && a.args.includes('eth0') && a.args[2]?.startsWith('10.244.'))
     expect(viaEth0).toEqual([])
-    for (const n of model.nodes) expect(argsOf(inNode(plan, n.netns, 'routes'))).toContainEqual(['route', 'add', '203.0.113.10/32', 'dev', 'eth0'])
+    for (const n of model.nodes)
+      expect(argsOf(inNode(plan, n.netns, 'routes'))).toContainEqual(['route', 'add', '203.0.113.10/32', 'dev', 'eth0'])
   })
 })
 
@@ -115,7 +149,20 @@ describe('vxlan: the overlay MTU (1500 − 50)', () => {
     expect(OVERLAY_MTU).toBe('1450')
     for (const n of model.nodes) {
       const bridge = plan.actions.find((a) => a.netns === null && a.args.includes(n.bridge) && a.args.includes(n.netns))!
-      expect(bridge.args).toEqual(['link', 'add', 'name', 'cni0', 'netns', n.netns, 'address', n.gatewayMac, 'mtu', '1450', 'type', 'bridge'])
+      expect(bridge.args).toEqual([
+        'link',
+        'add',
+        'name',
+        'cni0',
+        'netns',
+        n.netns,
+        'address',
+        n.gatewayMac,
+        'mtu',
+        '1450',
+        'type',
+        'bridge',
+      ])
       for (const p of n.pods) {
         expect(argsOf(inNode(plan, n.netns))).toContainEqual(['link', 'set', p.hostVeth, 'mtu', '1450', 'master', 'cni0', 'up'])
         expect(argsOf(inNode(plan, p.netns))).toContainEqual(['link', 'set', 'eth0', 'mtu', '1450', 'up'])
@@ -123,7 +170,7 @@ describe('vxlan: the overlay MTU (1500 − 50)', () => {
     }
   })
 
-  it('changes nothing else a pod gets: its address and default route are host-gw\'s', () => {
+  it("changes nothing else a pod gets: its address and default route are host-gw's", () => {
     for (const p of model.nodes.flatMap((n) => n.pods)) {
       const mtuLess = (acts: Action[]) => argsOf(acts).map((a) => a.filter((x, i) => x !== 'mtu' && a[i - 1] !== 'mtu'))
       expect(mtuLess(inNode(plan, p.netns))).toEqual(mtuLess(inNode(hostGwPlan, p.netns)))
@@ -135,8 +182,26 @@ describe('vxlan: the overlay MTU (1500 − 50)', () => {
     const p = compilePlan(m)
     const b = m.nodes[1]
     expect(p.actions.some((a) => a.args.includes('cni0') && (a.netns === b.netns || a.args.includes(b.netns)))).toBe(false)
-    expect(argsOf(inNode(p, b.netns, 'routes'))).toContainEqual(['route', 'add', m.nodes[0].podCIDR, 'via', vtepIp(m.nodes[0]), 'dev', 'flannel.1', 'onlink'])
-    expect(argsOf(inNode(p, m.nodes[0].netns, 'routes'))).toContainEqual(['route', 'add', b.podCIDR, 'via', vtepIp(b), 'dev', 'flannel.1', 'onlink'])
+    expect(argsOf(inNode(p, b.netns, 'routes'))).toContainEqual([
+      'route',
+      'add',
+      m.nodes[0].podCIDR,
+      'via',
+      vtepIp(m.nodes[0]),
+      'dev',
+      'flannel.1',
+      'onlink',
+    ])
+    expect(argsOf(inNode(p, m.nodes[0].netns, 'routes'))).toContainEqual([
+      'route',
+      'add',
+      b.podCIDR,
+      'via',
+      vtepIp(b),
+      'dev',
+      'flannel.1',
+      'onlink',
+    ])
   })
 })
 
@@ -144,17 +209,26 @@ describe('vxlan: what stays as in host-gw', () => {
   it('the firewall and masquerade: pod-to-pod never NATed, leaving the cluster masqueraded', () => {
     const rules = (p: Plan) => p.actions.filter((a) => a.tool === 'iptables').map(commandLine)
     expect(rules(plan)).toEqual(rules(hostGwPlan))
-    expect(rules(plan)).toContain(`ip netns exec ${model.nodes[0].netns} iptables -t nat -A POSTROUTING -s 10.244.0.0/24 '!' -d 10.244.0.0/16 -j MASQUERADE`)
+    expect(rules(plan)).toContain(
+      `ip netns exec ${model.nodes[0].netns} iptables -t nat -A POSTROUTING -s 10.244.0.0/24 '!' -d 10.244.0.0/16 -j MASQUERADE`,
+    )
   })
 
-  it('every phase but links, nodes, pods and routes is host-gw\'s, command for command', () => {
+  it("every phase but links, nodes, pods and routes is host-gw's, command for command", () => {
     for (const phase of plan.phases.map((p) => p.id).filter((id) => !['links', 'nodes', 'pods', 'routes'].includes(id))) {
-      expect(plan.actions.filter((a) => a.phase === phase).map(commandLine), phase).toEqual(hostGwPlan.actions.filter((a) => a.phase === phase).map(commandLine))
+      expect(plan.actions.filter((a) => a.phase === phase).map(commandLine), phase).toEqual(
+        hostGwPlan.actions.filter((a) => a.phase === phase).map(commandLine),
+      )
     }
   })
 
   it('a large lab still gets its permanent neighbour entries', () => {
-    const big = buildModel(parseTopology(`name: big\ncluster: {routing: vxlan}\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`, 'big.yaml'))
+    const big = buildModel(
+      parseTopology(
+        `name: big\ncluster: {routing: vxlan}\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`,
+        'big.yaml',
+      ),
+    )
     const p = compilePlan(big)
     expect(p.phases.map((x) => x.id)).toContain('neighbours')
     expect(p.actions.filter((a) => a.tool === 'bridge')).toHaveLength(20 * 19)
@@ -163,8 +237,18 @@ describe('vxlan: what stays as in host-gw', () => {
 
 describe('vxlan: how it runs', () => {
   it('every ip batch inside a namespace is spoken over rtnetlink (no ip -batch fallback); fdb entries are one bridge -batch per node', () => {
-    for (const m of [model, buildModel(parseTopology(`name: big\ncluster: {routing: vxlan}\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`, 'big.yaml'))]) {
-      const lanes = schedule(compilePlan(m)).flatMap((s) => s.lanes).filter((l) => l.netns !== null)
+    for (const m of [
+      model,
+      buildModel(
+        parseTopology(
+          `name: big\ncluster: {routing: vxlan}\nnodes:\n${Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')}\n`,
+          'big.yaml',
+        ),
+      ),
+    ]) {
+      const lanes = schedule(compilePlan(m))
+        .flatMap((s) => s.lanes)
+        .filter((l) => l.netns !== null)
       for (const batch of lanes.flatMap((l) => l.batches).filter((b) => b.tool === 'ip')) {
         const p = prepare(batch, {netlink: true})
         expect(p.fallback, batch.actions.filter(() => p.steps[0].kind !== 'netlink').map(commandLine)[0]).toBe(false)
@@ -191,7 +275,7 @@ describe('vxlan: what the probe expects', () => {
     expect(expectHttp(model, nodeEndpoint(node('node-0')), podEndpoint(pod('web-1')))).toEqual({reply: true, seen: '10.244.0.1'})
   })
 
-  it('pod to pod: the source pod\'s own address; pod to the outside: its node\'s underlay address (masqueraded)', () => {
+  it("pod to pod: the source pod's own address; pod to the outside: its node's underlay address (masqueraded)", () => {
     expect(expectHttp(model, podEndpoint(pod('web-0')), podEndpoint(pod('db')))).toEqual({reply: true, seen: '10.244.0.2'})
     expect(expectHttp(model, podEndpoint(pod('db')), externalEndpoint(model.external[0]))).toEqual({reply: true, seen: '192.168.50.21'})
     expect(expectHttp(hostGw, nodeEndpoint(node('node-0')), podEndpoint(pod('db')))).toEqual({reply: true, seen: '192.168.50.10'})

@@ -7,7 +7,9 @@ import {renderPlan} from '../../plan/render.js'
 
 export default class PolicyApply extends NetlabCommand {
   static override description =
-    'Replace the policies of a lab that is up with those in FILE (a policies: list, as in a topology), atomically on each node with iptables-restore; on any failure the lab keeps its old policies. Then run netlab probe.'
+    'Replace the policies of a lab that is up with those in FILE (a policies: list, as in a ' +
+    'topology), atomically on each node with iptables-restore; on any failure the lab keeps ' +
+    'its old policies. Then run netlab probe.'
   static override examples = [
     '<%= config.bin %> policy apply tighter.yaml',
     '<%= config.bin %> policy apply policy-three-tier tighter.yaml',
@@ -40,7 +42,9 @@ export default class PolicyApply extends NetlabCommand {
     if (flags.json) return this.printJson({...result, warnings: change.warnings.map((w) => w.message)})
     const wired = result.wired ? ' (its nodes now route same-node pod traffic through themselves)' : ''
     this.log(
-      `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. Try: netlab probe ${result.lab}`,
+      `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in ` +
+        `force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. ` +
+        `Try: netlab probe ${result.lab}`,
     )
   }
 }

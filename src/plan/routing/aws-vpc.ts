@@ -26,14 +26,15 @@ function validate(topo: Topology): void {
   if (c.underlay.length > 1) {
     throw new TopologyError(
       c.underlay[1].pos,
-      'routing aws-vpc models one VPC subnet, whose addresses the pods hold: cluster.underlay must be one CIDR',
+      'routing aws-vpc models one VPC subnet, whose addresses the pods hold: cluster.underlay ' + 'must be one CIDR',
     )
   }
   for (const key of ['podCIDR', 'nodeSubnetSize'] as const) {
     if (c.given?.includes(key)) {
       throw new TopologyError(
         c[key].pos,
-        `cluster.${key} does not apply to routing aws-vpc: pods hold addresses of the VPC subnet (cluster.underlay), one /32 each, and no node has a pod subnet; remove it`,
+        `cluster.${key} does not apply to routing aws-vpc: pods hold addresses of the VPC subnet ` +
+          `(cluster.underlay), one /32 each, and no node has a pod subnet; remove it`,
       )
     }
   }
@@ -41,7 +42,8 @@ function validate(topo: Topology): void {
     if (n.podCIDR)
       throw new TopologyError(
         n.podCIDR.pos,
-        `node ${n.name.value} podCIDR does not apply to routing aws-vpc: its pods hold addresses of the VPC subnet (cluster.underlay); remove it`,
+        `node ${n.name.value} podCIDR does not apply to routing aws-vpc: its pods hold addresses ` +
+          `of the VPC subnet (cluster.underlay); remove it`,
       )
   }
 }
@@ -68,7 +70,8 @@ function configurePod({b}: PlanContext, p: PodModel, n: NodeModel): void {
     p.netns,
     'ip',
     ['addr', 'add', `${p.ip}/32`, 'dev', 'eth0'],
-    `the pod's own address, a secondary IP of ${n.name}'s network card in the VPC subnet; a /32, so the pod has no neighbours but its gateway`,
+    `the pod's own address, a secondary IP of ${n.name}'s network card in the VPC subnet; a ` +
+      `/32, so the pod has no neighbours but its gateway`,
   )
   b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the pod's eth0 up")
   b.inNetns(
@@ -82,7 +85,8 @@ function configurePod({b}: PlanContext, p: PodModel, n: NodeModel): void {
     p.netns,
     'ip',
     ['neigh', 'add', POD_GATEWAY, 'lladdr', n.gatewayMac, 'dev', 'eth0', 'nud', 'permanent'],
-    `${POD_GATEWAY} is at ${n.gatewayMac}, the node end of the cable (${p.hostVeth}): written, never asked for, since nothing holds ${POD_GATEWAY}`,
+    `${POD_GATEWAY} is at ${n.gatewayMac}, the node end of the cable (${p.hostVeth}): written, ` +
+      `never asked for, since nothing holds ${POD_GATEWAY}`,
   )
 }
 
@@ -100,7 +104,7 @@ function deliver({model, b}: PlanContext): void {
         n.netns,
         'ip',
         ['neigh', 'add', 'proxy', p.ip, 'dev', 'eth0'],
-        `${n.name} answers "who has ${p.ip}?" on eth0 with its own MAC: the VPC delivers pod ${p.name}'s address to ${n.name}`,
+        `${n.name} answers "who has ${p.ip}?" on eth0 with its own MAC: the VPC delivers pod ` + `${p.name}'s address to ${n.name}`,
       )
     }
   }
@@ -125,7 +129,8 @@ function firewall({model, b}: PlanContext, n: NodeModel): void {
       n.netns,
       'iptables',
       ['-t', 'nat', '-A', 'POSTROUTING', '!', '-d', vpc, '-m', 'addrtype', '!', '--dst-type', 'LOCAL', '-j', 'SNAT', '--to-source', n.ip],
-      `what leaves the VPC (not to ${vpc}) takes ${n.name}'s primary address ${n.ip}; inside the VPC nothing is translated (the plugin's AWS-SNAT-CHAIN)`,
+      `what leaves the VPC (not to ${vpc}) takes ${n.name}'s primary address ${n.ip}; inside the ` +
+        `VPC nothing is translated (the plugin's AWS-SNAT-CHAIN)`,
     )
   }
 }
@@ -169,7 +174,8 @@ function graph(model: LabModel): GraphContribution {
       "the VPC delivers a pod's address to its node: the node answers ARP on eth0 for each of its pods (one proxy neighbour entry each); no node has a route to another node's pods",
       ...(model.ipMasq
         ? [
-            `SNAT to the node's primary address only for destinations outside the VPC (${model.underlay}); pods, nodes and VMs of the VPC see pods' own addresses`,
+            `SNAT to the node's primary address only for destinations outside the VPC ` +
+              `(${model.underlay}); pods, nodes and VMs of the VPC see pods' own addresses`,
           ]
         : []),
     ],
@@ -179,7 +185,8 @@ function graph(model: LabModel): GraphContribution {
 export const awsVpc: RoutingModeModule = {
   id: 'aws-vpc',
   summary:
-    'the AWS VPC CNI: pods hold addresses of the VPC subnet (/32, gateway 169.254.1.1, no bridge); each node answers ARP for its pods; SNAT only leaving the VPC',
+    'the AWS VPC CNI: pods hold addresses of the VPC subnet (/32, gateway 169.254.1.1, no ' +
+    'bridge); each node answers ARP for its pods; SNAT only leaving the VPC',
   validate,
   // the VPC delivers pod addresses by ARP: the nodes, and the VMs that reach pods, share one wire
   oneSegment: true,
@@ -202,7 +209,12 @@ export const awsVpc: RoutingModeModule = {
       why: "A veth pair is a cable with one end in each namespace. Each end is created directly inside its namespace, so nothing ever appears in the host's own namespace. Every interface that will hold an address gets the MAC 0a:58:<its IPv4 address in hex>, so you can read the address back out of any MAC you see. The AWS VPC CNI makes no bridge: each pod's cable ends on the node itself.",
     },
     'pod-links': {
-      why: `Each pod gets a veth pair: eth0 inside the pod, the other end on its node. The node end gets the MAC of ${POD_GATEWAY} (${macFor(POD_GATEWAY)}), the pods' gateway that no interface holds; every pod's cable shares it, as Calico's cali* interfaces share ee:ee:ee:ee:ee:ee (the AWS plugin reads each cable's own random MAC instead). Each cable is a link of its own, so the shared MAC meets nothing.`,
+      why:
+        `Each pod gets a veth pair: eth0 inside the pod, the other end on its node. The node end ` +
+        `gets the MAC of ${POD_GATEWAY} (${macFor(POD_GATEWAY)}), the pods' gateway that no ` +
+        `interface holds; every pod's cable shares it, as Calico's cali* interfaces share ` +
+        `ee:ee:ee:ee:ee:ee (the AWS plugin reads each cable's own random MAC instead). Each cable ` +
+        `is a link of its own, so the shared MAC meets nothing.`,
     },
     nodes: {
       title: 'Address the nodes and route to their pods',
@@ -210,7 +222,11 @@ export const awsVpc: RoutingModeModule = {
     },
     pods: {
       title: 'Configure the pods (what the AWS VPC CNI does on ADD)',
-      why: `Inside each pod: loopback up, the pod's VPC address on eth0 as a /32, a route to the gateway ${POD_GATEWAY} on eth0's link, a default route via it, and a permanent ARP entry for it: the MAC of the node end of the pod's cable. Nothing holds ${POD_GATEWAY}; the node receives the frames because they carry its cable's MAC.`,
+      why:
+        `Inside each pod: loopback up, the pod's VPC address on eth0 as a /32, a route to the ` +
+        `gateway ${POD_GATEWAY} on eth0's link, a default route via it, and a permanent ARP entry ` +
+        `for it: the MAC of the node end of the pod's cable. Nothing holds ${POD_GATEWAY}; the ` +
+        `node receives the frames because they carry its cable's MAC.`,
     },
     firewall: {
       why: "Like a node running Docker, forwarding is denied unless allowed; the pods' addresses are VPC addresses, so the node forwards the VPC CIDR. The AWS VPC CNI translates a pod's address into its node's primary address only for destinations outside the VPC CIDR (and not for the node's own addresses): inside the VPC, pods, nodes and VMs see each other's own addresses.",

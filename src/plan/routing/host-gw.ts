@@ -11,12 +11,20 @@ export const hostGw: RoutingModeModule = {
   oneSegment: true,
   routes: {
     title: 'Route pod subnets between nodes (host-gw)',
-    why: 'A node only knows its own pod subnet (on cni0). For every other node it gets one route: that node\'s pod subnet via that node\'s underlay address. This is what a cloud route table or flannel host-gw does.',
+    why:
+      'A node only knows its own pod subnet (on cni0). For every other node it gets one route: ' +
+      "that node's pod subnet via that node's underlay address. This is what a cloud route " +
+      'table or flannel host-gw does.',
     build({model, b}) {
       for (const node of model.nodes) {
         for (const peer of model.nodes) {
           if (peer === node) continue
-          b.inNetns(node.netns, 'ip', ['route', 'add', peer.podCIDR, 'via', peer.ip, 'dev', 'eth0'], `pods of ${peer.name} (${peer.podCIDR}) are reached through ${peer.name} itself (${peer.ip})`)
+          b.inNetns(
+            node.netns,
+            'ip',
+            ['route', 'add', peer.podCIDR, 'via', peer.ip, 'dev', 'eth0'],
+            `pods of ${peer.name} (${peer.podCIDR}) are reached through ${peer.name} itself (${peer.ip})`,
+          )
         }
       }
     },
@@ -24,7 +32,15 @@ export const hostGw: RoutingModeModule = {
   // one arrow per ordered node pair: the route the first node holds for the second's pods
   graph: (model) => ({
     edges: model.nodes.flatMap((node) =>
-      model.nodes.filter((peer) => peer !== node).map((peer) => ({from: graphIds.device(node.name, 'eth0'), to: graphIds.device(peer.name, 'eth0'), kind: 'route', label: `${peer.podCIDR} via ${peer.ip}`, directed: true})),
+      model.nodes
+        .filter((peer) => peer !== node)
+        .map((peer) => ({
+          from: graphIds.device(node.name, 'eth0'),
+          to: graphIds.device(peer.name, 'eth0'),
+          kind: 'route',
+          label: `${peer.podCIDR} via ${peer.ip}`,
+          directed: true,
+        })),
     ),
   }),
 }

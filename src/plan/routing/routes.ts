@@ -15,16 +15,31 @@ export const routes: RoutingModeModule = {
   podsRoutableFromUnderlay: true,
   routes: {
     title: 'Route pod subnets through the VPC route table (routes)',
-    why: `No node knows another node's pod subnet. The ${ROUTER} does: its route table holds one route per node pod subnet, next hop that node's underlay address, like the custom static routes GKE creates per node. Every node (and every host on the underlay) sends what it cannot deliver itself to the router, so pod traffic between nodes takes one hop more than with host-gw.`,
+    why:
+      `No node knows another node's pod subnet. The ${ROUTER} does: its route table holds one ` +
+      `route per node pod subnet, next hop that node's underlay address, like the custom static ` +
+      `routes GKE creates per node. Every node (and every host on the underlay) sends what it ` +
+      `cannot deliver itself to the router, so pod traffic between nodes takes one hop more than ` +
+      `with host-gw.`,
     build({model, b}) {
       const r = model.router!
       for (const n of model.nodes) {
         const leg = r.legs[n.segment]
-        b.inNetns(r.netns, 'ip', ['route', 'add', n.podCIDR, 'via', n.ip, 'dev', leg.dev], `pods of ${n.name} (${n.podCIDR}) live behind ${n.name} (${n.ip})`)
+        b.inNetns(
+          r.netns,
+          'ip',
+          ['route', 'add', n.podCIDR, 'via', n.ip, 'dev', leg.dev],
+          `pods of ${n.name} (${n.podCIDR}) live behind ${n.name} (${n.ip})`,
+        )
       }
       for (const n of model.nodes) {
         const leg = r.legs[n.segment]
-        b.inNetns(n.netns, 'ip', ['route', 'add', 'default', 'via', leg.ip, 'dev', 'eth0'], `everything ${n.name} cannot deliver itself (other nodes' pods included) goes to the ${ROUTER} (${leg.ip})`)
+        b.inNetns(
+          n.netns,
+          'ip',
+          ['route', 'add', 'default', 'via', leg.ip, 'dev', 'eth0'],
+          `everything ${n.name} cannot deliver itself (other nodes' pods included) goes to the ` + `${ROUTER} (${leg.ip})`,
+        )
       }
     },
   },

@@ -24,7 +24,7 @@ function validate(topo: Topology): void {
   if (c.underlay.length > 1) {
     throw new TopologyError(
       c.underlay[1].pos,
-      'routing vpc-native models one VPC subnet with its secondary range for pods: cluster.underlay must be one CIDR',
+      'routing vpc-native models one VPC subnet with its secondary range for pods: ' + 'cluster.underlay must be one CIDR',
     )
   }
   const primary = parseCidr(c.underlay[0].value)
@@ -32,7 +32,8 @@ function validate(topo: Topology): void {
   if (typeof primary !== 'string' && typeof secondary !== 'string' && primary.overlaps(secondary)) {
     throw new TopologyError(
       c.podCIDR.pos,
-      `cluster.podCIDR ${secondary}, the subnet's secondary range for pods, overlaps its primary range cluster.underlay ${primary}: a subnet's ranges must not overlap`,
+      `cluster.podCIDR ${secondary}, the subnet's secondary range for pods, overlaps its primary ` +
+        `range cluster.underlay ${primary}: a subnet's ranges must not overlap`,
     )
   }
 }
@@ -43,7 +44,9 @@ function vpcRoutes({model, b}: PlanContext, host: {name: string; netns: string})
     host.netns,
     'ip',
     ['route', 'add', model.podCIDR, 'dev', 'eth0'],
-    `the subnet's secondary range ${model.podCIDR} is on ${host.name}'s wire too (GCP's subnet route): ${host.name} asks for a pod's address by ARP, and the node whose alias range holds it answers`,
+    `the subnet's secondary range ${model.podCIDR} is on ${host.name}'s wire too (GCP's subnet ` +
+      `route): ${host.name} asks for a pod's address by ARP, and the node whose alias range ` +
+      `holds it answers`,
   )
 }
 
@@ -55,7 +58,7 @@ function deliver(ctx: PlanContext): void {
       n.netns,
       'sysctl',
       ['net.ipv4.conf.eth0.proxy_arp=1'],
-      `${n.name} answers ARP on eth0 for every address it routes out of another interface: its alias range ${n.podCIDR}, on cni0`,
+      `${n.name} answers ARP on eth0 for every address it routes out of another interface: its ` + `alias range ${n.podCIDR}, on cni0`,
     )
     b.inNetns(
       n.netns,
@@ -79,7 +82,8 @@ function firewall({model, b}: PlanContext, n: NodeModel): void {
       n.netns,
       'iptables',
       ['-t', 'nat', '-A', 'POSTROUTING', '-s', n.podCIDR, '-d', model.underlay, '-j', 'RETURN'],
-      `pods of ${n.name} talking to the VPC's primary range (${model.underlay}) keep their address (ip-masq-agent's nonMasqueradeCIDRs)`,
+      `pods of ${n.name} talking to the VPC's primary range (${model.underlay}) keep their ` +
+        `address (ip-masq-agent's nonMasqueradeCIDRs)`,
     )
     b.inNetns(
       n.netns,
@@ -109,9 +113,11 @@ function graph(model: LabModel): GraphContribution {
         directed: true,
       })),
     notes: [
-      `every VM of the VPC, nodes and VPC hosts, has the secondary range ${model.podCIDR} on eth0 (connected); the VPC delivers each alias range to its node, which answers ARP for it; no route per node anywhere`,
+      `every VM of the VPC, nodes and VPC hosts, has the secondary range ${model.podCIDR} on ` +
+        `eth0 (connected); the VPC delivers each alias range to its node, which answers ARP for ` +
+        `it; no route per node anywhere`,
       ...(model.ipMasq
-        ? [`each node masquerades its pods' traffic only when it leaves the VPC (neither ${model.underlay} nor ${model.podCIDR})`]
+        ? [`each node masquerades its pods' traffic only when it leaves the VPC (neither ` + `${model.underlay} nor ${model.podCIDR})`]
         : []),
     ],
   }

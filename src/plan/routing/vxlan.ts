@@ -27,39 +27,119 @@ export const vtepMac = (n: NodeModel): string => macFor(vtepIp(n))
 
 function nodeLinks({b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return
-  b.intoNetns(n.netns, ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'mtu', OVERLAY_MTU, 'type', 'bridge'], `${n.name}'s cni0 bridge, the L2 segment of its pods, with the overlay MTU ${OVERLAY_MTU} (flannel passes it to the bridge plugin)`)
+  b.intoNetns(
+    n.netns,
+    ['link', 'add', 'name', n.bridge, 'netns', n.netns, 'address', n.gatewayMac, 'mtu', OVERLAY_MTU, 'type', 'bridge'],
+    `${n.name}'s cni0 bridge, the L2 segment of its pods, with the overlay MTU ${OVERLAY_MTU} ` +
+      `(flannel passes it to the bridge plugin)`,
+  )
 }
 
 function attachPods({model, b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return // no cni0 yet (see the links phase)
-  b.inNetns(n.netns, 'ip', ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge], `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`)
+  b.inNetns(
+    n.netns,
+    'ip',
+    ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge],
+    `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`,
+  )
   b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
   for (const p of n.pods) {
-    b.inNetns(n.netns, 'ip', ['link', 'set', p.hostVeth, 'mtu', OVERLAY_MTU, 'master', n.bridge, 'up'], `attach pod ${p.name}'s cable to cni0; this end gets the overlay MTU too, since a bridge takes the smallest MTU of its ports`)
+    b.inNetns(
+      n.netns,
+      'ip',
+      ['link', 'set', p.hostVeth, 'mtu', OVERLAY_MTU, 'master', n.bridge, 'up'],
+      `attach pod ${p.name}'s cable to cni0; this end gets the overlay MTU too, since a bridge ` + `takes the smallest MTU of its ports`,
+    )
   }
 }
 
 function configurePod({model, b}: PlanContext, p: PodModel, n: NodeModel): void {
-  b.inNetns(p.netns, 'ip', ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
-  b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'mtu', OVERLAY_MTU, 'up'], `bring the pod's eth0 up with the overlay MTU: its largest packet plus ${VXLAN_OVERHEAD} bytes of VXLAN wrapping must fit the underlay's ${UNDERLAY_MTU}`)
-  b.inNetns(p.netns, 'ip', ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'], `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`)
+  b.inNetns(
+    p.netns,
+    'ip',
+    ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'],
+    `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`,
+  )
+  b.inNetns(
+    p.netns,
+    'ip',
+    ['link', 'set', 'eth0', 'mtu', OVERLAY_MTU, 'up'],
+    `bring the pod's eth0 up with the overlay MTU: its largest packet plus ${VXLAN_OVERHEAD} ` +
+      `bytes of VXLAN wrapping must fit the underlay's ${UNDERLAY_MTU}`,
+  )
+  b.inNetns(
+    p.netns,
+    'ip',
+    ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'],
+    `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`,
+  )
 }
 
 function overlay({model, b}: PlanContext): void {
   const dev = VXLAN_DEVICE
   for (const n of model.nodes) {
     const peers = model.nodes.filter((p) => p !== n)
-    b.inNetns(n.netns, 'ip', ['link', 'add', dev, 'address', vtepMac(n), 'mtu', OVERLAY_MTU, 'type', 'vxlan', 'id', VNI, 'local', n.ip, 'dev', 'eth0', 'dstport', PORT, 'nolearning'], `${n.name}'s tunnel end (VTEP): VNI ${VNI}, UDP port ${PORT}, sending from ${n.ip} on eth0; MTU ${UNDERLAY_MTU} − ${VXLAN_OVERHEAD}; nolearning: every peer is written below, none is learned from traffic`)
-    b.inNetns(n.netns, 'ip', ['addr', 'add', `${vtepIp(n)}/32`, 'dev', dev], `the VTEP's address: the network address of ${n.name}'s pod subnet ${n.podCIDR}, as a /32 (flannel's choice); other nodes route to ${n.name}'s pods via it`)
+    b.inNetns(
+      n.netns,
+      'ip',
+      [
+        'link',
+        'add',
+        dev,
+        'address',
+        vtepMac(n),
+        'mtu',
+        OVERLAY_MTU,
+        'type',
+        'vxlan',
+        'id',
+        VNI,
+        'local',
+        n.ip,
+        'dev',
+        'eth0',
+        'dstport',
+        PORT,
+        'nolearning',
+      ],
+      `${n.name}'s tunnel end (VTEP): VNI ${VNI}, UDP port ${PORT}, sending from ${n.ip} on ` +
+        `eth0; MTU ${UNDERLAY_MTU} − ${VXLAN_OVERHEAD}; nolearning: every peer is written below, ` +
+        `none is learned from traffic`,
+    )
+    b.inNetns(
+      n.netns,
+      'ip',
+      ['addr', 'add', `${vtepIp(n)}/32`, 'dev', dev],
+      `the VTEP's address: the network address of ${n.name}'s pod subnet ${n.podCIDR}, as a /32 ` +
+        `(flannel's choice); other nodes route to ${n.name}'s pods via it`,
+    )
     b.inNetns(n.netns, 'ip', ['link', 'set', dev, 'up'], 'bring the tunnel up (the routes below need it up)')
     for (const p of peers) {
-      b.inNetns(n.netns, 'ip', ['neigh', 'add', vtepIp(p), 'lladdr', vtepMac(p), 'dev', dev, 'nud', 'permanent'], `${p.name}'s VTEP ${vtepIp(p)} has the MAC ${vtepMac(p)}: written, not asked for (flannel.1 has nowhere to send an ARP broadcast)`)
+      b.inNetns(
+        n.netns,
+        'ip',
+        ['neigh', 'add', vtepIp(p), 'lladdr', vtepMac(p), 'dev', dev, 'nud', 'permanent'],
+        `${p.name}'s VTEP ${vtepIp(p)} has the MAC ${vtepMac(p)}: written, not asked for ` +
+          `(flannel.1 has nowhere to send an ARP broadcast)`,
+      )
     }
     for (const p of peers) {
-      b.inNetns(n.netns, 'bridge', ['fdb', 'append', vtepMac(p), 'dev', dev, 'dst', p.ip], `frames for ${vtepMac(p)} (${p.name}'s VTEP) leave wrapped in UDP to ${p.ip}, ${p.name}'s underlay address`)
+      b.inNetns(
+        n.netns,
+        'bridge',
+        ['fdb', 'append', vtepMac(p), 'dev', dev, 'dst', p.ip],
+        `frames for ${vtepMac(p)} (${p.name}'s VTEP) leave wrapped in UDP to ${p.ip}, ${p.name}'s ` + `underlay address`,
+      )
     }
     for (const p of peers) {
-      b.inNetns(n.netns, 'ip', ['route', 'add', p.podCIDR, 'via', vtepIp(p), 'dev', dev, 'onlink'], `pods of ${p.name} (${p.podCIDR}) are reached through the tunnel, via ${p.name}'s VTEP; onlink: no address of flannel.1 covers ${vtepIp(p)}, take it as on the link anyway`)
+      b.inNetns(
+        n.netns,
+        'ip',
+        ['route', 'add', p.podCIDR, 'via', vtepIp(p), 'dev', dev, 'onlink'],
+        `pods of ${p.name} (${p.podCIDR}) are reached through the tunnel, via ${p.name}'s VTEP; ` +
+          `onlink: no address of flannel.1 covers ${vtepIp(p)}, take it as on the link anyway`,
+      )
     }
   }
 }
@@ -80,30 +160,69 @@ function expectedSource(model: LabModel, src: Endpoint, dst: Endpoint): string |
 function graph(model: LabModel): GraphContribution {
   const dev = (n: NodeModel) => graphIds.device(n.name, VXLAN_DEVICE)
   const devices = {
-    nodes: model.nodes.map((n) => ({id: dev(n), kind: 'overlay', cluster: graphIds.cluster(n.name), label: [`${VXLAN_DEVICE} · VXLAN`, `${vtepIp(n)}/32`]})),
+    nodes: model.nodes.map((n) => ({
+      id: dev(n),
+      kind: 'overlay',
+      cluster: graphIds.cluster(n.name),
+      label: [`${VXLAN_DEVICE} · VXLAN`, `${vtepIp(n)}/32`],
+    })),
     edges: [
-      ...model.nodes.map((n) => ({from: graphIds.device(n.name, 'eth0'), to: dev(n), kind: 'overlay', label: 'wrapped in UDP', layout: true})),
+      ...model.nodes.map((n) => ({
+        from: graphIds.device(n.name, 'eth0'),
+        to: dev(n),
+        kind: 'overlay',
+        label: 'wrapped in UDP',
+        layout: true,
+      })),
       ...model.nodes.filter((n) => n.pods.length > 0).map((n) => ({from: dev(n), to: graphIds.device(n.name, n.bridge), kind: 'forward'})),
     ],
   }
   if (model.nodes.length < 2) return devices // one node: no peer, no route, no overlay to draw
   const overlayBox = graphIds.virtual('vxlan')
   return {
-    nodes: [...devices.nodes, {id: overlayBox, kind: 'overlay', label: ['VXLAN overlay', `VNI ${VNI}, UDP ${PORT} between node addresses`]}],
-    edges: [...devices.edges, ...model.nodes.map((n) => ({from: overlayBox, to: dev(n), kind: 'route', label: `${n.podCIDR} via ${vtepIp(n)}, fdb: to ${n.ip}`, directed: true, layout: true}))],
-    notes: [`each line from the overlay is a route every other node holds (via this node's ${VXLAN_DEVICE} address), and the fdb entry that sends its packets to this node's underlay address`],
+    nodes: [
+      ...devices.nodes,
+      {id: overlayBox, kind: 'overlay', label: ['VXLAN overlay', `VNI ${VNI}, UDP ${PORT} between node addresses`]},
+    ],
+    edges: [
+      ...devices.edges,
+      ...model.nodes.map((n) => ({
+        from: overlayBox,
+        to: dev(n),
+        kind: 'route',
+        label: `${n.podCIDR} via ${vtepIp(n)}, fdb: to ${n.ip}`,
+        directed: true,
+        layout: true,
+      })),
+    ],
+    notes: [
+      `each line from the overlay is a route every other node holds (via this node's ` +
+        `${VXLAN_DEVICE} address), and the fdb entry that sends its packets to this node's underlay address`,
+    ],
   }
 }
 
 export const vxlan: RoutingModeModule = {
   id: 'vxlan',
-  summary: `flannel's VXLAN overlay: pod packets between nodes travel inside UDP ${PORT} between node addresses (nodes need not share an L2 segment)`,
+  summary:
+    `flannel's VXLAN overlay: pod packets between nodes travel inside UDP ${PORT} between node ` +
+    `addresses (nodes need not share an L2 segment)`,
   nodeLinks,
   attachPods,
   configurePod,
   routes: {
     title: 'Join the nodes with a VXLAN overlay (flannel vxlan)',
-    why: `Each node gets a VXLAN device, flannel.1 (VNI ${VNI}, UDP port ${PORT}, as flannel makes it), holding the network address of its pod subnet. A packet for another node's pods is routed onto flannel.1 via that node's flannel.1 address; a permanent neighbour entry gives that address's MAC, and a forwarding-database (fdb) entry says which underlay address owns that MAC. The kernel then wraps the whole frame in a UDP packet from this node's underlay address to that node's, which unwraps it and routes it to its pod. So the underlay only ever sees node addresses and UDP ${PORT} — pod addresses travel inside — and the nodes need not share an L2 segment. flannel's daemon writes these entries from the other nodes' subnet leases; here the plan writes them. Wrapping costs ${VXLAN_OVERHEAD} bytes, so everything pods use (eth0, cni0, flannel.1) has MTU ${OVERLAY_MTU}.`,
+    why:
+      `Each node gets a VXLAN device, flannel.1 (VNI ${VNI}, UDP port ${PORT}, as flannel makes ` +
+      `it), holding the network address of its pod subnet. A packet for another node's pods is ` +
+      `routed onto flannel.1 via that node's flannel.1 address; a permanent neighbour entry ` +
+      `gives that address's MAC, and a forwarding-database (fdb) entry says which underlay ` +
+      `address owns that MAC. The kernel then wraps the whole frame in a UDP packet from this ` +
+      `node's underlay address to that node's, which unwraps it and routes it to its pod. So the ` +
+      `underlay only ever sees node addresses and UDP ${PORT} — pod addresses travel inside — ` +
+      `and the nodes need not share an L2 segment. flannel's daemon writes these entries from ` +
+      `the other nodes' subnet leases; here the plan writes them. Wrapping costs ` +
+      `${VXLAN_OVERHEAD} bytes, so everything pods use (eth0, cni0, flannel.1) has MTU ${OVERLAY_MTU}.`,
     build: overlay,
   },
   expectedSource,
