@@ -15,7 +15,15 @@ export function bridgeNodeLinks({b}: PlanContext, n: NodeModel): void {
   )
 }
 
-export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel): void {
+/** How a pod's cable is plugged into cni0: the command's arguments and why (a mode may add to it, e.g. an MTU). */
+export type Plug = (p: PodModel, n: NodeModel) => {args: string[]; why: string}
+
+const plugIntoBridge: Plug = (p, n) => ({
+  args: ['link', 'set', p.hostVeth, 'master', n.bridge, 'up'],
+  why: `attach pod ${p.name}'s cable to cni0`,
+})
+
+export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel, plug: Plug = plugIntoBridge): void {
   if (n.pods.length === 0) return // no cni0 yet (see the links phase)
   b.inNetns(
     n.netns,
@@ -25,7 +33,8 @@ export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel): void {
   )
   b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
   for (const p of n.pods) {
-    b.inNetns(n.netns, 'ip', ['link', 'set', p.hostVeth, 'master', n.bridge, 'up'], `attach pod ${p.name}'s cable to cni0`)
+    const {args, why} = plug(p, n)
+    b.inNetns(n.netns, 'ip', args, why)
   }
 }
 
@@ -49,10 +58,16 @@ export function learnedOrSeededNeighbours(ctx: PlanContext): void {
   if (neighbourEntries(ctx.model) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(ctx.model, ctx.b)
 }
 
-export function podRangeFirewall({model, b}: PlanContext, n: NodeModel): void {
+/** Forwarding is denied unless it is pod traffic: the first rules of every node's firewall. */
+export function forwardPodRange({model, b}: PlanContext, n: NodeModel): void {
   b.inNetns(n.netns, 'iptables', ['-P', 'FORWARD', 'DROP'], 'deny forwarding by default, as a node with Docker does')
   b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-s', model.podCIDR, '-j', 'ACCEPT'], `forward traffic from pods (${model.podCIDR})`)
   b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-d', model.podCIDR, '-j', 'ACCEPT'], `forward traffic to pods (${model.podCIDR})`)
+}
+
+export function podRangeFirewall(ctx: PlanContext, n: NodeModel): void {
+  const {model, b} = ctx
+  forwardPodRange(ctx, n)
   if (model.ipMasq) {
     b.inNetns(
       n.netns,

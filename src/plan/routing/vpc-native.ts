@@ -15,6 +15,7 @@ import type {Endpoint} from '../../probe/types.js'
 import {TopologyError} from '../../topology/errors.js'
 import type {Topology} from '../../topology/types.js'
 import {DYNAMIC_NEIGHBOUR_LIMIT, neighbourEntries, seedNeighbours} from '../neighbours.js'
+import {forwardPodRange} from '../wiring.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 const SHAPE = {vpcPods: true}
@@ -73,10 +74,9 @@ function neighbours(ctx: PlanContext): void {
   if (neighbourEntries(ctx.model, SHAPE) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(ctx.model, ctx.b, SHAPE)
 }
 
-function firewall({model, b}: PlanContext, n: NodeModel): void {
-  b.inNetns(n.netns, 'iptables', ['-P', 'FORWARD', 'DROP'], 'deny forwarding by default, as a node with Docker does')
-  b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-s', model.podCIDR, '-j', 'ACCEPT'], `forward traffic from pods (${model.podCIDR})`)
-  b.inNetns(n.netns, 'iptables', ['-A', 'FORWARD', '-d', model.podCIDR, '-j', 'ACCEPT'], `forward traffic to pods (${model.podCIDR})`)
+function firewall(ctx: PlanContext, n: NodeModel): void {
+  const {model, b} = ctx
+  forwardPodRange(ctx, n)
   if (model.ipMasq) {
     b.inNetns(
       n.netns,

@@ -9,6 +9,7 @@ import type {GraphContribution} from '../../graph/types.js'
 import {macFor} from '../../model/names.js'
 import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
 import type {Endpoint} from '../../probe/types.js'
+import {bridgeAttachPods} from '../wiring.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 export const VXLAN_DEVICE = 'flannel.1'
@@ -35,23 +36,12 @@ function nodeLinks({b}: PlanContext, n: NodeModel): void {
   )
 }
 
-function attachPods({model, b}: PlanContext, n: NodeModel): void {
-  if (n.pods.length === 0) return // no cni0 yet (see the links phase)
-  b.inNetns(
-    n.netns,
-    'ip',
-    ['addr', 'add', `${n.gateway}/${model.nodeSubnetSize}`, 'dev', n.bridge],
-    `the pods' gateway: cni0 holds the first address of ${n.podCIDR} (the bridge plugin's isGateway)`,
-  )
-  b.inNetns(n.netns, 'ip', ['link', 'set', n.bridge, 'up'], 'bring the pod bridge up')
-  for (const p of n.pods) {
-    b.inNetns(
-      n.netns,
-      'ip',
-      ['link', 'set', p.hostVeth, 'mtu', OVERLAY_MTU, 'master', n.bridge, 'up'],
-      `attach pod ${p.name}'s cable to cni0; this end gets the overlay MTU too, since a bridge ` + `takes the smallest MTU of its ports`,
-    )
-  }
+/** cni0 as in every mode; each pod's cable joins it at the overlay MTU. */
+function attachPods(ctx: PlanContext, n: NodeModel): void {
+  bridgeAttachPods(ctx, n, (p) => ({
+    args: ['link', 'set', p.hostVeth, 'mtu', OVERLAY_MTU, 'master', n.bridge, 'up'],
+    why: `attach pod ${p.name}'s cable to cni0; this end gets the overlay MTU too, since a bridge ` + `takes the smallest MTU of its ports`,
+  }))
 }
 
 function configurePod({model, b}: PlanContext, p: PodModel, n: NodeModel): void {
