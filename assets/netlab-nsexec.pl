@@ -64,7 +64,7 @@ use constant {
   IFLA_INFO_KIND => 1, IFLA_INFO_DATA => 2,
   IFLA_VXLAN_ID => 1, IFLA_VXLAN_LINK => 3, IFLA_VXLAN_LOCAL => 4, IFLA_VXLAN_LEARNING => 7, IFLA_VXLAN_PORT => 15,
   RTNH_F_ONLINK => 4,
-  IFA_ADDRESS => 1, IFA_LOCAL => 2, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
+  IFA_ADDRESS => 1, IFA_LOCAL => 2, IFA_FLAGS => 8, IFA_F_NOPREFIXROUTE => 0x200, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
   NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80, NTF_PROXY => 0x08,
   RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
 };
@@ -139,7 +139,8 @@ sub apply {
     ($type, $flags, $body) = (RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, pack('CxSlLL', 0, 0, 0, 0, 0) . $attrs);
   } elsif ($r->{op} eq 'addr') {
     ($type, $flags, $body) = (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
-      pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip})));
+      pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip}))
+      . ($r->{noprefixroute} ? attr(IFA_FLAGS, pack('L', IFA_F_NOPREFIXROUTE)) : ''));
   } elsif ($r->{op} eq 'route') {
     # ip's default: link scope without a gateway, universe with one
     my $scope = defined $r->{scope} ? ($r->{scope} eq 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;

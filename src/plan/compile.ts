@@ -20,6 +20,7 @@ import {
 } from './underlay.js'
 import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
 import {policyPhase} from './policy.js'
+import {routedPods} from './neighbours.js'
 
 export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
 
@@ -35,7 +36,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   const mark = opts.owner ?? ownerMark(model.lab)
   const {fabric} = model
   const mode = routingMode(model.routing)
-  const ctx: PlanContext = {model, b, mark}
+  const ctx: PlanContext = {model, b, mark, routedPods: routedPods(model, mode.neighbourShape)}
   /** a shared phase, in the mode's words where it has its own (see RoutingModeModule.phases) */
   const phase = (p: Parameters<PlanBuilder['phase']>[0] & {id: keyof NonNullable<typeof mode.phases>}) =>
     b.phase({...p, ...mode.phases?.[p.id]})
@@ -345,7 +346,8 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
     for (const host of [...model.nodes, ...model.external]) segmentRoutes(ctx, host)
   }
 
-  ;(mode.neighbours ?? learnedOrSeededNeighbours)(ctx)
+  if (mode.neighbours) mode.neighbours(ctx)
+  else learnedOrSeededNeighbours(ctx, mode.neighbourShape)
 
   b.phase({id: 'routes', title: mode.routes.title, why: mode.routes.why, scope: 'netns'})
   mode.routes.build(ctx)

@@ -2,6 +2,8 @@
 // overflow the kernel's machine-wide neighbour table (the host shares it), so they get every
 // entry the lab can use written up front as a permanent entry, which the table does not count
 // against its limit. Every address's MAC is known in advance (see macFor), so this is exact.
+// To keep that linear in pods, a large lab's pods are routed (see routedPods): a pod's only
+// neighbour is its gateway, not every other pod of its bridge (which was pods² per node).
 import type {LabModel} from '../model/types.js'
 import type {PlanBuilder} from './builder.js'
 
@@ -58,6 +60,22 @@ export function neighbourEntries(model: LabModel, shape: NeighbourShape = {}): n
   return n
 }
 
+/** Does this lab get its neighbours written (too big to learn them by ARP)? */
+export function seedsNeighbours(model: LabModel, shape: NeighbourShape = {}): boolean {
+  return neighbourEntries(model, shape) > DYNAMIC_NEIGHBOUR_LIMIT
+}
+
+/**
+ * Are the pods of this lab's bridges routed by their node, each pod's only neighbour its gateway?
+ * Only in labs whose neighbours are written: a pod on a bridge would otherwise need a written
+ * entry for every other pod of its node (pods² per node). A pod then holds its address without
+ * the connected route of its subnet and sends everything to cni0, which routes a packet for a
+ * pod of the same node back out cni0. Small labs keep the bridge plugin's plain L2 bridge.
+ */
+export function routedPods(model: LabModel, shape: NeighbourShape = {}): boolean {
+  return !shape.ptp && seedsNeighbours(model, shape)
+}
+
 export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: NeighbourShape = {}): void {
   b.phase({
     id: 'neighbours',
@@ -66,7 +84,17 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
       `This lab would need about ${neighbourEntries(model, shape)} neighbour entries. The kernel ` +
       `keeps one neighbour table for the whole machine and by default refuses entries past 1024, ` +
       `so instead of learning them by ARP each namespace gets them written as permanent entries ` +
-      `(like a cloud network that answers ARP itself). Smaller labs learn them by ARP.`,
+      `(like a cloud network that answers ARP itself). Smaller labs learn them by ARP.` +
+      (shape.ptp
+        ? ''
+        : ` Writing every pod an entry for every other pod of its bridge would take pods² entries ` +
+          `per node, so here a pod has exactly one neighbour, its gateway: its address came without ` +
+          `the subnet's connected route (noprefixroute), so it sends everything, to a pod of its own ` +
+          `node too, to cni0, and the node routes it back out cni0 (like Calico's routed pods; a ` +
+          `same-node reply arrives with TTL 63). Each node holds one entry per pod of its own and ` +
+          `one per host of its segment; that last part is nodes² over the lab (every node can talk ` +
+          `to every other node), and linear in pods. With ICMP redirects off, the node never tells ` +
+          `a pod to go direct.`),
     scope: 'netns',
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
@@ -81,24 +109,16 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
     if (shape.ptp) {
       for (const p of node.pods)
         b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
-    } else {
+    } else if (node.pods.length > 0) {
       for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
-      for (const p of node.pods) {
-        b.inNetns(p.netns, 'ip', neigh(node.gateway, node.gatewayMac, 'eth0'), `the gateway ${node.gateway} is at ${node.gatewayMac}`)
-        for (const q of node.pods) {
-          if (q === p) continue
-          // with policies the pods' ports are isolated: the node routes between them (src/plan/policy.ts)
-          if (model.policies)
-            b.inNetns(
-              p.netns,
-              'ip',
-              neigh(q.ip, node.gatewayMac, 'eth0'),
-              `pod ${q.name} is reached through cni0 (${node.gatewayMac}): the node routes between its ` +
-                `pods, whose ports are isolated (policies)`,
-            )
-          else b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
-        }
-      }
+      for (const p of node.pods)
+        b.inNetns(
+          p.netns,
+          'ip',
+          neigh(node.gateway, node.gatewayMac, 'eth0'),
+          `the gateway ${node.gateway} is at ${node.gatewayMac}: the pod's one neighbour, every pod included`,
+        )
+      noRedirects(b, node)
     }
     if (shape.vpcPods)
       for (const {pod, node: owner} of remotePods(model, node))
@@ -126,4 +146,21 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
     for (const h of hosts)
       b.inNetns(model.router!.netns, 'ip', neigh(h.ip, h.mac, leg.dev), `${h.name} is at ${h.mac} on segment ${leg.segment}`)
   }
+}
+
+/**
+ * A node routing a packet back out the interface it came in on tells the sender to go direct
+ * (an ICMP redirect); a routed pod must not, so the node sends none. The kernel sends one if
+ * `all` or the interface says so, so both say no.
+ */
+export function noRedirects(b: PlanBuilder, node: {netns: string; bridge: string}): void {
+  b.inNetns(
+    node.netns,
+    'sysctl',
+    ['net.ipv4.conf.all.send_redirects=0'],
+    'a packet routed back out the interface it came in on makes the kernel send an ICMP ' +
+      'redirect ("go direct"), which a pod must not follow; it sends one if all or the ' +
+      'interface says so, so both say no',
+  )
+  b.inNetns(node.netns, 'sysctl', [`net.ipv4.conf.${node.bridge}.send_redirects=0`], 'no ICMP redirects on cni0 either')
 }

@@ -3,7 +3,7 @@
 // per pod from its node's subnet, a firewall that forwards the pod range and masquerades only
 // what leaves the cluster.
 import type {NodeModel, PodModel} from '../model/types.js'
-import {DYNAMIC_NEIGHBOUR_LIMIT, neighbourEntries, seedNeighbours} from './neighbours.js'
+import {noRedirects, seedNeighbours, seedsNeighbours, type NeighbourShape} from './neighbours.js'
 import type {PlanContext} from './routing/types.js'
 
 export function bridgeNodeLinks({b}: PlanContext, n: NodeModel): void {
@@ -38,24 +38,45 @@ export function bridgeAttachPods({model, b}: PlanContext, n: NodeModel, plug: Pl
   }
 }
 
-export function bridgeConfigurePod({model, b}: PlanContext, p: PodModel, n: NodeModel): void {
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'],
-    `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`,
-  )
-  b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the pod's eth0 up")
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'],
-    `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`,
-  )
+/** A pod on cni0: its address and default route (mtu: the overlay's, for an overlay mode). */
+export function bridgeConfigurePod(
+  {model, b, routedPods}: PlanContext,
+  p: PodModel,
+  n: NodeModel,
+  mtu?: {value: string; why: string},
+): void {
+  const addr = `${p.ip}/${model.nodeSubnetSize}`
+  if (routedPods)
+    b.inNetns(
+      p.netns,
+      'ip',
+      ['addr', 'add', addr, 'dev', 'eth0', 'noprefixroute'],
+      `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}, without the subnet's ` +
+        `connected route: in a lab this big the pod reaches even its node's other pods through ` +
+        `the node (see the neighbours phase)`,
+    )
+  else b.inNetns(p.netns, 'ip', ['addr', 'add', addr, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
+  if (mtu) b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'mtu', mtu.value, 'up'], mtu.why)
+  else b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the pod's eth0 up")
+  if (routedPods)
+    b.inNetns(
+      p.netns,
+      'ip',
+      ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0', 'onlink'],
+      `everything goes to the node (${n.gateway} on cni0), pods of ${n.name} included; onlink: ` +
+        `no connected route covers the gateway, take it as on the link anyway`,
+    )
+  else
+    b.inNetns(
+      p.netns,
+      'ip',
+      ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'],
+      `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`,
+    )
 }
 
-export function learnedOrSeededNeighbours(ctx: PlanContext): void {
-  if (neighbourEntries(ctx.model) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(ctx.model, ctx.b)
+export function learnedOrSeededNeighbours(ctx: PlanContext, shape?: NeighbourShape): void {
+  if (seedsNeighbours(ctx.model, shape)) seedNeighbours(ctx.model, ctx.b, shape)
 }
 
 /** Forwarding is denied unless it is pod traffic: the first rules of every node's firewall. */
@@ -83,7 +104,7 @@ export function podRangeFirewall(ctx: PlanContext, n: NodeModel): void {
  * frames that never reach the node's IP layer (iptables), so the pods' ports are isolated and
  * cni0 answers their ARP requests for each other: same-node traffic is routed by the node.
  */
-function routeBridgedPods({b}: PlanContext, n: NodeModel): void {
+function routeBridgedPods({b, routedPods}: PlanContext, n: NodeModel): void {
   for (const p of n.pods) {
     b.inNetns(
       n.netns,
@@ -106,15 +127,7 @@ function routeBridgedPods({b}: PlanContext, n: NodeModel): void {
     [`net.ipv4.neigh.${n.bridge}.proxy_delay=0`],
     'and answers at once: by default a proxy ARP reply waits up to 0.8 s',
   )
-  b.inNetns(
-    n.netns,
-    'sysctl',
-    ['net.ipv4.conf.all.send_redirects=0'],
-    'a packet routed back out the interface it came in on makes the kernel send an ICMP ' +
-      'redirect ("go direct"), which an isolated pod cannot follow; it sends one if all or the ' +
-      'interface says so, so both say no',
-  )
-  b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${n.bridge}.send_redirects=0`], 'no ICMP redirects on cni0 either')
+  if (!routedPods) noRedirects(b, n) // a routed lab's neighbours phase turned them off
 }
 
 /** How a bridge's pods come to cross their node's FORWARD chain (RoutingModeModule.policyWiring's default). */

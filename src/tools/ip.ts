@@ -41,9 +41,11 @@ export function encodeIp(args: string[]): string | undefined {
     }
     return record('link', f)
   }
-  if (obj === 'addr' && verb === 'add' && w.length === 3 && w[1] === 'dev' && IFNAME.test(w[2])) {
+  if (obj === 'addr' && verb === 'add' && w[1] === 'dev' && IFNAME.test(w[2] ?? '')) {
     const [ip, len] = w[0].split('/')
-    return isIPv4(ip) && isPrefix(len) ? record('addr', {ip, len, dev: w[2]}) : undefined
+    // noprefixroute: the address without its subnet's connected route (a routed pod's)
+    const flags = w.length === 4 && w[3] === 'noprefixroute' ? {noprefixroute: '1'} : w.length === 3 ? {} : undefined
+    return flags && isIPv4(ip) && isPrefix(len) ? record('addr', {ip, len, dev: w[2], ...flags}) : undefined
   }
   if (obj === 'route' && verb === 'add' && w.length > 0) {
     const target = w.shift()!

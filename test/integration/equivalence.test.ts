@@ -96,8 +96,8 @@ function withPolicies(topo: Record<string, unknown>): void {
 describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => {
   const {stateDir, env, track} = labSandbox()
 
-  // every routing mode on a small lab; on a large one too the default mode and every mode that writes its own neighbours; the default mode with policies, small and large
-  const large = ROUTING_MODES.filter((m) => m === DEFAULT_ROUTING_MODE || routingMode(m).neighbours)
+  // every routing mode on a small lab; on a large one too the default mode and every mode that shapes its neighbours or configures its pods itself (routed pods); the default mode with policies, small and large
+  const large = ROUTING_MODES.filter((m) => m === DEFAULT_ROUTING_MODE || routingMode(m).neighbourShape || routingMode(m).configurePod)
   const cases = [
     ...ROUTING_MODES.map(
       (routing) => [`${routing}: a small lab (neighbours learned by ARP)`, {nodes: 3, pods: 2}, routing, false] as const,

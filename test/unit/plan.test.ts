@@ -194,8 +194,14 @@ describe('IPv4-only namespaces and static neighbours', () => {
     const p = compilePlan(m)
     expect(neighbourEntries(m)).toBeGreaterThan(DYNAMIC_NEIGHBOUR_LIMIT)
     const neigh = p.actions.filter((a) => a.args[0] === 'neigh')
-    // nodes: 19 peers + 10 pods each; pods: gateway + 9 same-node peers each
-    expect(neigh).toHaveLength(20 * (19 + 10) + 200 * 10)
+    // nodes: 19 peers + 10 pods each; pods: their gateway only (routed pods, not pods² per node)
+    expect(neigh).toHaveLength(20 * (19 + 10) + 200)
+    for (const n of m.nodes)
+      for (const pod of n.pods) {
+        const mine = p.actions.filter((a) => a.netns === pod.netns).map((a) => a.args.join(' '))
+        expect(mine).toContain(`addr add ${pod.ip}/${m.nodeSubnetSize} dev eth0 noprefixroute`)
+        expect(mine).toContain(`route add default via ${n.gateway} dev eth0 onlink`)
+      }
     for (const a of neigh) {
       const ip = a.args[2]
       expect(a.args[4]).toBe(macFor(ip))

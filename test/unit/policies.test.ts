@@ -309,20 +309,26 @@ describe("the plan's policy phase", () => {
     expect(long[0]).toMatch(/^NETLAB-OUT-a-very-l\.[0-9a-f]{8}$/)
   })
 
-  it("in a lab big enough to write its neighbours, a pod reaches its node's other pods through the gateway's MAC", () => {
+  it("in a lab big enough to write its neighbours, a pod reaches its node's other pods through its gateway, with or without policies", () => {
     const topo = `name: big
 nodes:
 ${Array.from({length: 12}, (_, i) => `  - name: n${i}\n    pods: 4`).join('\n')}
 policies: []`
-    const m = model(topo)
-    const p = compilePlan(m)
-    const n0 = m.nodes[0]
-    const [a, b] = n0.pods
-    const entry = p.actions.find((x) => x.netns === a.netns && x.args[0] === 'neigh' && x.args[2] === b.ip)!
-    expect(entry.args).toEqual(['neigh', 'add', b.ip, 'lladdr', n0.gatewayMac, 'dev', 'eth0', 'nud', 'permanent'])
-    // without policies: the pod's own MAC, as before
-    const plain = compilePlan(model(topo.replace('policies: []', '')))
-    expect(plain.actions.find((x) => x.netns === a.netns && x.args[0] === 'neigh' && x.args[2] === b.ip)!.args[4]).toBe(b.mac)
+    for (const t of [topo, topo.replace('policies: []', '')]) {
+      const m = model(t)
+      const p = compilePlan(m)
+      const n0 = m.nodes[0]
+      const [a] = n0.pods
+      // the pod's one written neighbour is its gateway; no entry for any other pod
+      const entries = p.actions.filter((x) => x.netns === a.netns && x.args[0] === 'neigh')
+      expect(entries.map((x) => x.args)).toEqual([['neigh', 'add', n0.gateway, 'lladdr', n0.gatewayMac, 'dev', 'eth0', 'nud', 'permanent']])
+      expect(p.actions.some((x) => x.netns === a.netns && x.args.join(' ') === `route add default via ${n0.gateway} dev eth0 onlink`)).toBe(
+        true,
+      )
+      // the node sends no redirects, once (the neighbours phase or the policies phase)
+      const redirects = p.actions.filter((x) => x.netns === n0.netns && x.args[0] === 'net.ipv4.conf.all.send_redirects=0')
+      expect(redirects).toHaveLength(1)
+    }
   })
 })
 

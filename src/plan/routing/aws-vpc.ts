@@ -14,7 +14,6 @@ import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
 import type {Endpoint} from '../../probe/types.js'
 import {TopologyError} from '../../topology/errors.js'
 import type {Topology} from '../../topology/types.js'
-import {DYNAMIC_NEIGHBOUR_LIMIT, neighbourEntries, seedNeighbours} from '../neighbours.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 /** The pods' gateway: link-local, held by no interface; the node end of each pod's cable answers for it. */
@@ -110,10 +109,6 @@ function deliver({model, b}: PlanContext): void {
   }
 }
 
-function neighbours(ctx: PlanContext): void {
-  if (neighbourEntries(ctx.model, SHAPE) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(ctx.model, ctx.b, SHAPE)
-}
-
 function firewall({model, b}: PlanContext, n: NodeModel): void {
   const vpc = model.underlay
   b.inNetns(n.netns, 'iptables', ['-P', 'FORWARD', 'DROP'], 'deny forwarding by default, as a node with Docker does')
@@ -199,7 +194,7 @@ export const awsVpc: RoutingModeModule = {
   },
   attachPods,
   configurePod,
-  neighbours,
+  neighbourShape: SHAPE,
   firewall,
   expectedSource,
   graph,

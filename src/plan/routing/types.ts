@@ -8,12 +8,15 @@ import type {Topology} from '../../topology/types.js'
 import type {Endpoint} from '../../probe/types.js'
 import type {GraphContribution} from '../../graph/types.js'
 import type {PlanBuilder} from '../builder.js'
+import type {NeighbourShape} from '../neighbours.js'
 
 export interface PlanContext {
   model: LabModel
   b: PlanBuilder
   /** the ownership mark every namespace's lo carries */
   mark: string
+  /** the lab's bridged pods are routed by their node, their gateway their only neighbour (see routedPods in ../neighbours.ts) */
+  routedPods: boolean
 }
 
 export interface RoutingModeModule {
@@ -83,8 +86,10 @@ export interface RoutingModeModule {
   attachPods?(ctx: PlanContext, node: NodeModel): void
   /** pods phase, after loopback: the pod's address and routes (default: an address on the node's subnet, default route via cni0) */
   configurePod?(ctx: PlanContext, pod: PodModel, node: NodeModel): void
-  /** neighbour entries the lab needs written (default: permanent entries only for labs too big to learn them by ARP) */
+  /** neighbour entries the lab needs written (default: permanent entries only for labs too big to learn them by ARP, shaped by neighbourShape) */
   neighbours?(ctx: PlanContext): void
+  /** how the mode's pods and VPC differ from the default for neighbour entries (../neighbours.ts) */
+  neighbourShape?: NeighbourShape
   /** firewall phase, per node: forwarding rules and masquerade (default: accept the pod range, masquerade only leaving the cluster) */
   firewall?(ctx: PlanContext, node: NodeModel): void
   /**

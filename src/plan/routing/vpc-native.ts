@@ -14,7 +14,6 @@ import type {LabModel, NodeModel} from '../../model/types.js'
 import type {Endpoint} from '../../probe/types.js'
 import {TopologyError} from '../../topology/errors.js'
 import type {Topology} from '../../topology/types.js'
-import {DYNAMIC_NEIGHBOUR_LIMIT, neighbourEntries, seedNeighbours} from '../neighbours.js'
 import {forwardPodRange} from '../wiring.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
@@ -68,10 +67,6 @@ function deliver(ctx: PlanContext): void {
       'and at once: by default the kernel waits up to 0.8 s before a proxy answer',
     )
   }
-}
-
-function neighbours(ctx: PlanContext): void {
-  if (neighbourEntries(ctx.model, SHAPE) > DYNAMIC_NEIGHBOUR_LIMIT) seedNeighbours(ctx.model, ctx.b, SHAPE)
 }
 
 function firewall(ctx: PlanContext, n: NodeModel): void {
@@ -132,7 +127,7 @@ export const vpcNative: RoutingModeModule = {
   oneSegment: true,
   podsRoutableFromVpc: true,
   vpcRoutes,
-  neighbours,
+  neighbourShape: SHAPE,
   firewall,
   expectedSource,
   graph,

@@ -9,7 +9,7 @@ import type {GraphContribution} from '../../graph/types.js'
 import {macFor} from '../../model/names.js'
 import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
 import type {Endpoint} from '../../probe/types.js'
-import {bridgeAttachPods} from '../wiring.js'
+import {bridgeAttachPods, bridgeConfigurePod} from '../wiring.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 export const VXLAN_DEVICE = 'flannel.1'
@@ -44,26 +44,13 @@ function attachPods(ctx: PlanContext, n: NodeModel): void {
   }))
 }
 
-function configurePod({model, b}: PlanContext, p: PodModel, n: NodeModel): void {
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['addr', 'add', `${p.ip}/${model.nodeSubnetSize}`, 'dev', 'eth0'],
-    `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`,
-  )
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['link', 'set', 'eth0', 'mtu', OVERLAY_MTU, 'up'],
-    `bring the pod's eth0 up with the overlay MTU: its largest packet plus ${VXLAN_OVERHEAD} ` +
+function configurePod(ctx: PlanContext, p: PodModel, n: NodeModel): void {
+  bridgeConfigurePod(ctx, p, n, {
+    value: OVERLAY_MTU,
+    why:
+      `bring the pod's eth0 up with the overlay MTU: its largest packet plus ${VXLAN_OVERHEAD} ` +
       `bytes of VXLAN wrapping must fit the underlay's ${UNDERLAY_MTU}`,
-  )
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['route', 'add', 'default', 'via', n.gateway, 'dev', 'eth0'],
-    `everything not on the pod subnet goes to the node (${n.gateway} on cni0)`,
-  )
+  })
 }
 
 function overlay({model, b}: PlanContext): void {
