@@ -2,6 +2,7 @@
 // included). Every child is remembered by PID while it runs, so an interrupted benchmark can
 // signal exactly the processes it started, and nothing else.
 import {spawn, type ChildProcess} from 'node:child_process'
+import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -16,6 +17,8 @@ export interface Timed {
   stderr: string
   /** wall clock from spawn to exit */
   ms: number
+  /** with sampleTree: the largest sum of resident memory of the child and all its descendants, KB */
+  peakTreeKB?: number
 }
 
 export interface RunOpts {
@@ -31,6 +34,38 @@ export interface RunOpts {
    * that its running command survived, and would go on with the script.
    */
   interrupt?: NodeJS.Signals
+  /** sample the resident memory of the child's whole process tree every 100 ms (a probe: Node, echo hub, clients) */
+  sampleTree?: boolean
+}
+
+const PAGE_KB = 4
+
+/** Resident memory of `root` and every process below it right now, KB (from /proc/PID/stat). */
+export function treeRssKB(root: number): number {
+  const children = new Map<number, number[]>()
+  const rss = new Map<number, number>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      // the command name may hold spaces: the fields after it start past the last ')'
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const pid = Number(name)
+      const ppid = Number(f[1])
+      rss.set(pid, Number(f[21]) * PAGE_KB)
+      children.set(ppid, [...(children.get(ppid) ?? []), pid])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let sum = 0
+  const todo = [root]
+  while (todo.length > 0) {
+    const pid = todo.pop()!
+    sum += rss.get(pid) ?? 0
+    todo.push(...(children.get(pid) ?? []))
+  }
+  return sum
 }
 
 const running = new Map<ChildProcess, NodeJS.Signals>()
@@ -65,6 +100,11 @@ export function runTimed(cmd: string, args: string[], opts: RunOpts = {}): Promi
       return
     }
     running.set(child, opts.interrupt ?? 'SIGTERM')
+    let peakTreeKB: number | undefined
+    const sampler =
+      opts.sampleTree && child.pid !== undefined
+        ? setInterval(() => (peakTreeKB = Math.max(peakTreeKB ?? 0, treeRssKB(child.pid!))), 100)
+        : undefined
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout?.on('data', (d: Buffer) => out.push(d))
@@ -85,8 +125,15 @@ export function runTimed(cmd: string, args: string[], opts: RunOpts = {}): Promi
       if (finished) return
       finished = true
       clearTimeout(timer)
+      clearInterval(sampler)
       running.delete(child)
-      done({code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms})
+      done({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms,
+        ...(peakTreeKB !== undefined ? {peakTreeKB} : {}),
+      })
     }
     child.on('error', (e) => {
       err.push(Buffer.from(String(e.message)))

@@ -1,5 +1,9 @@
-// The benchmark's results as data (written to bench/results/latest.json), the targets from the
-// performance issue checked against them, and the table printed at the end.
+// The benchmark's results as data (written to bench/results/latest.json), and the one table
+// printed at the end: a row per measure and lab, with the target of the performance issues where
+// there is one. The table is built from MEASURES, a list: a new measure (or a CNI preset's
+// row) is one entry there.
+import type {LabModel} from '../src/model/types.js'
+import type {Plan} from '../src/plan/types.js'
 import type {PingSummary, ProbeSummary} from './verify.js'
 
 export interface NaiveRun {
@@ -28,7 +32,10 @@ export interface NetlabRun {
   downMs?: number
   downRssKB?: number
   ping?: PingSummary
+  /** netlab probe (representative above 100 pods, every pair below) */
   probe?: ProbeSummary
+  /** netlab probe --full */
+  probeFull?: ProbeSummary
   error?: string
 }
 
@@ -39,6 +46,8 @@ export interface Case {
   pods: number
   namespaces: number
   actions: number
+  /** actions that exist per ordered pair of nodes (a route or neighbour entry for another node): nodes², inherent to the mode */
+  nodePairActions: number
   naive?: NaiveRun
   /** why there is no naive run */
   naiveSkipped?: string
@@ -50,14 +59,6 @@ export interface Case {
   ratio?: number
   /** a network did not pass verification, or a command failed */
   failed: boolean
-}
-
-export interface Target {
-  what: string
-  goal: string
-  got: string
-  /** undefined: could not be measured in this run */
-  ok?: boolean
 }
 
 export function median(xs: number[]): number {
@@ -80,129 +81,186 @@ export function summarize(c: Case): void {
   if (rss.some((x) => x > 0)) c.peakRssKB = Math.max(...rss)
   if (c.naive && c.naive.exitCode === 0 && c.median) c.ratio = Math.round((c.naive.upMs / c.median.upWallMs) * 10) / 10
   c.failed =
-    c.runs.some((r) => r.error || (r.ping && r.ping.failed > 0) || (r.probe && (r.probe.error || r.probe.failed > 0))) ||
+    c.runs.some(
+      (r) => r.error || (r.ping && r.ping.failed > 0) || [r.probe, r.probeFull].some((p) => p && (p.error !== undefined || p.failed > 0)),
+    ) ||
     (c.naive !== undefined && (c.naive.exitCode !== 0 || c.naive.error !== undefined || (c.naive.ping?.failed ?? 0) > 0))
 }
 
-const s = (ms: number | undefined) =>
-  ms === undefined || Number.isNaN(ms) ? '—' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`
-const mb = (kb: number | undefined) => (kb === undefined ? '—' : `${Math.round(kb / 1024)}`)
+/**
+ * Actions a node holds for another node (a route to its pods, a neighbour entry, an fdb entry,
+ * naming its address, pod subnet or VXLAN address): one set per ordered pair of nodes, nodes² in
+ * all. host-gw must have them (every node routes to every other), so the bench says so.
+ */
+export function nodePairActions(model: LabModel, plan: Plan): number {
+  const marks = new Map(model.nodes.map((n) => [n.netns, n]))
+  const own = model.nodes.map((n) => ({n, words: new Set([n.ip, n.podCIDR, n.podCIDR.split('/')[0]])}))
+  return plan.actions.filter((a) => {
+    const me = a.netns ? marks.get(a.netns) : undefined
+    return me !== undefined && own.some(({n, words}) => n !== me && a.args.some((x) => words.has(x)))
+  }).length
+}
 
-/** The targets of the performance issue, per routing mode, checked against this run. */
-export function targets(cases: Case[], modes: readonly string[]): Target[] {
-  const out: Target[] = []
-  const find = (size: string, mode: string) => cases.find((c) => c.size === size && c.mode === mode)
-  const check = (what: string, goal: string, value: number | undefined, limit: number, show: (v: number) => string, atLeast = false) =>
-    out.push({
-      what,
-      goal,
-      got: value === undefined || Number.isNaN(value) ? 'not measured' : show(value),
-      ok: value === undefined || Number.isNaN(value) ? undefined : atLeast ? value >= limit : value <= limit,
-    })
-  for (const mode of modes) {
-    const three = find('three', mode)
-    const fifty = find('50x10', mode)
-    const hundred = find('100x10', mode)
-    if (three) {
-      check(`three-node up (${mode}), wall`, '≤ 0.50 s', three.median?.upWallMs, 500, s)
-      check(`three-node down (${mode}), wall`, '≤ 0.30 s', three.median?.downWallMs, 300, s)
-    }
-    if (fifty) {
-      check(`50x10 up (${mode}), wall`, '≤ 2.00 s', fifty.median?.upWallMs, 2000, s)
-      check(`50x10 down (${mode}), wall`, '≤ 1.00 s', fifty.median?.downWallMs, 1000, s)
-      check(`50x10 naive up / netlab up (${mode})`, '≥ 15×', fifty.ratio, 15, (v) => `${v.toFixed(1)}×`, true)
-    }
-    if (fifty && hundred) {
-      const lin = fifty.median && hundred.median ? hundred.median.upWallMs / fifty.median.upWallMs : undefined
-      check(`linearity: 100x10 up / 50x10 up (${mode}), wall`, '≤ 2.0 (about)', lin, 2.0, (v) => `${v.toFixed(2)}`)
-      const linSelf = fifty.median && hundred.median ? hundred.median.upMs / fifty.median.upMs : undefined
-      check(`linearity, in-process ms (${mode}), for information`, '≤ 2.0 (about)', linSelf, 2.0, (v) => `${v.toFixed(2)}`)
-    }
-    if (hundred)
-      check(
-        `peak RSS at 100x10 (${mode})`,
-        '≤ 200 MB',
-        hundred.peakRssKB === undefined ? undefined : hundred.peakRssKB / 1024,
-        200,
-        (v) => `${Math.round(v)} MB`,
-      )
-  }
-  const others = modes.filter((m) => m !== 'host-gw')
-  if (others.length === 0)
-    out.push({what: 'every routing mode within 1.5× of host-gw', goal: '≤ 1.5×', got: 'only host-gw exists: nothing to compare'})
-  for (const mode of others) {
-    for (const c of cases.filter((x) => x.mode === mode)) {
-      const base = find(c.size, 'host-gw')
-      const r = c.median && base?.median ? c.median.upWallMs / base.median.upWallMs : undefined
-      check(`${c.size} up, ${mode} / host-gw`, '≤ 1.5×', r, 1.5, (v) => `${v.toFixed(2)}×`)
-    }
-  }
-  return out
+const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
+const mb = (kb: number) => `${Math.round(kb / 1024)} MB`
+const times = (x: number) => `${x.toFixed(1)}×`
+const max = (xs: (number | undefined)[]) => {
+  const ys = xs.filter((x): x is number => x !== undefined)
+  return ys.length ? Math.max(...ys) : undefined
+}
+/** the first run's probe, if it ran without error */
+const probeOf = (c: Case, full: boolean) => c.runs.map((r) => (full ? r.probeFull : r.probe)).find((p) => p && !p.error)
+
+interface Goal {
+  limit: number
+  atLeast?: boolean
+}
+
+/** One line of the table for each lab it applies to. */
+export interface Measure {
+  what: string
+  value(c: Case, cases: Case[]): number | undefined
+  show(v: number): string
+  /** the target, where the issues set one for this lab */
+  goal?(c: Case): Goal | undefined
+  note?(c: Case): string | undefined
+}
+
+/** The targets of issue 14 (one 2-core machine): by lab size, for host-gw. */
+const hostGw = (c: Case, bySize: Record<string, number>): number | undefined => (c.mode === 'host-gw' ? bySize[c.size] : undefined)
+const upTo = (limit: number | undefined): Goal | undefined => (limit === undefined ? undefined : {limit})
+
+export const MEASURES: Measure[] = [
+  {
+    what: 'plan actions',
+    value: (c) => c.actions,
+    show: String,
+    note: (c) =>
+      c.nodePairActions > 0
+        ? `${c.nodePairActions} of them node-to-node: nodes², inherent (every node holds an entry per other node)`
+        : undefined,
+  },
+  {what: 'naive up (a process per command)', value: (c) => (c.naive?.exitCode === 0 ? c.naive.upMs : undefined), show: s},
+  {
+    what: 'netlab up, wall',
+    value: (c) => c.median?.upWallMs,
+    show: s,
+    goal: (c) => upTo(hostGw(c, {'50x10': 1200, '100x10': 2500, '10x100': 2500, '200x5': 3500})),
+    note: (c) => (c.median ? `${s(c.median.upMs)} inside the process` : undefined),
+  },
+  {
+    what: 'naive up / netlab up',
+    value: (c) => c.ratio,
+    show: times,
+    goal: (c) => (c.size === '50x10' && c.mode === 'host-gw' ? {limit: 30, atLeast: true} : undefined),
+  },
+  {
+    what: 'netlab up / host-gw up',
+    value: (c, cases) => {
+      const base = cases.find((x) => x.size === c.size && x.mode === 'host-gw')
+      return c.mode !== 'host-gw' && c.median && base?.median ? c.median.upWallMs / base.median.upWallMs : undefined
+    },
+    show: (v) => `${v.toFixed(2)}×`,
+    goal: () => ({limit: 1.5}),
+  },
+  {
+    what: 'netlab down, wall',
+    value: (c) => c.median?.downWallMs,
+    show: s,
+    goal: (c) => upTo(hostGw(c, {'50x10': 300})),
+    note: (c) => (c.median ? `${s(c.median.downMs)} inside the process` : undefined),
+  },
+  {
+    what: 'peak RSS of up',
+    value: (c) => max(c.runs.map((r) => r.upRssKB)),
+    show: mb,
+    goal: (c) => (c.pods >= 1000 ? {limit: 200 * 1024} : undefined),
+  },
+  {what: 'peak RSS of down', value: (c) => max(c.runs.map((r) => r.downRssKB)), show: mb},
+  {
+    what: 'probe (representative above 100 pods), wall',
+    value: (c) => probeOf(c, false)?.wallMs,
+    show: s,
+    goal: (c) => upTo(hostGw(c, {'50x10': 3000, '100x10': 8000})),
+    note: (c) => {
+      const p = probeOf(c, false)
+      return p ? `${p.coverage}: ${p.passed} passed, ${p.failed} failed` : undefined
+    },
+  },
+  {what: 'peak RSS of probe (Node, hub, clients)', value: (c) => probeOf(c, false)?.peakTreeKB, show: mb},
+  {
+    what: 'probe --full, wall',
+    value: (c) => probeOf(c, true)?.wallMs,
+    show: s,
+    goal: (c) => upTo(hostGw(c, {'50x10': 30_000})),
+    note: (c) => {
+      const p = probeOf(c, true)
+      return p ? `${p.passed} passed, ${p.failed} failed` : undefined
+    },
+  },
+  {
+    what: 'peak RSS of probe --full (Node, hub, clients)',
+    value: (c) => probeOf(c, true)?.peakTreeKB,
+    show: mb,
+    goal: (c) => upTo(hostGw(c, {'50x10': 300 * 1024})),
+  },
+]
+
+export interface Row {
+  lab: string
+  mode: string
+  what: string
+  got: string
+  /** the target, or '' */
+  goal: string
+  /** '✓', '✗', or '' without a target */
+  met: string
+  note: string
+  value: number
+}
+
+/** Every measure for every lab where it was measured, in the order of the labs. */
+export function tableRows(cases: Case[], measures: Measure[] = MEASURES): Row[] {
+  return cases.flatMap((c) =>
+    measures.flatMap((m) => {
+      const v = m.value(c, cases)
+      if (v === undefined || Number.isNaN(v)) return []
+      const goal = m.goal?.(c)
+      const met = goal ? ((goal.atLeast ? v >= goal.limit : v <= goal.limit) ? '✓' : '✗') : ''
+      const lab = `${c.size === 'three' ? 'three-node' : c.size} (${c.pods} pods)`
+      return [
+        {
+          lab,
+          mode: c.mode,
+          what: m.what,
+          got: m.show(v),
+          goal: goal ? `${goal.atLeast ? '≥' : '≤'} ${m.show(goal.limit)}` : '',
+          met,
+          note: m.note?.(c) ?? '',
+          value: v,
+        },
+      ]
+    }),
+  )
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)))
   const line = (r: string[]) =>
     r
-      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .map((cell, i) => (i === 3 || i === 4 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
       .join('  ')
       .trimEnd()
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
 }
 
-export function renderTable(cases: Case[]): string {
-  const head = [
-    'topology',
-    'mode',
-    'actions',
-    'naive up',
-    'netlab up',
-    'ratio',
-    'ip fallbacks',
-    'netlab down',
-    'peak RSS (MB)',
-    'probe (time, passed/failed)',
-    'pings naive · netlab',
-  ]
-  const rows = cases.map((c) => {
-    const naive = c.naive
-      ? c.naive.error === 'interrupted'
-        ? 'interrupted'
-        : c.naive.exitCode === 0
-          ? s(c.naive.upMs)
-          : `FAILED (${s(c.naive.upMs)})`
-      : 'skipped'
-    const up = c.median ? `${s(c.median.upWallMs)} (${s(c.median.upMs)})` : c.runs.length ? 'FAILED' : '—'
-    const down = c.median ? `${s(c.median.downWallMs)} (${s(c.median.downMs)})` : '—'
-    const probes = c.runs.map((r) => r.probe).filter((p): p is ProbeSummary => p !== undefined)
-    const probe =
-      probes.length === 0
-        ? 'n/a'
-        : probes.map((p) => (p.error ? `error: ${p.error}` : `${s(p.wallMs)}, ${p.passed}/${p.failed}`)).join('; ')
-    const pings = (p?: PingSummary) => (p ? `${p.passed}/${p.passed + p.failed}` : '—')
-    const netlabPings = c.runs.map((r) => r.ping).filter((p): p is PingSummary => p !== undefined)
-    const np = netlabPings.length
-      ? `${netlabPings.reduce((n, p) => n + p.passed, 0)}/${netlabPings.reduce((n, p) => n + p.passed + p.failed, 0)}`
-      : '—'
-    const topo = `${c.size === 'three' ? 'three-node' : c.size} (${c.pods} pods)`
-    const fallbacks = [...new Set(c.runs.map((r) => r.upFallbacks).filter((f) => f !== undefined))].join('/') || '—'
-    return [
-      topo,
-      c.mode,
-      String(c.actions),
-      naive,
-      up,
-      c.ratio === undefined ? '—' : `${c.ratio.toFixed(1)}×`,
-      fallbacks,
-      down,
-      mb(c.peakRssKB),
-      probe,
-      `${pings(c.naive?.ping)} · ${np}`,
-    ]
-  })
-  return table([head, ...rows])
-}
-
-export function renderTargets(ts: Target[]): string {
-  return table([['target', 'goal', 'got', 'met'], ...ts.map((t) => [t.what, t.goal, t.got, t.ok === undefined ? '–' : t.ok ? '✓' : '✗'])])
+export function renderTable(rows: Row[]): string {
+  const missed = rows.filter((r) => r.met === '✗').length
+  const goals = rows.filter((r) => r.met !== '').length
+  return (
+    table([
+      ['lab', 'mode', 'measure', 'got', 'target', 'met', 'note'],
+      ...rows.map((r) => [r.lab, r.mode, r.what, r.got, r.goal, r.met, r.note]),
+    ]) + `\n\n${goals - missed} of ${goals} targets met`
+  )
 }

@@ -18,20 +18,29 @@ import {labDir} from '../src/state/paths.js'
 import {ROUTING_MODES} from '../src/plan/routing/index.js'
 import type {RoutingMode} from '../src/topology/types.js'
 import {firstLine, interruptRunning, netlab, parseJson, ROOT, runTimed} from './proc.js'
-import {median, renderTable, renderTargets, summarize, targets, type Case, type NaiveRun, type NetlabRun} from './report.js'
+import {median, nodePairActions, renderTable, summarize, tableRows, type Case, type NaiveRun, type NetlabRun} from './report.js'
 import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince} from './system.js'
 import {LabNames, parseSize, writeTopology, type Size} from './topology.js'
 import {pingSample, probeAvailable, runPingSample, runProbe} from './verify.js'
 
+const DEFAULT_SIZES = 'three,50x10,100x10,10x100,200x5'
+const DEFAULT_MODE_SIZES = 'three,50x10'
+const DEFAULT_NAIVE_SIZES = '50x10'
+const DEFAULT_FULL_SIZES = '50x10'
+
 const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options], as root)
 
   --sizes LIST        topologies: "three" (topologies/three-node.yaml) and NODESxPODS
-                      (default: three,50x10,100x10)
+                      (default: ${DEFAULT_SIZES})
+  --only LIST         the same as --sizes: a subset of the bench, e.g. --only 50x10
   --modes LIST        routing modes (default: every mode netlab has: ${ROUTING_MODES.join(',')})
+  --mode-sizes LIST   sizes at which the modes other than host-gw run (default: ${DEFAULT_MODE_SIZES};
+                      host-gw runs at every size)
   --repeat N          netlab up/down runs per topology; the table shows medians (default 3)
   --skip-naive        do not run the hard-way script at all
-  --naive-sizes LIST  run the hard-way script only for these sizes (default: all sizes; it
-                      starts one process per command, so 100x10 takes several minutes)
+  --naive-sizes LIST  run the hard-way script only for these sizes (default: ${DEFAULT_NAIVE_SIZES}; it
+                      starts one process per command, so 100x10 alone takes several minutes)
+  --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
@@ -87,6 +96,8 @@ interface Options {
   modes: RoutingMode[]
   repeat: number
   naiveSizes: Set<string>
+  modeSizes: Set<string>
+  fullSizes: Set<string>
   probe: boolean
   out: string
 }
@@ -94,7 +105,10 @@ interface Options {
 function options(): Options | undefined {
   const {values} = parseArgs({
     options: {
-      sizes: {type: 'string', default: 'three,50x10,100x10'},
+      sizes: {type: 'string'},
+      only: {type: 'string'},
+      'mode-sizes': {type: 'string', default: DEFAULT_MODE_SIZES},
+      'full-sizes': {type: 'string', default: DEFAULT_FULL_SIZES},
       modes: {type: 'string', default: ROUTING_MODES.join(',')},
       repeat: {type: 'string', default: '3'},
       'skip-naive': {type: 'boolean', default: false},
@@ -109,23 +123,23 @@ function options(): Options | undefined {
     log(HELP)
     return undefined
   }
-  const sizes = values.sizes!.split(',').filter(Boolean).map(parseSize)
+  const sizes = (values.only ?? values.sizes ?? DEFAULT_SIZES).split(',').filter(Boolean).map(parseSize)
+  const labels = (list: string) =>
+    new Set(
+      list
+        .split(',')
+        .filter(Boolean)
+        .map((x) => parseSize(x).label),
+    )
   const modes = values.modes!.split(',').filter(Boolean) as RoutingMode[]
   const bad = modes.find((m) => !ROUTING_MODES.includes(m))
   if (bad) throw new Error(`unknown routing mode "${bad}" (netlab has: ${ROUTING_MODES.join(', ')})`)
   const repeat = Number(values.repeat)
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1')
-  const naiveSizes = new Set(
-    values['skip-naive']
-      ? []
-      : values['naive-sizes'] !== undefined
-        ? values['naive-sizes']
-            .split(',')
-            .filter(Boolean)
-            .map((x) => parseSize(x).label)
-        : sizes.map((x) => x.label),
-  )
-  return {sizes, modes, repeat, naiveSizes, probe: !values['no-probe'], out: values.out!}
+  const naiveSizes = new Set(values['skip-naive'] ? [] : labels(values['naive-sizes'] ?? DEFAULT_NAIVE_SIZES))
+  const modeSizes = labels(values['mode-sizes']!)
+  const fullSizes = labels(values['full-sizes']!)
+  return {sizes, modes, repeat, naiveSizes, modeSizes, fullSizes, probe: !values['no-probe'], out: values.out!}
 }
 
 interface Context {
@@ -195,7 +209,7 @@ interface DownJson {
   maxRssKB: number
 }
 
-async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe: boolean, c: Case): Promise<void> {
+async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe: boolean, withFull: boolean, c: Case): Promise<void> {
   const lab = ctx.names.next(size)
   const file = writeTopology(ctx.dir, size, lab, mode)
   const {model} = loadLab(file)
@@ -216,6 +230,8 @@ async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe:
     checkStop()
     if (withProbe) run.probe = await runProbe(lab)
     checkStop()
+    if (withFull) run.probeFull = await runProbe(lab, true)
+    checkStop()
     const down = await netlab(['down', lab, '--json'], {timeoutMs: 300_000})
     const dj = parseJson<DownJson>(down.stdout)
     if (down.code !== 0 || !dj) run.error = `netlab down failed (exit ${down.code}): ${firstLine(down.stderr)}`
@@ -223,7 +239,13 @@ async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe:
     const p = run.probe
     log(
       `  netlab: up ${sec(run.upWallMs)} (self ${run.upMs} ms, ${Math.round((run.upRssKB ?? 0) / 1024)} MB), pings ${run.ping.passed}/${run.ping.passed + run.ping.failed}` +
-        (p ? `, probe ${p.error ? `ERROR ${p.error}` : `${p.passed} passed ${p.failed} failed in ${sec(p.wallMs)}`}` : '') +
+        [p, run.probeFull]
+          .filter((x) => x !== undefined)
+          .map(
+            (x) =>
+              `, probe${x.full ? ' --full' : ''} ${x.error ? `ERROR ${x.error}` : `${x.passed} passed ${x.failed} failed in ${sec(x.wallMs)}, ${Math.round((x.peakTreeKB ?? 0) / 1024)} MB`}`,
+          )
+          .join('') +
         (run.downWallMs !== undefined ? `, down ${sec(run.downWallMs)} (self ${run.downMs} ms)` : `, ${run.error}`),
     )
     if (run.ping.failed)
@@ -278,6 +300,8 @@ async function main(): Promise<number> {
   try {
     for (const size of opts.sizes) {
       for (const mode of opts.modes) {
+        // the other modes are compared with host-gw at a few sizes; host-gw runs at every size
+        if (mode !== 'host-gw' && !opts.modeSizes.has(size.label)) continue
         checkStop()
         const {model, plan} = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
         rmSync(join(dir, 'counting.yaml'), {force: true})
@@ -290,6 +314,7 @@ async function main(): Promise<number> {
           pods,
           namespaces,
           actions: plan.actions.length,
+          nodePairActions: nodePairActions(model, plan),
           runs: [],
           failed: false,
         }
@@ -304,7 +329,8 @@ async function main(): Promise<number> {
         } else c.naiveSkipped = opts.naiveSizes.size === 0 ? '--skip-naive' : 'not in --naive-sizes'
         for (let i = 0; i < opts.repeat; i++) {
           checkStop()
-          await netlabRun(ctx, size, mode, hasProbe && i === 0, c)
+          const first = hasProbe && i === 0
+          await netlabRun(ctx, size, mode, first, first && mode === 'host-gw' && opts.fullSizes.has(size.label), c)
           checkStop()
           log(`  (settled in ${sec(await settle(namespaces, baseline))})`)
         }
@@ -325,7 +351,7 @@ async function main(): Promise<number> {
   }
   cases.forEach(summarize)
 
-  const ts = targets(cases, opts.modes)
+  const rows = tableRows(cases)
   const failed = cases.filter((c) => c.failed)
   mkdirSync(join(opts.out, '..'), {recursive: true})
   writeFileSync(
@@ -339,7 +365,7 @@ async function main(): Promise<number> {
         loadavgAtEnd: machine().loadavg,
         options: {...opts, sizes: opts.sizes.map((x) => x.label), naiveSizes: [...opts.naiveSizes]},
         cases,
-        targets: ts,
+        rows,
         interrupted,
         fatal,
       },
@@ -352,9 +378,7 @@ async function main(): Promise<number> {
   log(
     `load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`,
   )
-  log(renderTable(cases))
-  log('')
-  log(renderTargets(ts))
+  log(renderTable(rows))
   log(`\nraw results: ${opts.out}`)
   if (failed.length > 0 && !interrupted)
     log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)

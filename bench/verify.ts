@@ -99,6 +99,10 @@ export interface ProbeSummary {
   wallMs: number
   /** what the probe itself reports */
   ms?: number
+  /** --full: every pair */
+  full?: boolean
+  /** the largest resident memory of the whole probe (Node, echo hub, client processes), KB */
+  peakTreeKB?: number
   passed: number
   failed: number
   coverage?: string
@@ -125,9 +129,9 @@ export async function probeAvailable(): Promise<boolean> {
   return r.code === 0 && /USAGE/.test(r.stdout)
 }
 
-export async function runProbe(lab: string): Promise<ProbeSummary> {
+export async function runProbe(lab: string, full = false): Promise<ProbeSummary> {
   const fulls = neighbourTable()?.tableFulls
-  const r = await netlab(['probe', lab, '--json'], {timeoutMs: 600_000})
+  const r = await netlab(['probe', lab, '--json', ...(full ? ['--full'] : [])], {timeoutMs: 1_200_000, sampleTree: true})
   const tableFulls = tableFullsSince(fulls)
   const j = parseJson<ProbeJson>(r.stdout)
   if (!j || typeof j.passed !== 'number')
@@ -138,6 +142,7 @@ export async function runProbe(lab: string): Promise<ProbeSummary> {
       error: firstLine(r.stderr) || `netlab probe exited ${r.code}`,
       failures: [],
       tableFulls,
+      full,
     }
   const failures = j.checks.flatMap((c) =>
     c.results
@@ -152,5 +157,7 @@ export async function runProbe(lab: string): Promise<ProbeSummary> {
     coverage: j.coverage,
     failures: failures.slice(0, 5),
     tableFulls,
+    full,
+    peakTreeKB: r.peakTreeKB,
   }
 }

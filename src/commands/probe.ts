@@ -21,6 +21,11 @@ export default class Probe extends NetlabCommand {
   static override flags = {
     json: NetlabCommand.jsonFlag,
     full: Flags.boolean({description: 'probe every pair, also in labs of more than 100 pods', default: false}),
+    'all-checks': Flags.boolean({
+      description:
+        'keep every probe in the report (--json lists each one); by default a big check keeps only its failures, and counts the rest',
+      default: false,
+    }),
     only: Flags.string({
       description: 'run only these checks (repeatable, or comma-separated)',
       options: [...ONLY_CHOICES],
@@ -32,7 +37,7 @@ export default class Probe extends NetlabCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Probe)
     const lab = resolveLab(args.lab, 'probe')
-    const report = await probeLab(lab, {full: flags.full, only: flags.only as Only[] | undefined})
+    const report = await probeLab(lab, {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks']})
     if (flags.json) this.printJson(report)
     else {
       const model = readState(lab)?.model

@@ -6,28 +6,25 @@ import type {LabModel} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
 import type {CheckReport, PolicySummary, ProbeResult, Violation} from './types.js'
 
-export function policySummary(model: LabModel, checks: CheckReport[]): PolicySummary {
+/** counts: what was allowed and answered, denied and blocked (how long those took to fail), over every probe, passes included (the report keeps only failures of a big check) */
+export function policySummary(
+  model: LabModel,
+  checks: CheckReport[],
+  counts: {allowedReachable: number; deniedBlocked: number; deniedMs: number[]},
+): PolicySummary {
   const policies = model.policies ?? []
   const pods = model.nodes.flatMap((n) => n.pods)
   const isolated = {
     ingress: pods.filter((p) => isolating(policies, p.name, 'ingress').length > 0).length,
     egress: pods.filter((p) => isolating(policies, p.name, 'egress').length > 0).length,
   }
-  let allowedReachable = 0
-  let deniedBlocked = 0
+  const {allowedReachable, deniedBlocked} = counts
+  const deniedMs = [...counts.deniedMs]
   const violations: Violation[] = []
-  const deniedMs: number[] = []
   for (const c of checks) {
     for (const r of c.results) {
-      if (!r.policy || r.seen === 'not probed') continue
+      if (!r.policy || r.seen === 'not probed' || r.ok) continue
       const denied = r.policy.verdict === 'denied'
-      if (r.ok) {
-        if (denied) {
-          deniedBlocked++
-          if (r.ms !== undefined) deniedMs.push(r.ms)
-        } else allowedReachable++
-        continue
-      }
       // an allowed flow answered, but seen from the wrong address, is the network model's failure, not the policies'
       if (!denied && r.seen !== 'no reply') continue
       violations.push({

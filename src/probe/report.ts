@@ -141,6 +141,23 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   return {...base, expected, seen: obs.seen ?? 'reply', ok, ...(detail ? {detail} : {})}
 }
 
+/** What the peers of one pod saw of it (no-nat-pod-pod): the source addresses, and the ones its kernel picked. */
+interface PeerView {
+  seen: Map<string, number>
+  used: Set<string>
+  count: number
+}
+
+/** Add one no-nat-pod-pod observation to what the peers saw of its source pod. */
+function notePeerView(views: Map<string, PeerView>, p: Probe, o: Observation | undefined): void {
+  if (p.check !== 'no-nat-pod-pod' || !o?.reply || !o.seen) return
+  const v = views.get(p.src.name) ?? {seen: new Map(), used: new Set(), count: 0}
+  v.seen.set(o.seen, (v.seen.get(o.seen) ?? 0) + 1)
+  if (o.local) v.used.add(o.local)
+  v.count++
+  views.set(p.src.name, v)
+}
+
 /** Self-address of each pod: eth0 = model = the source it used = what peers saw. */
 export function judgeSelf(
   model: LabModel,
@@ -148,17 +165,12 @@ export function judgeSelf(
   observations: Map<number, Observation>,
   self: Map<string, SelfObservation>,
 ): ProbeResult[] {
-  const peerViews = new Map<string, {seen: Map<string, number>; used: Set<string>; count: number}>()
-  for (const p of probes) {
-    if (p.check !== 'no-nat-pod-pod') continue
-    const o = observations.get(p.id)
-    if (!o?.reply || !o.seen) continue
-    const v = peerViews.get(p.src.name) ?? {seen: new Map(), used: new Set(), count: 0}
-    v.seen.set(o.seen, (v.seen.get(o.seen) ?? 0) + 1)
-    if (o.local) v.used.add(o.local)
-    v.count++
-    peerViews.set(p.src.name, v)
-  }
+  const peerViews = new Map<string, PeerView>()
+  for (const p of probes) notePeerView(peerViews, p, observations.get(p.id))
+  return judgeSelfFrom(model, peerViews, self)
+}
+
+function judgeSelfFrom(model: LabModel, peerViews: Map<string, PeerView>, self: Map<string, SelfObservation>): ProbeResult[] {
   const results: ProbeResult[] = []
   for (const n of model.nodes) {
     for (const pod of n.pods) {
@@ -244,7 +256,12 @@ export function notApplicable(model: LabModel, id: CheckId): string | undefined 
   return undefined
 }
 
-function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId, ProbeResult[]>): string | undefined {
+function note(
+  model: LabModel,
+  id: CheckId,
+  probes: Probe[],
+  counts: (id: CheckId) => {passed: number; failed: number} | undefined,
+): string | undefined {
   if (id === 'pod-vpc-source' || id === 'pod-vpc-reach') {
     const seen = probes.find((p) => p.check === 'pod-vpc-source')?.expect
     if (!seen) return undefined
@@ -266,9 +283,8 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
         : 'the topology has no external host outside the VPC (the internet)'
     if (!model.ipMasq) return routingMode(model.routing).podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
     if (id === 'egress-source') {
-      const podPod = checks.get('no-nat-pod-pod')
-      const clean = podPod ? podPod.filter((r) => r.ok).length : 0
-      const tail = podPod ? `; pod → pod in this same run: ${clean} of ${podPod.length} not masqueraded` : ''
+      const podPod = counts('no-nat-pod-pod')
+      const tail = podPod ? `; pod → pod in this same run: ${podPod.passed} of ${podPod.passed + podPod.failed} not masqueraded` : ''
       return `ipMasq is on: the external host must see the pod's node's underlay address (masquerade)${tail}`
     }
   }
@@ -302,44 +318,123 @@ function note(model: LabModel, id: CheckId, probes: Probe[], checks: Map<CheckId
   return undefined
 }
 
-export function buildReport(model: LabModel, coverage: Coverage, sections: Section[], ev: Evidence, ms: number): ProbeReport {
-  const byCheck = new Map<CheckId, ProbeResult[]>()
-  for (const p of ev.probes) {
-    const list = byCheck.get(p.check) ?? []
-    list.push(judge(p, ev.observations.get(p.id)))
-    byCheck.set(p.check, list)
+/** Checks with at most this many sources are listed source by source (renderReport), so their passes are kept. */
+export const LIST_SOURCES = 12
+
+/**
+ * What a probe run found, taken in as the observations arrive: each probe is judged at once and
+ * only counted, unless it failed or its check is small enough to list source by source (or
+ * allChecks asks for every result). A --full run of 500 pods is half a million probes: keeping
+ * each observation and result as an object cost gigabytes. `failures` of the report's checks are
+ * what a caller that explains failures (a trace) takes.
+ */
+export class Tally {
+  private readonly byCheck = new Map<CheckId, {passed: number; failed: number; results: ProbeResult[]; all: boolean}>()
+  private readonly peerViews = new Map<string, PeerView>()
+  private readonly policy = {allowedReachable: 0, deniedBlocked: 0, deniedMs: [] as number[]}
+  private readonly judged: Uint8Array
+
+  constructor(
+    readonly probes: Probe[],
+    opts: {allChecks?: boolean} = {},
+  ) {
+    this.judged = new Uint8Array(probes.length)
+    const sources = new Map<CheckId, Set<string>>()
+    for (const p of probes) {
+      const s = sources.get(p.check) ?? new Set()
+      s.add(p.src.name)
+      sources.set(p.check, s)
+    }
+    for (const [id, s] of sources)
+      this.byCheck.set(id, {passed: 0, failed: 0, results: [], all: opts.allChecks === true || s.size <= LIST_SOURCES})
   }
-  if (sections.includes('self-address')) byCheck.set('self-address', judgeSelf(model, ev.probes, ev.observations, ev.self))
-  if (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) byCheck.set('pod-in-vpc-subnet', judgeInVpc(model, ev.self))
-  // the policy section belongs to labs with policies
-  const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
-  // internet hosts reach pods only where the underlay routes pod subnets
-  const probed = (id: CheckId) => id !== 'policy-external' || routingMode(model.routing).podsRoutableFromUnderlay === true
-  const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id]) && probed(id)).map((id) => {
-    const na = notApplicable(model, id)
-    if (na) return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], notApplicable: na, passed: 0, failed: 0, results: []}
-    const results = byCheck.get(id) ?? []
-    const passed = results.filter((r) => r.ok).length
-    const n = note(model, id, ev.probes, byCheck)
-    return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], ...(n ? {note: n} : {}), passed, failed: results.length - passed, results}
-  })
-  const passed = checks.reduce((n, c) => n + c.passed, 0)
-  const failed = checks.reduce((n, c) => n + c.failed, 0)
-  return {
-    lab: model.lab,
-    coverage,
-    sections: SECTIONS.filter((s) => wanted.has(s)),
-    ipMasq: model.ipMasq,
-    routing: model.routing,
-    nodes: model.nodes.length,
-    pods: model.nodes.reduce((n, x) => n + x.pods.length, 0),
-    external: model.external.length,
-    checks,
-    passed,
-    failed,
-    ms,
-    ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks)} : {}),
+
+  /** Judge probe `id` against what it saw (undefined: it never ran). */
+  add(id: number, obs: Observation | undefined): void {
+    const p = this.probes[id]
+    this.judged[id] = 1
+    notePeerView(this.peerViews, p, obs)
+    const r = judge(p, obs)
+    const c = this.byCheck.get(p.check)!
+    if (r.ok) c.passed++
+    else c.failed++
+    if (!r.ok || c.all) c.results.push(r)
+    if (r.ok && r.policy && r.seen !== 'not probed') {
+      if (r.policy.verdict === 'denied') {
+        this.policy.deniedBlocked++
+        if (r.ms !== undefined) this.policy.deniedMs.push(r.ms)
+      } else this.policy.allowedReachable++
+    }
   }
+
+  report(model: LabModel, coverage: Coverage, sections: Section[], self: Map<string, SelfObservation>, ms: number): ProbeReport {
+    // a probe that never reported (its client could not run) is a failure, not a gap
+    for (let id = 0; id < this.probes.length; id++) if (!this.judged[id]) this.add(id, undefined)
+    const listed = new Map<CheckId, {passed: number; failed: number; results: ProbeResult[]; all: boolean}>(this.byCheck)
+    const whole = (results: ProbeResult[]) => {
+      const passed = results.filter((r) => r.ok).length
+      return {passed, failed: results.length - passed, results, all: true}
+    }
+    if (sections.includes('self-address')) listed.set('self-address', whole(judgeSelfFrom(model, this.peerViews, self)))
+    if (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet'))
+      listed.set('pod-in-vpc-subnet', whole(judgeInVpc(model, self)))
+    // the policy section belongs to labs with policies
+    const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
+    // internet hosts reach pods only where the underlay routes pod subnets
+    const probed = (id: CheckId) => id !== 'policy-external' || routingMode(model.routing).podsRoutableFromUnderlay === true
+    const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id]) && probed(id)).map((id) => {
+      const na = notApplicable(model, id)
+      if (na) return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], notApplicable: na, passed: 0, failed: 0, results: []}
+      const c = listed.get(id) ?? {passed: 0, failed: 0, results: [], all: true}
+      const n = note(model, id, this.probes, (x) => listed.get(x))
+      return {
+        id,
+        section: SECTION_OF[id],
+        title: CHECK_TITLES[id],
+        ...(n ? {note: n} : {}),
+        passed: c.passed,
+        failed: c.failed,
+        results: c.results,
+        ...(c.all ? {} : {failuresOnly: true as const}),
+      }
+    })
+    const passed = checks.reduce((n, c) => n + c.passed, 0)
+    const failed = checks.reduce((n, c) => n + c.failed, 0)
+    return {
+      lab: model.lab,
+      coverage,
+      sections: SECTIONS.filter((s) => wanted.has(s)),
+      ipMasq: model.ipMasq,
+      routing: model.routing,
+      nodes: model.nodes.length,
+      pods: model.nodes.reduce((n, x) => n + x.pods.length, 0),
+      external: model.external.length,
+      checks,
+      passed,
+      failed,
+      ms,
+      ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks, this.policy)} : {}),
+    }
+  }
+}
+
+/** The report of probes whose observations are all at hand (tests, small runs). */
+export function buildReport(
+  model: LabModel,
+  coverage: Coverage,
+  sections: Section[],
+  ev: Evidence,
+  ms: number,
+  opts: {allChecks?: boolean} = {},
+): ProbeReport {
+  const tally = new Tally(ev.probes, opts)
+  for (const p of ev.probes) tally.add(p.id, ev.observations.get(p.id))
+  return tally.report(model, coverage, sections, ev.self, ms)
+}
+
+/** Every failed probe of a report, with its check: what a caller that explains failures takes. */
+export function failures(r: ProbeReport): {check: CheckReport; result: ProbeResult}[] {
+  return r.checks.flatMap((check) => check.results.filter((x) => !x.ok).map((result) => ({check, result})))
 }
 
 export interface RenderOptions {
@@ -450,7 +545,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       lines.push(`  ${mark} ${c.title}: ${total === 0 ? 'nothing to probe' : `${c.passed}/${total} passed`}`)
       if (c.note) lines.push(`      ${c.note}`)
       const sources = new Set(c.results.map((x) => x.src.name)).size
-      const listed = total > 0 && sources <= listSources
+      const listed = total > 0 && !c.failuresOnly && sources <= listSources
       if (listed) for (const l of sourceLines(c)) lines.push(`      ${l}`)
       // a listed self-address line already is the whole story of that pod
       const failures = listed && (c.id === 'self-address' || c.id === 'pod-in-vpc-subnet') ? [] : c.results.filter((x) => !x.ok)

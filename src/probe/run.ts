@@ -12,7 +12,7 @@ import {BIND_SCRIPT, startHub, unboundKey, type Hub} from './hub-control.js'
 import {assetPath, processMarker, processName, reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
 import {JOBS_SCRIPT, JobRunner} from './jobs.js'
-import {buildReport, notApplicable} from './report.js'
+import {notApplicable, Tally} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {ANSWERED, eth0Addresses, SILENT} from './tools.js'
 import type {Observation, Only, Probe, ProbeReport, SelfObservation} from './types.js'
@@ -23,6 +23,8 @@ export const UDP_SCRIPT = assetPath('netlab-udp.pl')
 export interface ProbeOptions {
   full?: boolean
   only?: Only[]
+  /** keep every result in the report, not only the failures of big checks */
+  allChecks?: boolean
 }
 
 /** client processes at once, counting those that only wait for a timeout */
@@ -86,9 +88,18 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // read in each pod: for the self-address check, and for the VPC's (pods holding VPC addresses)
   const selfPods =
     sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
-  const observations = new Map<number, Observation>()
   const self = new Map<string, SelfObservation>()
-  const record = (seen: Map<number, Observation>) => seen.forEach((o, id) => observations.set(id, o))
+  // judged as they come in: counts, and only the results worth keeping (see Tally)
+  const tally = new Tally(probes, {allChecks: opts.allChecks})
+  let hubUp: Hub | undefined
+  const record = (seen: Map<number, Observation>) =>
+    seen.forEach((o, id) => {
+      // no echo service where the model's address is missing: say so rather than "refused"
+      const p = probes[id]
+      const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
+      const why = p.tool !== 'ping' ? (hubUp?.unbound.get(unboundKey(p.dst.netns, port)) ?? hubUp?.unbound.get(p.dst.netns)) : undefined
+      tally.add(id, why && !o.reply ? {...o, detail: `no echo service in ${p.dst.name}: ${why}`} : o)
+    })
 
   // About two client processes per core that want a CPU at once; one that is only waiting for
   // a timeout (an unreachable target) lets another start, up to MAX_JOBS in all: a broken lab
@@ -138,6 +149,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       .filter((t) => t.tool === 'ping')
       .map(async (t) => record(await pingFrom(exec, t.netns, t.probes, t.silent ? SILENT : ANSWERED)))
     const h = await hubStart
+    hubUp = h
     if (h && !interrupted) {
       const udpClient = [findPerl(), UDP_SCRIPT]
       work.push(
@@ -157,13 +169,6 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       else work.push(eth0Of(exec, p.netns).then((o) => void self.set(p.name, o)))
     }
     await Promise.all(work)
-    // no echo service where the model's address is missing: say so rather than "refused"
-    for (const p of probes) {
-      const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
-      const why = p.tool !== 'ping' ? (h?.unbound.get(unboundKey(p.dst.netns, port)) ?? h?.unbound.get(p.dst.netns)) : undefined
-      const o = observations.get(p.id)
-      if (why && o && !o.reply) observations.set(p.id, {...o, detail: `no echo service in ${p.dst.name}: ${why}`})
-    }
     if (interrupted) throw new NetlabError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`)
   } finally {
     await (interrupted ? runner.kill() : runner.close())
@@ -172,5 +177,5 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     if (h) await h.stop()
     signals.forEach((s) => process.off(s, onSignal))
   }
-  return buildReport(model, coverage, sections, {probes, observations, self}, Math.round(performance.now() - started))
+  return tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
 }

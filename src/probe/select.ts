@@ -123,10 +123,18 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   }
   const pod = (p: PodModel) => ep(p, podEndpoint)
   const node = (n: NodeModel) => ep(n, nodeEndpoint)
+  // and one expectation object per distinct expectation: a --full run has a handful of them
+  const expectations = new Map<string, Probe['expect']>()
   const add = (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => {
     const base = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
     const {expect, policy} = withPolicy(model, tool, src, dst, port, base)
-    probes.push({id: probes.length, check, tool, ...(port !== undefined ? {port} : {}), src, dst, expect, ...(policy ? {policy} : {})})
+    const key = expect.reply ? `+${expect.seen ?? ''}` : `-${expect.why}`
+    const shared = expectations.get(key) ?? expectations.set(key, expect).get(key)!
+    // port and policy only where they apply: most probes keep the small shape of the literal
+    const probe: Probe = {id: probes.length, check, tool, src, dst, expect: shared}
+    if (port !== undefined) probe.port = port
+    if (policy) probe.policy = policy
+    probes.push(probe)
   }
 
   const pods = sections.has('pod-pod') || sections.has('no-nat') ? podPairs(model, coverage) : []

@@ -129,7 +129,10 @@ export interface CheckReport {
   notApplicable?: string
   passed: number
   failed: number
+  /** every result, or, where failuresOnly says so, the failed ones only (a big check; --all-checks keeps all) */
   results: ProbeResult[]
+  /** results holds the failures only: the passes were counted, not kept */
+  failuresOnly?: true
 }
 
 export interface ProbeReport {

@@ -8,7 +8,7 @@ import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
 import {echoResponse, parseHubFds} from '../../src/probe/hub.js'
 import {decodeResults, encodeJob} from '../../src/probe/jobs.js'
-import {addressOwners, buildReport, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
+import {addressOwners, buildReport, failures, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
 import {groupTasks} from '../../src/probe/run.js'
 import {
   ALL_PAIRS_MAX_PODS,
@@ -407,6 +407,32 @@ describe('verdicts and the report', () => {
     expect(text).toContain('✗ pod → pod on other nodes (ping): 24499/24500 passed')
     expect(text).toContain('✗ n0-p0 (10.244.0.2) → n1-p0 (10.244.1.2): expected reply, seen no reply — no reply (timeout)')
     expect(text.split('\n').at(-1)).toBe('24999 passed, 1 failed')
+  })
+
+  it('big checks keep their failures and count their passes (--all-checks keeps every result); small ones keep all', () => {
+    const m = grid(50, 10)
+    const ps = selectProbes(m, {only: ['pod-pod']})
+    const obs = new Map<number, Observation>(ps.map((p) => [p.id, {reply: true}]))
+    const bad = ps.find((p) => p.check === 'pod-pod-other-node' && p.src.name === 'n3-p4')!
+    obs.set(bad.id, {reply: false, detail: 'no reply (timeout)'})
+    const ev = {probes: ps, observations: obs, self: new Map()}
+    const lean = buildReport(m, 'representative', ['pod-pod'], ev, 1)
+    const other = lean.checks.find((c) => c.id === 'pod-pod-other-node')!
+    expect([other.passed, other.failed, other.failuresOnly]).toEqual([24499, 1, true])
+    expect(other.results.map((r) => [r.src.name, r.dst.name, r.ok])).toEqual([['n3-p4', bad.dst.name, false]])
+    expect(failures(lean).map((f) => [f.check.id, f.result.src.name])).toEqual([['pod-pod-other-node', 'n3-p4']])
+    const all = buildReport(m, 'representative', ['pod-pod'], ev, 1, {allChecks: true}).checks.find((c) => c.id === 'pod-pod-other-node')!
+    expect([all.results.length, all.failuresOnly]).toEqual([24500, undefined])
+    // the same totals either way; a check of at most LIST_SOURCES sources keeps its passes (the text lists them)
+    expect(all.passed).toBe(other.passed)
+    const small = buildReport(
+      three,
+      'all-pairs',
+      ['pod-pod'],
+      {probes: selectProbes(three, {only: ['pod-pod']}), observations: new Map(), self: new Map()},
+      1,
+    )
+    for (const c of small.checks) expect(c.results.length).toBe(c.passed + c.failed)
   })
 
   it('a long list of failures is cut, with the node they have in common', () => {
