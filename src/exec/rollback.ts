@@ -3,7 +3,7 @@
 // other actions (`ip netns del`, mostly) run in order, batched, and only namespaces this lab
 // created are ever deleted.
 import {tmpdir} from 'node:os'
-import type {Action, Command, Plan} from '../plan/types.js'
+import type {Action, Command, UndoPlan} from '../plan/types.js'
 import {undoCommands} from '../plan/command.js'
 import {ipWord} from '../tools/ip.js'
 import type {Journal, JournalSummary} from '../state/journal.js'
@@ -21,7 +21,7 @@ export interface RollbackReport {
   undone: number
 }
 
-export async function rollback(plan: Plan, summary: JournalSummary, journal?: Journal): Promise<RollbackReport> {
+export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, journal?: Journal): Promise<RollbackReport> {
   const touched = plan.actions.filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id)).reverse()
   const doomed = touched.filter((a) => a.creates).map((a) => a.creates!)
   const doomedSet = new Set(doomed)

@@ -56,3 +56,12 @@ export interface Plan {
   phases: Phase[]
   actions: Action[]
 }
+
+/** What undoing an action needs of it (rollback): a whole Action is one. */
+export type UndoStep = Pick<Action, 'id' | 'why' | 'creates' | 'undo'>
+
+/** A plan as far as undoing it goes: what a lab's state keeps (src/state/store.ts). */
+export interface UndoPlan {
+  lab: string
+  actions: UndoStep[]
+}

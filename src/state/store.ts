@@ -3,7 +3,7 @@ import {upgradeModel} from '../model/build.js'
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
-import type {Plan} from '../plan/types.js'
+import type {Plan, UndoPlan, UndoStep} from '../plan/types.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
 
 export interface LabState {
@@ -49,12 +49,22 @@ export function readState(lab: string): LabState | undefined {
   return state
 }
 
+/**
+ * plan.json holds what `down` needs of the plan: the actions undone by commands (creating a
+ * namespace: `ip netns del`). Every other action is undone by deleting its namespace, so it is
+ * left out: a 1,000-pod plan's ten thousand commands and their explanations were most of a
+ * `down`'s time, just to read. (`netlab plan` prints the whole plan again from the topology.)
+ */
 export function writePlan(plan: Plan): void {
-  writeAtomic(files.plan(plan.lab), JSON.stringify(plan))
+  const undo: UndoPlan = {lab: plan.lab, actions: plan.actions.filter((a) => a.undo.kind === 'commands').map(undoStep)}
+  writeAtomic(files.plan(plan.lab), JSON.stringify(undo))
 }
 
-export function readPlan(lab: string): Plan | undefined {
-  return readJson<Plan>(files.plan(lab))
+const undoStep = ({id, why, creates, undo}: UndoStep): UndoStep => ({id, why, ...(creates ? {creates} : {}), undo})
+
+/** The undo steps of a lab's plan (a whole plan, as older versions wrote it, reads as one too). */
+export function readPlan(lab: string): UndoPlan | undefined {
+  return readJson<UndoPlan>(files.plan(lab))
 }
 
 export function labDirExists(lab: string): boolean {
