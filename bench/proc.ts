@@ -17,7 +17,7 @@ export interface Timed {
   stderr: string
   /** wall clock from spawn to exit */
   ms: number
-  /** with sampleTree: the largest sum of resident memory of the child and all its descendants, KB */
+  /** with sampleTree: the largest memory (summed Pss) of the child and all its descendants, KB */
   peakTreeKB?: number
 }
 
@@ -34,26 +34,24 @@ export interface RunOpts {
    * that its running command survived, and would go on with the script.
    */
   interrupt?: NodeJS.Signals
-  /** sample the resident memory of the child's whole process tree every 100 ms (a probe: Node, echo hub, clients) */
+  /** sample the memory of the child's whole process tree every 100 ms (a probe: Node, echo hub, clients) */
   sampleTree?: boolean
 }
 
-const PAGE_KB = 4
-
-/** Resident memory of `root` and every process below it right now, KB (from /proc/PID/stat). */
+/**
+ * Memory of `root` and every process below it right now, KB: the sum of their proportional set
+ * sizes (Pss: a page shared by n processes counts 1/n in each), so libraries shared by dozens
+ * of client processes are counted once, as the machine pays for them.
+ */
 export function treeRssKB(root: number): number {
   const children = new Map<number, number[]>()
-  const rss = new Map<number, number>()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
       // the command name may hold spaces: the fields after it start past the last ')'
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const pid = Number(name)
-      const ppid = Number(f[1])
-      rss.set(pid, Number(f[21]) * PAGE_KB)
-      children.set(ppid, [...(children.get(ppid) ?? []), pid])
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)])
     } catch {
       // gone meanwhile
     }
@@ -62,7 +60,11 @@ export function treeRssKB(root: number): number {
   const todo = [root]
   while (todo.length > 0) {
     const pid = todo.pop()!
-    sum += rss.get(pid) ?? 0
+    try {
+      sum += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'))?.[1] ?? 0)
+    } catch {
+      // gone meanwhile
+    }
     todo.push(...(children.get(pid) ?? []))
   }
   return sum
