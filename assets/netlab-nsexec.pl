@@ -7,7 +7,8 @@
 # job's programs (`iptables-restore --noflush`, `ip -batch -`, …) already inside it.
 #
 # It knows kinds of steps, not tools: the tool drivers (src/tools) turn plan actions into
-#   netlink:FILE  rtnetlink requests, one op record a line ("route<TAB>dst=…<TAB>len=…<TAB>dev=…"):
+#   netlink:FILE  rtnetlink requests, one op record a line ("route<TAB>dst=…<TAB>len=…<TAB>dev=…"),
+#                 or netlink-ops:OPS, the same records inline (\x1e between records, \x1f for TAB):
 #                 the plan's link set / addr add / route add / neigh add (and link add of a
 #                 VXLAN device), sent as `ip` would send
 #                 them, without starting `ip` at all;
@@ -189,11 +190,19 @@ sub links_not_running {
   }
 }
 
-# Apply a file of op records over rtnetlink; returns (failed op number from 1, message), or () when all applied.
+# Apply op records over rtnetlink: from a file (netlink:FILE), or given inline (netlink-ops:OPS,
+# the records separated by \x1e and their fields by \x1f: one job line, no file to write and read
+# for each namespace). Returns (failed op number from 1, message), or () when all applied.
 sub netlink_step {
-  my ($file) = @_;
-  open(my $fh, '<', $file) or return (0, "cannot read $file: $!");
-  my @reqs = map { chomp; parse_op($_) } grep { /\S/ } <$fh>;
+  my ($kind, $arg) = @_;
+  my @lines;
+  if ($kind eq 'netlink-ops') {
+    @lines = map { tr/\x1f/\t/r } split /\x1e/, $arg;
+  } else {
+    open(my $fh, '<', $arg) or return (0, "cannot read $arg: $!");
+    @lines = map { chomp; $_ } <$fh>;
+  }
+  my @reqs = map { parse_op($_) } grep { /\S/ } @lines;
   socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0, "netlink: $!");
   bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0, "netlink: $!");
   for my $n (0 .. $#reqs) {
@@ -273,8 +282,8 @@ sub run_steps {
       }
       next;
     }
-    if ($kind eq 'netlink') {
-      my ($at, $msg) = netlink_step($arg);
+    if ($kind eq 'netlink' || $kind eq 'netlink-ops') {
+      my ($at, $msg) = netlink_step($kind, $arg);
       return failed($id, $i, 1, "$msg\n", $at) if defined $at;
       next;
     }

@@ -59,10 +59,13 @@ function withDir<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T
   return fn(dir).finally(() => rmSync(dir, {recursive: true, force: true}))
 }
 
-/** A runner step as nsexec reads it: `netlink:FILE`, `exec:FILE`, `sysctl:KEY=VALUE` (see the script). */
+/** A runner step as nsexec reads it: `netlink-ops:OPS`, `exec:FILE`, `sysctl:KEY=VALUE` (see the script). */
 function stepText(step: Step, file: string): string {
   if (step.kind === 'sysctl') return `sysctl:${step.key}=${step.value}`
   if (step.kind === 'netlink') {
+    // inline, not a file per namespace: 1,000 files cost a second on a busy disk (/run is not always a tmpfs)
+    if (step.ops.every((op) => !/[\x1e\x1f\n]/.test(op)))
+      return `netlink-ops:${step.ops.map((op) => op.replace(/\t/g, '\x1f')).join('\x1e')}`
     writeFileSync(file, step.ops.join('\n') + '\n')
     return `netlink:${file}`
   }
