@@ -59,13 +59,17 @@ function withDir<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T
   return fn(dir).finally(() => rmSync(dir, {recursive: true, force: true}))
 }
 
+/** record and unit separators: a step's op records, inline on its job line */
+const RS = String.fromCharCode(0x1e)
+const US = String.fromCharCode(0x1f)
+
 /** A runner step as nsexec reads it: `netlink-ops:OPS`, `exec:FILE`, `sysctl:KEY=VALUE` (see the script). */
 function stepText(step: Step, file: string): string {
   if (step.kind === 'sysctl') return `sysctl:${step.key}=${step.value}`
   if (step.kind === 'netlink') {
     // inline, not a file per namespace: 1,000 files cost a second on a busy disk (/run is not always a tmpfs)
-    if (step.ops.every((op) => !/[\x1e\x1f\n]/.test(op)))
-      return `netlink-ops:${step.ops.map((op) => op.replace(/\t/g, '\x1f')).join('\x1e')}`
+    if (step.ops.every((op) => !op.includes(RS) && !op.includes(US) && !op.includes('\n')))
+      return `netlink-ops:${step.ops.map((op) => op.replaceAll('\t', US)).join(RS)}`
     writeFileSync(file, step.ops.join('\n') + '\n')
     return `netlink:${file}`
   }
