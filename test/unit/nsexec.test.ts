@@ -46,6 +46,30 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     return `exec:${join(dir, name)}`
   }
 
+  it('ops given inline (netlink-ops:): a routed pod, its address without the subnet route and its default route onlink', () => {
+    const actions = [
+      act(0, ['link', 'set', 'd0', 'up']),
+      act(1, ['addr', 'add', '10.1.2.3/24', 'dev', 'd0', 'noprefixroute']),
+      act(2, ['route', 'add', 'default', 'via', '10.1.2.1', 'dev', 'd0', 'onlink']),
+    ]
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    expect(p.steps[0].kind).toBe('netlink')
+    const ops = (p.steps[0] as {ops: string[]}).ops
+    const job = runJob([
+      exec('mk', ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']),
+      `netlink-ops:${ops.map((o) => o.replaceAll('\t', String.fromCharCode(0x1f))).join(String.fromCharCode(0x1e))}`,
+      exec('a', ['ip', '-j', 'addr', 'show', 'd0']),
+      exec('r', ['ip', '-j', 'route']),
+    ])
+    expect(job.stdout).toContain('ok 0')
+    const addr = (JSON.parse(job.out(2)) as {addr_info: {local: string; prefixlen: number; noprefixroute?: boolean}[]}[])[0].addr_info[0]
+    expect([addr.local, addr.prefixlen, addr.noprefixroute]).toEqual(['10.1.2.3', 24, true])
+    const routes = (JSON.parse(job.out(3)) as {dst: string; gateway?: string; flags: string[]}[]).map(
+      (r) => `${r.dst} ${r.gateway ?? '-'} ${r.flags.filter((f) => f !== 'linkdown').join(',')}`, // d1 is down: no carrier
+    )
+    expect(routes).toEqual(['default 10.1.2.1 onlink']) // no 10.1.2.0/24: the pod reaches its neighbours through the gateway
+  })
+
   it('link set, addr add, route add and neigh add land in the kernel as asked', () => {
     const actions = [
       act(0, ['link', 'set', 'lo', 'up', 'alias', 'netlab:test lab']),
