@@ -5,6 +5,7 @@ import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../lab/preflight.js'
 
 export default class Down extends NetlabCommand {
+  static override summary = 'Tear a lab down: remove exactly what it created.'
   static override description =
     'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to ' + 'repeat; works after a crash.'
   static override examples = ['<%= config.bin %> down', '<%= config.bin %> down three-node', '<%= config.bin %> down --all']

@@ -3,6 +3,7 @@ import Capture from './capture.js'
 import Down from './down.js'
 import Exec from './exec.js'
 import Graph from './graph.js'
+import Help from './help.js'
 import Ls from './ls.js'
 import Plan from './plan.js'
 import PolicyApply from './policy/apply.js'
@@ -17,6 +18,7 @@ export const COMMANDS = {
   down: Down,
   exec: Exec,
   graph: Graph,
+  help: Help,
   ls: Ls,
   plan: Plan,
   'policy:apply': PolicyApply,

@@ -4,6 +4,7 @@ import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
 import {renderPlan, type PlanFormat} from '../plan/render.js'
 
 export default class Plan extends NetlabCommand {
+  static override summary = 'Print the actions that would build a lab, or a bash script.'
   static override description =
     'Print the ordered plan of ip/iptables/sysctl actions that would build the lab. Runs ' + 'nothing; no root needed.'
   static override examples = [

@@ -7,6 +7,7 @@ import {ONLY_CHOICES, type Only} from '../probe/types.js'
 import {readState} from '../state/store.js'
 
 export default class Probe extends NetlabCommand {
+  static override summary = 'Prove pod networking works in a lab, from the kernel.'
   static override description =
     'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and ' +
     'nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 ' +

@@ -1,6 +1,6 @@
 // `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
 // roll back from the journal so nothing of the lab is left.
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -131,7 +131,7 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
             `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      if (error instanceof Interrupted) throw new NetlabError(`up interrupted by ${error.reason}\n${undone}`)
+      if (error instanceof Interrupted) throw new SignalError(`up interrupted by ${error.reason}\n${undone}`, error.reason)
       throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {

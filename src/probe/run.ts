@@ -1,6 +1,6 @@
 // `netlab probe`: plan the probes from the lab's saved model, run them from inside the lab's own
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {findPerl, requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
 import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
@@ -164,7 +164,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       const o = observations.get(p.id)
       if (why && o && !o.reply) observations.set(p.id, {...o, detail: `no echo service in ${p.dst.name}: ${why}`})
     }
-    if (interrupted) throw new NetlabError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`)
+    if (interrupted)
+      throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`, interrupted)
   } finally {
     await (interrupted ? runner.kill() : runner.close())
     unregisterLabProcess(lab, processName('probe-jobs'))

@@ -6,6 +6,7 @@ import {resolveLab} from '../../lab/status.js'
 import {renderPlan} from '../../plan/render.js'
 
 export default class PolicyApply extends NetlabCommand {
+  static override summary = 'Replace the network policies of a running lab, atomically.'
   static override description =
     'Replace the policies of a lab that is up with those in FILE (a policies: list, as in a ' +
     'topology), atomically on each node with iptables-restore; on any failure the lab keeps ' +
