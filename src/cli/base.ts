@@ -1,6 +1,7 @@
 // What every command shares: one-line errors with stable exit codes (0 ok, 1 failure,
 // 2 bad input or usage, 128+N stopped by signal N) and --json output. With --json, errors are
 // JSON on stdout too ({"error": {...}}), with the same exit code, so a script reads one stream.
+import {netlabCmd} from './invocation.js'
 import {Command, Flags} from '@oclif/core'
 import {allErrors, TopologyError} from '../topology/errors.js'
 import {NetlabError} from './errors.js'
@@ -20,7 +21,8 @@ export interface ErrorJson {
 export function describeError(error: Error & {oclif?: {exit?: number}}): {json: ErrorJson; text: string} {
   if (error instanceof TopologyError) {
     const all = allErrors(error)
-    const more = all.length > 1 ? ` (and ${all.length - 1} more problem(s) in the file: netlab validate --json lists every one)` : ''
+    const more =
+      all.length > 1 ? ` (and ${all.length - 1} more problem(s) in the file: ${netlabCmd()} validate --json lists every one)` : ''
     const problems = all.map((e) => ({file: e.pos.file, line: e.pos.line, column: e.pos.col, message: e.detail}))
     return {json: {error: {message: error.message, exitCode: 2, kind: 'usage', problems}}, text: error.message + more}
   }

@@ -3,6 +3,7 @@
 // node_modules at run time is not there (package.json's oclif.hooks points at NOT_FOUND).
 import type {Hook} from '@oclif/core'
 import {ErrorJson, wantsJson} from './base.js'
+import {netlabCmd} from './invocation.js'
 
 /** The edit distance between two words (insert, delete, replace, swap of neighbours). Pure. */
 export function distance(a: string, b: string): number {
@@ -26,20 +27,23 @@ export function suggest(typed: string, ids: string[]): string[] {
   return [...new Set([...scored.filter((s) => s.d === best).map((s) => s.id), ...prefixed])].sort()
 }
 
-/** The one line a mistyped command gets. Pure: ids as oclif keeps them (topic:command). */
-export function notFoundMessage(bin: string, id: string, ids: string[]): string {
+/**
+ * The one line a mistyped command gets. Pure: ids as oclif keeps them (topic:command); `cmd` is
+ * how netlab was started, so the suggestion can be pasted.
+ */
+export function notFoundMessage(cmd: string, id: string, ids: string[]): string {
   const show = (x: string) => x.replaceAll(':', ' ')
-  const near = suggest(id, ids).map((x) => `"${bin} ${show(x)}"`)
+  const near = suggest(id, ids).map((x) => `"${cmd} ${show(x)}"`)
   const hint = near.length ? ` Did you mean ${near.join(' or ')}?` : ''
-  return `"${show(id)}" is not a ${bin} command.${hint} See "${bin} help" for the list.`
+  return `"${show(id)}" is not a netlab command.${hint} See "${cmd} help" for the list.`
 }
 
 export const NOT_FOUND: Hook<'command_not_found'> = async function (opts) {
   const ids = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id)
-  const message = notFoundMessage(opts.config.bin, opts.id, ids)
+  const message = notFoundMessage(netlabCmd(), opts.id, ids)
   if (wantsJson(opts.argv ?? [])) {
     const json: ErrorJson = {error: {message, exitCode: 2, kind: 'usage'}}
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
-  } else process.stderr.write(`${opts.config.bin}: ${message}\n`)
+  } else process.stderr.write(`netlab: ${message}\n`)
   process.exitCode = 2
 }

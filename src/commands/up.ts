@@ -1,3 +1,4 @@
+import {netlabCmd} from '../cli/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {DEFAULT_TOPOLOGY} from '../lab/load.js'
@@ -28,7 +29,7 @@ export default class Up extends NetlabCommand {
     if (!flags.quiet)
       this.log(
         `\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ` +
-          `${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`,
+          `${result.ms} ms. Try: ${netlabCmd()} probe, ${netlabCmd()} status --json, ${netlabCmd()} down`,
       )
   }
 }

@@ -1,5 +1,6 @@
 // `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
 // roll back from the journal so nothing of the lab is left.
+import {netlabCmd} from '../cli/invocation.js'
 import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
@@ -75,9 +76,10 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
 
 function preconditions(plan: Plan, lab: string): void {
   const state = readState(lab)
-  if (state?.status === 'up') throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "netlab down ${lab}" first`)
+  if (state?.status === 'up')
+    throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "${netlabCmd()} down ${lab}" first`)
   if (state || labDirExists(lab))
-    throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "netlab down ${lab}" to remove them`)
+    throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "${netlabCmd()} down ${lab}" to remove them`)
   const existing = existingNetns()
   const clash = plan.actions.filter((a) => a.creates && existing.has(a.creates)).map((a) => a.creates!)
   if (clash.length > 0) {
@@ -85,7 +87,7 @@ function preconditions(plan: Plan, lab: string): void {
       `namespace ${clash[0]}${clash.length > 1 ? ` (and ${clash.length - 1} more)` : ''} already ` +
         `exists, and lab ${lab} has no state: netlab will not touch a namespace it did not create ` +
         `in this run. ` +
-        `If it is left from an old lab, "netlab down ${lab}" removes namespaces that carry its ` +
+        `If it is left from an old lab, "${netlabCmd()} down ${lab}" removes namespaces that carry its ` +
         `mark; otherwise delete it yourself or rename the lab.`,
     )
   }
@@ -166,13 +168,19 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
     for (const s of steps) await s.task()
     return
   }
-  const {Listr} = await import('listr2')
+  const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
+  // progress is for the person watching: on stderr, so stdout holds only the result
+  // (`netlab up --json | jq`, `netlab up > log`); spinners only on a terminal, plain lines in
+  // CI logs and pipes; listr2 leaves out colours under NO_COLOR.
+  const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
   const tasks = new Listr(steps, {
     concurrent: false,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: process.stdout.isTTY ? 'default' : 'simple',
+    renderer: process.stderr.isTTY ? 'default' : 'simple',
+    rendererOptions: {logger},
     fallbackRenderer: 'simple',
+    fallbackRendererOptions: {logger},
     collectErrors: false,
   })
   await tasks.run()

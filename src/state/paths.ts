@@ -21,6 +21,8 @@ export const files = {
   policyJournal: (lab: string) => join(labDir(lab), 'policy-journal.jsonl'),
   /** beside the state dir, so `down` can remove the dir while holding the lock */
   lock: (lab: string) => join(stateRoot(), `${lab}.lock`),
+  /** the labs `down` removed (the latest few), so a second `down` is "already down", not "no such lab" */
+  downLog: () => join(stateRoot(), 'down.log'),
 }
 
 /** Where `ip netns add` puts its namespace files. */

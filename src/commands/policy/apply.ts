@@ -1,3 +1,4 @@
+import {netlabCmd} from '../../cli/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../../cli/base.js'
 import {UsageError} from '../../cli/errors.js'
@@ -45,7 +46,7 @@ export default class PolicyApply extends NetlabCommand {
     this.log(
       `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in ` +
         `force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. ` +
-        `Try: netlab probe ${result.lab}`,
+        `Try: ${netlabCmd()} probe ${result.lab}`,
     )
   }
 }
