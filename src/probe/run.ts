@@ -23,6 +23,8 @@ export const UDP_SCRIPT = assetPath('netlab-udp.pl')
 export interface ProbeOptions {
   full?: boolean
   only?: Only[]
+  /** a lab built by hand has no saved state: its model, from its topology (netlab probe --topology) */
+  model?: LabModel
 }
 
 /** client processes at once, counting those that only wait for a timeout */
@@ -51,14 +53,16 @@ export function groupTasks(probes: Probe[]): Task[] {
   return [...tasks.values()]
 }
 
-export function preflight(lab: string): LabModel {
-  const status = statusOf(lab) // unknown lab: UsageError
-  if (status.state === 'building')
+/** `given`: the model of a lab built by hand (checked by lab/handmade.ts), which has no saved state. */
+export function preflight(lab: string, given?: LabModel): LabModel {
+  const status = given ? undefined : statusOf(lab) // unknown lab: UsageError
+  if (status?.state === 'building')
     throw new UsageError(
       `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
     )
   requireRoot('netlab probe')
   requireTools({ip: 'iproute2', fping: 'fping', curl: 'curl'})
+  if (!status) return given! // a lab built by hand: its namespaces were checked against the model
   if (status.missing.length > 0) {
     const some = status.missing.slice(0, 3).join(', ')
     throw new NetlabError(
@@ -73,7 +77,7 @@ export function preflight(lab: string): LabModel {
 
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
-  const model = preflight(lab)
+  const model = preflight(lab, opts.model)
   await requirePerl([BIND_SCRIPT, JOBS_SCRIPT, UDP_SCRIPT]) // before anything starts: one perl run checks what the helpers use
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
