@@ -1,4 +1,6 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
+import Complete from './__complete.js'
+import Autocomplete from './autocomplete.js'
 import Capture from './capture.js'
 import Down from './down.js'
 import Exec from './exec.js'
@@ -14,6 +16,8 @@ import Up from './up.js'
 import Validate from './validate.js'
 
 export const COMMANDS = {
+  __complete: Complete,
+  autocomplete: Autocomplete,
   capture: Capture,
   down: Down,
   exec: Exec,
