@@ -11,6 +11,6 @@ export default class Help extends Command {
   async run(): Promise<void> {
     const {argv} = await this.parse(Help)
     const HelpClass = await loadHelpClass(this.config)
-    await new HelpClass(this.config).showHelp(argv as string[])
+    await new HelpClass(this.config, this.config.pjson.oclif.helpOptions).showHelp(argv as string[]) // as -h does
   }
 }
