@@ -94,13 +94,28 @@ describe('the npm package', () => {
     expect(readFileSync(join(elsewhere, 'lab.svg'), 'utf8')).toContain('<svg')
   })
 
+  it('has its help, did-you-mean and completion in the bundle, and names itself netlab in its hints', () => {
+    const help = installed(['help', 'up'])
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toContain('$ netlab up')
+    const typo = installed(['stauts'])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain('Did you mean "netlab status"?')
+    const complete = installed(['__complete', 'up', 'fifty'])
+    expect(complete.stdout.split('\n')).toContain('fifty-node')
+    expect(installed(['autocomplete', 'bash']).stdout).toContain('netlab __complete ')
+  })
+
   it.skipIf(!isRoot)('builds, probes and removes a lab with its own assets', () => {
     const topo = join(elsewhere, 'lab.yaml')
     writeFileSync(topo, `name: ${lab}\nnodes:\n  - {name: n0, pods: 1}\n  - {name: n1, pods: 1}\n`)
-    const up = installed(['up', topo, '-q'])
+    const up = installed(['up', topo])
     expect(up.code, up.stderr).toBe(0)
+    expect(up.stdout).toContain('Try: netlab probe') // as it was started
+    expect(up.stdout).not.toContain('Create the network namespaces') // progress is on stderr
+    expect(up.stderr).toContain('Create the network namespaces')
     const probe = installed(['probe', lab, '--json'])
-    expect(probe.code, probe.stderr).toBe(0)
+    expect(probe.code, probe.stderr + probe.stdout).toBe(0)
     expect(JSON.parse(probe.stdout).failed).toBe(0)
     const down = installed(['down', lab])
     expect(down.code, down.stderr).toBe(0)
