@@ -173,17 +173,26 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
   // (`netlab up --json | jq`, `netlab up > log`); spinners only on a terminal, plain lines in
   // CI logs and pipes; listr2 leaves out colours under NO_COLOR.
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
+  // listr2 asks stdout whether a live list is possible; ours is drawn on stderr, so it is told
+  // (forceTTY) when stderr is a terminal, and stdout gets its own answer back afterwards
+  const live = process.stderr.isTTY === true
+  const stdoutTTY = process.stdout.isTTY
   const tasks = new Listr(steps, {
     concurrent: false,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: process.stderr.isTTY ? 'default' : 'simple',
+    renderer: live ? 'default' : 'simple',
+    forceTTY: live,
     rendererOptions: {logger},
     fallbackRenderer: 'simple',
     fallbackRendererOptions: {logger},
     collectErrors: false,
   })
-  await tasks.run()
+  try {
+    await tasks.run()
+  } finally {
+    process.stdout.isTTY = stdoutTTY
+  }
 }
 
 function describeStage(stage: Stage): {actions: number; batches: number; how: string} {
