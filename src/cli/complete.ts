@@ -41,9 +41,8 @@ const ARGS: Record<string, ArgKind[]> = {
   down: ['lab'],
   probe: ['lab'],
   status: ['lab'],
-  exec: ['member'],
-  shell: ['member'],
-  capture: ['member'],
+  // the commands that enter a member: exec, shell, capture
+  ...Object.fromEntries(['exec', 'shell', 'capture'].map((id) => [id, ['member']])),
   'policy:apply': ['lab-or-file', 'file'], // [LAB] FILE
   help: ['command'],
 }
@@ -117,8 +116,8 @@ function kindValues(kind: ArgKind | undefined, rest: string[], src: CompletionSo
 }
 
 /** `netlab autocomplete bash|zsh`: the script to source; `call` runs netlab (as it was started). */
-export function completionScript(shell: 'bash' | 'zsh', call: string): string {
-  if (shell === 'bash')
+export function completionScript(kind: 'bash' | 'zsh', call: string): string {
+  if (kind === 'bash')
     return [
       '# netlab completion for bash: commands, flags, topologies, and the names of the labs that are',
       '# up and of their members (asked of netlab itself, each time). Load it with',

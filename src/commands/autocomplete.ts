@@ -15,12 +15,12 @@ export default class Autocomplete extends NetlabCommand {
     '<%= config.bin %> autocomplete bash > /etc/bash_completion.d/netlab',
   ]
   static override args = {
-    shell: Args.string({description: 'the shell (default: from $SHELL, else bash)', options: ['bash', 'zsh'], required: false}),
+    'shell-name': Args.string({description: 'default: from $SHELL, else bash', options: ['bash', 'zsh'], required: false}),
   }
 
   async run(): Promise<void> {
     const {args} = await this.parse(Autocomplete)
-    const shell = (args.shell ?? (process.env.SHELL?.endsWith('zsh') ? 'zsh' : 'bash')) as 'bash' | 'zsh'
-    process.stdout.write(completionScript(shell, netlabCmd({absolute: true})))
+    const kind = (args['shell-name'] ?? (process.env.SHELL?.endsWith('zsh') ? 'zsh' : 'bash')) as 'bash' | 'zsh'
+    process.stdout.write(completionScript(kind, netlabCmd({absolute: true})))
   }
 }
