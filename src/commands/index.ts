@@ -9,6 +9,7 @@ import PolicyApply from './policy/apply.js'
 import Probe from './probe.js'
 import Shell from './shell.js'
 import Status from './status.js'
+import Trace from './trace.js'
 import Up from './up.js'
 import Validate from './validate.js'
 
@@ -23,6 +24,7 @@ export const COMMANDS = {
   probe: Probe,
   shell: Shell,
   status: Status,
+  trace: Trace,
   up: Up,
   validate: Validate,
 }

@@ -1,0 +1,214 @@
+// One hop of a trace, decided from one namespace's snapshot: is the packet for this member, may
+// it be forwarded, where does the kernel route it, would iptables pass it (and NAT it), which
+// neighbour and, on an overlay, which remote tunnel end it goes to, and which lab member that is.
+// Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
+// which address). ./trace.ts reads the snapshots and walks the hops.
+import {parseCidr, parseIPv4} from '../model/ipv4.js'
+import type {LabModel, Member} from '../model/types.js'
+import {describeVerdict, evaluate, parseSave, type Verdict} from './iptables.js'
+import type {Hop, IpLink, Packet, Snapshot} from './types.js'
+
+/** What VXLAN adds to every frame: outer Ethernet, IP, UDP and VXLAN headers (flannel's 50). */
+export const VXLAN_OVERHEAD = 50
+
+/** Where the packet goes next: the member, and how to find the interface it arrives by there. */
+export interface NextHop {
+  member: Member
+  /** the address it was handed to (held by an interface of `member`, usually) */
+  via: string
+  /** the interface, when this side knows it (a pod's cable end on its node) */
+  dev?: string
+  /** it arrives through the overlay: by the member's VXLAN device */
+  overlay?: boolean
+}
+
+export interface HopDecision {
+  hop: Hop
+  /** the packet as it leaves (its source may be masqueraded) */
+  packet: Packet
+  next?: NextHop
+  delivered: boolean
+}
+
+export interface HopInput {
+  model: LabModel
+  member: Member
+  snap: Snapshot
+  packet: Packet
+  /** the interface it came in by; undefined at the source */
+  iif?: string
+}
+
+/** The member holding an address, by the lab model. */
+export function ownerOf(model: LabModel, ip: string): Member | undefined {
+  return model.members.find((m) => m.ips.includes(ip))
+}
+
+const holds = (links: IpLink[], ip: string) => links.some((l) => l.addr_info?.some((a) => a.local === ip))
+
+/** Is `ip` one of the lab's pods, or the pod range? (masquerading pod-to-pod breaks the model) */
+function isPodAddress(model: LabModel, ip: string): boolean {
+  if (model.nodes.some((n) => n.pods.some((p) => p.ip === ip))) return true
+  const c = parseCidr(model.podCIDR ?? '')
+  const n = parseIPv4(ip)
+  return typeof c !== 'string' && n !== undefined && c.contains(n) && !model.nodes.some((node) => node.ip === ip)
+}
+
+const name = (model: LabModel, ip: string) => {
+  const m = ownerOf(model, ip)
+  return m ? `${ip} (${m.name})` : ip
+}
+
+/** The interface of the next member the packet arrives by, from that member's snapshot. */
+export function arrivalInterface(next: NextHop, links: IpLink[]): string {
+  if (next.overlay) {
+    const vx = links.find((l) => l.linkinfo?.info_kind === 'vxlan')
+    if (vx) return vx.ifname
+  }
+  const holder = links.find((l) => l.addr_info?.some((a) => a.local === next.via))
+  if (holder) return holder.ifname
+  if (next.dev && links.some((l) => l.ifname === next.dev)) return next.dev
+  return links.find((l) => l.ifname === 'eth0')?.ifname ?? links.find((l) => l.ifname !== 'lo')?.ifname ?? 'eth0'
+}
+
+/** Who is behind `via` when the packet leaves by `dev`: the address's owner, or the pod's node for its gateway. */
+function nextMember(model: LabModel, from: Member, via: string): {member: Member; dev?: string} | undefined {
+  const owner = ownerOf(model, via)
+  if (owner) return {member: owner}
+  // a pod's gateway that no interface holds (aws-vpc's 169.254.1.1): the node at the other end of its cable
+  for (const n of model.nodes) {
+    const pod = n.pods.find((p) => p.name === from.name)
+    if (pod && n.gateway === via) {
+      const node = model.members.find((m) => m.netns === n.netns)
+      if (node) return {member: node, dev: pod.hostVeth}
+    }
+  }
+  return undefined
+}
+
+function firewallText(v: Verdict | undefined, table: string): string | undefined {
+  return v && (v.rule || v.verdict === 'drop') ? describeVerdict(v, table) : undefined
+}
+
+/** Decide one hop. */
+export function decideHop({model, member, snap, packet, iif}: HopInput): HopDecision {
+  const first = iif === undefined
+  const tables = parseSave(snap.iptables)
+  const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: ''}
+  const stop = (kind: NonNullable<Hop['problem']>['kind'], reason: string, extra: Partial<Hop> = {}): HopDecision => ({
+    hop: {...base, ...extra, text: reason, problem: {kind, reason}},
+    packet,
+    delivered: false,
+  })
+
+  if (holds(snap.links, packet.dst)) {
+    if (!first) {
+      const v = evaluate(tables, 'filter', 'INPUT', packet, {iif})
+      if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
+    }
+    return {
+      hop: {...base, text: first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`},
+      packet,
+      delivered: true,
+    }
+  }
+  if (!first && snap.ipForward.trim() !== '1')
+    return stop('forwarding-off', `${member.name} does not forward: net.ipv4.ip_forward is ${snap.ipForward.trim() || 'unreadable'}`)
+  if (!Array.isArray(snap.route) || snap.route.length === 0)
+    return stop(
+      'no-route',
+      `${member.name} has no route to ${packet.dst}` + (!Array.isArray(snap.route) && snap.route.error ? ` (${snap.route.error})` : ''),
+    )
+  const r = snap.route[0]
+  if (r.type && r.type !== 'unicast' && r.type !== 'local')
+    return stop('no-route', `${member.name}'s route to ${packet.dst} is of type ${r.type}: the packet is refused there`)
+  const oif = r.dev
+  const via = r.gateway ?? packet.dst
+  const out: Hop = {...base, out: oif, via}
+
+  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, {iif, oif})
+  if (filter?.verdict === 'drop')
+    return stop('drop', dropReason(member, filter, first ? 'OUTPUT' : 'FORWARD'), {...out, firewall: describeVerdict(filter)})
+  let leaving = packet
+  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, {oif})
+  const firewall = [firewallText(filter, 'filter'), nat?.verdict === 'masquerade' ? describeVerdict(nat, 'nat') : undefined]
+    .filter(Boolean)
+    .join('; ')
+  if (nat?.verdict === 'masquerade') {
+    const natted = nat.toSource ?? snap.links.find((l) => l.ifname === oif)?.addr_info?.find((a) => a.family !== 'inet6')?.local
+    if (isPodAddress(model, packet.src) && (isPodAddress(model, packet.dst) || model.nodes.some((n) => n.ip === packet.dst)))
+      return stop(
+        'masquerade',
+        `${member.name} masquerades ${packet.src} → ${natted ?? 'its own address'} on the way to ${name(model, packet.dst)}: ` +
+          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(nat, 'nat')}`,
+        {...out, firewall},
+      )
+    if (natted) leaving = {...packet, src: natted}
+  }
+
+  const link = snap.links.find((l) => l.ifname === oif)
+  const neigh = snap.neigh.find((n) => n.dst === via && n.dev === oif)
+  const failedNeigh = neigh?.state?.some((s) => s === 'FAILED' || s === 'INCOMPLETE')
+  const srcText = leaving.src !== packet.src ? `, source masqueraded to ${leaving.src}` : ''
+  if (link?.linkinfo?.info_kind === 'vxlan') {
+    if (!neigh?.lladdr || failedNeigh)
+      return stop(
+        'no-neighbour',
+        `${member.name} has no neighbour entry for ${via} on ${oif}: the overlay cannot ARP, so the packet is dropped`,
+        {...out, firewall},
+      )
+    const fdb = snap.fdb.find((f) => f.mac === neigh.lladdr && (f.ifname === undefined || f.ifname === oif) && f.dst)
+    if (!fdb)
+      return stop(
+        'no-fdb',
+        `${member.name}'s ${oif} has no forwarding-database entry for ${neigh.lladdr} (${via}'s MAC): ` +
+          `it does not know which node to send the wrapped frame to`,
+        {...out, firewall},
+      )
+    const remote = ownerOf(model, fdb.dst!)
+    const underlay = snap.links.find((l) => l.ifname === link.linkinfo?.info_data?.link)
+    const text =
+      `routed out ${oif} (VXLAN, VNI ${link.linkinfo.info_data?.id ?? '?'}) via ${via}; its MAC ${neigh.lladdr} is at ` +
+      `${name(model, fdb.dst!)}, so the frame leaves wrapped in UDP ${link.linkinfo.info_data?.port ?? ''} from ` +
+      `${link.linkinfo.info_data?.local ?? '?'} to ${fdb.dst}${srcText}`
+    const hop: Hop = {...out, src: leaving.src, next: remote?.name, firewall: firewall || undefined, text}
+    if (link.mtu !== undefined && underlay?.mtu !== undefined && link.mtu + VXLAN_OVERHEAD > underlay.mtu)
+      hop.problem = {
+        kind: 'mtu',
+        reason:
+          `${member.name}'s ${oif} has MTU ${link.mtu}: wrapped, a full-size packet is ${link.mtu + VXLAN_OVERHEAD} bytes, ` +
+          `more than ${underlay.ifname}'s ${underlay.mtu}; large packets are fragmented or lost on the underlay ` +
+          `(the overlay MTU must be ${underlay.mtu - VXLAN_OVERHEAD})`,
+      }
+    if (!remote) return {...stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}
+    return {hop, packet: leaving, next: {member: remote, via: fdb.dst!, overlay: true}, delivered: false}
+  }
+  if (failedNeigh)
+    return stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif} (neighbour ${neigh!.state!.join(',')})`, {
+      ...out,
+      firewall,
+    })
+  const nm = nextMember(model, member, via)
+  if (!nm) return stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`, out)
+  const how = r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`
+  const kind = link?.linkinfo?.info_kind
+  return {
+    hop: {
+      ...out,
+      src: leaving.src,
+      next: nm.member.name,
+      firewall: firewall || undefined,
+      text: `${first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText}`,
+    },
+    packet: leaving,
+    next: {member: nm.member, via, dev: nm.dev},
+    delivered: false,
+  }
+}
+
+/** "dropped by node-1's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 2: policy deny-db (…)" */
+function dropReason(member: Member, v: Verdict, chain: string): string {
+  const policy = v.comment ? ` (netlab policy: "${v.comment}")` : ''
+  if (!v.rule) return `${member.name}'s iptables ${chain} policy is DROP and no rule accepts it`
+  return `dropped by ${member.name}'s iptables ${v.path.join(' → ')} rule ${v.rule.num}: ${v.rule.text}${policy}`
+}
