@@ -17,7 +17,7 @@ export default class Trace extends NetlabCommand {
   ]
   static override args = {
     src: Args.string({description: 'the member the packet leaves from (a node, pod, router or external host)', required: true}),
-    dst: Args.string({description: "the member it is for (its primary address), or an IPv4 address", required: true}),
+    dst: Args.string({description: 'the member it is for (its primary address), or an IPv4 address', required: true}),
   }
   static override flags = {
     json: NetlabCommand.jsonFlag,

@@ -3,9 +3,8 @@
 // neighbour and, on an overlay, which remote tunnel end it goes to, and which lab member that is.
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
-import {parseCidr, parseIPv4} from '../model/ipv4.js'
 import type {LabModel, Member} from '../model/types.js'
-import {describeVerdict, evaluate, parseSave, type Verdict} from './iptables.js'
+import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot} from './types.js'
 
 /** What VXLAN adds to every frame: outer Ethernet, IP, UDP and VXLAN headers (flannel's 50). */
@@ -46,12 +45,10 @@ export function ownerOf(model: LabModel, ip: string): Member | undefined {
 
 const holds = (links: IpLink[], ip: string) => links.some((l) => l.addr_info?.some((a) => a.local === ip))
 
-/** Is `ip` one of the lab's pods, or the pod range? (masquerading pod-to-pod breaks the model) */
+/** Is `ip` one of the lab's pods, or in the pod range? (masquerading pod-to-pod breaks the model) */
 function isPodAddress(model: LabModel, ip: string): boolean {
   if (model.nodes.some((n) => n.pods.some((p) => p.ip === ip))) return true
-  const c = parseCidr(model.podCIDR ?? '')
-  const n = parseIPv4(ip)
-  return typeof c !== 'string' && n !== undefined && c.contains(n) && !model.nodes.some((node) => node.ip === ip)
+  return !!model.podCIDR && inCidr(ip, model.podCIDR) && !model.nodes.some((node) => node.ip === ip)
 }
 
 const name = (model: LabModel, ip: string) => {
@@ -84,6 +81,32 @@ function nextMember(model: LabModel, from: Member, via: string): {member: Member
     }
   }
   return undefined
+}
+
+/** Members on one underlay segment: its nodes, external hosts and router legs. */
+function segmentMembers(model: LabModel, segment: number): Set<string> {
+  return new Set([
+    ...model.nodes.filter((n) => n.segment === segment).map((n) => n.name),
+    ...model.external.filter((e) => e.segment === segment).map((e) => e.name),
+    ...(model.router?.legs.some((l) => l.segment === segment) ? [model.router.name] : []),
+  ])
+}
+
+/** Who is at the other end of `dev` of member `m`, by the model (what answers its ARP); undefined: not known. */
+export function onLink(model: LabModel, m: Member, dev: string): Set<string> | undefined {
+  const node = model.nodes.find((n) => n.netns === m.netns)
+  if (node) {
+    if (dev === node.bridge) return new Set(node.pods.map((p) => p.name))
+    const pod = node.pods.find((p) => p.hostVeth === dev)
+    if (pod) return new Set([pod.name])
+    return dev === 'eth0' ? segmentMembers(model, node.segment) : undefined
+  }
+  const home = model.nodes.find((n) => n.pods.some((p) => p.netns === m.netns))
+  if (home) return new Set([home.name, ...home.pods.map((p) => p.name)])
+  const ext = model.external.find((e) => e.netns === m.netns)
+  if (ext) return segmentMembers(model, ext.segment)
+  const leg = model.router?.netns === m.netns ? model.router.legs.find((l) => l.dev === dev) : undefined
+  return leg ? segmentMembers(model, leg.segment) : undefined
 }
 
 function firewallText(v: Verdict | undefined, table: string): string | undefined {
@@ -126,11 +149,12 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   const via = r.gateway ?? packet.dst
   const out: Hop = {...base, out: oif, via}
 
-  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, {iif, oif})
+  const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
+  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, {iif, oif, local})
   if (filter?.verdict === 'drop')
     return stop('drop', dropReason(member, filter, first ? 'OUTPUT' : 'FORWARD'), {...out, firewall: describeVerdict(filter)})
   let leaving = packet
-  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, {oif})
+  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, {oif, local})
   const firewall = [firewallText(filter, 'filter'), nat?.verdict === 'masquerade' ? describeVerdict(nat, 'nat') : undefined]
     .filter(Boolean)
     .join('; ')
@@ -190,18 +214,39 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
     })
   const nm = nextMember(model, member, via)
   if (!nm) return stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`, out)
-  const how = r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`
+  const there = oif ? onLink(model, member, oif) : undefined
+  let answerer = nm
+  if (there && !there.has(nm.member.name)) {
+    // not on this link: a node there may answer ARP for its pod (proxy ARP: aws-vpc, vpc-native)
+    const home = model.nodes.find((n) => n.pods.some((p) => p.name === nm.member.name) && there.has(n.name))
+    const node = home && model.members.find((m) => m.netns === home.netns)
+    if (!node)
+      return stop(
+        'no-neighbour',
+        `${member.name} sends it out ${oif} to ${name(model, via)}, but ${nm.member.name} is not on that link: nobody answers ARP for ${via} there`,
+        {...out, firewall},
+      )
+    if (node.netns === member.netns)
+      return stop(
+        'no-route',
+        `${member.name} has no route to ${name(model, via)} but back out ${oif}, where it answers ARP for it itself: the route to its pod is missing`,
+        {...out, firewall},
+      )
+    answerer = {member: node, dev: 'eth0'}
+  }
+  const proxied = answerer !== nm ? `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)` : ''
+  const how = (r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
   const kind = link?.linkinfo?.info_kind
   return {
     hop: {
       ...out,
       src: leaving.src,
-      next: nm.member.name,
+      next: answerer.member.name,
       firewall: firewall || undefined,
       text: `${first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText}`,
     },
     packet: leaving,
-    next: {member: nm.member, via, dev: nm.dev},
+    next: {member: answerer.member, via, dev: answerer.dev},
     delivered: false,
   }
 }

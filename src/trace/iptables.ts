@@ -71,9 +71,12 @@ export interface Where {
   iif?: string
   /** interface it leaves by */
   oif?: string
+  /** the namespace's own addresses (-m addrtype --dst-type LOCAL) */
+  local?: Set<string>
 }
 
-const inCidr = (ip: string, text: string): boolean => {
+/** Is `ip` in `text`, an address or a CIDR (as iptables and ip print them)? */
+export const inCidr = (ip: string, text: string): boolean => {
   const c = parseCidr(text.includes('/') ? text : `${text}/32`)
   const n = parseIPv4(ip)
   return typeof c !== 'string' && n !== undefined && c.contains(n)
@@ -124,6 +127,7 @@ export function matchRule(args: string[], p: Packet, where: Where): Parsed {
     else if (a === '-p' || a === '--protocol') (test(v === 'all' || v === p.proto), i++)
     else if (a === '--dport' || a === '--destination-port') (test(portMatch(p.port, v)), i++)
     else if (a === '--ctstate' || a === '--state') (test(v.split(',').includes('NEW')), i++)
+    else if (a === '--dst-type') (test(v === 'LOCAL' ? !!where.local?.has(p.dst) : false), i++)
     else if (a === '--comment') ((out.comment = v), i++)
     else if (a === '--to-source') ((out.toSource = v.split(':')[0].split('-')[0]), i++)
     else if (a === '-m' || a === '--match' || a === '--reject-with' || a === '--log-prefix') i++
@@ -137,7 +141,13 @@ export function matchRule(args: string[], p: Packet, where: Where): Parsed {
   return out
 }
 
-const TERMINAL: Record<string, Verdict['verdict']> = {ACCEPT: 'accept', DROP: 'drop', REJECT: 'drop', MASQUERADE: 'masquerade', SNAT: 'masquerade'}
+const TERMINAL: Record<string, Verdict['verdict']> = {
+  ACCEPT: 'accept',
+  DROP: 'drop',
+  REJECT: 'drop',
+  MASQUERADE: 'masquerade',
+  SNAT: 'masquerade',
+}
 
 /**
  * Walk `chain` of `table` for the packet, as the kernel does. undefined when the table or chain is

@@ -57,7 +57,14 @@ export async function traceLab(
   for (let n = 0; n < MAX_HOPS; n++) {
     const key = `${at.netns}|${iif}|${packet.src}`
     if (seen.has(key)) {
-      hops.push({member: at.name, kind: at.kind, in: iif, src: packet.src, text: 'loop', problem: {kind: 'loop', reason: `routing loop: the packet comes back to ${at.name} by ${iif}`}})
+      hops.push({
+        member: at.name,
+        kind: at.kind,
+        in: iif,
+        src: packet.src,
+        text: 'loop',
+        problem: {kind: 'loop', reason: `routing loop: the packet comes back to ${at.name} by ${iif}`},
+      })
       break
     }
     seen.add(key)
