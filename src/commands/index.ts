@@ -1,7 +1,9 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
+import Break from './break.js'
 import Capture from './capture.js'
 import Down from './down.js'
 import Exec from './exec.js'
+import Fix from './fix.js'
 import Graph from './graph.js'
 import Ls from './ls.js'
 import Plan from './plan.js'
@@ -14,9 +16,11 @@ import Up from './up.js'
 import Validate from './validate.js'
 
 export const COMMANDS = {
+  break: Break,
   capture: Capture,
   down: Down,
   exec: Exec,
+  fix: Fix,
   graph: Graph,
   ls: Ls,
   plan: Plan,

@@ -16,7 +16,7 @@ export const FAULT_TEXT: Record<FaultKind, string> = {
   forwarding: 'IP forwarding switched off on a node or router',
   masquerade: 'a masquerade rule that also NATs pod-to-pod traffic (the bridge plugin’s ipMasq mistake)',
   drop: 'a stray DROP rule in a node’s FORWARD chain',
-  mtu: 'a VXLAN device whose MTU forgets the 50 bytes of wrapping (vxlan labs)',
+  mtu: 'an overlay MTU too large for its underlay: full-size packets no longer fit once wrapped (vxlan labs)',
   fdb: 'a missing forwarding-database entry on a VXLAN device: a node forgets where a peer is (vxlan labs)',
 }
 
@@ -102,15 +102,16 @@ export function candidates(model: LabModel, plan: Plan, kind: FaultKind): Fault[
     for (const a of plan.actions) {
       const mtu = a.args.indexOf('mtu')
       if (a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add' || !a.args.includes('vxlan') || mtu < 0 || !inMember(a)) continue
-      const dev = a.args[2] === 'name' ? a.args[3] : a.args[2]
-      const right = a.args[mtu + 1]
-      const wrong = String(Number(right) + VXLAN_OVERHEAD)
+      // the underlay device the VXLAN device sends from, and the MTU it needs: the overlay's + the wrapping
+      const dev = a.args[a.args.indexOf('dev') + 1]
+      const right = String(Number(a.args[mtu + 1]) + VXLAN_OVERHEAD)
+      const wrong = String(Number(right) - 100)
       add({
         netns: a.netns!,
         tool: 'ip',
         args: ['link', 'set', 'dev', dev, 'mtu', wrong],
         undo: [{tool: 'ip', netns: a.netns, args: ['link', 'set', 'dev', dev, 'mtu', right]}],
-        what: `set ${dev}'s MTU on ${inMember(a)!.name} to ${wrong} (right: ${right})`,
+        what: `lowered ${inMember(a)!.name}'s underlay ${dev} MTU to ${wrong}: its VXLAN device's ${a.args[mtu + 1]} + ${VXLAN_OVERHEAD} no longer fits (right: ${right})`,
       })
     }
   } else if (kind === 'fdb') {

@@ -201,7 +201,7 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
         kind: 'mtu',
         reason:
           `${member.name}'s ${oif} has MTU ${link.mtu}: wrapped, a full-size packet is ${link.mtu + VXLAN_OVERHEAD} bytes, ` +
-          `more than ${underlay.ifname}'s ${underlay.mtu}; large packets are fragmented or lost on the underlay ` +
+          `more than ${underlay.ifname}'s ${underlay.mtu}; full-size packets are lost on the underlay ` +
           `(the overlay MTU must be ${underlay.mtu - VXLAN_OVERHEAD})`,
       }
     if (!remote) return {...stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}

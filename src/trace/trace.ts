@@ -88,7 +88,7 @@ export async function traceLab(
   const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
   const path = `${from.name} → ${toName}`
   const summary = problem
-    ? `${path}: ${delivered && problem.kind === 'mtu' ? 'arrives, but' : 'stops at'} ${problem.member}: ${problem.reason}`
+    ? `${path}: ${delivered && problem.kind === 'mtu' ? 'arrives, but at' : 'stops at'} ${problem.member}: ${problem.reason}`
     : `${path}: arrives (${hops.map((h) => h.member).join(' → ')})`
   return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
 }
