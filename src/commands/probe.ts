@@ -33,6 +33,11 @@ export default class Probe extends NetlabCommand {
     const {args, flags} = await this.parse(Probe)
     const lab = resolveLab(args.lab, 'probe')
     const report = await probeLab(lab, {full: flags.full, only: flags.only as Only[] | undefined})
+    if (report.failed > 0) {
+      // each failure explained in one line by trace (bounded: see src/trace/explain.ts)
+      const [{explainFailures}, model] = [await import('../trace/explain.js'), readState(lab)?.model]
+      if (model) report.explained = await explainFailures(lab, model, report)
+    }
     if (flags.json) this.printJson(report)
     else {
       const model = readState(lab)?.model

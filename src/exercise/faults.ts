@@ -68,8 +68,11 @@ export function candidates(model: LabModel, plan: Plan, kind: FaultKind): Fault[
       })
     }
   } else if (kind === 'forwarding') {
+    // nodes, and whoever else routes pods (the routes mode's VPC router): a router only on the way out would not show
+    const routers = new Set(candidates(model, plan, 'route').map((f) => f.where))
     for (const a of plan.actions) {
-      if (a.tool !== 'sysctl' || a.args[0] !== 'net.ipv4.ip_forward=1' || !inMember(a)) continue
+      const m = inMember(a)
+      if (a.tool !== 'sysctl' || a.args[0] !== 'net.ipv4.ip_forward=1' || !m || (m.kind !== 'node' && !routers.has(m.name))) continue
       add({
         netns: a.netns!,
         tool: 'sysctl',

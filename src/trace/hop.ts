@@ -207,11 +207,6 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
     if (!remote) return {...stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}
     return {hop, packet: leaving, next: {member: remote, via: fdb.dst!, overlay: true}, delivered: false}
   }
-  if (failedNeigh)
-    return stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif} (neighbour ${neigh!.state!.join(',')})`, {
-      ...out,
-      firewall,
-    })
   const nm = nextMember(model, member, via)
   if (!nm) return stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`, out)
   const there = oif ? onLink(model, member, oif) : undefined
@@ -234,6 +229,10 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
       )
     answerer = {member: node, dev: 'eth0'}
   }
+  const unanswered = failedNeigh ? ` (its neighbour entry for ${via} is ${neigh!.state!.join(',')}: ARP went unanswered)` : ''
+  // a node answering for its pod is followed even so: why it does not answer is found there
+  if (failedNeigh && answerer === nm)
+    return stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`, {...out, firewall})
   const proxied = answerer !== nm ? `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)` : ''
   const how = (r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
   const kind = link?.linkinfo?.info_kind
@@ -243,7 +242,7 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
       src: leaving.src,
       next: answerer.member.name,
       firewall: firewall || undefined,
-      text: `${first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText}`,
+      text: `${first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText}${unanswered}`,
     },
     packet: leaving,
     next: {member: answerer.member, via, dev: answerer.dev},
