@@ -92,6 +92,33 @@ function portMatch(port: number | undefined, spec: string): boolean {
   return hi === undefined ? port === lo : port >= lo && port <= hi
 }
 
+type Matcher = (v: string, p: Packet, where: Where) => boolean
+const src: Matcher = (v, p) => inCidr(p.src, v)
+const dst: Matcher = (v, p) => inCidr(p.dst, v)
+const iif: Matcher = (v, _, w) => ifMatch(w.iif, v)
+const oif: Matcher = (v, _, w) => ifMatch(w.oif, v)
+const proto: Matcher = (v, p) => v === 'all' || v === p.proto
+const dport: Matcher = (v, p) => portMatch(p.port, v)
+const isNew: Matcher = (v) => v.split(',').includes('NEW')
+/** the options of the matches trace models; the packet is a connection's first (conntrack NEW) */
+const MATCHES: Record<string, Matcher> = {
+  '-s': src,
+  '--source': src,
+  '-d': dst,
+  '--destination': dst,
+  '-i': iif,
+  '--in-interface': iif,
+  '-o': oif,
+  '--out-interface': oif,
+  '-p': proto,
+  '--protocol': proto,
+  '--dport': dport,
+  '--destination-port': dport,
+  '--ctstate': isNew,
+  '--state': isNew,
+  '--dst-type': (v, p, w) => (v === 'LOCAL' ? !!w.local?.has(p.dst) : false),
+}
+
 interface Parsed {
   matches: boolean
   target?: string
@@ -120,17 +147,16 @@ export function matchRule(args: string[], p: Packet, where: Where): Parsed {
       out.target = v
       out.goto = a === '-g' || a === '--goto'
       i++
-    } else if (a === '-s' || a === '--source') (test(inCidr(p.src, v)), i++)
-    else if (a === '-d' || a === '--destination') (test(inCidr(p.dst, v)), i++)
-    else if (a === '-i' || a === '--in-interface') (test(ifMatch(where.iif, v)), i++)
-    else if (a === '-o' || a === '--out-interface') (test(ifMatch(where.oif, v)), i++)
-    else if (a === '-p' || a === '--protocol') (test(v === 'all' || v === p.proto), i++)
-    else if (a === '--dport' || a === '--destination-port') (test(portMatch(p.port, v)), i++)
-    else if (a === '--ctstate' || a === '--state') (test(v.split(',').includes('NEW')), i++)
-    else if (a === '--dst-type') (test(v === 'LOCAL' ? !!where.local?.has(p.dst) : false), i++)
-    else if (a === '--comment') ((out.comment = v), i++)
-    else if (a === '--to-source') ((out.toSource = v.split(':')[0].split('-')[0]), i++)
-    else if (a === '-m' || a === '--match' || a === '--reject-with' || a === '--log-prefix') i++
+    } else if (MATCHES[a]) {
+      test(MATCHES[a](v, p, where))
+      i++
+    } else if (a === '--comment') {
+      out.comment = v
+      i++
+    } else if (a === '--to-source') {
+      out.toSource = v.split(':')[0].split('-')[0]
+      i++
+    } else if (a === '-m' || a === '--match' || a === '--reject-with' || a === '--log-prefix') i++
     else if (a.startsWith('-') && v !== undefined && !v.startsWith('-')) {
       // a match netlab does not model (physdev, mark, …): assume it does not match this packet
       if (!['--sport', '--source-port', '--icmp-type'].includes(a)) matches = false
