@@ -43,7 +43,7 @@ export async function explainFailures(lab: string, model: LabModel, report: Prob
       if (there.delivered && !there.problem) {
         const back = await traceLab(lab, model, to, r.src.ip, protoOf(r), cache)
         line = back.problem
-          ? `the way there is clear; the reply ${back.summary.replace(/^[^:]*: /, '')} (${back.from} → ${back.to})`
+          ? `${there.from} → ${there.to} arrives; the reply ${back.summary}`
           : `trace finds the path clear both ways (${there.hops.map((h) => h.member).join(' → ')}): the kernel's state does not explain it`
       }
     } catch (error) {
