@@ -9,10 +9,11 @@ export default class Trace extends NetlabCommand {
     'the interface it came in by), the device and neighbour it leaves by (on an overlay: the ' +
     'remote tunnel end from the fdb), the iptables rule that accepts, drops or masquerades it. ' +
     'Names where it stops and why. Exit 0: it arrives intact; 1: it stops or is spoiled (NAT, MTU); 2: bad input.'
-  static override usage = 'trace [--lab LAB] SRC DST [--proto tcp|udp|icmp] [--port N]'
+  static override usage = 'trace [--lab LAB] SRC DST [--proto tcp|udp|icmp] [--port N] [--confirm]'
   static override examples = [
     '<%= config.bin %> trace web-0 db',
     '<%= config.bin %> trace web-0 db --proto tcp --port 5432',
+    '<%= config.bin %> trace web-0 db --confirm',
     '<%= config.bin %> trace --lab three-node node-2-p0 internet --json',
   ]
   static override args = {
@@ -24,6 +25,10 @@ export default class Trace extends NetlabCommand {
     lab: Flags.string({description: 'the lab (default: the only lab up)'}),
     proto: Flags.string({description: 'the protocol (default: icmp; tcp when --port is given)', options: ['icmp', 'tcp', 'udp']}),
     port: Flags.integer({description: 'the destination port (tcp, udp)', min: 1, max: 65535}),
+    confirm: Flags.boolean({
+      description: "send one real ping along the path and show each hop's packet counters (a lab address only)",
+      default: false,
+    }),
   }
 
   async run(): Promise<void> {
@@ -38,6 +43,8 @@ export default class Trace extends NetlabCommand {
     const {lab, model, from, to} = resolveEnds(args.src, args.dst, opts)
     requireRoot('netlab trace')
     const result = await traceLab(lab, model, from, to, opts)
+    if (flags.confirm && !(await (await import('../trace/confirm.js')).confirmTrace(model, result)))
+      throw new UsageError(`--confirm sends a real packet, so only to an address of lab ${lab}; ${to} is none`)
     if (flags.json) this.printJson(result)
     else this.log(renderTrace(result))
     if (!result.delivered || result.problem) process.exitCode = 1

@@ -54,7 +54,9 @@ describe.skipIf(!isRoot)('netlab trace, break and fix on a lab of each routing m
   }
 
   it.each(MODES)('%s: a healthy trace across nodes names every member on the way', (routing) => {
-    const r = netlab(['trace', '--lab', labs.get(routing)!, 'n0-p0', 'n1-p1', '--json'], env)
+    // host-gw also sends one real ping along the path (--confirm): every hop counts it
+    const confirm = routing === 'host-gw' ? ['--confirm'] : []
+    const r = netlab(['trace', '--lab', labs.get(routing)!, 'n0-p0', 'n1-p1', '--json', ...confirm], env)
     expect(r.code, r.stderr).toBe(0)
     const t = JSON.parse(r.stdout) as TraceResult
     expect(t.delivered).toBe(true)
@@ -64,6 +66,7 @@ describe.skipIf(!isRoot)('netlab trace, break and fix on a lab of each routing m
     // leaving n0: by the overlay in vxlan, the underlay otherwise; arriving at the pod by its eth0
     expect(t.hops[1].out).toBe(routing === 'vxlan' ? 'flannel.1' : 'eth0')
     expect(t.hops.at(-1)!.in).toBe('eth0')
+    if (confirm.length) for (const h of t.hops) expect(h.counted, h.member).toMatch(/: [1-9]\d* packets?/)
   })
 
   // For a fault on node `where`: the pair whose path crosses it, and the hop and reason trace must name.

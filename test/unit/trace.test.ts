@@ -10,6 +10,7 @@ import type {LabModel} from '../../src/model/types.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {arrivalInterface, decideHop, onLink} from '../../src/trace/hop.js'
 import {evaluate, parseSave, words} from '../../src/trace/iptables.js'
+import {countedText, parseCounters} from '../../src/trace/confirm.js'
 import {renderTrace} from '../../src/trace/render.js'
 import type {Packet, Snapshot} from '../../src/trace/types.js'
 
@@ -185,5 +186,20 @@ describe('links and proxy ARP (by the model)', () => {
     const back = hop('node-1', 'eth0', {...base, links: [{ifname: 'eth0', addr_info: [{local: '192.168.50.21'}]}]}, p, aws)
     expect(back.hop.problem).toMatchObject({kind: 'no-route'})
     expect(back.hop.problem!.reason).toMatch(/route to its pod is missing/)
+  })
+})
+
+describe('--confirm: counters before and after one ping', () => {
+  const stats = (rx: number, tx: number) =>
+    JSON.stringify([
+      {ifname: 'cni0', stats64: {rx: {packets: rx}, tx: {packets: 0}}},
+      {ifname: 'eth0', stats64: {rx: {packets: 0}, tx: {packets: tx}}},
+    ])
+  it('counts in by the way in, out by the way out, and nothing out where the packet stops', () => {
+    const h = {member: 'node-0', kind: 'node', in: 'cni0', out: 'eth0', src: 'x', text: ''}
+    expect(countedText(h, parseCounters(stats(5, 7)), parseCounters(stats(6, 8)))).toBe('in by cni0: 1 packet, out eth0: 1 packet')
+    const stopped = {...h, problem: {kind: 'no-route' as const, reason: 'r'}}
+    expect(countedText(stopped, parseCounters(stats(5, 7)), parseCounters(stats(7, 7)))).toBe('in by cni0: 2 packets')
+    expect(parseCounters('not json').size).toBe(0)
   })
 })
