@@ -55,7 +55,7 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
   if (!fault) {
     const can = applicableKinds(model, plan)
     throw new UsageError(
-      `lab ${lab} (routing ${model.routing}) cannot take ${kind ? `a ${kind} fault` : 'any fault'}` +
+      `lab ${lab} (routing ${model.routing}) cannot take ${kind ? `the ${kind} fault` : 'any fault'}` +
         (can.length ? `; it can take: ${can.join(', ')}` : ''),
     )
   }

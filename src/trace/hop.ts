@@ -4,6 +4,7 @@
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot} from './types.js'
 
@@ -211,6 +212,12 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   if (!nm) return stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`, out)
   const there = oif ? onLink(model, member, oif) : undefined
   let answerer = nm
+  const home = model.nodes.find((n) => n.pods.some((p) => p.netns === member.netns))
+  if (home && model.policies && routingMode(model.routing).policyWiring === undefined && home.pods.some((p) => p.name === nm.member.name)) {
+    // a lab wired for policies isolates the pods' bridge ports: the node answers ARP for its other pods and routes between them
+    const node = model.members.find((m) => m.netns === home.netns)
+    if (node) answerer = {member: node, dev: home.bridge}
+  }
   if (there && !there.has(nm.member.name)) {
     // not on this link: a node there may answer ARP for its pod (proxy ARP: aws-vpc, vpc-native)
     const home = model.nodes.find((n) => n.pods.some((p) => p.name === nm.member.name) && there.has(n.name))
@@ -233,7 +240,12 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   // a node answering for its pod is followed even so: why it does not answer is found there
   if (failedNeigh && answerer === nm)
     return stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`, {...out, firewall})
-  const proxied = answerer !== nm ? `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)` : ''
+  const proxied =
+    answerer === nm
+      ? ''
+      : home
+        ? `, whose ARP request ${answerer.member.name} answers (its pods' ports are isolated: it routes between them, through its firewall)`
+        : `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)`
   const how = (r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
   const kind = link?.linkinfo?.info_kind
   return {
@@ -250,9 +262,11 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   }
 }
 
-/** "dropped by node-1's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 2: policy deny-db (…)" */
+/** "rejected by a network policy: node-2's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 4, "isolated by db-from-api"" */
 function dropReason(member: Member, v: Verdict, chain: string): string {
-  const policy = v.comment ? ` (netlab policy: "${v.comment}")` : ''
   if (!v.rule) return `${member.name}'s iptables ${chain} policy is DROP and no rule accepts it`
-  return `dropped by ${member.name}'s iptables ${v.path.join(' → ')} rule ${v.rule.num}: ${v.rule.text}${policy}`
+  const target = v.rule.args.includes('REJECT') ? 'rejected' : 'dropped'
+  const where = `${member.name}'s iptables ${v.path.join(' → ')} rule ${v.rule.num}`
+  if (v.comment && v.path.some((c) => c.startsWith('NETLAB-'))) return `${target} by a network policy: ${where}, "${v.comment}"`
+  return `${target} by ${where}: ${v.rule.text}`
 }

@@ -17,6 +17,7 @@ import type {Packet, Snapshot} from '../../src/trace/types.js'
 const file = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const vxlan = buildModel(loadTopologyFile(file('../../topologies/three-node-vxlan.yaml')))
 const aws = buildModel(loadTopologyFile(file('../../topologies/aws-vpc.yaml')))
+const policy = buildModel(loadTopologyFile(file('../../topologies/policy-three-tier.yaml')))
 const snaps = JSON.parse(readFileSync(file('../fixtures/trace/vxlan-web-0-db.json'), 'utf8')) as Record<string, Snapshot>
 const snap = (name: string, change: (s: Snapshot) => void = () => {}): Snapshot => {
   const s = structuredClone(snaps[name])
@@ -186,6 +187,39 @@ describe('links and proxy ARP (by the model)', () => {
     const back = hop('node-1', 'eth0', {...base, links: [{ifname: 'eth0', addr_info: [{local: '192.168.50.21'}]}]}, p, aws)
     expect(back.hop.problem).toMatchObject({kind: 'no-route'})
     expect(back.hop.problem!.reason).toMatch(/route to its pod is missing/)
+  })
+})
+
+describe('a lab wired for policies', () => {
+  const ip = (name: string) => policy.members.find((m) => m.name === name)!.ips[0]
+  it('routes same-node pods through their node, and names the policy that rejects', () => {
+    const p: Packet = {src: ip('frontend-0'), dst: ip('api-0'), proto: 'icmp'}
+    const links = [{ifname: 'eth0', addr_info: [{local: p.src}]}]
+    const d = hop(
+      'frontend-0',
+      undefined,
+      {links, route: [{dst: p.dst, dev: 'eth0'}], neigh: [], fdb: [], iptables: '', ipForward: '0'},
+      p,
+      policy,
+    )
+    expect(d.next).toMatchObject({member: {name: 'node-0'}, dev: 'cni0'})
+    const dump = [
+      '*filter',
+      ':FORWARD DROP [0:0]',
+      ':NETLAB-POLICY - [0:0]',
+      ':NETLAB-OUT-frontend-0 - [0:0]',
+      '-A FORWARD -j NETLAB-POLICY',
+      `-A NETLAB-POLICY -s ${p.src}/32 -j NETLAB-OUT-frontend-0`,
+      '-A NETLAB-OUT-frontend-0 -m comment --comment "isolated by frontend-egress" -j REJECT --reject-with icmp-admin-prohibited',
+      'COMMIT',
+    ].join('\n')
+    const nodeLinks = [{ifname: 'cni0', addr_info: [{local: '10.244.0.1'}]}]
+    const snapshot = {links: nodeLinks, route: [{dst: p.dst, dev: 'cni0'}], neigh: [], fdb: [], iptables: dump, ipForward: '1'}
+    const n = hop('node-0', 'cni0', snapshot, p, policy)
+    expect(n.hop.problem).toMatchObject({kind: 'drop'})
+    expect(n.hop.problem!.reason).toBe(
+      `rejected by a network policy: node-0's iptables FORWARD → NETLAB-POLICY → NETLAB-OUT-frontend-0 rule 1, "isolated by frontend-egress"`,
+    )
   })
 })
 
