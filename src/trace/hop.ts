@@ -6,7 +6,7 @@
 import type {LabModel, Member} from '../model/types.js'
 import {routingMode} from '../plan/routing/index.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
-import type {Hop, IpLink, Packet, Snapshot} from './types.js'
+import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
 
 /** What VXLAN adds to every frame: outer Ethernet, IP, UDP and VXLAN headers (flannel's 50). */
 export const VXLAN_OVERHEAD = 50
@@ -114,27 +114,34 @@ function firewallText(v: Verdict | undefined, table: string): string | undefined
   return v && (v.rule || v.verdict === 'drop') ? describeVerdict(v, table) : undefined
 }
 
+/** What the steps of one hop share: where it is, the packet as it came and as it leaves, and how to stop there. */
+interface Ctx extends HopInput {
+  first: boolean
+  /** the hop so far: member, interfaces, next-hop address */
+  out: Hop
+  /** the packet as it leaves (after a masquerade) */
+  leaving: Packet
+  firewall?: string
+  stop: (kind: StopKind, reason: string, extra?: Partial<Hop>) => HopDecision
+}
+
 /** Decide one hop. */
-export function decideHop({model, member, snap, packet, iif}: HopInput): HopDecision {
+export function decideHop(input: HopInput): HopDecision {
+  const {model, member, snap, packet, iif} = input
   const first = iif === undefined
   const tables = parseSave(snap.iptables)
   const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: ''}
-  const stop = (kind: NonNullable<Hop['problem']>['kind'], reason: string, extra: Partial<Hop> = {}): HopDecision => ({
+  const stop = (kind: StopKind, reason: string, extra: Partial<Hop> = {}): HopDecision => ({
     hop: {...base, ...extra, text: reason, problem: {kind, reason}},
     packet,
     delivered: false,
   })
 
   if (holds(snap.links, packet.dst)) {
-    if (!first) {
-      const v = evaluate(tables, 'filter', 'INPUT', packet, {iif})
-      if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
-    }
-    return {
-      hop: {...base, text: first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`},
-      packet,
-      delivered: true,
-    }
+    const v = first ? undefined : evaluate(tables, 'filter', 'INPUT', packet, {iif})
+    if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
+    const text = first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`
+    return {hop: {...base, text}, packet, delivered: true}
   }
   if (!first && snap.ipForward.trim() !== '1')
     return stop('forwarding-off', `${member.name} does not forward: net.ipv4.ip_forward is ${snap.ipForward.trim() || 'unreadable'}`)
@@ -146,71 +153,82 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   const r = snap.route[0]
   if (r.type && r.type !== 'unicast' && r.type !== 'local')
     return stop('no-route', `${member.name}'s route to ${packet.dst} is of type ${r.type}: the packet is refused there`)
-  const oif = r.dev
-  const via = r.gateway ?? packet.dst
-  const out: Hop = {...base, out: oif, via}
+  const out: Hop = {...base, out: r.dev, via: r.gateway ?? packet.dst}
 
+  // the firewall: filter decides, then nat's POSTROUTING may rewrite the source
   const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
-  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, {iif, oif, local})
+  const where = {iif, oif: r.dev, local}
+  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, where)
   if (filter?.verdict === 'drop')
     return stop('drop', dropReason(member, filter, first ? 'OUTPUT' : 'FORWARD'), {...out, firewall: describeVerdict(filter)})
+  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
+  const masq = nat?.verdict === 'masquerade' ? nat : undefined
+  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
   let leaving = packet
-  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, {oif, local})
-  const firewall = [firewallText(filter, 'filter'), nat?.verdict === 'masquerade' ? describeVerdict(nat, 'nat') : undefined]
-    .filter(Boolean)
-    .join('; ')
-  if (nat?.verdict === 'masquerade') {
-    const natted = nat.toSource ?? snap.links.find((l) => l.ifname === oif)?.addr_info?.find((a) => a.family !== 'inet6')?.local
+  if (masq) {
+    const natted = masq.toSource ?? snap.links.find((l) => l.ifname === r.dev)?.addr_info?.find((a) => a.family !== 'inet6')?.local
     if (isPodAddress(model, packet.src) && (isPodAddress(model, packet.dst) || model.nodes.some((n) => n.ip === packet.dst)))
       return stop(
         'masquerade',
         `${member.name} masquerades ${packet.src} → ${natted ?? 'its own address'} on the way to ${name(model, packet.dst)}: ` +
-          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(nat, 'nat')}`,
+          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(masq, 'nat')}`,
         {...out, firewall},
       )
     if (natted) leaving = {...packet, src: natted}
   }
+  const ctx: Ctx = {...input, first, out, leaving, firewall, stop: (k, reason, extra) => stop(k, reason, {...out, firewall, ...extra})}
+  const link = snap.links.find((l) => l.ifname === r.dev)
+  return link?.linkinfo?.info_kind === 'vxlan' ? overlayHop(ctx, link) : linkHop(ctx, link, !!r.gateway)
+}
 
-  const link = snap.links.find((l) => l.ifname === oif)
+const srcText = (c: Ctx) => (c.leaving.src !== c.packet.src ? `, source masqueraded to ${c.leaving.src}` : '')
+
+/** Out by a VXLAN device: the neighbour's MAC, the fdb entry that says which node it is at, and the MTU the underlay allows. */
+function overlayHop(c: Ctx, link: IpLink): HopDecision {
+  const {model, member, snap} = c
+  const [oif, via] = [c.out.out!, c.out.via!]
+  const neigh = snap.neigh.find((n) => n.dst === via && n.dev === oif)
+  if (!neigh?.lladdr || neigh.state?.some((s) => s === 'FAILED' || s === 'INCOMPLETE'))
+    return c.stop(
+      'no-neighbour',
+      `${member.name} has no neighbour entry for ${via} on ${oif}: the overlay cannot ARP, so the packet is dropped`,
+    )
+  const fdb = snap.fdb.find((f) => f.mac === neigh.lladdr && (f.ifname === undefined || f.ifname === oif) && f.dst)
+  if (!fdb)
+    return c.stop(
+      'no-fdb',
+      `${member.name}'s ${oif} has no forwarding-database entry for ${neigh.lladdr} (${via}'s MAC): ` +
+        `it does not know which node to send the wrapped frame to`,
+    )
+  const remote = ownerOf(model, fdb.dst!)
+  const vx = link.linkinfo?.info_data
+  const text =
+    `routed out ${oif} (VXLAN, VNI ${vx?.id ?? '?'}) via ${via}; its MAC ${neigh.lladdr} is at ` +
+    `${name(model, fdb.dst!)}, so the frame leaves wrapped in UDP ${vx?.port ?? ''} from ` +
+    `${vx?.local ?? '?'} to ${fdb.dst}${srcText(c)}`
+  const hop: Hop = {...c.out, src: c.leaving.src, next: remote?.name, firewall: c.firewall, text}
+  const underlay = snap.links.find((l) => l.ifname === vx?.link)
+  if (link.mtu !== undefined && underlay?.mtu !== undefined && link.mtu + VXLAN_OVERHEAD > underlay.mtu)
+    hop.problem = {
+      kind: 'mtu',
+      reason:
+        `${member.name}'s ${oif} has MTU ${link.mtu}: wrapped, a full-size packet is ${link.mtu + VXLAN_OVERHEAD} bytes, ` +
+        `more than ${underlay.ifname}'s ${underlay.mtu}; full-size packets are lost on the underlay ` +
+        `(the overlay MTU must be ${underlay.mtu - VXLAN_OVERHEAD})`,
+    }
+  if (!remote) return {...c.stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}
+  return {hop, packet: c.leaving, next: {member: remote, via: fdb.dst!, overlay: true}, delivered: false}
+}
+
+/** Out by an Ethernet link (veth, bridge): who holds the next-hop address, or answers ARP for it there. */
+function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision {
+  const {model, member, snap} = c
+  const [oif, via] = [c.out.out!, c.out.via!]
   const neigh = snap.neigh.find((n) => n.dst === via && n.dev === oif)
   const failedNeigh = neigh?.state?.some((s) => s === 'FAILED' || s === 'INCOMPLETE')
-  const srcText = leaving.src !== packet.src ? `, source masqueraded to ${leaving.src}` : ''
-  if (link?.linkinfo?.info_kind === 'vxlan') {
-    if (!neigh?.lladdr || failedNeigh)
-      return stop(
-        'no-neighbour',
-        `${member.name} has no neighbour entry for ${via} on ${oif}: the overlay cannot ARP, so the packet is dropped`,
-        {...out, firewall},
-      )
-    const fdb = snap.fdb.find((f) => f.mac === neigh.lladdr && (f.ifname === undefined || f.ifname === oif) && f.dst)
-    if (!fdb)
-      return stop(
-        'no-fdb',
-        `${member.name}'s ${oif} has no forwarding-database entry for ${neigh.lladdr} (${via}'s MAC): ` +
-          `it does not know which node to send the wrapped frame to`,
-        {...out, firewall},
-      )
-    const remote = ownerOf(model, fdb.dst!)
-    const underlay = snap.links.find((l) => l.ifname === link.linkinfo?.info_data?.link)
-    const text =
-      `routed out ${oif} (VXLAN, VNI ${link.linkinfo.info_data?.id ?? '?'}) via ${via}; its MAC ${neigh.lladdr} is at ` +
-      `${name(model, fdb.dst!)}, so the frame leaves wrapped in UDP ${link.linkinfo.info_data?.port ?? ''} from ` +
-      `${link.linkinfo.info_data?.local ?? '?'} to ${fdb.dst}${srcText}`
-    const hop: Hop = {...out, src: leaving.src, next: remote?.name, firewall: firewall || undefined, text}
-    if (link.mtu !== undefined && underlay?.mtu !== undefined && link.mtu + VXLAN_OVERHEAD > underlay.mtu)
-      hop.problem = {
-        kind: 'mtu',
-        reason:
-          `${member.name}'s ${oif} has MTU ${link.mtu}: wrapped, a full-size packet is ${link.mtu + VXLAN_OVERHEAD} bytes, ` +
-          `more than ${underlay.ifname}'s ${underlay.mtu}; full-size packets are lost on the underlay ` +
-          `(the overlay MTU must be ${underlay.mtu - VXLAN_OVERHEAD})`,
-      }
-    if (!remote) return {...stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}
-    return {hop, packet: leaving, next: {member: remote, via: fdb.dst!, overlay: true}, delivered: false}
-  }
   const nm = nextMember(model, member, via)
-  if (!nm) return stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`, out)
-  const there = oif ? onLink(model, member, oif) : undefined
+  if (!nm) return c.stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`)
+  const there = onLink(model, member, oif)
   let answerer = nm
   const home = model.nodes.find((n) => n.pods.some((p) => p.netns === member.netns))
   if (home && model.policies && routingMode(model.routing).policyWiring === undefined && home.pods.some((p) => p.name === nm.member.name)) {
@@ -220,43 +238,40 @@ export function decideHop({model, member, snap, packet, iif}: HopInput): HopDeci
   }
   if (there && !there.has(nm.member.name)) {
     // not on this link: a node there may answer ARP for its pod (proxy ARP: aws-vpc, vpc-native)
-    const home = model.nodes.find((n) => n.pods.some((p) => p.name === nm.member.name) && there.has(n.name))
-    const node = home && model.members.find((m) => m.netns === home.netns)
+    const owner = model.nodes.find((n) => n.pods.some((p) => p.name === nm.member.name) && there.has(n.name))
+    const node = owner && model.members.find((m) => m.netns === owner.netns)
     if (!node)
-      return stop(
+      return c.stop(
         'no-neighbour',
         `${member.name} sends it out ${oif} to ${name(model, via)}, but ${nm.member.name} is not on that link: nobody answers ARP for ${via} there`,
-        {...out, firewall},
       )
     if (node.netns === member.netns)
-      return stop(
+      return c.stop(
         'no-route',
         `${member.name} has no route to ${name(model, via)} but back out ${oif}, where it answers ARP for it itself: the route to its pod is missing`,
-        {...out, firewall},
       )
     answerer = {member: node, dev: 'eth0'}
   }
   const unanswered = failedNeigh ? ` (its neighbour entry for ${via} is ${neigh!.state!.join(',')}: ARP went unanswered)` : ''
   // a node answering for its pod is followed even so: why it does not answer is found there
-  if (failedNeigh && answerer === nm)
-    return stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`, {...out, firewall})
+  if (failedNeigh && answerer === nm) return c.stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`)
   const proxied =
     answerer === nm
       ? ''
       : home
         ? `, whose ARP request ${answerer.member.name} answers (its pods' ports are isolated: it routes between them, through its firewall)`
         : `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)`
-  const how = (r.gateway ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
+  const how = (routed ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
   const kind = link?.linkinfo?.info_kind
   return {
     hop: {
-      ...out,
-      src: leaving.src,
+      ...c.out,
+      src: c.leaving.src,
       next: answerer.member.name,
-      firewall: firewall || undefined,
-      text: `${first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText}${unanswered}`,
+      firewall: c.firewall,
+      text: `${c.first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText(c)}${unanswered}`,
     },
-    packet: leaving,
+    packet: c.leaving,
     next: {member: answerer.member, via, dev: answerer.dev},
     delivered: false,
   }
