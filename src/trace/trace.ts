@@ -29,6 +29,8 @@ export function primaryAddress(model: LabModel, m: Member): string | undefined {
 export function resolveEnds(src: string, dst: string, opts: TraceOptions): {lab: string; model: LabModel; from: Member; to: string} {
   const {lab, member: from} = findMember(src, opts.lab, 'trace')
   const model = readState(lab)!.model
+  if (!primaryAddress(model, from))
+    throw new UsageError(`${src} has no address to send from (it is the ${from.kind}); trace from a node, pod, router or external host`)
   if (parseIPv4(dst) !== undefined) return {lab, model, from, to: dst}
   const target = model.members.find((m) => m.name === dst)
   if (!target) throw new UsageError(`lab ${lab} has no member named "${dst}" (DST is a member's name or an IPv4 address)`)
