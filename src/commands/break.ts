@@ -4,7 +4,7 @@ import {NetlabCommand} from '../cli/base.js'
 export default class Break extends NetlabCommand {
   static override description =
     'An exercise: inject one realistic fault into a running lab (a random one unless FAULT is ' +
-    'named) without saying where — a deleted route, forwarding off, a pod-to-pod masquerade, a ' +
+    'named; never the MTU fault, which only trace can find) without saying where — a deleted route, forwarding off, a pod-to-pod masquerade, a ' +
     'stray DROP, and on VXLAN labs a wrong overlay MTU or a missing fdb entry. Find it with ' +
     'netlab probe and netlab trace; netlab fix takes it out. --list lists the kinds.'
   static override usage = 'break [LAB] [FAULT] [--seed N] [--reveal] [--list]'

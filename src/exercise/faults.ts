@@ -149,9 +149,12 @@ export function seeded(seed: number): () => number {
   }
 }
 
-/** Pick a fault: of `kind` when named (undefined when the lab cannot take it), else of any kind that applies. */
+/** Kinds a random pick leaves out: probe's small packets pass them, so only trace finds them (name them to get one). */
+export const NAMED_ONLY: readonly FaultKind[] = ['mtu']
+
+/** Pick a fault: of `kind` when named (undefined when the lab cannot take it), else of any kind that applies and probe can see. */
 export function pickFault(model: LabModel, plan: Plan, kind: FaultKind | undefined, random: () => number): Fault | undefined {
-  const kinds = kind ? [kind] : applicableKinds(model, plan)
+  const kinds = kind ? [kind] : applicableKinds(model, plan).filter((k) => !NAMED_ONLY.includes(k))
   if (kinds.length === 0) return undefined
   const k = kinds[Math.floor(random() * kinds.length)]
   const all = candidates(model, plan, k)

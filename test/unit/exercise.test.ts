@@ -73,6 +73,9 @@ describe('netlab break: the faults', () => {
     const picks = (seed: number) => pickFault(model, plan, undefined, seeded(seed))!.what
     expect(picks(7)).toBe(picks(7))
     expect(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(picks)).size).toBeGreaterThan(2)
+    // a random pick is one probe can see: never the MTU, which only trace finds
+    const kinds = new Set(Array.from({length: 200}, (_, i) => pickFault(model, plan, undefined, seeded(i))!.kind))
+    expect([...kinds].sort()).toEqual(['drop', 'fdb', 'forwarding', 'masquerade', 'route'])
     const hg = LABS[0][1]
     expect(pickFault(hg.model, hg.plan, 'fdb', seeded(1))).toBeUndefined()
   })
