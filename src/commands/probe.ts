@@ -55,6 +55,11 @@ export default class Probe extends NetlabCommand {
       report = await probeLab(lab, opts)
       model = readState(lab)?.model
     }
+    if (report.failed > 0 && model) {
+      // each failure explained in one line by trace (bounded: see src/trace/explain.ts)
+      const {explainFailures} = await import('../trace/explain.js')
+      report.explained = await explainFailures(model.lab, model, report)
+    }
     if (flags.json) this.printJson(report)
     else this.log(renderReport(report, {owners: model ? addressOwners(model) : undefined}))
     if (report.failed > 0) process.exitCode = 1
