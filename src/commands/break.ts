@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Break extends NetlabCommand {
+  static override summary = 'Inject one realistic fault into a lab, without saying where.'
   static override description =
     'An exercise: inject one realistic fault into a running lab (a random one unless FAULT is ' +
     'named; never the MTU fault, which only trace can find) without saying where — a deleted route, forwarding off, a pod-to-pod masquerade, a ' +

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Fix extends NetlabCommand {
+  static override summary = 'Take out the fault netlab break injected, exactly.'
   static override description =
     'Take out the fault netlab break injected into a lab, exactly: each of its changes is undone ' +
     'as it was recorded, so the lab is back to its plan. Nothing to fix is not an error.'

@@ -3,6 +3,7 @@ import {NetlabCommand} from '../cli/base.js'
 import {UsageError} from '../cli/errors.js'
 
 export default class Trace extends NetlabCommand {
+  static override summary = 'Follow a packet hop by hop to where it stops.'
   static override description =
     'The path a packet takes from one lab member to another, hop by hop, read from the real ' +
     'kernel state of each namespace on the way: the route the kernel picks (ip route get, with ' +
