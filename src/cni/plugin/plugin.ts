@@ -6,8 +6,8 @@ import {formatIPv4} from '../../model/ipv4.js'
 import {LATEST, SUPPORTED_VERSIONS, type NetConf, versionAtLeast, versionOk} from './config.js'
 import type {CallEnv} from './env.js'
 import {CODE, CniError} from './errors.js'
-import {allocate, collect, exhausted, held, release, type Owner} from './ipam.js'
-import {BatchError, hostVethName, nodeAddBatch, podAddBatch, runBatch, tryIp} from './links.js'
+import {allocate, collect, exhausted, held, release, type Allocation, type Owner} from './ipam.js'
+import {BatchError, hostVethName, nodeAddBatch, podAddBatch, runBatch, tryIp, type LinkJson} from './links.js'
 import {buildResult, podRoutes, prevAddresses, type Result} from './result.js'
 import {DiskStore} from './store.js'
 
@@ -61,6 +61,17 @@ function needNetns(env: CallEnv): void {
   if (!existsSync(env.netns)) throw new CniError(CODE.invalidEnv, `CNI_NETNS ${env.netns} does not exist`)
 }
 
+/** The node's batch; a bridge that a parallel ADD created after we looked is no error. */
+function nodeBatch(conf: NetConf, veth: string, ips: Allocation[]): LinkJson[][] {
+  const exists = nodeHasLink(conf.bridge)
+  try {
+    return runBatch(nodeAddBatch(conf, veth, ips, exists), undefined, {details: true})
+  } catch (e) {
+    if (exists || !(e instanceof BatchError) || e.line !== 1 || !/File exists/.test(e.message)) throw e
+    return runBatch(nodeAddBatch(conf, veth, ips, true), undefined, {details: true})
+  }
+}
+
 export function add(env: CallEnv, conf: NetConf): Result {
   needNetns(env)
   const store = new DiskStore(conf.ipam.dataDir, conf.name)
@@ -71,9 +82,8 @@ export function add(env: CallEnv, conf: NetConf): Result {
   try {
     const [[pod]] = runBatch(podAddBatch(conf, env.ifname, veth, ips, process.pid), env.netns).slice(-1)
     podMade = true
-    const bridgeExists = nodeHasLink(conf.bridge)
     if (conf.isGateway) enableForwarding()
-    const [[br], [host]] = runBatch(nodeAddBatch(conf, veth, ips, bridgeExists), undefined, {details: true})
+    const [[br], [host]] = nodeBatch(conf, veth, ips)
     if (br.linkinfo?.info_kind !== 'bridge') throw new CniError(CODE.internal, `${conf.bridge} exists and is not a bridge`)
     if (conf.ipMasq)
       masquerade(

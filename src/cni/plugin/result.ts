@@ -14,7 +14,7 @@ export interface Result {
   cniVersion: string
   interfaces: Iface[]
   ips: {version?: string; interface: number; address: string; gateway: string}[]
-  routes: {dst: string; gw?: string}[]
+  routes?: {dst: string; gw?: string}[]
   dns: Record<string, never>
 }
 
@@ -29,6 +29,7 @@ export function podRoutes(conf: NetConf, gateway: number): {dst: string; gw: str
 /** interfaces: the bridge, the host end of the veth, the pod end (index 2, which every IP names) */
 export function buildResult(conf: NetConf, ifaces: [Iface, Iface, Iface], ips: Allocation[]): Result {
   const tagged = !conf.cniVersion.startsWith('1.')
+  const routes = ips.length > 0 ? podRoutes(conf, ips[0].gateway) : []
   return {
     cniVersion: conf.cniVersion,
     interfaces: ifaces,
@@ -38,7 +39,8 @@ export function buildResult(conf: NetConf, ifaces: [Iface, Iface, Iface], ips: A
       address: `${formatIPv4(a.ip)}/${a.prefix}`,
       gateway: formatIPv4(a.gateway),
     })),
-    routes: ips.length > 0 ? podRoutes(conf, ips[0].gateway) : [],
+    // no routes: no key, as the reference plugins write it
+    ...(routes.length > 0 ? {routes} : {}),
     dns: {},
   }
 }
