@@ -125,7 +125,7 @@ function sequence(plugin: string, type: string, ns: ReturnType<typeof scratch>):
   const added = run('ADD', env)
   stores.afterAdd = store(dir)
   const pod = podView(ns.pod[0], 'eth0')
-  const ping = spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W2', '10.99.0.1']).status ?? -1
+  const ping = spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W5', '10.99.0.1']).status ?? -1
   run('CHECK', {...env, CNI_COMMAND: 'CHECK'}, {...c, prevResult: added.out})
   run('ADD again', env)
   stores.afterAddAgain = store(dir)
@@ -308,7 +308,7 @@ describe.skipIf(!isRoot)('bash-cni, the one-screen plugin', () => {
     expect(added.exit, added.stdout).toBe(0)
     expect(added.out.ips).toEqual([{interface: 0, address: '10.97.0.2/24', gateway: '10.97.0.1'}])
     expect(podView(ns.pod[0], 'eth0')).toEqual({addrs: ['10.97.0.2/24'], routes: ['default 10.97.0.1 eth0', '10.97.0.0/24  eth0']})
-    expect(spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W2', '10.97.0.1']).status).toBe(0)
+    expect(spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W5', '10.97.0.1']).status).toBe(0)
     expect(call(BASH, ns.node, {...env, CNI_COMMAND: 'CHECK'}, {...c, prevResult: added.out}).exit).toBe(0)
     expect(call(BASH, ns.node, env, c).out.code).toBe(999)
     expect(store(ns.dataDir)).toEqual({'10.97.0.2': 'b1\r\neth0'})
