@@ -109,6 +109,8 @@ interface Run {
   stores: Record<string, Record<string, string>>
   pod: {addrs: string[]; routes: string[]}
   ping: number
+  /** the node's ip_forward after ADD (a gateway bridge routes) */
+  forwarding: string
 }
 
 /** The whole sequence against one plugin; every answer and store is kept for comparison. */
@@ -126,6 +128,7 @@ function sequence(plugin: string, type: string, ns: ReturnType<typeof scratch>):
   stores.afterAdd = store(dir)
   const pod = podView(ns.pod[0], 'eth0')
   const ping = spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W5', '10.99.0.1']).status ?? -1
+  const forwarding = spawnSync('ip', ['netns', 'exec', ns.node, 'cat', '/proc/sys/net/ipv4/ip_forward'], {encoding: 'utf8'}).stdout.trim()
   run('CHECK', {...env, CNI_COMMAND: 'CHECK'}, {...c, prevResult: added.out})
   run('ADD again', env)
   stores.afterAddAgain = store(dir)
@@ -149,7 +152,7 @@ function sequence(plugin: string, type: string, ns: ReturnType<typeof scratch>):
   stores.tinyAfterDel = store(join(ns.dataDir, 'tiny'))
   run('ADD 0.4.0', {...env, CNI_CONTAINERID: 'ctr2'}, conf(type, ns.dataDir, '0.4.0'))
   run('DEL 0.4.0', {...env, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'ctr2'}, conf(type, ns.dataDir, '0.4.0'))
-  return {steps, stores, pod, ping}
+  return {steps, stores, pod, ping, forwarding}
 }
 
 describe.skipIf(!isRoot || !existsSync(REFERENCE))('CNI conformance: netlab-cni against the reference bridge + host-local', () => {
@@ -200,6 +203,7 @@ describe.skipIf(!isRoot || !existsSync(REFERENCE))('CNI conformance: netlab-cni 
     expect(ours.pod).toEqual(ref.pod)
     expect(ours.pod.addrs).toEqual(['10.99.0.2/28'])
     expect([ours.ping, ref.ping]).toEqual([0, 0])
+    expect([ours.forwarding, ref.forwarding]).toEqual(['1', '1'])
   })
 })
 
@@ -260,6 +264,27 @@ describe.skipIf(!isRoot)('netlab-cni beyond the reference: STATUS, GC, parallel 
     }
     expect(call(NETLAB, ns.node, add, t).exit).toBe(0)
     expect(call(NETLAB, ns.node, env, t).out.code).toBe(50)
+  })
+
+  it('ipMasq: ADD adds one MASQUERADE rule for the pod address in the node, DEL removes it', () => {
+    const c = {
+      ...conf('netlab-cni', ns.dataDir),
+      name: 'masq',
+      ipMasq: true,
+      ipam: {type: 'host-local', subnet: '10.96.0.0/24', dataDir: ns.dataDir},
+    }
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'm1',
+      CNI_NETNS: `/var/run/netns/${ns.pod[1]}`,
+      CNI_IFNAME: 'eth5',
+      CNI_PATH: '/usr/lib/cni',
+    }
+    const nat = () => spawnSync('ip', ['netns', 'exec', ns.node, 'iptables-save', '-t', 'nat'], {encoding: 'utf8'}).stdout
+    expect(call(NETLAB, ns.node, env, c).exit).toBe(0)
+    expect(nat()).toMatch(/-A POSTROUTING -s 10\.96\.0\.2\/32 ! -d 10\.96\.0\.0\/24 .*-j MASQUERADE/)
+    expect(call(NETLAB, ns.node, {...env, CNI_COMMAND: 'DEL'}, c).exit).toBe(0)
+    expect(nat()).not.toContain('MASQUERADE')
   })
 
   it('CHECK fails once the pod has lost its default route, and DEL without a namespace still frees the address', () => {
