@@ -10,6 +10,8 @@ import {allocate, collect, exhausted, held, release, type IpStore, type Owner} f
 import {batchError, hostVethName, netnsName, nodeAddBatch, parseBatchJson, podAddBatch, randomMac} from '../../src/cni/plugin/links.js'
 import {versionResult} from '../../src/cni/plugin/plugin.js'
 import {buildResult, prevAddresses} from '../../src/cni/plugin/result.js'
+import {parseRequest} from '../../src/cni/plugin/worker.js'
+import {run} from '../../src/cni/plugin/call.js'
 
 const ENV = {CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/pod', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni'}
 
@@ -304,5 +306,22 @@ describe('netlab-cni results and ip batches', () => {
       '"ip link add x" failed: RTNETLINK answers: File exists',
     )
     expect(parseBatchJson('[{"ifname":"a"}]\n\n[{"ifname":"b"}]\n')).toEqual([[{ifname: 'a'}], [{ifname: 'b'}]])
+  })
+})
+
+describe('netlab-cni calls and the worker protocol', () => {
+  it("a request is the client's CNI_ variables, an empty entry, then stdin (which may hold anything)", () => {
+    const stdin = '{"cniVersion":"1.0.0","x":"a=b"}\n'
+    const req = Buffer.from(`CNI_COMMAND=ADD\0CNI_ARGS=A=1;B=2\0\0${stdin}`)
+    expect(parseRequest(req)).toEqual({env: {CNI_COMMAND: 'ADD', CNI_ARGS: 'A=1;B=2'}, stdin})
+    expect(parseRequest(Buffer.from('\0{}'))).toEqual({env: {}, stdin: '{}'})
+  })
+
+  it('a call without side effects answers as the process would: VERSION, and errors as JSON with status 1', () => {
+    expect(run({CNI_COMMAND: 'VERSION'}, '{"cniVersion":"0.4.0"}')).toMatchObject({code: 0, stdout: expect.stringContaining('"0.4.0"')})
+    const bad = run(ENV, '{"cniVersion":"1.0.0",')
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.stdout)).toMatchObject({cniVersion: '1.0.0', code: 6})
+    expect(JSON.parse(run({CNI_COMMAND: 'ADD'}, conf()).stdout).code).toBe(4)
   })
 })

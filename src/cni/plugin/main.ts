@@ -1,11 +1,10 @@
 // netlab-cni's entry: the environment and stdin in, one JSON document on stdout, exit 0 or 1.
 // Bundled alone into dist/netlab-cni.mjs (npm run build): no oclif, nothing loaded that a call
-// does not use, because the runtime starts one process per pod and per command.
+// does not use. `--serve SOCKET` makes it the resident worker of one node namespace instead
+// (worker.ts; bin/netlab-cni starts it and hands it the calls).
 import {readFileSync, writeSync} from 'node:fs'
-import {LATEST, parseConfig, versionOk} from './config.js'
-import {parseEnv} from './env.js'
-import {errorResult} from './errors.js'
-import {add, check, del, gc, status, versionResult} from './plugin.js'
+import {run} from './call.js'
+import {serve} from './worker.js'
 
 function readStdin(): string {
   try {
@@ -15,32 +14,9 @@ function readStdin(): string {
   }
 }
 
-/** The version an error result names: the config's when it has one we speak. */
-function versionOf(stdin: string): string {
-  const m = /"cniVersion"\s*:\s*"([^"]*)"/.exec(stdin)
-  return m && versionOk(m[1]) ? m[1] : LATEST
+if (process.argv[2] === '--serve') serve(process.argv[3])
+else {
+  const r = run(process.env, readStdin())
+  if (r.stdout) writeSync(1, r.stdout)
+  process.exitCode = r.code
 }
-
-export function main(): number {
-  const stdin = readStdin()
-  const print = (doc: unknown) => writeSync(1, JSON.stringify(doc, null, 4) + '\n')
-  try {
-    const env = parseEnv(process.env)
-    if (env.command === 'VERSION') {
-      print(versionResult(stdin))
-      return 0
-    }
-    const conf = parseConfig(stdin)
-    if (env.command === 'ADD') print(add(env, conf))
-    else if (env.command === 'DEL') del(env, conf)
-    else if (env.command === 'CHECK') check(env, conf)
-    else if (env.command === 'STATUS') status(conf)
-    else gc(conf)
-    return 0
-  } catch (e) {
-    print(errorResult(e, versionOf(stdin)))
-    return 1
-  }
-}
-
-process.exitCode = main()
