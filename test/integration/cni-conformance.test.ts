@@ -5,7 +5,7 @@
 // the same error code wherever the reference uses one of the spec's (1-99; its catch-all 999
 // only asks for an error), results of the same shape, the same host-local store byte for byte,
 // the same addresses and routes in the pod. Then what only netlab-cni has (STATUS, GC, parallel
-// ADDs on one store) and the bash plugin's ADD/CHECK/DEL/VERSION. About 20 s on a busy machine.
+// ADDs on one store, the resident worker) and the bash plugin's ADD/CHECK/DEL/VERSION. About 10 s.
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'

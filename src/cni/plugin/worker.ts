@@ -1,15 +1,34 @@
 // The resident worker: Node's start-up is nearly all of a call's cost (~80 ms of CPU against
 // ~15 ms of work), so bin/netlab-cni hands ADD, DEL and CHECK to a worker living in the same
-// node namespace, started by the first call there, and gone after IDLE_MS without a call. It
-// serves one namespace only (the socket is named by the namespace's inode, so a call never
+// node namespace, started by the first call there, and gone after IDLE_MS without a call, or
+// within a second of its namespace losing its name (ip netns del: the worker must not keep a
+// deleted node's bridge and veths alive). It serves one namespace only (the socket is named by the namespace's inode, so a call never
 // runs in another namespace's worker) and one call at a time (the calls are synchronous).
 // Request: NUL-separated KEY=VALUE environment, an empty entry, then stdin. Reply: the exit
 // status, a newline, then stdout.
-import {unlinkSync} from 'node:fs'
+import {readdirSync, statSync, unlinkSync} from 'node:fs'
 import {connect, createServer, type Socket} from 'node:net'
 import {run} from './call.js'
 
-const IDLE_MS = 3000
+// long enough to span a lab's whole `up` however the runtime orders its calls across nodes
+const IDLE_MS = 20_000
+const NETNS_DIR = '/run/netns'
+
+/** The name `ip netns` knows our namespace by, if any: the bind mount with our inode. */
+function ownNetnsName(): string | undefined {
+  try {
+    const ino = statSync('/proc/self/ns/net').ino
+    return readdirSync(NETNS_DIR).find((n) => {
+      try {
+        return statSync(`${NETNS_DIR}/${n}`).ino === ino
+      } catch {
+        return false
+      }
+    })
+  } catch {
+    return undefined
+  }
+}
 
 export function parseRequest(buf: Buffer): {env: Record<string, string>; stdin: string} {
   const env: Record<string, string> = {}
@@ -46,7 +65,19 @@ export function serve(path: string): void {
       if (--active === 0) idle = setTimeout(stop, IDLE_MS)
     })
   })
+  const name = ownNetnsName()
+  const ino = statSync('/proc/self/ns/net').ino
+  const gone = () => {
+    try {
+      return statSync(`${NETNS_DIR}/${name}`).ino !== ino
+    } catch {
+      return true
+    }
+  }
+  const watch = name === undefined ? undefined : setInterval(() => gone() && stop(), 1000)
   const stop = () => {
+    clearInterval(watch)
+    clearTimeout(idle)
     server.close()
     try {
       unlinkSync(path)
