@@ -70,6 +70,17 @@ describe('the npm package', () => {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
+  it('installs netlab-cni on the PATH as a CNI plugin that answers VERSION from its own bundle', () => {
+    const r = spawnSync(join(prefix, 'bin', 'netlab-cni'), [], {
+      cwd: elsewhere,
+      env: {PATH: process.env.PATH, CNI_COMMAND: 'VERSION'},
+      input: '{"cniVersion":"1.0.0"}',
+      encoding: 'utf8',
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['0.4.0', '1.1.0'])})
+  })
+
   it('needs no dependency from the registry: everything but Graphviz is in the bundle, and Graphviz is in the tarball', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>
@@ -95,17 +106,6 @@ describe('the npm package', () => {
     const svg = installed(['graph', 'three-node', '-o', join(elsewhere, 'lab.svg')])
     expect(svg.code, svg.stderr).toBe(0)
     expect(readFileSync(join(elsewhere, 'lab.svg'), 'utf8')).toContain('<svg')
-  })
-
-  it('installs netlab-cni on the PATH as a CNI plugin that answers VERSION from its own bundle', () => {
-    const r = spawnSync(join(prefix, 'bin', 'netlab-cni'), [], {
-      cwd: elsewhere,
-      env: {PATH: process.env.PATH, CNI_COMMAND: 'VERSION'},
-      input: '{"cniVersion":"1.0.0"}',
-      encoding: 'utf8',
-    })
-    expect(r.status, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['0.4.0', '1.1.0'])})
   })
 
   it.skipIf(!isRoot)('builds, probes and removes a lab with its own assets', () => {
