@@ -1,5 +1,6 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
 import Capture from './capture.js'
+import CniCheck from './cni/check.js'
 import Down from './down.js'
 import Exec from './exec.js'
 import Graph from './graph.js'
@@ -14,6 +15,7 @@ import Validate from './validate.js'
 
 export const COMMANDS = {
   capture: Capture,
+  'cni:check': CniCheck,
   down: Down,
   exec: Exec,
   graph: Graph,

@@ -78,7 +78,9 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
       b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
     for (const e of hosts.filter((x) => !isNode(x))) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
     if (leg) b.inNetns(node.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
-    if (shape.ptp) {
+    if (model.cni) {
+      // CNI plugins choose cni0's MAC (and a pod's, unless asked): pods and their node learn each other by ARP
+    } else if (shape.ptp) {
       for (const p of node.pods)
         b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
     } else {
