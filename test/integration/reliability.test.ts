@@ -98,6 +98,28 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
       expect(survived).toBe(steps.length)
     }, 600_000)
   }
+  // Pods wired by CNI (cluster.cni): a fault at the first conflist write and at the first, a
+  // middle (a bridge ADD, after its pod's loopback ADD) and the last plugin call, each rolled
+  // back by DELs before the namespaces go. Sampled (4 faults, ~3 s each) to keep the suite short.
+  it("cni (preset reference): a fault in the runtime's phases is rolled back completely", () => {
+    const topo = smallTopology(lab, {nodes: 2, pods: 2})
+    ;(topo.cluster as Record<string, unknown>).cni = {preset: 'reference'}
+    const file = writeTopology(stateDir, topo)
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
+    const calls = plan.actions.filter((a) => a.phase === 'cni')
+    const steps = [plan.actions.find((a) => a.phase === 'cni-config')!, calls[0], calls[Math.floor(calls.length / 2) + 1], calls.at(-1)!]
+    expect(new Set(steps).size).toBe(4)
+    const before = rootSnapshot()
+    for (const action of steps) {
+      const r = netlab(['up', file, '-q'], {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
+      expect(r.code, `fault at step ${action.id}: ${r.stderr}`).toBe(1)
+      expect(r.stderr).toContain(`step ${action.id + 1}/`)
+      expect(r.stderr).toContain('nothing of lab')
+      expect(labNetns(lab), `namespaces left after a fault at step ${action.id}`).toEqual([])
+      expect(existsSync(join(stateDir, lab)), `state left after a fault at step ${action.id}`).toBe(false)
+      expect(rootSnapshot(), `root namespace changed by a fault at step ${action.id}`).toBe(before)
+    }
+  }, 120_000)
 })
 
 describe.skipIf(!isRoot)('interrupts', () => {
