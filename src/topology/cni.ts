@@ -3,7 +3,7 @@
 // complaint at a line and column of the topology or of the conflist itself.
 import {readFileSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
-import {isScalar, type Node as YamlNode} from 'yaml'
+import {isScalar, parseDocument, type Node as YamlNode} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import type {CniSpec, Located} from './types.js'
 import type {Walker} from './parse.js'
@@ -75,10 +75,10 @@ export function checkConflist(text: string, file: string): void {
     doc = JSON.parse(text)
   } catch (error) {
     const msg = (error as Error).message
-    const at = /position (\d+)/.exec(msg)
-    const lc = /line (\d+) column (\d+)/.exec(msg)
-    const pos = lc ? {file, line: Number(lc[1]), col: Number(lc[2])} : posAt(text, at ? Number(at[1]) : 0, file)
-    throw new TopologyError(pos, `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, '')}`)
+    // Node names the position in some messages only; JSON is YAML, whose parser always does
+    const at = /position (\d+)/.exec(msg)?.[1] ?? parseDocument(text, {prettyErrors: false}).errors[0]?.pos[0]
+    const what = msg.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, '').replace(/, ".*" is not valid JSON$/s, '')
+    throw new TopologyError(posAt(text, Number(at ?? 0), file), `not valid JSON: ${what}`)
   }
   const at1 = {file, line: 1, col: 1}
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
