@@ -26,6 +26,8 @@ export interface CniModel {
   path: string[]
   /** each plugin type of the chain, in order, and the file that is run for it */
   chain: {type: string; file: string}[]
+  /** a plugin of the chain declares the mac capability: pods get the MACs the model gives them */
+  podMacs: boolean
   /** the runtime's files: <lab state dir>/cni (net.d/, cache/, ipam/) */
   dir: string
   nodes: CniNodeConfig[]
@@ -52,7 +54,7 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
   if (!spec) return undefined
   if (spec.conflist && !spec.conflistFile) throw new TopologyError(spec.conflist.pos, 'cluster.cni.conflist: the file was not read')
   const template = spec.conflistFile?.text ?? presetConflist(spec.preset!.value, opts.mtu)
-  const parsed = JSON.parse(template) as {name: string; cniVersion: string; plugins: {type: string}[]}
+  const parsed = JSON.parse(template) as {name: string; cniVersion: string; plugins: {type: string; capabilities?: {mac?: boolean}}[]}
   const dir = join(opts.labDir, 'cni')
   const binDir = spec.binDir?.value ?? opts.env.binDir
   const dirOf = (type: string) => (type === 'netlab-cni' ? opts.env.netlabDir : type === 'bash-cni' ? opts.env.bashDir : binDir)
@@ -64,6 +66,7 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
     cniVersion: parsed.cniVersion,
     path,
     chain,
+    podMacs: parsed.plugins.some((p) => p.capabilities?.mac === true),
     dir,
     nodes: nodes.map((n) => ({
       node: n.name,
