@@ -8,6 +8,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {buildModel} from '../../src/model/build.js'
 import {compilePlan} from '../../src/plan/compile.js'
 import {commandLine, undoCommands} from '../../src/plan/command.js'
+import {renderShell} from '../../src/plan/render.js'
 import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {checkConflist} from '../../src/topology/cni.js'
@@ -158,6 +159,12 @@ describe('the plan of a CNI lab', () => {
     expect(second).toBe(
       `cni_result=$(${second.slice(13, second.indexOf('<<'))}<<NETLAB_EOF\n{"a":"\\$x\\\`y\\\\\\\\","prevResult":\${cni_result}}\nNETLAB_EOF\n)`,
     )
+  })
+
+  it('as a script, every here-document ends on a line of its own (the why goes above the command)', () => {
+    const sh = renderShell(plan)
+    expect(sh).not.toMatch(/NETLAB_EOF\s+#/)
+    expect(sh).toMatch(/\n# CNI ADD, plugin 2\/2 \(bridge\) for pod p: [^\n]*\ncni_result=\$\(/)
   })
 
   it('vxlan: the preset gives the plugin the overlay MTU', () => {
