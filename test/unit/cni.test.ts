@@ -163,7 +163,7 @@ describe('the plan of a CNI lab', () => {
 
   it('as a script, every here-document ends on a line of its own (the why goes above the command)', () => {
     const sh = renderShell(plan)
-    expect(sh).not.toMatch(/NETLAB_EOF\s+#/)
+    expect(sh).not.toMatch(/NETLAB_EOF[ \t]+#/)
     expect(sh).toMatch(/\n# CNI ADD, plugin 2\/2 \(bridge\) for pod p: [^\n]*\ncni_result=\$\(/)
   })
 
