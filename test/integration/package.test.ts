@@ -53,7 +53,10 @@ describe('the npm package', () => {
         'README.md',
         'package.json',
         'bin/run.js',
+        'bin/netlab-cni',
+        'examples/bash-cni/bash-cni',
         'dist/netlab.mjs',
+        'dist/netlab-cni.mjs',
         'dist/src/probe/hub.js',
         'assets/netlab-nsexec.pl',
         'assets/netlab-bashrc',
@@ -63,7 +66,7 @@ describe('the npm package', () => {
       ]),
     )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab.mjs', 'dist/src/probe/hub.js'])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.mjs', 'dist/src/probe/hub.js'])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
@@ -92,6 +95,17 @@ describe('the npm package', () => {
     const svg = installed(['graph', 'three-node', '-o', join(elsewhere, 'lab.svg')])
     expect(svg.code, svg.stderr).toBe(0)
     expect(readFileSync(join(elsewhere, 'lab.svg'), 'utf8')).toContain('<svg')
+  })
+
+  it('installs netlab-cni on the PATH as a CNI plugin that answers VERSION from its own bundle', () => {
+    const r = spawnSync(join(prefix, 'bin', 'netlab-cni'), [], {
+      cwd: elsewhere,
+      env: {PATH: process.env.PATH, CNI_COMMAND: 'VERSION'},
+      input: '{"cniVersion":"1.0.0"}',
+      encoding: 'utf8',
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['0.4.0', '1.1.0'])})
   })
 
   it.skipIf(!isRoot)('builds, probes and removes a lab with its own assets', () => {
