@@ -15,8 +15,8 @@ const IPAM = {
  * masquerades every packet from the pod subnet to anything outside the node's own subnet —
  * pods of other nodes included — so a pod on another node sees the node's address, not the
  * pod's (the no-NAT probe fails). The routing mode's firewall masquerades only what leaves the
- * cluster instead. The mac and ips capabilities let the runtime give each pod the MAC and (when
- * the topology fixes one) the address netlab's model has for it.
+ * cluster instead. The reference bridge's mac and ips capabilities let the runtime give each
+ * pod the MAC and the address netlab's model has for it.
  */
 function bridgeConf(type: string, mtu?: number): Record<string, unknown> {
   return {
@@ -25,7 +25,9 @@ function bridgeConf(type: string, mtu?: number): Record<string, unknown> {
     isGateway: true,
     ipMasq: false,
     ...(mtu ? {mtu} : {}),
-    capabilities: {mac: true, ips: true},
+    // only where the plugin implements them (netlab-cni takes neither, yet): a runtime passes
+    // runtimeConfig for exactly the capabilities a plugin declares
+    ...(type === 'bridge' ? {capabilities: {mac: true, ips: true}} : {}),
     ipam: IPAM,
   }
 }
