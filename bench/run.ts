@@ -33,6 +33,7 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
   --naive-sizes LIST  run the hard-way script only for these sizes (default: all sizes; it
                       starts one process per command, so 100x10 takes several minutes)
   --no-probe          verify netlab's labs with the ping sample only
+  --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
 
@@ -88,6 +89,7 @@ interface Options {
   repeat: number
   naiveSizes: Set<string>
   probe: boolean
+  cni: boolean
   out: string
 }
 
@@ -100,6 +102,7 @@ function options(): Options | undefined {
       'skip-naive': {type: 'boolean', default: false},
       'naive-sizes': {type: 'string'},
       'no-probe': {type: 'boolean', default: false},
+      'no-cni': {type: 'boolean', default: false},
       out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
       help: {type: 'boolean', short: 'h', default: false},
     },
@@ -125,7 +128,7 @@ function options(): Options | undefined {
             .map((x) => parseSize(x).label)
         : sizes.map((x) => x.label),
   )
-  return {sizes, modes, repeat, naiveSizes, probe: !values['no-probe'], out: values.out!}
+  return {sizes, modes, repeat, naiveSizes, probe: !values['no-probe'], cni: !values['no-cni'], out: values.out!}
 }
 
 interface Context {
@@ -355,6 +358,7 @@ async function main(): Promise<number> {
   log(renderTable(cases))
   log('')
   log(renderTargets(ts))
+  if (opts.cni && !interrupted) log(`\n${await cniSection()}`)
   log(`\nraw results: ${opts.out}`)
   if (failed.length > 0 && !interrupted)
     log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)
@@ -366,6 +370,12 @@ async function main(): Promise<number> {
   }
   if (interrupted) return 130
   return failed.length > 0 || left.length > 0 ? 1 : 0
+}
+
+/** The CNI presets' rows: a script of its own (bench/cni.ts), so this table stays as it is. */
+async function cniSection(): Promise<string> {
+  const r = await runTimed(process.execPath, [join(ROOT, 'dist', 'bench', 'cni.js')], {timeoutMs: 1_800_000})
+  return r.code === 0 ? r.stdout.trimEnd() : `CNI presets: failed (exit ${r.code})\n${r.stdout}${r.stderr}`.trimEnd()
 }
 
 process.on('SIGINT', onSignal)

@@ -3,6 +3,7 @@ import Complete from './__complete.js'
 import Autocomplete from './autocomplete.js'
 import Break from './break.js'
 import Capture from './capture.js'
+import CniCheck from './cni/check.js'
 import Down from './down.js'
 import Exec from './exec.js'
 import Fix from './fix.js'
@@ -23,6 +24,7 @@ export const COMMANDS = {
   autocomplete: Autocomplete,
   break: Break,
   capture: Capture,
+  'cni:check': CniCheck,
   down: Down,
   exec: Exec,
   fix: Fix,

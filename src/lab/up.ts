@@ -17,6 +17,8 @@ import {commandLine} from '../plan/command.js'
 import {loadLab, printWarnings} from './load.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
 import {timed, type OnStep} from './steps.js'
+import {applyResults, requireCniPlugins} from '../cni/results.js'
+import {CNI_CHAIN} from '../tools/cni.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -53,7 +55,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
   await step('preflight (root, tools, perl modules)', () => {
     requireRoot('netlab up')
     requireTools(BUILD_TOOLS)
-    return requirePerl([NSEXEC])
+    requireCniPlugins(model)
+    return requirePerl(model.cni ? [NSEXEC, CNI_CHAIN] : [NSEXEC])
   })
   const lock = step('lock', () => acquireLock(model.lab))
   try {
@@ -65,6 +68,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     })
     const journal = new Journal(files.journal(model.lab))
     const fallbacks = await applyWithRollback(plan, journal, opts)
+    // what the plugins really gave each pod (the model predicted it)
+    if (model.cni) step('read CNI results', () => applyResults(model))
     step('write state (up)', () =>
       writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}),
     )

@@ -120,7 +120,10 @@ export function renderShell(plan: Plan, opts: ShellOptions = {}): string {
     out.push(`# ${i + 1}. ${phase.title}`, wrap(phase.why, 88, '# '))
     for (const a of actions) {
       if (a.creates) out.push(`created+=(${shellQuote(a.creates)})`)
-      out.push(`${commandLine(a)}  # ${a.why.replace(/\n/g, ' ')}`)
+      const line = commandLine(a)
+      const why = `# ${a.why.replace(/\n/g, ' ')}`
+      // a here-document's terminator must stand alone on its line: the why goes above it
+      out.push(line.includes('\n') ? `${why}\n${line}` : `${line}  ${why}`)
     }
     out.push('')
   }

@@ -19,6 +19,7 @@ import {TopologyError, TopologyErrors, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
 import {parseLabels, parsePolicies} from './policies.js'
+import {loadConflist, parseCni} from './cni.js'
 import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type PolicySpec, type RoutingMode, type Topology} from './types.js'
 
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024
@@ -33,7 +34,10 @@ export const DEFAULT_CLUSTER = {
 
 /** Read and parse a topology file; every failure is a TopologyError with a position. */
 export function loadTopologyFile(file: string): Topology {
-  return parseTopology(readChecked(file), file)
+  const topo = parseTopology(readChecked(file), file)
+  const cni = topo.cluster.cni
+  if (cni?.conflist) cni.conflistFile = loadConflist(file, cni.conflist)
+  return topo
 }
 
 /** A file's bytes, once it is known to be a regular file of a topology's size at most. */
@@ -272,7 +276,7 @@ export class Walker {
       ipMasq: {value: d.ipMasq, pos: here},
     }
     if (!entry || entry.value === null) return defaults
-    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq'])
+    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq', 'cni'])
     const out: Topology['cluster'] = {...defaults, given: [...m.keys()]}
     const podCIDR = m.get('podCIDR')
     if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
@@ -308,6 +312,8 @@ export class Walker {
       if (!isScalar(v) || typeof v.value !== 'boolean') this.fail(v ?? ipMasq.key, 'cluster.ipMasq must be true or false')
       out.ipMasq = {value: v.value as boolean, pos: this.pos(v)}
     }
+    const cni = m.get('cni')
+    if (cni) out.cni = parseCni(this, cni)
     return out
   }
 
