@@ -3,8 +3,9 @@ import {NetlabCommand} from '../../cli/base.js'
 import {resolveLab} from '../../lab/status.js'
 
 export default class CniCheck extends NetlabCommand {
+  static override summary = 'Ask every CNI plugin whether each pod is still wired.'
   static override description =
-    'Run CNI CHECK for every pod of a lab wired by CNI (cluster.cni): each plugin of the chain, ' +
+    'Runs CNI CHECK for every pod of a lab wired by CNI (cluster.cni): each plugin of the chain, ' +
     'given the cached ADD result, says whether what it set up is still there. Exit 0: all ' +
     'passed; 1: a pod failed (the plugin and its error result are shown); 2: no such lab, or ' +
     'a lab without CNI.'
