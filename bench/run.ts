@@ -42,6 +42,7 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
                       starts one process per command, so 100x10 alone takes several minutes)
   --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
+  --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
 
@@ -99,6 +100,7 @@ interface Options {
   modeSizes: Set<string>
   fullSizes: Set<string>
   probe: boolean
+  cni: boolean
   out: string
 }
 
@@ -114,6 +116,7 @@ function options(): Options | undefined {
       'skip-naive': {type: 'boolean', default: false},
       'naive-sizes': {type: 'string'},
       'no-probe': {type: 'boolean', default: false},
+      'no-cni': {type: 'boolean', default: false},
       out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
       help: {type: 'boolean', short: 'h', default: false},
     },
@@ -139,7 +142,7 @@ function options(): Options | undefined {
   const naiveSizes = new Set(values['skip-naive'] ? [] : labels(values['naive-sizes'] ?? DEFAULT_NAIVE_SIZES))
   const modeSizes = labels(values['mode-sizes']!)
   const fullSizes = labels(values['full-sizes']!)
-  return {sizes, modes, repeat, naiveSizes, modeSizes, fullSizes, probe: !values['no-probe'], out: values.out!}
+  return {sizes, modes, repeat, naiveSizes, modeSizes, fullSizes, probe: !values['no-probe'], cni: !values['no-cni'], out: values.out!}
 }
 
 interface Context {
@@ -380,6 +383,7 @@ async function main(): Promise<number> {
     `load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`,
   )
   log(renderTable(rows))
+  if (opts.cni && !interrupted) log(`\n${await cniSection()}`)
   log(`\nraw results: ${opts.out}`)
   if (failed.length > 0 && !interrupted)
     log(`\nVERIFICATION FAILED for: ${failed.map((c) => `${c.size}/${c.mode}`).join(', ')} (details above and in the JSON)`)
@@ -391,6 +395,12 @@ async function main(): Promise<number> {
   }
   if (interrupted) return 130
   return failed.length > 0 || left.length > 0 ? 1 : 0
+}
+
+/** The CNI presets' rows: a script of its own (bench/cni.ts), so this table stays as it is. */
+async function cniSection(): Promise<string> {
+  const r = await runTimed(process.execPath, [join(ROOT, 'dist', 'bench', 'cni.js')], {timeoutMs: 1_800_000})
+  return r.code === 0 ? r.stdout.trimEnd() : `CNI presets: failed (exit ${r.code})\n${r.stdout}${r.stderr}`.trimEnd()
 }
 
 process.on('SIGINT', onSignal)

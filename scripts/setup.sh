@@ -14,8 +14,9 @@ if ! command -v node >/dev/null || [ "$(node -p 'Number(process.versions.node.sp
 fi
 
 # ip, iptables-restore, perl (the namespace fan-out and the probe's socket binder),
-# ping, fping and curl (probes), sysctl, tcpdump (netlab capture).
-PACKAGES=(iproute2 iptables perl iputils-ping fping curl procps tcpdump)
+# ping, fping and curl (probes), sysctl, tcpdump (netlab capture), the reference CNI plugins
+# (/usr/lib/cni: bridge, host-local, loopback... for cluster.cni and netlab-cni's conformance test).
+PACKAGES=(iproute2 iptables perl iputils-ping fping curl procps tcpdump containernetworking-plugins)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

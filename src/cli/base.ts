@@ -1,25 +1,66 @@
 // What every command shares: one-line errors with stable exit codes (0 ok, 1 failure,
-// 2 bad input or usage) and --json output.
+// 2 bad input or usage, 128+N stopped by signal N) and --json output. With --json, errors are
+// JSON on stdout too ({"error": {...}}), with the same exit code, so a script reads one stream.
+import {netlabCmd} from './invocation.js'
 import {Command, Flags} from '@oclif/core'
-import {TopologyError} from '../topology/errors.js'
+import {allErrors, TopologyError} from '../topology/errors.js'
 import {NetlabError} from './errors.js'
 
+export interface ErrorJson {
+  error: {
+    message: string
+    exitCode: number
+    /** usage: bad input or usage (2); failure: the operation failed (1); signal: stopped by a signal */
+    kind: 'usage' | 'failure' | 'signal'
+    /** a topology file's problems, each with where it is */
+    problems?: {file: string; line: number; column: number; message: string}[]
+  }
+}
+
+/** An error as the JSON a --json run prints, and the one line (or lines) a person reads. */
+export function describeError(error: Error & {oclif?: {exit?: number}}): {json: ErrorJson; text: string} {
+  if (error instanceof TopologyError) {
+    const all = allErrors(error)
+    const more =
+      all.length > 1 ? ` (and ${all.length - 1} more problem(s) in the file: ${netlabCmd()} validate --json lists every one)` : ''
+    const problems = all.map((e) => ({file: e.pos.file, line: e.pos.line, column: e.pos.col, message: e.detail}))
+    return {json: {error: {message: error.message, exitCode: 2, kind: 'usage', problems}}, text: error.message + more}
+  }
+  if (error instanceof NetlabError) {
+    const kind = error.exitCode === 2 ? 'usage' : error.exitCode > 128 ? 'signal' : 'failure'
+    return {json: {error: {message: error.message, exitCode: error.exitCode, kind}}, text: `netlab: ${error.message}`}
+  }
+  // oclif's own errors (unknown flag, missing argument: exit 2) keep their exit code
+  const exitCode = error.oclif?.exit ?? 1
+  const message = error.message.split('\n')[0]
+  return {json: {error: {message, exitCode, kind: exitCode === 2 ? 'usage' : 'failure'}}, text: message}
+}
+
+/** --json among netlab's own arguments (not after a `--`, where a member's command begins). */
+export function wantsJson(argv: string[]): boolean {
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
+  return own.includes('--json')
+}
+
 export abstract class NetlabCommand extends Command {
-  static jsonFlag = Flags.boolean({description: 'print machine-readable JSON', default: false})
+  static jsonFlag = Flags.boolean({description: 'print machine-readable JSON (errors too)', default: false})
 
   protected printJson(data: unknown): void {
     process.stdout.write(JSON.stringify(data, null, 2) + '\n')
   }
 
   override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
-    if (error instanceof TopologyError) {
-      process.stderr.write(`${error.message}\n`)
-      process.exitCode = 2
+    const known = error instanceof TopologyError || error instanceof NetlabError
+    if (wantsJson(this.argv)) {
+      const {json} = describeError(error)
+      this.printJson(json)
+      process.exitCode = json.error.exitCode
       return
     }
-    if (error instanceof NetlabError) {
-      process.stderr.write(`netlab: ${error.message}\n`)
-      process.exitCode = error.exitCode
+    if (known) {
+      const {json, text} = describeError(error)
+      process.stderr.write(`${text}\n`)
+      process.exitCode = json.error.exitCode
       return
     }
     // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2

@@ -3,6 +3,7 @@
 import {execute} from '@oclif/core'
 
 export {COMMANDS} from '../commands/index.js'
+export {NOT_FOUND} from './not-found.js'
 
 export async function main(entry: string): Promise<void> {
   await execute({dir: entry})

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Capture extends NetlabCommand {
+  static override summary = 'Watch packets in a lab member with tcpdump.'
   static override description =
     'Watch packets inside a lab member: tcpdump on one of its interfaces (default eth0; the ' +
     "fabric's br0), without name lookups. Arguments after -- go to tcpdump (a filter such as " +

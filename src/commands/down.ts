@@ -1,3 +1,4 @@
+import {netlabCmd} from '../cli/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {NetlabError, UsageError} from '../cli/errors.js'
@@ -5,6 +6,7 @@ import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../lab/preflight.js'
 
 export default class Down extends NetlabCommand {
+  static override summary = 'Tear a lab down: remove exactly what it created.'
   static override description =
     'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to ' + 'repeat; works after a crash.'
   static override examples = ['<%= config.bin %> down', '<%= config.bin %> down three-node', '<%= config.bin %> down --all']
@@ -24,10 +26,21 @@ export default class Down extends NetlabCommand {
     else if (args.lab) labs = [args.lab]
     else {
       labs = await knownLabs()
-      if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which (netlab down LAB) or use --all`)
+      if (labs.length > 1)
+        throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which (${netlabCmd()} down LAB) or use --all`)
     }
     const results: DownResult[] = []
     for (const lab of labs) results.push(await down(lab))
+    const {recordDown, wasDown} = await import('../state/history.js')
+    for (const r of results) if (r.changed) recordDown(r.lab)
+    // a lab named that had nothing at all (no state, no namespace named for it) and was never
+    // taken down here: a typo must not look like success. Leftovers without state were still
+    // cleaned by down() above; a second down of a lab is "nothing to do", exit 0.
+    const [only] = results
+    if (args.lab && !flags.all && !only.changed && only.keptUnmarked.length === 0 && !wasDown(args.lab)) {
+      const up = await knownLabs()
+      throw new UsageError(`no lab named ${args.lab} is up (${up.length ? `labs up: ${up.join(', ')}` : 'no lab is up'})`)
+    }
     // the lab's processes must be gone when `down` returns: one that is not is a failure
     const stuck = results.filter((r) => r.stuckProcesses.length > 0).map((r) => stuckMessage(r.lab, r.stuckProcesses))
     if (flags.json) {

@@ -4,6 +4,7 @@ import {splitCommand} from '../cli/argv.js'
 import {UsageError} from '../cli/errors.js'
 
 export default class Exec extends NetlabCommand {
+  static override summary = "Run a command in a lab member's network namespace."
   static override description =
     'Run a command in the network namespace of a lab member — a node, pod, router or external ' +
     "host — by its lab name. The command's exit code is netlab's; 127 when there is no such command."

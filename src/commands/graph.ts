@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Graph extends NetlabCommand {
+  static override summary = 'Draw a lab (svg, dot, mermaid) from a running lab or a topology.'
   static override description =
     'Draw a lab: underlay segments and routers, nodes with their pod subnets and bridges, pods ' +
     "with their addresses, external hosts, and the routing mode's routes as labelled arrows. " +

@@ -1,28 +1,42 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
+import Complete from './__complete.js'
+import Autocomplete from './autocomplete.js'
+import Break from './break.js'
 import Capture from './capture.js'
+import CniCheck from './cni/check.js'
 import Down from './down.js'
 import Exec from './exec.js'
+import Fix from './fix.js'
 import Graph from './graph.js'
+import Help from './help.js'
 import Ls from './ls.js'
 import Plan from './plan.js'
 import PolicyApply from './policy/apply.js'
 import Probe from './probe.js'
 import Shell from './shell.js'
 import Status from './status.js'
+import Trace from './trace.js'
 import Up from './up.js'
 import Validate from './validate.js'
 
 export const COMMANDS = {
+  __complete: Complete,
+  autocomplete: Autocomplete,
+  break: Break,
   capture: Capture,
+  'cni:check': CniCheck,
   down: Down,
   exec: Exec,
+  fix: Fix,
   graph: Graph,
+  help: Help,
   ls: Ls,
   plan: Plan,
   'policy:apply': PolicyApply,
   probe: Probe,
   shell: Shell,
   status: Status,
+  trace: Trace,
   up: Up,
   validate: Validate,
 }

@@ -2,7 +2,9 @@ import {NetlabCommand} from '../cli/base.js'
 import {listLabLines, renderLabLines} from '../lab/list.js'
 
 export default class Ls extends NetlabCommand {
-  static override description = 'List every lab that is up, one line each (the same as netlab status --all). No root needed.'
+  static override summary = 'List every lab that is up, one line each.'
+  static override description =
+    'Its state, routing mode, and how many nodes and pods it has; the same as netlab status --all. No root needed.'
   static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls --json']
   static override flags = {json: NetlabCommand.jsonFlag}
 

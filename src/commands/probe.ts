@@ -1,25 +1,35 @@
 import {Args, Flags} from '@oclif/core'
-import {NetlabCommand} from '../cli/base.js'
+import {NetlabCommand, topologyPath} from '../cli/base.js'
+import {UsageError} from '../cli/errors.js'
+import type {LabModel} from '../model/types.js'
 import {resolveLab} from '../lab/status.js'
 import {addressOwners, renderReport} from '../probe/report.js'
 import {probeLab} from '../probe/run.js'
-import {ONLY_CHOICES, type Only} from '../probe/types.js'
+import {ONLY_CHOICES, type Only, type ProbeReport} from '../probe/types.js'
 import {readState} from '../state/store.js'
 
 export default class Probe extends NetlabCommand {
+  static override summary = 'Prove pod networking works in a lab, from the kernel.'
   static override description =
     'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and ' +
     'nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 ' +
     'pods, a representative set above (--full: every pair). Exit 0: all passed; 1: something ' +
-    'failed; 2: no such lab.'
+    'failed; 2: no such lab. --topology probes a lab built by hand (netlab plan --format sh, ' +
+    'run with bash): the model comes from the topology, and its namespaces must exist and carry ' +
+    "the lab's mark."
   static override examples = [
     '<%= config.bin %> probe',
     '<%= config.bin %> probe three-node --only no-nat',
     '<%= config.bin %> probe big --full --json',
+    '<%= config.bin %> probe --topology three-node',
   ]
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
   static override flags = {
     json: NetlabCommand.jsonFlag,
+    topology: Flags.string({
+      char: 't',
+      description: 'a lab built by hand from this topology file (or bundled topology name); no LAB with it',
+    }),
     full: Flags.boolean({description: 'probe every pair, also in labs of more than 100 pods', default: false}),
     'all-checks': Flags.boolean({
       description:
@@ -36,13 +46,27 @@ export default class Probe extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Probe)
-    const lab = resolveLab(args.lab, 'probe')
-    const report = await probeLab(lab, {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks']})
-    if (flags.json) this.printJson(report)
-    else {
-      const model = readState(lab)?.model
-      this.log(renderReport(report, {owners: model ? addressOwners(model) : undefined}))
+    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks']}
+    let report: ProbeReport
+    let model: LabModel | undefined
+    if (flags.topology) {
+      if (args.lab) throw new UsageError('netlab probe --topology FILE probes the lab built from FILE: name no LAB with it')
+      const {handmadeModel, withLabDir} = await import('../lab/handmade.js')
+      const given = await handmadeModel(topologyPath(flags.topology))
+      report = await withLabDir(given.lab, () => probeLab(given.lab, {...opts, model: given}))
+      model = given
+    } else {
+      const lab = resolveLab(args.lab, 'probe')
+      report = await probeLab(lab, opts)
+      model = readState(lab)?.model
     }
+    if (report.failed > 0 && model) {
+      // each failure explained in one line by trace (bounded: see src/trace/explain.ts)
+      const {explainFailures} = await import('../trace/explain.js')
+      report.explained = await explainFailures(model.lab, model, report)
+    }
+    if (flags.json) this.printJson(report)
+    else this.log(renderReport(report, {owners: model ? addressOwners(model) : undefined}))
     if (report.failed > 0) process.exitCode = 1
   }
 }

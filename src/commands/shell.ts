@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Shell extends NetlabCommand {
+  static override summary = "Open a shell in a lab member's network namespace."
   static override description =
     'Open an interactive shell (bash) in the network namespace of a lab member, with a prompt ' +
     'that names it: [three-node/node-0] #. Exit the shell to come back.'

@@ -5,7 +5,10 @@ import {listLabLines, renderLabLines} from '../lab/list.js'
 import {renderStatus, resolveLab, statusOf} from '../lab/status.js'
 
 export default class Status extends NetlabCommand {
-  static override description = 'Show the nodes, pods and addresses of a lab that is up.'
+  static override summary = 'Show the nodes, pods and addresses of a lab that is up.'
+  static override description =
+    'Read from the state netlab saved at up, checked against the namespaces that exist (a lab ' +
+    'missing one is "degraded"). --all lists every lab that is up, as netlab ls.'
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status three-node --json', '<%= config.bin %> status --all']
   static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
   static override flags = {

@@ -1,8 +1,10 @@
+import {netlabCmd} from '../cli/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {DEFAULT_TOPOLOGY} from '../lab/load.js'
 
 export default class Up extends NetlabCommand {
+  static override summary = 'Build a lab from a topology; undo it all on failure or Ctrl-C.'
   static override description = 'Build the lab described by a topology file; on any failure or Ctrl-C, undo everything it did.'
   static override examples = ['<%= config.bin %> up', '<%= config.bin %> up topologies/three-node.yaml']
   static override args = {topology: Args.string({description: `topology YAML file (default ${DEFAULT_TOPOLOGY})`, required: false})}
@@ -27,7 +29,7 @@ export default class Up extends NetlabCommand {
     if (!flags.quiet)
       this.log(
         `\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ` +
-          `${result.ms} ms. Try: netlab probe, netlab status --json, netlab down`,
+          `${result.ms} ms. Try: ${netlabCmd()} probe, ${netlabCmd()} status --json, ${netlabCmd()} down`,
       )
   }
 }

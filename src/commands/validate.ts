@@ -4,7 +4,11 @@ import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
 import {allPods} from '../model/types.js'
 
 export default class Validate extends NetlabCommand {
-  static override description = 'Check a topology file without running anything (no root needed).'
+  static override summary = 'Check a topology file without running anything.'
+  static override description =
+    'Parse the file, build the model and compile the plan, touching nothing (no root needed). ' +
+    'Each problem is one line, file:line:column: message; with --json, every problem the file ' +
+    'has is listed (exit 2).'
   static override examples = ['<%= config.bin %> validate topologies/three-node.yaml']
   static override args = {topology: Args.string({description: 'topology YAML file', required: false})}
   static override flags = {json: NetlabCommand.jsonFlag}

@@ -150,3 +150,26 @@ export function readMarks(namespaces: string[], opts: Omit<FanoutOptions, 'fault
     })
   })
 }
+
+/** One program per job, each run inside its namespace; what each printed (stdout, stderr) and its exit code. */
+export function readInNamespaces(
+  jobs: {netns: string; argv: string[]}[],
+  opts: Omit<FanoutOptions, 'faultAt'>,
+): Promise<{code: number; out: string; err: string}[]> {
+  return withDir(opts.workDir, async (dir) => {
+    const steps = jobs.map((j, i) => ({netns: j.netns, steps: [stepText({kind: 'exec', argv: j.argv}, join(dir, `spec-${i}`))]}))
+    const results = await nsexec(steps, dir, opts)
+    const read = (f: string) => {
+      try {
+        return readFileSync(join(dir, f), 'utf8')
+      } catch {
+        return ''
+      }
+    }
+    return results.map((r, i) => ({
+      code: r.state === 'ok' ? 0 : r.state === 'failed' ? r.code : 1,
+      out: read(`${i}.0.out`),
+      err: r.state === 'failed' ? r.stderr : read(`${i}.0.err`),
+    }))
+  })
+}

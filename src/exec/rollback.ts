@@ -12,6 +12,7 @@ import {NetlabError} from '../cli/errors.js'
 import {runBatchDirect} from './batch.js'
 import {runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
+import {concurrency} from '../concurrency.js'
 import type {Batch} from './schedule.js'
 
 export interface RollbackReport {
@@ -22,7 +23,9 @@ export interface RollbackReport {
 }
 
 export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, journal?: Journal): Promise<RollbackReport> {
-  const touched = plan.actions.filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id)).reverse()
+  const touched = plan.actions
+    .filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id) || (a.undoFailed && summary.failed?.has(a.id)))
+    .reverse()
   const doomed = touched.filter((a) => a.creates).map((a) => a.creates!)
   const doomedSet = new Set(doomed)
   const present = existingNetns()
@@ -58,7 +61,18 @@ export async function runUndo(commands: Command[]): Promise<void> {
     if (last && last.tool === c.tool && last.netns === c.netns) last.actions.push(action)
     else batches.push({netns: c.netns, tool: c.tool, actions: [action]})
   }
-  for (const b of batches) {
+  for (let k = 0; k < batches.length; k++) {
+    const b = batches[k]
+    if (b.tool === 'cni' && b.netns !== null) {
+      // CNI DELs of different nodes are independent (a runtime per node): run them side by side
+      const group = [b]
+      while (batches[k + 1]?.tool === 'cni' && batches[k + 1].netns !== null && !group.some((g) => g.netns === batches[k + 1].netns))
+        group.push(batches[++k])
+      const present = existingNetns()
+      const lanes = group.filter((g) => present.has(g.netns!)).map((g) => ({netns: g.netns, batches: [g]}))
+      if (lanes.length > 0) await runInNamespaces(lanes, {parallel: concurrency(), workDir: tmpdir()})
+      continue
+    }
     if (b.netns === null && b.tool === 'ip') {
       // a namespace that is already gone needs no deleting
       const present = existingNetns()

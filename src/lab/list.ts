@@ -1,4 +1,5 @@
 // `netlab ls` (and `netlab status --all`): every lab this state directory knows, one line each.
+import {netlabCmd} from '../cli/invocation.js'
 import {allPods} from '../model/types.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 
@@ -38,11 +39,11 @@ export function listLabLines(): LabLine[] {
 }
 
 export function renderLabLines(lines: LabLine[]): string {
-  if (lines.length === 0) return 'no lab is up (start one with: netlab up)'
+  if (lines.length === 0) return `no lab is up (start one with: ${netlabCmd()} up)`
   const rows = [['LAB', 'STATE', 'ROUTING', 'NODES', 'PODS', 'NAMESPACES', 'SINCE', 'TOPOLOGY']]
   for (const l of lines) {
     if (l.state === 'unknown')
-      rows.push([l.lab, l.state, '-', '-', '-', '-', '-', `no saved state: netlab down ${l.lab} removes what is left`])
+      rows.push([l.lab, l.state, '-', '-', '-', '-', '-', `no saved state: ${netlabCmd()} down ${l.lab} removes what is left`])
     else
       rows.push([
         l.lab,

@@ -10,6 +10,7 @@ import {loadTopologyFile} from '../topology/parse.js'
 import {ownerMark} from '../model/names.js'
 import {stateRoot} from '../state/paths.js'
 import {timed, type OnStep} from './steps.js'
+import {cniEnvironment} from '../cni/env.js'
 import type {TopologyWarning} from '../topology/errors.js'
 
 export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
@@ -18,7 +19,9 @@ export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
 export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan; warnings: TopologyWarning[]} {
   const topology = timed(onStep, 'parse topology (YAML)', () => loadTopologyFile(file))
   const warnings: TopologyWarning[] = []
-  const model = timed(onStep, 'build model (addresses, names)', () => buildModel(topology, {warnings}))
+  const model = timed(onStep, 'build model (addresses, names)', () =>
+    buildModel(topology, {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()}),
+  )
   const plan = timed(
     onStep,
     'compile plan',

@@ -3,7 +3,7 @@
 // (src/plan/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
 // policies. The new policies are saved with the lab only once every node has them.
 import {existsSync, rmSync} from 'node:fs'
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -140,7 +140,7 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
           `policy apply failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      if (error instanceof Interrupted) throw new NetlabError(`policy apply interrupted by ${error.reason}\n${undone}`)
+      if (error instanceof Interrupted) throw new SignalError(`policy apply interrupted by ${error.reason}\n${undone}`, error.reason)
       throw new NetlabError(`policy apply failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {

@@ -1,5 +1,6 @@
 // `netlab status`: what a lab is made of, read from its saved model, checked against the
 // namespaces that actually exist.
+import {netlabCmd} from '../cli/invocation.js'
 import {UsageError} from '../cli/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
 import {routingMode} from '../plan/routing/index.js'
@@ -42,8 +43,8 @@ export function resolveLab(lab: string | undefined, verb: string): string {
   if (lab) return lab
   const labs = listLabs()
   if (labs.length === 1) return labs[0]
-  if (labs.length === 0) throw new UsageError(`no lab is up; start one with "netlab up"`)
-  throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which: netlab ${verb} LAB`)
+  if (labs.length === 0) throw new UsageError(`no lab is up; start one with "${netlabCmd()} up"`)
+  throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which: ${netlabCmd()} ${verb} LAB`)
 }
 
 export function statusOf(lab: string): StatusReport {

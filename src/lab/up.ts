@@ -1,6 +1,7 @@
 // `netlab up`: lock, check, journal, apply the plan stage by stage; on any failure or signal,
 // roll back from the journal so nothing of the lab is left.
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {netlabCmd} from '../cli/invocation.js'
+import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -16,6 +17,8 @@ import {commandLine} from '../plan/command.js'
 import {loadLab, printWarnings} from './load.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from './preflight.js'
 import {timed, type OnStep} from './steps.js'
+import {applyResults, requireCniPlugins} from '../cni/results.js'
+import {CNI_CHAIN} from '../tools/cni.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -52,7 +55,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
   await step('preflight (root, tools, perl modules)', () => {
     requireRoot('netlab up')
     requireTools(BUILD_TOOLS)
-    return requirePerl([NSEXEC])
+    requireCniPlugins(model)
+    return requirePerl(model.cni ? [NSEXEC, CNI_CHAIN] : [NSEXEC])
   })
   const lock = step('lock', () => acquireLock(model.lab))
   try {
@@ -64,6 +68,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     })
     const journal = new Journal(files.journal(model.lab))
     const fallbacks = await applyWithRollback(plan, journal, opts)
+    // what the plugins really gave each pod (the model predicted it)
+    if (model.cni) step('read CNI results', () => applyResults(model))
     step('write state (up)', () =>
       writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}),
     )
@@ -75,9 +81,10 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
 
 function preconditions(plan: Plan, lab: string): void {
   const state = readState(lab)
-  if (state?.status === 'up') throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "netlab down ${lab}" first`)
+  if (state?.status === 'up')
+    throw new UsageError(`lab ${lab} is already up (from ${state.topology}); run "${netlabCmd()} down ${lab}" first`)
   if (state || labDirExists(lab))
-    throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "netlab down ${lab}" to remove them`)
+    throw new UsageError(`lab ${lab} has leftovers from an interrupted run; run "${netlabCmd()} down ${lab}" to remove them`)
   const existing = existingNetns()
   const clash = plan.actions.filter((a) => a.creates && existing.has(a.creates)).map((a) => a.creates!)
   if (clash.length > 0) {
@@ -85,7 +92,7 @@ function preconditions(plan: Plan, lab: string): void {
       `namespace ${clash[0]}${clash.length > 1 ? ` (and ${clash.length - 1} more)` : ''} already ` +
         `exists, and lab ${lab} has no state: netlab will not touch a namespace it did not create ` +
         `in this run. ` +
-        `If it is left from an old lab, "netlab down ${lab}" removes namespaces that carry its ` +
+        `If it is left from an old lab, "${netlabCmd()} down ${lab}" removes namespaces that carry its ` +
         `mark; otherwise delete it yourself or rename the lab.`,
     )
   }
@@ -131,7 +138,7 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
             `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      if (error instanceof Interrupted) throw new NetlabError(`up interrupted by ${error.reason}\n${undone}`)
+      if (error instanceof Interrupted) throw new SignalError(`up interrupted by ${error.reason}\n${undone}`, error.reason)
       throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {
@@ -166,16 +173,31 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
     for (const s of steps) await s.task()
     return
   }
-  const {Listr} = await import('listr2')
+  const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
+  // progress is for the person watching: on stderr, so stdout holds only the result
+  // (`netlab up --json | jq`, `netlab up > log`); spinners only on a terminal, plain lines in
+  // CI logs and pipes; listr2 leaves out colours under NO_COLOR.
+  const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
+  // listr2 asks stdout whether a live list is possible; ours is drawn on stderr, so it is told
+  // (forceTTY) when stderr is a terminal, and stdout gets its own answer back afterwards
+  const live = process.stderr.isTTY === true
+  const stdoutTTY = process.stdout.isTTY
   const tasks = new Listr(steps, {
     concurrent: false,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: process.stdout.isTTY ? 'default' : 'simple',
+    renderer: live ? 'default' : 'simple',
+    forceTTY: live,
+    rendererOptions: {logger},
     fallbackRenderer: 'simple',
+    fallbackRendererOptions: {logger},
     collectErrors: false,
   })
-  await tasks.run()
+  try {
+    await tasks.run()
+  } finally {
+    process.stdout.isTTY = stdoutTTY
+  }
 }
 
 function describeStage(stage: Stage): {actions: number; batches: number; how: string} {

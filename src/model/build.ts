@@ -3,7 +3,10 @@
 import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
-import {FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
+import {join} from 'node:path'
+import {cniModel, DEFAULT_CNI_ENV, type CniEnv} from '../cni/model.js'
+import {OVERLAY_MTU} from '../plan/routing/vxlan.js'
+import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
 import {ROUTING_MODES, routingMode} from '../plan/routing/index.js'
 import {resolvePolicies} from './policies.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
@@ -34,7 +37,15 @@ function allocate(preferred: number, first: number, last: number, used: Set<numb
 }
 
 /** `warnings` collects what is valid but probably a mistake (a policy selector that matches no pod). */
-export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} = {}): LabModel {
+export interface ModelOptions {
+  warnings?: TopologyWarning[]
+  /** the state directory labs live under (CNI labs keep their runtime's files in the lab's) */
+  stateRoot?: string
+  /** where CNI plugins are installed (asked of the machine by the caller) */
+  cniEnv?: CniEnv
+}
+
+export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
   const lab = topo.name.value
   const c = topo.cluster
   const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
@@ -79,6 +90,7 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     )
   }
   mode.validate?.(topo)
+  checkCniFits(topo, mode)
   // after the mode's own checks, which may say the same in the mode's words (a secondary range)
   segs.forEach((seg, k) => {
     if (!mode.podsInUnderlay && seg.overlaps(podCIDR)) {
@@ -311,6 +323,12 @@ export function buildModel(topo: Topology, opts: {warnings?: TopologyWarning[]} 
     members: [],
   }
   model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
+  const cni = cniModel(topo, nodes, {
+    labDir: join(opts.stateRoot ?? DEFAULT_STATE_ROOT, lab),
+    env: opts.cniEnv ?? DEFAULT_CNI_ENV,
+    mtu: mode.id === 'vxlan' ? Number(OVERLAY_MTU) : undefined,
+  })
+  if (cni) model.cni = cni
   if (topo.policies)
     model.policies = resolvePolicies(
       topo.policies,
@@ -385,6 +403,29 @@ function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member 
 /** A pod's labels, when it has any: what policies select it by (a pod without labels has no key). */
 function labelsOf(p: Topology['nodes'][number]['pods'][number]): {labels?: Record<string, string>} {
   return p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}
+}
+
+/**
+ * CNI plugins wire pods with a bridge per node and an address from the node's subnet. A mode
+ * whose pods hold VPC addresses on point-to-point cables (aws-vpc) is a different plugin (the
+ * AWS VPC CNI), so it keeps netlab's own wiring; policies isolate each pod's cni0 port by its
+ * interface name, which a plugin chooses at random.
+ */
+function checkCniFits(topo: Topology, mode: {id: string; podsInUnderlay?: boolean}): void {
+  const cni = topo.cluster.cni
+  if (!cni) return
+  if (mode.podsInUnderlay)
+    throw new TopologyError(
+      cni.pos,
+      `cluster.cni: routing ${mode.id} wires pods into the VPC subnet on point-to-point cables, which no ` +
+        `bridge CNI plugin does; use another routing mode, or leave cni out`,
+    )
+  if (topo.policies)
+    throw new TopologyError(
+      cni.pos,
+      "cluster.cni: network policies need netlab's own pod wiring (they isolate each pod's cni0 port by " +
+        'its name, which a plugin picks at random); remove policies or cni',
+    )
 }
 
 function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {

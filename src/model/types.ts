@@ -1,5 +1,6 @@
 // The lab model: every name and address decided, nothing executed. Plans are compiled from it,
 // status prints it, probes test against it. Plain data, so it can be saved as JSON in the state.
+import type {CniModel} from '../cni/model.js'
 import type {PolicyProtocol, PolicyType, RoutingMode} from '../topology/types.js'
 
 export interface PodModel {
@@ -105,6 +106,8 @@ export interface LabModel {
    * (its nodes then have no policy wiring at all). [] is a lab wired for policies, with none.
    */
   policies?: PolicyModel[]
+  /** pods are wired by CNI plugins, netlab calling them as the runtime (cluster.cni) */
+  cni?: CniModel
 }
 
 /** Who a rule names: pods (by a selector, resolved to their names) or an address block. */

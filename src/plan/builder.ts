@@ -41,6 +41,11 @@ export class PlanBuilder {
     return this.push({...c, why, undo: {kind: 'commands', commands: undo}})
   }
 
+  /** A CNI plugin call: undone by the plugin's DEL, which also runs when the call itself failed. */
+  cniCall(c: Command, why: string, del: Command): this {
+    return this.push({...c, why, undoFailed: true, undo: {kind: 'commands', commands: [del]}})
+  }
+
   build(): Plan {
     return {lab: this.lab, phases: this.phases, actions: this.actions}
   }

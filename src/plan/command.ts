@@ -1,6 +1,7 @@
 // An action as the command a person would type. Used by every renderer and by error messages,
 // so what the user reads is exactly what would run.
 import {driver} from '../tools/index.js'
+import {cniLine} from '../tools/cni.js'
 import type {Command, Undo} from './types.js'
 
 export function argv(c: Command): string[] {
@@ -23,5 +24,6 @@ export function shellQuote(word: string): string {
 export function commandLine(c: Command): string {
   const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `)
   const line = env.join('') + argv(c).map(shellQuote).join(' ')
+  if (c.tool === 'cni') return cniLine(c, line)
   return c.stdin === undefined ? line : `${line} <<'NETLAB_EOF'\n${c.stdin.replace(/\n$/, '')}\nNETLAB_EOF`
 }

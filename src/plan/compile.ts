@@ -21,6 +21,7 @@ import {
 import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
 import {policyPhase} from './policy.js'
 import {routedPods} from './neighbours.js'
+import {cniPhases} from '../cni/plan.js'
 
 export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
 
@@ -108,7 +109,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
       ],
       `${n.name}'s network card (eth0), cabled to port ${n.fabricPort} of the fabric`,
     )
-    ;(mode.nodeLinks ?? bridgeNodeLinks)(ctx, n)
+    if (!model.cni) (mode.nodeLinks ?? bridgeNodeLinks)(ctx, n) // with CNI the plugin makes the node's side
   }
   for (const e of model.external) {
     b.intoNetns(
@@ -135,7 +136,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   }
   routerCables(ctx)
 
-  if (pods.length > 0) {
+  if (pods.length > 0 && !model.cni) {
     phase({
       id: 'pod-links',
       title: 'Cable every pod to its node',
@@ -146,7 +147,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
       independent: true,
     })
   }
-  for (const p of pods) {
+  for (const p of model.cni ? [] : pods) {
     const n = model.nodes.find((x) => x.name === p.node)!
     if (p.hostVethMac) {
       b.intoNetns(
@@ -221,18 +222,31 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
       `${n.name}'s address on the underlay`,
     )
     b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the node's network card up")
-    ;(mode.attachPods ?? bridgeAttachPods)(ctx, n)
+    if (!model.cni) (mode.attachPods ?? bridgeAttachPods)(ctx, n)
   }
 
-  phase({
-    id: 'pods',
-    title: 'Configure the pods (what a CNI plugin does on ADD)',
-    why:
-      "Inside each pod: loopback up (the loopback plugin), the pod's address on eth0 " +
-      "(host-local IPAM), and a default route via the node's cni0 gateway.",
-    scope: 'netns',
-  })
-  for (const n of model.nodes) {
+  if (model.cni) {
+    b.phase({
+      id: 'pods',
+      title: "Mark the pods' namespaces",
+      why:
+        "The runtime has created each pod's namespace; its lo carries the lab's mark, so cleanup " +
+        "knows the namespace is this lab's. Everything else in the pod is the CNI plugins' work.",
+      scope: 'netns',
+    })
+    for (const p of pods)
+      b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'alias', mark], `the alias "${mark}" marks the namespace as this lab's`)
+    cniPhases(ctx)
+  } else
+    phase({
+      id: 'pods',
+      title: 'Configure the pods (what a CNI plugin does on ADD)',
+      why:
+        "Inside each pod: loopback up (the loopback plugin), the pod's address on eth0 " +
+        "(host-local IPAM), and a default route via the node's cni0 gateway.",
+      scope: 'netns',
+    })
+  for (const n of model.cni ? [] : model.nodes) {
     for (const p of n.pods) {
       b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], 'loopback up (the CNI loopback plugin)')
       ;(mode.configurePod ?? bridgeConfigurePod)(ctx, p, n)

@@ -73,7 +73,8 @@ export function seedsNeighbours(model: LabModel, shape: NeighbourShape = {}): bo
  * pod of the same node back out cni0. Small labs keep the bridge plugin's plain L2 bridge.
  */
 export function routedPods(model: LabModel, shape: NeighbourShape = {}): boolean {
-  return !shape.ptp && seedsNeighbours(model, shape)
+  // with CNI the plugin configures the pods (a connected route on their subnet): not routed
+  return !shape.ptp && !model.cni && seedsNeighbours(model, shape)
 }
 
 export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: NeighbourShape = {}): void {
@@ -85,7 +86,7 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
       `keeps one neighbour table for the whole machine and by default refuses entries past 1024, ` +
       `so instead of learning them by ARP each namespace gets them written as permanent entries ` +
       `(like a cloud network that answers ARP itself). Smaller labs learn them by ARP.` +
-      (shape.ptp
+      (shape.ptp || model.cni
         ? ''
         : ` Writing every pod an entry for every other pod of its bridge would take pods² entries ` +
           `per node, so here a pod has exactly one neighbour, its gateway: its address came without ` +
@@ -106,7 +107,16 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
       b.inNetns(node.netns, 'ip', neigh(peer.ip, peer.mac, 'eth0'), `${peer.name} is at ${peer.mac} on the underlay`)
     for (const e of hosts.filter((x) => !isNode(x))) b.inNetns(node.netns, 'ip', neigh(e.ip, e.mac, 'eth0'), `${e.name} is at ${e.mac}`)
     if (leg) b.inNetns(node.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
-    if (shape.ptp) {
+    if (model.cni) {
+      // The plugin picks cni0's MAC: pods learn their gateway by ARP. A pod's own MAC is the
+      // model's only when the chain takes it (the mac capability); otherwise ARP for them too.
+      if (model.cni.podMacs) {
+        for (const p of node.pods) b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, node.bridge), `pod ${p.name} is at ${p.mac} on cni0`)
+        for (const p of node.pods)
+          for (const q of node.pods)
+            if (q !== p) b.inNetns(p.netns, 'ip', neigh(q.ip, q.mac, 'eth0'), `pod ${q.name} is at ${q.mac} on the same bridge`)
+      }
+    } else if (shape.ptp) {
       for (const p of node.pods)
         b.inNetns(node.netns, 'ip', neigh(p.ip, p.mac, p.hostVeth), `pod ${p.name} is at ${p.mac} at the other end of ${p.hostVeth}`)
     } else if (node.pods.length > 0) {

@@ -15,6 +15,24 @@ export interface Command {
   env?: Record<string, string>
   /** standard input (a CNI plugin reads its network configuration there) */
   stdin?: string
+  /** a CNI plugin call (tool cni): what the runtime adds to the configuration and keeps of the result */
+  cni?: CniCall
+}
+
+/**
+ * How the runtime threads results through a chain (the CNI spec's "prevResult"): the first
+ * plugin of an ADD gets none, the next ones the previous plugin's result; CHECK and DEL get the
+ * cached result of the ADD. The last ADD of a chain caches its result; the last DEL (of the
+ * first plugin) removes it.
+ */
+export interface CniCall {
+  plugin: string
+  pod: string
+  prevResult: 'none' | 'previous' | 'cached'
+  /** the result cache file (libcni's layout: <cache dir>/results/<network>-<container id>-<ifname>) */
+  cache: string
+  /** ADD: cache this call's result (the chain's last plugin); DEL: remove the cache after it (the chain's first plugin) */
+  last?: boolean
 }
 
 /**
@@ -33,6 +51,8 @@ export interface Action extends Command {
   why: string
   /** set on the action that creates a namespace: the lab owns it from then on */
   creates?: string
+  /** undo it even when it failed: a CNI ADD that fails may have left state, which its DEL removes (the spec asks runtimes to call DEL then) */
+  undoFailed?: boolean
   undo: Undo
 }
 
@@ -58,7 +78,7 @@ export interface Plan {
 }
 
 /** What undoing an action needs of it (rollback): a whole Action is one. */
-export type UndoStep = Pick<Action, 'id' | 'why' | 'creates' | 'undo'>
+export type UndoStep = Pick<Action, 'id' | 'why' | 'creates' | 'undo' | 'undoFailed'>
 
 /** A plan as far as undoing it goes: what a lab's state keeps (src/state/store.ts). */
 export interface UndoPlan {

@@ -549,7 +549,8 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       if (listed) for (const l of sourceLines(c)) lines.push(`      ${l}`)
       // a listed self-address line already is the whole story of that pod
       const failures = listed && (c.id === 'self-address' || c.id === 'pod-in-vpc-subnet') ? [] : c.results.filter((x) => !x.ok)
-      for (const f of failures.slice(0, maxFailures)) lines.push(`      ${failureLine(c, f, opts.owners)}`)
+      for (const f of failures.slice(0, maxFailures))
+        lines.push(`      ${failureLine(c, f, opts.owners)}`, ...(f.explanation ? [`        ↳ ${f.explanation}`] : []))
       if (failures.length > maxFailures) {
         lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
         const hint = commonNodes(failures)
@@ -558,6 +559,11 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
     }
     if (section === 'policy' && r.policy) lines.push(...renderPolicySummary(r.policy, {maxViolations: maxFailures}))
   }
+  if (r.explained?.notTraced)
+    lines.push(
+      '',
+      `(trace explained ${r.explained.traced} distinct failed paths; ${r.explained.notTraced} more were not traced: netlab trace SRC DST)`,
+    )
   lines.push('', `${r.passed} passed, ${r.failed} failed`)
   return lines.join('\n')
 }

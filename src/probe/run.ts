@@ -1,6 +1,6 @@
 // `netlab probe`: plan the probes from the lab's saved model, run them from inside the lab's own
 // namespaces (a few processes per source, many sources at once), and judge them against the model.
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {concurrency} from '../concurrency.js'
 import {findPerl, requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
 import {registerLabProcess, unregisterLabProcess} from '../lab/processes.js'
@@ -25,6 +25,8 @@ export interface ProbeOptions {
   only?: Only[]
   /** keep every result in the report, not only the failures of big checks */
   allChecks?: boolean
+  /** a lab built by hand has no saved state: its model, from its topology (netlab probe --topology) */
+  model?: LabModel
 }
 
 /** client processes at once, counting those that only wait for a timeout */
@@ -53,14 +55,16 @@ export function groupTasks(probes: Probe[]): Task[] {
   return [...tasks.values()]
 }
 
-export function preflight(lab: string): LabModel {
-  const status = statusOf(lab) // unknown lab: UsageError
-  if (status.state === 'building')
+/** `given`: the model of a lab built by hand (checked by lab/handmade.ts), which has no saved state. */
+export function preflight(lab: string, given?: LabModel): LabModel {
+  const status = given ? undefined : statusOf(lab) // unknown lab: UsageError
+  if (status?.state === 'building')
     throw new UsageError(
       `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
     )
   requireRoot('netlab probe')
   requireTools({ip: 'iproute2', fping: 'fping', curl: 'curl'})
+  if (!status) return given! // a lab built by hand: its namespaces were checked against the model
   if (status.missing.length > 0) {
     const some = status.missing.slice(0, 3).join(', ')
     throw new NetlabError(
@@ -75,7 +79,7 @@ export function preflight(lab: string): LabModel {
 
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
-  const model = preflight(lab)
+  const model = preflight(lab, opts.model)
   await requirePerl([BIND_SCRIPT, JOBS_SCRIPT, UDP_SCRIPT]) // before anything starts: one perl run checks what the helpers use
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
@@ -169,7 +173,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       else work.push(eth0Of(exec, p.netns).then((o) => void self.set(p.name, o)))
     }
     await Promise.all(work)
-    if (interrupted) throw new NetlabError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`)
+    if (interrupted)
+      throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and the echo hub is stopped`, interrupted)
   } finally {
     await (interrupted ? runner.kill() : runner.close())
     unregisterLabProcess(lab, processName('probe-jobs'))

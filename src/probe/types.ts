@@ -117,6 +117,8 @@ export interface ProbeResult {
   policy?: ProbePolicy
   /** how long the answer (or the failure) took, ms */
   ms?: number
+  /** a failure, explained by netlab trace: where the packet stops and why (one line) */
+  explanation?: string
 }
 
 export interface CheckReport {
@@ -148,6 +150,8 @@ export interface ProbeReport {
   passed: number
   failed: number
   ms: number
+  /** failures explained by trace (distinct paths traced), and those left unexplained past the limit */
+  explained?: {traced: number; notTraced: number}
   /** labs with policies: every probe with a verdict, sorted into what was allowed and what was denied */
   policy?: PolicySummary
 }

@@ -23,21 +23,27 @@ export interface JournalSummary {
   applied: Set<number>
   /** actions that began but whose outcome was never recorded (netlab died meanwhile) */
   maybe: Set<number>
+  /** actions that failed (and were not undone since): some are undone even so (Action.undoFailed) */
+  failed: Set<number>
 }
 
 export function summarize(entries: JournalEntry[]): JournalSummary {
   const applied = new Set<number>()
   const maybe = new Set<number>()
+  const failed = new Set<number>()
   for (const e of entries) {
     if (e.t === 'begin') e.ids.forEach((id) => maybe.add(id))
     else if (e.t === 'done') e.ids.forEach((id) => (maybe.delete(id), applied.add(id)))
     else if (e.t === 'failed') {
       e.applied.forEach((id) => (maybe.delete(id), applied.add(id)))
-      if (e.failed !== null) maybe.delete(e.failed)
+      if (e.failed !== null) {
+        maybe.delete(e.failed)
+        failed.add(e.failed)
+      }
       e.notRun.forEach((id) => maybe.delete(id))
-    } else if (e.t === 'undone') e.ids.forEach((id) => (applied.delete(id), maybe.delete(id)))
+    } else if (e.t === 'undone') e.ids.forEach((id) => (applied.delete(id), maybe.delete(id), failed.delete(id)))
   }
-  return {applied, maybe}
+  return {applied, maybe, failed}
 }
 
 export function readJournal(path: string): JournalEntry[] {

@@ -19,8 +19,13 @@ export const files = {
   /** `netlab policy apply`: its plan and journal while it runs (and after it was killed) */
   policyPlan: (lab: string) => join(labDir(lab), 'policy-plan.json'),
   policyJournal: (lab: string) => join(labDir(lab), 'policy-journal.jsonl'),
+  /** `netlab break`: the fault injected (its plan, each action with its undo) and its journal, until `netlab fix` */
+  fault: (lab: string) => join(labDir(lab), 'fault.json'),
+  faultJournal: (lab: string) => join(labDir(lab), 'fault-journal.jsonl'),
   /** beside the state dir, so `down` can remove the dir while holding the lock */
   lock: (lab: string) => join(stateRoot(), `${lab}.lock`),
+  /** the labs `down` removed (the latest few), so a second `down` is "already down", not "no such lab" */
+  downLog: () => join(stateRoot(), 'down.log'),
 }
 
 /** Where `ip netns add` puts its namespace files. */

@@ -51,7 +51,7 @@ export function readState(lab: string): LabState | undefined {
 
 /**
  * plan.json holds what `down` needs of the plan: the actions undone by commands (creating a
- * namespace: `ip netns del`). Every other action is undone by deleting its namespace, so it is
+ * namespace: `ip netns del`; a CNI ADD: its DEL). Every other action is undone by deleting its namespace, so it is
  * left out: a 1,000-pod plan's ten thousand commands and their explanations were most of a
  * `down`'s time, just to read. (`netlab plan` prints the whole plan again from the topology.)
  */
@@ -60,7 +60,13 @@ export function writePlan(plan: Plan): void {
   writeAtomic(files.plan(plan.lab), JSON.stringify(undo))
 }
 
-const undoStep = ({id, why, creates, undo}: UndoStep): UndoStep => ({id, why, ...(creates ? {creates} : {}), undo})
+const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep): UndoStep => ({
+  id,
+  why,
+  ...(creates ? {creates} : {}),
+  undo,
+  ...(undoFailed ? {undoFailed} : {}),
+})
 
 /** The undo steps of a lab's plan (a whole plan, as older versions wrote it, reads as one too). */
 export function readPlan(lab: string): UndoPlan | undefined {

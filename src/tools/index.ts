@@ -1,12 +1,14 @@
 // The tool registry: every tool a plan may use. A new tool is a driver file and a line here.
 import {bridge} from './bridge.js'
+import {cni} from './cni.js'
+import {file} from './file.js'
 import {ip} from './ip.js'
 import {iptables} from './iptables.js'
 import {iptablesRestore} from './iptables-restore.js'
 import {sysctl} from './sysctl.js'
 import type {ToolDriver} from './types.js'
 
-const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore}
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore, cni, file}
 
 export function driver(tool: string): ToolDriver {
   const d = DRIVERS[tool]

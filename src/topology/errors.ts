@@ -26,6 +26,23 @@ export class TopologyError extends Error {
 }
 
 /**
+ * Several independent problems in one file, in file order (the first is this error's own
+ * message, so code that expects one TopologyError still reads the first). `netlab validate`
+ * lists them all.
+ */
+export class TopologyErrors extends TopologyError {
+  constructor(public readonly errors: TopologyError[]) {
+    super(errors[0].pos, errors[0].detail)
+    this.name = 'TopologyErrors'
+  }
+}
+
+/** Every problem an error stands for: its list when it is a TopologyErrors, else itself. */
+export function allErrors(error: TopologyError): TopologyError[] {
+  return error instanceof TopologyErrors ? error.errors : [error]
+}
+
+/**
  * Something in a topology that is valid but probably not what was meant (a selector that matches
  * no pod): printed as "file:line:column: warning: message", and the file is still used.
  */

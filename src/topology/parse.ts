@@ -15,10 +15,11 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml'
-import {TopologyError, type SourcePos} from './errors.js'
+import {TopologyError, TopologyErrors, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
 import {parseLabels, parsePolicies} from './policies.js'
+import {loadConflist, parseCni} from './cni.js'
 import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type PolicySpec, type RoutingMode, type Topology} from './types.js'
 
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024
@@ -33,7 +34,10 @@ export const DEFAULT_CLUSTER = {
 
 /** Read and parse a topology file; every failure is a TopologyError with a position. */
 export function loadTopologyFile(file: string): Topology {
-  return parseTopology(readChecked(file), file)
+  const topo = parseTopology(readChecked(file), file)
+  const cni = topo.cluster.cni
+  if (cni?.conflist) cni.conflistFile = loadConflist(file, cni.conflist)
+  return topo
 }
 
 /** A file's bytes, once it is known to be a regular file of a topology's size at most. */
@@ -94,7 +98,9 @@ export function parsePolicyFile(input: string | Buffer, file = '<policies>'): Po
   const top = walker.map(root, 'policy file', ['policies'])
   const entry = top.get('policies')
   if (!entry) walker.fail(root, 'missing key "policies" (a list of policies; [] removes them all)')
-  return parsePolicies(walker, entry)
+  const policies = parsePolicies(walker, entry)
+  walker.throwCollected()
+  return policies
 }
 
 export function loadPolicyFile(file: string): PolicySpec[] {
@@ -141,10 +147,35 @@ function openerOf(doc: Document, err: YAMLError): number | undefined {
 }
 
 export class Walker {
+  /** problems found so far in parts that could be checked on their own (see collect) */
+  private errors: TopologyError[] = []
+
   constructor(
     private file: string,
     private lc: LineCounter,
   ) {}
+
+  /**
+   * Check one part of the file that the rest does not depend on (a node, a pod, an external
+   * host, a policy): its error is kept and the walk goes on, so one run reports every such
+   * problem. undefined when it failed.
+   */
+  collect<T>(f: () => T): T | undefined {
+    try {
+      return f()
+    } catch (error) {
+      if (!(error instanceof TopologyError)) throw error
+      this.errors.push(error)
+      return undefined
+    }
+  }
+
+  /** Throw what collect kept: one error as itself, several as a TopologyErrors. */
+  throwCollected(): void {
+    const errors = this.errors.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col)
+    if (errors.length === 1) throw errors[0]
+    if (errors.length > 1) throw new TopologyErrors(errors)
+  }
 
   pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {
     const offset = node?.range?.[0]
@@ -207,18 +238,31 @@ export class Walker {
     if (root === null || root === undefined)
       throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
     const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies'])
-    const nameEntry = top.get('name')
-    if (!nameEntry) this.fail(root, 'missing key "name" (the lab name)')
-    const name = this.nameOf(nameEntry, 'name', 'lab', LIMITS.labName)
-    const cluster = this.cluster(top.get('cluster'), root)
+    // name, cluster, each node, each external host and the policies are checked on their own:
+    // every problem among them is reported (the model's cross-checks then need them all valid)
+    const name = this.collect(() => {
+      const nameEntry = top.get('name')
+      if (!nameEntry) this.fail(root, 'missing key "name" (the lab name)')
+      return this.nameOf(nameEntry, 'name', 'lab', LIMITS.labName)
+    })
+    const cluster = this.collect(() => this.cluster(top.get('cluster'), root))
     const nodesEntry = top.get('nodes')
-    if (!nodesEntry) this.fail(root, 'missing key "nodes" (a list of nodes)')
-    const nodes = this.nodes(nodesEntry)
+    if (!nodesEntry) this.collect(() => this.fail(root, 'missing key "nodes" (a list of nodes)'))
+    const nodes = nodesEntry ? this.collect(() => this.nodes(nodesEntry)) : undefined
     const externalEntry = top.get('external')
-    const external = externalEntry ? this.externals(externalEntry) : []
+    const external = externalEntry ? this.collect(() => this.externals(externalEntry)) : []
     const policiesEntry = top.get('policies')
-    const policies = policiesEntry ? {policies: parsePolicies(this, policiesEntry)} : {}
-    return {file: this.file, name, cluster, nodes, nodesPos: this.pos(nodesEntry.value ?? nodesEntry.key), external, ...policies}
+    const policies = policiesEntry ? this.collect(() => ({policies: parsePolicies(this, policiesEntry)})) : {}
+    this.throwCollected()
+    return {
+      file: this.file,
+      name: name!,
+      cluster: cluster!,
+      nodes: nodes!,
+      nodesPos: this.pos(nodesEntry!.value ?? nodesEntry!.key),
+      external: external!,
+      ...policies!,
+    }
   }
 
   cluster(entry: {key: YamlNode; value: YamlNode | null} | undefined, root: YamlNode): Topology['cluster'] {
@@ -232,7 +276,7 @@ export class Walker {
       ipMasq: {value: d.ipMasq, pos: here},
     }
     if (!entry || entry.value === null) return defaults
-    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq'])
+    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq', 'cni'])
     const out: Topology['cluster'] = {...defaults, given: [...m.keys()]}
     const podCIDR = m.get('podCIDR')
     if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
@@ -268,6 +312,8 @@ export class Walker {
       if (!isScalar(v) || typeof v.value !== 'boolean') this.fail(v ?? ipMasq.key, 'cluster.ipMasq must be true or false')
       out.ipMasq = {value: v.value as boolean, pos: this.pos(v)}
     }
+    const cni = m.get('cni')
+    if (cni) out.cni = parseCni(this, cni)
     return out
   }
 
@@ -277,16 +323,19 @@ export class Walker {
     if (v.items.length > LIMITS.nodes) this.fail(v, `too many nodes (${v.items.length}; netlab builds at most ${LIMITS.nodes})`)
     // The pod limit is for the whole lab: 250 nodes of 5000 pods each would be millions of namespaces.
     let total = 0
-    return v.items.map((item, i) => {
-      const node = this.node(item as YamlNode, `nodes[${i}]`)
+    const nodes: NodeSpec[] = []
+    v.items.forEach((item, i) => {
+      const node = this.collect(() => this.node(item as YamlNode, `nodes[${i}]`))
+      if (!node) return
       total += node.pods.length
       if (total > LIMITS.pods)
         throw new TopologyError(
           node.podsPos,
           `nodes[${i}].pods: too many pods (${total} so far; netlab builds at most ${LIMITS.pods} in a lab)`,
         )
-      return node
+      nodes.push(node)
     })
+    return nodes
   }
 
   node(item: YamlNode, where: string): NodeSpec {
@@ -309,7 +358,7 @@ export class Walker {
       } else if (isSeq(pv)) {
         if (pv.items.length > LIMITS.pods)
           this.fail(pv, `${where}.pods: too many pods (${pv.items.length}; netlab builds at most ${LIMITS.pods} in a lab)`)
-        pods = pv.items.map((p, k) => this.pod(p as YamlNode, `${where}.pods[${k}]`))
+        pods = pv.items.flatMap((p, k) => this.collect(() => this.pod(p as YamlNode, `${where}.pods[${k}]`)) ?? [])
       } else {
         this.fail(pv, `${where}.pods must be a list of pods or a whole number`)
       }
@@ -355,21 +404,26 @@ export class Walker {
     if (v === null) return []
     if (!isSeq(v)) this.fail(v, 'external must be a list of hosts')
     if (v.items.length > 16) this.fail(v, `too many external hosts (${v.items.length}; at most 16)`)
-    return v.items.map((item, i) => {
+    return v.items.flatMap((item, i) => {
       const where = `external[${i}]`
-      const m = this.map(item, where, ['name', 'ip', 'segment', 'vpc'])
-      const nameEntry = m.get('name')
-      if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
-      const ipEntry = m.get('ip')
-      const vpc = m.get('vpc')
-      if (vpc && (!isScalar(vpc.value) || typeof vpc.value.value !== 'boolean'))
-        this.fail(vpc.value ?? vpc.key, `${where}.vpc must be true (a VM in the cluster's VPC) or false (the internet)`)
-      return {
-        name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName),
-        ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
-        segment: this.segment(m.get('segment'), where),
-        ...(vpc ? {vpc: {value: (vpc.value as {value: boolean}).value, pos: this.pos(vpc.value)}} : {}),
-      }
+      const host = this.collect(() => this.external(item as YamlNode, where))
+      return host ? [host] : []
     })
+  }
+
+  external(item: YamlNode, where: string): ExternalSpec {
+    const m = this.map(item, where, ['name', 'ip', 'segment', 'vpc'])
+    const nameEntry = m.get('name')
+    if (!nameEntry) this.fail(item as YamlNode, `${where}: missing key "name"`)
+    const ipEntry = m.get('ip')
+    const vpc = m.get('vpc')
+    if (vpc && (!isScalar(vpc.value) || typeof vpc.value.value !== 'boolean'))
+      this.fail(vpc.value ?? vpc.key, `${where}.vpc must be true (a VM in the cluster's VPC) or false (the internet)`)
+    return {
+      name: this.nameOf(nameEntry, `${where}.name`, 'external host', LIMITS.externalName),
+      ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
+      segment: this.segment(m.get('segment'), where),
+      ...(vpc ? {vpc: {value: (vpc.value as {value: boolean}).value, pos: this.pos(vpc.value)}} : {}),
+    }
   }
 }

@@ -106,16 +106,20 @@ export function parsePolicies(w: Walker, entry: Entry): PolicySpec[] {
   const items = list(w, entry, 'policies')
   if (items.length > MAX_POLICIES) w.fail(entry.value, `too many policies (${items.length}; at most ${MAX_POLICIES})`)
   const seen = new Map<string, Located<string>>()
-  return items.map((item, i) => {
-    const p = policy(w, item, `policies[${i}]`)
-    const prev = seen.get(p.name.value)
-    if (prev)
-      w.fail(
-        item,
-        `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ` + `${prev.pos.line}, column ${prev.pos.col})`,
-      )
-    seen.set(p.name.value, p.name)
-    return p
+  // each policy is checked on its own: every bad one is reported
+  return items.flatMap((item, i) => {
+    const p = w.collect(() => {
+      const p = policy(w, item, `policies[${i}]`)
+      const prev = seen.get(p.name.value)
+      if (prev)
+        w.fail(
+          item,
+          `policies[${i}]: duplicate policy name "${p.name.value}" (first used at line ` + `${prev.pos.line}, column ${prev.pos.col})`,
+        )
+      seen.set(p.name.value, p.name)
+      return p
+    })
+    return p ? [p] : []
   })
 }
 

@@ -37,6 +37,20 @@ export interface ExternalSpec {
   segment?: Located<number>
 }
 
+/** cluster.cni: which conflist the runtime (netlab) calls, and where its plugins are. */
+export interface CniSpec {
+  /** where the cni key is */
+  pos: SourcePos
+  /** a built-in conflist template (src/cni/presets.ts) */
+  preset?: Located<string>
+  /** a conflist template file, as written (relative to the topology file) */
+  conflist?: Located<string>
+  /** that file: its absolute path and text, filled in by loadTopologyFile */
+  conflistFile?: {path: string; text: string}
+  /** CNI_PATH's plugin directory, as written (default: chosen when the lab is loaded) */
+  binDir?: Located<string>
+}
+
 export interface Topology {
   file: string
   name: Located<string>
@@ -49,6 +63,8 @@ export interface Topology {
     ipMasq: Located<boolean>
     /** the cluster keys the file itself gives (the rest are defaults), for modes to which some do not apply */
     given?: readonly string[]
+    /** pods are wired by CNI plugins that netlab calls as a runtime (undefined: netlab's own commands) */
+    cni?: CniSpec
   }
   nodes: NodeSpec[]
   nodesPos: SourcePos

@@ -46,9 +46,9 @@ describe('bad topologies through `netlab up`', () => {
 
   it('each gives exit 2 and one line file:line:col, and creates nothing', async () => {
     const before = netnsNow()
-    // one at a time, so each timing is the file's own
-    for (let i = 0; i < files.length; i++) {
-      const pair = files.slice(i, i + 1)
+    // two at a time (two cores): the timing is bench/bad-input.ts's business, not this test's
+    for (let i = 0; i < files.length; i += 2) {
+      const pair = files.slice(i, i + 2)
       const results = await Promise.all(pair.map((f) => runUp(join(CORPUS, f), env)))
       pair.forEach((f, k) => {
         const r = results[k]

@@ -46,7 +46,15 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
 
   it('up builds the lab and shows it', () => {
     const r = netlab(['up', file], env)
-    expect(r.stderr).toBe('')
+    // progress, and only progress, on stderr (plain lines without a terminal); the result on stdout
+    expect(r.stderr).toContain('Create the network namespaces')
+    expect(
+      r.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !/^[❯✔] /.test(l)),
+    ).toEqual([])
+    expect(r.stdout).not.toContain('Create the network namespaces')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`lab ${lab} is up`)
     expect(r.stdout).toMatch(/web-0\s+10\.244\.0\.2/)

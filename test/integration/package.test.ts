@@ -53,7 +53,10 @@ describe('the npm package', () => {
         'README.md',
         'package.json',
         'bin/run.js',
+        'bin/netlab-cni',
+        'examples/bash-cni/bash-cni',
         'dist/netlab.mjs',
+        'dist/netlab-cni.mjs',
         'dist/src/probe/hub.js',
         'assets/netlab-nsexec.pl',
         'assets/netlab-bashrc',
@@ -63,8 +66,19 @@ describe('the npm package', () => {
       ]),
     )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab.mjs', 'dist/src/probe/hub.js'])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.mjs', 'dist/src/probe/hub.js'])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
+  })
+
+  it('installs netlab-cni on the PATH as a CNI plugin that answers VERSION from its own bundle', () => {
+    const r = spawnSync(join(prefix, 'bin', 'netlab-cni'), [], {
+      cwd: elsewhere,
+      env: {PATH: process.env.PATH, CNI_COMMAND: 'VERSION'},
+      input: '{"cniVersion":"1.0.0"}',
+      encoding: 'utf8',
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['0.4.0', '1.1.0'])})
   })
 
   it('needs no dependency from the registry: everything but Graphviz is in the bundle, and Graphviz is in the tarball', () => {
@@ -94,13 +108,28 @@ describe('the npm package', () => {
     expect(readFileSync(join(elsewhere, 'lab.svg'), 'utf8')).toContain('<svg')
   })
 
+  it('has its help, did-you-mean and completion in the bundle, and names itself netlab in its hints', () => {
+    const help = installed(['help', 'up'])
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toContain('$ netlab up')
+    const typo = installed(['stauts'])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain('Did you mean "netlab status"?')
+    const complete = installed(['__complete', 'up', 'fifty'])
+    expect(complete.stdout.split('\n')).toContain('fifty-node')
+    expect(installed(['autocomplete', 'bash']).stdout).toContain('netlab __complete ')
+  })
+
   it.skipIf(!isRoot)('builds, probes and removes a lab with its own assets', () => {
     const topo = join(elsewhere, 'lab.yaml')
     writeFileSync(topo, `name: ${lab}\nnodes:\n  - {name: n0, pods: 1}\n  - {name: n1, pods: 1}\n`)
-    const up = installed(['up', topo, '-q'])
+    const up = installed(['up', topo])
     expect(up.code, up.stderr).toBe(0)
+    expect(up.stdout).toContain('Try: netlab probe') // as it was started
+    expect(up.stdout).not.toContain('Create the network namespaces') // progress is on stderr
+    expect(up.stderr).toContain('Create the network namespaces')
     const probe = installed(['probe', lab, '--json'])
-    expect(probe.code, probe.stderr).toBe(0)
+    expect(probe.code, probe.stderr + probe.stdout).toBe(0)
     expect(JSON.parse(probe.stdout).failed).toBe(0)
     const down = installed(['down', lab])
     expect(down.code, down.stderr).toBe(0)

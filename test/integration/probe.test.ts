@@ -241,7 +241,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       await waitFor(() => processesWith(`netlab-echo-hub:${lab}:${child.pid}`).length === 1)
       await sleep(100)
       process.kill(child.pid!, 'SIGINT')
-      expect(await closed).toBe(1)
+      expect(await closed).toBe(130)
       expect(stderr).toContain('interrupted by SIGINT')
       expect(probeProcesses(lab)).toEqual([])
       expect(readdirSync(join(stateDir, lab, 'pids'))).toEqual([])

@@ -14,9 +14,10 @@
 import {execFileSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {destroyLab, isRoot, labNetns, makeStateDir, netlab, removeDir, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
-import {checkTopologies, propertySeed, validTopology} from '../helpers/topologies.js'
+import {checkTopologies, propertySeed, validTopology, type TopologyDoc} from '../helpers/topologies.js'
 
 const RUNS = 24
+const CNI_RUNS = 2
 
 interface Link {
   ifname: string
@@ -40,40 +41,58 @@ describe.skipIf(!isRoot)('random valid topologies on real namespaces', () => {
   beforeAll(() => void (stateDir = makeStateDir()))
   afterAll(() => removeDir(stateDir))
 
+  /** validate, up, probe, down one topology; `cni`: its pods wired by CNI plugins instead */
+  function check(t: TopologyDoc, env: Record<string, string>, before: string, labs: string[], cni?: Record<string, string>): void {
+    const lab = uniqueLab('prop')
+    labs.push(lab)
+    const file = writeTopology(stateDir, {...t, name: lab, ...(cni ? {cluster: {...t.cluster, cni}} : {})})
+    let clean = false
+    try {
+      const v = netlab(['validate', file], env)
+      expect(v.code, `validate: ${v.stderr}`).toBe(0)
+      const up = netlab(['up', file, '-q'], env)
+      expect(up.code, `up: ${up.stderr}`).toBe(0)
+      expect(sameIndexPairs(lab), 'veth pairs whose two ends have the same ifindex').toEqual([])
+      const probe = netlab(['probe', lab], env)
+      expect(probe.code, `probe:\n${probe.stdout}${probe.stderr}`).toBe(0)
+      expect(probe.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
+      const down = netlab(['down', lab], env)
+      expect(down.code, `down: ${down.stderr}`).toBe(0)
+      expect(labNetns(lab), 'namespaces left after down').toEqual([])
+      expect(rootSnapshot(), 'the root namespace changed').toBe(before)
+      clean = true
+    } finally {
+      // a failed run leaves nothing for the next one (or a shrink of it) to trip on
+      if (!clean) destroyLab(lab, stateDir)
+    }
+  }
+
   it(`${RUNS} of them: validate, up, probe, down; no namespace left, the root namespace unchanged`, async () => {
     const env = {NETLAB_STATE_DIR: stateDir}
     const before = rootSnapshot()
     const labs: string[] = []
     await checkTopologies(
       validTopology('prop'),
-      (t) => {
-        const lab = uniqueLab('prop')
-        labs.push(lab)
-        const file = writeTopology(stateDir, {...t, name: lab})
-        let clean = false
-        try {
-          const v = netlab(['validate', file], env)
-          expect(v.code, `validate: ${v.stderr}`).toBe(0)
-          const up = netlab(['up', file, '-q'], env)
-          expect(up.code, `up: ${up.stderr}`).toBe(0)
-          expect(sameIndexPairs(lab), 'veth pairs whose two ends have the same ifindex').toEqual([])
-          const probe = netlab(['probe', lab], env)
-          expect(probe.code, `probe:\n${probe.stdout}${probe.stderr}`).toBe(0)
-          expect(probe.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
-          const down = netlab(['down', lab], env)
-          expect(down.code, `down: ${down.stderr}`).toBe(0)
-          expect(labNetns(lab), 'namespaces left after down').toEqual([])
-          expect(rootSnapshot(), 'the root namespace changed').toBe(before)
-          clean = true
-        } finally {
-          // a failed run leaves nothing for the next one (or a shrink of it) to trip on
-          if (!clean) destroyLab(lab, stateDir)
-        }
-      },
+      (t) => check(t, env, before, labs),
       // shrinking re-runs whole labs: bounded, so a failure is reported within minutes
       {seed: propertySeed(8), numRuns: RUNS, interruptAfterTimeLimit: 300_000},
     )
     expect(labs.length).toBeGreaterThanOrEqual(RUNS)
     for (const lab of labs) expect(labNetns(lab), lab).toEqual([])
   }, 600_000)
+
+  // The same property with pods wired by the reference CNI plugins (cluster.cni): a sample of
+  // CNI_RUNS topologies from another fixed seed, since each costs as much as above.
+  it(`${CNI_RUNS} of them with cluster.cni preset reference: the same`, async () => {
+    const env = {NETLAB_STATE_DIR: stateDir}
+    const before = rootSnapshot()
+    const labs: string[] = []
+    await checkTopologies(validTopology('prop'), (t) => check(t, env, before, labs, {preset: 'reference'}), {
+      seed: propertySeed(11),
+      numRuns: CNI_RUNS,
+      interruptAfterTimeLimit: 120_000,
+    })
+    expect(labs.length).toBeGreaterThanOrEqual(CNI_RUNS)
+    for (const lab of labs) expect(labNetns(lab), lab).toEqual([])
+  }, 300_000)
 })

@@ -7,7 +7,7 @@ import {compilePlan, DYNAMIC_NEIGHBOUR_LIMIT} from '../../src/plan/compile.js'
 import {neighbourEntries} from '../../src/plan/neighbours.js'
 import {macFor} from '../../src/model/names.js'
 import {argv, commandLine, shellQuote} from '../../src/plan/command.js'
-import {renderJson, renderPlan, renderShell, renderText} from '../../src/plan/render.js'
+import {renderJson, renderPlan, renderShell, renderTeardown, renderText} from '../../src/plan/render.js'
 import type {Action, Plan} from '../../src/plan/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
 
@@ -258,24 +258,53 @@ describe('plan renderings', () => {
     const lines = sh.split('\n')
     expect(lines[0]).toBe('#!/usr/bin/env bash')
     expect(lines).toContain('set -euo pipefail')
-    const end = lines.indexOf('trap - ERR')
-    expect(end).toBeGreaterThan(0)
+    // the build: from the traps to their removal, every line is a comment, a created+= or an action
+    const start = lines.indexOf(`trap 'echo "terminated" >&2; rollback; exit 143' TERM`)
+    const end = lines.indexOf('trap - ERR INT TERM')
+    expect(start).toBeGreaterThan(0)
+    expect(end).toBeGreaterThan(start)
     const commands = lines
-      .slice(lines.indexOf('set -euo pipefail') + 1, end)
-      .filter(
-        (l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('created') && !l.startsWith('cleanup()') && !l.startsWith('trap '),
-      )
+      .slice(start + 1, end)
+      .filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('created+=('))
       .map((l) => l.split('  # ')[0])
     expect(commands).toEqual(plan.actions.map(commandLine))
   })
 
-  it('sh: remembers each created namespace right after creating it, for the cleanup trap', () => {
+  it('sh: remembers each namespace right before creating it (a Ctrl-C in between still deletes it), after checking none exists', () => {
     const lines = renderShell(plan).split('\n')
+    const check = lines.indexOf('for ns in "${NAMESPACES[@]}"; do')
     for (const ns of created(plan)) {
       const i = lines.findIndex((l) => l.startsWith(`ip netns add ${ns} `))
-      expect(i, ns).toBeGreaterThan(0)
-      expect(lines[i + 1]).toBe(`created+=(${ns})`)
+      expect(i, ns).toBeGreaterThan(check)
+      expect(lines[i - 1]).toBe(`created+=(${ns})`)
     }
+    expect(check).toBeGreaterThan(0)
+    expect(lines).toContain(`NAMESPACES=(${created(plan).join(' ')})`)
+  })
+
+  it('sh: rolls back on a failing command, INT and TERM (exit 1, 130, 143), and offers down (bash lab.sh down)', () => {
+    const sh = renderShell(plan, {owner: 'netlab:three-node@/tmp/x y'})
+    expect(sh).toContain(`trap 'echo "failed: $BASH_COMMAND" >&2; rollback; exit 1' ERR`)
+    expect(sh).toContain(`trap 'echo "interrupted" >&2; rollback; exit 130' INT`)
+    expect(sh).toContain(`trap 'echo "terminated" >&2; rollback; exit 143' TERM`)
+    expect(sh).toContain(`  down) down; exit 0 ;;`)
+    expect(sh).toContain(`MARK='netlab:three-node@/tmp/x y'`) // the owner mark, quoted for the shell
+    expect(renderShell(plan)).toContain('MARK=netlab:three-node\n')
+  })
+
+  it("sh --teardown: the build script's own down(), run at once", () => {
+    const owner = 'netlab:three-node'
+    const sh = renderShell(plan, {owner}).split('\n')
+    const td = renderTeardown(plan, {owner}).split('\n')
+    const block = (lines: string[]) =>
+      lines.slice(
+        lines.findIndex((l) => l.startsWith('NAMESPACES=(')),
+        lines.indexOf('}') + 1,
+      )
+    expect(block(td)).toEqual(block(sh))
+    expect(block(td).length).toBeGreaterThan(10)
+    expect(td.at(-2)).toBe('down')
+    expect(td[0]).toBe('#!/usr/bin/env bash')
   })
 
   it('json: parses, with the same actions and their command lines', () => {

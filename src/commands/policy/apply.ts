@@ -1,3 +1,4 @@
+import {netlabCmd} from '../../cli/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../../cli/base.js'
 import {UsageError} from '../../cli/errors.js'
@@ -6,6 +7,7 @@ import {resolveLab} from '../../lab/status.js'
 import {renderPlan} from '../../plan/render.js'
 
 export default class PolicyApply extends NetlabCommand {
+  static override summary = 'Replace the network policies of a running lab, atomically.'
   static override description =
     'Replace the policies of a lab that is up with those in FILE (a policies: list, as in a ' +
     'topology), atomically on each node with iptables-restore; on any failure the lab keeps ' +
@@ -44,7 +46,7 @@ export default class PolicyApply extends NetlabCommand {
     this.log(
       `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in ` +
         `force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. ` +
-        `Try: netlab probe ${result.lab}`,
+        `Try: ${netlabCmd()} probe ${result.lab}`,
     )
   }
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/perl
+# netlab-cni-chain: the part of netlab's CNI runtime that runs plugins, inside a node's network
+# namespace (netlab-nsexec enters it). Reads a JSON list of plugin calls on stdin, as the cni
+# tool driver (src/tools/cni.ts) prepares them, and runs them in order, as the CNI spec asks a
+# runtime to: the plugin gets the CNI_* variables and its configuration on stdin, with
+# "prevResult" set to the previous plugin's result (ADD) or the cached result (CHECK, DEL); the
+# chain's last ADD result is cached in libcni's layout and the chain's last DEL removes it.
+# ADD and CHECK stop at the first error; DEL goes on (it must clean up what it can) and reports
+# the first error at the end. A failure is reported on stderr as
+#   call N failed: plugin TYPE (pod POD): <the plugin's error result, verbatim>
+# and the exit code is 1. Runs as a separate program so the executor needs no CNI knowledge.
+use strict;
+use warnings;
+use JSON::PP;
+use File::Path qw(make_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+
+my $json = JSON::PP->new->canonical;
+my $calls = $json->decode(do { local $/; <STDIN> });
+my $tmp = tempdir(CLEANUP => 1);
+
+sub slurp {
+  my ($path) = @_;
+  open(my $fh, '<', $path) or return undef;
+  local $/;
+  return scalar <$fh>;
+}
+
+# Run one plugin: returns (exit code, stdout, stderr).
+sub run_plugin {
+  my ($file, $env, $stdin) = @_;
+  open(my $in, '>', "$tmp/in") or die "netlab-cni-chain: $tmp/in: $!\n";
+  print $in $stdin;
+  close $in;
+  my $pid = fork() // die "netlab-cni-chain: fork: $!\n";
+  if ($pid == 0) {
+    open(STDIN, '<', "$tmp/in") or exit 126;
+    open(STDOUT, '>', "$tmp/out") or exit 126;
+    open(STDERR, '>', "$tmp/err") or exit 126;
+    # the plugin sees the spec's variables and a PATH, nothing of netlab's environment
+    %ENV = (PATH => '/usr/sbin:/usr/bin:/sbin:/bin', %$env);
+    exec { $file } $file or do { print STDERR "cannot run $file: $!\n"; exit 127 };
+  }
+  waitpid($pid, 0);
+  my $code = $? & 127 ? 128 + ($? & 127) : $? >> 8;
+  return ($code, slurp("$tmp/out") // '', slurp("$tmp/err") // '');
+}
+
+my ($failed, $message);
+my $previous;
+for my $n (0 .. $#$calls) {
+  my $c = $calls->[$n];
+  my %env = %{$c->{env}};
+  my $cmd = $env{CNI_COMMAND} // '';
+  my $conf = $json->decode($c->{config});
+  my $cached;
+  if (-e $c->{cache}) { $cached = eval { $json->decode(slurp($c->{cache})) } }
+  if ($c->{prevResult} eq 'previous' && defined $previous) { $conf->{prevResult} = $previous }
+  elsif ($c->{prevResult} eq 'cached' && $cached && $cached->{result}) { $conf->{prevResult} = $cached->{result} }
+  # DEL of a pod whose namespace is already gone: the spec lets CNI_NETNS be empty then
+  $env{CNI_NETNS} = '' if $cmd eq 'DEL' && $env{CNI_NETNS} && !-e $env{CNI_NETNS};
+  my ($code, $out, $err) = $c->{fault}
+    ? (1, '{"cniVersion":"1.0.0","code":999,"msg":"fault injected by NETLAB_TEST_FAULT_AT"}', '')
+    : run_plugin($c->{file}, \%env, $json->encode($conf));
+  if ($code != 0) {
+    $out =~ s/\s+$//;
+    $err =~ s/\s+$//;
+    my $why = $out ne '' ? $out : "exit code $code" . ($err ne '' ? ", stderr: $err" : ', no error result on stdout');
+    if (!defined $failed) {
+      $failed = $n;
+      $message = "call $n failed: plugin $c->{plugin} (pod $c->{pod}, CNI_COMMAND=$cmd): $why\n";
+    }
+    last unless $cmd eq 'DEL';
+    next;
+  }
+  if ($cmd eq 'ADD') {
+    $previous = eval { $json->decode($out) };
+    if (!defined $previous) {
+      $failed = $n;
+      $message = "call $n failed: plugin $c->{plugin} (pod $c->{pod}, CNI_COMMAND=ADD): its result is not JSON: $out\n";
+      last;
+    }
+    if ($c->{last}) {
+      my @args = map { [split /=/, $_, 2] } grep { length } split /;/, ($env{CNI_ARGS} // '');
+      my $record = {
+        kind => 'cniCacheV1',
+        containerId => $env{CNI_CONTAINERID},
+        ifName => $env{CNI_IFNAME},
+        networkName => $conf->{name},
+        cniArgs => \@args,
+        result => $previous,
+      };
+      make_path(dirname($c->{cache}));
+      open(my $fh, '>', "$c->{cache}.tmp") or die "netlab-cni-chain: $c->{cache}: $!\n";
+      print $fh $json->encode($record);
+      close $fh or die "netlab-cni-chain: $c->{cache}: $!\n";
+      rename("$c->{cache}.tmp", $c->{cache}) or die "netlab-cni-chain: $c->{cache}: $!\n";
+    }
+  }
+  unlink $c->{cache} if $cmd eq 'DEL' && $c->{last};
+}
+if (defined $failed) {
+  print STDERR $message;
+  exit 1;
+}
+exit 0;

@@ -1,0 +1,82 @@
+// cluster.cni -> the lab's CNI model: the conflist each node's runtime reads (the template with
+// the node's subnet filled in), where the plugins are (CNI_PATH), and where the runtime keeps
+// its files (net.d, the result cache, host-local's stores), all under the lab's state directory.
+// Pure: where the plugins are installed is asked once by cniEnvironment (./env.ts).
+import {join} from 'node:path'
+import {TopologyError} from '../topology/errors.js'
+import type {Topology} from '../topology/types.js'
+import type {NodeModel} from '../model/types.js'
+import {presetConflist} from './presets.js'
+
+export interface CniNodeConfig {
+  node: string
+  /** where the rendered conflist is written (the node's --cni-conf-dir) */
+  file: string
+  /** the rendered conflist */
+  text: string
+}
+
+export interface CniModel {
+  /** where the conflist template came from: "preset reference", or its file */
+  source: string
+  /** the conflist's network name and version */
+  network: string
+  cniVersion: string
+  /** CNI_PATH: the directories plugins are looked up in, in order */
+  path: string[]
+  /** each plugin type of the chain, in order, and the file that is run for it */
+  chain: {type: string; file: string}[]
+  /** a plugin of the chain declares the mac capability: pods get the MACs the model gives them */
+  podMacs: boolean
+  /** the runtime's files: <lab state dir>/cni (net.d/, cache/, ipam/) */
+  dir: string
+  nodes: CniNodeConfig[]
+}
+
+/** Where plugins are: the distribution's directory (or the default), and netlab's own two. */
+export interface CniEnv {
+  /** the default binDir: /usr/lib/cni when it holds the plugins, else /opt/cni/bin */
+  binDir: string
+  /** the directory of bin/netlab-cni and of examples/bash-cni/bash-cni */
+  netlabDir: string
+  bashDir: string
+}
+
+export const DEFAULT_CNI_ENV: CniEnv = {
+  binDir: '/usr/lib/cni',
+  netlabDir: '/usr/lib/netlab/bin',
+  bashDir: '/usr/lib/netlab/examples/bash-cni',
+}
+
+/** The VXLAN overlay needs pods at a smaller MTU; other modes leave it to the kernel. */
+export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: string; env: CniEnv; mtu?: number}): CniModel | undefined {
+  const spec = topo.cluster.cni
+  if (!spec) return undefined
+  if (spec.conflist && !spec.conflistFile) throw new TopologyError(spec.conflist.pos, 'cluster.cni.conflist: the file was not read')
+  const template = spec.conflistFile?.text ?? presetConflist(spec.preset!.value, opts.mtu)
+  const parsed = JSON.parse(template) as {name: string; cniVersion: string; plugins: {type: string; capabilities?: {mac?: boolean}}[]}
+  const dir = join(opts.labDir, 'cni')
+  const binDir = spec.binDir?.value ?? opts.env.binDir
+  const dirOf = (type: string) => (type === 'netlab-cni' ? opts.env.netlabDir : type === 'bash-cni' ? opts.env.bashDir : binDir)
+  const chain = parsed.plugins.map((p) => ({type: p.type, file: join(dirOf(p.type), p.type)}))
+  const path = [binDir, ...new Set(chain.map((c) => dirOf(c.type)).filter((d) => d !== binDir))]
+  return {
+    source: spec.conflistFile?.path ?? `preset ${spec.preset!.value}`,
+    network: parsed.name,
+    cniVersion: parsed.cniVersion,
+    path,
+    chain,
+    podMacs: parsed.plugins.some((p) => p.capabilities?.mac === true),
+    dir,
+    nodes: nodes.map((n) => ({
+      node: n.name,
+      file: join(dir, 'net.d', n.name, `10-${parsed.name}.conflist`),
+      text: renderConflist(template, {PodCIDR: n.podCIDR, Gateway: n.gateway, DataDir: join(dir, 'ipam', n.name)}),
+    })),
+  }
+}
+
+/** Fill a template's {{.Field}}s; values go in as JSON string contents. */
+export function renderConflist(template: string, fields: Record<string, string>): string {
+  return template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (whole, f: string) => (f in fields ? JSON.stringify(fields[f]).slice(1, -1) : whole))
+}

@@ -1,0 +1,25 @@
+import {Args} from '@oclif/core'
+import {NetlabCommand} from '../cli/base.js'
+
+export default class Fix extends NetlabCommand {
+  static override summary = 'Take out the fault netlab break injected, exactly.'
+  static override description =
+    'Take out the fault netlab break injected into a lab, exactly: each of its changes is undone ' +
+    'as it was recorded, so the lab is back to its plan. Nothing to fix is not an error.'
+  static override examples = ['<%= config.bin %> fix', '<%= config.bin %> fix three-node --json']
+  static override args = {lab: Args.string({description: 'the lab (default: the only lab up)', required: false})}
+  static override flags = {json: NetlabCommand.jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Fix)
+    const [{fixLab}, {resolveLab}] = await Promise.all([import('../exercise/exercise.js'), import('../lab/status.js')])
+    const lab = resolveLab(args.lab, 'fix')
+    const fixed = await fixLab(lab)
+    const fault = fixed && {kind: fixed.fault.kind, where: fixed.fault.where, what: fixed.fault.what}
+    if (flags.json) this.printJson({lab, fixed: !!fixed, ...(fault ? {fault} : {})})
+    else
+      this.log(
+        fault ? `Fixed lab ${lab}: the fault was: ${fault.what} (${fault.kind}).` : `Lab ${lab} has no injected fault: nothing to fix.`,
+      )
+  }
+}

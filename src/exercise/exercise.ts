@@ -1,0 +1,101 @@
+// `netlab break` and `netlab fix`: inject one fault into a running lab, and take it out again.
+// The fault is a small plan run by the executor with its own journal (fault-journal.jsonl), and
+// saved with the lab (fault.json) before it runs, so `fix` undoes exactly what was applied, even
+// after a crash; `down` needs neither (every fault lives inside a lab namespace).
+import {existsSync, rmSync} from 'node:fs'
+import {NetlabError, UsageError} from '../cli/errors.js'
+import {Executor} from '../exec/executor.js'
+import {NSEXEC} from '../exec/fanout.js'
+import {rollback} from '../exec/rollback.js'
+import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
+import {Journal, readJournal, summarize} from '../state/journal.js'
+import {acquireLock} from '../state/lock.js'
+import {files, labDir} from '../state/paths.js'
+import {readJson, readState, writeJson} from '../state/store.js'
+import {compilePlan} from '../plan/compile.js'
+import {ownerMark} from '../model/names.js'
+import {stateRoot} from '../state/paths.js'
+import {applicableKinds, FAULT_KINDS, pickFault, seeded, type Fault, type FaultKind} from './faults.js'
+
+export interface Injected {
+  lab: string
+  seed: number
+  fault: Fault
+}
+
+/** The lab's model and plan, for a lab that is up. */
+function upLab(lab: string) {
+  const state = readState(lab)
+  if (!state) throw new UsageError(`no lab named ${lab} is up`)
+  if (state.status !== 'up') throw new UsageError(`lab ${lab} is not up (its "netlab up" is running or was interrupted)`)
+  // plan.json keeps only the undo steps (src/state/store.ts): the plan again, from the model it was built from
+  return {model: state.model, plan: compilePlan(state.model, {owner: ownerMark(lab, stateRoot())})}
+}
+
+/** The kinds this lab can take (every kind when no lab is given). */
+export function kindsFor(lab: string | undefined): FaultKind[] {
+  if (!lab) return [...FAULT_KINDS]
+  const {model, plan} = upLab(lab)
+  return applicableKinds(model, plan)
+}
+
+async function preflight(what: string): Promise<void> {
+  requireRoot(what)
+  requireTools(BUILD_TOOLS)
+  await requirePerl([NSEXEC])
+}
+
+function forget(lab: string): void {
+  rmSync(files.fault(lab), {force: true})
+  rmSync(files.faultJournal(lab), {force: true})
+}
+
+export async function breakLab(lab: string, kind: string | undefined, seed: number): Promise<Injected> {
+  if (kind !== undefined && !(FAULT_KINDS as readonly string[]).includes(kind))
+    throw new UsageError(`no fault kind "${kind}"; the kinds: ${FAULT_KINDS.join(', ')} (netlab break --list)`)
+  const {model, plan} = upLab(lab)
+  const fault = pickFault(model, plan, kind as FaultKind | undefined, seeded(seed))
+  if (!fault) {
+    const can = applicableKinds(model, plan)
+    throw new UsageError(
+      `lab ${lab} (routing ${model.routing}) cannot take ${kind ? `the ${kind} fault` : 'any fault'}` +
+        (can.length ? `; it can take: ${can.join(', ')}` : ''),
+    )
+  }
+  await preflight('netlab break')
+  const lock = acquireLock(lab)
+  try {
+    if (existsSync(files.fault(lab)))
+      throw new UsageError(`lab ${lab} already has a fault injected; "netlab fix ${lab}" takes it out first`)
+    const injected: Injected = {lab, seed, fault}
+    writeJson(files.fault(lab), injected)
+    const journal = new Journal(files.faultJournal(lab))
+    const executor = new Executor(fault.plan, {journal, concurrency: 1, workDir: labDir(lab)})
+    try {
+      for (const stage of executor.stages) await executor.runStage(stage)
+    } catch (error) {
+      await rollback(fault.plan, summarize(readJournal(files.faultJournal(lab))))
+      forget(lab)
+      throw new NetlabError(`could not inject the fault (nothing of it is left): ${(error as Error).message}`)
+    }
+    return injected
+  } finally {
+    lock.release()
+  }
+}
+
+/** Undo the lab's injected fault; undefined when it has none. */
+export async function fixLab(lab: string): Promise<Injected | undefined> {
+  if (!readState(lab)) throw new UsageError(`no lab named ${lab} is up`)
+  const injected = readJson<Injected>(files.fault(lab))
+  if (!injected) return undefined
+  await preflight('netlab fix')
+  const lock = acquireLock(lab)
+  try {
+    await rollback(injected.fault.plan, summarize(readJournal(files.faultJournal(lab))))
+    forget(lab)
+    return injected
+  } finally {
+    lock.release()
+  }
+}

@@ -1,0 +1,50 @@
+// cni: a CNI plugin called by netlab as the container runtime. Each action is one plugin call
+// (env CNI_COMMAND=ADD…, the plugin's file, its configuration on stdin); a batch of them in one
+// node's namespace is one run of assets/netlab-cni-chain.pl, which threads prevResult through the
+// chain, caches the result and stops at the first error (see that file). So calls run serially
+// per node and in parallel across nodes, like one runtime per node.
+import {asset} from '../paths.js'
+import type {Command} from '../plan/types.js'
+import {failedAt, unknown} from './outcome.js'
+import type {Prepared, ToolDriver} from './types.js'
+
+export const CNI_CHAIN = asset('netlab-cni-chain.pl')
+
+/** Escape a text for an unquoted here-document (where $, ` and \ are special). */
+const hereDoc = (text: string) => text.replace(/[\\$`]/g, (c) => `\\${c}`)
+
+export const cni: ToolDriver = {
+  name: 'cni',
+  argv: (c) => ['ip', 'netns', 'exec', c.netns!, c.args[0]],
+  badArg: (arg) => (arg.startsWith('/') && !/[\n\t]/.test(arg) ? undefined : 'is not an absolute plugin path'),
+  prepare(actions, netns, opts): Prepared {
+    // a call with fault set fails as a plugin would, with an error result (test-only)
+    const calls = actions.map((a, i) => ({
+      file: a.args[0],
+      env: a.env,
+      config: a.stdin,
+      ...a.cni,
+      ...(i === opts.fault ? {fault: true} : {}),
+    }))
+    const steps = [{kind: 'exec' as const, argv: ['perl', CNI_CHAIN], stdin: JSON.stringify(calls)}]
+    return {tool: 'cni', netns, actions, steps, firstAction: [0], fault: opts.fault, fallback: false}
+  },
+  interpret(p, f) {
+    const m = /^call (\d+) failed: ([\s\S]*)$/m.exec(f.stderr)
+    if (!m) return unknown(p, `perl ${CNI_CHAIN} (${p.actions.length} CNI calls in ${p.netns})`, f.stderr.trim())
+    return failedAt(p, Number(m[1]), m[2].trim())
+  },
+}
+
+/**
+ * How a plan shows a plugin call as a shell command: the result goes into $cni_result, and a
+ * plugin after the first gets it as prevResult (an unquoted here-document, escaped).
+ */
+export function cniLine(c: Command, line: string): string {
+  if (c.cni?.prevResult !== 'previous' || !c.stdin) {
+    const heredoc = `${line} <<'NETLAB_EOF'\n${(c.stdin ?? '').replace(/\n$/, '')}\nNETLAB_EOF`
+    return c.cni?.prevResult === 'none' ? `cni_result=$(${heredoc}\n)` : heredoc
+  }
+  const conf = c.stdin.trim().replace(/\}$/, '')
+  return `cni_result=$(${line} <<NETLAB_EOF\n${hereDoc(conf)},"prevResult":\${cni_result}}\nNETLAB_EOF\n)`
+}

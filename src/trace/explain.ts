@@ -1,0 +1,55 @@
+// `netlab probe` explains its failures with trace: one line per failed check, where the packet
+// stops and why ("web-0 → db: stops at node-1: no route to 10.244.9.10"). A packet that gets
+// through is followed back (the reply may be what is lost). Cost is bounded: only failures, each
+// distinct pair and protocol traced once, at most MAX_TRACED of them, a few at a time, and every
+// namespace read once for all of them.
+import {pool} from '../exec/executor.js'
+import type {LabModel} from '../model/types.js'
+import type {ProbeReport, ProbeResult} from '../probe/types.js'
+import type {Cache} from './read.js'
+import {traceLab} from './trace.js'
+import type {Proto} from './types.js'
+
+export const MAX_TRACED = 20
+
+/** "tcp/5432" → tcp, 5432; anything else is a ping's path */
+function protoOf(r: ProbeResult): {proto: Proto; port?: number} {
+  const m = /^(tcp|udp)\/(\d+)/.exec(r.policy?.service ?? '')
+  return m ? {proto: m[1] as Proto, port: Number(m[2])} : {proto: 'icmp'}
+}
+
+/** Explain the report's failures in place (`explanation` on each); returns how many were traced and not. */
+export async function explainFailures(lab: string, model: LabModel, report: ProbeReport): Promise<ProbeReport['explained']> {
+  const byKey = new Map<string, ProbeResult[]>()
+  for (const c of report.checks)
+    for (const r of c.results) {
+      if (r.ok || r.src.name === r.dst.name) continue
+      const {proto, port} = protoOf(r)
+      const key = `${r.src.name}|${r.dst.name}|${r.dst.ip}|${proto}|${port}`
+      byKey.set(key, [...(byKey.get(key) ?? []), r])
+    }
+  const keys = [...byKey.keys()]
+  const cache: Cache = new Map()
+  const member = (name: string) => model.members.find((m) => m.name === name)
+  await pool(keys.slice(0, MAX_TRACED), 4, async (key) => {
+    const results = byKey.get(key)!
+    const r = results[0]
+    const [from, to] = [member(r.src.name), member(r.dst.name)]
+    if (!from || !to) return
+    let line: string
+    try {
+      const there = await traceLab(lab, model, from, r.dst.ip, protoOf(r), cache)
+      line = there.summary
+      if (there.delivered && !there.problem) {
+        const back = await traceLab(lab, model, to, r.src.ip, protoOf(r), cache)
+        line = back.problem
+          ? `${there.from} → ${there.to} arrives; the reply ${back.summary}`
+          : `trace finds the path clear both ways (${there.hops.map((h) => h.member).join(' → ')}): the kernel's state does not explain it`
+      }
+    } catch (error) {
+      line = `could not trace: ${(error as Error).message}`
+    }
+    for (const x of results) x.explanation = line
+  })
+  return {traced: Math.min(keys.length, MAX_TRACED), notTraced: Math.max(0, keys.length - MAX_TRACED)}
+}

@@ -1,0 +1,287 @@
+// One hop of a trace, decided from one namespace's snapshot: is the packet for this member, may
+// it be forwarded, where does the kernel route it, would iptables pass it (and NAT it), which
+// neighbour and, on an overlay, which remote tunnel end it goes to, and which lab member that is.
+// Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
+// which address). ./trace.ts reads the snapshots and walks the hops.
+import type {LabModel, Member} from '../model/types.js'
+import {routingMode} from '../plan/routing/index.js'
+import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
+import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
+
+/** What VXLAN adds to every frame: outer Ethernet, IP, UDP and VXLAN headers (flannel's 50). */
+export const VXLAN_OVERHEAD = 50
+
+/** Where the packet goes next: the member, and how to find the interface it arrives by there. */
+export interface NextHop {
+  member: Member
+  /** the address it was handed to (held by an interface of `member`, usually) */
+  via: string
+  /** the interface, when this side knows it (a pod's cable end on its node) */
+  dev?: string
+  /** it arrives through the overlay: by the member's VXLAN device */
+  overlay?: boolean
+}
+
+export interface HopDecision {
+  hop: Hop
+  /** the packet as it leaves (its source may be masqueraded) */
+  packet: Packet
+  next?: NextHop
+  delivered: boolean
+}
+
+export interface HopInput {
+  model: LabModel
+  member: Member
+  snap: Snapshot
+  packet: Packet
+  /** the interface it came in by; undefined at the source */
+  iif?: string
+}
+
+/** The member holding an address, by the lab model. */
+export function ownerOf(model: LabModel, ip: string): Member | undefined {
+  return model.members.find((m) => m.ips.includes(ip))
+}
+
+const holds = (links: IpLink[], ip: string) => links.some((l) => l.addr_info?.some((a) => a.local === ip))
+
+/** Is `ip` one of the lab's pods, or in the pod range? (masquerading pod-to-pod breaks the model) */
+function isPodAddress(model: LabModel, ip: string): boolean {
+  if (model.nodes.some((n) => n.pods.some((p) => p.ip === ip))) return true
+  return !!model.podCIDR && inCidr(ip, model.podCIDR) && !model.nodes.some((node) => node.ip === ip)
+}
+
+const name = (model: LabModel, ip: string) => {
+  const m = ownerOf(model, ip)
+  return m ? `${ip} (${m.name})` : ip
+}
+
+/** The interface of the next member the packet arrives by, from that member's snapshot. */
+export function arrivalInterface(next: NextHop, links: IpLink[]): string {
+  if (next.overlay) {
+    const vx = links.find((l) => l.linkinfo?.info_kind === 'vxlan')
+    if (vx) return vx.ifname
+  }
+  const holder = links.find((l) => l.addr_info?.some((a) => a.local === next.via))
+  if (holder) return holder.ifname
+  if (next.dev && links.some((l) => l.ifname === next.dev)) return next.dev
+  return links.find((l) => l.ifname === 'eth0')?.ifname ?? links.find((l) => l.ifname !== 'lo')?.ifname ?? 'eth0'
+}
+
+/** Who is behind `via` when the packet leaves by `dev`: the address's owner, or the pod's node for its gateway. */
+function nextMember(model: LabModel, from: Member, via: string): {member: Member; dev?: string} | undefined {
+  const owner = ownerOf(model, via)
+  if (owner) return {member: owner}
+  // a pod's gateway that no interface holds (aws-vpc's 169.254.1.1): the node at the other end of its cable
+  for (const n of model.nodes) {
+    const pod = n.pods.find((p) => p.name === from.name)
+    if (pod && n.gateway === via) {
+      const node = model.members.find((m) => m.netns === n.netns)
+      if (node) return {member: node, dev: pod.hostVeth}
+    }
+  }
+  return undefined
+}
+
+/** Members on one underlay segment: its nodes, external hosts and router legs. */
+function segmentMembers(model: LabModel, segment: number): Set<string> {
+  return new Set([
+    ...model.nodes.filter((n) => n.segment === segment).map((n) => n.name),
+    ...model.external.filter((e) => e.segment === segment).map((e) => e.name),
+    ...(model.router?.legs.some((l) => l.segment === segment) ? [model.router.name] : []),
+  ])
+}
+
+/** Who is at the other end of `dev` of member `m`, by the model (what answers its ARP); undefined: not known. */
+export function onLink(model: LabModel, m: Member, dev: string): Set<string> | undefined {
+  const node = model.nodes.find((n) => n.netns === m.netns)
+  if (node) {
+    if (dev === node.bridge) return new Set(node.pods.map((p) => p.name))
+    const pod = node.pods.find((p) => p.hostVeth === dev)
+    if (pod) return new Set([pod.name])
+    return dev === 'eth0' ? segmentMembers(model, node.segment) : undefined
+  }
+  const home = model.nodes.find((n) => n.pods.some((p) => p.netns === m.netns))
+  if (home) return new Set([home.name, ...home.pods.map((p) => p.name)])
+  const ext = model.external.find((e) => e.netns === m.netns)
+  if (ext) return segmentMembers(model, ext.segment)
+  const leg = model.router?.netns === m.netns ? model.router.legs.find((l) => l.dev === dev) : undefined
+  return leg ? segmentMembers(model, leg.segment) : undefined
+}
+
+function firewallText(v: Verdict | undefined, table: string): string | undefined {
+  return v && (v.rule || v.verdict === 'drop') ? describeVerdict(v, table) : undefined
+}
+
+/** What the steps of one hop share: where it is, the packet as it came and as it leaves, and how to stop there. */
+interface Ctx extends HopInput {
+  first: boolean
+  /** the hop so far: member, interfaces, next-hop address */
+  out: Hop
+  /** the packet as it leaves (after a masquerade) */
+  leaving: Packet
+  firewall?: string
+  stop: (kind: StopKind, reason: string, extra?: Partial<Hop>) => HopDecision
+}
+
+/** Decide one hop. */
+export function decideHop(input: HopInput): HopDecision {
+  const {model, member, snap, packet, iif} = input
+  const first = iif === undefined
+  const tables = parseSave(snap.iptables)
+  const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: ''}
+  const stop = (kind: StopKind, reason: string, extra: Partial<Hop> = {}): HopDecision => ({
+    hop: {...base, ...extra, text: reason, problem: {kind, reason}},
+    packet,
+    delivered: false,
+  })
+
+  if (holds(snap.links, packet.dst)) {
+    const v = first ? undefined : evaluate(tables, 'filter', 'INPUT', packet, {iif})
+    if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
+    const text = first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`
+    return {hop: {...base, text}, packet, delivered: true}
+  }
+  if (!first && snap.ipForward.trim() !== '1')
+    return stop('forwarding-off', `${member.name} does not forward: net.ipv4.ip_forward is ${snap.ipForward.trim() || 'unreadable'}`)
+  if (!Array.isArray(snap.route) || snap.route.length === 0)
+    return stop(
+      'no-route',
+      `${member.name} has no route to ${packet.dst}` + (!Array.isArray(snap.route) && snap.route.error ? ` (${snap.route.error})` : ''),
+    )
+  const r = snap.route[0]
+  if (r.type && r.type !== 'unicast' && r.type !== 'local')
+    return stop('no-route', `${member.name}'s route to ${packet.dst} is of type ${r.type}: the packet is refused there`)
+  const out: Hop = {...base, out: r.dev, via: r.gateway ?? packet.dst}
+
+  // the firewall: filter decides, then nat's POSTROUTING may rewrite the source
+  const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
+  const where = {iif, oif: r.dev, local}
+  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, where)
+  if (filter?.verdict === 'drop')
+    return stop('drop', dropReason(member, filter, first ? 'OUTPUT' : 'FORWARD'), {...out, firewall: describeVerdict(filter)})
+  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
+  const masq = nat?.verdict === 'masquerade' ? nat : undefined
+  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
+  let leaving = packet
+  if (masq) {
+    const natted = masq.toSource ?? snap.links.find((l) => l.ifname === r.dev)?.addr_info?.find((a) => a.family !== 'inet6')?.local
+    if (isPodAddress(model, packet.src) && (isPodAddress(model, packet.dst) || model.nodes.some((n) => n.ip === packet.dst)))
+      return stop(
+        'masquerade',
+        `${member.name} masquerades ${packet.src} → ${natted ?? 'its own address'} on the way to ${name(model, packet.dst)}: ` +
+          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(masq, 'nat')}`,
+        {...out, firewall},
+      )
+    if (natted) leaving = {...packet, src: natted}
+  }
+  const ctx: Ctx = {...input, first, out, leaving, firewall, stop: (k, reason, extra) => stop(k, reason, {...out, firewall, ...extra})}
+  const link = snap.links.find((l) => l.ifname === r.dev)
+  return link?.linkinfo?.info_kind === 'vxlan' ? overlayHop(ctx, link) : linkHop(ctx, link, !!r.gateway)
+}
+
+const srcText = (c: Ctx) => (c.leaving.src !== c.packet.src ? `, source masqueraded to ${c.leaving.src}` : '')
+
+/** Out by a VXLAN device: the neighbour's MAC, the fdb entry that says which node it is at, and the MTU the underlay allows. */
+function overlayHop(c: Ctx, link: IpLink): HopDecision {
+  const {model, member, snap} = c
+  const [oif, via] = [c.out.out!, c.out.via!]
+  const neigh = snap.neigh.find((n) => n.dst === via && n.dev === oif)
+  if (!neigh?.lladdr || neigh.state?.some((s) => s === 'FAILED' || s === 'INCOMPLETE'))
+    return c.stop(
+      'no-neighbour',
+      `${member.name} has no neighbour entry for ${via} on ${oif}: the overlay cannot ARP, so the packet is dropped`,
+    )
+  const fdb = snap.fdb.find((f) => f.mac === neigh.lladdr && (f.ifname === undefined || f.ifname === oif) && f.dst)
+  if (!fdb)
+    return c.stop(
+      'no-fdb',
+      `${member.name}'s ${oif} has no forwarding-database entry for ${neigh.lladdr} (${via}'s MAC): ` +
+        `it does not know which node to send the wrapped frame to`,
+    )
+  const remote = ownerOf(model, fdb.dst!)
+  const vx = link.linkinfo?.info_data
+  const text =
+    `routed out ${oif} (VXLAN, VNI ${vx?.id ?? '?'}) via ${via}; its MAC ${neigh.lladdr} is at ` +
+    `${name(model, fdb.dst!)}, so the frame leaves wrapped in UDP ${vx?.port ?? ''} from ` +
+    `${vx?.local ?? '?'} to ${fdb.dst}${srcText(c)}`
+  const hop: Hop = {...c.out, src: c.leaving.src, next: remote?.name, firewall: c.firewall, text}
+  const underlay = snap.links.find((l) => l.ifname === vx?.link)
+  if (link.mtu !== undefined && underlay?.mtu !== undefined && link.mtu + VXLAN_OVERHEAD > underlay.mtu)
+    hop.problem = {
+      kind: 'mtu',
+      reason:
+        `${member.name}'s ${oif} has MTU ${link.mtu}: wrapped, a full-size packet is ${link.mtu + VXLAN_OVERHEAD} bytes, ` +
+        `more than ${underlay.ifname}'s ${underlay.mtu}; full-size packets are lost on the underlay ` +
+        `(the overlay MTU must be ${underlay.mtu - VXLAN_OVERHEAD})`,
+    }
+  if (!remote) return {...c.stop('unknown', `${fdb.dst} (the remote tunnel end) is no member of lab ${model.lab}`), hop}
+  return {hop, packet: c.leaving, next: {member: remote, via: fdb.dst!, overlay: true}, delivered: false}
+}
+
+/** Out by an Ethernet link (veth, bridge): who holds the next-hop address, or answers ARP for it there. */
+function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision {
+  const {model, member, snap} = c
+  const [oif, via] = [c.out.out!, c.out.via!]
+  const neigh = snap.neigh.find((n) => n.dst === via && n.dev === oif)
+  const failedNeigh = neigh?.state?.some((s) => s === 'FAILED' || s === 'INCOMPLETE')
+  const nm = nextMember(model, member, via)
+  if (!nm) return c.stop('unknown', `${member.name} sends it out ${oif} to ${via}, which no member of lab ${model.lab} holds`)
+  const there = onLink(model, member, oif)
+  let answerer = nm
+  const home = model.nodes.find((n) => n.pods.some((p) => p.netns === member.netns))
+  if (home && model.policies && routingMode(model.routing).policyWiring === undefined && home.pods.some((p) => p.name === nm.member.name)) {
+    // a lab wired for policies isolates the pods' bridge ports: the node answers ARP for its other pods and routes between them
+    const node = model.members.find((m) => m.netns === home.netns)
+    if (node) answerer = {member: node, dev: home.bridge}
+  }
+  if (there && !there.has(nm.member.name)) {
+    // not on this link: a node there may answer ARP for its pod (proxy ARP: aws-vpc, vpc-native)
+    const owner = model.nodes.find((n) => n.pods.some((p) => p.name === nm.member.name) && there.has(n.name))
+    const node = owner && model.members.find((m) => m.netns === owner.netns)
+    if (!node)
+      return c.stop(
+        'no-neighbour',
+        `${member.name} sends it out ${oif} to ${name(model, via)}, but ${nm.member.name} is not on that link: nobody answers ARP for ${via} there`,
+      )
+    if (node.netns === member.netns)
+      return c.stop(
+        'no-route',
+        `${member.name} has no route to ${name(model, via)} but back out ${oif}, where it answers ARP for it itself: the route to its pod is missing`,
+      )
+    answerer = {member: node, dev: 'eth0'}
+  }
+  const unanswered = failedNeigh ? ` (its neighbour entry for ${via} is ${neigh!.state!.join(',')}: ARP went unanswered)` : ''
+  // a node answering for its pod is followed even so: why it does not answer is found there
+  if (failedNeigh && answerer === nm) return c.stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`)
+  const proxied =
+    answerer === nm
+      ? ''
+      : home
+        ? `, whose ARP request ${answerer.member.name} answers (its pods' ports are isolated: it routes between them, through its firewall)`
+        : `, whose ARP request ${answerer.member.name} answers for its pod (proxy ARP)`
+  const how = (routed ? `via ${name(model, via)}` : `straight to ${name(model, via)} (on the link)`) + proxied
+  const kind = link?.linkinfo?.info_kind
+  return {
+    hop: {
+      ...c.out,
+      src: c.leaving.src,
+      next: answerer.member.name,
+      firewall: c.firewall,
+      text: `${c.first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText(c)}${unanswered}`,
+    },
+    packet: c.leaving,
+    next: {member: answerer.member, via, dev: answerer.dev},
+    delivered: false,
+  }
+}
+
+/** "rejected by a network policy: node-2's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 4, "isolated by db-from-api"" */
+function dropReason(member: Member, v: Verdict, chain: string): string {
+  if (!v.rule) return `${member.name}'s iptables ${chain} policy is DROP and no rule accepts it`
+  const target = v.rule.args.includes('REJECT') ? 'rejected' : 'dropped'
+  const where = `${member.name}'s iptables ${v.path.join(' → ')} rule ${v.rule.num}`
+  if (v.comment && v.path.some((c) => c.startsWith('NETLAB-'))) return `${target} by a network policy: ${where}, "${v.comment}"`
+  return `${target} by ${where}: ${v.rule.text}`
+}

@@ -1,0 +1,101 @@
+// `netlab trace`: walk a packet from one lab member to another's address, hop by hop, reading
+// each namespace's real kernel state on the way (./read.ts) and deciding each hop from it
+// (./hop.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
+// hops are read before and after, so the path is seen, not only predicted.
+import {UsageError} from '../cli/errors.js'
+import {findMember} from '../lab/member.js'
+import {parseIPv4} from '../model/ipv4.js'
+import type {LabModel, Member} from '../model/types.js'
+import {readState} from '../state/store.js'
+import {arrivalInterface, decideHop, ownerOf, type NextHop} from './hop.js'
+import {readSnapshot, readStatic, type Cache} from './read.js'
+import type {Hop, Packet, Proto, TraceResult} from './types.js'
+
+/** No lab path is longer; more means a routing loop. */
+const MAX_HOPS = 16
+
+export interface TraceOptions {
+  lab?: string
+  proto?: Proto
+  port?: number
+}
+
+/** The address a member is reached at: a node's underlay address, a pod's own, a router's first leg. */
+export function primaryAddress(model: LabModel, m: Member): string | undefined {
+  return model.nodes.find((n) => n.netns === m.netns)?.ip ?? m.ips[0]
+}
+
+/** SRC and DST as the user names them: members by lab name; DST may also be an address. */
+export function resolveEnds(src: string, dst: string, opts: TraceOptions): {lab: string; model: LabModel; from: Member; to: string} {
+  const {lab, member: from} = findMember(src, opts.lab, 'trace')
+  const model = readState(lab)!.model
+  if (!primaryAddress(model, from))
+    throw new UsageError(`${src} has no address to send from (it is the ${from.kind}); trace from a node, pod, router or external host`)
+  if (parseIPv4(dst) !== undefined) return {lab, model, from, to: dst}
+  const target = model.members.find((m) => m.name === dst)
+  if (!target) throw new UsageError(`lab ${lab} has no member named "${dst}" (DST is a member's name or an IPv4 address)`)
+  const to = primaryAddress(model, target)
+  if (!to) throw new UsageError(`${dst} has no address to trace to (it is the ${target.kind})`)
+  return {lab, model, from, to}
+}
+
+/** Trace from member `from` to address `to`; `cache` shares namespace reads between traces. */
+export async function traceLab(
+  lab: string,
+  model: LabModel,
+  from: Member,
+  to: string,
+  opts: TraceOptions = {},
+  cache: Cache = new Map(),
+): Promise<TraceResult> {
+  const proto = opts.proto ?? (opts.port !== undefined ? 'tcp' : 'icmp')
+  let packet: Packet = {src: primaryAddress(model, from) ?? '0.0.0.0', dst: to, proto, port: proto === 'icmp' ? undefined : opts.port}
+  const toName = ownerOf(model, to)?.name ?? to
+  const hops: Hop[] = []
+  let at: Member = from
+  let iif: string | undefined
+  let delivered = false
+  const seen = new Set<string>()
+  for (let n = 0; n < MAX_HOPS; n++) {
+    const key = `${at.netns}|${iif}|${packet.src}`
+    if (seen.has(key)) {
+      hops.push({
+        member: at.name,
+        kind: at.kind,
+        in: iif,
+        src: packet.src,
+        text: 'loop',
+        problem: {kind: 'loop', reason: `routing loop: the packet comes back to ${at.name} by ${iif}`},
+      })
+      break
+    }
+    seen.add(key)
+    const snap = await readSnapshot(at.netns, packet, iif, cache)
+    // the source picks its own source address, as the kernel does for a new packet
+    if (iif === undefined && Array.isArray(snap.route) && snap.route[0]?.prefsrc) packet = {...packet, src: snap.route[0].prefsrc}
+    const d = decideHop({model, member: at, snap, packet, iif})
+    hops.push(d.hop)
+    packet = d.packet
+    if (d.delivered) {
+      delivered = true
+      break
+    }
+    if (!d.next || (d.hop.problem && d.hop.problem.kind !== 'mtu')) break
+    iif = await arrive(d.next, cache)
+    at = d.next.member
+  }
+  if (!delivered && hops.length >= MAX_HOPS && !hops.at(-1)!.problem)
+    hops.at(-1)!.problem = {kind: 'loop', reason: `no arrival after ${MAX_HOPS} hops`}
+  const bad = hops.find((h) => h.problem && h.problem.kind !== 'mtu') ?? hops.find((h) => h.problem)
+  const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
+  const path = `${from.name} → ${toName}`
+  const summary = problem
+    ? `${path}: ${delivered && problem.kind === 'mtu' ? 'arrives, but at' : 'stops at'} ${problem.member}: ${problem.reason}`
+    : `${path}: arrives (${hops.map((h) => h.member).join(' → ')})`
+  return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
+}
+
+/** The interface the packet arrives by at the next member (read from that member's addresses). */
+async function arrive(next: NextHop, cache: Cache): Promise<string> {
+  return arrivalInterface(next, (await readStatic(next.member.netns, cache)).links)
+}
