@@ -10,11 +10,12 @@ import {rollback} from '../exec/rollback.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../lab/preflight.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../state/lock.js'
-import {files, labDir} from '../state/paths.js'
+import {files, labDir, stateRoot} from '../state/paths.js'
 import {readJson, readState, writeJson} from '../state/store.js'
 import {compilePlan} from '../plan/compile.js'
+import type {Plan} from '../plan/types.js'
 import {ownerMark} from '../model/names.js'
-import {stateRoot} from '../state/paths.js'
+import type {LabModel} from '../model/types.js'
 import {applicableKinds, FAULT_KINDS, pickFault, seeded, type Fault, type FaultKind} from './faults.js'
 
 export interface Injected {
@@ -28,8 +29,12 @@ function upLab(lab: string) {
   const state = readState(lab)
   if (!state) throw new UsageError(`no lab named ${lab} is up`)
   if (state.status !== 'up') throw new UsageError(`lab ${lab} is not up (its "netlab up" is running or was interrupted)`)
-  // plan.json keeps only the undo steps (src/state/store.ts): the plan again, from the model it was built from
-  return {model: state.model, plan: compilePlan(state.model, {owner: ownerMark(lab, stateRoot())})}
+  return {model: state.model, plan: labPlan(state.model)}
+}
+
+/** A lab's plan, as its `up` ran it: plan.json keeps only the undo steps (src/state/store.ts), so it is compiled again from the saved model. */
+export function labPlan(model: LabModel): Plan {
+  return compilePlan(model, {owner: ownerMark(model.lab, stateRoot())})
 }
 
 /** The kinds this lab can take (every kind when no lab is given). */

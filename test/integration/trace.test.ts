@@ -5,10 +5,10 @@
 // Then probe is green again and the root namespace is unchanged. Cost is kept small by sampling:
 // one trace pair per mode, one fault per kind (not every candidate), two probes in all.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {breakLab, fixLab} from '../../src/exercise/exercise.js'
+import {breakLab, fixLab, labPlan} from '../../src/exercise/exercise.js'
 import {pickFault, seeded, type Fault, type FaultKind} from '../../src/exercise/faults.js'
 import type {LabModel} from '../../src/model/types.js'
-import {readPlan, readState} from '../../src/state/store.js'
+import {readState} from '../../src/state/store.js'
 import {inCidr} from '../../src/trace/iptables.js'
 import {traceLab} from '../../src/trace/trace.js'
 import type {TraceResult} from '../../src/trace/types.js'
@@ -85,7 +85,7 @@ describe.skipIf(!isRoot)('netlab trace, break and fix on a lab of each routing m
     const toIp = model.members.find((m) => m.name === to)!.ips[0]
     // the first seed whose fault is on n0, and for a route, the route to the traced pod (picked as break picks)
     const hits = (f: Fault) => f.where === 'n0' && (kind !== 'route' || inCidr(toIp, f.plan.actions[0].args[2]))
-    const seed = Array.from({length: 200}, (_, i) => i).find((i) => hits(pickFault(model, readPlan(lab)!, kind, seeded(i))!))!
+    const seed = Array.from({length: 200}, (_, i) => i).find((i) => hits(pickFault(model, labPlan(model), kind, seeded(i))!))!
     const broken = await breakLab(lab, kind, seed)
     try {
       expect(hits(broken.fault)).toBe(true)
