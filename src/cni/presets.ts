@@ -15,8 +15,9 @@ const IPAM = {
  * masquerades every packet from the pod subnet to anything outside the node's own subnet —
  * pods of other nodes included — so a pod on another node sees the node's address, not the
  * pod's (the no-NAT probe fails). The routing mode's firewall masquerades only what leaves the
- * cluster instead. The reference bridge's mac and ips capabilities let the runtime give each
- * pod the MAC and the address netlab's model has for it.
+ * cluster instead. The mac and ips capabilities (the reference bridge's and host-local's,
+ * and netlab-cni's; bash-cni has mac) let the runtime give each pod the MAC and the address
+ * netlab's model has for it.
  */
 function bridgeConf(type: string, mtu?: number): Record<string, unknown> {
   return {
@@ -25,9 +26,9 @@ function bridgeConf(type: string, mtu?: number): Record<string, unknown> {
     isGateway: true,
     ipMasq: false,
     ...(mtu ? {mtu} : {}),
-    // only where the plugin implements them (netlab-cni takes neither, yet): a runtime passes
-    // runtimeConfig for exactly the capabilities a plugin declares
-    ...(type === 'bridge' ? {capabilities: {mac: true, ips: true}} : {}),
+    // a runtime passes runtimeConfig for exactly the capabilities a plugin declares; the
+    // reference bridge (with host-local) and netlab-cni implement both
+    capabilities: {mac: true, ips: true},
     ipam: IPAM,
   }
 }
@@ -46,6 +47,8 @@ export function presetConflist(preset: string, mtu?: number): string {
               type: 'bash-cni',
               bridge: 'cni0',
               ...(mtu ? {mtu} : {}),
+              // it sets runtimeConfig.mac on the pod's eth0 (no ips: its IPAM is first-free)
+              capabilities: {mac: true},
               ipam: {subnet: '{{.PodCIDR}}', gateway: '{{.Gateway}}', dataDir: '{{.DataDir}}'},
             },
           ]

@@ -111,7 +111,11 @@ interface Run {
   ping: number
   /** the node's ip_forward after ADD (a gateway bridge routes) */
   forwarding: string
+  /** the pod's eth0 MAC, as the kernel has it, after the ADD with runtimeConfig.mac */
+  podMac: string
 }
+
+const ASKED_MAC = '0a:58:0a:63:00:09'
 
 /** The whole sequence against one plugin; every answer and store is kept for comparison. */
 function sequence(plugin: string, type: string, ns: ReturnType<typeof scratch>): Run {
@@ -152,7 +156,20 @@ function sequence(plugin: string, type: string, ns: ReturnType<typeof scratch>):
   stores.tinyAfterDel = store(join(ns.dataDir, 'tiny'))
   run('ADD 0.4.0', {...env, CNI_CONTAINERID: 'ctr2'}, conf(type, ns.dataDir, '0.4.0'))
   run('DEL 0.4.0', {...env, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'ctr2'}, conf(type, ns.dataDir, '0.4.0'))
-  return {steps, stores, pod, ping, forwarding}
+  // the capabilities a runtime fills in (kubelet/containerd: mac; ips): that MAC, exactly that address
+  const rc = {...c, capabilities: {mac: true, ips: true}, runtimeConfig: {mac: ASKED_MAC, ips: ['10.99.0.9/28']}}
+  run('ADD with runtimeConfig mac and ips', {...env, CNI_CONTAINERID: 'ctr3'}, rc)
+  stores.afterRuntimeConfig = store(dir)
+  const podMac = JSON.parse(spawnSync('ip', ['-n', ns.pod[0], '-j', 'link', 'show', 'dev', 'eth0'], {encoding: 'utf8'}).stdout || '[{}]')[0]
+    .address
+  run(
+    'ADD with an invalid runtimeConfig mac',
+    {...env, CNI_CONTAINERID: 'ctr4', CNI_IFNAME: 'eth4'},
+    {...rc, runtimeConfig: {mac: 'zz:58:0a:63:00:09'}},
+  )
+  stores.afterInvalidMac = store(dir)
+  run('DEL with runtimeConfig', {...env, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'ctr3'}, rc)
+  return {steps, stores, pod, ping, forwarding, podMac}
 }
 
 describe.skipIf(!isRoot || !existsSync(REFERENCE))('CNI conformance: netlab-cni against the reference bridge + host-local', () => {
@@ -193,12 +210,22 @@ describe.skipIf(!isRoot || !existsSync(REFERENCE))('CNI conformance: netlab-cni 
     for (const step of ['ADD', 'ADD to a /30', 'ADD 0.4.0']) expect(shape(ours.steps[step].out), step).toEqual(shape(ref.steps[step].out))
     expect(ours.steps['ADD 0.4.0'].out.ips[0].version).toBe('4')
     expect(ours.steps.ADD.out.ips[0]).toEqual({interface: 2, address: '10.99.0.2/28', gateway: '10.99.0.1'})
+    // the mac capability: the result and the kernel have the MAC asked for; ips: the address asked for
+    for (const r of [ref, ours]) {
+      const added = r.steps['ADD with runtimeConfig mac and ips'].out
+      expect(added.interfaces[2]).toMatchObject({name: 'eth0', mac: ASKED_MAC})
+      expect(added.ips).toEqual([{interface: 2, address: '10.99.0.9/28', gateway: '10.99.0.1'}])
+      expect(r.podMac).toBe(ASKED_MAC)
+    }
+    expect(shape(ours.steps['ADD with runtimeConfig mac and ips'].out)).toEqual(shape(ref.steps['ADD with runtimeConfig mac and ips'].out))
     expect(ours.steps.VERSION.out.supportedVersions).toEqual(expect.arrayContaining(['0.4.0', '1.0.0', '1.1.0']))
   })
 
   it('leaves the host-local store byte for byte as host-local does, and the pod as the bridge plugin does', () => {
     expect(ours.stores).toEqual(ref.stores)
     expect(ref.stores.afterAdd).toEqual({'10.99.0.2': 'ctr1\r\neth0', 'last_reserved_ip.0': '10.99.0.2', lock: ''})
+    expect(ref.stores.afterRuntimeConfig).toMatchObject({'10.99.0.9': 'ctr3\r\neth0', 'last_reserved_ip.0': '10.99.0.9'})
+    expect(ref.stores.afterInvalidMac).toEqual(ref.stores.afterRuntimeConfig)
     expect(ref.stores.exhausted).toEqual({'10.98.0.2': 'ctr-a\r\nnet1', 'last_reserved_ip.0': '10.98.0.2', lock: ''})
     expect(ours.pod).toEqual(ref.pod)
     expect(ours.pod.addrs).toEqual(['10.99.0.2/28'])
@@ -335,8 +362,15 @@ describe.skipIf(!isRoot)('bash-cni, the one-screen plugin', () => {
       CNI_PATH: '/usr/lib/cni',
     }
     expect(call(BASH, ns.node, {CNI_COMMAND: 'VERSION'}, c).out.supportedVersions).toContain('1.0.0')
-    const added = call(BASH, ns.node, env, c)
+    // the mac capability: runtimeConfig.mac on the pod's eth0 (the prevResult's loopback MAC is not it)
+    const mac = '0a:58:0a:61:00:02'
+    const prevResult = {cniVersion: '1.0.0', interfaces: [{name: 'lo', mac: '00:00:00:00:00:00', sandbox: env.CNI_NETNS}]}
+    const added = call(BASH, ns.node, env, {...c, prevResult, runtimeConfig: {mac}})
     expect(added.exit, added.stdout).toBe(0)
+    expect(added.out.interfaces[0].mac).toBe(mac)
+    expect(JSON.parse(spawnSync('ip', ['-n', ns.pod[0], '-j', 'link', 'show', 'dev', 'eth0'], {encoding: 'utf8'}).stdout)[0].address).toBe(
+      mac,
+    )
     expect(added.out.ips).toEqual([{interface: 0, address: '10.97.0.2/24', gateway: '10.97.0.1'}])
     expect(podView(ns.pod[0], 'eth0')).toEqual({addrs: ['10.97.0.2/24'], routes: ['default 10.97.0.1 eth0', '10.97.0.0/24  eth0']})
     expect(spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W5', '10.97.0.1']).status).toBe(0)

@@ -3,7 +3,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {parseIPv4} from '../../src/model/ipv4.js'
-import {parseConfig, type NetConf} from '../../src/cni/plugin/config.js'
+import {parseConfig, parseMac, type NetConf} from '../../src/cni/plugin/config.js'
 import {parseEnv} from '../../src/cni/plugin/env.js'
 import {CniError, errorResult} from '../../src/cni/plugin/errors.js'
 import {allocate, collect, exhausted, held, release, type IpStore, type Owner} from '../../src/cni/plugin/ipam.js'
@@ -306,6 +306,64 @@ describe('netlab-cni results and ip batches', () => {
       '"ip link add x" failed: RTNETLINK answers: File exists',
     )
     expect(parseBatchJson('[{"ifname":"a"}]\n\n[{"ifname":"b"}]\n')).toEqual([[{ifname: 'a'}], [{ifname: 'b'}]])
+  })
+})
+
+describe('netlab-cni capabilities: mac and ips (runtimeConfig)', () => {
+  it("takes runtimeConfig.mac (over args.cni.mac) in Go's forms, and refuses what no interface can have, code 7", () => {
+    expect(parseMac('0A-58-0a-F4-00-02')).toBe('0a:58:0a:f4:00:02')
+    expect(parseMac('0a58.0af4.0002')).toBe('0a:58:0a:f4:00:02')
+    for (const bad of ['0a:58:0a:f4:00', '0a:58:0a:f4:00:02:03:04', '0a:58-0a:f4:00:02', 'zz:58:0a:f4:00:02', ''])
+      expect(parseMac(bad), bad).toBeUndefined()
+    expect(parseConfig(conf({runtimeConfig: {mac: '0A:58:0A:F4:00:02'}})).mac).toBe('0a:58:0a:f4:00:02')
+    expect(parseConfig(conf({args: {cni: {mac: '0a:58:00:00:00:01'}}, runtimeConfig: {mac: '0a:58:00:00:00:02'}})).mac).toBe(
+      '0a:58:00:00:00:02',
+    )
+    expect(parseConfig(conf({args: {cni: {mac: '0a:58:00:00:00:01'}}})).mac).toBe('0a:58:00:00:00:01')
+    expect(parseConfig(conf({runtimeConfig: {mac: ''}})).mac).toBeUndefined()
+    expect(parseConfig(conf()).mac).toBeUndefined()
+    for (const mac of ['zz:58:0a:f4:00:02', '01:00:5e:00:00:01', '00:00:00:00:00:00', 12]) {
+      expect(
+        code(() => parseConfig(conf({runtimeConfig: {mac}}))),
+        String(mac),
+      ).toBe(7)
+    }
+  })
+
+  it('puts the MAC on the pod end of the veth, and nowhere else', () => {
+    const c = parseConfig(conf({runtimeConfig: {mac: '0a:58:0a:f4:01:05'}}))
+    const lines = podAddBatch(c, 'eth0', 'veth1', [{ip: ip('10.244.1.5'), prefix: 24, gateway: ip('10.244.1.1')}], 42)
+    expect(lines[0]).toBe('link add eth0 address 0a:58:0a:f4:01:05 type veth peer name veth1 netns 42')
+    expect(nodeAddBatch(c, 'veth1', [], true).join('\n')).not.toContain('0a:58')
+  })
+
+  it('takes runtimeConfig.ips exactly, as host-local does: not the gateway, not a taken one, not one outside every range', () => {
+    const c = parseConfig(conf({runtimeConfig: {ips: ['10.244.1.7/24']}}))
+    expect(c.ipam.requested).toEqual([ip('10.244.1.7')])
+    expect(parseConfig(conf({runtimeConfig: {ips: ['10.244.1.8']}})).ipam.requested).toEqual([ip('10.244.1.8')])
+    expect(code(() => parseConfig(conf({runtimeConfig: {ips: ['nonsense']}})))).toBe(7)
+    expect(code(() => parseConfig(conf({runtimeConfig: {ips: '10.244.1.7/24'}})))).toBe(7)
+    expect(code(() => parseConfig(conf({runtimeConfig: {ips: ['fd00::7/64']}})))).toBe(2)
+    const sets = c.ipam.rangeSets
+    const store = new MemStore()
+    expect(allocate(store, sets, own('a'), [ip('10.244.1.7')])).toEqual([{ip: ip('10.244.1.7'), prefix: 24, gateway: ip('10.244.1.1')}])
+    // host-local remembers a requested address as the last reserved one: the next free one follows it
+    expect(allocate(store, sets, own('b'))[0].ip).toBe(ip('10.244.1.8'))
+    for (const [want, msg] of [
+      ['10.244.1.7', /10\.244\.1\.7 is not available in range set 10\.244\.1\.1-10\.244\.1\.254/],
+      ['10.244.1.1', /requested ip 10\.244\.1\.1 is subnet's gateway/],
+      ['10.244.2.9', /failed to allocate all requested IPs: 10\.244\.2\.9/],
+    ] as const) {
+      expect(() => allocate(store, sets, own('c'), [ip(want)]), want).toThrow(msg)
+      expect(code(() => allocate(store, sets, own('c'), [ip(want)]))).toBe(999)
+    }
+    // nothing of the failed calls stays reserved
+    expect(
+      store
+        .entries()
+        .map((e) => e.owner.id)
+        .sort(),
+    ).toEqual(['a', 'b'])
   })
 })
 

@@ -177,23 +177,32 @@ describe('the plan of a CNI lab', () => {
 })
 
 describe('a CNI lab too big to learn its neighbours by ARP', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-cni-unit-big-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  const nodes = Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')
   const big = (preset: string) => {
-    const nodes = Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')
     const m = model(`name: lab\ncluster:\n  cni: {preset: ${preset}}\nnodes:\n${nodes}\n`)
     return {m, neigh: compilePlan(m).actions.filter((a) => a.phase === 'neighbours')}
   }
 
-  it("writes the pods' entries when the chain takes the model's MACs, never the gateway's (the plugin picks cni0's)", () => {
-    const {m, neigh} = big('reference')
-    const pod = m.nodes[3].pods[0]
-    const inPod = neigh.filter((a) => a.netns === pod.netns)
-    expect(inPod).toHaveLength(9) // the other pods on its bridge
-    expect(inPod.some((a) => a.args.includes(m.nodes[3].gateway))).toBe(false)
-    expect(neigh.some((a) => a.netns === m.nodes[3].netns && a.args.includes(pod.ip) && a.args.includes(pod.mac))).toBe(true)
+  it("writes the pods' entries when the chain takes the model's MACs (every preset), never the gateway's (the plugin picks cni0's)", () => {
+    for (const preset of ['reference', 'netlab', 'bash']) {
+      const {m, neigh} = big(preset)
+      expect(m.cni!.podMacs, preset).toBe(true)
+      const pod = m.nodes[3].pods[0]
+      const inPod = neigh.filter((a) => a.netns === pod.netns)
+      expect(inPod, preset).toHaveLength(9) // the other pods on its bridge
+      expect(inPod.some((a) => a.args.includes(m.nodes[3].gateway))).toBe(false)
+      expect(neigh.some((a) => a.netns === m.nodes[3].netns && a.args.includes(pod.ip) && a.args.includes(pod.mac))).toBe(true)
+    }
   })
 
-  it("writes only the underlay's when the plugin picks the pods' MACs", () => {
-    const {m, neigh} = big('bash')
+  it("writes only the underlay's when the plugin picks the pods' MACs (a conflist without the mac capability)", () => {
+    writeFileSync(join(dir, 'net.conflist'), presetConflist('bash').replace(/"capabilities": \{"mac": true\}, /, ''))
+    writeFileSync(join(dir, 't.yaml'), `name: lab\ncluster:\n  cni: {conflist: net.conflist}\nnodes:\n${nodes}\n`)
+    const m = buildModel(loadTopologyFile(join(dir, 't.yaml')), {stateRoot: '/run/x', cniEnv: ENV})
+    expect(m.cni!.podMacs).toBe(false)
+    const neigh = compilePlan(m).actions.filter((a) => a.phase === 'neighbours')
     expect(neigh.length).toBeGreaterThan(0)
     const pods = new Set(m.nodes.flatMap((n) => n.pods.map((p) => p.ip)))
     expect(neigh.filter((a) => a.args.some((x) => pods.has(x)))).toEqual([])

@@ -32,7 +32,10 @@ export interface NetConf {
   hairpinMode: boolean
   promiscMode: boolean
   mtu?: number
-  ipam: {rangeSets: Range[][]; routes: Route[]; dataDir: string}
+  /** the pod interface's MAC: runtimeConfig.mac (the mac capability), else args.cni.mac */
+  mac?: string
+  /** the addresses asked for: runtimeConfig.ips (host-local's ips capability), one per range set at most */
+  ipam: {rangeSets: Range[][]; routes: Route[]; dataDir: string; requested: number[]}
   prevResult?: Record<string, unknown>
   validAttachments?: {containerID: string; ifname: string}[]
 }
@@ -174,10 +177,66 @@ export function parseConfig(text: string): NetConf {
     hairpinMode: bool(c, 'hairpinMode'),
     promiscMode: bool(c, 'promiscMode'),
     ...(c.mtu === undefined ? {} : {mtu: c.mtu as number}),
-    ipam: {rangeSets: rangeSets(ipam), routes, dataDir: (ipam.dataDir as string | undefined) ?? DEFAULT_DATA_DIR},
+    ...macOf(c),
+    ipam: {
+      rangeSets: rangeSets(ipam),
+      routes,
+      dataDir: (ipam.dataDir as string | undefined) ?? DEFAULT_DATA_DIR,
+      requested: requestedIps(c.runtimeConfig),
+    },
     ...(prev === undefined ? {} : {prevResult: prev as Record<string, unknown>}),
     ...validAttachments(c['cni.dev/valid-attachments']),
   }
+}
+
+/**
+ * A MAC as the reference bridge reads it (Go's net.ParseMAC, 6 bytes): aa:bb:cc:dd:ee:ff,
+ * aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff, any case; returned as ip writes it. undefined if it is none.
+ */
+export function parseMac(text: string): string | undefined {
+  const parts = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(text)
+    ? text.split(/[:-]/)
+    : /^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$/i.test(text)
+      ? text.replace(/\./g, '').match(/../g)!
+      : undefined
+  return parts?.map((b) => b.toLowerCase()).join(':')
+}
+
+/**
+ * The pod interface's MAC: runtimeConfig.mac (the mac capability) over args.cni.mac, as the
+ * reference bridge takes them ("" is none). The kernel refuses a multicast or all-zero MAC for
+ * an interface: refused here, before anything is allocated or created (the reference answers
+ * 999 for all of these, after creating the bridge; 7 says what is wrong: the config).
+ */
+function macOf(c: Record<string, unknown>): Pick<NetConf, 'mac'> {
+  const rc = (c.runtimeConfig ?? {}) as Record<string, unknown>
+  const args = ((c.args as Record<string, unknown> | undefined)?.cni ?? {}) as Record<string, unknown>
+  for (const [where, v] of [
+    ['runtimeConfig.mac', rc.mac],
+    ['args.cni.mac', args.mac],
+  ] as const) {
+    if (v === undefined || v === '') continue
+    const mac = typeof v === 'string' ? parseMac(v) : undefined
+    if (mac === undefined) throw invalid(`${where} ${JSON.stringify(v)} is not a MAC address (aa:bb:cc:dd:ee:ff)`)
+    if (parseInt(mac.slice(0, 2), 16) & 1) throw invalid(`${where} ${mac} is a multicast address: an interface needs a unicast MAC`)
+    if (mac === '00:00:00:00:00:00') throw invalid(`${where} ${mac} is not a usable MAC address`)
+    return {mac}
+  }
+  return {}
+}
+
+/** runtimeConfig.ips: "a.b.c.d/n" or "a.b.c.d" (host-local uses the range's prefix, not this one). */
+function requestedIps(runtimeConfig: unknown): number[] {
+  const ips = (runtimeConfig as Record<string, unknown> | undefined)?.ips
+  if (ips === undefined) return []
+  if (!Array.isArray(ips)) throw invalid('runtimeConfig.ips must be a list of addresses')
+  return ips.map((text) => {
+    if (typeof text === 'string' && text.includes(':'))
+      throw new CniError(CODE.unsupportedField, `runtimeConfig.ips "${text}": netlab-cni allocates IPv4 only`)
+    const ip = typeof text === 'string' && /^[^/]+(\/\d{1,2})?$/.test(text) ? parseIPv4(text.split('/')[0]) : undefined
+    if (ip === undefined) throw invalid(`runtimeConfig.ips: ${JSON.stringify(text)} is not an IPv4 address`)
+    return ip
+  })
 }
 
 function validAttachments(v: unknown): Pick<NetConf, 'validAttachments'> {

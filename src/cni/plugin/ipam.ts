@@ -61,8 +61,12 @@ export function held(store: IpStore, sets: Range[][], owner: Owner): Allocation[
   })
 }
 
-/** One address per range set; a second allocation for the same container and interface is refused. */
-export function allocate(store: IpStore, sets: Range[][], owner: Owner): Allocation[] {
+/**
+ * One address per range set; a second allocation for the same container and interface is refused.
+ * `requested` (runtimeConfig.ips) are taken exactly, as host-local does: each in the range set
+ * that holds it, the gateway refused, one already taken refused, one that no set holds refused.
+ */
+export function allocate(store: IpStore, sets: Range[][], owner: Owner, requested: number[] = []): Allocation[] {
   const dup = held(store, sets, owner)
   if (dup.length > 0) {
     throw new CniError(
@@ -71,18 +75,31 @@ export function allocate(store: IpStore, sets: Range[][], owner: Owner): Allocat
       `container ${owner.id} interface ${owner.ifname} was already added; DEL it first`,
     )
   }
+  const wanted = [...new Set(requested)]
   const got: Allocation[] = []
+  const fail = (msg: string): never => {
+    got.forEach((a) => store.release(a.ip))
+    throw new CniError(CODE.internal, msg)
+  }
   sets.forEach((set, i) => {
+    const w = wanted.findIndex((ip) => set.some((r) => ip >= r.start && ip <= r.end))
+    if (w >= 0) {
+      const ip = wanted.splice(w, 1)[0]
+      const range = set.find((r) => ip >= r.start && ip <= r.end)!
+      if (ip === range.gateway) fail(`failed to allocate for range ${i}: requested ip ${formatIPv4(ip)} is subnet's gateway`)
+      if (!store.reserve(ip, owner, i))
+        fail(`failed to allocate for range ${i}: requested IP address ${formatIPv4(ip)} is not available in range set ${rangeSetText(set)}`)
+      got.push({ip, prefix: range.subnet.prefix, gateway: range.gateway})
+      return
+    }
     const hit = (() => {
       for (const c of candidates(set, store.lastReserved(i))) if (store.reserve(c.ip, owner, i)) return c
       return undefined
     })()
-    if (!hit) {
-      got.forEach((a) => store.release(a.ip))
-      throw new CniError(CODE.internal, `failed to allocate for range ${i}: no IP addresses available in range set: ${rangeSetText(set)}`)
-    }
-    got.push({ip: hit.ip, prefix: hit.range.subnet.prefix, gateway: hit.range.gateway})
+    if (!hit) fail(`failed to allocate for range ${i}: no IP addresses available in range set: ${rangeSetText(set)}`)
+    got.push({ip: hit!.ip, prefix: hit!.range.subnet.prefix, gateway: hit!.range.gateway})
   })
+  if (wanted.length > 0) fail(`failed to allocate all requested IPs: ${wanted.map(formatIPv4).join(' ')}`)
   return got
 }
 

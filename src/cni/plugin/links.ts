@@ -34,7 +34,7 @@ const mtu = (conf: NetConf) => (conf.mtu ? ` mtu ${conf.mtu}` : '')
  */
 export function podAddBatch(conf: NetConf, ifname: string, veth: string, ips: Allocation[], nodePid: number): string[] {
   return [
-    `link add ${ifname}${mtu(conf)} type veth peer name ${veth}${mtu(conf)} netns ${nodePid}`,
+    `link add ${ifname}${conf.mac ? ` address ${conf.mac}` : ''}${mtu(conf)} type veth peer name ${veth}${mtu(conf)} netns ${nodePid}`,
     ...ips.map((a) => `addr add ${formatIPv4(a.ip)}/${a.prefix} dev ${ifname}`),
     `link set dev ${ifname} up`,
     ...(ips.length > 0 ? podRoutes(conf, ips[0].gateway).map((r) => `route add ${r.dst} via ${r.gw} dev ${ifname}`) : []),

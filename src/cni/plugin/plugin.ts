@@ -76,7 +76,7 @@ export function add(env: CallEnv, conf: NetConf): Result {
   needNetns(env)
   const store = new DiskStore(conf.ipam.dataDir, conf.name)
   const owner = {id: env.containerId, ifname: env.ifname}
-  const ips = store.locked(() => allocate(store, conf.ipam.rangeSets, owner))
+  const ips = store.locked(() => allocate(store, conf.ipam.rangeSets, owner, conf.ipam.requested))
   const veth = hostVethName(env.containerId, env.ifname)
   let podMade = false
   try {
