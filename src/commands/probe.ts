@@ -36,6 +36,11 @@ export default class Probe extends NetlabCommand {
         'keep every probe in the report (--json lists each one); by default a big check keeps only its failures, and counts the rest',
       default: false,
     }),
+    explain: Flags.boolean({
+      description: 'explain each failed check in one line with trace (--no-explain: only the checks and counts)',
+      default: true,
+      allowNo: true,
+    }),
     only: Flags.string({
       description: 'run only these checks (repeatable, or comma-separated)',
       options: [...ONLY_CHOICES],
@@ -60,7 +65,7 @@ export default class Probe extends NetlabCommand {
       report = await probeLab(lab, opts)
       model = readState(lab)?.model
     }
-    if (report.failed > 0 && model) {
+    if (report.failed > 0 && model && flags.explain) {
       // each failure explained in one line by trace (bounded: see src/trace/explain.ts)
       const {explainFailures} = await import('../trace/explain.js')
       report.explained = await explainFailures(model.lab, model, report)
