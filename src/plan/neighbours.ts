@@ -101,6 +101,16 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
   const u = underlayNeighbours(model)
   const isNode = (x: {name: string}) => model.nodes.some((n) => n.name === x.name)
+  // a VPC resolves pod addresses itself: a host of the segment learns each other node's pod at that node's MAC
+  const vpcPodEntries = (host: {name: string; segment: number; netns: string}) => {
+    for (const {pod, node: owner} of remotePods(model, host))
+      b.inNetns(
+        host.netns,
+        'ip',
+        neigh(pod.ip, owner.mac, 'eth0'),
+        `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`,
+      )
+  }
   for (const node of model.nodes) {
     const {hosts, leg} = u.of(node)
     for (const peer of hosts.filter(isNode))
@@ -130,27 +140,13 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
         )
       noRedirects(b, node)
     }
-    if (shape.vpcPods)
-      for (const {pod, node: owner} of remotePods(model, node))
-        b.inNetns(
-          node.netns,
-          'ip',
-          neigh(pod.ip, owner.mac, 'eth0'),
-          `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`,
-        )
+    if (shape.vpcPods) vpcPodEntries(node)
   }
   for (const e of model.external) {
     const {hosts, leg} = u.of(e)
     for (const node of hosts.filter(isNode)) b.inNetns(e.netns, 'ip', neigh(node.ip, node.mac, 'eth0'), `${node.name} is at ${node.mac}`)
     if (leg) b.inNetns(e.netns, 'ip', neigh(leg.ip, leg.mac, 'eth0'), `the ${model.router!.name} is at ${leg.mac}`)
-    if (shape.vpcPods && e.vpc)
-      for (const {pod, node: owner} of remotePods(model, e))
-        b.inNetns(
-          e.netns,
-          'ip',
-          neigh(pod.ip, owner.mac, 'eth0'),
-          `pod ${pod.name} (${pod.ip}) is delivered to ${owner.name} (${owner.mac})`,
-        )
+    if (shape.vpcPods && e.vpc) vpcPodEntries(e)
   }
   for (const {leg, hosts} of u.legs) {
     for (const h of hosts)
