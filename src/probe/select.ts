@@ -1,9 +1,12 @@
 // Which probes to run. Pure: the lab model and the options in, the list of probes out.
 //
 // Up to ALL_PAIRS_MAX_PODS pods (or with --full): every ordered pod pair, every node to every pod,
-// every pod to every node. Above that, a representative set that still crosses every node pair:
-// each pod to one pod on its own node and one on every other node; each node to each of its pods
-// and one pod on every other node; each pod to its own node and the next node.
+// every pod to every node. Above that, a representative set that still proves every piece of
+// wiring: each pod to the next pod on its own node; every ordered node pair crossed by a pod →
+// pod check, with every pod a cross-node source and a cross-node target at least once; each node
+// to each of its pods and one pod on every other node; each pod to its own node and the next node.
+// A route, a bridge port, a veth, an address or a masquerade rule is used by one of them: the
+// cross-node pairs are about max(nodes, pods per node) per node instead of pods × nodes.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
 import {routingMode} from '../plan/routing/index.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
@@ -53,26 +56,46 @@ export const SECTION_OF: Record<CheckId, Section> = {
 
 type Pair<S, D> = [S, D]
 
-/** pod → pod pairs: all ordered pairs, or the representative set. */
+/** pod → pod pairs: all ordered pairs, or the representative set (see the top of this file). */
 export function podPairs(model: LabModel, coverage: Coverage): Pair<PodModel, PodModel>[] {
-  const pairs: Pair<PodModel, PodModel>[] = []
   const nodes = model.nodes.filter((n) => n.pods.length > 0)
-  for (const node of nodes) {
-    node.pods.forEach((src, i) => {
-      if (coverage === 'all-pairs') {
-        for (const other of nodes) for (const dst of other.pods) if (dst !== src) pairs.push([src, dst])
-        return
-      }
-      for (const other of nodes) {
-        if (other === node) {
-          if (node.pods.length > 1) pairs.push([src, node.pods[(i + 1) % node.pods.length]])
-        } else {
-          pairs.push([src, other.pods[i % other.pods.length]])
-        }
-      }
-    })
+  if (coverage === 'all-pairs') {
+    const all = nodes.flatMap((n) => n.pods)
+    return all.flatMap((src) => all.filter((dst) => dst !== src).map((dst): Pair<PodModel, PodModel> => [src, dst]))
   }
+  const pairs: Pair<PodModel, PodModel>[] = []
+  // the same node: each pod to the next one (the bridge, both pods' cables)
+  for (const node of nodes)
+    if (node.pods.length > 1) node.pods.forEach((src, i) => pairs.push([src, node.pods[(i + 1) % node.pods.length]]))
+  if (nodes.length < 2) return pairs
+  // other nodes: round k of node n goes to the (k mod (M-1))+1-th next node, from its pod k and to
+  // that node's pod k (both modulo their pod counts). Rounds 0..M-2 cross every ordered node pair;
+  // rounds up to the node's pod count make every pod a source; and since the nodes sending round k
+  // go to distinct nodes, every index below the pod counts is a target too.
+  const m = nodes.length
+  const target = new Set<PodModel>()
+  nodes.forEach((node, n) => {
+    const rounds = Math.max(m - 1, node.pods.length)
+    for (let k = 0; k < rounds; k++) {
+      const other = nodes[(n + 1 + (k % (m - 1))) % m]
+      const dst = other.pods[k % other.pods.length]
+      pairs.push([node.pods[k % node.pods.length], dst])
+      target.add(dst)
+    }
+  })
+  // nodes of unequal sizes: a pod no round reached, from the node before its own
+  nodes.forEach((node, n) => {
+    const before = nodes[(n + m - 1) % m]
+    node.pods.forEach((dst, i) => {
+      if (!target.has(dst)) pairs.push([before.pods[i % before.pods.length], dst])
+    })
+  })
+  // each source's pairs together, in the lab's order: the report lists them that way
+  const order = new Map(nodes.flatMap((n) => n.pods).map((p, i) => [p, i]))
   return pairs
+    .map((pair, i) => ({pair, i}))
+    .sort((a, b) => order.get(a.pair[0])! - order.get(b.pair[0])! || a.i - b.i)
+    .map((x) => x.pair)
 }
 
 /** node → pod pairs: every pod, or own pods plus one pod on every other node. */
