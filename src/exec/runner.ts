@@ -43,7 +43,7 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
 }
 
 /**
- * Start a long-lived helper (the probe's echo hub and job runner) and hand back the child to
+ * Start a long-lived helper (the probe's engines) and hand back the child to
  * talk to over its pipes. Same rules: an argument array, no shell, its own process group.
  */
 export function startProcess(file: string, args: string[], opts: {stdin: 'pipe' | 'ignore'; env: Record<string, string>}): ChildProcess {

@@ -1,4 +1,4 @@
-// Processes a lab starts (the probe's echo hub and job runner). Each is recorded under a name
+// Processes a lab starts (the probe's engines). Each is recorded under a name
 // with a marker that must appear on its command line, so a recycled PID is never mistaken for
 // ours. The record is written before the process starts (marker only) and again once its PID is
 // known: a starter stopped in between (SIGSTOP) still leaves `netlab down` a way to find it.
@@ -14,7 +14,7 @@ interface ProcessRecord {
 }
 
 export interface LabProcess extends ProcessRecord {
-  /** the record's name, e.g. "echo-hub-1234" */
+  /** the record's name, e.g. "probe-engine-1234" */
   name: string
 }
 

@@ -1,12 +1,12 @@
-// The processes a probe starts and registers with its lab (the echo hub, the job runner), so
+// The processes a probe starts and registers with its lab (its engines), so
 // that `netlab down` stops them even if the probe could not: each is recorded as
 // "<kind>-<probe pid>" with a marker on its command line that names the lab and the probe.
 import {alive, stopLabProcesses} from '../lab/processes.js'
 
 export {asset as assetPath} from '../paths.js'
 
-/** The processes a probe registers with the lab, each named "<kind>-<probe pid>". */
-const KINDS = ['echo-hub', 'probe-jobs'] as const
+/** The processes a probe registers with the lab, each named "<kind>-<probe pid>[.<index>]". */
+const KINDS = ['probe-engine'] as const
 export type ProbeProcessKind = (typeof KINDS)[number]
 
 /** The unique marker on a probe process's command line: how `netlab down` recognises it. */
@@ -14,13 +14,14 @@ export function processMarker(kind: ProbeProcessKind, lab: string, owner = proce
   return `netlab-${kind}:${lab}:${owner}`
 }
 
-export function processName(kind: ProbeProcessKind, owner = process.pid): string {
-  return `${kind}-${owner}`
+/** "<kind>-<probe pid>", and ".<index>" for the second and later of a kind (one engine per core). */
+export function processName(kind: ProbeProcessKind, owner = process.pid, index = 0): string {
+  return `${kind}-${owner}${index > 0 ? `.${index}` : ''}`
 }
 
 /** The probe that registered a record named "<kind>-<probe pid>"; undefined for any other record. */
 export function probeOwner(name: string): number | undefined {
-  const m = /^([a-z-]+)-(\d+)$/.exec(name)
+  const m = /^([a-z-]+)-(\d+)(?:\.\d+)?$/.exec(name)
   return m && (KINDS as readonly string[]).includes(m[1]) ? Number(m[2]) : undefined
 }
 

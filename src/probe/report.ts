@@ -122,7 +122,7 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   const expected = probe.tool === 'http' && probe.expect.seen ? probe.expect.seen : 'reply'
   if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
   if (!obs.reply) return {...base, expected, seen: 'no reply', ok: false, ...(obs.detail ? {detail: obs.detail} : {})}
-  if (probe.tool === 'ping') return {...base, expected, seen: 'reply', ok: true}
+  if (probe.tool === 'ping') return {...base, expected, seen: 'reply', ok: true, ...(obs.ttl !== undefined ? {ttl: obs.ttl} : {})}
   if (probe.tool === 'udp' && probe.expect.seen) {
     const ok = obs.seen === probe.expect.seen && (!obs.servedBy || obs.servedBy === probe.dst.netns)
     return {

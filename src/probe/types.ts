@@ -53,7 +53,7 @@ export interface Probe {
   check: CheckId
   /** ping; http: a TCP connection and an HTTP echo; udp: a datagram and its echo */
   tool: 'ping' | 'http' | 'udp'
-  /** http: a port a policy names (undefined: the echo hub's own port, which none names); udp: always */
+  /** http: a port a policy names (undefined: the echo service's own port, which none names); udp: always */
   port?: number
   src: Endpoint
   dst: Endpoint
@@ -76,9 +76,9 @@ export interface ProbePolicy {
 /** What one probe saw. */
 export interface Observation {
   reply: boolean
-  /** HTTP: the client address the receiver saw (the echo hub's answer) */
+  /** HTTP: the client address the receiver saw (the echo service's answer) */
   seen?: string
-  /** HTTP: the source address the client's kernel picked (curl's local_ip) */
+  /** HTTP: the source address the client's kernel picked (the client socket's own address) */
   local?: string
   /** HTTP: the namespace whose echo socket answered */
   servedBy?: string
@@ -86,6 +86,8 @@ export interface Observation {
   detail?: string
   /** how long the answer (or the failure) took, ms, when the client says */
   ms?: number
+  /** ping: the TTL the echo reply arrived with (64 less a hop per router on the way back) */
+  ttl?: number
 }
 
 /** A pod's own idea of its address, read from its eth0. */
@@ -115,6 +117,8 @@ export interface ProbeResult {
   detail?: string
   /** probes of a lab with policies: the service probed and the policies' verdict */
   policy?: ProbePolicy
+  /** ping: the TTL the echo reply arrived with, as the kernel handed it over */
+  ttl?: number
   /** how long the answer (or the failure) took, ms */
   ms?: number
   /** a failure, explained by netlab trace: where the packet stops and why (one line) */

@@ -1,7 +1,7 @@
 // What `npm pack` ships is a working netlab: packed from this checkout (prepack builds it),
 // installed into a throw-away prefix with no registry (the CLI bundle holds its dependencies but
 // Graphviz, which the tarball carries), and run from another directory, where it finds its
-// bundled topologies by name and its assets. As root it also builds, probes (the echo hub is a file of its own) and removes a lab.
+// bundled topologies by name and its assets. As root it also builds, probes (its engine is an asset, assets/netlab-probe.pl) and removes a lab.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -46,7 +46,7 @@ describe('the npm package', () => {
     expect(install.status, install.stderr).toBe(0)
   }, 300_000)
 
-  it('holds the bundle, the echo hub, the assets, the topologies and a LICENSE; no sources, maps, tests or bench', () => {
+  it('holds the bundle, the probe engine and the other assets, the topologies and a LICENSE; no sources, maps, tests or bench', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'LICENSE',
@@ -57,7 +57,7 @@ describe('the npm package', () => {
         'examples/bash-cni/bash-cni',
         'dist/netlab.mjs',
         'dist/netlab-cni.mjs',
-        'dist/src/probe/hub.js',
+        'assets/netlab-probe.pl',
         'assets/netlab-nsexec.pl',
         'assets/netlab-bashrc',
         'topologies/three-node.yaml',
@@ -66,7 +66,7 @@ describe('the npm package', () => {
       ]),
     )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.mjs', 'dist/src/probe/hub.js'])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.mjs'])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 

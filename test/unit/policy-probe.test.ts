@@ -7,13 +7,10 @@ import {describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 import {buildModel} from '../../src/model/build.js'
 import type {LabModel} from '../../src/model/types.js'
-import {hubPort} from '../../src/probe/hub-control.js'
-import {parseHubFds, udpEchoResponse} from '../../src/probe/hub.js'
+import {echoPort, jobLine, parseResult} from '../../src/probe/engine.js'
 import {namedPorts} from '../../src/probe/policy.js'
 import {buildReport, renderReport} from '../../src/probe/report.js'
-import {groupTasks} from '../../src/probe/run.js'
 import {sectionsFor, selectProbes} from '../../src/probe/select.js'
-import {ANSWERED, parseCurl, parseUdp, udpArgs} from '../../src/probe/tools.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {THREE_NODE, TOPOLOGIES} from '../helpers/constants.js'
@@ -53,8 +50,8 @@ describe('which probes run in a lab with policies, and what they must see', () =
     expect(namedPorts(tier)).toEqual({tcp: [443, 5432, 8080], udp: [53]})
     expect(namedPorts(buildModel(loadTopologyFile(THREE_NODE)))).toEqual({tcp: [], udp: []})
     // a pid whose first choice is 20000 + (pid % 10000): that port is skipped when a policy names it
-    expect(hubPort(8080, 0, [28080])).not.toBe(28080)
-    expect(hubPort(8080, 0, [])).toBe(28080)
+    expect(echoPort(8080, 0, [28080])).not.toBe(28080)
+    expect(echoPort(8080, 0, [])).toBe(28080)
   })
 
   it("every probe that involves a pod carries the policies' verdict; a denied one must go unanswered", () => {
@@ -96,10 +93,14 @@ describe('which probes run in a lab with policies, and what they must see', () =
     })
   })
 
-  it('denied probes are grouped apart, so they get the short timeouts of probes that must go unanswered', () => {
-    const tasks = groupTasks(probes)
-    for (const t of tasks) for (const p of t.probes) expect(t.silent).toBe(!p.expect.reply)
-    expect(new Set(tasks.map((t) => t.tool))).toEqual(new Set(['ping', 'http', 'udp']))
+  it('denied probes get the short timeouts of probes that must go unanswered; each on the port a policy names', () => {
+    for (const p of probes) expect(jobLine(p, 24242).endsWith(p.expect.reply ? '\ta' : '\ts')).toBe(true)
+    expect(new Set(probes.map((p) => p.tool))).toEqual(new Set(['ping', 'http', 'udp']))
+    const udp = probes.find((p) => p.tool === 'udp')!
+    expect(jobLine(udp, 24242).split('\t').slice(0, 1).concat(jobLine(udp, 24242).split('\t').slice(4, 5))).toEqual([
+      'udp',
+      String(udp.port),
+    ])
   })
 
   it('external hosts → pods only where the underlay routes pod subnets; a vxlan node is seen as its flannel.1 address', () => {
@@ -124,41 +125,21 @@ describe('which probes run in a lab with policies, and what they must see', () =
   })
 })
 
-describe('the UDP client and echo', () => {
-  it('netlab-udp.pl: its arguments and its lines', () => {
-    expect(udpArgs([{id: 3, ip: '10.244.1.4', port: 53}], ANSWERED)).toEqual(['2000', '3=10.244.1.4:53'])
-    const out = parseUdp(
-      [
-        '3 ok 10.244.0.3 netlab-x.dns 10.244.0.3 1',
-        '4 fail 10.244.0.3 0 No route to host',
-        '5 fail 10.244.0.3 500 no reply (timeout)',
-        '6 fail - 0 cannot connect: Network is unreachable',
-        'junk',
-      ].join('\n'),
-    )
-    expect(out.get(3)).toEqual({reply: true, seen: '10.244.0.3', servedBy: 'netlab-x.dns', local: '10.244.0.3', ms: 1})
-    expect(out.get(4)).toEqual({reply: false, local: '10.244.0.3', ms: 0, detail: 'no reply: No route to host'})
-    expect(out.get(5)).toEqual({reply: false, local: '10.244.0.3', ms: 500, detail: 'no reply (timeout)'})
-    expect(out.get(6)).toEqual({reply: false, ms: 0, detail: 'no reply: cannot connect: Network is unreachable'})
-    expect(out.size).toBe(4)
-  })
-
-  it('the hub answers a UDP probe with its id, the address it saw and who answered; it ignores anything else', () => {
-    expect(udpEchoResponse('netlab-probe 17\n', '10.244.0.3', 'netlab-x.dns')).toBe('netlab-echo 17 10.244.0.3 netlab-x.dns\n')
-    expect(udpEchoResponse('hello', '10.244.0.3', 'netlab-x.dns')).toBeUndefined()
-    expect(parseHubFds('3=netlab-x.web-0=10.244.0.2,5=netlab-x.web-0=10.244.0.2=tcp/5432,6=netlab-x.web-0=10.244.0.2=udp/53')).toEqual([
-      {fd: 3, netns: 'netlab-x.web-0', ip: '10.244.0.2'},
-      {fd: 5, netns: 'netlab-x.web-0', ip: '10.244.0.2'},
-      {fd: 6, netns: 'netlab-x.web-0', ip: '10.244.0.2', proto: 'udp'},
-    ])
-    expect(() => parseHubFds('3=ns=10.0.0.1=sctp/9')).toThrow(/bad NETLAB_HUB_FDS/)
-  })
-
-  it('curl says how long each transfer took (its last field)', () => {
-    const c = parseCurl(
-      "http://10.244.2.2:5432/probe/9\t000\t10.244.0.2\t\t\t7\tFailed to connect to 10.244.2.2 port 5432 after 0 ms: Couldn't connect to server\t0.000412",
-    )
-    expect(c.get(9)).toEqual({reply: false, local: '10.244.0.2', detail: "no reply: Couldn't connect to server", ms: 0})
+describe('UDP results', () => {
+  it("an answer names the address the server saw and who answered; a refusal (a policy's REJECT) is quick and says why", () => {
+    expect(parseResult('ok\t3\t1.00\t10.244.0.3\tnetlab-x.dns\t10.244.0.3')!.observation).toEqual({
+      reply: true,
+      seen: '10.244.0.3',
+      servedBy: 'netlab-x.dns',
+      local: '10.244.0.3',
+      ms: 1,
+    })
+    expect(parseResult('fail\t4\t0.21\t10.244.0.3\tno reply: No route to host')!.observation).toEqual({
+      reply: false,
+      local: '10.244.0.3',
+      ms: 0.21,
+      detail: 'no reply: No route to host',
+    })
   })
 })
 

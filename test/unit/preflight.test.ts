@@ -25,7 +25,7 @@ describe('the Perl helpers and the modules they need', () => {
       expect([...perlModules([file]).keys()], file).toEqual(expect.arrayContaining(grep))
     }
     const all = perlModules(helpers)
-    expect(all.get('Time::HiRes')).toBe(join(ASSETS, 'netlab-jobs.pl')) // not in Debian's perl-base
+    expect(all.get('IO::Poll')).toBe(join(ASSETS, 'netlab-probe.pl')) // not in Debian's perl-base
     expect(perlModules([join(ASSETS, 'netlab-nsexec.pl')]).get('Config')).toBe(join(ASSETS, 'netlab-setns.pl')) // through require
   })
 
@@ -82,7 +82,7 @@ describe('requirePerl (one perl run per process)', () => {
     const stderr =
       "Can't locate Time/HiRes.pm in @INC (you may need to install the Time::HiRes module) (@INC contains: /etc/perl /usr/local/lib/x86_64-linux-gnu/perl/5.36.0 /usr/lib/x86_64-linux-gnu/perl-base) .\nBEGIN failed--compilation aborted."
     expect(perlModuleError(stderr, perlModules(helpers))).toMatch(
-      /^perl cannot load Time::HiRes, which netlab-jobs\.pl uses: .* sudo apt-get install -y perl$/,
+      /^perl cannot load Time::HiRes, which netlab-[a-z-]+\.pl uses: .* sudo apt-get install -y perl$/,
     )
   })
 })

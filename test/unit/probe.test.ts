@@ -1,15 +1,13 @@
-// `netlab probe`, the pure parts: which probes run, what each must see, how the clients' output
-// is read, and how the verdicts are printed. No root, no namespaces.
+// `netlab probe`, the pure parts: which probes run, what each must see, the engine's lines, and
+// how the verdicts are printed. No root, no namespaces.
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {buildModel} from '../../src/model/build.js'
 import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
-import {echoResponse, parseHubFds} from '../../src/probe/hub.js'
-import {decodeResults, encodeJob} from '../../src/probe/jobs.js'
 import {addressOwners, buildReport, failures, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
-import {groupTasks} from '../../src/probe/run.js'
+import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources} from '../../src/probe/engine.js'
 import {
   ALL_PAIRS_MAX_PODS,
   coverageFor,
@@ -21,17 +19,6 @@ import {
   sectionsFor,
   selectProbes,
 } from '../../src/probe/select.js'
-import {
-  ANSWERED,
-  curlArgs,
-  eth0Addresses,
-  fpingArgs,
-  parseAddrsLine,
-  parseCurl,
-  parseEth0,
-  parseFping,
-  probeUrl,
-} from '../../src/probe/tools.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
 import {smallTopology, THREE_NODE} from '../helpers/constants.js'
 
@@ -172,20 +159,25 @@ describe('which probes run', () => {
     expect(selectProbes(grid(2, 2, {external: false})).some((p) => p.check.startsWith('egress'))).toBe(false)
   })
 
-  it('groups probes into one client process per source namespace and tool', () => {
-    const tasks = groupTasks(selectProbes(three))
-    const web0 = tasks.filter((t) => t.netns === 'netlab-three-node.web-0')
-    expect(web0.map((t) => t.tool).sort()).toEqual(['http', 'ping'])
-    // web-0 pings 4 pods, 3 nodes and the external host in one fping
-    expect(web0.find((t) => t.tool === 'ping')!.probes).toHaveLength(4 + 3 + 1)
+  it('splits the sources among the engines: a source stays whole, the loads even', () => {
+    const probes = selectProbes(three)
+    const shares = shareSources(probes, 2)
+    expect(shares).toHaveLength(2)
     expect(
-      tasks
-        .filter((t) => t.netns === 'netlab-three-node.node-0')
-        .map((t) => t.tool)
-        .sort(),
-    ).toEqual(['http', 'ping'])
-    const silent = groupTasks(selectProbes(grid(2, 1, {ipMasq: false}))).filter((t) => t.silent)
-    expect(silent.map((t) => t.tool).sort()).toEqual(['http', 'http', 'ping', 'ping'])
+      shares
+        .flat()
+        .map((p) => p.id)
+        .sort((x, y) => x - y),
+    ).toEqual(probes.map((p) => p.id))
+    const sources = shares.map((s) => new Set(s.map((p) => p.src.netns)))
+    for (const ns of sources[0]) expect(sources[1].has(ns)).toBe(false)
+    // greedy, largest source first: the two differ by at most one source's probes
+    const largest = Math.max(...[...new Set(probes.map((p) => p.src.netns))].map((ns) => probes.filter((p) => p.src.netns === ns).length))
+    expect(Math.abs(shares[0].length - shares[1].length)).toBeLessThanOrEqual(largest)
+    const big = shareSources(selectProbes(grid(50, 10)), 2)
+    expect(Math.abs(big[0].length - big[1].length) / big[0].length).toBeLessThan(0.02)
+    expect(shareSources([], 2)).toEqual([])
+    expect(shareSources(probes, 1)).toHaveLength(1)
   })
 })
 
@@ -219,114 +211,47 @@ describe('what each probe must see (from the model)', () => {
   })
 })
 
-// Real output, captured in a three-node lab with node-0's route to node-1's pods deleted.
-const FPING_FROM_POD = {
-  stdout: '10.244.0.3 is alive (0.061 ms)\n10.244.2.2 is alive (0.055 ms)\n192.168.50.21 is alive (0.038 ms)\n10.244.9.10 is unreachable\n',
-  stderr:
-    'ICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\nICMP Network Unreachable from 10.244.0.1 for ICMP Echo sent to 10.244.9.10\n',
-}
-const FPING_FROM_NODE = {
-  stdout: '10.244.0.2 is alive (0.268 ms)\n10.244.2.2 is alive (0.132 ms)\n10.244.9.10 is unreachable\n',
-  stderr: '10.244.9.10: error while sending ping: Network is unreachable\n',
-}
-const FPING_TIMEOUT = {stdout: '10.244.2.2 is alive (0.039 ms)\n10.244.0.2 is unreachable\n', stderr: ''}
-// Real curl 7.88 --write-out lines (CURL_FORMAT): pod → pod, pod → external (masqueraded), refused, timeout.
-const CURL_OUT = [
-  'http://10.244.0.3:24242/probe/1\t200\t10.244.0.2\t10.244.0.2\tnetlab-three-node.web-1\t0\t',
-  'http://203.0.113.10:24242/probe/4\t200\t10.244.0.2\t192.168.50.10\tnetlab-three-node.internet\t0\t',
-  "http://10.244.7.7:24242/probe/5\t000\t\t\t\t7\tFailed to connect to 10.244.7.7 port 24242 after 0 ms: Couldn't connect to server",
-  'http://10.244.9.10:24242/probe/2\t000\t\t\t\t28\tFailed to connect to 10.244.9.10 port 24242 after 2001 ms: Timeout was reached',
-].join('\n')
+describe('the engine lines (assets/netlab-probe.pl)', () => {
+  const probes = selectProbes(three)
+  const find = (tool: Probe['tool'], src: string, dst: string) =>
+    probes.find((p) => p.tool === tool && p.src.name === src && p.dst.name === dst)!
 
-describe("reading the clients' output", () => {
-  it('fping: alive, unreachable with the ICMP error, local send errors, silent timeouts', () => {
-    const a = parseFping(FPING_FROM_POD.stdout, FPING_FROM_POD.stderr)
-    expect(a.get('10.244.0.3')).toEqual({reply: true, detail: '0.061 ms'})
-    expect(a.get('10.244.9.10')).toEqual({reply: false, detail: 'ICMP Network Unreachable from 10.244.0.1'})
-    expect(a.size).toBe(4)
-    expect(parseFping(FPING_FROM_NODE.stdout, FPING_FROM_NODE.stderr).get('10.244.9.10')).toEqual({
-      reply: false,
-      detail: 'cannot send: Network is unreachable',
+  it('a probe as a job line: tool, id, source namespace, target, port, patience', () => {
+    const ping = find('ping', 'web-0', 'db')
+    expect(jobLine(ping, 24242)).toBe(`ping\t${ping.id}\tnetlab-three-node.web-0\t10.244.9.10\ta`)
+    const http = find('http', 'web-0', 'db')
+    expect(jobLine(http, 24242)).toBe(`tcp\t${http.id}\tnetlab-three-node.web-0\t10.244.9.10\t24242\ta`)
+    // a probe that must go unanswered is sent with the short timeouts
+    const off = selectProbes(grid(2, 1, {ipMasq: false})).find((p) => !p.expect.reply && p.tool === 'ping')!
+    expect(jobLine(off, 24242)).toMatch(/\ts$/)
+    const udp: Probe = {...http, tool: 'udp', port: 5353}
+    expect(jobLine(udp, 24242)).toBe(`udp\t${http.id}\tnetlab-three-node.web-0\t10.244.9.10\t5353\ta`)
+  })
+
+  it('results: a ping with its round trip and reply TTL, an echo with what the server saw, failures with why', () => {
+    expect(parseResult('ok\t7\t0.06\t62')).toEqual({id: 7, observation: {reply: true, ttl: 62, ms: 0.06}})
+    expect(parseResult('ok\t8\t1.20\t10.244.0.2\tnetlab-x.web-1\t10.244.0.2')).toEqual({
+      id: 8,
+      observation: {reply: true, seen: '10.244.0.2', servedBy: 'netlab-x.web-1', local: '10.244.0.2', ms: 1.2},
     })
-    expect(parseFping(FPING_TIMEOUT.stdout, FPING_TIMEOUT.stderr).get('10.244.0.2')).toEqual({reply: false, detail: 'no reply (timeout)'})
+    expect(parseResult('fail\t9\t0.31\t-\tICMP Network Unreachable from 10.244.0.1')).toEqual({
+      id: 9,
+      observation: {reply: false, detail: 'ICMP Network Unreachable from 10.244.0.1', ms: 0.31},
+    })
+    expect(parseResult('fail\t10\t2001.00\t10.244.0.2\tno reply (timeout)')).toEqual({
+      id: 10,
+      observation: {reply: false, local: '10.244.0.2', detail: 'no reply (timeout)', ms: 2001},
+    })
+    expect(parseResult('done')).toBeUndefined()
+    expect(parseResult('ready')).toBeUndefined()
   })
 
-  it('curl: the echoed address, who answered, and why nothing came back', () => {
-    const c = parseCurl(CURL_OUT)
-    expect(c.get(1)).toEqual({reply: true, seen: '10.244.0.2', local: '10.244.0.2', servedBy: 'netlab-three-node.web-1'})
-    expect(c.get(4)).toMatchObject({reply: true, seen: '192.168.50.10', local: '10.244.0.2'})
-    expect(c.get(5)).toEqual({reply: false, detail: "no reply: Couldn't connect to server"})
-    expect(c.get(2)).toEqual({reply: false, detail: 'no reply: Timeout was reached'})
-    expect(c.size).toBe(4)
-  })
-
-  it('ip -j addr: the IPv4 addresses of eth0', () => {
-    const json =
-      '[{"ifindex":2,"link_index":4,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"0a:58:0a:f4:00:02","broadcast":"ff:ff:ff:ff:ff:ff","link_netnsid":0,"addr_info":[{"family":"inet","local":"10.244.0.2","prefixlen":24,"scope":"global","label":"eth0","valid_life_time":4294967295,"preferred_life_time":4294967295},{"family":"inet6","local":"fe80::858:aff:fef4:2","prefixlen":64,"scope":"link"}]}]'
-    expect(parseEth0(json)).toEqual(['10.244.0.2'])
-    expect(parseEth0('[]')).toEqual([])
-  })
-
-  it("the hub launcher's address report: eth0 and its labelled aliases, nothing else", () => {
+  it("the engine's address report: eth0 and its labelled aliases, nothing else", () => {
     const line = parseAddrsLine('addrs netlab-x.web-0 eth0=10.244.0.2 eth0=10.244.0.99 eth0:x=10.244.0.98 cni0=10.244.0.1')!
     expect(line.netns).toBe('netlab-x.web-0')
     expect(eth0Addresses(line.addrs)).toEqual(['10.244.0.2', '10.244.0.99', '10.244.0.98'])
     expect(parseAddrsLine('addrs netlab-x.db')).toEqual({netns: 'netlab-x.db', addrs: []})
-    expect(parseAddrsLine('ready 5')).toBeUndefined()
-  })
-
-  it('client arguments: short timeouts, no proxy, one output per URL, ids in the URL path', () => {
-    const f = fpingArgs(['10.244.0.3', '10.244.9.10'], ANSWERED)
-    expect(f.slice(-2)).toEqual(['10.244.0.3', '10.244.9.10'])
-    expect(f).toEqual(expect.arrayContaining(['-r', '1', '-t', '500']))
-    const url = probeUrl('10.244.0.3', 24242, 7)
-    expect(url).toBe('http://10.244.0.3:24242/probe/7')
-    const c = curlArgs([url, probeUrl('10.244.9.10', 24242, 8)], ANSWERED)
-    expect(c.filter((a) => a === '/dev/null')).toHaveLength(2)
-    expect(c).toEqual(expect.arrayContaining(['--noproxy', '*', '--parallel', '--connect-timeout', '2']))
-    expect(c.join(' ')).toContain('%header{x-netlab-seen}')
-  })
-})
-
-describe('echo hub and job runner framing', () => {
-  it('the hub answers with the address it saw, in a header and the body', () => {
-    const r = echoResponse('10.244.0.2', 'netlab-x.web-1')
-    expect(r).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
-    expect(r).toContain('X-Netlab-Seen: 10.244.0.2\r\n')
-    expect(r).toContain('X-Netlab-Served-By: netlab-x.web-1\r\n')
-    expect(r.endsWith('\r\n\r\n10.244.0.2\n')).toBe(true)
-    expect(r).toContain(`Content-Length: ${'10.244.0.2\n'.length}\r\n`)
-  })
-
-  it('the hub reads the sockets the launcher left it', () => {
-    expect(parseHubFds('3=netlab-x.web-0=10.244.0.2,4=netlab-x.internet=203.0.113.10')).toEqual([
-      {fd: 3, netns: 'netlab-x.web-0', ip: '10.244.0.2'},
-      {fd: 4, netns: 'netlab-x.internet', ip: '203.0.113.10'},
-    ])
-    expect(() => parseHubFds('x=ns=ip')).toThrow(/bad NETLAB_HUB_FDS/)
-  })
-
-  it('jobs go out as a header and NUL-terminated strings, namespace first', () => {
-    expect(encodeJob(3, 'netlab-x.web-0', ['fping', '-e', '10.244.0.3'], 500).toString('latin1')).toBe(
-      '3 500 35\nnetlab-x.web-0\0fping\0-e\x0010.244.0.3\0',
-    )
-    expect(() => encodeJob(1, '../etc', ['true'], 1)).toThrow(/namespace/)
-    expect(() => encodeJob(1, 'ns', [], 1)).toThrow(/empty/)
-    expect(() => encodeJob(1, 'ns', ['a\0b'], 1)).toThrow(/NUL/)
-  })
-
-  it('results come back framed by length, also when split across reads', () => {
-    const frame = Buffer.from('7 1 0 0 6 3\nalive\nerr8 -1 15 1 0 0\n')
-    const all = decodeResults(frame)
-    expect(all.results).toEqual([
-      {id: 7, code: 1, signal: 0, timedOut: false, stdout: 'alive\n', stderr: 'err'},
-      {id: 8, code: -1, signal: 15, timedOut: true, stdout: '', stderr: ''},
-    ])
-    expect(all.rest.length).toBe(0)
-    const part = decodeResults(frame.subarray(0, 15))
-    expect(part.results).toEqual([])
-    expect(part.rest.length).toBe(15)
-    expect(() => decodeResults(Buffer.from('garbage\n'))).toThrow(/bad result header/)
+    expect(parseAddrsLine('ready')).toBeUndefined()
   })
 })
 

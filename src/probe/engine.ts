@@ -1,0 +1,330 @@
+// Drive the probe's engines (assets/netlab-probe.pl): one per core, each serving every target (the
+// echo service) and running the clients of its share of the source namespaces, all from sockets
+// it opened inside the lab's namespaces. Each is registered as a lab process, so `netlab down`
+// stops it if the probe could not; each stops by itself when the probe is gone.
+//
+// Why one engine per core instead of a client process per source: a probe check costs the kernel
+// ~0.1–0.3 ms (its packets cross several namespaces); a process per source cost more than that in
+// fork, exec and start-up (measured: 50 × 10, 1,100 client processes and a Node echo server, about
+// twice the CPU of the same checks done here). The kernel's part runs in the process that sends,
+// so one engine per core keeps every core busy.
+import type {ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {cpus} from 'node:os'
+import {NetlabError} from '../cli/errors.js'
+import {startProcess} from '../exec/runner.js'
+import {findPerl, findTool, perlModuleError, perlModules} from '../lab/preflight.js'
+import {registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
+import {assetPath, processMarker, processName} from './owned.js'
+import type {Observation, Probe} from './types.js'
+
+export const ENGINE_SCRIPT = assetPath('netlab-probe.pl')
+const READY_TIMEOUT_MS = 15_000
+/** client probes one engine keeps in flight (netlab-probe.pl's IN_FLIGHT) */
+const IN_FLIGHT = 400
+
+/**
+ * The echo port: one per probe run, so two probes of one lab never collide. Below 32768, the
+ * start of Linux's ephemeral range: a pod's own outgoing connections (from an earlier probe,
+ * in TIME_WAIT) never hold it. A port a policy names is probed as such: never the echo port.
+ */
+export function echoPort(owner = process.pid, attempt = 0, avoid: readonly number[] = []): number {
+  for (let k = attempt; ; k++) {
+    const port = 20000 + ((owner + k * 3571) % 10000)
+    if (!avoid.includes(port)) return port
+  }
+}
+
+/** A namespace, or a namespace and a port a policy names ("tcp/5432"): where the echo service may be missing. */
+export function unboundKey(netns: string, port?: string): string {
+  return port ? `${netns} ${port}` : netns
+}
+
+/** How many engines: one per core (NETLAB_PROBE_ENGINES=N overrides it, for tests). */
+export function engineCount(): number {
+  const fromEnv = Number(process.env.NETLAB_PROBE_ENGINES)
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, cpus().length)
+}
+
+export interface Service {
+  netns: string
+  ip: string
+  proto: 'tcp' | 'udp'
+  port: number
+}
+
+/** One probe as an engine line (tab-separated). */
+export function jobLine(p: Probe, echo: number): string {
+  const cls = p.expect.reply ? 'a' : 's'
+  if (p.tool === 'ping') return `ping\t${p.id}\t${p.src.netns}\t${p.dst.ip}\t${cls}`
+  const port = p.port ?? echo
+  return `${p.tool === 'udp' ? 'udp' : 'tcp'}\t${p.id}\t${p.src.netns}\t${p.dst.ip}\t${port}\t${cls}`
+}
+
+/** An engine's result line, as an Observation and the probe it belongs to; undefined for any other line. */
+export function parseResult(line: string): {id: number; observation: Observation} | undefined {
+  const f = line.split('\t')
+  const id = Number(f[1])
+  if (!Number.isInteger(id)) return undefined
+  const ms = Number(f[2])
+  const took = Number.isFinite(ms) ? {ms: Math.round(ms * 100) / 100} : {}
+  const local = (s: string | undefined) => (s && s !== '-' ? {local: s} : {})
+  if (f[0] === 'ok' && f.length === 4) return {id, observation: {reply: true, ttl: Number(f[3]), ...took}}
+  if (f[0] === 'ok' && f.length === 6)
+    return {id, observation: {reply: true, seen: f[3], ...(f[4] !== '-' ? {servedBy: f[4]} : {}), ...local(f[5]), ...took}}
+  if (f[0] === 'fail' && f.length >= 5) return {id, observation: {reply: false, ...local(f[3]), detail: f.slice(4).join('\t'), ...took}}
+  return undefined
+}
+
+/** "addrs NETNS LABEL=IP ...": a namespace's IPv4 addresses, as the engine read them there (SIOCGIFCONF). */
+export function parseAddrsLine(line: string): {netns: string; addrs: {label: string; ip: string}[]} | undefined {
+  const [tag, netns, ...rest] = line.trim().split(/\s+/)
+  if (tag !== 'addrs' || !netns) return undefined
+  const addrs = rest.flatMap((a) => {
+    const m = /^(.+)=(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a)
+    return m ? [{label: m[1], ip: m[2]}] : []
+  })
+  return {netns, addrs}
+}
+
+/** The addresses of eth0 (including labelled aliases such as eth0:1). */
+export function eth0Addresses(addrs: {label: string; ip: string}[]): string[] {
+  return addrs.filter((a) => a.label === 'eth0' || a.label.startsWith('eth0:')).map((a) => a.ip)
+}
+
+/** Split the sources among the engines: each source's probes to one engine, the loads even. */
+export function shareSources(probes: Probe[], engines: number): Probe[][] {
+  const bySource = new Map<string, Probe[]>()
+  for (const p of probes) {
+    const list = bySource.get(p.src.netns)
+    if (list) list.push(p)
+    else bySource.set(p.src.netns, [p])
+  }
+  const shares: Probe[][] = Array.from({length: engines}, () => [])
+  // largest first, each to the engine with the least so far
+  for (const list of [...bySource.values()].sort((a, b) => b.length - a.length)) {
+    let least = shares[0]
+    for (const s of shares) if (s.length < least.length) least = s
+    for (const p of list) least.push(p)
+  }
+  return shares.filter((s) => s.length > 0)
+}
+
+/** The soft and hard limits on open files of this process (children inherit them). */
+function openFilesLimit(): {soft: number; hard: number} {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/)
+    const num = (s: string | undefined) => (s === 'unlimited' ? Infinity : Number(s))
+    return {soft: num(soft), hard: num(hard)}
+  } catch {
+    return {soft: 1024, hard: 1024}
+  }
+}
+
+export interface EngineRun {
+  /** the echo port the engines served on */
+  port: number
+  /** IPv4 addresses read in the namespaces asked for */
+  addresses: Map<string, {label: string; ip: string}[]>
+  /** where the echo service could not listen, and why, by unboundKey() */
+  unbound: Map<string, string>
+}
+
+export interface EngineOptions {
+  lab: string
+  probes: Probe[]
+  /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
+  extra?: {tcp: number[]; udp: number[]}
+  /** namespaces whose addresses to read (pods, for the self-address check) */
+  addrs: string[]
+  onResult: (id: number, o: Observation) => void
+  /** aborted: stop the engines now */
+  signal: AbortSignal
+}
+
+class Engine {
+  private buf = ''
+  readonly lines: ((line: string) => void)[] = []
+  readonly exited: Promise<{code: number | null; signal: string | null}>
+  stderr = ''
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
+    child.stdout!.setEncoding('utf8')
+    child.stdout!.on('data', (d: string) => {
+      const parts = (this.buf + d).split('\n')
+      this.buf = parts.pop()!
+      for (const line of parts) for (const l of this.lines) l(line)
+    })
+    child.stderr!.on('data', (d: Buffer) => {
+      if (this.stderr.length < 4096) this.stderr += d.toString()
+    })
+    child.stdin!.on('error', () => {}) // it died: reported through 'exit'
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve({code, signal}))
+      child.once('error', () => resolve({code: 127, signal: null}))
+    })
+  }
+
+  /** Write, waiting while the pipe is full (a --full run writes half a million lines). */
+  async write(text: string): Promise<void> {
+    if (!this.child.stdin!.write(text)) await new Promise((r) => this.child.stdin!.once('drain', r))
+  }
+}
+
+/** Run every probe; resolves once every engine has reported each of its probes. */
+export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
+  for (let attempt = 0; ; attempt++) {
+    const port = echoPort(process.pid, attempt, opts.extra?.tcp)
+    const r = await runOnce(opts, port)
+    // the echo port is taken (by something that does not share it): once more with another
+    if (r !== 'port-taken') return r
+    if (attempt >= 2) throw new NetlabError(`the probe's echo service found its port taken three times (last ${port})`)
+  }
+}
+
+async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
+  const {lab, probes, signal} = opts
+  const services = new Map<string, Service>()
+  const add = (s: Service) => services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  for (const p of probes) {
+    if (p.tool === 'ping') continue
+    add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
+    for (const tcp of opts.extra?.tcp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port: tcp})
+    for (const udp of opts.extra?.udp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'udp', port: udp})
+  }
+  const shares = shareSources(probes, engineCount())
+  if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
+  const serveText = [...services.keys()].map((k) => `serve\t${k}\n`).join('')
+
+  const perl = findPerl() // its modules: checked by the probe's preflight
+  const marker = processMarker('probe-engine', lab)
+  const limit = openFilesLimit()
+  const prlimit = findTool('prlimit')
+  const run: EngineRun = {port, addresses: new Map(), unbound: new Map()}
+  const engines: Engine[] = []
+  let portTaken = false
+  const stopAll = async () => {
+    await Promise.all(
+      engines.map(async (e) => {
+        if ((await stopProcess(e.child.pid!, marker)).outcome !== 'stuck') unregisterLabProcess(lab, e.name)
+      }),
+    )
+  }
+  try {
+    shares.forEach((share, i) => {
+      // its sockets: the services, the probes in flight and the connections they make to it, a raw socket per source
+      const sources = new Set(share.map((p) => p.src.netns)).size
+      const needed = services.size + 2 * IN_FLIGHT * shares.length + sources + 256
+      const [file, args] =
+        needed > limit.soft && prlimit
+          ? [prlimit, [`--nofile=${needed}:${Math.max(needed, limit.hard)}`, perl, ENGINE_SCRIPT, marker]]
+          : [perl, [ENGINE_SCRIPT, marker]]
+      const name = processName('probe-engine', process.pid, i)
+      registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
+      // its own process group: a Ctrl-C reaches the probe, which stops the engines itself
+      const child = startProcess(file, args, {
+        stdin: 'pipe',
+        env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
+      })
+      if (child.pid === undefined) {
+        unregisterLabProcess(lab, name)
+        throw new NetlabError(`could not start the probe's engine (${perl})`)
+      }
+      registerLabProcess(lab, name, marker, child.pid)
+      engines.push(new Engine(child, name))
+    })
+    const aborted = new Promise<'aborted'>((resolve) =>
+      signal.aborted ? resolve('aborted') : signal.addEventListener('abort', () => resolve('aborted'), {once: true}),
+    )
+
+    // 1. the echo service in every target, and the addresses (read by the first engine only)
+    const ready = engines.map(
+      (e, i) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)
+          e.lines.push((line) => {
+            if (line === 'ready') {
+              clearTimeout(timer)
+              resolve()
+              return
+            }
+            const addrs = parseAddrsLine(line)
+            if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
+            const unbound = /^unbound\t(\S+)\t(\S+)\t(.*)$/.exec(line)
+            if (unbound && i === 0) {
+              const [, netns, where, why] = unbound
+              const [ip, service] = where.split(':')
+              if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
+              run.unbound.set(
+                unboundKey(netns, service === `tcp/${port}` ? undefined : service),
+                `cannot listen on ${ip}:${service} there: ${why}`,
+              )
+            }
+          })
+          void e.exited.then(({code, signal: sig}) => {
+            clearTimeout(timer)
+            reject(new Error(`exited (${sig ?? `code ${code}`}) before it was ready${e.stderr ? `: ${e.stderr.trim()}` : ''}`))
+          })
+        }),
+    )
+    engines.forEach((e, i) => void e.write(serveText + (i === 0 ? opts.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
+    try {
+      if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return run
+    } catch (error) {
+      // perl without the modules it uses (Debian's perl-base alone): say which package has them
+      const missing = engines.find((e) => /Can't locate \S+\.pm in @INC/.test(e.stderr))
+      if (missing) throw new NetlabError(perlModuleError(missing.stderr, perlModules([ENGINE_SCRIPT])))
+      throw new NetlabError(`the probe's engine did not start: ${(error as Error).message}`)
+    }
+    if (portTaken) return 'port-taken'
+
+    // 2. the clients: each engine its share, then "go"; results as they come
+    let done = 0
+    const allDone = new Promise<void>((resolve, reject) => {
+      engines.forEach((e) => {
+        e.lines.push((line) => {
+          if (line === 'done') {
+            if (++done === engines.length) resolve()
+            return
+          }
+          const r = parseResult(line)
+          if (r) opts.onResult(r.id, r.observation)
+        })
+        void e.exited.then(({code, signal: sig}) => {
+          if (!signal.aborted)
+            reject(new NetlabError(`the probe's engine stopped (${sig ?? `code ${code}`})${e.stderr ? `: ${e.stderr.trim()}` : ''}`))
+        })
+      })
+    })
+    allDone.catch(() => undefined) // raced below
+    await Promise.all(
+      engines.map(async (e, i) => {
+        const share = shares[i]
+        for (let at = 0; at < share.length && !signal.aborted; at += 2000) {
+          await e.write(
+            share
+              .slice(at, at + 2000)
+              .map((p) => jobLine(p, port) + '\n')
+              .join(''),
+          )
+        }
+        await e.write('go\n')
+      }),
+    )
+    await Promise.race([allDone, aborted])
+    return run
+  } finally {
+    // done (or interrupted): end their input, which stops them; stop any that does not go
+    for (const e of engines) e.child.stdin!.end()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(engines.map((e) => e.exited)), new Promise((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
+    await stopAll()
+  }
+}
