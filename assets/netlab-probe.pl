@@ -433,13 +433,14 @@ sub refill {
 
 my $stdin_open = 1;
 my $clients_done = 0;
+my ($turns, $polled) = (0, 0);
 $handler{fileno STDIN} = ['stdin', \*STDIN];
 refill();
 for (;;) {
   if (!$clients_done && $in_flight == 0 && $source_at >= @sources) {
     $clients_done = 1;
     say_line('done');
-    printf STDERR "engine %d: clients %.3f s, %d expiries\n", $$, $now - $start, $expiries if $ENV{NETLAB_PROBE_DEBUG};
+    printf STDERR "engine %d: clients %.3f s, %d expiries, %d turns, %d polled\n", $$, $now - $start, $expiries, $turns, $polled if $ENV{NETLAB_PROBE_DEBUG};
   }
   flush_out();
   last if !$stdin_open;
@@ -456,6 +457,8 @@ for (;;) {
     my $k = $h->[0];
     push @poll, $fd, $k eq 'connecting' ? POLLOUT : POLLIN;
   }
+  $turns++;
+  $polled += @poll / 2;
   my $n = IO::Poll::_poll($wait > 0 ? int($wait * 1000) + 1 : 0, @poll);
   fail("poll: $!") if $n < 0 && $! != EINTR;
   $now = time;

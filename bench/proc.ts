@@ -34,14 +34,14 @@ export interface RunOpts {
    * that its running command survived, and would go on with the script.
    */
   interrupt?: NodeJS.Signals
-  /** sample the memory of the child's whole process tree every 100 ms (a probe: Node, echo hub, clients) */
+  /** sample the memory of the child's whole process tree every 100 ms (a probe: Node and its engines) */
   sampleTree?: boolean
 }
 
 /**
  * Memory of `root` and every process below it right now, KB: the sum of their proportional set
- * sizes (Pss: a page shared by n processes counts 1/n in each), so libraries shared by dozens
- * of client processes are counted once, as the machine pays for them.
+ * sizes (Pss: a page shared by n processes counts 1/n in each), so a library shared by the
+ * processes is counted once, as the machine pays for it.
  */
 export function treeRssKB(root: number): number {
   const children = new Map<number, number[]>()

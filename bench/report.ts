@@ -187,7 +187,7 @@ export const MEASURES: Measure[] = [
       return p ? `${p.coverage}: ${p.passed} passed, ${p.failed} failed` : undefined
     },
   },
-  {what: 'peak RSS of probe (Node, hub, clients)', value: (c) => probeOf(c, false)?.peakTreeKB, show: mb},
+  {what: 'peak RSS of probe (Node and its engines)', value: (c) => probeOf(c, false)?.peakTreeKB, show: mb},
   {
     what: 'probe --full, wall',
     value: (c) => probeOf(c, true)?.wallMs,
@@ -199,7 +199,7 @@ export const MEASURES: Measure[] = [
     },
   },
   {
-    what: 'peak RSS of probe --full (Node, hub, clients)',
+    what: 'peak RSS of probe --full (Node, engines)',
     value: (c) => probeOf(c, true)?.peakTreeKB,
     show: mb,
     goal: (c) => upTo(hostGw(c, {'50x10': 300 * 1024})),

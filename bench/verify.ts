@@ -101,7 +101,7 @@ export interface ProbeSummary {
   ms?: number
   /** --full: every pair */
   full?: boolean
-  /** the largest resident memory of the whole probe (Node, echo hub, client processes), KB */
+  /** the largest resident memory of the whole probe (Node and its engines), KB */
   peakTreeKB?: number
   passed: number
   failed: number

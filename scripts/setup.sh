@@ -13,8 +13,8 @@ if ! command -v node >/dev/null || [ "$(node -p 'Number(process.versions.node.sp
   exit 1
 fi
 
-# ip, iptables-restore, perl (the namespace fan-out and the probe's socket binder),
-# ping, fping and curl (probes), sysctl, tcpdump (netlab capture), the reference CNI plugins
+# ip, iptables-restore, perl (the namespace fan-out and the probe's engine), ping, fping and curl
+# (for your own hands-on checks inside a lab: netlab exec POD -- curl ...), sysctl, tcpdump (netlab capture), the reference CNI plugins
 # (/usr/lib/cni: bridge, host-local, loopback... for cluster.cni and netlab-cni's conformance test).
 PACKAGES=(iproute2 iptables perl iputils-ping fping curl procps tcpdump containernetworking-plugins)
 missing=()

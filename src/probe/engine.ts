@@ -201,12 +201,13 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const serveText = [...services.keys()].map((k) => `serve\t${k}\n`).join('')
+  const run: EngineRun = {port, addresses: new Map(), unbound: new Map()}
+  if (shares.length === 0) return run // nothing to probe (a lab of one node without pods)
 
   const perl = findPerl() // its modules: checked by the probe's preflight
   const marker = processMarker('probe-engine', lab)
   const limit = openFilesLimit()
   const prlimit = findTool('prlimit')
-  const run: EngineRun = {port, addresses: new Map(), unbound: new Map()}
   const engines: Engine[] = []
   let portTaken = false
   const stopAll = async () => {
