@@ -358,9 +358,8 @@ sub on_event {
   if ($kind eq 'listener') {
     while (my $peer = accept(my $c, $h->[1])) {
       my (undef, $addr) = unpack_sockaddr_in($peer);
-      # non-blocking, like the listener (accept() does not inherit it)
-      my $flags = fcntl($c, 3, 0);    # F_GETFL
-      fcntl($c, 4, $flags | 04000) if defined $flags;    # F_SETFL, O_NONBLOCK
+      # left blocking (accept() does not pass on O_NONBLOCK): it is read only when poll says
+      # there is something, and its one small answer fits the socket's buffer
       $handler{fileno $c} = ['http-server', $c, '', $h->[2], inet_ntoa($addr)];
     }
   } elsif ($kind eq 'http-server') {
@@ -377,7 +376,6 @@ sub on_event {
     my $p = $h->[2];
     my $err = unpack('i', getsockopt($p->{fh}, SOL_SOCKET, SO_ERROR) // pack('i', 0));
     if ($err) { $! = $err; return failed($p, "no reply: $!") }
-    $p->{local} = local_of($p->{fh});
     my $host = "$p->{ip}:$p->{port}";
     syswrite($p->{fh}, "GET /probe/$p->{id} HTTP/1.1\r\nHost: $host\r\nUser-Agent: netlab-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n");
     $h->[0] = 'reading';
@@ -451,11 +449,10 @@ for (;;) {
     shift @$q while @$q && ($q->[0][1]{done} || $q->[0][2] != $q->[0][1]{gen});
     $wait = $q->[0][0] - $now if @$q && $q->[0][0] - $now < $wait;
   }
-  my %watch;
-  my @poll;
+  my (@poll, @watched);
   while (my ($fd, $h) = each %handler) {
-    my $k = $h->[0];
-    push @poll, $fd, $k eq 'connecting' ? POLLOUT : POLLIN;
+    push @poll, $fd, $h->[0] eq 'connecting' ? POLLOUT : POLLIN;
+    push @watched, $h;
   }
   $turns++;
   $polled += @poll / 2;
@@ -464,7 +461,10 @@ for (;;) {
   $now = time;
   for (my $i = 0; $n > 0 && $i < @poll; $i += 2) {
     next unless $poll[$i + 1];
-    my $h = $handler{$poll[$i]} or next;
+    # the socket polled, not one that took its number since (a socket closed earlier in this
+    # turn, and a connection accepted after it, can share a file descriptor number)
+    my $h = $handler{$poll[$i]};
+    next unless $h && $h == $watched[$i / 2];
     if ($h->[0] eq 'stdin') {
       # nothing more comes after "go": end of input means stop
       my $r = sysread(STDIN, my $junk, 4096);
