@@ -4,7 +4,8 @@
 // every pod to every node. Above that, a representative set that still proves every piece of
 // wiring: each pod to the next pod on its own node; every ordered node pair crossed by a pod →
 // pod check, with every pod a cross-node source and a cross-node target at least once; each node
-// to each of its pods and one pod on every other node; each pod to its own node and the next node.
+// to each of its pods and one pod on every other node (no-NAT: its pods and one pod on the next
+// node, see nodePodSourcePairs); each pod to its own node and the next node.
 // A route, a bridge port, a veth, an address or a masquerade rule is used by one of them: the
 // cross-node pairs are about max(nodes, pods per node) per node instead of pods × nodes.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
@@ -110,6 +111,27 @@ export function nodePodPairs(model: LabModel, coverage: Coverage): Pair<NodeMode
   return pairs
 }
 
+/**
+ * node → pod pairs for the no-NAT check: what the pod sees is the node's address on the route's
+ * device, and a node has one way out toward all other nodes (its underlay, or flannel.1). So
+ * the representative set is its own pods (cni0) and one pod on the next node with pods (that
+ * device), where the ping check (nodePodPairs) goes to every other node.
+ */
+export function nodePodSourcePairs(model: LabModel, coverage: Coverage): Pair<NodeModel, PodModel>[] {
+  if (coverage === 'all-pairs') return nodePodPairs(model, coverage)
+  const count = model.nodes.length
+  return model.nodes.flatMap((node, n) => {
+    const pairs = node.pods.map((pod): Pair<NodeModel, PodModel> => [node, pod])
+    for (let k = 1; k < count; k++) {
+      const next = model.nodes[(n + k) % count]
+      if (next.pods.length === 0) continue
+      pairs.push([node, next.pods[n % next.pods.length]])
+      break
+    }
+    return pairs
+  })
+}
+
 /** pod → node pairs: every node, or its own node and the next one. */
 export function podNodePairs(model: LabModel, coverage: Coverage): Pair<PodModel, NodeModel>[] {
   const pairs: Pair<PodModel, NodeModel>[] = []
@@ -171,7 +193,7 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   }
   if (sections.has('no-nat')) {
     for (const [s, d] of pods) add('no-nat-pod-pod', 'http', pod(s), pod(d))
-    for (const [n, p] of nodePods) add('no-nat-node-pod', 'http', node(n), pod(p))
+    for (const [n, p] of nodePodSourcePairs(model, coverage)) add('no-nat-node-pod', 'http', node(n), pod(p))
   }
   if (sections.has('vpc')) {
     // VPC hosts are few: every pod, both ways, whatever the coverage
