@@ -84,7 +84,11 @@ describe('which probes run', () => {
     expect(count(probes, 'no-nat-pod-pod')).toBe(2_950)
     // the node's own address toward its pods and toward one pod on the next node: its two ways out
     expect(count(probes, 'no-nat-node-pod')).toBe(50 * (10 + 1))
-    expect(nodePodSourcePairs(m, 'representative').filter(([n]) => n.name === 'n49').map(([, p]) => p.name)).toContain('n0-p9')
+    expect(
+      nodePodSourcePairs(m, 'representative')
+        .filter(([n]) => n.name === 'n49')
+        .map(([, p]) => p.name),
+    ).toContain('n0-p9')
     expect(nodePodSourcePairs(m, 'all-pairs')).toHaveLength(50 * 500)
     expect(count(probes, 'egress-source')).toBe(500)
   })
