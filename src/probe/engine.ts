@@ -92,6 +92,14 @@ export function eth0Addresses(addrs: {label: string; ip: string}[]): string[] {
   return addrs.filter((a) => a.label === 'eth0' || a.label.startsWith('eth0:')).map((a) => a.ip)
 }
 
+/** A failed echo probe to a target where the echo service could not listen: say so, not "refused". */
+export function withUnbound(p: Probe, o: Observation, unbound: Map<string, string>): Observation {
+  if (o.reply || p.tool === 'ping') return o
+  const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
+  const why = unbound.get(unboundKey(p.dst.netns, port)) ?? unbound.get(p.dst.netns)
+  return why ? {...o, detail: `no echo service in ${p.dst.name}: ${why}`} : o
+}
+
 /** Split the sources among the engines: each source's probes to one engine, the loads even. */
 export function shareSources(probes: Probe[], engines: number): Probe[][] {
   const bySource = new Map<string, Probe[]>()
@@ -295,7 +303,7 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
             return
           }
           const r = parseResult(line)
-          if (r) opts.onResult(r.id, r.observation)
+          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, run.unbound))
         })
         void e.exited.then(({code, signal: sig}) => {
           if (!signal.aborted)

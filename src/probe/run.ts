@@ -7,12 +7,12 @@ import {findPerl, requireRoot} from '../lab/preflight.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
-import {eth0Addresses, runEngines, unboundKey} from './engine.js'
+import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
 import {notApplicable, Tally} from './report.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
-import type {Observation, Only, ProbeReport, SelfObservation} from './types.js'
+import type {Only, ProbeReport, SelfObservation} from './types.js'
 
 export interface ProbeOptions {
   full?: boolean
@@ -65,15 +65,6 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
   // judged as they come in: counts, and only the results worth keeping (see Tally)
   const tally = new Tally(probes, {allChecks: opts.allChecks})
-  let unbound = new Map<string, string>()
-  const record = (id: number, o: Observation) => {
-    // no echo service where the model's address is missing: say so rather than "refused"
-    const p = probes[id]
-    const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
-    const why = p.tool !== 'ping' ? (unbound.get(unboundKey(p.dst.netns, port)) ?? unbound.get(p.dst.netns)) : undefined
-    tally.add(id, why && !o.reply ? {...o, detail: `no echo service in ${p.dst.name}: ${why}`} : o)
-  }
-
   // Registered, so `netlab down` stops the engines too; a dead probe's engines stop by themselves.
   await reapStale(lab)
   let interrupted: string | undefined
@@ -94,10 +85,9 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       probes,
       ...(model.policies ? {extra: namedPorts(model)} : {}),
       addrs: selfPods.map((p) => p.netns),
-      onResult: (id, o) => record(id, o),
+      onResult: (id, o) => tally.add(id, o),
       signal: abort.signal,
     })
-    unbound = run.unbound
     if (interrupted)
       throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and its engines are stopped`, interrupted)
     for (const p of selfPods) {

@@ -353,6 +353,25 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
       ).toEqual(expected)
       const n0ToN1 = cross.results.find((r) => r.src.name === n0.pods[0].name && r.dst.name === n1.pods[0].name)!
       expect(n0ToN1).toMatchObject({expected: 'reply', seen: 'no reply'})
+      // n0 told its pod so itself: the ICMP error reached the pod's raw socket, naming n0's cni0
+      expect(n0ToN1.detail).toBe(`ICMP Network Unreachable from ${n0.gateway}`)
+    })
+  })
+
+  it("a pod's address deleted by hand: the probe says no echo service could listen there, not that it was refused", async () => {
+    await withLab('probe-addr', {nodes: 2, pods: 1}, (lab, env, s) => {
+      const [n0, n1] = s.nodes
+      const gone = n1.pods[0]
+      execFileSync('ip', ['-n', `netlab-${lab}.${gone.name}`, 'addr', 'flush', 'dev', 'eth0'])
+      const {code, report} = probeJson(lab, env, ['--only', 'no-nat'])
+      expect(code).toBe(1)
+      const toGone = check(report, 'no-nat-pod-pod').results.find((r) => r.src.name === n0.pods[0].name && r.dst.name === gone.name)!
+      expect(toGone.ok).toBe(false)
+      expect(toGone.detail).toMatch(
+        new RegExp(
+          `^no echo service in ${gone.name}: cannot listen on ${gone.ip.replaceAll('.', '\\.')}:tcp/\\d+ there: Cannot assign requested address$`,
+        ),
+      )
     })
   })
 

@@ -7,7 +7,7 @@ import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
 import {addressOwners, buildReport, failures, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
-import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources} from '../../src/probe/engine.js'
+import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound} from '../../src/probe/engine.js'
 import {
   ALL_PAIRS_MAX_PODS,
   coverageFor,
@@ -252,6 +252,17 @@ describe('the engine lines (assets/netlab-probe.pl)', () => {
     })
     expect(parseResult('done')).toBeUndefined()
     expect(parseResult('ready')).toBeUndefined()
+  })
+
+  it('a failed echo to a target where the echo service could not listen says so; pings and replies are left alone', () => {
+    const http = find('http', 'web-0', 'db')
+    const unbound = new Map([['netlab-three-node.db', 'cannot listen on 10.244.9.10:tcp/24242 there: Cannot assign requested address']])
+    expect(withUnbound(http, {reply: false, detail: 'no reply (timeout)'}, unbound).detail).toBe(
+      'no echo service in db: cannot listen on 10.244.9.10:tcp/24242 there: Cannot assign requested address',
+    )
+    expect(withUnbound(http, {reply: true, seen: '10.244.0.2'}, unbound)).toEqual({reply: true, seen: '10.244.0.2'})
+    expect(withUnbound(find('ping', 'web-0', 'db'), {reply: false, detail: 'x'}, unbound).detail).toBe('x')
+    expect(withUnbound(http, {reply: false, detail: 'x'}, new Map()).detail).toBe('x')
   })
 
   it("the engine's address report: eth0 and its labelled aliases, nothing else", () => {
