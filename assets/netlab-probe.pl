@@ -316,10 +316,8 @@ sub udp_send {
 }
 
 # A timer fired for a probe still waiting.
-my $expiries = 0;
 sub expire {
   my ($p) = @_;
-  $expiries++;
   if ($p->{kind} eq 'ping') {
     return send_ping($p) if $p->{tries} < $PING_TRIES{$p->{class}};
     return failed($p, 'no reply (timeout)');
@@ -431,14 +429,12 @@ sub refill {
 
 my $stdin_open = 1;
 my $clients_done = 0;
-my ($turns, $polled) = (0, 0);
 $handler{fileno STDIN} = ['stdin', \*STDIN];
 refill();
 for (;;) {
   if (!$clients_done && $in_flight == 0 && $source_at >= @sources) {
     $clients_done = 1;
     say_line('done');
-    printf STDERR "engine %d: clients %.3f s, %d expiries, %d turns, %d polled\n", $$, $now - $start, $expiries, $turns, $polled if $ENV{NETLAB_PROBE_DEBUG};
   }
   flush_out();
   last if !$stdin_open;
@@ -454,8 +450,6 @@ for (;;) {
     push @poll, $fd, $h->[0] eq 'connecting' ? POLLOUT : POLLIN;
     push @watched, $h;
   }
-  $turns++;
-  $polled += @poll / 2;
   my $n = IO::Poll::_poll($wait > 0 ? int($wait * 1000) + 1 : 0, @poll);
   fail("poll: $!") if $n < 0 && $! != EINTR;
   $now = time;
