@@ -20,7 +20,10 @@ export interface FanoutOptions {
 }
 
 export type JobResult =
-  {state: 'ok'} | {state: 'failed'; step: number; code: number; stderr: string; at?: number} | {state: 'unknown'} | {state: 'not-run'}
+  | {state: 'ok'}
+  | {state: 'failed'; step: number; code: number; stderr: string; at?: number; also?: number[]}
+  | {state: 'unknown'}
+  | {state: 'not-run'}
 
 /** Run one job per entry (its steps in order, inside its namespace); `dir` holds step files and error output. */
 async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opts: FanoutOptions): Promise<JobResult[]> {
@@ -28,12 +31,13 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
   const r = await run('perl', [NSEXEC, String(opts.parallel), dir], {input, cancelSignal: opts.signal, timeoutMs: 600_000})
   const started = new Set<number>()
   const ok = new Set<number>()
-  const failed = new Map<number, {step: number; code: number; at?: number}>()
+  const failed = new Map<number, {step: number; code: number; at?: number; also?: number[]}>()
   for (const line of r.stdout.split('\n')) {
-    const [kind, id, step, code, at] = line.split(' ')
+    const [kind, id, step, code, at, also] = line.split(' ')
     if (kind === 'start') started.add(Number(id))
     else if (kind === 'ok') ok.add(Number(id))
-    else if (kind === 'fail') failed.set(Number(id), {step: Number(step), code: Number(code), at: at ? Number(at) : undefined})
+    else if (kind === 'fail')
+      failed.set(Number(id), {step: Number(step), code: Number(code), at: at ? Number(at) : undefined, also: also?.split(',').map(Number)})
   }
   if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted)
     throw new Error(`netlab-nsexec failed: ${r.stderr || `exit ${r.exitCode}`}`)
@@ -47,7 +51,7 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
       } catch {
         // the step wrote nothing
       }
-      return {state: 'failed', step: f.step, code: f.code, stderr, at: f.at}
+      return {state: 'failed', step: f.step, code: f.code, stderr, at: f.at, also: f.also}
     }
     // Never started (interrupted first): nothing ran. Started but no word back: unknown.
     return started.has(i) ? {state: 'unknown'} : {state: 'not-run'}
@@ -111,7 +115,11 @@ export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<Fan
       if (r.state === 'failed') {
         const [batch, step] = where[i][r.step] ?? [0, 0]
         return ps.map((p, j) =>
-          j < batch ? succeeded(p) : j > batch ? notRun(p) : outcome(p, {step, exitCode: r.code || 1, stderr: r.stderr, at: r.at}),
+          j < batch
+            ? succeeded(p)
+            : j > batch
+              ? notRun(p)
+              : outcome(p, {step, exitCode: r.code || 1, stderr: r.stderr, at: r.at, also: r.also}),
         )
       }
       return ps.map((p) => (r.state === 'unknown' ? {applied: [], notRun: [], unknown: p.actions} : notRun(p)))
