@@ -13,7 +13,8 @@
 #                 VXLAN device), sent as `ip` would send
 #                 them, without starting `ip` at all;
 #   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
-#                 "stdin<TAB>PATH" line; its stdout goes to ERRDIR/ID.STEP.out;
+#                 "stdin<TAB>PATH" or "input<TAB>HEX" line; its stdout goes to ERRDIR/ID.STEP.out;
+#                 or exec-ops:SPEC, the same lines inline (as for netlink-ops);
 #   sysctl:KEY=VALUE, settle:MS, alias:
 #
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
@@ -284,18 +285,27 @@ sub netlink_step {
   return flush($nl);
 }
 
-# An exec step's spec file: "argv\tA\tB…", then optional "env\tK=V" and "stdin\tPATH" lines.
+# An exec step's spec: "argv\tA\tB…", then optional "env\tK=V", "stdin\tPATH" and "input\tHEX"
+# (what to write to its stdin) lines; from a file (exec:FILE), or inline (exec-ops:SPEC, lines
+# separated by \x1e and fields by \x1f, as for netlink-ops).
 sub read_exec_spec {
-  my ($file) = @_;
-  open(my $fh, '<', $file) or return;
+  my ($kind, $arg) = @_;
+  my @lines;
+  if ($kind eq 'exec-ops') {
+    @lines = map { tr/\x1f/\t/r } split /\x1e/, $arg;
+  } else {
+    open(my $fh, '<', $arg) or return;
+    @lines = <$fh>;
+  }
   my (%spec, @argv);
-  while (my $line = <$fh>) {
+  for my $line (@lines) {
     chomp $line;
     my ($key, @rest) = split /\t/, $line;
     next unless defined $key;
     if ($key eq 'argv') { @argv = @rest }
     elsif ($key eq 'env') { my ($k, $v) = split /=/, $rest[0], 2; $spec{env}{$k} = $v }
     elsif ($key eq 'stdin') { $spec{stdin} = $rest[0] }
+    elsif ($key eq 'input') { $spec{input} = pack('H*', $rest[0] // '') }
   }
   return unless @argv;
   $spec{argv} = \@argv;
@@ -304,7 +314,7 @@ sub read_exec_spec {
 
 # A job is done in this process unless a step before its last runs a program (a CNI node's
 # plugin calls, one after another): such a job is forked, PARALLEL at a time.
-sub inline_job { return !grep { /^exec:/ } @_[0 .. $#_ - 1] }
+sub inline_job { return !grep { /^exec(-ops)?:/ } @_[0 .. $#_ - 1] }
 
 # A job's last program runs without this process waiting for it (a node's iptables-restore takes
 # ~30 ms, mostly waiting for the kernel): pid => [job id, step].
@@ -365,8 +375,8 @@ sub run_steps {
       return failed($id, $i, 1, "$msg\n", $also eq '' ? $at : "$at $also") if defined $at;
       next;
     }
-    return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec';
-    my $spec = read_exec_spec($arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
+    return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec' || $kind eq 'exec-ops';
+    my $spec = read_exec_spec($kind, $arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
     if ($i == $#steps && $async) {
       # the job's last step: the program keeps the namespace it was forked in; reaped later
       wait_for_slot();
@@ -387,14 +397,25 @@ sub exit_code { my ($status) = @_; $status & 127 ? 128 + ($status & 127) : $stat
 # Fork and exec a step's program (in the namespace this process is in); its pid, or undef.
 sub spawn {
   my ($spec, $id, $i) = @_;
+  my ($in, $feed);
+  pipe($in, $feed) or return if defined $spec->{input};
   my $pid = fork() // return;
   if ($pid == 0) {
-    open(STDIN, '<', $spec->{stdin} // '/dev/null') or CORE::exit(126);
+    if ($in) { close $feed; open(STDIN, '<&', $in) or CORE::exit(126) }
+    else { open(STDIN, '<', $spec->{stdin} // '/dev/null') or CORE::exit(126) }
     open(STDOUT, '>', "$errdir/$id.$i.out");
     open(STDERR, '>', "$errdir/$id.$i.err");
     $ENV{$_} = $spec->{env}{$_} for keys %{$spec->{env} // {}};
     my @cmd = @{$spec->{argv}};
     exec { $cmd[0] } @cmd or CORE::exit(127);
+  }
+  if ($in) {
+    # small (a node's rules, a CNI config): the pipe takes it at once; a program that does not
+    # read it all just ends, and its exit code says how it went
+    close $in;
+    local $SIG{PIPE} = 'IGNORE';
+    print $feed $spec->{input};
+    close $feed;
   }
   return $pid;
 }

@@ -67,17 +67,27 @@ function withDir<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T
 const RS = String.fromCharCode(0x1e)
 const US = String.fromCharCode(0x1f)
 
-/** A runner step as nsexec reads it: `netlink-ops:OPS`, `exec:FILE`, `sysctl:KEY=VALUE` (see the script). */
+/** Fields that can go inline on a job line: no record, unit or line separator in them. */
+const inlineSafe = (fields: string[]) => fields.every((f) => !f.includes(RS) && !f.includes(US) && !f.includes('\n'))
+
+/** Records (tab-separated fields) inline: \x1e between records, \x1f for each tab. */
+const inline = (records: string[]) => records.map((r) => r.replaceAll('\t', US)).join(RS)
+
+/** A runner step as nsexec reads it: `netlink-ops:OPS`, `exec-ops:SPEC`, `sysctl:KEY=VALUE` (see the script). */
 function stepText(step: Step, file: string): string {
   if (step.kind === 'sysctl') return `sysctl:${step.key}=${step.value}`
+  // inline, not a file per namespace: 1,000 files cost a second on a busy disk (/run is not always a tmpfs)
   if (step.kind === 'netlink') {
-    // inline, not a file per namespace: 1,000 files cost a second on a busy disk (/run is not always a tmpfs)
-    if (step.ops.every((op) => !op.includes(RS) && !op.includes(US) && !op.includes('\n')))
-      return `netlink-ops:${step.ops.map((op) => op.replaceAll('\t', US)).join(RS)}`
+    if (inlineSafe(step.ops)) return `netlink-ops:${inline(step.ops)}`
     writeFileSync(file, step.ops.join('\n') + '\n')
     return `netlink:${file}`
   }
   const spec = [['argv', ...step.argv].join('\t'), ...Object.entries(step.env ?? {}).map(([k, v]) => `env\t${k}=${v}`)]
+  // a program's input inline, as hex (any bytes); nsexec gives it to the program through a pipe
+  if (inlineSafe(spec)) {
+    if (step.stdin !== undefined) spec.push(`input\t${Buffer.from(step.stdin).toString('hex')}`)
+    return `exec-ops:${inline(spec)}`
+  }
   if (step.stdin !== undefined) {
     writeFileSync(`${file}.in`, step.stdin)
     spec.push(`stdin\t${file}.in`)

@@ -266,6 +266,9 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
   })
 })
 
+const RS = String.fromCharCode(0x1e)
+const US = String.fromCharCode(0x1f)
+
 // Requests go to the kernel in windows (many per send()), and the kernel does not stop at a
 // failed one: the runner must name the op that failed first and every later op of its window
 // that was made anyway, so that what the executor journals as applied is what exists.
@@ -331,5 +334,17 @@ describe.skipIf(!canUnshare)('nsexec pipelines its requests and still reports ex
     const reported = o.applied.filter((a) => a.args[0] === 'route').map(dst)
     expect(job.routes.sort()).toEqual([...new Set(reported)].sort())
     expect(job.routes.length).toBeGreaterThan(199) // the ones before the failure, at least
+  })
+
+  it("a program given inline (exec-ops:), its input through a pipe: every byte arrives, and its exit code is the job's", () => {
+    const input = 'line one\n\ttabbed = x\r\n\u00e9\u2713 \u001e\u001f end'
+    const hex = Buffer.from(input).toString('hex')
+    const spec = (argv: string[]) => `exec-ops:${['argv', ...argv].join(US)}${RS}input${US}${hex}`
+    const input2 = ['0\t.\t' + spec(['cat']), '1\t.\t' + spec(['sh', '-c', 'cat >/dev/null; exit 3'])].join('\n') + '\n'
+    const r = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '2', dir], {input: input2, encoding: 'utf8'})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain('ok 0')
+    expect(r.stdout).toContain('fail 1 0 3')
+    expect(readFileSync(join(dir, '0.0.out'), 'utf8')).toBe(input)
   })
 })
