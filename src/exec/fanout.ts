@@ -103,21 +103,40 @@ export interface FanoutResult {
   fallbacks: number
 }
 
-export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<FanoutResult> {
-  return withDir(opts.workDir, async (dir) => {
-    const prepared: Prepared[][] = []
-    // for each lane, each runner step: [batch index, step index within the batch]
-    const where: [number, number][][] = []
-    const jobs = lanes.map((lane, i) => {
-      if (!lane.netns) throw new Error('runInNamespaces: lane without a namespace')
-      const ps = lane.batches.map((b) => prepare(b, {faultAt: opts.faultAt}))
-      const texts: string[] = []
-      const w: [number, number][] = []
-      ps.forEach((p, j) => p.steps.forEach((step, k) => (w.push([j, k]), texts.push(stepText(step, join(dir, `${i}.${j}.${k}`))))))
-      prepared.push(ps)
-      where.push(w)
-      return {netns: lane.netns, steps: texts}
-    })
+/** Lanes turned into nsexec's job lines, ready to run (files, if any, in `dir`). */
+export interface NamespaceJobs {
+  dir: string
+  jobs: {netns: string; steps: string[]}[]
+  prepared: Prepared[][]
+  /** for each lane, each runner step: [batch index, step index within the batch] */
+  where: [number, number][][]
+}
+
+/**
+ * The job lines for these lanes: pure work for this process, so the executor does it for the
+ * next stage while the current one runs in other processes (up to 0.3 s at 200 x 5).
+ */
+export function prepareJobs(lanes: Lane[], opts: Pick<FanoutOptions, 'workDir' | 'faultAt'>): NamespaceJobs {
+  const dir = mkdtempSync(join(opts.workDir, 'nsexec-'))
+  const prepared: Prepared[][] = []
+  const where: [number, number][][] = []
+  const jobs = lanes.map((lane, i) => {
+    if (!lane.netns) throw new Error('runInNamespaces: lane without a namespace')
+    const ps = lane.batches.map((b) => prepare(b, {faultAt: opts.faultAt}))
+    const texts: string[] = []
+    const w: [number, number][] = []
+    ps.forEach((p, j) => p.steps.forEach((step, k) => (w.push([j, k]), texts.push(stepText(step, join(dir, `${i}.${j}.${k}`))))))
+    prepared.push(ps)
+    where.push(w)
+    return {netns: lane.netns, steps: texts}
+  })
+  return {dir, jobs, prepared, where}
+}
+
+/** Run prepared jobs; their directory is removed afterwards. */
+export async function runJobs(nj: NamespaceJobs, opts: FanoutOptions): Promise<FanoutResult> {
+  const {dir, jobs, prepared, where} = nj
+  try {
     const results = await nsexec(jobs, dir, opts)
     const outcomes = prepared.map((ps, i): BatchOutcome[] => {
       const r = results[i]
@@ -135,7 +154,13 @@ export function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<Fan
       return ps.map((p) => (r.state === 'unknown' ? {applied: [], notRun: [], unknown: p.actions} : notRun(p)))
     })
     return {outcomes, fallbacks: prepared.flat().filter((p) => p.fallback).length}
-  })
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+export async function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promise<FanoutResult> {
+  return runJobs(prepareJobs(lanes, opts), opts)
 }
 
 /** Wait until every interface that is up in these namespaces is running; returns the problems. */
