@@ -77,18 +77,7 @@ export class Executor {
   }
 
   async runAll(): Promise<void> {
-    try {
-      for (const [i, stage] of this.stages.entries()) {
-        const running = this.runStage(stage)
-        running.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
-        await this.prepareAhead(this.stages[i + 1])
-        await running
-      }
-    } finally {
-      // made for a stage that never ran (a failure stopped the run)
-      for (const jobs of this.ahead.values()) rmSync(jobs.dir, {recursive: true, force: true})
-      this.ahead.clear()
-    }
+    for (const stage of this.stages) await this.runStage(stage)
     await this.settle()
   }
 
@@ -106,6 +95,12 @@ export class Executor {
     await new Promise((resolve) => setImmediate(resolve))
     if (this.stopped()) return
     this.ahead.set(stage!, prepareJobs(lanes, {workDir: this.opts.workDir, faultAt: this.opts.faultAt}))
+  }
+
+  /** A failure stopped the run: what was made for stages that will not run goes. */
+  private discardAhead(): void {
+    for (const jobs of this.ahead.values()) rmSync(jobs.dir, {recursive: true, force: true})
+    this.ahead.clear()
   }
 
   /**
@@ -132,7 +127,7 @@ export class Executor {
     await this.maybePause(stage)
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
-    await Promise.all([
+    const work = Promise.all([
       pool(
         inRoot,
         this.opts.concurrency,
@@ -141,7 +136,15 @@ export class Executor {
       ),
       inNetns.length > 0 ? this.runNetnsLanes(inNetns, stage) : undefined,
     ])
-    this.throwIfStopped()
+    work.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
+    try {
+      await this.prepareAhead(this.stages[this.stages.indexOf(stage) + 1])
+      await work
+      this.throwIfStopped()
+    } catch (error) {
+      this.discardAhead()
+      throw error
+    }
   }
 
   /** Root-namespace lanes: one `ip -batch` process per batch. */
