@@ -347,4 +347,15 @@ describe.skipIf(!canUnshare)('nsexec pipelines its requests and still reports ex
     expect(r.stdout).toContain('fail 1 0 3')
     expect(readFileSync(join(dir, '0.0.out'), 'utf8')).toBe(input)
   })
+
+  it('settle (a dump of the links without their statistics) names a link that is up but not running, and passes once it runs', () => {
+    const mk = (peerUp: boolean) =>
+      `exec-ops:${['argv', 'sh', '-c', `ip link add d0 type veth peer name d1 && ip link set d0 up${peerUp ? ' && ip link set d1 up' : ''}`].join(US)}`
+    const jobs = (peerUp: boolean, ms: number) => `0\t.\t${mk(peerUp)}\tsettle:${ms}\n`
+    const down = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input: jobs(false, 60), encoding: 'utf8'})
+    expect(down.stdout).toContain('fail 0 1 1')
+    expect(readFileSync(join(dir, '0.1.err'), 'utf8')).toBe('not running after 60 ms: d0\n')
+    const up = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input: jobs(true, 2000), encoding: 'utf8'})
+    expect(up.stdout).toContain('ok 0')
+  })
 })
