@@ -22,9 +22,10 @@
 #   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
 #   the kernel reports that asynchronously, after its link-watch has handled the change)
-# A job runs in this process (setns() in, do it, setns() back) unless a step before its last
-# runs a program; then it is forked. A job whose last step is a program starts it and goes on
-# with the next job; at most PARALLEL programs and forked jobs at once.
+# Every job runs in this process: setns() in, do its steps, setns() back. A step that runs a
+# program forks it inside the namespace and parks the job; the process goes on with other jobs,
+# and the parked one with its next step once the program has ended well. At most PARALLEL
+# programs at once; with many jobs, a second worker process takes half of them.
 #
 # Output, one line per event (short lines: atomic on a pipe):
 #   start ID            the job has started
@@ -319,25 +320,23 @@ sub read_exec_spec {
   return \%spec;
 }
 
-# A job is done in this process unless a step before its last runs a program (a CNI node's
-# plugin calls, one after another): such a job is forked, PARALLEL at a time.
-sub inline_job { return !grep { /^exec(-ops)?:/ } @_[0 .. $#_ - 1] }
+# A program runs without this process waiting for it (a node's iptables-restore takes ~30 ms,
+# mostly waiting for the kernel): its job is parked, pid => [job, step], and goes on with the
+# next step when the program has ended well (@resume: [job, step]).
+my (%program, @resume);
 
-# A job's last program runs without this process waiting for it (a node's iptables-restore takes
-# ~30 ms, mostly waiting for the kernel): pid => [job id, step].
-my (%program, %forked);
-my $async = 1;
-
-# Run a job's steps in namespace NETNS; returns the result line.
+# Run a job's steps from step FROM in its namespace; returns the result line, or '' when it is
+# parked on a program.
 sub run_steps {
-  my ($id, $netns, @steps) = @_;
+  my ($job, $from) = @_;
+  my ($id, $netns, @steps) = @$job;
   %ifindex = (); # interface indexes belong to one namespace
   # "." is the namespace this program runs in (tests run it inside `unshare -rn`, no root needed)
   if ($netns ne '.') {
     open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
     netlab_setns($ns) or return failed($id, 0, 1, "setns($netns): $!\n");
   }
-  for my $i (0 .. $#steps) {
+  for my $i ($from .. $#steps) {
     my ($kind, $arg) = split /:/, $steps[$i], 2;
     if ($kind eq 'sysctl') {
       my ($key, $value) = split /=/, $arg, 2;
@@ -384,17 +383,11 @@ sub run_steps {
     }
     return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec' || $kind eq 'exec-ops';
     my $spec = read_exec_spec($kind, $arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
-    if ($i == $#steps && $async) {
-      # the job's last step: the program keeps the namespace it was forked in; reaped later
-      wait_for_slot();
-      my $pid = spawn($spec, $id, $i) // return failed($id, $i, 1, "fork: $!\n");
-      $program{$pid} = [$id, $i];
-      return '';
-    }
+    # the program keeps the namespace it was forked in
+    wait_for_slot();
     my $pid = spawn($spec, $id, $i) // return failed($id, $i, 1, "fork: $!\n");
-    waitpid($pid, 0);
-    my $code = exit_code($?);
-    return failed($id, $i, $code) if $code != 0;
+    $program{$pid} = [$job, $i];
+    return '';
   }
   return "ok $id\n";
 }
@@ -427,19 +420,21 @@ sub spawn {
   return $pid;
 }
 
-# A child has ended: a job's last program (its job's result line), or a forked job (it printed its own).
+# A program has ended: its job failed, is done, or goes on (in the main loop: this may run
+# while another job is in its namespace).
 sub reaped {
   my ($pid, $status) = @_;
-  if (my $p = delete $program{$pid}) {
-    my $code = exit_code($status);
-    print $code ? failed(@$p, $code) : "ok $p->[0]\n";
-  }
-  delete $forked{$pid};
+  my $p = delete $program{$pid} or return;
+  my ($job, $i) = @$p;
+  my $code = exit_code($status);
+  if ($code) { print failed($job->[0], $i, $code) }
+  elsif ($i == $#$job - 2) { print "ok $job->[0]\n" }
+  else { push @resume, [$job, $i + 1] }
 }
 
-# Programs and forked jobs: at most PARALLEL at once.
+# At most PARALLEL programs at once.
 sub wait_for_slot {
-  while (keys(%program) + keys(%forked) >= $parallel) {
+  while (keys(%program) >= $parallel) {
     my $pid = wait();
     last if $pid < 0;
     reaped($pid, $?);
@@ -449,63 +444,51 @@ sub wait_for_slot {
 sub reap_ended { while ((my $pid = waitpid(-1, WNOHANG)) > 0) { reaped($pid, $?) } }
 
 open(my $home, '<', '/proc/self/ns/net') or die "netlab-nsexec: cannot open /proc/self/ns/net: $!\n";
-my (@forked, @inline);
+my @jobs;
 while (my $line = <STDIN>) {
   chomp $line;
   next if $line eq '';
-  my @job = split /\t/, $line;
-  push @{inline_job(@job[2 .. $#job]) ? \@inline : \@forked}, \@job;
+  push @jobs, [split /\t/, $line];
 }
 
-# Run a job in this process: setns() in, do it, setns() back; its result line now, or (its last
-# step a program) when the program is reaped.
-sub run_inline {
-  my ($job) = @_;
-  print "start $job->[0]\n";
-  print run_steps(@$job);
+# Run a job (from step FROM) in this process: setns() in, do it, setns() back.
+sub run_in {
+  my ($job, $from) = @_;
+  print run_steps($job, $from);
   netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
 }
 
-# With many in-process jobs, a second worker takes half of them, so both cores work
-# (what costs time there is the kernel, e.g. the first lookup of a namespace's /proc/sys).
-my $worker = 0;
-if (@inline >= 64) {
-  my @mine = @inline[grep { $_ % 2 } 0 .. $#inline];
-  $worker = fork() // die "netlab-nsexec: fork: $!\n";
-  if ($worker == 0) {
-    (%program, %forked) = ();
-    for my $job (@mine) {
-      last if $stop;
-      reap_ended();
-      run_inline($job);
-    }
-    while ((my $pid = wait()) > 0) { reaped($pid, $?) }
-    exit 0;
+# Work through the jobs: parked ones go on first, then new ones (none once told to stop),
+# then wait for the programs still running.
+sub drive {
+  my @queue = @_;
+  while (1) {
+    reap_ended() if %program;
+    if (@resume) { run_in(@{shift @resume}) }
+    elsif (@queue && !$stop) {
+      my $job = shift @queue;
+      print "start $job->[0]\n";
+      run_in($job, 0);
+    } elsif (%program) {
+      my $pid = wait();
+      last if $pid < 0;
+      reaped($pid, $?);
+    } else { last }
   }
-  @inline = @inline[grep { !($_ % 2) } 0 .. $#inline];
 }
 
-while ((@forked || @inline) && !$stop) {
-  reap_ended();
-  if (@forked && keys(%program) + keys(%forked) < $parallel) {
-    my $job = shift @forked;
-    my $pid = fork();
-    die "netlab-nsexec: fork: $!\n" unless defined $pid;
-    if ($pid == 0) {
-      $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
-      ($async, %program, %forked) = (0);
-      print run_steps(@$job);
-      exit 0;
-    }
-    print "start $job->[0]\n";
-    $forked{$pid} = 1;
-  } elsif (@inline) {
-    run_inline(shift @inline);
-  } else {
-    my $pid = wait();
-    last if $pid < 0;
-    reaped($pid, $?);
+# With many jobs, a second worker takes half of them, so both cores work (what costs time
+# there is the kernel, e.g. the first lookup of a namespace's /proc/sys).
+my $worker = 0;
+if (@jobs >= 64) {
+  my @mine = @jobs[grep { $_ % 2 } 0 .. $#jobs];
+  $worker = fork() // die "netlab-nsexec: fork: $!\n";
+  if ($worker == 0) {
+    drive(@mine);
+    exit 0;
   }
+  @jobs = @jobs[grep { !($_ % 2) } 0 .. $#jobs];
 }
-while ((my $pid = wait()) > 0) { reaped($pid, $?) }
+drive(@jobs);
+waitpid($worker, 0) if $worker;
 exit 0;
