@@ -13,7 +13,8 @@
 #                 VXLAN device), sent as `ip` would send
 #                 them, without starting `ip` at all;
 #   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
-#                 "stdin<TAB>PATH" line; its stdout goes to ERRDIR/ID.STEP.out;
+#                 "stdin<TAB>PATH" or "input<TAB>HEX" line; its stdout goes to ERRDIR/ID.STEP.out;
+#                 or exec-ops:SPEC, the same lines inline (as for netlink-ops);
 #   sysctl:KEY=VALUE, settle:MS, alias:
 #
 # Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
@@ -21,15 +22,18 @@
 #   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
 #   the kernel reports that asynchronously, after its link-watch has handled the change)
-# A job that needs no program (only sysctls and ip commands spoken over rtnetlink) runs in
-# this process: setns() in, do it, setns() back. Only jobs that exec a program are forked,
-# PARALLEL at a time, and the parent works through the others meanwhile.
+# Every job runs in this process: setns() in, do its steps, setns() back. A step that runs a
+# program forks it inside the namespace and parks the job; the process goes on with other jobs,
+# and the parked one with its next step once the program has ended well. At most PARALLEL
+# programs at once; with many jobs, a second worker process takes half of them.
 #
 # Output, one line per event (short lines: atomic on a pipe):
 #   start ID            the job has started
 #   ok ID               every step succeeded
-#   fail ID STEP CODE [OP]  step number STEP (from 0) failed with exit CODE; its stderr is in
-#                       ERRDIR/ID.STEP.err; for a netlink step, OP is the op record (from 1) that failed
+#   fail ID STEP CODE [OP [ALSO]]  step number STEP (from 0) failed with exit CODE; its stderr is
+#                       in ERRDIR/ID.STEP.err; for a netlink step, OP is the op record (from 1) that
+#                       failed, and ALSO ("N,M,…") the ones after it that were made anyway: they
+#                       went to the kernel in the same window (see flush)
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
@@ -70,11 +74,9 @@ use constant {
   RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
 };
 
-my $IPV4 = qr/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-my $NAME = qr/^[A-Za-z0-9@._:-]{1,15}$/;
 
 sub attr { my ($type, $data) = @_; my $len = 4 + length $data; pack('SS', $len, $type) . $data . ("\0" x ((4 - $len % 4) % 4)) }
-sub ip4 { my @b = $_[0] =~ $IPV4; pack('C4', @b) }
+sub ip4 { pack('C4', split /\./, $_[0]) } # the ip driver (src/tools/ip.ts) checked it
 
 # One op record (written by src/tools/ip.ts): the op, then key=value fields, tab-separated.
 # Nothing here parses ip's syntax: the records are already what rtnetlink needs.
@@ -104,31 +106,51 @@ sub talk {
   }
 }
 
+# A device's index by name, as if_nametoindex(3) finds it: the SIOCGIFINDEX ioctl on the
+# namespace's netlink socket (an RTM_GETLINK would make the kernel write out the whole link,
+# statistics and all, ~2,500 times at 200 x 5).
+use constant SIOCGIFINDEX => 0x8933;
 my %ifindex;
 sub ifindex {
-  my ($sock, $name) = @_;
+  my ($nl, $name) = @_;
   return $ifindex{$name} if $ifindex{$name};
-  my ($err, $reply) = talk($sock, RTM_GETLINK, 0, pack('CxSlLL', 0, 0, 0, 0, 0) . attr(IFLA_IFNAME, "$name\0"));
-  return if $err || !defined $reply;
-  return $ifindex{$name} = (unpack('CxSlLL', $reply))[2];
+  my $ifr = pack('a16x24', $name);
+  ioctl($nl->{sock}, SIOCGIFINDEX, $ifr) or return;
+  return $ifindex{$name} = unpack('x16l', $ifr);
 }
 
-# Returns undef on success, else the message ip would print.
-sub apply {
-  my ($sock, $r) = @_;
-  my $dev = ifindex($sock, $r->{dev}) or return "Cannot find device \"$r->{dev}\"";
-  my ($err, $type, $flags, $body);
-  if ($r->{op} eq 'link') {
+# One op record as a request: (type, flags, body), or (undef, the message ip would print).
+sub encode {
+  my ($nl, $r) = @_;
+  my $dev = ifindex($nl, $r->{dev}) or return (undef, "Cannot find device \"$r->{dev}\"");
+  my $op = $r->{op};
+  if ($op eq 'route') {
+    # ip's default: link scope without a gateway, universe with one
+    my $scope = defined $r->{scope} ? ($r->{scope} eq 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    # the 4-byte attributes packed in place (header, data: no padding), as this runs 90k times at 200 x 5
+    my $via = $r->{via};
+    return (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+      pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, $r->{onlink} ? RTNH_F_ONLINK : 0)
+      . ($r->{len} > 0 ? pack('SSC4', 8, RTA_DST, split /\./, $r->{dst}) : '')
+      . (defined $via ? pack('SSC4', 8, RTA_GATEWAY, split /\./, $via) : '') . pack('SSL', 8, RTA_OIF, $dev));
+  }
+  if ($op eq 'neigh') {
+    # ndmsg, NDA_DST (4 bytes), NDA_LLADDR (6 bytes and 2 of padding)
+    return (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
+      pack('CxxxlSCCSSC4SSH12xx', AF_INET, $dev, NUD_PERMANENT, 0, 0, 8, NDA_DST, (split /\./, $r->{ip}), 10, NDA_LLADDR, $r->{mac} =~ tr/://dr));
+  }
+  if ($op eq 'link') {
     my $attrs = '';
     if (defined $r->{master}) {
-      my $m = ifindex($sock, $r->{master}) or return "Device does not exist: $r->{master}";
+      my $m = ifindex($nl, $r->{master}) or return (undef, "Device does not exist: $r->{master}");
       $attrs .= attr(IFLA_MASTER, pack('L', $m));
     }
     $attrs .= attr(IFLA_IFALIAS, $r->{alias}) if defined $r->{alias};
     $attrs .= attr(IFLA_MTU, pack('L', $r->{mtu})) if defined $r->{mtu};
     my $up = $r->{up} ? IFF_UP : 0;
-    ($type, $flags, $body) = (RTM_NEWLINK, 0, pack('CxSlLL', 0, 0, $dev, $up, $up) . $attrs);
-  } elsif ($r->{op} eq 'vxlan') {
+    return (RTM_NEWLINK, 0, pack('CxSlLL', 0, 0, $dev, $up, $up) . $attrs);
+  }
+  if ($op eq 'vxlan') {
     # a new VXLAN device bound to $dev (the underlay); its UDP socket lives in this namespace
     my $data = attr(IFLA_VXLAN_ID, pack('L', $r->{id})) . attr(IFLA_VXLAN_LINK, pack('L', $dev))
       . attr(IFLA_VXLAN_LOCAL, ip4($r->{local})) . attr(IFLA_VXLAN_PORT, pack('n', $r->{port}))
@@ -137,36 +159,84 @@ sub apply {
     $attrs .= attr(IFLA_ADDRESS, pack('C6', map { hex } split /:/, $r->{mac})) if defined $r->{mac};
     $attrs .= attr(IFLA_MTU, pack('L', $r->{mtu})) if defined $r->{mtu};
     $attrs .= attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, 'vxlan') . attr(IFLA_INFO_DATA, $data));
-    ($type, $flags, $body) = (RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, pack('CxSlLL', 0, 0, 0, 0, 0) . $attrs);
-  } elsif ($r->{op} eq 'addr') {
-    ($type, $flags, $body) = (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+    return (RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, pack('CxSlLL', 0, 0, 0, 0, 0) . $attrs);
+  }
+  if ($op eq 'addr') {
+    return (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
       pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip}))
       . ($r->{noprefixroute} ? attr(IFA_FLAGS, pack('L', IFA_F_NOPREFIXROUTE)) : ''));
-  } elsif ($r->{op} eq 'route') {
-    # ip's default: link scope without a gateway, universe with one
-    my $scope = defined $r->{scope} ? ($r->{scope} eq 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : defined $r->{via} ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-    $body = pack('C8L', AF_INET, $r->{len}, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, $scope, RTN_UNICAST, $r->{onlink} ? RTNH_F_ONLINK : 0);
-    $body .= attr(RTA_DST, ip4($r->{dst})) if $r->{len} > 0;
-    $body .= attr(RTA_GATEWAY, ip4($r->{via})) if defined $r->{via};
-    $body .= attr(RTA_OIF, pack('L', $dev));
-    ($type, $flags) = (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-  } elsif ($r->{op} eq 'pneigh') {
-    # a proxy entry: no link-layer address, the kernel answers ARP for it with the device's own
-    ($type, $flags, $body) = (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
-      pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, NTF_PROXY, 0) . attr(NDA_DST, ip4($r->{ip})));
-  } else {
-    my $mac = pack('C6', map { hex } split /:/, $r->{mac});
-    ($type, $flags, $body) = (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
-      pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, 0, 0) . attr(NDA_DST, ip4($r->{ip})) . attr(NDA_LLADDR, $mac));
   }
-  ($err) = talk($sock, $type, $flags, $body);
-  return $err ? 'RTNETLINK answers: ' . ($! = $err) : undef;
+  # pneigh: a proxy entry, no link-layer address; the kernel answers ARP for it with the device's own
+  return (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, NTF_PROXY, 0) . attr(NDA_DST, ip4($r->{ip})));
+}
+
+# ---- the pipeline: requests go out WINDOW at a time, in one send() ------------------------------
+# Waiting for an answer after every request cost two syscalls per op (90k ops at 200 x 5). The
+# kernel handles the messages of one send() in order, synchronously, and answers a request without
+# NLM_F_ACK only when it fails; so only the window's last request asks for its ack, and by the
+# time it is read every error of the window has been read before it. The kernel does not stop at
+# a failed request: the ones after it in its window are still made, and are reported as applied
+# too (see "fail" above), so the caller knows exactly what exists. WINDOW keeps the worst case (a
+# window of errors) well inside the socket's receive buffer: a dropped answer would be a lost result.
+use constant {WINDOW => 128, WINDOW_BYTES => 32768, SOL_NETLINK => 270, NETLINK_CAP_ACK => 10};
+my $KERNEL = pack('SxxLL', AF_NETLINK, 0, 0);
+
+sub nl_open {
+  socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return;
+  bind($sock, $KERNEL) or return;
+  # errors come back without a copy of the request: small answers
+  setsockopt($sock, SOL_NETLINK, NETLINK_CAP_ACK, pack('l', 1));
+  return {sock => $sock, buf => '', ops => [], seq0 => 0};
+}
+
+sub queue {
+  my ($nl, $op, $type, $flags, $body) = @_;
+  $nl->{seq0} = $seq + 1 unless @{$nl->{ops}};
+  $nl->{last} = length $nl->{buf};
+  $nl->{buf} .= pack('LSSLL', 16 + length $body, $type, $flags | NLM_F_REQUEST, ++$seq, 0) . $body;
+  push @{$nl->{ops}}, $op;
+}
+
+# Send what is queued and read the answers: () when every request was made, else (op that failed
+# first, its message, the ops after it in the window that were made anyway).
+sub flush {
+  my ($nl) = @_;
+  my @ops = @{$nl->{ops}} or return ();
+  my ($buf, $seq0) = ($nl->{buf}, $nl->{seq0});
+  ($nl->{buf}, $nl->{ops}) = ('', []);
+  # the last request asks for its ack: its answer ends the window (flags: bytes 6-7 of the header)
+  my $at = $nl->{last} + 6;
+  substr($buf, $at, 2) = pack('S', unpack('S', substr($buf, $at, 2)) | NLM_F_ACK);
+  send($nl->{sock}, $buf, 0, $KERNEL) or return ($ops[0], 'RTNETLINK answers: ' . $!, '');
+  my %err; # index in the window => errno
+  my $done = 0;
+  until ($done) {
+    defined recv($nl->{sock}, my $in, 65536, 0) or return ($ops[0], "netlink: $! (results of " . @ops . ' requests lost)', '');
+    while (length $in >= 16) {
+      my ($len, $mtype, undef, $mseq) = unpack('LSSL', $in);
+      last if $len < 16;
+      my $i = $mseq - $seq0;
+      if ($mtype == NLMSG_ERROR && $i >= 0 && $i <= $#ops) {
+        my $e = -unpack('l', substr($in, 16, 4));
+        $err{$i} = $e if $e;
+        $done = 1 if $i == $#ops;
+      }
+      substr($in, 0, ($len + 3) & ~3, '');
+    }
+  }
+  return () unless %err;
+  my ($first) = sort { $a <=> $b } keys %err;
+  my $also = join(',', map { $ops[$_] } grep { !$err{$_} } $first + 1 .. $#ops);
+  return ($ops[$first], 'RTNETLINK answers: ' . ($! = $err{$first}), $also);
 }
 
 # Names of the interfaces that are up but not yet running (no carrier, or not yet activated).
 sub links_not_running {
   my ($sock) = @_;
-  my $msg = pack('LSSLL', 32, RTM_GETLINK, NLM_F_REQUEST | 0x300, ++$seq, 0) . pack('CxSlLL', 0, 0, 0, 0, 0);
+  # a dump of every link, without their statistics (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS):
+  # only names and flags are read, and the statistics are most of what the kernel would write
+  my $body = pack('CxSlLL', 0, 0, 0, 0, 0) . attr(29, pack('L', 1 << 3));
+  my $msg = pack('LSSLL', 16 + length $body, RTM_GETLINK, NLM_F_REQUEST | 0x300, ++$seq, 0) . $body;
   send($sock, $msg, 0, pack('SxxLL', AF_NETLINK, 0, 0)) or return ('?');
   my @down;
   while (1) {
@@ -192,57 +262,81 @@ sub links_not_running {
 
 # Apply op records over rtnetlink: from a file (netlink:FILE), or given inline (netlink-ops:OPS,
 # the records separated by \x1e and their fields by \x1f: one job line, no file to write and read
-# for each namespace). Returns (failed op number from 1, message), or () when all applied.
+# for each namespace). Returns (failed op number from 1, message, ops made after it: "N,M"), or ()
+# when all were made.
 sub netlink_step {
   my ($kind, $arg) = @_;
   my @lines;
   if ($kind eq 'netlink-ops') {
     @lines = map { tr/\x1f/\t/r } split /\x1e/, $arg;
   } else {
-    open(my $fh, '<', $arg) or return (0, "cannot read $arg: $!");
+    open(my $fh, '<', $arg) or return (0, "cannot read $arg: $!", '');
     @lines = map { chomp; $_ } <$fh>;
   }
   my @reqs = map { parse_op($_) } grep { /\S/ } @lines;
-  socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return (0, "netlink: $!");
-  bind($sock, pack('SxxLL', AF_NETLINK, 0, 0)) or return (0, "netlink: $!");
+  my $nl = nl_open() or return (0, "netlink: $!", '');
   for my $n (0 .. $#reqs) {
-    my $msg = apply($sock, $reqs[$n]);
-    return ($n + 1, $msg) if defined $msg;
+    my $r = $reqs[$n];
+    # a name not looked up yet may be a device that a queued request makes (a VXLAN device)
+    if (!$ifindex{$r->{dev}} || (defined $r->{master} && !$ifindex{$r->{master}})) {
+      my @f = flush($nl);
+      return @f if @f;
+    }
+    my @req = encode($nl, $r);
+    return ($n + 1, $req[1], '') unless defined $req[0];
+    queue($nl, $n + 1, @req);
+    if (@{$nl->{ops}} >= WINDOW || length $nl->{buf} >= WINDOW_BYTES) {
+      my @f = flush($nl);
+      return @f if @f;
+    }
   }
-  return ();
+  return flush($nl);
 }
 
-# An exec step's spec file: "argv\tA\tB…", then optional "env\tK=V" and "stdin\tPATH" lines.
+# An exec step's spec: "argv\tA\tB…", then optional "env\tK=V", "stdin\tPATH" and "input\tHEX"
+# (what to write to its stdin) lines; from a file (exec:FILE), or inline (exec-ops:SPEC, lines
+# separated by \x1e and fields by \x1f, as for netlink-ops).
 sub read_exec_spec {
-  my ($file) = @_;
-  open(my $fh, '<', $file) or return;
+  my ($kind, $arg) = @_;
+  my @lines;
+  if ($kind eq 'exec-ops') {
+    @lines = map { tr/\x1f/\t/r } split /\x1e/, $arg;
+  } else {
+    open(my $fh, '<', $arg) or return;
+    @lines = <$fh>;
+  }
   my (%spec, @argv);
-  while (my $line = <$fh>) {
+  for my $line (@lines) {
     chomp $line;
     my ($key, @rest) = split /\t/, $line;
     next unless defined $key;
     if ($key eq 'argv') { @argv = @rest }
     elsif ($key eq 'env') { my ($k, $v) = split /=/, $rest[0], 2; $spec{env}{$k} = $v }
     elsif ($key eq 'stdin') { $spec{stdin} = $rest[0] }
+    elsif ($key eq 'input') { $spec{input} = pack('H*', $rest[0] // '') }
   }
   return unless @argv;
   $spec{argv} = \@argv;
   return \%spec;
 }
 
-# A job is done in this process unless one of its steps runs a program.
-sub inline_job { return !grep { /^exec:/ } @_ }
+# A program runs without this process waiting for it (a node's iptables-restore takes ~30 ms,
+# mostly waiting for the kernel): its job is parked, pid => [job, step], and goes on with the
+# next step when the program has ended well (@resume: [job, step]).
+my (%program, @resume);
 
-# Run a job's steps in namespace NETNS; returns the result line.
+# Run a job's steps from step FROM in its namespace; returns the result line, or '' when it is
+# parked on a program.
 sub run_steps {
-  my ($id, $netns, @steps) = @_;
+  my ($job, $from) = @_;
+  my ($id, $netns, @steps) = @$job;
   %ifindex = (); # interface indexes belong to one namespace
   # "." is the namespace this program runs in (tests run it inside `unshare -rn`, no root needed)
   if ($netns ne '.') {
     open(my $ns, '<', "/run/netns/$netns") or return failed($id, 0, 1, "cannot open namespace $netns: $!\n");
     netlab_setns($ns) or return failed($id, 0, 1, "setns($netns): $!\n");
   }
-  for my $i (0 .. $#steps) {
+  for my $i ($from .. $#steps) {
     my ($kind, $arg) = split /:/, $steps[$i], 2;
     if ($kind eq 'sysctl') {
       my ($key, $value) = split /=/, $arg, 2;
@@ -283,80 +377,118 @@ sub run_steps {
       next;
     }
     if ($kind eq 'netlink' || $kind eq 'netlink-ops') {
-      my ($at, $msg) = netlink_step($kind, $arg);
-      return failed($id, $i, 1, "$msg\n", $at) if defined $at;
+      my ($at, $msg, $also) = netlink_step($kind, $arg);
+      return failed($id, $i, 1, "$msg\n", $also eq '' ? $at : "$at $also") if defined $at;
       next;
     }
-    return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec';
-    my $spec = read_exec_spec($arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
-    my $pid = fork() // return failed($id, $i, 1, "fork: $!\n");
-    if ($pid == 0) {
-      open(STDIN, '<', $spec->{stdin} // '/dev/null') or CORE::exit(126);
-      open(STDOUT, '>', "$errdir/$id.$i.out");
-      open(STDERR, '>', "$errdir/$id.$i.err");
-      $ENV{$_} = $spec->{env}{$_} for keys %{$spec->{env} // {}};
-      my @cmd = @{$spec->{argv}};
-      exec { $cmd[0] } @cmd or CORE::exit(127);
-    }
-    waitpid($pid, 0);
-    my $code = $? & 127 ? 128 + ($? & 127) : $? >> 8;
-    return failed($id, $i, $code) if $code != 0;
+    return failed($id, $i, 2, "unknown step kind $kind\n") unless $kind eq 'exec' || $kind eq 'exec-ops';
+    my $spec = read_exec_spec($kind, $arg) or return failed($id, $i, 2, "cannot read exec spec $arg\n");
+    # the program keeps the namespace it was forked in
+    wait_for_slot();
+    my $pid = spawn($spec, $id, $i) // return failed($id, $i, 1, "fork: $!\n");
+    $program{$pid} = [$job, $i];
+    return '';
   }
   return "ok $id\n";
 }
 
+sub exit_code { my ($status) = @_; $status & 127 ? 128 + ($status & 127) : $status >> 8 }
+
+# Fork and exec a step's program (in the namespace this process is in); its pid, or undef.
+sub spawn {
+  my ($spec, $id, $i) = @_;
+  my ($in, $feed);
+  pipe($in, $feed) or return if defined $spec->{input};
+  my $pid = fork() // return;
+  if ($pid == 0) {
+    if ($in) { close $feed; open(STDIN, '<&', $in) or CORE::exit(126) }
+    else { open(STDIN, '<', $spec->{stdin} // '/dev/null') or CORE::exit(126) }
+    open(STDOUT, '>', "$errdir/$id.$i.out");
+    open(STDERR, '>', "$errdir/$id.$i.err");
+    $ENV{$_} = $spec->{env}{$_} for keys %{$spec->{env} // {}};
+    my @cmd = @{$spec->{argv}};
+    exec { $cmd[0] } @cmd or CORE::exit(127);
+  }
+  if ($in) {
+    # small (a node's rules, a CNI config): the pipe takes it at once; a program that does not
+    # read it all just ends, and its exit code says how it went
+    close $in;
+    local $SIG{PIPE} = 'IGNORE';
+    print $feed $spec->{input};
+    close $feed;
+  }
+  return $pid;
+}
+
+# A program has ended: its job failed, is done, or goes on (in the main loop: this may run
+# while another job is in its namespace).
+sub reaped {
+  my ($pid, $status) = @_;
+  my $p = delete $program{$pid} or return;
+  my ($job, $i) = @$p;
+  my $code = exit_code($status);
+  if ($code) { print failed($job->[0], $i, $code) }
+  elsif ($i == $#$job - 2) { print "ok $job->[0]\n" }
+  else { push @resume, [$job, $i + 1] }
+}
+
+# At most PARALLEL programs at once.
+sub wait_for_slot {
+  while (keys(%program) >= $parallel) {
+    my $pid = wait();
+    last if $pid < 0;
+    reaped($pid, $?);
+  }
+}
+
+sub reap_ended { while ((my $pid = waitpid(-1, WNOHANG)) > 0) { reaped($pid, $?) } }
+
 open(my $home, '<', '/proc/self/ns/net') or die "netlab-nsexec: cannot open /proc/self/ns/net: $!\n";
-my (@forked, @inline);
+my @jobs;
 while (my $line = <STDIN>) {
   chomp $line;
   next if $line eq '';
-  my @job = split /\t/, $line;
-  push @{inline_job(@job[2 .. $#job]) ? \@inline : \@forked}, \@job;
+  push @jobs, [split /\t/, $line];
 }
 
-# With many program-free jobs, a second worker takes half of them, so both cores work
-# (what costs time there is the kernel, e.g. the first lookup of a namespace's /proc/sys).
+# Run a job (from step FROM) in this process: setns() in, do it, setns() back.
+sub run_in {
+  my ($job, $from) = @_;
+  print run_steps($job, $from);
+  netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
+}
+
+# Work through the jobs: parked ones go on first, then new ones (none once told to stop),
+# then wait for the programs still running.
+sub drive {
+  my @queue = @_;
+  while (1) {
+    reap_ended() if %program;
+    if (@resume) { run_in(@{shift @resume}) }
+    elsif (@queue && !$stop) {
+      my $job = shift @queue;
+      print "start $job->[0]\n";
+      run_in($job, 0);
+    } elsif (%program) {
+      my $pid = wait();
+      last if $pid < 0;
+      reaped($pid, $?);
+    } else { last }
+  }
+}
+
+# With many jobs, a second worker takes half of them, so both cores work (what costs time
+# there is the kernel, e.g. the first lookup of a namespace's /proc/sys).
 my $worker = 0;
-if (@inline >= 64) {
-  my @mine = @inline[grep { $_ % 2 } 0 .. $#inline];
+if (@jobs >= 64) {
+  my @mine = @jobs[grep { $_ % 2 } 0 .. $#jobs];
   $worker = fork() // die "netlab-nsexec: fork: $!\n";
   if ($worker == 0) {
-    for my $job (@mine) {
-      last if $stop;
-      print "start $job->[0]\n";
-      print run_steps(@$job);
-      netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
-    }
+    drive(@mine);
     exit 0;
   }
-  @inline = @inline[grep { !($_ % 2) } 0 .. $#inline];
+  @jobs = @jobs[grep { !($_ % 2) } 0 .. $#jobs];
 }
-
-my $running = 0;
-my $reaped = sub { my ($pid) = @_; $running-- if $pid > 0 && $pid != $worker };
-while ((@forked || @inline) && !$stop) {
-  while ($running > 0 && (my $pid = waitpid(-1, WNOHANG)) > 0) { $reaped->($pid) }
-  if (@forked && $running < $parallel) {
-    my $job = shift @forked;
-    my $pid = fork();
-    die "netlab-nsexec: fork: $!\n" unless defined $pid;
-    if ($pid == 0) {
-      $SIG{$_} = 'DEFAULT' for qw(TERM INT USR1);
-      print run_steps(@$job);
-      exit 0;
-    }
-    print "start $job->[0]\n";
-    $running++;
-  } elsif (@inline) {
-    my $job = shift @inline;
-    print "start $job->[0]\n";
-    print run_steps(@$job);
-    netlab_setns($home) or die "netlab-nsexec: cannot return to the original namespace: $!\n";
-  } else {
-    my $pid = wait();
-    $running = 0 if $pid < 0;
-    $reaped->($pid);
-  }
-}
-1 while wait() > 0;
+drive(@jobs);
+waitpid($worker, 0) if $worker;
 exit 0;

@@ -1,12 +1,12 @@
 // Applies a plan, stage by stage, journaling every batch before and after it runs.
 // It never rolls back by itself: on failure or interrupt it stops cleanly (running batches
 // finish, no new ones start) and throws; the caller then rolls back from the journal.
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../plan/types.js'
 import {runBatchDirect, type BatchOutcome} from './batch.js'
-import {runInNamespaces, settle} from './fanout.js'
+import {prepareJobs, runJobs, settle, type NamespaceJobs} from './fanout.js'
 import {schedule, type Batch, type Lane, type Stage} from './schedule.js'
 
 export interface ApplyOptions {
@@ -81,6 +81,28 @@ export class Executor {
     await this.settle()
   }
 
+  /** job lines of a stage's in-namespace lanes, made while the stage before it ran */
+  private ahead = new Map<Stage, NamespaceJobs>()
+
+  /**
+   * While a stage runs in other processes (ip, nsexec: kernel work), this one is idle: make the
+   * next stage's job lines then, not after. It waits a turn first, so this stage's processes
+   * are started before.
+   */
+  private async prepareAhead(stage: Stage | undefined): Promise<void> {
+    const lanes = stage?.lanes.filter((l) => l.netns !== null) ?? []
+    if (lanes.length === 0) return
+    await new Promise((resolve) => setImmediate(resolve))
+    if (this.stopped()) return
+    this.ahead.set(stage!, prepareJobs(lanes, {workDir: this.opts.workDir, faultAt: this.opts.faultAt}))
+  }
+
+  /** A failure stopped the run: what was made for stages that will not run goes. */
+  private discardAhead(): void {
+    for (const jobs of this.ahead.values()) rmSync(jobs.dir, {recursive: true, force: true})
+    this.ahead.clear()
+  }
+
   /**
    * The kernel reports a link running asynchronously after it comes up (link-watch), and drops
    * what is sent before. `up` is done when every link that is up is running. The plan keeps this
@@ -105,16 +127,24 @@ export class Executor {
     await this.maybePause(stage)
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
-    await Promise.all([
+    const work = Promise.all([
       pool(
         inRoot,
         this.opts.concurrency,
         (lane) => this.runRootLane(lane),
         () => this.stopped(),
       ),
-      inNetns.length > 0 ? this.runNetnsLanes(inNetns) : undefined,
+      inNetns.length > 0 ? this.runNetnsLanes(inNetns, stage) : undefined,
     ])
-    this.throwIfStopped()
+    work.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
+    try {
+      await this.prepareAhead(this.stages[this.stages.indexOf(stage) + 1])
+      await work
+      this.throwIfStopped()
+    } catch (error) {
+      this.discardAhead()
+      throw error
+    }
   }
 
   /** Root-namespace lanes: one `ip -batch` process per batch. */
@@ -138,17 +168,15 @@ export class Executor {
   }
 
   /** Lanes inside namespaces: all of them through one fan-out process. */
-  private async runNetnsLanes(lanes: Lane[]): Promise<void> {
+  private async runNetnsLanes(lanes: Lane[], stage: Stage): Promise<void> {
     const batches = lanes.flatMap((l) => l.batches)
     this.opts.journal.write({t: 'begin', ids: batches.flatMap((b) => b.actions.map((a) => a.id))})
     let results: BatchOutcome[][]
     try {
-      const r = await runInNamespaces(lanes, {
-        parallel: this.opts.concurrency,
-        workDir: this.opts.workDir,
-        faultAt: this.opts.faultAt,
-        signal: this.opts.signal,
-      })
+      const opts = {parallel: this.opts.concurrency, workDir: this.opts.workDir, faultAt: this.opts.faultAt, signal: this.opts.signal}
+      const jobs = this.ahead.get(stage) ?? prepareJobs(lanes, opts)
+      this.ahead.delete(stage)
+      const r = await runJobs(jobs, opts)
       results = r.outcomes
       this.fallbacks += r.fallbacks
     } catch (error) {

@@ -159,7 +159,13 @@ export function batchOutcome(program: string, p: Prepared, f: StepFailure): Batc
     .join('\n')
     .trim()
   const line = f.at ?? (m ? Number(m[1]) : undefined)
-  if (line !== undefined && line >= 1 && line <= p.actions.length) return failedAt(p, line - 1, message)
+  if (line !== undefined && line >= 1 && line <= p.actions.length)
+    return failedAt(
+      p,
+      line - 1,
+      message,
+      (f.also ?? []).map((n) => n - 1),
+    )
   if (f.exitCode === 0) return succeeded(p)
   return unknown(p, `${program} -batch (${p.actions.length} commands in ${p.netns ?? 'the root namespace'})`, message)
 }

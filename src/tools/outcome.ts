@@ -18,10 +18,21 @@ export const unknown = (p: Prepared, command: string, stderr: string): BatchOutc
   error: {command, stderr},
 })
 
-/** The action at index k failed: the ones before it ran, the ones after it did not. */
-export function failedAt(p: Prepared, k: number, stderr: string): BatchOutcome {
+/**
+ * The action at index k failed: the ones before it ran, the ones after it did not, except those
+ * at the indexes in `also` (the runner says they were made anyway).
+ */
+export function failedAt(p: Prepared, k: number, stderr: string, also: number[] = []): BatchOutcome {
   const a = p.actions
-  return {applied: a.slice(0, k), failed: a[k], notRun: a.slice(k + 1), unknown: [], error: {command: shown(p, k), stderr}}
+  const made = new Set(also.filter((i) => i > k && i < a.length))
+  const after = a.slice(k + 1)
+  return {
+    applied: [...a.slice(0, k), ...after.filter((_, j) => made.has(k + 1 + j))],
+    failed: a[k],
+    notRun: after.filter((_, j) => !made.has(k + 1 + j)),
+    unknown: [],
+    error: {command: shown(p, k), stderr},
+  }
 }
 
 /** One step per action (sysctl, exec tools): the failing step names its action. */

@@ -39,6 +39,8 @@ export interface StepFailure {
   stderr: string
   /** netlink steps: the 1-based op that failed */
   at?: number
+  /** netlink steps: 1-based ops after `at` that the kernel made anyway (sent in the same window) */
+  also?: number[]
 }
 
 export interface BatchOutcome {

@@ -265,3 +265,97 @@ describe.skipIf(!canUnshare)('nsexec speaks rtnetlink as ip would (in an unprivi
     expect(job.err(0)).toContain('Cannot find device "nosuchdev"')
   })
 })
+
+const RS = String.fromCharCode(0x1e)
+const US = String.fromCharCode(0x1f)
+
+// Requests go to the kernel in windows (many per send()), and the kernel does not stop at a
+// failed one: the runner must name the op that failed first and every later op of its window
+// that was made anyway, so that what the executor journals as applied is what exists.
+describe.skipIf(!canUnshare)('nsexec pipelines its requests and still reports exactly what was made', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-nsexec-pipe-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  function run(actions: Action[]): {stdout: string; routes: string[]; addrs: string[]; err: string} {
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    writeFileSync(join(dir, 'ops'), (p.steps[0] as {ops: string[]}).ops.join('\n') + '\n')
+    writeFileSync(join(dir, 'r'), 'argv\tip\t-j\troute\n')
+    writeFileSync(join(dir, 'a'), 'argv\tip\t-j\taddr\tshow\tdev\tlo\n')
+    // the reads are separate jobs: the first job stops at its failing step
+    const input = [`0\t.\tnetlink:${join(dir, 'ops')}`, `1\t.\texec:${join(dir, 'r')}`, `2\t.\texec:${join(dir, 'a')}`].join('\n') + '\n'
+    const r = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input, encoding: 'utf8'})
+    expect(r.status, r.stderr).toBe(0)
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8')
+    const routes = (JSON.parse(read('1.0.out')) as {dst: string}[]).map((x) => x.dst).filter((d) => d.startsWith('10.9.'))
+    const addrs = (JSON.parse(read('2.0.out')) as {addr_info: {local: string}[]}[])[0].addr_info
+      .map((a) => a.local)
+      .filter((a) => a.startsWith('10.7.'))
+    let err = ''
+    try {
+      err = read('0.0.err')
+    } catch {
+      // no failure
+    }
+    return {stdout: r.stdout, routes, addrs, err}
+  }
+
+  // one route per action; 300 of them span several windows
+  const route = (id: number, k: number) => act(id, ['route', 'add', `10.9.${k >> 8}.${k & 255}/32`, 'via', '10.7.0.9', 'dev', 'lo'])
+
+  it('a refused request inside a window: the op that failed, the later ops made anyway, nothing else', () => {
+    const actions = [
+      act(0, ['link', 'set', 'lo', 'up']),
+      act(1, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo']),
+      act(2, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo']), // exists: refused
+      act(3, ['addr', 'add', '10.7.0.2/24', 'dev', 'lo']),
+      act(4, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo']), // refused again: not made
+      route(5, 1),
+    ]
+    const job = run(actions)
+    expect(job.stdout).toContain('fail 0 0 1 3 4,6')
+    expect(job.err).toContain('File exists')
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    const o = outcome(p, {step: 0, exitCode: 1, stderr: job.err, at: 3, also: [4, 6]})
+    expect([o.applied.map((a) => a.id), o.failed?.id, o.notRun.map((a) => a.id)]).toEqual([[0, 1, 3, 5], 2, [4]])
+    expect(job.addrs.sort()).toEqual(['10.7.0.1', '10.7.0.2'])
+    expect(job.routes).toEqual(['10.9.0.1'])
+  })
+
+  it('300 requests over several windows, one refused: what the runner reports as made is what the kernel has', () => {
+    const actions = [act(0, ['link', 'set', 'lo', 'up']), act(1, ['addr', 'add', '10.7.0.1/24', 'dev', 'lo'])]
+    for (let k = 0; k < 300; k++) actions.push(route(actions.length, k === 200 ? 199 : k)) // the second 10.9.0.199 is refused
+    const job = run(actions)
+    const m = /^fail 0 0 1 (\d+)(?: (\S+))?$/m.exec(job.stdout)
+    expect(m, job.stdout).not.toBeNull()
+    expect(Number(m![1])).toBe(203) // op 203 (from 1): the route of k = 200
+    const p = prepare({netns: '.', tool: 'ip', actions}, {netlink: true})
+    const o = outcome(p, {step: 0, exitCode: 1, stderr: job.err, at: Number(m![1]), also: m![2]?.split(',').map(Number)})
+    const dst = (a: Action) => a.args[2].replace('/32', '')
+    const reported = o.applied.filter((a) => a.args[0] === 'route').map(dst)
+    expect(job.routes.sort()).toEqual([...new Set(reported)].sort())
+    expect(job.routes.length).toBeGreaterThan(199) // the ones before the failure, at least
+  })
+
+  it("a program given inline (exec-ops:), its input through a pipe: every byte arrives, and its exit code is the job's", () => {
+    const input = 'line one\n\ttabbed = x\r\n\u00e9\u2713 \u001e\u001f end'
+    const hex = Buffer.from(input).toString('hex')
+    const spec = (argv: string[]) => `exec-ops:${['argv', ...argv].join(US)}${RS}input${US}${hex}`
+    const input2 = ['0\t.\t' + spec(['cat']), '1\t.\t' + spec(['sh', '-c', 'cat >/dev/null; exit 3'])].join('\n') + '\n'
+    const r = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '2', dir], {input: input2, encoding: 'utf8'})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain('ok 0')
+    expect(r.stdout).toContain('fail 1 0 3')
+    expect(readFileSync(join(dir, '0.0.out'), 'utf8')).toBe(input)
+  })
+
+  it('settle (a dump of the links without their statistics) names a link that is up but not running, and passes once it runs', () => {
+    const mk = (peerUp: boolean) =>
+      `exec-ops:${['argv', 'sh', '-c', `ip link add d0 type veth peer name d1 && ip link set d0 up${peerUp ? ' && ip link set d1 up' : ''}`].join(US)}`
+    const jobs = (peerUp: boolean, ms: number) => `0\t.\t${mk(peerUp)}\tsettle:${ms}\n`
+    const down = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input: jobs(false, 60), encoding: 'utf8'})
+    expect(down.stdout).toContain('fail 0 1 1')
+    expect(readFileSync(join(dir, '0.1.err'), 'utf8')).toBe('not running after 60 ms: d0\n')
+    const up = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input: jobs(true, 2000), encoding: 'utf8'})
+    expect(up.stdout).toContain('ok 0')
+  })
+})
