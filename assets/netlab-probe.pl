@@ -17,6 +17,7 @@
 #         ping ID NETNS IP CLASS         CLASS: a (a reply is expected: patient) or s (silence is: short)
 #         tcp ID NETNS IP PORT CLASS     an HTTP GET of /probe/ID
 #         udp ID NETNS IP PORT CLASS     "netlab-probe ID", answered "netlab-echo ID SEEN SERVED_BY"
+#         end                            the last job: prints "loaded", then waits for
 #         go                             run the clients; prints a result line per probe, then "done"
 #         (end of input)                 stop serving and exit: the probe closes it once every engine is done
 # stdout, tab-separated:
@@ -33,7 +34,7 @@ use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_NONBLOCK IPPROTO_ICMP
   inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
 use IO::Poll qw(POLLIN POLLOUT POLLERR POLLHUP);
 use Errno qw(EINPROGRESS EAGAIN EWOULDBLOCK EINTR);
-use Time::HiRes qw(time);
+use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
 
 require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
 
@@ -58,17 +59,24 @@ sub say_line { $out .= join("\t", @_) . "\n" }
 sub flush_out { if (length $out) { syswrite(STDOUT, $out) // exit 0; $out = '' } }
 sub fail { print STDERR "netlab-probe: @_\n"; exit 3 }
 
-$SIG{TERM} = $SIG{INT} = $SIG{HUP} = $SIG{PIPE} = sub { exit 0 };
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { exit 0 };
+# a write to a connection reset meanwhile fails that probe (EPIPE), not the engine; a failed
+# write of results means the probe is gone (syswrite // exit)
+$SIG{PIPE} = 'IGNORE';
 my $parent = $ENV{NETLAB_PROBE_PID} || getppid();
 my $last_parent_check = 0;
 sub orphaned { getppid() != $parent }
 exit 0 if orphaned();
 
 open(my $home, '<', '/proc/self/ns/net') or fail("open /proc/self/ns/net: $!");
+my $home_id = join(':', (stat $home)[0, 1]);
 my %nsfh;
+# Enter a lab namespace by its name under /run/netns; never one that is the host's own (a name
+# bound to it with `ip netns attach` would be): false, with $! set, if not.
 sub enter {
   my ($netns) = @_;
   my $fh = $nsfh{$netns} //= do { open(my $f, '<', "/run/netns/$netns") or return 0; $f };
+  if (join(':', (stat $fh)[0, 1]) eq $home_id) { $! = 1; delete $nsfh{$netns}; return 0 }    # EPERM
   return netlab_setns($fh);
 }
 sub go_home { netlab_setns($home) or fail("setns back home: $!") }
@@ -139,18 +147,27 @@ for my $s (@serve) {
   $handler{fileno $sock} = [$proto eq 'udp' ? 'udp-server' : 'listener', $sock, $netns];
 }
 for my $netns (@addrs) {
-  if (!enter($netns)) { say_line('unbound', $netns, '-', "cannot enter the namespace: $!"); next }
+  if (!enter($netns)) { go_home(); next }    # no line: the probe reports the addresses unread
   my @found = addresses();
   go_home();
   $out .= join(' ', 'addrs', $netns, @found) . "\n";
 }
+%nsfh = ();    # the targets' namespace handles: not needed any more (the sources open theirs)
 say_line('ready');
 flush_out();
 
 my $go = 0;
 while (defined(my $line = <STDIN>)) {
   chomp $line;
-  if ($line eq 'go') { $go = 1; last }
+  if ($line eq 'end') {
+    # every engine has its jobs before any starts: one still reading its jobs would not serve
+    # the connections the others' clients make to its sockets
+    say_line('loaded');
+    flush_out();
+    my $next = <STDIN>;
+    $go = defined $next && $next eq "go\n";
+    last;
+  }
   # kept as the line itself until its turn (a --full run hands an engine ~300,000): checked now
   fail("bad job line: $line")
     unless $line =~ /^(?:ping\t\d+\t([A-Za-z0-9][A-Za-z0-9._-]*)\t\d{1,3}(?:\.\d{1,3}){3}|(?:tcp|udp)\t\d+\t([A-Za-z0-9][A-Za-z0-9._-]*)\t\d{1,3}(?:\.\d{1,3}){3}\t(\d{1,5}))\t[as]$/
@@ -162,7 +179,8 @@ while (defined(my $line = <STDIN>)) {
 exit 0 unless $go;    # the probe is gone (or stopped before its clients)
 
 # ---- the clients ------------------------------------------------------------------------------
-my $start = time;
+sub clock { clock_gettime(CLOCK_MONOTONIC) }    # never steps, unlike the wall clock
+my $start = clock();
 my $now = $start;
 my $in_flight = 0;
 my %raw;          # netns => its raw ICMP socket
@@ -195,7 +213,7 @@ sub finish {
     close $p->{fh};
     delete $p->{fh};
   }
-  delete $ping{$p->{seq}} if defined $p->{seq} && ($ping{$p->{seq}} // 0) == $p;
+  for my $seq (@{$p->{seqs} // []}) { delete $ping{$seq} if ($ping{$seq} // 0) == $p }
 }
 sub failed { my ($p, $why) = @_; finish($p, 'fail', $p->{id}, ms_since($p->{t0}), $p->{local} // '-', $why) }
 
@@ -210,12 +228,12 @@ sub checksum {
 
 sub send_ping {
   my ($p) = @_;
-  delete $ping{$p->{seq}} if defined $p->{seq};
+  # a reply to an earlier try still counts: every try's sequence number stays the probe's until it ends
   # a free sequence number: at most IN_FLIGHT of 65,536 are taken
   $next_seq = ($next_seq + 1) & 0xffff while exists $ping{$next_seq};
   my $seq = $next_seq;
   $next_seq = ($next_seq + 1) & 0xffff;
-  $p->{seq} = $seq;
+  push @{$p->{seqs}}, $seq;
   $ping{$seq} = $p;
   my $body = pack('CCnnn', 8, 0, 0, $ICMP_ID, $seq) . 'netlab-probe....';
   substr($body, 2, 2) = pack('n', checksum($body));
@@ -237,7 +255,7 @@ my %UNREACH = (
 sub read_icmp {
   my ($fh) = @_;
   while (defined(my $from = recv($fh, my $pkt, 1500, 0))) {
-    last if length($pkt) < 28;
+    next if length($pkt) < 28;
     my $ihl = (ord($pkt) & 0x0f) * 4;
     my ($ttl) = unpack('C', substr($pkt, 8, 1));
     my $src = inet_ntoa(substr($pkt, 12, 4));
@@ -248,6 +266,7 @@ sub read_icmp {
       my $p = $ping{$seq} or next;
       next unless $p->{ip} eq $src && $p->{raw} == $fh;
       finish($p, 'ok', $p->{id}, sprintf('%.2f', ($now - $p->{sent}) * 1000), $ttl);
+      last unless defined fileno($fh);    # its source's last probe: the socket is closed
     } elsif ($type == 3 || $type == 11) {
       # the request that caused it: its IP header, then the first 8 bytes of its ICMP header
       my $inner = substr($pkt, $ihl + 8);
@@ -260,6 +279,7 @@ sub read_icmp {
       next unless $p->{raw} == $fh && inet_ntoa(substr($inner, 16, 4)) eq $p->{ip};
       my $what = $type == 11 ? 'Time Exceeded' : ($UNREACH{$code} // "Unreachable (code $code)");
       failed($p, "ICMP $what from $src");
+      last unless defined fileno($fh);
     }
   }
 }
@@ -375,7 +395,8 @@ sub on_event {
     my $err = unpack('i', getsockopt($p->{fh}, SOL_SOCKET, SO_ERROR) // pack('i', 0));
     if ($err) { $! = $err; return failed($p, "no reply: $!") }
     my $host = "$p->{ip}:$p->{port}";
-    syswrite($p->{fh}, "GET /probe/$p->{id} HTTP/1.1\r\nHost: $host\r\nUser-Agent: netlab-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    defined syswrite($p->{fh}, "GET /probe/$p->{id} HTTP/1.1\r\nHost: $host\r\nUser-Agent: netlab-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+      or return failed($p, "no reply: $!");
     $h->[0] = 'reading';
     at($ANSWER_WAIT{$p->{class}}, $p);
   } elsif ($kind eq 'reading') {
@@ -407,6 +428,7 @@ sub refill {
     my $netns = $sources[$source_at];
     my $list = $jobs_of{$netns};
     if ($entered ne $netns) {
+      go_home() if length $entered;
       if (!enter($netns)) {
         my $why = "cannot enter $netns: $!";
         while ($job_at < @$list) {
@@ -421,6 +443,7 @@ sub refill {
       $source_at++;
       $job_at = 0;
       delete $jobs_of{$netns};
+      delete $nsfh{$netns};
       if (!$pending_in{$netns} && (my $raw = delete $raw{$netns})) { delete $handler{fileno $raw}; close $raw }
     }
   }
@@ -452,7 +475,7 @@ for (;;) {
   }
   my $n = IO::Poll::_poll($wait > 0 ? int($wait * 1000) + 1 : 0, @poll);
   fail("poll: $!") if $n < 0 && $! != EINTR;
-  $now = time;
+  $now = clock();
   for (my $i = 0; $n > 0 && $i < @poll; $i += 2) {
     next unless $poll[$i + 1];
     # the socket polled, not one that took its number since (a socket closed earlier in this

@@ -106,7 +106,8 @@ export function alive(pid: number): boolean {
 /** Is `pid` alive and still the process we started (its command line holds the marker)? */
 export function isOurs(pid: number, marker: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker)
+    // a whole argument, not a part of one: the marker of probe 123 is a prefix of probe 1234's
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker)
   } catch {
     return false
   }

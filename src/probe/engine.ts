@@ -9,6 +9,7 @@
 // twice the CPU of the same checks done here). The kernel's part runs in the process that sends,
 // so one engine per core keeps every core busy.
 import type {ChildProcess} from 'node:child_process'
+import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {NetlabError} from '../cli/errors.js'
@@ -155,7 +156,8 @@ export interface EngineOptions {
 
 class Engine {
   private buf = ''
-  readonly lines: ((line: string) => void)[] = []
+  /** what its output lines mean depends on the phase: set anew for each */
+  onLine: (line: string) => void = () => {}
   readonly exited: Promise<{code: number | null; signal: string | null}>
   stderr = ''
 
@@ -167,7 +169,7 @@ class Engine {
     child.stdout!.on('data', (d: string) => {
       const parts = (this.buf + d).split('\n')
       this.buf = parts.pop()!
-      for (const line of parts) for (const l of this.lines) l(line)
+      for (const line of parts) this.onLine(line)
     })
     child.stderr!.on('data', (d: Buffer) => {
       if (this.stderr.length < 4096) this.stderr += d.toString()
@@ -179,9 +181,30 @@ class Engine {
     })
   }
 
-  /** Write, waiting while the pipe is full (a --full run writes half a million lines). */
+  /** Write, waiting while the pipe is full (a --full run writes half a million lines); an engine
+   *  that is gone takes nothing more (its exit is reported where it is awaited). */
   async write(text: string): Promise<void> {
-    if (!this.child.stdin!.write(text)) await new Promise((r) => this.child.stdin!.once('drain', r))
+    const stdin = this.child.stdin!
+    if (stdin.destroyed || !stdin.writable) return
+    if (stdin.write(text)) return
+    await Promise.race([once(stdin, 'drain'), once(stdin, 'close'), this.exited])
+  }
+
+  /** The next output line that `match` accepts: rejects if the engine exits first or `ms` pass. */
+  waitFor(match: (line: string) => boolean, other: (line: string) => void, ms: number, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ${what} after ${ms} ms`)), ms)
+      this.onLine = (line) => {
+        if (!match(line)) return other(line)
+        clearTimeout(timer)
+        this.onLine = () => {}
+        resolve()
+      }
+      void this.exited.then(({code, signal}) => {
+        clearTimeout(timer)
+        reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ${what}${this.stderr ? `: ${this.stderr.trim()}` : ''}`))
+      })
+    })
   }
 }
 
@@ -209,6 +232,7 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const serveText = [...services.keys()].map((k) => `serve\t${k}\n`).join('')
+  const targets = new Set([...services.values()].map((x) => x.netns)).size
   const run: EngineRun = {port, addresses: new Map(), unbound: new Map()}
   if (shares.length === 0) return run // nothing to probe (a lab of one node without pods)
 
@@ -227,12 +251,18 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   }
   try {
     shares.forEach((share, i) => {
-      // its sockets: the services, the probes in flight and the connections they make to it, a raw socket per source
+      // its files: the services, the target namespaces while it opens them, the probes in flight
+      // and the connections they make to it, a raw socket and a namespace per source
       const sources = new Set(share.map((p) => p.src.netns)).size
-      const needed = services.size + 2 * IN_FLIGHT * shares.length + sources + 256
+      const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
+      if (needed > limit.soft && (!prlimit || needed > limit.hard))
+        throw new NetlabError(
+          `the probe needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
+            (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
+        )
       const [file, args] =
-        needed > limit.soft && prlimit
-          ? [prlimit, [`--nofile=${needed}:${Math.max(needed, limit.hard)}`, perl, ENGINE_SCRIPT, marker]]
+        needed > limit.soft
+          ? [prlimit!, [`--nofile=${needed}:${limit.hard}`, perl, ENGINE_SCRIPT, marker]]
           : [perl, [ENGINE_SCRIPT, marker]]
       const name = processName('probe-engine', process.pid, i)
       registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
@@ -253,35 +283,16 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
     )
 
     // 1. the echo service in every target, and the addresses (read by the first engine only)
-    const ready = engines.map(
-      (e, i) =>
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)
-          e.lines.push((line) => {
-            if (line === 'ready') {
-              clearTimeout(timer)
-              resolve()
-              return
-            }
-            const addrs = parseAddrsLine(line)
-            if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
-            const unbound = /^unbound\t(\S+)\t(\S+)\t(.*)$/.exec(line)
-            if (unbound && i === 0) {
-              const [, netns, where, why] = unbound
-              const [ip, service] = where.split(':')
-              if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
-              run.unbound.set(
-                unboundKey(netns, service === `tcp/${port}` ? undefined : service),
-                `cannot listen on ${ip}:${service} there: ${why}`,
-              )
-            }
-          })
-          void e.exited.then(({code, signal: sig}) => {
-            clearTimeout(timer)
-            reject(new Error(`exited (${sig ?? `code ${code}`}) before it was ready${e.stderr ? `: ${e.stderr.trim()}` : ''}`))
-          })
-        }),
-    )
+    const setup = (i: number) => (line: string) => {
+      const addrs = parseAddrsLine(line)
+      if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
+      const unbound = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
+      if (!unbound || i > 0) return
+      const [, netns, ip, service, why] = unbound
+      if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
+      run.unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
+    }
+    const ready = engines.map((e, i) => e.waitFor((l) => l === 'ready', setup(i), READY_TIMEOUT_MS, 'ready'))
     engines.forEach((e, i) => void e.write(serveText + (i === 0 ? opts.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
     try {
       if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return run
@@ -293,40 +304,52 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
     }
     if (portTaken) return 'port-taken'
 
-    // 2. the clients: each engine its share, then "go"; results as they come
-    let done = 0
-    const allDone = new Promise<void>((resolve, reject) => {
-      engines.forEach((e) => {
-        e.lines.push((line) => {
-          if (line === 'done') {
-            if (++done === engines.length) resolve()
-            return
-          }
-          const r = parseResult(line)
-          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, run.unbound))
-        })
-        void e.exited.then(({code, signal: sig}) => {
-          if (!signal.aborted)
-            reject(new NetlabError(`the probe's engine stopped (${sig ?? `code ${code}`})${e.stderr ? `: ${e.stderr.trim()}` : ''}`))
-        })
+    // 2. the clients: each engine its share; once every engine has its own (one still reading
+    // would not serve the others' connections to its sockets), "go" to all; results as they come
+    const stopped = (e: Engine) =>
+      e.exited.then(({code, signal: sig}) => {
+        throw new NetlabError(`the probe's engine stopped (${sig ?? `code ${code}`})${e.stderr ? `: ${e.stderr.trim()}` : ''}`)
       })
-    })
-    allDone.catch(() => undefined) // raced below
-    await Promise.all(
+    const loaded = engines.map((e) =>
+      e.waitFor(
+        (l) => l === 'loaded',
+        () => {},
+        600_000,
+        'loaded',
+      ),
+    )
+    const load = Promise.all(
       engines.map(async (e, i) => {
         const share = shares[i]
-        for (let at = 0; at < share.length && !signal.aborted; at += 2000) {
+        for (let at = 0; at < share.length && !signal.aborted; at += 2000)
           await e.write(
             share
               .slice(at, at + 2000)
               .map((p) => jobLine(p, port) + '\n')
               .join(''),
           )
-        }
-        await e.write('go\n')
+        await e.write('end\n')
       }),
     )
-    await Promise.race([allDone, aborted])
+    try {
+      if ((await Promise.race([Promise.all([load, ...loaded]), aborted])) === 'aborted') return run
+    } catch (error) {
+      throw new NetlabError(`the probe's engine stopped while taking its probes: ${(error as Error).message}`)
+    }
+    let done = 0
+    const allDone = new Promise<void>((resolve) => {
+      for (const e of engines)
+        e.onLine = (line) => {
+          if (line === 'done') {
+            if (++done === engines.length) resolve()
+            return
+          }
+          const r = parseResult(line)
+          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, run.unbound))
+        }
+    })
+    for (const e of engines) void e.write('go\n')
+    await Promise.race([allDone, aborted, ...engines.map(stopped)])
     return run
   } finally {
     // done (or interrupted): end their input, which stops them; stop any that does not go
