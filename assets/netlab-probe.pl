@@ -32,7 +32,7 @@ use strict;
 use warnings;
 use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_NONBLOCK IPPROTO_ICMP SOL_SOCKET SO_REUSEADDR SO_REUSEPORT SO_ERROR SO_LINGER
   inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
-use IO::Poll qw(POLLIN POLLOUT POLLERR POLLHUP);
+use IO::Poll qw(POLLIN POLLOUT);
 use Errno qw(EINPROGRESS EAGAIN EWOULDBLOCK EINTR);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
 
@@ -353,8 +353,7 @@ sub expire {
 sub serve_http {
   my ($h) = @_;
   my (undef, $fh, undef, $netns) = @$h;
-  my $n = sysread($fh, my $chunk, 4096);
-  if (!defined $n) { return if $! == EAGAIN || $! == EWOULDBLOCK; }
+  my $n = sysread($fh, my $chunk, 4096);    # blocking, but read only when poll said so
   if ($n) {
     $h->[2] .= $chunk;
     if (index($h->[2], "\r\n\r\n") < 0) {

@@ -54,12 +54,14 @@ export interface Service {
   port: number
 }
 
+/** The transport an echo probe uses (HTTP runs over TCP). */
+const protoOf = (p: Probe): 'tcp' | 'udp' => (p.tool === 'udp' ? 'udp' : 'tcp')
+
 /** One probe as an engine line (tab-separated). */
 export function jobLine(p: Probe, echo: number): string {
   const cls = p.expect.reply ? 'a' : 's'
   if (p.tool === 'ping') return `ping\t${p.id}\t${p.src.netns}\t${p.dst.ip}\t${cls}`
-  const port = p.port ?? echo
-  return `${p.tool === 'udp' ? 'udp' : 'tcp'}\t${p.id}\t${p.src.netns}\t${p.dst.ip}\t${port}\t${cls}`
+  return `${protoOf(p)}\t${p.id}\t${p.src.netns}\t${p.dst.ip}\t${p.port ?? echo}\t${cls}`
 }
 
 /** An engine's result line, as an Observation and the probe it belongs to; undefined for any other line. */
@@ -96,8 +98,8 @@ export function eth0Addresses(addrs: {label: string; ip: string}[]): string[] {
 /** A failed echo probe to a target where the echo service could not listen: say so, not "refused". */
 export function withUnbound(p: Probe, o: Observation, unbound: Map<string, string>): Observation {
   if (o.reply || p.tool === 'ping') return o
-  const port = p.port === undefined ? undefined : `${p.tool === 'udp' ? 'udp' : 'tcp'}/${p.port}`
-  const why = unbound.get(unboundKey(p.dst.netns, port)) ?? unbound.get(p.dst.netns)
+  const service = p.port === undefined ? undefined : `${protoOf(p)}/${p.port}`
+  const why = unbound.get(unboundKey(p.dst.netns, service)) ?? unbound.get(p.dst.netns)
   return why ? {...o, detail: `no echo service in ${p.dst.name}: ${why}`} : o
 }
 
@@ -134,12 +136,8 @@ function openFilesLimit(): {soft: number; hard: number} {
 }
 
 export interface EngineRun {
-  /** the echo port the engines served on */
-  port: number
-  /** IPv4 addresses read in the namespaces asked for */
+  /** IPv4 addresses read in the namespaces asked for (the self-address check) */
   addresses: Map<string, {label: string; ip: string}[]>
-  /** where the echo service could not listen, and why, by unboundKey() */
-  unbound: Map<string, string>
 }
 
 export interface EngineOptions {
@@ -233,7 +231,9 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const serveText = [...services.keys()].map((k) => `serve\t${k}\n`).join('')
   const targets = new Set([...services.values()].map((x) => x.netns)).size
-  const run: EngineRun = {port, addresses: new Map(), unbound: new Map()}
+  const run: EngineRun = {addresses: new Map()}
+  /** where the echo service could not listen, and why, by unboundKey() */
+  const unbound = new Map<string, string>()
   if (shares.length === 0) return run // nothing to probe (a lab of one node without pods)
 
   const perl = findPerl() // its modules: checked by the probe's preflight
@@ -286,11 +286,11 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
     const setup = (i: number) => (line: string) => {
       const addrs = parseAddrsLine(line)
       if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
-      const unbound = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
-      if (!unbound || i > 0) return
-      const [, netns, ip, service, why] = unbound
+      const m = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
+      if (!m || i > 0) return
+      const [, netns, ip, service, why] = m
       if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
-      run.unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
+      unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
     }
     const ready = engines.map((e, i) => e.waitFor((l) => l === 'ready', setup(i), READY_TIMEOUT_MS, 'ready'))
     engines.forEach((e, i) => void e.write(serveText + (i === 0 ? opts.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
@@ -345,7 +345,7 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
             return
           }
           const r = parseResult(line)
-          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, run.unbound))
+          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, unbound))
         }
     })
     for (const e of engines) void e.write('go\n')

@@ -3,7 +3,7 @@
 // from or serves in), and judge them against the model.
 import {setFlagsFromString} from 'node:v8'
 import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
-import {findPerl, requireRoot} from '../lab/preflight.js'
+import {requireRoot} from '../lab/preflight.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
 import {readState} from '../state/store.js'
@@ -52,7 +52,6 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // for a few more collections of a small heap.
   setFlagsFromString('--heap-growing-percent=25')
   const model = preflight(lab, opts.model)
-  findPerl() // the engines are Perl; a perl without the modules they use is reported when they start
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
   const probes = selectProbes(model, opts)

@@ -64,39 +64,33 @@ export function podPairs(model: LabModel, coverage: Coverage): Pair<PodModel, Po
     const all = nodes.flatMap((n) => n.pods)
     return all.flatMap((src) => all.filter((dst) => dst !== src).map((dst): Pair<PodModel, PodModel> => [src, dst]))
   }
-  const pairs: Pair<PodModel, PodModel>[] = []
+  // each source's targets, kept in the lab's order of sources: the report lists them that way
+  const targetsOf = new Map(nodes.flatMap((n) => n.pods).map((p): [PodModel, PodModel[]] => [p, []]))
+  const add = (src: PodModel, dst: PodModel) => targetsOf.get(src)!.push(dst)
   // the same node: each pod to the next one (the bridge, both pods' cables)
-  for (const node of nodes)
-    if (node.pods.length > 1) node.pods.forEach((src, i) => pairs.push([src, node.pods[(i + 1) % node.pods.length]]))
-  if (nodes.length < 2) return pairs
+  for (const node of nodes) if (node.pods.length > 1) node.pods.forEach((src, i) => add(src, node.pods[(i + 1) % node.pods.length]))
   // other nodes: round k of node n goes to the (k mod (M-1))+1-th next node, from its pod k and to
   // that node's pod k (both modulo their pod counts). Rounds 0..M-2 cross every ordered node pair;
   // rounds up to the node's pod count make every pod a source; and since the nodes sending round k
   // go to distinct nodes, every index below the pod counts is a target too.
   const m = nodes.length
-  const target = new Set<PodModel>()
-  nodes.forEach((node, n) => {
-    const rounds = Math.max(m - 1, node.pods.length)
-    for (let k = 0; k < rounds; k++) {
-      const other = nodes[(n + 1 + (k % (m - 1))) % m]
-      const dst = other.pods[k % other.pods.length]
-      pairs.push([node.pods[k % node.pods.length], dst])
-      target.add(dst)
-    }
-  })
-  // nodes of unequal sizes: a pod no round reached, from the node before its own
-  nodes.forEach((node, n) => {
-    const before = nodes[(n + m - 1) % m]
-    node.pods.forEach((dst, i) => {
-      if (!target.has(dst)) pairs.push([before.pods[i % before.pods.length], dst])
+  if (m > 1) {
+    const reached = new Set<PodModel>()
+    nodes.forEach((node, n) => {
+      for (let k = 0; k < Math.max(m - 1, node.pods.length); k++) {
+        const other = nodes[(n + 1 + (k % (m - 1))) % m]
+        const dst = other.pods[k % other.pods.length]
+        add(node.pods[k % node.pods.length], dst)
+        reached.add(dst)
+      }
     })
-  })
-  // each source's pairs together, in the lab's order: the report lists them that way
-  const order = new Map(nodes.flatMap((n) => n.pods).map((p, i) => [p, i]))
-  return pairs
-    .map((pair, i) => ({pair, i}))
-    .sort((a, b) => order.get(a.pair[0])! - order.get(b.pair[0])! || a.i - b.i)
-    .map((x) => x.pair)
+    // nodes of unequal sizes: a pod no round reached, from the node before its own
+    nodes.forEach((node, n) => {
+      const before = nodes[(n + m - 1) % m]
+      node.pods.forEach((dst, i) => reached.has(dst) || add(before.pods[i % before.pods.length], dst))
+    })
+  }
+  return [...targetsOf].flatMap(([src, dsts]) => dsts.map((dst): Pair<PodModel, PodModel> => [src, dst]))
 }
 
 /** node → pod pairs: every pod, or own pods plus one pod on every other node. */
