@@ -2,7 +2,7 @@
 // 2 bad input or usage, 128+N stopped by signal N) and --json output. With --json, errors are
 // JSON on stdout too ({"error": {...}}), with the same exit code, so a script reads one stream.
 import {netlabCmd} from './invocation.js'
-import {Command, Flags} from '@oclif/core'
+import {Args, Command, Flags} from '@oclif/core'
 import {allErrors, TopologyError} from '../topology/errors.js'
 import {NetlabError} from './errors.js'
 
@@ -44,6 +44,9 @@ export function wantsJson(argv: string[]): boolean {
 
 export abstract class NetlabCommand extends Command {
   static jsonFlag = Flags.boolean({description: 'print machine-readable JSON (errors too)', default: false})
+  /** the lab a command works on, as its argument or as --lab (resolveLab picks the only lab up) */
+  static labArg = Args.string({description: 'the lab (default: the only lab up)', required: false})
+  static labFlag = Flags.string({description: 'the lab (default: the only lab up)'})
 
   protected printJson(data: unknown): void {
     process.stdout.write(JSON.stringify(data, null, 2) + '\n')

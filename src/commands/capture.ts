@@ -19,7 +19,7 @@ export default class Capture extends NetlabCommand {
     iface: Args.string({description: 'the interface (default: eth0)', required: false}),
   }
   static override flags = {
-    lab: Flags.string({description: 'the lab (default: the only lab up)'}),
+    lab: NetlabCommand.labFlag,
     count: Flags.integer({char: 'c', description: 'stop after this many packets', min: 1}),
     write: Flags.string({char: 'w', description: 'write the packets to this pcap file (for Wireshark) instead of printing them'}),
   }

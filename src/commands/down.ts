@@ -1,5 +1,5 @@
 import {netlabCmd} from '../cli/invocation.js'
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {NetlabError, UsageError} from '../cli/errors.js'
 import type {DownResult} from '../lab/down.js'
@@ -10,7 +10,7 @@ export default class Down extends NetlabCommand {
   static override description =
     'Tear a lab down: remove exactly the namespaces (and processes) it created. Safe to ' + 'repeat; works after a crash.'
   static override examples = ['<%= config.bin %> down', '<%= config.bin %> down three-node', '<%= config.bin %> down --all']
-  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override args = {lab: NetlabCommand.labArg}
   static override flags = {
     all: Flags.boolean({description: 'tear down every lab', default: false}),
     json: NetlabCommand.jsonFlag,

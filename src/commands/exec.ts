@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {splitCommand} from '../cli/argv.js'
 import {UsageError} from '../cli/errors.js'
@@ -17,7 +17,7 @@ export default class Exec extends NetlabCommand {
   static override args = {
     name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true}),
   }
-  static override flags = {lab: Flags.string({description: 'the lab (default: the only lab up)'})}
+  static override flags = {lab: NetlabCommand.labFlag}
 
   async run(): Promise<void> {
     // the command is split off first: its own flags are not netlab's

@@ -1,4 +1,3 @@
-import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Fix extends NetlabCommand {
@@ -7,7 +6,7 @@ export default class Fix extends NetlabCommand {
     'Take out the fault netlab break injected into a lab, exactly: each of its changes is undone ' +
     'as it was recorded, so the lab is back to its plan. Nothing to fix is not an error.'
   static override examples = ['<%= config.bin %> fix', '<%= config.bin %> fix three-node --json']
-  static override args = {lab: Args.string({description: 'the lab (default: the only lab up)', required: false})}
+  static override args = {lab: NetlabCommand.labArg}
   static override flags = {json: NetlabCommand.jsonFlag}
 
   async run(): Promise<void> {

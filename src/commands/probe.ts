@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {UsageError} from '../cli/errors.js'
 import type {LabModel} from '../model/types.js'
@@ -23,7 +23,7 @@ export default class Probe extends NetlabCommand {
     '<%= config.bin %> probe big --full --json',
     '<%= config.bin %> probe --topology three-node',
   ]
-  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override args = {lab: NetlabCommand.labArg}
   static override flags = {
     json: NetlabCommand.jsonFlag,
     topology: Flags.string({

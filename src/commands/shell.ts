@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Shell extends NetlabCommand {
@@ -10,7 +10,7 @@ export default class Shell extends NetlabCommand {
   static override args = {
     name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true}),
   }
-  static override flags = {lab: Flags.string({description: 'the lab (default: the only lab up)'})}
+  static override flags = {lab: NetlabCommand.labFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Shell)

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {UsageError} from '../cli/errors.js'
 import {listLabLines, renderLabLines} from '../lab/list.js'
@@ -10,7 +10,7 @@ export default class Status extends NetlabCommand {
     'Read from the state netlab saved at up, checked against the namespaces that exist (a lab ' +
     'missing one is "degraded"). --all lists every lab that is up, as netlab ls.'
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status three-node --json', '<%= config.bin %> status --all']
-  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override args = {lab: NetlabCommand.labArg}
   static override flags = {
     json: NetlabCommand.jsonFlag,
     all: Flags.boolean({description: 'every lab that is up, one line each (as netlab ls)', default: false}),

@@ -23,7 +23,7 @@ export default class Trace extends NetlabCommand {
   }
   static override flags = {
     json: NetlabCommand.jsonFlag,
-    lab: Flags.string({description: 'the lab (default: the only lab up)'}),
+    lab: NetlabCommand.labFlag,
     proto: Flags.string({description: 'the protocol (default: icmp; tcp when --port is given)', options: ['icmp', 'tcp', 'udp']}),
     port: Flags.integer({description: 'the destination port (tcp, udp)', min: 1, max: 65535}),
     confirm: Flags.boolean({

@@ -1,4 +1,3 @@
-import {Args} from '@oclif/core'
 import {NetlabCommand} from '../../cli/base.js'
 import {resolveLab} from '../../lab/status.js'
 
@@ -10,7 +9,7 @@ export default class CniCheck extends NetlabCommand {
     'passed; 1: a pod failed (the plugin and its error result are shown); 2: no such lab, or ' +
     'a lab without CNI.'
   static override examples = ['<%= config.bin %> cni check', '<%= config.bin %> cni check cni-reference --json']
-  static override args = {lab: Args.string({description: 'lab name (default: the only lab up)', required: false})}
+  static override args = {lab: NetlabCommand.labArg}
   static override flags = {json: NetlabCommand.jsonFlag}
 
   async run(): Promise<void> {
