@@ -4,6 +4,8 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {macFor} from '../../src/model/names.js'
+import {POD_GATEWAY} from '../../src/plan/routing/aws-vpc.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
@@ -12,6 +14,12 @@ const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', n
 /** Everything about a namespace that the plan decides, without kernel-chosen values (ifindexes, random MACs). */
 function dump(ns: string, lab: string): unknown {
   const links = j(ns, ['-d', 'link']) as Record<string, any>[]
+  const addrs = j(ns, ['addr']) as Record<string, any>[]
+  // MACs the plan sets: 0a:58 and an address this namespace holds (or aws-vpc's pod gateway, which
+  // no interface holds). Not the prefix alone: a kernel-random MAC starts with 0a:58 now and then.
+  const planned = new Set(
+    [POD_GATEWAY, ...addrs.flatMap((l) => l.addr_info.filter((a: any) => a.family === 'inet').map((a: any) => a.local))].map(macFor),
+  )
   const names = new Map(links.map((l) => [l.ifindex, l.ifname]))
   const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', k], {encoding: 'utf8'}).stdout.trim()
   const rules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'})
@@ -26,7 +34,7 @@ function dump(ns: string, lab: string): unknown {
         master: l.master ?? null,
         alias: l.ifalias ?? null,
         kind: l.linkinfo?.info_kind ?? null,
-        mac: l.address?.startsWith('0a:58:') ? l.address : 'random',
+        mac: planned.has(l.address) ? l.address : 'random',
         mtu: l.mtu,
         peerIn: l.link_netnsid === undefined ? null : 'other',
         // a VXLAN device's settings (VNI, port, local address, learning); bridges' hold kernel-chosen ids
@@ -40,9 +48,7 @@ function dump(ns: string, lab: string): unknown {
       .filter((f) => f.dst)
       .map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`)
       .sort(),
-    addrs: (j(ns, ['addr']) as Record<string, any>[])
-      .flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`))
-      .sort(),
+    addrs: addrs.flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
     routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
     neigh: (j(ns, ['neigh']) as Record<string, any>[])
       .filter((n) => n.state?.includes('PERMANENT'))
