@@ -56,6 +56,8 @@ describe('the npm package', () => {
         'bin/netlab-cni',
         'examples/bash-cni/bash-cni',
         'dist/netlab.mjs',
+        'dist/netlab.cjs',
+        'dist/netlab.cjs.cache',
         'dist/netlab-cni.mjs',
         'assets/netlab-probe.pl',
         'assets/netlab-nsexec.pl',
@@ -66,7 +68,7 @@ describe('the npm package', () => {
       ]),
     )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.mjs'])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.cjs', 'dist/netlab.cjs.cache', 'dist/netlab.mjs'])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
@@ -91,7 +93,7 @@ describe('the npm package', () => {
     expect(files).toContain('node_modules/@viz-js/viz/package.json')
     expect(files.filter((f) => f.startsWith('node_modules/') && !f.startsWith('node_modules/@viz-js/viz/'))).toEqual([])
     // and the bundle leaves it out: the other commands do not parse it
-    expect(readFileSync(join(ROOT, 'dist', 'netlab.mjs'), 'utf8')).not.toContain('graphvizVersion')
+    expect(readFileSync(join(ROOT, 'dist', 'netlab.cjs'), 'utf8')).not.toContain('graphvizVersion')
   })
 
   it('finds its bundled topologies by name and by their path in the package, from any directory', () => {

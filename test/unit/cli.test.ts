@@ -26,6 +26,25 @@ function run(args: string[], env: Record<string, string> = {}) {
   return {code: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 
+describe('start-up', () => {
+  it("loads the bundle with V8's code cache that the build made (compiling the bundle was a third of the start-up)", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(join(ROOT, 'dist', 'netlab.mjs'))}); console.log(m.codeCache, typeof m.main, Object.keys(m.COMMANDS).length)`,
+      ],
+      {encoding: 'utf8', timeout: 60_000},
+    )
+    expect(r.stderr).toBe('')
+    const [cache, main, commands] = r.stdout.trim().split(' ')
+    expect(cache).toBe('used')
+    expect(main).toBe('function')
+    expect(Number(commands)).toBe(Object.keys(COMMANDS).length)
+  })
+})
+
 // eslint-disable-next-line no-control-regex -- an escape sequence is what it looks for
 const ESCAPE = /\u001b\[/
 

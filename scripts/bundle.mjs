@@ -1,0 +1,53 @@
+// npm run build, after tsc: the CLI as one CommonJS file (dist/netlab.cjs) behind a small ESM
+// loader (dist/netlab.mjs, from scripts/netlab-loader.mjs) that gives V8 its code cache, and the
+// cache itself (dist/netlab.cjs.cache); and the CNI plugin's bundle (dist/netlab-cni.mjs).
+import {execFileSync} from 'node:child_process'
+import {copyFileSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {build} from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = join(root, 'dist')
+const cjs = join(dist, 'netlab.cjs')
+
+await build({
+  entryPoints: [join(dist, 'src/cli/main.js')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['typescript', '@viz-js/viz'],
+  outfile: cjs,
+  logLevel: 'warning',
+  // src/paths.ts finds the package from its own file
+  define: {'import.meta.url': '__netlab_import_meta_url'},
+  banner: {js: "var __netlab_import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
+})
+// a dynamic import() cannot run in code compiled by vm.Script (Node 20): the loader passes one in
+const text = readFileSync(cjs, 'utf8')
+const calls = text.match(/\bawait import\(/g)?.length ?? 0
+const patched = text.replaceAll(/\bawait import\(/g, 'await __netlab_import(')
+if (calls === 0 || /[^\w$."'`]import\((?!\))/.test(patched))
+  throw new Error('bundle: the dynamic imports of the bundle are not where this script expects them')
+writeFileSync(cjs, patched)
+copyFileSync(join(root, 'scripts/netlab-loader.mjs'), join(dist, 'netlab.mjs'))
+
+// the code cache, written after commands that compile most of what `up`, `probe` and `down` run
+// (pure ones only: nothing here touches the machine)
+rmSync(`${cjs}.cache`, {force: true})
+const env = {...process.env, NETLAB_WRITE_CODE_CACHE: '1'}
+execFileSync(process.execPath, [join(root, 'bin/run.js'), 'plan', join(root, 'topologies/three-node.yaml'), '--json'], {
+  env,
+  stdio: 'ignore',
+})
+
+await build({
+  entryPoints: [join(dist, 'src/cni/plugin/main.js')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: join(dist, 'netlab-cni.mjs'),
+  logLevel: 'warning',
+})
