@@ -68,7 +68,12 @@ describe('the npm package', () => {
       ]),
     )
     expect(files.filter((f) => /(^|\/)src\/.*\.ts$|\.map$|^test\/|^bench\/|^dist\/bench\/|^scripts\//.test(f))).toEqual([])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/netlab-cni.mjs', 'dist/netlab.cjs', 'dist/netlab.cjs.cache', 'dist/netlab.mjs'])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual([
+      'dist/netlab-cni.mjs',
+      'dist/netlab.cjs',
+      'dist/netlab.cjs.cache',
+      'dist/netlab.mjs',
+    ])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
