@@ -50,8 +50,11 @@ export function schedule(plan: Plan, opts: {split?: number} = {}): Stage[] {
     lanes = new Map()
     phases = []
   }
+  // each phase's actions in one pass (a phase's actions are not always contiguous in the plan)
+  const byPhase = new Map<string, Action[]>(plan.phases.map((p) => [p.id, []]))
+  for (const a of plan.actions) byPhase.get(a.phase)?.push(a)
   for (const phase of plan.phases) {
-    const actions = plan.actions.filter((a) => a.phase === phase.id)
+    const actions = byPhase.get(phase.id)!
     if (actions.length === 0) continue
     if (!(phase.scope === 'netns' && openScope === 'netns')) close()
     openScope = phase.scope

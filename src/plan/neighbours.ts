@@ -100,7 +100,8 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']
   const u = underlayNeighbours(model)
-  const isNode = (x: {name: string}) => model.nodes.some((n) => n.name === x.name)
+  const nodeNames = new Set(model.nodes.map((n) => n.name))
+  const isNode = (x: {name: string}) => nodeNames.has(x.name)
   // a VPC resolves pod addresses itself: a host of the segment learns each other node's pod at that node's MAC
   const vpcPodEntries = (host: {name: string; segment: number; netns: string}) => {
     for (const {pod, node: owner} of remotePods(model, host))

@@ -2,6 +2,7 @@
 // runner speaks rtnetlink itself for the few requests plans are made of (no ip process per
 // namespace): each action is encoded here as an op record; a batch holding anything else goes
 // to `ip -batch` instead, and is counted as a fallback.
+import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
 import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
 
@@ -127,14 +128,7 @@ const FAULT_LINE = ['link', 'set', 'dev', 'netlab-fault', 'up']
 export const ip: ToolDriver = {
   name: 'ip',
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
-  badArg: (arg) =>
-    arg === ''
-      ? 'is empty'
-      : /[\n\r]/.test(arg)
-        ? 'holds a line break'
-        : arg.includes('"') && arg.includes("'")
-          ? 'holds both kinds of quote'
-          : undefined,
+  badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
   prepare(actions, netns, opts: PrepareOptions): Prepared {
     const args = actions.map((a, i) => (i === opts.fault ? FAULT_LINE : a.args))
     const ops = netns && opts.netlink ? args.map(encodeIp) : []

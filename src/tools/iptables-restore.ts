@@ -2,6 +2,7 @@
 // namespace at once (without --noflush, the table is flushed and rebuilt in one commit). It is
 // how `netlab policy apply` swaps a node's rules atomically, and how a failed apply puts the old
 // ones back.
+import {notOneLine} from './args.js'
 import {perActionSteps} from './outcome.js'
 import type {Prepared, ToolDriver} from './types.js'
 
@@ -11,7 +12,7 @@ const FAULT_TABLE = '*filter\n-A NETLAB-INJECTED-FAULT -j ACCEPT\nCOMMIT\n'
 export const iptablesRestore: ToolDriver = {
   name: 'iptables-restore',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'iptables-restore', ...c.args],
-  badArg: (arg) => (arg === '' ? 'is empty' : /[\n\r]/.test(arg) ? 'holds a line break' : undefined),
+  badArg: notOneLine,
   prepare(actions, netns, opts): Prepared {
     // one program per table: each names its own failing line, and commits (or not) on its own
     const steps = actions.map((a, i) => ({

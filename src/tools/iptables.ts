@@ -1,6 +1,7 @@
 // iptables. A namespace's rules go in as one iptables-restore input: one section per table,
 // chain policies before rules. Each line of that input is mapped back to its action, so the
 // line iptables-restore names in its error is the rule reported and journaled.
+import {notOneLine} from './args.js'
 import {shown, unknown} from './outcome.js'
 import type {BatchOutcome, Prepared, StepFailure, ToolDriver} from './types.js'
 
@@ -50,7 +51,7 @@ const withFault = (p: {actions: {args: string[]}[]; fault: number}) => p.actions
 export const iptables: ToolDriver = {
   name: 'iptables',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'iptables', ...c.args],
-  badArg: (arg) => (arg === '' ? 'is empty' : /[\n\r]/.test(arg) ? 'holds a line break' : undefined),
+  badArg: notOneLine,
   prepare(actions, netns, opts): Prepared {
     const input = restoreInput(withFault({actions, fault: opts.fault}))
     return {
