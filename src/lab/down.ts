@@ -2,7 +2,7 @@
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
 import {rollback, runUndo} from '../exec/rollback.js'
 import {readJournal, summarize} from '../state/journal.js'
-import {acquireLock} from '../state/lock.js'
+import {acquireLock, removeStaleLock} from '../state/lock.js'
 import {files} from '../state/paths.js'
 import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../model/names.js'
@@ -74,7 +74,11 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       deleted += marked.length
     }
     const hadDir = labDirExists(lab)
-    step('remove state dir', () => (stuck.length > 0 ? removeLabStateKeepingPids(lab) : removeLabDir(lab)))
+    step('remove state dir', () => {
+      if (stuck.length > 0) removeLabStateKeepingPids(lab)
+      else removeLabDir(lab)
+      removeStaleLock(lab, 'probe') // a live probe releases its own when it ends
+    })
     return {
       lab,
       changed: hadDir || deleted > 0 || stoppedProcesses > 0,

@@ -6,6 +6,7 @@ import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
 import {requireRoot} from '../lab/preflight.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
+import {acquireLock} from '../state/lock.js'
 import {readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'
@@ -64,37 +65,44 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
   // judged as they come in: counts, and only the results worth keeping (see Tally)
   const tally = new Tally(probes, {allChecks: opts.allChecks})
-  // Registered, so `netlab down` stops the engines too; a dead probe's engines stop by themselves.
-  await reapStale(lab)
-  let interrupted: string | undefined
-  const abort = new AbortController()
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return
-    interrupted = sig
-    process.stderr.write(`netlab: ${sig} received; stopping the probe\n`)
-    abort.abort()
-  }
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  signals.forEach((s) => process.on(s, onSignal))
-  const self = new Map<string, SelfObservation>()
+  // one probe of a lab at a time: two would share its echo ports (SO_REUSEPORT), and when one
+  // ends, the connections still queued on its sockets are reset and the other counts them failed
+  const lock = acquireLock(lab, 'probe')
   try {
-    // the echo service answers HTTP on its own port and, in a lab with policies, on every port they name (TCP and UDP)
-    const run = await runEngines({
-      lab,
-      probes,
-      ...(model.policies ? {extra: namedPorts(model)} : {}),
-      addrs: selfPods.map((p) => p.netns),
-      onResult: (id, o) => tally.add(id, o),
-      signal: abort.signal,
-    })
-    if (interrupted)
-      throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and its engines are stopped`, interrupted)
-    for (const p of selfPods) {
-      const seen = run.addresses.get(p.netns)
-      self.set(p.name, seen ? {eth0: eth0Addresses(seen)} : {detail: `could not read the addresses in ${p.netns}`})
+    // Registered, so `netlab down` stops the engines too; a dead probe's engines stop by themselves.
+    await reapStale(lab)
+    let interrupted: string | undefined
+    const abort = new AbortController()
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (interrupted) return
+      interrupted = sig
+      process.stderr.write(`netlab: ${sig} received; stopping the probe\n`)
+      abort.abort()
     }
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+    signals.forEach((s) => process.on(s, onSignal))
+    const self = new Map<string, SelfObservation>()
+    try {
+      // the echo service answers HTTP on its own port and, in a lab with policies, on every port they name (TCP and UDP)
+      const run = await runEngines({
+        lab,
+        probes,
+        ...(model.policies ? {extra: namedPorts(model)} : {}),
+        addrs: selfPods.map((p) => p.netns),
+        onResult: (id, o) => tally.add(id, o),
+        signal: abort.signal,
+      })
+      if (interrupted)
+        throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and its engines are stopped`, interrupted)
+      for (const p of selfPods) {
+        const seen = run.addresses.get(p.netns)
+        self.set(p.name, seen ? {eth0: eth0Addresses(seen)} : {detail: `could not read the addresses in ${p.netns}`})
+      }
+    } finally {
+      signals.forEach((s) => process.off(s, onSignal))
+    }
+    return tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
   } finally {
-    signals.forEach((s) => process.off(s, onSignal))
+    lock.release()
   }
-  return tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
 }

@@ -1,5 +1,5 @@
-// One netlab process at a time may change a lab. The lock is a file created with O_EXCL that
-// holds the owner's PID; a lock whose owner is gone (killed, crashed) is taken over.
+// One netlab process at a time may change a lab, and one may probe it. A lock is a file created
+// with O_EXCL that holds the owner's PID; a lock whose owner is gone (killed, crashed) is taken over.
 import {mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {NetlabError} from '../cli/errors.js'
@@ -10,8 +10,40 @@ export interface Lock {
   release(): void
 }
 
-export function acquireLock(lab: string): Lock {
-  const path = files.lock(lab)
+/** What the lock is for: changing the lab (up, down, policy apply, break, fix) or probing it. */
+export type LockPurpose = 'change' | 'probe'
+
+const HELD: Record<LockPurpose, (lab: string, owner: number) => string> = {
+  change: (lab, owner) => `lab ${lab} is being changed by another netlab process (pid ${owner}); wait for it to finish`,
+  // two probes of one lab share its echo ports (SO_REUSEPORT): when one ends, the connections
+  // queued on its sockets are reset, and the other would count them as failures
+  probe: (lab, owner) => `lab ${lab} is being probed by another netlab probe (pid ${owner}); run one probe of a lab at a time`,
+}
+
+const lockFile = (lab: string, purpose: LockPurpose) => (purpose === 'probe' ? files.probeLock(lab) : files.lock(lab))
+
+/**
+ * The live owner of the lock at `path`, or undefined: no lock, or one whose owner is gone,
+ * which is then removed ('released' when it went away while being read).
+ */
+function liveOwner(path: string): number | 'released' | undefined {
+  let owner: number
+  try {
+    owner = Number(readFileSync(path, 'utf8'))
+  } catch {
+    return 'released'
+  }
+  if (Number.isInteger(owner) && owner > 0 && alive(owner)) return owner
+  try {
+    unlinkSync(path) // stale: its owner died
+  } catch {
+    // someone else cleaned it first
+  }
+  return undefined
+}
+
+export function acquireLock(lab: string, purpose: LockPurpose = 'change'): Lock {
+  const path = lockFile(lab, purpose)
   mkdirSync(dirname(path), {recursive: true})
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -29,21 +61,14 @@ export function acquireLock(lab: string): Lock {
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      let owner: number
-      try {
-        owner = Number(readFileSync(path, 'utf8'))
-      } catch {
-        continue // released meanwhile
-      }
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new NetlabError(`lab ${lab} is being changed by another netlab process (pid ${owner}); wait for it to finish`)
-      }
-      try {
-        unlinkSync(path) // stale: its owner died
-      } catch {
-        // someone else cleaned it first
-      }
+      const owner = liveOwner(path)
+      if (typeof owner === 'number') throw new NetlabError(HELD[purpose](lab, owner))
     }
   }
   throw new NetlabError(`could not take the lock for lab ${lab} (${path})`)
+}
+
+/** `down`: a lock left by a process that died (a probe killed with SIGKILL) goes with the lab. */
+export function removeStaleLock(lab: string, purpose: LockPurpose): void {
+  liveOwner(lockFile(lab, purpose))
 }
