@@ -241,7 +241,7 @@ async function netlabRun(ctx: Context, size: Size, mode: RoutingMode, withProbe:
     else Object.assign(run, {downWallMs: Math.round(down.ms), downMs: dj.labs[0]?.ms, downRssKB: dj.maxRssKB})
     const p = run.probe
     log(
-      `  netlab: up ${sec(run.upWallMs)} (self ${run.upMs} ms, ${Math.round((run.upRssKB ?? 0) / 1024)} MB), pings ${run.ping.passed}/${run.ping.passed + run.ping.failed}` +
+      `  netlab ${mode} ${size.label}: up ${sec(run.upWallMs)} (self ${run.upMs} ms, ${Math.round((run.upRssKB ?? 0) / 1024)} MB), pings ${run.ping.passed}/${run.ping.passed + run.ping.failed}` +
         [p, run.probeFull]
           .filter((x) => x !== undefined)
           .map(
@@ -302,9 +302,10 @@ async function main(): Promise<number> {
   let fatal: string | undefined
   try {
     for (const size of opts.sizes) {
-      for (const mode of opts.modes) {
-        // the other modes are compared with host-gw at a few sizes; host-gw runs at every size
-        if (mode !== 'host-gw' && !opts.modeSizes.has(size.label)) continue
+      // the other modes are compared with host-gw at a few sizes; host-gw runs at every size
+      const modes = opts.modes.filter((mode) => mode === 'host-gw' || opts.modeSizes.has(size.label))
+      const sized: Case[] = []
+      for (const mode of modes) {
         checkStop()
         const {model, plan} = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
         rmSync(join(dir, 'counting.yaml'), {force: true})
@@ -322,6 +323,7 @@ async function main(): Promise<number> {
           failed: false,
         }
         cases.push(c)
+        sized.push(c)
         log(
           `\n== ${size.label === 'three' ? 'three-node' : size.label} (${model.nodes.length} nodes, ${pods} pods, ${namespaces} namespaces, ${plan.actions.length} actions), routing ${mode}`,
         )
@@ -331,15 +333,19 @@ async function main(): Promise<number> {
           checkStop()
           log(`  (waiting for the kernel to finish deleting namespaces: ${sec(await settle(namespaces, baseline))})`)
         } else c.naiveSkipped = opts.naiveSizes.size === 0 ? '--skip-naive' : mode !== 'host-gw' ? 'host-gw only' : 'not in --naive-sizes'
-        for (let i = 0; i < opts.repeat; i++) {
+      }
+      // Round by round, each mode once per round: a mode's ratio to host-gw compares runs made
+      // minutes apart at most, not a quiet quarter of an hour with a busy one (this machine's
+      // kernel stages vary by half from one minute to the next).
+      for (let i = 0; i < opts.repeat; i++)
+        for (const c of sized) {
           checkStop()
           const first = hasProbe && i === 0
-          await netlabRun(ctx, size, mode, first, first && mode === 'host-gw' && opts.fullSizes.has(size.label), c)
+          await netlabRun(ctx, size, c.mode, first, first && c.mode === 'host-gw' && opts.fullSizes.has(size.label), c)
           checkStop()
-          log(`  (settled in ${sec(await settle(namespaces, baseline))})`)
+          log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
         }
-        summarize(c)
-      }
+      sized.forEach(summarize)
     }
   } catch (error) {
     if (error instanceof Interrupted) interrupted = true
