@@ -20,9 +20,10 @@ await build({
   external: ['typescript', '@viz-js/viz'],
   outfile: cjs,
   logLevel: 'warning',
-  // src/paths.ts finds the package from its own file
+  // src/paths.ts finds the package from its own file: the loader passes the bundle's URL in;
+  // any other use of import.meta would be empty in CommonJS, so it stops the build
   define: {'import.meta.url': '__netlab_import_meta_url'},
-  banner: {js: "var __netlab_import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
+  logOverride: {'empty-import-meta': 'error'},
 })
 // a dynamic import() cannot run in code compiled by vm.Script (Node 20): the loader passes one in
 const text = readFileSync(cjs, 'utf8')
@@ -33,14 +34,22 @@ if (calls === 0 || /[^\w$."'`]import\((?!\))/.test(patched))
 writeFileSync(cjs, patched)
 copyFileSync(join(root, 'scripts/netlab-loader.mjs'), join(dist, 'netlab.mjs'))
 
-// the code cache, written after commands that compile most of what `up`, `probe` and `down` run
-// (pure ones only: nothing here touches the machine)
+// the code cache, written after a command that compiles much of what `up`, `probe` and `down`
+// run (a pure one: nothing here touches the machine), without the caller's NODE_OPTIONS (V8
+// flags change the cache, and a cache made under other flags is rejected)
 rmSync(`${cjs}.cache`, {force: true})
 const env = {...process.env, NETLAB_WRITE_CODE_CACHE: '1'}
+delete env.NODE_OPTIONS
 execFileSync(process.execPath, [join(root, 'bin/run.js'), 'plan', join(root, 'topologies/three-node.yaml'), '--json'], {
   env,
-  stdio: 'ignore',
+  stdio: ['ignore', 'ignore', 'inherit'],
 })
+const check = execFileSync(
+  process.execPath,
+  ['--input-type=module', '-e', `console.log((await import(${JSON.stringify(join(dist, 'netlab.mjs'))})).codeCache)`],
+  {env: {...env, NETLAB_WRITE_CODE_CACHE: ''}, encoding: 'utf8'},
+).trim()
+if (check !== 'used') throw new Error(`bundle: V8 did not take the code cache just made (${check})`)
 
 await build({
   entryPoints: [join(dist, 'src/cni/plugin/main.js')],

@@ -1,5 +1,5 @@
 // Where netlab's own files are. The code runs both as dist/src/**.js (tsc output) and as the
-// single-file bundle dist/netlab.mjs, so paths are found from the package root, not from here.
+// single-file bundle dist/netlab.cjs, so paths are found from the package root, not from here.
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'

@@ -65,8 +65,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
   // judged as they come in: counts, and only the results worth keeping (see Tally)
   const tally = new Tally(probes, {allChecks: opts.allChecks})
-  // one probe of a lab at a time: two would share its echo ports (SO_REUSEPORT), and when one
-  // ends, the connections still queued on its sockets are reset and the other counts them failed
+  // one probe of a lab at a time (why: state/lock.ts)
   const lock = acquireLock(lab, 'probe')
   try {
     // Registered, so `netlab down` stops the engines too; a dead probe's engines stop by themselves.

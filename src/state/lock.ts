@@ -1,10 +1,12 @@
-// One netlab process at a time may change a lab, and one may probe it. A lock is a file created
-// with O_EXCL that holds the owner's PID; a lock whose owner is gone (killed, crashed) is taken over.
-import {mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync} from 'node:fs'
+// One netlab process at a time may change a lab, and one may probe it. A lock is a file holding
+// its owner's PID and start time; it appears with its content at once (written aside, then
+// linked into place), and a lock whose owner is gone (killed, crashed, or its PID now someone
+// else's) is taken over.
+import {linkSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {NetlabError} from '../cli/errors.js'
 import {files} from './paths.js'
-import {alive} from '../lab/processes.js'
+import {finished, procStat} from '../lab/processes.js'
 
 export interface Lock {
   release(): void
@@ -22,53 +24,86 @@ const HELD: Record<LockPurpose, (lab: string, owner: number) => string> = {
 
 const lockFile = (lab: string, purpose: LockPurpose) => (purpose === 'probe' ? files.probeLock(lab) : files.lock(lab))
 
+/** "PID START": the start time tells the owner from a process that got its PID later. */
+function ownerLine(): string {
+  return `${process.pid} ${procStat(process.pid)?.start ?? ''}`.trim()
+}
+
+/** The owner a lock's content names, if that very process still runs. */
+export function liveOwner(content: string): number | undefined {
+  const [pid, start] = content.trim().split(' ').map(Number)
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  const st = procStat(pid)
+  if (finished(st)) return undefined
+  return start === undefined || st!.start === start ? pid : undefined
+}
+
+/** Create the lock with its content, or false when one exists. */
+function create(path: string): boolean {
+  const aside = `${path}.${process.pid}.new`
+  writeFileSync(aside, ownerLine())
+  try {
+    linkSync(aside, path)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    rmSync(aside, {force: true})
+  }
+}
+
 /**
- * The live owner of the lock at `path`, or undefined: no lock, or one whose owner is gone,
- * which is then removed ('released' when it went away while being read).
+ * The live owner of the lock at `path`; a dead owner's lock is moved aside and removed. Moving
+ * (rename) lets one of two takers win; one that moved a lock taken meanwhile puts it back.
  */
-function liveOwner(path: string): number | 'released' | undefined {
-  let owner: number
+function ownerOrClear(path: string): number | undefined {
+  let content: string
   try {
-    owner = Number(readFileSync(path, 'utf8'))
+    content = readFileSync(path, 'utf8')
   } catch {
-    return 'released'
+    return undefined // released meanwhile
   }
-  if (Number.isInteger(owner) && owner > 0 && alive(owner)) return owner
+  const owner = liveOwner(content)
+  if (owner !== undefined) return owner
+  const aside = `${path}.${process.pid}.stale`
   try {
-    unlinkSync(path) // stale: its owner died
+    renameSync(path, aside)
   } catch {
-    // someone else cleaned it first
+    return undefined // another taker moved it first
   }
+  try {
+    if (readFileSync(aside, 'utf8') !== content) linkSync(aside, path) // not the stale one: someone's new lock
+  } catch {
+    // a lock exists again: its owner's
+  }
+  rmSync(aside, {force: true})
   return undefined
 }
 
 export function acquireLock(lab: string, purpose: LockPurpose = 'change'): Lock {
   const path = lockFile(lab, purpose)
   mkdirSync(dirname(path), {recursive: true})
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644)
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (create(path)) {
+      const mine = ownerLine()
       return {
         release() {
           try {
-            if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path)
+            if (readFileSync(path, 'utf8') === mine) unlinkSync(path)
           } catch {
             // already gone
           }
         },
       }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const owner = liveOwner(path)
-      if (typeof owner === 'number') throw new NetlabError(HELD[purpose](lab, owner))
     }
+    const owner = ownerOrClear(path)
+    if (owner !== undefined) throw new NetlabError(HELD[purpose](lab, owner))
   }
   throw new NetlabError(`could not take the lock for lab ${lab} (${path})`)
 }
 
 /** `down`: a lock left by a process that died (a probe killed with SIGKILL) goes with the lab. */
 export function removeStaleLock(lab: string, purpose: LockPurpose): void {
-  liveOwner(lockFile(lab, purpose))
+  ownerOrClear(lockFile(lab, purpose))
 }

@@ -1,7 +1,8 @@
-// The lab locks: one process changes a lab, one probes it; a lock whose owner died is taken
-// over, and `down` removes it. No root: a temporary state directory and a child we start.
+// The lab locks: one process changes a lab, one probes it; a lock whose owner died (or whose PID
+// another process got since) is taken over, and `down` removes it. No root: a temporary state
+// directory and a child we start.
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -28,7 +29,7 @@ describe('lab locks', () => {
   it('a probe lock is refused to a second taker while its owner lives, naming the owner; change and probe locks are apart', () => {
     const probe = acquireLock('lk', 'probe')
     try {
-      expect(existsSync(join(dir, 'lk.probe.lock'))).toBe(true)
+      expect(readFileSync(join(dir, 'lk.probe.lock'), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+$`)) // PID and start time
       expect(() => acquireLock('lk', 'probe')).toThrow(`lab lk is being probed by another netlab probe (pid ${process.pid})`)
       const change = acquireLock('lk') // up/down are not held up by a probe (down stops its engines)
       change.release()
@@ -37,6 +38,7 @@ describe('lab locks', () => {
     }
     expect(existsSync(join(dir, 'lk.probe.lock'))).toBe(false)
     acquireLock('lk', 'probe').release() // free again
+    expect(readdirSync(dir)).toEqual([]) // nothing left aside
   })
 
   it("a lock left by a dead owner is taken over; removeStaleLock removes only a dead owner's lock", async () => {
@@ -51,6 +53,10 @@ describe('lab locks', () => {
       removeStaleLock('live', 'probe')
       expect(existsSync(join(dir, 'live.probe.lock'))).toBe(true)
       expect(() => acquireLock('live', 'probe')).toThrow(`(pid ${child.pid})`)
+      // the same PID with another start time is a process that got the dead owner's PID later
+      writeFileSync(join(dir, 'reused.probe.lock'), `${child.pid} 1`)
+      acquireLock('reused', 'probe').release()
+      expect(existsSync(join(dir, 'reused.probe.lock'))).toBe(false)
     } finally {
       child.kill('SIGKILL')
       await new Promise((resolve) => child.once('exit', resolve))
