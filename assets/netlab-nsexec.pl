@@ -10,7 +10,7 @@
 #   netlink:FILE  rtnetlink requests, one op record a line ("route<TAB>dst=…<TAB>len=…<TAB>dev=…"),
 #                 or netlink-ops:OPS, the same records inline (\x1e between records, \x1f for TAB):
 #                 the plan's link set / addr add / route add / neigh add (and link add of a
-#                 VXLAN device), sent as `ip` would send
+#                 VXLAN device, and bridge's fdb append), sent as `ip` and `bridge` would send
 #                 them, without starting `ip` at all;
 #   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
 #                 "stdin<TAB>PATH" or "input<TAB>HEX" line; its stdout goes to ERRDIR/ID.STEP.out;
@@ -70,7 +70,8 @@ use constant {
   IFLA_VXLAN_ID => 1, IFLA_VXLAN_LINK => 3, IFLA_VXLAN_LOCAL => 4, IFLA_VXLAN_LEARNING => 7, IFLA_VXLAN_PORT => 15,
   RTNH_F_ONLINK => 4,
   IFA_ADDRESS => 1, IFA_LOCAL => 2, IFA_FLAGS => 8, IFA_F_NOPREFIXROUTE => 0x200, RTA_DST => 1, RTA_OIF => 4, RTA_GATEWAY => 5,
-  NDA_DST => 1, NDA_LLADDR => 2, NUD_PERMANENT => 0x80, NTF_PROXY => 0x08,
+  NDA_DST => 1, NDA_LLADDR => 2, NUD_NOARP => 0x40, NUD_PERMANENT => 0x80, NTF_SELF => 0x02, NTF_PROXY => 0x08,
+  AF_BRIDGE => 7, NLM_F_APPEND => 0x800,
   RT_TABLE_MAIN => 254, RTPROT_BOOT => 3, RT_SCOPE_UNIVERSE => 0, RT_SCOPE_LINK => 253, RTN_UNICAST => 1,
 };
 
@@ -165,6 +166,12 @@ sub encode {
     return (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
       pack('CCCCL', AF_INET, $r->{len}, 0, RT_SCOPE_UNIVERSE, $dev) . attr(IFA_LOCAL, ip4($r->{ip})) . attr(IFA_ADDRESS, ip4($r->{ip}))
       . ($r->{noprefixroute} ? attr(IFA_FLAGS, pack('L', IFA_F_NOPREFIXROUTE)) : ''));
+  }
+  if ($op eq 'fdb') {
+    # a forwarding entry of a bridge-like device (VXLAN: MAC -> the remote underlay address), as
+    # `bridge fdb append` sends it: the device's own table (self), permanent
+    return (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND,
+      pack('CxxxlSCCSSH12xxSSC4', AF_BRIDGE, $dev, NUD_NOARP | NUD_PERMANENT, NTF_SELF, 0, 10, NDA_LLADDR, $r->{mac} =~ tr/://dr, 8, NDA_DST, split /\./, $r->{dst}));
   }
   # pneigh: a proxy entry, no link-layer address; the kernel answers ARP for it with the device's own
   return (RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, pack('CxxxlSCC', AF_INET, $dev, NUD_PERMANENT, NTF_PROXY, 0) . attr(NDA_DST, ip4($r->{ip})));

@@ -7,15 +7,16 @@ import {failedAt, succeeded, unknown} from './outcome.js'
 import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
-const IFNAME = /^[A-Za-z0-9@._:-]{1,15}$/
-const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
+export const IFNAME = /^[A-Za-z0-9@._:-]{1,15}$/
+export const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
 
-const isIPv4 = (s: string | undefined) => s !== undefined && IPV4.test(s) && s.split('.').every((b) => Number(b) <= 255)
+export const isIPv4 = (s: string | undefined) => s !== undefined && IPV4.test(s) && s.split('.').every((b) => Number(b) <= 255)
 const isPrefix = (s: string | undefined) => s !== undefined && /^\d{1,2}$/.test(s) && Number(s) <= 32
 const isMtu = (s: string | undefined) => s !== undefined && /^\d{2,5}$/.test(s) && Number(s) >= 68 && Number(s) <= 65535
 const isUint = (s: string | undefined, max: number) => s !== undefined && /^\d{1,10}$/.test(s) && Number(s) <= max
 
-function record(op: string, fields: Record<string, string | undefined>): string {
+/** An op record for the runner: the op, then key=value fields, tab-separated. */
+export function record(op: string, fields: Record<string, string | undefined>): string {
   return [
     op,
     ...Object.entries(fields)

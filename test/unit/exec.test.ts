@@ -2,6 +2,7 @@
 // and stderr become exactly which actions were applied (what the journal records).
 import {describe, expect, it} from 'vitest'
 import {outcome, prepare} from '../../src/exec/batch.js'
+import {encodeFdb} from '../../src/tools/bridge.js'
 import {encodeIp, ipWord} from '../../src/tools/ip.js'
 import {restoreInput} from '../../src/tools/iptables.js'
 import type {Step, StepFailure} from '../../src/tools/types.js'
@@ -137,7 +138,7 @@ describe('batch outcomes', () => {
     expect([p.steps[0].kind, p.fallback]).toEqual(['exec', true])
   })
 
-  it('bridge: one bridge -batch per namespace; "Command failed -:N" blames line N', () => {
+  it('bridge: one bridge -batch per namespace (without the fast path); "Command failed -:N" blames line N', () => {
     const fdb = (i: number, mac: string, dst: string): Action => ({
       id: 100 + i,
       phase: 'routes',
@@ -152,10 +153,26 @@ describe('batch outcomes', () => {
       fdb(1, '0a:58:0a:f4:02:00', '192.168.50.12'),
       fdb(2, '0a:58:0a:f4:03:00', '192.168.50.13'),
     ]
-    const p = prepare({netns: 'x', tool: 'bridge', actions})
+    const p = prepare({netns: 'x', tool: 'bridge', actions}, {netlink: false})
     expect(p.steps).toEqual([
       {kind: 'exec', argv: ['bridge', '-batch', '-'], stdin: actions.map((a) => a.args.join(' ')).join('\n') + '\n'},
     ])
+    // inside a namespace the runner speaks fdb append itself: one op record per entry
+    const fast = prepare({netns: 'x', tool: 'bridge', actions})
+    expect(fast.steps).toEqual([
+      {
+        kind: 'netlink',
+        ops: [
+          'fdb\tmac=0a:58:0a:f4:09:00\tdev=flannel.1\tdst=192.168.50.21',
+          'fdb\tmac=0a:58:0a:f4:02:00\tdev=flannel.1\tdst=192.168.50.12',
+          'fdb\tmac=0a:58:0a:f4:03:00\tdev=flannel.1\tdst=192.168.50.13',
+        ],
+      },
+    ])
+    const refused = outcome(fast, {step: 0, exitCode: 1, stderr: 'RTNETLINK answers: No such device', at: 2, also: [3]})
+    expect([refused.applied.map((a) => a.id), refused.failed?.id, refused.notRun.map((a) => a.id)]).toEqual([[100, 102], 101, []])
+    expect(encodeFdb(['fdb', 'append', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21', 'self'])).toBeUndefined()
+    expect(encodeFdb(['fdb', 'add', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21'])).toBeUndefined()
     expect(argv(actions[0])).toEqual([
       'bridge',
       '-n',
@@ -174,7 +191,7 @@ describe('batch outcomes', () => {
       command: 'bridge -n x fdb append 0a:58:0a:f4:02:00 dev flannel.1 dst 192.168.50.12',
       stderr: 'Cannot find device "flannel.1"',
     })
-    const faulty = prepare({netns: 'x', tool: 'bridge', actions}, {faultAt: 101}).steps[0] as Extract<Step, {kind: 'exec'}>
+    const faulty = prepare({netns: 'x', tool: 'bridge', actions}, {faultAt: 101, netlink: false}).steps[0] as Extract<Step, {kind: 'exec'}>
     expect(faulty.stdin!.split('\n')[1]).toContain('dev netlab-fault')
   })
 
