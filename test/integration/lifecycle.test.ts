@@ -1,5 +1,6 @@
 // netlab up / status / down on real namespaces: the lab is built as planned, traffic flows,
-// `down` removes exactly what `up` made, and the host's own network never changes.
+// `down` removes exactly what `up` made (in the kernel too: its neighbour entries leave the
+// machine-wide table), and the host's own network never changes.
 import {spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -174,6 +175,32 @@ describe.skipIf(!isRoot)('rollback when a step fails', () => {
     expect(labNetns(lab)).toEqual([])
     expect(existsSync(join(stateDir, lab))).toBe(false)
     expect(rootSnapshot()).toBe(before)
+  })
+})
+
+/** Entries of the kernel's ARP table, which every namespace of the machine shares (/proc/net/stat/arp_cache, hex). */
+const arpEntries = () => parseInt(readFileSync('/proc/net/stat/arp_cache', 'utf8').split('\n')[1].split(/\s+/)[0], 16)
+
+describe.skipIf(!isRoot)('down frees the lab in the kernel, not only its names', () => {
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('free'))
+
+  // namespaces something still holds (processes left in them, open handles) keep their devices
+  // and entries after their names are gone: the machine-wide count shows it, to within the few
+  // entries the host (or another lab) may learn meanwhile
+  it("the lab's permanent neighbour entries leave the machine-wide table soon after down", async () => {
+    // big enough to get its neighbours written as permanent entries (more than 128 needed)
+    const file = writeTopology(stateDir, smallTopology(lab, {nodes: 12, pods: 2}))
+    const before = arpEntries()
+    expect(netlab(['up', file, '-q'], env).code).toBe(0)
+    const added = arpEntries() - before
+    expect(added).toBeGreaterThan(150)
+    const d = netlab(['down', lab], env)
+    expect(d.code, d.stderr).toBe(0)
+    // the kernel tears deleted namespaces down in the background: give it a few seconds
+    const deadline = Date.now() + 10_000
+    while (arpEntries() > before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(arpEntries()).toBeLessThanOrEqual(before + 3) // the host may learn a neighbour meanwhile
   })
 })
 
