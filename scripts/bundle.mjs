@@ -10,16 +10,14 @@ import {build} from 'esbuild'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
 const cjs = join(dist, 'netlab.cjs')
+/** what both bundles share: one file for Node 20 from tsc's output */
+const bundle = (entry, options) =>
+  build({entryPoints: [join(dist, entry)], bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', ...options})
 
-await build({
-  entryPoints: [join(dist, 'src/cli/main.js')],
-  bundle: true,
-  platform: 'node',
+await bundle('src/cli/main.js', {
   format: 'cjs',
-  target: 'node20',
   external: ['typescript', '@viz-js/viz'],
   outfile: cjs,
-  logLevel: 'warning',
   // src/paths.ts finds the package from its own file: the loader passes the bundle's URL in;
   // any other use of import.meta would be empty in CommonJS, so it stops the build
   define: {'import.meta.url': '__netlab_import_meta_url'},
@@ -51,12 +49,4 @@ const check = execFileSync(
 ).trim()
 if (check !== 'used') throw new Error(`bundle: V8 did not take the code cache just made (${check})`)
 
-await build({
-  entryPoints: [join(dist, 'src/cni/plugin/main.js')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: join(dist, 'netlab-cni.mjs'),
-  logLevel: 'warning',
-})
+await bundle('src/cni/plugin/main.js', {format: 'esm', outfile: join(dist, 'netlab-cni.mjs')})
