@@ -54,6 +54,8 @@ export interface Case {
   runs: NetlabRun[]
   /** medians over the successful runs (ms), peak RSS (KB) over all of them */
   median?: {upWallMs: number; upMs: number; downWallMs: number; downMs: number}
+  /** the fastest and slowest successful `up` (wall, ms): how much the machine varied */
+  upWallRange?: [number, number]
   peakRssKB?: number
   /** naive up / netlab up (both wall clock) */
   ratio?: number
@@ -76,6 +78,8 @@ export function summarize(c: Case): void {
       downWallMs: Math.round(median(ok.map((r) => r.downWallMs!))),
       downMs: Math.round(median(ok.map((r) => r.downMs ?? NaN))),
     }
+    const walls = ok.map((r) => r.upWallMs)
+    c.upWallRange = [Math.min(...walls), Math.max(...walls)]
   }
   const rss = c.runs.flatMap((r) => [r.upRssKB ?? 0, r.downRssKB ?? 0])
   if (rss.some((x) => x > 0)) c.peakRssKB = Math.max(...rss)
@@ -146,7 +150,11 @@ export const MEASURES: Measure[] = [
     value: (c) => c.median?.upWallMs,
     show: s,
     goal: (c) => upTo(hostGw(c, {'50x10': 1200, '100x10': 2500, '10x100': 2500, '200x5': 3500})),
-    note: (c) => (c.median ? `${s(c.median.upMs)} inside the process` : undefined),
+    note: (c) => {
+      if (!c.median) return undefined
+      const [lo, hi] = c.upWallRange ?? [c.median.upWallMs, c.median.upWallMs]
+      return `${s(c.median.upMs)} inside the process${s(hi) !== s(lo) ? `; runs ${s(lo)} to ${s(hi)}` : ''}`
+    },
   },
   {
     what: 'naive up / netlab up',
