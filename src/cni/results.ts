@@ -22,20 +22,28 @@ export function cachedResult(model: LabModel, pod: {netns: string}): CachedResul
   }
 }
 
-/** The model with every pod's address and MAC as its plugins' results say; returns how many differed from the prediction. */
+/**
+ * The model with every pod's address, MAC and host-side cable name as its plugins' results say
+ * (the reference bridge plugin names its veths at random: graph, status and trace must show the
+ * kernel's); returns how many addresses differed from the prediction.
+ */
 export function applyResults(model: LabModel): number {
   let changed = 0
-  for (const pod of model.nodes.flatMap((n) => n.pods)) {
-    const r = cachedResult(model, pod)
-    const eth0 = r?.interfaces?.findIndex((i) => i.name === 'eth0' && i.sandbox)
-    const ip = r?.ips?.find((a) => a.interface === undefined || a.interface === eth0)?.address.split('/')[0]
-    const mac = eth0 !== undefined && eth0 >= 0 ? r!.interfaces![eth0].mac : undefined
-    if (ip && ip !== pod.ip) {
-      pod.ip = ip
-      changed++
+  for (const node of model.nodes)
+    for (const pod of node.pods) {
+      const r = cachedResult(model, pod)
+      const eth0 = r?.interfaces?.findIndex((i) => i.name === 'eth0' && i.sandbox)
+      const ip = r?.ips?.find((a) => a.interface === undefined || a.interface === eth0)?.address.split('/')[0]
+      const mac = eth0 !== undefined && eth0 >= 0 ? r!.interfaces![eth0].mac : undefined
+      if (ip && ip !== pod.ip) {
+        pod.ip = ip
+        changed++
+      }
+      if (mac && mac !== pod.mac) pod.mac = mac
+      // the node's end of the pod's cable: the result's interface outside the sandbox that is not the bridge
+      const host = r?.interfaces?.find((i) => !i.sandbox && i.name !== node.bridge)?.name
+      if (host) pod.hostVeth = host
     }
-    if (mac && mac !== pod.mac) pod.mac = mac
-  }
   return changed
 }
 

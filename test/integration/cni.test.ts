@@ -6,7 +6,7 @@
 // Cost: about 10 s for those two, and about 4 s for each other preset (up, CHECK, down on two
 // nodes; probe.test.ts probes topologies/cni-*.yaml). Faults at CNI steps: reliability.test.ts.
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {isRoot, labNetns, labSandbox, netlab, ROOT, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
@@ -64,6 +64,17 @@ describe.skipIf(!isRoot)('netlab as the CNI runtime', () => {
     expect(up.code, up.stderr).toBe(0)
     // host-local handed out the addresses the model predicted (first free from the range start, in pod order)
     expect(reserved(stores)).toEqual(['10.244.0.2', '10.244.0.3', '10.244.1.2', '10.244.1.3', '10.244.2.2', '10.244.2.3'])
+    // the saved model names each pod's cable as the plugin did (bridge picks veth names at random):
+    // the kernel has that link in the node, on cni0; status, graph and trace read these names
+    const model = JSON.parse(readFileSync(join(stateDir, lab, 'state.json'), 'utf8')).model as {
+      nodes: {netns: string; bridge: string; pods: {name: string; hostVeth: string}[]}[]
+    }
+    for (const n of model.nodes)
+      for (const p of n.pods) {
+        expect(p.hostVeth).not.toBe(`veth-${p.name}`)
+        const [link] = JSON.parse(execFileSync('ip', ['-n', n.netns, '-j', 'link', 'show', 'dev', p.hostVeth], {encoding: 'utf8'}))
+        expect(link.master).toBe(n.bridge)
+      }
     const probe = netlab(['probe', lab], env)
     expect(probe.code, probe.stdout + probe.stderr).toBe(0)
     expect(probe.stdout).toMatch(/\n\d+ passed, 0 failed\s*$/)
