@@ -11,6 +11,7 @@
 import type {ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
+import type {Writable} from 'node:stream'
 import {cpus} from 'node:os'
 import {NetlabError} from '../cli/errors.js'
 import {startProcess} from '../exec/runner.js'
@@ -152,6 +153,23 @@ export interface EngineOptions {
   signal: AbortSignal
 }
 
+/**
+ * Write to `stream`; when it is full, wait until it drains, closes, or `gone` settles. The waits
+ * that lose the race are cancelled: left behind, each kept a 'close' and an 'error' listener on
+ * the stream, thousands of them in a --full run (Node warned of a leak on stderr).
+ */
+export async function writeWaiting(stream: Writable, text: string, gone: Promise<unknown>): Promise<void> {
+  if (stream.destroyed || !stream.writable) return
+  if (stream.write(text)) return
+  const done = new AbortController()
+  const wait = (event: string) => once(stream, event, {signal: done.signal}).catch(() => {})
+  try {
+    await Promise.race([wait('drain'), wait('close'), gone])
+  } finally {
+    done.abort()
+  }
+}
+
 class Engine {
   private buf = ''
   /** what its output lines mean depends on the phase: set anew for each */
@@ -181,11 +199,8 @@ class Engine {
 
   /** Write, waiting while the pipe is full (a --full run writes half a million lines); an engine
    *  that is gone takes nothing more (its exit is reported where it is awaited). */
-  async write(text: string): Promise<void> {
-    const stdin = this.child.stdin!
-    if (stdin.destroyed || !stdin.writable) return
-    if (stdin.write(text)) return
-    await Promise.race([once(stdin, 'drain'), once(stdin, 'close'), this.exited])
+  write(text: string): Promise<void> {
+    return writeWaiting(this.child.stdin!, text, this.exited)
   }
 
   /** The next output line that `match` accepts: rejects if the engine exits first or `ms` pass. */

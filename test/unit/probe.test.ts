@@ -1,5 +1,6 @@
 // `netlab probe`, the pure parts: which probes run, what each must see, the engine's lines, and
 // how the verdicts are printed. No root, no namespaces.
+import {Writable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {buildModel} from '../../src/model/build.js'
@@ -7,7 +8,7 @@ import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
 import {addressOwners, buildReport, failures, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
-import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound} from '../../src/probe/engine.js'
+import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound, writeWaiting} from '../../src/probe/engine.js'
 import {
   ALL_PAIRS_MAX_PODS,
   coverageFor,
@@ -271,6 +272,19 @@ describe('the engine lines (assets/netlab-probe.pl)', () => {
     expect(eth0Addresses(line.addrs)).toEqual(['10.244.0.2', '10.244.0.99', '10.244.0.98'])
     expect(parseAddrsLine('addrs netlab-x.db')).toEqual({netns: 'netlab-x.db', addrs: []})
     expect(parseAddrsLine('ready')).toBeUndefined()
+  })
+})
+
+describe("writing to an engine's input", () => {
+  it('waits while the stream is full, and leaves no listener behind per wait (a --full run waits thousands of times)', async () => {
+    // a slow reader: every write fills it, so every write waits for it to drain
+    const slow = new Writable({highWaterMark: 1024, write: (_chunk, _enc, done) => setTimeout(done, 1)})
+    let drains = 0
+    slow.on('drain', () => drains++)
+    const before = ['close', 'error', 'drain'].map((e) => slow.listenerCount(e))
+    for (let i = 0; i < 50; i++) await writeWaiting(slow, 'x'.repeat(2048), new Promise(() => {}))
+    expect(drains).toBe(50)
+    expect(['close', 'error', 'drain'].map((e) => slow.listenerCount(e))).toEqual(before)
   })
 })
 
