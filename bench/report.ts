@@ -153,7 +153,7 @@ export const MEASURES: Measure[] = [
     note: (c) => {
       if (!c.median) return undefined
       const [lo, hi] = c.upWallRange ?? [c.median.upWallMs, c.median.upWallMs]
-      return `${s(c.median.upMs)} inside the process${s(hi) !== s(lo) ? `; runs ${s(lo)} to ${s(hi)}` : ''}`
+      return `${s(c.median.upMs)} inside the process${s(hi) !== s(lo) ? `; wall ${s(lo)} to ${s(hi)} over ${c.runs.filter((r) => !r.error).length} runs` : ''}`
     },
   },
   {

@@ -24,14 +24,19 @@ export function cachedResult(model: LabModel, pod: {netns: string}): CachedResul
 
 /**
  * The model with every pod's address, MAC and host-side cable name as its plugins' results say
- * (the reference bridge plugin names its veths at random: graph, status and trace must show the
- * kernel's); returns how many addresses differed from the prediction.
+ * (the reference bridge plugin names its veths at random: trace must follow the kernel's names);
+ * returns how many addresses differed from the prediction.
  */
 export function applyResults(model: LabModel): number {
   let changed = 0
-  for (const node of model.nodes)
-    for (const pod of node.pods) {
-      const r = cachedResult(model, pod)
+  for (const node of model.nodes) {
+    const results = node.pods.map((pod) => cachedResult(model, pod))
+    // the node's end of a pod's cable: the result's interface outside the sandbox that is not a
+    // bridge (one the conflist names, or one that more than one pod's result lists)
+    const outside = results.flatMap((r) => (r?.interfaces ?? []).filter((i) => !i.sandbox).map((i) => i.name))
+    const shared = new Set([...conflistBridges(model, node.name), node.bridge, ...outside.filter((n, i) => outside.indexOf(n) !== i)])
+    node.pods.forEach((pod, k) => {
+      const r = results[k]
       const eth0 = r?.interfaces?.findIndex((i) => i.name === 'eth0' && i.sandbox)
       const ip = r?.ips?.find((a) => a.interface === undefined || a.interface === eth0)?.address.split('/')[0]
       const mac = eth0 !== undefined && eth0 >= 0 ? r!.interfaces![eth0].mac : undefined
@@ -40,11 +45,22 @@ export function applyResults(model: LabModel): number {
         changed++
       }
       if (mac && mac !== pod.mac) pod.mac = mac
-      // the node's end of the pod's cable: the result's interface outside the sandbox that is not the bridge
-      const host = r?.interfaces?.find((i) => !i.sandbox && i.name !== node.bridge)?.name
+      const host = r?.interfaces?.find((i) => !i.sandbox && !shared.has(i.name))?.name
       if (host) pod.hostVeth = host
-    }
+    })
+  }
   return changed
+}
+
+/** The bridges a node's conflist names (the bridge plugin's "bridge", cni0 when it names none). */
+function conflistBridges(model: LabModel, node: string): string[] {
+  const text = model.cni?.nodes.find((n) => n.node === node)?.text
+  try {
+    const plugins = (JSON.parse(text ?? '{}') as {plugins?: {type?: string; bridge?: string}[]}).plugins ?? []
+    return plugins.filter((p) => p.type === 'bridge' || p.bridge).map((p) => p.bridge ?? 'cni0')
+  } catch {
+    return []
+  }
 }
 
 /** Every plugin of the chain must be there before `up` touches anything. */

@@ -8,6 +8,7 @@ import {concurrency} from '../concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
+import {CNI_NO_POLICIES} from '../model/build.js'
 import {resolvePolicies} from '../model/policies.js'
 import type {LabModel} from '../model/types.js'
 import {ownerMark} from '../model/names.js'
@@ -37,6 +38,7 @@ export function planPolicyChange(lab: string, file: string): PolicyChange {
     throw new UsageError(
       `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
     )
+  if (state.model.cni) throw new UsageError(`lab ${lab} is wired by CNI plugins (cluster.cni): ${CNI_NO_POLICIES}`)
   const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
   const warnings: TopologyWarning[] = []
   const policies = resolvePolicies(

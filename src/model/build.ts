@@ -420,13 +420,12 @@ function checkCniFits(topo: Topology, mode: {id: string; podsInUnderlay?: boolea
       `cluster.cni: routing ${mode.id} wires pods into the VPC subnet on point-to-point cables, which no ` +
         `bridge CNI plugin does; use another routing mode, or leave cni out`,
     )
-  if (topo.policies)
-    throw new TopologyError(
-      cni.pos,
-      "cluster.cni: network policies need netlab's own pod wiring (they isolate each pod's cni0 port by " +
-        'its name, which a plugin picks at random); remove policies or cni',
-    )
+  if (topo.policies) throw new TopologyError(cni.pos, `cluster.cni: ${CNI_NO_POLICIES}; remove policies or cni`)
 }
+
+/** Why a lab wired by CNI plugins takes no network policies (at up, and at policy apply). */
+export const CNI_NO_POLICIES =
+  "network policies need netlab's own pod wiring (they isolate each pod's cni0 port by its name, which a plugin picks at random)"
 
 function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {
   const gateway = sub.base + 1

@@ -26,7 +26,8 @@ export const bridge: ToolDriver = {
       steps: [native ? {kind: 'netlink', ops: ops as string[]} : {kind: 'exec', argv: ['bridge', '-batch', '-'], stdin}],
       firstAction: [0],
       fault: opts.fault,
-      fallback: false,
+      // fdb lines the runner did not speak went to the bridge program: counted, as ip's are
+      fallback: netns !== null && opts.netlink && !native,
     }
   },
   interpret: (p, f) => batchOutcome('bridge', p, f),

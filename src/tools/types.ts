@@ -27,7 +27,7 @@ export interface Prepared {
   firstAction: number[]
   /** test-only: index of the action replaced by a command that really fails, or -1 */
   fault: number
-  /** true when ip lines went to the ip program because the runner does not speak them */
+  /** true when ip or bridge lines went to their program because the runner does not speak them */
   fallback: boolean
 }
 

@@ -367,11 +367,14 @@ describe.skipIf(!isRoot)('bash-cni, the one-screen plugin', () => {
     const prevResult = {cniVersion: '1.0.0', interfaces: [{name: 'lo', mac: '00:00:00:00:00:00', sandbox: env.CNI_NETNS}]}
     const added = call(BASH, ns.node, env, {...c, prevResult, runtimeConfig: {mac}})
     expect(added.exit, added.stdout).toBe(0)
-    expect(added.out.interfaces[0].mac).toBe(mac)
+    // the host end of the cable (on the node), then the pod's eth0, as the bridge plugin lists them
+    expect(added.out.interfaces[0].sandbox).toBeUndefined()
+    expect(spawnSync('ip', ['-n', ns.node, 'link', 'show', 'dev', added.out.interfaces[0].name]).status).toBe(0)
+    expect(added.out.interfaces[1]).toMatchObject({name: 'eth0', mac, sandbox: env.CNI_NETNS})
     expect(JSON.parse(spawnSync('ip', ['-n', ns.pod[0], '-j', 'link', 'show', 'dev', 'eth0'], {encoding: 'utf8'}).stdout)[0].address).toBe(
       mac,
     )
-    expect(added.out.ips).toEqual([{interface: 0, address: '10.97.0.2/24', gateway: '10.97.0.1'}])
+    expect(added.out.ips).toEqual([{interface: 1, address: '10.97.0.2/24', gateway: '10.97.0.1'}])
     expect(podView(ns.pod[0], 'eth0')).toEqual({addrs: ['10.97.0.2/24'], routes: ['default 10.97.0.1 eth0', '10.97.0.0/24  eth0']})
     expect(spawnSync('ip', ['netns', 'exec', ns.pod[0], 'ping', '-c1', '-W5', '10.97.0.1']).status).toBe(0)
     expect(call(BASH, ns.node, {...env, CNI_COMMAND: 'CHECK'}, {...c, prevResult: added.out}).exit).toBe(0)

@@ -1,7 +1,7 @@
 // cluster.cni, pure: the topology's checks (file:line:col, in the topology or in the conflist),
 // the model's per-node conflists, and the plan's plugin calls — the runtime's side of the CNI
 // spec (env, prevResult threading, DEL as undo in reverse chain order, the sh rendering).
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -14,6 +14,8 @@ import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {checkConflist} from '../../src/topology/cni.js'
 import {renderConflist} from '../../src/cni/model.js'
 import {presetConflist} from '../../src/cni/presets.js'
+import {cacheFile} from '../../src/cni/plan.js'
+import {applyResults} from '../../src/cni/results.js'
 import {summarize} from '../../src/state/journal.js'
 import {cni as cniDriver} from '../../src/tools/cni.js'
 
@@ -230,5 +232,50 @@ describe('the runtime at run time', () => {
     expect([...s.applied]).toEqual([1])
     expect([...s.failed]).toEqual([2])
     expect(s.maybe.size).toBe(0)
+  })
+})
+
+describe("reading the plugins' results back (applyResults)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-cni-results-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  /** node a's pods p and q, their cached ADD results as given; the model afterwards */
+  function applied(results: Record<string, unknown>[], conflistBridge?: string) {
+    const m = model(topo('{preset: reference}'))
+    m.cni!.dir = dir
+    if (conflistBridge) for (const n of m.cni!.nodes) n.text = n.text.replace(/"bridge": *"cni0"/, `"bridge": "${conflistBridge}"`)
+    mkdirSync(join(dir, 'cache', 'results'), {recursive: true})
+    m.nodes[0].pods.forEach((pod, i) => writeFileSync(cacheFile(m.cni!, pod), JSON.stringify({result: results[i]})))
+    rmSync(cacheFile(m.cni!, m.nodes[1].pods[0]), {force: true})
+    applyResults(m)
+    return m
+  }
+  const eth0 = (mac: string, ns: string) => ({name: 'eth0', mac, sandbox: `/run/netns/${ns}`})
+  const ips = (ip: string, iface: number) => [{address: `${ip}/24`, interface: iface}]
+
+  it("takes each pod's host cable from its result: not the bridge (the conflist's, or one every pod lists), not the sandbox's", () => {
+    // the reference bridge plugin: the bridge, the host veth, eth0
+    const ref = (veth: string, ip: string) => ({
+      interfaces: [{name: 'cni0', mac: '0a:00:00:00:00:01'}, {name: veth}, eth0('0a:58:00:00:00:02', 'x')],
+      ips: ips(ip, 2),
+    })
+    const m = applied([ref('veth1234abcd', '10.244.0.7'), ref('veth5678ef01', '10.244.0.8')])
+    expect(m.nodes[0].pods.map((p) => [p.hostVeth, p.ip])).toEqual([
+      ['veth1234abcd', '10.244.0.7'],
+      ['veth5678ef01', '10.244.0.8'],
+    ])
+    expect(m.nodes[1].pods[0].hostVeth).toBe('veth-b-p0') // no result: the model's own name stays
+    // a bridge named in the conflist, listed by one pod only
+    const named = applied(
+      [
+        {interfaces: [{name: 'br-lab'}, {name: 'vethaaaa'}, eth0('0a:58:00:00:00:03', 'x')], ips: ips('10.244.0.9', 2)},
+        {interfaces: [{name: 'vethbbbb'}, eth0('0a:58:00:00:00:04', 'y')], ips: ips('10.244.0.10', 1)},
+      ],
+      'br-lab',
+    )
+    expect(named.nodes[0].pods.map((p) => p.hostVeth)).toEqual(['vethaaaa', 'vethbbbb'])
+    // a result naming no host interface (only eth0): the model's own name stays
+    const bare = applied([{interfaces: [eth0('0a:58:00:00:00:05', 'x')], ips: ips('10.244.0.11', 0)}, {}])
+    expect(bare.nodes[0].pods.map((p) => p.hostVeth)).toEqual(['veth-p', 'veth-q'])
   })
 })

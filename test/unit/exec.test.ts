@@ -173,6 +173,9 @@ describe('batch outcomes', () => {
     expect([refused.applied.map((a) => a.id), refused.failed?.id, refused.notRun.map((a) => a.id)]).toEqual([[100, 102], 101, []])
     expect(encodeFdb(['fdb', 'append', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21', 'self'])).toBeUndefined()
     expect(encodeFdb(['fdb', 'add', '0a:58:0a:f4:09:00', 'dev', 'flannel.1', 'dst', '192.168.50.21'])).toBeUndefined()
+    // a line the runner does not speak: the whole batch goes to the bridge program, counted as a fallback
+    const odd = prepare({netns: 'x', tool: 'bridge', actions: [{...actions[0], args: [...actions[0].args, 'self']}]})
+    expect([odd.steps[0].kind, odd.fallback, fast.fallback]).toEqual(['exec', true, false])
     expect(argv(actions[0])).toEqual([
       'bridge',
       '-n',

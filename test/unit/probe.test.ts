@@ -286,6 +286,29 @@ describe("writing to an engine's input", () => {
     expect(drains).toBe(50)
     expect(['close', 'error', 'drain'].map((e) => slow.listenerCount(e))).toEqual(before)
   })
+
+  it('a wait ends when the stream is destroyed, fails, or the engine is gone, and leaves no listener either', async () => {
+    const stuck = () => new Writable({highWaterMark: 16, write: () => {}}) // takes nothing: every wait is for ever
+    const ends: [string, (w: Writable, gone: () => void) => void][] = [
+      ['destroyed', (w) => w.destroy()],
+      ['failed', (w) => w.destroy(new Error('EPIPE'))],
+      ['gone', (_w, gone) => gone()],
+    ]
+    for (const [why, end] of ends) {
+      const w = stuck()
+      w.on('error', () => {}) // the engine's stdin has one too
+      let gone = () => {}
+      const exited = new Promise<void>((resolve) => (gone = resolve))
+      const before = ['close', 'error', 'drain'].map((e) => w.listenerCount(e))
+      const wrote = writeWaiting(w, 'x'.repeat(64), exited)
+      setTimeout(() => end(w, gone), 10)
+      await expect(wrote, why).resolves.toBeUndefined()
+      expect(
+        ['close', 'error', 'drain'].map((e) => w.listenerCount(e)),
+        why,
+      ).toEqual(before)
+    }
+  })
 })
 
 describe('verdicts and the report', () => {
