@@ -78,6 +78,11 @@ describe.skipIf(!isRoot)('netlab as the CNI runtime', () => {
     const probe = netlab(['probe', lab], env)
     expect(probe.code, probe.stdout + probe.stderr).toBe(0)
     expect(probe.stdout).toMatch(/\n\d+ passed, 0 failed\s*$/)
+    // policies need netlab's own wiring: refused on a lab its plugins wired, as up refuses them
+    writeFileSync(join(stateDir, `${lab}-policies.yaml`), 'policies:\n  - name: deny\n    podSelector: {}\n    ingress: []\n')
+    const policy = netlab(['policy', 'apply', lab, join(stateDir, `${lab}-policies.yaml`)], env)
+    expect(policy.code).toBe(2)
+    expect(policy.stderr).toContain(`lab ${lab} is wired by CNI plugins (cluster.cni): network policies need netlab's own pod wiring`)
     const check = netlab(['cni', 'check', lab, '--json'], env)
     expect(check.code, check.stdout + check.stderr).toBe(0)
     expect(JSON.parse(check.stdout)).toMatchObject({passed: 6, failed: 0})
