@@ -25,9 +25,8 @@ await bundle('src/cli/main.js', {
 })
 // a dynamic import() cannot run in code compiled by vm.Script (Node 20): the loader passes one in
 const text = readFileSync(cjs, 'utf8')
-const calls = text.match(/\bawait import\(/g)?.length ?? 0
 const patched = text.replaceAll(/\bawait import\(/g, 'await __netlab_import(')
-if (calls === 0 || /[^\w$."'`]import\((?!\))/.test(patched))
+if (patched === text || /[^\w$."'`]import\((?!\))/.test(patched))
   throw new Error('bundle: the dynamic imports of the bundle are not where this script expects them')
 writeFileSync(cjs, patched)
 copyFileSync(join(root, 'scripts/netlab-loader.mjs'), join(dist, 'netlab.mjs'))

@@ -33,6 +33,11 @@ export interface CniModel {
   nodes: CniNodeConfig[]
 }
 
+/** The plugins of a node's rendered conflist, in chain order. */
+export function nodePlugins(cni: CniModel, node: string): Record<string, unknown>[] {
+  return (JSON.parse(cni.nodes.find((c) => c.node === node)!.text) as {plugins: Record<string, unknown>[]}).plugins
+}
+
 /** Where plugins are: the distribution's directory (or the default), and netlab's own two. */
 export interface CniEnv {
   /** the default binDir: /usr/lib/cni when it holds the plugins, else /opt/cni/bin */

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
 import type {PlanContext} from '../plan/routing/types.js'
 import type {Command} from '../plan/types.js'
-import type {CniModel} from './model.js'
+import {nodePlugins, type CniModel} from './model.js'
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK'
 
@@ -25,9 +25,9 @@ export function cacheFile(cni: CniModel, pod: PodModel): string {
  */
 export function cniCalls(model: LabModel, pod: PodModel, node: NodeModel, command: CniCommand): Command[] {
   const cni = model.cni!
-  const conflist = JSON.parse(cni.nodes.find((c) => c.node === node.name)!.text) as {plugins: Record<string, unknown>[]}
-  const last = conflist.plugins.length - 1
-  return conflist.plugins.map((plugin, i) => {
+  const plugins = nodePlugins(cni, node.name)
+  const last = plugins.length - 1
+  return plugins.map((plugin, i) => {
     const caps = (plugin.capabilities ?? {}) as Record<string, boolean>
     const runtimeConfig = {
       ...(caps.mac ? {mac: pod.mac} : {}),

@@ -5,6 +5,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {UsageError} from '../cli/errors.js'
 import type {LabModel} from '../model/types.js'
+import {nodePlugins, type CniModel} from './model.js'
 import {cacheFile} from './plan.js'
 
 interface CachedResult {
@@ -34,7 +35,7 @@ export function applyResults(model: LabModel): number {
     // the node's end of a pod's cable: the result's interface outside the sandbox that is not a
     // bridge (one the conflist names, or one that more than one pod's result lists)
     const outside = results.flatMap((r) => (r?.interfaces ?? []).filter((i) => !i.sandbox).map((i) => i.name))
-    const shared = new Set([...conflistBridges(model, node.name), node.bridge, ...outside.filter((n, i) => outside.indexOf(n) !== i)])
+    const shared = new Set([...conflistBridges(model.cni!, node.name), node.bridge, ...outside.filter((n, i) => outside.indexOf(n) !== i)])
     node.pods.forEach((pod, k) => {
       const r = results[k]
       const eth0 = r?.interfaces?.findIndex((i) => i.name === 'eth0' && i.sandbox)
@@ -53,14 +54,10 @@ export function applyResults(model: LabModel): number {
 }
 
 /** The bridges a node's conflist names (the bridge plugin's "bridge", cni0 when it names none). */
-function conflistBridges(model: LabModel, node: string): string[] {
-  const text = model.cni?.nodes.find((n) => n.node === node)?.text
-  try {
-    const plugins = (JSON.parse(text ?? '{}') as {plugins?: {type?: string; bridge?: string}[]}).plugins ?? []
-    return plugins.filter((p) => p.type === 'bridge' || p.bridge).map((p) => p.bridge ?? 'cni0')
-  } catch {
-    return []
-  }
+function conflistBridges(cni: CniModel, node: string): string[] {
+  return nodePlugins(cni, node)
+    .filter((p) => p.type === 'bridge' || typeof p.bridge === 'string')
+    .map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0'))
 }
 
 /** Every plugin of the chain must be there before `up` touches anything. */

@@ -30,7 +30,7 @@ function ownerLine(): string {
 }
 
 /** The owner a lock's content names, if that very process still runs. */
-export function liveOwner(content: string): number | undefined {
+function liveOwner(content: string): number | undefined {
   const [pid, start] = content.trim().split(' ').map(Number)
   if (!Number.isInteger(pid) || pid <= 0) return undefined
   const st = procStat(pid)

@@ -3,8 +3,8 @@
 // rtnetlink, as it does ip's requests (vxlan: 2,450 entries at 50 x 10, which were a `bridge`
 // process per node); anything else goes in as one `bridge -batch -`, run inside the namespace,
 // which like ip stops at the first failing line and names it ("Command failed -:N").
-import {batchOutcome, IFNAME, ip, ipWord, isIPv4, MAC, record} from './ip.js'
-import type {Prepared, ToolDriver} from './types.js'
+import {batchOutcome, IFNAME, ip, iprouteBatch, isIPv4, MAC, record} from './ip.js'
+import type {ToolDriver} from './types.js'
 
 /** A command that fails for real (no such device), for tests that inject a fault. */
 const FAULT_LINE = ['fdb', 'append', '02:00:00:00:00:00', 'dev', 'netlab-fault', 'dst', '192.0.2.1']
@@ -14,22 +14,7 @@ export const bridge: ToolDriver = {
   argv: (c) => (c.netns ? ['bridge', '-n', c.netns, ...c.args] : ['bridge', ...c.args]),
   // the same batch syntax as ip's: one command a line, words split on white space, quotes honoured
   badArg: (arg) => ip.badArg(arg),
-  prepare(actions, netns, opts): Prepared {
-    const args = actions.map((a, i) => (i === opts.fault ? FAULT_LINE : a.args))
-    const ops = netns && opts.netlink ? args.map(encodeFdb) : []
-    const native = netns !== null && opts.netlink && ops.every((o) => o !== undefined)
-    const stdin = args.map((a) => a.map(ipWord).join(' ')).join('\n') + '\n'
-    return {
-      tool: 'bridge',
-      netns,
-      actions,
-      steps: [native ? {kind: 'netlink', ops: ops as string[]} : {kind: 'exec', argv: ['bridge', '-batch', '-'], stdin}],
-      firstAction: [0],
-      fault: opts.fault,
-      // fdb lines the runner did not speak went to the bridge program: counted, as ip's are
-      fallback: netns !== null && opts.netlink && !native,
-    }
-  },
+  prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome('bridge', p, f),
 }
 

@@ -4,6 +4,7 @@
 // to `ip -batch` instead, and is counted as a fallback.
 import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
+import type {Action} from '../plan/types.js'
 import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
@@ -130,16 +131,30 @@ export const ip: ToolDriver = {
   name: 'ip',
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
-  prepare(actions, netns, opts: PrepareOptions): Prepared {
-    const args = actions.map((a, i) => (i === opts.fault ? FAULT_LINE : a.args))
-    const ops = netns && opts.netlink ? args.map(encodeIp) : []
-    const native = netns !== null && opts.netlink && ops.every((o) => o !== undefined)
-    const step = native
-      ? {kind: 'netlink' as const, ops: ops as string[]}
-      : {kind: 'exec' as const, argv: ['ip', '-batch', '-'], stdin: args.map((a) => a.map(ipWord).join(' ')).join('\n') + '\n'}
-    return {tool: 'ip', netns, actions, steps: [step], firstAction: [0], fault: opts.fault, fallback: netns !== null && !native}
-  },
+  prepare: (actions, netns, opts) => iprouteBatch('ip', encodeIp, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome('ip', p, f),
+}
+
+/**
+ * A batch of an iproute2 program (ip, bridge) for the runner: inside a lab namespace, the op
+ * records it sends over rtnetlink itself when it speaks every line; otherwise `PROGRAM -batch -`,
+ * which inside a namespace counts as a fallback.
+ */
+export function iprouteBatch(
+  program: 'ip' | 'bridge',
+  encode: (args: string[]) => string | undefined,
+  faultLine: string[],
+  actions: Action[],
+  netns: string | null,
+  opts: PrepareOptions,
+): Prepared {
+  const args = actions.map((a, i) => (i === opts.fault ? faultLine : a.args))
+  const ops = netns && opts.netlink ? args.map(encode) : []
+  const native = netns !== null && opts.netlink && ops.every((o) => o !== undefined)
+  const step = native
+    ? {kind: 'netlink' as const, ops: ops as string[]}
+    : {kind: 'exec' as const, argv: [program, '-batch', '-'], stdin: args.map((a) => a.map(ipWord).join(' ')).join('\n') + '\n'}
+  return {tool: program, netns, actions, steps: [step], firstAction: [0], fault: opts.fault, fallback: netns !== null && !native}
 }
 
 /**
