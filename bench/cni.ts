@@ -23,7 +23,7 @@ const {loadLab} = await import('../src/lab/load.js')
 const {existingNetns} = await import('../src/state/store.js')
 const {netlab, runTimed} = await import('./proc.js')
 const {gridTopology} = await import('./topology.js')
-const {concurrency} = await import('../src/concurrency.js')
+const {concurrency} = await import('../src/core/concurrency.js')
 
 const NODES = 50
 const PODS = 10

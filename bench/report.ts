@@ -3,7 +3,7 @@
 // there is one. The table is built from MEASURES, a list: a new measure (or a CNI preset's
 // row) is one entry there.
 import type {LabModel} from '../src/model/types.js'
-import type {Plan} from '../src/plan/types.js'
+import type {Plan} from '../src/core/actions.js'
 import type {PingSummary, ProbeSummary} from './verify.js'
 
 export interface NaiveRun {

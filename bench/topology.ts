@@ -4,7 +4,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {isMap, isSeq, parseDocument, stringify, type YAMLMap, type YAMLSeq} from 'yaml'
-import {routingMode} from '../src/plan/routing/index.js'
+import {routingMode} from '../src/modes/index.js'
 import type {RoutingMode} from '../src/topology/types.js'
 import {ROOT} from './proc.js'
 

@@ -1,10 +1,10 @@
 // What every command shares: one-line errors with stable exit codes (0 ok, 1 failure,
 // 2 bad input or usage, 128+N stopped by signal N) and --json output. With --json, errors are
 // JSON on stdout too ({"error": {...}}), with the same exit code, so a script reads one stream.
-import {netlabCmd} from './invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 import {Args, Command, Flags} from '@oclif/core'
 import {allErrors, TopologyError} from '../topology/errors.js'
-import {NetlabError} from './errors.js'
+import {NetlabError} from '../core/errors.js'
 
 export interface ErrorJson {
   error: {

@@ -3,7 +3,7 @@
 // node_modules at run time is not there (package.json's oclif.hooks points at NOT_FOUND).
 import type {Hook} from '@oclif/core'
 import {ErrorJson, wantsJson} from './base.js'
-import {netlabCmd} from './invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 
 /** The edit distance between two words (insert, delete, replace, swap of neighbours). Pure. */
 export function distance(a: string, b: string): number {

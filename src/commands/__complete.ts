@@ -10,7 +10,7 @@ export default class Complete extends Command {
 
   async run(): Promise<void> {
     try {
-      const [{listLabs, readState}, {bundledTopologies}] = await Promise.all([import('../state/store.js'), import('../paths.js')])
+      const [{listLabs, readState}, {bundledTopologies}] = await Promise.all([import('../state/store.js'), import('../core/paths.js')])
       const commands: CommandInfo[] = this.config.commands
         .filter((c) => !c.hidden)
         .map((c) => ({

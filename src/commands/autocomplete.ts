@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {completionScript} from '../cli/complete.js'
-import {netlabCmd} from '../cli/invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 
 export default class Autocomplete extends NetlabCommand {
   static override summary = 'Print a bash or zsh completion script for netlab.'

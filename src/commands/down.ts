@@ -1,9 +1,9 @@
-import {netlabCmd} from '../cli/invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 import {Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, UsageError} from '../core/errors.js'
 import type {DownResult} from '../lab/down.js'
-import {requireRoot} from '../lab/preflight.js'
+import {requireRoot} from '../host/preflight.js'
 
 export default class Down extends NetlabCommand {
   static override summary = 'Tear a lab down: remove exactly what it created.'
@@ -19,7 +19,7 @@ export default class Down extends NetlabCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Down)
     const {down, knownLabs} = await import('../lab/down.js')
-    const {stuckMessage} = await import('../lab/processes.js')
+    const {stuckMessage} = await import('../host/processes.js')
     requireRoot('netlab down')
     let labs: string[]
     if (flags.all) labs = await knownLabs()

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 import {splitCommand} from '../cli/argv.js'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 
 export default class Exec extends NetlabCommand {
   static override summary = "Run a command in a lab member's network namespace."

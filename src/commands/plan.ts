@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
-import {ownerMark} from '../model/names.js'
+import {ownerMark} from '../core/names.js'
 import {renderPlan, renderTeardown, type PlanFormat} from '../plan/render.js'
 import {stateRoot} from '../state/paths.js'
 

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import type {LabModel} from '../model/types.js'
 import {resolveLab} from '../lab/status.js'
 import {addressOwners, renderReport} from '../probe/report.js'

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import {listLabLines, renderLabLines} from '../lab/list.js'
 import {renderStatus, resolveLab, statusOf} from '../lab/status.js'
 

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 
 export default class Trace extends NetlabCommand {
   static override summary = 'Follow a packet hop by hop to where it stops.'
@@ -38,7 +38,7 @@ export default class Trace extends NetlabCommand {
     const [{resolveEnds, traceLab}, {renderTrace}, {requireRoot}] = await Promise.all([
       import('../trace/trace.js'),
       import('../trace/render.js'),
-      import('../lab/preflight.js'),
+      import('../host/preflight.js'),
     ])
     const opts = {lab: flags.lab, proto: flags.proto as 'icmp' | 'tcp' | 'udp' | undefined, port: flags.port}
     const {lab, model, from, to} = resolveEnds(args.src, args.dst, opts)

@@ -1,4 +1,4 @@
-import {netlabCmd} from '../cli/invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {DEFAULT_TOPOLOGY} from '../lab/load.js'

@@ -4,7 +4,7 @@
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
-import type {Action, Plan} from '../plan/types.js'
+import type {Action, Plan} from '../core/actions.js'
 import {runBatchDirect, type BatchOutcome} from './batch.js'
 import {prepareJobs, runJobs, settle, type NamespaceJobs} from './fanout.js'
 import {schedule, type Batch, type Lane, type Stage} from './schedule.js'

@@ -3,7 +3,7 @@
 // in-namespace lanes of a stage, and for the final wait until every link is running.
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {asset} from '../paths.js'
+import {asset} from '../core/paths.js'
 import {outcome, prepare, type BatchOutcome, type Prepared} from './batch.js'
 import {notRun, succeeded} from '../tools/outcome.js'
 import type {Step} from '../tools/types.js'

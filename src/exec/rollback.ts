@@ -3,16 +3,16 @@
 // other actions (`ip netns del`, mostly) run in order, batched, and only namespaces this lab
 // created are ever deleted.
 import {tmpdir} from 'node:os'
-import type {Action, Command, UndoPlan} from '../plan/types.js'
-import {undoCommands} from '../plan/command.js'
+import type {Action, Command, UndoPlan} from '../core/actions.js'
+import {undoCommands} from '../tools/command.js'
 import {ipWord} from '../tools/ip.js'
 import type {Journal, JournalSummary} from '../state/journal.js'
 import {existingNetns} from '../state/store.js'
-import {NetlabError} from '../cli/errors.js'
+import {NetlabError} from '../core/errors.js'
 import {runBatchDirect} from './batch.js'
 import {runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
-import {concurrency} from '../concurrency.js'
+import {concurrency} from '../core/concurrency.js'
 import type {Batch} from './schedule.js'
 
 export interface RollbackReport {

@@ -5,7 +5,7 @@
 // - consecutive netns-scoped phases become one lane per namespace: that namespace's ip lines
 //   in one `ip -n NS -batch`, its sysctls in one sysctl, its rules in one iptables-restore;
 //   lanes run concurrently, since no namespace depends on another's inside.
-import type {Action, Plan, Tool} from '../plan/types.js'
+import type {Action, Plan, Tool} from '../core/actions.js'
 
 export interface Batch {
   netns: string | null

@@ -4,7 +4,7 @@
 // MTU and an fdb to spoil; every mode has routes and forwarding). Pure.
 import type {LabModel, Member} from '../model/types.js'
 import {PlanBuilder} from '../plan/builder.js'
-import type {Action, Command, Plan} from '../plan/types.js'
+import type {Action, Command, Plan} from '../core/actions.js'
 import {VXLAN_OVERHEAD} from '../trace/hop.js'
 import {inCidr} from '../trace/iptables.js'
 

@@ -2,10 +2,10 @@
 // from the model; routes come from the routing mode's own graph hook, so a new mode draws its
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
 // and last nodes and pods, and one box saying what was left out.
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import {graphIds as ids, POD_CABLES} from './ids.js'
-import type {Graph, GraphCluster, GraphEdge, GraphNode} from './types.js'
+import {graphIds as ids, POD_CABLES} from '../model/graph-ids.js'
+import type {Graph, GraphCluster, GraphEdge, GraphNode} from '../model/graph.js'
 
 export interface GraphOptions {
   /** nodes drawn before the rest are summed up in one box (default 6) */

@@ -1,7 +1,7 @@
 // Graph -> Graphviz dot text. Pure. Each node's namespace is a cluster; cables shape the layout,
 // routes are drawn across it (constraint=false) so the picture keeps the physical shape.
 import {BOX, CLUSTER, drawnEdges, LINE, PLAIN_BOX, PLAIN_CLUSTER, PLAIN_LINE} from './style.js'
-import type {Graph, GraphNode} from './types.js'
+import type {Graph, GraphNode} from '../model/graph.js'
 
 // Graphviz sizes boxes from the metrics of one named font (a list would fall back to Times, and
 // the text would overflow its boxes). Verdana is the widest common sans; ./svg.ts gives the SVG

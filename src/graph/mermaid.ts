@@ -1,7 +1,7 @@
 // Graph -> mermaid flowchart text (GitHub and many wikis draw it from a ```mermaid block). Pure.
 // Mermaid ids must be plain words, so boxes are numbered; labels are quoted and escaped.
 import {BOX, CLUSTER, drawnEdges, LINE, PLAIN_BOX, PLAIN_CLUSTER} from './style.js'
-import type {Graph} from './types.js'
+import type {Graph} from '../model/graph.js'
 
 /** Text inside a quoted mermaid label: quotes and angle brackets as entities (<br/> is the only markup). */
 function esc(s: string): string {

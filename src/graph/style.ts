@@ -1,4 +1,4 @@
-import type {GraphEdge} from './types.js'
+import type {GraphEdge} from '../model/graph.js'
 
 // How each kind of box and line looks, shared by the dot and mermaid renderers so the two
 // pictures agree. Kinds not listed here (a new mode's) get the plain look.

@@ -2,13 +2,13 @@
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
 import {rollback, runUndo} from '../exec/rollback.js'
 import {readJournal, summarize} from '../state/journal.js'
-import {acquireLock, removeStaleLock} from '../state/lock.js'
+import {acquireLock, removeStaleLock} from '../host/lock.js'
 import {files} from '../state/paths.js'
 import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
-import {labOfNetns} from '../model/names.js'
+import {labOfNetns} from '../core/names.js'
 import {findLabNetns} from './ownership.js'
-import {BUILD_TOOLS, requireRoot, requireTools} from './preflight.js'
-import {stopLabProcesses, type StopReport} from './processes.js'
+import {BUILD_TOOLS, requireRoot, requireTools} from '../host/preflight.js'
+import {stopLabProcesses, type StopReport} from '../host/processes.js'
 import {timed, type OnStep} from './steps.js'
 
 export interface DownResult {

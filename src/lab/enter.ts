@@ -4,11 +4,11 @@
 // of namespace names; the program's exit code becomes netlab's.
 import {closeSync, openSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import {run, runAttached} from '../exec/runner.js'
-import {asset} from '../paths.js'
+import {asset} from '../core/paths.js'
 import type {LabMember} from './member.js'
-import {CAPTURE_TOOLS, ENTER_TOOLS, findTool, isExecutable, requireRoot, requireTools, SHELL_TOOLS} from './preflight.js'
+import {CAPTURE_TOOLS, ENTER_TOOLS, findTool, isExecutable, requireRoot, requireTools, SHELL_TOOLS} from '../host/preflight.js'
 
 /** Variables a program started in a member can read: which lab and member it is in. */
 function memberEnv({lab, member}: LabMember): Record<string, string> {

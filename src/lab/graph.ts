@@ -2,12 +2,12 @@
 // (pure: nothing needs to be up) — and the picture in the format asked for.
 import {existsSync, statSync, writeFileSync} from 'node:fs'
 import {extname} from 'node:path'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import {buildGraph, FULL} from '../graph/build.js'
 import {toDot} from '../graph/dot.js'
 import {toMermaid} from '../graph/mermaid.js'
 import type {LabModel} from '../model/types.js'
-import {bundledTopologies, bundledTopology} from '../paths.js'
+import {bundledTopologies, bundledTopology} from '../core/paths.js'
 import {listLabs, readState} from '../state/store.js'
 import {loadLab, topologyPath} from './load.js'
 

@@ -2,15 +2,15 @@
 // it only from its topology. Before anything runs in it, every namespace the model names must
 // exist and carry the lab's mark, so netlab never probes namespaces it cannot tell are the lab's.
 import {tmpdir} from 'node:os'
-import {UsageError} from '../cli/errors.js'
-import {netlabCmd} from '../cli/invocation.js'
+import {UsageError} from '../core/errors.js'
+import {netlabCmd} from '../core/invocation.js'
 import {NSEXEC, readMarks} from '../exec/fanout.js'
-import {ownerMark} from '../model/names.js'
+import {ownerMark} from '../core/names.js'
 import {allNetns, type LabModel} from '../model/types.js'
 import {stateRoot} from '../state/paths.js'
 import {existingNetns, labDirExists, readState, removeLabDir} from '../state/store.js'
 import {loadLab, printWarnings} from './load.js'
-import {requirePerl, requireRoot} from './preflight.js'
+import {requirePerl, requireRoot} from '../host/preflight.js'
 
 const LISTED = 3
 

@@ -1,5 +1,5 @@
 // `netlab ls` (and `netlab status --all`): every lab this state directory knows, one line each.
-import {netlabCmd} from '../cli/invocation.js'
+import {netlabCmd} from '../core/invocation.js'
 import {allPods} from '../model/types.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 

@@ -1,6 +1,6 @@
 // A lab member named the way the lab names it (node-0, web-0, vpc-router, internet), for the
 // commands that work inside one: exec, shell, capture.
-import {NetlabError, UsageError} from '../cli/errors.js'
+import {NetlabError, UsageError} from '../core/errors.js'
 import type {Member} from '../model/types.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 import {resolveLab} from './status.js'

@@ -2,10 +2,10 @@
 // and the loopback alias written at creation says "netlab:<lab>". Both must match.
 import {tmpdir} from 'node:os'
 import {NSEXEC, readMarks} from '../exec/fanout.js'
-import {labOfNetns, ownerMark} from '../model/names.js'
+import {labOfNetns, ownerMark} from '../core/names.js'
 import {existingNetns} from '../state/store.js'
 import {stateRoot} from '../state/paths.js'
-import {requirePerl} from './preflight.js'
+import {requirePerl} from '../host/preflight.js'
 
 /**
  * Namespaces named for `lab` (or for any lab), split into those that carry the lab's mark for

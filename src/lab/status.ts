@@ -1,9 +1,9 @@
 // `netlab status`: what a lab is made of, read from its saved model, checked against the
 // namespaces that actually exist.
-import {netlabCmd} from '../cli/invocation.js'
-import {UsageError} from '../cli/errors.js'
+import {netlabCmd} from '../core/invocation.js'
+import {UsageError} from '../core/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 
 export interface StatusReport {

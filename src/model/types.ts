@@ -1,6 +1,6 @@
 // The lab model: every name and address decided, nothing executed. Plans are compiled from it,
 // status prints it, probes test against it. Plain data, so it can be saved as JSON in the state.
-import type {CniModel} from '../cni/model.js'
+import type {CniModel} from '../compile/cni-model.js'
 import type {PolicyProtocol, PolicyType, RoutingMode} from '../topology/types.js'
 
 export interface PodModel {

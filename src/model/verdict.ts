@@ -8,7 +8,7 @@
 // - a flow must pass both; replies of an allowed flow always pass (the rules are stateful).
 import type {PolicyProtocol} from '../topology/types.js'
 import type {LabModel, PodModel, PolicyModel, PolicyRule} from './types.js'
-import {parseCidr} from './ipv4.js'
+import {parseCidr} from '../core/ipv4.js'
 
 /** One end of a flow (the probe's Endpoint fits). */
 export interface FlowEnd {

@@ -1,6 +1,6 @@
 // Collects phases and actions in order, numbering them and filling in how each is undone.
 import {driver} from '../tools/index.js'
-import type {Action, Command, Phase, Plan, Tool} from './types.js'
+import type {Action, Command, Phase, Plan, Tool} from '../core/actions.js'
 
 export class PlanBuilder {
   private phases: Phase[] = []

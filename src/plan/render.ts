@@ -1,7 +1,7 @@
 // A plan as text (to read), as a bash script (to run by hand: the hard way), or as JSON.
-import {commandLine, shellQuote} from './command.js'
-import {ownerMark} from '../model/names.js'
-import type {Action, Plan} from './types.js'
+import {commandLine, shellQuote} from '../tools/command.js'
+import {ownerMark} from '../core/names.js'
+import type {Action, Plan} from '../core/actions.js'
 
 export type PlanFormat = 'text' | 'sh' | 'json'
 

@@ -1,6 +1,6 @@
 // What each probe must observe, from the lab model alone (never from the system under test).
 import type {ExternalModel, LabModel, NodeModel, PodModel} from '../model/types.js'
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import type {Endpoint, Expectation} from './types.js'
 
 export function podEndpoint(p: PodModel): Endpoint {

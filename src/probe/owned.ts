@@ -1,9 +1,9 @@
 // The processes a probe starts and registers with its lab (its engines), so
 // that `netlab down` stops them even if the probe could not: each is recorded as
 // "<kind>-<probe pid>" with a marker on its command line that names the lab and the probe.
-import {alive, stopLabProcesses} from '../lab/processes.js'
+import {alive, stopLabProcesses} from '../host/processes.js'
 
-export {asset as assetPath} from '../paths.js'
+export {asset as assetPath} from '../core/paths.js'
 
 /** The processes a probe registers with the lab, each named "<kind>-<probe pid>[.<index>]". */
 const KINDS = ['probe-engine'] as const

@@ -1,8 +1,8 @@
 // Compare what the probes saw with what the model says, and print it. Pure.
 import type {LabModel} from '../model/types.js'
-import {parseCidr, parseIPv4} from '../model/ipv4.js'
+import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import {NO_ROUTE_BACK, ROUTED_BACK, VPC_NO_ROUTE_BACK} from './expect.js'
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import {SECTION_OF, vpcReachesPods} from './select.js'
 import {
   SECTIONS,

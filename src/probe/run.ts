@@ -2,11 +2,11 @@
 // namespaces (the engines: a process per core, every socket opened in the namespace it probes
 // from or serves in), and judge them against the model.
 import {setFlagsFromString} from 'node:v8'
-import {NetlabError, SignalError, UsageError} from '../cli/errors.js'
-import {requireRoot} from '../lab/preflight.js'
+import {NetlabError, SignalError, UsageError} from '../core/errors.js'
+import {requireRoot} from '../host/preflight.js'
 import {statusOf} from '../lab/status.js'
 import {allPods, type LabModel} from '../model/types.js'
-import {acquireLock} from '../state/lock.js'
+import {acquireLock} from '../host/lock.js'
 import {readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'

@@ -9,7 +9,7 @@
 // A route, a bridge port, a veth, an address or a masquerade rule is used by one of them: the
 // cross-node pairs are about max(nodes, pods per node) per node instead of pods × nodes.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
 import {namedPorts, withPolicy} from './policy.js'
 import {SECTIONS, type CheckId, type Coverage, type Endpoint, type Only, type Probe, type Section} from './types.js'

@@ -1,7 +1,7 @@
 // Where a lab's state lives: $NETLAB_STATE_DIR/<lab>/ (default /run/netlab/<lab>/).
 // /run is a tmpfs: after a reboot the state is gone, and so are the namespaces it describes.
 import {join, resolve} from 'node:path'
-import {DEFAULT_STATE_ROOT} from '../model/names.js'
+import {DEFAULT_STATE_ROOT} from '../core/names.js'
 
 export function stateRoot(): string {
   return process.env.NETLAB_STATE_DIR ? resolve(process.env.NETLAB_STATE_DIR) : DEFAULT_STATE_ROOT

@@ -1,9 +1,9 @@
 // A lab's saved state: the model it was built from, its plan, and whether it is fully up.
-import {upgradeModel} from '../model/build.js'
+import {upgradeModel} from '../compile/model.js'
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
-import type {Plan, UndoPlan, UndoStep} from '../plan/types.js'
+import type {Plan, UndoPlan, UndoStep} from '../core/actions.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
 
 export interface LabState {

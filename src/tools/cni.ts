@@ -3,8 +3,8 @@
 // node's namespace is one run of assets/netlab-cni-chain.pl, which threads prevResult through the
 // chain, caches the result and stops at the first error (see that file). So calls run serially
 // per node and in parallel across nodes, like one runtime per node.
-import {asset} from '../paths.js'
-import type {Command} from '../plan/types.js'
+import {asset} from '../core/paths.js'
+import type {Command} from '../core/actions.js'
 import {failedAt, unknown} from './outcome.js'
 import type {Prepared, ToolDriver} from './types.js'
 

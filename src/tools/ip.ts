@@ -4,7 +4,7 @@
 // to `ip -batch` instead, and is counted as a fallback.
 import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
-import type {Action} from '../plan/types.js'
+import type {Action} from '../core/actions.js'
 import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/

@@ -1,5 +1,5 @@
 // Outcomes shared by every driver.
-import {commandLine} from '../plan/command.js'
+import {commandLine} from './command.js'
 import type {BatchOutcome, Prepared} from './types.js'
 
 /** How an action is shown in an error: the command, and whether a test made it fail. */

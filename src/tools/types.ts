@@ -2,7 +2,7 @@
 // iptables, …): how an action reads as a command, how a batch of its actions becomes work for
 // the runner, and how the runner's answer maps back to the actions. Drivers are pure: the
 // executor (src/exec) is the only code that runs anything.
-import type {Action, Command} from '../plan/types.js'
+import type {Action, Command} from '../core/actions.js'
 
 /**
  * The work a runner can do. Everything a tool needs is one of these three, so a new tool needs

@@ -17,7 +17,7 @@ import {
 } from 'yaml'
 import {TopologyError, TopologyErrors, type SourcePos} from './errors.js'
 import {LIMITS, nameProblem} from './names.js'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../plan/routing/index.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../modes/index.js'
 import {parseLabels, parsePolicies} from './policies.js'
 import {loadConflist, parseCni} from './cni.js'
 import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type PolicySpec, type RoutingMode, type Topology} from './types.js'

@@ -4,7 +4,7 @@
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
-import {routingMode} from '../plan/routing/index.js'
+import {routingMode} from '../modes/index.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
 

@@ -2,7 +2,7 @@
 // kernel does (jumps into user chains, RETURN, the built-in chain's policy), for the matches
 // netlab's plans and the usual hand-written rules use (-s -d -i -o -p --dport, comment, conntrack
 // state; the packet is the first of its connection, NEW). Pure.
-import {parseCidr, parseIPv4} from '../model/ipv4.js'
+import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import type {Packet} from './types.js'
 
 export interface Rule {

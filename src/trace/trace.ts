@@ -2,9 +2,9 @@
 // each namespace's real kernel state on the way (./read.ts) and deciding each hop from it
 // (./hop.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
 // hops are read before and after, so the path is seen, not only predicted.
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import {findMember} from '../lab/member.js'
-import {parseIPv4} from '../model/ipv4.js'
+import {parseIPv4} from '../core/ipv4.js'
 import type {LabModel, Member} from '../model/types.js'
 import {readState} from '../state/store.js'
 import {arrivalInterface, decideHop, ownerOf, type NextHop} from './hop.js'

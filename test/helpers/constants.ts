@@ -2,7 +2,7 @@
 // Plain data and pure functions, no vitest hooks and no processes: unit tests import it too.
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {routingMode} from '../../src/plan/routing/index.js'
+import {routingMode} from '../../src/modes/index.js'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')

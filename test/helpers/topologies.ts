@@ -14,7 +14,7 @@
 // mirror the code under test.
 import fc from 'fast-check'
 import {stringify} from 'yaml'
-import {ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
+import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 
 /** The modes these topologies suit: pods addressed from their node's subnet, outside the underlay. */
 export const GENERATED_MODES = ROUTING_MODES.filter((m) => !routingMode(m).podsInUnderlay)

@@ -4,9 +4,9 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {macFor} from '../../src/model/names.js'
-import {POD_GATEWAY} from '../../src/plan/routing/aws-vpc.js'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
+import {macFor} from '../../src/core/names.js'
+import {POD_GATEWAY} from '../../src/modes/aws-vpc.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')

@@ -9,7 +9,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
-import {ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
+import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {CLUSTER, INTERNET} from '../helpers/constants.js'
 import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
 

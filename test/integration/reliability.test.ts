@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/plan/routing/index.js'
+import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../../src/modes/index.js'
 import {
   destroyLab,
   isRoot,

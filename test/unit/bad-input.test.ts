@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile, MAX_TOPOLOGY_BYTES} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/model/build.js'
+import {buildModel} from '../../src/compile/model.js'
 
 const BAD = fileURLToPath(new URL('../fixtures/bad/', import.meta.url))
 const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<string, {line: number; col: number; match: string}>

@@ -2,7 +2,7 @@
 // host-local allocator over an in-memory store, the result shapes, and the ip batches it runs.
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {parseIPv4} from '../../src/model/ipv4.js'
+import {parseIPv4} from '../../src/core/ipv4.js'
 import {parseConfig, parseMac, type NetConf} from '../../src/cni/plugin/config.js'
 import {parseEnv} from '../../src/cni/plugin/env.js'
 import {CniError, errorResult} from '../../src/cni/plugin/errors.js'

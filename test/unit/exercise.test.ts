@@ -3,8 +3,8 @@
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {applicableKinds, candidates, FAULT_KINDS, pickFault, seeded} from '../../src/exercise/faults.js'
-import {buildModel} from '../../src/model/build.js'
-import {compilePlan} from '../../src/plan/compile.js'
+import {buildModel} from '../../src/compile/model.js'
+import {compilePlan} from '../../src/compile/plan.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 
 const lab = (name: string) => {

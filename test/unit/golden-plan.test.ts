@@ -7,8 +7,8 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {loadTopologyFile} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/model/build.js'
-import {compilePlan} from '../../src/plan/compile.js'
+import {buildModel} from '../../src/compile/model.js'
+import {compilePlan} from '../../src/compile/plan.js'
 import {renderPlan} from '../../src/plan/render.js'
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url))

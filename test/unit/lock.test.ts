@@ -6,7 +6,7 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {acquireLock, removeStaleLock} from '../../src/state/lock.js'
+import {acquireLock, removeStaleLock} from '../../src/host/lock.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'netlab-lock-'))
 let saved: string | undefined

@@ -2,9 +2,9 @@
 import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/model/build.js'
-import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../../src/model/ipv4.js'
-import {hostVethName, labOfNetns, netnsName, ownerMark} from '../../src/model/names.js'
+import {buildModel} from '../../src/compile/model.js'
+import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../../src/core/ipv4.js'
+import {hostVethName, labOfNetns, netnsName, ownerMark} from '../../src/core/names.js'
 import {allNetns, allPods, type LabModel} from '../../src/model/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
 

@@ -10,7 +10,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {NSEXEC} from '../../src/exec/fanout.js'
 import {outcome, prepare} from '../../src/exec/batch.js'
 import type {Step} from '../../src/tools/types.js'
-import type {Action} from '../../src/plan/types.js'
+import type {Action} from '../../src/core/actions.js'
 
 const canUnshare = spawnSync('unshare', ['-rn', 'true']).status === 0
 

@@ -1,14 +1,14 @@
 // The compiled plan of the default lab: order, namespaces, routes, masquerade, and its renderings.
 import {describe, expect, it} from 'vitest'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/model/build.js'
+import {buildModel} from '../../src/compile/model.js'
 import {allNetns, type LabModel} from '../../src/model/types.js'
-import {compilePlan, DYNAMIC_NEIGHBOUR_LIMIT} from '../../src/plan/compile.js'
-import {neighbourEntries} from '../../src/plan/neighbours.js'
-import {macFor} from '../../src/model/names.js'
-import {argv, commandLine, shellQuote} from '../../src/plan/command.js'
+import {compilePlan, DYNAMIC_NEIGHBOUR_LIMIT} from '../../src/compile/plan.js'
+import {neighbourEntries} from '../../src/modes/neighbours.js'
+import {macFor} from '../../src/core/names.js'
+import {argv, commandLine, shellQuote} from '../../src/tools/command.js'
 import {renderJson, renderPlan, renderShell, renderTeardown, renderText} from '../../src/plan/render.js'
-import type {Action, Plan} from '../../src/plan/types.js'
+import type {Action, Plan} from '../../src/core/actions.js'
 import {THREE_NODE} from '../helpers/constants.js'
 
 const model = buildModel(loadTopologyFile(THREE_NODE))

@@ -5,7 +5,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'nod
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {perlModuleError, perlModules, perlNeeds, requirePerl} from '../../src/lab/preflight.js'
+import {perlModuleError, perlModules, perlNeeds, requirePerl} from '../../src/host/preflight.js'
 import {ROOT} from '../helpers/constants.js'
 
 const ASSETS = join(ROOT, 'assets')

@@ -3,7 +3,7 @@
 import {Writable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
-import {buildModel} from '../../src/model/build.js'
+import {buildModel} from '../../src/compile/model.js'
 import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'

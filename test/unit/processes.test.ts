@@ -4,7 +4,7 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
-import {finished, parseProcStat, procStat, stopProcess} from '../../src/lab/processes.js'
+import {finished, parseProcStat, procStat, stopProcess} from '../../src/host/processes.js'
 
 const started: ChildProcess[] = []
 afterEach(() => {

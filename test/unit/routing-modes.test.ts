@@ -2,10 +2,10 @@
 // every mode's plan must hold whatever the mode.
 import {describe, expect, it} from 'vitest'
 import {parseTopology} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/model/build.js'
-import {compilePlan} from '../../src/plan/compile.js'
-import {ROUTING_MODES, routingMode} from '../../src/plan/routing/index.js'
-import type {Plan} from '../../src/plan/types.js'
+import {buildModel} from '../../src/compile/model.js'
+import {compilePlan} from '../../src/compile/plan.js'
+import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
+import type {Plan} from '../../src/core/actions.js'
 import {TopologyError} from '../../src/topology/errors.js'
 
 const topo = (routing: string, extra = '') =>

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {topologyPath} from '../../src/lab/load.js'
-import {bundledTopologies, bundledTopology} from '../../src/paths.js'
+import {bundledTopologies, bundledTopology} from '../../src/core/paths.js'
 import {ROOT} from '../helpers/lab.js'
 
 describe('bundled topologies, found by name from any directory', () => {

@@ -4,10 +4,10 @@
 // namespace and interface exactly once, and configures only interfaces it created.
 // Seeded: NETLAB_PROPERTY_SEED=<seed> replays a failure.
 import {describe, expect, it} from 'vitest'
-import {buildModel} from '../../src/model/build.js'
+import {buildModel} from '../../src/compile/model.js'
 import {allNetns, allPods, type LabModel} from '../../src/model/types.js'
-import {compilePlan} from '../../src/plan/compile.js'
-import type {Plan} from '../../src/plan/types.js'
+import {compilePlan} from '../../src/compile/plan.js'
+import type {Plan} from '../../src/core/actions.js'
 import {parseTopology} from '../../src/topology/parse.js'
 import {checkTopologies, propertySeed, range, toInt, toYaml, validTopology, type TopologyDoc} from '../helpers/topologies.js'
 

@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {buildModel} from '../../src/model/build.js'
+import {buildModel} from '../../src/compile/model.js'
 import type {LabModel} from '../../src/model/types.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {arrivalInterface, decideHop, onLink} from '../../src/trace/hop.js'

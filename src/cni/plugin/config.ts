@@ -1,7 +1,7 @@
 // The network configuration on stdin: the reference bridge plugin's keys with host-local's ipam
 // block, so a conflist written for `bridge` works by changing `type`. Pure: text in, a checked
 // config (or a CniError with the spec's code) out.
-import {Cidr, formatIPv4, parseIPv4} from '../../model/ipv4.js'
+import {Cidr, formatIPv4, parseIPv4} from '../../core/ipv4.js'
 import {CODE, CniError} from './errors.js'
 import {ifnameProblem} from './env.js'
 

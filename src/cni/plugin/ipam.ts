@@ -1,7 +1,7 @@
 // host-local's allocator, over a store interface so the logic is tested without a disk: one
 // address per range set, round-robin from the last reserved address (a container that crash-loops
 // does not get the same address back until the whole set has been used), gateways never handed out.
-import {formatIPv4} from '../../model/ipv4.js'
+import {formatIPv4} from '../../core/ipv4.js'
 import type {Range} from './config.js'
 import {CODE, CniError} from './errors.js'
 

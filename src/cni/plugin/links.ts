@@ -3,7 +3,7 @@
 // more than everything else the plugin does). Builders are pure; runBatch is the one effect.
 import {createHash, randomBytes} from 'node:crypto'
 import {spawnSync} from 'node:child_process'
-import {formatIPv4} from '../../model/ipv4.js'
+import {formatIPv4} from '../../core/ipv4.js'
 import type {NetConf} from './config.js'
 import {CODE, CniError} from './errors.js'
 import type {Allocation} from './ipam.js'

@@ -2,7 +2,7 @@
 // two `ip` batches, /proc for what the kernel already knows without a process.
 import {accessSync, constants, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
-import {formatIPv4} from '../../model/ipv4.js'
+import {formatIPv4} from '../../core/ipv4.js'
 import {LATEST, SUPPORTED_VERSIONS, type NetConf, versionAtLeast, versionOk} from './config.js'
 import type {CallEnv} from './env.js'
 import {CODE, CniError} from './errors.js'

@@ -1,6 +1,6 @@
 // The success result of ADD in the shape of the config's cniVersion: 0.3.x/0.4.0 tag each IP
 // with its version, 1.x does not. Pure.
-import {formatIPv4} from '../../model/ipv4.js'
+import {formatIPv4} from '../../core/ipv4.js'
 import type {NetConf} from './config.js'
 import type {Allocation} from './ipam.js'
 

@@ -6,7 +6,7 @@
 // the same instant on the same network.
 import {closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {formatIPv4, parseIPv4} from '../../model/ipv4.js'
+import {formatIPv4, parseIPv4} from '../../core/ipv4.js'
 import {CODE, CniError} from './errors.js'
 import type {IpStore, Owner} from './ipam.js'
 

@@ -14,7 +14,7 @@ export default class CniCheck extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(CniCheck)
-    const {checkLab, renderCheck} = await import('../../cni/check.js')
+    const {checkLab, renderCheck} = await import('../../lab/cni-check.js')
     const report = await checkLab(resolveLab(args.lab, 'cni check'))
     if (flags.json) this.printJson(report)
     else this.log(renderCheck(report))

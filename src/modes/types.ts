@@ -3,12 +3,12 @@
 // implements this interface, registered in ./index.ts; the compiler, the model, status and
 // the probe ask the mode instead of assuming one. Every hook but `routes` has a default
 // (the bridge-per-node wiring of Kubernetes the Hard Way), so a mode states only what differs.
-import type {LabModel, Member, NodeModel, PodModel} from '../../model/types.js'
-import type {Topology} from '../../topology/types.js'
-import type {Endpoint} from '../../probe/types.js'
-import type {GraphContribution} from '../../graph/types.js'
-import type {PlanBuilder} from '../builder.js'
-import type {NeighbourShape} from '../neighbours.js'
+import type {LabModel, Member, NodeModel, PodModel} from '../model/types.js'
+import type {Topology} from '../topology/types.js'
+import type {Endpoint} from '../probe/types.js'
+import type {GraphContribution} from '../model/graph.js'
+import type {PlanBuilder} from '../plan/builder.js'
+import type {NeighbourShape} from './neighbours.js'
 
 export interface PlanContext {
   model: LabModel

@@ -2,8 +2,8 @@
 // the plan stay pure.
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {packageRoot} from '../paths.js'
-import type {CniEnv} from './model.js'
+import {packageRoot} from '../core/paths.js'
+import type {CniEnv} from '../compile/cni-model.js'
 
 /** Debian's containernetworking-plugins installs here; the upstream tarball's convention is /opt/cni/bin. */
 export const DISTRO_BIN_DIR = '/usr/lib/cni'

@@ -7,13 +7,13 @@
 // segment, so "the VPC delivers the address to its node" is the node answering ARP on eth0 for
 // each of its pods' addresses. Traffic leaving the VPC CIDR is SNATed to the node's address.
 // (aws/amazon-vpc-cni-k8s, docs/cni-proposal.md; one ENI per node, so no policy routing per ENI.)
-import {graphIds, POD_CABLES} from '../../graph/ids.js'
-import type {GraphContribution} from '../../graph/types.js'
-import {macFor} from '../../model/names.js'
-import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
-import type {Endpoint} from '../../probe/types.js'
-import {TopologyError} from '../../topology/errors.js'
-import type {Topology} from '../../topology/types.js'
+import {graphIds, POD_CABLES} from '../model/graph-ids.js'
+import type {GraphContribution} from '../model/graph.js'
+import {macFor} from '../core/names.js'
+import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import type {Endpoint} from '../probe/types.js'
+import {TopologyError} from '../topology/errors.js'
+import type {Topology} from '../topology/types.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 /** The pods' gateway: link-local, held by no interface; the node end of each pod's cable answers for it. */

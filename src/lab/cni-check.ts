@@ -2,16 +2,16 @@
 // chain runs with CNI_COMMAND=CHECK and its cached ADD result as prevResult; a plugin answers
 // whether what it set up is still there. Pods run side by side, each chain on its own.
 import {tmpdir} from 'node:os'
-import {NetlabError, UsageError} from '../cli/errors.js'
-import {concurrency} from '../concurrency.js'
+import {NetlabError, UsageError} from '../core/errors.js'
+import {concurrency} from '../core/concurrency.js'
 import {runInNamespaces} from '../exec/fanout.js'
-import type {Action} from '../plan/types.js'
-import {requirePerl, requireRoot} from '../lab/preflight.js'
+import type {Action} from '../core/actions.js'
+import {requirePerl, requireRoot} from '../host/preflight.js'
 import {readState} from '../state/store.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {NSEXEC} from '../exec/fanout.js'
-import {cniCalls} from './plan.js'
-import {cachedResult} from './results.js'
+import {cniCalls} from '../compile/cni-plan.js'
+import {cachedResult} from './cni-results.js'
 
 export interface PodCheck {
   pod: string

@@ -1,7 +1,7 @@
 // Checks that turn a cryptic failure halfway through into a clear sentence before anything runs.
 import {accessSync, constants, readFileSync} from 'node:fs'
 import {basename, delimiter, dirname, join} from 'node:path'
-import {NetlabError} from '../cli/errors.js'
+import {NetlabError} from '../core/errors.js'
 import {run} from '../exec/runner.js'
 
 export function requireRoot(what: string): void {

@@ -5,7 +5,7 @@
 // To keep that linear in pods, a large lab's pods are routed (see routedPods): a pod's only
 // neighbour is its gateway, not every other pod of its bridge (which was pods² per node).
 import type {LabModel} from '../model/types.js'
-import type {PlanBuilder} from './builder.js'
+import type {PlanBuilder} from '../plan/builder.js'
 
 /**
  * The kernel keeps one neighbour (ARP) table for the whole machine, host included, and by

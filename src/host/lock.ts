@@ -4,9 +4,9 @@
 // else's) is taken over.
 import {linkSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
-import {NetlabError} from '../cli/errors.js'
-import {files} from './paths.js'
-import {finished, procStat} from '../lab/processes.js'
+import {NetlabError} from '../core/errors.js'
+import {files} from '../state/paths.js'
+import {finished, procStat} from './processes.js'
 
 export interface Lock {
   release(): void

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 import type {NodeModel} from '../model/types.js'
-import {presetConflist} from './presets.js'
+import {presetConflist} from '../cni/presets.js'
 
 export interface CniNodeConfig {
   node: string

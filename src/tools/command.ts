@@ -1,8 +1,8 @@
 // An action as the command a person would type. Used by every renderer and by error messages,
 // so what the user reads is exactly what would run.
-import {driver} from '../tools/index.js'
-import {cniLine} from '../tools/cni.js'
-import type {Command, Undo} from './types.js'
+import {driver} from './index.js'
+import {cniLine} from './cni.js'
+import type {Command, Undo} from '../core/actions.js'
 
 export function argv(c: Command): string[] {
   return driver(c.tool).argv(c)

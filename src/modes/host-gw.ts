@@ -1,7 +1,7 @@
 // host-gw: every node knows, for every other node, "that node's pod subnet is reached via that
 // node's underlay address". No encapsulation, so it needs all nodes on one L2 segment — which
 // the fabric bridge is. (Kubernetes the Hard Way's routes; flannel's host-gw backend.)
-import {graphIds} from '../../graph/ids.js'
+import {graphIds} from '../model/graph-ids.js'
 import type {RoutingModeModule} from './types.js'
 
 export const hostGw: RoutingModeModule = {

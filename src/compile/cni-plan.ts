@@ -4,9 +4,9 @@
 // Pure: the commands are data; src/tools/cni.ts says how they run.
 import {join} from 'node:path'
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import type {PlanContext} from '../plan/routing/types.js'
-import type {Command} from '../plan/types.js'
-import {nodePlugins, type CniModel} from './model.js'
+import type {PlanContext} from '../modes/types.js'
+import type {Command} from '../core/actions.js'
+import {nodePlugins, type CniModel} from './cni-model.js'
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK'
 

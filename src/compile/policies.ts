@@ -5,9 +5,9 @@
 import {effectiveTypes} from '../topology/policies.js'
 import {topologyWarning, type TopologyWarning} from '../topology/errors.js'
 import type {PeerSpec, PolicySpec, RuleSpec, SelectorSpec} from '../topology/types.js'
-import {parseCidr} from './ipv4.js'
+import {parseCidr} from '../core/ipv4.js'
 import {TopologyError} from '../topology/errors.js'
-import type {PolicyModel, PolicyPeer, PolicyRule} from './types.js'
+import type {PolicyModel, PolicyPeer, PolicyRule} from '../model/types.js'
 
 interface Labelled {
   name: string

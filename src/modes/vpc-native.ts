@@ -7,14 +7,14 @@
 // per node anywhere. The lab's VPC is an L2 segment, so "delivers to the owner" is each node
 // answering ARP on eth0 for its alias range (proxy_arp). Pods keep their own address inside the
 // VPC (ip-masq-agent leaves the VPC's ranges alone) and are masqueraded only when they leave it.
-import {graphIds} from '../../graph/ids.js'
-import type {GraphContribution} from '../../graph/types.js'
-import {parseCidr} from '../../model/ipv4.js'
-import type {LabModel, NodeModel} from '../../model/types.js'
-import type {Endpoint} from '../../probe/types.js'
-import {TopologyError} from '../../topology/errors.js'
-import type {Topology} from '../../topology/types.js'
-import {forwardPodRange} from '../wiring.js'
+import {graphIds} from '../model/graph-ids.js'
+import type {GraphContribution} from '../model/graph.js'
+import {parseCidr} from '../core/ipv4.js'
+import type {LabModel, NodeModel} from '../model/types.js'
+import type {Endpoint} from '../probe/types.js'
+import {TopologyError} from '../topology/errors.js'
+import type {Topology} from '../topology/types.js'
+import {forwardPodRange} from './bridge.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 const SHAPE = {vpcPods: true}

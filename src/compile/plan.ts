@@ -3,11 +3,11 @@
 // What differs between routing modes is asked of the mode (./routing); what every mode shares
 // is here, and the default pod wiring is in ./wiring.ts.
 import {allNetns, allPods, type LabModel} from '../model/types.js'
-import {ownerMark} from '../model/names.js'
-import {PlanBuilder} from './builder.js'
-import {routingMode} from './routing/index.js'
-import type {PlanContext} from './routing/types.js'
-import type {Plan} from './types.js'
+import {ownerMark} from '../core/names.js'
+import {PlanBuilder} from '../plan/builder.js'
+import {routingMode} from '../modes/index.js'
+import type {PlanContext} from '../modes/types.js'
+import type {Plan} from '../core/actions.js'
 import {
   configureRouter,
   fabricBridges,
@@ -18,12 +18,12 @@ import {
   segmentPrefix,
   segmentRoutes,
 } from './underlay.js'
-import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from './wiring.js'
+import {bridgeAttachPods, bridgeConfigurePod, bridgeNodeLinks, learnedOrSeededNeighbours, podRangeFirewall} from '../modes/bridge.js'
 import {policyPhase} from './policy.js'
-import {routedPods} from './neighbours.js'
-import {cniPhases} from '../cni/plan.js'
+import {routedPods} from '../modes/neighbours.js'
+import {cniPhases} from './cni-plan.js'
 
-export {DYNAMIC_NEIGHBOUR_LIMIT} from './neighbours.js'
+export {DYNAMIC_NEIGHBOUR_LIMIT} from '../modes/neighbours.js'
 
 /** `owner` is the mark each namespace carries (see ownerMark); the default suits the default state directory. */
 /** "a", "a and b", "a, b and c" */

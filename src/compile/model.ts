@@ -2,14 +2,14 @@
 // every combination that could not be built. Pure; errors point into the topology file.
 import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
-import {Cidr, formatIPv4, parseCidr, parseIPv4} from './ipv4.js'
+import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../core/ipv4.js'
 import {join} from 'node:path'
-import {cniModel, DEFAULT_CNI_ENV, type CniEnv} from '../cni/model.js'
-import {OVERLAY_MTU} from '../plan/routing/vxlan.js'
-import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from './names.js'
-import {ROUTING_MODES, routingMode} from '../plan/routing/index.js'
+import {cniModel, DEFAULT_CNI_ENV, type CniEnv} from './cni-model.js'
+import {OVERLAY_MTU} from '../modes/vxlan.js'
+import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
+import {ROUTING_MODES, routingMode} from '../modes/index.js'
 import {resolvePolicies} from './policies.js'
-import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from './types.js'
+import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from '../model/types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10

@@ -4,12 +4,12 @@
 // and routes it to its pod. The underlay only ever carries node addresses, so the nodes need
 // not share an L2 segment (host-gw's limit). The numbers are flannel's: VNI 1, port 8472, the
 // node's pod-subnet network address as the device's /32, MTU = underlay MTU − 50.
-import {graphIds} from '../../graph/ids.js'
-import type {GraphContribution} from '../../graph/types.js'
-import {macFor} from '../../model/names.js'
-import type {LabModel, NodeModel, PodModel} from '../../model/types.js'
-import type {Endpoint} from '../../probe/types.js'
-import {bridgeAttachPods, bridgeConfigurePod} from '../wiring.js'
+import {graphIds} from '../model/graph-ids.js'
+import type {GraphContribution} from '../model/graph.js'
+import {macFor} from '../core/names.js'
+import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import type {Endpoint} from '../probe/types.js'
+import {bridgeAttachPods, bridgeConfigurePod} from './bridge.js'
 import type {PlanContext, RoutingModeModule} from './types.js'
 
 export const VXLAN_DEVICE = 'flannel.1'

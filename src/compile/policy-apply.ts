@@ -3,11 +3,11 @@
 // the same compiler that `up` uses (the pod-range firewall, then the new policy chains), so the
 // switch is atomic per node and its undo is the old table. A lab built without policies is first
 // wired for them, as `up` would have done, and its pods forget the neighbours they learned.
-import {compilePlan} from './compile.js'
-import {PlanBuilder} from './builder.js'
+import {compilePlan} from './plan.js'
+import {PlanBuilder} from '../plan/builder.js'
 import {restoreInput} from '../tools/iptables.js'
 import type {LabModel, NodeModel} from '../model/types.js'
-import type {Action, Command, Plan} from './types.js'
+import type {Action, Command, Plan} from '../core/actions.js'
 
 /** What a fresh namespace has, to undo the wiring a failed apply made (the settings of src/plan/wiring.ts and policy.ts). */
 const KERNEL_DEFAULTS: [RegExp, string][] = [

@@ -4,7 +4,7 @@
 // what leaves the cluster.
 import type {NodeModel, PodModel} from '../model/types.js'
 import {noRedirects, seedNeighbours, seedsNeighbours, type NeighbourShape} from './neighbours.js'
-import type {PlanContext} from './routing/types.js'
+import type {PlanContext} from './types.js'
 
 export function bridgeNodeLinks({b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return

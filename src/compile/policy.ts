@@ -6,9 +6,9 @@
 import {createHash} from 'node:crypto'
 import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
-import {routingMode} from './routing/index.js'
-import type {PlanContext} from './routing/types.js'
-import {bridgePolicyWiring} from './wiring.js'
+import {routingMode} from '../modes/index.js'
+import type {PlanContext} from '../modes/types.js'
+import {bridgePolicyWiring} from '../modes/bridge.js'
 
 export const POLICY_CHAIN = 'NETLAB-POLICY'
 /** iptables' limit on a chain name */

@@ -3,7 +3,7 @@
 // routes-based mode ("a route with the node's /24 as destination and the node instance as next
 // hop") and Kubernetes the Hard Way's "use a dedicated router". A packet between pods on two
 // nodes crosses the router: one hop more than host-gw (its TTL shows it).
-import {graphIds} from '../../graph/ids.js'
+import {graphIds} from '../model/graph-ids.js'
 import type {RoutingModeModule} from './types.js'
 
 const ROUTER = 'vpc-router'

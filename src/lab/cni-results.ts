@@ -3,10 +3,10 @@
 // capabilities where the plugin has them); a plugin without those picks its own, and the
 // cached results are the truth that status and probe must use.
 import {existsSync, readFileSync} from 'node:fs'
-import {UsageError} from '../cli/errors.js'
+import {UsageError} from '../core/errors.js'
 import type {LabModel} from '../model/types.js'
-import {nodePlugins, type CniModel} from './model.js'
-import {cacheFile} from './plan.js'
+import {nodePlugins, type CniModel} from '../compile/cni-model.js'
+import {cacheFile} from '../compile/cni-plan.js'
 
 interface CachedResult {
   result?: {interfaces?: {name: string; mac?: string; sandbox?: string}[]; ips?: {address: string; interface?: number}[]}
