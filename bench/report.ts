@@ -4,6 +4,7 @@
 // row) is one entry there.
 import type {LabModel} from '../src/model/types.js'
 import type {Plan} from '../src/core/actions.js'
+import type {RoutingMode} from '../src/topology/types.js'
 import type {PingSummary, ProbeSummary} from './verify.js'
 
 export interface NaiveRun {
@@ -41,7 +42,7 @@ export interface NetlabRun {
 
 export interface Case {
   size: string
-  mode: string
+  mode: RoutingMode
   nodes: number
   pods: number
   namespaces: number

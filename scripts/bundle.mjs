@@ -14,7 +14,7 @@ const cjs = join(dist, 'netlab.cjs')
 const bundle = (entry, options) =>
   build({entryPoints: [join(dist, entry)], bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', ...options})
 
-await bundle('src/cli/main.js', {
+await bundle('src/commands/main.js', {
   format: 'cjs',
   external: ['typescript', '@viz-js/viz'],
   outfile: cjs,

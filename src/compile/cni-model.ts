@@ -5,46 +5,12 @@
 import {join} from 'node:path'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
-import type {NodeModel} from '../model/types.js'
+import type {CniEnv, CniModel, NodeModel} from '../model/types.js'
 import {presetConflist} from '../cni/presets.js'
-
-export interface CniNodeConfig {
-  node: string
-  /** where the rendered conflist is written (the node's --cni-conf-dir) */
-  file: string
-  /** the rendered conflist */
-  text: string
-}
-
-export interface CniModel {
-  /** where the conflist template came from: "preset reference", or its file */
-  source: string
-  /** the conflist's network name and version */
-  network: string
-  cniVersion: string
-  /** CNI_PATH: the directories plugins are looked up in, in order */
-  path: string[]
-  /** each plugin type of the chain, in order, and the file that is run for it */
-  chain: {type: string; file: string}[]
-  /** a plugin of the chain declares the mac capability: pods get the MACs the model gives them */
-  podMacs: boolean
-  /** the runtime's files: <lab state dir>/cni (net.d/, cache/, ipam/) */
-  dir: string
-  nodes: CniNodeConfig[]
-}
 
 /** The plugins of a node's rendered conflist, in chain order. */
 export function nodePlugins(cni: CniModel, node: string): Record<string, unknown>[] {
   return (JSON.parse(cni.nodes.find((c) => c.node === node)!.text) as {plugins: Record<string, unknown>[]}).plugins
-}
-
-/** Where plugins are: the distribution's directory (or the default), and netlab's own two. */
-export interface CniEnv {
-  /** the default binDir: /usr/lib/cni when it holds the plugins, else /opt/cni/bin */
-  binDir: string
-  /** the directory of bin/netlab-cni and of examples/bash-cni/bash-cni */
-  netlabDir: string
-  bashDir: string
 }
 
 export const DEFAULT_CNI_ENV: CniEnv = {

@@ -3,10 +3,10 @@
 // rollback and `down` run the DELs, in reverse chain order, before the pod's namespace goes.
 // Pure: the commands are data; src/tools/cni.ts says how they run.
 import {join} from 'node:path'
-import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import type {PlanContext} from '../modes/types.js'
+import type {LabModel, NodeModel, PodModel, CniModel} from '../model/types.js'
+import type {PlanContext} from '../model/types.js'
 import type {Command} from '../core/actions.js'
-import {nodePlugins, type CniModel} from './cni-model.js'
+import {nodePlugins} from './cni-model.js'
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK'
 

@@ -4,12 +4,11 @@ import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/e
 import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../core/ipv4.js'
 import {join} from 'node:path'
-import {cniModel, DEFAULT_CNI_ENV, type CniEnv} from './cni-model.js'
-import {OVERLAY_MTU} from '../modes/vxlan.js'
+import {cniModel, DEFAULT_CNI_ENV} from './cni-model.js'
 import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
-import {ROUTING_MODES, routingMode} from '../modes/index.js'
+import {findRoutingMode, ROUTING_MODES, routingMode} from '../modes/index.js'
 import {resolvePolicies} from './policies.js'
-import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel} from '../model/types.js'
+import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel, CniEnv} from '../model/types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10
@@ -307,26 +306,29 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
     nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, segs[n.segment], taken, segName(n.segment), mode.id, first))
   }
 
-  const model: LabModel = {
-    lab,
-    routing: c.routing.value,
-    ipMasq: c.ipMasq.value,
-    // pods in the underlay: their range is the VPC subnet, each pod a /32 of it
-    podCIDR: underlayPods ? segs[0].toString() : podCIDR.toString(),
-    nodeSubnetSize: underlayPods ? segs[0].prefix : size,
-    underlay: segs[0].toString(),
-    segments: segs.map((seg, index) => ({index, cidr: seg.toString(), bridge: `br${index}`})),
-    fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
-    ...(router ? {router} : {}),
-    nodes,
-    external,
-    members: [],
-  }
+  const model = withMode(
+    {
+      lab,
+      routing: c.routing.value,
+      ipMasq: c.ipMasq.value,
+      // pods in the underlay: their range is the VPC subnet, each pod a /32 of it
+      podCIDR: underlayPods ? segs[0].toString() : podCIDR.toString(),
+      nodeSubnetSize: underlayPods ? segs[0].prefix : size,
+      underlay: segs[0].toString(),
+      segments: segs.map((seg, index) => ({index, cidr: seg.toString(), bridge: `br${index}`})),
+      fabric: {netns: netnsName(lab, FABRIC), bridge: 'br0'},
+      ...(router ? {router} : {}),
+      nodes,
+      external,
+      members: [],
+    },
+    mode,
+  )
   model.members = [...baseMembers(model), ...(mode.members?.(model) ?? [])]
   const cni = cniModel(topo, nodes, {
     labDir: join(opts.stateRoot ?? DEFAULT_STATE_ROOT, lab),
     env: opts.cniEnv ?? DEFAULT_CNI_ENV,
-    mtu: mode.id === 'vxlan' ? Number(OVERLAY_MTU) : undefined,
+    mtu: mode.podMtu,
   })
   if (cni) model.cni = cni
   if (topo.policies)
@@ -338,8 +340,24 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
   return model
 }
 
-/** A model saved by netlab 0.1 (one segment, no member list), completed the way this version builds it. */
-export function upgradeModel(model: LabModel): LabModel {
+/**
+ * Give a model its routing mode's module (LabModel.mode), not enumerable: JSON, and so the saved
+ * state, leaves it out. A mode this netlab does not know (a state saved by another version) is
+ * an error where it is first asked for, as before, not when the state is read.
+ */
+export function withMode(model: Omit<LabModel, 'mode'>, mode = findRoutingMode(model.routing)): LabModel {
+  const known = mode ? {value: mode} : {get: () => routingMode(model.routing)}
+  return Object.defineProperty(model, 'mode', {...known, enumerable: false}) as LabModel
+}
+
+/** A copy of a model with some fields changed, and its mode (a spread alone would lose it: it is not enumerable). */
+export function modelWith(model: LabModel, changes: Partial<Omit<LabModel, 'mode'>>): LabModel {
+  return withMode({...model, ...changes})
+}
+
+/** A model saved by netlab 0.1 (one segment, no member list), completed the way this version builds it, with its mode. */
+export function upgradeModel(saved: Omit<LabModel, 'mode'>): LabModel {
+  const model = withMode(saved)
   if (!model.segments) {
     model.segments = [{index: 0, cidr: model.underlay, bridge: model.fabric.bridge}]
     model.nodes.forEach((n) => (n.segment ??= 0))
@@ -365,7 +383,7 @@ export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
       kind: 'node',
       name: n.name,
       netns: n.netns,
-      ips: n.pods.length > 0 && !routingMode(model.routing).podGateway ? [n.ip, n.gateway] : [n.ip],
+      ips: n.pods.length > 0 && !model.mode.podGateway ? [n.ip, n.gateway] : [n.ip],
       role: `node ${n.name}`,
     })),
     ...model.external.map((e): Member => ({
@@ -392,7 +410,7 @@ export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
 
 function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member {
   const role =
-    routingMode(model.routing).router?.role ??
+    model.mode.router?.role ??
     (model.segments.length > 1
       ? `the router joining the underlay segments ` + `(${model.segments.map((s) => s.cidr).join(', ')}); it knows nothing about pods`
       : `the VPC router: the default gateway of the VPC's hosts (${r.legs[0].ip}, the subnet's ` +

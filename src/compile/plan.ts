@@ -5,8 +5,7 @@
 import {allNetns, allPods, type LabModel} from '../model/types.js'
 import {ownerMark} from '../core/names.js'
 import {PlanBuilder} from '../plan/builder.js'
-import {routingMode} from '../modes/index.js'
-import type {PlanContext} from '../modes/types.js'
+import type {PlanContext} from '../model/types.js'
 import type {Plan} from '../core/actions.js'
 import {
   configureRouter,
@@ -36,7 +35,7 @@ export function compilePlan(model: LabModel, opts: {owner?: string} = {}): Plan 
   const pods = allPods(model)
   const mark = opts.owner ?? ownerMark(model.lab)
   const {fabric} = model
-  const mode = routingMode(model.routing)
+  const mode = model.mode
   const ctx: PlanContext = {model, b, mark, routedPods: routedPods(model, mode.neighbourShape)}
   /** a shared phase, in the mode's words where it has its own (see RoutingModeModule.phases) */
   const phase = (p: Parameters<PlanBuilder['phase']>[0] & {id: keyof NonNullable<typeof mode.phases>}) =>

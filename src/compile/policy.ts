@@ -6,8 +6,7 @@
 import {createHash} from 'node:crypto'
 import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
-import {routingMode} from '../modes/index.js'
-import type {PlanContext} from '../modes/types.js'
+import type {PlanContext} from '../model/types.js'
 import {bridgePolicyWiring} from '../modes/bridge.js'
 
 export const POLICY_CHAIN = 'NETLAB-POLICY'
@@ -114,7 +113,7 @@ export function policyPhase(ctx: PlanContext): void {
   if (!model.policies) return
   const nodes = model.nodes.filter((n) => n.pods.length > 0)
   if (nodes.length === 0) return
-  const wiring = routingMode(model.routing).policyWiring ?? bridgePolicyWiring
+  const wiring = model.mode.policyWiring ?? bridgePolicyWiring
   b.phase({id: 'policies', title: 'Enforce the network policies', why: PHASE_WHY(model, wiring), scope: 'netns'})
   for (const n of nodes) {
     wiring.build?.(ctx, n)

@@ -2,7 +2,7 @@
 // fabric namespace), and — when the lab has more than one segment, or its routing mode keeps a
 // route table outside the nodes — a router with one leg per segment.
 import type {LabModel, NodeModel, RouterModel} from '../model/types.js'
-import type {PlanContext} from '../modes/types.js'
+import type {PlanContext} from '../model/types.js'
 
 const prefixOf = (cidr: string) => cidr.split('/')[1]
 

@@ -2,7 +2,7 @@
 // they are: `netlab` once installed (npm install -g: argv[1] is the bin link), `node bin/run.js`
 // from a checkout (or `npm run netlab --`, which runs that from the package root).
 import {basename, isAbsolute, relative} from 'node:path'
-import {shellQuote} from '../tools/command.js'
+import {shellQuote} from './shell.js'
 
 /** Pure: the command a user types to run this netlab again, from its script path and the cwd. */
 export function invocationOf(script: string | undefined, cwd: string, opts: {absolute?: boolean} = {}): string {

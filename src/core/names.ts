@@ -1,9 +1,11 @@
 // How lab objects are named on the machine. One place, because cleanup relies on these names
 // to recognise what belongs to a lab.
 import {createHash} from 'node:crypto'
-import {IFNAME_MAX} from '../topology/names.js'
 
 /** Every namespace a lab creates is called "netlab-<lab>.<member>"; lab names hold no dots. */
+/** Linux interface names hold at most 15 characters (IFNAMSIZ - 1). */
+export const IFNAME_MAX = 15
+
 export const NETNS_PREFIX = 'netlab-'
 export const FABRIC = 'fabric'
 /** The bridge a node's pods plug into, as the bridge CNI plugin names it by default. */

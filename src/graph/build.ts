@@ -2,7 +2,6 @@
 // from the model; routes come from the routing mode's own graph hook, so a new mode draws its
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
 // and last nodes and pods, and one box saying what was left out.
-import {routingMode} from '../modes/index.js'
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
 import {graphIds as ids, POD_CABLES} from '../model/graph-ids.js'
 import type {Graph, GraphCluster, GraphEdge, GraphNode} from '../model/graph.js'
@@ -90,7 +89,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   }
 
   // What the routing mode draws: its routes, its devices.
-  const mode = routingMode(model.routing)
+  const mode = model.mode
   const extra = mode.graph?.(model) ?? {}
   nodes.push(...(extra.nodes ?? []).filter((x) => !x.cluster || clusters.some((c) => c.id === x.cluster)))
   const present = new Set(nodes.map((x) => x.id))
@@ -122,7 +121,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   function drawNode(n: NodeModel): void {
     const cluster = ids.cluster(n.name)
     const eth0 = ids.device(n.name, 'eth0')
-    const mode = routingMode(model.routing)
+    const mode = model.mode
     // pods cabled to the node itself, their gateway held by no interface (aws-vpc): no bridge
     const ptp = mode.podGateway !== undefined
     const range = mode.podsInUnderlay ? `pods hold VPC addresses of ${n.podCIDR}` : `${mode.terms?.nodeSubnet ?? 'pod subnet'} ${n.podCIDR}`

@@ -3,7 +3,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {packageRoot} from '../core/paths.js'
-import type {CniEnv} from '../compile/cni-model.js'
+import type {CniEnv} from '../model/types.js'
 
 /** Debian's containernetworking-plugins installs here; the upstream tarball's convention is /opt/cni/bin. */
 export const DISTRO_BIN_DIR = '/usr/lib/cni'

@@ -4,8 +4,8 @@
 // cached results are the truth that status and probe must use.
 import {existsSync, readFileSync} from 'node:fs'
 import {UsageError} from '../core/errors.js'
-import type {LabModel} from '../model/types.js'
-import {nodePlugins, type CniModel} from '../compile/cni-model.js'
+import type {LabModel, CniModel} from '../model/types.js'
+import {nodePlugins} from '../compile/cni-model.js'
 import {cacheFile} from '../compile/cni-plan.js'
 
 interface CachedResult {

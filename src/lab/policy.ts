@@ -8,7 +8,7 @@ import {concurrency} from '../core/concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
-import {CNI_NO_POLICIES} from '../compile/model.js'
+import {CNI_NO_POLICIES, modelWith} from '../compile/model.js'
 import {resolvePolicies} from '../compile/policies.js'
 import type {LabModel} from '../model/types.js'
 import {ownerMark} from '../core/names.js'
@@ -46,7 +46,7 @@ export function planPolicyChange(lab: string, file: string): PolicyChange {
     state.model.nodes.flatMap((n) => n.pods),
     warnings,
   )
-  const model: LabModel = {...state.model, policies}
+  const model = modelWith(state.model, {policies})
   const plan = compilePolicyApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
   return {state, model, plan, warnings}
 }

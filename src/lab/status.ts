@@ -3,7 +3,7 @@
 import {netlabCmd} from '../core/invocation.js'
 import {UsageError} from '../core/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
-import {routingMode} from '../modes/index.js'
+import {findRoutingMode} from '../modes/index.js'
 import {existingNetns, listLabs, readState} from '../state/store.js'
 
 export interface StatusReport {
@@ -73,7 +73,7 @@ export function statusOf(lab: string): StatusReport {
       gateway: n.gateway,
       pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip})),
     })),
-    podAddresses: knownMode(m.routing)?.podsInUnderlay ? 'vpc-subnet' : 'pod-range',
+    podAddresses: findRoutingMode(m.routing)?.podsInUnderlay ? 'vpc-subnet' : 'pod-range',
     external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment, vpc: e.vpc ?? false})),
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
@@ -130,13 +130,5 @@ export function renderStatus(s: StatusReport): string {
   return [head, '', ...table, ...tail].join('\n')
 }
 
-/** The lab's routing mode, or undefined for a lab saved by a netlab that knew a mode this one does not. */
-function knownMode(id: string): ReturnType<typeof routingMode> | undefined {
-  try {
-    return routingMode(id)
-  } catch {
-    return undefined
-  }
-}
-
-const routingModeTerms = (id: string) => knownMode(id)?.terms ?? {}
+/** A status report names its mode by id, as its JSON does (none for a mode this netlab does not know). */
+const routingModeTerms = (id: string) => findRoutingMode(id)?.terms ?? {}

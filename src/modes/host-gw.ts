@@ -2,7 +2,7 @@
 // node's underlay address". No encapsulation, so it needs all nodes on one L2 segment — which
 // the fabric bridge is. (Kubernetes the Hard Way's routes; flannel's host-gw backend.)
 import {graphIds} from '../model/graph-ids.js'
-import type {RoutingModeModule} from './types.js'
+import type {RoutingModeModule} from '../model/types.js'
 
 export const hostGw: RoutingModeModule = {
   id: 'host-gw',

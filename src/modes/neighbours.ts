@@ -4,7 +4,7 @@
 // against its limit. Every address's MAC is known in advance (see macFor), so this is exact.
 // To keep that linear in pods, a large lab's pods are routed (see routedPods): a pod's only
 // neighbour is its gateway, not every other pod of its bridge (which was pods² per node).
-import type {LabModel} from '../model/types.js'
+import type {LabModel, NeighbourShape} from '../model/types.js'
 import type {PlanBuilder} from '../plan/builder.js'
 
 /**
@@ -27,14 +27,6 @@ function underlayNeighbours(model: LabModel) {
     /** for each router leg: the hosts on its segment */
     legs: legs.map((leg) => ({leg, hosts: hosts.filter((x) => x.segment === leg.segment)})),
   }
-}
-
-/** How a mode's pods and VPC differ from the default (pods on a bridge, the VPC knows no pod address). */
-export interface NeighbourShape {
-  /** pods cabled point to point, no bridge: a node's pods are each on their own cable, and a pod's only neighbour is its gateway, written permanent when it is configured */
-  ptp?: boolean
-  /** the VPC delivers pod addresses by ARP: every node and VPC host has an entry per pod of another node, that node's MAC */
-  vpcPods?: boolean
 }
 
 /** Pods a host resolves on the underlay when the VPC delivers pod addresses: those of every other node on its segment. */

@@ -4,7 +4,7 @@
 // hop") and Kubernetes the Hard Way's "use a dedicated router". A packet between pods on two
 // nodes crosses the router: one hop more than host-gw (its TTL shows it).
 import {graphIds} from '../model/graph-ids.js'
-import type {RoutingModeModule} from './types.js'
+import type {RoutingModeModule} from '../model/types.js'
 
 const ROUTER = 'vpc-router'
 

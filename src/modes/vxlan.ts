@@ -7,10 +7,9 @@
 import {graphIds} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {macFor} from '../core/names.js'
-import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import type {Endpoint} from '../probe/types.js'
+import type {LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
 import {bridgeAttachPods, bridgeConfigurePod} from './bridge.js'
-import type {PlanContext, RoutingModeModule} from './types.js'
+import type {PlanContext, RoutingModeModule} from '../model/types.js'
 
 export const VXLAN_DEVICE = 'flannel.1'
 const VNI = '1'
@@ -184,6 +183,7 @@ export const vxlan: RoutingModeModule = {
   summary:
     `flannel's VXLAN overlay: pod packets between nodes travel inside UDP ${PORT} between node ` +
     `addresses (nodes need not share an L2 segment)`,
+  podMtu: Number(OVERLAY_MTU),
   nodeLinks,
   attachPods,
   configurePod,

@@ -1,5 +1,6 @@
 // A plan as text (to read), as a bash script (to run by hand: the hard way), or as JSON.
-import {commandLine, shellQuote} from '../tools/command.js'
+import {commandLine} from '../tools/command.js'
+import {shellQuote} from '../core/shell.js'
 import {ownerMark} from '../core/names.js'
 import type {Action, Plan} from '../core/actions.js'
 

@@ -1,7 +1,6 @@
 // What each probe must observe, from the lab model alone (never from the system under test).
-import type {ExternalModel, LabModel, NodeModel, PodModel} from '../model/types.js'
-import {routingMode} from '../modes/index.js'
-import type {Endpoint, Expectation} from './types.js'
+import type {ExternalModel, LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
+import type {Expectation} from './types.js'
 
 export function podEndpoint(p: PodModel): Endpoint {
   return {kind: 'pod', name: p.name, netns: p.netns, ip: p.ip, node: p.node}
@@ -46,7 +45,7 @@ export const VPC_NO_ROUTE_BACK =
  */
 export function expectHttp(model: LabModel, src: Endpoint, dst: Endpoint): Expectation {
   if (src.kind === 'pod' && dst.kind === 'pod') return {reply: true, seen: src.ip}
-  const mode = routingMode(model.routing)
+  const mode = model.mode
   const decided = mode.expectedSource?.(model, src, dst)
   if (decided !== undefined) return {reply: true, seen: decided}
   // a VPC host reaching a pod (only probed where the VPC knows pod addresses): nothing translates it

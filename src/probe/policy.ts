@@ -4,11 +4,11 @@
 // section adds the ports the policies name (TCP and UDP, where the echo service also listens)
 // and, where the underlay routes pod subnets, external hosts → pods; the report then sorts every
 // probe with a verdict into allowed-and-reachable, denied-and-blocked and violations.
-import type {LabModel} from '../model/types.js'
+import type {LabModel, Endpoint} from '../model/types.js'
 import {decide, decidingPolicies, explain, serviceText} from '../model/verdict.js'
 import type {PolicyProtocol} from '../topology/types.js'
 import {expectHttp} from './expect.js'
-import type {Endpoint, Expectation, Probe, ProbePolicy} from './types.js'
+import type {Expectation, Probe, ProbePolicy} from './types.js'
 
 /** The TCP and UDP ports any policy names: the echo service listens on each, in every target. */
 export function namedPorts(model: LabModel): {tcp: number[]; udp: number[]} {

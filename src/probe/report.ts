@@ -1,15 +1,13 @@
 // Compare what the probes saw with what the model says, and print it. Pure.
-import type {LabModel} from '../model/types.js'
+import type {Endpoint, LabModel} from '../model/types.js'
 import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import {NO_ROUTE_BACK, ROUTED_BACK, VPC_NO_ROUTE_BACK} from './expect.js'
-import {routingMode} from '../modes/index.js'
 import {SECTION_OF, vpcReachesPods} from './select.js'
 import {
   SECTIONS,
   type CheckId,
   type CheckReport,
   type Coverage,
-  type Endpoint,
   type Observation,
   type Probe,
   type ProbeReport,
@@ -98,7 +96,7 @@ export function addressOwners(model: LabModel): Map<string, string> {
   }
   for (const e of model.external) owners.set(e.ip, `${e.vpc ? 'VPC host' : 'external'} ${e.name}`)
   // a gateway no interface holds (aws-vpc's 169.254.1.1) is nobody's source address
-  if (routingMode(model.routing).podGateway) for (const n of model.nodes) owners.delete(n.gateway)
+  if (model.mode.podGateway) for (const n of model.nodes) owners.delete(n.gateway)
   return owners
 }
 
@@ -239,7 +237,7 @@ export function judgeInVpc(model: LabModel, self: Map<string, SelfObservation>):
 
 /** Why a check does not apply to this lab, or undefined when it does. */
 export function notApplicable(model: LabModel, id: CheckId): string | undefined {
-  const mode = routingMode(model.routing)
+  const mode = model.mode
   const vpcHosts = model.external.some((e) => e.vpc)
   if (id === 'pod-in-vpc-subnet')
     return mode.podsInUnderlay
@@ -281,7 +279,7 @@ function note(
       return model.external.length === 0
         ? 'the topology has no external hosts'
         : 'the topology has no external host outside the VPC (the internet)'
-    if (!model.ipMasq) return routingMode(model.routing).podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
+    if (!model.ipMasq) return model.mode.podsRoutableFromUnderlay ? ROUTED_BACK : NO_ROUTE_BACK
     if (id === 'egress-source') {
       const podPod = counts('no-nat-pod-pod')
       const tail = podPod ? `; pod → pod in this same run: ${podPod.passed} of ${podPod.passed + podPod.failed} not masqueraded` : ''
@@ -381,7 +379,7 @@ export class Tally {
     // the policy section belongs to labs with policies
     const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
     // internet hosts reach pods only where the underlay routes pod subnets
-    const probed = (id: CheckId) => id !== 'policy-external' || routingMode(model.routing).podsRoutableFromUnderlay === true
+    const probed = (id: CheckId) => id !== 'policy-external' || model.mode.podsRoutableFromUnderlay === true
     const checks: CheckReport[] = CHECK_ORDER.filter((id) => wanted.has(SECTION_OF[id]) && probed(id)).map((id) => {
       const na = notApplicable(model, id)
       if (na) return {id, section: SECTION_OF[id], title: CHECK_TITLES[id], notApplicable: na, passed: 0, failed: 0, results: []}

@@ -8,11 +8,10 @@
 // node, see nodePodSourcePairs); each pod to its own node and the next node.
 // A route, a bridge port, a veth, an address or a masquerade rule is used by one of them: the
 // cross-node pairs are about max(nodes, pods per node) per node instead of pods × nodes.
-import type {LabModel, NodeModel, PodModel} from '../model/types.js'
-import {routingMode} from '../modes/index.js'
+import type {LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
 import {namedPorts, withPolicy} from './policy.js'
-import {SECTIONS, type CheckId, type Coverage, type Endpoint, type Only, type Probe, type Section} from './types.js'
+import {SECTIONS, type CheckId, type Coverage, type Only, type Probe, type Section} from './types.js'
 
 export const ALL_PAIRS_MAX_PODS = 100
 
@@ -231,7 +230,7 @@ function policyProbes(
   add: (check: CheckId, tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => void,
 ): void {
   const {tcp, udp} = namedPorts(model)
-  const routable = routingMode(model.routing).podsRoutableFromUnderlay === true
+  const routable = model.mode.podsRoutableFromUnderlay === true
   const internet = model.external.filter((e) => !e.vpc)
   const vpcHosts = model.external.filter((e) => e.vpc)
   const both = (hosts: typeof model.external, pods: PodModel[]) =>
@@ -265,7 +264,7 @@ const allPodsOf = (model: LabModel) => model.nodes.flatMap((n) => n.pods)
 
 /** Does a VPC host reach pods directly in this lab's mode (the VPC knows pod addresses)? */
 export function vpcReachesPods(model: LabModel): boolean {
-  const m = routingMode(model.routing)
+  const m = model.mode
   return m.podsRoutableFromVpc ?? m.podsRoutableFromUnderlay ?? false
 }
 

@@ -1,5 +1,6 @@
 // What a probe is made of: probes planned from the lab model (with what the model says they must
 // see), observations made inside the lab's namespaces, and the report that compares the two.
+import type {Endpoint} from '../model/types.js'
 
 /** What --only can pick. */
 export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'vpc', 'egress', 'policy'] as const
@@ -29,17 +30,6 @@ export type CheckId =
   | 'policy-external'
 
 export type Coverage = 'all-pairs' | 'representative'
-
-export interface Endpoint {
-  kind: 'pod' | 'node' | 'external'
-  name: string
-  netns: string
-  ip: string
-  /** for a pod: the node it runs on */
-  node?: string
-  /** for an external host: a VM of the cluster's VPC (vpc: true), not the internet */
-  vpc?: boolean
-}
 
 /** What the model says a probe must observe. */
 export type Expectation =

@@ -15,7 +15,7 @@ export const bridge: ToolDriver = {
   // the same batch syntax as ip's: one command a line, words split on white space, quotes honoured
   badArg: (arg) => ip.badArg(arg),
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
-  interpret: (p, f) => batchOutcome('bridge', p, f),
+  interpret: (p, f) => batchOutcome(bridge, p, f),
 }
 
 /** `fdb append MAC dev DEV dst IP` as an op record for the runner, or undefined if it does not speak it. */

@@ -16,6 +16,7 @@ const hereDoc = (text: string) => text.replace(/[\\$`]/g, (c) => `\\${c}`)
 export const cni: ToolDriver = {
   name: 'cni',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, c.args[0]],
+  line: (c, plain) => cniLine(c, plain),
   badArg: (arg) => (arg.startsWith('/') && !/[\n\t]/.test(arg) ? undefined : 'is not an absolute plugin path'),
   prepare(actions, netns, opts): Prepared {
     // a call with fault set fails as a plugin would, with an error result (test-only)
@@ -32,7 +33,7 @@ export const cni: ToolDriver = {
   interpret(p, f) {
     const m = /^call (\d+) failed: ([\s\S]*)$/m.exec(f.stderr)
     if (!m) return unknown(p, `perl ${CNI_CHAIN} (${p.actions.length} CNI calls in ${p.netns})`, f.stderr.trim())
-    return failedAt(p, Number(m[1]), m[2].trim())
+    return failedAt(cni, p, Number(m[1]), m[2].trim())
   },
 }
 

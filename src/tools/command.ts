@@ -1,7 +1,7 @@
 // An action as the command a person would type. Used by every renderer and by error messages,
 // so what the user reads is exactly what would run.
 import {driver} from './index.js'
-import {cniLine} from './cni.js'
+import {commandLineOf} from './line.js'
 import type {Command, Undo} from '../core/actions.js'
 
 export function argv(c: Command): string[] {
@@ -15,15 +15,7 @@ export function undoCommands(u: Undo | {kind: 'command'; tool: string; netns: nu
   return [{tool: 'ip', netns: null, args: ['netns', 'del', u.netns]}]
 }
 
-/** Quote for POSIX sh only where needed, so scripts stay readable. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
-}
-
 /** The command line, with its environment in front and its standard input as a here-document. */
 export function commandLine(c: Command): string {
-  const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `)
-  const line = env.join('') + argv(c).map(shellQuote).join(' ')
-  if (c.tool === 'cni') return cniLine(c, line)
-  return c.stdin === undefined ? line : `${line} <<'NETLAB_EOF'\n${c.stdin.replace(/\n$/, '')}\nNETLAB_EOF`
+  return commandLineOf(driver(c.tool), c)
 }

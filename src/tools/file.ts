@@ -26,5 +26,5 @@ export const file: ToolDriver = {
     }))
     return {tool: 'file', netns, actions, steps, firstAction: actions.map((_, i) => i), fault: opts.fault, fallback: false}
   },
-  interpret: (p, f) => perActionSteps(p, f.step, f.stderr.trim()),
+  interpret: (p, f) => perActionSteps(file, p, f.step, f.stderr.trim()),
 }

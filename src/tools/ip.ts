@@ -132,7 +132,7 @@ export const ip: ToolDriver = {
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
   prepare: (actions, netns, opts) => iprouteBatch('ip', encodeIp, FAULT_LINE, actions, netns, opts),
-  interpret: (p, f) => batchOutcome('ip', p, f),
+  interpret: (p, f) => batchOutcome(ip, p, f),
 }
 
 /**
@@ -161,7 +161,8 @@ export function iprouteBatch(
  * How an iproute2 batch went (ip, bridge): the runner names the failing netlink op; the program
  * stops at the first failing line and names it, "Command failed FILE:N".
  */
-export function batchOutcome(program: string, p: Prepared, f: StepFailure): BatchOutcome {
+export function batchOutcome(d: ToolDriver, p: Prepared, f: StepFailure): BatchOutcome {
+  const program = d.name
   const m = /Command failed \S*:(\d+)/.exec(f.stderr)
   const message = f.stderr
     .split('\n')
@@ -171,6 +172,7 @@ export function batchOutcome(program: string, p: Prepared, f: StepFailure): Batc
   const line = f.at ?? (m ? Number(m[1]) : undefined)
   if (line !== undefined && line >= 1 && line <= p.actions.length)
     return failedAt(
+      d,
       p,
       line - 1,
       message,

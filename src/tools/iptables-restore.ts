@@ -22,5 +22,5 @@ export const iptablesRestore: ToolDriver = {
     }))
     return {tool: 'iptables-restore', netns, actions, steps, firstAction: actions.map((_, i) => i), fault: opts.fault, fallback: false}
   },
-  interpret: (p, f) => perActionSteps(p, f.step, f.stderr.trim()),
+  interpret: (p, f) => perActionSteps(iptablesRestore, p, f.step, f.stderr.trim()),
 }

@@ -84,7 +84,7 @@ export const iptables: ToolDriver = {
           .filter((i) => i !== failed),
       ),
       unknown: [],
-      error: {command: shown(p, failed), stderr},
+      error: {command: shown(iptables, p, failed), stderr},
     }
   },
 }

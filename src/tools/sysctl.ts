@@ -17,5 +17,5 @@ export const sysctl: ToolDriver = {
     })
     return {tool: 'sysctl', netns, actions, steps, firstAction: actions.map((_, i) => i), fault: opts.fault, fallback: false}
   },
-  interpret: (p, f) => perActionSteps(p, f.step, f.stderr.trim()),
+  interpret: (p, f) => perActionSteps(sysctl, p, f.step, f.stderr.trim()),
 }

@@ -65,6 +65,8 @@ export interface ToolDriver {
   name: string
   /** the command a person would type for this action (env and stdin are added by commandLine) */
   argv(c: Command): string[]
+  /** how the action reads when its program's line with a here-document does not say it all (cni: the result threads through $cni_result) */
+  line?(c: Command, plain: string): string
   /** why this argument cannot be carried by the tool's batch input, or undefined if it can */
   badArg(arg: string): string | undefined
   prepare(actions: Action[], netns: string | null, opts: PrepareOptions): Prepared

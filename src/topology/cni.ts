@@ -6,7 +6,7 @@ import {dirname, resolve} from 'node:path'
 import {isScalar, parseDocument, type Node as YamlNode} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import type {CniSpec, Located} from './types.js'
-import type {Walker} from './parse.js'
+import type {YamlWalker as Walker} from './walker.js'
 
 /** The built-in conflist templates (src/cni/presets.ts builds them). */
 export const CNI_PRESETS = ['reference', 'netlab', 'bash'] as const

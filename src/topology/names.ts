@@ -1,12 +1,11 @@
 // Name rules. Names end up in namespace names, interface names and file paths, so they are
 // restricted to what is safe in all three: lower-case letters, digits and inner dashes.
 // A name can never start with '-' (no option injection) or contain '/', '.', or spaces.
+import {IFNAME_MAX} from '../core/names.js'
 
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
 export const LAB_NAME_RE = /^[a-z]([a-z0-9-]*[a-z0-9])?$/
 
-/** Linux interface names hold at most 15 characters (IFNAMSIZ - 1). */
-export const IFNAME_MAX = 15
 export const LIMITS = {
   labName: 24,
   nodeName: IFNAME_MAX, // a node's name is also its port name on the fabric bridge

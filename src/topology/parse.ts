@@ -2,25 +2,23 @@
 // We walk the YAML syntax tree ourselves instead of converting to plain JS first, so every
 // complaint can point at the exact line and column of the value that causes it.
 import {readFileSync, statSync} from 'node:fs'
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  visit,
-  type Document,
-  type Node as YamlNode,
-  type YAMLError,
-  type YAMLMap,
-} from 'yaml'
-import {TopologyError, TopologyErrors, type SourcePos} from './errors.js'
+import {isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError} from 'yaml'
+import {TopologyError, type SourcePos} from './errors.js'
+import {YamlWalker} from './walker.js'
 import {LIMITS, nameProblem} from './names.js'
-import {DEFAULT_ROUTING_MODE, ROUTING_MODES} from '../modes/index.js'
 import {parseLabels, parsePolicies} from './policies.js'
 import {loadConflist, parseCni} from './cni.js'
-import {type ExternalSpec, type Located, type NodeSpec, type PodSpec, type PolicySpec, type RoutingMode, type Topology} from './types.js'
+import {
+  DEFAULT_ROUTING_MODE,
+  ROUTING_MODES,
+  type ExternalSpec,
+  type Located,
+  type NodeSpec,
+  type PodSpec,
+  type PolicySpec,
+  type RoutingMode,
+  type Topology,
+} from './types.js'
 
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024
 
@@ -28,7 +26,7 @@ export const DEFAULT_CLUSTER = {
   podCIDR: '10.244.0.0/16',
   nodeSubnetSize: 24,
   underlay: '192.168.50.0/24',
-  routing: DEFAULT_ROUTING_MODE as RoutingMode,
+  routing: DEFAULT_ROUTING_MODE,
   ipMasq: true,
 }
 
@@ -146,80 +144,7 @@ function openerOf(doc: Document, err: YAMLError): number | undefined {
   return at
 }
 
-export class Walker {
-  /** problems found so far in parts that could be checked on their own (see collect) */
-  private errors: TopologyError[] = []
-
-  constructor(
-    private file: string,
-    private lc: LineCounter,
-  ) {}
-
-  /**
-   * Check one part of the file that the rest does not depend on (a node, a pod, an external
-   * host, a policy): its error is kept and the walk goes on, so one run reports every such
-   * problem. undefined when it failed.
-   */
-  collect<T>(f: () => T): T | undefined {
-    try {
-      return f()
-    } catch (error) {
-      if (!(error instanceof TopologyError)) throw error
-      this.errors.push(error)
-      return undefined
-    }
-  }
-
-  /** Throw what collect kept: one error as itself, several as a TopologyErrors. */
-  throwCollected(): void {
-    const errors = this.errors.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col)
-    if (errors.length === 1) throw errors[0]
-    if (errors.length > 1) throw new TopologyErrors(errors)
-  }
-
-  pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {
-    const offset = node?.range?.[0]
-    if (offset === undefined) return fallback ?? {file: this.file, line: 1, col: 1}
-    const {line, col} = this.lc.linePos(offset)
-    return {file: this.file, line, col}
-  }
-
-  fail(node: YamlNode | null | undefined, msg: string): never {
-    throw new TopologyError(this.pos(node), msg)
-  }
-
-  /** Aliases could expand into billions of nodes (the "billion laughs"); a topology never needs them. */
-  noAlias(node: unknown, where: string): void {
-    if (isAlias(node)) this.fail(node as YamlNode, `${where}: YAML aliases (*name) are not supported in topology files`)
-  }
-
-  map(node: unknown, where: string, allowed: readonly string[]): Map<string, {key: YamlNode; value: YamlNode | null}> {
-    this.noAlias(node, where)
-    if (!isMap(node)) this.fail(node as YamlNode, `${where} must be a mapping`)
-    const out = new Map<string, {key: YamlNode; value: YamlNode | null}>()
-    for (const pair of (node as YAMLMap).items) {
-      const key = pair.key as YamlNode
-      this.noAlias(key, where)
-      if (!isScalar(key) || typeof key.value !== 'string') this.fail(key, `${where}: keys must be plain names`)
-      const name = key.value as string
-      if (name === '<<') this.fail(key, `${where}: YAML merge keys (<<) are not supported in topology files`)
-      if (!allowed.includes(name)) this.fail(key, `${where}: unknown key "${name}" (allowed: ${allowed.join(', ')})`)
-      const value = (pair.value ?? null) as YamlNode | null
-      this.noAlias(value, `${where}.${name}`)
-      // "key:" with nothing after it parses as a null scalar, not as a missing value.
-      out.set(name, {key, value: isScalar(value) && value.value === null ? null : value})
-    }
-    return out
-  }
-
-  str(entry: {key: YamlNode; value: YamlNode | null}, where: string): Located<string> {
-    const v = entry.value
-    if (!isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number') || v.value === '') {
-      this.fail(v ?? entry.key, `${where} must be a non-empty string`)
-    }
-    return {value: String((v as {value: unknown}).value), pos: this.pos(v)}
-  }
-
+class Walker extends YamlWalker {
   nameOf(
     entry: {key: YamlNode; value: YamlNode | null},
     where: string,
@@ -301,7 +226,7 @@ export class Walker {
     const routing = m.get('routing')
     if (routing) {
       const r = this.str(routing, 'cluster.routing')
-      if (!ROUTING_MODES.includes(r.value)) {
+      if (!(ROUTING_MODES as readonly string[]).includes(r.value)) {
         this.fail(routing.value, `cluster.routing: unknown routing mode "${r.value}" (supported: ${ROUTING_MODES.join(', ')})`)
       }
       out.routing = r as Located<RoutingMode>

@@ -4,7 +4,7 @@
 // the model (src/model/policies.ts), which also warns about selectors that match no pod.
 import {isMap, isScalar, isSeq, type Node as YamlNode} from 'yaml'
 import {NAME_RE} from './names.js'
-import type {Walker} from './parse.js'
+import type {YamlWalker as Walker} from './walker.js'
 import type {Located, PeerSpec, PolicyProtocol, PolicySpec, PolicyType, PortSpec, RuleSpec, SelectorSpec} from './types.js'
 
 type Entry = {key: YamlNode; value: YamlNode | null}

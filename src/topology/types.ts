@@ -2,8 +2,14 @@
 // Every field that a later check may complain about carries the position it came from.
 import type {SourcePos} from './errors.js'
 
-/** A routing mode's id: one of ROUTING_MODES (src/plan/routing), checked by the parser. */
-export type RoutingMode = string
+/**
+ * The values cluster.routing takes, in the order netlab lists them; the first is the default.
+ * Each has its module in src/modes (the registry there is typed by this list, so a value without
+ * a module, or a module without a value, does not compile).
+ */
+export const ROUTING_MODES = ['host-gw', 'routes', 'vxlan', 'aws-vpc', 'vpc-native'] as const
+export type RoutingMode = (typeof ROUTING_MODES)[number]
+export const DEFAULT_ROUTING_MODE: RoutingMode = ROUTING_MODES[0]
 
 export interface Located<T> {
   value: T

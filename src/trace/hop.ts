@@ -4,7 +4,6 @@
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
-import {routingMode} from '../modes/index.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
 
@@ -231,7 +230,7 @@ function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision
   const there = onLink(model, member, oif)
   let answerer = nm
   const home = model.nodes.find((n) => n.pods.some((p) => p.netns === member.netns))
-  if (home && model.policies && routingMode(model.routing).policyWiring === undefined && home.pods.some((p) => p.name === nm.member.name)) {
+  if (home && model.policies && model.mode.policyWiring === undefined && home.pods.some((p) => p.name === nm.member.name)) {
     // a lab wired for policies isolates the pods' bridge ports: the node answers ARP for its other pods and routes between them
     const node = model.members.find((m) => m.netns === home.netns)
     if (node) answerer = {member: node, dev: home.bridge}

@@ -1,12 +1,13 @@
 // The compiled plan of the default lab: order, namespaces, routes, masquerade, and its renderings.
 import {describe, expect, it} from 'vitest'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/compile/model.js'
+import {buildModel, modelWith} from '../../src/compile/model.js'
 import {allNetns, type LabModel} from '../../src/model/types.js'
 import {compilePlan, DYNAMIC_NEIGHBOUR_LIMIT} from '../../src/compile/plan.js'
 import {neighbourEntries} from '../../src/modes/neighbours.js'
 import {macFor} from '../../src/core/names.js'
-import {argv, commandLine, shellQuote} from '../../src/tools/command.js'
+import {argv, commandLine} from '../../src/tools/command.js'
+import {shellQuote} from '../../src/core/shell.js'
 import {renderJson, renderPlan, renderShell, renderTeardown, renderText} from '../../src/plan/render.js'
 import type {Action, Plan} from '../../src/core/actions.js'
 import {THREE_NODE} from '../helpers/constants.js'
@@ -15,7 +16,7 @@ const model = buildModel(loadTopologyFile(THREE_NODE))
 const plan = compilePlan(model)
 
 function withMasq(m: LabModel, ipMasq: boolean): Plan {
-  return compilePlan({...m, ipMasq})
+  return compilePlan(modelWith(m, {ipMasq}))
 }
 
 const created = (p: Plan) => p.actions.filter((a) => a.creates).map((a) => a.creates!)

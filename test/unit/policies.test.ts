@@ -5,7 +5,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {buildModel} from '../../src/compile/model.js'
+import {buildModel, modelWith} from '../../src/compile/model.js'
 import type {LabModel} from '../../src/model/types.js'
 import {decide, explain, type FlowEnd} from '../../src/model/verdict.js'
 import {compilePlan} from '../../src/compile/plan.js'
@@ -398,7 +398,7 @@ describe('the plan of netlab policy apply', () => {
   })
 
   it('the iptables-restore driver: one program per table; a failure names its action; a test fault really fails', () => {
-    const p = compilePolicyApply(after, before.policies ? before : {...before, policies: []})
+    const p = compilePolicyApply(after, before.policies ? before : modelWith(before, {policies: []}))
     const d = driver('iptables-restore')
     const prepared = d.prepare(p.actions, p.actions[0].netns, {fault: 1, netlink: true})
     expect(prepared.steps).toEqual([

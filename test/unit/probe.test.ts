@@ -3,7 +3,7 @@
 import {Writable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
-import {buildModel} from '../../src/compile/model.js'
+import {buildModel, modelWith} from '../../src/compile/model.js'
 import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
@@ -208,7 +208,7 @@ describe('what each probe must see (from the model)', () => {
   it("pod → external: the node's underlay address with ipMasq; no reply without", () => {
     expect(expectHttp(three, podEndpoint(pod('db')), internet)).toEqual({reply: true, seen: '192.168.50.21'})
     expect(expectPing(three, podEndpoint(pod('db')), internet)).toEqual({reply: true})
-    const off = {...three, ipMasq: false}
+    const off = modelWith(three, {ipMasq: false})
     expect(expectHttp(off, podEndpoint(pod('db')), internet)).toEqual({reply: false, why: NO_ROUTE_BACK})
     expect(expectPing(off, podEndpoint(pod('db')), internet)).toEqual({reply: false, why: NO_ROUTE_BACK})
     expect(NO_ROUTE_BACK).toContain('no route back')
@@ -364,7 +364,7 @@ describe('verdicts and the report', () => {
   })
 
   it('with ipMasq off, silence from outside passes and an answer fails', () => {
-    const off = {...three, ipMasq: false}
+    const off = modelWith(three, {ipMasq: false})
     const [ping, http] = selectProbes(off, {only: ['egress']})
     expect(judge(ping, {reply: false})).toMatchObject({ok: true, expected: 'no reply', seen: 'no reply'})
     expect(judge(http, {reply: true, seen: '10.244.0.2'})).toMatchObject({ok: false, expected: 'no reply', seen: '10.244.0.2'})

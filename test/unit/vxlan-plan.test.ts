@@ -4,7 +4,7 @@
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {buildModel} from '../../src/compile/model.js'
+import {buildModel, modelWith} from '../../src/compile/model.js'
 import {macFor} from '../../src/core/names.js'
 import type {LabModel} from '../../src/model/types.js'
 import {compilePlan} from '../../src/compile/plan.js'
@@ -20,7 +20,7 @@ import {expectHttp, externalEndpoint, nodeEndpoint, podEndpoint} from '../../src
 const file = (p: string) => fileURLToPath(new URL(`../../topologies/${p}`, import.meta.url))
 const model = buildModel(loadTopologyFile(file('three-node-vxlan.yaml')))
 const plan = compilePlan(model)
-const hostGw: LabModel = {...model, routing: 'host-gw'}
+const hostGw: LabModel = modelWith(model, {routing: 'host-gw'})
 const hostGwPlan = compilePlan(hostGw)
 
 const inNode = (p: Plan, netns: string, phase?: string) => p.actions.filter((a) => a.netns === netns && (!phase || a.phase === phase))
