@@ -1,6 +1,6 @@
 // How fast is bad input refused? `netlab up` on every file of the bad-input corpus
 // (test/fixtures/bad), timed from outside (Node and CLI start-up included), against the
-// README's promise: one line, exit 2, nothing created, in under a second. A measurement, so it
+// promise of docs/safety.md: one line, exit 2, nothing created, in under a second. A measurement, so it
 // lives here and not in the test suite, where a loaded machine would make it flaky.
 //
 //   node dist/bench/bad-input.js      (any user; nothing is created)

@@ -1,5 +1,5 @@
 // Bad input through the real CLI: every file of the corpus gets exit code 2, one line of error
-// with file:line:column, nothing created on the machine. How fast (the README's "under a
+// with file:line:column, nothing created on the machine. How fast (docs/safety.md's "under a
 // second") is measured by bench/bad-input.ts, not here: a loaded machine would make it flaky.
 import {spawn} from 'node:child_process'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
