@@ -1,6 +1,6 @@
 // dist/netlab.mjs: loads the CLI bundle (dist/netlab.cjs) with V8's code cache (dist/netlab.cjs.cache,
-// made by `npm run build`). Compiling the 2 MB bundle was 40-50 ms of every command's start-up;
-// with the cache V8 skips it. Node 20 has no module.enableCompileCache, hence vm.Script.
+// made by `npm run build`). Compiling the bundle was a large part of every command's start-up
+// (bench/README.md); with the cache V8 skips it. Node 20 has no module.enableCompileCache, hence vm.Script.
 // Copied to dist/ by scripts/bundle.mjs; bin/run.js and oclif (package.json's oclif.commands) import it.
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'

@@ -76,11 +76,6 @@ export class Executor {
     if (this.opts.signal?.aborted) throw new Interrupted(String(this.opts.signal.reason ?? 'signal'))
   }
 
-  async runAll(): Promise<void> {
-    for (const stage of this.stages) await this.runStage(stage)
-    await this.settle()
-  }
-
   /** job lines of a stage's in-namespace lanes, made while the stage before it ran */
   private ahead = new Map<Stage, NamespaceJobs>()
 

@@ -1,4 +1,4 @@
-// Plan -> stages of batches. Pure. This is where 500 pods stop costing 5000 processes:
+// Plan -> stages of batches. Pure. This is where a process per action stops:
 // - a lab-scoped phase waits for everything before it; its actions run as one batch per
 //   (namespace, tool), e.g. all `ip netns add` lines in one `ip -batch` — or, when the phase
 //   says its actions are independent, split over a few such batches to use every core;

@@ -1,7 +1,7 @@
 // dot text -> SVG, in-process: Graphviz compiled to WebAssembly (@viz-js/viz), so drawing a lab
-// needs no system package. Loaded only when an SVG is asked for: it is 1.6 MB of code that the
-// CLI bundle leaves out (every command would pay ~30 ms to parse it), and the npm package
-// carries it as its one bundled dependency.
+// needs no system package. Loaded only when an SVG is asked for: it is megabytes of code that
+// the CLI bundle leaves out (every command would pay to parse it), and the npm package carries
+// it as its one bundled dependency.
 import {FONT} from './dot.js'
 
 export async function renderSvg(dot: string): Promise<string> {

@@ -50,7 +50,7 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
 export async function up(topologyFile: string, opts: UpOptions): Promise<UpResult> {
   const started = performance.now()
   const step = <T>(name: string, f: () => T) => timed(opts.onStep, name, f)
-  // perl loading the runner's modules takes ~25 ms: it runs while this process reads the topology
+  // perl loading the runner's modules takes a while (bench/README.md): it runs while this process reads the topology
   // and compiles the plan (it changes nothing; a bad topology is still the first error reported)
   const perlEarly = requirePerl([NSEXEC]).then(
     () => undefined,

@@ -7,7 +7,7 @@
 //   node sees (a node on the path may be seen by another of its addresses, e.g. flannel.1's);
 // - a flow must pass both; replies of an allowed flow always pass (the rules are stateful).
 import type {PolicyProtocol} from '../topology/types.js'
-import type {LabModel, PodModel, PolicyModel, PolicyRule} from './types.js'
+import type {LabModel, PolicyModel, PolicyRule} from './types.js'
 import {parseCidr} from '../core/ipv4.js'
 
 /** One end of a flow (the probe's Endpoint fits). */
@@ -127,9 +127,4 @@ export function decidingPolicies(v: Verdict): string[] {
   const denied = v.checks.filter((c) => !c.allowedBy)
   const names = denied.length > 0 ? denied.flatMap((c) => c.isolatedBy) : v.checks.map((c) => c.allowedBy!.policy)
   return [...new Set(names)]
-}
-
-/** The pods each policy direction isolates on a node, for the plan. */
-export function isolatedPods(model: LabModel, pods: PodModel[], direction: 'ingress' | 'egress'): PodModel[] {
-  return pods.filter((p) => isolating(model.policies ?? [], p.name, direction).length > 0)
 }

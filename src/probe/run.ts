@@ -47,10 +47,10 @@ export function preflight(lab: string, given?: LabModel): LabModel {
 
 export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const started = performance.now()
-  // A --full 50 × 10 run keeps ~60 MB of probes alive while half a million results stream
-  // through; V8's default lets the garbage grow the heap to ~4× that before it collects
-  // (measured: 248 MB used at the peak). Growing by a quarter at a time holds it near 110 MB,
-  // for a few more collections of a small heap.
+  // A --full run of a big lab keeps its probes alive while half a million results stream
+  // through; V8's default lets the garbage grow the heap to several times that before it
+  // collects. Growing by a quarter at a time holds the peak near the live set, for a few more
+  // collections of a small heap (bench/README.md has the measurement).
   setFlagsFromString('--heap-growing-percent=25')
   const model = preflight(lab, opts.model)
   const coverage = coverageFor(model, opts.full)

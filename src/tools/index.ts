@@ -16,4 +16,3 @@ export function driver(tool: string): ToolDriver {
   return d
 }
 
-export const TOOLS = Object.keys(DRIVERS)

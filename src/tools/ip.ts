@@ -5,7 +5,7 @@
 import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
 import type {Action} from '../core/actions.js'
-import type {BatchOutcome, Prepared, PrepareOptions, StepFailure, ToolDriver} from './types.js'
+import type {BatchOutcome, DriverOptions, Prepared, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 export const IFNAME = /^[A-Za-z0-9@._:-]{1,15}$/
@@ -146,7 +146,7 @@ export function iprouteBatch(
   faultLine: string[],
   actions: Action[],
   netns: string | null,
-  opts: PrepareOptions,
+  opts: DriverOptions,
 ): Prepared {
   const args = actions.map((a, i) => (i === opts.fault ? faultLine : a.args))
   const ops = netns && opts.netlink ? args.map(encode) : []

@@ -54,7 +54,8 @@ export interface BatchOutcome {
   error?: {command: string; stderr: string}
 }
 
-export interface PrepareOptions {
+/** What a driver's prepare is told (exec/batch.ts's prepare turns the caller's options into these). */
+export interface DriverOptions {
   /** test-only: index in the batch of the action to replace with a failing command, or -1 */
   fault: number
   /** may ip actions be spoken over rtnetlink by the runner (false: always the ip program) */
@@ -69,7 +70,7 @@ export interface ToolDriver {
   line?(c: Command, plain: string): string
   /** why this argument cannot be carried by the tool's batch input, or undefined if it can */
   badArg(arg: string): string | undefined
-  prepare(actions: Action[], netns: string | null, opts: PrepareOptions): Prepared
+  prepare(actions: Action[], netns: string | null, opts: DriverOptions): Prepared
   /** the batch failed at `f`: which of its actions were applied, which failed, which never ran */
   interpret(p: Prepared, f: StepFailure): BatchOutcome
 }

@@ -26,7 +26,10 @@ describe.skipIf(!isRoot)('a real failure names the failing action', () => {
     const journal = new Journal(journalFile)
     const before = rootSnapshot()
     try {
-      await new Executor(plan, {journal, concurrency: 2, workDir: dir}).runAll()
+      // stage by stage, as up's progress display runs it (src/lab/up.ts)
+      const executor = new Executor(plan, {journal, concurrency: 2, workDir: dir})
+      for (const stage of executor.stages) await executor.runStage(stage)
+      await executor.settle()
       throw new Error('the plan was expected to fail')
     } catch (error) {
       if (!(error instanceof StepFailed)) throw error
