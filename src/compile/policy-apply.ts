@@ -9,7 +9,7 @@ import {restoreInput} from '../tools/iptables.js'
 import type {LabModel, NodeModel} from '../model/types.js'
 import type {Action, Command, Plan} from '../core/actions.js'
 
-/** What a fresh namespace has, to undo the wiring a failed apply made (the settings of src/plan/wiring.ts and policy.ts). */
+/** What a fresh namespace has, to undo the wiring a failed apply made (the settings of src/modes/bridge.ts and policy.ts). */
 const KERNEL_DEFAULTS: [RegExp, string][] = [
   [/\.proxy_arp_pvlan$/, '0'],
   [/\.proxy_delay$/, '80'],

@@ -1,6 +1,6 @@
 // `netlab policy apply`: replace a running lab's policies. Check the file against the lab (bad
 // input fails before anything is touched), lock the lab, journal and run the change plan
-// (src/plan/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
+// (src/compile/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
 // policies. The new policies are saved with the lab only once every node has them.
 import {existsSync, rmSync} from 'node:fs'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'

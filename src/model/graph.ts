@@ -1,9 +1,9 @@
 // A lab as a picture, before any drawing syntax: boxes, the namespaces that hold them, and the
-// lines between them. Built from the model alone (./build.ts), rendered as dot, mermaid or SVG.
+// lines between them. Built from the model alone (src/graph/build.ts), rendered as dot, mermaid or SVG.
 
 /** One box: a device of a node (eth0, cni0, an overlay device), a pod, a segment, a router, … */
 export interface GraphNode {
-  /** stable and unique in the graph (see ./ids.ts) */
+  /** stable and unique in the graph (see ./graph-ids.ts) */
   id: string
   /** what it is: decides its look; kinds the renderers do not know get a plain box */
   kind: 'segment' | 'interface' | 'bridge' | 'overlay' | 'pod' | 'external' | 'router' | 'more' | 'note' | (string & {})

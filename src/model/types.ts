@@ -217,7 +217,7 @@ export interface NeighbourShape {
 
 // A routing mode is how a packet from a pod on one node reaches a pod on another (host-gw, a
 // cloud route table, an overlay, …). Everything about a mode lives in one module that
-// implements this interface, registered in ./index.ts; the compiler, the model, status and
+// implements this interface, registered in src/modes/index.ts; the compiler, the model, status and
 // the probe ask the mode instead of assuming one. Every hook but `routes` has a default
 // (the bridge-per-node wiring of Kubernetes the Hard Way), so a mode states only what differs.
 
@@ -226,7 +226,7 @@ export interface PlanContext {
   b: PlanBuilder
   /** the ownership mark every namespace's lo carries */
   mark: string
-  /** the lab's bridged pods are routed by their node, their gateway their only neighbour (see routedPods in ../neighbours.ts) */
+  /** the lab's bridged pods are routed by their node, their gateway their only neighbour (see routedPods in src/modes/neighbours.ts) */
   routedPods: boolean
 }
 
@@ -288,7 +288,7 @@ export interface RoutingModeModule {
   terms?: {podCIDR?: string; nodeSubnet?: string; podAddress?: string}
   /** members the mode adds to the lab (a VPC host, …), allocated after nodes and pods */
   members?(model: LabModel): Member[]
-  // Wiring pods (defaults: ../wiring.ts, the bridge plugin's way).
+  // Wiring pods (defaults: src/modes/bridge.ts, the bridge plugin's way).
   /**
    * links phase: what a node needs besides its eth0 (the default: its cni0 bridge, once it has
    * pods). Created from the root namespace while eth0 is; a device made inside the node (a VXLAN
@@ -301,14 +301,14 @@ export interface RoutingModeModule {
   configurePod?(ctx: PlanContext, pod: PodModel, node: NodeModel): void
   /** neighbour entries the lab needs written (default: permanent entries only for labs too big to learn them by ARP, shaped by neighbourShape) */
   neighbours?(ctx: PlanContext): void
-  /** how the mode's pods and VPC differ from the default for neighbour entries (../neighbours.ts) */
+  /** how the mode's pods and VPC differ from the default for neighbour entries (src/modes/neighbours.ts) */
   neighbourShape?: NeighbourShape
   /** firewall phase, per node: forwarding rules and masquerade (default: accept the pod range, masquerade only leaving the cluster) */
   firewall?(ctx: PlanContext, node: NodeModel): void
   /**
    * labs with policies: how every packet to or from a node's pods comes to cross the node's IP
    * layer, where the policy rules are — the policies phase's explanation of it, and what it wires
-   * on each node with pods (default: bridgePolicyWiring in ../wiring.ts: isolate cni0's pod ports
+   * on each node with pods (default: bridgePolicyWiring in src/modes/bridge.ts: isolate cni0's pod ports
    * and answer the pods' ARP for each other, so same-node traffic is routed). A mode whose pods
    * are routed already (no bridge) says so and wires nothing.
    */
@@ -324,7 +324,7 @@ export interface RoutingModeModule {
   /**
    * What `netlab graph` draws for this mode: its routes as labelled edges, devices it adds (an
    * overlay's VXLAN device in each node's cluster), notes. Boxes are named with
-   * ../../graph/ids.ts. Undefined: the picture shows the members and cables only.
+   * ./graph-ids.ts. Undefined: the picture shows the members and cables only.
    */
   graph?(model: LabModel): GraphContribution
 }

@@ -1,7 +1,7 @@
 // Pod labels and the policies: list, modelled on Kubernetes NetworkPolicy and kept small: a pod
 // selector, ingress rules (from), egress rules (to), ports (TCP, UDP, ICMP) and policyTypes.
 // Syntax only, with a position for every value; which pods a selector matches is decided with
-// the model (src/model/policies.ts), which also warns about selectors that match no pod.
+// the model (src/compile/policies.ts), which also warns about selectors that match no pod.
 import {isMap, isScalar, isSeq, type Node as YamlNode} from 'yaml'
 import {NAME_RE} from './names.js'
 import type {YamlWalker as Walker} from './walker.js'
