@@ -15,4 +15,3 @@ export function driver(tool: string): ToolDriver {
   if (!d) throw new Error(`no driver for tool "${tool}" (known: ${Object.keys(DRIVERS).join(', ')})`)
   return d
 }
-
