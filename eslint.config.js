@@ -18,6 +18,10 @@ export default tseslint.config(
     languageOptions: {globals: {process: 'readonly', console: 'readonly'}},
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: {sourceType: 'commonjs', globals: {module: 'writable', require: 'readonly'}},
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // tests read kernel JSON (ip -j) whose shape varies by object
