@@ -43,6 +43,16 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
 }
 
 /**
+ * A Perl helper's refusal to talk to this netlab: each helper checks the protocol version its
+ * caller names (docs/runner-protocol.md) and, on a mismatch, prints this one line and exits 2:
+ * "/…/assets/netlab-probe.pl speaks protocol 1, netlab expects 2: reinstall netlab". The line, or
+ * undefined when `stderr` holds none.
+ */
+export function protocolRefusal(stderr: string): string | undefined {
+  return /^.+ speaks protocol \S+, netlab expects .*: reinstall netlab$/m.exec(stderr)?.[0]
+}
+
+/**
  * Start a long-lived helper (the probe's engines) and hand back the child to
  * talk to over its pipes. Same rules: an argument array, no shell, its own process group.
  */

@@ -14,13 +14,15 @@ import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {cpus} from 'node:os'
 import {NetlabError} from '../cli/errors.js'
-import {startProcess} from '../exec/runner.js'
+import {protocolRefusal, startProcess} from '../exec/runner.js'
 import {findPerl, findTool, perlModuleError, perlModules} from '../lab/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../lab/processes.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe} from './types.js'
 
 export const ENGINE_SCRIPT = assetPath('netlab-probe.pl')
+/** The line protocol spoken with ENGINE_SCRIPT (docs/runner-protocol.md); the script has the same constant and refuses any other. */
+export const PROBE_PROTOCOL = 1
 const READY_TIMEOUT_MS = 15_000
 /** client probes one engine keeps in flight (netlab-probe.pl's IN_FLIGHT) */
 const IN_FLIGHT = 400
@@ -284,7 +286,12 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
       // its own process group: a Ctrl-C reaches the probe, which stops the engines itself
       const child = startProcess(file, args, {
         stdin: 'pipe',
-        env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          LC_ALL: 'C',
+          NETLAB_PROBE_PID: String(process.pid),
+          NETLAB_PROBE_PROTOCOL: String(PROBE_PROTOCOL),
+        },
       })
       if (child.pid === undefined) {
         unregisterLabProcess(lab, name)
@@ -312,6 +319,9 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
     try {
       if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return run
     } catch (error) {
+      // an engine of another netlab (a partial install): it says which protocol it speaks
+      const refused = engines.map((e) => protocolRefusal(e.stderr)).find((line) => line !== undefined)
+      if (refused) throw new NetlabError(refused)
       // perl without the modules it uses (Debian's perl-base alone): say which package has them
       const missing = engines.find((e) => /Can't locate \S+\.pm in @INC/.test(e.stderr))
       if (missing) throw new NetlabError(perlModuleError(missing.stderr, perlModules([ENGINE_SCRIPT])))
