@@ -9,12 +9,23 @@
 # the first error at the end. A failure is reported on stderr as
 #   call N failed: plugin TYPE (pod POD): <the plugin's error result, verbatim>
 # and the exit code is 1. Runs as a separate program so the executor needs no CNI knowledge.
+# Usage: NETLAB_CNI_CHAIN_PROTOCOL=1 perl netlab-cni-chain.pl < calls   (docs/runner-protocol.md)
 use strict;
 use warnings;
 use JSON::PP;
 use File::Path qw(make_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
+
+# The protocol this script speaks with src/tools/cni.ts (docs/runner-protocol.md). The driver
+# names its own in NETLAB_CNI_CHAIN_PROTOCOL (unset counts as 1, the protocol as it was before it
+# had a number); any other is refused before the calls are read, and none is run.
+use constant CNI_CHAIN_PROTOCOL => 1;
+my $caller_protocol = (delete $ENV{NETLAB_CNI_CHAIN_PROTOCOL} // 1) =~ s/[\x00-\x1f]/?/gr;
+if ($caller_protocol ne CNI_CHAIN_PROTOCOL) {
+  print STDERR "$0 speaks protocol ", CNI_CHAIN_PROTOCOL, ", netlab expects $caller_protocol: reinstall netlab\n";
+  exit 2;
+}
 
 my $json = JSON::PP->new->canonical;
 my $calls = $json->decode(do { local $/; <STDIN> });

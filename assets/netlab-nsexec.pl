@@ -17,7 +17,7 @@
 #                 or exec-ops:SPEC, the same lines inline (as for netlink-ops);
 #   sysctl:KEY=VALUE, settle:MS, alias:
 #
-# Usage: netlab-nsexec.pl PARALLEL ERRDIR < jobs
+# Usage: NETLAB_NSEXEC_PROTOCOL=1 netlab-nsexec.pl PARALLEL ERRDIR < jobs   (docs/runner-protocol.md)
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
 #   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
@@ -37,6 +37,17 @@
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
+
+# The protocol this script speaks with src/exec/fanout.ts (docs/runner-protocol.md). The caller
+# names its own in NETLAB_NSEXEC_PROTOCOL (unset counts as 1, the protocol as it was before it had
+# a number); any other is refused before a job is read. The variable is removed: the programs of
+# exec steps get the environment they always got.
+use constant NSEXEC_PROTOCOL => 1;
+my $caller_protocol = (delete $ENV{NETLAB_NSEXEC_PROTOCOL} // 1) =~ s/[\x00-\x1f]/?/gr;
+if ($caller_protocol ne NSEXEC_PROTOCOL) {
+  print STDERR "$0 speaks protocol ", NSEXEC_PROTOCOL, ", netlab expects $caller_protocol: reinstall netlab\n";
+  exit 2;
+}
 
 # Start-up time matters (netlab runs this a few times per `up`): no POSIX.
 use constant WNOHANG => 1;

@@ -8,7 +8,7 @@
 # send UDP probes. The probe starts one engine per core; each serves every target (SO_REUSEPORT, so
 # a connection may land on either) and runs the clients of its share of the sources.
 #
-# usage:  perl netlab-probe.pl MARKER
+# usage:  NETLAB_PROBE_PROTOCOL=1 perl netlab-probe.pl MARKER   (docs/runner-protocol.md)
 #         MARKER is unused here; it is on the command line so `netlab down` can recognise us.
 # stdin, fields separated by tabs; namespace names are checked, addresses and ports too:
 #         serve NETNS IP PROTO PORT      a listening TCP (HTTP echo) or bound UDP (datagram echo) socket
@@ -35,6 +35,16 @@ use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_NONBLOCK IPPROTO_ICMP
 use IO::Poll qw(POLLIN POLLOUT);
 use Errno qw(EINPROGRESS EAGAIN EWOULDBLOCK EINTR);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
+
+# The protocol this engine speaks with src/probe/engine.ts (docs/runner-protocol.md). The probe
+# names its own in NETLAB_PROBE_PROTOCOL (unset counts as 1, the protocol as it was before it had
+# a number); any other is refused before a line is read.
+use constant PROBE_PROTOCOL => 1;
+my $caller_protocol = (delete $ENV{NETLAB_PROBE_PROTOCOL} // 1) =~ s/[\x00-\x1f]/?/gr;
+if ($caller_protocol ne PROBE_PROTOCOL) {
+  print STDERR "$0 speaks protocol ", PROBE_PROTOCOL, ", netlab expects $caller_protocol: reinstall netlab\n";
+  exit 2;
+}
 
 require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
 

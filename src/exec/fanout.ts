@@ -3,14 +3,18 @@
 // in-namespace lanes of a stage, and for the final wait until every link is running.
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {NetlabError} from '../core/errors.js'
 import {asset} from '../core/paths.js'
 import {outcome, prepare, type BatchOutcome, type Prepared} from './batch.js'
 import {notRun, succeeded} from '../tools/outcome.js'
 import type {Step} from '../tools/types.js'
+import {protocolRefusal} from '../core/protocol.js'
 import {run} from './runner.js'
 import type {Lane} from './schedule.js'
 
 export const NSEXEC = asset('netlab-nsexec.pl')
+/** The job-line protocol spoken with NSEXEC (docs/runner-protocol.md); the script has the same constant and refuses any other. */
+export const NSEXEC_PROTOCOL = 1
 
 export interface FanoutOptions {
   parallel: number
@@ -28,7 +32,12 @@ export type JobResult =
 /** Run one job per entry (its steps in order, inside its namespace); `dir` holds step files and error output. */
 async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opts: FanoutOptions): Promise<JobResult[]> {
   const input = jobs.map((j, i) => [String(i), j.netns, ...j.steps].join('\t')).join('\n') + '\n'
-  const r = await run('perl', [NSEXEC, String(opts.parallel), dir], {input, cancelSignal: opts.signal, timeoutMs: 600_000})
+  const r = await run('perl', [NSEXEC, String(opts.parallel), dir], {
+    input,
+    cancelSignal: opts.signal,
+    timeoutMs: 600_000,
+    env: {NETLAB_NSEXEC_PROTOCOL: String(NSEXEC_PROTOCOL)},
+  })
   const started = new Set<number>()
   const ok = new Set<number>()
   const failed = new Map<number, {step: number; code: number; at?: number; also?: number[]}>()
@@ -39,8 +48,11 @@ async function nsexec(jobs: {netns: string; steps: string[]}[], dir: string, opt
     else if (kind === 'fail')
       failed.set(Number(id), {step: Number(step), code: Number(code), at: at ? Number(at) : undefined, also: also?.split(',').map(Number)})
   }
-  if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted)
+  if (r.exitCode !== 0 && started.size === 0 && !opts.signal?.aborted) {
+    const refused = protocolRefusal(r.stderr)
+    if (refused) throw new NetlabError(refused)
     throw new Error(`netlab-nsexec failed: ${r.stderr || `exit ${r.exitCode}`}`)
+  }
   return jobs.map((_, i) => {
     if (ok.has(i)) return {state: 'ok'}
     const f = failed.get(i)

@@ -14,6 +14,7 @@ import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {cpus} from 'node:os'
 import {NetlabError} from '../core/errors.js'
+import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl, findTool, perlModuleError, perlModules} from '../host/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../host/processes.js'
@@ -21,6 +22,8 @@ import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe} from './types.js'
 
 export const ENGINE_SCRIPT = assetPath('netlab-probe.pl')
+/** The line protocol spoken with ENGINE_SCRIPT (docs/runner-protocol.md); the script has the same constant and refuses any other. */
+export const PROBE_PROTOCOL = 1
 const READY_TIMEOUT_MS = 15_000
 /** client probes one engine keeps in flight (netlab-probe.pl's IN_FLIGHT) */
 const IN_FLIGHT = 400
@@ -232,20 +235,24 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
   }
 }
 
-async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
-  const {lab, probes, signal} = opts
+/** The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies name. */
+function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra']): Map<string, Service> {
   const services = new Map<string, Service>()
   const add = (s: Service) => services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
   for (const p of probes) {
     if (p.tool === 'ping') continue
     add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
-    for (const tcp of opts.extra?.tcp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port: tcp})
-    for (const udp of opts.extra?.udp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'udp', port: udp})
+    for (const tcp of extra?.tcp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port: tcp})
+    for (const udp of extra?.udp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'udp', port: udp})
   }
+  return services
+}
+
+async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
+  const {lab, probes, signal} = opts
+  const services = echoServices(probes, port, opts.extra)
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
-  const serveText = [...services.keys()].map((k) => `serve\t${k}\n`).join('')
-  const targets = new Set([...services.values()].map((x) => x.netns)).size
   const run: EngineRun = {addresses: new Map()}
   /** where the echo service could not listen, and why, by unboundKey() */
   const unbound = new Map<string, string>()
@@ -253,125 +260,186 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
 
   const perl = findPerl() // its modules: checked by the probe's preflight
   const marker = processMarker('probe-engine', lab)
-  const limit = openFilesLimit()
-  const prlimit = findTool('prlimit')
   const engines: Engine[] = []
-  let portTaken = false
-  const stopAll = async () => {
-    await Promise.all(
-      engines.map(async (e) => {
-        if ((await stopProcess(e.child.pid!, marker)).outcome !== 'stuck') unregisterLabProcess(lab, e.name)
-      }),
-    )
-  }
   try {
-    shares.forEach((share, i) => {
-      // its files: the services, the target namespaces while it opens them, the probes in flight
-      // and the connections they make to it, a raw socket and a namespace per source
-      const sources = new Set(share.map((p) => p.src.netns)).size
-      const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
-      if (needed > limit.soft && (!prlimit || needed > limit.hard))
-        throw new NetlabError(
-          `the probe needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
-            (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
-        )
-      const [file, args] =
-        needed > limit.soft
-          ? [prlimit!, [`--nofile=${needed}:${limit.hard}`, perl, ENGINE_SCRIPT, marker]]
-          : [perl, [ENGINE_SCRIPT, marker]]
-      const name = processName('probe-engine', process.pid, i)
-      registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
-      // its own process group: a Ctrl-C reaches the probe, which stops the engines itself
-      const child = startProcess(file, args, {
-        stdin: 'pipe',
-        env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_PROBE_PID: String(process.pid)},
-      })
-      if (child.pid === undefined) {
-        unregisterLabProcess(lab, name)
-        throw new NetlabError(`could not start the probe's engine (${perl})`)
-      }
-      registerLabProcess(lab, name, marker, child.pid)
-      engines.push(new Engine(child, name))
-    })
+    startEngines(engines, {lab, perl, marker, shares, services})
     const aborted = new Promise<'aborted'>((resolve) =>
       signal.aborted ? resolve('aborted') : signal.addEventListener('abort', () => resolve('aborted'), {once: true}),
     )
-
-    // 1. the echo service in every target, and the addresses (read by the first engine only)
-    const setup = (i: number) => (line: string) => {
-      const addrs = parseAddrsLine(line)
-      if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
-      const m = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
-      if (!m || i > 0) return
-      const [, netns, ip, service, why] = m
-      if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
-      unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
-    }
-    const ready = engines.map((e, i) => e.waitFor((l) => l === 'ready', setup(i), READY_TIMEOUT_MS, 'ready'))
-    engines.forEach((e, i) => void e.write(serveText + (i === 0 ? opts.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
-    try {
-      if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return run
-    } catch (error) {
-      // perl without the modules it uses (Debian's perl-base alone): say which package has them
-      const missing = engines.find((e) => /Can't locate \S+\.pm in @INC/.test(e.stderr))
-      if (missing) throw new NetlabError(perlModuleError(missing.stderr, perlModules([ENGINE_SCRIPT])))
-      throw new NetlabError(`the probe's engine did not start: ${(error as Error).message}`)
-    }
-    if (portTaken) return 'port-taken'
-
-    // 2. the clients: each engine its share; once every engine has its own (one still reading
-    // would not serve the others' connections to its sockets), "go" to all; results as they come
-    const stopped = (e: Engine) =>
-      e.exited.then(({code, signal: sig}) => {
-        throw new NetlabError(`the probe's engine stopped (${sig ?? `code ${code}`})${e.stderr ? `: ${e.stderr.trim()}` : ''}`)
-      })
-    const loaded = engines.map((e) =>
-      e.waitFor(
-        (l) => l === 'loaded',
-        () => {},
-        600_000,
-        'loaded',
-      ),
-    )
-    const load = Promise.all(
-      engines.map(async (e, i) => {
-        const share = shares[i]
-        for (let at = 0; at < share.length && !signal.aborted; at += 2000)
-          await e.write(
-            share
-              .slice(at, at + 2000)
-              .map((p) => jobLine(p, port) + '\n')
-              .join(''),
-          )
-        await e.write('end\n')
-      }),
-    )
-    try {
-      if ((await Promise.race([Promise.all([load, ...loaded]), aborted])) === 'aborted') return run
-    } catch (error) {
-      throw new NetlabError(`the probe's engine stopped while taking its probes: ${(error as Error).message}`)
-    }
-    let done = 0
-    const allDone = new Promise<void>((resolve) => {
-      for (const e of engines)
-        e.onLine = (line) => {
-          if (line === 'done') {
-            if (++done === engines.length) resolve()
-            return
-          }
-          const r = parseResult(line)
-          if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, unbound))
-        }
-    })
-    for (const e of engines) void e.write('go\n')
-    await Promise.race([allDone, aborted, ...engines.map(stopped)])
+    const setup = await serveTargets(engines, {port, services, addrs: opts.addrs, run, unbound}, aborted)
+    if (setup !== 'ready') return setup === 'port-taken' ? 'port-taken' : run
+    if ((await loadJobs(engines, shares, port, signal, aborted)) === 'aborted') return run
+    await runClients(engines, opts, unbound, aborted)
     return run
   } finally {
-    // done (or interrupted): end their input, which stops them; stop any that does not go
-    for (const e of engines) e.child.stdin!.end()
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.all(engines.map((e) => e.exited)), new Promise((r) => (timer = setTimeout(r, 2000)))])
-    clearTimeout(timer)
-    await stopAll()
+    await stopEngines(engines, lab, marker)
   }
+}
+
+/**
+ * Start an engine per share, each registered with the lab as it starts (into `engines`, so that
+ * the caller stops the ones started when a later one fails).
+ */
+function startEngines(
+  engines: Engine[],
+  o: {lab: string; perl: string; marker: string; shares: Probe[][]; services: Map<string, Service>},
+): void {
+  const {lab, perl, marker, shares, services} = o
+  const targets = new Set([...services.values()].map((x) => x.netns)).size
+  const limit = openFilesLimit()
+  const prlimit = findTool('prlimit')
+  shares.forEach((share, i) => {
+    // its files: the services, the target namespaces while it opens them, the probes in flight
+    // and the connections they make to it, a raw socket and a namespace per source
+    const sources = new Set(share.map((p) => p.src.netns)).size
+    const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
+    if (needed > limit.soft && (!prlimit || needed > limit.hard))
+      throw new NetlabError(
+        `the probe needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
+          (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
+      )
+    const [file, args] =
+      needed > limit.soft ? [prlimit!, [`--nofile=${needed}:${limit.hard}`, perl, ENGINE_SCRIPT, marker]] : [perl, [ENGINE_SCRIPT, marker]]
+    const name = processName('probe-engine', process.pid, i)
+    registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
+    // its own process group: a Ctrl-C reaches the probe, which stops the engines itself
+    const child = startProcess(file, args, {
+      stdin: 'pipe',
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        LC_ALL: 'C',
+        NETLAB_PROBE_PID: String(process.pid),
+        NETLAB_PROBE_PROTOCOL: String(PROBE_PROTOCOL),
+      },
+    })
+    if (child.pid === undefined) {
+      unregisterLabProcess(lab, name)
+      throw new NetlabError(`could not start the probe's engine (${perl})`)
+    }
+    registerLabProcess(lab, name, marker, child.pid)
+    engines.push(new Engine(child, name))
+  })
+}
+
+/**
+ * 1. The echo service in every target, and the addresses (read by the first engine only, into
+ * `run`). 'ready' once every engine is; 'port-taken' when the echo port is another program's.
+ */
+async function serveTargets(
+  engines: Engine[],
+  o: {port: number; services: Map<string, Service>; addrs: string[]; run: EngineRun; unbound: Map<string, string>},
+  aborted: Promise<'aborted'>,
+): Promise<'ready' | 'port-taken' | 'aborted'> {
+  const {port, run, unbound} = o
+  const serveText = [...o.services.keys()].map((k) => `serve\t${k}\n`).join('')
+  let portTaken = false
+  const setup = (i: number) => (line: string) => {
+    const addrs = parseAddrsLine(line)
+    if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
+    const m = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
+    if (!m || i > 0) return
+    const [, netns, ip, service, why] = m
+    if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
+    unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
+  }
+  const ready = engines.map((e, i) => e.waitFor((l) => l === 'ready', setup(i), READY_TIMEOUT_MS, 'ready'))
+  engines.forEach((e, i) => void e.write(serveText + (i === 0 ? o.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
+  try {
+    if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return 'aborted'
+  } catch (error) {
+    throw notStarted(engines, error as Error)
+  }
+  return portTaken ? 'port-taken' : 'ready'
+}
+
+/** Why an engine did not get to "ready", as the user needs to read it. */
+function notStarted(engines: Engine[], error: Error): NetlabError {
+  // an engine of another netlab (a partial install): it says which protocol it speaks
+  const refused = engines.map((e) => protocolRefusal(e.stderr)).find((line) => line !== undefined)
+  if (refused) return new NetlabError(refused)
+  // perl without the modules it uses (Debian's perl-base alone): say which package has them
+  const missing = engines.find((e) => /Can't locate \S+\.pm in @INC/.test(e.stderr))
+  if (missing) return new NetlabError(perlModuleError(missing.stderr, perlModules([ENGINE_SCRIPT])))
+  return new NetlabError(`the probe's engine did not start: ${error.message}`)
+}
+
+/**
+ * 2. The clients: each engine its share, then "end"; resolves once every engine has said
+ * "loaded" (one still reading would not serve the others' connections to its sockets).
+ */
+async function loadJobs(
+  engines: Engine[],
+  shares: Probe[][],
+  port: number,
+  signal: AbortSignal,
+  aborted: Promise<'aborted'>,
+): Promise<'loaded' | 'aborted'> {
+  const loaded = engines.map((e) =>
+    e.waitFor(
+      (l) => l === 'loaded',
+      () => {},
+      600_000,
+      'loaded',
+    ),
+  )
+  const load = Promise.all(
+    engines.map(async (e, i) => {
+      const share = shares[i]
+      for (let at = 0; at < share.length && !signal.aborted; at += 2000)
+        await e.write(
+          share
+            .slice(at, at + 2000)
+            .map((p) => jobLine(p, port) + '\n')
+            .join(''),
+        )
+      await e.write('end\n')
+    }),
+  )
+  try {
+    if ((await Promise.race([Promise.all([load, ...loaded]), aborted])) === 'aborted') return 'aborted'
+  } catch (error) {
+    throw new NetlabError(`the probe's engine stopped while taking its probes: ${(error as Error).message}`)
+  }
+  return 'loaded'
+}
+
+/** 3. "go" to all; each result as it comes; resolves once every engine is done (or stopped, or aborted). */
+async function runClients(
+  engines: Engine[],
+  opts: EngineOptions,
+  unbound: Map<string, string>,
+  aborted: Promise<'aborted'>,
+): Promise<void> {
+  const {probes} = opts
+  const stopped = (e: Engine) =>
+    e.exited.then(({code, signal: sig}) => {
+      throw new NetlabError(`the probe's engine stopped (${sig ?? `code ${code}`})${e.stderr ? `: ${e.stderr.trim()}` : ''}`)
+    })
+  let done = 0
+  const allDone = new Promise<void>((resolve) => {
+    for (const e of engines)
+      e.onLine = (line) => {
+        if (line === 'done') {
+          if (++done === engines.length) resolve()
+          return
+        }
+        const r = parseResult(line)
+        if (r) opts.onResult(r.id, withUnbound(probes[r.id], r.observation, unbound))
+      }
+  })
+  for (const e of engines) void e.write('go\n')
+  await Promise.race([allDone, aborted, ...engines.map(stopped)])
+}
+
+/** Done (or interrupted): end their input, which stops them; stop any that does not go, by PID and marker. */
+async function stopEngines(engines: Engine[], lab: string, marker: string): Promise<void> {
+  for (const e of engines) e.child.stdin!.end()
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([Promise.all(engines.map((e) => e.exited)), new Promise((r) => (timer = setTimeout(r, 2000)))])
+  clearTimeout(timer)
+  await Promise.all(
+    engines.map(async (e) => {
+      if ((await stopProcess(e.child.pid!, marker)).outcome !== 'stuck') unregisterLabProcess(lab, e.name)
+    }),
+  )
 }

@@ -3,12 +3,15 @@
 // node's namespace is one run of assets/netlab-cni-chain.pl, which threads prevResult through the
 // chain, caches the result and stops at the first error (see that file). So calls run serially
 // per node and in parallel across nodes, like one runtime per node.
+import {protocolRefusal} from '../core/protocol.js'
 import {asset} from '../core/paths.js'
 import type {Command} from '../core/actions.js'
 import {failedAt, unknown} from './outcome.js'
 import type {Prepared, ToolDriver} from './types.js'
 
 export const CNI_CHAIN = asset('netlab-cni-chain.pl')
+/** The protocol spoken with CNI_CHAIN (docs/runner-protocol.md); the script has the same constant and refuses any other. */
+export const CNI_CHAIN_PROTOCOL = 1
 
 /** Escape a text for an unquoted here-document (where $, ` and \ are special). */
 const hereDoc = (text: string) => text.replace(/[\\$`]/g, (c) => `\\${c}`)
@@ -27,10 +30,14 @@ export const cni: ToolDriver = {
       ...a.cni,
       ...(i === opts.fault ? {fault: true} : {}),
     }))
-    const steps = [{kind: 'exec' as const, argv: ['perl', CNI_CHAIN], stdin: JSON.stringify(calls)}]
+    const env = {NETLAB_CNI_CHAIN_PROTOCOL: String(CNI_CHAIN_PROTOCOL)}
+    const steps = [{kind: 'exec' as const, argv: ['perl', CNI_CHAIN], stdin: JSON.stringify(calls), env}]
     return {tool: 'cni', netns, actions, steps, firstAction: [0], fault: opts.fault, fallback: false}
   },
   interpret(p, f) {
+    // the chain refused this netlab's protocol: it ran none of the calls
+    const refused = protocolRefusal(f.stderr)
+    if (refused) return {applied: [], notRun: p.actions, unknown: [], error: {command: `perl ${CNI_CHAIN}`, stderr: refused}}
     const m = /^call (\d+) failed: ([\s\S]*)$/m.exec(f.stderr)
     if (!m) return unknown(p, `perl ${CNI_CHAIN} (${p.actions.length} CNI calls in ${p.netns})`, f.stderr.trim())
     return failedAt(cni, p, Number(m[1]), m[2].trim())

@@ -6,7 +6,7 @@ import {errorResult} from './errors.js'
 import {add, check, del, gc, status, versionResult} from './plugin.js'
 
 /** The version an error result names: the config's when it has one we speak. */
-function versionOf(stdin: string): string {
+export function versionOf(stdin: string): string {
   const m = /"cniVersion"\s*:\s*"([^"]*)"/.exec(stdin)
   return m && versionOk(m[1]) ? m[1] : LATEST
 }

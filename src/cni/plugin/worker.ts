@@ -4,11 +4,16 @@
 // within a second of its namespace losing its name (ip netns del: the worker must not keep a
 // deleted node's bridge and veths alive). It serves one namespace only (the socket is named by the namespace's inode, so a call never
 // runs in another namespace's worker) and one call at a time (the calls are synchronous).
-// Request: NUL-separated KEY=VALUE environment, an empty entry, then stdin. Reply: the exit
-// status, a newline, then stdout.
+// Request: NUL-separated KEY=VALUE environment (NETLAB_CNI_WORKER_PROTOCOL, then the CNI_*
+// variables), an empty entry, then stdin. Reply: the exit status, a newline, then stdout. The
+// whole protocol: docs/runner-protocol.md.
 import {readdirSync, statSync, unlinkSync} from 'node:fs'
 import {connect, createServer, type Socket} from 'node:net'
-import {run} from './call.js'
+import {run, versionOf} from './call.js'
+import {CODE, CniError, errorResult} from './errors.js'
+
+/** The protocol spoken with bin/netlab-cni; the client has the same constant and names it in each request. */
+export const CNI_WORKER_PROTOCOL = 1
 
 // long enough to span a lab's whole `up` however the runtime orders its calls across nodes
 const IDLE_MS = 20_000
@@ -47,6 +52,23 @@ export function parseRequest(buf: Buffer): {env: Record<string, string>; stdin: 
   return {env, stdin: buf.toString('utf8', at)}
 }
 
+/**
+ * The reply to one request. A client that names another protocol (unnamed counts as 1, the
+ * protocol as it was before it had a number) gets status 1 and a CNI error result saying so,
+ * which it passes on as any answer: the call is refused, not run.
+ */
+export function answer(req: Buffer): string {
+  const {env, stdin} = parseRequest(req)
+  const theirs = env.NETLAB_CNI_WORKER_PROTOCOL ?? '1'
+  delete env.NETLAB_CNI_WORKER_PROTOCOL
+  if (theirs !== String(CNI_WORKER_PROTOCOL)) {
+    const msg = `bin/netlab-cni speaks worker protocol ${theirs}, its worker (dist/netlab-cni.mjs) expects ${CNI_WORKER_PROTOCOL}: reinstall netlab`
+    return `1\n${JSON.stringify(errorResult(new CniError(CODE.internal, msg), versionOf(stdin)), null, 4)}\n`
+  }
+  const r = run(env, stdin)
+  return `${r.code}\n${r.stdout}`
+}
+
 export function serve(path: string): void {
   let active = 0
   let idle: NodeJS.Timeout | undefined
@@ -56,11 +78,7 @@ export function serve(path: string): void {
     const chunks: Buffer[] = []
     sock.on('data', (d) => chunks.push(d))
     sock.on('error', () => sock.destroy())
-    sock.on('end', () => {
-      const {env, stdin} = parseRequest(Buffer.concat(chunks))
-      const r = run(env, stdin)
-      sock.end(`${r.code}\n${r.stdout}`)
-    })
+    sock.on('end', () => sock.end(answer(Buffer.concat(chunks))))
     sock.on('close', () => {
       if (--active === 0) idle = setTimeout(stop, IDLE_MS)
     })
