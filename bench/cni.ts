@@ -13,6 +13,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import type {StepTiming} from '../src/lab/steps.js'
+import {CNI_PRESETS} from '../src/topology/types.js'
 
 process.env.NETLAB_STATE_DIR = mkdtempSync(join(tmpdir(), 'netlab-bench-cni-state-'))
 const stateDir = process.env.NETLAB_STATE_DIR
@@ -27,7 +28,7 @@ const {concurrency} = await import('../src/core/concurrency.js')
 
 const NODES = 50
 const PODS = 10
-const presets = process.argv.length > 2 ? process.argv.slice(2) : ['reference', 'netlab', 'bash']
+const presets = process.argv.length > 2 ? process.argv.slice(2) : CNI_PRESETS
 const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-cni-'))
 const rows: string[][] = [['preset', 'up', 'of which plugin calls', 'calls', 'probe', 'down (DELs included)']]
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 import type {CniEnv, CniModel, NodeModel} from '../model/types.js'
-import {presetConflist} from '../cni/presets.js'
+import {cniPreset} from '../cni/presets/index.js'
 
 /** The plugins of a node's rendered conflist, in chain order. */
 export function nodePlugins(cni: CniModel, node: string): Record<string, unknown>[] {
@@ -24,7 +24,7 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
   const spec = topo.cluster.cni
   if (!spec) return undefined
   if (spec.conflist && !spec.conflistFile) throw new TopologyError(spec.conflist.pos, 'cluster.cni.conflist: the file was not read')
-  const template = spec.conflistFile?.text ?? presetConflist(spec.preset!.value, opts.mtu)
+  const template = spec.conflistFile?.text ?? cniPreset(spec.preset!.value).conflist(opts.mtu)
   const parsed = JSON.parse(template) as {name: string; cniVersion: string; plugins: {type: string; capabilities?: {mac?: boolean}}[]}
   const dir = join(opts.labDir, 'cni')
   const binDir = spec.binDir?.value ?? opts.env.binDir

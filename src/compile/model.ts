@@ -8,7 +8,7 @@ import {cniModel, DEFAULT_CNI_ENV} from './cni-model.js'
 import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
 import {findRoutingMode, ROUTING_MODES, routingMode} from '../modes/index.js'
 import {resolvePolicies} from './policies.js'
-import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel, CniEnv} from '../model/types.js'
+import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel, CniEnv, RoutingModeModule} from '../model/types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
 const FIRST_NODE_HOST = 10
@@ -44,8 +44,69 @@ export interface ModelOptions {
   cniEnv?: CniEnv
 }
 
+/**
+ * The topology's ranges, parsed and checked against each other and against the lab's routing
+ * mode: what every allocation step of buildModel reads.
+ */
+interface Ranges {
+  topo: Topology
+  lab: string
+  mode: RoutingModeModule
+  podCIDR: Cidr
+  /** cluster.nodeSubnetSize: the prefix length of a node's pod subnet */
+  size: number
+  /** how many node subnets cluster.podCIDR holds */
+  subnetCount: number
+  /** the underlay's segments, in order */
+  segs: Cidr[]
+  /** more than one segment: messages name each by its index */
+  multi: boolean
+  /** how a message names segment k */
+  segName: (k: number) => string
+  /** the segment of each node, and of each external host, in topology order */
+  nodeSegments: number[]
+  externalSegments: number[]
+  /** pods hold addresses of the underlay itself (the mode's podsInUnderlay) */
+  underlayPods: boolean
+}
+
 export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
-  const lab = topo.name.value
+  const r = checkRanges(topo)
+  claimNames(topo)
+  if (!r.underlayPods && topo.nodes.length > r.subnetCount) {
+    throw new TopologyError(
+      topo.nodesPos,
+      `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${r.podCIDR} holds only ` + `${r.subnetCount} node subnets of /${r.size}`,
+    )
+  }
+  const fixed = fixedNodeAddresses(r)
+  // The router (if the lab has one) takes the first free address of each segment, before the
+  // nodes without a fixed address take theirs from .10 up.
+  const ipSet = new Set(fixed.usedNodeIps.keys())
+  const router = allocateRouter(r, ipSet)
+  const nodes = allocateNodes(r, fixed, ipSet)
+
+  // External hosts, then (pods in the underlay) pods. Fixed addresses first, each checked
+  // against everything fixed before it; then the defaults, which never move a fixed one.
+  const taken = new Map<number, string>() // underlay address -> whose
+  router?.legs.forEach((l) => taken.set(parseIPv4(l.ip)!, `the ${router.name}'s address`))
+  nodes.forEach((n) => taken.set(parseIPv4(n.ip)!, `node ${n.name}'s address`))
+  const fixedExternal = fixedExternalIps(r, taken)
+  if (r.underlayPods) {
+    for (const [i, n] of topo.nodes.entries())
+      nodes[i].pods = underlayFixedPods(r.lab, n, nodes[i], r.segs[nodes[i].segment], taken, r.mode.id)
+  }
+  const external = allocateExternals(r, fixedExternal, taken)
+  if (r.underlayPods) {
+    // above the nodes, so that a node's address and its pods' read apart
+    const first = Math.max(...nodes.map((n) => parseIPv4(n.ip)!)) + 1
+    nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, r.segs[n.segment], taken, r.segName(n.segment), r.mode.id, first))
+  }
+  return assembleModel(r, {router, nodes, external}, opts)
+}
+
+/** The cluster's ranges, each checked, and checked against each other and the mode, in this order. */
+function checkRanges(topo: Topology): Ranges {
   const c = topo.cluster
   const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
   const multi = c.underlay.length > 1
@@ -99,10 +160,24 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
       )
     }
   })
-  const underlayPods = mode.podsInUnderlay === true
-  const vpcHosts = topo.external.some((e) => e.vpc?.value)
+  return {
+    topo,
+    lab: topo.name.value,
+    mode,
+    podCIDR,
+    size,
+    subnetCount: 2 ** (size - podCIDR.prefix),
+    segs,
+    multi,
+    segName,
+    nodeSegments,
+    externalSegments,
+    underlayPods: mode.podsInUnderlay === true,
+  }
+}
 
-  // Names are unique across the lab: they name namespaces and interfaces.
+/** Names are unique across the lab: they name namespaces and interfaces. */
+function claimNames(topo: Topology): void {
   const seen = new Map<string, SourcePos>()
   const claim = (name: Located<string>) => {
     const prev = seen.get(name.value)
@@ -114,17 +189,20 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
     n.pods.forEach((p) => claim(p.name))
   }
   topo.external.forEach((e) => claim(e.name))
+}
 
-  const subnetCount = 2 ** (size - podCIDR.prefix)
-  if (!underlayPods && topo.nodes.length > subnetCount) {
-    throw new TopologyError(
-      topo.nodesPos,
-      `${topo.nodes.length} nodes do not fit: cluster.podCIDR ${podCIDR} holds only ` + `${subnetCount} node subnets of /${size}`,
-    )
-  }
+/** The nodes' fixed subnets and addresses, checked in node order (pass 1: before anything is allocated). */
+interface FixedNodeAddresses {
+  /** subnet index -> where it was fixed */
+  usedSubnets: Map<number, SourcePos>
+  /** each node's fixed subnet index, if it has one */
+  fixedSubnet: (number | undefined)[]
+  /** underlay address -> where it was fixed */
+  usedNodeIps: Map<number, SourcePos>
+}
 
-  // Pass 1: fixed node subnets and addresses.
-  const usedSubnets = new Map<number, SourcePos>() // subnet index -> where it was fixed
+function fixedNodeAddresses({topo, podCIDR, size, segs, multi, segName, nodeSegments}: Ranges): FixedNodeAddresses {
+  const usedSubnets = new Map<number, SourcePos>()
   const fixedSubnet: (number | undefined)[] = []
   const usedNodeIps = new Map<number, SourcePos>()
   for (const [i, n] of topo.nodes.entries()) {
@@ -162,31 +240,35 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
       usedNodeIps.set(ip, n.ip.pos)
     }
   }
+  return {usedSubnets, fixedSubnet, usedNodeIps}
+}
 
-  // The router (if the lab has one) takes the first free address of each segment, before the
-  // nodes without a fixed address take theirs from .10 up.
-  const ipSet = new Set(usedNodeIps.keys())
+/** The lab's router, if it has one: a leg on each segment, at the first free address (taken into ipSet). */
+function allocateRouter({topo, lab, mode, segs, multi, segName}: Ranges, ipSet: Set<number>): RouterModel | undefined {
   // A VPC host's default route goes to the VPC router, as a VM's does: a lab with one gets it.
+  const vpcHosts = topo.external.some((e) => e.vpc?.value)
   const routerName = mode.router?.name ?? (multi ? 'router' : vpcHosts ? VPC_ROUTER : undefined)
-  const router: RouterModel | undefined = routerName
-    ? {
-        name: routerName,
-        netns: netnsName(lab, routerName),
-        legs: segs.map((seg, k) => {
-          const ip = allocate(seg.base + 1, seg.base + 1, seg.last - 1, ipSet)
-          if (ip === undefined)
-            throw new TopologyError(c.underlay[k].pos, `no free address left in ${segName(k)} ${seg} for the ${routerName}`)
-          ipSet.add(ip)
-          return {segment: k, dev: `eth${k}`, ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: `${routerName}${k}`}
-        }),
-      }
-    : undefined
+  if (!routerName) return undefined
+  return {
+    name: routerName,
+    netns: netnsName(lab, routerName),
+    legs: segs.map((seg, k) => {
+      const ip = allocate(seg.base + 1, seg.base + 1, seg.last - 1, ipSet)
+      if (ip === undefined)
+        throw new TopologyError(topo.cluster.underlay[k].pos, `no free address left in ${segName(k)} ${seg} for the ${routerName}`)
+      ipSet.add(ip)
+      return {segment: k, dev: `eth${k}`, ip: formatIPv4(ip), mac: macFor(formatIPv4(ip)), fabricPort: `${routerName}${k}`}
+    }),
+  }
+}
 
-  // Pass 2: allocate the rest, in node order (addresses counted per segment).
-  const subnetSet = new Set(usedSubnets.keys())
+/** Pass 2: every node's subnet and address, the free ones allocated in node order (addresses counted per segment). */
+function allocateNodes(r: Ranges, fixed: FixedNodeAddresses, ipSet: Set<number>): NodeModel[] {
+  const {topo, lab, mode, podCIDR, size, subnetCount, segs, segName, nodeSegments, underlayPods} = r
+  const subnetSet = new Set(fixed.usedSubnets.keys())
   const inSegment = segs.map(() => 0)
-  const nodes: NodeModel[] = topo.nodes.map((n, i) => {
-    let k = fixedSubnet[i]
+  return topo.nodes.map((n, i) => {
+    let k = fixed.fixedSubnet[i]
     if (underlayPods)
       k = 0 // no pod subnet: the segment is (see below)
     else if (k === undefined) {
@@ -220,18 +302,24 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
       pods: underlayPods ? [] : allocatePods(lab, n, sub), // underlay pods: below, once every fixed address is known
     }
   })
+}
 
-  // External hosts, then (pods in the underlay) pods. Fixed addresses first, each checked
-  // against everything fixed before it; then the defaults, which never move a fixed one.
-  const taken = new Map<number, string>() // underlay address -> whose
-  router?.legs.forEach((l) => taken.set(parseIPv4(l.ip)!, `the ${router.name}'s address`))
-  nodes.forEach((n) => taken.set(parseIPv4(n.ip)!, `node ${n.name}'s address`))
-  const usedExternal = new Map<number, SourcePos>()
-  const externalIps: (number | undefined)[] = topo.external.map((e, i) => {
+/** The external hosts' fixed addresses, each checked against every address taken so far (which it then takes). */
+interface FixedExternalIps {
+  /** each host's fixed address, if it has one */
+  ips: (number | undefined)[]
+  /** external address -> where it was fixed (or, later, whose default it became) */
+  used: Map<number, SourcePos>
+}
+
+function fixedExternalIps(r: Ranges, taken: Map<number, string>): FixedExternalIps {
+  const {topo, podCIDR, segs, multi, segName, externalSegments, underlayPods} = r
+  const used = new Map<number, SourcePos>()
+  const ips = topo.external.map((e, i) => {
     if (!e.ip) return undefined
     const ip = ipOf(e.ip, `external host ${e.name.value} ip`)
     const what = `external host ${e.name.value} ip ${e.ip.value}`
-    const prev = usedExternal.get(ip)
+    const prev = used.get(ip)
     if (e.vpc?.value) {
       const k = externalSegments[i]
       const seg = segs[k]
@@ -257,15 +345,19 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
         )
     }
     if (prev) throw new TopologyError(e.ip.pos, `${what} is already used at line ${prev.line}, column ${prev.col}`)
-    usedExternal.set(ip, e.ip.pos)
+    used.set(ip, e.ip.pos)
     taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
     return ip
   })
-  if (underlayPods) {
-    for (const [i, n] of topo.nodes.entries()) nodes[i].pods = underlayFixedPods(lab, n, nodes[i], segs[nodes[i].segment], taken, mode.id)
-  }
-  const external: ExternalModel[] = topo.external.map((e, i) => {
-    let ip = externalIps[i]
+  return {ips, used}
+}
+
+/** Every external host, a default address for each without a fixed one (taken in turn). */
+function allocateExternals(r: Ranges, fixed: FixedExternalIps, taken: Map<number, string>): ExternalModel[] {
+  const {topo, lab, podCIDR, segs, segName, externalSegments, underlayPods} = r
+  const usedExternal = fixed.used
+  return topo.external.map((e, i) => {
+    let ip = fixed.ips[i]
     const vpc = e.vpc?.value ?? false
     if (ip === undefined && vpc) {
       // a VPC host without an address: the highest free one of its segment, clear of the nodes and pods growing from below
@@ -286,7 +378,7 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
         )
       }
     }
-    if (externalIps[i] === undefined) {
+    if (fixed.ips[i] === undefined) {
       usedExternal.set(ip, e.name.pos)
       taken.set(ip, `${e.vpc?.value ? 'VPC' : 'external'} host ${e.name.value}'s address`)
     }
@@ -300,12 +392,16 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
       vpc,
     }
   })
-  if (underlayPods) {
-    // above the nodes, so that a node's address and its pods' read apart
-    const first = Math.max(...nodes.map((n) => parseIPv4(n.ip)!)) + 1
-    nodes.forEach((n, i) => underlayFreePods(topo.nodes[i], n, segs[n.segment], taken, segName(n.segment), mode.id, first))
-  }
+}
 
+/** The model of what was allocated, with its mode and members, its CNI model and its policies. */
+function assembleModel(
+  r: Ranges,
+  {router, nodes, external}: {router?: RouterModel; nodes: NodeModel[]; external: ExternalModel[]},
+  opts: ModelOptions,
+): LabModel {
+  const {topo, lab, mode, podCIDR, size, segs, underlayPods} = r
+  const c = topo.cluster
   const model = withMode(
     {
       lab,

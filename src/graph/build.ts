@@ -24,18 +24,53 @@ function sample<T>(items: T[], max: number): {shown: T[]; hidden: T[]} {
   return {shown: items.slice(0, 2), hidden: items.slice(2)}
 }
 
-export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
-  const opt = {...DEFAULTS, ...options}
-  const multi = model.segments.length > 1
-  // a router sits between the segments and the nodes, so its routes to them run downwards
-  const below = model.router ? 2 : 1
-  const clusters: GraphCluster[] = []
-  const nodes: GraphNode[] = []
-  const edges: GraphEdge[] = []
-  const notes: string[] = []
+/** A graph being drawn: what is drawn so far, and what every step needs to know. */
+interface Drawing {
+  model: LabModel
+  opt: Required<GraphOptions>
+  /** how far below the segments the nodes and hosts sit: a router, when there is one, sits between */
+  below: number
+  clusters: GraphCluster[]
+  nodes: GraphNode[]
+  edges: GraphEdge[]
+  notes: string[]
+}
 
-  // The underlay: one bridge per segment, all in the fabric namespace (no box of its own: the
-  // cables to it would have to go round one)
+export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
+  const d: Drawing = {
+    model,
+    opt: {...DEFAULTS, ...options},
+    // a router sits between the segments and the nodes, so its routes to them run downwards
+    below: model.router ? 2 : 1,
+    clusters: [],
+    nodes: [],
+    edges: [],
+    notes: [],
+  }
+  drawSegments(d)
+  drawNodes(d)
+  drawExternalHosts(d)
+  drawRouter(d)
+  drawOtherMembers(d)
+  drawModeExtras(d)
+  return {
+    lab: model.lab,
+    title:
+      `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ` +
+      `${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
+    clusters: d.clusters,
+    nodes: d.nodes,
+    edges: d.edges,
+    notes: d.notes,
+  }
+}
+
+/**
+ * The underlay: one bridge per segment, all in the fabric namespace (no box of its own: the
+ * cables to it would have to go round one).
+ */
+function drawSegments({model, nodes}: Drawing): void {
+  const multi = model.segments.length > 1
   for (const s of model.segments) {
     nodes.push({
       id: ids.segment(s.index),
@@ -43,14 +78,18 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
       label: [multi ? `segment ${s.index}: ${s.cidr}` : `underlay ${s.cidr}`, `bridge ${s.bridge} in the fabric namespace`],
     })
   }
+}
 
-  // in model order, the box for the nodes left out where they would be
-  const {shown, hidden} = sample(model.nodes, opt.maxNodes)
+/** The nodes in model order, the box for the nodes left out where they would be. */
+function drawNodes(d: Drawing): void {
+  const {shown, hidden} = sample(d.model.nodes, d.opt.maxNodes)
   for (const n of shown) {
-    drawNode(n)
-    if (n === shown[1] && hidden.length > 0) drawMoreNodes(hidden)
+    drawNode(d, n)
+    if (n === shown[1] && hidden.length > 0) drawMoreNodes(d, hidden)
   }
+}
 
+function drawExternalHosts({model, nodes, edges, below}: Drawing): void {
   for (const e of model.external) {
     nodes.push({id: ids.member(e.name), kind: 'external', label: [e.name, e.vpc ? 'VPC host' : 'external host', `eth0 ${e.ip}`]})
     edges.push({from: ids.segment(e.segment), to: ids.member(e.name), kind: 'link', length: below})
@@ -65,30 +104,39 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
       directed: true,
     })
   }
-  if (model.router) {
-    const r = model.router
-    // its name says what it is when it has "router" in it; one leg's address is on the box, several on their cables
-    nodes.push({
-      id: ids.member(r.name),
-      kind: 'router',
-      label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])],
+}
+
+function drawRouter({model, nodes, edges}: Drawing): void {
+  if (!model.router) return
+  const r = model.router
+  // its name says what it is when it has "router" in it; one leg's address is on the box, several on their cables
+  nodes.push({
+    id: ids.member(r.name),
+    kind: 'router',
+    label: [r.name, ...(r.name.includes('router') ? [] : ['router']), ...(r.legs.length > 1 ? [] : [`${r.legs[0].dev} ${r.legs[0].ip}`])],
+  })
+  for (const leg of r.legs)
+    edges.push({
+      from: ids.segment(leg.segment),
+      to: ids.member(r.name),
+      kind: 'link',
+      ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {}),
     })
-    for (const leg of r.legs)
-      edges.push({
-        from: ids.segment(leg.segment),
-        to: ids.member(r.name),
-        kind: 'link',
-        ...(r.legs.length > 1 ? {label: `${leg.dev} ${leg.ip}`} : {}),
-      })
-  }
-  // Members of kinds this file does not draw (a mode's VPC host, a router without legs in the
-  // model): a box each, which the mode's graph hook can wire up.
+}
+
+/**
+ * Members of kinds this file does not draw (a mode's VPC host, a router without legs in the
+ * model): a box each, which the mode's graph hook can wire up.
+ */
+function drawOtherMembers({model, nodes}: Drawing): void {
   const drawn = new Set(['fabric', 'node', 'pod', 'external', ...(model.router ? ['router'] : [])])
   for (const m of model.members) {
     if (!drawn.has(m.kind)) nodes.push({id: ids.member(m.name), kind: m.kind, label: [m.name, m.kind, ...m.ips]})
   }
+}
 
-  // What the routing mode draws: its routes, its devices.
+/** What the routing mode draws: its routes, its devices, its notes. */
+function drawModeExtras({model, opt, clusters, nodes, edges, notes}: Drawing): void {
   const mode = model.mode
   const extra = mode.graph?.(model) ?? {}
   nodes.push(...(extra.nodes ?? []).filter((x) => !x.cluster || clusters.some((c) => c.id === x.cluster)))
@@ -106,77 +154,67 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   // a mode with its own firewall says where it translates in its own notes
   if (model.ipMasq && !mode.firewall)
     notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
+}
 
-  return {
-    lab: model.lab,
-    title:
-      `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ` +
-      `${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
-    clusters,
-    nodes,
-    edges,
-    notes,
-  }
-
-  function drawNode(n: NodeModel): void {
-    const cluster = ids.cluster(n.name)
-    const eth0 = ids.device(n.name, 'eth0')
-    const mode = model.mode
-    // pods cabled to the node itself, their gateway held by no interface (aws-vpc): no bridge
-    const ptp = mode.podGateway !== undefined
-    const range = mode.podsInUnderlay ? `pods hold VPC addresses of ${n.podCIDR}` : `${mode.terms?.nodeSubnet ?? 'pod subnet'} ${n.podCIDR}`
-    clusters.push({
-      id: cluster,
-      kind: 'node',
-      label: [n.name, n.pods.length > 0 || ptp ? range : `${range} · no pods yet, so no ${n.bridge}`],
-    })
-    nodes.push({id: eth0, kind: 'interface', cluster, label: ['eth0', n.ip]})
-    edges.push({from: ids.segment(n.segment), to: eth0, kind: 'link', length: below})
-    if (n.pods.length === 0) return
-    const bridge = ids.device(n.name, ptp ? POD_CABLES : n.bridge)
-    if (ptp)
-      nodes.push({
-        id: bridge,
-        kind: 'interface',
-        cluster,
-        label: ['pod cables · no bridge', `each answers for ${n.gateway}`, 'a /32 route per pod'],
-      })
-    else nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
-    edges.push({from: eth0, to: bridge, kind: 'forward', label: 'ip_forward'})
-    const pods = sample(n.pods, opt.maxPods)
-    for (const p of pods.shown) {
-      nodes.push({id: ids.member(p.name), kind: 'pod', cluster, label: [p.name, `eth0 ${p.ip}`]})
-      edges.push({from: bridge, to: ids.member(p.name), kind: 'link', ...(ptp ? {label: p.hostVeth} : {})})
-      if (p === pods.shown[1] && pods.hidden.length > 0) drawMorePods(n, pods.hidden, bridge, cluster)
-    }
-  }
-
-  function drawMoreNodes(hidden: NodeModel[]): void {
-    const pods = hidden.reduce((sum, n) => sum + n.pods.length, 0)
-    const id = ids.more('nodes')
-    // a cluster like the nodes' own, so it is drawn in their row, where the nodes it stands for would be
-    clusters.push({id: ids.cluster(id), kind: 'more', label: []})
+function drawNode(d: Drawing, n: NodeModel): void {
+  const {model, clusters, nodes, edges} = d
+  const cluster = ids.cluster(n.name)
+  const eth0 = ids.device(n.name, 'eth0')
+  const mode = model.mode
+  // pods cabled to the node itself, their gateway held by no interface (aws-vpc): no bridge
+  const ptp = mode.podGateway !== undefined
+  const range = mode.podsInUnderlay ? `pods hold VPC addresses of ${n.podCIDR}` : `${mode.terms?.nodeSubnet ?? 'pod subnet'} ${n.podCIDR}`
+  clusters.push({
+    id: cluster,
+    kind: 'node',
+    label: [n.name, n.pods.length > 0 || ptp ? range : `${range} · no pods yet, so no ${n.bridge}`],
+  })
+  nodes.push({id: eth0, kind: 'interface', cluster, label: ['eth0', n.ip]})
+  edges.push({from: ids.segment(n.segment), to: eth0, kind: 'link', length: d.below})
+  if (n.pods.length === 0) return
+  const bridge = ids.device(n.name, ptp ? POD_CABLES : n.bridge)
+  if (ptp)
     nodes.push({
-      id,
-      kind: 'more',
-      cluster: ids.cluster(id),
-      label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`],
-    })
-    for (const k of new Set(hidden.map((n) => n.segment))) edges.push({from: ids.segment(k), to: id, kind: 'link', length: below})
-  }
-
-  function drawMorePods(n: NodeModel, hidden: PodModel[], bridge: string, cluster: string): void {
-    const id = ids.more(`pods:${n.name}`)
-    nodes.push({
-      id,
-      kind: 'more',
+      id: bridge,
+      kind: 'interface',
       cluster,
-      label: [
-        `… ${hidden.length} more pods`,
-        `${hidden[0].name} … ${hidden[hidden.length - 1].name}`,
-        `${hidden[0].ip} … ${hidden[hidden.length - 1].ip}`,
-      ],
+      label: ['pod cables · no bridge', `each answers for ${n.gateway}`, 'a /32 route per pod'],
     })
-    edges.push({from: bridge, to: id, kind: 'link'})
+  else nodes.push({id: bridge, kind: 'bridge', cluster, label: [`${n.bridge} · bridge`, `${n.gateway}/${model.nodeSubnetSize}`]})
+  edges.push({from: eth0, to: bridge, kind: 'forward', label: 'ip_forward'})
+  const pods = sample(n.pods, d.opt.maxPods)
+  for (const p of pods.shown) {
+    nodes.push({id: ids.member(p.name), kind: 'pod', cluster, label: [p.name, `eth0 ${p.ip}`]})
+    edges.push({from: bridge, to: ids.member(p.name), kind: 'link', ...(ptp ? {label: p.hostVeth} : {})})
+    if (p === pods.shown[1] && pods.hidden.length > 0) drawMorePods(d, n, pods.hidden, bridge, cluster)
   }
+}
+
+function drawMoreNodes({clusters, nodes, edges, below}: Drawing, hidden: NodeModel[]): void {
+  const pods = hidden.reduce((sum, n) => sum + n.pods.length, 0)
+  const id = ids.more('nodes')
+  // a cluster like the nodes' own, so it is drawn in their row, where the nodes it stands for would be
+  clusters.push({id: ids.cluster(id), kind: 'more', label: []})
+  nodes.push({
+    id,
+    kind: 'more',
+    cluster: ids.cluster(id),
+    label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`],
+  })
+  for (const k of new Set(hidden.map((n) => n.segment))) edges.push({from: ids.segment(k), to: id, kind: 'link', length: below})
+}
+
+function drawMorePods({nodes, edges}: Drawing, n: NodeModel, hidden: PodModel[], bridge: string, cluster: string): void {
+  const id = ids.more(`pods:${n.name}`)
+  nodes.push({
+    id,
+    kind: 'more',
+    cluster,
+    label: [
+      `… ${hidden.length} more pods`,
+      `${hidden[0].name} … ${hidden[hidden.length - 1].name}`,
+      `${hidden[0].ip} … ${hidden[hidden.length - 1].ip}`,
+    ],
+  })
+  edges.push({from: bridge, to: id, kind: 'link'})
 }

@@ -5,11 +5,8 @@ import {readFileSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {isScalar, parseDocument, type Node as YamlNode} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
-import type {CniSpec, Located} from './types.js'
+import {CNI_PRESETS, type CniPresetName, type CniSpec, type Located} from './types.js'
 import type {YamlWalker as Walker} from './walker.js'
-
-/** The built-in conflist templates (src/cni/presets.ts builds them). */
-export const CNI_PRESETS = ['reference', 'netlab', 'bash'] as const
 
 /** What a conflist template may say, filled in per node as containerd's conf_template is. */
 export const CONFLIST_FIELDS = ['PodCIDR', 'Gateway', 'DataDir'] as const
@@ -21,7 +18,7 @@ type Entry = {key: YamlNode; value: YamlNode | null}
 export function parseCni(w: Walker, entry: Entry): CniSpec {
   const pos = w.pos(entry.value ?? entry.key)
   if (entry.value === null || (isScalar(entry.value) && typeof entry.value.value === 'string'))
-    w.fail(entry.value ?? entry.key, 'cluster.cni must be a mapping: {preset: reference|netlab|bash} or {conflist: FILE}')
+    w.fail(entry.value ?? entry.key, `cluster.cni must be a mapping: {preset: ${CNI_PRESETS.join('|')}} or {conflist: FILE}`)
   const m = w.map(entry.value, 'cluster.cni', ['preset', 'conflist', 'binDir'])
   const spec: CniSpec = {pos}
   const preset = m.get('preset')
@@ -30,9 +27,10 @@ export function parseCni(w: Walker, entry: Entry): CniSpec {
     w.fail(conflist.key, 'cluster.cni: give either preset or conflist, not both (a preset is a conflist netlab ships)')
   if (!preset && !conflist) w.fail(entry.value, `cluster.cni: missing key "preset" (${CNI_PRESETS.join(', ')}) or "conflist" (a file)`)
   if (preset) {
-    spec.preset = w.str(preset, 'cluster.cni.preset')
-    if (!(CNI_PRESETS as readonly string[]).includes(spec.preset.value))
-      w.fail(preset.value, `cluster.cni.preset: unknown preset "${spec.preset.value}" (known: ${CNI_PRESETS.join(', ')})`)
+    const p = w.str(preset, 'cluster.cni.preset')
+    if (!(CNI_PRESETS as readonly string[]).includes(p.value))
+      w.fail(preset.value, `cluster.cni.preset: unknown preset "${p.value}" (known: ${CNI_PRESETS.join(', ')})`)
+    spec.preset = p as Located<CniPresetName>
   }
   if (conflist) spec.conflist = w.str(conflist, 'cluster.cni.conflist')
   const binDir = m.get('binDir')

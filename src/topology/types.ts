@@ -11,6 +11,13 @@ export const ROUTING_MODES = ['host-gw', 'routes', 'vxlan', 'aws-vpc', 'vpc-nati
 export type RoutingMode = (typeof ROUTING_MODES)[number]
 export const DEFAULT_ROUTING_MODE: RoutingMode = ROUTING_MODES[0]
 
+/**
+ * The values cluster.cni.preset takes, in the order netlab lists them. Each has its module in
+ * src/cni/presets (the registry there is typed by this list, as the routing modes' is by theirs).
+ */
+export const CNI_PRESETS = ['reference', 'netlab', 'bash'] as const
+export type CniPresetName = (typeof CNI_PRESETS)[number]
+
 export interface Located<T> {
   value: T
   pos: SourcePos
@@ -47,8 +54,8 @@ export interface ExternalSpec {
 export interface CniSpec {
   /** where the cni key is */
   pos: SourcePos
-  /** a built-in conflist template (src/cni/presets.ts) */
-  preset?: Located<string>
+  /** a built-in conflist template (src/cni/presets) */
+  preset?: Located<CniPresetName>
   /** a conflist template file, as written (relative to the topology file) */
   conflist?: Located<string>
   /** that file: its absolute path and text, filled in by loadTopologyFile */

@@ -13,7 +13,7 @@ import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {checkConflist} from '../../src/topology/cni.js'
 import {renderConflist} from '../../src/compile/cni-model.js'
-import {presetConflist} from '../../src/cni/presets.js'
+import {CNI_PRESETS, cniPreset, cniPresets} from '../../src/cni/presets/index.js'
 import {cacheFile} from '../../src/compile/cni-plan.js'
 import {applyResults} from '../../src/lab/cni-results.js'
 import {summarize} from '../../src/state/journal.js'
@@ -69,7 +69,7 @@ describe('cluster.cni in the topology', () => {
     }
 
     it('is read relative to the topology, and its template filled in per node', () => {
-      const m = buildModel(load(presetConflist('reference')), {stateRoot: '/run/x', cniEnv: ENV})
+      const m = buildModel(load(cniPreset('reference').conflist()), {stateRoot: '/run/x', cniEnv: ENV})
       expect(m.cni!.source).toBe(join(dir, 'net.conflist'))
       const b = JSON.parse(m.cni!.nodes[1].text)
       expect(b.plugins[1].ipam.ranges[0][0]).toEqual({subnet: '10.244.1.0/24', gateway: '10.244.1.1'})
@@ -88,8 +88,22 @@ describe('cluster.cni in the topology', () => {
       expect(
         errorOf(() => load('{"cniVersion": "1.0.0",\n "name": "x", "plugins": [{"type": "bridge", "x": "{{.Subnet}}"}]}')).message,
       ).toBe(`${path}:2:52: unknown template field {{.Subnet}} (netlab fills {{.PodCIDR}}, {{.Gateway}}, {{.DataDir}})`)
-      expect(() => checkConflist(presetConflist('bash'), 'x')).not.toThrow()
+      expect(() => checkConflist(cniPreset('bash').conflist(), 'x')).not.toThrow()
     })
+  })
+
+  it('has a preset module for every name the parser takes, in its order, each a valid conflist that takes the MTU', () => {
+    expect(cniPresets().map((p) => p.name)).toEqual([...CNI_PRESETS])
+    for (const p of cniPresets()) {
+      expect(p.summary, p.name).toMatch(/^\S.*[^.]$/)
+      expect(() => checkConflist(p.conflist(), p.name)).not.toThrow()
+      const plugins = JSON.parse(p.conflist(1450)).plugins as {mtu?: number}[]
+      expect(
+        plugins.some((x) => x.mtu === 1450),
+        p.name,
+      ).toBe(true)
+      expect(p.conflist(), p.name).not.toMatch(/"mtu"/)
+    }
   })
 
   it('fills a template with JSON-safe values', () => {
@@ -188,7 +202,7 @@ describe('a CNI lab too big to learn its neighbours by ARP', () => {
   }
 
   it("writes the pods' entries when the chain takes the model's MACs (every preset), never the gateway's (the plugin picks cni0's)", () => {
-    for (const preset of ['reference', 'netlab', 'bash']) {
+    for (const preset of CNI_PRESETS) {
       const {m, neigh} = big(preset)
       expect(m.cni!.podMacs, preset).toBe(true)
       const pod = m.nodes[3].pods[0]
@@ -200,7 +214,12 @@ describe('a CNI lab too big to learn its neighbours by ARP', () => {
   })
 
   it("writes only the underlay's when the plugin picks the pods' MACs (a conflist without the mac capability)", () => {
-    writeFileSync(join(dir, 'net.conflist'), presetConflist('bash').replace(/"capabilities": \{"mac": true\}, /, ''))
+    writeFileSync(
+      join(dir, 'net.conflist'),
+      cniPreset('bash')
+        .conflist()
+        .replace(/"capabilities": \{"mac": true\}, /, ''),
+    )
     writeFileSync(join(dir, 't.yaml'), `name: lab\ncluster:\n  cni: {conflist: net.conflist}\nnodes:\n${nodes}\n`)
     const m = buildModel(loadTopologyFile(join(dir, 't.yaml')), {stateRoot: '/run/x', cniEnv: ENV})
     expect(m.cni!.podMacs).toBe(false)
