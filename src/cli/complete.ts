@@ -5,7 +5,7 @@
 // which answers from the commands' own definitions and the labs that are up. Pure but for the
 // lookups passed in.
 
-export interface FlagInfo {
+interface FlagInfo {
   name: string
   char?: string
   /** takes a value (else a switch) */

@@ -11,7 +11,7 @@ import {nodePlugins} from './cni-model.js'
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK'
 
 /** Where a network namespace's file is: what a runtime hands a plugin as CNI_NETNS. */
-export const netnsPath = (netns: string) => `/var/run/netns/${netns}`
+const netnsPath = (netns: string) => `/var/run/netns/${netns}`
 
 /** The result cache of one attachment, where libcni keeps it (<cache dir>/results/<network>-<container>-<ifname>). */
 export function cacheFile(cni: CniModel, pod: PodModel): string {

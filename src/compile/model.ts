@@ -441,7 +441,7 @@ function assembleModel(
  * state, leaves it out. A mode this netlab does not know (a state saved by another version) is
  * an error where it is first asked for, as before, not when the state is read.
  */
-export function withMode(model: Omit<LabModel, 'mode'>, mode = findRoutingMode(model.routing)): LabModel {
+function withMode(model: Omit<LabModel, 'mode'>, mode = findRoutingMode(model.routing)): LabModel {
   const known = mode ? {value: mode} : {get: () => routingMode(model.routing)}
   return Object.defineProperty(model, 'mode', {...known, enumerable: false}) as LabModel
 }
@@ -465,7 +465,7 @@ export function upgradeModel(saved: Omit<LabModel, 'mode'>): LabModel {
 }
 
 /** The members every lab has (fabric, nodes, external hosts, pods), in creation order. */
-export function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
+function baseMembers(model: Omit<LabModel, 'members'>): Member[] {
   return [
     {
       kind: 'fabric',

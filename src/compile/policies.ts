@@ -14,12 +14,12 @@ interface Labelled {
   labels?: Record<string, string>
 }
 
-export function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v)
 }
 
 /** "{tier: db}", "{}" — a selector as the user wrote it */
-export function selectorText(selector: Record<string, string>): string {
+function selectorText(selector: Record<string, string>): string {
   const entries = Object.entries(selector)
   return entries.length === 0 ? '{} (every pod)' : `{${entries.map(([k, v]) => `${k}: ${v}`).join(', ')}}`
 }

@@ -13,7 +13,7 @@ export const POLICY_CHAIN = 'NETLAB-POLICY'
 /** iptables' limit on a chain name */
 const CHAIN_MAX = 28
 /** how a denied packet is answered: at once, and recognisably a firewall's doing */
-export const REJECT = ['-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']
+const REJECT = ['-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']
 /** the kernel's default icmp_ratemask (0x1818) without destination unreachable (bit 3) */
 const ICMP_RATEMASK = 0x1818 & ~(1 << 3)
 

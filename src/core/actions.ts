@@ -25,7 +25,7 @@ export interface Command {
  * cached result of the ADD. The last ADD of a chain caches its result; the last DEL (of the
  * first plugin) removes it.
  */
-export interface CniCall {
+interface CniCall {
   plugin: string
   pod: string
   prevResult: 'none' | 'previous' | 'cached'

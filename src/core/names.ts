@@ -6,7 +6,7 @@ import {createHash} from 'node:crypto'
 /** Linux interface names hold at most 15 characters (IFNAMSIZ - 1). */
 export const IFNAME_MAX = 15
 
-export const NETNS_PREFIX = 'netlab-'
+const NETNS_PREFIX = 'netlab-'
 export const FABRIC = 'fabric'
 /** The bridge a node's pods plug into, as the bridge CNI plugin names it by default. */
 export const POD_BRIDGE = 'cni0'

@@ -23,7 +23,7 @@ export interface FanoutOptions {
   signal?: AbortSignal
 }
 
-export type JobResult =
+type JobResult =
   | {state: 'ok'}
   | {state: 'failed'; step: number; code: number; stderr: string; at?: number; also?: number[]}
   | {state: 'unknown'}

@@ -150,7 +150,7 @@ export function seeded(seed: number): () => number {
 }
 
 /** Kinds a random pick leaves out: probe's small packets pass them, so only trace finds them (name them to get one). */
-export const NAMED_ONLY: readonly FaultKind[] = ['mtu']
+const NAMED_ONLY: readonly FaultKind[] = ['mtu']
 
 /** Pick a fault: of `kind` when named (undefined when the lab cannot take it), else of any kind that applies and probe can see. */
 export function pickFault(model: LabModel, plan: Plan, kind: FaultKind | undefined, random: () => number): Fault | undefined {

@@ -6,8 +6,8 @@ import {packageRoot} from '../core/paths.js'
 import type {CniEnv} from '../model/types.js'
 
 /** Debian's containernetworking-plugins installs here; the upstream tarball's convention is /opt/cni/bin. */
-export const DISTRO_BIN_DIR = '/usr/lib/cni'
-export const UPSTREAM_BIN_DIR = '/opt/cni/bin'
+const DISTRO_BIN_DIR = '/usr/lib/cni'
+const UPSTREAM_BIN_DIR = '/opt/cni/bin'
 
 export function cniEnvironment(): CniEnv {
   return {

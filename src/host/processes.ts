@@ -13,7 +13,7 @@ interface ProcessRecord {
   marker: string
 }
 
-export interface LabProcess extends ProcessRecord {
+interface LabProcess extends ProcessRecord {
   /** the record's name, e.g. "probe-engine-1234" */
   name: string
 }
@@ -36,7 +36,7 @@ export function unregisterLabProcess(lab: string, name: string): void {
  * clean-up of a dead probe's leftovers. A record that cannot be read names nothing we could
  * safely stop: it comes back without a marker.
  */
-export function labProcesses(lab: string): (LabProcess | {name: string; marker?: undefined})[] {
+function labProcesses(lab: string): (LabProcess | {name: string; marker?: undefined})[] {
   let entries: string[]
   try {
     entries = readdirSync(files.pids(lab)).filter((f) => f.endsWith('.json'))
@@ -104,7 +104,7 @@ export function alive(pid: number): boolean {
 }
 
 /** Is `pid` alive and still the process we started (its command line holds the marker)? */
-export function isOurs(pid: number, marker: string): boolean {
+function isOurs(pid: number, marker: string): boolean {
   try {
     // a whole argument, not a part of one: the marker of probe 123 is a prefix of probe 1234's
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker)
@@ -114,7 +114,7 @@ export function isOurs(pid: number, marker: string): boolean {
 }
 
 /** PIDs of the processes whose command line holds `marker` (for a record written before its PID was known). */
-export function processesWith(marker: string): number[] {
+function processesWith(marker: string): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
     .map(Number)
@@ -136,7 +136,7 @@ export interface StopLimits {
   /** how long to wait after SIGKILL before giving up on it */
   killMs: number
 }
-export const STOP_LIMITS: StopLimits = {termMs: 1500, killMs: 5000}
+const STOP_LIMITS: StopLimits = {termMs: 1500, killMs: 5000}
 
 export type StopResult = {pid: number; outcome: 'not-running' | 'stopped'} | {pid: number; outcome: 'stuck'; why: string}
 

@@ -13,7 +13,7 @@ import {NSEXEC} from '../exec/fanout.js'
 import {cniCalls} from '../compile/cni-plan.js'
 import {cachedResult} from './cni-results.js'
 
-export interface PodCheck {
+interface PodCheck {
   pod: string
   node: string
   ok: boolean

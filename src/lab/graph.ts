@@ -11,8 +11,8 @@ import {bundledTopologies, bundledTopology} from '../core/paths.js'
 import {listLabs, readState} from '../state/store.js'
 import {loadLab, topologyPath} from './load.js'
 
-export const GRAPH_FORMATS = ['svg', 'dot', 'mermaid', 'json'] as const
-export type GraphFormat = (typeof GRAPH_FORMATS)[number]
+/** The formats netlab graph writes (its --format options list them too: the command does not load this file). */
+export type GraphFormat = 'svg' | 'dot' | 'mermaid' | 'json'
 
 const EXTENSIONS: Record<string, GraphFormat> = {
   '.svg': 'svg',
@@ -29,7 +29,7 @@ export function graphFormat(format: string | undefined, output: string | undefin
   return (output && EXTENSIONS[extname(output).toLowerCase()]) || 'svg'
 }
 
-export interface GraphSource {
+interface GraphSource {
   model: LabModel
   /** "lab three-node (up)" or the topology file */
   from: string
@@ -40,7 +40,7 @@ export interface GraphSource {
  * bundled topology of that name. Nothing named: the only lab up, or the default topology when
  * none is.
  */
-export function graphSource(arg: string | undefined): GraphSource {
+function graphSource(arg: string | undefined): GraphSource {
   if (arg === undefined) {
     const labs = listLabs()
     if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which: netlab graph LAB`)
@@ -68,7 +68,7 @@ function fromTopology(file: string): GraphSource {
 }
 
 /** The picture as text (SVG, dot, mermaid) or the graph as JSON. SVG is drawn in-process. */
-export async function renderGraph(model: LabModel, format: GraphFormat, opts: {full?: boolean} = {}): Promise<string> {
+async function renderGraph(model: LabModel, format: GraphFormat, opts: {full?: boolean} = {}): Promise<string> {
   const graph = buildGraph(model, opts.full ? FULL : {})
   switch (format) {
     case 'json':

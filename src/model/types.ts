@@ -59,7 +59,7 @@ export interface ExternalModel {
 }
 
 /** One L2 segment of the underlay (a "VPC subnet"): a bridge in the fabric namespace. */
-export interface SegmentModel {
+interface SegmentModel {
   index: number
   cidr: string
   bridge: string
@@ -173,7 +173,7 @@ export interface Endpoint {
 
 // The CNI runtime's part of the model (cluster.cni; built by src/compile/cni-model.ts).
 
-export interface CniNodeConfig {
+interface CniNodeConfig {
   node: string
   /** where the rendered conflist is written (the node's --cni-conf-dir) */
   file: string

@@ -29,7 +29,7 @@ export interface Flow {
   seenAs?: string
 }
 
-export interface DirectionVerdict {
+interface DirectionVerdict {
   direction: 'egress' | 'ingress'
   /** the isolated pod: the sender (egress) or the receiver (ingress) */
   pod: string
@@ -58,12 +58,7 @@ function inCidr(ip: string, cidr: string): boolean {
 }
 
 /** Does `rule` let `other` (the pod or address at the far end) through on this protocol and port? */
-export function ruleMatches(
-  rule: PolicyRule,
-  other: {pod?: string; ip: string},
-  protocol: PolicyProtocol,
-  port: number | undefined,
-): boolean {
+function ruleMatches(rule: PolicyRule, other: {pod?: string; ip: string}, protocol: PolicyProtocol, port: number | undefined): boolean {
   const peerOk =
     !rule.peers ||
     rule.peers.some((p) => (p.kind === 'pods' ? other.pod !== undefined && p.pods.includes(other.pod) : inCidr(other.ip, p.cidr)))

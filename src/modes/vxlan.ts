@@ -11,7 +11,7 @@ import type {LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
 import {bridgeAttachPods, bridgeConfigurePod} from './bridge.js'
 import type {PlanContext, RoutingModeModule} from '../model/types.js'
 
-export const VXLAN_DEVICE = 'flannel.1'
+const VXLAN_DEVICE = 'flannel.1'
 const VNI = '1'
 const PORT = '8472' // flannel's (the Linux default), not IANA's 4789
 /** every node's eth0 is a veth with the kernel's default MTU */
@@ -23,7 +23,7 @@ export const OVERLAY_MTU = String(UNDERLAY_MTU - VXLAN_OVERHEAD)
 /** A node's VTEP address: the network address of its pod subnet, held by flannel.1 as a /32. */
 export const vtepIp = (n: NodeModel): string => n.podCIDR.split('/')[0]
 /** The MAC of flannel.1, derived from its address like every other MAC of the lab. */
-export const vtepMac = (n: NodeModel): string => macFor(vtepIp(n))
+const vtepMac = (n: NodeModel): string => macFor(vtepIp(n))
 
 function nodeLinks({b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return

@@ -48,7 +48,7 @@ export const cni: ToolDriver = {
  * How a plan shows a plugin call as a shell command: the result goes into $cni_result, and a
  * plugin after the first gets it as prevResult (an unquoted here-document, escaped).
  */
-export function cniLine(c: Command, line: string): string {
+function cniLine(c: Command, line: string): string {
   if (c.cni?.prevResult !== 'previous' || !c.stdin) {
     const heredoc = `${line} <<'NETLAB_EOF'\n${(c.stdin ?? '').replace(/\n$/, '')}\nNETLAB_EOF`
     return c.cni?.prevResult === 'none' ? `cni_result=$(${heredoc}\n)` : heredoc

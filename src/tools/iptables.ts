@@ -9,7 +9,7 @@ import type {BatchOutcome, Prepared, StepFailure, ToolDriver} from './types.js'
 const FAULT_RULE = ['-A', 'NETLAB-INJECTED-FAULT', '-j', 'ACCEPT']
 
 /** iptables-restore splits words as sh would: quote with double quotes, escaping " and \. */
-export function iptablesWord(arg: string): string {
+function iptablesWord(arg: string): string {
   return /^[^\s"'\\]+$/.test(arg) ? arg : `"${arg.replace(/(["\\])/g, '\\$1')}"`
 }
 

@@ -9,7 +9,7 @@ import {CNI_PRESETS, type CniPresetName, type CniSpec, type Located} from './typ
 import type {YamlWalker as Walker} from './walker.js'
 
 /** What a conflist template may say, filled in per node as containerd's conf_template is. */
-export const CONFLIST_FIELDS = ['PodCIDR', 'Gateway', 'DataDir'] as const
+const CONFLIST_FIELDS = ['PodCIDR', 'Gateway', 'DataDir'] as const
 
 const MAX_CONFLIST_BYTES = 64 * 1024
 

@@ -4,7 +4,7 @@
 import {IFNAME_MAX} from '../core/names.js'
 
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
-export const LAB_NAME_RE = /^[a-z]([a-z0-9-]*[a-z0-9])?$/
+const LAB_NAME_RE = /^[a-z]([a-z0-9-]*[a-z0-9])?$/
 
 export const LIMITS = {
   labName: 24,
@@ -17,12 +17,12 @@ export const LIMITS = {
 } as const
 
 /** Names that would collide with the lab's own namespaces (the fabric, the routers a lab may get). */
-export const RESERVED_NAMES = new Set(['fabric', 'router', 'vpc-router'])
+const RESERVED_NAMES = new Set(['fabric', 'router', 'vpc-router'])
 /**
  * A node's or external host's name is its port name in the fabric namespace, which also holds
  * a bridge per underlay segment (br0, br1, …) and the ports of a router (router0, vpc-router1, …).
  */
-export const FABRIC_IFNAMES = new Set([
+const FABRIC_IFNAMES = new Set([
   'lo',
   ...Array.from({length: 8}, (_, k) => `br${k}`),
   ...Array.from({length: 8}, (_, k) => [`router${k}`, `vpc-router${k}`]).flat(),

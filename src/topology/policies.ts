@@ -9,19 +9,19 @@ import type {Located, PeerSpec, PolicyProtocol, PolicySpec, PolicyType, PortSpec
 
 type Entry = {key: YamlNode; value: YamlNode | null}
 
-export const POLICY_PROTOCOLS: readonly PolicyProtocol[] = ['TCP', 'UDP', 'ICMP']
-export const POLICY_TYPES: readonly PolicyType[] = ['Ingress', 'Egress']
+const POLICY_PROTOCOLS: readonly PolicyProtocol[] = ['TCP', 'UDP', 'ICMP']
+const POLICY_TYPES: readonly PolicyType[] = ['Ingress', 'Egress']
 /** Kubernetes' limit on an object name (DNS label); a policy's name also goes into iptables comments. */
-export const POLICY_NAME_MAX = 63
+const POLICY_NAME_MAX = 63
 /** more than a lab needs; each one is rules on every node */
-export const MAX_POLICIES = 200
+const MAX_POLICIES = 200
 
 // Kubernetes label syntax: an optional DNS-subdomain prefix and "/", then a name of at most 63
 // characters; values are empty or like a name.
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
-export function labelKeyProblem(key: string): string | undefined {
+function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/')
   const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key]
   if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
@@ -34,7 +34,7 @@ export function labelKeyProblem(key: string): string | undefined {
   return undefined
 }
 
-export function labelValueProblem(value: string): string | undefined {
+function labelValueProblem(value: string): string | undefined {
   if (value === '' || (value.length <= 63 && LABEL_NAME.test(value))) return undefined
   return (
     `label value ${JSON.stringify(value)} is not allowed: empty, or at most 63 letters, ` +

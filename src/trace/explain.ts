@@ -10,7 +10,7 @@ import type {Cache} from './read.js'
 import {traceLab} from './trace.js'
 import type {Proto} from './types.js'
 
-export const MAX_TRACED = 20
+const MAX_TRACED = 20
 
 /** "tcp/5432" → tcp, 5432; anything else is a ping's path */
 function protoOf(r: ProbeResult): {proto: Proto; port?: number} {

@@ -5,7 +5,7 @@
 import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import type {Packet} from './types.js'
 
-export interface Rule {
+interface Rule {
   chain: string
   /** its position in its chain, from 1 (as `iptables -L --line-numbers` counts) */
   num: number
@@ -128,7 +128,7 @@ interface Parsed {
 }
 
 /** Does the rule match the packet, and what is its target? Unknown matches count as matching nothing. */
-export function matchRule(args: string[], p: Packet, where: Where): Parsed {
+function matchRule(args: string[], p: Packet, where: Where): Parsed {
   let matches = true
   let negate = false
   const out: Parsed = {matches: true, goto: false}

@@ -18,7 +18,7 @@ const STATIC: [keyof Omit<Snapshot, 'route'>, string[]][] = [
 ]
 
 /** `ip route get` as the kernel would route this packet here: from the source, coming in by `iif`. */
-export function routeQuery(packet: Packet, iif: string | undefined): string[] {
+function routeQuery(packet: Packet, iif: string | undefined): string[] {
   return ['ip', '-j', 'route', 'get', packet.dst, ...(iif ? ['from', packet.src, 'iif', iif] : [])]
 }
 

@@ -21,7 +21,7 @@ export interface TraceOptions {
 }
 
 /** The address a member is reached at: a node's underlay address, a pod's own, a router's first leg. */
-export function primaryAddress(model: LabModel, m: Member): string | undefined {
+function primaryAddress(model: LabModel, m: Member): string | undefined {
   return model.nodes.find((n) => n.netns === m.netns)?.ip ?? m.ips[0]
 }
 

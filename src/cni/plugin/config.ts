@@ -7,7 +7,7 @@ import {ifnameProblem} from './env.js'
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']
 export const LATEST = '1.1.0'
-export const DEFAULT_DATA_DIR = '/var/lib/cni/networks'
+const DEFAULT_DATA_DIR = '/var/lib/cni/networks'
 
 /** One host-local range: addresses start..end of subnet, gateway never handed out. */
 export interface Range {
@@ -17,7 +17,7 @@ export interface Range {
   gateway: number
 }
 
-export interface Route {
+interface Route {
   dst: Cidr
   gw?: number
 }
@@ -80,7 +80,7 @@ function address(text: unknown, what: string): number {
 }
 
 /** host-local's defaults: .1 is the gateway, the range runs from .1 to the last before broadcast. */
-export function parseRange(raw: unknown): Range {
+function parseRange(raw: unknown): Range {
   if (!raw || typeof raw !== 'object') throw invalid('ipam: a range must be an object with a subnet')
   const r = raw as Record<string, unknown>
   const subnet = cidr(r.subnet, 'ipam subnet')

@@ -2,8 +2,8 @@
 // (a plugin that guesses creates interfaces in the wrong place).
 import {CODE, CniError} from './errors.js'
 
-export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const
-export type Command = (typeof COMMANDS)[number]
+const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const
+type Command = (typeof COMMANDS)[number]
 
 export interface CallEnv {
   command: Command
@@ -58,7 +58,7 @@ export function parseEnv(env: Record<string, string | undefined>): CallEnv {
 }
 
 /** CNI_ARGS: "K=V;K=V" (the Kubernetes runtime passes K8S_POD_NAME and friends this way). */
-export function parseArgs(text: string): Record<string, string> {
+function parseArgs(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const pair of text.split(';')) {
     if (pair === '') continue

@@ -28,7 +28,7 @@ export interface Allocation {
 
 const same = (a: Owner, b: Owner) => a.id === b.id && a.ifname === b.ifname
 
-export function rangeSetText(set: Range[]): string {
+function rangeSetText(set: Range[]): string {
   return set.map((r) => `${formatIPv4(r.start)}-${formatIPv4(r.end)}`).join(',')
 }
 
@@ -36,7 +36,7 @@ export function rangeSetText(set: Range[]): string {
  * Every candidate of a range set in host-local's order: after the last reserved address if it lies
  * in the set (wrapping round through the other ranges), else from the first range's start.
  */
-export function* candidates(set: Range[], last: number | undefined): Generator<{ip: number; range: Range}> {
+function* candidates(set: Range[], last: number | undefined): Generator<{ip: number; range: Range}> {
   let ri = last === undefined ? -1 : set.findIndex((r) => last >= r.start && last <= r.end)
   let cur = ri < 0 ? undefined : last!
   if (ri < 0) ri = 0

@@ -4,7 +4,7 @@
 // filled in per node (renderConflist, src/compile/cni-model.ts).
 
 /** host-local IPAM: the node's pod subnet, cni0 as gateway, a default route, a store per node. */
-export const HOST_LOCAL_IPAM = {
+const HOST_LOCAL_IPAM = {
   type: 'host-local',
   ranges: [[{subnet: '{{.PodCIDR}}', gateway: '{{.Gateway}}'}]],
   routes: [{dst: '0.0.0.0/0'}],
