@@ -55,7 +55,6 @@ export interface PlanContext {
  * probes of pod → pod on the same node and on other nodes come interleaved, pair by pair.
  */
 export interface Walk<T> {
-  readonly name: string
   list(ctx: PlanContext): readonly T[]
 }
 

@@ -7,7 +7,7 @@ import {namedPorts} from '../policy.js'
 import type {Probe} from '../types.js'
 import type {PlanContext, Walk} from './types.js'
 
-const walkOf = <T>(name: string, list: (ctx: PlanContext) => readonly T[]): Walk<T> => ({name, list})
+const walkOf = <T>(list: (ctx: PlanContext) => readonly T[]): Walk<T> => ({list})
 
 const internet = (model: LabModel) => model.external.filter((e) => !e.vpc)
 const vpcHosts = (model: LabModel) => model.external.filter((e) => e.vpc)
@@ -16,27 +16,25 @@ const hostsAndPods = (hosts: ExternalModel[], pods: PodModel[]) =>
   hosts.flatMap((e) => pods.map((p): Pair<ExternalModel, PodModel> => [e, p]))
 
 /** pod → pod: every ordered pair, or the representative set (pairs.ts) */
-export const podToPod = walkOf('pod → pod', ({model, coverage}) => podPairs(model, coverage))
+export const podToPod = walkOf(({model, coverage}) => podPairs(model, coverage))
 
 /** node → pod: every pod, or its own pods and one on every other node */
-export const nodeToPod = walkOf('node → pod', ({model, coverage}) => nodePodPairs(model, coverage))
+export const nodeToPod = walkOf(({model, coverage}) => nodePodPairs(model, coverage))
 
 /** node → pod for the source a pod sees: every pod, or its own pods and one on the next node */
-export const nodeToPodSource = walkOf('node → pod (source)', ({model, coverage}) => nodePodSourcePairs(model, coverage))
+export const nodeToPodSource = walkOf(({model, coverage}) => nodePodSourcePairs(model, coverage))
 
 /** pod → node: every node, or its own node and the next one */
-export const podToNode = walkOf('pod → node', ({model, coverage}) => podNodePairs(model, coverage))
+export const podToNode = walkOf(({model, coverage}) => podNodePairs(model, coverage))
 
 /** each VPC host with each pod, both ways whatever the coverage: VPC hosts are few */
-export const vpcHostPods = walkOf('VPC host, pod', ({model}) => hostsAndPods(vpcHosts(model), allPods(model)))
+export const vpcHostPods = walkOf(({model}) => hostsAndPods(vpcHosts(model), allPods(model)))
 
 /** each internet host (outside the VPC) with each pod that probes it */
-export const internetHostPods = walkOf('internet host, pod', ({model, coverage}) =>
-  hostsAndPods(internet(model), egressSources(model, coverage)),
-)
+export const internetHostPods = walkOf(({model, coverage}) => hostsAndPods(internet(model), egressSources(model, coverage)))
 
 /** each TCP and UDP port a policy names (the echo service listens on them); none without policies */
-export const policyServices = walkOf('policy service', ({model}): [Probe['tool'], number][] => {
+export const policyServices = walkOf(({model}): [Probe['tool'], number][] => {
   if (!model.policies) return []
   const {tcp, udp} = namedPorts(model)
   return [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
@@ -47,7 +45,7 @@ export const policyServices = walkOf('policy service', ({model}): [Probe['tool']
  * hosts, and, where the underlay (or the VPC) routes pod subnets, those hosts → pods. Pairs the
  * outside cannot answer whatever the policies say are left out.
  */
-export const policyPairs = walkOf('policy pair', (ctx) => {
+export const policyPairs = walkOf((ctx) => {
   const {model, pod, node, external} = ctx
   const out = (hosts: readonly Pair<ExternalModel, PodModel>[]) => hosts.map(([e, p]): Pair<Endpoint, Endpoint> => [pod(p), external(e)])
   const into = (hosts: ExternalModel[]) =>
@@ -63,6 +61,6 @@ export const policyPairs = walkOf('policy pair', (ctx) => {
 })
 
 /** each internet host with each pod, in a lab with policies whose underlay routes pod subnets */
-export const policyInternetPods = walkOf('policy: internet host, pod', ({model}) =>
+export const policyInternetPods = walkOf(({model}) =>
   model.policies && model.mode.podsRoutableFromUnderlay === true ? hostsAndPods(internet(model), allPods(model)) : [],
 )
