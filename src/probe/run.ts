@@ -11,8 +11,9 @@ import {readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
-import {notApplicable, Tally} from './report.js'
+import {addressChecks} from './checks/index.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
+import {Tally} from './tally.js'
 import type {Only, ProbeReport, SelfObservation} from './types.js'
 
 export interface ProbeOptions {
@@ -60,9 +61,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   const stray = probes.find((p) => !own.has(p.dst.ip))
   if (stray) throw new NetlabError(`refusing to probe ${stray.dst.ip}: it is not an address of lab ${lab}`)
 
-  // read in each pod: for the self-address check, and for the VPC's (pods holding VPC addresses)
-  const selfPods =
-    sections.includes('self-address') || (sections.includes('vpc') && !notApplicable(model, 'pod-in-vpc-subnet')) ? allPods(model) : []
+  // read in each pod, for the checks judged from them: self-address, and the VPC's (pods holding VPC addresses)
+  const selfPods = addressChecks(model, sections).length > 0 ? allPods(model) : []
   // judged as they come in: counts, and only the results worth keeping (see Tally)
   const tally = new Tally(probes, {allChecks: opts.allChecks})
   // one probe of a lab at a time (why: state/lock.ts)

@@ -10,6 +10,7 @@ export type Only = (typeof ONLY_CHOICES)[number]
 export type Section = Only | 'self-address'
 export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy']
 
+/** The probe's checks: each is a module of checks/ named by its id, and a line of the registry (checks/index.ts). */
 export type CheckId =
   | 'pod-pod-same-node'
   | 'pod-pod-other-node'

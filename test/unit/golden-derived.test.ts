@@ -11,7 +11,8 @@ import {buildModel} from '../../src/compile/model.js'
 import {buildGraph} from '../../src/graph/build.js'
 import {toDot} from '../../src/graph/dot.js'
 import {coverageFor, sectionsFor, selectProbes} from '../../src/probe/select.js'
-import {Tally, renderReport} from '../../src/probe/report.js'
+import {renderReport} from '../../src/probe/render.js'
+import {Tally} from '../../src/probe/tally.js'
 import type {Observation, Probe, SelfObservation} from '../../src/probe/types.js'
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url))

@@ -9,11 +9,12 @@ import {buildModel} from '../../src/compile/model.js'
 import type {LabModel} from '../../src/model/types.js'
 import {echoPort, jobLine, parseResult} from '../../src/probe/engine.js'
 import {namedPorts} from '../../src/probe/policy.js'
-import {buildReport, renderReport} from '../../src/probe/report.js'
+import {renderReport} from '../../src/probe/render.js'
 import {sectionsFor, selectProbes} from '../../src/probe/select.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {THREE_NODE, TOPOLOGIES} from '../helpers/constants.js'
+import {reportOf} from '../helpers/probe.js'
 
 const THREE_TIER = join(TOPOLOGIES, 'policy-three-tier.yaml')
 const tier = buildModel(loadTopologyFile(THREE_TIER))
@@ -146,7 +147,7 @@ describe('UDP results', () => {
 describe('the report of a lab with policies', () => {
   const probes = selectProbes(tier)
   const report = (obs: Map<number, Observation>) =>
-    buildReport(tier, 'all-pairs', sectionsFor(), {probes, observations: obs, self: new Map()}, 1000)
+    reportOf(tier, 'all-pairs', sectionsFor(), {probes, observations: obs, self: new Map()}, 1000)
 
   it('a healthy lab: every probe allowed and reachable or denied and blocked; no violation; refusals timed', () => {
     const r = report(asExpected(probes))
@@ -166,7 +167,7 @@ describe('the report of a lab with policies', () => {
     const plain = selectProbes(three)
     expect(plain.some((p) => p.policy)).toBe(false)
     expect(
-      buildReport(three, 'all-pairs', sectionsFor(), {probes: plain, observations: asExpected(plain), self: new Map()}, 1).sections,
+      reportOf(three, 'all-pairs', sectionsFor(), {probes: plain, observations: asExpected(plain), self: new Map()}, 1).sections,
     ).not.toContain('policy')
   })
 

@@ -7,22 +7,14 @@ import {buildModel, modelWith} from '../../src/compile/model.js'
 import {allPods, type LabModel, type PodModel} from '../../src/model/types.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
-import {addressOwners, buildReport, failures, judge, judgeSelf, renderReport} from '../../src/probe/report.js'
+import {judge} from '../../src/probe/judge.js'
+import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs} from '../../src/probe/pairs.js'
+import {addressOwners, renderReport} from '../../src/probe/render.js'
 import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound, writeWaiting} from '../../src/probe/engine.js'
-import {
-  ALL_PAIRS_MAX_PODS,
-  coverageFor,
-  egressSources,
-  labAddresses,
-  nodePodPairs,
-  nodePodSourcePairs,
-  podNodePairs,
-  podPairs,
-  sectionsFor,
-  selectProbes,
-} from '../../src/probe/select.js'
-import type {Observation, Probe} from '../../src/probe/types.js'
+import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes} from '../../src/probe/select.js'
+import type {Observation, Probe, SelfObservation} from '../../src/probe/types.js'
 import {smallTopology, THREE_NODE} from '../helpers/constants.js'
+import {reportOf} from '../helpers/probe.js'
 
 const three = buildModel(loadTopologyFile(THREE_NODE))
 
@@ -368,7 +360,7 @@ describe('verdicts and the report', () => {
     const [ping, http] = selectProbes(off, {only: ['egress']})
     expect(judge(ping, {reply: false})).toMatchObject({ok: true, expected: 'no reply', seen: 'no reply'})
     expect(judge(http, {reply: true, seen: '10.244.0.2'})).toMatchObject({ok: false, expected: 'no reply', seen: '10.244.0.2'})
-    const report = buildReport(
+    const report = reportOf(
       off,
       'all-pairs',
       ['egress'],
@@ -388,14 +380,17 @@ describe('verdicts and the report', () => {
 
   it('self-address: eth0, status and what peers saw must agree', () => {
     const obs = allGood()
-    const ok = judgeSelf(three, probes, obs, selfOk())
+    // the self-address check alone: what its pods' eth0 held, and what their peers saw (no-nat-pod-pod)
+    const judgeSelf = (self: Map<string, SelfObservation>) =>
+      reportOf(three, 'all-pairs', ['self-address'], {probes, observations: obs, self}, 1).checks[0].results
+    const ok = judgeSelf(selfOk())
     expect(ok).toHaveLength(5)
     expect(ok.every((r) => r.ok)).toBe(true)
-    const badEth0 = judgeSelf(three, probes, obs, new Map([['web-0', {eth0: ['10.244.0.99']}]]))
+    const badEth0 = judgeSelf(new Map([['web-0', {eth0: ['10.244.0.99']}]]))
     expect(badEth0).toMatchObject([{ok: false, detail: 'eth0 has 10.244.0.99, status says 10.244.0.2'}])
     const p = byCheck('no-nat-pod-pod', 'web-0', 'db')
     obs.set(p.id, {reply: true, seen: '192.168.50.10', local: '10.244.0.2'})
-    const nat = judgeSelf(three, probes, obs, selfOk()).find((r) => r.src.name === 'web-0')!
+    const nat = judgeSelf(selfOk()).find((r) => r.src.name === 'web-0')!
     expect(nat.ok).toBe(false)
     expect(nat.detail).toContain('peers saw 192.168.50.10 (1 of 4)')
   })
@@ -404,7 +399,7 @@ describe('verdicts and the report', () => {
     const obs = allGood()
     const p = byCheck('no-nat-pod-pod', 'web-0', 'db')
     obs.set(p.id, {reply: true, seen: '192.168.50.10', local: '10.244.0.2', servedBy: p.dst.netns})
-    const report = buildReport(three, 'all-pairs', sectionsFor(), {probes, observations: obs, self: selfOk()}, 42)
+    const report = reportOf(three, 'all-pairs', sectionsFor(), {probes, observations: obs, self: selfOk()}, 42)
     expect(report.failed).toBe(2) // the pair, and web-0's self-address
     expect(report.passed + report.failed).toBe(probes.length + 5)
     const text = renderReport(report, {owners: addressOwners(three)})
@@ -423,7 +418,7 @@ describe('verdicts and the report', () => {
     const ps = selectProbes(m, {only: ['pod-pod']})
     const obs = new Map<number, Observation>(ps.map((p) => [p.id, {reply: true}]))
     obs.set(ps[1].id, {reply: false, detail: 'no reply (timeout)'})
-    const text = renderReport(buildReport(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1))
+    const text = renderReport(reportOf(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1))
     expect(text.split('\n').length).toBeLessThan(12)
     expect(text).toContain('✗ pod → pod on other nodes (ping): 2449/2450 passed')
     expect(text).toContain('✗ n0-p0 (10.244.0.2) → n1-p0 (10.244.1.2): expected reply, seen no reply — no reply (timeout)')
@@ -437,16 +432,18 @@ describe('verdicts and the report', () => {
     const bad = ps.find((p) => p.check === 'pod-pod-other-node' && p.src.name === 'n3-p4')!
     obs.set(bad.id, {reply: false, detail: 'no reply (timeout)'})
     const ev = {probes: ps, observations: obs, self: new Map()}
-    const lean = buildReport(m, 'representative', ['pod-pod'], ev, 1)
+    const lean = reportOf(m, 'representative', ['pod-pod'], ev, 1)
     const other = lean.checks.find((c) => c.id === 'pod-pod-other-node')!
     expect([other.passed, other.failed, other.failuresOnly]).toEqual([2449, 1, true])
     expect(other.results.map((r) => [r.src.name, r.dst.name, r.ok])).toEqual([['n3-p4', bad.dst.name, false]])
-    expect(failures(lean).map((f) => [f.check.id, f.result.src.name])).toEqual([['pod-pod-other-node', 'n3-p4']])
-    const all = buildReport(m, 'representative', ['pod-pod'], ev, 1, {allChecks: true}).checks.find((c) => c.id === 'pod-pod-other-node')!
+    expect(lean.checks.flatMap((c) => c.results.filter((r) => !r.ok).map((r) => [c.id, r.src.name]))).toEqual([
+      ['pod-pod-other-node', 'n3-p4'],
+    ])
+    const all = reportOf(m, 'representative', ['pod-pod'], ev, 1, {allChecks: true}).checks.find((c) => c.id === 'pod-pod-other-node')!
     expect([all.results.length, all.failuresOnly]).toEqual([2450, undefined])
     // the same totals either way; a check of at most LIST_SOURCES sources keeps its passes (the text lists them)
     expect(all.passed).toBe(other.passed)
-    const small = buildReport(
+    const small = reportOf(
       three,
       'all-pairs',
       ['pod-pod'],
@@ -460,7 +457,7 @@ describe('verdicts and the report', () => {
     const m = grid(50, 10)
     const ps = selectProbes(m, {only: ['pod-pod']})
     const obs = new Map<number, Observation>(ps.map((p) => [p.id, {reply: p.src.node !== 'n7' && p.dst.node !== 'n7'}]))
-    const text = renderReport(buildReport(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {
+    const text = renderReport(reportOf(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {
       maxFailures: 5,
     })
     expect(text).toContain('... and 93 more failure(s) (--json lists them all)') // 49 from n7 and 49 to it, 5 shown

@@ -10,11 +10,13 @@ import {neighbourEntries} from '../../src/modes/neighbours.js'
 import {ROUTING_MODES} from '../../src/modes/index.js'
 import type {Plan} from '../../src/core/actions.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from '../../src/probe/expect.js'
-import {buildReport, notApplicable, renderReport} from '../../src/probe/report.js'
+import {notApplicable} from '../../src/probe/checks/index.js'
+import {renderReport} from '../../src/probe/render.js'
 import {selectProbes, sectionsFor} from '../../src/probe/select.js'
 import {encodeIp} from '../../src/tools/ip.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {smallTopology, TOPOLOGIES} from '../helpers/constants.js'
+import {reportOf} from '../helpers/probe.js'
 
 const topo = (routing: string, opts: {ipMasq?: boolean; nodes?: number; pods?: number} = {}) =>
   parseTopology(
@@ -280,7 +282,7 @@ describe('the probe: VPC checks follow the mode', () => {
     expect(notApplicable(model('aws-vpc'), 'pod-in-vpc-subnet')).toBeUndefined()
     expect(notApplicable(model('vpc-native'), 'pod-in-vpc-subnet')).toMatch(/not of the VPC subnet/)
     const plain = buildModel(loadTopologyFile(`${TOPOLOGIES}/three-node.yaml`))
-    const report = buildReport(plain, 'all-pairs', ['vpc'], {probes: [], observations: new Map(), self: new Map()}, 1)
+    const report = reportOf(plain, 'all-pairs', ['vpc'], {probes: [], observations: new Map(), self: new Map()}, 1)
     expect(report.checks.map((c) => [c.id, c.passed, c.failed, !!c.notApplicable])).toEqual([
       ['vpc-pod-reach', 0, 0, true],
       ['vpc-pod-source', 0, 0, true],
@@ -296,7 +298,7 @@ describe('the probe: VPC checks follow the mode', () => {
     const m = model('aws-vpc')
     const self = new Map(allPods(m).map((p) => [p.name, {eth0: [p.ip]}]))
     self.set('n0-p0', {eth0: ['10.244.0.2']})
-    const report = buildReport(m, 'all-pairs', sectionsFor(['vpc']), {probes: [], observations: new Map(), self}, 1)
+    const report = reportOf(m, 'all-pairs', sectionsFor(['vpc']), {probes: [], observations: new Map(), self}, 1)
     const check = report.checks.find((c) => c.id === 'pod-in-vpc-subnet')!
     expect([check.passed, check.failed]).toEqual([5, 1])
     expect(check.results.find((r) => !r.ok)?.detail).toBe('10.244.0.2 is outside the VPC subnet 192.168.50.0/24')

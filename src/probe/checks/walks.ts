@@ -1,0 +1,66 @@
+// The lists checks plan their probes over (a check's plan walks one of them: see Walk in
+// types.ts). Each is made once per run, whichever check asks first.
+import {allPods, type Endpoint, type ExternalModel, type LabModel, type PodModel} from '../../model/types.js'
+import {expectHttp} from '../expect.js'
+import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, vpcReachesPods, type Pair} from '../pairs.js'
+import {namedPorts} from '../policy.js'
+import type {Probe} from '../types.js'
+import type {PlanContext, Walk} from './types.js'
+
+const walkOf = <T>(list: (ctx: PlanContext) => readonly T[]): Walk<T> => ({list})
+
+const internet = (model: LabModel) => model.external.filter((e) => !e.vpc)
+const vpcHosts = (model: LabModel) => model.external.filter((e) => e.vpc)
+/** each host with each pod, host by host */
+const hostsAndPods = (hosts: ExternalModel[], pods: PodModel[]) =>
+  hosts.flatMap((e) => pods.map((p): Pair<ExternalModel, PodModel> => [e, p]))
+
+/** pod → pod: every ordered pair, or the representative set (pairs.ts) */
+export const podToPod = walkOf(({model, coverage}) => podPairs(model, coverage))
+
+/** node → pod: every pod, or its own pods and one on every other node */
+export const nodeToPod = walkOf(({model, coverage}) => nodePodPairs(model, coverage))
+
+/** node → pod for the source a pod sees: every pod, or its own pods and one on the next node */
+export const nodeToPodSource = walkOf(({model, coverage}) => nodePodSourcePairs(model, coverage))
+
+/** pod → node: every node, or its own node and the next one */
+export const podToNode = walkOf(({model, coverage}) => podNodePairs(model, coverage))
+
+/** each VPC host with each pod, both ways whatever the coverage: VPC hosts are few */
+export const vpcHostPods = walkOf(({model}) => hostsAndPods(vpcHosts(model), allPods(model)))
+
+/** each internet host (outside the VPC) with each pod that probes it */
+export const internetHostPods = walkOf(({model, coverage}) => hostsAndPods(internet(model), egressSources(model, coverage)))
+
+/** each TCP and UDP port a policy names (the echo service listens on them); none without policies */
+export const policyServices = walkOf(({model}): [Probe['tool'], number][] => {
+  if (!model.policies) return []
+  const {tcp, udp} = namedPorts(model)
+  return [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
+})
+
+/**
+ * Every pair of the other sections, as endpoints: pod → pod, node → pod, pod → internet and VPC
+ * hosts, and, where the underlay (or the VPC) routes pod subnets, those hosts → pods. Pairs the
+ * outside cannot answer whatever the policies say are left out.
+ */
+export const policyPairs = walkOf((ctx) => {
+  const {model, pod, node, external} = ctx
+  const out = (hosts: readonly Pair<ExternalModel, PodModel>[]) => hosts.map(([e, p]): Pair<Endpoint, Endpoint> => [pod(p), external(e)])
+  const into = (hosts: ExternalModel[]) =>
+    hostsAndPods(hosts, allPods(model)).map(([e, p]): Pair<Endpoint, Endpoint> => [external(e), pod(p)])
+  return [
+    ...ctx.items(podToPod).map(([s, d]): Pair<Endpoint, Endpoint> => [pod(s), pod(d)]),
+    ...ctx.items(nodeToPod).map(([n, p]): Pair<Endpoint, Endpoint> => [node(n), pod(p)]),
+    ...out(ctx.items(internetHostPods)),
+    ...out(ctx.items(vpcHostPods)),
+    ...(model.mode.podsRoutableFromUnderlay === true ? into(internet(model)) : []),
+    ...(vpcReachesPods(model) ? into(vpcHosts(model)) : []),
+  ].filter(([s, d]) => expectHttp(model, s, d).reply)
+})
+
+/** each internet host with each pod, in a lab with policies whose underlay routes pod subnets */
+export const policyInternetPods = walkOf(({model}) =>
+  model.policies && model.mode.podsRoutableFromUnderlay === true ? hostsAndPods(internet(model), allPods(model)) : [],
+)

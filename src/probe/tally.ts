@@ -1,0 +1,130 @@
+// What a probe run found, as a report: each probe judged as its observation arrives, counted per
+// check, and the report's checks in registry order, each with its note (or why it does not
+// apply) from its module in checks/. Pure.
+import type {LabModel} from '../model/types.js'
+import {addressChecks, CHECKS} from './checks/index.js'
+import type {ProbeCheck} from './checks/types.js'
+import {judge, notePeerView, type PeerView} from './judge.js'
+import {policySummary} from './policy-report.js'
+import {
+  SECTIONS,
+  type CheckId,
+  type CheckReport,
+  type Coverage,
+  type Observation,
+  type Probe,
+  type ProbeReport,
+  type ProbeResult,
+  type Section,
+  type SelfObservation,
+} from './types.js'
+
+/** Checks with at most this many sources are listed source by source (renderReport), so their passes are kept. */
+export const LIST_SOURCES = 12
+
+/** One check's count, and the results it keeps (`all`: every one, not only the failures). */
+interface Count {
+  passed: number
+  failed: number
+  results: ProbeResult[]
+  all: boolean
+}
+
+/**
+ * What a probe run found, taken in as the observations arrive: each probe is judged at once and
+ * only counted, unless it failed or its check is small enough to list source by source (or
+ * allChecks asks for every result). A --full run of 500 pods is half a million probes: keeping
+ * each observation and result as an object cost gigabytes. The report's failed results are what
+ * a caller that explains failures (a trace) takes.
+ */
+export class Tally {
+  private readonly byCheck = new Map<CheckId, Count>()
+  private readonly peerViews = new Map<string, PeerView>()
+  private readonly policy = {allowedReachable: 0, deniedBlocked: 0, deniedMs: [] as number[]}
+  private readonly judged: Uint8Array
+
+  constructor(
+    readonly probes: Probe[],
+    opts: {allChecks?: boolean} = {},
+  ) {
+    this.judged = new Uint8Array(probes.length)
+    const sources = new Map<CheckId, Set<string>>()
+    for (const p of probes) {
+      const s = sources.get(p.check) ?? new Set()
+      s.add(p.src.name)
+      sources.set(p.check, s)
+    }
+    for (const [id, s] of sources)
+      this.byCheck.set(id, {passed: 0, failed: 0, results: [], all: opts.allChecks === true || s.size <= LIST_SOURCES})
+  }
+
+  /** Judge probe `id` against what it saw (undefined: it never ran). */
+  add(id: number, obs: Observation | undefined): void {
+    const p = this.probes[id]
+    this.judged[id] = 1
+    notePeerView(this.peerViews, p, obs)
+    const r = judge(p, obs)
+    const c = this.byCheck.get(p.check)!
+    if (r.ok) c.passed++
+    else c.failed++
+    if (!r.ok || c.all) c.results.push(r)
+    if (r.ok && r.policy && r.seen !== 'not probed') {
+      if (r.policy.verdict === 'denied') {
+        this.policy.deniedBlocked++
+        if (r.ms !== undefined) this.policy.deniedMs.push(r.ms)
+      } else this.policy.allowedReachable++
+    }
+  }
+
+  report(model: LabModel, coverage: Coverage, sections: Section[], self: Map<string, SelfObservation>, ms: number): ProbeReport {
+    // a probe that never reported (its client could not run) is a failure, not a gap
+    for (let id = 0; id < this.probes.length; id++) if (!this.judged[id]) this.add(id, undefined)
+    const counted = new Map<CheckId, Count>(this.byCheck)
+    for (const c of addressChecks(model, sections)) {
+      const results = c.addresses!.judge(model, self, this.peerViews)
+      const passed = results.filter((r) => r.ok).length
+      counted.set(c.id, {passed, failed: results.length - passed, results, all: true})
+    }
+    // the policy section belongs to labs with policies
+    const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
+    const checks = CHECKS.filter((c) => wanted.has(c.section) && (c.inReport?.(model) ?? true)).map((c) =>
+      checkReport(c, model, this.probes, counted),
+    )
+    const passed = checks.reduce((n, c) => n + c.passed, 0)
+    const failed = checks.reduce((n, c) => n + c.failed, 0)
+    return {
+      lab: model.lab,
+      coverage,
+      sections: SECTIONS.filter((s) => wanted.has(s)),
+      ipMasq: model.ipMasq,
+      routing: model.routing,
+      nodes: model.nodes.length,
+      pods: model.nodes.reduce((n, x) => n + x.pods.length, 0),
+      external: model.external.length,
+      checks,
+      passed,
+      failed,
+      ms,
+      ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks, this.policy)} : {}),
+    }
+  }
+}
+
+/** One check of the report: not applicable, or its counts, results and note. */
+function checkReport(check: ProbeCheck, model: LabModel, probes: Probe[], counted: Map<CheckId, Count>): CheckReport {
+  const {id, section, title} = check
+  const na = check.notApplicable?.(model)
+  if (na) return {id, section, title, notApplicable: na, passed: 0, failed: 0, results: []}
+  const c = counted.get(id) ?? {passed: 0, failed: 0, results: [], all: true}
+  const n = check.note?.({model, probes, counts: (x) => counted.get(x)})
+  return {
+    id,
+    section,
+    title,
+    ...(n ? {note: n} : {}),
+    passed: c.passed,
+    failed: c.failed,
+    results: c.results,
+    ...(c.all ? {} : {failuresOnly: true as const}),
+  }
+}
