@@ -41,17 +41,17 @@ export function echoPort(owner = process.pid, attempt = 0, avoid: readonly numbe
 }
 
 /** A namespace, or a namespace and a port a policy names ("tcp/5432"): where the echo service may be missing. */
-export function unboundKey(netns: string, port?: string): string {
+function unboundKey(netns: string, port?: string): string {
   return port ? `${netns} ${port}` : netns
 }
 
 /** How many engines: one per core (NETLAB_PROBE_ENGINES=N overrides it, for tests). */
-export function engineCount(): number {
+function engineCount(): number {
   const fromEnv = Number(process.env.NETLAB_PROBE_ENGINES)
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, cpus().length)
 }
 
-export interface Service {
+interface Service {
   netns: string
   ip: string
   proto: 'tcp' | 'udp'

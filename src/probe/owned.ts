@@ -20,7 +20,7 @@ export function processName(kind: ProbeProcessKind, owner = process.pid, index =
 }
 
 /** The probe that registered a record named "<kind>-<probe pid>"; undefined for any other record. */
-export function probeOwner(name: string): number | undefined {
+function probeOwner(name: string): number | undefined {
   const m = /^([a-z-]+)-(\d+)(?:\.\d+)?$/.exec(name)
   // and the kinds earlier versions registered (an echo hub and a job runner), should one be left
   return m && [...KINDS, 'echo-hub', 'probe-jobs'].includes(m[1]) ? Number(m[2]) : undefined

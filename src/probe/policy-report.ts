@@ -53,7 +53,7 @@ function end(e: ProbeResult['src']): string {
 }
 
 /** "✗ denied but reachable: a (ip) → b (ip) tcp/5432 — b is isolated for ingress by p, …; it answered" */
-export function violationLine(v: Violation): string {
+function violationLine(v: Violation): string {
   const what = v.kind === 'denied-but-reachable' ? 'denied but reachable' : 'allowed but blocked'
   const outcome =
     v.kind === 'denied-but-reachable'

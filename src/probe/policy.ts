@@ -27,7 +27,7 @@ export function namedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
   return {tcp: sorted(tcp), udp: sorted(udp)}
 }
 
-export function protocolOf(tool: Probe['tool']): PolicyProtocol {
+function protocolOf(tool: Probe['tool']): PolicyProtocol {
   return tool === 'ping' ? 'ICMP' : tool === 'udp' ? 'UDP' : 'TCP'
 }
 

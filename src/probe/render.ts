@@ -8,7 +8,7 @@ import {renderPolicySummary} from './policy-report.js'
 import {LIST_SOURCES} from './tally.js'
 import type {CheckReport, ProbeReport, ProbeResult, ResultEndpoint, Section} from './types.js'
 
-export const SECTION_TITLES: Record<Section, string> = {
+const SECTION_TITLES: Record<Section, string> = {
   'pod-pod': 'Every pod reaches every pod',
   'node-pod': 'Nodes reach pods, pods reach nodes',
   'no-nat': 'No NAT: the source address the receiver actually saw',
@@ -50,7 +50,7 @@ function describeSeen(seen: string, owners?: Map<string, string>): string {
   return owner ? `${seen} (${owner})` : seen
 }
 
-export function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
+function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
   const check = checkOf(c.id)
   if (check.addresses) return check.addresses.line(r)
   const detail = r.detail ? ` — ${r.detail}` : ''
@@ -98,7 +98,7 @@ function sourceLines(c: CheckReport): string[] {
 }
 
 /** Which nodes the failures have in common: where to look first in a big lab. */
-export function commonNodes(failures: ProbeResult[]): string | undefined {
+function commonNodes(failures: ProbeResult[]): string | undefined {
   const nodeOf = (e: ResultEndpoint) => (e.kind === 'node' ? e.name : e.node)
   const involved = new Map<string, number>()
   for (const f of failures) {

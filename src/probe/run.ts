@@ -26,7 +26,7 @@ export interface ProbeOptions {
 }
 
 /** `given`: the model of a lab built by hand (checked by lab/handmade.ts), which has no saved state. */
-export function preflight(lab: string, given?: LabModel): LabModel {
+function preflight(lab: string, given?: LabModel): LabModel {
   const status = given ? undefined : statusOf(lab) // unknown lab: UsageError
   if (status?.state === 'building')
     throw new UsageError(

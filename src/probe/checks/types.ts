@@ -79,7 +79,7 @@ export interface NoteContext {
   counts(id: CheckId): {passed: number; failed: number} | undefined
 }
 
-export interface AddressJudge {
+interface AddressJudge {
   /** a result per pod whose addresses were read (`self`); `peers`: what the peers of each pod saw of it (no-nat-pod-pod) */
   judge(model: LabModel, self: Map<string, SelfObservation>, peers: Map<string, PeerView>): ProbeResult[]
   /** a pod's line in the report: "✓ …" when it passed, its failure "✗ …" otherwise */
