@@ -3,6 +3,7 @@
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {applicableKinds, candidates, FAULT_KINDS, pickFault, seeded} from '../../src/exercise/faults.js'
+import {FAULTS} from '../../src/exercise/faults/index.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
@@ -78,5 +79,15 @@ describe('netlab break: the faults', () => {
     expect([...kinds].sort()).toEqual(['drop', 'fdb', 'forwarding', 'masquerade', 'route'])
     const hg = LABS[0][1]
     expect(pickFault(hg.model, hg.plan, 'fdb', seeded(1))).toBeUndefined()
+  })
+})
+
+describe('the fault registry', () => {
+  it('has one module per kind, each under its own kind, with a line of text', () => {
+    expect(Object.keys(FAULTS)).toEqual([...FAULT_KINDS])
+    for (const k of FAULT_KINDS) {
+      expect(FAULTS[k].kind).toBe(k)
+      expect(FAULTS[k].text).toMatch(/^\S.*\S$/)
+    }
   })
 })

@@ -1,0 +1,20 @@
+// The registry of faults netlab break can inject. A new kind is a module in this folder, a line
+// here and its name in FAULT_KINDS (./kinds.ts): the registry is typed by that list, so neither
+// can be missing. test/unit/exercise.test.ts runs every kind against every shipped topology.
+import {drop} from './drop.js'
+import {fdb} from './fdb.js'
+import {forwarding} from './forwarding.js'
+import type {FaultKind} from './kinds.js'
+import {masquerade} from './masquerade.js'
+import {mtu} from './mtu.js'
+import {route} from './route.js'
+import type {FaultModule} from './types.js'
+
+export const FAULTS: Readonly<Record<FaultKind, FaultModule>> = {
+  route,
+  forwarding,
+  masquerade,
+  drop,
+  mtu,
+  fdb,
+}
