@@ -96,6 +96,25 @@ export function rootSnapshot(): string {
   ].join('\n=====\n')
 }
 
+/**
+ * Resolves once `child` has exited and its output has closed, with its exit code and what it wrote
+ * to stderr from this call on (call it right after starting the child to have all of it). With
+ * `ms`, rejects if the child has not exited by then.
+ */
+export function exited(child: ChildProcess, ms?: number): Promise<{code: number | null; stderr: string}> {
+  let stderr = ''
+  child.stderr?.on('data', (d) => (stderr += d))
+  const closed = [child.stdout, child.stderr].every((s) => !s || s.destroyed)
+  if ((child.exitCode !== null || child.signalCode !== null) && closed) return Promise.resolve({code: child.exitCode, stderr})
+  return new Promise((resolve, reject) => {
+    const timer = ms === undefined ? undefined : setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)), ms)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stderr})
+    })
+  })
+}
+
 /** Poll `cond` every 20 ms until it holds; throw after `ms`. */
 export async function waitFor(cond: () => boolean, ms = WAIT_MS): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 20) await sleep(20)
