@@ -7,9 +7,9 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {stringify} from 'yaml'
 import {afterAll} from 'vitest'
-import {BIN, ROOT, WAIT_MS} from './constants.js'
+import {BIN, cliEnv, ROOT, WAIT_MS} from './constants.js'
 
-export {BIN, ROOT, smallTopology} from './constants.js'
+export {BIN, cliEnv, ROOT, smallTopology} from './constants.js'
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 export interface CliResult {
@@ -29,7 +29,7 @@ export function netlab(args: string[], env: Record<string, string> = {}, timeout
   // a large lab's plan as JSON is several MB: more than spawnSync's default 1 MB of output
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: {...process.env, ...env, NO_COLOR: '1'},
+    env: cliEnv({...env, NO_COLOR: '1'}),
     encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 256 * 1024 * 1024,
@@ -41,7 +41,7 @@ export function netlab(args: string[], env: Record<string, string> = {}, timeout
 export function netlabSpawn(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: {...process.env, ...env, NO_COLOR: '1'},
+    env: cliEnv({...env, NO_COLOR: '1'}),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {
   BIN,
+  cliEnv,
   exited,
   isRoot,
   labSandbox,
@@ -48,7 +49,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
   const withInput = (args: string[], input: string) => {
     const r = spawnSync(process.execPath, [BIN, ...args], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       input,
       encoding: 'utf8',
       timeout: 30_000,
@@ -135,7 +136,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
   it('capture: tcpdump in a pod sees a ping from a pod on another node, both ways, and stops after -c 2', async () => {
     const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1-p0', '-c', '2', '--', 'icmp'], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     started.push(cap)
@@ -155,7 +156,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     const pcap = join(dir, 'cni0.pcap')
     const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1', 'cni0', '-c', '2', '-w', pcap, '--', 'icmp'], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     started.push(cap)
