@@ -89,7 +89,7 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
   }
 
   // Every routing mode in the registry. The default mode gets a fault at every step; the others
-  // (each ~0.7 s a fault) at a sample: see sampleSteps.
+  // (each ~0.2 s a fault in this process, ~0.7 s through the CLI) at a sample: see sampleSteps.
   for (const routing of ROUTING_MODES) {
     const exhaustive = routing === DEFAULT_ROUTING_MODE
     it(`${routing}: a fault injected at ${exhaustive ? 'each step' : 'a sample of steps'} of the three-node plan is rolled back completely`, async () => {
@@ -108,7 +108,7 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
   }
   // Pods wired by CNI (cluster.cni): a fault at the first conflist write and at the first, a
   // middle (a bridge ADD, after its pod's loopback ADD) and the last plugin call, each rolled
-  // back by DELs before the namespaces go. Sampled (4 faults, ~3 s each) to keep the suite short.
+  // back by DELs before the namespaces go. Sampled (4 faults, ~0.4 s each in this process) to keep the suite short.
   it("cni (preset reference): a fault in the runtime's phases is rolled back completely", async () => {
     const topo = smallTopology(lab, {nodes: 2, pods: 2})
     ;(topo.cluster as Record<string, unknown>).cni = {preset: 'reference'}
