@@ -7,9 +7,9 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {stringify} from 'yaml'
 import {afterAll} from 'vitest'
-import {BIN, ROOT, WAIT_MS} from './constants.js'
+import {BIN, cliEnv, ROOT, WAIT_MS} from './constants.js'
 
-export {BIN, ROOT, smallTopology} from './constants.js'
+export {BIN, cliEnv, ROOT, smallTopology} from './constants.js'
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 export interface CliResult {
@@ -29,7 +29,7 @@ export function netlab(args: string[], env: Record<string, string> = {}, timeout
   // a large lab's plan as JSON is several MB: more than spawnSync's default 1 MB of output
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: {...process.env, ...env, NO_COLOR: '1'},
+    env: cliEnv({...env, NO_COLOR: '1'}),
     encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 256 * 1024 * 1024,
@@ -41,7 +41,7 @@ export function netlab(args: string[], env: Record<string, string> = {}, timeout
 export function netlabSpawn(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: {...process.env, ...env, NO_COLOR: '1'},
+    env: cliEnv({...env, NO_COLOR: '1'}),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }
@@ -76,24 +76,44 @@ export function ipIn(netns: string, args: string[]): string {
   return execFileSync('ip', ['-n', netns, ...args], {encoding: 'utf8'})
 }
 
-/** Everything about the root namespace that a lab must never change. */
+/**
+ * Everything about the root namespace that a lab must never change: links, addresses, routes,
+ * rules, iptables (without its comment lines, which hold the time), the forwarding sysctls. Read
+ * by one shell (a spawn from this large process costs more than the reads: the rollback test
+ * takes a snapshot after each of ~300 faults).
+ */
+const ROOT_SNAPSHOT = [
+  'ip -d link',
+  'ip addr',
+  'ip route show table all',
+  'ip rule',
+  "iptables-save | grep -v '^#'",
+  'sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv6.conf.all.forwarding',
+].join('; echo =====; ')
+
 export function rootSnapshot(): string {
-  const run = (cmd: string, args: string[]) => spawnSync(cmd, args, {encoding: 'utf8'}).stdout ?? ''
-  const ipt = run('iptables-save', [])
-    .split('\n')
-    .filter((l) => !l.startsWith('#'))
-    .join('\n')
-  const sysctls = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv6.conf.all.forwarding']
-    .map((k) => run('sysctl', ['-n', k]).trim())
-    .join(',')
-  return [
-    run('ip', ['-d', 'link']),
-    run('ip', ['addr']),
-    run('ip', ['route', 'show', 'table', 'all']),
-    run('ip', ['rule']),
-    ipt,
-    sysctls,
-  ].join('\n=====\n')
+  const r = spawnSync('sh', ['-c', ROOT_SNAPSHOT], {encoding: 'utf8', maxBuffer: 64 * 1024 * 1024})
+  if (r.status === null || r.error) throw new Error(`root snapshot: ${r.error?.message ?? r.signal}`)
+  return r.stdout
+}
+
+/**
+ * Resolves once `child` has exited and its output has closed, with its exit code and what it wrote
+ * to stderr from this call on (call it right after starting the child to have all of it). With
+ * `ms`, rejects if the child has not exited by then.
+ */
+export function exited(child: ChildProcess, ms?: number): Promise<{code: number | null; stderr: string}> {
+  let stderr = ''
+  child.stderr?.on('data', (d) => (stderr += d))
+  const closed = [child.stdout, child.stderr].every((s) => !s || s.destroyed)
+  if ((child.exitCode !== null || child.signalCode !== null) && closed) return Promise.resolve({code: child.exitCode, stderr})
+  return new Promise((resolve, reject) => {
+    const timer = ms === undefined ? undefined : setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)), ms)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stderr})
+    })
+  })
 }
 
 /** Poll `cond` every 20 ms until it holds; throw after `ms`. */

@@ -17,9 +17,9 @@ import {stringify} from 'yaml'
 import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 
 /** The modes these topologies suit: pods addressed from their node's subnet, outside the underlay. */
-export const GENERATED_MODES = ROUTING_MODES.filter((m) => !routingMode(m).podsInUnderlay)
+const GENERATED_MODES = ROUTING_MODES.filter((m) => !routingMode(m).podsInUnderlay)
 
-export const quad = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+const quad = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
 export const toInt = (ip: string): number => ip.split('.').reduce((a, b) => a * 256 + Number(b), 0)
 /** [first, last] address of a CIDR */
 export function range(cidr: string): [number, number] {

@@ -5,7 +5,7 @@ import {spawn} from 'node:child_process'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {BIN, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
+import {BIN, cliEnv, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
 
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
 const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<
@@ -19,7 +19,7 @@ const files = readdirSync(CORPUS)
 function runUp(file: string, env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string; ms: number}> {
   const started = performance.now()
   return new Promise((res) => {
-    const child = spawn(process.execPath, [BIN, 'up', file], {cwd: ROOT, env: {...process.env, ...env}})
+    const child = spawn(process.execPath, [BIN, 'up', file], {cwd: ROOT, env: cliEnv(env)})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

@@ -11,6 +11,7 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Result} from '../../src/cni/plugin/result.js'
 import {isRoot, removeDir, ROOT, waitFor} from '../helpers/lab.js'
 
 const REFERENCE = '/usr/lib/cni/bridge'
@@ -62,10 +63,10 @@ function store(dir: string): Record<string, string> {
 }
 
 /** A result without what is random by design: MACs (checked for form) and the host veth's name. */
-function shape(result: any): any {
+function shape(result: Result): Result {
   return {
     ...result,
-    interfaces: result.interfaces.map((i: any) => {
+    interfaces: result.interfaces.map((i) => {
       expect(i.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/)
       const sandbox = i.sandbox?.replace(/-(ref|nlb)-/, '-*-')
       return {...i, mac: 'MAC', name: i.name.replace(/^veth[0-9a-f]+$/, 'veth*'), ...(sandbox ? {sandbox} : {})}

@@ -9,22 +9,60 @@ import {POD_GATEWAY} from '../../src/modes/aws-vpc.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
-const j = (ns: string, args: string[]) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], {encoding: 'utf8'}) || '[]')
+const SYSCTLS = [
+  'net.ipv4.ip_forward',
+  'net.ipv6.conf.default.disable_ipv6',
+  'net.ipv6.conf.all.disable_ipv6',
+  'net.ipv4.conf.eth0.proxy_arp',
+  'net.ipv4.neigh.eth0.proxy_delay',
+]
+/** what a lab with policies sets in its nodes (empty where there is no cni0) */
+const POLICY_SYSCTLS = [
+  'net.ipv4.conf.cni0.proxy_arp_pvlan',
+  'net.ipv4.neigh.cni0.proxy_delay',
+  'net.ipv4.conf.all.send_redirects',
+  'net.ipv4.conf.cni0.send_redirects',
+  'net.ipv4.icmp_ratemask',
+]
+const PART = '@@netlab-equivalence-part@@'
+/**
+ * What dump() reads of a namespace, in one process there (not one per read: a large lab has ~60
+ * namespaces): ip and bridge as JSON, the sysctls, iptables-save; the parts in this order, each after a line PART.
+ */
+const READ_ALL = `set -e; ${[
+  'ip -j -d link',
+  'ip -j addr',
+  'bridge -j fdb show',
+  'ip -j route show table all',
+  'ip -j neigh',
+  'ip -j neigh show proxy',
+  // every key in one sysctl: `key = value` for the keys the namespace has (-e: no error for the others)
+  `sysctl -e ${[...SYSCTLS, ...POLICY_SYSCTLS].join(' ')}`,
+  'iptables-save',
+].join(`; echo; echo ${PART}; `)}`
 
 /** Everything about a namespace that the plan decides, without kernel-chosen values (ifindexes, random MACs). */
 function dump(ns: string, lab: string): unknown {
-  const links = j(ns, ['-d', 'link']) as Record<string, any>[]
-  const addrs = j(ns, ['addr']) as Record<string, any>[]
+  const parts = execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', READ_ALL], {encoding: 'utf8', maxBuffer: 64 * 1024 * 1024}).split(
+    `\n${PART}\n`,
+  )
+  expect(parts, ns).toHaveLength(8)
+  const [links, addrs, fdb, routes, neigh, proxy] = parts.slice(0, 6).map((p) => JSON.parse(p.trim() || '[]') as Record<string, any>[])
+  const sysctls = new Map(
+    parts[6]
+      .split('\n')
+      .filter((l) => l.includes(' = '))
+      .map((l) => [l.slice(0, l.indexOf(' = ')), l.slice(l.indexOf(' = ') + 3).trim()]),
+  )
+  // as `sysctl -n KEY` read one by one: empty where the namespace has no such key
+  const sysctl = (k: string) => sysctls.get(k) ?? ''
   // MACs the plan sets: 0a:58 and an address this namespace holds (or aws-vpc's pod gateway, which
   // no interface holds). Not the prefix alone: a kernel-random MAC starts with 0a:58 now and then.
   const planned = new Set(
     [POD_GATEWAY, ...addrs.flatMap((l) => l.addr_info.filter((a: any) => a.family === 'inet').map((a: any) => a.local))].map(macFor),
   )
   const names = new Map(links.map((l) => [l.ifindex, l.ifname]))
-  const sysctl = (k: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', k], {encoding: 'utf8'}).stdout.trim()
-  const rules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'})
-    .stdout.split('\n')
-    .filter((l) => l && !l.startsWith('#'))
+  const rules = parts[7].split('\n').filter((l) => l && !l.startsWith('#'))
   return {
     ns: ns.replace(`netlab-${lab}.`, ''),
     links: links
@@ -44,33 +82,20 @@ function dump(ns: string, lab: string): unknown {
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     // forwarding-database entries that send a MAC to an underlay address (VXLAN); bridge ports' own entries hold random MACs
-    fdb: (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show'], {encoding: 'utf8'}) || '[]') as Record<string, any>[])
+    fdb: fdb
       .filter((f) => f.dst)
       .map((f) => `${f.mac} ${f.ifname} ${f.dst} ${[...(f.flags ?? [])].sort()} ${f.state ?? ''}`)
       .sort(),
     addrs: addrs.flatMap((l) => l.addr_info.map((a: any) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort(),
-    routes: (j(ns, ['route', 'show', 'table', 'all']) as Record<string, any>[]).map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
-    neigh: (j(ns, ['neigh']) as Record<string, any>[])
+    routes: routes.map((r) => JSON.stringify({...r, dev: r.dev})).sort(),
+    neigh: neigh
       .filter((n) => n.state?.includes('PERMANENT'))
       .map((n) => `${n.dst} ${n.lladdr} ${n.dev}`)
       .sort(),
     // proxy neighbour entries and proxy ARP: how the VPC modes deliver pod addresses
-    proxy: (j(ns, ['neigh', 'show', 'proxy']) as Record<string, any>[]).map((n) => `${n.dst} ${n.dev}`).sort(),
-    sysctls: [
-      sysctl('net.ipv4.ip_forward'),
-      sysctl('net.ipv6.conf.default.disable_ipv6'),
-      sysctl('net.ipv6.conf.all.disable_ipv6'),
-      sysctl('net.ipv4.conf.eth0.proxy_arp'),
-      sysctl('net.ipv4.neigh.eth0.proxy_delay'),
-    ],
-    // what a lab with policies sets in its nodes (empty where there is no cni0)
-    policySysctls: [
-      'net.ipv4.conf.cni0.proxy_arp_pvlan',
-      'net.ipv4.neigh.cni0.proxy_delay',
-      'net.ipv4.conf.all.send_redirects',
-      'net.ipv4.conf.cni0.send_redirects',
-      'net.ipv4.icmp_ratemask',
-    ].map(sysctl),
+    proxy: proxy.map((n) => `${n.dst} ${n.dev}`).sort(),
+    sysctls: SYSCTLS.map(sysctl),
+    policySysctls: POLICY_SYSCTLS.map(sysctl),
     rules,
     names: [...names.values()].sort(),
   }

@@ -4,7 +4,7 @@ import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {BIN, makeStateDir, netlab, removeDir, ROOT} from '../helpers/lab.js'
+import {BIN, cliEnv, makeStateDir, netlab, removeDir, ROOT} from '../helpers/lab.js'
 
 describe('netlab graph (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-graph-'))
@@ -59,7 +59,7 @@ describe('netlab graph (CLI)', () => {
   it.skipIf(spawnSync('script', ['--version']).status !== 0)('an SVG is not written to a terminal: exit 2', () => {
     const r = spawnSync('script', ['-qec', `${process.execPath} ${BIN} graph three-node`, '/dev/null'], {
       cwd: ROOT,
-      env: {...process.env, ...env},
+      env: cliEnv(env),
       encoding: 'utf8',
     })
     expect(r.status).toBe(2)

@@ -9,7 +9,7 @@ import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {THREE_NODE} from '../helpers/constants.js'
-import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, waitFor} from '../helpers/lab.js'
+import {exited, isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, waitFor} from '../helpers/lab.js'
 
 describe.skipIf(!isRoot)('the hard way: plan --format sh, bash, probe --topology, teardown', () => {
   const {stateDir, env, track} = labSandbox()
@@ -73,15 +73,14 @@ describe.skipIf(!isRoot)('the hard way: plan --format sh, bash, probe --topology
     )
     chmodSync(join(shim, 'ip'), 0o755)
     const child = spawn('bash', [script], {env: {...process.env, PATH: `${shim}:${process.env.PATH}`}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stderr = ''
-    child.stderr!.on('data', (d) => (stderr += d))
-    const done = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
+    const done = exited(child)
     try {
       await waitFor(() => existsSync(paused))
       expect(labNetns(lab)).toHaveLength(10)
       child.kill('SIGINT') // bash runs its trap once the command it waits for ends
       writeFileSync(release, '')
-      expect(await done).toBe(130)
+      const {code, stderr} = await done
+      expect(code).toBe(130)
       expect(stderr).toContain(`nothing of lab ${lab} is left`)
       expect(labNetns(lab)).toEqual([])
       expect(rootSnapshot()).toBe(before)

@@ -21,7 +21,7 @@ import {
   uniqueLab,
   writeTopology,
 } from '../helpers/lab.js'
-import {BIN, THREE_NODE} from '../helpers/constants.js'
+import {BIN, cliEnv, THREE_NODE} from '../helpers/constants.js'
 
 const ping = (netns: string, ip: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', ip]).status === 0
 
@@ -250,7 +250,7 @@ describe('commands that need no root', () => {
       cwd: ROOT,
       encoding: 'utf8',
       ...(isRoot ? {uid: 65534, gid: 65534} : {}),
-      env: {...process.env, HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'},
+      env: cliEnv({HOME: '/tmp', NETLAB_STATE_DIR: '/nonexistent'}),
     })
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }

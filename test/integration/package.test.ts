@@ -7,7 +7,7 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {destroyLab, isRoot, makeStateDir, removeDir, ROOT, uniqueLab} from '../helpers/lab.js'
+import {cliEnv, destroyLab, isRoot, makeStateDir, removeDir, ROOT, uniqueLab} from '../helpers/lab.js'
 
 describe('the npm package', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'netlab-pack-'))
@@ -26,7 +26,7 @@ describe('the npm package', () => {
   const installed = (args: string[]) => {
     const r = spawnSync(join(prefix, 'bin', 'netlab'), args, {
       cwd: elsewhere,
-      env: {...process.env, NETLAB_STATE_DIR: stateDir, NO_COLOR: '1'},
+      env: cliEnv({NETLAB_STATE_DIR: stateDir, NO_COLOR: '1'}),
       encoding: 'utf8',
       timeout: 120_000,
     })

@@ -12,6 +12,7 @@ import {stringify} from 'yaml'
 import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {CLUSTER, INTERNET} from '../helpers/constants.js'
 import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {upInProcess} from '../helpers/in-process.js'
 
 interface End {
   kind: string
@@ -175,7 +176,7 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     }, 180_000)
   }
 
-  it("a fault injected in the policies phase of up (first and last step of each tool's batch) is rolled back completely", () => {
+  it("a fault injected in the policies phase of up (first and last step of each tool's batch) is rolled back completely", async () => {
     const before = rootSnapshot()
     const lab = track(uniqueLab('pol-fault'))
     const file = writeTopology(stateDir, topology(lab, 'host-gw'))
@@ -194,8 +195,9 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
         a.netns !== phase[i + 1].netns,
     )
     expect(new Set(steps.map((a) => a.tool))).toEqual(new Set(['bridge', 'sysctl', 'iptables']))
+    // `up` in this process, NETLAB_TEST_FAULT_AT read as the CLI reads it (reliability.test.ts runs it through the CLI too)
     for (const action of steps) {
-      const r = netlab(['up', file, '-q'], {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
+      const r = await upInProcess(file, {...env, NETLAB_TEST_FAULT_AT: String(action.id)})
       expect(r.code, `fault at step ${action.id}: ${r.stderr}`).toBe(1)
       expect(r.stderr).toContain(`step ${action.id + 1}/${plan.actions.length} (policies:`)
       expect(labNetns(lab)).toEqual([])

@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {
   destroyLab,
+  exited,
   isRoot,
   labNetns,
   labSandbox,
@@ -242,13 +243,12 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
     const child = netlabSpawn(['probe', lab], env)
     try {
-      let stderr = ''
-      child.stderr!.on('data', (d) => (stderr += d))
-      const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
+      const closed = exited(child)
       await waitFor(() => processesWith(`netlab-probe-engine:${lab}:${child.pid}`).length === ENGINES)
       await sleep(100)
       process.kill(child.pid!, 'SIGINT')
-      expect(await closed).toBe(130)
+      const {code, stderr} = await closed
+      expect(code).toBe(130)
       expect(stderr).toContain('interrupted by SIGINT')
       expect(probeProcesses(lab)).toEqual([])
       expect(readdirSync(join(stateDir, lab, 'pids'))).toEqual([])
@@ -261,7 +261,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
   it('a second probe of the lab while one runs is refused (exit 1, naming the first); once the first ends, probing works again', async () => {
     const first = netlabSpawn(['probe', lab], env)
     try {
-      const closed = new Promise<number | null>((res) => first.on('close', (code) => res(code)))
+      const closed = exited(first)
       await waitFor(() => processesWith(`netlab-probe-engine:${lab}:${first.pid}`).length === ENGINES)
       process.kill(first.pid!, 'SIGSTOP') // held mid-probe, however fast it would have been
       const second = netlab(['probe', lab], env)
@@ -269,7 +269,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       expect(second.code).toBe(1)
       expect(second.stderr).toContain(`lab ${lab} is being probed by another netlab probe (pid ${first.pid})`)
       expect(second.stdout).toBe('')
-      expect(await closed).toBe(0) // the first, undisturbed, passes
+      expect((await closed).code).toBe(0) // the first, undisturbed, passes
     } finally {
       first.kill('SIGKILL')
     }

@@ -6,7 +6,21 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, isRoot, labSandbox, netlab, removeDir, rootSnapshot, ROOT, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {
+  BIN,
+  cliEnv,
+  exited,
+  isRoot,
+  labSandbox,
+  netlab,
+  removeDir,
+  rootSnapshot,
+  ROOT,
+  smallTopology,
+  uniqueLab,
+  waitFor,
+  writeTopology,
+} from '../helpers/lab.js'
 
 describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () => {
   const box = labSandbox()
@@ -35,7 +49,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
   const withInput = (args: string[], input: string) => {
     const r = spawnSync(process.execPath, [BIN, ...args], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       input,
       encoding: 'utf8',
       timeout: 30_000,
@@ -122,7 +136,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
   it('capture: tcpdump in a pod sees a ping from a pod on another node, both ways, and stops after -c 2', async () => {
     const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1-p0', '-c', '2', '--', 'icmp'], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     started.push(cap)
@@ -130,7 +144,7 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     await waitFor(() => out.stderr.includes('listening on eth0'), 15_000)
     const ping = netlab(['exec', '--lab', a, 'n0-p0', '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'], box.env)
     expect(ping.code, ping.stdout).toBe(0)
-    const code = await exited(cap, 15_000)
+    const {code} = await exited(cap, 15_000)
     expect(code, out.stderr).toBe(0)
     const lines = out.stdout.trim().split('\n')
     expect(lines).toHaveLength(2)
@@ -142,14 +156,14 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     const pcap = join(dir, 'cni0.pcap')
     const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1', 'cni0', '-c', '2', '-w', pcap, '--', 'icmp'], {
       cwd: ROOT,
-      env: {...process.env, ...box.env, NO_COLOR: '1'},
+      env: cliEnv({...box.env, NO_COLOR: '1'}),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     started.push(cap)
     const out = collect(cap)
     await waitFor(() => out.stderr.includes('listening on cni0'), 15_000)
     expect(netlab(['exec', '--lab', a, 'n0-p1', '--', 'ping', '-c', '1', '-W', '2', '10.244.1.3'], box.env).code).toBe(0)
-    expect(await exited(cap, 15_000), out.stderr).toBe(0)
+    expect((await exited(cap, 15_000)).code, out.stderr).toBe(0)
     expect(out.stdout).toBe('') // the packets went to the file
     const bytes = readFileSync(pcap)
     expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4) // pcap magic
@@ -189,20 +203,4 @@ function collect(c: ChildProcess): {stdout: string; stderr: string} {
   c.stdout!.on('data', (d) => (out.stdout += d))
   c.stderr!.on('data', (d) => (out.stderr += d))
   return out
-}
-
-async function waitFor(ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-function exited(c: ChildProcess, ms: number): Promise<number | null> {
-  if (c.exitCode !== null) return Promise.resolve(c.exitCode)
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('capture did not stop')), ms)
-    c.on('exit', (code) => (clearTimeout(t), resolve(code)))
-  })
 }

@@ -18,11 +18,11 @@ import {handmadeProblem} from '../../src/lab/handmade.js'
 import {buildModel} from '../../src/compile/model.js'
 import {allErrors, TopologyError, TopologyErrors} from '../../src/topology/errors.js'
 import {parseTopology} from '../../src/topology/parse.js'
-import {BIN, ROOT} from '../helpers/constants.js'
+import {BIN, cliEnv, ROOT} from '../helpers/constants.js'
 
 /** bin/run.js as a child: no terminal (pipes), so no colours or spinners are wanted */
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env}, encoding: 'utf8', timeout: 60_000})
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, env: cliEnv(env), encoding: 'utf8', timeout: 60_000})
   return {code: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 

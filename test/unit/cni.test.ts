@@ -9,8 +9,7 @@ import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {commandLine, undoCommands} from '../../src/tools/command.js'
 import {renderShell} from '../../src/plan/render.js'
-import {TopologyError} from '../../src/topology/errors.js'
-import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
+import {loadTopologyFile} from '../../src/topology/parse.js'
 import {checkConflist} from '../../src/topology/cni.js'
 import {renderConflist} from '../../src/compile/cni-model.js'
 import {CNI_PRESETS, cniPreset, cniPresets} from '../../src/cni/presets/index.js'
@@ -18,6 +17,7 @@ import {cacheFile} from '../../src/compile/cni-plan.js'
 import {applyResults} from '../../src/lab/cni-results.js'
 import {summarize} from '../../src/state/journal.js'
 import {cni as cniDriver} from '../../src/tools/cni.js'
+import {model, topologyError} from '../helpers/model.js'
 
 const ENV = {binDir: '/usr/lib/cni', netlabDir: '/pkg/bin', bashDir: '/pkg/examples/bash-cni'}
 
@@ -25,38 +25,32 @@ function topo(cni: string, extra = ''): string {
   return `name: lab\ncluster:\n  routing: host-gw\n  cni: ${cni}\nnodes:\n  - name: a\n    pods: [p, q]\n  - name: b\n    pods: 1\n${extra}`
 }
 
-const model = (text: string, file = 't.yaml') => buildModel(parseTopology(text, file), {stateRoot: '/run/x', cniEnv: ENV})
-
-function errorOf(f: () => unknown): TopologyError {
-  try {
-    f()
-  } catch (error) {
-    if (error instanceof TopologyError) return error
-    throw error
-  }
-  throw new Error('accepted, but it is invalid')
-}
+const cniModel = (text: string) => model(text, {file: 't.yaml', stateRoot: '/run/x', cniEnv: ENV})
 
 describe('cluster.cni in the topology', () => {
   it('points at the offending value', () => {
-    expect(errorOf(() => model(topo('{preset: calico}'))).message).toBe(
+    expect(topologyError(() => cniModel(topo('{preset: calico}'))).message).toBe(
       't.yaml:4:17: cluster.cni.preset: unknown preset "calico" (known: reference, netlab, bash)',
     )
-    expect(errorOf(() => model(topo('{preset: reference, conflist: x.conflist}'))).message).toMatch(
+    expect(topologyError(() => cniModel(topo('{preset: reference, conflist: x.conflist}'))).message).toMatch(
       /^t\.yaml:4:28: cluster\.cni: give either preset or conflist, not both/,
     )
-    expect(errorOf(() => model(topo('{binDir: /opt/cni/bin}'))).message).toMatch(/^t\.yaml:4:8: cluster\.cni: missing key "preset"/)
-    expect(errorOf(() => model(topo('{preset: reference, binDir: bin}'))).message).toMatch(
+    expect(topologyError(() => cniModel(topo('{binDir: /opt/cni/bin}'))).message).toMatch(
+      /^t\.yaml:4:8: cluster\.cni: missing key "preset"/,
+    )
+    expect(topologyError(() => cniModel(topo('{preset: reference, binDir: bin}'))).message).toMatch(
       /^t\.yaml:4:36: cluster\.cni\.binDir must be an absolute/,
     )
-    expect(errorOf(() => model(topo('reference'))).message).toMatch(/^t\.yaml:4:8: cluster\.cni must be a mapping/)
+    expect(topologyError(() => cniModel(topo('reference'))).message).toMatch(/^t\.yaml:4:8: cluster\.cni must be a mapping/)
   })
 
   it('refuses a mode whose pods are in the VPC subnet (aws-vpc), and policies', () => {
     const aws = 'name: lab\ncluster:\n  routing: aws-vpc\n  cni: {preset: reference}\nnodes:\n  - name: a\n    pods: 1\n'
-    expect(errorOf(() => model(aws)).message).toMatch(/^t\.yaml:4:8: cluster\.cni: routing aws-vpc wires pods into the VPC subnet/)
+    expect(topologyError(() => cniModel(aws)).message).toMatch(/^t\.yaml:4:8: cluster\.cni: routing aws-vpc wires pods into the VPC subnet/)
     const policies = topo('{preset: reference}', 'policies: []\n')
-    expect(errorOf(() => model(policies)).message).toMatch(/^t\.yaml:4:8: cluster\.cni: network policies need netlab's own pod wiring/)
+    expect(topologyError(() => cniModel(policies)).message).toMatch(
+      /^t\.yaml:4:8: cluster\.cni: network policies need netlab's own pod wiring/,
+    )
   })
 
   describe('a conflist file', () => {
@@ -79,14 +73,18 @@ describe('cluster.cni in the topology', () => {
 
     it('must exist, be JSON, be a conflist, and use only the fields netlab fills', () => {
       writeFileSync(join(dir, 't2.yaml'), topo('{conflist: nope.conflist}'))
-      expect(errorOf(() => loadTopologyFile(join(dir, 't2.yaml'))).message).toMatch(/t2\.yaml:4:19: cluster\.cni\.conflist: no such file/)
+      expect(topologyError(() => loadTopologyFile(join(dir, 't2.yaml'))).message).toMatch(
+        /t2\.yaml:4:19: cluster\.cni\.conflist: no such file/,
+      )
       const path = join(dir, 'net.conflist')
-      expect(errorOf(() => load('{\n  "name": "x",\n  "plugins": [}\n')).message).toMatch(new RegExp(`^${path}:3:\\d+: not valid JSON`))
-      expect(errorOf(() => load('{"cniVersion": "1.0.0", "name": "x", "type": "bridge"}')).message).toMatch(
+      expect(topologyError(() => load('{\n  "name": "x",\n  "plugins": [}\n')).message).toMatch(
+        new RegExp(`^${path}:3:\\d+: not valid JSON`),
+      )
+      expect(topologyError(() => load('{"cniVersion": "1.0.0", "name": "x", "type": "bridge"}')).message).toMatch(
         /"plugins" must be a non-empty list \(this looks like a single-plugin \.conf/,
       )
       expect(
-        errorOf(() => load('{"cniVersion": "1.0.0",\n "name": "x", "plugins": [{"type": "bridge", "x": "{{.Subnet}}"}]}')).message,
+        topologyError(() => load('{"cniVersion": "1.0.0",\n "name": "x", "plugins": [{"type": "bridge", "x": "{{.Subnet}}"}]}')).message,
       ).toBe(`${path}:2:52: unknown template field {{.Subnet}} (netlab fills {{.PodCIDR}}, {{.Gateway}}, {{.DataDir}})`)
       expect(() => checkConflist(cniPreset('bash').conflist(), 'x')).not.toThrow()
     })
@@ -114,7 +112,7 @@ describe('cluster.cni in the topology', () => {
 })
 
 describe('the plan of a CNI lab', () => {
-  const m = model(topo('{preset: reference}'))
+  const m = cniModel(topo('{preset: reference}'))
   const plan = compilePlan(m)
   const calls = plan.actions.filter((a) => a.tool === 'cni')
 
@@ -184,7 +182,7 @@ describe('the plan of a CNI lab', () => {
   })
 
   it('vxlan: the preset gives the plugin the overlay MTU', () => {
-    const v = model(topo('{preset: netlab}').replace('host-gw', 'vxlan'))
+    const v = cniModel(topo('{preset: netlab}').replace('host-gw', 'vxlan'))
     const add = compilePlan(v).actions.find((a) => a.cni?.plugin === 'netlab-cni')!
     expect(JSON.parse(add.stdin!).mtu).toBe(1450)
     expect(add.args).toEqual(['/pkg/bin/netlab-cni'])
@@ -197,7 +195,7 @@ describe('a CNI lab too big to learn its neighbours by ARP', () => {
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
   const nodes = Array.from({length: 20}, (_, i) => `  - {name: n${i}, pods: 10}`).join('\n')
   const big = (preset: string) => {
-    const m = model(`name: lab\ncluster:\n  cni: {preset: ${preset}}\nnodes:\n${nodes}\n`)
+    const m = cniModel(`name: lab\ncluster:\n  cni: {preset: ${preset}}\nnodes:\n${nodes}\n`)
     return {m, neigh: compilePlan(m).actions.filter((a) => a.phase === 'neighbours')}
   }
 
@@ -232,7 +230,7 @@ describe('a CNI lab too big to learn its neighbours by ARP', () => {
 
 describe('the runtime at run time', () => {
   it("maps the chain runner's failure to the call that failed", () => {
-    const plan = compilePlan(model(topo('{preset: reference}')))
+    const plan = compilePlan(cniModel(topo('{preset: reference}')))
     const actions = plan.actions.filter((a) => a.tool === 'cni' && a.netns === 'netlab-lab.a')
     const p = cniDriver.prepare(actions, 'netlab-lab.a', {fault: -1, netlink: true})
     expect(p.steps).toHaveLength(1) // one chain runner for the node's batch
@@ -260,7 +258,7 @@ describe("reading the plugins' results back (applyResults)", () => {
 
   /** node a's pods p and q, their cached ADD results as given; the model afterwards */
   function applied(results: Record<string, unknown>[], conflistBridge?: string) {
-    const m = model(topo('{preset: reference}'))
+    const m = cniModel(topo('{preset: reference}'))
     m.cni!.dir = dir
     if (conflistBridge) for (const n of m.cni!.nodes) n.text = n.text.replace(/"bridge": *"cni0"/, `"bridge": "${conflistBridge}"`)
     mkdirSync(join(dir, 'cache', 'results'), {recursive: true})

@@ -1,14 +1,13 @@
 // The model: names and addresses decided from a topology (IPAM), and the IPv4 helpers under it.
 import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
-import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
+import {loadTopologyFile} from '../../src/topology/parse.js'
 import {buildModel} from '../../src/compile/model.js'
 import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../../src/core/ipv4.js'
 import {hostVethName, labOfNetns, netnsName, ownerMark} from '../../src/core/names.js'
-import {allNetns, allPods, type LabModel} from '../../src/model/types.js'
+import {allNetns, allPods} from '../../src/model/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
-
-const model = (text: string): LabModel => buildModel(parseTopology(text, 'test.yaml'))
+import {model} from '../helpers/model.js'
 
 function cidr(text: string): Cidr {
   const c = parseCidr(text)

@@ -6,7 +6,6 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {buildModel, modelWith} from '../../src/compile/model.js'
-import type {LabModel} from '../../src/model/types.js'
 import {decide, explain, type FlowEnd} from '../../src/model/verdict.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {podChain, POLICY_CHAIN} from '../../src/compile/policy.js'
@@ -14,26 +13,13 @@ import {compilePolicyApply, filterTable} from '../../src/compile/policy-apply.js
 import {driver} from '../../src/tools/index.js'
 import {renderText} from '../../src/plan/render.js'
 import {restoreInput} from '../../src/tools/iptables.js'
-import {TopologyError, type TopologyWarning} from '../../src/topology/errors.js'
-import {loadTopologyFile, parsePolicyFile, parseTopology} from '../../src/topology/parse.js'
+import type {TopologyWarning} from '../../src/topology/errors.js'
+import {loadTopologyFile, parsePolicyFile} from '../../src/topology/parse.js'
 import {THREE_NODE, TOPOLOGIES} from '../helpers/constants.js'
+import {model, topologyError} from '../helpers/model.js'
 
 const BAD = fileURLToPath(new URL('../fixtures/bad-policies/', import.meta.url))
 const THREE_TIER = join(TOPOLOGIES, 'policy-three-tier.yaml')
-
-function model(text: string, warnings: TopologyWarning[] = []): LabModel {
-  return buildModel(parseTopology(text, 'test.yaml'), {warnings})
-}
-
-function topologyError(fn: () => unknown): TopologyError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(TopologyError)
-    return error as TopologyError
-  }
-  throw new Error('expected a TopologyError, but nothing was thrown')
-}
 
 /** Two nodes: web-0 and db on node-0, web-1 and api on node-1; then the policies given. */
 const lab = (policies: string) => `name: lab
@@ -114,7 +100,7 @@ describe('labels and policies in the topology', () => {
       - from: [{podSelector: {app: cache}}]
     egress:
       - to: [{ipBlock: 10.0.0.0/8}]`),
-      warnings,
+      {warnings},
     )
     expect(warnings.map((w) => w.message)).toEqual([
       'test.yaml:16:18: warning: policy ghost: podSelector {app: nothing} matches no pod, so the policy isolates nothing (Kubernetes accepts such a policy too)',

@@ -13,13 +13,14 @@ import {addressOwners, renderReport} from '../../src/probe/render.js'
 import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound, writeWaiting} from '../../src/probe/engine.js'
 import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes} from '../../src/probe/select.js'
 import type {Observation, Probe, SelfObservation} from '../../src/probe/types.js'
-import {smallTopology, THREE_NODE} from '../helpers/constants.js'
+import {THREE_NODE} from '../helpers/constants.js'
 import {reportOf} from '../helpers/probe.js'
+import {smallModel} from '../helpers/model.js'
 
 const three = buildModel(loadTopologyFile(THREE_NODE))
 
 function grid(nodes: number, pods: number, opts: {ipMasq?: boolean; external?: boolean} = {}): LabModel {
-  return buildModel(parseTopology(stringify(smallTopology('grid', {nodes, pods, ...opts})), 'grid.yaml'))
+  return smallModel('grid', {nodes, pods, ...opts})
 }
 
 const count = (probes: Probe[], check: Probe['check']) => probes.filter((p) => p.check === check).length

@@ -5,8 +5,8 @@ import {parseTopology} from '../../src/topology/parse.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
-import type {Plan} from '../../src/core/actions.js'
 import {TopologyError} from '../../src/topology/errors.js'
+import {memberLines} from '../helpers/model.js'
 
 const topo = (routing: string, extra = '') =>
   parseTopology(`name: lab
@@ -18,7 +18,6 @@ nodes:
 external: [{name: inet, ip: 203.0.113.10}]
 `)
 const planOf = (routing: string, extra = '') => compilePlan(buildModel(topo(routing, extra)))
-const lines = (p: Plan, netns: string) => p.actions.filter((a) => a.netns === `netlab-lab.${netns}`).map((a) => a.args.join(' '))
 
 describe('every routing mode', () => {
   for (const mode of ROUTING_MODES) {
@@ -46,7 +45,7 @@ describe('every routing mode', () => {
 describe('routes mode', () => {
   const plan = planOf('routes')
   it('the VPC router holds one route per node pod subnet, next hop that node', () => {
-    expect(lines(plan, 'vpc-router').filter((l) => l.startsWith('route add 10.244'))).toEqual([
+    expect(memberLines(plan, 'vpc-router').filter((l) => l.startsWith('route add 10.244'))).toEqual([
       'route add 10.244.0.0/24 via 192.168.50.10 dev eth0',
       'route add 10.244.1.0/24 via 192.168.50.11 dev eth0',
       'route add 10.244.2.0/24 via 192.168.50.12 dev eth0',
@@ -54,13 +53,13 @@ describe('routes mode', () => {
   })
   it("nodes hold no route to another node's pod subnet, only a default route via the router", () => {
     for (const n of ['n0', 'n1', 'n2']) {
-      const routes = lines(plan, n).filter((l) => l.startsWith('route add'))
+      const routes = memberLines(plan, n).filter((l) => l.startsWith('route add'))
       expect(routes.filter((l) => l.startsWith('route add 10.244'))).toEqual([])
       expect(routes).toContain('route add default via 192.168.50.1 dev eth0')
     }
   })
   it('the router forwards and sends no ICMP redirects', () => {
-    expect(lines(plan, 'vpc-router')).toEqual(
+    expect(memberLines(plan, 'vpc-router')).toEqual(
       expect.arrayContaining(['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']),
     )
   })
@@ -73,7 +72,7 @@ describe('routes mode', () => {
   it('host-gw has neither a router nor a default route on the nodes', () => {
     const hg = planOf('host-gw')
     expect(hg.actions.some((a) => a.netns?.endsWith('.vpc-router'))).toBe(false)
-    expect(lines(hg, 'n0')).not.toContain('route add default via 192.168.50.1 dev eth0')
+    expect(memberLines(hg, 'n0')).not.toContain('route add default via 192.168.50.1 dev eth0')
   })
 })
 
@@ -98,7 +97,7 @@ external: [{name: inet, ip: 203.0.113.10, segment: 1}]
       ['eth1', '192.168.60.1', 'vpc-router1'],
     ])
     const p = compilePlan(m)
-    const fabric = lines(p, 'fabric')
+    const fabric = memberLines(p, 'fabric')
     expect(fabric).toEqual(
       expect.arrayContaining([
         'link set n0 master br0 up',
@@ -112,13 +111,13 @@ external: [{name: inet, ip: 203.0.113.10, segment: 1}]
   })
   it('a node reaches the other segment, and an external host there, through the router leg on its own segment', () => {
     const p = compilePlan(buildModel(seg('routes')))
-    expect(lines(p, 'n0')).toEqual(
+    expect(memberLines(p, 'n0')).toEqual(
       expect.arrayContaining([
         'route add 192.168.60.0/24 via 192.168.50.1 dev eth0',
         'route add 203.0.113.10/32 via 192.168.50.1 dev eth0',
       ]),
     )
-    expect(lines(p, 'n1')).toEqual(
+    expect(memberLines(p, 'n1')).toEqual(
       expect.arrayContaining(['route add 192.168.50.0/24 via 192.168.60.1 dev eth0', 'route add 203.0.113.10/32 dev eth0']),
     )
   })

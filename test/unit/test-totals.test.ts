@@ -1,5 +1,6 @@
 // The closing line of scripts/test.sh: each failed test once, a file that did not load (or whose
-// hook failed) as one failure, never "0 failed" when vitest failed.
+// hook failed) as one failure, never "0 failed" when vitest failed, and lint (run after vitest)
+// as one more check.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -7,7 +8,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {ROOT} from '../helpers/lab.js'
 // a plain .mjs script (scripts/test.sh runs it before anything is built), typed by its JSDoc
-import {closingLine, totals} from '../../scripts/test-totals.mjs'
+import {closingLine, parseChecks, totals} from '../../scripts/test-totals.mjs'
 
 type Status = 'passed' | 'failed' | 'skipped'
 const file = (status: 'passed' | 'failed', tests: Status[], message = '') => ({
@@ -69,13 +70,31 @@ describe('test totals', () => {
     }
   }, 60_000)
 
-  it('the script reads the report file it is given', () => {
+  it('a check run outside vitest (lint) is one more test: passed when its exit status is 0, failed otherwise', () => {
+    const r = report([file('passed', ['passed', 'passed'])], {failed: 0})
+    expect(closingLine(totals(r, 0, {lint: 0}))).toBe('3 passed, 0 failed')
+    expect(closingLine(totals(r, 0, {lint: 1}))).toBe('2 passed, 1 failed')
+    // vitest failed outside any test, and lint failed: two failures, not one
+    expect(closingLine(totals(r, 1, {lint: 2}))).toBe('2 passed, 2 failed')
+    const failing = report([file('failed', ['failed', 'passed', 'skipped'])], {failed: 1})
+    expect(closingLine(totals(failing, 1, {lint: 0}))).toBe('2 passed, 1 failed, 1 skipped')
+    expect(parseChecks(['lint=0', 'types=2'])).toEqual({lint: 0, types: 2})
+    expect(() => parseChecks(['lint'])).toThrow(/NAME=EXIT_STATUS/)
+  })
+
+  it('the script reads the report file it is given, and the checks after it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netlab-totals-'))
     try {
       writeFileSync(join(dir, 'r.json'), JSON.stringify(report([file('failed', ['failed', 'failed', 'passed'])], {failed: 2})))
       expect(
         spawnSync(process.execPath, [join(ROOT, 'scripts', 'test-totals.mjs'), join(dir, 'r.json'), '1'], {encoding: 'utf8'}).stdout,
       ).toBe('1 passed, 2 failed\n')
+      const withLint = (status: string) =>
+        spawnSync(process.execPath, [join(ROOT, 'scripts', 'test-totals.mjs'), join(dir, 'r.json'), '1', `lint=${status}`], {
+          encoding: 'utf8',
+        }).stdout
+      expect(withLint('0')).toBe('2 passed, 2 failed\n')
+      expect(withLint('1')).toBe('1 passed, 3 failed\n')
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

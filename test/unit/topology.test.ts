@@ -7,19 +7,9 @@ import {TopologyError} from '../../src/topology/errors.js'
 import {LIMITS, nameProblem} from '../../src/topology/names.js'
 import {DEFAULT_CLUSTER, loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
+import {topologyError} from '../helpers/model.js'
 
 const parse = (text: string) => parseTopology(text, 'test.yaml')
-
-/** The TopologyError a call throws; fails the test if it throws anything else or nothing. */
-function topologyError(fn: () => unknown): TopologyError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(TopologyError)
-    return error as TopologyError
-  }
-  throw new Error('expected a TopologyError, but nothing was thrown')
-}
 
 const MINIMAL = 'name: lab\nnodes:\n  - name: node-0\n'
 

@@ -1,7 +1,6 @@
 // The cloud VPC modes in the pure core: aws-vpc (pods hold VPC addresses, wired point to point)
 // and vpc-native (alias IP ranges), VPC hosts in every mode, and what the probe expects of them.
 import {describe, expect, it} from 'vitest'
-import {stringify} from 'yaml'
 import {buildModel} from '../../src/compile/model.js'
 import {macFor} from '../../src/core/names.js'
 import {allPods, type LabModel} from '../../src/model/types.js'
@@ -15,20 +14,17 @@ import {renderReport} from '../../src/probe/render.js'
 import {selectProbes, sectionsFor} from '../../src/probe/select.js'
 import {encodeIp} from '../../src/tools/ip.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
-import {smallTopology, TOPOLOGIES} from '../helpers/constants.js'
+import {TOPOLOGIES} from '../helpers/constants.js'
 import {reportOf} from '../helpers/probe.js'
+import {memberLines, smallModel} from '../helpers/model.js'
 
-const topo = (routing: string, opts: {ipMasq?: boolean; nodes?: number; pods?: number} = {}) =>
-  parseTopology(
-    stringify(smallTopology('lab', {nodes: opts.nodes ?? 3, pods: opts.pods ?? 2, routing, vpcHost: true, ipMasq: opts.ipMasq})),
-    'lab.yaml',
-  )
-const model = (routing: string, opts?: {ipMasq?: boolean; nodes?: number; pods?: number}) => buildModel(topo(routing, opts))
-const lines = (p: Plan, member: string) => p.actions.filter((a) => a.netns === `netlab-lab.${member}`).map((a) => a.args.join(' '))
+/** three nodes of two pods (unless told) and a VPC host, under `routing` */
+const modeModel = (routing: string, opts: {ipMasq?: boolean; nodes?: number; pods?: number} = {}) =>
+  smallModel('lab', {nodes: opts.nodes ?? 3, pods: opts.pods ?? 2, routing, vpcHost: true, ipMasq: opts.ipMasq})
 const all = (p: Plan) => p.actions.map((a) => a.args.join(' '))
 
 describe('aws-vpc: the model', () => {
-  const m = model('aws-vpc')
+  const m = modeModel('aws-vpc')
   it("pods hold addresses of the VPC subnet, above the nodes', in node order; no node has a pod subnet", () => {
     expect(m.nodes.map((n) => n.ip)).toEqual(['192.168.50.10', '192.168.50.11', '192.168.50.12'])
     expect(allPods(m).map((p) => p.ip)).toEqual([
@@ -76,7 +72,7 @@ external: [{name: vm, vpc: true}]
 })
 
 describe('aws-vpc: the plan', () => {
-  const m = model('aws-vpc')
+  const m = modeModel('aws-vpc')
   const p = compilePlan(m)
   const [n0] = m.nodes
   const [a, b] = n0.pods
@@ -103,7 +99,7 @@ describe('aws-vpc: the plan', () => {
     ])
   })
   it('inside a pod: its address as a /32, 169.254.1.1 on the link, the default via it, and its MAC written permanent', () => {
-    expect(lines(p, a.name)).toEqual([
+    expect(memberLines(p, a.name)).toEqual([
       'net.ipv6.conf.default.disable_ipv6=1',
       `link set lo up alias netlab:lab`,
       `addr add ${a.ip}/32 dev eth0`,
@@ -114,7 +110,7 @@ describe('aws-vpc: the plan', () => {
     ])
   })
   it("on a node: one /32 route per pod through its cable, one proxy entry per pod on eth0, no route to another node's pods", () => {
-    const l = lines(p, 'n0')
+    const l = memberLines(p, 'n0')
     expect(l).toEqual(
       expect.arrayContaining([
         `route add ${a.ip}/32 dev ${a.hostVeth} scope link`,
@@ -129,13 +125,13 @@ describe('aws-vpc: the plan', () => {
     expect(l.filter((x) => x.startsWith('route add')).length).toBe(2 + 1) // its pods and the internet host
   })
   it("SNAT only what leaves the VPC, to the node's primary address", () => {
-    expect(lines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual([
+    expect(memberLines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual([
       '-t nat -A POSTROUTING ! -d 192.168.50.0/24 -m addrtype ! --dst-type LOCAL -j SNAT --to-source 192.168.50.10',
     ])
-    expect(all(compilePlan(model('aws-vpc', {ipMasq: false}))).some((x) => x.includes('POSTROUTING'))).toBe(false)
+    expect(all(compilePlan(modeModel('aws-vpc', {ipMasq: false}))).some((x) => x.includes('POSTROUTING'))).toBe(false)
   })
   it('the internet host has a route to each node, not to the VPC subnet that holds the pods', () => {
-    expect(lines(p, 'internet').filter((x) => x.startsWith('route'))).toEqual([
+    expect(memberLines(p, 'internet').filter((x) => x.startsWith('route'))).toEqual([
       'route add 192.168.50.10/32 dev eth0',
       'route add 192.168.50.11/32 dev eth0',
       'route add 192.168.50.12/32 dev eth0',
@@ -152,24 +148,24 @@ describe('aws-vpc: the plan', () => {
 })
 
 describe('vpc-native: the plan', () => {
-  const m = model('vpc-native')
+  const m = modeModel('vpc-native')
   const p = compilePlan(m)
   it("node internals as host-gw: cni0, pods from the node's alias range", () => {
-    expect(lines(p, 'n0')).toEqual(expect.arrayContaining(['addr add 10.244.0.1/24 dev cni0', 'link set veth-n0-p0 master cni0 up']))
-    expect(lines(p, 'n0-p0')).toContain('route add default via 10.244.0.1 dev eth0')
+    expect(memberLines(p, 'n0')).toEqual(expect.arrayContaining(['addr add 10.244.0.1/24 dev cni0', 'link set veth-n0-p0 master cni0 up']))
+    expect(memberLines(p, 'n0-p0')).toContain('route add default via 10.244.0.1 dev eth0')
   })
   it('every VM of the VPC, nodes and VPC host, has the secondary range connected; no route per node anywhere', () => {
-    for (const x of ['n0', 'n1', 'n2', 'vpc-vm']) expect(lines(p, x)).toContain('route add 10.244.0.0/16 dev eth0')
+    for (const x of ['n0', 'n1', 'n2', 'vpc-vm']) expect(memberLines(p, x)).toContain('route add 10.244.0.0/16 dev eth0')
     expect(all(p).filter((x) => /^route add 10\.244\.\d+\.0\/24/.test(x))).toEqual([])
-    expect(lines(p, 'vpc-router').some((x) => x.includes('10.244.'))).toBe(false)
+    expect(memberLines(p, 'vpc-router').some((x) => x.includes('10.244.'))).toBe(false)
   })
   it('each node answers ARP on eth0 for its alias range: proxy_arp, at once', () => {
     for (const x of ['n0', 'n1', 'n2'])
-      expect(lines(p, x)).toEqual(expect.arrayContaining(['net.ipv4.conf.eth0.proxy_arp=1', 'net.ipv4.neigh.eth0.proxy_delay=0']))
+      expect(memberLines(p, x)).toEqual(expect.arrayContaining(['net.ipv4.conf.eth0.proxy_arp=1', 'net.ipv4.neigh.eth0.proxy_delay=0']))
     expect(p.phases.find((x) => x.id === 'routes')!.why).toContain('Why proxy_arp on eth0, not one proxy entry per address')
   })
   it('masquerade only leaving the VPC: the primary range is returned untouched first', () => {
-    expect(lines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual([
+    expect(memberLines(p, 'n0').filter((x) => x.includes('POSTROUTING'))).toEqual([
       '-t nat -A POSTROUTING -s 10.244.0.0/24 -d 192.168.50.0/24 -j RETURN',
       '-t nat -A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/16 -j MASQUERADE',
     ])
@@ -192,12 +188,12 @@ describe('vpc-native: the plan', () => {
 describe('VPC hosts in every mode', () => {
   for (const mode of ROUTING_MODES) {
     it(`${mode}: the VPC host has an address in the subnet and a default route to the VPC router; nodes reach it by their connected route`, () => {
-      const m = model(mode)
+      const m = modeModel(mode)
       const p = compilePlan(m)
-      const vm = lines(p, 'vpc-vm')
+      const vm = memberLines(p, 'vpc-vm')
       expect(vm).toContain('addr add 192.168.50.200/24 dev eth0')
       expect(vm.at(-1)).toBe('route add default via 192.168.50.1 dev eth0')
-      expect(lines(p, 'n0').some((x) => x.includes('192.168.50.200'))).toBe(false)
+      expect(memberLines(p, 'n0').some((x) => x.includes('192.168.50.200'))).toBe(false)
       expect(m.members.find((x) => x.name === 'vpc-vm')?.role).toMatch(/^VPC host/)
     })
   }
@@ -215,19 +211,19 @@ describe('VPC hosts in every mode', () => {
 
 describe('large labs: the VPC modes write every pod address a node or VPC host resolves', () => {
   it("aws-vpc 10 × 10: each node has a permanent entry per other node's pod (that node's MAC), and one per own pod on its cable", () => {
-    const m = model('aws-vpc', {nodes: 10, pods: 10})
+    const m = modeModel('aws-vpc', {nodes: 10, pods: 10})
     expect(neighbourEntries(m, {ptp: true, vpcPods: true})).toBeGreaterThan(128)
     const p = compilePlan(m)
     expect(p.phases.map((x) => x.id)).toContain('neighbours')
-    const n0 = lines(p, 'n0').filter((x) => x.startsWith('neigh add') && !x.includes('proxy'))
+    const n0 = memberLines(p, 'n0').filter((x) => x.startsWith('neigh add') && !x.includes('proxy'))
     const other = m.nodes[1].pods[0]
     expect(n0).toContain(`neigh add ${other.ip} lladdr ${m.nodes[1].mac} dev eth0 nud permanent`)
     expect(n0).toContain(
       `neigh add ${m.nodes[0].pods[0].ip} lladdr ${m.nodes[0].pods[0].mac} dev ${m.nodes[0].pods[0].hostVeth} nud permanent`,
     )
     expect(n0.filter((x) => x.endsWith('dev eth0 nud permanent'))).toHaveLength(90 + 9 + 1 + 1 + 1) // others' pods, nodes, internet, VPC host, router
-    expect(lines(p, 'vpc-vm').filter((x) => x.startsWith('neigh add'))).toHaveLength(100 + 10 + 1)
-    expect(lines(p, 'n0-p0').filter((x) => x.startsWith('neigh add'))).toEqual([
+    expect(memberLines(p, 'vpc-vm').filter((x) => x.startsWith('neigh add'))).toHaveLength(100 + 10 + 1)
+    expect(memberLines(p, 'n0-p0').filter((x) => x.startsWith('neigh add'))).toEqual([
       'neigh add 169.254.1.1 lladdr 0a:58:a9:fe:01:01 dev eth0 nud permanent',
     ])
   })
@@ -242,45 +238,45 @@ describe('the probe: VPC checks follow the mode', () => {
   for (const mode of ['aws-vpc', 'vpc-native']) {
     it(`${mode}: both ways, each side sees the other's own address, ipMasq on or off`, () => {
       for (const ipMasq of [true, false]) {
-        const m = model(mode, {ipMasq})
+        const m = modeModel(mode, {ipMasq})
         const {vm, pod} = ends(m)
         expect(expectHttp(m, vm, pod)).toEqual({reply: true, seen: vm.ip})
         expect(expectHttp(m, pod, vm)).toEqual({reply: true, seen: pod.ip})
         expect(expectPing(m, pod, vm)).toEqual({reply: true})
         expect(notApplicable(m, 'vpc-pod-source')).toBeUndefined()
       }
-      const m = model(mode)
+      const m = modeModel(mode)
       const inet = externalEndpoint(m.external.find((e) => !e.vpc)!)
       expect(expectHttp(m, ends(m).pod, inet)).toEqual({reply: true, seen: m.nodes[0].ip}) // SNAT leaving the VPC
-      expect(expectHttp(model(mode, {ipMasq: false}), ends(m).pod, inet).reply).toBe(false)
+      expect(expectHttp(modeModel(mode, {ipMasq: false}), ends(m).pod, inet).reply).toBe(false)
     })
   }
   it("aws-vpc: a node reaches every pod from eth0's address (it has none on the cable)", () => {
-    const m = model('aws-vpc')
+    const m = modeModel('aws-vpc')
     expect(expectHttp(m, nodeEndpoint(m.nodes[0]), podEndpoint(m.nodes[0].pods[0]))).toEqual({reply: true, seen: m.nodes[0].ip})
   })
   it('host-gw and vxlan: VPC host → pod is not applicable; pod → VPC host is masqueraded, or unanswered without ipMasq', () => {
     for (const mode of ['host-gw', 'vxlan']) {
-      const m = model(mode)
+      const m = modeModel(mode)
       const {vm, pod} = ends(m)
       expect(notApplicable(m, 'vpc-pod-reach')).toMatch(/the VPC knows no pod address/)
       expect(notApplicable(m, 'pod-vpc-source')).toBeUndefined()
       expect(selectProbes(m).filter((x) => x.check === 'vpc-pod-reach')).toEqual([])
       expect(expectHttp(m, pod, vm)).toEqual({reply: true, seen: m.nodes[0].ip})
-      expect(expectHttp(model(mode, {ipMasq: false}), pod, vm).reply).toBe(false)
+      expect(expectHttp(modeModel(mode, {ipMasq: false}), pod, vm).reply).toBe(false)
     }
   })
   it('routes: VPC host → pod through the VPC router; the pod is masqueraded towards it only with ipMasq on', () => {
-    const m = model('routes')
+    const m = modeModel('routes')
     const {vm, pod} = ends(m)
     expect(notApplicable(m, 'vpc-pod-reach')).toBeUndefined()
     expect(expectHttp(m, vm, pod)).toEqual({reply: true, seen: vm.ip})
     expect(expectHttp(m, pod, vm)).toEqual({reply: true, seen: m.nodes[0].ip})
-    expect(expectHttp(model('routes', {ipMasq: false}), pod, vm)).toEqual({reply: true, seen: pod.ip})
+    expect(expectHttp(modeModel('routes', {ipMasq: false}), pod, vm)).toEqual({reply: true, seen: pod.ip})
   })
   it('pods in the VPC subnet is a check of aws-vpc only; a lab without a VPC host has no VPC checks, reported as not applicable', () => {
-    expect(notApplicable(model('aws-vpc'), 'pod-in-vpc-subnet')).toBeUndefined()
-    expect(notApplicable(model('vpc-native'), 'pod-in-vpc-subnet')).toMatch(/not of the VPC subnet/)
+    expect(notApplicable(modeModel('aws-vpc'), 'pod-in-vpc-subnet')).toBeUndefined()
+    expect(notApplicable(modeModel('vpc-native'), 'pod-in-vpc-subnet')).toMatch(/not of the VPC subnet/)
     const plain = buildModel(loadTopologyFile(`${TOPOLOGIES}/three-node.yaml`))
     const report = reportOf(plain, 'all-pairs', ['vpc'], {probes: [], observations: new Map(), self: new Map()}, 1)
     expect(report.checks.map((c) => [c.id, c.passed, c.failed, !!c.notApplicable])).toEqual([
@@ -295,7 +291,7 @@ describe('the probe: VPC checks follow the mode', () => {
     expect(text).not.toContain('✓')
   })
   it("pods in the VPC subnet is judged from what each pod's eth0 holds, not from the model", () => {
-    const m = model('aws-vpc')
+    const m = modeModel('aws-vpc')
     const self = new Map(allPods(m).map((p) => [p.name, {eth0: [p.ip]}]))
     self.set('n0-p0', {eth0: ['10.244.0.2']})
     const report = reportOf(m, 'all-pairs', sectionsFor(['vpc']), {probes: [], observations: new Map(), self}, 1)
