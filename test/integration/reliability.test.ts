@@ -89,7 +89,7 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
   }
 
   // Every routing mode in the registry. The default mode gets a fault at every step; the others
-  // (each ~0.2 s a fault in this process, ~0.7 s through the CLI) at a sample: see sampleSteps.
+  // (each ~0.2 s a fault in this process) at a sample: see sampleSteps.
   for (const routing of ROUTING_MODES) {
     const exhaustive = routing === DEFAULT_ROUTING_MODE
     it(`${routing}: a fault injected at ${exhaustive ? 'each step' : 'a sample of steps'} of the three-node plan is rolled back completely`, async () => {
