@@ -126,7 +126,7 @@ export interface NamespaceJobs {
 
 /**
  * The job lines for these lanes: pure work for this process, so the executor does it for the
- * next stage while the current one runs in other processes (up to 0.3 s at 200 x 5).
+ * next stage while the current one runs in other processes (a big lab's stages: bench/README.md).
  */
 export function prepareJobs(lanes: Lane[], opts: Pick<FanoutOptions, 'workDir' | 'faultAt'>): NamespaceJobs {
   const dir = mkdtempSync(join(opts.workDir, 'nsexec-'))

@@ -4,9 +4,9 @@
 // stops it if the probe could not; each stops by itself when the probe is gone.
 //
 // Why one engine per core instead of a client process per source: a probe check costs the kernel
-// ~0.1–0.3 ms (its packets cross several namespaces); a process per source cost more than that in
-// fork, exec and start-up (measured: 50 × 10, 1,100 client processes and a Node echo server, about
-// twice the CPU of the same checks done here). The kernel's part runs in the process that sends,
+// a fraction of a millisecond (its packets cross several namespaces); a process per source cost
+// more than that in fork, exec and start-up (a client process per source and a Node echo server
+// took about twice the CPU of the same checks done here; docs/performance.md). The kernel's part runs in the process that sends,
 // so one engine per core keeps every core busy.
 import type {ChildProcess} from 'node:child_process'
 import {once} from 'node:events'

@@ -1,5 +1,5 @@
-// The resident worker: Node's start-up is nearly all of a call's cost (~80 ms of CPU against
-// ~15 ms of work), so bin/netlab-cni hands ADD, DEL and CHECK to a worker living in the same
+// The resident worker: Node's start-up is nearly all of a call's cost (several times the work
+// of the call itself: bench/cni-call.ts measures it), so bin/netlab-cni hands ADD, DEL and CHECK to a worker living in the same
 // node namespace, started by the first call there, and gone after IDLE_MS without a call, or
 // within a second of its namespace losing its name (ip netns del: the worker must not keep a
 // deleted node's bridge and veths alive). It serves one namespace only (the socket is named by the namespace's inode, so a call never
