@@ -348,6 +348,11 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
     await withLab('probe-route', {nodes: 3, pods: 2}, (lab, env, s) => {
       const [n0, n1] = s.nodes
       execFileSync('ip', ['-n', n0.netns, 'route', 'del', n1.podCIDR])
+      // n0 answers each packet it cannot route with an ICMP error, but the kernel sends a host
+      // only a burst of them, then one a second (net.ipv4.icmp_ratelimit, counted as
+      // IcmpOutRateLimitHost): the pings and the HTTP probes' SYNs of one run to the same pod are
+      // more than that, so which probe got the error depended on their order. Unlimited in n0.
+      execFileSync('ip', ['netns', 'exec', n0.netns, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0'])
       const {code, report} = probeJson(lab, env)
       expect(code).toBe(1)
       const podsOf = (n: Status['nodes'][number]) => n.pods.map((p) => p.name)
