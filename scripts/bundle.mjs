@@ -18,7 +18,7 @@ await bundle('src/commands/main.js', {
   format: 'cjs',
   external: ['typescript', '@viz-js/viz'],
   outfile: cjs,
-  // src/paths.ts finds the package from its own file: the loader passes the bundle's URL in;
+  // src/core/paths.ts finds the package from its own file: the loader passes the bundle's URL in;
   // any other use of import.meta would be empty in CommonJS, so it stops the build
   define: {'import.meta.url': '__netlab_import_meta_url'},
   logOverride: {'empty-import-meta': 'error'},

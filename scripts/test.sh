@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: install, build, run the whole suite (unit tests, and as root the
-# integration tests on real namespaces), then lint (tsc on the tests, ESLint, Prettier), and end
+# integration tests on real namespaces), then lint (`npm run lint`: tsc on the tests, ESLint, Prettier, the layers, unused code, perl -c),
+# and end
 # with the totals on a line of their own, lint counted as one more check.
 set -uo pipefail
 cd "$(dirname "$0")/.."

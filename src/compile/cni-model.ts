@@ -1,7 +1,7 @@
 // cluster.cni -> the lab's CNI model: the conflist each node's runtime reads (the template with
 // the node's subnet filled in), where the plugins are (CNI_PATH), and where the runtime keeps
 // its files (net.d, the result cache, host-local's stores), all under the lab's state directory.
-// Pure: where the plugins are installed is asked once by cniEnvironment (./env.ts).
+// Pure: where the plugins are installed is asked once by cniEnvironment (src/host/cni-env.ts).
 import {join} from 'node:path'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
@@ -19,7 +19,7 @@ export const DEFAULT_CNI_ENV: CniEnv = {
   bashDir: '/usr/lib/netlab/examples/bash-cni',
 }
 
-/** The VXLAN overlay needs pods at a smaller MTU; other modes leave it to the kernel. */
+/** `mtu`: the mode's pod MTU (an overlay needs a smaller one); undefined leaves it to the kernel. */
 export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: string; env: CniEnv; mtu?: number}): CniModel | undefined {
   const spec = topo.cluster.cni
   if (!spec) return undefined

@@ -2,10 +2,10 @@
 // to recognise what belongs to a lab.
 import {createHash} from 'node:crypto'
 
-/** Every namespace a lab creates is called "netlab-<lab>.<member>"; lab names hold no dots. */
 /** Linux interface names hold at most 15 characters (IFNAMSIZ - 1). */
 export const IFNAME_MAX = 15
 
+/** Every namespace a lab creates is called "netlab-<lab>.<member>"; lab names hold no dots. */
 const NETNS_PREFIX = 'netlab-'
 export const FABRIC = 'fabric'
 /** The bridge a node's pods plug into, as the bridge CNI plugin names it by default. */

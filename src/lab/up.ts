@@ -36,7 +36,7 @@ export interface UpResult {
   ms: number
 }
 
-/** Test-only hooks, read from the environment (documented in the README's Safety section). */
+/** Test-only hooks, read from the environment (documented in docs/safety.md). */
 function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: string}} {
   const fault = process.env.NETLAB_TEST_FAULT_AT
   const pauseAt = process.env.NETLAB_TEST_PAUSE_BEFORE

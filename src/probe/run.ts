@@ -65,7 +65,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   const selfPods = addressChecks(model, sections).length > 0 ? allPods(model) : []
   // judged as they come in: counts, and only the results worth keeping (see Tally)
   const tally = new Tally(probes, {allChecks: opts.allChecks})
-  // one probe of a lab at a time (why: state/lock.ts)
+  // one probe of a lab at a time (why: host/lock.ts)
   const lock = acquireLock(lab, 'probe')
   try {
     // Registered, so `netlab down` stops the engines too; a dead probe's engines stop by themselves.

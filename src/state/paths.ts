@@ -24,7 +24,7 @@ export const files = {
   faultJournal: (lab: string) => join(labDir(lab), 'fault-journal.jsonl'),
   /** beside the state dir, so `down` can remove the dir while holding the lock */
   lock: (lab: string) => join(stateRoot(), `${lab}.lock`),
-  /** `netlab probe`: one at a time per lab (see state/lock.ts), beside the state dir too */
+  /** `netlab probe`: one at a time per lab (see src/host/lock.ts), beside the state dir too */
   probeLock: (lab: string) => join(stateRoot(), `${lab}.probe.lock`),
   /** the labs `down` removed (the latest few), so a second `down` is "already down", not "no such lab" */
   downLog: () => join(stateRoot(), 'down.log'),

@@ -1,5 +1,6 @@
-// An action as the command a person would type. Used by every renderer and by error messages,
-// so what the user reads is exactly what would run.
+// An action as the command a person would type, for any tool (the registry finds its driver).
+// Used by every renderer and by up's and policy apply's errors, so what the user reads is exactly
+// what would run; a driver shows its own actions through ./line.ts.
 import {driver} from './index.js'
 import {commandLineOf} from './line.js'
 import type {Command, Undo} from '../core/actions.js'

@@ -1,4 +1,5 @@
-// Golden faults: every fault netlab break can inject into each shipped topology (kind, where,
+// Golden faults: every fault netlab break can inject into a shipped lab of each
+// routing mode (and the policy and two-segment labs) (kind, where,
 // what, and its plan as text) stays as it was. Regenerate after an intended change with
 // NETLAB_UPDATE_GOLDEN=1 npx vitest run test/unit/golden-faults.test.ts and review the diff.
 // A missing golden file fails.

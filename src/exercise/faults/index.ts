@@ -1,6 +1,7 @@
 // The registry of faults netlab break can inject. A new kind is a module in this folder, a line
 // here and its name in FAULT_KINDS (./kinds.ts): the registry is typed by that list, so neither
-// can be missing. test/unit/exercise.test.ts runs every kind against every shipped topology.
+// can be missing. test/unit/exercise.test.ts runs every kind against a lab of every routing mode,
+// and test/unit/golden-faults.test.ts keeps every fault's plan.
 import {drop} from './drop.js'
 import {fdb} from './fdb.js'
 import {forwarding} from './forwarding.js'

@@ -27,7 +27,7 @@ export interface FaultContext {
 
 export interface FaultModule {
   kind: FaultKind
-  /** one line: what the fault is (netlab break --help, the fault plan's why) */
+  /** one line: what the fault is (netlab break --list, the fault plan's why) */
   text: string
   /** a random pick leaves it out: probe's small packets pass it, so only trace finds it (name it to get one) */
   namedOnly?: boolean
