@@ -6,7 +6,11 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
-import {createLabDir, readPlan, writePlan} from '../../src/state/store.js'
+import {modelWith} from '../../src/compile/model.js'
+import {routingMode} from '../../src/modes/index.js'
+import {statusOf} from '../../src/lab/status.js'
+import {files} from '../../src/state/paths.js'
+import {createLabDir, readPlan, readState, writeJson, writePlan, writeState} from '../../src/state/store.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
 
@@ -31,4 +35,53 @@ describe('plan.json', () => {
       else process.env.NETLAB_STATE_DIR = saved
     }
   })
+})
+
+/** Run f with NETLAB_STATE_DIR set to this file's directory. */
+function inStateDir<T>(f: () => T): T {
+  const saved = process.env.NETLAB_STATE_DIR
+  process.env.NETLAB_STATE_DIR = dir
+  try {
+    return f()
+  } finally {
+    if (saved === undefined) delete process.env.NETLAB_STATE_DIR
+    else process.env.NETLAB_STATE_DIR = saved
+  }
+}
+
+describe('a model carries its routing mode (LabModel.mode)', () => {
+  const model = buildModel(loadTopologyFile(THREE_NODE))
+
+  it("is the registry's module of its routing, and is not saved: JSON leaves it out", () => {
+    expect(model.mode).toBe(routingMode(model.routing))
+    expect(Object.keys(model)).not.toContain('mode')
+    expect(JSON.parse(JSON.stringify(model))).not.toHaveProperty('mode')
+  })
+
+  it('comes back when the saved state is read', () =>
+    inStateDir(() => {
+      createLabDir(model.lab)
+      writeState({version: 1, lab: model.lab, status: 'up', topology: THREE_NODE, startedAt: new Date(0).toISOString(), model})
+      const read = readState(model.lab)!.model
+      expect(read.mode).toBe(routingMode('host-gw'))
+      expect(read).toEqual(model)
+    }))
+
+  it('modelWith copies a model with its mode, resolved again when the routing changes', () => {
+    expect(modelWith(model, {ipMasq: false}).mode).toBe(model.mode)
+    expect(modelWith(model, {routing: 'vxlan'}).mode).toBe(routingMode('vxlan'))
+    expect({...model}.mode).toBeUndefined() // why modelWith: a spread loses it
+  })
+
+  it('a lab saved with a mode this netlab does not know still reads and shows its status; asking its mode fails then', () =>
+    inStateDir(() => {
+      const lab = 'future-mode'
+      createLabDir(lab)
+      const saved = {...JSON.parse(JSON.stringify(model)), lab, routing: 'bgp'}
+      writeJson(files.state(lab), {version: 1, lab, status: 'up', topology: THREE_NODE, startedAt: new Date(0).toISOString(), model: saved})
+      const read = readState(lab)!.model
+      expect(read.routing).toBe('bgp')
+      expect(() => read.mode).toThrow(/unknown routing mode "bgp"/)
+      expect(statusOf(lab)).toMatchObject({lab, routing: 'bgp', podAddresses: 'pod-range'})
+    }))
 })
