@@ -11,6 +11,8 @@ export default tseslint.config(
       // the model is plain data with optional fields that a check earlier has guaranteed
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_'}],
+      // one import line per module (the file moves of the layering left some split in two)
+      'no-duplicate-imports': 'error',
     },
   },
   {

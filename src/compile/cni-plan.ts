@@ -3,8 +3,7 @@
 // rollback and `down` run the DELs, in reverse chain order, before the pod's namespace goes.
 // Pure: the commands are data; src/tools/cni.ts says how they run.
 import {join} from 'node:path'
-import type {LabModel, NodeModel, PodModel, CniModel} from '../model/types.js'
-import type {PlanContext} from '../model/types.js'
+import type {LabModel, NodeModel, PodModel, CniModel, PlanContext} from '../model/types.js'
 import type {Command} from '../core/actions.js'
 import {nodePlugins} from './cni-model.js'
 

@@ -3,10 +3,9 @@
 // when absent, is Ingress plus Egress when the policy has egress rules. A selector that matches no
 // pod is valid (as in Kubernetes) but worth a warning.
 import {effectiveTypes} from '../topology/policies.js'
-import {topologyWarning, type TopologyWarning} from '../topology/errors.js'
+import {topologyWarning, type TopologyWarning, TopologyError} from '../topology/errors.js'
 import type {PeerSpec, PolicySpec, RuleSpec, SelectorSpec} from '../topology/types.js'
 import {parseCidr} from '../core/ipv4.js'
-import {TopologyError} from '../topology/errors.js'
 import type {PolicyModel, PolicyPeer, PolicyRule} from '../model/types.js'
 
 interface Labelled {

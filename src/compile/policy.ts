@@ -4,9 +4,8 @@
 // in FORWARD, accepts replies of allowed connections and sends each packet through the chains of
 // its sender (egress) and its receiver (ingress), so a packet must pass both. Pure.
 import {createHash} from 'node:crypto'
-import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule} from '../model/types.js'
+import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule, PlanContext} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
-import type {PlanContext} from '../model/types.js'
 import {bridgePolicyWiring} from '../modes/bridge.js'
 
 export const POLICY_CHAIN = 'NETLAB-POLICY'

@@ -1,8 +1,7 @@
 // The underlay: the "VPC" the nodes sit on. One or more L2 segments (a bridge each in the
 // fabric namespace), and — when the lab has more than one segment, or its routing mode keeps a
 // route table outside the nodes — a router with one leg per segment.
-import type {LabModel, NodeModel, RouterModel} from '../model/types.js'
-import type {PlanContext} from '../model/types.js'
+import type {LabModel, NodeModel, RouterModel, PlanContext} from '../model/types.js'
 
 const prefixOf = (cidr: string) => cidr.split('/')[1]
 

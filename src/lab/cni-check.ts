@@ -4,12 +4,11 @@
 import {tmpdir} from 'node:os'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {concurrency} from '../core/concurrency.js'
-import {runInNamespaces} from '../exec/fanout.js'
+import {runInNamespaces, NSEXEC} from '../exec/fanout.js'
 import type {Action} from '../core/actions.js'
 import {requirePerl, requireRoot} from '../host/preflight.js'
 import {readState} from '../state/store.js'
 import {CNI_CHAIN} from '../tools/cni.js'
-import {NSEXEC} from '../exec/fanout.js'
 import {cniCalls} from '../compile/cni-plan.js'
 import {cachedResult} from './cni-results.js'
 

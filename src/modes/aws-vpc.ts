@@ -10,10 +10,9 @@
 import {graphIds, POD_CABLES} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {macFor} from '../core/names.js'
-import type {LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
+import type {LabModel, NodeModel, PodModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
-import type {PlanContext, RoutingModeModule} from '../model/types.js'
 
 /** The pods' gateway: link-local, held by no interface; the node end of each pod's cable answers for it. */
 export const POD_GATEWAY = '169.254.1.1'

@@ -2,9 +2,8 @@
 // bridge per node holding the pods' gateway (the bridge CNI plugin with isGateway), an address
 // per pod from its node's subnet, a firewall that forwards the pod range and masquerades only
 // what leaves the cluster.
-import type {NodeModel, PodModel, NeighbourShape} from '../model/types.js'
+import type {NodeModel, PodModel, NeighbourShape, PlanContext} from '../model/types.js'
 import {noRedirects, seedNeighbours, seedsNeighbours} from './neighbours.js'
-import type {PlanContext} from '../model/types.js'
 
 export function bridgeNodeLinks({b}: PlanContext, n: NodeModel): void {
   if (n.pods.length === 0) return

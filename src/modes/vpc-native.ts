@@ -10,11 +10,10 @@
 import {graphIds} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {parseCidr} from '../core/ipv4.js'
-import type {LabModel, NodeModel, Endpoint} from '../model/types.js'
+import type {LabModel, NodeModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 import {forwardPodRange} from './bridge.js'
-import type {PlanContext, RoutingModeModule} from '../model/types.js'
 
 const SHAPE = {vpcPods: true}
 

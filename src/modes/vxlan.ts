@@ -7,9 +7,8 @@
 import {graphIds} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {macFor} from '../core/names.js'
-import type {LabModel, NodeModel, PodModel, Endpoint} from '../model/types.js'
+import type {LabModel, NodeModel, PodModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
 import {bridgeAttachPods, bridgeConfigurePod} from './bridge.js'
-import type {PlanContext, RoutingModeModule} from '../model/types.js'
 
 const VXLAN_DEVICE = 'flannel.1'
 const VNI = '1'
