@@ -3,7 +3,7 @@
 // representative (pairs.ts); this file runs the plans and gives each probe what it must see.
 import {type Endpoint, type LabModel} from '../model/types.js'
 import {CHECKS} from './checks/index.js'
-import type {AddProbe, PlanContext, ProbeCheck, Walk} from './checks/types.js'
+import type {AddProbe, ProbePlanContext, ProbeCheck, Walk} from './checks/types.js'
 import {expectHttp, expectPing, externalEndpoint, nodeEndpoint, podEndpoint} from './expect.js'
 import {withPolicy} from './policy.js'
 import {SECTIONS, type CheckId, type Coverage, type Only, type Probe, type Section} from './types.js'
@@ -54,7 +54,7 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   return probes
 }
 
-function planContext(model: LabModel, coverage: Coverage): PlanContext {
+function planContext(model: LabModel, coverage: Coverage): ProbePlanContext {
   // one endpoint object per pod, node and host, shared by all its probes (--full: 500k probes)
   const endpoints = new Map<object, Endpoint>()
   const ep =
@@ -66,7 +66,7 @@ function planContext(model: LabModel, coverage: Coverage): PlanContext {
     }
   // and each list walked once, whichever check asks first (pod pairs: pod-pod, no-nat and policy)
   const lists = new Map<Walk<unknown>, readonly unknown[]>()
-  const ctx: PlanContext = {
+  const ctx: ProbePlanContext = {
     model,
     coverage,
     pod: ep(podEndpoint),

@@ -39,7 +39,7 @@ export interface ProbeCheck {
 export type AddProbe = (tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => void
 
 /** What planning sees: the lab, the coverage, and one endpoint object per pod, node and host (shared by its probes). */
-export interface PlanContext {
+export interface ProbePlanContext {
   readonly model: LabModel
   readonly coverage: Coverage
   pod(p: PodModel): Endpoint
@@ -55,17 +55,17 @@ export interface PlanContext {
  * probes of pod → pod on the same node and on other nodes come interleaved, pair by pair.
  */
 export interface Walk<T> {
-  list(ctx: PlanContext): readonly T[]
+  list(ctx: ProbePlanContext): readonly T[]
 }
 
 export interface CheckPlan<T = unknown> {
   readonly over: Walk<T>
   /** the probes of one item: none, one or several */
-  probe(item: T, add: AddProbe, ctx: PlanContext): void
+  probe(item: T, add: AddProbe, ctx: ProbePlanContext): void
 }
 
 /** A check's plan: walk `over`, and call `probe` with each of its items. */
-export function planOver<T>(over: Walk<T>, probe: (item: T, add: AddProbe, ctx: PlanContext) => void): CheckPlan {
+export function planOver<T>(over: Walk<T>, probe: (item: T, add: AddProbe, ctx: ProbePlanContext) => void): CheckPlan {
   const plan: CheckPlan<T> = {over, probe}
   return plan
 }

@@ -5,9 +5,9 @@ import {expectHttp} from '../expect.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, vpcReachesPods, type Pair} from '../pairs.js'
 import {namedPorts} from '../policy.js'
 import type {Probe} from '../types.js'
-import type {PlanContext, Walk} from './types.js'
+import type {ProbePlanContext, Walk} from './types.js'
 
-const walkOf = <T>(list: (ctx: PlanContext) => readonly T[]): Walk<T> => ({list})
+const walkOf = <T>(list: (ctx: ProbePlanContext) => readonly T[]): Walk<T> => ({list})
 
 const internet = (model: LabModel) => model.external.filter((e) => !e.vpc)
 const vpcHosts = (model: LabModel) => model.external.filter((e) => e.vpc)
