@@ -1,7 +1,7 @@
 // The external phase: hosts outside the cluster. An internet host sits on the underlay wire with
 // an address outside every cluster range; a VPC host (vpc: true) is a VM of the VPC that is not a
 // node, addressed and routed as any VM of the VPC is. What each can reach depends on the mode.
-import type {LabModel, PlanContext} from '../model/types.js'
+import {vpcReachesPods, type LabModel, type PlanContext} from '../model/types.js'
 import {sharedPhase} from './shared-phase.js'
 import {legOn, segmentPrefix} from './underlay.js'
 
@@ -58,7 +58,7 @@ function internetHostsWhy(model: LabModel): string {
 function vpcHostsWhy(model: LabModel): string {
   const mode = model.mode
   return `A VPC host (vpc: true) is a VM of the cluster's VPC that is not a node: an address in the VPC subnet, a connected route to it${mode.vpcRoutes ? " (and to the VPC's other ranges)" : ''}, and a default route to the ${model.router?.name ?? 'router'}, as any VM of the VPC has. ${
-    (mode.podsRoutableFromVpc ?? mode.podsRoutableFromUnderlay)
+    vpcReachesPods(model)
       ? "The VPC knows the pods' addresses, so it reaches pods directly, each side seeing the other's own address."
       : `In routing ${mode.id} the VPC knows no pod address: it reaches the nodes, not the pods.`
   }`

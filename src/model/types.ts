@@ -154,6 +154,12 @@ export function allPods(model: LabModel): PodModel[] {
   return model.nodes.flatMap((n) => n.pods)
 }
 
+/** Do VPC hosts reach pods directly, each side seeing the other's own address? (the mode's podsRoutableFromVpc, else podsRoutableFromUnderlay) */
+export function vpcReachesPods(model: LabModel): boolean {
+  const m = model.mode
+  return m.podsRoutableFromVpc ?? m.podsRoutableFromUnderlay ?? false
+}
+
 /** Every namespace of the lab, in creation order. */
 export function allNetns(model: LabModel): string[] {
   return model.members.map((m) => m.netns)

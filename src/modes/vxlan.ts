@@ -16,7 +16,7 @@ const PORT = '8472' // flannel's (the Linux default), not IANA's 4789
 /** every node's eth0 is a veth with the kernel's default MTU */
 const UNDERLAY_MTU = 1500
 /** outer IPv4 (20) + UDP (8) + VXLAN (8) headers, and the inner frame's Ethernet header (14) */
-const VXLAN_OVERHEAD = 50
+export const VXLAN_OVERHEAD = 50
 export const OVERLAY_MTU = String(UNDERLAY_MTU - VXLAN_OVERHEAD)
 
 /** A node's VTEP address: the network address of its pod subnet, held by flannel.1 as a /32. */

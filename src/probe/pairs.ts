@@ -104,9 +104,3 @@ export function egressSources(model: LabModel, coverage: Coverage): PodModel[] {
   if (model.ipMasq || coverage === 'all-pairs') return model.nodes.flatMap((n) => n.pods)
   return model.nodes.filter((n) => n.pods.length > 0).map((n) => n.pods[0])
 }
-
-/** Does a VPC host reach pods directly in this lab's mode (the VPC knows pod addresses)? */
-export function vpcReachesPods(model: LabModel): boolean {
-  const m = model.mode
-  return m.podsRoutableFromVpc ?? m.podsRoutableFromUnderlay ?? false
-}

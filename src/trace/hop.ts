@@ -4,11 +4,9 @@
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
+import {VXLAN_OVERHEAD} from '../modes/vxlan.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
-
-/** What VXLAN adds to every frame: outer Ethernet, IP, UDP and VXLAN headers (flannel's 50). */
-export const VXLAN_OVERHEAD = 50
 
 /** Where the packet goes next: the member, and how to find the interface it arrives by there. */
 export interface NextHop {

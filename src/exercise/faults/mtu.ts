@@ -1,4 +1,4 @@
-import {VXLAN_OVERHEAD} from '../../trace/hop.js'
+import {VXLAN_OVERHEAD} from '../../modes/vxlan.js'
 import type {FaultModule} from './types.js'
 
 export const mtu: FaultModule = {

@@ -1,4 +1,4 @@
-import {vpcReachesPods} from '../pairs.js'
+import {vpcReachesPods} from '../../model/types.js'
 import {planOver, type ProbeCheck} from './types.js'
 import {vpcToPodNotApplicable} from './vpc.js'
 import {vpcHostPods} from './walks.js'

@@ -1,7 +1,6 @@
 // What the vpc section's checks share: whether there is a VPC host to probe with, whether it
 // reaches pods, and what the pods' probes to it must see.
-import type {LabModel} from '../../model/types.js'
-import {vpcReachesPods} from '../pairs.js'
+import {type LabModel, vpcReachesPods} from '../../model/types.js'
 import type {Expectation, Probe} from '../types.js'
 
 /** The probed checks of the vpc section need a VPC host. */

@@ -1,8 +1,8 @@
 // The lists checks plan their probes over (a check's plan walks one of them: see Walk in
 // types.ts). Each is made once per run, whichever check asks first.
-import {allPods, type Endpoint, type ExternalModel, type LabModel, type PodModel} from '../../model/types.js'
+import {allPods, type Endpoint, type ExternalModel, type LabModel, type PodModel, vpcReachesPods} from '../../model/types.js'
 import {expectHttp} from '../expect.js'
-import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, vpcReachesPods, type Pair} from '../pairs.js'
+import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, type Pair} from '../pairs.js'
 import {namedPorts} from '../policy.js'
 import type {Probe} from '../types.js'
 import type {ProbePlanContext, Walk} from './types.js'
