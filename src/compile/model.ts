@@ -571,13 +571,7 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
       ip = next++
       taken.add(ip)
     }
-    const hostVeth = hostVethName(p.name.value)
-    if (veths.has(hostVeth))
-      throw new TopologyError(
-        p.name.pos,
-        `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ` + `${n.name.value}; rename the pod`,
-      )
-    veths.add(hostVeth)
+    const hostVeth = claimHostVeth(veths, p, n)
     return {
       name: p.name.value,
       node: n.name.value,
@@ -588,6 +582,18 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
       ...labelsOf(p),
     }
   })
+}
+
+/** A pod's host-side veth name, unique on its node (names are hashed to fit 15 characters, so two could meet). */
+function claimHostVeth(veths: Set<string>, p: Topology['nodes'][number]['pods'][number], n: Topology['nodes'][number]): string {
+  const hostVeth = hostVethName(p.name.value)
+  if (veths.has(hostVeth))
+    throw new TopologyError(
+      p.name.pos,
+      `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ` + `${n.name.value}; rename the pod`,
+    )
+  veths.add(hostVeth)
+  return hostVeth
 }
 
 /** Pods holding underlay addresses (aws-vpc): the fixed ones, checked against every address fixed so far. */
@@ -601,13 +607,7 @@ function underlayFixedPods(
 ): PodModel[] {
   const veths = new Set<string>()
   return n.pods.map((p) => {
-    const hostVeth = hostVethName(p.name.value)
-    if (veths.has(hostVeth))
-      throw new TopologyError(
-        p.name.pos,
-        `pod name "${p.name.value}" maps to interface ${hostVeth}, already used on node ` + `${n.name.value}; rename the pod`,
-      )
-    veths.add(hostVeth)
+    const hostVeth = claimHostVeth(veths, p, n)
     let ip = ''
     if (p.ip) {
       const v = ipOf(p.ip, `pod ${p.name.value} ip`)
