@@ -57,6 +57,11 @@ export default class Down extends NetlabCommand {
           `lab ${r.lab} is down: ${r.deletedNetns} namespace(s) ` +
             `deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`,
         )
+      if (r.skippedCniDels)
+        this.warn(
+          `lab ${r.lab}: ${r.skippedCniDels} CNI DEL call(s) of its plan.json not run: its saved model is gone, ` +
+            `so nothing vouches for the plugins they would run`,
+        )
       if (r.keptUnmarked.length) {
         const shown = r.keptUnmarked.slice(0, 5).join(', ') + (r.keptUnmarked.length > 5 ? ` and ${r.keptUnmarked.length - 5} more` : '')
         this.warn(`left alone, named like lab ${r.lab} but without its mark (delete them yourself if they ` + `are yours): ${shown}`)

@@ -63,6 +63,12 @@ export function cniCalls(model: LabModel, pod: PodModel, node: NodeModel, comman
   })
 }
 
+/** Every CNI DEL the lab's model makes: all that rollback accepts of CNI steps read back from disk (src/plan/undo-check.ts). */
+export function cniDels(model: LabModel): Command[] {
+  if (!model.cni) return []
+  return model.nodes.flatMap((node) => node.pods.flatMap((pod) => cniCalls(model, pod, node, 'DEL')))
+}
+
 /** What each plugin of the chain does on ADD, in a few words (the plan's why). */
 function addWhy(type: string, cni: CniModel, pod: PodModel, node: NodeModel, i: number): string {
   const known: Record<string, string> = {

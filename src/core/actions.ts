@@ -77,8 +77,13 @@ export interface Plan {
   actions: Action[]
 }
 
-/** What undoing an action needs of it (rollback): a whole Action is one. */
-export type UndoStep = Pick<Action, 'id' | 'why' | 'creates' | 'undo' | 'undoFailed'>
+/**
+ * What undoing an action needs of it (rollback): a whole Action is one. A step that creates a
+ * namespace may say which step marks it as the lab's (plan.json keeps it: the marking step
+ * itself is not kept there), so rollback can tell a namespace stopped before its mark from one
+ * that lost it.
+ */
+export type UndoStep = Pick<Action, 'id' | 'why' | 'creates' | 'undo' | 'undoFailed'> & {markedBy?: number}
 
 /** A plan as far as undoing it goes: what a lab's state keeps (src/state/store.ts). */
 export interface UndoPlan {

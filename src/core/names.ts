@@ -33,6 +33,21 @@ export function ownerMark(lab: string, stateRoot = DEFAULT_STATE_ROOT): string {
   return stateRoot === DEFAULT_STATE_ROOT ? `netlab:${lab}` : `netlab:${lab}@${stateRoot.replace(/\s/g, '_')}`
 }
 
+/**
+ * The marker on the command line of a process a lab starts ("netlab-<kind>:<lab>:<owner pid>"):
+ * how `down` recognises it, and why a process record that names another lab's (or any other
+ * process) is never acted on.
+ */
+export function processMarker(kind: string, lab: string, owner: number): string {
+  return `${NETNS_PREFIX}${kind}:${lab}:${owner}`
+}
+
+/** Is `marker` one that processMarker makes for `lab`? */
+export function isProcessMarkerOf(marker: string, lab: string): boolean {
+  const m = /^netlab-[a-z][a-z-]*:([a-z][a-z0-9-]*):\d+$/.exec(marker)
+  return m?.[1] === lab
+}
+
 /** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */
 export function hostVethName(pod: string): string {
   const readable = `veth-${pod}`

@@ -1,16 +1,23 @@
 // Undo what the journal says may exist, newest first. Every action inside a lab namespace is
 // undone by deleting that namespace, so rollback is exact and fast: the undo commands of the
-// other actions (`ip netns del`, mostly) run in order, batched, and only namespaces this lab
-// created are ever deleted.
+// other actions (`ip netns del`, mostly) run in order, batched. Steps read back from disk are
+// checked before any runs (src/plan/undo-check.ts), and a command runs only in (or deletes) a
+// namespace that is the lab's now: it carries the lab's mark, or the journal shows the lab
+// created it and never got to mark it. A namespace named for the lab that is neither is left
+// alone and reported.
 import {tmpdir} from 'node:os'
+import {basename} from 'node:path'
 import type {Action, Command, UndoPlan} from '../core/actions.js'
 import {undoCommands} from '../tools/command.js'
 import {ipWord} from '../tools/ip.js'
+import {markSteps, undoProblems} from '../plan/undo-check.js'
 import type {Journal, JournalSummary} from '../state/journal.js'
 import {existingNetns} from '../state/store.js'
+import {labDir, stateRoot} from '../state/paths.js'
+import {ownerMark} from '../core/names.js'
 import {NetlabError} from '../core/errors.js'
 import {runBatchDirect} from './batch.js'
-import {runInNamespaces} from './fanout.js'
+import {readMarks, runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
 import {concurrency} from '../core/concurrency.js'
 import type {Batch} from './schedule.js'
@@ -20,9 +27,58 @@ export interface RollbackReport {
   deleted: string[]
   /** actions undone (applied or possibly applied) */
   undone: number
+  /** namespaces the steps name that are not the lab's now (no mark of its): left alone, with every command for them */
+  kept: string[]
 }
 
-export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, journal?: Journal): Promise<RollbackReport> {
+export interface RollbackOptions {
+  /** the lab the steps are for: from the state directory's name or the caller's plan, never from the file */
+  lab: string
+  /** where the steps come from, for the error that refuses them (plan.json, a fault's file, …) */
+  source: string
+  journal?: Journal
+  /** the CNI DEL calls the lab's model makes (cniDels in src/compile/cni-plan.ts): a CNI step must be one of them */
+  cniDels?: readonly Command[]
+  /** what the user can do when the steps are refused */
+  hint?: string
+}
+
+/** The namespaces a command acts on: where it runs, the one it deletes, the pod a CNI DEL is for. */
+function namespacesOf(c: Command): string[] {
+  if (c.netns === null) return c.tool === 'ip' && c.args[0] === 'netns' ? [c.args[2]] : []
+  const pod = c.tool === 'cni' && c.env?.CNI_NETNS ? [basename(c.env.CNI_NETNS)] : []
+  return [c.netns, ...pod]
+}
+
+/**
+ * Of `namespaces` (which exist), those that are the lab's: they carry its mark, or the step that
+ * marks them (markSteps) is not known to have run, so the lab made them and was stopped before
+ * marking them. One process reads every mark.
+ */
+async function owned(lab: string, namespaces: string[], marking: Map<string, number>, summary: JournalSummary): Promise<Set<string>> {
+  if (namespaces.length === 0) return new Set()
+  const marks = await readMarks(namespaces, {parallel: 4, workDir: tmpdir()})
+  const mine = ownerMark(lab, stateRoot())
+  return new Set(
+    namespaces.filter((ns, i) => {
+      const step = marking.get(ns)
+      return marks[i] === mine || (!marks[i] && step !== undefined && !summary.applied.has(step))
+    }),
+  )
+}
+
+export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, opts: RollbackOptions): Promise<RollbackReport> {
+  const {lab} = opts
+  // checked, not trusted: every step, before any runs
+  const steps: unknown[] = Array.isArray(plan?.actions) ? plan.actions : [plan]
+  const problems = undoProblems(steps, {lab, labDir: labDir(lab), cniDels: opts.cniDels})
+  if (problems.length > 0)
+    throw new NetlabError(
+      `${opts.source}: refused, nothing was run: ${problems.length} undo step(s) are not ones netlab makes for lab ${lab}\n  ` +
+        problems.slice(0, 5).join('\n  ') +
+        (problems.length > 5 ? `\n  … and ${problems.length - 5} more` : '') +
+        (opts.hint ? `\n${opts.hint}` : ''),
+    )
   const touched = plan.actions
     .filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id) || (a.undoFailed && summary.failed?.has(a.id)))
     .reverse()
@@ -37,15 +93,18 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
       )
     }
   }
-  await runUndo(touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : [])))
+  const commands = touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : []))
+  const named = [...new Set(commands.flatMap(namespacesOf))].filter((ns) => present.has(ns))
+  const ours = await owned(lab, named, markSteps(plan.actions), summary)
+  await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
   const after = existingNetns()
-  const left = doomed.filter((ns) => after.has(ns))
+  const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))
   if (left.length > 0)
     throw new NetlabError(
       `could not delete ${left.length} namespace(s): ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
     )
-  journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
-  return {deleted: doomed.filter((ns) => present.has(ns)), undone: touched.length}
+  opts.journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
+  return {deleted: doomed.filter((ns) => ours.has(ns)), undone: touched.length, kept: named.filter((ns) => !ours.has(ns)).sort()}
 }
 
 /**

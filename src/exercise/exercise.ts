@@ -79,7 +79,7 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
     try {
       for (const stage of executor.stages) await executor.runStage(stage)
     } catch (error) {
-      await rollback(fault.plan, summarize(readJournal(files.faultJournal(lab))))
+      await rollback(fault.plan, summarize(readJournal(files.faultJournal(lab))), {lab, source: 'the fault'})
       forget(lab)
       throw new NetlabError(`could not inject the fault (nothing of it is left): ${(error as Error).message}`)
     }
@@ -97,7 +97,7 @@ export async function fixLab(lab: string): Promise<Injected | undefined> {
   await preflight('netlab fix')
   const lock = acquireLock(lab)
   try {
-    await rollback(injected.fault.plan, summarize(readJournal(files.faultJournal(lab))))
+    await rollback(injected.fault?.plan, summarize(readJournal(files.faultJournal(lab))), {lab, source: files.fault(lab)})
     forget(lab)
     return injected
   } finally {

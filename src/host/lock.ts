@@ -83,7 +83,7 @@ function ownerOrClear(path: string): number | undefined {
 
 export function acquireLock(lab: string, purpose: LockPurpose = 'change'): Lock {
   const path = lockFile(lab, purpose)
-  mkdirSync(dirname(path), {recursive: true})
+  mkdirSync(dirname(path), {recursive: true, mode: 0o755}) // whatever the umask: see stateDirProblem
   for (let attempt = 0; attempt < 5; attempt++) {
     if (create(path)) {
       const mine = ownerLine()

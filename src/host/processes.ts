@@ -6,6 +6,7 @@ import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync}
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {files} from '../state/paths.js'
+import {isProcessMarkerOf} from '../core/names.js'
 
 interface ProcessRecord {
   /** missing while the process is being started */
@@ -47,7 +48,8 @@ function labProcesses(lab: string): (LabProcess | {name: string; marker?: undefi
     const name = f.slice(0, -'.json'.length)
     try {
       const rec = JSON.parse(readFileSync(join(files.pids(lab), f), 'utf8')) as ProcessRecord
-      if (typeof rec.marker !== 'string' || rec.marker === '') return {name}
+      // a marker of another lab, or of no lab (an edited record naming sshd, say) names nothing of ours
+      if (typeof rec.marker !== 'string' || !isProcessMarkerOf(rec.marker, lab)) return {name}
       return {name, marker: rec.marker, ...(Number.isInteger(rec.pid) && rec.pid! > 0 ? {pid: rec.pid} : {})}
     } catch {
       return {name}

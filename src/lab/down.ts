@@ -1,13 +1,21 @@
 // `netlab down`: remove exactly what a lab created. From its plan and journal when the state is
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
+// Either way a namespace goes only if it is the lab's (its mark; see src/exec/rollback.ts), and
+// plan.json's steps are checked before any runs (src/plan/undo-check.ts).
 import {rollback, runUndo} from '../exec/rollback.js'
+import {netlabCmd} from '../core/invocation.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock, removeStaleLock} from '../host/lock.js'
 import {files} from '../state/paths.js'
-import {labDirExists, listLabs, readPlan, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
+import {labDirExists, listLabs, readPlan, readState, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../core/names.js'
+import type {Command, UndoPlan, UndoStep} from '../core/actions.js'
+import type {LabModel} from '../model/types.js'
+import {netnsDel} from '../tools/ip.js'
+import {NSEXEC} from '../exec/fanout.js'
+import {cniDels} from '../compile/cni-plan.js'
 import {findLabNetns} from './ownership.js'
-import {BUILD_TOOLS, requireRoot, requireTools} from '../host/preflight.js'
+import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import {stopLabProcesses, type StopReport} from '../host/processes.js'
 import {timed, type OnStep} from './steps.js'
 
@@ -19,14 +27,34 @@ export interface DownResult {
   stoppedProcesses: number
   /** processes that outlived SIGKILL (their records are kept, so `down` can be run again) */
   stuckProcesses: StopReport['stuck']
-  /** namespaces named like the lab's but without its mark: left alone */
+  /** namespaces named like the lab's but without its mark (replaced by hand, say): left alone */
   keptUnmarked: string[]
+  /** CNI DELs of plan.json not run: the lab's saved model, which vouches for them, is gone */
+  skippedCniDels?: number
   ms: number
 }
 
 export interface DownOptions {
   /** told how long each step took as it ends (the bench's timings) */
   onStep?: OnStep
+}
+
+/**
+ * plan.json's steps, and the CNI DELs the lab's saved model makes (what its CNI steps are checked
+ * against). Without a readable model the CNI steps are left out: nothing can vouch for the
+ * plugin each would run, and the runtime's files go with the state directory anyway.
+ */
+function withModel(lab: string, plan: UndoPlan): {steps: UndoPlan; cniDels: Command[]} {
+  let model: LabModel | undefined
+  try {
+    model = readState(lab)?.model
+  } catch {
+    model = undefined // damaged: down must still work
+  }
+  if (model?.lab === lab) return {steps: plan, cniDels: cniDels(model)}
+  if (!Array.isArray(plan.actions)) return {steps: plan, cniDels: []} // refused by rollback's check
+  const isCni = (a: UndoStep) => a?.undo?.kind === 'commands' && Array.isArray(a.undo.commands) && a.undo.commands.some((c) => c?.tool === 'cni')
+  return {steps: {...plan, actions: plan.actions.filter((a) => !isCni(a))}, cniDels: []}
 }
 
 export async function down(lab: string, opts: DownOptions = {}): Promise<DownResult> {
@@ -45,20 +73,31 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       (r) => `${r.stopped} stopped`,
     )
     let deleted = 0
+    const kept = new Set<string>()
     const plan = step(
       'read plan.json',
       () => readPlan(lab),
-      (p) => `${p?.actions.length ?? 0} actions`,
+      (p) => `${p?.actions?.length ?? 0} actions`,
     )
+    let skippedCniDels = 0
     if (plan) {
+      await step('perl modules', () => requirePerl([NSEXEC])) // to read the namespaces' marks
       const summary = step('read journal', () => summarize(readJournal(files.journal(lab))))
-      deleted += (
-        await step(
-          'rollback',
-          () => rollback(plan, summary),
-          (r) => `${r.deleted.length} namespaces deleted`,
-        )
-      ).deleted.length
+      const {steps, cniDels} = step('check against the model', () => withModel(lab, plan))
+      skippedCniDels = (plan.actions?.length ?? 0) - steps.actions.length
+      const report = await step(
+        'rollback',
+        () =>
+          rollback(steps, summary, {
+            lab,
+            source: files.plan(lab),
+            cniDels,
+            hint: `To take the lab down by its namespaces' marks alone, delete ${files.plan(lab)} and run "${netlabCmd()} down ${lab}" again.`,
+          }),
+        (r) => `${r.deleted.length} namespaces deleted`,
+      )
+      deleted += report.deleted.length
+      report.kept.forEach((ns) => kept.add(ns))
     }
     // Without a plan (state deleted by hand), or for anything a plan did not list:
     // namespaces named for this lab that carry its mark.
@@ -68,11 +107,10 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       (f) => `${f.marked.length + f.unmarked.length} found`,
     )
     if (marked.length > 0) {
-      await step('delete marked leftovers', () =>
-        runUndo(marked.reverse().map((ns) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]}))),
-      )
+      await step('delete marked leftovers', () => runUndo(marked.reverse().map(netnsDel)))
       deleted += marked.length
     }
+    unmarked.forEach((ns) => kept.add(ns))
     const hadDir = labDirExists(lab)
     step('remove state dir', () => {
       if (stuck.length > 0) removeLabStateKeepingPids(lab)
@@ -85,7 +123,8 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       deletedNetns: deleted,
       stoppedProcesses,
       stuckProcesses: stuck,
-      keptUnmarked: unmarked,
+      keptUnmarked: [...kept].sort(),
+      ...(skippedCniDels > 0 ? {skippedCniDels} : {}),
       ms: Math.round(performance.now() - started),
     }
   } finally {

@@ -105,7 +105,7 @@ function forget(lab: string): void {
 async function recover(lab: string): Promise<void> {
   if (!existsSync(files.policyPlan(lab))) return
   const plan = readJson<Plan>(files.policyPlan(lab))
-  if (plan) await rollback(plan, summarize(readJournal(files.policyJournal(lab))))
+  if (plan) await rollback(plan, summarize(readJournal(files.policyJournal(lab))), {lab, source: files.policyPlan(lab)})
   forget(lab)
 }
 
@@ -130,7 +130,7 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       for (const stage of executor.stages) await executor.runStage(stage)
     } catch (error) {
       rollingBack = true
-      const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), journal)
+      const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), {lab: plan.lab, source: 'the policy change', journal})
       forget(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
       if (error instanceof StepFailed) {

@@ -19,6 +19,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
+import {cniDels} from '../compile/cni-plan.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -75,7 +76,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       writePlan(plan)
     })
     const journal = new Journal(files.journal(model.lab))
-    const fallbacks = await applyWithRollback(plan, journal, opts)
+    const fallbacks = await applyWithRollback(plan, model, journal, opts)
     // what the plugins really gave each pod (the model predicted it)
     if (model.cni) step('read CNI results', () => applyResults(model))
     step('write state (up)', () =>
@@ -107,7 +108,7 @@ function preconditions(plan: Plan, lab: string): void {
 }
 
 /** Apply the plan, or roll it all back; returns how many batches fell back to the ip program. */
-async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions): Promise<number> {
+async function applyWithRollback(plan: Plan, model: LabModel, journal: Journal, opts: UpOptions): Promise<number> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -131,7 +132,9 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
     } catch (error) {
       rollingBack = true
       const summary = summarize(readJournal(files.journal(plan.lab)))
-      const report = await timed(opts.onStep, 'rollback', () => rollback(plan, summary, journal))
+      const report = await timed(opts.onStep, 'rollback', () =>
+        rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniDels: cniDels(model)}),
+      )
       removeLabDir(plan.lab)
       const undone =
         `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +

@@ -1,5 +1,6 @@
 // Collects phases and actions in order, numbering them and filling in how each is undone.
 import {driver} from '../tools/index.js'
+import {netnsDel} from '../tools/ip.js'
 import type {Action, Command, Phase, Plan, Tool} from '../core/actions.js'
 
 export class PlanBuilder {
@@ -32,7 +33,7 @@ export class PlanBuilder {
       args: ['netns', 'add', netns],
       why,
       creates: netns,
-      undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'del', netns]}]},
+      undo: {kind: 'commands', commands: [netnsDel(netns)]},
     })
   }
 

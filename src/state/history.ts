@@ -8,8 +8,9 @@ import {files} from './paths.js'
 const KEEP = 200
 
 function read(): string[] {
+  const log = files.downLog() // an unsafe state root is an error, not an empty history
   try {
-    return readFileSync(files.downLog(), 'utf8').split('\n').filter(Boolean)
+    return readFileSync(log, 'utf8').split('\n').filter(Boolean)
   } catch {
     return []
   }
@@ -17,7 +18,7 @@ function read(): string[] {
 
 export function recordDown(lab: string): void {
   const labs = [...read().filter((l) => l !== lab), lab].slice(-KEEP)
-  mkdirSync(dirname(files.downLog()), {recursive: true})
+  mkdirSync(dirname(files.downLog()), {recursive: true, mode: 0o755}) // whatever the umask: see stateDirProblem
   writeFileSync(files.downLog(), labs.join('\n') + '\n')
 }
 

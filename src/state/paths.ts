@@ -1,10 +1,51 @@
 // Where a lab's state lives: $NETLAB_STATE_DIR/<lab>/ (default /run/netlab/<lab>/).
 // /run is a tmpfs: after a reboot the state is gone, and so are the namespaces it describes.
+// The directory is trusted with what `down` and rollback run as root, so it must be as private as
+// ssh and sudo want their files: owned by root (or whoever runs netlab) and writable by no one else.
+import {lstatSync, type Stats} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {DEFAULT_STATE_ROOT} from '../core/names.js'
+import {UsageError} from '../core/errors.js'
+
+type DirStat = Pick<Stats, 'uid' | 'mode' | 'isDirectory' | 'isSymbolicLink'>
+
+/** Why a state directory with these attributes is not to be trusted by `uid`, and the fix; undefined when it is. */
+export function stateDirProblem(dir: string, st: DirStat, uid: number): {why: string; fix: string} | undefined {
+  if (st.isSymbolicLink()) return {why: 'is a symbolic link', fix: `point NETLAB_STATE_DIR at the directory itself`}
+  if (!st.isDirectory()) return {why: 'is not a directory', fix: `remove it, or point NETLAB_STATE_DIR elsewhere`}
+  if (st.uid !== 0 && st.uid !== uid) return {why: `is owned by uid ${st.uid}, not by root`, fix: `sudo chown root: ${dir}`}
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0')
+  if (st.mode & 0o022) return {why: `is writable by its group or others (mode ${mode})`, fix: `chmod 700 ${dir}`}
+  return undefined
+}
+
+/** Directories already found safe in this process (one lstat each, however often the root is asked for). */
+const trusted = new Set<string>()
+
+/**
+ * A state directory that exists must be safe (stateDirProblem), else a UsageError names it and
+ * the fix; a missing one is fine (netlab creates it, 0755 and root's).
+ */
+function checkStateDir(dir: string): string {
+  if (trusted.has(dir)) return dir
+  let st: Stats
+  try {
+    st = lstatSync(dir)
+  } catch {
+    return dir
+  }
+  const problem = stateDirProblem(dir, st, typeof process.getuid === 'function' ? process.getuid() : 0)
+  if (problem)
+    throw new UsageError(
+      `state directory ${dir} ${problem.why}: netlab does not trust it (whoever can write there could make ` +
+        `netlab run commands as root); fix: ${problem.fix}`,
+    )
+  trusted.add(dir)
+  return dir
+}
 
 export function stateRoot(): string {
-  return process.env.NETLAB_STATE_DIR ? resolve(process.env.NETLAB_STATE_DIR) : DEFAULT_STATE_ROOT
+  return checkStateDir(process.env.NETLAB_STATE_DIR ? resolve(process.env.NETLAB_STATE_DIR) : DEFAULT_STATE_ROOT)
 }
 
 export function labDir(lab: string): string {

@@ -5,6 +5,7 @@ import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
 import type {Plan, UndoPlan, UndoStep} from '../core/actions.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
+import {markSteps} from '../plan/undo-check.js'
 
 export interface LabState {
   version: 1
@@ -56,14 +57,16 @@ export function readState(lab: string): LabState | undefined {
  * `down`'s time, just to read. (`netlab plan` prints the whole plan again from the topology.)
  */
 export function writePlan(plan: Plan): void {
-  const undo: UndoPlan = {lab: plan.lab, actions: plan.actions.filter((a) => a.undo.kind === 'commands').map(undoStep)}
+  const marks = markSteps(plan.actions)
+  const undo: UndoPlan = {lab: plan.lab, actions: plan.actions.filter((a) => a.undo.kind === 'commands').map((a) => undoStep(a, marks))}
   writeAtomic(files.plan(plan.lab), JSON.stringify(undo))
 }
 
-const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep): UndoStep => ({
+const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep, marks: Map<string, number>): UndoStep => ({
   id,
   why,
   ...(creates ? {creates} : {}),
+  ...(creates && marks.has(creates) ? {markedBy: marks.get(creates)} : {}),
   undo,
   ...(undoFailed ? {undoFailed} : {}),
 })
@@ -94,8 +97,9 @@ export function removeLabStateKeepingPids(lab: string): void {
 
 /** Labs that have a state directory (up, or left behind by an interrupted run). */
 export function listLabs(): string[] {
+  const root = stateRoot() // an unsafe root is an error, not "no labs"
   try {
-    return readdirSync(stateRoot(), {withFileTypes: true})
+    return readdirSync(root, {withFileTypes: true})
       .filter((d) => d.isDirectory() && /^[a-z][a-z0-9-]*$/.test(d.name))
       .map((d) => d.name)
       .sort()

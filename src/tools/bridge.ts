@@ -3,7 +3,7 @@
 // rtnetlink, as it does ip's requests (vxlan: 2,450 entries at 50 x 10, which were a `bridge`
 // process per node); anything else goes in as one `bridge -batch -`, run inside the namespace,
 // which like ip stops at the first failing line and names it ("Command failed -:N").
-import {batchOutcome, IFNAME, ip, iprouteBatch, isIPv4, MAC, record} from './ip.js'
+import {batchOutcome, IFNAME, ip, iprouteBatch, iprouteConfined, isIPv4, MAC, record} from './ip.js'
 import type {ToolDriver} from './types.js'
 
 /** A command that fails for real (no such device), for tests that inject a fault. */
@@ -14,6 +14,7 @@ export const bridge: ToolDriver = {
   argv: (c) => (c.netns ? ['bridge', '-n', c.netns, ...c.args] : ['bridge', ...c.args]),
   // the same batch syntax as ip's: one command a line, words split on white space, quotes honoured
   badArg: (arg) => ip.badArg(arg),
+  confined: (c) => iprouteConfined(c.args, ['fdb', 'link', 'vlan']),
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(bridge, p, f),
 }

@@ -3,6 +3,7 @@
 // what would run; a driver shows its own actions through ./line.ts.
 import {driver} from './index.js'
 import {commandLineOf} from './line.js'
+import {netnsDel} from './ip.js'
 import type {Command, Undo} from '../core/actions.js'
 
 export function argv(c: Command): string[] {
@@ -13,7 +14,7 @@ export function argv(c: Command): string[] {
 export function undoCommands(u: Undo | {kind: 'command'; tool: string; netns: null; args: string[]}): Command[] {
   if (u.kind === 'commands') return u.commands
   if (u.kind === 'command') return [{tool: u.tool, netns: u.netns, args: u.args}]
-  return [{tool: 'ip', netns: null, args: ['netns', 'del', u.netns]}]
+  return [netnsDel(u.netns)]
 }
 
 /** The command line, with its environment in front and its standard input as a here-document. */

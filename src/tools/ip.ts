@@ -4,7 +4,7 @@
 // to `ip -batch` instead, and is counted as a fallback.
 import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
-import type {Action} from '../core/actions.js'
+import type {Action, Command} from '../core/actions.js'
 import type {BatchOutcome, DriverOptions, Prepared, StepFailure, ToolDriver} from './types.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
@@ -127,10 +127,30 @@ export function ipWord(arg: string): string {
 /** A command that fails for real, for tests that inject a fault. */
 const FAULT_LINE = ['link', 'set', 'dev', 'netlab-fault', 'up']
 
+/** How a lab namespace is deleted: the undo of its creation (rollback and `down`). */
+export function netnsDel(netns: string): Command {
+  return {tool: 'ip', netns: null, args: ['netns', 'del', netns]}
+}
+
+/** Words by which an iproute2 command reaches another namespace (`link set X netns 1`, say). */
+const CROSSING = new Set(['netns', 'netnsid', 'link-netns', 'link-netnsid'])
+
+/**
+ * Why an iproute2 command inside a namespace could act beyond it: only the objects named (state
+ * that lives in a namespace), no options (-n, -batch FILE), no word that names another namespace.
+ */
+export function iprouteConfined(args: string[], objects: readonly string[]): string | undefined {
+  if (!objects.includes(args[0])) return `"${args[0] ?? ''}" is not one of ${objects.join(', ')}`
+  const crossing = args.find((a) => CROSSING.has(a))
+  return crossing ? `"${crossing}" names another namespace` : undefined
+}
+
 export const ip: ToolDriver = {
   name: 'ip',
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
+  // what a namespace holds of ip's: its links, addresses, routes and neighbours ('vrf exec', 'netns …' are not)
+  confined: (c) => iprouteConfined(c.args, ['link', 'addr', 'address', 'route', 'neigh']),
   prepare: (actions, netns, opts) => iprouteBatch('ip', encodeIp, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(ip, p, f),
 }

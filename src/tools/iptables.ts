@@ -46,12 +46,23 @@ export function restoreInput(args: string[][]): RestoreInput {
   return {text: text.join('\n') + '\n', lines, tables}
 }
 
+/**
+ * Why iptables words (a rule's arguments, or a line of iptables-restore input) could act beyond
+ * the namespace: --modprobe (any prefix getopt takes for it, or restore's -M) names a program
+ * for iptables to run as root. Everything else a rule says stays in the namespace's tables.
+ */
+export function iptablesConfined(words: string[]): string | undefined {
+  const bad = words.find((w) => /^--mo|^-M/.test(w))
+  return bad ? `"${bad}" names a program for iptables to run` : undefined
+}
+
 const withFault = (p: {actions: {args: string[]}[]; fault: number}) => p.actions.map((a, i) => (i === p.fault ? FAULT_RULE : a.args))
 
 export const iptables: ToolDriver = {
   name: 'iptables',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'iptables', ...c.args],
   badArg: notOneLine,
+  confined: (c) => iptablesConfined(c.args),
   prepare(actions, netns, opts): Prepared {
     const input = restoreInput(withFault({actions, fault: opts.fault}))
     return {

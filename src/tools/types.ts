@@ -70,6 +70,13 @@ export interface ToolDriver {
   line?(c: Command, plain: string): string
   /** why this argument cannot be carried by the tool's batch input, or undefined if it can */
   badArg(arg: string): string | undefined
+  /**
+   * Why this command, run inside a lab namespace, could reach beyond it (another namespace, the
+   * host's files, a program of its choosing), or undefined when it only changes that namespace.
+   * An undo step read from disk runs only if its tool has this and says undefined
+   * (src/plan/undo-check.ts); a tool without it (cni, file) is checked there by its own rules.
+   */
+  confined?(c: Command): string | undefined
   prepare(actions: Action[], netns: string | null, opts: DriverOptions): Prepared
   /** the batch failed at `f`: which of its actions were applied, which failed, which never ran */
   interpret(p: Prepared, f: StepFailure): BatchOutcome
