@@ -51,20 +51,22 @@ function namespacesOf(c: Command): string[] {
 }
 
 /**
- * Of `namespaces` (which exist), those that are the lab's: they carry its mark, or the step that
- * marks them (markSteps) is not known to have run, so the lab made them and was stopped before
- * marking them. One process reads every mark.
+ * Of `namespaces` (which exist), those that are the lab's: they carry its mark; or, without any
+ * mark, the steps made them (`created`) and the one that marks them (markSteps) is not known to
+ * have run: the lab was stopped between creating and marking them. One process reads every mark.
  */
-async function owned(lab: string, namespaces: string[], marking: Map<string, number>, summary: JournalSummary): Promise<Set<string>> {
+async function owned(
+  lab: string,
+  namespaces: string[],
+  created: Set<string>,
+  marking: Map<string, number>,
+  summary: JournalSummary,
+): Promise<Set<string>> {
   if (namespaces.length === 0) return new Set()
   const marks = await readMarks(namespaces, {parallel: 4, workDir: tmpdir()})
   const mine = ownerMark(lab, stateRoot())
-  return new Set(
-    namespaces.filter((ns, i) => {
-      const step = marking.get(ns)
-      return marks[i] === mine || (!marks[i] && step !== undefined && !summary.applied.has(step))
-    }),
-  )
+  const unmarkedYet = (ns: string) => created.has(ns) && !summary.applied.has(marking.get(ns) ?? -1)
+  return new Set(namespaces.filter((ns, i) => marks[i] === mine || (!marks[i] && unmarkedYet(ns))))
 }
 
 export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, opts: RollbackOptions): Promise<RollbackReport> {
@@ -95,7 +97,7 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   }
   const commands = touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : []))
   const named = [...new Set(commands.flatMap(namespacesOf))].filter((ns) => present.has(ns))
-  const ours = await owned(lab, named, markSteps(plan.actions), summary)
+  const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary)
   await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
   const after = existingNetns()
   const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))

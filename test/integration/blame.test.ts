@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('a real failure names the failing action', () => {
       const failed = readJournal(journalFile).find((e) => e.t === 'failed')
       return {error, failedId: failed && failed.t === 'failed' ? failed.failed : null}
     } finally {
-      await rollback(plan, summarize(readJournal(journalFile)), journal)
+      await rollback(plan, summarize(readJournal(journalFile)), {lab, source: 'the test plan', journal})
       expect(labNetns(lab)).toEqual([])
       expect(rootSnapshot()).toBe(before)
     }

@@ -7,7 +7,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, 
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {isRoot, labNetns, labSandbox, netlab, removeDir, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {destroyLab, isRoot, labNetns, labSandbox, netlab, removeDir, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 import {alive} from '../../src/host/processes.js'
 
 const netnsExists = (ns: string) => existsSync(`/run/netns/${ns}`)
@@ -156,12 +156,17 @@ describe.skipIf(!isRoot)('ownership', () => {
 
 describe.skipIf(!isRoot)('the state directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-state-'))
-  afterAll(() => removeDir(dir))
+  const lab = uniqueLab('own-dir')
+  const env = {NETLAB_STATE_DIR: join(dir, 'state')}
+  afterAll(() => {
+    // should the refusal fail, whatever `up` made goes (from the directory made safe again)
+    if (existsSync(env.NETLAB_STATE_DIR)) chownSync(env.NETLAB_STATE_DIR, 0, 0), chmodSync(env.NETLAB_STATE_DIR, 0o700)
+    destroyLab(lab, env.NETLAB_STATE_DIR)
+    removeDir(dir)
+  })
 
   it('is refused (exit 2, naming it and the fix) when others can write it, and nothing is made', () => {
-    const lab = uniqueLab('own-dir')
     const file = writeTopology(dir, smallTopology(lab, {nodes: 1, pods: 1, external: false}))
-    const env = {NETLAB_STATE_DIR: join(dir, 'state')}
     mkdirSync(env.NETLAB_STATE_DIR, {mode: 0o700})
     chmodSync(env.NETLAB_STATE_DIR, 0o777)
     for (const args of [['up', file], ['down', lab], ['ls'], ['status', '--all']]) {
