@@ -53,7 +53,8 @@ function withModel(lab: string, plan: UndoPlan): {steps: UndoPlan; cniDels: Comm
   }
   if (model?.lab === lab) return {steps: plan, cniDels: cniDels(model)}
   if (!Array.isArray(plan.actions)) return {steps: plan, cniDels: []} // refused by rollback's check
-  const isCni = (a: UndoStep) => a?.undo?.kind === 'commands' && Array.isArray(a.undo.commands) && a.undo.commands.some((c) => c?.tool === 'cni')
+  const isCni = (a: UndoStep) =>
+    a?.undo?.kind === 'commands' && Array.isArray(a.undo.commands) && a.undo.commands.some((c) => c?.tool === 'cni')
   return {steps: {...plan, actions: plan.actions.filter((a) => !isCni(a))}, cniDels: []}
 }
 

@@ -130,7 +130,11 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       for (const stage of executor.stages) await executor.runStage(stage)
     } catch (error) {
       rollingBack = true
-      const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), {lab: plan.lab, source: 'the policy change', journal})
+      const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), {
+        lab: plan.lab,
+        source: 'the policy change',
+        journal,
+      })
       forget(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
       if (error instanceof StepFailed) {

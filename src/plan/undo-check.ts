@@ -52,7 +52,7 @@ function commandShape(c: unknown): string | undefined {
 }
 
 /** Why this undo command is not one netlab's plans make for `trust.lab`, or undefined when it is. */
-export function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string>): string | undefined {
+function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string>): string | undefined {
   const ours = (ns: string) => labOfNetns(ns) === trust.lab
   if (c.netns === null) {
     if (canonical(c) === canonical(netnsDel(c.args[2] ?? '')))
@@ -81,7 +81,8 @@ export function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string
 function stepProblem(step: unknown, trust: UndoTrust, cniDels: Set<string>): string | undefined {
   if (!isRecord(step) || !Number.isInteger(step.id) || !isRecord(step.undo)) return 'is not an undo step'
   const u = step.undo
-  if (u.kind === 'netns') return typeof u.netns === 'string' && labOfNetns(u.netns) === trust.lab ? undefined : 'names a namespace of another lab'
+  if (u.kind === 'netns')
+    return typeof u.netns === 'string' && labOfNetns(u.netns) === trust.lab ? undefined : 'names a namespace of another lab'
   if (!(u.kind === 'commands' && Array.isArray(u.commands)) && u.kind !== 'command') return 'has an undo of no known kind'
   const commands = u.kind === 'commands' ? (u.commands as unknown[]) : [u]
   for (const c of commands) {
@@ -95,7 +96,8 @@ function stepProblem(step: unknown, trust: UndoTrust, cniDels: Set<string>): str
   }
   const creates = step.creates
   if (creates === undefined) return undefined
-  if (typeof creates !== 'string' || labOfNetns(creates) !== trust.lab) return `creates ${String(creates)}, which is not named for lab ${trust.lab}`
+  if (typeof creates !== 'string' || labOfNetns(creates) !== trust.lab)
+    return `creates ${String(creates)}, which is not named for lab ${trust.lab}`
   // only the deletion of what it created: a step that creates a namespace undoes nothing else
   return canonical(cmds) === canonical([netnsDel(creates)]) ? undefined : `creates ${creates}, and is undone by more than deleting it`
 }

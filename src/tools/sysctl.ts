@@ -12,7 +12,9 @@ export const sysctl: ToolDriver = {
   badArg: (arg) => (/^[a-z0-9_.\-/]+=[^\n\r]*$/i.test(arg) ? undefined : 'is not KEY=VALUE on one line'),
   // net.* is the namespace's own (/proc/sys/net follows the writer's namespace); kernel.*, vm.* are the machine's
   confined: (c) =>
-    c.args.every((a) => /^net(\.[a-z0-9_-]+)+=[^\n\r]*$/i.test(a)) ? undefined : 'sets something other than a net.* setting of its namespace',
+    c.args.every((a) => /^net(\.[a-z0-9_-]+)+=[^\n\r]*$/i.test(a))
+      ? undefined
+      : 'sets something other than a net.* setting of its namespace',
   prepare(actions, netns, opts): Prepared {
     const steps = actions.map((a, i) => {
       const [key, ...value] = (i === opts.fault ? FAULT_SETTING : a.args[0]).split('=')

@@ -84,10 +84,15 @@ describe.skipIf(!isRoot)('ownership', () => {
     const del = (ns: string) => ({tool: 'ip', netns: null, args: ['netns', 'del', ns]})
     const cases: [string, (plan: UndoJson) => void, RegExp][] = [
       ['deletes a namespace of no lab', (p) => p.actions[0].undo.commands.push(del(victim)), new RegExp(`deletes namespace ${victim}`)],
-      ["deletes another lab's", (p) => p.actions[1].undo.commands.unshift(del(other)), new RegExp(`deletes namespace ${other.replace('.', '\\.')}`)],
+      [
+        "deletes another lab's",
+        (p) => p.actions[1].undo.commands.unshift(del(other)),
+        new RegExp(`deletes namespace ${other.replace('.', '\\.')}`),
+      ],
       [
         'an extra step that creates a namespace',
-        (p) => p.actions.push({id: 0, why: 'x', undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'add', proof]}]}}),
+        (p) =>
+          p.actions.push({id: 0, why: 'x', undo: {kind: 'commands', commands: [{tool: 'ip', netns: null, args: ['netns', 'add', proof]}]}}),
         new RegExp(`ip netns add ${proof}: runs in the root namespace`),
       ],
       [
@@ -160,7 +165,10 @@ describe.skipIf(!isRoot)('the state directory', () => {
   const env = {NETLAB_STATE_DIR: join(dir, 'state')}
   afterAll(() => {
     // should the refusal fail, whatever `up` made goes (from the directory made safe again)
-    if (existsSync(env.NETLAB_STATE_DIR)) chownSync(env.NETLAB_STATE_DIR, 0, 0), chmodSync(env.NETLAB_STATE_DIR, 0o700)
+    if (existsSync(env.NETLAB_STATE_DIR)) {
+      chownSync(env.NETLAB_STATE_DIR, 0, 0)
+      chmodSync(env.NETLAB_STATE_DIR, 0o700)
+    }
     destroyLab(lab, env.NETLAB_STATE_DIR)
     removeDir(dir)
   })
@@ -172,9 +180,7 @@ describe.skipIf(!isRoot)('the state directory', () => {
     for (const args of [['up', file], ['down', lab], ['ls'], ['status', '--all']]) {
       const r = netlab(args, env)
       expect(r.code, args.join(' ')).toBe(2)
-      expect(r.stderr, args.join(' ')).toContain(
-        `state directory ${env.NETLAB_STATE_DIR} is writable by its group or others (mode 0777)`,
-      )
+      expect(r.stderr, args.join(' ')).toContain(`state directory ${env.NETLAB_STATE_DIR} is writable by its group or others (mode 0777)`)
       expect(r.stderr).toContain(`chmod 700 ${env.NETLAB_STATE_DIR}`)
     }
     expect(labNetns(lab)).toEqual([])

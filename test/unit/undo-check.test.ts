@@ -73,7 +73,12 @@ describe('anything else is refused, named by its step', () => {
   const lab = model.lab
   const trust = trustOf(model)
   const node = model.nodes[0].netns
-  const step = (commands: unknown[], extra: Record<string, unknown> = {}) => ({id: 7, why: 'w', undo: {kind: 'commands', commands}, ...extra})
+  const step = (commands: unknown[], extra: Record<string, unknown> = {}) => ({
+    id: 7,
+    why: 'w',
+    undo: {kind: 'commands', commands},
+    ...extra,
+  })
   const problem = (commands: unknown[], extra: Record<string, unknown> = {}, t: UndoTrust = trust) => {
     const problems = undoProblems([step(commands, extra)], t)
     expect(problems).toHaveLength(1)
@@ -94,8 +99,10 @@ describe('anything else is refused, named by its step', () => {
     expect(problem([root(['netns', 'del', ns]), inside('ip', ['route', 'del', 'default'])], {creates: ns})).toMatch(/undone by more/)
   })
 
-  it('a command in another namespace, or in the lab\'s that reaches beyond it', () => {
-    expect(problem([{...inside('ip', ['route', 'del', 'default']), netns: 'netlab-other.n0'}])).toMatch(/runs in namespace netlab-other\.n0/)
+  it("a command in another namespace, or in the lab's that reaches beyond it", () => {
+    expect(problem([{...inside('ip', ['route', 'del', 'default']), netns: 'netlab-other.n0'}])).toMatch(
+      /runs in namespace netlab-other\.n0/,
+    )
     expect(problem([{...inside('ip', ['route', 'del', 'default']), netns: 'host'}])).toMatch(/runs in namespace host/)
     expect(problem([inside('ip', ['link', 'set', 'eth0', 'netns', '1'])])).toMatch(/"netns" names another namespace/)
     expect(problem([inside('ip', ['netns', 'del', 'victim'])])).toMatch(/"netns" is not one of/)
