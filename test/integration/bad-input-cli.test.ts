@@ -10,7 +10,7 @@ import {BIN, cliEnv, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
 const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<
   string,
-  {line: number; col: number; match: string}
+  {line: number; col: number; file?: string; match: string}
 >
 const files = readdirSync(CORPUS)
   .filter((f) => f.endsWith('.yaml'))
@@ -57,7 +57,8 @@ describe('bad topologies through `netlab up`', () => {
         expect(r.stdout, f).toBe('')
         const lines = r.stderr.trimEnd().split('\n')
         expect(lines, f).toHaveLength(1)
-        expect(lines[0].startsWith(`${join(CORPUS, f)}:${e.line}:${e.col}: `), `${f}: ${lines[0]}`).toBe(true)
+        expect(lines[0].startsWith(`${join(CORPUS, e.file ?? f)}:${e.line}:${e.col}: `), `${f}: ${lines[0]}`).toBe(true)
+        expect(lines[0].slice(lines[0].indexOf(': ') + 2), f).toMatch(new RegExp(e.match))
       })
     }
     // no namespace of any lab named in the corpus appeared (other labs on the machine may come and go)
