@@ -90,7 +90,11 @@ function requireTrustedPlugins(cni: CniModel): void {
   })
   const checks = [
     ...cni.path.map((dir) => ({path: dir, kind: 'dir' as const, what: 'CNI_PATH directory'})),
-    ...[...new Set([...cni.chain.map((c) => c.file), ...ipamFiles])].map((file) => ({path: file, kind: 'file' as const, what: 'CNI plugin'})),
+    ...[...new Set([...cni.chain.map((c) => c.file), ...ipamFiles])].map((file) => ({
+      path: file,
+      kind: 'file' as const,
+      what: 'CNI plugin',
+    })),
   ]
   for (const c of checks) {
     const t = trustPath(c.path, c.kind, pluginOwners(c.path))

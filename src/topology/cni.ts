@@ -132,7 +132,10 @@ export function loadConflist(topologyFile: string, conflist: Located<string>): {
       'too-large': 'is too large (a conflist is at most 64 KiB)',
       unreadable: `cannot be read (${'code' in read ? read.code : ''})`,
     }[read.reason]
-    throw new TopologyError(conflist.pos, read.reason === 'missing' ? `cluster.cni.conflist: no such file ${path}` : `cluster.cni.conflist: ${path} ${why}`)
+    throw new TopologyError(
+      conflist.pos,
+      read.reason === 'missing' ? `cluster.cni.conflist: no such file ${path}` : `cluster.cni.conflist: ${path} ${why}`,
+    )
   }
   const text = read.bytes.toString('utf8')
   checkConflist(text, path)

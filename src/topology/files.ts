@@ -4,10 +4,7 @@
 import {closeSync, constants, fstatSync, openSync, readSync, statSync} from 'node:fs'
 
 export type ReadRefusal =
-  | {reason: 'missing'}
-  | {reason: 'not-regular'}
-  | {reason: 'too-large'; size: number}
-  | {reason: 'unreadable'; code: string}
+  {reason: 'missing'} | {reason: 'not-regular'} | {reason: 'too-large'; size: number} | {reason: 'unreadable'; code: string}
 
 /**
  * A regular file's bytes, if it has at most `max`. Checked before it is opened (opening a device

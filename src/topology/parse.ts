@@ -48,7 +48,11 @@ function readChecked(file: string): Buffer {
     throw new TopologyError(at1, `file is too large (${(read.size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
   throw new TopologyError(
     at1,
-    read.reason === 'missing' ? 'no such file' : read.reason === 'not-regular' ? 'not a regular file' : `cannot read the file (${read.code})`,
+    read.reason === 'missing'
+      ? 'no such file'
+      : read.reason === 'not-regular'
+        ? 'not a regular file'
+        : `cannot read the file (${read.code})`,
   )
 }
 

@@ -20,7 +20,6 @@ import {isRoot} from '../helpers/lab.js'
 import {topologyError} from '../helpers/model.js'
 
 const NOBODY = 65534
-const DEBIAN_PLUGINS = '/usr/lib/cni'
 
 function topology(cni: string): string {
   return `name: lab\ncluster:\n  cni: ${cni}\nnodes:\n  - name: a\n    pods: 1\n`
@@ -54,7 +53,11 @@ describe.skipIf(!isRoot)('trustPath: what root may run', () => {
     expect(trustPath(file, 'file')).toEqual({ok: false, path: dir, why: 'is writable by others (mode 0777)'})
     expect(trustPath(dir, 'dir')).toEqual({ok: false, path: dir, why: 'is writable by others (mode 0777)'})
     chmodSync(dir, 0o775)
-    expect(trustPath(file, 'file')).toMatchObject({ok: false, path: dir, why: expect.stringMatching(/^is writable by its group \(gid \d+, mode 0775\)$/)})
+    expect(trustPath(file, 'file')).toMatchObject({
+      ok: false,
+      path: dir,
+      why: expect.stringMatching(/^is writable by its group \(gid \d+, mode 0775\)$/),
+    })
   })
 
   it('refuses a sticky directory as the one plugins are looked up in (anyone can add a name)', () => {
@@ -75,7 +78,11 @@ describe.skipIf(!isRoot)('trustPath: what root may run', () => {
   })
 
   it('refuses a file writable by others', () => {
-    expect(trustPath(plugin('bridge', 0o757), 'file')).toEqual({ok: false, path: join(dir, 'bridge'), why: 'is writable by others (mode 0757)'})
+    expect(trustPath(plugin('bridge', 0o757), 'file')).toEqual({
+      ok: false,
+      path: join(dir, 'bridge'),
+      why: 'is writable by others (mode 0757)',
+    })
   })
 
   it('follows symbolic links and checks where they lead', () => {
