@@ -280,7 +280,7 @@ describe('addresses a host can hold (hostAddressProblem, hostRangeProblem)', () 
       '198.51.100.0/24',
       '1.0.0.0/8',
       '126.0.0.0/8',
-      '128.0.0.0/2',
+      '128.0.0.0/3',
     ])
       expect(hostRangeProblem(cidr(ok)), ok).toBeUndefined()
   })
