@@ -125,18 +125,11 @@ export function checkConflist(text: string, file: string): void {
 export function loadConflist(topologyFile: string, conflist: Located<string>): {path: string; text: string} {
   const path = resolve(dirname(topologyFile), conflist.value)
   const read = readRegularFile(path, MAX_CONFLIST_BYTES)
-  if (!('bytes' in read)) {
-    const why = {
-      missing: 'no such file',
-      'not-regular': 'is not a regular file',
-      'too-large': 'is too large (a conflist is at most 64 KiB)',
-      unreadable: `cannot be read (${'code' in read ? read.code : ''})`,
-    }[read.reason]
-    throw new TopologyError(
-      conflist.pos,
-      read.reason === 'missing' ? `cluster.cni.conflist: no such file ${path}` : `cluster.cni.conflist: ${path} ${why}`,
-    )
-  }
+  if (read.reason === 'missing') throw new TopologyError(conflist.pos, `cluster.cni.conflist: no such file ${path}`)
+  if (read.reason === 'not-regular') throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is not a regular file`)
+  if (read.reason === 'too-large')
+    throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is too large (a conflist is at most 64 KiB)`)
+  if (read.reason === 'unreadable') throw new TopologyError(conflist.pos, `cluster.cni.conflist: cannot read ${path} (${read.code})`)
   const text = read.bytes.toString('utf8')
   checkConflist(text, path)
   return {path, text}

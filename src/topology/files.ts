@@ -3,7 +3,7 @@
 // and no more than a size limit; what it holds is never quoted back (see checkConflist).
 import {closeSync, constants, fstatSync, openSync, readSync, statSync} from 'node:fs'
 
-export type ReadRefusal =
+type ReadRefusal =
   {reason: 'missing'} | {reason: 'not-regular'} | {reason: 'too-large'; size: number} | {reason: 'unreadable'; code: string}
 
 /**
@@ -11,7 +11,7 @@ export type ReadRefusal =
  * can do something) and again on the open descriptor (the path could be swapped in between);
  * opened without blocking, so a fifo swapped in cannot hang the read.
  */
-export function readRegularFile(path: string, max: number): {bytes: Buffer} | ReadRefusal {
+export function readRegularFile(path: string, max: number): {reason: 'read'; bytes: Buffer} | ReadRefusal {
   let fd: number | undefined
   try {
     const before = statSync(path)
@@ -28,7 +28,7 @@ export function readRegularFile(path: string, max: number): {bytes: Buffer} | Re
       if (got === 0) break
       n += got
     }
-    return n > max ? {reason: 'too-large', size: n} : {bytes: buf.subarray(0, n)}
+    return n > max ? {reason: 'too-large', size: n} : {reason: 'read', bytes: buf.subarray(0, n)}
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error)
     return code === 'ENOENT' || code === 'ENOTDIR' ? {reason: 'missing'} : {reason: 'unreadable', code}

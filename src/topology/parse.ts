@@ -43,7 +43,7 @@ export function loadTopologyFile(file: string): Topology {
 function readChecked(file: string): Buffer {
   const at1 = {file, line: 1, col: 1}
   const read = readRegularFile(file, MAX_TOPOLOGY_BYTES)
-  if ('bytes' in read) return read.bytes
+  if (read.reason === 'read') return read.bytes
   if (read.reason === 'too-large')
     throw new TopologyError(at1, `file is too large (${(read.size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
   throw new TopologyError(
