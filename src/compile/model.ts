@@ -2,7 +2,7 @@
 // every combination that could not be built. Pure; errors point into the topology file.
 import {TopologyError, type SourcePos, type TopologyWarning} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
-import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../core/ipv4.js'
+import {Cidr, formatIPv4, hostAddressProblem, hostRangeProblem, parseCidr, parseIPv4} from '../core/ipv4.js'
 import {join} from 'node:path'
 import {cniModel, DEFAULT_CNI_ENV} from './cni-model.js'
 import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
@@ -22,9 +22,20 @@ function cidrOf(f: Located<string>, what: string): Cidr {
   return c
 }
 
+/** A range of host addresses (cluster.podCIDR, an underlay segment): a CIDR, and unicast (no loopback, multicast, …). */
+function hostRangeOf(f: Located<string>, what: string): Cidr {
+  const c = cidrOf(f, what)
+  const problem = hostRangeProblem(c)
+  if (problem) throw new TopologyError(f.pos, `${what} ${c} ${problem}`)
+  return c
+}
+
+/** A host's address as the topology fixes it (a node's, a pod's, an external host's): one a host can hold. */
 function ipOf(f: Located<string>, what: string): number {
   const ip = parseIPv4(f.value)
   if (ip === undefined) throw new TopologyError(f.pos, `${what}: "${f.value}" is not an IPv4 address`)
+  const problem = hostAddressProblem(ip)
+  if (problem) throw new TopologyError(f.pos, `${what} ${f.value} ${problem}`)
   return ip
 }
 
@@ -108,10 +119,10 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
 /** The cluster's ranges, each checked, and checked against each other and the mode, in this order. */
 function checkRanges(topo: Topology): Ranges {
   const c = topo.cluster
-  const podCIDR = cidrOf(c.podCIDR, 'cluster.podCIDR')
+  const podCIDR = hostRangeOf(c.podCIDR, 'cluster.podCIDR')
   const multi = c.underlay.length > 1
   const segName = (k: number) => (multi ? `cluster.underlay[${k}]` : 'cluster.underlay')
-  const segs = c.underlay.map((u, k) => cidrOf(u, segName(k)))
+  const segs = c.underlay.map((u, k) => hostRangeOf(u, segName(k)))
   const size = c.nodeSubnetSize.value
   const mode = routingMode(c.routing.value)
   if (size < podCIDR.prefix) {

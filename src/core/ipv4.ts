@@ -59,3 +59,32 @@ export function parseCidr(text: string): Cidr | string {
   if (network !== parseIPv4(addr)) return `"${text}" has host bits set; did you mean ${formatIPv4(network)}/${prefix}?`
   return new Cidr(network, prefix)
 }
+
+/**
+ * The IPv4 blocks no host of a lab may hold an address of (the ones of RFC 6890's special-purpose
+ * registry a host cannot use as its own): one table for every check of a host's address and of
+ * a range of host addresses (cluster.podCIDR, cluster.underlay). Addresses netlab itself picks
+ * (aws-vpc's pod gateway 169.254.1.1) are not checked: only what a topology gives.
+ */
+const NOT_FOR_HOSTS: readonly {cidr: Cidr; what: string}[] = [
+  ['0.0.0.0/8', '"this network" (0.0.0.0/8)'],
+  ['127.0.0.0/8', 'loopback (127.0.0.0/8)'],
+  ['169.254.0.0/16', 'link-local (169.254.0.0/16)'],
+  ['224.0.0.0/4', 'multicast (224.0.0.0/4)'],
+  // before 240/4, which holds it: the broadcast address gets its own name
+  ['255.255.255.255/32', 'the broadcast address 255.255.255.255'],
+  ['240.0.0.0/4', 'reserved (240.0.0.0/4)'],
+].map(([text, what]) => ({cidr: parseCidr(text) as Cidr, what}))
+
+/** Why a host cannot hold this address ("is loopback (127.0.0.0/8), …"), or undefined when it can. */
+export function hostAddressProblem(ip: number): string | undefined {
+  const block = NOT_FOR_HOSTS.find((b) => b.cidr.contains(ip))
+  return block && `is ${block.what}, not an address a host can hold`
+}
+
+/** Why a range cannot hold host addresses (it is, or overlaps, a block of hostAddressProblem's), or undefined. */
+export function hostRangeProblem(range: Cidr): string | undefined {
+  const block = NOT_FOR_HOSTS.find((b) => b.cidr.overlaps(range))
+  if (!block) return undefined
+  return `${block.cidr.covers(range) ? 'is' : 'overlaps'} ${block.what}: hosts cannot hold its addresses`
+}

@@ -10,7 +10,7 @@ import {requirePerl, requireRoot} from '../host/preflight.js'
 import {readState} from '../state/store.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {cniCalls} from '../compile/cni-plan.js'
-import {cachedResult} from './cni-results.js'
+import {cachedResult, requireCniPlugins} from './cni-results.js'
 
 interface PodCheck {
   pod: string
@@ -35,6 +35,7 @@ export async function checkLab(lab: string): Promise<CheckReport> {
   const model = readState(lab)?.model
   if (!model) throw new UsageError(`lab ${lab} has no state`)
   if (!model.cni) throw new UsageError(`lab ${lab} does not use CNI (its topology has no cluster.cni)`)
+  requireCniPlugins(model) // they run as root: only root's
   await requirePerl([NSEXEC, CNI_CHAIN])
   const pods = model.nodes.flatMap((node) => node.pods.map((pod) => ({pod, node})))
   // one lane per pod: a failing pod does not stop the others

@@ -3,6 +3,9 @@
 // capabilities where the plugin has them); a plugin without those picks its own, and the
 // cached results are the truth that status and probe must use.
 import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {trustPath} from '../core/trust.js'
+import {pluginOwners} from '../host/cni-env.js'
 import {UsageError} from '../core/errors.js'
 import type {LabModel, CniModel} from '../model/types.js'
 import {nodePlugins} from '../compile/cni-model.js'
@@ -60,7 +63,7 @@ function conflistBridges(cni: CniModel, node: string): string[] {
     .map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0'))
 }
 
-/** Every plugin of the chain must be there before `up` touches anything. */
+/** Every plugin of the chain must be there, and be one only root can have put there, before `up` touches anything. */
 export function requireCniPlugins(model: LabModel): void {
   const cni = model.cni
   if (!cni) return
@@ -71,4 +74,42 @@ export function requireCniPlugins(model: LabModel): void {
         `CNI_PATH ${cni.path.join(':')}): install containernetworking-plugins (sudo apt-get install -y ` +
         `containernetworking-plugins) or set cluster.cni.binDir`,
     )
+  requireTrustedPlugins(cni)
+}
+
+/**
+ * netlab runs each plugin as root, and a plugin runs others from CNI_PATH (its IPAM plugin): each
+ * directory of CNI_PATH, each plugin of the chain and each IPAM plugin it names must be owned by
+ * root and writable by nobody else, each directory above them too (src/core/trust.ts).
+ */
+function requireTrustedPlugins(cni: CniModel): void {
+  const ipam = new Set(cni.nodes.length > 0 ? ipamTypes(nodePlugins(cni, cni.nodes[0].node)) : [])
+  const ipamFiles = [...ipam].flatMap((type) => {
+    const dir = cni.path.find((d) => existsSync(join(d, type)))
+    return dir ? [join(dir, type)] : []
+  })
+  const checks = [
+    ...cni.path.map((dir) => ({path: dir, kind: 'dir' as const, what: 'CNI_PATH directory'})),
+    ...[...new Set([...cni.chain.map((c) => c.file), ...ipamFiles])].map((file) => ({
+      path: file,
+      kind: 'file' as const,
+      what: 'CNI plugin',
+    })),
+  ]
+  for (const c of checks) {
+    const t = trustPath(c.path, c.kind, pluginOwners(c.path))
+    if (t.ok || 'missing' in t) continue
+    throw new UsageError(
+      `${c.what} ${c.path}: netlab would run it as root, but ${t.path} ${t.why}: it runs only what root owns ` +
+        `and nobody else can write, in directories alike (chown root, chmod go-w)`,
+    )
+  }
+}
+
+/** The IPAM plugins a chain's plugins call (their "ipam": {"type": …}). */
+function ipamTypes(plugins: Record<string, unknown>[]): string[] {
+  return plugins.flatMap((p) => {
+    const type = (p.ipam as {type?: unknown} | undefined)?.type
+    return typeof type === 'string' && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(type) ? [type] : []
+  })
 }

@@ -1,10 +1,13 @@
 // cluster.cni: the CNI conflist netlab calls as the container runtime, and where its plugins
 // are. The key is checked here; a conflist file is read and checked by loadConflist, with every
-// complaint at a line and column of the topology or of the conflist itself.
-import {readFileSync, statSync} from 'node:fs'
+// complaint at a line and column of the topology or of the conflist itself. The conflist may
+// be any file the topology names, read as root: a complaint about it gives a position and a
+// reason, never what the file holds. A binDir names programs netlab runs as root: checkBinDir.
 import {dirname, resolve} from 'node:path'
 import {isScalar, parseDocument, type Node as YamlNode} from 'yaml'
+import {trustPath} from '../core/trust.js'
 import {TopologyError, type SourcePos} from './errors.js'
+import {readRegularFile} from './files.js'
 import {CNI_PRESETS, type CniPresetName, type CniSpec, type Located} from './types.js'
 import type {YamlWalker as Walker} from './walker.js'
 
@@ -56,8 +59,34 @@ function keyPos(text: string, key: string, file: string): SourcePos {
 }
 
 /**
+ * What JSON.parse's message says is wrong, in our words: its own messages quote the input
+ * ("Unexpected token 'r', "root:*:202"... is not valid JSON"), and the input may be any file.
+ */
+const JSON_REASONS: [RegExp, string][] = [
+  [/^Unexpected end of JSON input/, 'the text ends before the JSON value does'],
+  [/^Unterminated string/, 'a string is not closed'],
+  [/^Bad control character/, 'a control character (a tab, a newline) inside a string'],
+  [/^Bad (escaped character|Unicode escape)/, 'a bad \\ escape inside a string'],
+  [/^Expected (double-quoted property name|property name or)/, 'expected a property name in double quotes'],
+  [/^Expected ':'/, 'expected ":" after a property name'],
+  [/^Expected ',' or '\}'/, 'expected "," or "}" after a property value'],
+  [/^Expected ',' or '\]'/, 'expected "," or "]" after an array element'],
+  [/^Unexpected non-whitespace character after JSON/, 'more text after the JSON value'],
+  [/^(Unexpected number|No number after minus sign|Exponent part is missing|Unterminated fractional)/, 'a malformed number'],
+]
+
+/** JSON.parse's error as a position in the text and a reason of ours; nothing of the text itself. */
+function jsonProblem(text: string, error: Error, file: string): TopologyError {
+  // Node names the position in some messages only; JSON is YAML, whose parser always does
+  const at = /position (\d+)/.exec(error.message)?.[1] ?? parseDocument(text, {prettyErrors: false}).errors[0]?.pos[0]
+  const reason = JSON_REASONS.find(([re]) => re.test(error.message))?.[1] ?? 'an unexpected character'
+  return new TopologyError(posAt(text, Number(at ?? 0), file), `not valid JSON: ${reason}`)
+}
+
+/**
  * Check a conflist template: JSON, a conflist (name, cniVersion, a non-empty plugins list, each
- * with a type), and only placeholders netlab fills. Pure; throws a TopologyError in the file.
+ * with a type), and only placeholders netlab fills. Pure; throws a TopologyError in the file,
+ * which says where and why but quotes nothing of the text.
  */
 export function checkConflist(text: string, file: string): void {
   for (const m of text.matchAll(/\{\{([^}]*)\}\}/g)) {
@@ -65,18 +94,14 @@ export function checkConflist(text: string, file: string): void {
     if (!field || !(CONFLIST_FIELDS as readonly string[]).includes(field))
       throw new TopologyError(
         posAt(text, m.index!, file),
-        `unknown template field ${m[0]} (netlab fills ${CONFLIST_FIELDS.map((f) => `{{.${f}}}`).join(', ')})`,
+        `unknown template field (netlab fills ${CONFLIST_FIELDS.map((f) => `{{.${f}}}`).join(', ')})`,
       )
   }
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch (error) {
-    const msg = (error as Error).message
-    // Node names the position in some messages only; JSON is YAML, whose parser always does
-    const at = /position (\d+)/.exec(msg)?.[1] ?? parseDocument(text, {prettyErrors: false}).errors[0]?.pos[0]
-    const what = msg.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, '').replace(/, ".*" is not valid JSON$/s, '')
-    throw new TopologyError(posAt(text, Number(at ?? 0), file), `not valid JSON: ${what}`)
+    throw jsonProblem(text, error as Error, file)
   }
   const at1 = {file, line: 1, col: 1}
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
@@ -99,17 +124,28 @@ export function checkConflist(text: string, file: string): void {
 /** Read the conflist named in the topology (relative to the topology file) and check it. */
 export function loadConflist(topologyFile: string, conflist: Located<string>): {path: string; text: string} {
   const path = resolve(dirname(topologyFile), conflist.value)
-  let text: string
-  try {
-    if (!statSync(path).isFile()) throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is not a regular file`)
-    if (statSync(path).size > MAX_CONFLIST_BYTES)
-      throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is too large (a conflist is at most 64 KiB)`)
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    if (error instanceof TopologyError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${code === 'ENOENT' ? 'no such file' : `cannot read`} ${path}`)
-  }
+  const read = readRegularFile(path, MAX_CONFLIST_BYTES)
+  if (read.reason === 'missing') throw new TopologyError(conflist.pos, `cluster.cni.conflist: no such file ${path}`)
+  if (read.reason === 'not-regular') throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is not a regular file`)
+  if (read.reason === 'too-large')
+    throw new TopologyError(conflist.pos, `cluster.cni.conflist: ${path} is too large (a conflist is at most 64 KiB)`)
+  if (read.reason === 'unreadable') throw new TopologyError(conflist.pos, `cluster.cni.conflist: cannot read ${path} (${read.code})`)
+  const text = read.bytes.toString('utf8')
   checkConflist(text, path)
   return {path, text}
+}
+
+/**
+ * A binDir the topology names holds programs netlab runs as root: it, and every directory above
+ * it, must be root's and writable by nobody else. One that does not exist holds nothing to run
+ * (`up` says which plugin it misses).
+ */
+export function checkBinDir(binDir: Located<string>): void {
+  const t = trustPath(binDir.value, 'dir')
+  if (t.ok || 'missing' in t) return
+  throw new TopologyError(
+    binDir.pos,
+    `cluster.cni.binDir: netlab runs the plugins in ${binDir.value} as root, but ${t.path} ${t.why}: it uses ` +
+      `only a directory that root owns and nobody else can write, below directories alike (chown root, chmod go-w)`,
+  )
 }

@@ -1,13 +1,13 @@
 // Topology file -> Topology. Pure: text in, data or a TopologyError out.
 // We walk the YAML syntax tree ourselves instead of converting to plain JS first, so every
 // complaint can point at the exact line and column of the value that causes it.
-import {readFileSync, statSync} from 'node:fs'
 import {isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
 import {YamlWalker} from './walker.js'
 import {LIMITS, nameProblem} from './names.js'
 import {parseLabels, parsePolicies} from './policies.js'
-import {loadConflist, parseCni} from './cni.js'
+import {checkBinDir, loadConflist, parseCni} from './cni.js'
+import {readRegularFile} from './files.js'
 import {
   DEFAULT_ROUTING_MODE,
   ROUTING_MODES,
@@ -35,26 +35,25 @@ export function loadTopologyFile(file: string): Topology {
   const topo = parseTopology(readChecked(file), file)
   const cni = topo.cluster.cni
   if (cni?.conflist) cni.conflistFile = loadConflist(file, cni.conflist)
+  if (cni?.binDir) checkBinDir(cni.binDir)
   return topo
 }
 
 /** A file's bytes, once it is known to be a regular file of a topology's size at most. */
 function readChecked(file: string): Buffer {
   const at1 = {file, line: 1, col: 1}
-  let size: number
-  try {
-    const st = statSync(file)
-    if (!st.isFile()) throw new TopologyError(at1, 'not a regular file')
-    size = st.size
-  } catch (error) {
-    if (error instanceof TopologyError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new TopologyError(at1, code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(error)})`)
-  }
-  if (size > MAX_TOPOLOGY_BYTES) {
-    throw new TopologyError(at1, `file is too large (${(size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
-  }
-  return readFileSync(file)
+  const read = readRegularFile(file, MAX_TOPOLOGY_BYTES)
+  if (read.reason === 'read') return read.bytes
+  if (read.reason === 'too-large')
+    throw new TopologyError(at1, `file is too large (${(read.size / 1024 / 1024).toFixed(1)} MiB; a topology is at most 1 MiB)`)
+  throw new TopologyError(
+    at1,
+    read.reason === 'missing'
+      ? 'no such file'
+      : read.reason === 'not-regular'
+        ? 'not a regular file'
+        : `cannot read the file (${read.code})`,
+  )
 }
 
 /** The offset of the first byte that is not valid UTF-8, or -1. */

@@ -2,15 +2,16 @@
 // with file:line:column, nothing created on the machine. How fast (docs/safety.md's "under a
 // second") is measured by bench/bad-input.ts, not here: a loaded machine would make it flaky.
 import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {BIN, cliEnv, makeStateDir, removeDir, ROOT} from '../helpers/lab.js'
+import {BIN, cliEnv, isRoot, labNetns, labSandbox, makeStateDir, netlab, removeDir, ROOT, uniqueLab} from '../helpers/lab.js'
 
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad')
 const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<
   string,
-  {line: number; col: number; match: string}
+  {line: number; col: number; file?: string; match: string}
 >
 const files = readdirSync(CORPUS)
   .filter((f) => f.endsWith('.yaml'))
@@ -57,7 +58,8 @@ describe('bad topologies through `netlab up`', () => {
         expect(r.stdout, f).toBe('')
         const lines = r.stderr.trimEnd().split('\n')
         expect(lines, f).toHaveLength(1)
-        expect(lines[0].startsWith(`${join(CORPUS, f)}:${e.line}:${e.col}: `), `${f}: ${lines[0]}`).toBe(true)
+        expect(lines[0].startsWith(`${join(CORPUS, e.file ?? f)}:${e.line}:${e.col}: `), `${f}: ${lines[0]}`).toBe(true)
+        expect(lines[0].slice(lines[0].indexOf(': ') + 2), f).toMatch(new RegExp(e.match))
       })
     }
     // no namespace of any lab named in the corpus appeared (other labs on the machine may come and go)
@@ -93,5 +95,63 @@ describe('bad topologies through `netlab up`', () => {
       if (!f.endsWith(join('exec', 'runner.ts')))
         expect(text, f).not.toMatch(/from 'execa'|import \{[^}]*\bspawn\b[^}]*\} from 'node:child_process'/)
     }
+  })
+})
+
+describe.skipIf(!isRoot)('a topology file is code: what it names is checked before anything is made', () => {
+  const {stateDir, env, track} = labSandbox()
+  const bin = mkdtempSync(join(tmpdir(), 'netlab-bin-'))
+  afterAll(() => removeDir(bin))
+
+  /** A topology of one node and one pod whose cni is `cni`; returns its file. */
+  function topology(lab: string, cni: string): string {
+    const file = join(stateDir, `${lab}.yaml`)
+    writeFileSync(file, `name: ${lab}\ncluster:\n  cni: ${cni}\nnodes:\n  - name: n0\n    pods: 1\n`)
+    return file
+  }
+
+  it('`up` with a binDir whose plugin belongs to another user (chown nobody): exit 2 naming it, nothing made', () => {
+    chmodSync(bin, 0o755)
+    // stand-ins for the reference plugins: refused before any runs
+    for (const type of ['loopback', 'bridge', 'host-local']) writeFileSync(join(bin, type), '#!/bin/sh\nexit 1\n', {mode: 0o755})
+    chownSync(join(bin, 'bridge'), 65534, 65534)
+    const lab = track(uniqueLab('untrusted'))
+    const r = netlab(['up', topology(lab, `{preset: reference, binDir: ${bin}}`)], env)
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr.trim()).toBe(
+      `netlab: CNI plugin ${bin}/bridge: netlab would run it as root, but ${bin}/bridge is owned by uid 65534, not by root: ` +
+        `it runs only what root owns and nobody else can write, in directories alike (chown root, chmod go-w)`,
+    )
+    expect(labNetns(lab)).toEqual([])
+    expect(readdirSync(stateDir).filter((f) => !f.endsWith('.yaml'))).toEqual([])
+  })
+
+  it('`up` and `validate` with a binDir anyone can write: exit 2 at the binDir in the topology', () => {
+    chmodSync(bin, 0o777)
+    const lab = track(uniqueLab('worldbin'))
+    const file = topology(lab, `{preset: reference, binDir: ${bin}}`)
+    for (const cmd of ['validate', 'up']) {
+      const r = netlab([cmd, file], env)
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr.trim()).toMatch(new RegExp(`^${file}:3:36: cluster\\.cni\\.binDir: .* ${bin} is writable by others \\(mode 0777\\)`))
+    }
+    expect(labNetns(lab)).toEqual([])
+  })
+
+  it('a conflist naming an unreadable secret: the error gives its place, never its text', () => {
+    const secret = join(stateDir, 'shadow')
+    writeFileSync(secret, 'root:$y$j9T$S3cretSaltAndHash:20200:0:99999:7:::\n', {mode: 0o600})
+    const lab = track(uniqueLab('secret'))
+    const r = netlab(['validate', topology(lab, `{conflist: ${secret}}`)], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe(`${secret}:1:1: not valid JSON: an unexpected character`)
+  })
+
+  it('podCIDR 224.0.0.0/8 (multicast): `validate` says so, exit 2', () => {
+    const file = join(stateDir, 'mcast.yaml')
+    writeFileSync(file, 'name: mcast\ncluster:\n  podCIDR: 224.0.0.0/8\nnodes:\n  - name: n0\n')
+    const r = netlab(['validate', file], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe(`${file}:3:12: cluster.podCIDR 224.0.0.0/8 is multicast (224.0.0.0/4): hosts cannot hold its addresses`)
   })
 })

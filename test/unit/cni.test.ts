@@ -85,7 +85,7 @@ describe('cluster.cni in the topology', () => {
       )
       expect(
         topologyError(() => load('{"cniVersion": "1.0.0",\n "name": "x", "plugins": [{"type": "bridge", "x": "{{.Subnet}}"}]}')).message,
-      ).toBe(`${path}:2:52: unknown template field {{.Subnet}} (netlab fills {{.PodCIDR}}, {{.Gateway}}, {{.DataDir}})`)
+      ).toBe(`${path}:2:52: unknown template field (netlab fills {{.PodCIDR}}, {{.Gateway}}, {{.DataDir}})`)
       expect(() => checkConflist(cniPreset('bash').conflist(), 'x')).not.toThrow()
     })
   })

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {TopologyError} from '../../src/topology/errors.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {buildModel} from '../../src/compile/model.js'
-import {Cidr, formatIPv4, parseCidr, parseIPv4} from '../../src/core/ipv4.js'
+import {Cidr, formatIPv4, hostAddressProblem, hostRangeProblem, parseCidr, parseIPv4} from '../../src/core/ipv4.js'
 import {hostVethName, labOfNetns, netnsName, ownerMark} from '../../src/core/names.js'
 import {allNetns, allPods} from '../../src/model/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
@@ -241,6 +241,54 @@ describe('parseCidr', () => {
     expect(parseCidr('10.244.1.0/16')).toBe('"10.244.1.0/16" has host bits set; did you mean 10.244.0.0/16?')
     expect(parseCidr('192.168.50.10/24')).toMatch(/did you mean 192\.168\.50\.0\/24\?/)
     expect(parseCidr('10.0.0.1/31')).toMatch(/did you mean 10\.0\.0\.0\/31\?/)
+  })
+})
+
+describe('addresses a host can hold (hostAddressProblem, hostRangeProblem)', () => {
+  const ip = (text: string) => hostAddressProblem(parseIPv4(text)!)
+
+  it('refuses each special block from its first to its last address, and nothing either side', () => {
+    const blocks: [string, string, string, string, RegExp][] = [
+      // before, first, last, after, what
+      ['', '0.0.0.0', '0.255.255.255', '1.0.0.0', /"this network" \(0\.0\.0\.0\/8\)/],
+      ['126.255.255.255', '127.0.0.0', '127.255.255.255', '128.0.0.0', /loopback \(127\.0\.0\.0\/8\)/],
+      ['169.253.255.255', '169.254.0.0', '169.254.255.255', '169.255.0.0', /link-local \(169\.254\.0\.0\/16\)/],
+      ['223.255.255.255', '224.0.0.0', '239.255.255.255', '', /multicast \(224\.0\.0\.0\/4\)/],
+      ['', '240.0.0.0', '255.255.255.254', '', /reserved \(240\.0\.0\.0\/4\)/],
+    ]
+    for (const [before, first, last, after, what] of blocks) {
+      if (before) expect(ip(before), before).toBeUndefined()
+      expect(ip(first), first).toMatch(what)
+      expect(ip(last), last).toMatch(what)
+      if (after) expect(ip(after), after).toBeUndefined()
+    }
+    expect(ip('255.255.255.255')).toBe('is the broadcast address 255.255.255.255, not an address a host can hold')
+    for (const ok of ['10.244.0.5', '192.168.50.10', '203.0.113.10', '100.64.0.1', '172.16.0.1']) expect(ip(ok), ok).toBeUndefined()
+  })
+
+  it('refuses a range that is or overlaps one, and takes the private and documentation ranges', () => {
+    expect(hostRangeProblem(cidr('224.0.0.0/8'))).toBe('is multicast (224.0.0.0/4): hosts cannot hold its addresses')
+    expect(hostRangeProblem(cidr('96.0.0.0/3'))).toBe('overlaps loopback (127.0.0.0/8): hosts cannot hold its addresses')
+    expect(hostRangeProblem(cidr('0.0.0.0/0'))).toMatch(/^overlaps "this network"/)
+    expect(hostRangeProblem(cidr('128.0.0.0/1'))).toMatch(/^overlaps link-local/)
+    expect(hostRangeProblem(cidr('255.255.255.255/32'))).toMatch(/^is the broadcast address/)
+    for (const ok of [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '100.64.0.0/10',
+      '198.51.100.0/24',
+      '1.0.0.0/8',
+      '126.0.0.0/8',
+      '128.0.0.0/3',
+    ])
+      expect(hostRangeProblem(cidr(ok)), ok).toBeUndefined()
+  })
+
+  it("leaves netlab's own choices alone: aws-vpc's pods still get the gateway 169.254.1.1", () => {
+    const m = model('name: lab\ncluster:\n  routing: aws-vpc\nnodes:\n  - name: a\n    pods: 2\n')
+    expect(m.nodes[0].gateway).toBe('169.254.1.1')
+    expect(m.nodes[0].pods.map((p) => hostAddressProblem(parseIPv4(p.ip)!))).toEqual([undefined, undefined])
   })
 })
 
