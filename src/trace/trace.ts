@@ -1,13 +1,17 @@
 // `netlab trace`: walk a packet from one lab member to another's address, hop by hop, reading
 // each namespace's real kernel state on the way (./read.ts) and deciding each hop from it
-// (./hop.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
+// (./hop.ts); a frame one pod sends another of its node crosses the node's bridge, and with
+// br_netfilter its iptables (./bridged.ts); a full-size packet is followed for the MTUs on the way
+// (./mtu.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
 // hops are read before and after, so the path is seen, not only predicted.
 import {UsageError} from '../core/errors.js'
 import {findMember} from '../lab/member.js'
 import {parseIPv4} from '../core/ipv4.js'
 import type {LabModel, Member} from '../model/types.js'
 import {readState} from '../state/store.js'
-import {arrivalInterface, decideHop, ownerOf, type NextHop} from './hop.js'
+import {decideBridged} from './bridged.js'
+import {arrivalInterface, decideHop, ownerOf} from './hop.js'
+import {arrivalMtu, leaving, type Size} from './mtu.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
 
@@ -55,6 +59,9 @@ export async function traceLab(
   let at: Member = from
   let iif: string | undefined
   let delivered = false
+  // a full-size packet as it goes (./mtu.ts), and the problem of a device too small for it where it arrives
+  let size: Size | undefined
+  let tooBig: Hop['problem']
   const seen = new Set<string>()
   for (let n = 0; n < MAX_HOPS; n++) {
     const key = `${at.netns}|${iif}|${packet.src}`
@@ -74,14 +81,29 @@ export async function traceLab(
     // the source picks its own source address, as the kernel does for a new packet
     if (iif === undefined && Array.isArray(snap.route) && snap.route[0]?.prefsrc) packet = {...packet, src: snap.route[0].prefsrc}
     const d = decideHop({model, member: at, snap, packet, iif})
+    if (tooBig && !d.hop.problem) d.hop.problem = tooBig
     hops.push(d.hop)
     packet = d.packet
     if (d.delivered) {
       delivered = true
       break
     }
-    if (!d.next || (d.hop.problem && d.hop.problem.kind !== 'mtu')) break
-    iif = await arrive(d.next, cache)
+    if (!d.next || stops(d.hop)) break
+    size = leaving(d.hop, snap.links, size?.size)
+    if (d.next.bridge) {
+      // to another pod of its node: the frame crosses the node's bridge, and maybe its iptables (br_netfilter)
+      const node = await readStatic(d.next.bridge.node.netns, cache)
+      const b = decideBridged(model, d.next.bridge, node, packet)
+      if (b) {
+        hops.push(b.hop)
+        packet = b.packet
+        if (stops(b.hop)) break
+        size = leaving(b.hop, node.links, size?.size)
+      }
+    }
+    const links = (await readStatic(d.next.member.netns, cache)).links
+    iif = arrivalInterface(d.next, links)
+    tooBig = size && arrivalMtu(d.next.member.name, links, iif, !!d.next.overlay, size)
     at = d.next.member
   }
   if (!delivered && hops.length >= MAX_HOPS && !hops.at(-1)!.problem)
@@ -95,7 +117,5 @@ export async function traceLab(
   return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
 }
 
-/** The interface the packet arrives by at the next member (read from that member's addresses). */
-async function arrive(next: NextHop, cache: Cache): Promise<string> {
-  return arrivalInterface(next, (await readStatic(next.member.netns, cache)).links)
-}
+/** The packet stops at this hop (an MTU problem spoils only full-size packets: small ones go on). */
+const stops = (h: Hop) => !!h.problem && h.problem.kind !== 'mtu'

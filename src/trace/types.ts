@@ -61,10 +61,26 @@ export interface Snapshot {
   iptables: string
   /** net.ipv4.ip_forward */
   ipForward: string
+  /**
+   * net.bridge.bridge-nf-call-iptables in this namespace ("1": br_netfilter hands frames its
+   * bridges forward to iptables; empty: the module is not loaded, nothing does)
+   */
+  bridgeNf?: string
 }
 
 /** Why a packet stops (or is spoiled) at a hop. */
-export type StopKind = 'no-route' | 'forwarding-off' | 'drop' | 'no-neighbour' | 'no-fdb' | 'masquerade' | 'mtu' | 'loop' | 'unknown'
+export type StopKind =
+  | 'no-route'
+  | 'forwarding-off'
+  | 'drop'
+  | 'no-neighbour'
+  | 'no-fdb'
+  | 'masquerade'
+  | 'mtu'
+  | 'loop'
+  | 'unknown'
+  /** --confirm: the real packet's counters contradict the model (it was not seen where trace says it goes) */
+  | 'unseen'
 
 export interface Hop {
   /** the lab member (namespace) the packet is in */
