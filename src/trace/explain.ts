@@ -2,7 +2,8 @@
 // stops and why ("web-0 → db: stops at node-1: no route to 10.244.9.10"). A packet that gets
 // through is followed back (the reply may be what is lost). Cost is bounded: only failures, each
 // distinct pair and protocol traced once, at most MAX_TRACED of them, a few at a time, and every
-// namespace read once for all of them.
+// namespace read once for all of them. A pod's own-address check that fails because its peers saw
+// it rewritten is explained by the trace that found the rewrite.
 import {pool} from '../exec/executor.js'
 import type {LabModel} from '../model/types.js'
 import type {ProbeReport, ProbeResult} from '../probe/types.js'
@@ -51,5 +52,19 @@ export async function explainFailures(lab: string, model: LabModel, report: Prob
     }
     for (const x of results) x.explanation = line
   })
+  explainSelf(report)
   return {traced: Math.min(keys.length, MAX_TRACED), notTraced: Math.max(0, keys.length - MAX_TRACED)}
+}
+
+/**
+ * A pod's own-address check (src = dst) fails because its peers saw another address: what rewrote
+ * its packets is what the trace of one of its failing packets found (a masquerade, usually).
+ */
+function explainSelf(report: ProbeReport): void {
+  const all = report.checks.flatMap((c) => c.results)
+  for (const r of all) {
+    if (r.ok || r.src.name !== r.dst.name || r.explanation) continue
+    const peer = all.find((x) => !x.ok && x.src.name === r.src.name && x.dst.name !== r.src.name && /masquerade/.test(x.explanation ?? ''))
+    if (peer) r.explanation = `its peers see another address: ${peer.explanation}`
+  }
 }

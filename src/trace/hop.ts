@@ -153,7 +153,9 @@ export function firewallStep(a: {model: LabModel; member: Member; snap: Omit<Sna
   const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
   if (!masq) return {firewall, leaving: packet}
   const natted = masq.toSource ?? snap.links.find((l) => l.ifname === where.oif)?.addr_info?.find((x) => x.family !== 'inet6')?.local
-  if (isPodAddress(model, packet.src) && (isPodAddress(model, packet.dst) || model.nodes.some((n) => n.ip === packet.dst)))
+  // only pod to pod must keep its source: a pod's packet to a node's underlay address is the lab's
+  // own ipMasq's to take (`! -d podCIDR`), as flannel's is
+  if (isPodAddress(model, packet.src) && isPodAddress(model, packet.dst))
     return {
       stop: {
         kind: 'masquerade',

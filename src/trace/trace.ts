@@ -13,6 +13,7 @@ import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
+import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
 
 /** No lab path is longer; more means a routing loop. */
@@ -110,10 +111,7 @@ export async function traceLab(
     hops.at(-1)!.problem = {kind: 'loop', reason: `no arrival after ${MAX_HOPS} hops`}
   const bad = hops.find((h) => h.problem && h.problem.kind !== 'mtu') ?? hops.find((h) => h.problem)
   const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
-  const path = `${from.name} → ${toName}`
-  const summary = problem
-    ? `${path}: ${delivered && problem.kind === 'mtu' ? 'arrives, but at' : 'stops at'} ${problem.member}: ${problem.reason}`
-    : `${path}: arrives (${hops.map((h) => h.member).join(' → ')})`
+  const summary = summarize(from.name, toName, hops, delivered, problem)
   return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
 }
 

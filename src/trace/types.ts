@@ -118,4 +118,6 @@ export interface TraceResult {
   problem?: {member: string; kind: StopKind; reason: string}
   /** the one-line summary: "web-0 → db: stops at node-1: no route to 10.244.9.10" */
   summary: string
+  /** --confirm: did the real ping get a reply */
+  confirm?: {reply: boolean}
 }
