@@ -23,6 +23,8 @@ export interface TraceOptions {
   lab?: string
   proto?: Proto
   port?: number
+  /** the packet comes in at the source by this interface, from this address (a reply un-masqueraded there), not made there */
+  enter?: {iif: string; src: string}
 }
 
 /** The address a member is reached at: a node's underlay address, a pod's own, a router's first leg. */
@@ -54,11 +56,11 @@ export async function traceLab(
   cache: Cache = new Map(),
 ): Promise<TraceResult> {
   const proto = opts.proto ?? (opts.port !== undefined ? 'tcp' : 'icmp')
-  let packet: Packet = {src: primaryAddress(model, from) ?? '0.0.0.0', dst: to, proto, port: proto === 'icmp' ? undefined : opts.port}
+  let packet: Packet = {src: opts.enter?.src ?? primaryAddress(model, from) ?? '0.0.0.0', dst: to, proto, port: proto === 'icmp' ? undefined : opts.port}
   const toName = ownerOf(model, to)?.name ?? to
   const hops: Hop[] = []
   let at: Member = from
-  let iif: string | undefined
+  let iif: string | undefined = opts.enter?.iif
   let delivered = false
   // a full-size packet as it goes (./mtu.ts), and the problem of a device too small for it where it arrives
   let size: Size | undefined
