@@ -60,7 +60,7 @@ function explainSelf(report: ProbeReport): void {
   const all = report.checks.flatMap((c) => c.results)
   for (const r of all) {
     if (r.ok || r.src.name !== r.dst.name || r.explanation) continue
-    const peer = all.find((x) => !x.ok && x.src.name === r.src.name && x.dst.name !== r.src.name && /masquerade/.test(x.explanation ?? ''))
+    const peer = all.find((x) => !x.ok && x.src.name === r.src.name && x.dst.name !== r.src.name && / masquerades \S+ → /.test(x.explanation ?? ''))
     if (peer) r.explanation = `its peers see another address: ${peer.explanation}`
   }
 }
