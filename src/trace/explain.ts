@@ -1,16 +1,15 @@
 // `netlab probe` explains its failures with trace: one line per failed check, where the packet
 // stops and why ("web-0 → db: stops at node-1: no route to 10.244.9.10"). A packet that gets
-// through is followed back (the reply may be what is lost). Cost is bounded: only failures, each
+// through is followed back, to the address its destination saw (the reply may be what is lost). Cost is bounded: only failures, each
 // distinct pair and protocol traced once, at most MAX_TRACED of them, a few at a time, and every
 // namespace read once for all of them. A pod's own-address check that fails because its peers saw
 // it rewritten is explained by the trace that found the rewrite.
 import {pool} from '../exec/executor.js'
-import type {LabModel} from '../model/types.js'
+import type {LabModel, Member} from '../model/types.js'
 import type {ProbeReport, ProbeResult} from '../probe/types.js'
 import type {Cache} from './read.js'
 import {traceLab} from './trace.js'
 import type {Proto, TraceResult} from './types.js'
-import type {Member} from '../model/types.js'
 
 const MAX_TRACED = 20
 
@@ -60,7 +59,9 @@ function explainSelf(report: ProbeReport): void {
   const all = report.checks.flatMap((c) => c.results)
   for (const r of all) {
     if (r.ok || r.src.name !== r.dst.name || r.explanation) continue
-    const peer = all.find((x) => !x.ok && x.src.name === r.src.name && x.dst.name !== r.src.name && / masquerades \S+ → /.test(x.explanation ?? ''))
+    const peer = all.find(
+      (x) => !x.ok && x.src.name === r.src.name && x.dst.name !== r.src.name && / masquerades \S+ → /.test(x.explanation ?? ''),
+    )
     if (peer) r.explanation = `its peers see another address: ${peer.explanation}`
   }
 }

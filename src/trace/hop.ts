@@ -142,12 +142,20 @@ export type FirewallOutcome = {stop: {kind: StopKind; reason: string}; firewall?
  * rewrite the source (to `where.oif`'s address, for a MASQUERADE) — and a pod's packet to a pod
  * or node must keep its source. Shared by routed hops and bridged frames (br_netfilter).
  */
-export function firewallStep(a: {model: LabModel; member: Member; snap: Omit<Snapshot, 'route'>; packet: Packet; chain: string; where: Where}): FirewallOutcome {
+export function firewallStep(a: {
+  model: LabModel
+  member: Member
+  snap: Omit<Snapshot, 'route'>
+  packet: Packet
+  chain: string
+  where: Where
+}): FirewallOutcome {
   const {model, member, snap, packet, chain} = a
   const tables = parseSave(snap.iptables)
   const where: Where = {...a.where, local: new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!)))}
   const filter = evaluate(tables, 'filter', chain, packet, where)
-  if (filter?.verdict === 'drop') return {stop: {kind: 'drop', reason: dropReason(member, filter, chain)}, firewall: describeVerdict(filter)}
+  if (filter?.verdict === 'drop')
+    return {stop: {kind: 'drop', reason: dropReason(member, filter, chain)}, firewall: describeVerdict(filter)}
   const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
   const masq = nat?.verdict === 'masquerade' ? nat : undefined
   const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined

@@ -19,7 +19,10 @@ export function renderTrace(t: TraceResult): string {
     if (!h.problem || h.problem.kind === 'mtu' || h.problem.kind === 'unseen') lines.push(`   ${h.text}`)
     if (h.firewall) lines.push(`   iptables: ${h.firewall}`)
     if (h.counted) lines.push(`   seen: ${h.counted}`)
-    if (h.problem) lines.push(`   ✗ ${h.problem.kind === 'mtu' ? 'problem' : h.problem.kind === 'unseen' ? 'seen stopping here' : 'stops here'}: ${h.problem.reason}`)
+    if (h.problem)
+      lines.push(
+        `   ✗ ${h.problem.kind === 'mtu' ? 'problem' : h.problem.kind === 'unseen' ? 'seen stopping here' : 'stops here'}: ${h.problem.reason}`,
+      )
   })
   lines.push('', t.summary)
   return lines.join('\n')

@@ -56,7 +56,12 @@ export async function traceLab(
   cache: Cache = new Map(),
 ): Promise<TraceResult> {
   const proto = opts.proto ?? (opts.port !== undefined ? 'tcp' : 'icmp')
-  let packet: Packet = {src: opts.enter?.src ?? primaryAddress(model, from) ?? '0.0.0.0', dst: to, proto, port: proto === 'icmp' ? undefined : opts.port}
+  let packet: Packet = {
+    src: opts.enter?.src ?? primaryAddress(model, from) ?? '0.0.0.0',
+    dst: to,
+    proto,
+    port: proto === 'icmp' ? undefined : opts.port,
+  }
   const toName = ownerOf(model, to)?.name ?? to
   const hops: Hop[] = []
   let at: Member = from

@@ -67,7 +67,7 @@ describe.skipIf(!isRoot)('trace and probe with br_netfilter: bridged frames cros
     if (bridgeNf(`netlab-${lab}.n0`) !== '1') skip()
   }
 
-  it.each(MODES)('%s: every check the probe fails under each fault is explained', (routing, ctx) => {
+  it.for(MODES)('%s: every check the probe fails under each fault is explained', {timeout: 240_000}, (routing, ctx) => {
     const lab = labs.get(routing)!
     premise(lab, () => ctx.skip())
     const model = readState(lab)!.model
@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('trace and probe with br_netfilter: bridged frames cros
     // the faults that spoil bridged frames did show, so the explanations were put to the test
     expect(failing.get('drop')).toBeGreaterThan(0)
     expect(failing.get('masquerade')).toBeGreaterThan(0)
-  }, 240_000)
+  })
 
   const trace = (lab: string, from: string, to: string, ...more: string[]) => {
     const r = netlab(['trace', '--lab', lab, from, to, '--json', ...more], env)
@@ -137,7 +137,8 @@ describe.skipIf(!isRoot)('trace and probe with br_netfilter: bridged frames cros
     const target = model.members.find((m) => m.name === 'n0-p0')!.ips[0]
     // the raw table is not modelled: only the real packet can show it is dropped on n0
     const rule = ['-t', 'raw', 'PREROUTING', '-d', `${target}/32`, '-j', 'DROP']
-    const ipt = (verb: string) => execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n0`, 'iptables', rule[0], rule[1], verb, ...rule.slice(2)])
+    const ipt = (verb: string) =>
+      execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n0`, 'iptables', rule[0], rule[1], verb, ...rule.slice(2)])
     expect(trace(lab, 'n1-p0', 'n0-p0').code).toBe(0)
     ipt('-I')
     try {

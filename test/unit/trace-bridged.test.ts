@@ -39,7 +39,10 @@ const forwardFirst = (rule: string) => (s: Snapshot) => {
 describe('a frame one pod sends another of its node, across the node’s bridge', () => {
   it('is bridged by node-0, port to port: the pod’s hop says so, the node’s hop is the bridge’s', () => {
     const d = decideHop({model, member: member('web-1'), snap: snap('web-1'), packet: pkt})
-    expect(d.next).toMatchObject({member: {name: 'web-0'}, bridge: {node: {name: 'node-0'}, bridge: 'cni0', inPort: 'veth-web-1', outPort: 'veth-web-0'}})
+    expect(d.next).toMatchObject({
+      member: {name: 'web-0'},
+      bridge: {node: {name: 'node-0'}, bridge: 'cni0', inPort: 'veth-web-1', outPort: 'veth-web-0'},
+    })
     const b = bridged()
     expect(b.hop).toMatchObject({member: 'node-0', in: 'veth-web-1', out: 'veth-web-0'})
     expect(b.hop.problem).toBeUndefined()
@@ -52,7 +55,9 @@ describe('a frame one pod sends another of its node, across the node’s bridge'
   it('with bridge-nf-call-iptables=1, meets FORWARD (in and out cni0): a stray DROP stops it there', () => {
     const b = bridged(forwardFirst('-A FORWARD -d 10.244.0.2/32 -j DROP'))
     expect(b.hop.problem).toMatchObject({kind: 'drop'})
-    expect(b.hop.problem!.reason).toMatch(/^dropped by node-0's iptables FORWARD rule 1: -A FORWARD -d 10\.244\.0\.2\/32 -j DROP \(net\.bridge/)
+    expect(b.hop.problem!.reason).toMatch(
+      /^dropped by node-0's iptables FORWARD rule 1: -A FORWARD -d 10\.244\.0\.2\/32 -j DROP \(net\.bridge/,
+    )
     // a rule on the interfaces sees the bridge both ways, as br_netfilter shows it
     expect(bridged(forwardFirst('-A FORWARD -i cni0 -o cni0 -j DROP')).hop.problem).toMatchObject({kind: 'drop'})
     expect(bridged(forwardFirst('-A FORWARD -i eth0 -j DROP')).hop.problem).toBeUndefined()
@@ -75,7 +80,10 @@ describe('a frame one pod sends another of its node, across the node’s bridge'
 
   it('meets nat POSTROUTING: a MASQUERADE of the pod subnet rewrites it to cni0’s address — NAT between pods', () => {
     const b = bridged((s) => {
-      s.iptables = s.iptables.replace(':POSTROUTING ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.244.0.0/24 -j MASQUERADE')
+      s.iptables = s.iptables.replace(
+        ':POSTROUTING ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.244.0.0/24 -j MASQUERADE',
+      )
     })
     expect(b.hop.problem).toMatchObject({kind: 'masquerade'})
     expect(b.hop.problem!.reason).toMatch(/node-0 masquerades 10\.244\.0\.3 → 10\.244\.0\.1 on the way to 10\.244\.0\.2 \(web-0\)/)
@@ -139,7 +147,11 @@ describe('--confirm: counts that contradict the verdict change it', () => {
   it('0 packets where the packet should pass: it stops there', () => {
     expect(contradiction(arrives, [{out: 1}, {in: 1, out: 0}, {in: 0}], false)).toMatchObject({
       hop: 1,
-      problem: {member: 'node-0', kind: 'unseen', reason: expect.stringMatching(/came in but never went out: node-0's veth-web-0 counted 0/)},
+      problem: {
+        member: 'node-0',
+        kind: 'unseen',
+        reason: expect.stringMatching(/came in but never went out: node-0's veth-web-0 counted 0/),
+      },
     })
     expect(contradiction(arrives, [{out: 1}, {in: 1, out: 2}, {in: 0}], false)).toMatchObject({hop: 2, problem: {member: 'web-0'}})
   })
@@ -150,7 +162,11 @@ describe('--confirm: counts that contradict the verdict change it', () => {
     expect(c.problem).toMatchObject({member: 'web-0', kind: 'unseen', reason: expect.stringMatching(/no reply/)})
     expect(contradiction(arrives, [{out: 1}, {in: 1, out: 1}, {in: 1}], true)).toBeUndefined()
     // a verdict that already stops: the counts past the stop say nothing more
-    const stops = {...arrives, delivered: false, hops: [arrives.hops[0], {...arrives.hops[1], problem: {kind: 'drop' as const, reason: 'r'}}]}
+    const stops = {
+      ...arrives,
+      delivered: false,
+      hops: [arrives.hops[0], {...arrives.hops[1], problem: {kind: 'drop' as const, reason: 'r'}}],
+    }
     expect(contradiction(stops, [{out: 1}, {in: 1}], false)).toBeUndefined()
   })
 })
