@@ -9,7 +9,10 @@ export default class Trace extends NetlabCommand {
     'kernel state of each namespace on the way: the route the kernel picks (ip route get, with ' +
     'the interface it came in by), the device and neighbour it leaves by (on an overlay: the ' +
     'remote tunnel end from the fdb), the iptables rule that accepts, drops or masquerades it. ' +
-    'Names where it stops and why. Exit 0: it arrives intact; 1: it stops or is spoiled (NAT, MTU); 2: bad input.'
+    'A frame between two pods of one node crosses its bridge, and its iptables when br_netfilter hands it over ' +
+    '(bridge-nf-call-iptables, read from the node). Names where it stops and why. With --confirm, counts that ' +
+    'contradict the verdict change it. Exit 0: it arrives intact; 1: it stops or is spoiled (NAT, full-size packets ' +
+    'lost to an MTU, either way) or --confirm saw it lost; 2: bad input.'
   static override usage = 'trace [--lab LAB] SRC DST [--proto tcp|udp|icmp] [--port N] [--confirm]'
   static override examples = [
     '<%= config.bin %> trace web-0 db',
@@ -27,7 +30,8 @@ export default class Trace extends NetlabCommand {
     proto: Flags.string({description: 'the protocol (default: icmp; tcp when --port is given)', options: ['icmp', 'tcp', 'udp']}),
     port: Flags.integer({description: 'the destination port (tcp, udp)', min: 1, max: 65535}),
     confirm: Flags.boolean({
-      description: "send one real ping along the path and show each hop's packet counters (a lab address only)",
+      description:
+        "send one real ping along the path and show each hop's packet counters (a lab address only); counts that contradict the verdict change it",
       default: false,
     }),
   }

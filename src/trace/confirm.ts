@@ -2,11 +2,16 @@
 // source to the destination (a lab address: nothing leaves the lab), and each hop's interface
 // packet counters (`ip -j -s link`) are read before and after, all namespaces in one fan-out
 // each time; a hop whose way in counted the packet but whose way out did not is where it stopped.
+// The counts are evidence: where they contradict the verdict (0 packets where trace says it
+// passes, or no reply to a packet trace says arrives), the verdict changes (./reconcile below).
 import {tmpdir} from 'node:os'
 import {readInNamespaces} from '../exec/fanout.js'
 import type {LabModel} from '../model/types.js'
 import {ownerOf} from './hop.js'
+import {summarize} from './render.js'
 import type {Hop, TraceResult} from './types.js'
+
+type Problem = NonNullable<TraceResult['problem']>
 
 /** interface name -> packets received and sent */
 export type Counters = Map<string, {rx: number; tx: number}>
@@ -22,17 +27,57 @@ export function parseCounters(json: string): Counters {
   return out
 }
 
-/** "in by cni0: 1 packet, out eth0: 1 packet" — the counters' change at one hop (ARP counts too) */
-export function countedText(hop: Hop, before: Counters, after: Counters): string | undefined {
+/** A hop's counters' change: packets in by its way in, out by its way out (undefined: not read, or not asked). */
+export interface Seen {
+  in?: number
+  out?: number
+}
+
+export function countedAt(hop: Hop, before: Counters, after: Counters): Seen {
   const delta = (dev: string | undefined, dir: 'rx' | 'tx') =>
     dev && before.has(dev) && after.has(dev) ? after.get(dev)![dir] - before.get(dev)![dir] : undefined
-  const parts: string[] = []
-  const inn = delta(hop.in, 'rx')
-  const out = hop.problem && hop.problem.kind !== 'mtu' ? undefined : delta(hop.out, 'tx')
+  return {in: delta(hop.in, 'rx'), out: hop.problem && hop.problem.kind !== 'mtu' ? undefined : delta(hop.out, 'tx')}
+}
+
+/** "in by cni0: 1 packet, out eth0: 1 packet" — the counters' change at one hop (ARP counts too) */
+export function countedText(hop: Hop, before: Counters, after: Counters): string | undefined {
+  const seen = countedAt(hop, before, after)
   const n = (k: number) => `${k} packet${k === 1 ? '' : 's'}`
-  if (inn !== undefined) parts.push(`in by ${hop.in}: ${n(inn)}`)
-  if (out !== undefined) parts.push(`out ${hop.out}: ${n(out)}`)
+  const parts: string[] = []
+  if (seen.in !== undefined) parts.push(`in by ${hop.in}: ${n(seen.in)}`)
+  if (seen.out !== undefined) parts.push(`out ${hop.out}: ${n(seen.out)}`)
   return parts.length ? parts.join(', ') : undefined
+}
+
+/**
+ * Where a real packet's counts contradict the trace: the first way in or out it should have passed
+ * that counted nothing (a count above 0 may be ARP; 0 is certain), or, all counted, a ping trace
+ * says arrives that got no reply. Pure; undefined when they agree.
+ */
+export function contradiction(t: TraceResult, seen: Seen[], replied: boolean): {problem: Problem; hop?: number} | undefined {
+  const unseen = (member: string, reason: string, hop?: number) => ({problem: {member, kind: 'unseen' as const, reason}, hop})
+  const model = 'something trace does not model stops it there'
+  for (const [i, h] of t.hops.entries()) {
+    if (h.problem && h.problem.kind !== 'mtu') break // the verdict already says it stops here
+    const prev = t.hops[i - 1]
+    if (seen[i].in === 0)
+      return unseen(
+        h.member,
+        `a real packet never came in: ${h.member}'s ${h.in} counted 0 packets` +
+          (prev?.out ? ` (${prev.member} sent it out ${prev.out})` : '') +
+          `; ${model}`,
+        i,
+      )
+    if (i < t.hops.length - 1 && seen[i].out === 0)
+      return unseen(h.member, `a real packet came in but never went out: ${h.member}'s ${h.out} counted 0 packets; ${model}`, i)
+  }
+  if (t.delivered && !t.problem && !replied)
+    return unseen(
+      t.to,
+      `a real ping got no reply, though every hop counted packets (ARP counts too): the ping or its reply is lost ` +
+        `where trace cannot see — try trace ${t.to} ${t.from}`,
+    )
+  return undefined
 }
 
 /** Send one ping along the trace and put each hop's counted packets on it; false when the destination is not the lab's. */
@@ -49,11 +94,23 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
       )
     ).map((r) => parseCounters(r.out))
   const before = await read()
-  await readInNamespaces([{netns: src.netns, argv: ['ping', '-c', '1', '-W', '1', '-n', t.packet.dst]}], opts)
+  const [ping] = await readInNamespaces([{netns: src.netns, argv: ['ping', '-c', '1', '-W', '1', '-n', t.packet.dst]}], opts)
   const after = await read()
-  t.hops.forEach((h) => {
+  const seen = t.hops.map((h) => {
     const i = netns.indexOf(model.members.find((m) => m.name === h.member)!.netns)
     h.counted = countedText(h, before[i], after[i])
+    return countedAt(h, before[i], after[i])
   })
+  t.confirm = {reply: ping.code === 0}
+  const c = contradiction(t, seen, ping.code === 0)
+  if (c) {
+    // the counts win over the model: where a hop counted nothing, the packet stops there
+    t.problem = c.problem
+    if (c.hop !== undefined) {
+      t.hops[c.hop].problem = {kind: 'unseen', reason: c.problem.reason}
+      t.delivered = false
+    }
+    t.summary = summarize(t.from, t.to, t.hops, t.delivered, c.problem)
+  }
   return true
 }

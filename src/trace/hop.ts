@@ -5,7 +5,7 @@
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
 import {VXLAN_OVERHEAD} from '../modes/vxlan.js'
-import {describeVerdict, evaluate, inCidr, parseSave, type Verdict} from './iptables.js'
+import {describeVerdict, evaluate, inCidr, parseSave, type Verdict, type Where} from './iptables.js'
 import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
 
 /** Where the packet goes next: the member, and how to find the interface it arrives by there. */
@@ -17,6 +17,18 @@ export interface NextHop {
   dev?: string
   /** it arrives through the overlay: by the member's VXLAN device */
   overlay?: boolean
+  /** on its way it crosses this node's bridge, frame to frame (a pod to another pod of its node): ./bridged.ts */
+  bridge?: Bridged
+}
+
+/** A frame a node's bridge forwards from one port to another: br_netfilter may hand it to the node's iptables. */
+export interface Bridged {
+  node: Member
+  /** the bridge (cni0) */
+  bridge: string
+  /** the port it comes in by, and the port it leaves by (the two pods' host ends) */
+  inPort: string
+  outPort: string
 }
 
 export interface HopDecision {
@@ -122,11 +134,52 @@ interface Ctx extends HopInput {
   stop: (kind: StopKind, reason: string, extra?: Partial<Hop>) => HopDecision
 }
 
+/** What a hop's firewall makes of a packet: a stop, or the rules that passed it and the packet as it leaves (masqueraded). */
+export type FirewallOutcome = {stop: {kind: StopKind; reason: string}; firewall?: string} | {firewall?: string; leaving: Packet}
+
+/**
+ * One pass through a namespace's iptables: filter's `chain` decides, then nat's POSTROUTING may
+ * rewrite the source (to `where.oif`'s address, for a MASQUERADE) — and a pod's packet to a pod
+ * or node must keep its source. Shared by routed hops and bridged frames (br_netfilter).
+ */
+export function firewallStep(a: {
+  model: LabModel
+  member: Member
+  snap: Omit<Snapshot, 'route'>
+  packet: Packet
+  chain: string
+  where: Where
+}): FirewallOutcome {
+  const {model, member, snap, packet, chain} = a
+  const tables = parseSave(snap.iptables)
+  const where: Where = {...a.where, local: new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!)))}
+  const filter = evaluate(tables, 'filter', chain, packet, where)
+  if (filter?.verdict === 'drop')
+    return {stop: {kind: 'drop', reason: dropReason(member, filter, chain)}, firewall: describeVerdict(filter)}
+  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
+  const masq = nat?.verdict === 'masquerade' ? nat : undefined
+  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
+  if (!masq) return {firewall, leaving: packet}
+  const natted = masq.toSource ?? snap.links.find((l) => l.ifname === where.oif)?.addr_info?.find((x) => x.family !== 'inet6')?.local
+  // only pod to pod must keep its source: a pod's packet to a node's underlay address is the lab's
+  // own ipMasq's to take (`! -d podCIDR`), as flannel's is
+  if (isPodAddress(model, packet.src) && isPodAddress(model, packet.dst))
+    return {
+      stop: {
+        kind: 'masquerade',
+        reason:
+          `${member.name} masquerades ${packet.src} → ${natted ?? 'its own address'} on the way to ${name(model, packet.dst)}: ` +
+          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(masq, 'nat')}`,
+      },
+      firewall,
+    }
+  return {firewall, leaving: natted ? {...packet, src: natted} : packet}
+}
+
 /** Decide one hop. */
 export function decideHop(input: HopInput): HopDecision {
   const {model, member, snap, packet, iif} = input
   const first = iif === undefined
-  const tables = parseSave(snap.iptables)
   const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: ''}
   const stop = (kind: StopKind, reason: string, extra: Partial<Hop> = {}): HopDecision => ({
     hop: {...base, ...extra, text: reason, problem: {kind, reason}},
@@ -135,7 +188,7 @@ export function decideHop(input: HopInput): HopDecision {
   })
 
   if (holds(snap.links, packet.dst)) {
-    const v = first ? undefined : evaluate(tables, 'filter', 'INPUT', packet, {iif})
+    const v = first ? undefined : evaluate(parseSave(snap.iptables), 'filter', 'INPUT', packet, {iif})
     if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
     const text = first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`
     return {hop: {...base, text}, packet, delivered: true}
@@ -153,26 +206,10 @@ export function decideHop(input: HopInput): HopDecision {
   const out: Hop = {...base, out: r.dev, via: r.gateway ?? packet.dst}
 
   // the firewall: filter decides, then nat's POSTROUTING may rewrite the source
-  const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
-  const where = {iif, oif: r.dev, local}
-  const filter = evaluate(tables, 'filter', first ? 'OUTPUT' : 'FORWARD', packet, where)
-  if (filter?.verdict === 'drop')
-    return stop('drop', dropReason(member, filter, first ? 'OUTPUT' : 'FORWARD'), {...out, firewall: describeVerdict(filter)})
-  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
-  const masq = nat?.verdict === 'masquerade' ? nat : undefined
-  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
-  let leaving = packet
-  if (masq) {
-    const natted = masq.toSource ?? snap.links.find((l) => l.ifname === r.dev)?.addr_info?.find((a) => a.family !== 'inet6')?.local
-    if (isPodAddress(model, packet.src) && (isPodAddress(model, packet.dst) || model.nodes.some((n) => n.ip === packet.dst)))
-      return stop(
-        'masquerade',
-        `${member.name} masquerades ${packet.src} → ${natted ?? 'its own address'} on the way to ${name(model, packet.dst)}: ` +
-          `pod traffic inside the cluster must keep its source (no NAT) — ${describeVerdict(masq, 'nat')}`,
-        {...out, firewall},
-      )
-    if (natted) leaving = {...packet, src: natted}
-  }
+  const chain = first ? 'OUTPUT' : 'FORWARD'
+  const fw = firewallStep({model, member, snap, packet, chain, where: {iif, oif: r.dev}})
+  if ('stop' in fw) return stop(fw.stop.kind, fw.stop.reason, {...out, firewall: fw.firewall})
+  const {firewall, leaving} = fw
   const ctx: Ctx = {...input, first, out, leaving, firewall, stop: (k, reason, extra) => stop(k, reason, {...out, firewall, ...extra})}
   const link = snap.links.find((l) => l.ifname === r.dev)
   return link?.linkinfo?.info_kind === 'vxlan' ? overlayHop(ctx, link) : linkHop(ctx, link, !!r.gateway)
@@ -269,9 +306,18 @@ function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision
       text: `${c.first ? 'sent' : 'forwarded'} out ${oif}${kind ? ` (${kind})` : ''} ${how}${srcText(c)}${unanswered}`,
     },
     packet: c.leaving,
-    next: {member: answerer.member, via, dev: answerer.dev},
+    next: {member: answerer.member, via, dev: answerer.dev, bridge: bridgedBy(model, member, answerer.member)},
     delivered: false,
   }
+}
+
+/** The node whose bridge a pod's frame to `to` crosses: `to` is another pod of the same node, reached on the link. */
+function bridgedBy(model: LabModel, from: Member, to: Member): Bridged | undefined {
+  const home = model.nodes.find((n) => n.pods.some((p) => p.netns === from.netns))
+  const [src, dst] = [home?.pods.find((p) => p.netns === from.netns), home?.pods.find((p) => p.netns === to.netns)]
+  const node = home && model.members.find((m) => m.netns === home.netns)
+  if (!home || !src || !dst || !node || src === dst) return undefined
+  return {node, bridge: home.bridge, inPort: src.hostVeth, outPort: dst.hostVeth}
 }
 
 /** "rejected by a network policy: node-2's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 4, "isolated by db-from-api"" */

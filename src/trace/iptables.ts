@@ -1,7 +1,8 @@
 // Which iptables rule decides a packet, from an `iptables-save -c` dump: the chain walk the
 // kernel does (jumps into user chains, RETURN, the built-in chain's policy), for the matches
 // netlab's plans and the usual hand-written rules use (-s -d -i -o -p --dport, comment, conntrack
-// state; the packet is the first of its connection, NEW). Pure.
+// state, physdev for frames br_netfilter hands over; the packet is the first of its connection,
+// NEW). Pure.
 import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import type {Packet} from './types.js'
 
@@ -73,6 +74,12 @@ export interface Where {
   oif?: string
   /** the namespace's own addresses (-m addrtype --dst-type LOCAL) */
   local?: Set<string>
+  /** the bridge port it came in by (-m physdev --physdev-in), when it came in through a bridge */
+  physIn?: string
+  /** the bridge port it leaves by (--physdev-out): only a bridged frame has one */
+  physOut?: string
+  /** the frame is bridged, not routed (--physdev-is-bridged) */
+  bridged?: boolean
 }
 
 /** Is `ip` in `text`, an address or a CIDR (as iptables and ip print them)? */
@@ -117,6 +124,15 @@ const MATCHES: Record<string, Matcher> = {
   '--ctstate': isNew,
   '--state': isNew,
   '--dst-type': (v, p, w) => (v === 'LOCAL' ? !!w.local?.has(p.dst) : false),
+  '--physdev-in': (v, _, w) => ifMatch(w.physIn, v),
+  '--physdev-out': (v, _, w) => ifMatch(w.physOut, v),
+}
+
+/** the matches that take no value */
+const FLAGS: Record<string, (w: Where) => boolean> = {
+  '--physdev-is-bridged': (w) => !!w.bridged,
+  '--physdev-is-in': (w) => w.physIn !== undefined,
+  '--physdev-is-out': (w) => w.physOut !== undefined,
 }
 
 interface Parsed {
@@ -150,7 +166,8 @@ function matchRule(args: string[], p: Packet, where: Where): Parsed {
     } else if (MATCHES[a]) {
       test(MATCHES[a](v, p, where))
       i++
-    } else if (a === '--comment') {
+    } else if (FLAGS[a]) test(FLAGS[a](where))
+    else if (a === '--comment') {
       out.comment = v
       i++
     } else if (a === '--to-source') {
@@ -158,7 +175,7 @@ function matchRule(args: string[], p: Packet, where: Where): Parsed {
       i++
     } else if (a === '-m' || a === '--match' || a === '--reject-with' || a === '--log-prefix') i++
     else if (a.startsWith('-') && v !== undefined && !v.startsWith('-')) {
-      // a match netlab does not model (physdev, mark, …): assume it does not match this packet
+      // a match netlab does not model (mark, …): assume it does not match this packet
       if (!['--sport', '--source-port', '--icmp-type'].includes(a)) matches = false
       i++
     }

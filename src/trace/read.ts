@@ -15,6 +15,8 @@ const STATIC: [keyof Omit<Snapshot, 'route'>, string[]][] = [
   ['fdb', ['bridge', '-j', 'fdb', 'show']],
   ['iptables', ['iptables-save', '-c']],
   ['ipForward', ['cat', '/proc/sys/net/ipv4/ip_forward']],
+  // per namespace since Linux 5.3; no file: br_netfilter is not loaded
+  ['bridgeNf', ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables']],
 ]
 
 /** `ip route get` as the kernel would route this packet here: from the source, coming in by `iif`. */
@@ -45,6 +47,7 @@ export function readStatic(netns: string, cache: Cache = new Map()): Promise<Omi
       fdb: parse<Fdb[]>(a[2].out, []),
       iptables: a[3].out,
       ipForward: a[4].out.trim(),
+      bridgeNf: a[5].code === 0 ? a[5].out.trim() : '',
     }))
     cache.set(netns, got)
   }

@@ -1,14 +1,19 @@
 // `netlab trace`: walk a packet from one lab member to another's address, hop by hop, reading
 // each namespace's real kernel state on the way (./read.ts) and deciding each hop from it
-// (./hop.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
+// (./hop.ts); a frame one pod sends another of its node crosses the node's bridge, and with
+// br_netfilter its iptables (./bridged.ts); a full-size packet is followed for the MTUs on the way
+// (./mtu.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
 // hops are read before and after, so the path is seen, not only predicted.
 import {UsageError} from '../core/errors.js'
 import {findMember} from '../lab/member.js'
 import {parseIPv4} from '../core/ipv4.js'
 import type {LabModel, Member} from '../model/types.js'
 import {readState} from '../state/store.js'
-import {arrivalInterface, decideHop, ownerOf, type NextHop} from './hop.js'
+import {decideBridged} from './bridged.js'
+import {arrivalInterface, decideHop, ownerOf} from './hop.js'
+import {arrivalMtu, leaving, type Size} from './mtu.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
+import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
 
 /** No lab path is longer; more means a routing loop. */
@@ -18,6 +23,8 @@ export interface TraceOptions {
   lab?: string
   proto?: Proto
   port?: number
+  /** the packet comes in at the source by this interface, from this address (a reply un-masqueraded there), not made there */
+  enter?: {iif: string; src: string}
 }
 
 /** The address a member is reached at: a node's underlay address, a pod's own, a router's first leg. */
@@ -49,12 +56,20 @@ export async function traceLab(
   cache: Cache = new Map(),
 ): Promise<TraceResult> {
   const proto = opts.proto ?? (opts.port !== undefined ? 'tcp' : 'icmp')
-  let packet: Packet = {src: primaryAddress(model, from) ?? '0.0.0.0', dst: to, proto, port: proto === 'icmp' ? undefined : opts.port}
+  let packet: Packet = {
+    src: opts.enter?.src ?? primaryAddress(model, from) ?? '0.0.0.0',
+    dst: to,
+    proto,
+    port: proto === 'icmp' ? undefined : opts.port,
+  }
   const toName = ownerOf(model, to)?.name ?? to
   const hops: Hop[] = []
   let at: Member = from
-  let iif: string | undefined
+  let iif: string | undefined = opts.enter?.iif
   let delivered = false
+  // a full-size packet as it goes (./mtu.ts), and the problem of a device too small for it where it arrives
+  let size: Size | undefined
+  let tooBig: Hop['problem']
   const seen = new Set<string>()
   for (let n = 0; n < MAX_HOPS; n++) {
     const key = `${at.netns}|${iif}|${packet.src}`
@@ -74,28 +89,38 @@ export async function traceLab(
     // the source picks its own source address, as the kernel does for a new packet
     if (iif === undefined && Array.isArray(snap.route) && snap.route[0]?.prefsrc) packet = {...packet, src: snap.route[0].prefsrc}
     const d = decideHop({model, member: at, snap, packet, iif})
+    if (tooBig && !d.hop.problem) d.hop.problem = tooBig
     hops.push(d.hop)
     packet = d.packet
     if (d.delivered) {
       delivered = true
       break
     }
-    if (!d.next || (d.hop.problem && d.hop.problem.kind !== 'mtu')) break
-    iif = await arrive(d.next, cache)
+    if (!d.next || stops(d.hop)) break
+    size = leaving(d.hop, snap.links, size?.size)
+    if (d.next.bridge) {
+      // to another pod of its node: the frame crosses the node's bridge, and maybe its iptables (br_netfilter)
+      const node = await readStatic(d.next.bridge.node.netns, cache)
+      const b = decideBridged(model, d.next.bridge, node, packet)
+      if (b) {
+        hops.push(b.hop)
+        packet = b.packet
+        if (stops(b.hop)) break
+        size = leaving(b.hop, node.links, size?.size)
+      }
+    }
+    const links = (await readStatic(d.next.member.netns, cache)).links
+    iif = arrivalInterface(d.next, links)
+    tooBig = size && arrivalMtu(d.next.member.name, links, iif, !!d.next.overlay, size)
     at = d.next.member
   }
   if (!delivered && hops.length >= MAX_HOPS && !hops.at(-1)!.problem)
     hops.at(-1)!.problem = {kind: 'loop', reason: `no arrival after ${MAX_HOPS} hops`}
   const bad = hops.find((h) => h.problem && h.problem.kind !== 'mtu') ?? hops.find((h) => h.problem)
   const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
-  const path = `${from.name} → ${toName}`
-  const summary = problem
-    ? `${path}: ${delivered && problem.kind === 'mtu' ? 'arrives, but at' : 'stops at'} ${problem.member}: ${problem.reason}`
-    : `${path}: arrives (${hops.map((h) => h.member).join(' → ')})`
+  const summary = summarize(from.name, toName, hops, delivered, problem)
   return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
 }
 
-/** The interface the packet arrives by at the next member (read from that member's addresses). */
-async function arrive(next: NextHop, cache: Cache): Promise<string> {
-  return arrivalInterface(next, (await readStatic(next.member.netns, cache)).links)
-}
+/** The packet stops at this hop (an MTU problem spoils only full-size packets: small ones go on). */
+const stops = (h: Hop) => !!h.problem && h.problem.kind !== 'mtu'

@@ -61,10 +61,26 @@ export interface Snapshot {
   iptables: string
   /** net.ipv4.ip_forward */
   ipForward: string
+  /**
+   * net.bridge.bridge-nf-call-iptables in this namespace ("1": br_netfilter hands frames its
+   * bridges forward to iptables; empty: the module is not loaded, nothing does)
+   */
+  bridgeNf?: string
 }
 
 /** Why a packet stops (or is spoiled) at a hop. */
-export type StopKind = 'no-route' | 'forwarding-off' | 'drop' | 'no-neighbour' | 'no-fdb' | 'masquerade' | 'mtu' | 'loop' | 'unknown'
+export type StopKind =
+  | 'no-route'
+  | 'forwarding-off'
+  | 'drop'
+  | 'no-neighbour'
+  | 'no-fdb'
+  | 'masquerade'
+  | 'mtu'
+  | 'loop'
+  | 'unknown'
+  /** --confirm: the real packet's counters contradict the model (it was not seen where trace says it goes) */
+  | 'unseen'
 
 export interface Hop {
   /** the lab member (namespace) the packet is in */
@@ -102,4 +118,6 @@ export interface TraceResult {
   problem?: {member: string; kind: StopKind; reason: string}
   /** the one-line summary: "web-0 → db: stops at node-1: no route to 10.244.9.10" */
   summary: string
+  /** --confirm: did the real ping get a reply */
+  confirm?: {reply: boolean}
 }
