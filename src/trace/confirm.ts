@@ -102,7 +102,8 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
     return countedAt(h, before[i], after[i])
   })
   t.confirm = {reply: ping.code === 0}
-  const c = contradiction(t, seen, ping.code === 0)
+  // the ping is the traced packet only for an icmp trace: a policy may pass tcp/5432 and refuse a ping
+  const c = t.packet.proto === 'icmp' ? contradiction(t, seen, ping.code === 0) : undefined
   if (c) {
     // the counts win over the model: where a hop counted nothing, the packet stops there
     t.problem = c.problem
