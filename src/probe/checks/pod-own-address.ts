@@ -1,0 +1,11 @@
+import {planOver, type ProbeCheck} from './types.js'
+import {eachPod} from './walks.js'
+
+// A pod reaches its own address through its own lo: with lo down (a runtime that left it to a
+// conflist without the loopback plugin) the ping is lost, though every other check passes.
+export const podOwnAddress = {
+  id: 'pod-own-address',
+  section: 'pod-pod',
+  title: 'pod → its own address (ping, through its lo)',
+  plan: planOver(eachPod, (p, add, {pod}) => add('ping', pod(p), pod(p))),
+} satisfies ProbeCheck
