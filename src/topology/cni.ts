@@ -9,7 +9,7 @@ import {CNI_PRESETS, type CniPresetName, type CniSpec, type Located} from './typ
 import type {YamlWalker as Walker} from './walker.js'
 
 /** The CNI spec versions netlab speaks as a runtime (libcni's, and 1.1.0's STATUS and GC). */
-export const RUNTIME_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const
+const RUNTIME_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const
 
 const versionKey = (v: string) => v.split('.').map(Number)
 

@@ -20,7 +20,12 @@ const CONFLIST = JSON.stringify({
       isGateway: true,
       ipMasq: false,
       capabilities: {mac: true},
-      ipam: {type: 'host-local', ranges: [[{subnet: '{{.PodCIDR}}', gateway: '{{.Gateway}}'}]], routes: [{dst: '0.0.0.0/0'}], dataDir: '{{.DataDir}}'},
+      ipam: {
+        type: 'host-local',
+        ranges: [[{subnet: '{{.PodCIDR}}', gateway: '{{.Gateway}}'}]],
+        routes: [{dst: '0.0.0.0/0'}],
+        dataDir: '{{.DataDir}}',
+      },
     },
     {type: 'tuning', sysctl: {'net.core.somaxconn': '512'}},
   ],
@@ -46,7 +51,11 @@ describe.skipIf(!isRoot)('a conflist without the loopback plugin', () => {
     const own = (r: {stdout: string}) => (JSON.parse(r.stdout).checks as CheckReport[]).find((c) => c.id === 'pod-own-address')!.results
     const probe = netlab(['probe', lab, '--only', 'pod-pod', '--json'], env)
     expect(probe.code, probe.stdout + probe.stderr).toBe(0)
-    expect(own(probe).map((r) => [r.src.name, r.ok]).sort()).toEqual([
+    expect(
+      own(probe)
+        .map((r) => [r.src.name, r.ok])
+        .sort(),
+    ).toEqual([
       ['n0-p0', true],
       ['n0-p1', true],
       ['n1-p0', true],

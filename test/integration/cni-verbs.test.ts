@@ -33,7 +33,11 @@ function conflist(dir: string, extra: Record<string, unknown> = {}): string {
 /** The store of the node whose gateway is `gw`, and the addresses it holds. */
 const store = (dir: string, gw: string) => join(dir, `ipam-${gw}`, NETWORK)
 const held = (dir: string, gw: string) =>
-  existsSync(store(dir, gw)) ? readdirSync(store(dir, gw)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).sort() : []
+  existsSync(store(dir, gw))
+    ? readdirSync(store(dir, gw))
+        .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+        .sort()
+    : []
 
 /** An address reserved by an ADD whose DEL never ran: a container the runtime does not know. */
 const leak = (dir: string, gw: string, ip: string) => writeFileSync(join(store(dir, gw), ip), 'ghost\r\neth0')
@@ -60,7 +64,13 @@ describe.skipIf(!isRoot || !existsSync(join(ROOT, 'dist/netlab-cni.mjs')))('CNI 
     leak(dir, '10.244.0.1', '10.244.0.200')
     const gc = netlab(['cni', 'gc', lab, '--json'], env)
     expect(gc.code, gc.stdout + gc.stderr).toBe(0)
-    expect(JSON.parse(gc.stdout)).toMatchObject({failed: 0, nodes: [{node: 'n0', ok: true}, {node: 'n1', ok: true}]})
+    expect(JSON.parse(gc.stdout)).toMatchObject({
+      failed: 0,
+      nodes: [
+        {node: 'n0', ok: true},
+        {node: 'n1', ok: true},
+      ],
+    })
     expect(JSON.parse(gc.stdout).valid).toHaveLength(4)
     expect(held(dir, '10.244.0.1')).toEqual(['10.244.0.2', '10.244.0.3'])
     expect(held(dir, '10.244.1.1')).toEqual(['10.244.1.2', '10.244.1.3'])

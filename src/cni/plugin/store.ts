@@ -102,5 +102,8 @@ function takeFlock(fd: number, path: string, dir: string, waitMs: number): void 
   const r = spawnSync('flock', ['--exclusive', ...wait, '0'], {stdio: [fd, 'ignore', 'pipe'], encoding: 'utf8'})
   if (r.status === 0) return
   if (r.status === 1) throw new CniError(CODE.tryAgainLater, `the ipam store ${dir} is busy`, `${path} is locked by another process`)
-  throw new CniError(CODE.io, `cannot lock the ipam store: flock ${path}: ${(r.error?.message ?? r.stderr ?? '').trim() || `exit ${r.status}`}`)
+  throw new CniError(
+    CODE.io,
+    `cannot lock the ipam store: flock ${path}: ${(r.error?.message ?? r.stderr ?? '').trim() || `exit ${r.status}`}`,
+  )
 }
