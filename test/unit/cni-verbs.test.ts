@@ -2,11 +2,16 @@
 // highest netlab speaks too), the conflist's checks of that list (file:line:col), and the plan's
 // network calls — STATUS of every plugin before a node's first ADD, each undone by the plugin's
 // GC with no valid attachment (none with disableGC, none before 1.1.0) — and GC's input.
-import {describe, expect, it} from 'vitest'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
 import {compilePlan} from '../../src/compile/plan.js'
 import {attachmentOf, hasNetworkVerbs, networkCalls} from '../../src/compile/cni-plan.js'
 import {checkConflist, negotiatedCniVersion, versionBefore} from '../../src/topology/cni.js'
 import {commandLine, undoCommands} from '../../src/tools/command.js'
+import {CNI_CHAIN, CNI_CHAIN_PROTOCOL} from '../../src/tools/cni.js'
 import {model, topologyError} from '../helpers/model.js'
 
 const ENV = {binDir: '/usr/lib/cni', netlabDir: '/pkg/bin', bashDir: '/pkg/examples/bash-cni'}
@@ -119,5 +124,69 @@ describe("the plan's CNI 1.1 network calls", () => {
       ['netlab-lab.b', '/usr/lib/cni/tuning'],
     ])
     for (const c of calls) expect(JSON.parse(c.stdin!)['cni.dev/valid-attachments']).toEqual(valid)
+  })
+})
+
+describe('the cni-chain with network calls (protocol 2): no root, a fake plugin', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-cni-chain-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  // answers STATUS and GC with the error code FAKE_CODE (0: success); leaves ran-$MARK behind, and `added` on ADD
+  const plugin = join(dir, 'fake')
+  writeFileSync(
+    plugin,
+    `#!/bin/sh\ncat >/dev/null\ntouch "${dir}/ran-$MARK"\ncase "$CNI_COMMAND" in\n  ADD) touch "${dir}/added"; echo '{"cniVersion":"1.1.0"}' ;;\n` +
+      `  *) [ "$FAKE_CODE" = 0 ] && exit 0; echo "{\\"cniVersion\\":\\"1.1.0\\",\\"code\\":$FAKE_CODE,\\"msg\\":\\"$CNI_COMMAND says no\\"}"; exit 1 ;;\nesac\n`,
+  )
+  chmodSync(plugin, 0o755)
+  const call = (cmd: string, code: number, extra: Record<string, unknown> = {}) => ({
+    file: plugin,
+    env: {CNI_COMMAND: cmd, CNI_PATH: dir, FAKE_CODE: String(code)},
+    config: '{"cniVersion":"1.1.0","name":"n","type":"fake"}',
+    plugin: 'fake',
+    prevResult: 'none',
+    ...extra,
+  })
+  const chain = (calls: unknown[]) =>
+    spawnSync('perl', [CNI_CHAIN], {
+      input: JSON.stringify(calls),
+      encoding: 'utf8',
+      env: {...process.env, NETLAB_CNI_CHAIN_PROTOCOL: String(CNI_CHAIN_PROTOCOL)},
+    })
+  const add = call('ADD', 0, {
+    pod: 'p',
+    cache: join(dir, 'cache', 'p'),
+    last: true,
+    env: {CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/x', CNI_IFNAME: 'eth0'},
+  })
+
+  it.each([
+    [50, 'the plugin is not available (STATUS error 50: it cannot serve an ADD now), so no pod of node n1 was added: '],
+    [
+      51,
+      'the plugin is not available, and pods already on its network may have limited connectivity (STATUS error 51), so no pod of node n1 was added: ',
+    ],
+    [7, 'STATUS failed, so no pod of node n1 was added: '],
+  ])('STATUS error %i stops the chain before the ADD, saying what the code means, then the error verbatim', (code, meaning) => {
+    rmSync(join(dir, 'added'), {force: true})
+    const r = chain([call('STATUS', code, {node: 'n1'}), add])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toBe(
+      `call 0 failed: plugin fake (node n1, CNI_COMMAND=STATUS): ${meaning}{"cniVersion":"1.1.0","code":${code},"msg":"STATUS says no"}\n`,
+    )
+    expect(existsSync(join(dir, 'added'))).toBe(false)
+  })
+
+  it('a STATUS that passes lets the ADD run; a failing GC does not stop the next GC (it cleans up, as DEL does)', () => {
+    rmSync(join(dir, 'added'), {force: true})
+    expect(chain([call('STATUS', 0, {node: 'n1'}), add]).status).toBe(0)
+    expect(existsSync(join(dir, 'added'))).toBe(true)
+    const gc = (code: number, mark: string) => ({
+      ...call('GC', code, {node: 'n1'}),
+      env: {CNI_COMMAND: 'GC', CNI_PATH: dir, FAKE_CODE: String(code), MARK: mark},
+    })
+    const r = chain([gc(999, 'gc1'), gc(0, 'gc2')])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toBe('call 0 failed: plugin fake (node n1, CNI_COMMAND=GC): {"cniVersion":"1.1.0","code":999,"msg":"GC says no"}\n')
+    expect(existsSync(join(dir, 'ran-gc2'))).toBe(true)
   })
 })
