@@ -5,11 +5,14 @@
 # runtime to: the plugin gets the CNI_* variables and its configuration on stdin, with
 # "prevResult" set to the previous plugin's result (ADD) or the cached result (CHECK, DEL); the
 # chain's last ADD result is cached in libcni's layout and the chain's last DEL removes it.
-# ADD and CHECK stop at the first error; DEL goes on (it must clean up what it can) and reports
-# the first error at the end. A failure is reported on stderr as
-#   call N failed: plugin TYPE (pod POD): <the plugin's error result, verbatim>
+# CNI 1.1's network verbs have no container: STATUS (before a node's first ADD) and GC (after
+# its DELs) carry the node instead of the pod, and no cache. ADD, CHECK and STATUS stop at the
+# first error; DEL and GC go on (they must clean up what they can) and report the first error at
+# the end. A failure is reported on stderr as
+#   call N failed: plugin TYPE (pod POD, CNI_COMMAND=CMD): <the plugin's error result, verbatim>
+# (node NODE for STATUS and GC; a STATUS error 50 or 51 says what the spec means by it first)
 # and the exit code is 1. Runs as a separate program so the executor needs no CNI knowledge.
-# Usage: NETLAB_CNI_CHAIN_PROTOCOL=1 perl netlab-cni-chain.pl < calls   (docs/runner-protocol.md)
+# Usage: NETLAB_CNI_CHAIN_PROTOCOL=2 perl netlab-cni-chain.pl < calls   (docs/runner-protocol.md)
 use strict;
 use warnings;
 use JSON::PP;
@@ -20,7 +23,7 @@ use File::Temp qw(tempdir);
 # The protocol this script speaks with src/tools/cni.ts (docs/runner-protocol.md). The driver
 # names its own in NETLAB_CNI_CHAIN_PROTOCOL (unset counts as 1, the protocol as it was before it
 # had a number); any other is refused before the calls are read, and none is run.
-use constant CNI_CHAIN_PROTOCOL => 1;
+use constant CNI_CHAIN_PROTOCOL => 2;
 my $caller_protocol = (delete $ENV{NETLAB_CNI_CHAIN_PROTOCOL} // 1) =~ s/[\x00-\x1f]/?/gr;
 if ($caller_protocol ne CNI_CHAIN_PROTOCOL) {
   print STDERR "$0 speaks protocol ", CNI_CHAIN_PROTOCOL, ", netlab expects $caller_protocol: reinstall netlab\n";
@@ -58,6 +61,17 @@ sub run_plugin {
   return ($code, slurp("$tmp/out") // '', slurp("$tmp/err") // '');
 }
 
+# What a STATUS error means (CNI 1.1): 50, the plugin cannot serve an ADD; 51, nor can the pods
+# it already added count on their connectivity. Either way the node's ADDs are not tried.
+sub status_meaning {
+  my ($cmd, $out, $c) = @_;
+  return '' unless $cmd eq 'STATUS';
+  my $code = eval { $json->decode($out)->{code} } // 0;
+  return "the plugin is not available (STATUS error 50: it cannot serve an ADD now), so no pod of node $c->{node} was added: " if $code == 50;
+  return "the plugin is not available, and pods already on its network may have limited connectivity (STATUS error 51), so no pod of node $c->{node} was added: " if $code == 51;
+  return "STATUS failed, so no pod of node $c->{node} was added: ";
+}
+
 my ($failed, $message);
 my $previous;
 for my $n (0 .. $#$calls) {
@@ -66,7 +80,7 @@ for my $n (0 .. $#$calls) {
   my $cmd = $env{CNI_COMMAND} // '';
   my $conf = $json->decode($c->{config});
   my $cached;
-  if (-e $c->{cache}) { $cached = eval { $json->decode(slurp($c->{cache})) } }
+  if (defined $c->{cache} && -e $c->{cache}) { $cached = eval { $json->decode(slurp($c->{cache})) } }
   if ($c->{prevResult} eq 'previous' && defined $previous) { $conf->{prevResult} = $previous }
   elsif ($c->{prevResult} eq 'cached' && $cached && $cached->{result}) { $conf->{prevResult} = $cached->{result} }
   # DEL of a pod whose namespace is already gone: the spec lets CNI_NETNS be empty then
@@ -80,9 +94,10 @@ for my $n (0 .. $#$calls) {
     my $why = $out ne '' ? $out : "exit code $code" . ($err ne '' ? ", stderr: $err" : ', no error result on stdout');
     if (!defined $failed) {
       $failed = $n;
-      $message = "call $n failed: plugin $c->{plugin} (pod $c->{pod}, CNI_COMMAND=$cmd): $why\n";
+      my $who = defined $c->{pod} ? "pod $c->{pod}" : "node $c->{node}";
+      $message = "call $n failed: plugin $c->{plugin} ($who, CNI_COMMAND=$cmd): " . status_meaning($cmd, $out, $c) . "$why\n";
     }
-    last unless $cmd eq 'DEL';
+    last unless $cmd eq 'DEL' || $cmd eq 'GC';
     next;
   }
   if ($cmd eq 'ADD') {

@@ -4,6 +4,7 @@ import Autocomplete from './autocomplete.js'
 import Break from './break.js'
 import Capture from './capture.js'
 import CniCheck from './cni/check.js'
+import CniGc from './cni/gc.js'
 import Down from './down.js'
 import Exec from './exec.js'
 import Fix from './fix.js'
@@ -25,6 +26,7 @@ export const COMMANDS = {
   break: Break,
   capture: Capture,
   'cni:check': CniCheck,
+  'cni:gc': CniGc,
   down: Down,
   exec: Exec,
   fix: Fix,

@@ -42,14 +42,21 @@ export function podsPhase(ctx: PlanContext): void {
   if (model.cni) {
     b.phase({
       id: 'pods',
-      title: "Mark the pods' namespaces",
+      title: "Bring up the pods' loopback and mark their namespaces",
       why:
-        "The runtime has created each pod's namespace; its lo carries the lab's mark, so cleanup " +
-        "knows the namespace is this lab's. Everything else in the pod is the CNI plugins' work.",
+        "The runtime has created each pod's namespace and brings its lo up itself, whatever the " +
+        "conflist lists (containerd's CRI does it with a loopback network of its own): without lo " +
+        "a pod cannot reach its own address. lo carries the lab's mark, so cleanup knows the " +
+        "namespace is this lab's. Everything else in the pod is the CNI plugins' work.",
       scope: 'netns',
     })
     for (const p of allPods(model))
-      b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'alias', mark], `the alias "${mark}" marks the namespace as this lab's`)
+      b.inNetns(
+        p.netns,
+        'ip',
+        ['link', 'set', 'lo', 'up', 'alias', mark],
+        `loopback up (the runtime's, not the conflist's); the alias "${mark}" marks the namespace as this lab's`,
+      )
     cniPhases(ctx)
     return
   }

@@ -3,6 +3,7 @@
 // its files (net.d, the result cache, host-local's stores), all under the lab's state directory.
 // Pure: where the plugins are installed is asked once by cniEnvironment (src/host/cni-env.ts).
 import {join} from 'node:path'
+import {negotiatedCniVersion} from '../topology/cni.js'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 import type {CniEnv, CniModel, NodeModel} from '../model/types.js'
@@ -25,7 +26,13 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
   if (!spec) return undefined
   if (spec.conflist && !spec.conflistFile) throw new TopologyError(spec.conflist.pos, 'cluster.cni.conflist: the file was not read')
   const template = spec.conflistFile?.text ?? cniPreset(spec.preset!.value).conflist(opts.mtu)
-  const parsed = JSON.parse(template) as {name: string; cniVersion: string; plugins: {type: string; capabilities?: {mac?: boolean}}[]}
+  const parsed = JSON.parse(template) as {
+    name: string
+    cniVersion: string
+    cniVersions?: string[]
+    disableGC?: boolean
+    plugins: {type: string; capabilities?: {mac?: boolean}}[]
+  }
   const dir = join(opts.labDir, 'cni')
   const binDir = spec.binDir?.value ?? opts.env.binDir
   const dirOf = (type: string) => (type === 'netlab-cni' ? opts.env.netlabDir : type === 'bash-cni' ? opts.env.bashDir : binDir)
@@ -34,7 +41,9 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
   return {
     source: spec.conflistFile?.path ?? `preset ${spec.preset!.value}`,
     network: parsed.name,
-    cniVersion: parsed.cniVersion,
+    // checkConflist refused a cniVersions list without a version netlab speaks
+    cniVersion: negotiatedCniVersion(parsed)!,
+    ...(parsed.disableGC === true ? {disableGC: true} : {}),
     path,
     chain,
     podMacs: parsed.plugins.some((p) => p.capabilities?.mac === true),

@@ -5,9 +5,24 @@
 import {join} from 'node:path'
 import type {LabModel, NodeModel, PodModel, CniModel, PlanContext} from '../model/types.js'
 import type {Command} from '../core/actions.js'
+import {versionBefore} from '../topology/cni.js'
 import {nodePlugins} from './cni-model.js'
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK'
+
+/** An attachment the runtime still knows (GC's cni.dev/valid-attachments). */
+export interface Attachment {
+  containerID: string
+  ifname: string
+}
+
+/** CNI 1.1's network verbs, STATUS and GC, exist from cniVersion 1.1.0 on: a runtime sends them to no older network. */
+export function hasNetworkVerbs(cni: CniModel): boolean {
+  return !versionBefore(cni.cniVersion, '1.1.0')
+}
+
+/** A pod's attachment: its namespace's name is its container ID, its interface eth0. */
+export const attachmentOf = (pod: PodModel): Attachment => ({containerID: pod.netns, ifname: 'eth0'})
 
 /** Where a network namespace's file is: what a runtime hands a plugin as CNI_NETNS. */
 const netnsPath = (netns: string) => `/var/run/netns/${netns}`
@@ -69,6 +84,28 @@ export function cniDels(model: LabModel): Command[] {
   return model.nodes.flatMap((node) => node.pods.flatMap((pod) => cniCalls(model, pod, node, 'DEL')))
 }
 
+/**
+ * The calls of a network verb (CNI 1.1) in one node, one per plugin in chain order: STATUS (can
+ * the plugin serve an ADD now?) or GC with the attachments still valid, everything else of the
+ * network being the plugin's to free. No container: CNI_COMMAND and CNI_PATH only.
+ */
+export function networkCalls(model: LabModel, node: NodeModel, command: 'STATUS' | 'GC', valid: Attachment[] = []): Command[] {
+  const cni = model.cni!
+  return nodePlugins(cni, node.name).map((plugin, i) => ({
+    tool: 'cni',
+    netns: node.netns,
+    args: [cni.chain[i].file],
+    env: {CNI_COMMAND: command, CNI_PATH: cni.path.join(':')},
+    stdin: JSON.stringify({
+      cniVersion: cni.cniVersion,
+      name: cni.network,
+      ...plugin,
+      ...(command === 'GC' ? {'cni.dev/valid-attachments': valid} : {}),
+    }),
+    cni: {plugin: cni.chain[i].type, node: node.name, prevResult: 'none'},
+  }))
+}
+
 /** What each plugin of the chain does on ADD, in a few words (the plan's why). */
 function addWhy(type: string, cni: CniModel, pod: PodModel, node: NodeModel, i: number): string {
   const known: Record<string, string> = {
@@ -117,10 +154,34 @@ export function cniPhases(ctx: PlanContext): void {
       `deleted. Pods of one node are wired one after another, nodes in parallel.`,
     scope: 'lab',
   })
-  for (const node of model.nodes)
+  const verbs = hasNetworkVerbs(cni)
+  for (const node of model.nodes) {
+    if (verbs && node.pods.length > 0) statusCalls(ctx, node)
     for (const pod of node.pods) {
       const add = cniCalls(model, pod, node, 'ADD')
       const del = cniCalls(model, pod, node, 'DEL')
       add.forEach((c, i) => b.cniCall(c, addWhy(cni.chain[i].type, cni, pod, node, i), del[i]))
     }
+  }
+}
+
+/**
+ * CNI 1.1: STATUS of every plugin before the node's first ADD (a plugin that answers 50 or 51
+ * cannot serve one: the chain stops there, no ADD is tried), each undone by the plugin's GC with
+ * no valid attachment, after the node's DELs: down frees whatever a DEL left behind. A conflist
+ * with disableGC (shared with another runtime) gets no GC.
+ */
+function statusCalls(ctx: PlanContext, node: NodeModel): void {
+  const {model, b} = ctx
+  const cni = model.cni!
+  const gc = cni.disableGC ? [] : networkCalls(model, node, 'GC')
+  networkCalls(model, node, 'STATUS').forEach((c, i) =>
+    b.change(
+      c,
+      `CNI STATUS, plugin ${i + 1}/${cni.chain.length} (${cni.chain[i].type}) on ${node.name}: can it serve an ADD now? ` +
+        `50 or 51 stops ${node.name}'s chain before any ADD` +
+        (gc.length ? `; undone by its GC (no valid attachment) after ${node.name}'s DELs` : ''),
+      gc.length ? [gc[i]] : [],
+    ),
+  )
 }

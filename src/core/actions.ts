@@ -27,10 +27,13 @@ export interface Command {
  */
 interface CniCall {
   plugin: string
-  pod: string
+  /** the pod of an attachment's call (ADD, DEL, CHECK) */
+  pod?: string
+  /** the node of a network's call (STATUS, GC: CNI 1.1), which has no container */
+  node?: string
   prevResult: 'none' | 'previous' | 'cached'
-  /** the result cache file (libcni's layout: <cache dir>/results/<network>-<container id>-<ifname>) */
-  cache: string
+  /** the result cache file (libcni's layout: <cache dir>/results/<network>-<container id>-<ifname>); none for STATUS and GC */
+  cache?: string
   /** ADD: cache this call's result (the chain's last plugin); DEL: remove the cache after it (the chain's first plugin) */
   last?: boolean
 }

@@ -5,7 +5,9 @@ import {tmpdir} from 'node:os'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {concurrency} from '../core/concurrency.js'
 import {runInNamespaces, NSEXEC} from '../exec/fanout.js'
-import type {Action} from '../core/actions.js'
+import type {Action, Command} from '../core/actions.js'
+import type {LabModel} from '../model/types.js'
+import type {BatchOutcome as Outcome} from '../tools/types.js'
 import {requirePerl, requireRoot} from '../host/preflight.js'
 import {readState} from '../state/store.js'
 import {CNI_CHAIN} from '../tools/cni.js'
@@ -29,49 +31,68 @@ export interface CheckReport {
   ms: number
 }
 
-export async function checkLab(lab: string): Promise<CheckReport> {
-  const started = performance.now()
-  requireRoot('netlab cni check')
+/** A lab wired by CNI, for a `netlab cni` command: root, its state, and the helpers the calls need. */
+export async function cniLab(lab: string, command: string): Promise<LabModel> {
+  requireRoot(`netlab ${command}`)
   const model = readState(lab)?.model
   if (!model) throw new UsageError(`lab ${lab} has no state`)
   if (!model.cni) throw new UsageError(`lab ${lab} does not use CNI (its topology has no cluster.cni)`)
   requireCniPlugins(model) // they run as root: only root's
   await requirePerl([NSEXEC, CNI_CHAIN])
-  const pods = model.nodes.flatMap((node) => node.pods.map((pod) => ({pod, node})))
-  // one lane per pod: a failing pod does not stop the others
-  const lanes = pods.map(({pod, node}) => ({
-    netns: node.netns,
+  return model
+}
+
+/**
+ * Run groups of CNI calls side by side, each group one chain in its node's namespace (a
+ * failing group does not stop the others); each group's outcome, in order.
+ */
+export async function runCniGroups(command: string, groups: {netns: string; calls: Command[]}[]): Promise<Outcome[]> {
+  const lanes = groups.map((g) => ({
+    netns: g.netns,
     batches: [
       {
-        netns: node.netns,
+        netns: g.netns,
         tool: 'cni',
-        actions: cniCalls(model, pod, node, 'CHECK').map((c, id): Action => ({
+        actions: g.calls.map((c, id): Action => ({
           ...c,
           id,
-          phase: 'check',
-          why: 'CNI CHECK',
+          phase: command,
+          why: `CNI ${command}`,
           undo: {kind: 'commands', commands: []},
         })),
       },
     ],
   }))
-  let outcomes
   try {
-    outcomes = (await runInNamespaces(lanes, {parallel: concurrency(), workDir: tmpdir()})).outcomes
+    return (await runInNamespaces(lanes, {parallel: concurrency(), workDir: tmpdir()})).outcomes.map((o) => o[0])
   } catch (error) {
-    throw new NetlabError(`cni check: ${(error as Error).message}`)
+    throw new NetlabError(`cni ${command.toLowerCase()}: ${(error as Error).message}`)
   }
+}
+
+/** The group's error, or undefined when every call of it ran and succeeded. */
+export const groupError = (o: Outcome): string | undefined =>
+  !o.error && o.notRun.length === 0 && o.unknown.length === 0 ? undefined : o.error?.stderr || 'the calls did not finish'
+
+export async function checkLab(lab: string): Promise<CheckReport> {
+  const started = performance.now()
+  const model = await cniLab(lab, 'cni check')
+  const pods = model.nodes.flatMap((node) => node.pods.map((pod) => ({pod, node})))
+  // one group per pod: a failing pod does not stop the others
+  const outcomes = await runCniGroups(
+    'CHECK',
+    pods.map(({pod, node}) => ({netns: node.netns, calls: cniCalls(model, pod, node, 'CHECK')})),
+  )
   const checks = pods.map(({pod, node}, i): PodCheck => {
-    const o = outcomes[i][0]
     if (!cachedResult(model, pod))
       return {pod: pod.name, node: node.name, ok: false, error: 'no cached ADD result (the pod was never added, or was deleted)'}
-    if (!o.error && o.notRun.length === 0 && o.unknown.length === 0) return {pod: pod.name, node: node.name, ok: true}
-    return {pod: pod.name, node: node.name, ok: false, error: o.error?.stderr || 'the check did not finish'}
+    const error = groupError(outcomes[i])
+    return error === undefined ? {pod: pod.name, node: node.name, ok: true} : {pod: pod.name, node: node.name, ok: false, error}
   })
   const failed = checks.filter((c) => !c.ok).length
   return {
     lab,
-    network: model.cni.network,
+    network: model.cni!.network,
     pods: checks,
     passed: checks.length - failed,
     failed,

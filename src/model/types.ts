@@ -192,7 +192,10 @@ export interface CniModel {
   source: string
   /** the conflist's network name and version */
   network: string
+  /** the version spoken with its plugins: cniVersion, or the highest of cniVersions netlab speaks */
   cniVersion: string
+  /** the conflist's disableGC (CNI 1.1): the runtime must not GC this network */
+  disableGC?: boolean
   /** CNI_PATH: the directories plugins are looked up in, in order */
   path: string[]
   /** each plugin type of the chain, in order, and the file that is run for it */

@@ -86,6 +86,8 @@ export function decide(model: LabModel, flow: Flow): Verdict {
   const policies = model.policies ?? []
   const {src, dst} = flow
   const checks: DirectionVerdict[] = []
+  // a pod's packets to its own address stay in its namespace (its lo): nothing filters them
+  if (src.kind === 'pod' && dst.kind === 'pod' && src.name === dst.name) return {allowed: true, checks: []}
   // a pod and its own node talk without being forwarded: never filtered
   const ownNode = (pod: FlowEnd, other: FlowEnd) => other.kind === 'node' && other.name === pod.node
   if (src.kind === 'pod' && !ownNode(src, dst)) {

@@ -14,6 +14,7 @@ export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 's
 export type CheckId =
   | 'pod-pod-same-node'
   | 'pod-pod-other-node'
+  | 'pod-own-address'
   | 'node-own-pod'
   | 'node-other-pod'
   | 'pod-node'

@@ -11,7 +11,7 @@ import type {Prepared, ToolDriver} from './types.js'
 
 export const CNI_CHAIN = asset('netlab-cni-chain.pl')
 /** The protocol spoken with CNI_CHAIN (docs/runner-protocol.md); the script has the same constant and refuses any other. */
-export const CNI_CHAIN_PROTOCOL = 1
+export const CNI_CHAIN_PROTOCOL = 2
 
 /** Escape a text for an unquoted here-document (where $, ` and \ are special). */
 const hereDoc = (text: string) => text.replace(/[\\$`]/g, (c) => `\\${c}`)
@@ -51,7 +51,8 @@ export const cni: ToolDriver = {
 function cniLine(c: Command, line: string): string {
   if (c.cni?.prevResult !== 'previous' || !c.stdin) {
     const heredoc = `${line} <<'NETLAB_EOF'\n${(c.stdin ?? '').replace(/\n$/, '')}\nNETLAB_EOF`
-    return c.cni?.prevResult === 'none' ? `cni_result=$(${heredoc}\n)` : heredoc
+    // an ADD's result is the next plugin's prevResult; STATUS and GC print nothing to keep
+    return c.cni?.prevResult === 'none' && c.env?.CNI_COMMAND === 'ADD' ? `cni_result=$(${heredoc}\n)` : heredoc
   }
   const conf = c.stdin.trim().replace(/\}$/, '')
   return `cni_result=$(${line} <<NETLAB_EOF\n${hereDoc(conf)},"prevResult":\${cni_result}}\nNETLAB_EOF\n)`

@@ -11,6 +11,29 @@ import {readRegularFile} from './files.js'
 import {CNI_PRESETS, type CniPresetName, type CniSpec, type Located} from './types.js'
 import type {YamlWalker as Walker} from './walker.js'
 
+/** The CNI spec versions netlab speaks as a runtime (libcni's, and 1.1.0's STATUS and GC). */
+const RUNTIME_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const
+
+const versionKey = (v: string) => v.split('.').map(Number)
+
+/** a < b as dotted versions ("0.4.0" < "1.0.0" < "1.1.0") */
+export function versionBefore(a: string, b: string): boolean {
+  const [x, y] = [versionKey(a), versionKey(b)]
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0)
+  return false
+}
+
+/**
+ * The version the runtime speaks with a conflist's plugins: with `cniVersions` (CNI 1.1), the
+ * highest one it lists that netlab speaks too; without, its `cniVersion`. Undefined when the
+ * list names none netlab speaks (checkConflist refuses such a conflist).
+ */
+export function negotiatedCniVersion(conflist: {cniVersion: string; cniVersions?: string[]}): string | undefined {
+  if (!conflist.cniVersions) return conflist.cniVersion
+  const common = conflist.cniVersions.filter((v) => (RUNTIME_CNI_VERSIONS as readonly string[]).includes(v))
+  return common.sort((a, b) => (versionBefore(a, b) ? 1 : -1))[0]
+}
+
 /** What a conflist template may say, filled in per node as containerd's conf_template is. */
 const CONFLIST_FIELDS = ['PodCIDR', 'Gateway', 'DataDir'] as const
 
@@ -110,6 +133,13 @@ export function checkConflist(text: string, file: string): void {
   if (typeof c.name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(c.name))
     throw new TopologyError(keyPos(text, 'name', file), 'conflist: "name" must be a network name (letters, digits, _ . -)')
   if (typeof c.cniVersion !== 'string') throw new TopologyError(keyPos(text, 'cniVersion', file), 'conflist: "cniVersion" must be a string')
+  if (c.cniVersions !== undefined) {
+    const at = keyPos(text, 'cniVersions', file)
+    if (!Array.isArray(c.cniVersions) || c.cniVersions.length === 0 || !c.cniVersions.every((v) => typeof v === 'string'))
+      throw new TopologyError(at, 'conflist: "cniVersions" must be a non-empty list of versions, e.g. ["1.0.0", "1.1.0"]')
+    if (negotiatedCniVersion({cniVersion: c.cniVersion, cniVersions: c.cniVersions as string[]}) === undefined)
+      throw new TopologyError(at, `conflist: "cniVersions" lists no version netlab speaks (${RUNTIME_CNI_VERSIONS.join(', ')})`)
+  }
   if (!Array.isArray(c.plugins) || c.plugins.length === 0) {
     const hint = typeof c.type === 'string' ? ' (this looks like a single-plugin .conf: put it in a "plugins" list)' : ''
     throw new TopologyError(keyPos(text, 'plugins', file), `conflist: "plugins" must be a non-empty list${hint}`)

@@ -135,6 +135,15 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
     ),
     ...large.map((routing) => [`${routing}: a large lab (permanent neighbour entries)`, {nodes: 8, pods: 6}, routing, false] as const),
     [`${DEFAULT_ROUTING_MODE}: a small lab with policies`, {nodes: 3, pods: 2}, DEFAULT_ROUTING_MODE, true] as const,
+    // netlab the CNI runtime: the plugins' calls, as the executor's chains run them and as the
+    // script's commands do (netlab-cni: the reference bridge names its veths at random)
+    [
+      `${DEFAULT_ROUTING_MODE}: a small lab wired by CNI (preset netlab)`,
+      {nodes: 3, pods: 2},
+      DEFAULT_ROUTING_MODE,
+      false,
+      'netlab',
+    ] as const,
     [
       `${DEFAULT_ROUTING_MODE}: a large lab with policies (neighbours through the gateway)`,
       {nodes: 8, pods: 6},
@@ -142,7 +151,7 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
       true,
     ] as const,
   ]
-  for (const [what, size, routing, policies] of cases) {
+  for (const [what, size, routing, policies, cniPreset] of cases) {
     it(
       what,
       () => {
@@ -150,6 +159,7 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
         // a VPC host in the small labs: its routes, and the VPC router it brings, are built both ways too
         const topo = smallTopology(lab, {...size, routing, vpcHost: size.nodes === 3})
         if (policies) withPolicies(topo)
+        if (cniPreset) (topo.cluster as Record<string, unknown>).cni = {preset: cniPreset}
         const file = writeTopology(stateDir, topo)
         const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout)
         if (size.nodes === 8) expect(plan.phases.map((p: {id: string}) => p.id)).toContain('neighbours')

@@ -191,6 +191,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     expect(report.sections).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress'])
     expect(check(report, 'pod-pod-same-node').passed).toBe(3 * 2)
     expect(check(report, 'pod-pod-other-node').passed).toBe(6 * 4)
+    expect(check(report, 'pod-own-address').passed).toBe(6)
     expect(check(report, 'node-own-pod').passed).toBe(6)
     expect(check(report, 'node-other-pod').passed).toBe(12)
     expect(check(report, 'pod-node').passed).toBe(18)
@@ -211,7 +212,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     const {code, report} = probeJson(lab, env, ['--only', 'pod-pod'])
     expect(code).toBe(0)
     expect(report.sections).toEqual(['pod-pod'])
-    expect(report.checks.map((c) => c.id)).toEqual(['pod-pod-same-node', 'pod-pod-other-node'])
+    expect(report.checks.map((c) => c.id)).toEqual(['pod-pod-same-node', 'pod-pod-other-node', 'pod-own-address'])
   })
 
   it('leaves no engine and no record of one; changes nothing on the host', () => {

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 import {buildModel} from '../../src/compile/model.js'
-import type {LabModel} from '../../src/model/types.js'
+import {allPods, type LabModel} from '../../src/model/types.js'
 import {echoPort, jobLine, parseResult} from '../../src/probe/engine.js'
 import {namedPorts} from '../../src/probe/policy.js'
 import {renderReport} from '../../src/probe/render.js'
@@ -102,6 +102,20 @@ describe('which probes run in a lab with policies, and what they must see', () =
       'udp',
       String(udp.port),
     ])
+  })
+
+  it("a pod's ping to its own address is allowed whatever isolates the pod: it never leaves the pod (its lo)", () => {
+    const own = probes.filter((p) => p.check === 'pod-own-address')
+    expect(own.map((p) => p.src.name)).toEqual(allPods(tier).map((p) => p.name))
+    for (const p of own) {
+      expect(p.dst).toBe(p.src)
+      expect(p.expect.reply, p.src.name).toBe(true)
+      expect(p.policy?.verdict, p.src.name).toBe('allowed')
+    }
+    // the pods that are isolated for ingress and deny pings from other pods are among them
+    const deniedPings = probes.filter((p) => p.tool === 'ping' && p.dst.kind === 'pod' && p.policy?.verdict === 'denied')
+    expect(deniedPings.length).toBeGreaterThan(0)
+    expect(own.some((p) => deniedPings.some((d) => d.dst.name === p.src.name))).toBe(true)
   })
 
   it('external hosts → pods only where the underlay routes pod subnets; a vxlan node is seen as its flannel.1 address', () => {

@@ -136,7 +136,8 @@ describe('which probes run', () => {
     expect(sectionsFor(['egress', 'no-nat'])).toEqual(['no-nat', 'self-address', 'egress'])
     const pings = selectProbes(three, {only: ['pod-pod']})
     expect(pings.every((p) => p.tool === 'ping' && p.src.kind === 'pod' && p.dst.kind === 'pod')).toBe(true)
-    expect(pings).toHaveLength(20)
+    // 20 ordered pairs of 5 pods, and each pod to its own address
+    expect(pings).toHaveLength(20 + 5)
     const nodePod = selectProbes(three, {only: ['node-pod']})
     expect(nodePod.every((p) => p.tool === 'ping')).toBe(true)
     expect(nodePod).toHaveLength(15 + 15)
@@ -423,7 +424,8 @@ describe('verdicts and the report', () => {
     expect(text.split('\n').length).toBeLessThan(12)
     expect(text).toContain('✗ pod → pod on other nodes (ping): 2449/2450 passed')
     expect(text).toContain('✗ n0-p0 (10.244.0.2) → n1-p0 (10.244.1.2): expected reply, seen no reply — no reply (timeout)')
-    expect(text.split('\n').at(-1)).toBe('2949 passed, 1 failed')
+    // 2450 + 500 pairs, and the 500 pods each to its own address
+    expect(text.split('\n').at(-1)).toBe('3449 passed, 1 failed')
   })
 
   it('big checks keep their failures and count their passes (--all-checks keeps every result); small ones keep all', () => {

@@ -1,9 +1,11 @@
 // host-local's on-disk store, byte for byte: <dataDir>/<network>/ holds one file per address named
 // by the address and holding "<containerID>\r\n<ifname>", last_reserved_ip.<set> with the last
-// address handed out, and an empty `lock` file. host-local flock(2)s that file; Node cannot, so
-// netlab-cni serialises its own calls with an O_EXCL pid file beside it (held for a few ms,
-// taken over when its holder is dead). It does not interlock with a real host-local running at
-// the same instant on the same network.
+// address handed out, and an empty `lock` file, which host-local flock(2)s around every change.
+// netlab-cni takes the same flock on the same file, so it interlocks with a real host-local (and
+// with itself) as the kernel keeps it: released when the holder exits, however it dies. Node has
+// no flock: util-linux's flock(1) takes it on a descriptor we open and hand it as its stdin — a
+// flock belongs to the open file description, which we keep once flock(1) has exited.
+import {spawnSync} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {formatIPv4, parseIPv4} from '../../core/ipv4.js'
@@ -11,7 +13,6 @@ import {CODE, CniError} from './errors.js'
 import type {IpStore, Owner} from './ipam.js'
 
 const LAST = 'last_reserved_ip.'
-const MUTEX = 'lock.netlab-cni'
 const LOCK_WAIT_MS = 10_000
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code
@@ -76,43 +77,33 @@ export class DiskStore implements IpStore {
     }
   }
 
-  /** Run fn holding the store's mutex; busy for too long is error 11 (try again later). */
-  locked<T>(fn: () => T): T {
-    const path = join(this.dir, MUTEX)
-    const sleeper = new Int32Array(new SharedArrayBuffer(4))
-    for (let waited = 0; ; waited += 2) {
-      try {
-        writeFileSync(path, String(process.pid), {flag: 'wx'})
-        break
-      } catch (e) {
-        if (errno(e) !== 'EEXIST') throw io('cannot lock the ipam store', e)
-      }
-      if (holderDead(path)) {
-        try {
-          unlinkSync(path)
-        } catch {
-          // another waiter took it over first
-        }
-        continue
-      }
-      if (waited >= LOCK_WAIT_MS) throw new CniError(CODE.tryAgainLater, `the ipam store ${this.dir} is busy`, `${path} is held`)
-      Atomics.wait(sleeper, 0, 0, 2)
+  /** Run fn holding the store's flock; held elsewhere for longer than waitMs is error 11 (try again later). */
+  locked<T>(fn: () => T, waitMs = LOCK_WAIT_MS): T {
+    const path = join(this.dir, 'lock')
+    let fd: number
+    try {
+      fd = openSync(path, 'r')
+    } catch (e) {
+      throw io('cannot lock the ipam store', e)
     }
     try {
+      takeFlock(fd, path, this.dir, waitMs)
       return fn()
     } finally {
-      unlinkSync(path)
+      // the last descriptor of the open file description: the kernel drops the flock
+      closeSync(fd)
     }
   }
 }
 
-function holderDead(path: string): boolean {
-  try {
-    const pid = Number(readFileSync(path, 'utf8'))
-    if (!Number.isInteger(pid) || pid <= 0) return false // being written right now
-    process.kill(pid, 0)
-    return false
-  } catch (e) {
-    return errno(e) === 'ESRCH'
-  }
+/** flock(2) LOCK_EX on fd, by flock(1) on its stdin: exit 0 locked, 1 still held after waitMs. */
+function takeFlock(fd: number, path: string, dir: string, waitMs: number): void {
+  const wait = waitMs > 0 ? ['--wait', String(waitMs / 1000)] : ['--nonblock']
+  const r = spawnSync('flock', ['--exclusive', ...wait, '0'], {stdio: [fd, 'ignore', 'pipe'], encoding: 'utf8'})
+  if (r.status === 0) return
+  if (r.status === 1) throw new CniError(CODE.tryAgainLater, `the ipam store ${dir} is busy`, `${path} is locked by another process`)
+  throw new CniError(
+    CODE.io,
+    `cannot lock the ipam store: flock ${path}: ${(r.error?.message ?? r.stderr ?? '').trim() || `exit ${r.status}`}`,
+  )
 }

@@ -12,6 +12,7 @@ import {nodeOtherPod} from './node-other-pod.js'
 import {nodeOwnPod} from './node-own-pod.js'
 import {podInVpcSubnet} from './pod-in-vpc-subnet.js'
 import {podNode} from './pod-node.js'
+import {podOwnAddress} from './pod-own-address.js'
 import {podPodOtherNode} from './pod-pod-other-node.js'
 import {podPodSameNode} from './pod-pod-same-node.js'
 import {podVpcReach} from './pod-vpc-reach.js'
@@ -27,6 +28,7 @@ import {vpcPodSource} from './vpc-pod-source.js'
 const REGISTRY: {readonly [K in CheckId]: ProbeCheck & {readonly id: K}} = {
   'pod-pod-same-node': podPodSameNode,
   'pod-pod-other-node': podPodOtherNode,
+  'pod-own-address': podOwnAddress,
   'node-own-pod': nodeOwnPod,
   'node-other-pod': nodeOtherPod,
   'pod-node': podNode,

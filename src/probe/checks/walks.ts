@@ -64,3 +64,6 @@ export const policyPairs = walkOf((ctx) => {
 export const policyInternetPods = walkOf(({model}) =>
   model.policies && model.mode.podsRoutableFromUnderlay === true ? hostsAndPods(internet(model), allPods(model)) : [],
 )
+
+/** each pod, once (pod → itself): every pod whatever the coverage, one probe each */
+export const eachPod = walkOf(({model}) => allPods(model))
