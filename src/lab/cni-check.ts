@@ -7,7 +7,7 @@ import {concurrency} from '../core/concurrency.js'
 import {runInNamespaces, NSEXEC} from '../exec/fanout.js'
 import type {Action} from '../core/actions.js'
 import {requirePerl, requireRoot} from '../host/preflight.js'
-import {readState} from '../state/store.js'
+import {requireState} from './status.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {cniCalls} from '../compile/cni-plan.js'
 import {cachedResult} from './cni-results.js'
@@ -32,8 +32,7 @@ export interface CheckReport {
 export async function checkLab(lab: string): Promise<CheckReport> {
   const started = performance.now()
   requireRoot('netlab cni check')
-  const model = readState(lab)?.model
-  if (!model) throw new UsageError(`lab ${lab} has no state`)
+  const model = requireState(lab).model
   if (!model.cni) throw new UsageError(`lab ${lab} does not use CNI (its topology has no cluster.cni)`)
   await requirePerl([NSEXEC, CNI_CHAIN])
   const pods = model.nodes.flatMap((node) => node.pods.map((pod) => ({pod, node})))

@@ -1,6 +1,7 @@
 // The processes a probe starts and registers with its lab (its engines), so
 // that `netlab down` stops them even if the probe could not: each is recorded as
 // "<kind>-<probe pid>" with a marker on its command line that names the lab and the probe.
+import {labProcessMarker} from '../core/names.js'
 import {alive, stopLabProcesses} from '../host/processes.js'
 
 export {asset as assetPath} from '../core/paths.js'
@@ -11,7 +12,7 @@ export type ProbeProcessKind = (typeof KINDS)[number]
 
 /** The unique marker on a probe process's command line: how `netlab down` recognises it. */
 export function processMarker(kind: ProbeProcessKind, lab: string, owner = process.pid): string {
-  return `netlab-${kind}:${lab}:${owner}`
+  return labProcessMarker(kind, lab, owner)
 }
 
 /** "<kind>-<probe pid>", and ".<index>" for the second and later of a kind (one engine per core). */

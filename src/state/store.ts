@@ -5,6 +5,7 @@ import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
 import type {Plan, UndoPlan, UndoStep} from '../core/actions.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
+import {stateProblem} from './schema.js'
 
 export interface LabState {
   version: 1
@@ -43,10 +44,37 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason). */
+export type StateRead = {ok: true; state: LabState} | {ok: false; missing: boolean; reason: string}
+
+/** Read and check state.json (src/state/schema.ts): a damaged file is a reason, never a crash later. */
+export function readLabState(lab: string): StateRead {
+  let text: string
+  try {
+    text = readFileSync(files.state(lab), 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return {ok: false, missing: code === 'ENOENT', reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`}
+  }
+  if (text.trim() === '') return {ok: false, missing: false, reason: 'state.json is empty'}
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    // never quote the content: position and reason only
+    return {ok: false, missing: false, reason: 'state.json is not valid JSON (cut short or edited by hand?)'}
+  }
+  const problem = stateProblem(data, lab)
+  if (problem) return {ok: false, missing: false, reason: `state.json: ${problem}`}
+  const state = data as LabState
+  state.model = upgradeModel(state.model)
+  return {ok: true, state}
+}
+
+/** The lab's state when it is there and sound; undefined when it is missing or damaged (readLabState says why). */
 export function readState(lab: string): LabState | undefined {
-  const state = readJson<LabState>(files.state(lab))
-  if (state) state.model = upgradeModel(state.model)
-  return state
+  const r = readLabState(lab)
+  return r.ok ? r.state : undefined
 }
 
 /**
