@@ -2,7 +2,7 @@ import {NetlabCommand} from '../cli/base.js'
 import {listLabLines, renderLabLines} from '../lab/list.js'
 
 export default class Ls extends NetlabCommand {
-  static override summary = 'List every lab that is up, one line each.'
+  static override summary = 'List every lab, one line each.'
   static override description =
     'Its state, routing mode, and how many nodes and pods it has; the same as netlab status --all. A lab whose ' +
     'saved state is damaged is listed as "damaged: REASON", and namespaces that carry a lab\'s mark without any ' +

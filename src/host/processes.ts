@@ -135,7 +135,7 @@ function processesWith(marker: string): number[] {
 /** The inodes of the sockets a process holds open ("socket:[INODE]" among its fds); empty when it is gone. */
 export function socketInodes(pid: number): Set<number> {
   const held = new Set<number>()
-  let fds: string[] = []
+  let fds: string[]
   try {
     fds = readdirSync(`/proc/${pid}/fd`)
   } catch {

@@ -41,7 +41,9 @@ export async function listLabLines(): Promise<LabLine[]> {
     left.byLab.delete(line.lab)
   }
   for (const [lab, n] of left.byLab) {
-    const what = left.checked ? `${n} namespace(s) carry its mark` : `${n} namespace(s) are named for it (not root: their marks were not read)`
+    const what = left.checked
+      ? `${n} namespace(s) carry its mark`
+      : `${n} namespace(s) are named for it (not root: their marks were not read)`
     lines.push({lab, state: 'orphaned', namespaces: n, reason: `no saved state; ${what}`, remove: `${netlabCmd()} down ${lab}`})
   }
   return lines.sort((a, b) => a.lab.localeCompare(b.lab))
@@ -128,9 +130,7 @@ function since(iso: string | undefined): string {
   return today ? d.toTimeString().slice(0, 8) : d.toISOString().slice(0, 10)
 }
 
-/** A damaged or orphaned lab's last column: what is wrong, and what removes it. */
+/** A damaged or orphaned lab's last column: what is wrong, and the command that removes it (last: ready to paste). */
 function unsoundNote(l: LabLine): string {
-  return l.state === 'damaged'
-    ? `damaged: ${l.reason} (${l.remove} still removes it)`
-    : `orphaned: ${l.reason} (${l.remove} removes them)`
+  return `${l.state}: ${l.reason}; remove it with: ${l.remove}`
 }

@@ -8,7 +8,16 @@
 import {tmpdir} from 'node:os'
 import {parseLabProcessMarker} from '../core/names.js'
 import {readInNamespaces} from '../exec/fanout.js'
-import {finished, processesWithArg, processUid, procStat, socketInodes, stopLabProcesses, stopProcess, type StopReport} from '../host/processes.js'
+import {
+  finished,
+  processesWithArg,
+  processUid,
+  procStat,
+  socketInodes,
+  stopLabProcesses,
+  stopProcess,
+  type StopReport,
+} from '../host/processes.js'
 import {findLabNetns} from './ownership.js'
 
 /** The lab's processes: those its records name, then those it has no record of (see above). */

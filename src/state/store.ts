@@ -54,7 +54,11 @@ export function readLabState(lab: string): StateRead {
     text = readFileSync(files.state(lab), 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    return {ok: false, missing: code === 'ENOENT', reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`}
+    return {
+      ok: false,
+      missing: code === 'ENOENT',
+      reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`,
+    }
   }
   if (text.trim() === '') return {ok: false, missing: false, reason: 'state.json is empty'}
   let data: unknown

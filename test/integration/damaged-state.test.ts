@@ -9,7 +9,18 @@ import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {exited, isRoot, labNetns, labSandbox, netlab, netlabSpawn, smallTopology, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
+import {
+  exited,
+  isRoot,
+  labNetns,
+  labSandbox,
+  netlab,
+  netlabSpawn,
+  smallTopology,
+  uniqueLab,
+  waitFor,
+  writeTopology,
+} from '../helpers/lab.js'
 
 interface Line {
   lab: string
@@ -49,7 +60,7 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
   }
   const stateFile = (lab: string) => join(stateDir, lab, 'state.json')
 
-  it("state.json replaced by {}: ls and status --all list every lab, that one damaged with its reason; status says what is wrong; down removes it (finding 11)", () => {
+  it('state.json replaced by {}: ls and status --all list every lab, that one damaged with its reason; status says what is wrong; down removes it (finding 11)', () => {
     const bad = up('dmg')
     const good = up('ok')
     const ns = labNetns(bad).length
@@ -60,7 +71,10 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
     ]) {
       const lines = ls(args)
       expect(lines.find((l) => l.lab === good)?.state, args.join(' ')).toBe('up')
-      expect(lines.find((l) => l.lab === bad), args.join(' ')).toMatchObject({
+      expect(
+        lines.find((l) => l.lab === bad),
+        args.join(' '),
+      ).toMatchObject({
         state: 'damaged',
         reason: 'state.json: version is missing',
         namespaces: ns,
@@ -69,7 +83,9 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
     }
     const text = netlab(['ls'], env)
     expect(text.code, text.stderr).toBe(0)
-    expect(text.stdout).toMatch(new RegExp(`^${bad} +damaged .*damaged: state\\.json: version is missing \\(.* down ${bad} still removes it\\)$`, 'm'))
+    expect(text.stdout).toMatch(
+      new RegExp(`^${bad} +damaged .*damaged: state\\.json: version is missing; remove it with: .* down ${bad}$`, 'm'),
+    )
     expect(text.stdout).toMatch(new RegExp(`^${good} +up +host-gw +2 +4 `, 'm'))
 
     const status = netlab(['status', bad], env)
@@ -118,10 +134,12 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
       remove: expect.stringMatching(new RegExp(` down ${lab}$`)),
     })
     const text = netlab(['ls'], env)
-    expect(text.stdout).toMatch(new RegExp(`^${lab} +orphaned .* ${ns} .*orphaned: .*\\(.* down ${lab} removes them\\)$`, 'm'))
+    expect(text.stdout).toMatch(new RegExp(`^${lab} +orphaned .* ${ns} .*orphaned: .*; remove it with: .* down ${lab}$`, 'm'))
     const status = netlab(['status', lab], env)
     expect(status.code).toBe(1)
-    expect(status.stderr.trim()).toMatch(new RegExp(`lab ${lab} has no saved state \\(orphaned\\): ${ns} namespace\\(s\\) carry its mark; ".* down ${lab}" removes them`))
+    expect(status.stderr.trim()).toMatch(
+      new RegExp(`lab ${lab} has no saved state \\(orphaned\\): ${ns} namespace\\(s\\) carry its mark; ".* down ${lab}" removes them`),
+    )
     // a namespace named like the lab but without its mark is not the lab's: not counted
     execFileSync('ip', ['netns', 'add', `netlab-${lab}.handmade`])
     try {

@@ -34,7 +34,7 @@ describe('netlab ls: one line per lab', () => {
     expect(lines[0]).toMatch(/^LAB +STATE +ROUTING +NODES +PODS +NAMESPACES +SINCE +TOPOLOGY$/)
     expect(lines[1]).toMatch(/^three-node +up +host-gw +3 +5 +10 +2020-01-02 +\/t\/three-node\.yaml$/)
     expect(lines[2]).toMatch(/^big +degraded +routes +50 +500 +550\/552 /)
-    expect(lines[3]).toMatch(/^lost +damaged +- .*damaged: state\.json is missing \(netlab down lost still removes it\)$/)
+    expect(lines[3]).toMatch(/^lost +damaged +- .*damaged: state\.json is missing; remove it with: netlab down lost$/)
     expect(lines[1].indexOf('host-gw')).toBe(lines[0].indexOf('ROUTING'))
   })
 

@@ -36,7 +36,7 @@ const LAB = model.lab
 /** A sound state as `up` saves it, as plain JSON (what is on disk). */
 const sound = () =>
   JSON.parse(JSON.stringify({version: 1, lab: LAB, status: 'up', topology: THREE_NODE, startedAt: new Date(0).toISOString(), model})) as {
-    model: Record<string, unknown> & {nodes: Record<string, unknown>[]; members: Record<string, unknown>[]}
+    model: Record<string, unknown> & {nodes: Record<string, unknown>[]; members?: Record<string, unknown>[]}
   } & Record<string, unknown>
 
 describe('stateProblem: what state.json must hold', () => {
@@ -60,7 +60,7 @@ describe('stateProblem: what state.json must hold', () => {
     ['another lab', (s) => ({...s, lab: 'other'}), 'it names lab "other", not "three-node"'],
     ['an unknown status', (s) => ({...s, status: 'half'}), 'status "half" is neither "up" nor "building"'],
     ['nodes not a list', (s) => ({...s, model: {...s.model, nodes: {}}}), 'model.nodes is an object, not a list'],
-    ["a model of another lab", (s) => ({...s, model: {...s.model, lab: 'x'}}), 'model.lab is "x", not "three-node"'],
+    ['a model of another lab', (s) => ({...s, model: {...s.model, lab: 'x'}}), 'model.lab is "x", not "three-node"'],
     [
       'a pod without its address',
       (s) => {
@@ -72,7 +72,7 @@ describe('stateProblem: what state.json must hold', () => {
     [
       'a member whose addresses are not strings',
       (s) => {
-        s.model.members[2].ips = [1]
+        s.model.members![2].ips = [1]
         return s
       },
       'model.members[2].ips is a list, not a list of strings',
@@ -118,9 +118,14 @@ describe('readLabState: the state, or why there is none to use', () => {
   it('requireState: a damaged lab is a failure (exit 1) that says what is wrong and that down still works; no such lab is exit 2', () => {
     write('{}')
     expect(() => inStateDir(() => requireState(LAB))).toThrow(
-      expect.objectContaining({exitCode: 1, message: expect.stringMatching(/damaged: state\.json: version is missing; .*down three-node" still removes/)}),
+      expect.objectContaining({
+        exitCode: 1,
+        message: expect.stringMatching(/damaged: state\.json: version is missing; .*down three-node" still removes/),
+      }),
     )
-    expect(() => inStateDir(() => requireState('nothing-here'))).toThrow(expect.objectContaining({exitCode: 2, message: expect.stringMatching(/^no lab named nothing-here is up/)}))
+    expect(() => inStateDir(() => requireState('nothing-here'))).toThrow(
+      expect.objectContaining({exitCode: 2, message: expect.stringMatching(/^no lab named nothing-here is up/)}),
+    )
   })
 })
 
@@ -131,14 +136,20 @@ describe('ls lines of damaged and orphaned labs', () => {
       {lab: 'lost', state: 'orphaned', reason: 'no saved state; 3 namespace(s) carry its mark', namespaces: 3, remove: 'netlab down lost'},
     ])
     const lines = text.split('\n')
-    expect(lines[1]).toMatch(/^bad +damaged +- +- +- +7 +- +damaged: state\.json is empty \(netlab down bad still removes it\)$/)
-    expect(lines[2]).toMatch(/^lost +orphaned +- +- +- +3 +- +orphaned: no saved state; 3 namespace\(s\) carry its mark \(netlab down lost removes them\)$/)
+    expect(lines[1]).toMatch(/^bad +damaged +- +- +- +7 +- +damaged: state\.json is empty; remove it with: netlab down bad$/)
+    expect(lines[2]).toMatch(
+      /^lost +orphaned +- +- +- +3 +- +orphaned: no saved state; 3 namespace\(s\) carry its mark; remove it with: netlab down lost$/,
+    )
   })
 })
 
 describe("what down recognises a probe's engine by", () => {
-  it("the marker on its command line names the lab and the probe; other arguments are not markers", () => {
-    expect(parseLabProcessMarker(processMarker('probe-engine', 'web-lab', 4242))).toEqual({kind: 'probe-engine', lab: 'web-lab', owner: 4242})
+  it('the marker on its command line names the lab and the probe; other arguments are not markers', () => {
+    expect(parseLabProcessMarker(processMarker('probe-engine', 'web-lab', 4242))).toEqual({
+      kind: 'probe-engine',
+      lab: 'web-lab',
+      owner: 4242,
+    })
     expect(labProcessMarker('probe-engine', 'a', 1)).toBe('netlab-probe-engine:a:1')
     for (const arg of ['netlab-probe-engine:a:0', 'netlab-probe-engine:a:12x', 'netlab-a.n0', '/usr/bin/perl', 'xnetlab-probe-engine:a:1'])
       expect(parseLabProcessMarker(arg), arg).toBeUndefined()
