@@ -5,7 +5,7 @@
 // marked namespaces and its processes, a running probe's engines included, which then says
 // "lab LAB was taken down during the probe" (exit 1) instead of thousands of failures.
 import {execFileSync} from 'node:child_process'
-import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -42,6 +42,22 @@ function processesWith(marker: string): number[] {
   })
 }
 const engines = (lab: string) => processesWith(`netlab-probe-engine:${lab}:`)
+/** What a process's open files are ("socket:[N]", "pipe:[N]", a path), its stdio too or not (Node gives a child socket pairs); none once it is gone. */
+function fdTargets(pid: number, opts: {stdio: boolean}): string[] {
+  let fds: string[]
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`).filter((fd) => opts.stdio || Number(fd) > 2)
+  } catch {
+    return []
+  }
+  return fds.flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/${pid}/fd/${fd}`)]
+    } catch {
+      return []
+    }
+  })
+}
 /** one engine per core */
 const ENGINES = cpus().length
 
@@ -161,17 +177,36 @@ describe.skipIf(!isRoot)('netlab down while a probe runs (finding 18)', () => {
     const lab = track(uniqueLab(prefix))
     const r = netlab(['up', writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 2, external: false})), '-q'], env)
     expect(r.code, r.stderr).toBe(0)
-    // a probe that takes seconds (timeouts through a node that does not forward), so `down` lands in it
+    // a probe that takes seconds (timeouts through a node that does not forward): time to catch its engines serving
     execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n1`, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'])
     return lab
   }
+
+  /** Each engine has opened its sockets in the lab (it serves there): from then on it is the lab's, by the kernel's tables. */
+  const serving = (lab: string) => {
+    const pids = engines(lab)
+    return pids.length === ENGINES && pids.every((pid) => fdTargets(pid, {stdio: false}).some((t) => t.startsWith('socket:')))
+  }
+  /**
+   * Hold (SIGSTOP) or release the lab's engines: the probe waits for them, so `down` lands in
+   * the middle of the probe whatever the machine's speed. Only processes with the lab's engine marker.
+   */
+  const signalEngines = (lab: string, signal: NodeJS.Signals) =>
+    engines(lab).forEach((pid) => {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // gone meanwhile
+      }
+    })
 
   it('the probe ends exit 1 "lab LAB was taken down during the probe", not "the probe\'s engine stopped"', async () => {
     const lab = up('pdown')
     const probe = netlabSpawn(['probe', lab], env)
     try {
       const closed = exited(probe)
-      await waitFor(() => engines(lab).length === ENGINES)
+      await waitFor(() => serving(lab))
+      signalEngines(lab, 'SIGSTOP')
       const down = netlab(['down', lab], env)
       expect(down.code, down.stderr).toBe(0)
       expect(down.stdout).toContain(`${ENGINES} process(es) stopped`)
@@ -179,9 +214,10 @@ describe.skipIf(!isRoot)('netlab down while a probe runs (finding 18)', () => {
       expect(stderr.trim()).toBe(`netlab: lab ${lab} was taken down during the probe`)
       expect(code).toBe(1)
     } finally {
+      signalEngines(lab, 'SIGCONT') // a failed check must not leave them stopped: they end once the probe is gone
       probe.kill('SIGKILL')
     }
-    expect(engines(lab)).toEqual([])
+    await waitFor(() => engines(lab).length === 0)
     expect(labNetns(lab)).toEqual([])
   })
 
@@ -192,21 +228,19 @@ describe.skipIf(!isRoot)('netlab down while a probe runs (finding 18)', () => {
     probe.stdout!.on('data', (d) => (stdout += d))
     try {
       const closed = exited(probe)
-      await waitFor(() => engines(lab).length === ENGINES)
-      // held, so its engines are still there (serving) whatever the machine's speed; nothing but `down` stops them now
-      process.kill(probe.pid!, 'SIGSTOP')
-      rmSync(join(stateDir, lab), {recursive: true})
+      await waitFor(() => serving(lab))
+      signalEngines(lab, 'SIGSTOP')
+      rmSync(join(stateDir, lab), {recursive: true}) // the engines' records with it
       const down = netlab(['down', lab], env)
       expect(down.code, down.stderr).toBe(0)
       expect(down.stdout).toMatch(new RegExp(`^lab ${lab} is down: 7 namespace\\(s\\) deleted, ${ENGINES} process\\(es\\) stopped`))
       expect(engines(lab)).toEqual([]) // gone, not only signalled
-      process.kill(probe.pid!, 'SIGCONT')
       const {code, stderr} = await closed
       expect(stderr.trim()).toBe(`netlab: lab ${lab} was taken down during the probe`)
       expect(code).toBe(1)
       expect(stdout).not.toMatch(/passed/)
     } finally {
-      probe.kill('SIGCONT')
+      signalEngines(lab, 'SIGCONT')
       probe.kill('SIGKILL')
     }
     expect(labNetns(lab)).toEqual([])
