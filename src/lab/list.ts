@@ -18,7 +18,7 @@ export interface LabLine {
   routing?: string
   nodes?: number
   pods?: number
-  /** namespaces of the lab (all kinds), and how many of them exist; damaged, orphaned: those that carry its mark */
+  /** namespaces of the lab (all kinds), and how many of them exist; damaged, orphaned: those that carry its mark (root only: the marks are read from the kernel) */
   namespaces?: number
   missing?: number
   topology?: string
@@ -35,17 +35,20 @@ export async function listLabLines(): Promise<LabLine[]> {
   const lines = listLabs().map((lab) => lineOf(lab, present))
   const sound = new Set(lines.filter((l) => l.state !== 'damaged').map((l) => l.lab))
   const left = await leftNamespaces((lab) => !sound.has(lab))
+  if (!left) return lines // not root: no mark can be read, so no namespace is known to be a lab's
   for (const line of lines) {
     if (line.state !== 'damaged') continue
-    line.namespaces = left.byLab.get(line.lab) ?? 0
-    left.byLab.delete(line.lab)
+    line.namespaces = left.get(line.lab) ?? 0
+    left.delete(line.lab)
   }
-  for (const [lab, n] of left.byLab) {
-    const what = left.checked
-      ? `${n} namespace(s) carry its mark`
-      : `${n} namespace(s) are named for it (not root: their marks were not read)`
-    lines.push({lab, state: 'orphaned', namespaces: n, reason: `no saved state; ${what}`, remove: `${netlabCmd()} down ${lab}`})
-  }
+  for (const [lab, n] of left)
+    lines.push({
+      lab,
+      state: 'orphaned',
+      namespaces: n,
+      reason: `no saved state; ${n} namespace(s) carry its mark`,
+      remove: `${netlabCmd()} down ${lab}`,
+    })
   return lines.sort((a, b) => a.lab.localeCompare(b.lab))
 }
 
@@ -69,27 +72,21 @@ function lineOf(lab: string, present: Set<string>): LabLine {
 }
 
 /**
- * How many namespaces of each lab `which` picks carry its mark (read from the kernel, as `down`
- * does). Without root the marks cannot be read: the namespaces named for it are counted, and
- * `checked` is false. A failure to read them (no perl) is the same as not root, not an `ls` that fails.
+ * How many namespaces of each lab `which` picks carry its mark for this state directory, read
+ * from the kernel as `down` does; undefined when the marks cannot be read (not root, or no perl:
+ * a name alone proves nothing, and other state directories' labs have the same kind of names).
  */
-export async function leftNamespaces(which: (lab: string) => boolean): Promise<{byLab: Map<string, number>; checked: boolean}> {
-  let found: string[] | undefined
-  let checked = process.getuid?.() === 0
-  if (checked) {
-    try {
-      found = (await findLabNetns(which)).marked
-    } catch {
-      checked = false
-    }
+export async function leftNamespaces(which: (lab: string) => boolean): Promise<Map<string, number> | undefined> {
+  if (process.getuid?.() !== 0) return undefined
+  let marked: string[]
+  try {
+    marked = (await findLabNetns(which)).marked
+  } catch {
+    return undefined
   }
-  found ??= [...existingNetns()].filter((ns) => {
-    const lab = labOfNetns(ns)
-    return lab !== undefined && which(lab)
-  })
   const byLab = new Map<string, number>()
-  for (const ns of found) byLab.set(labOfNetns(ns)!, (byLab.get(labOfNetns(ns)!) ?? 0) + 1)
-  return {byLab, checked}
+  for (const ns of marked) byLab.set(labOfNetns(ns)!, (byLab.get(labOfNetns(ns)!) ?? 0) + 1)
+  return byLab
 }
 
 export function renderLabLines(lines: LabLine[]): string {

@@ -68,11 +68,11 @@ function damagedMessage(lab: string, reason: string): string {
 /** `netlab status LAB`: as statusOf, and a lab known only by its marked namespaces (orphaned) says so and how to remove them. */
 export async function labStatus(lab: string): Promise<StatusReport> {
   if (readLabState(lab).ok || labDirExists(lab)) return statusOf(lab)
-  const {byLab, checked} = await leftNamespaces((l) => l === lab)
-  const n = byLab.get(lab) ?? 0
-  if (n === 0) return statusOf(lab) // no lab of that name: the usage error
-  const what = checked ? `${n} namespace(s) carry its mark` : `${n} namespace(s) are named for it (not root: their marks were not read)`
-  throw new NetlabError(`lab ${lab} has no saved state (orphaned): ${what}; "${netlabCmd()} down ${lab}" removes them`)
+  const n = (await leftNamespaces((l) => l === lab))?.get(lab) ?? 0
+  if (n === 0) return statusOf(lab) // no lab of that name (or not root: marks unread): the usage error
+  throw new NetlabError(
+    `lab ${lab} has no saved state (orphaned): ${n} namespace(s) carry its mark; "${netlabCmd()} down ${lab}" removes them`,
+  )
 }
 
 export function statusOf(lab: string): StatusReport {
