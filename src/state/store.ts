@@ -45,7 +45,7 @@ export function readJson<T>(path: string): T | undefined {
 }
 
 /** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason). */
-export type StateRead = {ok: true; state: LabState} | {ok: false; missing: boolean; reason: string}
+export type StateRead = {ok: true; state: LabState} | {ok: false; reason: string}
 
 /** Read and check state.json (src/state/schema.ts): a damaged file is a reason, never a crash later. */
 export function readLabState(lab: string): StateRead {
@@ -54,24 +54,25 @@ export function readLabState(lab: string): StateRead {
     text = readFileSync(files.state(lab), 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    return {
-      ok: false,
-      missing: code === 'ENOENT',
-      reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`,
-    }
+    return {ok: false, reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`}
   }
-  if (text.trim() === '') return {ok: false, missing: false, reason: 'state.json is empty'}
+  if (text.trim() === '') return {ok: false, reason: 'state.json is empty'}
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch {
     // never quote the content: position and reason only
-    return {ok: false, missing: false, reason: 'state.json is not valid JSON (cut short or edited by hand?)'}
+    return {ok: false, reason: 'state.json is not valid JSON (cut short or edited by hand?)'}
   }
   const problem = stateProblem(data, lab)
-  if (problem) return {ok: false, missing: false, reason: `state.json: ${problem}`}
+  if (problem) return {ok: false, reason: `state.json: ${problem}`}
   const state = data as LabState
-  state.model = upgradeModel(state.model)
+  try {
+    state.model = upgradeModel(state.model)
+  } catch (error) {
+    // an old state without its members list, of a routing mode this netlab does not know
+    return {ok: false, reason: `state.json: ${(error as Error).message}`}
+  }
   return {ok: true, state}
 }
 

@@ -99,14 +99,25 @@ describe('readLabState: the state, or why there is none to use', () => {
 
   it('missing, empty, cut short, {}: each its reason; readState gives undefined, never a half state', () => {
     inStateDir(() => rmSync(files.state(LAB), {force: true}))
-    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, missing: true, reason: 'state.json is missing'})
+    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json is missing'})
     write('')
-    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, missing: false, reason: 'state.json is empty'})
+    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json is empty'})
     write('{"version": 1, "lab": "three-no')
     expect(inStateDir(() => readLabState(LAB))).toMatchObject({ok: false, reason: expect.stringMatching(/^state\.json is not valid JSON/)})
     write('{}')
-    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, missing: false, reason: 'state.json: version is missing'})
+    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json: version is missing'})
     expect(inStateDir(() => readState(LAB))).toBeUndefined()
+  })
+
+  it('an old state (no members list) of a routing mode this netlab does not know: damaged, with the reason, not a crash', () => {
+    const s = sound()
+    delete s.model.members
+    s.model.routing = 'bgp'
+    write(JSON.stringify(s))
+    expect(inStateDir(() => readLabState(LAB))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^state\.json: .*unknown routing mode "bgp"/),
+    })
   })
 
   it("a reason never quotes the file's content", () => {
