@@ -98,3 +98,32 @@ export function stateProblem(data: unknown, lab: string): string | undefined {
     throw error
   }
 }
+
+/**
+ * Why `data` (plan.json, parsed) is not the shape of a plan's undo steps for lab `lab`; undefined
+ * when it is. The shape only: which undo steps may run at all is checked where they are run.
+ */
+export function planProblem(data: unknown, lab: string): string | undefined {
+  try {
+    if (!fits(data, 'object')) throw new Problem(`it holds ${kindOf(data)}, not an object`)
+    const p = data as Record<string, unknown>
+    need(p, '', {lab: 'string', actions: 'array'})
+    if (p.lab !== lab) throw new Problem(`it names lab "${String(p.lab)}", not "${lab}"`)
+    eachOf(p.actions as unknown[], 'actions', {id: 'number', why: 'string', undo: 'object'}, (a, at) =>
+      need(a.undo as Record<string, unknown>, `${at}.undo.`, {kind: 'string'}),
+    )
+    return undefined
+  } catch (error) {
+    if (error instanceof Problem) return error.message
+    throw error
+  }
+}
+
+/** Is `e` (a journal line, parsed) an entry `summarize` can read? A line that is not is skipped, as a torn one is. */
+export function isJournalEntry(e: unknown): boolean {
+  if (!fits(e, 'object')) return false
+  const o = e as Record<string, unknown>
+  const ids = (v: unknown) => Array.isArray(v) && v.every((x) => Number.isInteger(x))
+  if (o.t === 'failed') return ids(o.applied) && ids(o.notRun) && (o.failed === null || Number.isInteger(o.failed))
+  return ['begin', 'done', 'undone'].includes(o.t as string) && ids(o.ids)
+}

@@ -5,7 +5,7 @@ import {basename, join} from 'node:path'
 import type {LabModel} from '../model/types.js'
 import type {Plan, UndoPlan, UndoStep} from '../core/actions.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
-import {stateProblem} from './schema.js'
+import {planProblem, stateProblem} from './schema.js'
 
 export interface LabState {
   version: 1
@@ -103,7 +103,9 @@ const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep): UndoStep => (
 
 /** The undo steps of a lab's plan (a whole plan, as older versions wrote it, reads as one too). */
 export function readPlan(lab: string): UndoPlan | undefined {
-  return readJson<UndoPlan>(files.plan(lab))
+  const plan = readJson<unknown>(files.plan(lab))
+  // damaged: as if there were none, so `down` removes the lab by its namespaces' marks alone
+  return plan !== undefined && planProblem(plan, lab) === undefined ? (plan as UndoPlan) : undefined
 }
 
 export function labDirExists(lab: string): boolean {

@@ -139,6 +139,18 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
     expect(labNetns(lab)).toEqual([])
   })
 
+  it('state.json, plan.json and the journal all damaged: down removes the lab by its marks, and only its own', () => {
+    const lab = up('alldmg')
+    const ns = labNetns(lab).length
+    for (const f of ['state.json', 'plan.json']) writeFileSync(join(stateDir, lab, f), '{}')
+    writeFileSync(join(stateDir, lab, 'journal.jsonl'), '{"t":"begin"}\n{"t":"done","ids":"x"}\n')
+    const down = netlab(['down', lab, '--json'], env)
+    expect(down.code, down.stderr).toBe(0)
+    expect(JSON.parse(down.stdout)).toMatchObject({labs: [{lab, deletedNetns: ns, keptUnmarked: []}]})
+    expect(labNetns(lab)).toEqual([])
+    expect(ls().map((l) => l.lab)).not.toContain(lab)
+  })
+
   it('the state directory deleted: ls lists the lab as orphaned with the down that removes its marked namespaces (finding 13)', () => {
     const lab = up('orph')
     const ns = labNetns(lab).length

@@ -12,8 +12,10 @@ import {requireState} from '../../src/lab/status.js'
 import {tableInodes} from '../../src/lab/unrecorded.js'
 import {processMarker} from '../../src/probe/owned.js'
 import {files} from '../../src/state/paths.js'
-import {stateProblem} from '../../src/state/schema.js'
-import {createLabDir, readLabState, readState, writeState} from '../../src/state/store.js'
+import {isJournalEntry, planProblem, stateProblem} from '../../src/state/schema.js'
+import {createLabDir, readLabState, readPlan, readState, writePlan, writeState} from '../../src/state/store.js'
+import {compilePlan} from '../../src/compile/plan.js'
+import {readJournal} from '../../src/state/journal.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
 
@@ -138,6 +140,34 @@ describe('readLabState: the state, or why there is none to use', () => {
       expect.objectContaining({exitCode: 2, message: expect.stringMatching(/^no lab named nothing-here is up/)}),
     )
   })
+})
+
+describe('plan.json and the journal: damaged parts are left out, never a crash of down', () => {
+  it('a plan as up writes it has the shape; {}, another lab, a step without its undo do not (readPlan: as if none)', () =>
+    inStateDir(() => {
+      createLabDir(LAB)
+      writePlan(compilePlan(model))
+      const plan = readPlan(LAB)!
+      expect(planProblem(JSON.parse(JSON.stringify(plan)), LAB)).toBeUndefined()
+      expect(planProblem({}, LAB)).toBe('lab is missing')
+      expect(planProblem({...plan, lab: 'x'}, LAB)).toBe('it names lab "x", not "three-node"')
+      expect(planProblem({lab: LAB, actions: [{id: 1, why: 'w'}]}, LAB)).toBe('actions[0].undo is missing')
+      expect(planProblem({lab: LAB, actions: [{id: 1, why: 'w', undo: {}}]}, LAB)).toBe('actions[0].undo.kind is missing')
+      writeFileSync(files.plan(LAB), '{}')
+      expect(readPlan(LAB)).toBeUndefined()
+    }))
+
+  it('journal lines of the wrong shape are skipped like torn ones; the others still count', () =>
+    inStateDir(() => {
+      expect(isJournalEntry({t: 'failed', applied: [1], failed: null, notRun: []})).toBe(true)
+      for (const bad of [{}, {t: 'begin'}, {t: 'done', ids: ['1']}, {t: 'failed', applied: [1]}, {t: 'other', ids: []}, 3, null])
+        expect(isJournalEntry(bad), JSON.stringify(bad)).toBe(false)
+      writeFileSync(files.journal(LAB), ['{"t":"begin","ids":[1,2]}', '{"t":"begin"}', '{"t":"done","ids":[1]}', '{"t":"do'].join('\n'))
+      expect(readJournal(files.journal(LAB))).toEqual([
+        {t: 'begin', ids: [1, 2]},
+        {t: 'done', ids: [1]},
+      ])
+    }))
 })
 
 describe('ls lines of damaged and orphaned labs', () => {
