@@ -21,6 +21,21 @@ export function labOfNetns(netns: string): string | undefined {
   return m?.[1]
 }
 
+/**
+ * The marker on the command line of a process a lab's probe starts ("netlab-probe-engine:LAB:PID",
+ * PID the probe's): how `netlab down` recognises it, by its record or, when the records are gone
+ * with the state directory, among the machine's processes.
+ */
+export function labProcessMarker(kind: string, lab: string, owner: number): string {
+  return `netlab-${kind}:${lab}:${owner}`
+}
+
+/** The kind, lab and starting probe a command-line argument names, if it is such a marker. */
+export function parseLabProcessMarker(arg: string): {kind: string; lab: string; owner: number} | undefined {
+  const m = /^netlab-([a-z][a-z-]*):([a-z][a-z0-9-]*):([1-9]\d*)$/.exec(arg)
+  return m ? {kind: m[1], lab: m[2], owner: Number(m[3])} : undefined
+}
+
 /** The state root netlab uses unless NETLAB_STATE_DIR says otherwise. */
 export const DEFAULT_STATE_ROOT = '/run/netlab'
 

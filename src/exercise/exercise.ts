@@ -11,7 +11,8 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readJson, readState, writeJson} from '../state/store.js'
+import {readJson, writeJson} from '../state/store.js'
+import {requireState} from '../lab/status.js'
 import {compilePlan} from '../compile/plan.js'
 import type {Plan} from '../core/actions.js'
 import {ownerMark} from '../core/names.js'
@@ -26,8 +27,7 @@ export interface Injected {
 
 /** The lab's model and plan, for a lab that is up. */
 function upLab(lab: string) {
-  const state = readState(lab)
-  if (!state) throw new UsageError(`no lab named ${lab} is up`)
+  const state = requireState(lab) // damaged: says so, and that down still works
   if (state.status !== 'up') throw new UsageError(`lab ${lab} is not up (its "netlab up" is running or was interrupted)`)
   return {model: state.model, plan: labPlan(state.model)}
 }
@@ -91,7 +91,7 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
 
 /** Undo the lab's injected fault; undefined when it has none. */
 export async function fixLab(lab: string): Promise<Injected | undefined> {
-  if (!readState(lab)) throw new UsageError(`no lab named ${lab} is up`)
+  requireState(lab)
   const injected = readJson<Injected>(files.fault(lab))
   if (!injected) return undefined
   await preflight('netlab fix')

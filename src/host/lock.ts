@@ -24,9 +24,9 @@ const HELD: Record<LockPurpose, (lab: string, owner: number) => string> = {
 
 const lockFile = (lab: string, purpose: LockPurpose) => (purpose === 'probe' ? files.probeLock(lab) : files.lock(lab))
 
-/** "PID START": the start time tells the owner from a process that got its PID later. */
-function ownerLine(): string {
-  return `${process.pid} ${procStat(process.pid)?.start ?? ''}`.trim()
+/** "PID START [NOTE]": the start time tells the owner from a process that got its PID later; the note, what it does. */
+function ownerLine(note?: string): string {
+  return `${process.pid} ${procStat(process.pid)?.start ?? ''} ${note ?? ''}`.trim()
 }
 
 /** The owner a lock's content names, if that very process still runs. */
@@ -39,9 +39,9 @@ function liveOwner(content: string): number | undefined {
 }
 
 /** Create the lock with its content, or false when one exists. */
-function create(path: string): boolean {
+function create(path: string, note?: string): boolean {
   const aside = `${path}.${process.pid}.new`
-  writeFileSync(aside, ownerLine())
+  writeFileSync(aside, ownerLine(note))
   try {
     linkSync(aside, path)
     return true
@@ -81,12 +81,13 @@ function ownerOrClear(path: string): number | undefined {
   return undefined
 }
 
-export function acquireLock(lab: string, purpose: LockPurpose = 'change'): Lock {
+/** `note`: what the owner does, for others to read while it holds the lock (lockNote: 'down'). */
+export function acquireLock(lab: string, purpose: LockPurpose = 'change', note?: string): Lock {
   const path = lockFile(lab, purpose)
   mkdirSync(dirname(path), {recursive: true, mode: 0o755}) // whatever the umask: see stateDirProblem
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (create(path)) {
-      const mine = ownerLine()
+    if (create(path, note)) {
+      const mine = ownerLine(note)
       return {
         release() {
           try {
@@ -101,6 +102,17 @@ export function acquireLock(lab: string, purpose: LockPurpose = 'change'): Lock 
     if (owner !== undefined) throw new NetlabError(HELD[purpose](lab, owner))
   }
   throw new NetlabError(`could not take the lock for lab ${lab} (${path})`)
+}
+
+/** The note of the lab's change lock, while its owner lives ('down': the lab is being taken down). */
+export function lockNote(lab: string): string | undefined {
+  let content: string
+  try {
+    content = readFileSync(files.lock(lab), 'utf8')
+  } catch {
+    return undefined
+  }
+  return liveOwner(content) === undefined ? undefined : content.trim().split(' ')[2]
 }
 
 /** `down`: a lock left by a process that died (a probe killed with SIGKILL) goes with the lab. */

@@ -2,7 +2,7 @@
 // with a marker that must appear on its command line, so a recycled PID is never mistaken for
 // ours. The record is written before the process starts (marker only) and again once its PID is
 // known: a starter stopped in between (SIGSTOP) still leaves `netlab down` a way to find it.
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {files} from '../state/paths.js'
@@ -105,22 +105,65 @@ export function alive(pid: number): boolean {
   return !finished(procStat(pid))
 }
 
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  } catch {
+    return []
+  }
+}
+
 /** Is `pid` alive and still the process we started (its command line holds the marker)? */
 function isOurs(pid: number, marker: string): boolean {
-  try {
-    // a whole argument, not a part of one: the marker of probe 123 is a prefix of probe 1234's
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker)
-  } catch {
-    return false
-  }
+  // a whole argument, not a part of one: the marker of probe 123 is a prefix of probe 1234's
+  return commandLine(pid).includes(marker)
+}
+
+/** Processes but this one with a command-line argument `match` accepts, each with that argument: one walk over /proc. */
+export function processesWithArg(match: (arg: string) => boolean): {pid: number; arg: string}[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .flatMap((d) => {
+      const arg = commandLine(Number(d)).find(match)
+      return arg === undefined ? [] : [{pid: Number(d), arg}]
+    })
 }
 
 /** PIDs of the processes whose command line holds `marker` (for a record written before its PID was known). */
 function processesWith(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
-    .map(Number)
-    .filter((pid) => isOurs(pid, marker))
+  return processesWithArg((a) => a === marker).map((p) => p.pid)
+}
+
+/** The inodes of the sockets a process holds open ("socket:[INODE]" among its fds); empty when it is gone. */
+export function socketInodes(pid: number): Set<number> {
+  const held = new Set<number>()
+  let fds: string[]
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+  } catch {
+    return held
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (m) held.add(Number(m[1]))
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return held
+}
+
+/** The owner (real user id) of a process, from /proc/PID/status; undefined when it is gone. */
+export function processUid(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Uid:'))
+    return line === undefined ? undefined : Number(line.split(/\s+/)[1])
+  } catch {
+    return undefined
+  }
 }
 
 const STATE_NAMES: Record<string, string> = {

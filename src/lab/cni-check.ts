@@ -9,7 +9,7 @@ import type {Action, Command} from '../core/actions.js'
 import type {LabModel} from '../model/types.js'
 import type {BatchOutcome as Outcome} from '../tools/types.js'
 import {requirePerl, requireRoot} from '../host/preflight.js'
-import {readState} from '../state/store.js'
+import {requireState} from './status.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {cniCalls} from '../compile/cni-plan.js'
 import {cachedResult, requireCniPlugins} from './cni-results.js'
@@ -34,8 +34,7 @@ export interface CheckReport {
 /** A lab wired by CNI, for a `netlab cni` command: root, its state, and the helpers the calls need. */
 export async function cniLab(lab: string, command: string): Promise<LabModel> {
   requireRoot(`netlab ${command}`)
-  const model = readState(lab)?.model
-  if (!model) throw new UsageError(`lab ${lab} has no state`)
+  const model = requireState(lab).model
   if (!model.cni) throw new UsageError(`lab ${lab} does not use CNI (its topology has no cluster.cni)`)
   requireCniPlugins(model) // they run as root: only root's
   await requirePerl([NSEXEC, CNI_CHAIN])

@@ -16,7 +16,8 @@ import {NSEXEC} from '../exec/fanout.js'
 import {cniDels} from '../compile/cni-plan.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
-import {stopLabProcesses, type StopReport} from '../host/processes.js'
+import type {StopReport} from '../host/processes.js'
+import {stopAllLabProcesses} from './unrecorded.js'
 import {timed, type OnStep} from './steps.js'
 
 export interface DownResult {
@@ -65,12 +66,12 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
     requireRoot('netlab down')
     requireTools({ip: BUILD_TOOLS.ip})
   })
-  const lock = step('lock', () => acquireLock(lab))
+  const lock = step('lock', () => acquireLock(lab, 'change', 'down')) // 'down': a probe of the lab tells it was taken down
   try {
     // first, and waited for: nothing of the lab runs once `down` returns
     const {stopped: stoppedProcesses, stuck} = await step(
       'stop lab processes',
-      () => stopLabProcesses(lab),
+      () => stopAllLabProcesses(lab), // without records too: lab/unrecorded.ts
       (r) => `${r.stopped} stopped`,
     )
     let deleted = 0

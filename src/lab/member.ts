@@ -2,8 +2,8 @@
 // commands that work inside one: exec, shell, capture.
 import {NetlabError, UsageError} from '../core/errors.js'
 import type {Member} from '../model/types.js'
-import {existingNetns, listLabs, readState} from '../state/store.js'
-import {resolveLab} from './status.js'
+import {existingNetns} from '../state/store.js'
+import {requireState, resolveLab} from './status.js'
 
 export interface LabMember {
   lab: string
@@ -16,11 +16,7 @@ const LISTED = 20
 /** The member called `name` in the lab given (or the only lab up), whose namespace exists. */
 export function findMember(name: string, labArg: string | undefined, verb: string): LabMember {
   const lab = resolveLab(labArg, `${verb} --lab`)
-  const state = readState(lab)
-  if (!state) {
-    const labs = listLabs()
-    throw new UsageError(`no lab named ${lab} is up${labs.length ? ` (labs up: ${labs.join(', ')})` : ''}`)
-  }
+  const state = requireState(lab)
   const members = state.model.members
   const member = members.find((m) => m.name === name)
   if (!member) {

@@ -8,14 +8,16 @@ import {stateRoot} from '../state/paths.js'
 import {requirePerl} from '../host/preflight.js'
 
 /**
- * Namespaces named for `lab` (or for any lab), split into those that carry the lab's mark for
+ * Namespaces named for `lab` (or for any lab, or for the labs it accepts), split into those that carry the lab's mark for
  * this state directory, and those without any netlab mark. Namespaces marked for another state
  * directory belong to labs kept there: they are in neither list.
  */
-export async function findLabNetns(lab?: string): Promise<{marked: string[]; unmarked: string[]}> {
+export async function findLabNetns(lab?: string | ((lab: string) => boolean)): Promise<{marked: string[]; unmarked: string[]}> {
+  // a predicate: the labs whose namespaces to look at (`ls`: only labs without a sound state)
+  const wanted = typeof lab === 'function' ? lab : (owner: string) => lab === undefined || owner === lab
   const named = [...existingNetns()].filter((ns) => {
     const owner = labOfNetns(ns)
-    return owner !== undefined && (lab === undefined || owner === lab)
+    return owner !== undefined && wanted(owner)
   })
   const marked: string[] = []
   const unmarked: string[] = []

@@ -18,7 +18,8 @@ import type {Plan} from '../core/actions.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readJson, readState, writeJson, writeState, type LabState} from '../state/store.js'
+import {readJson, writeJson, writeState, type LabState} from '../state/store.js'
+import {requireState} from './status.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
@@ -32,8 +33,7 @@ export interface PolicyChange {
 
 /** The lab, its new model and the change plan; nothing is run (--dry-run stops here). */
 export function planPolicyChange(lab: string, file: string): PolicyChange {
-  const state = readState(lab)
-  if (!state) throw new UsageError(`no lab named ${lab} is up`)
+  const state = requireState(lab) // damaged: says so, and that down still works
   if (state.status !== 'up')
     throw new UsageError(
       `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,

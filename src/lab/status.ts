@@ -1,10 +1,11 @@
 // `netlab status`: what a lab is made of, read from its saved model, checked against the
 // namespaces that actually exist.
 import {netlabCmd} from '../core/invocation.js'
-import {UsageError} from '../core/errors.js'
+import {NetlabError, UsageError} from '../core/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
 import {findRoutingMode} from '../modes/index.js'
-import {existingNetns, listLabs, readState} from '../state/store.js'
+import {existingNetns, labDirExists, listLabs, readLabState, type LabState} from '../state/store.js'
+import {leftNamespaces} from './list.js'
 
 export interface StatusReport {
   lab: string
@@ -47,12 +48,35 @@ export function resolveLab(lab: string | undefined, verb: string): string {
   throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which: ${netlabCmd()} ${verb} LAB`)
 }
 
+/**
+ * A lab's saved state, for the commands that work on a lab that is up. A damaged one (or a state
+ * directory without state.json) is a failure that says what is wrong and that `down` still
+ * works; no state directory at all is "no lab named LAB" (exit 2).
+ */
+export function requireState(lab: string): LabState {
+  const r = readLabState(lab)
+  if (r.ok) return r.state
+  if (labDirExists(lab)) throw new NetlabError(damagedMessage(lab, r.reason))
+  const labs = listLabs()
+  throw new UsageError(`no lab named ${lab} is up${labs.length ? ` (labs up: ${labs.join(', ')})` : ''}`)
+}
+
+function damagedMessage(lab: string, reason: string): string {
+  return `lab ${lab}'s saved state is damaged: ${reason}; "${netlabCmd()} down ${lab}" still removes the lab (its marked namespaces and its processes)`
+}
+
+/** `netlab status LAB`: as statusOf, and a lab known only by its marked namespaces (orphaned) says so and how to remove them. */
+export async function labStatus(lab: string): Promise<StatusReport> {
+  if (readLabState(lab).ok || labDirExists(lab)) return statusOf(lab)
+  const n = (await leftNamespaces((l) => l === lab))?.get(lab) ?? 0
+  if (n === 0) return statusOf(lab) // no lab of that name (or not root: marks unread): the usage error
+  throw new NetlabError(
+    `lab ${lab} has no saved state (orphaned): ${n} namespace(s) carry its mark; "${netlabCmd()} down ${lab}" removes them`,
+  )
+}
+
 export function statusOf(lab: string): StatusReport {
-  const state = readState(lab)
-  if (!state) {
-    const labs = listLabs()
-    throw new UsageError(`no lab named ${lab} is up${labs.length ? ` (labs up: ${labs.join(', ')})` : ''}`)
-  }
+  const state = requireState(lab)
   const m: LabModel = state.model
   const present = existingNetns()
   const missing = allNetns(m).filter((ns) => !present.has(ns))

@@ -5,9 +5,9 @@ import {setFlagsFromString} from 'node:v8'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'
 import {requireRoot} from '../host/preflight.js'
 import {statusOf} from '../lab/status.js'
-import {allPods, type LabModel} from '../model/types.js'
-import {acquireLock} from '../host/lock.js'
-import {readState} from '../state/store.js'
+import {allNetns, allPods, type LabModel} from '../model/types.js'
+import {acquireLock, lockNote} from '../host/lock.js'
+import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
@@ -90,6 +90,9 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
         addrs: selfPods.map((p) => p.netns),
         onResult: (id, o) => tally.add(id, o),
         signal: abort.signal,
+      }).catch((error: unknown) => {
+        // `down` stops the engines first: that is why they stopped, not a fault of the probe
+        throw takenDown(lab, model) ? takenDownError(lab) : error
       })
       if (interrupted)
         throw new SignalError(`probe interrupted by ${interrupted}; nothing was changed and its engines are stopped`, interrupted)
@@ -100,8 +103,23 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     } finally {
       signals.forEach((s) => process.off(s, onSignal))
     }
-    return tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
+    const report = tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
+    // failures because the lab went away meanwhile (an engine `down` could not find before it opened a namespace) are no verdict on it
+    if (report.failed > 0 && takenDown(lab, model)) throw takenDownError(lab)
+    return report
   } finally {
     lock.release()
   }
 }
+
+/**
+ * Was the lab taken down during the probe? A `down` holds its lock (from before it stops the
+ * engines until after it deleted the namespaces), or it has ended and none of the lab's namespaces is left.
+ */
+function takenDown(lab: string, model: LabModel): boolean {
+  if (lockNote(lab) === 'down') return true
+  const present = existingNetns()
+  return allNetns(model).every((ns) => !present.has(ns))
+}
+
+const takenDownError = (lab: string) => new NetlabError(`lab ${lab} was taken down during the probe`)

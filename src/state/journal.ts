@@ -2,6 +2,7 @@
 // which plan actions were applied. If netlab dies at any point (even SIGKILL), the journal
 // tells `down` everything that may exist. One JSON object per line.
 import {appendFileSync, readFileSync} from 'node:fs'
+import {isJournalEntry} from './schema.js'
 
 export type JournalEntry =
   | {t: 'begin'; ids: number[]}
@@ -57,7 +58,8 @@ export function readJournal(path: string): JournalEntry[] {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue
     try {
-      out.push(JSON.parse(line) as JournalEntry)
+      const entry: unknown = JSON.parse(line)
+      if (isJournalEntry(entry)) out.push(entry as JournalEntry) // else edited by hand: as a torn line
     } catch {
       // a line cut short by a crash: everything before it still counts
     }

@@ -6,6 +6,7 @@ import type {LabModel} from '../model/types.js'
 import type {Plan, UndoPlan, UndoStep} from '../core/actions.js'
 import {files, labDir, NETNS_DIR, stateRoot} from './paths.js'
 import {markSteps} from '../plan/undo-check.js'
+import {planProblem, stateProblem} from './schema.js'
 
 export interface LabState {
   version: 1
@@ -44,10 +45,42 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason). */
+export type StateRead = {ok: true; state: LabState} | {ok: false; reason: string}
+
+/** Read and check state.json (src/state/schema.ts): a damaged file is a reason, never a crash later. */
+export function readLabState(lab: string): StateRead {
+  let text: string
+  try {
+    text = readFileSync(files.state(lab), 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return {ok: false, reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`}
+  }
+  if (text.trim() === '') return {ok: false, reason: 'state.json is empty'}
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    // never quote the content: position and reason only
+    return {ok: false, reason: 'state.json is not valid JSON (cut short or edited by hand?)'}
+  }
+  const problem = stateProblem(data, lab)
+  if (problem) return {ok: false, reason: `state.json: ${problem}`}
+  const state = data as LabState
+  try {
+    state.model = upgradeModel(state.model)
+  } catch (error) {
+    // an old state without its members list, of a routing mode this netlab does not know
+    return {ok: false, reason: `state.json: ${(error as Error).message}`}
+  }
+  return {ok: true, state}
+}
+
+/** The lab's state when it is there and sound; undefined when it is missing or damaged (readLabState says why). */
 export function readState(lab: string): LabState | undefined {
-  const state = readJson<LabState>(files.state(lab))
-  if (state) state.model = upgradeModel(state.model)
-  return state
+  const r = readLabState(lab)
+  return r.ok ? r.state : undefined
 }
 
 /**
@@ -73,7 +106,9 @@ const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep, marks: Map<str
 
 /** The undo steps of a lab's plan (a whole plan, as older versions wrote it, reads as one too). */
 export function readPlan(lab: string): UndoPlan | undefined {
-  return readJson<UndoPlan>(files.plan(lab))
+  const plan = readJson<unknown>(files.plan(lab))
+  // damaged: as if there were none, so `down` removes the lab by its namespaces' marks alone
+  return plan !== undefined && planProblem(plan, lab) === undefined ? (plan as UndoPlan) : undefined
 }
 
 export function labDirExists(lab: string): boolean {
