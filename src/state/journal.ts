@@ -46,6 +46,16 @@ export function summarize(entries: JournalEntry[]): JournalSummary {
   return {applied, maybe, failed}
 }
 
+const ids = (v: unknown) => Array.isArray(v) && v.every((id) => Number.isInteger(id))
+
+/** An entry as this netlab writes it; anything else in the file is not acted on. */
+function wellFormed(e: unknown): e is JournalEntry {
+  if (typeof e !== 'object' || e === null) return false
+  const x = e as Record<string, unknown>
+  if (x.t === 'begin' || x.t === 'done' || x.t === 'undone') return ids(x.ids)
+  return x.t === 'failed' && ids(x.applied) && ids(x.notRun) && (x.failed === null || Number.isInteger(x.failed))
+}
+
 export function readJournal(path: string): JournalEntry[] {
   let text: string
   try {
@@ -57,7 +67,8 @@ export function readJournal(path: string): JournalEntry[] {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue
     try {
-      out.push(JSON.parse(line) as JournalEntry)
+      const entry: unknown = JSON.parse(line)
+      if (wellFormed(entry)) out.push(entry)
     } catch {
       // a line cut short by a crash: everything before it still counts
     }
