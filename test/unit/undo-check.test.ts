@@ -152,6 +152,8 @@ describe('anything else is refused, named by its step', () => {
     expect(problem([{...root(['netns', 'del', `netlab-${lab}.x`]), env: {X: 1}}])).toMatch(/malformed environment/)
     expect(undoProblems([{id: 1, undo: {kind: 'shell', commands: []}}], trust)).toEqual(['step 1: has an undo of no known kind'])
     expect(undoProblems([{id: 1, undo: {kind: 'netns', netns: 'victim'}}], trust)).toEqual(['step 1: names a namespace of another lab'])
+    const long = {id: 1, why: `a\nnetlab: all clear${'x'.repeat(200)}`, undo: {kind: 'shell'}}
+    expect(undoProblems([long], trust)[0]).toMatch(/^step 1 \(a netlab: all clearx{101}\): has an undo of no known kind$/)
   })
 
   it('every bad step is listed, the good ones are not', () => {
