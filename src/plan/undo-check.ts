@@ -114,7 +114,7 @@ export function undoProblems(steps: readonly unknown[], trust: UndoTrust): strin
     if (!problem) return
     const s = isRecord(step) ? step : {}
     // the file's own words, on one line and cut short: they cannot pass for netlab's
-    const why = typeof s.why === 'string' ? ` (${s.why.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 120)})` : ''
+    const why = typeof s.why === 'string' ? ` (${s.why.replace(/\p{Cc}+/gu, ' ').slice(0, 120)})` : ''
     const name = `step ${Number.isInteger(s.id) ? String(s.id) : `#${i}`}${why}`
     problems.push(`${name}: ${problem}`)
   })
