@@ -21,16 +21,7 @@ export function labOfNetns(netns: string): string | undefined {
   return m?.[1]
 }
 
-/**
- * The marker on the command line of a process a lab's probe starts ("netlab-probe-engine:LAB:PID",
- * PID the probe's): how `netlab down` recognises it, by its record or, when the records are gone
- * with the state directory, among the machine's processes.
- */
-export function labProcessMarker(kind: string, lab: string, owner: number): string {
-  return `netlab-${kind}:${lab}:${owner}`
-}
-
-/** The kind, lab and starting probe a command-line argument names, if it is such a marker. */
+/** The kind, lab and owner a command-line argument names, if it is a marker processMarker makes. */
 export function parseLabProcessMarker(arg: string): {kind: string; lab: string; owner: number} | undefined {
   const m = /^netlab-([a-z][a-z-]*):([a-z][a-z0-9-]*):([1-9]\d*)$/.exec(arg)
   return m ? {kind: m[1], lab: m[2], owner: Number(m[3])} : undefined
@@ -59,8 +50,7 @@ export function processMarker(kind: string, lab: string, owner: number): string 
 
 /** Is `marker` one that processMarker makes for `lab`? */
 export function isProcessMarkerOf(marker: string, lab: string): boolean {
-  const m = /^netlab-[a-z][a-z-]*:([a-z][a-z0-9-]*):\d+$/.exec(marker)
-  return m?.[1] === lab
+  return parseLabProcessMarker(marker)?.lab === lab
 }
 
 /** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */

@@ -69,18 +69,22 @@ async function owned(
   return new Set(namespaces.filter((ns, i) => marks[i] === mine || (!marks[i] && unmarkedYet(ns))))
 }
 
-export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, opts: RollbackOptions): Promise<RollbackReport> {
-  const {lab} = opts
-  // checked, not trusted: every step, before any runs
+/** Checked, not trusted: a NetlabError naming every step that is not one netlab makes for the lab (undoProblems). */
+export function requireOwnSteps(plan: Pick<UndoPlan, 'actions'> | undefined, opts: Omit<RollbackOptions, 'journal'>): void {
   const steps: unknown[] = Array.isArray(plan?.actions) ? plan.actions : [plan]
-  const problems = undoProblems(steps, {lab, labDir: labDir(lab), cniDels: opts.cniDels})
+  const problems = undoProblems(steps, {lab: opts.lab, labDir: labDir(opts.lab), cniDels: opts.cniDels})
   if (problems.length > 0)
     throw new NetlabError(
-      `${opts.source}: refused, nothing was run: ${problems.length} undo step(s) are not ones netlab makes for lab ${lab}\n  ` +
+      `${opts.source}: refused, nothing was run: ${problems.length} undo step(s) are not ones netlab makes for lab ${opts.lab}\n  ` +
         problems.slice(0, 5).join('\n  ') +
         (problems.length > 5 ? `\n  … and ${problems.length - 5} more` : '') +
         (opts.hint ? `\n${opts.hint}` : ''),
     )
+}
+
+export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, opts: RollbackOptions): Promise<RollbackReport> {
+  const {lab} = opts
+  requireOwnSteps(plan, opts) // every step, before any runs
   const touched = plan.actions
     .filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id) || (a.undoFailed && summary.failed?.has(a.id)))
     .reverse()

@@ -2,14 +2,14 @@
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
 // Either way a namespace goes only if it is the lab's (its mark; see src/exec/rollback.ts), and
 // plan.json's steps are checked before any runs (src/plan/undo-check.ts).
-import {rollback, runUndo} from '../exec/rollback.js'
+import {requireOwnSteps, rollback, runUndo, type RollbackOptions} from '../exec/rollback.js'
 import {netlabCmd} from '../core/invocation.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock, removeStaleLock} from '../host/lock.js'
 import {files} from '../state/paths.js'
 import {labDirExists, listLabs, readPlan, readState, removeLabDir, removeLabStateKeepingPids} from '../state/store.js'
 import {labOfNetns} from '../core/names.js'
-import type {Command, UndoPlan, UndoStep} from '../core/actions.js'
+import type {UndoPlan, UndoStep} from '../core/actions.js'
 import type {LabModel} from '../model/types.js'
 import {netnsDel} from '../tools/ip.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -41,22 +41,28 @@ export interface DownOptions {
 }
 
 /**
- * plan.json's steps, and the CNI DELs the lab's saved model makes (what its CNI steps are checked
- * against). Without a readable model the CNI steps are left out: nothing can vouch for the
- * plugin each would run, and the runtime's files go with the state directory anyway.
+ * plan.json's steps, checked (requireOwnSteps) against the lab and the CNI DELs its saved model
+ * makes. Without a readable model its CNI steps are left out: nothing can vouch for the plugin
+ * each would run, and the runtime's files go with the state directory anyway.
  */
-function withModel(lab: string, plan: UndoPlan): {steps: UndoPlan; cniDels: Command[]} {
+function checkedPlan(lab: string, plan: UndoPlan): {steps: UndoPlan; opts: RollbackOptions; skippedCniDels: number} {
   let model: LabModel | undefined
   try {
     model = readState(lab)?.model
   } catch {
     model = undefined // damaged: down must still work
   }
-  if (model?.lab === lab) return {steps: plan, cniDels: cniDels(model)}
-  if (!Array.isArray(plan.actions)) return {steps: plan, cniDels: []} // refused by rollback's check
   const isCni = (a: UndoStep) =>
     a?.undo?.kind === 'commands' && Array.isArray(a.undo.commands) && a.undo.commands.some((c) => c?.tool === 'cni')
-  return {steps: {...plan, actions: plan.actions.filter((a) => !isCni(a))}, cniDels: []}
+  const steps = model?.lab === lab || !Array.isArray(plan.actions) ? plan : {...plan, actions: plan.actions.filter((a) => !isCni(a))}
+  const opts: RollbackOptions = {
+    lab,
+    source: files.plan(lab),
+    cniDels: model?.lab === lab ? cniDels(model) : [],
+    hint: `To take the lab down by its namespaces' marks alone, delete ${files.plan(lab)} and run "${netlabCmd()} down ${lab}" again.`,
+  }
+  requireOwnSteps(steps, opts)
+  return {steps, opts, skippedCniDels: steps === plan ? 0 : plan.actions.length - steps.actions.length}
 }
 
 export async function down(lab: string, opts: DownOptions = {}): Promise<DownResult> {
@@ -68,6 +74,13 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
   })
   const lock = step('lock', () => acquireLock(lab, 'change', 'down')) // 'down': a probe of the lab tells it was taken down
   try {
+    const plan = step(
+      'read plan.json',
+      () => readPlan(lab),
+      (p) => `${p?.actions?.length ?? 0} actions`,
+    )
+    // checked before anything is done: a refused plan.json leaves the lab as it was, probes included
+    const checked = plan && step('check plan.json', () => checkedPlan(lab, plan))
     // first, and waited for: nothing of the lab runs once `down` returns
     const {stopped: stoppedProcesses, stuck} = await step(
       'stop lab processes',
@@ -76,26 +89,12 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
     )
     let deleted = 0
     const kept = new Set<string>()
-    const plan = step(
-      'read plan.json',
-      () => readPlan(lab),
-      (p) => `${p?.actions?.length ?? 0} actions`,
-    )
-    let skippedCniDels = 0
-    if (plan) {
+    if (checked) {
       await step('perl modules', () => requirePerl([NSEXEC])) // to read the namespaces' marks
       const summary = step('read journal', () => summarize(readJournal(files.journal(lab))))
-      const {steps, cniDels} = step('check against the model', () => withModel(lab, plan))
-      skippedCniDels = (plan.actions?.length ?? 0) - steps.actions.length
       const report = await step(
         'rollback',
-        () =>
-          rollback(steps, summary, {
-            lab,
-            source: files.plan(lab),
-            cniDels,
-            hint: `To take the lab down by its namespaces' marks alone, delete ${files.plan(lab)} and run "${netlabCmd()} down ${lab}" again.`,
-          }),
+        () => rollback(checked.steps, summary, checked.opts),
         (r) => `${r.deleted.length} namespaces deleted`,
       )
       deleted += report.deleted.length
@@ -126,7 +125,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       stoppedProcesses,
       stuckProcesses: stuck,
       keptUnmarked: [...kept].sort(),
-      ...(skippedCniDels > 0 ? {skippedCniDels} : {}),
+      ...(checked?.skippedCniDels ? {skippedCniDels: checked.skippedCniDels} : {}),
       ms: Math.round(performance.now() - started),
     }
   } finally {

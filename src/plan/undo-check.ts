@@ -113,7 +113,9 @@ export function undoProblems(steps: readonly unknown[], trust: UndoTrust): strin
     const problem = stepProblem(step, trust, cniDels)
     if (!problem) return
     const s = isRecord(step) ? step : {}
-    const name = `step ${Number.isInteger(s.id) ? String(s.id) : `#${i}`}${typeof s.why === 'string' ? ` (${s.why})` : ''}`
+    // the file's own words, on one line and cut short: they cannot pass for netlab's
+    const why = typeof s.why === 'string' ? ` (${s.why.replace(/\p{Cc}+/gu, ' ').slice(0, 120)})` : ''
+    const name = `step ${Number.isInteger(s.id) ? String(s.id) : `#${i}`}${why}`
     problems.push(`${name}: ${problem}`)
   })
   return problems

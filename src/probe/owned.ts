@@ -1,7 +1,6 @@
 // The processes a probe starts and registers with its lab (its engines), so
 // that `netlab down` stops them even if the probe could not: each is recorded as
 // "<kind>-<probe pid>" with a marker on its command line that names the lab and the probe.
-import {labProcessMarker} from '../core/names.js'
 import {alive, stopLabProcesses} from '../host/processes.js'
 import {processMarker as labProcessMarker} from '../core/names.js'
 

@@ -112,6 +112,7 @@ describe.skipIf(!isRoot)('ownership', () => {
       expect(netnsExists(other), what).toBe(true)
       expect(netnsExists(proof), what).toBe(false)
       expect(labNetns(lab).sort(), what).toEqual(before)
+      expect(existsSync(join(stateDir, lab, 'state.json')), what).toBe(true) // its state too: down can run again
     }
     // the way out the error names: without plan.json, down goes by the marks, and leaves the others
     const r = tamper(() => undefined)

@@ -3,7 +3,9 @@
 // anything else (another lab's or no lab's namespace, a command that reaches the host, a CNI call
 // the model does not make, a malformed step) is refused, named by its step. Also the state
 // directory's check and the process markers, both pure.
-import {readdirSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {buildModel, modelWith} from '../../src/compile/model.js'
@@ -15,6 +17,7 @@ import {loadTopologyFile} from '../../src/topology/parse.js'
 import {markSteps, undoProblems, type UndoTrust} from '../../src/plan/undo-check.js'
 import {isProcessMarkerOf, processMarker} from '../../src/core/names.js'
 import {stateDirProblem} from '../../src/state/paths.js'
+import {readJournal, summarize} from '../../src/state/journal.js'
 import type {Command, UndoStep} from '../../src/core/actions.js'
 import type {LabModel} from '../../src/model/types.js'
 
@@ -149,6 +152,8 @@ describe('anything else is refused, named by its step', () => {
     expect(problem([{...root(['netns', 'del', `netlab-${lab}.x`]), env: {X: 1}}])).toMatch(/malformed environment/)
     expect(undoProblems([{id: 1, undo: {kind: 'shell', commands: []}}], trust)).toEqual(['step 1: has an undo of no known kind'])
     expect(undoProblems([{id: 1, undo: {kind: 'netns', netns: 'victim'}}], trust)).toEqual(['step 1: names a namespace of another lab'])
+    const long = {id: 1, why: `a\nnetlab: all clear${'x'.repeat(200)}`, undo: {kind: 'shell'}}
+    expect(undoProblems([long], trust)[0]).toMatch(/^step 1 \(a netlab: all clearx{101}\): has an undo of no known kind$/)
   })
 
   it('every bad step is listed, the good ones are not', () => {
@@ -186,5 +191,30 @@ describe('process markers', () => {
     expect(isProcessMarkerOf(processMarker('probe-engine', 'other', 1234), 'web')).toBe(false)
     for (const bad of ['sshd', '/usr/sbin/sshd', 'netlab-probe-engine:web', 'x netlab-probe-engine:web:1', ''])
       expect(isProcessMarkerOf(bad, 'web'), bad).toBe(false)
+  })
+})
+
+describe('the journal', () => {
+  it('counts only entries as netlab writes them: a malformed one selects nothing (and crashes nothing)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netlab-journal-'))
+    try {
+      const file = join(dir, 'journal.jsonl')
+      const lines = [
+        {t: 'begin', ids: [1, 2]},
+        {t: 'done', ids: [1]},
+        {t: 'done', ids: 'all'},
+        {t: 'begin', ids: [3, 'x']},
+        {t: 'failed', applied: [], failed: '9', notRun: []},
+        {t: 'rm -rf /', ids: [4]},
+        null,
+        7,
+      ]
+      writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"t":"done","ids":[2')
+      const entries = readJournal(file)
+      expect(entries).toEqual([lines[0], lines[1]])
+      expect(summarize(entries)).toEqual({applied: new Set([1]), maybe: new Set([2]), failed: new Set()})
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
