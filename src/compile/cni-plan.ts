@@ -78,10 +78,18 @@ export function cniCalls(model: LabModel, pod: PodModel, node: NodeModel, comman
   })
 }
 
-/** Every CNI DEL the lab's model makes: all that rollback accepts of CNI steps read back from disk (src/plan/undo-check.ts). */
-export function cniDels(model: LabModel): Command[] {
-  if (!model.cni) return []
-  return model.nodes.flatMap((node) => node.pods.flatMap((pod) => cniCalls(model, pod, node, 'DEL')))
+/**
+ * Every CNI call the lab's rollback makes — each pod's DELs and, for a CNI 1.1 network, each
+ * node's GC: all that rollback accepts of CNI steps read back from disk (src/plan/undo-check.ts).
+ */
+export function cniUndoCalls(model: LabModel): Command[] {
+  const cni = model.cni
+  if (!cni) return []
+  const gc = hasNetworkVerbs(cni) && !cni.disableGC
+  return model.nodes.flatMap((node) => [
+    ...node.pods.flatMap((pod) => cniCalls(model, pod, node, 'DEL')),
+    ...(gc && node.pods.length > 0 ? networkCalls(model, node, 'GC') : []),
+  ])
 }
 
 /**

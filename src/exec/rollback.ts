@@ -37,8 +37,8 @@ export interface RollbackOptions {
   /** where the steps come from, for the error that refuses them (plan.json, a fault's file, …) */
   source: string
   journal?: Journal
-  /** the CNI DEL calls the lab's model makes (cniDels in src/compile/cni-plan.ts): a CNI step must be one of them */
-  cniDels?: readonly Command[]
+  /** the CNI calls (DELs, GCs) the lab's rollback makes (cniUndoCalls in src/compile/cni-plan.ts): a CNI step must be one of them */
+  cniUndo?: readonly Command[]
   /** what the user can do when the steps are refused */
   hint?: string
 }
@@ -72,7 +72,7 @@ async function owned(
 /** Checked, not trusted: a NetlabError naming every step that is not one netlab makes for the lab (undoProblems). */
 export function requireOwnSteps(plan: Pick<UndoPlan, 'actions'> | undefined, opts: Omit<RollbackOptions, 'journal'>): void {
   const steps: unknown[] = Array.isArray(plan?.actions) ? plan.actions : [plan]
-  const problems = undoProblems(steps, {lab: opts.lab, labDir: labDir(opts.lab), cniDels: opts.cniDels})
+  const problems = undoProblems(steps, {lab: opts.lab, labDir: labDir(opts.lab), cniUndo: opts.cniUndo})
   if (problems.length > 0)
     throw new NetlabError(
       `${opts.source}: refused, nothing was run: ${problems.length} undo step(s) are not ones netlab makes for lab ${opts.lab}\n  ` +

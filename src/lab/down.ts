@@ -13,7 +13,7 @@ import type {UndoPlan, UndoStep} from '../core/actions.js'
 import type {LabModel} from '../model/types.js'
 import {netnsDel} from '../tools/ip.js'
 import {NSEXEC} from '../exec/fanout.js'
-import {cniDels} from '../compile/cni-plan.js'
+import {cniUndoCalls} from '../compile/cni-plan.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import type {StopReport} from '../host/processes.js'
@@ -58,7 +58,7 @@ function checkedPlan(lab: string, plan: UndoPlan): {steps: UndoPlan; opts: Rollb
   const opts: RollbackOptions = {
     lab,
     source: files.plan(lab),
-    cniDels: model?.lab === lab ? cniDels(model) : [],
+    cniUndo: model?.lab === lab ? cniUndoCalls(model) : [],
     hint: `To take the lab down by its namespaces' marks alone, delete ${files.plan(lab)} and run "${netlabCmd()} down ${lab}" again.`,
   }
   requireOwnSteps(steps, opts)

@@ -19,7 +19,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
-import {cniDels} from '../compile/cni-plan.js'
+import {cniUndoCalls} from '../compile/cni-plan.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -133,7 +133,7 @@ async function applyWithRollback(plan: Plan, model: LabModel, journal: Journal, 
       rollingBack = true
       const summary = summarize(readJournal(files.journal(plan.lab)))
       const report = await timed(opts.onStep, 'rollback', () =>
-        rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniDels: cniDels(model)}),
+        rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniUndo: cniUndoCalls(model)}),
       )
       removeLabDir(plan.lab)
       const undone =

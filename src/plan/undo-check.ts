@@ -21,7 +21,7 @@ export interface UndoTrust {
   /** the lab's state directory: the only place its files are */
   labDir: string
   /** the CNI DEL calls the lab's model makes: a CNI step must be one of them, exactly (none without a model) */
-  cniDels?: readonly Command[]
+  cniUndo?: readonly Command[]
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -52,7 +52,7 @@ function commandShape(c: unknown): string | undefined {
 }
 
 /** Why this undo command is not one netlab's plans make for `trust.lab`, or undefined when it is. */
-function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string>): string | undefined {
+function commandProblem(c: Command, trust: UndoTrust, cniUndo: Set<string>): string | undefined {
   const ours = (ns: string) => labOfNetns(ns) === trust.lab
   if (c.netns === null) {
     if (canonical(c) === canonical(netnsDel(c.args[2] ?? '')))
@@ -66,7 +66,7 @@ function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string>): str
     return 'runs in the root namespace, and is not the deletion of a namespace or a file of the lab'
   }
   if (!ours(c.netns)) return `runs in namespace ${c.netns}, which is not named for lab ${trust.lab}`
-  if (c.tool === 'cni') return cniDels.has(canonical(c)) ? undefined : `is not a CNI DEL that lab ${trust.lab}'s model makes`
+  if (c.tool === 'cni') return cniUndo.has(canonical(c)) ? undefined : `is not a CNI DEL or GC that lab ${trust.lab}'s model makes`
   let confined: ((c: Command) => string | undefined) | undefined
   try {
     confined = driver(c.tool).confined
@@ -78,7 +78,7 @@ function commandProblem(c: Command, trust: UndoTrust, cniDels: Set<string>): str
   return bad !== undefined ? `argument ${JSON.stringify(bad)} ${driver(c.tool).badArg(bad)}` : confined(c)
 }
 
-function stepProblem(step: unknown, trust: UndoTrust, cniDels: Set<string>): string | undefined {
+function stepProblem(step: unknown, trust: UndoTrust, cniUndo: Set<string>): string | undefined {
   if (!isRecord(step) || !Number.isInteger(step.id) || !isRecord(step.undo)) return 'is not an undo step'
   const u = step.undo
   if (u.kind === 'netns')
@@ -91,7 +91,7 @@ function stepProblem(step: unknown, trust: UndoTrust, cniDels: Set<string>): str
   }
   const cmds = undoCommands(u as Parameters<typeof undoCommands>[0])
   for (const c of cmds) {
-    const problem = commandProblem(c, trust, cniDels)
+    const problem = commandProblem(c, trust, cniUndo)
     if (problem) return `${shown(c)}: ${problem}`
   }
   const creates = step.creates
@@ -107,10 +107,10 @@ function stepProblem(step: unknown, trust: UndoTrust, cniDels: Set<string>): str
  * Empty when all are: only then may any of them run.
  */
 export function undoProblems(steps: readonly unknown[], trust: UndoTrust): string[] {
-  const cniDels = new Set((trust.cniDels ?? []).map(canonical))
+  const cniUndo = new Set((trust.cniUndo ?? []).map(canonical))
   const problems: string[] = []
   steps.forEach((step, i) => {
-    const problem = stepProblem(step, trust, cniDels)
+    const problem = stepProblem(step, trust, cniUndo)
     if (!problem) return
     const s = isRecord(step) ? step : {}
     // the file's own words, on one line and cut short: they cannot pass for netlab's

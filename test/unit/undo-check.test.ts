@@ -11,7 +11,7 @@ import {describe, expect, it} from 'vitest'
 import {buildModel, modelWith} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {compilePolicyApply} from '../../src/compile/policy-apply.js'
-import {cniDels} from '../../src/compile/cni-plan.js'
+import {cniUndoCalls} from '../../src/compile/cni-plan.js'
 import {applicableKinds, candidates} from '../../src/exercise/faults.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {markSteps, undoProblems, type UndoTrust} from '../../src/plan/undo-check.js'
@@ -26,7 +26,7 @@ const ROOT = '/run/x'
 const TOPOLOGIES = fileURLToPath(new URL('../../topologies/', import.meta.url))
 
 const load = (name: string): LabModel => buildModel(loadTopologyFile(`${TOPOLOGIES}${name}`), {stateRoot: ROOT, cniEnv: ENV})
-const trustOf = (model: LabModel): UndoTrust => ({lab: model.lab, labDir: `${ROOT}/${model.lab}`, cniDels: cniDels(model)})
+const trustOf = (model: LabModel): UndoTrust => ({lab: model.lab, labDir: `${ROOT}/${model.lab}`, cniUndo: cniUndoCalls(model)})
 
 describe("netlab's own undo steps pass", () => {
   const topologies = readdirSync(TOPOLOGIES).filter((f) => f.endsWith('.yaml'))
@@ -131,14 +131,14 @@ describe('anything else is refused, named by its step', () => {
   })
 
   it('a CNI call the model does not make exactly (or any, without a model)', () => {
-    const [del] = cniDels(model)
+    const [del] = cniUndoCalls(model)
     expect(undoProblems([step([del])], trust)).toEqual([])
     expect(problem([{...del, args: ['/tmp/evil']}])).toMatch(/is not a CNI DEL that lab \S+'s model makes/)
-    expect(problem([{...del, env: {...del.env, CNI_PATH: '/tmp'}}])).toMatch(/not a CNI DEL/)
-    expect(problem([{...del, env: {...del.env, CNI_COMMAND: 'ADD'}}])).toMatch(/not a CNI DEL/)
-    expect(problem([{...del, stdin: JSON.stringify({...JSON.parse(del.stdin!), ipam: {type: '../../tmp/evil'}})}])).toMatch(/not a CNI DEL/)
-    expect(problem([{...del, cni: {...del.cni!, cache: '/etc/passwd'}}])).toMatch(/not a CNI DEL/)
-    expect(problem([del], {}, {...trust, cniDels: undefined})).toMatch(/not a CNI DEL/)
+    expect(problem([{...del, env: {...del.env, CNI_PATH: '/tmp'}}])).toMatch(/not a CNI DEL or GC/)
+    expect(problem([{...del, env: {...del.env, CNI_COMMAND: 'ADD'}}])).toMatch(/not a CNI DEL or GC/)
+    expect(problem([{...del, stdin: JSON.stringify({...JSON.parse(del.stdin!), ipam: {type: '../../tmp/evil'}})}])).toMatch(/not a CNI DEL or GC/)
+    expect(problem([{...del, cni: {...del.cni!, cache: '/etc/passwd'}}])).toMatch(/not a CNI DEL or GC/)
+    expect(problem([del], {}, {...trust, cniUndo: undefined})).toMatch(/not a CNI DEL or GC/)
     // keys in another order are the same call
     const reordered = Object.fromEntries(Object.entries(del).reverse())
     expect(undoProblems([step([reordered])], trust)).toEqual([])
