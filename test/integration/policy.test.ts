@@ -351,7 +351,7 @@ describe.skipIf(!isRoot)('a policy apply that is killed, or meets an injected fa
     for (let i = 0; i < 8; i++) {
       const child = netlabSpawn(['policy', 'apply', lab, files[i % 2]], env)
       const done = exited(child)
-      await sleep(150 + 40 * i)
+      await sleep(250 + 90 * i)
       child.kill('SIGKILL')
       await done
     }
