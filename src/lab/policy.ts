@@ -123,7 +123,7 @@ interface PolicyApplyRecord extends Plan {
 export type Recovery = 'complete' | 'roll back'
 
 /** Complete only an apply whose every action is journaled done (all nodes have the new rules); any other is rolled back. */
-export function recoveryOf(record: Pick<PolicyApplyRecord, 'actions' | 'intent'>, summary: JournalSummary): Recovery {
+export function recoveryOf(record: {actions: {id: number}[]; intent?: LabModel}, summary: JournalSummary): Recovery {
   return record.intent && record.actions.every((a) => summary.applied.has(a.id)) ? 'complete' : 'roll back'
 }
 
@@ -147,7 +147,7 @@ export function pendingApply(lab: string): PendingApply | undefined {
  * Under the lab's lock: finish or undo a `policy apply` that was killed (its record is still
  * there), and say what was done; undefined when there was none.
  */
-export async function recoverPolicyApply(lab: string): Promise<Recovery | undefined> {
+async function recoverPolicyApply(lab: string): Promise<Recovery | undefined> {
   const record = readJson<PolicyApplyRecord>(files.policyPlan(lab))
   if (!record) {
     forget(lab)
