@@ -200,8 +200,9 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
+    // remembered during the rollback too: the failure it undoes may be this signal's doing (as in up)
+    if (!abort.signal.aborted) abort.abort(sig)
     if (rollingBack) process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
-    else abort.abort(sig)
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
@@ -220,6 +221,8 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), journal)
       forget(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
+      const sig = abort.signal.aborted ? String(abort.signal.reason) : error instanceof Interrupted ? error.reason : undefined
+      if (sig !== undefined) throw new SignalError(`policy apply interrupted by ${sig}\n${undone}`, sig)
       if (error instanceof StepFailed) {
         const step = error.action
           ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
@@ -229,7 +232,6 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
           `policy apply failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      if (error instanceof Interrupted) throw new SignalError(`policy apply interrupted by ${error.reason}\n${undone}`, error.reason)
       throw new NetlabError(`policy apply failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {
