@@ -77,7 +77,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     const lock = step('lock', () => acquireLock(model.lab))
     try {
       step('preconditions (existing namespaces)', () => preconditions(plan, model.lab))
-      // no event-loop turn between the check above and the state on disk: a signal is seen after it, by the rollback
+      // from here on, a signal is answered by the rollback (no event-loop turn since the check above)
       made = true
       step('write state + plan.json', () => {
         createLabDir(model.lab)
@@ -113,6 +113,9 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
   }
 }
 
+/** ample for a signal already sent to be handled: its handler needs one turn of the event loop */
+const SIGNAL_TURNS = 5
+
 /**
  * The signals `up` answers (Ctrl-C, SIGTERM, SIGHUP), from its first moment to its last. Until
  * the lab is complete, one stops the run and everything made is rolled back (exit 128+N); once
@@ -121,9 +124,6 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
  * signal too (in the instant between its fork and its own process group) fails its step
  * because of it, not on its own.
  */
-/** ample for a signal already sent to be handled: its handler needs one turn of the event loop */
-const SIGNAL_TURNS = 5
-
 class UpSignals {
   private readonly abort = new AbortController()
   private state: 'running' | 'rolling back' | 'complete' = 'running'
