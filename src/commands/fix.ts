@@ -15,7 +15,12 @@ export default class Fix extends NetlabCommand {
     const lab = resolveLab(args.lab, 'fix')
     const fixed = await fixLab(lab)
     const fault = fixed && {kind: fixed.fault.kind, where: fixed.fault.where, what: fixed.fault.what}
-    if (flags.json) this.printJson({lab, fixed: !!fixed, ...(fault ? {fault} : {})})
+    if (flags.json) this.printJson({lab, fixed: !!fixed && !fixed.gone, ...(fault ? {fault} : {}), ...(fixed?.gone ? {gone: true} : {})})
+    else if (fixed?.gone)
+      this.log(
+        `Lab ${lab}: the fault netlab break injected (${fault!.what}, ${fault!.kind}) is no longer in its kernel ` +
+          `(a policy apply replaced those rules): nothing to fix.`,
+      )
     else
       this.log(
         fault ? `Fixed lab ${lab}: the fault was: ${fault.what} (${fault.kind}).` : `Lab ${lab} has no injected fault: nothing to fix.`,

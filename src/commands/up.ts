@@ -16,7 +16,10 @@ export default class Up extends NetlabCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Up)
     const [{up}, {renderStatus, statusOf}] = await Promise.all([import('../lab/up.js'), import('../lab/status.js')])
-    const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {progress: flags.json || flags.quiet ? 'silent' : 'default'})
+    const result = await up(topologyPath(args.topology, DEFAULT_TOPOLOGY), {
+      progress: flags.json || flags.quiet ? 'silent' : 'default',
+      holdSignals: true,
+    })
     const status = statusOf(result.lab)
     if (flags.json)
       return this.printJson({

@@ -14,7 +14,10 @@ import {files, labDir, stateRoot} from '../state/paths.js'
 import {readJson, writeJson} from '../state/store.js'
 import {requireState} from '../lab/status.js'
 import {compilePlan} from '../compile/plan.js'
-import type {Plan} from '../core/actions.js'
+import {settleInterrupted} from '../lab/policy.js'
+import type {Action, Plan} from '../core/actions.js'
+import {netlabCmd} from '../core/invocation.js'
+import {run} from '../exec/runner.js'
 import {ownerMark} from '../core/names.js'
 import type {LabModel} from '../model/types.js'
 import {applicableKinds, FAULT_KINDS, pickFault, seeded, type Fault, type FaultKind} from './faults.js'
@@ -58,6 +61,8 @@ function forget(lab: string): void {
 export async function breakLab(lab: string, kind: string | undefined, seed: number): Promise<Injected> {
   if (kind !== undefined && !(FAULT_KINDS as readonly string[]).includes(kind))
     throw new UsageError(`no fault kind "${kind}"; the kinds: ${FAULT_KINDS.join(', ')} (netlab break --list)`)
+  // a killed policy apply is finished or undone first (the lab's model may change)
+  await settleInterrupted(lab)
   const {model, plan} = upLab(lab)
   const fault = pickFault(model, plan, kind as FaultKind | undefined, seeded(seed))
   if (!fault) {
@@ -89,18 +94,69 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
   }
 }
 
+/** What fix did: undid the fault, or found it already gone from the kernel (a policy apply replaced its table). */
+export interface Fixed extends Injected {
+  /** the fault's changes were no longer in the kernel: nothing was undone */
+  gone?: boolean
+}
+
 /** Undo the lab's injected fault; undefined when it has none. */
-export async function fixLab(lab: string): Promise<Injected | undefined> {
+export async function fixLab(lab: string): Promise<Fixed | undefined> {
   requireState(lab)
+  await settleInterrupted(lab)
   const injected = readJson<Injected>(files.fault(lab))
   if (!injected) return undefined
   await preflight('netlab fix')
   const lock = acquireLock(lab)
   try {
-    await rollback(injected.fault?.plan, summarize(readJournal(files.faultJournal(lab))), {lab, source: files.fault(lab)})
+    // the kernel, not the record, says whether there is anything to undo
+    const gone = await faultGone(injected.fault)
+    if (!gone) await rollback(injected.fault.plan, summarize(readJournal(files.faultJournal(lab))), {lab, source: files.fault(lab)})
     forget(lab)
-    return injected
+    return {...injected, ...(gone ? {gone} : {})}
   } finally {
     lock.release()
   }
+}
+
+/** A fault action that inserts an iptables rule (drop, masquerade): the kernel can be asked whether it is still there. */
+const insertsRule = (a: Action) => a.tool === 'iptables' && a.args.includes('-I')
+/** … into the filter table, the one `policy apply` replaces whole */
+const inFilterTable = (a: Action) => insertsRule(a) && (a.args[0] !== '-t' || a.args[1] === 'filter')
+
+/** An inserted rule's own test: `-I CHAIN N rule…` becomes `-C CHAIN rule…` (exit 0 while the rule is there). */
+function checkArgs(a: Action): string[] {
+  const at = a.args.indexOf('-I')
+  const rest = a.args.slice(at + 2)
+  return [...a.args.slice(0, at), '-C', a.args[at + 1], ...(/^\d+$/.test(rest[0] ?? '') ? rest.slice(1) : rest)]
+}
+
+/**
+ * True when every change of the fault is a rule that the kernel no longer holds (read with
+ * iptables -C in its namespace); false when any is there, or is of a kind this cannot read.
+ */
+async function faultGone(fault: Fault): Promise<boolean> {
+  const actions = fault.plan.actions
+  if (!actions.every(insertsRule)) return false
+  for (const a of actions) {
+    const r = await run('ip', ['netns', 'exec', a.netns!, 'iptables', '-w', ...checkArgs(a)])
+    if (r.exitCode === 0) return false
+  }
+  return true
+}
+
+/**
+ * `policy apply` on a lab with an injected fault: what the change does to it, in one line.
+ * The change replaces whole filter tables (src/compile/policy-apply.ts): a fault whose rules are
+ * in a replaced table goes with the old rules; any other stays.
+ */
+export function faultWarning(lab: string, change: Plan): string | undefined {
+  const injected = readJson<Injected>(files.fault(lab))
+  if (!injected) return undefined
+  const replaced = new Set(change.actions.filter((a) => a.tool === 'iptables-restore').map((a) => a.netns))
+  const f = injected.fault
+  const removed = f.plan.actions.every((a) => inFilterTable(a) && replaced.has(a.netns))
+  return removed
+    ? `this apply replaces the rules of ${f.where}, which hold the fault "netlab break" injected (${f.kind}): it takes the fault out ("${netlabCmd()} fix ${lab}" will find nothing to undo)`
+    : `lab ${lab} has a fault injected by "netlab break" (${f.kind}, in ${f.where}) that this apply does not touch: it stays until "${netlabCmd()} fix ${lab}"`
 }

@@ -115,6 +115,15 @@ export function lockNote(lab: string): string | undefined {
   return liveOwner(content) === undefined ? undefined : content.trim().split(' ')[2]
 }
 
+/** The live process that holds the lab's lock, if any (it reads only: a stale lock stays for its next taker). */
+export function lockHolder(lab: string, purpose: LockPurpose = 'change'): number | undefined {
+  try {
+    return liveOwner(readFileSync(lockFile(lab, purpose), 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
 /** `down`: a lock left by a process that died (a probe killed with SIGKILL) goes with the lab. */
 export function removeStaleLock(lab: string, purpose: LockPurpose): void {
   ownerOrClear(lockFile(lab, purpose))

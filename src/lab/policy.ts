@@ -15,16 +15,18 @@ import {ownerMark} from '../core/names.js'
 import {commandLine} from '../tools/command.js'
 import {compilePolicyApply} from '../compile/policy-apply.js'
 import type {Plan} from '../core/actions.js'
-import {Journal, readJournal, summarize} from '../state/journal.js'
-import {acquireLock} from '../host/lock.js'
+import {Journal, readJournal, summarize, type JournalSummary} from '../state/journal.js'
+import {acquireLock, lockHolder} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readJson, writeJson, writeState, type LabState} from '../state/store.js'
+import {readJson, readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
 import {requireState} from './status.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 
 export interface PolicyChange {
+  /** the policy file */
+  file: string
   state: LabState
   model: LabModel
   plan: Plan
@@ -48,7 +50,7 @@ export function planPolicyChange(lab: string, file: string): PolicyChange {
   )
   const model = modelWith(state.model, {policies})
   const plan = compilePolicyApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {state, model, plan, warnings}
+  return {file, state, model, plan, warnings}
 }
 
 export interface ApplyResult {
@@ -70,17 +72,22 @@ function faultAt(): number | undefined {
 
 export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> {
   const started = performance.now()
-  const {state, model, plan} = change
+  let {state, model, plan} = change
   const lab = state.lab
   requireRoot('netlab policy apply')
   requireTools(BUILD_TOOLS)
   await requirePerl([NSEXEC])
   const lock = acquireLock(lab)
   try {
-    await recover(lab)
-    writeJson(files.policyPlan(lab), plan)
+    removeScratch(lab)
+    // an apply killed before this one: finished or undone first; finished, the lab's policies are the ones it applied
+    if ((await recoverPolicyApply(lab)) === 'complete') ({state, model, plan} = planPolicyChange(lab, change.file))
+    // write-ahead: the change and where it leads are on disk before any node is touched
+    writeJson(files.policyPlan(lab), {...plan, intent: model, pid: process.pid} satisfies PolicyApplyRecord)
     const journal = new Journal(files.policyJournal(lab))
     await runWithRollback(plan, journal)
+    // test-only: die as a SIGKILL would, just after every node has its new rules (docs/safety.md)
+    if (process.env.NETLAB_TEST_KILL_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL')
     writeState({...state, model})
     forget(lab)
     return {
@@ -101,20 +108,101 @@ function forget(lab: string): void {
   rmSync(files.policyJournal(lab), {force: true})
 }
 
-/** An apply that was killed (SIGKILL) left its plan and journal: undo what it may have done first. */
-async function recover(lab: string): Promise<void> {
-  if (!existsSync(files.policyPlan(lab))) return
-  const plan = readJson<Plan>(files.policyPlan(lab))
-  if (plan) await rollback(plan, summarize(readJournal(files.policyJournal(lab))), {lab, source: files.policyPlan(lab)})
+/**
+ * What `policy apply` writes before it touches any node (write-ahead): its change plan (each
+ * action with its undo) and the model it leads to. While the file exists, an apply is running
+ * or was killed; the journal beside it says how far it got.
+ */
+interface PolicyApplyRecord extends Plan {
+  /** the lab's model once every node has its new rules (missing in a record of an older netlab: rolled back) */
+  intent?: LabModel
+  pid?: number
+}
+
+/** What the next command does about an apply that was killed: finish it, or undo what it did. */
+export type Recovery = 'complete' | 'roll back'
+
+/** Complete only an apply whose every action is journaled done (all nodes have the new rules); any other is rolled back. */
+export function recoveryOf(record: {actions: {id: number}[]; intent?: LabModel}, summary: JournalSummary): Recovery {
+  return record.intent && record.actions.every((a) => summary.applied.has(a.id)) ? 'complete' : 'roll back'
+}
+
+/** An apply that is running, or was killed, on this lab (for status: it never changes anything). */
+export interface PendingApply {
+  /** the apply's process, if it still runs */
+  running?: number
+  /** what the next netlab command on the lab will do about it, if it is not running */
+  next: Recovery
+  policies?: number
+}
+
+export function pendingApply(lab: string): PendingApply | undefined {
+  const record = readJson<PolicyApplyRecord>(files.policyPlan(lab))
+  if (!record) return undefined
+  const next = recoveryOf(record, summarize(readJournal(files.policyJournal(lab))))
+  return {running: lockHolder(lab), next, policies: record.intent?.policies?.length}
+}
+
+/**
+ * Under the lab's lock: finish or undo a `policy apply` that was killed (its record is still
+ * there), and say what was done; undefined when there was none.
+ */
+async function recoverPolicyApply(lab: string): Promise<Recovery | undefined> {
+  const record = readJson<PolicyApplyRecord>(files.policyPlan(lab))
+  if (!record) {
+    forget(lab)
+    return undefined
+  }
+  const summary = summarize(readJournal(files.policyJournal(lab)))
+  const recovery = recoveryOf(record, summary)
+  const state = readState(lab)
+  const who = `a "netlab policy apply" on lab ${lab} was stopped before it finished${record.pid ? ` (pid ${record.pid})` : ''}`
+  if (recovery === 'complete' && state) {
+    // every node has the new rules: the lab's state catches up with its kernel
+    writeState({...state, model: record.intent!})
+    forget(lab)
+    process.stderr.write(
+      `netlab: ${who}, after every node had its new rules: completed (lab ${lab} now has its ${record.intent!.policies?.length ?? 0} policies)\n`,
+    )
+    return recovery
+  }
+  const report = await rollback(record, summary, {lab, source: files.policyPlan(lab)})
   forget(lab)
+  process.stderr.write(`netlab: ${who}: rolled back (${report.undone} action(s) undone; lab ${lab} keeps its old policies)\n`)
+  return 'roll back'
+}
+
+/**
+ * Before a command works on a lab: what a killed run left (a policy apply half done, scratch
+ * directories) is finished or undone and cleared, under the lab's lock. Nothing to do is the
+ * common case, and takes no lock; a lab being changed right now is left to its changer. True
+ * when the lab's state may have changed (an apply was finished or undone).
+ */
+export async function settleInterrupted(lab: string): Promise<boolean> {
+  if (!existsSync(files.policyPlan(lab)) && scratchDirs(lab).length === 0) return false
+  // only root can undo kernel state (and take the lock); a lab being changed is left to its changer
+  if (process.getuid?.() !== 0 || lockHolder(lab) !== undefined) return false
+  let lock
+  try {
+    lock = acquireLock(lab)
+  } catch {
+    return false // taken meanwhile
+  }
+  try {
+    removeScratch(lab)
+    return (await recoverPolicyApply(lab)) !== undefined
+  } finally {
+    lock.release()
+  }
 }
 
 async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
+    // remembered during the rollback too: the failure it undoes may be this signal's doing (as in up)
+    if (!abort.signal.aborted) abort.abort(sig)
     if (rollingBack) process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
-    else abort.abort(sig)
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   signals.forEach((s) => process.on(s, onSignal))
@@ -137,6 +225,8 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       })
       forget(plan.lab)
       const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
+      const sig = abort.signal.aborted ? String(abort.signal.reason) : error instanceof Interrupted ? error.reason : undefined
+      if (sig !== undefined) throw new SignalError(`policy apply interrupted by ${sig}\n${undone}`, sig)
       if (error instanceof StepFailed) {
         const step = error.action
           ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
@@ -146,7 +236,6 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
           `policy apply failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      if (error instanceof Interrupted) throw new SignalError(`policy apply interrupted by ${error.reason}\n${undone}`, error.reason)
       throw new NetlabError(`policy apply failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {

@@ -6,6 +6,7 @@ import {allNetns, type LabModel} from '../model/types.js'
 import {findRoutingMode} from '../modes/index.js'
 import {existingNetns, labDirExists, listLabs, readLabState, type LabState} from '../state/store.js'
 import {leftNamespaces} from './list.js'
+import {pendingApply, type PendingApply} from './policy.js'
 
 export interface StatusReport {
   lab: string
@@ -37,6 +38,8 @@ export interface StatusReport {
   missing: string[]
   /** labs with policies: each one, the pods it isolates and in which directions */
   policies?: {name: string; pods: string[]; types: string[]}[]
+  /** a `policy apply` running, or killed before it finished (and what the next command does about it) */
+  policyApply?: PendingApply
 }
 
 /** The lab to act on: the one named, or the only one there is. */
@@ -80,6 +83,7 @@ export function statusOf(lab: string): StatusReport {
   const m: LabModel = state.model
   const present = existingNetns()
   const missing = allNetns(m).filter((ns) => !present.has(ns))
+  const pending = pendingApply(lab)
   return {
     lab: m.lab,
     state: state.status === 'building' ? 'building' : missing.length > 0 ? 'degraded' : 'up',
@@ -103,7 +107,18 @@ export function statusOf(lab: string): StatusReport {
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
     ...(m.policies ? {policies: m.policies.map((p) => ({name: p.name, pods: p.pods, types: p.types}))} : {}),
+    ...(pending ? {policyApply: pending} : {}),
   }
+}
+
+/** The line status shows while a policy apply runs, or after one was killed. */
+function pendingLine(p: PendingApply, lab: string): string {
+  if (p.running) return `policy apply: running (pid ${p.running})`
+  return p.next === 'complete'
+    ? `policy apply: interrupted after every node had its new rules (the policies shown are the old ones); ` +
+        `the next netlab command on this lab (probe, break, fix, policy apply) completes it`
+    : `policy apply: interrupted before every node had its new rules; the next netlab command on this lab ` +
+        `(probe, break, fix, policy apply) rolls it back, and lab ${lab} keeps the policies shown`
 }
 
 export function renderStatus(s: StatusReport): string {
@@ -150,7 +165,11 @@ export function renderStatus(s: StatusReport): string {
           : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`,
       ]
     : []
-  const tail = [...policies, ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : [])]
+  const tail = [
+    ...policies,
+    ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
+    ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),
+  ]
   return [head, '', ...table, ...tail].join('\n')
 }
 

@@ -26,6 +26,8 @@ export interface UpOptions {
   progress: 'default' | 'silent'
   /** told how long each step took as it ends; each stage of the plan is a step "stage <phases>" */
   onStep?: OnStep
+  /** the CLI: once the lab is complete, a signal until the process exits is reported, not fatal */
+  holdSignals?: boolean
 }
 
 export interface UpResult {
@@ -51,40 +53,148 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
 export async function up(topologyFile: string, opts: UpOptions): Promise<UpResult> {
   const started = performance.now()
   const step = <T>(name: string, f: () => T) => timed(opts.onStep, name, f)
-  // perl loading the runner's modules takes a while (bench/README.md): it runs while this process reads the topology
-  // and compiles the plan (it changes nothing; a bad topology is still the first error reported)
-  const perlEarly = requirePerl([NSEXEC]).then(
-    () => undefined,
-    (error: unknown) => error,
-  )
-  const {model, plan, warnings} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
-  printWarnings(warnings)
-  await step('preflight (root, tools, perl modules)', async () => {
-    requireRoot('netlab up')
-    requireTools(BUILD_TOOLS)
-    requireCniPlugins(model)
-    const early = await perlEarly
-    if (early) throw early
-    return requirePerl(model.cni ? [NSEXEC, CNI_CHAIN] : [NSEXEC])
-  })
-  const lock = step('lock', () => acquireLock(model.lab))
+  // from the first moment: a signal before anything exists ends the run with nothing to undo
+  const signals = new UpSignals()
+  let complete = false
+  let made = false
   try {
-    step('preconditions (existing namespaces)', () => preconditions(plan, model.lab))
-    step('write state + plan.json', () => {
-      createLabDir(model.lab)
-      writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
-      writePlan(plan)
-    })
-    const journal = new Journal(files.journal(model.lab))
-    const fallbacks = await applyWithRollback(plan, model, journal, opts)
-    // what the plugins really gave each pod (the model predicted it)
-    if (model.cni) step('read CNI results', () => applyResults(model))
-    step('write state (up)', () =>
-      writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}),
+    // perl loading the runner's modules takes a while (bench/README.md): it runs while this process reads the topology
+    // and compiles the plan (it changes nothing; a bad topology is still the first error reported)
+    const perlEarly = requirePerl([NSEXEC]).then(
+      () => undefined,
+      (error: unknown) => error,
     )
-    return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
+    const {model, plan, warnings} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
+    printWarnings(warnings)
+    await step('preflight (root, tools, perl modules)', async () => {
+      requireRoot('netlab up')
+      requireTools(BUILD_TOOLS)
+      requireCniPlugins(model)
+      const early = await perlEarly
+      if (early) throw early
+      return requirePerl(model.cni ? [NSEXEC, CNI_CHAIN] : [NSEXEC])
+    })
+    signals.throwIfReceived(`nothing of lab ${model.lab} was made`)
+    const lock = step('lock', () => acquireLock(model.lab))
+    try {
+      step('preconditions (existing namespaces)', () => preconditions(plan, model.lab))
+      // from here on, a signal is answered by the rollback (no event-loop turn since the check above)
+      made = true
+      step('write state + plan.json', () => {
+        createLabDir(model.lab)
+        writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
+        writePlan(plan)
+      })
+      const journal = new Journal(files.journal(model.lab))
+      const fallbacks = await applyWithRollback(plan, model, journal, opts, signals, () => {
+        // what the plugins really gave each pod (the model predicted it)
+        if (model.cni) step('read CNI results', () => applyResults(model))
+        // the last moment a signal undoes the lab: once its state says "up", it is complete
+        signals.throwIfReceived()
+        step('write state (up)', () =>
+          writeState({version: 1, lab: model.lab, status: 'up', topology: topologyFile, startedAt: new Date().toISOString(), model}),
+        )
+        signals.complete(model.lab)
+        complete = true
+      })
+      return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
+    } finally {
+      lock.release()
+    }
+  } catch (error) {
+    // a check that failed because its process got the signal too (perl, in the instant before its own process group)
+    const sig = await signals.settled()
+    if (sig !== undefined && !(error instanceof SignalError) && !made)
+      throw new SignalError(`up interrupted by ${sig}; nothing was made`, sig)
+    throw error
   } finally {
-    lock.release()
+    // the CLI keeps listening until it exits: a signal then must not kill it with the lab up
+    if (complete && opts.holdSignals) signals.holdUntilExit()
+    else signals.stop()
+  }
+}
+
+/** ample for a signal already sent to be handled: its handler needs one turn of the event loop */
+const SIGNAL_TURNS = 5
+
+/**
+ * The signals `up` answers (Ctrl-C, SIGTERM, SIGHUP), from its first moment to its last. Until
+ * the lab is complete, one stops the run and everything made is rolled back (exit 128+N); once
+ * its state says "up", one is only reported: the lab stays up and `up` ends as it would have (exit 0).
+ * Whatever step was running when it came, the outcome is "interrupted": a child that got the
+ * signal too (in the instant between its fork and its own process group) fails its step
+ * because of it, not on its own.
+ */
+class UpSignals {
+  private readonly abort = new AbortController()
+  private state: 'running' | 'rolling back' | 'complete' = 'running'
+  private lab = ''
+  private readonly handler = (sig: NodeJS.Signals) => this.on(sig)
+  private static readonly WATCHED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+  constructor() {
+    UpSignals.WATCHED.forEach((s) => process.on(s, this.handler))
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal
+  }
+
+  /** the signal received, if one was */
+  get received(): string | undefined {
+    return this.abort.signal.aborted ? String(this.abort.signal.reason) : undefined
+  }
+
+  /**
+   * The signal received, once a signal sent to the whole group at the moment a child died of it
+   * has reached this process's handler too: it runs on a later turn of the event loop (a few
+   * turns, not a fixed wait: the fault-injection tests fail ~300 runs of up in one process).
+   */
+  async settled(): Promise<string | undefined> {
+    for (let turn = 0; turn < SIGNAL_TURNS && this.received === undefined; turn++) await new Promise((r) => setImmediate(r))
+    return this.received
+  }
+
+  private on(sig: NodeJS.Signals): void {
+    if (this.state === 'complete') {
+      process.stderr.write(
+        `netlab: ${sig} received after lab ${this.lab} was complete: it stays up ("${netlabCmd()} down ${this.lab}" removes it)\n`,
+      )
+      return
+    }
+    // remembered during the rollback too: a failure it is undoing may be this signal's doing
+    if (!this.abort.signal.aborted) this.abort.abort(sig)
+    if (this.state === 'rolling back') process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
+  }
+
+  /** Stop here if a signal came; `what` says what that leaves (before anything was made). */
+  throwIfReceived(what?: string): void {
+    const sig = this.received
+    if (sig === undefined) return
+    if (what) throw new SignalError(`up interrupted by ${sig}; ${what}`, sig)
+    throw new Interrupted(sig)
+  }
+
+  rollingBack(): void {
+    this.state = 'rolling back'
+  }
+
+  complete(lab: string): void {
+    this.lab = lab
+    this.state = 'complete'
+  }
+
+  /**
+   * Keep answering until the process ends, and end it with process.exit(): a natural exit
+   * closes the signal handlers first, and a signal in that instant would kill netlab with
+   * its lab up (as "interrupted": 128+N).
+   */
+  holdUntilExit(): void {
+    process.once('beforeExit', () => process.exit())
+  }
+
+  stop(): void {
+    UpSignals.WATCHED.forEach((s) => process.off(s, this.handler))
   }
 }
 
@@ -107,53 +217,51 @@ function preconditions(plan: Plan, lab: string): void {
   }
 }
 
-/** Apply the plan, or roll it all back; returns how many batches fell back to the ip program. */
-async function applyWithRollback(plan: Plan, model: LabModel, journal: Journal, opts: UpOptions): Promise<number> {
-  const abort = new AbortController()
-  let rollingBack = false
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (rollingBack) {
-      process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
-      return
-    }
-    abort.abort(sig)
-  }
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  signals.forEach((s) => process.on(s, onSignal))
+/**
+ * Apply the plan and `finish` (which marks the lab complete), or roll it all back; returns how
+ * many batches fell back to the ip program.
+ */
+async function applyWithRollback(
+  plan: Plan,
+  model: LabModel,
+  journal: Journal,
+  opts: UpOptions,
+  signals: UpSignals,
+  finish: () => void,
+): Promise<number> {
+  const executor = timed(
+    opts.onStep,
+    'schedule',
+    () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: signals.signal, ...testHooks()}),
+  )
   try {
-    const executor = timed(
-      opts.onStep,
-      'schedule',
-      () => new Executor(plan, {journal, concurrency: concurrency(), workDir: labDir(plan.lab), signal: abort.signal, ...testHooks()}),
+    await runWithProgress(executor, plan, opts)
+    finish()
+    return executor.fallbacks
+  } catch (error) {
+    signals.rollingBack()
+    const summary = summarize(readJournal(files.journal(plan.lab)))
+    const report = await timed(opts.onStep, 'rollback', () =>
+      rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniUndo: cniUndoCalls(model)}),
     )
-    try {
-      await runWithProgress(executor, plan, opts)
-      return executor.fallbacks
-    } catch (error) {
-      rollingBack = true
-      const summary = summarize(readJournal(files.journal(plan.lab)))
-      const report = await timed(opts.onStep, 'rollback', () =>
-        rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniUndo: cniUndoCalls(model)}),
+    removeLabDir(plan.lab)
+    const undone =
+      `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +
+      `namespace(s) deleted; nothing of lab ${plan.lab} is left`
+    // a signal decides the outcome whatever failed after it (a step whose process got it too)
+    const sig = (await signals.settled()) ?? (error instanceof Interrupted ? error.reason : undefined)
+    if (sig !== undefined) throw new SignalError(`up interrupted by ${sig}\n${undone}`, sig)
+    if (error instanceof StepFailed) {
+      const step = error.action
+        ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
+        : 'a step'
+      throw new NetlabError(
+        `up failed at ${step}\n  command: ` +
+          `${error.action ? commandLine(error.action) : error.command}\n  error:   ` +
+          `${error.stderr || '(no message)'}\n${undone}`,
       )
-      removeLabDir(plan.lab)
-      const undone =
-        `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +
-        `namespace(s) deleted; nothing of lab ${plan.lab} is left`
-      if (error instanceof StepFailed) {
-        const step = error.action
-          ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
-          : 'a step'
-        throw new NetlabError(
-          `up failed at ${step}\n  command: ` +
-            `${error.action ? commandLine(error.action) : error.command}\n  error:   ` +
-            `${error.stderr || '(no message)'}\n${undone}`,
-        )
-      }
-      if (error instanceof Interrupted) throw new SignalError(`up interrupted by ${error.reason}\n${undone}`, error.reason)
-      throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
     }
-  } finally {
-    signals.forEach((s) => process.off(s, onSignal))
+    throw new NetlabError(`up failed: ${(error as Error).message}\n${undone}`)
   }
 }
 

@@ -4,6 +4,7 @@
 import {setFlagsFromString} from 'node:v8'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'
 import {requireRoot} from '../host/preflight.js'
+import {settleInterrupted} from '../lab/policy.js'
 import {statusOf} from '../lab/status.js'
 import {allNetns, allPods, type LabModel} from '../model/types.js'
 import {acquireLock, lockNote} from '../host/lock.js'
@@ -53,6 +54,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // collects. Growing by a quarter at a time holds the peak near the live set, for a few more
   // collections of a small heap (bench/README.md has the measurement).
   setFlagsFromString('--heap-growing-percent=25')
+  // a policy apply that was killed is finished or undone first: the probe judges what the kernel will hold
+  if (!opts.model) await settleInterrupted(lab)
   const model = preflight(lab, opts.model)
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)

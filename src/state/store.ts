@@ -151,3 +151,23 @@ export function existingNetns(): Set<string> {
     return new Set()
   }
 }
+
+/** The scratch directories of the lab's runs (src/exec/fanout.ts makes them), named so. */
+const SCRATCH = /^nsexec-/
+
+/** Scratch directories left in the lab's state directory (by a run that was killed). */
+export function scratchDirs(lab: string): string[] {
+  try {
+    return readdirSync(labDir(lab)).filter((f) => SCRATCH.test(f))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Remove them. Only a holder of the lab's lock makes them (up, policy apply, break, fix): call it
+ * holding the lock and before making any, and every one there is a dead run's.
+ */
+export function removeScratch(lab: string): void {
+  for (const f of scratchDirs(lab)) rmSync(join(labDir(lab), f), {recursive: true, force: true})
+}

@@ -5,13 +5,14 @@
 // `netlab policy apply` swaps a running lab's policies, rolls back on failure, and `down` still
 // removes everything.
 import {execFileSync} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {CLUSTER, INTERNET} from '../helpers/constants.js'
-import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {exited, isRoot, labNetns, labSandbox, netlab, netlabSpawn, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'
 import {upInProcess} from '../helpers/in-process.js'
 
 interface End {
@@ -91,14 +92,26 @@ const REJECT = (pod: string) => [
 
 const pairs = (vs: Violation[]) => vs.map((v) => `${v.kind} ${v.src.name}>${v.dst.name} ${v.service} [${v.policies.join(',')}]`).sort()
 
+/** `netlab probe LAB --json`: its exit code, report, and what it said on stderr. */
+function probeWith(env: Record<string, string>, lab: string): {code: number; report: Report; stdout: string; stderr: string} {
+  // what failed is this test's question, not why: trace's explanations are tested in trace.test.ts
+  const r = netlab(['probe', lab, '--json', '--no-explain'], env)
+  return {code: r.code, report: JSON.parse(r.stdout) as Report, stdout: r.stdout, stderr: r.stderr}
+}
+
+/** The filter tables of a lab's nodes, without comments and counters. */
+const filterTables = (lab: string) =>
+  ['n0', 'n1']
+    .map((n) =>
+      inNs(`netlab-${lab}.${n}`, ['iptables-save', '-t', 'filter'])
+        .replace(/^#.*\n/gm, '')
+        .replace(/\[\d+:\d+\]/g, ''),
+    )
+    .join('\n')
+
 describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every routing mode', () => {
   const {stateDir, env, track} = labSandbox()
-
-  const probe = (lab: string): {code: number; report: Report; stdout: string} => {
-    // what failed is this test's question, not why: trace's explanations are tested in trace.test.ts
-    const r = netlab(['probe', lab, '--json', '--no-explain'], env)
-    return {code: r.code, report: JSON.parse(r.stdout) as Report, stdout: r.stdout}
-  }
+  const probe = (lab: string) => probeWith(env, lab)
 
   for (const mode of ROUTING_MODES) {
     it(`${mode}: allowed pairs reachable, denied ones blocked at once; a deleted rule and a stray DROP are caught, same node and across nodes`, () => {
@@ -241,15 +254,7 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     const before = rootSnapshot()
     const lab = track(uniqueLab('pol-apply'))
     expect(netlab(['up', writeTopology(stateDir, topology(lab, 'host-gw', null)), '-q'], env).code).toBe(0)
-    const nodes = ['n0', 'n1'].map((n) => `netlab-${lab}.${n}`)
-    const tables = () =>
-      nodes
-        .map((ns) =>
-          inNs(ns, ['iptables-save', '-t', 'filter'])
-            .replace(/^#.*\n/gm, '')
-            .replace(/\[\d+:\d+\]/g, ''),
-        )
-        .join('\n')
+    const tables = () => filterTables(lab)
     const file = join(stateDir, `${lab}-policies.yaml`)
     writeFileSync(file, stringify({policies: POLICIES}))
 
@@ -293,4 +298,95 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     expect(labNetns(lab)).toEqual([])
     expect(rootSnapshot()).toBe(before)
   }, 180_000)
+})
+
+describe.skipIf(!isRoot)('a policy apply that is killed, or meets an injected fault', () => {
+  const {stateDir, env, track} = labSandbox()
+  const probe = (lab: string) => probeWith(env, lab)
+  const lab = track(uniqueLab('pol-kill'))
+  const policyFile = (name: string, policies: unknown[]) => {
+    const file = join(stateDir, `${lab}-${name}.yaml`)
+    writeFileSync(file, stringify({policies}))
+    return file
+  }
+  const pending = () => (JSON.parse(netlab(['status', lab, '--json'], env).stdout) as {policyApply?: {next: string}}).policyApply
+  const killedAfterCommit = (file: string) => netlab(['policy', 'apply', lab, file], {...env, NETLAB_TEST_KILL_AFTER_COMMIT: '1'})
+
+  it('SIGKILL just after the kernel commit: status says so, and the next command completes it (all nodes done) or rolls it back (journal short of done)', () => {
+    expect(netlab(['up', writeTopology(stateDir, topology(lab, 'host-gw', null)), '-q'], env).code).toBe(0)
+    const tight = policyFile('tight', POLICIES)
+    const bare = filterTables(lab)
+
+    // every node has the new rules, the lab's state the old policies: the write-ahead record says where it was going
+    expect(killedAfterCommit(tight).code).toBe(-1) // killed by the signal
+    expect(filterTables(lab)).not.toBe(bare)
+    expect(pending()?.next).toBe('complete')
+    expect(netlab(['status', lab], env).stdout).toContain('policy apply: interrupted after every node had its new rules')
+    const completed = probe(lab)
+    expect(completed.stderr).toContain('completed (lab')
+    expect(completed.code, JSON.stringify(completed.report.policy?.violations)).toBe(0)
+    expect(completed.report.policy!.deniedBlocked).toBeGreaterThan(20) // judged by the new policies: they are the lab's now
+    expect(pending()).toBeUndefined()
+    expect(existsSync(join(stateDir, lab, 'policy-plan.json'))).toBe(false)
+
+    // killed between the commit and its journal entry: what ran is unknown, so it is undone
+    const tightTables = filterTables(lab)
+    expect(killedAfterCommit(policyFile('open', [])).code).toBe(-1)
+    const journal = join(stateDir, lab, 'policy-journal.jsonl')
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n')
+    expect(JSON.parse(lines.at(-1)!).t).toBe('done')
+    writeFileSync(journal, lines.slice(0, -1).join('\n') + '\n')
+    expect(pending()?.next).toBe('roll back')
+    expect(netlab(['status', lab], env).stdout).toContain('rolls it back')
+    const rolledBack = probe(lab)
+    expect(rolledBack.stderr).toContain('rolled back')
+    expect(rolledBack.code, JSON.stringify(rolledBack.report.policy?.violations)).toBe(0)
+    expect(rolledBack.report.policy!.deniedBlocked).toBeGreaterThan(20) // the old (tight) policies, in state and kernel
+    expect(filterTables(lab)).toBe(tightTables)
+  }, 120_000)
+
+  it('SIGKILL at moments through a policy apply leaves no scratch directory once the next command has run', async () => {
+    const files = [policyFile('a', []), policyFile('b', POLICIES)]
+    const scratch = () => readdirSync(join(stateDir, lab)).filter((f) => f.startsWith('nsexec-'))
+    for (let i = 0; i < 8; i++) {
+      const child = netlabSpawn(['policy', 'apply', lab, files[i % 2]], env)
+      const done = exited(child)
+      await sleep(250 + 90 * i)
+      child.kill('SIGKILL')
+      await done
+    }
+    const left = scratch().length
+    console.log(`policy apply killed 8 times: ${left} scratch director${left === 1 ? 'y' : 'ies'} left`)
+    // what a killed run leaves: at least one, made here if the kills above were all too early or too late
+    if (left === 0) mkdirSync(join(stateDir, lab, 'nsexec-AbC123'))
+    const r = probe(lab)
+    expect(scratch()).toEqual([])
+    expect(pending()).toBeUndefined()
+    expect(r.code, JSON.stringify(r.report.policy?.violations)).toBe(0)
+  }, 120_000)
+
+  it('a policy apply over an injected drop says it takes the fault out, and fix then finds nothing to fix', () => {
+    const same = policyFile('same', POLICIES)
+    expect(netlab(['policy', 'apply', lab, same], env).code).toBe(0)
+    expect(netlab(['break', lab, 'drop', '--seed', '3'], env).code).toBe(0)
+    expect(probe(lab).code).toBe(1) // the fault is there
+    const applied = netlab(['policy', 'apply', lab, same], env)
+    expect(applied.code, applied.stderr).toBe(0)
+    expect(applied.stderr).toContain('hold the fault "netlab break" injected (drop): it takes the fault out')
+    expect(probe(lab).code).toBe(0) // gone from the kernel
+    const fixed = netlab(['fix', lab], env)
+    expect(fixed.code).toBe(0)
+    expect(fixed.stdout).toContain('is no longer in its kernel')
+    expect(fixed.stdout).toContain('nothing to fix')
+    expect(fixed.stdout).not.toContain('Fixed')
+
+    // a fault in a table the apply does not replace stays, and fix still takes it out
+    expect(netlab(['break', lab, 'masquerade', '--seed', '3'], env).code).toBe(0)
+    const kept = netlab(['policy', 'apply', lab, same], env)
+    expect(kept.stderr).toContain('(masquerade, in')
+    expect(kept.stderr).toContain('that this apply does not touch')
+    const fixedNat = netlab(['fix', lab], env)
+    expect(fixedNat.stdout).toContain('Fixed')
+    expect(probe(lab).code).toBe(0)
+  }, 120_000)
 })

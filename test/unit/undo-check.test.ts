@@ -136,7 +136,9 @@ describe('anything else is refused, named by its step', () => {
     expect(problem([{...del, args: ['/tmp/evil']}])).toMatch(/is not a CNI DEL that lab \S+'s model makes/)
     expect(problem([{...del, env: {...del.env, CNI_PATH: '/tmp'}}])).toMatch(/not a CNI DEL or GC/)
     expect(problem([{...del, env: {...del.env, CNI_COMMAND: 'ADD'}}])).toMatch(/not a CNI DEL or GC/)
-    expect(problem([{...del, stdin: JSON.stringify({...JSON.parse(del.stdin!), ipam: {type: '../../tmp/evil'}})}])).toMatch(/not a CNI DEL or GC/)
+    expect(problem([{...del, stdin: JSON.stringify({...JSON.parse(del.stdin!), ipam: {type: '../../tmp/evil'}})}])).toMatch(
+      /not a CNI DEL or GC/,
+    )
     expect(problem([{...del, cni: {...del.cni!, cache: '/etc/passwd'}}])).toMatch(/not a CNI DEL or GC/)
     expect(problem([del], {}, {...trust, cniUndo: undefined})).toMatch(/not a CNI DEL or GC/)
     // keys in another order are the same call

@@ -36,12 +36,14 @@ export default class PolicyApply extends NetlabCommand {
     const {planPolicyChange, applyPolicies} = await import('../../lab/policy.js')
     const change = planPolicyChange(resolveLab(given, 'policy apply'), file)
     printWarnings(change.warnings)
+    const fault = (await import('../../exercise/exercise.js')).faultWarning(change.state.lab, change.plan)
+    if (fault) process.stderr.write(`netlab: warning: ${fault}\n`)
     if (flags['dry-run']) {
       process.stdout.write(renderPlan(change.plan, flags.json ? 'json' : 'text') + '\n')
       return
     }
     const result = await applyPolicies(change)
-    if (flags.json) return this.printJson({...result, warnings: change.warnings.map((w) => w.message)})
+    if (flags.json) return this.printJson({...result, warnings: [...change.warnings.map((w) => w.message), ...(fault ? [fault] : [])]})
     const wired = result.wired ? ' (its nodes now route same-node pod traffic through themselves)' : ''
     this.log(
       `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in ` +
