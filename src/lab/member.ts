@@ -3,7 +3,8 @@
 import {NetlabError, UsageError} from '../core/errors.js'
 import type {Member} from '../model/types.js'
 import {existingNetns} from '../state/store.js'
-import {requireState, resolveLab} from './status.js'
+import {requireState} from './require-state.js'
+import {resolveLab} from './status.js'
 
 export interface LabMember {
   lab: string

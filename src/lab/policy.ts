@@ -19,7 +19,7 @@ import {Journal, readJournal, summarize, type JournalSummary} from '../state/jou
 import {acquireLock, lockHolder} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
 import {readJson, readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
-import {requireState} from './status.js'
+import {requireState} from './require-state.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'

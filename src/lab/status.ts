@@ -4,8 +4,9 @@ import {netlabCmd} from '../core/invocation.js'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {allNetns, type LabModel} from '../model/types.js'
 import {findRoutingMode} from '../modes/index.js'
-import {existingNetns, labDirExists, listLabs, readLabState, type LabState} from '../state/store.js'
+import {existingNetns, labDirExists, listLabs, readLabState} from '../state/store.js'
 import {leftNamespaces} from './list.js'
+import {requireState} from './require-state.js'
 import {pendingApply, type PendingApply} from './policy.js'
 
 export interface StatusReport {
@@ -49,23 +50,6 @@ export function resolveLab(lab: string | undefined, verb: string): string {
   if (labs.length === 1) return labs[0]
   if (labs.length === 0) throw new UsageError(`no lab is up; start one with "${netlabCmd()} up"`)
   throw new UsageError(`${labs.length} labs are up (${labs.join(', ')}); say which: ${netlabCmd()} ${verb} LAB`)
-}
-
-/**
- * A lab's saved state, for the commands that work on a lab that is up. A damaged one (or a state
- * directory without state.json) is a failure that says what is wrong and that `down` still
- * works; no state directory at all is "no lab named LAB" (exit 2).
- */
-export function requireState(lab: string): LabState {
-  const r = readLabState(lab)
-  if (r.ok) return r.state
-  if (labDirExists(lab)) throw new NetlabError(damagedMessage(lab, r.reason))
-  const labs = listLabs()
-  throw new UsageError(`no lab named ${lab} is up${labs.length ? ` (labs up: ${labs.join(', ')})` : ''}`)
-}
-
-function damagedMessage(lab: string, reason: string): string {
-  return `lab ${lab}'s saved state is damaged: ${reason}; "${netlabCmd()} down ${lab}" still removes the lab (its marked namespaces and its processes)`
 }
 
 /** `netlab status LAB`: as statusOf, and a lab known only by its marked namespaces (orphaned) says so and how to remove them. */
