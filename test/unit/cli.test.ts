@@ -118,12 +118,28 @@ describe('did you mean', () => {
     )
   })
 
+  it('suggests with the arguments that were typed, for a command, a subcommand and a mistyped topic (issue 22, 14)', () => {
+    const says = (id: string, argv: string[] = []) => notFoundMessage('netlab', id, ids, argv)
+    expect(says('stauts:uc3')).toBe('"stauts" is not a netlab command. Did you mean "netlab status uc3"? See "netlab help" for the list.')
+    expect(says('prbe:uc3', ['--only', 'policy'])).toContain('Did you mean "netlab probe uc3 --only policy"?')
+    expect(says('policy:aply:LAB:x')).toBe(
+      '"policy aply" is not a netlab command. Did you mean "netlab policy apply LAB x"? See "netlab help" for the list.',
+    )
+    expect(says('polcy:aply:LAB:x')).toContain('Did you mean "netlab policy apply LAB x"?')
+    expect(says('policy:LAB:x')).toContain('Did you mean "netlab policy apply LAB x"?') // LAB is an argument
+    expect(says('stauts:my lab')).toContain(`Did you mean "netlab status 'my lab'"?`) // pasted as typed
+    expect(says('xyzzy:uc3')).toBe('"xyzzy" is not a netlab command. See "netlab help" for the list.')
+  })
+
   it('a mistyped command: exit 2 and one line on stderr; with --json, the JSON error on stdout', () => {
     const r = run(['stauts'])
     expect(r.code).toBe(2)
     expect(r.stderr).toBe(
       'netlab: "stauts" is not a netlab command. Did you mean "node bin/run.js status"? See "node bin/run.js help" for the list.\n',
     )
+    const args = run(['policy', 'aply', 'LAB', 'x.yaml', '--json'])
+    expect(args.code).toBe(2)
+    expect(JSON.parse(args.stdout).error.message).toContain('Did you mean "node bin/run.js policy apply LAB x.yaml --json"?')
     const j = run(['stauts', '--json'])
     expect(j.code).toBe(2)
     expect(JSON.parse(j.stdout)).toEqual({error: {message: expect.stringContaining('Did you mean'), exitCode: 2, kind: 'usage'}})
