@@ -26,10 +26,12 @@ export default class Up extends NetlabCommand {
         ms: result.ms,
         maxRssKB: process.resourceUsage().maxRSS,
       })
+    // the hints name the lab: with another lab up, a command without one would only list them
+    const [cmd, lab] = [netlabCmd(), result.lab]
     if (!flags.quiet)
       this.log(
-        `\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ` +
-          `${result.ms} ms. Try: ${netlabCmd()} probe, ${netlabCmd()} status --json, ${netlabCmd()} down`,
+        `\n${renderStatus(status)}\n\nlab ${lab} is up: ${result.actions} actions in ${result.ms} ms. ` +
+          `Try: ${cmd} probe ${lab}, ${cmd} status ${lab} --json, ${cmd} down ${lab}`,
       )
   }
 }
