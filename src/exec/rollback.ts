@@ -14,6 +14,7 @@ import {runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
 import {concurrency} from '../core/concurrency.js'
 import type {Batch} from './schedule.js'
+import {plural} from '../core/plural.js'
 
 export interface RollbackReport {
   /** namespaces deleted */
@@ -42,7 +43,7 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   const left = doomed.filter((ns) => after.has(ns))
   if (left.length > 0)
     throw new NetlabError(
-      `could not delete ${left.length} namespace(s): ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
+      `could not delete ${plural(left.length, 'namespace')}: ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
     )
   journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
   return {deleted: doomed.filter((ns) => present.has(ns)), undone: touched.length}

@@ -10,6 +10,7 @@ import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requireRoot, requireTools} from '../host/preflight.js'
 import {stopLabProcesses, type StopReport} from '../host/processes.js'
 import {timed, type OnStep} from './steps.js'
+import {plural} from '../core/plural.js'
 
 export interface DownResult {
   lab: string
@@ -48,7 +49,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
     const plan = step(
       'read plan.json',
       () => readPlan(lab),
-      (p) => `${p?.actions.length ?? 0} actions`,
+      (p) => plural(p?.actions.length ?? 0, 'action'),
     )
     if (plan) {
       const summary = step('read journal', () => summarize(readJournal(files.journal(lab))))
@@ -56,7 +57,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
         await step(
           'rollback',
           () => rollback(plan, summary),
-          (r) => `${r.deleted.length} namespaces deleted`,
+          (r) => `${plural(r.deleted.length, 'namespace')} deleted`,
         )
       ).deleted.length
     }

@@ -22,6 +22,7 @@ import {readJson, readState, writeJson, writeState, type LabState} from '../stat
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
+import {plural} from '../core/plural.js'
 
 export interface PolicyChange {
   state: LabState
@@ -132,7 +133,7 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       rollingBack = true
       const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), journal)
       forget(plan.lab)
-      const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
+      const undone = `rolled back: ${plural(report.undone, 'applied action')} undone; lab ${plan.lab} keeps its old policies`
       if (error instanceof StepFailed) {
         const step = error.action
           ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`

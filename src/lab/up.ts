@@ -19,6 +19,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
+import {plural} from '../core/plural.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -134,8 +135,8 @@ async function applyWithRollback(plan: Plan, journal: Journal, opts: UpOptions):
       const report = await timed(opts.onStep, 'rollback', () => rollback(plan, summary, journal))
       removeLabDir(plan.lab)
       const undone =
-        `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +
-        `namespace(s) deleted; nothing of lab ${plan.lab} is left`
+        `rolled back: ${plural(report.undone, 'applied action')} undone, ${plural(report.deleted.length, 'namespace')} ` +
+        `deleted; nothing of lab ${plan.lab} is left`
       if (error instanceof StepFailed) {
         const step = error.action
           ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
@@ -162,7 +163,7 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
       const {actions, batches, how} = describeStage(stage)
       const title =
         `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} ` +
-        `(${actions} actions in ${batches} batch${batches === 1 ? '' : 'es'})`
+        `(${plural(actions, 'action')} in ${plural(batches, 'batch', 'batches')})`
       return {
         title,
         task: () =>
@@ -170,7 +171,7 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
             opts.onStep,
             `stage ${stage.phases.join('+')}`,
             () => executor.runStage(stage),
-            () => `${actions} actions; ${how}`,
+            () => `${plural(actions, 'action')}; ${how}`,
           ),
       }
     })
@@ -212,6 +213,8 @@ function describeStage(stage: Stage): {actions: number; batches: number; how: st
   const actions = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
   const batches = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
   const inNetns = stage.lanes.some((l) => l.netns !== null)
-  const how = inNetns ? `${stage.lanes.length} namespaces, ${batches} batches via one netlab-nsexec` : `${batches} ip -batch process(es)`
+  const how = inNetns
+    ? `${plural(stage.lanes.length, 'namespace')}, ${plural(batches, 'batch', 'batches')} via one netlab-nsexec`
+    : `${plural(batches, 'ip -batch process', 'ip -batch processes')}`
   return {actions, batches, how}
 }

@@ -7,6 +7,7 @@ import {checkOf} from './checks/index.js'
 import {renderPolicySummary} from './policy-report.js'
 import {LIST_SOURCES} from './tally.js'
 import type {CheckReport, ProbeReport, ProbeResult, ResultEndpoint, Section} from './types.js'
+import {plural} from '../core/plural.js'
 
 const SECTION_TITLES: Record<Section, string> = {
   'pod-pod': 'Every pod reaches every pod',
@@ -112,9 +113,9 @@ function commonNodes(failures: ProbeResult[]): string | undefined {
 
 export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
   const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
-  const policies = r.policy ? `; ${r.policy.policies} ${r.policy.policies === 1 ? 'policy' : 'policies'}` : ''
+  const policies = r.policy ? `; ${plural(r.policy.policies, 'policy', 'policies')}` : ''
   const lines = [
-    `probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; ` +
+    `probe of lab ${r.lab}: ${plural(r.pods, 'pod')} on ${plural(r.nodes, 'node')}, ${r.external} external; ` +
       `routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}${policies}; ${scope}`,
   ]
   for (const section of r.sections) {
@@ -150,7 +151,7 @@ function checkLines(c: CheckReport, opts: RenderOptions): string[] {
   for (const f of failures.slice(0, maxFailures))
     lines.push(`      ${failureLine(c, f, opts.owners)}`, ...(f.explanation ? [`        ↳ ${f.explanation}`] : []))
   if (failures.length > maxFailures) {
-    lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
+    lines.push(`      ... and ${plural(failures.length - maxFailures, 'more failure', 'more failures')} (--json lists them all)`)
     const hint = commonNodes(failures)
     if (hint) lines.push(`      ${hint}`)
   }

@@ -7,6 +7,7 @@ import {readInNamespaces} from '../exec/fanout.js'
 import type {LabModel} from '../model/types.js'
 import {ownerOf} from './hop.js'
 import type {Hop, TraceResult} from './types.js'
+import {plural} from '../core/plural.js'
 
 /** interface name -> packets received and sent */
 export type Counters = Map<string, {rx: number; tx: number}>
@@ -29,7 +30,7 @@ export function countedText(hop: Hop, before: Counters, after: Counters): string
   const parts: string[] = []
   const inn = delta(hop.in, 'rx')
   const out = hop.problem && hop.problem.kind !== 'mtu' ? undefined : delta(hop.out, 'tx')
-  const n = (k: number) => `${k} packet${k === 1 ? '' : 's'}`
+  const n = (k: number) => plural(k, 'packet')
   if (inn !== undefined) parts.push(`in by ${hop.in}: ${n(inn)}`)
   if (out !== undefined) parts.push(`out ${hop.out}: ${n(out)}`)
   return parts.length ? parts.join(', ') : undefined

@@ -4,13 +4,16 @@
 // Pure functions are tested directly; the few child processes (bin/run.js, no root needed) check
 // what only a real run shows. Wall time: about six runs of the CLI.
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {describeError, wantsJson} from '../../src/cli/base.js'
 import {complete, completionScript, FILES, type CompletionSources} from '../../src/cli/complete.js'
 import {signalExitCode} from '../../src/core/errors.js'
+import {plural} from '../../src/core/plural.js'
+import type {Plan} from '../../src/core/actions.js'
+import {renderText} from '../../src/plan/render.js'
 import {invocationOf} from '../../src/core/invocation.js'
 import {distance, notFoundMessage, suggest} from '../../src/cli/not-found.js'
 import {COMMANDS} from '../../src/commands/index.js'
@@ -146,6 +149,21 @@ describe('did you mean', () => {
   })
 })
 
+describe('counts (issue 22, 21)', () => {
+  it('say "1 node", "2 nodes", "0 external hosts": never "1 nodes" or "host(s)"', () => {
+    expect([plural(1, 'node'), plural(2, 'node'), plural(0, 'batch', 'batches')]).toEqual(['1 node', '2 nodes', '0 batches'])
+    const dir = mkdtempSync(join(tmpdir(), 'netlab-counts-'))
+    const file = join(dir, 'one.yaml')
+    writeFileSync(file, 'name: one\nnodes:\n  - {name: n0, pods: 1}\n')
+    const r = run(['validate', file])
+    rmSync(dir, {recursive: true})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^.*: valid — lab one, 1 node, 1 pod, 0 external hosts, \d+ actions\n$/)
+    const one = {lab: 'x', phases: [{id: 'p', title: 'P', why: 'w'}], actions: [{id: 0, phase: 'p', tool: 'ip', args: ['link'], why: 'w'}]}
+    expect(renderText(one as unknown as Plan).split('\n')[0]).toBe('Plan for lab "x": 1 action in 1 phase. Nothing has been run.')
+  })
+})
+
 describe('errors', () => {
   it('a topology keeps being checked after a bad node, pod, external host or lab name: every problem, in file order', () => {
     let error: unknown
@@ -187,7 +205,7 @@ describe('errors', () => {
         ],
       },
     })
-    expect(text).toMatch(/^f:2:3: bad \(and 1 more problem\(s\) in the file: .* validate --json lists every one\)$/)
+    expect(text).toMatch(/^f:2:3: bad \(and 1 more problem in the file: .* validate --json lists every one\)$/)
     expect(signalExitCode('SIGINT')).toBe(130)
     expect(signalExitCode('SIGTERM')).toBe(143)
     expect(wantsJson(['node-0', '--', 'ip', '--json'])).toBe(false) // a member's command's own flag

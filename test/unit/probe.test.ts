@@ -461,7 +461,7 @@ describe('verdicts and the report', () => {
     const text = renderReport(reportOf(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {
       maxFailures: 5,
     })
-    expect(text).toContain('... and 93 more failure(s) (--json lists them all)') // 49 from n7 and 49 to it, 5 shown
+    expect(text).toContain('... and 93 more failures (--json lists them all)') // 49 from n7 and 49 to it, 5 shown
     expect(text).toContain('every failure involves node n7 (its pods, or the node itself)')
   })
 })
