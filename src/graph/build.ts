@@ -2,7 +2,7 @@
 // from the model; routes come from the routing mode's own graph hook, so a new mode draws its
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
 // and last nodes and pods, and one box saying what was left out.
-import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {allPods, type LabModel, type NodeModel, type PodModel} from '../model/types.js'
 import {graphIds as ids, POD_CABLES} from '../model/graph-ids.js'
 import type {Graph, GraphCluster, GraphEdge, GraphNode} from '../model/graph.js'
 import {plural} from '../core/plural.js'
@@ -58,10 +58,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
     lab: model.lab,
     title:
       `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ` +
-      `${plural(model.nodes.length, 'node')}, ${plural(
-        model.nodes.reduce((s, n) => s + n.pods.length, 0),
-        'pod',
-      )}`,
+      `${plural(model.nodes.length, 'node')}, ${plural(allPods(model).length, 'pod')}`,
     clusters: d.clusters,
     nodes: d.nodes,
     edges: d.edges,
