@@ -130,7 +130,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       '',
       `(trace explained ${r.explained.traced} distinct failed paths; ${r.explained.notTraced} more were not traced: netlab trace SRC DST)`,
     )
-  lines.push('', `${r.passed} passed, ${r.failed} failed`)
+  lines.push('', `${r.passed} passed, ${r.failed} failed${r.notApplicable ? ` — ${r.notApplicable} (not a failure: exit 0)` : ''}`)
   return lines.join('\n')
 }
 
@@ -140,8 +140,7 @@ function checkLines(c: CheckReport, opts: RenderOptions): string[] {
   const listSources = opts.listSources ?? LIST_SOURCES
   const maxFailures = opts.maxFailures ?? 40
   const total = c.passed + c.failed
-  const mark = total === 0 ? '-' : c.failed === 0 ? '✓' : '✗'
-  const lines = [`  ${mark} ${c.title}: ${total === 0 ? 'nothing to probe' : `${c.passed}/${total} passed`}`]
+  const lines = [`  ${c.failed === 0 ? '✓' : '✗'} ${c.title}: ${c.passed}/${total} passed`]
   if (c.note) lines.push(`      ${c.note}`)
   const sources = new Set(c.results.map((x) => x.src.name)).size
   const listed = total > 0 && !c.failuresOnly && sources <= listSources

@@ -100,7 +100,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     } finally {
       signals.forEach((s) => process.off(s, onSignal))
     }
-    return tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
+    const picked = (opts.only?.length ?? 0) > 0
+    return tally.report(model, coverage, sections, self, Math.round(performance.now() - started), picked)
   } finally {
     lock.release()
   }
