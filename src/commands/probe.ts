@@ -51,7 +51,7 @@ export default class Probe extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Probe)
-    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks']}
+    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks'], progress: !flags.json}
     let report: ProbeReport
     let model: LabModel | undefined
     if (flags.topology) {

@@ -20,6 +20,7 @@ import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {plural} from '../core/plural.js'
+import {isLiveTerminal} from '../core/terminal.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -188,8 +189,8 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
   // CI logs and pipes; listr2 leaves out colours under NO_COLOR.
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
   // listr2 asks stdout whether a live list is possible; ours is drawn on stderr, so it is told
-  // (forceTTY) when stderr is a terminal, and stdout gets its own answer back afterwards
-  const live = process.stderr.isTTY === true
+  // (forceTTY) when stderr is a terminal with a width, and stdout gets its own answer back afterwards
+  const live = isLiveTerminal(process.stderr)
   const stdoutTTY = process.stdout.isTTY
   const tasks = new Listr(steps, {
     concurrent: false,

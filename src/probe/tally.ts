@@ -58,8 +58,8 @@ export class Tally {
       this.byCheck.set(id, {passed: 0, failed: 0, results: [], all: opts.allChecks === true || s.size <= LIST_SOURCES})
   }
 
-  /** Judge probe `id` against what it saw (undefined: it never ran). */
-  add(id: number, obs: Observation | undefined): void {
+  /** Judge probe `id` against what it saw (undefined: it never ran); true when it passed. */
+  add(id: number, obs: Observation | undefined): boolean {
     const p = this.probes[id]
     this.judged[id] = 1
     notePeerView(this.peerViews, p, obs)
@@ -74,6 +74,7 @@ export class Tally {
         if (r.ms !== undefined) this.policy.deniedMs.push(r.ms)
       } else this.policy.allowedReachable++
     }
+    return r.ok
   }
 
   /** `picked`: the sections were chosen (--only), so one that does not apply is shown as such, not left out. */

@@ -15,6 +15,8 @@ import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes
 import type {Observation, Only, Probe, SelfObservation} from '../../src/probe/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
 import {reportOf} from '../helpers/probe.js'
+import {progressLine} from '../../src/probe/progress.js'
+import {isLiveTerminal} from '../../src/core/terminal.js'
 import {smallModel} from '../helpers/model.js'
 
 const three = buildModel(loadTopologyFile(THREE_NODE))
@@ -301,6 +303,17 @@ describe("writing to an engine's input", () => {
         why,
       ).toEqual(before)
     }
+  })
+})
+
+describe('progress on a terminal (issue 22, 21)', () => {
+  it('one line: done of all, failures so far, whole seconds; drawn only on a terminal with room for it', () => {
+    expect(progressLine('big', 1234, 5678, 0, 4999)).toBe('probe of lab big: 1,234 of 5,678 probes done (4 s)')
+    expect(progressLine('big', 10, 20, 3, 12_000)).toBe('probe of lab big: 10 of 20 probes done, 3 failed so far (12 s)')
+    expect(isLiveTerminal({isTTY: true, columns: 80})).toBe(true)
+    expect(isLiveTerminal({isTTY: true, columns: 0})).toBe(false) // a pseudo-terminal nobody sized
+    expect(isLiveTerminal({isTTY: true})).toBe(false)
+    expect(isLiveTerminal({isTTY: false, columns: 80})).toBe(false)
   })
 })
 
