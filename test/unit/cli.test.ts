@@ -281,6 +281,33 @@ describe('completion', () => {
     const r = spawnSync('bash', ['-n'], {input: bash}) // it parses
     expect(r.status).toBe(0)
   })
+
+  // zsh: scripts/setup.sh installs it (Debian's zsh) for this test
+  it.skipIf(spawnSync('zsh', ['--version']).status !== 0)(
+    'the zsh script, run by zsh: the candidates netlab gives, _files where it says files, and no empty candidate when it has none',
+    () => {
+      // _netlab called as the completion system calls it, with compadd and _files standing in to say what they got
+      const harness = [
+        'compdef() { : }',
+        "_files() { print -r -- '<files>' }",
+        'compadd() { [[ $1 == -a ]] && for x in "${(@P)2}"; do print -r -- "[$x]"; done }',
+        `source <(${process.execPath} ${BIN} autocomplete zsh)`,
+        'words=(netlab stat); CURRENT=2; print -r -- --; _netlab',
+        'words=(netlab up three-node-v); CURRENT=3; print -r -- --; _netlab',
+        'words=(netlab validate zzzz); CURRENT=3; print -r -- --; _netlab',
+        "words=(netlab zzzz ''); CURRENT=3; print -r -- --; _netlab",
+      ].join('\n')
+      const r = spawnSync('zsh', ['-f', '-c', harness], {cwd: ROOT, env: cliEnv({NETLAB_STATE_DIR: '/nonexistent'}), encoding: 'utf8'})
+      expect(r.stderr).toBe('')
+      expect(r.stdout.split('--\n').slice(1)).toEqual([
+        '[status]\n',
+        '<files>\n[three-node-vxlan]\n', // a topology by name, or a file
+        '<files>\n',
+        '', // netlab has nothing to offer: nothing, not an empty word
+      ])
+      expect(spawnSync('zsh', ['-n'], {input: completionScript('zsh', 'netlab')}).status).toBe(0) // and it parses
+    },
+  )
 })
 
 describe('how netlab names itself in its hints', () => {
