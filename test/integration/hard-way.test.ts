@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)('the hard way: plan --format sh, bash, probe --topology
     expect(JSON.parse(unmarked.stdout).error.message).toContain(`1 namespace(s) of lab ${lab} do not carry its mark`)
     const down = spawnSync('bash', [script, 'down'], {encoding: 'utf8'})
     expect(down.status, down.stderr).toBe(0)
-    expect(down.stdout).toContain(`lab ${lab} is down: 10 namespaces deleted`)
+    expect(down.stdout).toContain(`lab ${lab} is down: 10 namespace(s) deleted`)
     expect(labNetns(lab)).toEqual([])
     expect(rootSnapshot()).toBe(before)
   })
