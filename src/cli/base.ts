@@ -5,6 +5,7 @@ import {netlabCmd} from '../core/invocation.js'
 import {Args, Command, Flags} from '@oclif/core'
 import {allErrors, TopologyError} from '../topology/errors.js'
 import {NetlabError} from '../core/errors.js'
+import {plural} from '../core/plural.js'
 
 export interface ErrorJson {
   error: {
@@ -17,14 +18,24 @@ export interface ErrorJson {
   }
 }
 
-/** An error as the JSON a --json run prints, and the one line (or lines) a person reads. */
-export function describeError(error: Error & {oclif?: {exit?: number}}): {json: ErrorJson; text: string} {
+/**
+ * An error as the JSON a --json run prints, and the one line (or lines) a person reads. A file's
+ * problems: the first, and how many more (validate --json lists them), or with `everyProblem`
+ * one line each, for a file validate does not read (a policy file).
+ */
+export function describeError(
+  error: Error & {oclif?: {exit?: number}},
+  opts: {everyProblem?: boolean} = {},
+): {json: ErrorJson; text: string} {
   if (error instanceof TopologyError) {
     const all = allErrors(error)
     const more =
-      all.length > 1 ? ` (and ${all.length - 1} more problem(s) in the file: ${netlabCmd()} validate --json lists every one)` : ''
+      all.length > 1
+        ? ` (and ${plural(all.length - 1, 'more problem', 'more problems')} in the file: ${netlabCmd()} validate --json lists every one)`
+        : ''
     const problems = all.map((e) => ({file: e.pos.file, line: e.pos.line, column: e.pos.col, message: e.detail}))
-    return {json: {error: {message: error.message, exitCode: 2, kind: 'usage', problems}}, text: error.message + more}
+    const text = opts.everyProblem ? all.map((e) => e.message).join('\n') : error.message + more
+    return {json: {error: {message: error.message, exitCode: 2, kind: 'usage', problems}}, text}
   }
   if (error instanceof NetlabError) {
     const kind = error.exitCode === 2 ? 'usage' : error.exitCode > 128 ? 'signal' : 'failure'
@@ -48,6 +59,9 @@ export abstract class NetlabCommand extends Command {
   static labArg = Args.string({description: 'the lab (default: the only lab up)', required: false})
   static labFlag = Flags.string({description: 'the lab (default: the only lab up)'})
 
+  /** its errors list every problem of a file, one line each (see describeError) */
+  static everyProblem = false
+
   protected printJson(data: unknown): void {
     process.stdout.write(JSON.stringify(data, null, 2) + '\n')
   }
@@ -61,7 +75,7 @@ export abstract class NetlabCommand extends Command {
       return
     }
     if (known) {
-      const {json, text} = describeError(error)
+      const {json, text} = describeError(error, {everyProblem: (this.constructor as typeof NetlabCommand).everyProblem})
       process.stderr.write(`${text}\n`)
       process.exitCode = json.error.exitCode
       return

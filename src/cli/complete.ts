@@ -143,7 +143,8 @@ export function completionScript(kind: 'bash' | 'zsh', call: string): string {
     '#   source <(netlab autocomplete zsh)       (after compinit; or put that line in ~/.zshrc)',
     '_netlab() {',
     '  local -a out',
-    `  out=("\${(@f)$(${call} __complete "\${(@)words[2,CURRENT]}" 2>/dev/null)}")`,
+    // split unquoted: no answer is no candidate, not one empty one
+    `  out=(\${(f)"$(${call} __complete "\${(@)words[2,CURRENT]}" 2>/dev/null)"})`,
     `  if (( \${out[(I)${FILES}]} )); then`,
     `    out=("\${(@)out:#${FILES}}")`,
     '    _files',

@@ -4,6 +4,7 @@
 import type {Hook} from '@oclif/core'
 import {ErrorJson, wantsJson} from './base.js'
 import {netlabCmd} from '../core/invocation.js'
+import {shellQuote} from '../core/shell.js'
 
 /** The edit distance between two words (insert, delete, replace, swap of neighbours). Pure. */
 export function distance(a: string, b: string): number {
@@ -27,20 +28,53 @@ export function suggest(typed: string, ids: string[]): string[] {
   return [...new Set([...scored.filter((s) => s.d === best).map((s) => s.id), ...prefixed])].sort()
 }
 
+/** A command a mistyped line may mean: its words, and the typed words that are its arguments. */
+interface Guess {
+  command: string[]
+  args: string[]
+}
+
 /**
- * The one line a mistyped command gets. Pure: ids as oclif keeps them (topic:command); `cmd` is
- * how netlab was started, so the suggestion can be pasted.
+ * Walk the typed words through the command tree (topic, then command): the first word that is no
+ * command or topic there gets the nearest ones at that level, so "stauts uc3" finds status and
+ * keeps uc3 as its argument, and "polcy aply LAB" finds policy, then apply. Pure: `ids` as oclif
+ * keeps them, split into words; `at` the words resolved so far.
  */
-export function notFoundMessage(cmd: string, id: string, ids: string[]): string {
-  const show = (x: string) => x.replaceAll(':', ' ')
-  const near = suggest(id, ids).map((x) => `"${cmd} ${show(x)}"`)
+function guesses(words: string[], ids: string[][], at: string[] = []): {typed: string[]; guesses: Guess[]} {
+  const [word, ...rest] = words
+  const under = ids.filter((id) => id.length > at.length && at.every((w, i) => id[i] === w))
+  const isCommand = (w: string) => under.some((id) => id.length === at.length + 1 && id[at.length] === w)
+  if (word === undefined) return {typed: at, guesses: []}
+  if (!isCommand(word) && under.some((id) => id[at.length] === word)) return guesses(rest, ids, [...at, word]) // a topic
+  const near = suggest(word, [...new Set(under.map((id) => id[at.length]))]).flatMap((w): Guess[] => {
+    if (isCommand(w)) return [{command: [...at, w], args: rest}]
+    // a mistyped topic: go on with the next word under the topic it meant, else offer its commands
+    if (rest.length) return guesses(rest, ids, [...at, w]).guesses
+    return under.filter((id) => id[at.length] === w).map((command) => ({command, args: []}))
+  })
+  // a known topic and a word near none of its commands: the word is an argument of one of them
+  const inTopic = at.length && !near.length ? under.filter((id) => id.length === at.length + 1) : []
+  return {typed: [...at, word], guesses: [...near, ...inTopic.map((command) => ({command, args: words}))]}
+}
+
+/**
+ * The one line a mistyped command gets. Pure: ids as oclif keeps them (topic:command), `id` the
+ * words oclif read before the first flag (joined by ":"), `argv` the rest; `cmd` is how netlab
+ * was started, so a suggestion, with the arguments that were typed, can be pasted.
+ */
+export function notFoundMessage(cmd: string, id: string, ids: string[], argv: string[] = []): string {
+  const typo = guesses(
+    id.split(':'),
+    ids.map((x) => x.split(':')),
+  )
+  const near = typo.guesses.map((g) => `"${[cmd, ...g.command, ...[...g.args, ...argv].map(shellQuote)].join(' ')}"`)
   const hint = near.length ? ` Did you mean ${near.join(' or ')}?` : ''
-  return `"${show(id)}" is not a netlab command.${hint} See "${cmd} help" for the list.`
+  return `"${typo.typed.join(' ')}" is not a netlab command.${hint} See "${cmd} help" for the list.`
 }
 
 export const NOT_FOUND: Hook<'command_not_found'> = async function (opts) {
   const ids = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id)
-  const message = notFoundMessage(netlabCmd(), opts.id, ids)
+  const message = notFoundMessage(netlabCmd(), opts.id, ids, opts.argv ?? [])
   if (wantsJson(opts.argv ?? [])) {
     const json: ErrorJson = {error: {message, exitCode: 2, kind: 'usage'}}
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')

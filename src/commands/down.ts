@@ -4,6 +4,7 @@ import {NetlabCommand} from '../cli/base.js'
 import {NetlabError, UsageError} from '../core/errors.js'
 import type {DownResult} from '../lab/down.js'
 import {requireRoot} from '../host/preflight.js'
+import {plural} from '../core/plural.js'
 
 export default class Down extends NetlabCommand {
   static override summary = 'Tear a lab down: remove exactly what it created.'
@@ -54,12 +55,12 @@ export default class Down extends NetlabCommand {
     for (const r of results) {
       if (r.changed)
         this.log(
-          `lab ${r.lab} is down: ${r.deletedNetns} namespace(s) ` +
-            `deleted${r.stoppedProcesses ? `, ${r.stoppedProcesses} process(es) stopped` : ''} in ${r.ms} ms`,
+          `lab ${r.lab} is down: ${plural(r.deletedNetns, 'namespace')} deleted` +
+            `${r.stoppedProcesses ? `, ${plural(r.stoppedProcesses, 'process', 'processes')} stopped` : ''} in ${r.ms} ms`,
         )
       if (r.skippedCniDels)
         this.warn(
-          `lab ${r.lab}: ${r.skippedCniDels} CNI DEL call(s) of its plan.json not run: its saved model is gone, ` +
+          `lab ${r.lab}: ${plural(r.skippedCniDels, 'CNI undo call')} of its plan.json not run: its saved model is gone, ` +
             `so nothing vouches for the plugins they would run`,
         )
       if (r.keptUnmarked.length) {

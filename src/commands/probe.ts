@@ -13,8 +13,8 @@ export default class Probe extends NetlabCommand {
   static override description =
     'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and ' +
     'nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 ' +
-    'pods, a representative set above (--full: every pair). Exit 0: all passed; 1: something ' +
-    'failed; 2: no such lab. --topology probes a lab built by hand (netlab plan --format sh, ' +
+    'pods, a representative set above (--full: every pair). Exit 0: all passed (or no check ' +
+    'applied: it says so); 1: something failed; 2: no such lab. --topology probes a lab built by hand (netlab plan --format sh, ' +
     'run with bash): the model comes from the topology, and its namespaces must exist and carry ' +
     "the lab's mark."
   static override examples = [
@@ -51,7 +51,7 @@ export default class Probe extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Probe)
-    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks']}
+    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks'], progress: !flags.json}
     let report: ProbeReport
     let model: LabModel | undefined
     if (flags.topology) {

@@ -5,7 +5,8 @@ export default class Shell extends NetlabCommand {
   static override summary = "Open a shell in a lab member's network namespace."
   static override description =
     'Open an interactive shell (bash) in the network namespace of a lab member, with a prompt ' +
-    'that names it: [three-node/node-0] #. Exit the shell to come back.'
+    'that names it: [three-node/node-0] #. Exit the shell to come back. Without a terminal ' +
+    '(commands piped in), bash reads them as a script.'
   static override examples = ['<%= config.bin %> shell node-0', '<%= config.bin %> shell web-0 --lab three-node']
   static override args = {
     name: Args.string({description: 'the member: a node, pod, router or external host (netlab status lists them)', required: true}),

@@ -2,6 +2,7 @@ import {netlabCmd} from '../core/invocation.js'
 import {Args, Flags} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {DEFAULT_TOPOLOGY} from '../lab/load.js'
+import {plural} from '../core/plural.js'
 
 export default class Up extends NetlabCommand {
   static override summary = 'Build a lab from a topology; undo it all on failure or Ctrl-C.'
@@ -29,10 +30,12 @@ export default class Up extends NetlabCommand {
         ms: result.ms,
         maxRssKB: process.resourceUsage().maxRSS,
       })
+    // the hints name the lab: with another lab up, a command without one would only list them
+    const [cmd, lab] = [netlabCmd(), result.lab]
     if (!flags.quiet)
       this.log(
-        `\n${renderStatus(status)}\n\nlab ${result.lab} is up: ${result.actions} actions in ` +
-          `${result.ms} ms. Try: ${netlabCmd()} probe, ${netlabCmd()} status --json, ${netlabCmd()} down`,
+        `\n${renderStatus(status)}\n\nlab ${lab} is up: ${plural(result.actions, 'action')} in ${result.ms} ms. ` +
+          `Try: ${cmd} probe ${lab}, ${cmd} status ${lab} --json, ${cmd} down ${lab}`,
       )
   }
 }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {NetlabCommand, topologyPath} from '../cli/base.js'
 import {loadLab, printWarnings, DEFAULT_TOPOLOGY} from '../lab/load.js'
 import {allPods} from '../model/types.js'
+import {plural} from '../core/plural.js'
 
 export default class Validate extends NetlabCommand {
   static override summary = 'Check a topology file without running anything.'
@@ -31,11 +32,11 @@ export default class Validate extends NetlabCommand {
     }
     printWarnings(warnings)
     if (flags.json) return this.printJson(summary)
-    const withPolicies = model.policies ? `, ${model.policies.length} ${model.policies.length === 1 ? 'policy' : 'policies'}` : ''
+    const withPolicies = model.policies ? `, ${plural(model.policies.length, 'policy', 'policies')}` : ''
+    const warned = warnings.length ? ` (${plural(warnings.length, 'warning')})` : ''
     this.log(
-      `${file}: valid — lab ${model.lab}, ${summary.nodes} nodes, ${summary.pods} pods, ` +
-        `${summary.external} external host(s)${withPolicies}, ${summary.actions} ` +
-        `actions${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}`,
+      `${file}: valid — lab ${model.lab}, ${plural(summary.nodes, 'node')}, ${plural(summary.pods, 'pod')}, ` +
+        `${plural(summary.external, 'external host')}${withPolicies}, ${plural(summary.actions, 'action')}${warned}`,
     )
   }
 }

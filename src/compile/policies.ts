@@ -3,7 +3,7 @@
 // when absent, is Ingress plus Egress when the policy has egress rules. A selector that matches no
 // pod is valid (as in Kubernetes) but worth a warning.
 import {effectiveTypes} from '../topology/policies.js'
-import {topologyWarning, type TopologyWarning, TopologyError} from '../topology/errors.js'
+import {throwAll, topologyWarning, type TopologyWarning, TopologyError} from '../topology/errors.js'
 import type {PeerSpec, PolicySpec, RuleSpec, SelectorSpec} from '../topology/types.js'
 import {parseCidr} from '../core/ipv4.js'
 import type {PolicyModel, PolicyPeer, PolicyRule} from '../model/types.js'
@@ -25,7 +25,9 @@ function selectorText(selector: Record<string, string>): string {
 
 export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings: TopologyWarning[] = []): PolicyModel[] {
   const select = (s: SelectorSpec) => pods.filter((p) => matches(s.labels, p.labels)).map((p) => p.name)
-  return specs.map((spec) => {
+  // every bad block of every policy is reported, not the first (as the parser does)
+  const errors: TopologyError[] = []
+  const resolved = specs.map((spec) => {
     const name = spec.name.value
     const selected = select(spec.podSelector)
     if (selected.length === 0) {
@@ -64,8 +66,8 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
     const peer = (p: PeerSpec, where: string): PolicyPeer => {
       if ('ipBlock' in p) {
         const c = parseCidr(p.ipBlock.value)
-        if (typeof c === 'string') throw new TopologyError(p.ipBlock.pos, `${where}.ipBlock: ${c}`)
-        return {kind: 'ipBlock', cidr: c.toString()}
+        if (typeof c === 'string') errors.push(new TopologyError(p.ipBlock.pos, `${where}.ipBlock: ${c}`))
+        return {kind: 'ipBlock', cidr: typeof c === 'string' ? '' : c.toString()}
       }
       const matched = select(p.podSelector)
       if (matched.length === 0)
@@ -79,4 +81,6 @@ export function resolvePolicies(specs: PolicySpec[], pods: Labelled[], warnings:
     }
     return {name, selector: spec.podSelector.labels, pods: selected, types, ingress: rules('ingress'), egress: rules('egress')}
   })
+  throwAll(errors)
+  return resolved
 }

@@ -21,6 +21,7 @@ import {readMarks, runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
 import {concurrency} from '../core/concurrency.js'
 import type {Batch} from './schedule.js'
+import {plural} from '../core/plural.js'
 
 export interface RollbackReport {
   /** namespaces deleted */
@@ -75,7 +76,7 @@ export function requireOwnSteps(plan: Pick<UndoPlan, 'actions'> | undefined, opt
   const problems = undoProblems(steps, {lab: opts.lab, labDir: labDir(opts.lab), cniUndo: opts.cniUndo})
   if (problems.length > 0)
     throw new NetlabError(
-      `${opts.source}: refused, nothing was run: ${problems.length} undo step(s) are not ones netlab makes for lab ${opts.lab}\n  ` +
+      `${opts.source}: refused, nothing was run: ${problems.length === 1 ? 'an undo step is' : `${problems.length} undo steps are`} not one netlab makes for lab ${opts.lab}\n  ` +
         problems.slice(0, 5).join('\n  ') +
         (problems.length > 5 ? `\n  … and ${problems.length - 5} more` : '') +
         (opts.hint ? `\n${opts.hint}` : ''),
@@ -107,7 +108,7 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))
   if (left.length > 0)
     throw new NetlabError(
-      `could not delete ${left.length} namespace(s): ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
+      `could not delete ${plural(left.length, 'namespace')}: ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
     )
   opts.journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
   return {deleted: doomed.filter((ns) => ours.has(ns)), undone: touched.length, kept: named.filter((ns) => !ours.has(ns)).sort()}

@@ -2,9 +2,10 @@
 // from the model; routes come from the routing mode's own graph hook, so a new mode draws its
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
 // and last nodes and pods, and one box saying what was left out.
-import type {LabModel, NodeModel, PodModel} from '../model/types.js'
+import {allPods, type LabModel, type NodeModel, type PodModel} from '../model/types.js'
 import {graphIds as ids, POD_CABLES} from '../model/graph-ids.js'
 import type {Graph, GraphCluster, GraphEdge, GraphNode} from '../model/graph.js'
+import {plural} from '../core/plural.js'
 
 export interface GraphOptions {
   /** nodes drawn before the rest are summed up in one box (default 6) */
@@ -57,7 +58,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
     lab: model.lab,
     title:
       `lab ${model.lab} · routing ${model.routing} · pods ${model.podCIDR} · ` +
-      `${model.nodes.length} nodes, ${model.nodes.reduce((s, n) => s + n.pods.length, 0)} pods`,
+      `${plural(model.nodes.length, 'node')}, ${plural(allPods(model).length, 'pod')}`,
     clusters: d.clusters,
     nodes: d.nodes,
     edges: d.edges,
@@ -199,7 +200,11 @@ function drawMoreNodes({clusters, nodes, edges, below}: Drawing, hidden: NodeMod
     id,
     kind: 'more',
     cluster: ids.cluster(id),
-    label: [`… ${hidden.length} more nodes`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`, `${pods} pods, wired the same way`],
+    label: [
+      `… ${plural(hidden.length, 'more node', 'more nodes')}`,
+      `${hidden[0].name} … ${hidden[hidden.length - 1].name}`,
+      `${plural(pods, 'pod')}, wired the same way`,
+    ],
   })
   for (const k of new Set(hidden.map((n) => n.segment))) edges.push({from: ids.segment(k), to: id, kind: 'link', length: below})
 }

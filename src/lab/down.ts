@@ -19,6 +19,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import type {StopReport} from '../host/processes.js'
 import {stopAllLabProcesses} from './unrecorded.js'
 import {timed, type OnStep} from './steps.js'
+import {plural} from '../core/plural.js'
 
 export interface DownResult {
   lab: string
@@ -77,7 +78,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
     const plan = step(
       'read plan.json',
       () => readPlan(lab),
-      (p) => `${p?.actions?.length ?? 0} actions`,
+      (p) => plural(p?.actions?.length ?? 0, 'action'),
     )
     // checked before anything is done: a refused plan.json leaves the lab as it was, probes included
     const checked = plan && step('check plan.json', () => checkedPlan(lab, plan))
@@ -95,7 +96,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       const report = await step(
         'rollback',
         () => rollback(checked.steps, summary, checked.opts),
-        (r) => `${r.deleted.length} namespaces deleted`,
+        (r) => `${plural(r.deleted.length, 'namespace')} deleted`,
       )
       deleted += report.deleted.length
       report.kept.forEach((ns) => kept.add(ns))

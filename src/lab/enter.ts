@@ -39,15 +39,22 @@ export function shellPrompt({lab, member}: LabMember): string {
 }
 
 /**
- * An interactive bash in the member's namespace. Its rc file (assets/netlab-bashrc) reads the
- * user's own ~/.bashrc first and then sets the prompt, so aliases stay and the prompt says
- * where the shell is. Always interactive (-i): fed commands on a pipe, it still prompts.
+ * On a terminal, an interactive bash in the member's namespace. Its rc file
+ * (assets/netlab-bashrc) reads the user's own ~/.bashrc first and then sets the prompt, so
+ * aliases stay and the prompt says where the shell is. Fed commands without a terminal
+ * (`echo cmd | netlab shell`), a plain bash reads them as a script: an interactive one would
+ * complain that it has no terminal for job control, and prompt nobody.
  */
 export async function shellIn(target: LabMember): Promise<number> {
   requireRoot('netlab shell')
   requireTools(SHELL_TOOLS)
-  const [file, args] = inNetns(target, ['bash', '--rcfile', asset('netlab-bashrc'), '-i'])
+  const [file, args] = inNetns(target, shellArgs(Boolean(process.stdin.isTTY)))
   return runAttached(file, args, {env: {...memberEnv(target), NETLAB_PS1: shellPrompt(target)}})
+}
+
+/** The bash of `netlab shell`: interactive with netlab's rc file on a terminal, else reading stdin as a script. Pure. */
+function shellArgs(interactive: boolean): string[] {
+  return interactive ? ['bash', '--rcfile', asset('netlab-bashrc'), '-i'] : ['bash', '--norc', '--noprofile', '-s']
 }
 
 export interface CaptureOptions {

@@ -1,7 +1,7 @@
 // `netlab graph`: which lab to draw — a running lab's saved model, or a topology file's model
 // (pure: nothing needs to be up) — and the picture in the format asked for.
 import {existsSync, statSync, writeFileSync} from 'node:fs'
-import {extname} from 'node:path'
+import {dirname, extname, join, resolve} from 'node:path'
 import {UsageError} from '../core/errors.js'
 import {buildGraph, FULL} from '../graph/build.js'
 import {toDot} from '../graph/dot.js'
@@ -91,11 +91,24 @@ export async function drawGraph(arg: string | undefined, opts: {format?: string;
     throw new UsageError('an SVG is not for a terminal: write it to a file (-o lab.svg), or ask for --format ' + 'dot|mermaid|json')
   }
   const {model, from} = graphSource(arg)
+  if (opts.output) checkOutput(opts.output, `${model.lab}.${format === 'mermaid' ? 'mmd' : format}`)
   const text = await renderGraph(model, format, {full: opts.full})
   if (!opts.output) {
     process.stdout.write(text)
     return
   }
-  writeFileSync(opts.output, text)
+  try {
+    writeFileSync(opts.output, text)
+  } catch (e) {
+    throw new UsageError(`cannot write -o ${opts.output}: ${(e as Error).message.split(',')[0]}`)
+  }
   process.stderr.write(`netlab: drew ${from} as ${format} in ${opts.output}\n`)
+}
+
+/** -o names a file in a directory that exists, before anything is drawn: a usage error in one line, not the system's. */
+function checkOutput(output: string, name: string): void {
+  if (existsSync(output) && statSync(output).isDirectory())
+    throw new UsageError(`-o ${output} is a directory: name a file in it (-o ${join(output, name)})`)
+  const dir = dirname(resolve(output))
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`-o ${output}: there is no directory ${dir} to write it in`)
 }

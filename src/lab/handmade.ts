@@ -35,7 +35,7 @@ export function handmadeProblem(
   const unmarked = expected.filter((ns) => marks.get(ns) !== owner)
   if (unmarked.length > 0)
     return (
-      `${unmarked.length} namespace(s) of lab ${lab} do not carry its mark "${owner}" (${some(unmarked)}): they were not ` +
+      `${unmarked.length === 1 ? 'a namespace' : `${unmarked.length} namespaces`} of lab ${lab} ${unmarked.length === 1 ? 'does' : 'do'} not carry its mark "${owner}" (${some(unmarked)}): they were not ` +
       `built from this topology's plan (with this NETLAB_STATE_DIR), so netlab will not run anything in them`
     )
   return undefined

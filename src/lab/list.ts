@@ -46,7 +46,7 @@ export async function listLabLines(): Promise<LabLine[]> {
       lab,
       state: 'orphaned',
       namespaces: n,
-      reason: `no saved state; ${n} namespace(s) carry its mark`,
+      reason: `no saved state; ${n === 1 ? 'a namespace carries' : `${n} namespaces carry`} its mark`,
       remove: `${netlabCmd()} down ${lab}`,
     })
   return lines.sort((a, b) => a.lab.localeCompare(b.lab))

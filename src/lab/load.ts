@@ -12,6 +12,7 @@ import {stateRoot} from '../state/paths.js'
 import {timed, type OnStep} from './steps.js'
 import {cniEnvironment} from '../host/cni-env.js'
 import type {TopologyWarning} from '../topology/errors.js'
+import {plural} from '../core/plural.js'
 
 export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
 
@@ -26,7 +27,7 @@ export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: 
     onStep,
     'compile plan',
     () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}),
-    (p) => `${p.actions.length} actions`,
+    (p) => plural(p.actions.length, 'action'),
   )
   return {model, plan, warnings}
 }

@@ -23,6 +23,7 @@ import {requireState} from './require-state.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
+import {plural} from '../core/plural.js'
 
 export interface PolicyChange {
   /** the policy file */
@@ -168,7 +169,7 @@ async function recoverPolicyApply(lab: string): Promise<Recovery | undefined> {
   }
   const report = await rollback(record, summary, {lab, source: files.policyPlan(lab)})
   forget(lab)
-  process.stderr.write(`netlab: ${who}: rolled back (${report.undone} action(s) undone; lab ${lab} keeps its old policies)\n`)
+  process.stderr.write(`netlab: ${who}: rolled back (${plural(report.undone, 'action')} undone; lab ${lab} keeps its old policies)\n`)
   return 'roll back'
 }
 
@@ -224,7 +225,7 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
         journal,
       })
       forget(plan.lab)
-      const undone = `rolled back: ${report.undone} applied action(s) undone; lab ${plan.lab} keeps its old policies`
+      const undone = `rolled back: ${plural(report.undone, 'applied action')} undone; lab ${plan.lab} keeps its old policies`
       const sig = abort.signal.aborted ? String(abort.signal.reason) : error instanceof Interrupted ? error.reason : undefined
       if (sig !== undefined) throw new SignalError(`policy apply interrupted by ${sig}\n${undone}`, sig)
       if (error instanceof StepFailed) {

@@ -58,7 +58,7 @@ export async function labStatus(lab: string): Promise<StatusReport> {
   const n = (await leftNamespaces((l) => l === lab))?.get(lab) ?? 0
   if (n === 0) return statusOf(lab) // no lab of that name (or not root: marks unread): the usage error
   throw new NetlabError(
-    `lab ${lab} has no saved state (orphaned): ${n} namespace(s) carry its mark; "${netlabCmd()} down ${lab}" removes them`,
+    `lab ${lab} has no saved state (orphaned): ${n === 1 ? 'a namespace carries' : `${n} namespaces carry`} its mark; "${netlabCmd()} down ${lab}" removes them`,
   )
 }
 

@@ -20,6 +20,8 @@ import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
+import {plural} from '../core/plural.js'
+import {isLiveTerminal} from '../core/terminal.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -246,8 +248,8 @@ async function applyWithRollback(
     )
     removeLabDir(plan.lab)
     const undone =
-      `rolled back: ${report.undone} applied action(s) undone, ${report.deleted.length} ` +
-      `namespace(s) deleted; nothing of lab ${plan.lab} is left`
+      `rolled back: ${plural(report.undone, 'applied action')} undone, ${plural(report.deleted.length, 'namespace')} ` +
+      `deleted; nothing of lab ${plan.lab} is left`
     // a signal decides the outcome whatever failed after it (a step whose process got it too)
     const sig = (await signals.settled()) ?? (error instanceof Interrupted ? error.reason : undefined)
     if (sig !== undefined) throw new SignalError(`up interrupted by ${sig}\n${undone}`, sig)
@@ -273,7 +275,7 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
       const {actions, batches, how} = describeStage(stage)
       const title =
         `${stage.phases.length === 1 ? titles.get(stage.phases[0]) : `Configure inside every namespace: ${stage.phases.join(', ')}`} ` +
-        `(${actions} actions in ${batches} batch${batches === 1 ? '' : 'es'})`
+        `(${plural(actions, 'action')} in ${plural(batches, 'batch', 'batches')})`
       return {
         title,
         task: () =>
@@ -281,7 +283,7 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
             opts.onStep,
             `stage ${stage.phases.join('+')}`,
             () => executor.runStage(stage),
-            () => `${actions} actions; ${how}`,
+            () => `${plural(actions, 'action')}; ${how}`,
           ),
       }
     })
@@ -298,8 +300,8 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
   // CI logs and pipes; listr2 leaves out colours under NO_COLOR.
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
   // listr2 asks stdout whether a live list is possible; ours is drawn on stderr, so it is told
-  // (forceTTY) when stderr is a terminal, and stdout gets its own answer back afterwards
-  const live = process.stderr.isTTY === true
+  // (forceTTY) when stderr is a terminal with a width, and stdout gets its own answer back afterwards
+  const live = isLiveTerminal(process.stderr)
   const stdoutTTY = process.stdout.isTTY
   const tasks = new Listr(steps, {
     concurrent: false,
@@ -323,6 +325,8 @@ function describeStage(stage: Stage): {actions: number; batches: number; how: st
   const actions = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)
   const batches = stage.lanes.reduce((n, l) => n + l.batches.length, 0)
   const inNetns = stage.lanes.some((l) => l.netns !== null)
-  const how = inNetns ? `${stage.lanes.length} namespaces, ${batches} batches via one netlab-nsexec` : `${batches} ip -batch process(es)`
+  const how = inNetns
+    ? `${plural(stage.lanes.length, 'namespace')}, ${plural(batches, 'batch', 'batches')} via one netlab-nsexec`
+    : `${plural(batches, 'ip -batch process', 'ip -batch processes')}`
   return {actions, batches, how}
 }

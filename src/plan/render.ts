@@ -3,6 +3,7 @@ import {commandLine} from '../tools/command.js'
 import {shellQuote} from '../core/shell.js'
 import {ownerMark} from '../core/names.js'
 import type {Action, Plan} from '../core/actions.js'
+import {plural} from '../core/plural.js'
 
 export type PlanFormat = 'text' | 'sh' | 'json'
 
@@ -28,7 +29,8 @@ function wrap(text: string, width: number, indent: string): string {
 
 export function renderText(plan: Plan): string {
   const out: string[] = [
-    `Plan for lab "${plan.lab}": ${plan.actions.length} actions in ${plan.phases.length} ` + `phases. Nothing has been run.`,
+    `Plan for lab "${plan.lab}": ${plural(plan.actions.length, 'action')} in ${plural(plan.phases.length, 'phase')}. ` +
+      `Nothing has been run.`,
     '',
   ]
   for (const [i, {phase, actions}] of byPhase(plan).entries()) {

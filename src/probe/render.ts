@@ -7,6 +7,7 @@ import {checkOf} from './checks/index.js'
 import {renderPolicySummary} from './policy-report.js'
 import {LIST_SOURCES} from './tally.js'
 import type {CheckReport, ProbeReport, ProbeResult, ResultEndpoint, Section} from './types.js'
+import {plural} from '../core/plural.js'
 
 const SECTION_TITLES: Record<Section, string> = {
   'pod-pod': 'Every pod reaches every pod',
@@ -112,9 +113,9 @@ function commonNodes(failures: ProbeResult[]): string | undefined {
 
 export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
   const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
-  const policies = r.policy ? `; ${r.policy.policies} ${r.policy.policies === 1 ? 'policy' : 'policies'}` : ''
+  const policies = r.policy ? `; ${plural(r.policy.policies, 'policy', 'policies')}` : ''
   const lines = [
-    `probe of lab ${r.lab}: ${r.pods} pods on ${r.nodes} nodes, ${r.external} external; ` +
+    `probe of lab ${r.lab}: ${plural(r.pods, 'pod')} on ${plural(r.nodes, 'node')}, ${r.external} external; ` +
       `routing ${r.routing}, ipMasq ${r.ipMasq ? 'on' : 'off'}${policies}; ${scope}`,
   ]
   for (const section of r.sections) {
@@ -129,7 +130,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
       '',
       `(trace explained ${r.explained.traced} distinct failed paths; ${r.explained.notTraced} more were not traced: netlab trace SRC DST)`,
     )
-  lines.push('', `${r.passed} passed, ${r.failed} failed`)
+  lines.push('', `${r.passed} passed, ${r.failed} failed${r.notApplicable ? ` — ${r.notApplicable} (not a failure: exit 0)` : ''}`)
   return lines.join('\n')
 }
 
@@ -139,8 +140,7 @@ function checkLines(c: CheckReport, opts: RenderOptions): string[] {
   const listSources = opts.listSources ?? LIST_SOURCES
   const maxFailures = opts.maxFailures ?? 40
   const total = c.passed + c.failed
-  const mark = total === 0 ? '-' : c.failed === 0 ? '✓' : '✗'
-  const lines = [`  ${mark} ${c.title}: ${total === 0 ? 'nothing to probe' : `${c.passed}/${total} passed`}`]
+  const lines = [`  ${c.failed === 0 ? '✓' : '✗'} ${c.title}: ${c.passed}/${total} passed`]
   if (c.note) lines.push(`      ${c.note}`)
   const sources = new Set(c.results.map((x) => x.src.name)).size
   const listed = total > 0 && !c.failuresOnly && sources <= listSources
@@ -150,7 +150,7 @@ function checkLines(c: CheckReport, opts: RenderOptions): string[] {
   for (const f of failures.slice(0, maxFailures))
     lines.push(`      ${failureLine(c, f, opts.owners)}`, ...(f.explanation ? [`        ↳ ${f.explanation}`] : []))
   if (failures.length > maxFailures) {
-    lines.push(`      ... and ${failures.length - maxFailures} more failure(s) (--json lists them all)`)
+    lines.push(`      ... and ${plural(failures.length - maxFailures, 'more failure', 'more failures')} (--json lists them all)`)
     const hint = commonNodes(failures)
     if (hint) lines.push(`      ${hint}`)
   }

@@ -15,6 +15,7 @@ import {namedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {Tally} from './tally.js'
+import {probeProgress} from './progress.js'
 import type {Only, ProbeReport, SelfObservation} from './types.js'
 
 export interface ProbeOptions {
@@ -24,6 +25,8 @@ export interface ProbeOptions {
   allChecks?: boolean
   /** a lab built by hand has no saved state: its model, from its topology (netlab probe --topology) */
   model?: LabModel
+  /** a line of progress on stderr, where it is a terminal (not for --json) */
+  progress?: boolean
 }
 
 /** `given`: the model of a lab built by hand (checked by lab/handmade.ts), which has no saved state. */
@@ -84,6 +87,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
     signals.forEach((s) => process.on(s, onSignal))
     const self = new Map<string, SelfObservation>()
+    const progress = opts.progress ? probeProgress(lab, probes.length) : undefined
     try {
       // the echo service answers HTTP on its own port and, in a lab with policies, on every port they name (TCP and UDP)
       const run = await runEngines({
@@ -91,7 +95,10 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
         probes,
         ...(model.policies ? {extra: namedPorts(model)} : {}),
         addrs: selfPods.map((p) => p.netns),
-        onResult: (id, o) => tally.add(id, o),
+        onResult: (id, o) => {
+          const ok = tally.add(id, o) // judged whether or not progress is shown
+          progress?.done(ok)
+        },
         signal: abort.signal,
       }).catch((error: unknown) => {
         // `down` stops the engines first: that is why they stopped, not a fault of the probe
@@ -104,9 +111,11 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
         self.set(p.name, seen ? {eth0: eth0Addresses(seen)} : {detail: `could not read the addresses in ${p.netns}`})
       }
     } finally {
+      progress?.stop()
       signals.forEach((s) => process.off(s, onSignal))
     }
-    const report = tally.report(model, coverage, sections, self, Math.round(performance.now() - started))
+    const picked = (opts.only?.length ?? 0) > 0
+    const report = tally.report(model, coverage, sections, self, Math.round(performance.now() - started), picked)
     // failures because the lab went away meanwhile (an engine `down` could not find before it opened a namespace) are no verdict on it
     if (report.failed > 0 && takenDown(lab, model)) throw takenDownError(lab)
     return report

@@ -58,8 +58,8 @@ export class Tally {
       this.byCheck.set(id, {passed: 0, failed: 0, results: [], all: opts.allChecks === true || s.size <= LIST_SOURCES})
   }
 
-  /** Judge probe `id` against what it saw (undefined: it never ran). */
-  add(id: number, obs: Observation | undefined): void {
+  /** Judge probe `id` against what it saw (undefined: it never ran); true when it passed. */
+  add(id: number, obs: Observation | undefined): boolean {
     const p = this.probes[id]
     this.judged[id] = 1
     notePeerView(this.peerViews, p, obs)
@@ -74,9 +74,18 @@ export class Tally {
         if (r.ms !== undefined) this.policy.deniedMs.push(r.ms)
       } else this.policy.allowedReachable++
     }
+    return r.ok
   }
 
-  report(model: LabModel, coverage: Coverage, sections: Section[], self: Map<string, SelfObservation>, ms: number): ProbeReport {
+  /** `picked`: the sections were chosen (--only), so one that does not apply is shown as such, not left out. */
+  report(
+    model: LabModel,
+    coverage: Coverage,
+    sections: Section[],
+    self: Map<string, SelfObservation>,
+    ms: number,
+    picked = false,
+  ): ProbeReport {
     // a probe that never reported (its client could not run) is a failure, not a gap
     for (let id = 0; id < this.probes.length; id++) if (!this.judged[id]) this.add(id, undefined)
     const counted = new Map<CheckId, Count>(this.byCheck)
@@ -85,13 +94,14 @@ export class Tally {
       const passed = results.filter((r) => r.ok).length
       counted.set(c.id, {passed, failed: results.length - passed, results, all: true})
     }
-    // the policy section belongs to labs with policies
-    const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies))
+    // the policy section belongs to labs with policies (asked for by --only, it says it does not apply)
+    const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies || picked))
     const checks = CHECKS.filter((c) => wanted.has(c.section) && (c.inReport?.(model) ?? true)).map((c) =>
       checkReport(c, model, this.probes, counted),
     )
     const passed = checks.reduce((n, c) => n + c.passed, 0)
     const failed = checks.reduce((n, c) => n + c.failed, 0)
+    const none = checks.every((c) => c.notApplicable)
     return {
       lab: model.lab,
       coverage,
@@ -106,6 +116,7 @@ export class Tally {
       failed,
       ms,
       ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks, this.policy)} : {}),
+      ...(none ? {notApplicable: `no check of this run applies to lab ${model.lab}: nothing was checked`} : {}),
     }
   }
 }
@@ -113,10 +124,15 @@ export class Tally {
 /** One check of the report: not applicable, or its counts, results and note. */
 function checkReport(check: ProbeCheck, model: LabModel, probes: Probe[], counted: Map<CheckId, Count>): CheckReport {
   const {id, section, title} = check
-  const na = check.notApplicable?.(model)
+  const noPolicies =
+    section === 'policy' && !model.policies ? `lab ${model.lab} has no network policies (netlab policy apply adds them)` : undefined
+  const na = check.notApplicable?.(model) ?? noPolicies
   if (na) return {id, section, title, notApplicable: na, passed: 0, failed: 0, results: []}
   const c = counted.get(id) ?? {passed: 0, failed: 0, results: [], all: true}
   const n = check.note?.({model, probes, counts: (x) => counted.get(x)})
+  // nothing in the lab for it to probe (one pod per node: no same-node pair): not applicable, and why
+  if (c.passed + c.failed === 0)
+    return {id, section, title, notApplicable: n ?? `lab ${model.lab} has nothing for it to probe`, passed: 0, failed: 0, results: []}
   return {
     id,
     section,

@@ -123,7 +123,10 @@ export interface CheckReport {
   title: string
   /** what is expected and why, when it is not obvious */
   note?: string
-  /** why the check does not apply to this lab (its mode, or nothing to probe it with); then nothing passed or failed */
+  /**
+   * why the check does not apply to this lab (its mode, no policies, or nothing in the lab for it
+   * to probe: a check that planned no probe says so too); then nothing passed or failed
+   */
   notApplicable?: string
   passed: number
   failed: number
@@ -150,6 +153,8 @@ export interface ProbeReport {
   explained?: {traced: number; notTraced: number}
   /** labs with policies: every probe with a verdict, sorted into what was allowed and what was denied */
   policy?: PolicySummary
+  /** no check of the run applies to the lab (say, --only policy in a lab without policies): nothing was checked; exit 0 */
+  notApplicable?: string
 }
 
 /** A probe whose outcome contradicts the policies, and the policies that decide its flow. */

@@ -6,6 +6,7 @@ import {notOneLine} from './args.js'
 import {failedAt, succeeded, unknown} from './outcome.js'
 import type {Action, Command} from '../core/actions.js'
 import type {BatchOutcome, DriverOptions, Prepared, StepFailure, ToolDriver} from './types.js'
+import {plural} from '../core/plural.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 export const IFNAME = /^[A-Za-z0-9@._:-]{1,15}$/
@@ -199,5 +200,5 @@ export function batchOutcome(d: ToolDriver, p: Prepared, f: StepFailure): BatchO
       (f.also ?? []).map((n) => n - 1),
     )
   if (f.exitCode === 0) return succeeded(p)
-  return unknown(p, `${program} -batch (${p.actions.length} commands in ${p.netns ?? 'the root namespace'})`, message)
+  return unknown(p, `${program} -batch (${plural(p.actions.length, 'command')} in ${p.netns ?? 'the root namespace'})`, message)
 }

@@ -4,6 +4,7 @@
 import {notOneLine} from './args.js'
 import {shown, unknown} from './outcome.js'
 import type {BatchOutcome, Prepared, StepFailure, ToolDriver} from './types.js'
+import {plural} from '../core/plural.js'
 
 /** A rule that fails for real (no such chain), for tests that inject a fault. */
 const FAULT_RULE = ['-A', 'NETLAB-INJECTED-FAULT', '-j', 'ACCEPT']
@@ -81,7 +82,7 @@ export const iptables: ToolDriver = {
     const m = /line (\d+) failed/.exec(stderr) ?? /Error occurred at line: (\d+)/.exec(stderr)
     const input = restoreInput(withFault(p))
     const line = m ? input.lines.get(Number(m[1])) : undefined
-    if (!line) return unknown(p, `ip netns exec ${p.netns} iptables-restore --noflush  (${p.actions.length} rules)`, stderr)
+    if (!line) return unknown(p, `ip netns exec ${p.netns} iptables-restore --noflush  (${plural(p.actions.length, 'rule')})`, stderr)
     // Tables are committed whole, in order, each at its COMMIT: those before the failing table are in, the rest are not.
     const failed = line.action ?? culprit(input.tables[line.table], p.actions, stderr)
     const pick = (ids: number[]) => ids.map((i) => p.actions[i])

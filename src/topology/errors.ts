@@ -37,6 +37,13 @@ export class TopologyErrors extends TopologyError {
   }
 }
 
+/** Throw the problems found (in file order): one as itself, several as a TopologyErrors; none: return. */
+export function throwAll(errors: TopologyError[]): void {
+  const sorted = [...errors].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col)
+  if (sorted.length === 1) throw sorted[0]
+  if (sorted.length > 1) throw new TopologyErrors(sorted)
+}
+
 /** Every problem an error stands for: its list when it is a TopologyErrors, else itself. */
 export function allErrors(error: TopologyError): TopologyError[] {
   return error instanceof TopologyErrors ? error.errors : [error]

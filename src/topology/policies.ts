@@ -110,6 +110,7 @@ export function parsePolicies(w: Walker, entry: Entry): PolicySpec[] {
   return items.flatMap((item, i) => {
     const p = w.collect(() => {
       const p = policy(w, item, `policies[${i}]`)
+      if (!p.name) return p // its name was wrong: that is reported already
       const prev = seen.get(p.name.value)
       if (prev)
         w.fail(
@@ -123,9 +124,35 @@ export function parsePolicies(w: Walker, entry: Entry): PolicySpec[] {
   })
 }
 
+/**
+ * One policy. Its name, its selector, its policyTypes and each of its rules are checked on their
+ * own (collected), so a policy with two mistakes reports both; the result is only used when the
+ * walk found no problem (throwCollected), so a part that failed may be missing from it.
+ */
 function policy(w: Walker, item: YamlNode, where: string): PolicySpec {
   const m = w.map(item, where, ['name', 'podSelector', 'policyTypes', 'ingress', 'egress'])
-  const nameEntry = m.get('name')
+  const name = w.collect(() => policyName(w, item, m.get('name'), where))
+  const at = name ? `policy ${name.value}` : where
+  const sel = m.get('podSelector')
+  const podSelector = w.collect(() => {
+    if (!sel) w.fail(item, `${at}: missing key "podSelector" (the pods it isolates; {} selects every pod)`)
+    return selector(w, sel, `${at}: podSelector`)
+  })
+  const out = {name, podSelector, pos: w.pos(item)} as PolicySpec
+  const types = m.get('policyTypes')
+  if (types) out.policyTypes = w.collect(() => policyTypes(w, types, `${at}: policyTypes`))
+  for (const dir of ['ingress', 'egress'] as const) {
+    const e = m.get(dir)
+    if (!e) continue
+    const items = w.collect(() => list(w, e, `${at}: ${dir}`)) ?? []
+    const key = dir === 'ingress' ? 'from' : 'to'
+    out[dir] = items.flatMap((r, k) => w.collect(() => rule(w, r, `${at}: ${dir}[${k}]`, key)) ?? [])
+    out[dir === 'ingress' ? 'ingressPos' : 'egressPos'] = w.pos(e.value ?? e.key)
+  }
+  return out
+}
+
+function policyName(w: Walker, item: YamlNode, nameEntry: Entry | undefined, where: string): Located<string> {
   if (!nameEntry) w.fail(item, `${where}: missing key "name"`)
   const nv = nameEntry.value
   if (!isScalar(nv) || typeof nv.value !== 'string') w.fail(nv ?? nameEntry.key, `${where}.name must be a name (a string)`)
@@ -138,19 +165,7 @@ function policy(w: Walker, item: YamlNode, where: string): PolicySpec {
         `letter or digit`,
     )
   }
-  const at = `policy ${name}`
-  const sel = m.get('podSelector')
-  if (!sel) w.fail(item, `${at}: missing key "podSelector" (the pods it isolates; {} selects every pod)`)
-  const out: PolicySpec = {name: {value: name, pos: w.pos(nv)}, podSelector: selector(w, sel, `${at}: podSelector`), pos: w.pos(item)}
-  const types = m.get('policyTypes')
-  if (types) out.policyTypes = policyTypes(w, types, `${at}: policyTypes`)
-  for (const dir of ['ingress', 'egress'] as const) {
-    const e = m.get(dir)
-    if (!e) continue
-    out[dir] = list(w, e, `${at}: ${dir}`).map((r, k) => rule(w, r, `${at}: ${dir}[${k}]`, dir === 'ingress' ? 'from' : 'to'))
-    out[dir === 'ingress' ? 'ingressPos' : 'egressPos'] = w.pos(e.value ?? e.key)
-  }
-  return out
+  return {value: name, pos: w.pos(nv)}
 }
 
 function policyTypes(w: Walker, entry: Entry, where: string): Located<PolicyType[]> {
@@ -176,9 +191,11 @@ function rule(w: Walker, item: YamlNode, where: string, peersKey: 'from' | 'to')
   const m = w.map(item, where, [peersKey, 'ports'])
   const out: RuleSpec = {pos: w.pos(item)}
   const peers = m.get(peersKey)
-  if (peers) out.peers = list(w, peers, `${where}.${peersKey}`).map((p, k) => peer(w, p, `${where}.${peersKey}[${k}]`))
+  // each peer and each port on its own, like the rules
+  if (peers)
+    out.peers = list(w, peers, `${where}.${peersKey}`).flatMap((p, k) => w.collect(() => peer(w, p, `${where}.${peersKey}[${k}]`)) ?? [])
   const ports = m.get('ports')
-  if (ports) out.ports = list(w, ports, `${where}.ports`).map((p, k) => port(w, p, `${where}.ports[${k}]`))
+  if (ports) out.ports = list(w, ports, `${where}.ports`).flatMap((p, k) => w.collect(() => port(w, p, `${where}.ports[${k}]`)) ?? [])
   return out
 }
 

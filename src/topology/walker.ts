@@ -2,7 +2,7 @@
 // every complaint points at the node it is about, and independent parts collect their errors so
 // one run reports them all. The topology's walker (./parse.ts) and its cni and policies parts use it.
 import {isAlias, isMap, isScalar, type LineCounter, type Node as YamlNode, type YAMLMap} from 'yaml'
-import {TopologyError, TopologyErrors, type SourcePos} from './errors.js'
+import {throwAll, TopologyError, type SourcePos} from './errors.js'
 import type {Located} from './types.js'
 
 export class YamlWalker {
@@ -31,9 +31,7 @@ export class YamlWalker {
 
   /** Throw what collect kept: one error as itself, several as a TopologyErrors. */
   throwCollected(): void {
-    const errors = this.errors.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col)
-    if (errors.length === 1) throw errors[0]
-    if (errors.length > 1) throw new TopologyErrors(errors)
+    throwAll(this.errors)
   }
 
   pos(node: YamlNode | null | undefined, fallback?: SourcePos): SourcePos {

@@ -10,6 +10,7 @@ import type {LabModel} from '../model/types.js'
 import {ownerOf} from './hop.js'
 import {summarize} from './render.js'
 import type {Hop, TraceResult} from './types.js'
+import {plural} from '../core/plural.js'
 
 type Problem = NonNullable<TraceResult['problem']>
 
@@ -42,7 +43,7 @@ export function countedAt(hop: Hop, before: Counters, after: Counters): Seen {
 /** "in by cni0: 1 packet, out eth0: 1 packet" — the counters' change at one hop (ARP counts too) */
 export function countedText(hop: Hop, before: Counters, after: Counters): string | undefined {
   const seen = countedAt(hop, before, after)
-  const n = (k: number) => `${k} packet${k === 1 ? '' : 's'}`
+  const n = (k: number) => plural(k, 'packet')
   const parts: string[] = []
   if (seen.in !== undefined) parts.push(`in by ${hop.in}: ${n(seen.in)}`)
   if (seen.out !== undefined) parts.push(`out ${hop.out}: ${n(seen.out)}`)

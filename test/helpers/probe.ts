@@ -18,9 +18,9 @@ export function reportOf(
   sections: Section[],
   ev: Evidence,
   ms: number,
-  opts: {allChecks?: boolean} = {},
+  opts: {allChecks?: boolean; picked?: boolean} = {},
 ): ProbeReport {
   const tally = new Tally(ev.probes, opts)
   for (const p of ev.probes) tally.add(p.id, ev.observations.get(p.id))
-  return tally.report(model, coverage, sections, ev.self, ms)
+  return tally.report(model, coverage, sections, ev.self, ms, opts.picked)
 }

@@ -158,7 +158,7 @@ describe.skipIf(!isRoot)('damaged state is one lab’s problem', () => {
     expect(ls().find((l) => l.lab === lab)).toMatchObject({
       state: 'orphaned',
       namespaces: ns,
-      reason: `no saved state; ${ns} namespace(s) carry its mark`,
+      reason: `no saved state; ${ns} namespaces carry its mark`,
       remove: expect.stringMatching(new RegExp(` down ${lab}$`)),
     })
     const text = netlab(['ls'], env)

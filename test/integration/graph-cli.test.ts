@@ -1,6 +1,6 @@
 // netlab graph through the CLI, no root and no lab needed: formats, output files, bad input.
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -54,6 +54,19 @@ describe('netlab graph (CLI)', () => {
     expect(r.stderr).toMatch(/nosuch is neither a topology file nor a lab that is up \(labs up: none; bundled topologies: .*three-node/)
     const bad = netlab(['graph', 'three-node', '--format', 'png'], env)
     expect(bad.code).toBe(2)
+  })
+
+  it('-o a directory, or in a directory that does not exist: exit 2, one line, nothing written (issue 22, 21)', () => {
+    const before = readdirSync(dir)
+    const inDir = netlab(['graph', 'three-node', '-o', dir], env)
+    expect(inDir.code).toBe(2)
+    expect(inDir.stderr).toBe(`netlab: -o ${dir} is a directory: name a file in it (-o ${join(dir, 'three-node.svg')})\n`)
+    const nowhere = netlab(['graph', 'three-node', '-o', join(dir, 'nosuch', 'x.dot')], env)
+    expect(nowhere.code).toBe(2)
+    expect(nowhere.stderr).toBe(`netlab: -o ${join(dir, 'nosuch', 'x.dot')}: there is no directory ${join(dir, 'nosuch')} to write it in\n`)
+    const json = netlab(['graph', 'three-node', '-o', dir, '--json'], env)
+    expect(JSON.parse(json.stdout).error).toMatchObject({exitCode: 2, kind: 'usage'})
+    expect(readdirSync(dir)).toEqual(before)
   })
 
   it.skipIf(spawnSync('script', ['--version']).status !== 0)('an SVG is not written to a terminal: exit 2', () => {

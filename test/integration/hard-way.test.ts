@@ -48,7 +48,7 @@ describe.skipIf(!isRoot)('the hard way: plan --format sh, bash, probe --topology
     const unmarked = netlab(['probe', '--topology', topology, '--json'], env)
     spawnSync('ip', ['-n', db, 'link', 'set', 'lo', 'alias', mark])
     expect(unmarked.code).toBe(2)
-    expect(JSON.parse(unmarked.stdout).error.message).toContain(`1 namespace(s) of lab ${lab} do not carry its mark`)
+    expect(JSON.parse(unmarked.stdout).error.message).toContain(`a namespace of lab ${lab} does not carry its mark`)
     const down = spawnSync('bash', [script, 'down'], {encoding: 'utf8'})
     expect(down.status, down.stderr).toBe(0)
     expect(down.stdout).toContain(`lab ${lab} is down: 10 namespace(s) deleted`)

@@ -171,7 +171,7 @@ describe.skipIf(!isRoot)('rollback when a step fails', () => {
     expect(r.stderr).toContain(`step ${target.id + 1}/${plan.actions.length}`)
     expect(r.stderr).toContain(target.command)
     expect(r.stderr).toMatch(/error: +Cannot find device "netlab-fault"/)
-    expect(r.stderr).toMatch(/rolled back: \d+ applied action\(s\) undone, \d+ namespace\(s\) deleted/)
+    expect(r.stderr).toMatch(/rolled back: \d+ applied actions? undone, \d+ namespaces? deleted/)
     expect(labNetns(lab)).toEqual([])
     expect(existsSync(join(stateDir, lab))).toBe(false)
     expect(rootSnapshot()).toBe(before)
@@ -229,7 +229,8 @@ describe.skipIf(!isRoot)('two labs side by side', () => {
 
   it('run with the same CIDRs; status and down without LAB list them instead of guessing', () => {
     expect(netlab(['up', writeTopology(stateDir, smallTopology(a)), '-q'], env).code).toBe(0)
-    expect(netlab(['up', writeTopology(stateDir, smallTopology(b)), '-q'], env).code).toBe(0)
+    const up = netlab(['up', writeTopology(stateDir, smallTopology(b))], env)
+    expect(up.code, up.stderr).toBe(0)
     expect(ping(`netlab-${a}.n0-p0`, '10.244.1.2')).toBe(true)
     expect(ping(`netlab-${b}.n0-p0`, '10.244.1.2')).toBe(true)
     const s = netlab(['status'], env)
@@ -237,6 +238,15 @@ describe.skipIf(!isRoot)('two labs side by side', () => {
     expect(s.stderr).toContain(a)
     expect(s.stderr).toContain(b)
     expect(JSON.parse(netlab(['status', a, '--json'], env).stdout).lab).toBe(a)
+    // each command up suggests works as printed, with another lab up (issue 22, 15)
+    const hints = /Try: (.*)$/m.exec(up.stdout)![1].split(', ')
+    expect(hints).toHaveLength(3)
+    for (const hint of hints) {
+      const r = netlab(hint.replace(/^node bin\/run\.js /, '').split(' '), env)
+      expect(r.code, `${hint}: ${r.stderr}`).toBe(0)
+    }
+    expect(labNetns(b)).toEqual([]) // the last hint took b down, and only b
+    expect(labNetns(a)).not.toEqual([])
     const d = netlab(['down', '--all'], env)
     expect(d.code).toBe(0)
     expect(labNetns(a)).toEqual([])

@@ -258,13 +258,26 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     const file = join(stateDir, `${lab}-policies.yaml`)
     writeFileSync(file, stringify({policies: POLICIES}))
 
-    // a bad file: exit 2, file:line:column, nothing touched
+    // a bad file: exit 2, file:line:column for every problem (two in one rule; issue 22, 16), nothing touched
     const badFile = join(stateDir, `${lab}-bad.yaml`)
-    writeFileSync(badFile, 'policies:\n  - name: x\n    podSelector: {}\n    ingress:\n      - ports: [{protocol: SCTP}]\n')
+    writeFileSync(badFile, 'policies:\n  - name: x\n    podSelector: {}\n    ingress:\n      - ports: [{protocol: SCTP}, {port: 0}]\n')
     const untouched = tables()
     const bad = netlab(['policy', 'apply', lab, badFile], env)
     expect(bad.code).toBe(2)
-    expect(bad.stderr.trim()).toBe(`${badFile}:5:28: policy x: ingress[0].ports[0].protocol: "SCTP" is not supported: TCP, UDP or ICMP`)
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      `${badFile}:5:28: policy x: ingress[0].ports[0].protocol: "SCTP" is not supported: TCP, UDP or ICMP`,
+      `${badFile}:5:42: policy x: ingress[0].ports[1].port must be a port number from 1 to 65535`,
+    ])
+    // two blocks that are no networks, in two policies (found against the lab, after the syntax): both, with --json too
+    const blocks = join(stateDir, `${lab}-blocks.yaml`)
+    const block = (name: string) => `  - name: ${name}\n    podSelector: {}\n    ingress: [{from: [{ipBlock: 10.0.0.1/8}]}]\n`
+    writeFileSync(blocks, `policies:\n${block('a')}${block('b')}`)
+    const twice = netlab(['policy', 'apply', lab, blocks, '--json'], env)
+    expect(twice.code).toBe(2)
+    expect(JSON.parse(twice.stdout).error.problems.map((p: {line: number; message: string}) => `${p.line}: ${p.message}`)).toEqual([
+      '4: policy a: ingress[0].from[0].ipBlock: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?',
+      '7: policy b: ingress[0].from[0].ipBlock: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?',
+    ])
     expect(tables()).toBe(untouched)
 
     // a failure at the last step (n1's table): n0's table comes back, the lab keeps no policies
@@ -278,7 +291,7 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     // for real: the same-node and cross-node expectations hold at once, without a rebuild
     const applied = netlab(['policy', 'apply', lab, file], env)
     expect(applied.code, applied.stderr).toBe(0)
-    expect(applied.stdout).toContain('2 policies in force on 2 node(s) (its nodes now route same-node pod traffic through themselves)')
+    expect(applied.stdout).toContain('2 policies in force on 2 nodes (its nodes now route same-node pod traffic through themselves)')
     const after = probe(lab)
     expect(after.code, JSON.stringify(after.report.policy?.violations)).toBe(0)
     expect(after.report.policy!.deniedBlocked).toBeGreaterThan(20)

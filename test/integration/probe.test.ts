@@ -26,6 +26,7 @@ import {
   writeTopology,
 } from '../helpers/lab.js'
 import {TOPOLOGIES} from '../helpers/constants.js'
+import {plural} from '../../src/core/plural.js'
 
 interface Endpoint {
   kind: string
@@ -295,7 +296,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
       expect(processesWith(`netlab-probe-engine:${lab}:${child.pid}`)).toHaveLength(ENGINES)
       const d = netlab(['down', lab], env)
       expect(d.code, d.stderr).toBe(0)
-      expect(d.stdout).toContain(`, ${ENGINES} process(es) stopped`)
+      expect(d.stdout).toContain(`, ${plural(ENGINES, 'process', 'processes')} stopped`)
       // gone, not just signalled; they are zombies now, which the stopped probe cannot reap
       expect(probeProcesses(lab)).toEqual([])
       expect(labNetns(lab)).toEqual([])

@@ -122,16 +122,34 @@ describe.skipIf(!isRoot)('netlab ls, exec, shell, capture on running labs', () =
     expect(none.code).toBe(2)
   })
 
-  it("shell: commands fed on stdin run in the member, each after a prompt naming it; its exit code is netlab's", () => {
-    const r = withInput(['shell', '--lab', a, 'n1-p0'], 'echo "member=$NETLAB_MEMBER"\nip -4 -o addr show dev eth0\nexit 3\n')
+  const script = 'echo "member=$NETLAB_MEMBER"\nip -4 -o addr show dev eth0\nexit 3\n'
+
+  it("shell: commands fed on stdin run in the member as a script, without a word about job control (issue 22, 21); its exit code is netlab's", () => {
+    const r = withInput(['shell', '--lab', a, 'n1-p0'], script)
     expect(r.code, r.stderr).toBe(3)
     expect(r.stdout).toContain('member=n1-p0')
     expect(r.stdout).toMatch(/\binet 10\.244\.1\.2\/24\b/)
-    // bash writes its prompt to stderr: one before each command
-    const prompt = `[${a}/n1-p0] # `
-    expect(r.stderr.split(prompt).length - 1).toBe(3)
-    expect(r.stderr).toContain(`${prompt}ip -4 -o addr show dev eth0`)
+    expect(r.stderr).toBe('') // no "cannot set terminal process group", no prompt for nobody
   })
+
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    'shell on a terminal: interactive, each command after a prompt naming the member',
+    () => {
+      const r = spawnSync('script', ['-qec', `${process.execPath} ${BIN} shell --lab ${a} n1-p0`, '/dev/null'], {
+        cwd: ROOT,
+        env: cliEnv({...box.env, NO_COLOR: '1'}),
+        input: script,
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+      expect(r.status, r.stdout).toBe(3)
+      const prompt = `[${a}/n1-p0] # `
+      expect(r.stdout.split(prompt).length - 1).toBe(3)
+      expect(r.stdout).toContain(`${prompt}ip -4 -o addr show dev eth0`)
+      expect(r.stdout).toContain('member=n1-p0')
+      expect(r.stdout).not.toContain('job control')
+    },
+  )
 
   it('capture: tcpdump in a pod sees a ping from a pod on another node, both ways, and stops after -c 2', async () => {
     const cap = spawn(process.execPath, [BIN, 'capture', '--lab', a, 'n1-p0', '-c', '2', '--', 'icmp'], {

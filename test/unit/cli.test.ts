@@ -4,13 +4,16 @@
 // Pure functions are tested directly; the few child processes (bin/run.js, no root needed) check
 // what only a real run shows. Wall time: about six runs of the CLI.
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {describeError, wantsJson} from '../../src/cli/base.js'
 import {complete, completionScript, FILES, type CompletionSources} from '../../src/cli/complete.js'
 import {signalExitCode} from '../../src/core/errors.js'
+import {plural} from '../../src/core/plural.js'
+import type {Plan} from '../../src/core/actions.js'
+import {renderText} from '../../src/plan/render.js'
 import {invocationOf} from '../../src/core/invocation.js'
 import {distance, notFoundMessage, suggest} from '../../src/cli/not-found.js'
 import {COMMANDS} from '../../src/commands/index.js'
@@ -118,15 +121,46 @@ describe('did you mean', () => {
     )
   })
 
+  it('suggests with the arguments that were typed, for a command, a subcommand and a mistyped topic (issue 22, 14)', () => {
+    const says = (id: string, argv: string[] = []) => notFoundMessage('netlab', id, ids, argv)
+    expect(says('stauts:uc3')).toBe('"stauts" is not a netlab command. Did you mean "netlab status uc3"? See "netlab help" for the list.')
+    expect(says('prbe:uc3', ['--only', 'policy'])).toContain('Did you mean "netlab probe uc3 --only policy"?')
+    expect(says('policy:aply:LAB:x')).toBe(
+      '"policy aply" is not a netlab command. Did you mean "netlab policy apply LAB x"? See "netlab help" for the list.',
+    )
+    expect(says('polcy:aply:LAB:x')).toContain('Did you mean "netlab policy apply LAB x"?')
+    expect(says('policy:LAB:x')).toContain('Did you mean "netlab policy apply LAB x"?') // LAB is an argument
+    expect(says('stauts:my lab')).toContain(`Did you mean "netlab status 'my lab'"?`) // pasted as typed
+    expect(says('xyzzy:uc3')).toBe('"xyzzy" is not a netlab command. See "netlab help" for the list.')
+  })
+
   it('a mistyped command: exit 2 and one line on stderr; with --json, the JSON error on stdout', () => {
     const r = run(['stauts'])
     expect(r.code).toBe(2)
     expect(r.stderr).toBe(
       'netlab: "stauts" is not a netlab command. Did you mean "node bin/run.js status"? See "node bin/run.js help" for the list.\n',
     )
+    const args = run(['policy', 'aply', 'LAB', 'x.yaml', '--json'])
+    expect(args.code).toBe(2)
+    expect(JSON.parse(args.stdout).error.message).toContain('Did you mean "node bin/run.js policy apply LAB x.yaml --json"?')
     const j = run(['stauts', '--json'])
     expect(j.code).toBe(2)
     expect(JSON.parse(j.stdout)).toEqual({error: {message: expect.stringContaining('Did you mean'), exitCode: 2, kind: 'usage'}})
+  })
+})
+
+describe('counts (issue 22, 21)', () => {
+  it('say "1 node", "2 nodes", "0 external hosts": never "1 nodes" or "host(s)"', () => {
+    expect([plural(1, 'node'), plural(2, 'node'), plural(0, 'batch', 'batches')]).toEqual(['1 node', '2 nodes', '0 batches'])
+    const dir = mkdtempSync(join(tmpdir(), 'netlab-counts-'))
+    const file = join(dir, 'one.yaml')
+    writeFileSync(file, 'name: one\nnodes:\n  - {name: n0, pods: 1}\n')
+    const r = run(['validate', file])
+    rmSync(dir, {recursive: true})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^.*: valid — lab one, 1 node, 1 pod, 0 external hosts, \d+ actions\n$/)
+    const one = {lab: 'x', phases: [{id: 'p', title: 'P', why: 'w'}], actions: [{id: 0, phase: 'p', tool: 'ip', args: ['link'], why: 'w'}]}
+    expect(renderText(one as unknown as Plan).split('\n')[0]).toBe('Plan for lab "x": 1 action in 1 phase. Nothing has been run.')
   })
 })
 
@@ -171,7 +205,7 @@ describe('errors', () => {
         ],
       },
     })
-    expect(text).toMatch(/^f:2:3: bad \(and 1 more problem\(s\) in the file: .* validate --json lists every one\)$/)
+    expect(text).toMatch(/^f:2:3: bad \(and 1 more problem in the file: .* validate --json lists every one\)$/)
     expect(signalExitCode('SIGINT')).toBe(130)
     expect(signalExitCode('SIGTERM')).toBe(143)
     expect(wantsJson(['node-0', '--', 'ip', '--json'])).toBe(false) // a member's command's own flag
@@ -247,6 +281,33 @@ describe('completion', () => {
     const r = spawnSync('bash', ['-n'], {input: bash}) // it parses
     expect(r.status).toBe(0)
   })
+
+  // zsh: scripts/setup.sh installs it (Debian's zsh) for this test
+  it.skipIf(spawnSync('zsh', ['--version']).status !== 0)(
+    'the zsh script, run by zsh: the candidates netlab gives, _files where it says files, and no empty candidate when it has none',
+    () => {
+      // _netlab called as the completion system calls it, with compadd and _files standing in to say what they got
+      const harness = [
+        'compdef() { : }',
+        "_files() { print -r -- '<files>' }",
+        'compadd() { [[ $1 == -a ]] && for x in "${(@P)2}"; do print -r -- "[$x]"; done }',
+        `source <(${process.execPath} ${BIN} autocomplete zsh)`,
+        'words=(netlab stat); CURRENT=2; print -r -- --; _netlab',
+        'words=(netlab up three-node-v); CURRENT=3; print -r -- --; _netlab',
+        'words=(netlab validate zzzz); CURRENT=3; print -r -- --; _netlab',
+        "words=(netlab zzzz ''); CURRENT=3; print -r -- --; _netlab",
+      ].join('\n')
+      const r = spawnSync('zsh', ['-f', '-c', harness], {cwd: ROOT, env: cliEnv({NETLAB_STATE_DIR: '/nonexistent'}), encoding: 'utf8'})
+      expect(r.stderr).toBe('')
+      expect(r.stdout.split('--\n').slice(1)).toEqual([
+        '[status]\n',
+        '<files>\n[three-node-vxlan]\n', // a topology by name, or a file
+        '<files>\n',
+        '', // netlab has nothing to offer: nothing, not an empty word
+      ])
+      expect(spawnSync('zsh', ['-n'], {input: completionScript('zsh', 'netlab')}).status).toBe(0) // and it parses
+    },
+  )
 })
 
 describe('how netlab names itself in its hints', () => {
@@ -272,7 +333,7 @@ describe('a lab built by hand', () => {
       /^lab l is incomplete: 1 of its 3 namespaces are missing \(netlab-l\.p0\)/,
     )
     expect(handmadeProblem('l', 'l.yaml', expected, new Set(expected), marks('netlab:l@/tmp/other'), 'netlab:l')).toMatch(
-      /^3 namespace\(s\) of lab l do not carry its mark "netlab:l"/,
+      /^3 namespaces of lab l do not carry its mark "netlab:l"/,
     )
   })
 })

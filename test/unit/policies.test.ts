@@ -13,8 +13,8 @@ import {compilePolicyApply, filterTable} from '../../src/compile/policy-apply.js
 import {driver} from '../../src/tools/index.js'
 import {renderText} from '../../src/plan/render.js'
 import {restoreInput} from '../../src/tools/iptables.js'
-import type {TopologyWarning} from '../../src/topology/errors.js'
-import {loadTopologyFile, parsePolicyFile} from '../../src/topology/parse.js'
+import {allErrors, type TopologyError, type TopologyWarning} from '../../src/topology/errors.js'
+import {loadTopologyFile, parsePolicyFile, parseTopology} from '../../src/topology/parse.js'
 import {THREE_NODE, TOPOLOGIES} from '../helpers/constants.js'
 import {model, topologyError} from '../helpers/model.js'
 
@@ -119,6 +119,40 @@ describe('labels and policies in the topology', () => {
     )
     expect(topologyError(() => parsePolicyFile('', 'p.yaml')).message).toMatch(/^p\.yaml:1:1: the file is empty/)
     expect(topologyError(() => parsePolicyFile('{}\n', 'p.yaml')).message).toMatch(/^p\.yaml:1:1: missing key "policies"/)
+  })
+})
+
+describe('every problem of a policies: list (issue 22, 16)', () => {
+  const where = (e: TopologyError) => allErrors(e).map((x) => `${x.pos.line}:${x.pos.col} ${x.detail.split(':')[0]}`)
+
+  it('two mistakes in one policy (its name and a port, or two ports of one rule) are both reported, in file order', () => {
+    const named = 'policies:\n  - name: A_B\n    podSelector: {}\n    ingress: [{ports: [{port: 0}]}]\n'
+    expect(where(topologyError(() => parsePolicyFile(named, 'p.yaml')))).toEqual(['2:11 policies[0].name', '4:31 policies[0]'])
+    const ports = 'policies:\n  - name: a\n    podSelector: []\n    egress: [{to: [{bogus: 1}], ports: [{protocol: tcp}, {port: x}]}]\n'
+    expect(where(topologyError(() => parsePolicyFile(ports, 'p.yaml')))).toEqual([
+      '3:18 policy a',
+      '4:21 policy a',
+      '4:52 policy a',
+      '4:65 policy a',
+    ])
+  })
+
+  it('a topology with such a policy: validate lists both too', () => {
+    const e = topologyError(() =>
+      buildModel(
+        parseTopology(lab(`policies:\n  - name: a\n    podSelector: {app: web}\n    ingress: [{ports: [{port: 0}, {port: 70000}]}]\n`)),
+      ),
+    )
+    expect(allErrors(e).map((x) => x.pos.line)).toEqual([17, 17])
+  })
+
+  it('blocks that are no networks, found against the pods after the syntax: every one, not the first', () => {
+    const block = (name: string) => `  - name: ${name}\n    podSelector: {}\n    ingress: [{from: [{ipBlock: 10.0.0.1/8}]}]\n`
+    const e = topologyError(() => buildModel(parseTopology(lab(`policies:\n${block('a')}${block('b')}`))))
+    expect(allErrors(e).map((x) => x.detail)).toEqual([
+      'policy a: ingress[0].from[0].ipBlock: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?',
+      'policy b: ingress[0].from[0].ipBlock: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?',
+    ])
   })
 })
 

@@ -12,9 +12,11 @@ import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs}
 import {addressOwners, renderReport} from '../../src/probe/render.js'
 import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound, writeWaiting} from '../../src/probe/engine.js'
 import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes} from '../../src/probe/select.js'
-import type {Observation, Probe, SelfObservation} from '../../src/probe/types.js'
+import type {Observation, Only, Probe, SelfObservation} from '../../src/probe/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
 import {reportOf} from '../helpers/probe.js'
+import {progressLine} from '../../src/probe/progress.js'
+import {isLiveTerminal} from '../../src/core/terminal.js'
 import {smallModel} from '../helpers/model.js'
 
 const three = buildModel(loadTopologyFile(THREE_NODE))
@@ -305,6 +307,17 @@ describe("writing to an engine's input", () => {
   })
 })
 
+describe('progress on a terminal (issue 22, 21)', () => {
+  it('one line: done of all, failures so far, whole seconds; drawn only on a terminal with room for it', () => {
+    expect(progressLine('big', 1234, 5678, 0, 4999)).toBe('probe of lab big: 1,234 of 5,678 probes done (4 s)')
+    expect(progressLine('big', 10, 20, 3, 12_000)).toBe('probe of lab big: 10 of 20 probes done, 3 failed so far (12 s)')
+    expect(isLiveTerminal({isTTY: true, columns: 80})).toBe(true)
+    expect(isLiveTerminal({isTTY: true, columns: 0})).toBe(false) // a pseudo-terminal nobody sized
+    expect(isLiveTerminal({isTTY: true})).toBe(false)
+    expect(isLiveTerminal({isTTY: false, columns: 80})).toBe(false)
+  })
+})
+
 describe('verdicts and the report', () => {
   const probes = selectProbes(three)
   const byCheck = (check: Probe['check'], src: string, dst: string) =>
@@ -326,6 +339,34 @@ describe('verdicts and the report', () => {
     return obs
   }
   const selfOk = () => new Map(allPods(three).map((p) => [p.name, {eth0: [p.ip]}]))
+
+  it('a check with nothing to check is "not applicable", and a run where none applies says nothing was checked (issue 22, 17)', () => {
+    const run = (m: LabModel, only: Only[], picked = true) => {
+      const ps = selectProbes(m, {only})
+      const obs = new Map(ps.map((p): [number, Observation] => [p.id, {reply: true}]))
+      return reportOf(m, 'all-pairs', sectionsFor(only), {probes: ps, observations: obs, self: new Map()}, 0, {picked})
+    }
+    const lone = grid(1, 1, {external: false}) // no policies, one pod: no pair
+    const policy = run(lone, ['policy'])
+    expect(policy.checks.map((c) => [c.id, c.notApplicable])).toEqual([
+      ['policy-ports', 'lab grid has no network policies (netlab policy apply adds them)'],
+    ])
+    expect(policy.notApplicable).toBe('no check of this run applies to lab grid: nothing was checked')
+    const text = renderReport(policy)
+    expect(text).toContain('  – the ports the policies name, TCP and UDP (HTTP and UDP echo): not applicable\n')
+    expect(text.trimEnd().split('\n').at(-1)).toBe(
+      '0 passed, 0 failed — no check of this run applies to lab grid: nothing was checked (not a failure: exit 0)',
+    )
+    // a check that planned no probe: not applicable, with its note as the reason where it has one
+    const pods = run(lone, ['pod-pod', 'egress'])
+    expect(pods.checks.every((c) => c.notApplicable)).toBe(true)
+    expect(pods.checks.find((c) => c.id === 'egress-reach')!.notApplicable).toBe('the topology has no external hosts')
+    expect(renderReport(pods)).not.toContain('nothing to probe')
+    // a run of every section leaves the policy section out of a lab without policies, as before
+    expect(run(lone, [], false).sections).not.toContain('policy')
+    // where something applies, the report is not "nothing checked"
+    expect(run(grid(2, 2, {external: false}), ['pod-pod']).notApplicable).toBeUndefined()
+  })
 
   it('a masqueraded pod-to-pod connection fails no-NAT with both addresses, while its ping passes', () => {
     const p = byCheck('no-nat-pod-pod', 'web-0', 'db')
@@ -463,7 +504,7 @@ describe('verdicts and the report', () => {
     const text = renderReport(reportOf(m, 'representative', ['pod-pod'], {probes: ps, observations: obs, self: new Map()}, 1), {
       maxFailures: 5,
     })
-    expect(text).toContain('... and 93 more failure(s) (--json lists them all)') // 49 from n7 and 49 to it, 5 shown
+    expect(text).toContain('... and 93 more failures (--json lists them all)') // 49 from n7 and 49 to it, 5 shown
     expect(text).toContain('every failure involves node n7 (its pods, or the node itself)')
   })
 })

@@ -174,7 +174,7 @@ describe('ls lines of damaged and orphaned labs', () => {
   it('each says what is wrong and the command that removes what is left', () => {
     const text = renderLabLines([
       {lab: 'bad', state: 'damaged', reason: 'state.json is empty', namespaces: 7, remove: 'netlab down bad'},
-      {lab: 'lost', state: 'orphaned', reason: 'no saved state; 3 namespace(s) carry its mark', namespaces: 3, remove: 'netlab down lost'},
+      {lab: 'lost', state: 'orphaned', reason: 'no saved state; 3 namespaces carry its mark', namespaces: 3, remove: 'netlab down lost'},
     ])
     const lines = text.split('\n')
     expect(lines[1]).toMatch(/^bad +damaged +- +- +- +7 +- +damaged: state\.json is empty; remove it with: netlab down bad$/)

@@ -5,6 +5,7 @@ import {UsageError} from '../../core/errors.js'
 import {printWarnings} from '../../lab/load.js'
 import {resolveLab} from '../../lab/status.js'
 import {renderPlan} from '../../plan/render.js'
+import {plural} from '../../core/plural.js'
 
 export default class PolicyApply extends NetlabCommand {
   static override summary = 'Replace the network policies of a running lab, atomically.'
@@ -21,6 +22,7 @@ export default class PolicyApply extends NetlabCommand {
     lab: Args.string({description: 'lab name (default: the only lab up); with one argument, that is FILE', required: false}),
     file: Args.string({description: 'a YAML file holding policies: (a list; [] removes every policy)', required: false}),
   }
+  static override everyProblem = true // validate does not read a policy file: say every problem here
   static override flags = {
     json: NetlabCommand.jsonFlag,
     'dry-run': Flags.boolean({
@@ -46,8 +48,8 @@ export default class PolicyApply extends NetlabCommand {
     if (flags.json) return this.printJson({...result, warnings: [...change.warnings.map((w) => w.message), ...(fault ? [fault] : [])]})
     const wired = result.wired ? ' (its nodes now route same-node pod traffic through themselves)' : ''
     this.log(
-      `lab ${result.lab}: ${result.policies} ${result.policies === 1 ? 'policy' : 'policies'} in ` +
-        `force on ${result.nodes} node(s)${wired}, ${result.actions} actions in ${result.ms} ms. ` +
+      `lab ${result.lab}: ${plural(result.policies, 'policy', 'policies')} in force on ${plural(result.nodes, 'node')}${wired}, ` +
+        `${plural(result.actions, 'action')} in ${result.ms} ms. ` +
         `Try: ${netlabCmd()} probe ${result.lab}`,
     )
   }
