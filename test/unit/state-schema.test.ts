@@ -179,7 +179,7 @@ describe('ls lines of damaged and orphaned labs', () => {
     const lines = text.split('\n')
     expect(lines[1]).toMatch(/^bad +damaged +- +- +- +7 +- +damaged: state\.json is empty; remove it with: netlab down bad$/)
     expect(lines[2]).toMatch(
-      /^lost +orphaned +- +- +- +3 +- +orphaned: no saved state; 3 namespace\(s\) carry its mark; remove it with: netlab down lost$/,
+      /^lost +orphaned +- +- +- +3 +- +orphaned: no saved state; 3 namespaces carry its mark; remove it with: netlab down lost$/,
     )
   })
 })

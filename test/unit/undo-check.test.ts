@@ -133,7 +133,7 @@ describe('anything else is refused, named by its step', () => {
   it('a CNI call the model does not make exactly (or any, without a model)', () => {
     const [del] = cniUndoCalls(model)
     expect(undoProblems([step([del])], trust)).toEqual([])
-    expect(problem([{...del, args: ['/tmp/evil']}])).toMatch(/is not a CNI DEL that lab \S+'s model makes/)
+    expect(problem([{...del, args: ['/tmp/evil']}])).toMatch(/is not a CNI DEL or GC that lab \S+'s model makes/)
     expect(problem([{...del, env: {...del.env, CNI_PATH: '/tmp'}}])).toMatch(/not a CNI DEL or GC/)
     expect(problem([{...del, env: {...del.env, CNI_COMMAND: 'ADD'}}])).toMatch(/not a CNI DEL or GC/)
     expect(problem([{...del, stdin: JSON.stringify({...JSON.parse(del.stdin!), ipam: {type: '../../tmp/evil'}})}])).toMatch(
