@@ -4,7 +4,7 @@
 import {netlabCmd} from '../core/invocation.js'
 import {labOfNetns} from '../core/names.js'
 import {allPods} from '../model/types.js'
-import {existingNetns, listLabs, readLabState} from '../state/store.js'
+import {existingNetns, hasPlan, listLabs, readLabState} from '../state/store.js'
 import {findLabNetns} from './ownership.js'
 
 export interface LabLine {
@@ -32,7 +32,9 @@ export interface LabLine {
 /** Every lab: the ones with a state directory, and the ones only their marked namespaces tell of. */
 export async function listLabLines(): Promise<LabLine[]> {
   const present = existingNetns()
-  const lines = listLabs().map((lab) => lineOf(lab, present))
+  const lines = listLabs()
+    .map((lab) => lineOf(lab, present))
+    .filter((l): l is LabLine => l !== undefined)
   const sound = new Set(lines.filter((l) => l.state !== 'damaged').map((l) => l.lab))
   const left = await leftNamespaces((lab) => !sound.has(lab))
   if (!left) return lines // not root: no mark can be read, so no namespace is known to be a lab's
@@ -52,8 +54,11 @@ export async function listLabLines(): Promise<LabLine[]> {
   return lines.sort((a, b) => a.lab.localeCompare(b.lab))
 }
 
-function lineOf(lab: string, present: Set<string>): LabLine {
+function lineOf(lab: string, present: Set<string>): LabLine | undefined {
   const r = readLabState(lab)
+  // no state and no plan: only the locks and records of a probe of a lab built by hand (probe
+  // --topology), not a damaged netlab lab; its marked namespaces list it as orphaned
+  if (!r.ok && r.missing && !hasPlan(lab)) return undefined
   if (!r.ok) return {lab, state: 'damaged', reason: r.reason, remove: `${netlabCmd()} down ${lab}`}
   const s = r.state
   const m = s.model

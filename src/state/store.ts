@@ -46,7 +46,8 @@ export function readJson<T>(path: string): T | undefined {
 }
 
 /** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason). */
-export type StateRead = {ok: true; state: LabState} | {ok: false; reason: string}
+/** missing: there is no state.json at all (as opposed to one that cannot be used) */
+export type StateRead = {ok: true; state: LabState} | {ok: false; reason: string; missing?: boolean}
 
 /** Read and check state.json (src/state/schema.ts): a damaged file is a reason, never a crash later. */
 export function readLabState(lab: string): StateRead {
@@ -55,7 +56,9 @@ export function readLabState(lab: string): StateRead {
     text = readFileSync(files.state(lab), 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    return {ok: false, reason: code === 'ENOENT' ? 'state.json is missing' : `state.json cannot be read (${code})`}
+    return code === 'ENOENT'
+      ? {ok: false, reason: 'state.json is missing', missing: true}
+      : {ok: false, reason: `state.json cannot be read (${code})`}
   }
   if (text.trim() === '') return {ok: false, reason: 'state.json is empty'}
   let data: unknown
@@ -103,6 +106,11 @@ const undoStep = ({id, why, creates, undo, undoFailed}: UndoStep, marks: Map<str
   undo,
   ...(undoFailed ? {undoFailed} : {}),
 })
+
+/** Has the lab a plan.json (written by up with its state: a lab netlab built)? */
+export function hasPlan(lab: string): boolean {
+  return existsSync(files.plan(lab))
+}
 
 /** The undo steps of a lab's plan (a whole plan, as older versions wrote it, reads as one too). */
 export function readPlan(lab: string): UndoPlan | undefined {

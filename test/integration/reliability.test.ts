@@ -209,7 +209,7 @@ describe.skipIf(!isRoot)('ownership', () => {
     rmSync(join(stateDir, lab), {recursive: true, force: true})
     const r = netlab(['down', lab], env)
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/namespace\(s\) deleted/)
+    expect(r.stdout).toMatch(/namespaces? deleted/)
     expect(labNetns(lab)).toEqual([stray])
   })
 })

@@ -55,7 +55,7 @@ describe.skipIf(!isRoot)('random valid topologies on real namespaces', () => {
       expect(sameIndexPairs(lab), 'veth pairs whose two ends have the same ifindex').toEqual([])
       const probe = netlab(['probe', lab], env)
       expect(probe.code, `probe:\n${probe.stdout}${probe.stderr}`).toBe(0)
-      expect(probe.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/)
+      expect(probe.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed($| — no check of this run applies)/)
       const down = netlab(['down', lab], env)
       expect(down.code, `down: ${down.stderr}`).toBe(0)
       expect(labNetns(lab), 'namespaces left after down').toEqual([])

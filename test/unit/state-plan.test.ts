@@ -12,6 +12,7 @@ import {files} from '../../src/state/paths.js'
 import {createLabDir, readPlan, readState, writeJson, writePlan, writeState} from '../../src/state/store.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
+import {withStateDir} from '../helpers/state.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'netlab-state-plan-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -36,17 +37,7 @@ describe('plan.json', () => {
   })
 })
 
-/** Run f with NETLAB_STATE_DIR set to this file's directory. */
-function inStateDir<T>(f: () => T): T {
-  const saved = process.env.NETLAB_STATE_DIR
-  process.env.NETLAB_STATE_DIR = dir
-  try {
-    return f()
-  } finally {
-    if (saved === undefined) delete process.env.NETLAB_STATE_DIR
-    else process.env.NETLAB_STATE_DIR = saved
-  }
-}
+const inStateDir = <T>(f: () => T): T => withStateDir(dir, f)
 
 describe('a model carries its routing mode (LabModel.mode)', () => {
   const model = buildModel(loadTopologyFile(THREE_NODE))

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {buildModel} from '../../src/compile/model.js'
 import {parseLabProcessMarker, processMarker as labProcessMarker} from '../../src/core/names.js'
-import {renderLabLines} from '../../src/lab/list.js'
+import {listLabLines, renderLabLines} from '../../src/lab/list.js'
 import {requireState} from '../../src/lab/require-state.js'
 import {tableInodes} from '../../src/lab/unrecorded.js'
 import {processMarker} from '../../src/probe/owned.js'
@@ -18,20 +18,12 @@ import {compilePlan} from '../../src/compile/plan.js'
 import {readJournal} from '../../src/state/journal.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {THREE_NODE} from '../helpers/constants.js'
+import {withStateDir} from '../helpers/state.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'netlab-state-schema-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-function inStateDir<T>(f: () => T): T {
-  const saved = process.env.NETLAB_STATE_DIR
-  process.env.NETLAB_STATE_DIR = dir
-  try {
-    return f()
-  } finally {
-    if (saved === undefined) delete process.env.NETLAB_STATE_DIR
-    else process.env.NETLAB_STATE_DIR = saved
-  }
-}
+const inStateDir = <T>(f: () => T): T => withStateDir(dir, f)
 
 const model = buildModel(loadTopologyFile(THREE_NODE))
 const LAB = model.lab
@@ -101,7 +93,7 @@ describe('readLabState: the state, or why there is none to use', () => {
 
   it('missing, empty, cut short, {}: each its reason; readState gives undefined, never a half state', () => {
     inStateDir(() => rmSync(files.state(LAB), {force: true}))
-    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json is missing'})
+    expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json is missing', missing: true})
     write('')
     expect(inStateDir(() => readLabState(LAB))).toEqual({ok: false, reason: 'state.json is empty'})
     write('{"version": 1, "lab": "three-no')
@@ -171,6 +163,17 @@ describe('plan.json and the journal: damaged parts are left out, never a crash o
 })
 
 describe('ls lines of damaged and orphaned labs', () => {
+  it('a directory with neither state nor plan (a probe --topology of a lab built by hand keeps its records there) is not a damaged lab; one with a plan and no state is', async () => {
+    inStateDir(() => {
+      createLabDir('by-hand')
+      createLabDir('half')
+      writeFileSync(files.plan('half'), '{}')
+    })
+    const lines = await withStateDir(dir, () => listLabLines())
+    expect(lines.find((l) => l.lab === 'by-hand')).toBeUndefined()
+    expect(lines.find((l) => l.lab === 'half')).toMatchObject({state: 'damaged', reason: 'state.json is missing'})
+  })
+
   it('each says what is wrong and the command that removes what is left', () => {
     const text = renderLabLines([
       {lab: 'bad', state: 'damaged', reason: 'state.json is empty', namespaces: 7, remove: 'netlab down bad'},
