@@ -37,6 +37,15 @@ export function netlab(args: string[], env: Record<string, string> = {}, timeout
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started}
 }
 
+/** As netlab(), without blocking: for labs of one test file worked on side by side (their waits overlap). */
+export function netlabAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const started = performance.now()
+  const child = netlabSpawn(args, env)
+  let stdout = ''
+  child.stdout?.on('data', (d) => (stdout += d))
+  return exited(child).then(({code, stderr}) => ({code: code ?? -1, stdout, stderr, ms: performance.now() - started}))
+}
+
 /** Start the CLI without waiting (for signal tests). */
 export function netlabSpawn(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
