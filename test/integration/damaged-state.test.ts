@@ -245,7 +245,9 @@ describe.skipIf(!isRoot)('netlab down while a probe runs (finding 18)', () => {
       rmSync(join(stateDir, lab), {recursive: true}) // the engines' records with it
       const down = netlab(['down', lab], env)
       expect(down.code, down.stderr).toBe(0)
-      expect(down.stdout).toMatch(new RegExp(`^lab ${lab} is down: 7 namespaces deleted, ${ENGINES} process${ENGINES === 1 ? "" : "es"} stopped`))
+      expect(down.stdout).toMatch(
+        new RegExp(`^lab ${lab} is down: 7 namespaces deleted, ${ENGINES} process${ENGINES === 1 ? '' : 'es'} stopped`),
+      )
       expect(engines(lab)).toEqual([]) // gone, not only signalled
       const {code, stderr} = await closed
       expect(stderr.trim()).toBe(`netlab: lab ${lab} was taken down during the probe`)
