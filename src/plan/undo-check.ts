@@ -3,7 +3,7 @@
 // anything runs, every step must be one that netlab's own plans make, acting on this lab only:
 // - deleting a namespace named for the lab (the undo of creating it: ip's netnsDel);
 // - removing a file of the lab's own, under its state directory (a node's conflist);
-// - a CNI DEL exactly as the lab's model makes it (the plugin, its environment and configuration);
+// - a CNI DEL (or a CNI 1.1 GC) exactly as the lab's model makes it (the plugin, its environment and configuration);
 // - a change inside a namespace named for the lab, by a tool whose driver says the command stays
 //   in that namespace (ToolDriver.confined: ip's links and routes, net.* sysctls, iptables rules).
 // Whether each namespace is really the lab's (its mark) is asked when the steps run
@@ -20,7 +20,7 @@ export interface UndoTrust {
   lab: string
   /** the lab's state directory: the only place its files are */
   labDir: string
-  /** the CNI DEL calls the lab's model makes: a CNI step must be one of them, exactly (none without a model) */
+  /** the CNI calls (DELs, GCs) the lab's rollback makes (cniUndoCalls): a CNI step must be one of them, exactly (none without a model) */
   cniUndo?: readonly Command[]
 }
 

@@ -6,6 +6,7 @@ import {lstatSync, type Stats} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {DEFAULT_STATE_ROOT} from '../core/names.js'
 import {UsageError} from '../core/errors.js'
+import {trustPath} from '../core/trust.js'
 
 type DirStat = Pick<Stats, 'uid' | 'mode' | 'isDirectory' | 'isSymbolicLink'>
 
@@ -34,11 +35,20 @@ function checkStateDir(dir: string): string {
   } catch {
     return dir
   }
-  const problem = stateDirProblem(dir, st, typeof process.getuid === 'function' ? process.getuid() : 0)
-  if (problem)
-    throw new UsageError(
-      `state directory ${dir} ${problem.why}: netlab does not trust it (whoever can write there could make ` +
-        `netlab run commands as root); fix: ${problem.fix}`,
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0
+  const refuse = (what: string, fix: string) =>
+    new UsageError(
+      `state directory ${dir}${what}: netlab does not trust it (whoever can write there could make ` +
+        `netlab run commands as root); fix: ${fix}`,
+    )
+  const problem = stateDirProblem(dir, st, uid)
+  if (problem) throw refuse(` ${problem.why}`, problem.fix)
+  // and every directory above it: whoever can rename one of them can put another state directory in its place
+  const above = trustPath(dir, 'dir', uid === 0 ? [0] : [0, uid])
+  if (!above.ok && 'why' in above)
+    throw refuse(
+      `: ${above.path} ${above.why}`,
+      above.why.startsWith('is owned') ? `sudo chown root: ${above.path}` : `chmod go-w ${above.path}`,
     )
   trusted.add(dir)
   return dir

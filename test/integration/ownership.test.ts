@@ -191,5 +191,17 @@ describe.skipIf(!isRoot)('the state directory', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`is owned by uid 65534, not by root`)
     expect(labNetns(lab)).toEqual([])
+    // a safe directory in one others can write: they could rename it and put their own in its place
+    chownSync(env.NETLAB_STATE_DIR, 0, 0)
+    chmodSync(dir, 0o777)
+    try {
+      const above = netlab(['up', file], env)
+      expect(above.code).toBe(2)
+      expect(above.stderr).toContain(`state directory ${env.NETLAB_STATE_DIR}: ${dir} is writable by others (mode 0777)`)
+      expect(above.stderr).toContain(`chmod go-w ${dir}`)
+      expect(labNetns(lab)).toEqual([])
+    } finally {
+      chmodSync(dir, 0o700)
+    }
   })
 })
