@@ -60,8 +60,7 @@ export default class Down extends NetlabCommand {
         )
       if (r.skippedCniDels)
         this.warn(
-          `lab ${r.lab}: ${plural(r.skippedCniDels, 'CNI undo call')} of its plan.json not run: its saved model is gone, ` +
-            `so nothing vouches for the plugins they would run`,
+          `lab ${r.lab}: ${plural(r.skippedCniDels, 'CNI undo call')} of its plan.json not run: ${r.skippedCniWhy ?? 'nothing vouches for the plugins they would run'}`,
         )
       if (r.keptUnmarked.length) {
         const shown = r.keptUnmarked.slice(0, 5).join(', ') + (r.keptUnmarked.length > 5 ? ` and ${r.keptUnmarked.length - 5} more` : '')

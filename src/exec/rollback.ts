@@ -42,6 +42,11 @@ export interface RollbackOptions {
   cniUndo?: readonly Command[]
   /** what the user can do when the steps are refused */
   hint?: string
+  /**
+   * The lab was complete (its state says up): it marked every namespace it made, so an unmarked
+   * one is never its own, whatever plan.json and the journal say (they can be edited).
+   */
+  complete?: boolean
 }
 
 /** The namespaces a command acts on: where it runs, the one it deletes, the pod a CNI DEL is for. */
@@ -62,11 +67,12 @@ async function owned(
   created: Set<string>,
   marking: Map<string, number>,
   summary: JournalSummary,
+  complete: boolean,
 ): Promise<Set<string>> {
   if (namespaces.length === 0) return new Set()
   const marks = await readMarks(namespaces, {parallel: 4, workDir: tmpdir()})
   const mine = ownerMark(lab, stateRoot())
-  const unmarkedYet = (ns: string) => created.has(ns) && !summary.applied.has(marking.get(ns) ?? -1)
+  const unmarkedYet = (ns: string) => !complete && created.has(ns) && !summary.applied.has(marking.get(ns) ?? -1)
   return new Set(namespaces.filter((ns, i) => marks[i] === mine || (!marks[i] && unmarkedYet(ns))))
 }
 
@@ -102,7 +108,7 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   }
   const commands = touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : []))
   const named = [...new Set(commands.flatMap(namespacesOf))].filter((ns) => present.has(ns))
-  const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary)
+  const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
   await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
   const after = existingNetns()
   const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))

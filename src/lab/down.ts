@@ -14,6 +14,7 @@ import type {LabModel} from '../model/types.js'
 import {netnsDel} from '../tools/ip.js'
 import {NSEXEC} from '../exec/fanout.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
+import {requireCniPlugins} from './cni-results.js'
 import {findLabNetns} from './ownership.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import type {StopReport} from '../host/processes.js'
@@ -31,8 +32,10 @@ export interface DownResult {
   stuckProcesses: StopReport['stuck']
   /** namespaces named like the lab's but without its mark (replaced by hand, say): left alone */
   keptUnmarked: string[]
-  /** CNI DELs of plan.json not run: the lab's saved model, which vouches for them, is gone */
+  /** CNI undo calls of plan.json not run: the lab's saved model, which vouches for them, is gone or names plugins root may not run */
   skippedCniDels?: number
+  /** why they were not run */
+  skippedCniWhy?: string
   ms: number
 }
 
@@ -42,28 +45,49 @@ export interface DownOptions {
 }
 
 /**
- * plan.json's steps, checked (requireOwnSteps) against the lab and the CNI DELs its saved model
- * makes. Without a readable model its CNI steps are left out: nothing can vouch for the plugin
- * each would run, and the runtime's files go with the state directory anyway.
+ * Why the lab's saved model cannot vouch for the CNI plugins plan.json's CNI steps would run, or
+ * undefined when it can: it must be readable, and each plugin must still be one root may run
+ * (src/core/trust.ts: it runs as root; the model sits beside plan.json and is no more trusted).
  */
-function checkedPlan(lab: string, plan: UndoPlan): {steps: UndoPlan; opts: RollbackOptions; skippedCniDels: number} {
-  let model: LabModel | undefined
+function cniVoucher(lab: string, model: LabModel | undefined): string | undefined {
+  if (model?.lab !== lab) return 'its saved model is gone, so nothing vouches for the plugins they would run'
   try {
-    model = readState(lab)?.model
-  } catch {
-    model = undefined // damaged: down must still work
+    requireCniPlugins(model)
+    return undefined
+  } catch (error) {
+    return (error as Error).message
   }
+}
+
+/**
+ * plan.json's steps, checked (requireOwnSteps) against the lab and the CNI DELs its saved model
+ * makes. When the model cannot vouch for the plugins (cniVoucher), the CNI steps are left out:
+ * the runtime's files go with the state directory anyway.
+ */
+function checkedPlan(lab: string, plan: UndoPlan): {steps: UndoPlan; opts: RollbackOptions; skippedCniDels: number; skippedWhy?: string} {
+  let state: ReturnType<typeof readState>
+  try {
+    state = readState(lab)
+  } catch {
+    state = undefined // damaged: down must still work
+  }
+  const model = state?.model
   const isCni = (a: UndoStep) =>
     a?.undo?.kind === 'commands' && Array.isArray(a.undo.commands) && a.undo.commands.some((c) => c?.tool === 'cni')
-  const steps = model?.lab === lab || !Array.isArray(plan.actions) ? plan : {...plan, actions: plan.actions.filter((a) => !isCni(a))}
+  const hasCni = Array.isArray(plan.actions) && plan.actions.some(isCni)
+  const why = hasCni ? cniVoucher(lab, model) : undefined
+  const steps = why === undefined ? plan : {...plan, actions: plan.actions.filter((a) => !isCni(a))}
   const opts: RollbackOptions = {
     lab,
     source: files.plan(lab),
-    cniUndo: model?.lab === lab ? cniUndoCalls(model) : [],
+    cniUndo: why === undefined && model ? cniUndoCalls(model) : [],
     hint: `To take the lab down by its namespaces' marks alone, delete ${files.plan(lab)} and run "${netlabCmd()} down ${lab}" again.`,
+    // only an up that never finished can have left a namespace it made before marking it
+    complete: state?.status !== 'building',
   }
   requireOwnSteps(steps, opts)
-  return {steps, opts, skippedCniDels: steps === plan ? 0 : plan.actions.length - steps.actions.length}
+  const skippedCniDels = steps === plan ? 0 : plan.actions.length - steps.actions.length
+  return {steps, opts, skippedCniDels, ...(skippedCniDels > 0 ? {skippedWhy: why} : {})}
 }
 
 export async function down(lab: string, opts: DownOptions = {}): Promise<DownResult> {
@@ -126,7 +150,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       stoppedProcesses,
       stuckProcesses: stuck,
       keptUnmarked: [...kept].sort(),
-      ...(checked?.skippedCniDels ? {skippedCniDels: checked.skippedCniDels} : {}),
+      ...(checked?.skippedCniDels ? {skippedCniDels: checked.skippedCniDels, skippedCniWhy: checked.skippedWhy} : {}),
       ms: Math.round(performance.now() - started),
     }
   } finally {

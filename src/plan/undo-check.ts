@@ -40,6 +40,24 @@ function canonical(v: unknown): string {
   return JSON.stringify(v)
 }
 
+/**
+ * A CNI call compared by what it runs: the plugin, its environment and configuration, but not
+ * runtimeConfig (the addresses and MAC the lab asked for): up replaces the model's predictions
+ * with what the plugins really gave (lab/cni-results.ts), and a DEL runs the same plugin whatever
+ * they are.
+ */
+function cniKey(c: Command): string {
+  let conf: unknown
+  try {
+    conf = JSON.parse(c.stdin ?? '')
+  } catch {
+    return canonical(c)
+  }
+  if (!isRecord(conf)) return canonical(c)
+  const {runtimeConfig: _ignored, ...rest} = conf
+  return canonical({...c, stdin: rest})
+}
+
 /** A command as a person reads it in an error (drivers are not asked: the tool may be unknown). */
 const shown = (c: Command) => `${c.tool}${c.netns ? ` (in ${c.netns})` : ''} ${c.args.join(' ')}`.trim()
 
@@ -66,7 +84,7 @@ function commandProblem(c: Command, trust: UndoTrust, cniUndo: Set<string>): str
     return 'runs in the root namespace, and is not the deletion of a namespace or a file of the lab'
   }
   if (!ours(c.netns)) return `runs in namespace ${c.netns}, which is not named for lab ${trust.lab}`
-  if (c.tool === 'cni') return cniUndo.has(canonical(c)) ? undefined : `is not a CNI DEL or GC that lab ${trust.lab}'s model makes`
+  if (c.tool === 'cni') return cniUndo.has(cniKey(c)) ? undefined : `is not a CNI DEL or GC that lab ${trust.lab}'s model makes`
   let confined: ((c: Command) => string | undefined) | undefined
   try {
     confined = driver(c.tool).confined
@@ -107,7 +125,7 @@ function stepProblem(step: unknown, trust: UndoTrust, cniUndo: Set<string>): str
  * Empty when all are: only then may any of them run.
  */
 export function undoProblems(steps: readonly unknown[], trust: UndoTrust): string[] {
-  const cniUndo = new Set((trust.cniUndo ?? []).map(canonical))
+  const cniUndo = new Set((trust.cniUndo ?? []).map(cniKey))
   const problems: string[] = []
   steps.forEach((step, i) => {
     const problem = stepProblem(step, trust, cniUndo)

@@ -3,7 +3,7 @@
 // directory are checked before any runs; a process record that names no process of the lab's is
 // not acted on; and a state directory others could write is refused.
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -62,6 +62,45 @@ describe.skipIf(!isRoot)('ownership', () => {
     expect(result.deletedNetns).toBe(all.length - 1)
     expect(labNetns(lab)).toEqual([node])
     expect(existsSync(join(stateDir, lab))).toBe(false)
+  })
+
+  it("a complete lab's namespace replaced by hand stays, even with a plan.json that says its marking step never ran", () => {
+    const lab = upLab('own-markedby')
+    const pod = `netlab-${lab}.n0-p0`
+    const file = join(stateDir, lab, 'plan.json')
+    const plan = JSON.parse(readFileSync(file, 'utf8')) as {actions: {creates?: string; markedBy?: number}[]}
+    const creating = plan.actions.find((a) => a.creates === pod)!
+    expect(creating).toBeDefined()
+    creating.markedBy = 999_999 // a step no journal shows: "made, and not marked yet" — only an up killed midway can say so
+    writeFileSync(file, JSON.stringify(plan))
+    replace(pod)
+    const r = netlab(['down', lab, '--json'], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).labs[0].keptUnmarked).toEqual([pod])
+    expect(netnsExists(pod)).toBe(true)
+    expect(labNetns(lab)).toEqual([pod])
+  })
+
+  it('down leaves out CNI DELs whose plugins root may no longer run (its directory made writable), says why, and removes the lab', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'netlab-own-bin-'))
+    try {
+      chmodSync(bin, 0o755)
+      for (const type of ['loopback', 'bridge', 'host-local']) copyFileSync(join('/usr/lib/cni', type), join(bin, type))
+      const lab = track(uniqueLab('own-cni'))
+      const topo = join(stateDir, `${lab}.yaml`)
+      writeFileSync(topo, `name: ${lab}\ncluster:\n  cni: {preset: reference, binDir: ${bin}}\nnodes:\n  - name: n0\n    pods: 1\n`)
+      const up = netlab(['up', topo, '-q'], env)
+      expect(up.code, up.stderr).toBe(0)
+      chmodSync(bin, 0o777) // anyone could now put another bridge there: down must not run it as root
+      const r = netlab(['down', lab, '--json'], env)
+      expect(r.code, r.stderr).toBe(0)
+      const [result] = JSON.parse(r.stdout).labs
+      expect(result.skippedCniDels).toBeGreaterThan(0)
+      expect(result.skippedCniWhy).toMatch(new RegExp(`${bin} is writable by others`))
+      expect(labNetns(lab)).toEqual([])
+    } finally {
+      removeDir(bin)
+    }
   })
 
   it("down refuses a plan.json whose undo steps are not netlab's for the lab, and runs none of them", () => {

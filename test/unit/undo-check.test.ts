@@ -141,6 +141,12 @@ describe('anything else is refused, named by its step', () => {
     )
     expect(problem([{...del, cni: {...del.cni!, cache: '/etc/passwd'}}])).toMatch(/not a CNI DEL or GC/)
     expect(problem([del], {}, {...trust, cniUndo: undefined})).toMatch(/not a CNI DEL or GC/)
+    // the addresses asked for (runtimeConfig) are not what runs: up keeps what the plugins really gave
+    const asked = {
+      ...del,
+      stdin: JSON.stringify({...JSON.parse(del.stdin!), runtimeConfig: {ips: ['10.9.9.9/24'], mac: '0a:58:0a:09:09:09'}}),
+    }
+    expect(undoProblems([step([asked])], trust)).toEqual([])
     // keys in another order are the same call
     const reordered = Object.fromEntries(Object.entries(del).reverse())
     expect(undoProblems([step([reordered])], trust)).toEqual([])
