@@ -88,7 +88,7 @@ const RULE_OPTIONS: Record<string, ((v: string | undefined) => boolean)[]> = {
 function iptablesConfined(words: string[], opts: {table?: boolean} = {}): string | undefined {
   const program = words.find((w) => /^-[^-]*M|^--mo/.test(w))
   if (program) return `"${program}" names a program for iptables to run`
-  for (let i = 0; i < words.length; ) {
+  for (let i = 0; i < words.length;) {
     const w = words[i]
     const values = RULE_OPTIONS[w]
     if (!values || (w === '-t' && opts.table === false)) return `"${w}" is not an option netlab's rules use`
