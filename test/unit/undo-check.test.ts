@@ -129,8 +129,11 @@ describe('anything else is refused, named by its step', () => {
       expect(undoProblems([step([inside('ip', args)])], trust), args.join(' ')).toEqual([])
     expect(problem([inside('bridge', ['-n', 'other', 'fdb', 'del'])])).toMatch(/is not one of the changes/)
     expect(problem([inside('bridge', ['link', 'set', 'dev', 'eth0', 'isolated', 'off', 'netns', '1'])])).toMatch(/is not one of the/)
-    expect(problem([inside('sysctl', ['kernel.core_pattern=|/tmp/x'])])).toMatch(/other than a net\.\* setting/)
-    expect(problem([inside('sysctl', ['net/../kernel/core_pattern=|/tmp/x'])])).toMatch(/other than a net\.\* setting/)
+    const notSetting = /is not one of the net\.\* settings netlab's plans undo with/
+    expect(problem([inside('sysctl', ['kernel.core_pattern=|/tmp/x'])])).toMatch(notSetting)
+    expect(problem([inside('sysctl', ['net/../kernel/core_pattern=|/tmp/x'])])).toMatch(notSetting)
+    expect(problem([inside('sysctl', ['net.ipv4.ip_forward=1', 'kernel.core_pattern=|/tmp/x'])])).toMatch(notSetting)
+    expect(problem([inside('sysctl', ['net.ipv4.conf.../../../kernel.send_redirects=1'])])).toMatch(notSetting)
     expect(problem([inside('iptables', ['-A', 'FORWARD', '--modprobe=/tmp/x'])])).toMatch(/names a program/)
     expect(problem([inside('iptables', ['-A', 'FORWARD', '--mod=/tmp/x'])])).toMatch(/names a program/)
     // getopt reads -M inside a bundle of short options
