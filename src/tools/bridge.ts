@@ -3,7 +3,7 @@
 // rtnetlink, as it does ip's requests (vxlan: 2,450 entries at 50 x 10, which were a `bridge`
 // process per node); anything else goes in as one `bridge -batch -`, run inside the namespace,
 // which like ip stops at the first failing line and names it ("Command failed -:N").
-import {batchOutcome, IFNAME, ip, iprouteBatch, iprouteConfined, isIPv4, MAC, record} from './ip.js'
+import {batchOutcome, IFNAME, ip, iprouteBatch, isIPv4, MAC, record} from './ip.js'
 import type {ToolDriver} from './types.js'
 
 /** A command that fails for real (no such device), for tests that inject a fault. */
@@ -14,7 +14,14 @@ export const bridge: ToolDriver = {
   argv: (c) => (c.netns ? ['bridge', '-n', c.netns, ...c.args] : ['bridge', ...c.args]),
   // the same batch syntax as ip's: one command a line, words split on white space, quotes honoured
   badArg: (arg) => ip.badArg(arg),
-  confined: (c) => iprouteConfined(c.args, ['fdb', 'link', 'vlan']),
+  // only what netlab's plans undo with (a fault's restored fdb entry, a port's isolation switched back), word for word
+  confined: (c) => {
+    const [obj, verb, devWord, dev, flag, value, ...rest] = c.args
+    const isolation = obj === 'link' && verb === 'set' && devWord === 'dev' && IFNAME.test(dev ?? '') && flag === 'isolated'
+    return encodeFdb(c.args) !== undefined || (isolation && (value === 'on' || value === 'off') && rest.length === 0)
+      ? undefined
+      : "is not one of the changes netlab's plans undo with (fdb append, link set dev … isolated)"
+  },
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(bridge, p, f),
 }

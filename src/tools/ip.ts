@@ -133,25 +133,30 @@ export function netnsDel(netns: string): Command {
   return {tool: 'ip', netns: null, args: ['netns', 'del', netns]}
 }
 
-/** Words by which an iproute2 command reaches another namespace (`link set X netns 1`, say). */
-const CROSSING = new Set(['netns', 'netnsid', 'link-netns', 'link-netnsid'])
-
 /**
- * Why an iproute2 command inside a namespace could act beyond it: only the objects named (state
- * that lives in a namespace), no options (-n, -batch FILE), no word that names another namespace.
+ * Why an ip command inside a namespace could act beyond it, or undefined. Only the changes
+ * netlab's plans undo with (a fault's restored route, a policy change's neighbour, a link's MTU),
+ * in the exact words the runner speaks (encodeIp): iproute2 takes any prefix of a keyword
+ * (`link-net` for link-netns), so a list of words that cross namespaces could never be complete,
+ * while here every keyword is whole and every value sits where ip reads it as a value.
  */
-export function iprouteConfined(args: string[], objects: readonly string[]): string | undefined {
-  if (!objects.includes(args[0])) return `"${args[0] ?? ''}" is not one of ${objects.join(', ')}`
-  const crossing = args.find((a) => CROSSING.has(a))
-  return crossing ? `"${crossing}" names another namespace` : undefined
+function ipConfined(args: string[]): string | undefined {
+  const [obj, verb, dev] = args
+  const shape =
+    (obj === 'link' && verb === 'set' && dev === 'dev') ||
+    ((obj === 'addr' || obj === 'route' || obj === 'neigh') && verb === 'add') ||
+    (obj === 'neigh' && verb === 'replace')
+  const asAdd = verb === 'replace' ? [obj, 'add', ...args.slice(2)] : args
+  return shape && encodeIp(asAdd) !== undefined
+    ? undefined
+    : "is not one of the changes netlab's plans undo with (link set dev, addr add, route add, neigh add or replace)"
 }
 
 export const ip: ToolDriver = {
   name: 'ip',
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
-  // what a namespace holds of ip's: its links, addresses, routes and neighbours ('vrf exec', 'netns …' are not)
-  confined: (c) => iprouteConfined(c.args, ['link', 'addr', 'address', 'route', 'neigh']),
+  confined: (c) => ipConfined(c.args),
   prepare: (actions, netns, opts) => iprouteBatch('ip', encodeIp, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(ip, p, f),
 }

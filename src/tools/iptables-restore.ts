@@ -3,7 +3,7 @@
 // how `netlab policy apply` swaps a node's rules atomically, and how a failed apply puts the old
 // ones back.
 import {notOneLine} from './args.js'
-import {iptablesConfined} from './iptables.js'
+import {restoreConfined} from './iptables.js'
 import {perActionSteps} from './outcome.js'
 import type {Prepared, ToolDriver} from './types.js'
 
@@ -15,15 +15,8 @@ export const iptablesRestore: ToolDriver = {
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'iptables-restore', ...c.args],
   badArg: notOneLine,
   // a table on stdin, no options (plans give none): the words of each line but comments are checked as a rule's
-  confined: (c) =>
-    c.args.length > 0
-      ? `takes no options here (given ${c.args.join(' ')})`
-      : iptablesConfined(
-          (c.stdin ?? '')
-            .split('\n')
-            .filter((l) => !l.trimStart().startsWith('#'))
-            .flatMap((l) => l.split(/\s+/)),
-        ),
+  // a table on stdin, no options (plans give none), every line one that netlab writes
+  confined: (c) => (c.args.length > 0 ? `takes no options here (given ${c.args.join(' ')})` : restoreConfined(c.stdin ?? '')),
   prepare(actions, netns, opts): Prepared {
     // one program per table: each names its own failing line, and commits (or not) on its own
     const steps = actions.map((a, i) => ({

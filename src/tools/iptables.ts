@@ -47,14 +47,91 @@ export function restoreInput(args: string[][]): RestoreInput {
   return {text: text.join('\n') + '\n', lines, tables}
 }
 
+const CHAIN = /^[A-Za-z0-9][\w.-]{0,28}$/
+const one = (re: RegExp | readonly string[]) => (v: string | undefined) =>
+  v !== undefined && (Array.isArray(re) ? re.includes(v) : (re as RegExp).test(v))
 /**
- * Why iptables words (a rule's arguments, or a line of iptables-restore input) could act beyond
- * the namespace: --modprobe (any prefix getopt takes for it, or restore's -M) names a program
- * for iptables to run as root. Everything else a rule says stays in the namespace's tables.
+ * Every option netlab's rules use (src/modes, src/exercise/faults), each with what its values
+ * must be: nothing else is taken. Values are fixed names where iptables would load something by
+ * name (-t, -m, -p, -j: a module or an extension's library); none starts with "-".
  */
-export function iptablesConfined(words: string[]): string | undefined {
-  const bad = words.find((w) => /^--mo|^-M/.test(w))
-  return bad ? `"${bad}" names a program for iptables to run` : undefined
+const RULE_OPTIONS: Record<string, ((v: string | undefined) => boolean)[]> = {
+  '-t': [one(['filter', 'nat'])],
+  '-A': [one(CHAIN)],
+  '-D': [one(CHAIN)],
+  '-I': [one(CHAIN)],
+  '-N': [one(CHAIN)],
+  '-P': [one(CHAIN), one(['ACCEPT', 'DROP'])],
+  '-s': [one(/^[\d.]+(\/\d{1,2})?$/)],
+  '-d': [one(/^[\d.]+(\/\d{1,2})?$/)],
+  '-i': [one(/^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,14}$/)],
+  '-o': [one(/^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,14}$/)],
+  '-p': [one(['tcp', 'udp', 'icmp'])],
+  '-m': [one(['comment', 'conntrack', 'addrtype'])],
+  '-j': [one(/^(ACCEPT|DROP|REJECT|RETURN|MASQUERADE|SNAT|NETLAB-[\w.-]{1,22})$/)],
+  '--comment': [one(/^[^\n\r"\\-][^\n\r"\\]{0,255}$/)],
+  '--ctstate': [one(/^[A-Z]+(,[A-Z]+)*$/)],
+  '--dst-type': [one(/^[A-Z]+$/)],
+  '--reject-with': [one(/^[a-z]+(-[a-z]+)*$/)],
+  '--dport': [one(/^\d{1,5}(:\d{1,5})?$/)],
+  '--to-source': [one(/^[\d.]+$/)],
+}
+
+/**
+ * Why iptables words (a rule's arguments, or a rule line of iptables-restore input, as that
+ * program splits it) could do more than change the namespace's tables, or undefined: only the
+ * options netlab's rules use, each spelled out whole (no bundle such as -nM, no long-option
+ * prefix such as --mod) with the values it takes; `-I CHAIN` may be followed by a position.
+ * --modprobe (-M) would name a program for iptables to run as root; an unknown table, match or
+ * target would have it load a module or a library.
+ */
+function iptablesConfined(words: string[], opts: {table?: boolean} = {}): string | undefined {
+  const program = words.find((w) => /^-[^-]*M|^--mo/.test(w))
+  if (program) return `"${program}" names a program for iptables to run`
+  for (let i = 0; i < words.length;) {
+    const w = words[i]
+    const values = RULE_OPTIONS[w]
+    if (!values || (w === '-t' && opts.table === false)) return `"${w}" is not an option netlab's rules use`
+    for (const [k, ok] of values.entries())
+      if (!ok(words[i + 1 + k])) return `${w} ${JSON.stringify(words[i + 1 + k] ?? '')}: not a value netlab's rules give it`
+    i += 1 + values.length
+    if (w === '-I' && /^\d{1,4}$/.test(words[i] ?? '')) i++
+  }
+  return undefined
+}
+
+/** A line of iptables-restore input as that program splits it: white space between words, "…" quotes (\\ escapes in them). */
+function restoreWords(line: string): string[] {
+  const words: string[] = []
+  let [word, quoted, open] = ['', false, false]
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]
+    if (open && ch === '\\') word += line[++i] ?? ''
+    else if (ch === '"') [open, quoted] = [!open, true]
+    else if (open || !' \t'.includes(ch)) word += ch
+    else if (word !== '' || quoted) [word, quoted] = [(words.push(word), ''), false]
+  }
+  if (word !== '' || quoted) words.push(word)
+  return words
+}
+
+/**
+ * Why iptables-restore input could do more than replace the namespace's tables, or undefined:
+ * only what restoreInput writes (comments, a table, a chain's policy, COMMIT, rules), each rule
+ * line written exactly as restoreInput would write its words (so any program's way of splitting
+ * it gives the same words) and those words as iptablesConfined takes them, without -t.
+ */
+export function restoreConfined(text: string): string | undefined {
+  for (const [n, line] of text.split('\n').entries()) {
+    if (line === '' || line.startsWith('#') || /^\*(filter|nat)$|^COMMIT$/.test(line)) continue
+    if (/^:[A-Za-z0-9][\w.-]{0,28} (ACCEPT|DROP|-) \[\d+:\d+\]$/.test(line)) continue
+    const words = restoreWords(line)
+    const problem =
+      iptablesConfined(words, {table: false}) ??
+      (words.map(iptablesWord).join(' ') === line ? undefined : 'is not written as netlab writes a rule')
+    if (problem) return `line ${n + 1}: ${problem}`
+  }
+  return undefined
 }
 
 const withFault = (p: {actions: {args: string[]}[]; fault: number}) => p.actions.map((a, i) => (i === p.fault ? FAULT_RULE : a.args))

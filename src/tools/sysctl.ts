@@ -6,15 +6,19 @@ import type {Prepared, ToolDriver} from './types.js'
 /** A setting that does not exist, for tests that inject a fault. */
 const FAULT_SETTING = 'net.netlab.injected_fault=1'
 
+/** The settings an undo may write: src/exercise/faults/forwarding.ts's, src/compile/policy-apply.ts's KERNEL_DEFAULTS. */
+const UNDONE =
+  /^net\.ipv4\.(ip_forward|icmp_ratemask|conf\.[A-Za-z0-9_-]{1,15}\.(send_redirects|proxy_arp_pvlan)|neigh\.[A-Za-z0-9_-]{1,15}\.proxy_delay)=\d{1,10}$/
+
 export const sysctl: ToolDriver = {
   name: 'sysctl',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'sysctl', '-w', ...c.args],
   badArg: (arg) => (/^[a-z0-9_.\-/]+=[^\n\r]*$/i.test(arg) ? undefined : 'is not KEY=VALUE on one line'),
-  // net.* is the namespace's own (/proc/sys/net follows the writer's namespace); kernel.*, vm.* are the machine's
+  // only the settings netlab's plans undo with (forwarding switched back on, a policy wiring's
+  // kernel defaults), each a number: net.* is the namespace's own (/proc/sys/net follows the
+  // writer's namespace), kernel.*, vm.* are the machine's
   confined: (c) =>
-    c.args.every((a) => /^net(\.[a-z0-9_-]+)+=[^\n\r]*$/i.test(a))
-      ? undefined
-      : 'sets something other than a net.* setting of its namespace',
+    c.args.length === 1 && UNDONE.test(c.args[0]) ? undefined : "is not one of the net.* settings netlab's plans undo with",
   prepare(actions, netns, opts): Prepared {
     const steps = actions.map((a, i) => {
       const [key, ...value] = (i === opts.fault ? FAULT_SETTING : a.args[0]).split('=')

@@ -71,9 +71,10 @@ export interface ToolDriver {
   /** why this argument cannot be carried by the tool's batch input, or undefined if it can */
   badArg(arg: string): string | undefined
   /**
-   * Why this command, run inside a lab namespace, could reach beyond it (another namespace, the
-   * host's files, a program of its choosing), or undefined when it only changes that namespace.
-   * An undo step read from disk runs only if its tool has this and says undefined
+   * Why this command, run inside a lab namespace, is not one of the changes netlab's plans undo
+   * with (in the words they write them), or undefined when it is: an allowlist, since anything
+   * else could reach beyond the namespace (another namespace, the host's files, a program of its
+   * choosing). An undo step read from disk runs only if its tool has this and says undefined
    * (src/plan/undo-check.ts); a tool without it (cni, file) is checked there by its own rules.
    */
   confined?(c: Command): string | undefined
