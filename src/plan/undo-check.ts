@@ -5,7 +5,7 @@
 // - removing a file of the lab's own, under its state directory (a node's conflist);
 // - a CNI DEL (or a CNI 1.1 GC) exactly as the lab's model makes it (the plugin, its environment and configuration);
 // - a change inside a namespace named for the lab, by a tool whose driver says the command stays
-//   in that namespace (ToolDriver.confined: ip's links and routes, net.* sysctls, iptables rules).
+//   in that namespace (ToolDriver.confined: an allowlist of the shapes netlab's own undo steps take).
 // Whether each namespace is really the lab's (its mark) is asked when the steps run
 // (src/exec/rollback.ts). Pure.
 import {normalize} from 'node:path/posix'
