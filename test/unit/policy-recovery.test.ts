@@ -38,10 +38,10 @@ describe('recovery of a killed policy apply', () => {
 
 describe("a killed policy apply's record: checked against the lab, not trusted", () => {
   const before = buildModel(loadTopologyFile(fileURLToPath(new URL('../../topologies/policy-three-tier.yaml', import.meta.url))))
-  const after = modelWith(before, {policies: before.policies!.slice(1)})
+  const changed = modelWith(before, {policies: before.policies!.slice(1)})
   const owner = 'netlab:policy-three-tier@/run/netlab'
   /** the record as policy apply writes it (JSON, read back) */
-  const record = () => JSON.parse(JSON.stringify({...compilePolicyApply(before, after, {owner}), intent: after, pid: 7}))
+  const record = () => JSON.parse(JSON.stringify({...compilePolicyApply(before, changed, {owner}), intent: changed, pid: 7}))
   const check = (raw: unknown) => checkApplyRecord(raw, before, owner)
   /** a journal with actions 0..n-1 done */
   const done = (n: number) => after({t: 'begin', ids: [...Array(n).keys()]}, {t: 'done', ids: [...Array(n).keys()]})
@@ -50,7 +50,7 @@ describe("a killed policy apply's record: checked against the lab, not trusted",
     const c = check(record())
     expect(c.ok).toBe(true)
     if (!c.ok) return
-    expect(c.record.next?.policies).toEqual(after.policies)
+    expect(c.record.next?.policies).toEqual(changed.policies)
     expect(recoveryOf(c.record, done(c.record.actions.length))).toBe('complete')
   })
 
