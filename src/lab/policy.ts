@@ -142,11 +142,16 @@ export interface CheckedApply {
  * them (compilePolicyApply, canonically); else there is nothing to complete, only to roll back
  * (rollback checks each undo step). A record of the wrong shape or lab is damaged: the reason. Pure.
  */
-export function checkApplyRecord(raw: unknown, model: LabModel, owner: string): {ok: true; record: CheckedApply} | {ok: false; reason: string} {
+export function checkApplyRecord(
+  raw: unknown,
+  model: LabModel,
+  owner: string,
+): {ok: true; record: CheckedApply} | {ok: false; reason: string} {
   const damaged = (reason: string) => ({ok: false as const, reason: `damaged: ${reason}`})
   if (!isObject(raw)) return damaged('it is not a policy apply record')
   if (raw.lab !== model.lab) return damaged(`it is for lab ${JSON.stringify(raw.lab)}, not ${model.lab}`)
-  if (!Array.isArray(raw.actions) || !raw.actions.every((a) => isObject(a) && Number.isInteger(a.id))) return damaged('it has no list of actions')
+  if (!Array.isArray(raw.actions) || !raw.actions.every((a) => isObject(a) && Number.isInteger(a.id)))
+    return damaged('it has no list of actions')
   const record: CheckedApply = {actions: raw.actions as {id: number}[], ...(Number.isInteger(raw.pid) ? {pid: raw.pid as number} : {})}
   const intent = raw.intent
   if (intent === undefined) return {ok: true, record} // an older netlab's record: rolled back

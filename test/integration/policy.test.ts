@@ -361,7 +361,8 @@ describe.skipIf(!isRoot)('a policy apply that is killed, or meets an injected fa
 
   it("a killed apply's record is checked, not trusted: one of another lab is refused (status says so, nothing run); only its policies become the lab's", () => {
     const file = join(stateDir, lab, 'policy-plan.json')
-    const saved = () => JSON.parse(readFileSync(join(stateDir, lab, 'state.json'), 'utf8')).model as {nodes: unknown[]; policies?: unknown[]}
+    const saved = () =>
+      JSON.parse(readFileSync(join(stateDir, lab, 'state.json'), 'utf8')).model as {nodes: unknown[]; policies?: unknown[]}
     const nodes = saved().nodes
     expect(killedAfterCommit(policyFile('none', [])).code).toBe(-1)
     const record = JSON.parse(readFileSync(file, 'utf8'))
