@@ -119,8 +119,7 @@ function readFault(lab: string, model: LabModel): FaultRead | undefined {
 
 /** The way out of a refused fault.json: nothing of it runs, so the record goes and the lab is rebuilt. */
 const refusedFault = (lab: string, reason: string) =>
-  `${files.fault(lab)}: refused, nothing was run: ${reason}
-` +
+  `${files.fault(lab)}: refused, nothing was run: ${reason}\n` +
   `remove it (rm ${files.fault(lab)}) to go on; a fault still in the kernel goes with "${netlabCmd()} down ${lab}" and "${netlabCmd()} up"`
 
 /** Undo the lab's injected fault; undefined when it has none. */

@@ -205,7 +205,7 @@ export function pendingApply(lab: string, model: LabModel): PendingApply | undef
 /** The refusal of a damaged policy-plan.json: nothing of it runs; the ways on. */
 const damagedApply = (lab: string, reason: string) =>
   `${files.policyPlan(lab)}: refused, nothing was run: ${reason}\n` +
-  `"${netlabCmd()} down ${lab}" still works; or remove it (rm ${files.policyPlan(lab)}) if lab ${lab}'s rules are known to be its policies'`
+  `"${netlabCmd()} down ${lab}" still works; or, if lab ${lab}'s rules are known to be its saved policies, remove it (rm ${files.policyPlan(lab)})`
 
 /**
  * Under the lab's lock: finish or undo a `policy apply` that was killed (its record is still
