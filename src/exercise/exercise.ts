@@ -2,7 +2,7 @@
 // The fault is a small plan run by the executor with its own journal (fault-journal.jsonl), and
 // saved with the lab (fault.json) before it runs, so `fix` undoes exactly what was applied, even
 // after a crash; `down` needs neither (every fault lives inside a lab namespace).
-import {existsSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {Executor} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -11,7 +11,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readJson, writeJson} from '../state/store.js'
+import {writeJson} from '../state/store.js'
 import {requireState} from '../lab/require-state.js'
 import {compilePlan} from '../compile/plan.js'
 import {settleInterrupted} from '../lab/policy.js'
@@ -20,7 +20,7 @@ import {netlabCmd} from '../core/invocation.js'
 import {run} from '../exec/runner.js'
 import {ownerMark} from '../core/names.js'
 import type {LabModel} from '../model/types.js'
-import {applicableKinds, FAULT_KINDS, pickFault, seeded, type Fault, type FaultKind} from './faults.js'
+import {applicableKinds, FAULT_KINDS, faultRecordProblem, pickFault, seeded, type Fault, type FaultKind} from './faults.js'
 
 export interface Injected {
   lab: string
@@ -100,12 +100,36 @@ export interface Fixed extends Injected {
   gone?: boolean
 }
 
+/** fault.json as read and checked against the lab's model (faultRecordProblem): the fault, or why it is refused. */
+type FaultRead = {ok: true; injected: Injected} | {ok: false; reason: string}
+
+/** The lab's injected fault, checked, not trusted; undefined when it has none. */
+function readFault(lab: string, model: LabModel): FaultRead | undefined {
+  const file = files.fault(lab)
+  if (!existsSync(file)) return undefined
+  let record: unknown
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {
+    return {ok: false, reason: 'damaged: it is not valid JSON'}
+  }
+  const problem = faultRecordProblem(record, model, labPlan(model), labDir(lab))
+  return problem ? {ok: false, reason: problem} : {ok: true, injected: record as Injected}
+}
+
+/** The way out of a refused fault.json: nothing of it runs, so the record goes and the lab is rebuilt. */
+const refusedFault = (lab: string, reason: string) =>
+  `${files.fault(lab)}: refused, nothing was run: ${reason}\n` +
+  `remove it (rm ${files.fault(lab)}) to go on; a fault still in the kernel goes with "${netlabCmd()} down ${lab}" and "${netlabCmd()} up"`
+
 /** Undo the lab's injected fault; undefined when it has none. */
 export async function fixLab(lab: string): Promise<Fixed | undefined> {
   requireState(lab)
   await settleInterrupted(lab)
-  const injected = readJson<Injected>(files.fault(lab))
-  if (!injected) return undefined
+  const read = readFault(lab, requireState(lab).model) // the model as the settled apply left it
+  if (!read) return undefined
+  if (!read.ok) throw new NetlabError(refusedFault(lab, read.reason))
+  const {injected} = read
   await preflight('netlab fix')
   const lock = acquireLock(lab)
   try {
@@ -151,8 +175,10 @@ async function faultGone(fault: Fault): Promise<boolean> {
  * in a replaced table goes with the old rules; any other stays.
  */
 export function faultWarning(lab: string, change: Plan): string | undefined {
-  const injected = readJson<Injected>(files.fault(lab))
-  if (!injected) return undefined
+  const read = readFault(lab, requireState(lab).model)
+  if (!read) return undefined
+  if (!read.ok) return `lab ${lab}'s fault record ${files.fault(lab)} is refused (${read.reason}): "${netlabCmd()} fix ${lab}" will say so`
+  const {injected} = read
   const replaced = new Set(change.actions.filter((a) => a.tool === 'iptables-restore').map((a) => a.netns))
   const f = injected.fault
   const removed = f.plan.actions.every((a) => inFilterTable(a) && replaced.has(a.netns))

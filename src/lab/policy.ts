@@ -2,7 +2,7 @@
 // input fails before anything is touched), lock the lab, journal and run the change plan
 // (src/compile/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
 // policies. The new policies are saved with the lab only once every node has them.
-import {existsSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'
 import {concurrency} from '../core/concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
@@ -18,12 +18,14 @@ import type {Plan} from '../core/actions.js'
 import {Journal, readJournal, summarize, type JournalSummary} from '../state/journal.js'
 import {acquireLock, lockHolder} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readJson, readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
+import {readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
 import {requireState} from './require-state.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import {plural} from '../core/plural.js'
+import {canonical} from '../plan/undo-check.js'
+import {netlabCmd} from '../core/invocation.js'
 
 export interface PolicyChange {
   /** the policy file */
@@ -123,51 +125,116 @@ interface PolicyApplyRecord extends Plan {
 /** What the next command does about an apply that was killed: finish it, or undo what it did. */
 export type Recovery = 'complete' | 'roll back'
 
-/** Complete only an apply whose every action is journaled done (all nodes have the new rules); any other is rolled back. */
-export function recoveryOf(record: {actions: {id: number}[]; intent?: LabModel}, summary: JournalSummary): Recovery {
-  return record.intent && record.actions.every((a) => summary.applied.has(a.id)) ? 'complete' : 'roll back'
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** A record as checked against the lab (checkApplyRecord): its actions, and the model it may complete to. */
+export interface CheckedApply {
+  actions: {id: number}[]
+  /** the lab's model with the record's policies, only when its actions are exactly the change netlab makes for them */
+  next?: LabModel
+  pid?: number
+}
+
+/**
+ * policy-plan.json, checked, not trusted (as read: `raw`): the next command runs its undo steps
+ * or makes its intent the lab's model. Only the intent's policies are taken (the rest of the
+ * model stays the lab's own), and only when the record's actions are what netlab compiles for
+ * them (compilePolicyApply, canonically); else there is nothing to complete, only to roll back
+ * (rollback checks each undo step). A record of the wrong shape or lab is damaged: the reason. Pure.
+ */
+export function checkApplyRecord(
+  raw: unknown,
+  model: LabModel,
+  owner: string,
+): {ok: true; record: CheckedApply} | {ok: false; reason: string} {
+  const damaged = (reason: string) => ({ok: false as const, reason: `damaged: ${reason}`})
+  if (!isObject(raw)) return damaged('it is not a policy apply record')
+  if (raw.lab !== model.lab) return damaged(`it is for lab ${JSON.stringify(raw.lab)}, not ${model.lab}`)
+  if (!Array.isArray(raw.actions) || !raw.actions.every((a) => isObject(a) && Number.isInteger(a.id)))
+    return damaged('it has no list of actions')
+  const record: CheckedApply = {actions: raw.actions as {id: number}[], ...(Number.isInteger(raw.pid) ? {pid: raw.pid as number} : {})}
+  const intent = raw.intent
+  if (intent === undefined) return {ok: true, record} // an older netlab's record: rolled back
+  if (!isObject(intent) || !Array.isArray(intent.policies)) return damaged('its intent has no list of policies')
+  try {
+    const next = modelWith(model, {policies: intent.policies as LabModel['policies']})
+    const made = compilePolicyApply(model, next, {owner})
+    return {ok: true, record: canonical(made.actions) === canonical(raw.actions) ? {...record, next} : record}
+  } catch (error) {
+    return damaged(`its policies cannot be compiled (${(error as Error).message.split('\n')[0]})`)
+  }
+}
+
+/** Complete only an apply that did something, every action of it journaled done (all nodes have the new rules), and that leads somewhere checked; any other is rolled back. */
+export function recoveryOf(record: CheckedApply, summary: JournalSummary): Recovery {
+  return record.next && record.actions.length > 0 && record.actions.every((a) => summary.applied.has(a.id)) ? 'complete' : 'roll back'
+}
+
+/** The lab's policy-plan.json, checked (checkApplyRecord); undefined when there is none. */
+function readApplyRecord(lab: string, model: LabModel): ReturnType<typeof checkApplyRecord> | undefined {
+  const file = files.policyPlan(lab)
+  if (!existsSync(file)) return undefined
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {
+    return {ok: false, reason: 'damaged: it is not valid JSON'}
+  }
+  return checkApplyRecord(raw, model, ownerMark(lab, stateRoot()))
 }
 
 /** An apply that is running, or was killed, on this lab (for status: it never changes anything). */
 export interface PendingApply {
   /** the apply's process, if it still runs */
   running?: number
-  /** what the next netlab command on the lab will do about it, if it is not running */
-  next: Recovery
+  /** what the next netlab command on the lab will do about it, if it is not running and its record is sound */
+  next?: Recovery
+  /** its record cannot be used: why (nothing of it is run) */
+  damaged?: string
   policies?: number
 }
 
-export function pendingApply(lab: string): PendingApply | undefined {
-  const record = readJson<PolicyApplyRecord>(files.policyPlan(lab))
-  if (!record) return undefined
-  const next = recoveryOf(record, summarize(readJournal(files.policyJournal(lab))))
-  return {running: lockHolder(lab), next, policies: record.intent?.policies?.length}
+export function pendingApply(lab: string, model: LabModel): PendingApply | undefined {
+  const read = readApplyRecord(lab, model)
+  if (!read) return undefined
+  if (!read.ok) return {running: lockHolder(lab), damaged: read.reason}
+  const next = recoveryOf(read.record, summarize(readJournal(files.policyJournal(lab))))
+  return {running: lockHolder(lab), next, policies: read.record.next?.policies?.length}
 }
+
+/** The refusal of a damaged policy-plan.json: nothing of it runs; the ways on. */
+const damagedApply = (lab: string, reason: string) =>
+  `${files.policyPlan(lab)}: refused, nothing was run: ${reason}\n` +
+  `"${netlabCmd()} down ${lab}" still works; or, if lab ${lab}'s rules are known to be its saved policies, remove it (rm ${files.policyPlan(lab)})`
 
 /**
  * Under the lab's lock: finish or undo a `policy apply` that was killed (its record is still
  * there), and say what was done; undefined when there was none.
  */
 async function recoverPolicyApply(lab: string): Promise<Recovery | undefined> {
-  const record = readJson<PolicyApplyRecord>(files.policyPlan(lab))
-  if (!record) {
+  if (!existsSync(files.policyPlan(lab))) {
     forget(lab)
     return undefined
   }
+  const state = readState(lab)
+  // without the lab's state there is no model to check the record against: left for down
+  if (!state) return undefined
+  const read = readApplyRecord(lab, state.model)!
+  if (!read.ok) throw new NetlabError(damagedApply(lab, read.reason))
+  const {record} = read
   const summary = summarize(readJournal(files.policyJournal(lab)))
   const recovery = recoveryOf(record, summary)
-  const state = readState(lab)
   const who = `a "netlab policy apply" on lab ${lab} was stopped before it finished${record.pid ? ` (pid ${record.pid})` : ''}`
-  if (recovery === 'complete' && state) {
-    // every node has the new rules: the lab's state catches up with its kernel
-    writeState({...state, model: record.intent!})
+  if (recovery === 'complete' && record.next) {
+    // every node has the new rules: the lab's state catches up with its kernel (its policies, nothing else)
+    writeState({...state, model: record.next})
     forget(lab)
     process.stderr.write(
-      `netlab: ${who}, after every node had its new rules: completed (lab ${lab} now has its ${record.intent!.policies?.length ?? 0} policies)\n`,
+      `netlab: ${who}, after every node had its new rules: completed (lab ${lab} now has its ${record.next.policies?.length ?? 0} policies)\n`,
     )
     return recovery
   }
-  const report = await rollback(record, summary, {lab, source: files.policyPlan(lab)})
+  const report = await rollback(record as Pick<Plan, 'actions'>, summary, {lab, source: files.policyPlan(lab)})
   forget(lab)
   process.stderr.write(`netlab: ${who}: rolled back (${plural(report.undone, 'action')} undone; lab ${lab} keeps its old policies)\n`)
   return 'roll back'

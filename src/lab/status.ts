@@ -67,7 +67,7 @@ export function statusOf(lab: string): StatusReport {
   const m: LabModel = state.model
   const present = existingNetns()
   const missing = allNetns(m).filter((ns) => !present.has(ns))
-  const pending = pendingApply(lab)
+  const pending = pendingApply(lab, m)
   return {
     lab: m.lab,
     state: state.status === 'building' ? 'building' : missing.length > 0 ? 'degraded' : 'up',
@@ -98,6 +98,8 @@ export function statusOf(lab: string): StatusReport {
 /** The line status shows while a policy apply runs, or after one was killed. */
 function pendingLine(p: PendingApply, lab: string): string {
   if (p.running) return `policy apply: running (pid ${p.running})`
+  if (p.damaged)
+    return `policy apply: interrupted, and its record is refused (${p.damaged}); nothing of it is run: "${netlabCmd()} down ${lab}" still works`
   return p.next === 'complete'
     ? `policy apply: interrupted after every node had its new rules (the policies shown are the old ones); ` +
         `the next netlab command on this lab (probe, break, fix, policy apply) completes it`

@@ -153,3 +153,6 @@ export function markSteps(steps: readonly (UndoStep & Partial<Command>)[]): Map<
   }
   return marks
 }
+
+// for the checks of a fault's and a policy apply's records (src/exercise/faults.ts, src/lab/policy.ts): one canonical form
+export {canonical}

@@ -37,7 +37,7 @@ export function writeState(state: LabState): void {
 }
 
 /** A JSON file, or undefined when it is missing or cut short (a crash mid-write cannot leave half: writes rename). */
-export function readJson<T>(path: string): T | undefined {
+function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T
   } catch {

@@ -182,6 +182,36 @@ describe.skipIf(!isRoot)('ownership', () => {
     expect(netlab(['down', lab], env).code).toBe(0)
   })
 
+  it("fix checks fault.json against the lab's model before it runs anything: another namespace is refused, {} is damaged", () => {
+    const lab = upLab('own-fault2', 2)
+    const elsewhere = uniqueLab('elsewhere')
+    handmade.push(elsewhere)
+    addNetns(elsewhere)
+    expect(netlab(['break', lab, 'drop', '--seed', '1'], env).code).toBe(0)
+    const file = join(stateDir, lab, 'fault.json')
+    const injected = JSON.parse(readFileSync(file, 'utf8'))
+    const [action] = injected.fault.plan.actions
+    const node = action.netns
+    // the rule's check (iptables -C) and its undo pointed at a namespace that is not the lab's
+    action.netns = elsewhere
+    action.undo.commands[0].netns = elsewhere
+    writeFileSync(file, JSON.stringify(injected))
+    const r = netlab(['fix', lab], env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${file}: refused, nothing was run: it is not a drop fault netlab makes for lab ${lab}`)
+    expect(r.stderr).toContain(`rm ${file}`)
+    expect(existsSync(file)).toBe(true)
+    const rules = spawnSync('ip', ['netns', 'exec', node, 'iptables', '-S', 'FORWARD'], {encoding: 'utf8'}).stdout
+    expect(rules).toContain('-j DROP') // the fault is still in: nothing was undone, nor said to be gone
+
+    writeFileSync(file, '{}')
+    const damaged = netlab(['fix', lab], env)
+    expect(damaged.code).toBe(1)
+    expect(damaged.stderr).toContain(`${file}: refused, nothing was run: damaged: it holds no fault`)
+    expect(damaged.stderr).not.toContain('TypeError')
+    expect(netlab(['down', lab], env).code).toBe(0)
+  })
+
   it("down stops only processes whose record names one of the lab's", async () => {
     const lab = track(uniqueLab('own-pids'))
     const sleeper = spawn('sleep', ['600'], {stdio: 'ignore'})

@@ -322,7 +322,8 @@ describe.skipIf(!isRoot)('a policy apply that is killed, or meets an injected fa
     writeFileSync(file, stringify({policies}))
     return file
   }
-  const pending = () => (JSON.parse(netlab(['status', lab, '--json'], env).stdout) as {policyApply?: {next: string}}).policyApply
+  const pending = () =>
+    (JSON.parse(netlab(['status', lab, '--json'], env).stdout) as {policyApply?: {next?: string; damaged?: string}}).policyApply
   const killedAfterCommit = (file: string) => netlab(['policy', 'apply', lab, file], {...env, NETLAB_TEST_KILL_AFTER_COMMIT: '1'})
 
   it('SIGKILL just after the kernel commit: status says so, and the next command completes it (all nodes done) or rolls it back (journal short of done)', () => {
@@ -356,6 +357,35 @@ describe.skipIf(!isRoot)('a policy apply that is killed, or meets an injected fa
     expect(rolledBack.code, JSON.stringify(rolledBack.report.policy?.violations)).toBe(0)
     expect(rolledBack.report.policy!.deniedBlocked).toBeGreaterThan(20) // the old (tight) policies, in state and kernel
     expect(filterTables(lab)).toBe(tightTables)
+  }, 120_000)
+
+  it("a killed apply's record is checked, not trusted: one of another lab is refused (status says so, nothing run); only its policies become the lab's", () => {
+    const file = join(stateDir, lab, 'policy-plan.json')
+    const saved = () =>
+      JSON.parse(readFileSync(join(stateDir, lab, 'state.json'), 'utf8')).model as {nodes: unknown[]; policies?: unknown[]}
+    const nodes = saved().nodes
+    expect(killedAfterCommit(policyFile('none', [])).code).toBe(-1)
+    const record = JSON.parse(readFileSync(file, 'utf8'))
+
+    writeFileSync(file, JSON.stringify({...record, lab: 'other'}))
+    expect(pending()?.damaged).toBe('damaged: it is for lab "other", not ' + lab)
+    expect(netlab(['status', lab], env).stdout).toContain('its record is refused')
+    const refused = netlab(['fix', lab], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`${file}: refused, nothing was run: damaged: it is for lab "other"`)
+    expect(existsSync(file)).toBe(true)
+
+    // an intent that would move the lab's nodes elsewhere: completed with its policies only
+    record.intent.nodes[0].netns = 'victim'
+    record.intent.podCIDR = '10.99.0.0/16'
+    writeFileSync(file, JSON.stringify(record))
+    expect(pending()?.next).toBe('complete')
+    const completed = netlab(['fix', lab], env)
+    expect(completed.code, completed.stderr).toBe(0)
+    expect(completed.stderr).toContain('completed (lab')
+    expect(saved().nodes).toEqual(nodes)
+    expect(saved().policies).toEqual([])
+    expect(existsSync(file)).toBe(false)
   }, 120_000)
 
   it('SIGKILL at moments through a policy apply leaves no scratch directory once the next command has run', async () => {

@@ -2,7 +2,7 @@
 // plan whose undo restores exactly what the lab's own plan set, and --seed picks the same one.
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {applicableKinds, candidates, FAULT_KINDS, pickFault, seeded} from '../../src/exercise/faults.js'
+import {applicableKinds, candidates, FAULT_KINDS, faultRecordProblem, pickFault, seeded} from '../../src/exercise/faults.js'
 import {FAULTS} from '../../src/exercise/faults/index.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
@@ -79,6 +79,47 @@ describe('netlab break: the faults', () => {
     expect([...kinds].sort()).toEqual(['drop', 'fdb', 'forwarding', 'masquerade', 'route'])
     const hg = LABS[0][1]
     expect(pickFault(hg.model, hg.plan, 'fdb', seeded(1))).toBeUndefined()
+  })
+})
+
+describe("fix's fault.json: checked against the lab's model, not trusted", () => {
+  const {model, plan} = LABS[2][1] // three-node-vxlan: every kind
+  const dir = `/run/netlab/${model.lab}`
+  /** a record as break writes it (JSON, read back), then changed by `edit` */
+  const record = (edit: (r: {lab: string; seed: number; fault: ReturnType<typeof candidates>[number]}) => void = () => {}) => {
+    const r = JSON.parse(JSON.stringify({lab: model.lab, seed: 3, fault: pickFault(model, plan, 'drop', seeded(3))}))
+    edit(r)
+    return r as unknown
+  }
+  const problem = (r: unknown) => faultRecordProblem(r, model, plan, dir)
+
+  it('a fault break makes, of every kind the lab takes, is accepted', () => {
+    expect(problem(record())).toBeUndefined()
+    for (const kind of applicableKinds(model, plan))
+      for (const fault of candidates(model, plan, kind))
+        expect(problem(JSON.parse(JSON.stringify({lab: model.lab, seed: 1, fault}))), kind).toBeUndefined()
+  })
+
+  it('a record of another shape is damaged, never a TypeError', () => {
+    for (const r of [{}, null, [], 'x', {lab: model.lab}, {lab: model.lab, fault: {kind: 'drop'}}, {lab: model.lab, fault: {kind: 'nope'}}])
+      expect(problem(r), JSON.stringify(r)).toMatch(/^damaged: /)
+    expect(problem(record((r) => (r.lab = 'other')))).toBe(`damaged: it is for lab "other", not ${model.lab}`)
+  })
+
+  it("a fault netlab's model does not make is refused: another namespace, other arguments, an extra undo", () => {
+    const otherNs = problem(record((r) => (r.fault.plan.actions[0].netns = 'netlab-other.node-0')))
+    expect(otherNs).toMatch(/^it is not a drop fault netlab makes for lab three-node-vxlan/)
+    // the rule that fix checks with iptables -C, changed: nothing else in the record is wrong
+    expect(problem(record((r) => r.fault.plan.actions[0].args.push('-m', 'comment')))).toMatch(/^it is not a drop fault/)
+    const extra = problem(
+      record((r) => {
+        const [a] = r.fault.plan.actions
+        if (a.undo.kind === 'commands') a.undo.commands.push({tool: 'ip', netns: null, args: ['netns', 'del', 'victim']})
+      }),
+    )
+    expect(extra).toContain('deletes namespace victim, which is not named for lab three-node-vxlan')
+    // its words too: what fix prints comes from the model, not the file
+    expect(problem(record((r) => (r.fault.where = 'node-9')))).toMatch(/^it is not a drop fault/)
   })
 })
 
