@@ -28,8 +28,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string')
 const isStringMap = (v: unknown) => v === undefined || (isRecord(v) && Object.values(v).every((x) => typeof x === 'string'))
 
-/** JSON with keys in order, so two commands compare equal whatever order a file wrote their keys in. */
-function canonical(v: unknown): string {
+/**
+ * JSON with keys in order, so two commands compare equal whatever order a file wrote their keys
+ * in (also the form a fault's and a policy apply's records are compared in).
+ */
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
   if (isRecord(v))
     return `{${Object.keys(v)
@@ -153,6 +156,3 @@ export function markSteps(steps: readonly (UndoStep & Partial<Command>)[]): Map<
   }
   return marks
 }
-
-// for the checks of a fault's and a policy apply's records (src/exercise/faults.ts, src/lab/policy.ts): one canonical form
-export {canonical}
