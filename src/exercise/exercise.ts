@@ -2,7 +2,7 @@
 // The fault is a small plan run by the executor with its own journal (fault-journal.jsonl), and
 // saved with the lab (fault.json) before it runs, so `fix` undoes exactly what was applied, even
 // after a crash; `down` needs neither (every fault lives inside a lab namespace).
-import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {Executor} from '../exec/executor.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -11,7 +11,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {writeJson} from '../state/store.js'
+import {readRecord, writeJson} from '../state/store.js'
 import {requireState} from '../lab/require-state.js'
 import {compilePlan} from '../compile/plan.js'
 import {settleInterrupted} from '../lab/policy.js'
@@ -105,16 +105,11 @@ type FaultRead = {ok: true; injected: Injected} | {ok: false; reason: string}
 
 /** The lab's injected fault, checked, not trusted; undefined when it has none. */
 function readFault(lab: string, model: LabModel): FaultRead | undefined {
-  const file = files.fault(lab)
-  if (!existsSync(file)) return undefined
-  let record: unknown
-  try {
-    record = JSON.parse(readFileSync(file, 'utf8'))
-  } catch {
-    return {ok: false, reason: 'damaged: it is not valid JSON'}
-  }
-  const problem = faultRecordProblem(record, model, labPlan(model), labDir(lab))
-  return problem ? {ok: false, reason: problem} : {ok: true, injected: record as Injected}
+  const read = readRecord(files.fault(lab))
+  if (!read) return undefined
+  if ('damaged' in read) return {ok: false, reason: read.damaged}
+  const problem = faultRecordProblem(read.json, model, labPlan(model), labDir(lab))
+  return problem ? {ok: false, reason: problem} : {ok: true, injected: read.json as Injected}
 }
 
 /** The way out of a refused fault.json: nothing of it runs, so the record goes and the lab is rebuilt. */

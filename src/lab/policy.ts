@@ -2,7 +2,7 @@
 // input fails before anything is touched), lock the lab, journal and run the change plan
 // (src/compile/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
 // policies. The new policies are saved with the lab only once every node has them.
-import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'
 import {concurrency} from '../core/concurrency.js'
 import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
@@ -18,7 +18,7 @@ import type {Plan} from '../core/actions.js'
 import {Journal, readJournal, summarize, type JournalSummary} from '../state/journal.js'
 import {acquireLock, lockHolder} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
-import {readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
+import {readRecord, readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
 import {requireState} from './require-state.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {loadPolicyFile} from '../topology/parse.js'
@@ -172,15 +172,10 @@ export function recoveryOf(record: CheckedApply, summary: JournalSummary): Recov
 
 /** The lab's policy-plan.json, checked (checkApplyRecord); undefined when there is none. */
 function readApplyRecord(lab: string, model: LabModel): ReturnType<typeof checkApplyRecord> | undefined {
-  const file = files.policyPlan(lab)
-  if (!existsSync(file)) return undefined
-  let raw: unknown
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'))
-  } catch {
-    return {ok: false, reason: 'damaged: it is not valid JSON'}
-  }
-  return checkApplyRecord(raw, model, ownerMark(lab, stateRoot()))
+  const read = readRecord(files.policyPlan(lab))
+  if (!read) return undefined
+  if ('damaged' in read) return {ok: false, reason: read.damaged}
+  return checkApplyRecord(read.json, model, ownerMark(lab, stateRoot()))
 }
 
 /** An apply that is running, or was killed, on this lab (for status: it never changes anything). */

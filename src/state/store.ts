@@ -45,8 +45,20 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-/** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason). */
-/** missing: there is no state.json at all (as opposed to one that cannot be used) */
+/**
+ * A record a command left for the next one (fault.json, policy-plan.json), parsed but not yet
+ * checked: undefined when there is none, `damaged` when it is not JSON (never quoted).
+ */
+export function readRecord(path: string): {json: unknown} | {damaged: string} | undefined {
+  if (!existsSync(path)) return undefined
+  try {
+    return {json: JSON.parse(readFileSync(path, 'utf8')) as unknown}
+  } catch {
+    return {damaged: 'damaged: it is not valid JSON'}
+  }
+}
+
+/** A lab's state.json as read: its state, or why there is none to use (missing, or damaged: the reason; missing: there is no state.json at all, as opposed to one that cannot be used). */
 export type StateRead = {ok: true; state: LabState} | {ok: false; reason: string; missing?: boolean}
 
 /** Read and check state.json (src/state/schema.ts): a damaged file is a reason, never a crash later. */
