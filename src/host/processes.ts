@@ -235,25 +235,29 @@ export async function stopLabProcesses(
   lab: string,
   which: (p: {name: string}) => boolean = () => true,
   limits: StopLimits = STOP_LIMITS,
-): Promise<StopReport> {
-  const report: StopReport = {stopped: 0, stuck: []}
-  await Promise.all(
-    labProcesses(lab)
-      .filter(which)
-      .map(async (p) => {
-        if (p.marker !== undefined) {
-          // no PID yet: it was being started; find it by its marker
-          const pids = p.pid !== undefined ? [p.pid] : processesWith(p.marker)
-          const results = await Promise.all(pids.map((pid) => stopProcess(pid, p.marker, limits)))
-          report.stopped += results.filter((r) => r.outcome === 'stopped').length
-          const stuck = results.flatMap((r) => (r.outcome === 'stuck' ? [{name: p.name, pid: r.pid, why: r.why}] : []))
-          report.stuck.push(...stuck)
-          if (stuck.length > 0) return // keep the record: `down` again tries again
-        }
-        unregisterLabProcess(lab, p.name)
-      }),
-  )
-  return report
+): Promise<StopReport & {pids: Set<number>}> {
+  const records = labProcesses(lab).filter(which)
+  // each process once: a record made before its PID was known is found by its marker, which the
+  // other engines of the same probe carry too
+  const targets = new Map<number, string>()
+  const pidsOf = new Map<string, number[]>()
+  for (const p of records) {
+    if (p.marker === undefined) continue
+    const pids = p.pid !== undefined ? [p.pid] : processesWith(p.marker)
+    pidsOf.set(p.name, pids)
+    for (const pid of pids) if (!targets.has(pid)) targets.set(pid, p.marker)
+  }
+  const results = new Map((await Promise.all([...targets].map(([pid, marker]) => stopProcess(pid, marker, limits)))).map((r) => [r.pid, r]))
+  const report: StopReport = {stopped: [...results.values()].filter((r) => r.outcome === 'stopped').length, stuck: []}
+  for (const p of records) {
+    const stuck = (pidsOf.get(p.name) ?? []).flatMap((pid) => {
+      const r = results.get(pid)
+      return r?.outcome === 'stuck' ? [{name: p.name, pid, why: r.why}] : []
+    })
+    report.stuck.push(...stuck)
+    if (stuck.length === 0) unregisterLabProcess(lab, p.name) // else kept: `down` again tries again
+  }
+  return {...report, pids: new Set(targets.keys())}
 }
 
 /** What `down` says about processes that refused to die. */

@@ -23,7 +23,7 @@ import {findLabNetns} from './ownership.js'
 /** The lab's processes: those its records name, then those it has no record of (see above). */
 export async function stopAllLabProcesses(lab: string): Promise<StopReport> {
   const recorded = await stopLabProcesses(lab)
-  const found = await stopUnrecorded(lab)
+  const found = await stopUnrecorded(lab, recorded.pids) // not those again: one just stopped may still be exiting
   return {stopped: recorded.stopped + found.stopped, stuck: [...recorded.stuck, ...found.stuck]}
 }
 
@@ -38,10 +38,11 @@ export function tableInodes(text: string): number[] {
   })
 }
 
-async function stopUnrecorded(lab: string): Promise<StopReport> {
+async function stopUnrecorded(lab: string, handled: Set<number>): Promise<StopReport> {
   const report: StopReport = {stopped: 0, stuck: []}
   const me = process.getuid?.()
   const candidates = processesWithArg((a) => parseLabProcessMarker(a)?.lab === lab).filter(({pid, arg}) => {
+    if (handled.has(pid)) return false
     const st = procStat(pid)
     return !finished(st) && st!.ppid === parseLabProcessMarker(arg)!.owner && processUid(pid) === me
   })

@@ -4,7 +4,12 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
-import {finished, parseProcStat, procStat, stopProcess} from '../../src/host/processes.js'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {finished, parseProcStat, procStat, registerLabProcess, stopLabProcesses, stopProcess} from '../../src/host/processes.js'
+import {processMarker} from '../../src/core/names.js'
+import {withStateDir} from '../helpers/state.js'
 
 const started: ChildProcess[] = []
 afterEach(() => {
@@ -93,5 +98,27 @@ describe('stopProcess', () => {
     const c = await perl('print "ready\\n"; sleep 60', marker())
     expect(await stopProcess(c.pid!, 'netlab-some-other-marker', limits)).toEqual({pid: c.pid, outcome: 'not-running'})
     expect(finished(procStat(c.pid!))).toBe(false)
+  })
+})
+
+describe('stopLabProcesses', () => {
+  it('counts each process once: records made before their PIDs were known find every engine of the probe by its marker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netlab-procs-'))
+    try {
+      await withStateDir(dir, async () => {
+        const lab = 'procs'
+        const m = processMarker('probe-engine', lab, process.pid)
+        const engines = await Promise.all([0, 1].map(() => perl('print "ready\\n"; sleep 60', m)))
+        // both records without a PID (the probe was stopped before it wrote them again): each marker finds both engines
+        registerLabProcess(lab, `probe-engine-${process.pid}`, m)
+        registerLabProcess(lab, `probe-engine-${process.pid}.1`, m)
+        const report = await stopLabProcesses(lab)
+        expect(report.stopped).toBe(2)
+        expect(report.stuck).toEqual([])
+        for (const e of engines) expect(finished(procStat(e.pid!))).toBe(true)
+      })
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
