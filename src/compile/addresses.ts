@@ -6,6 +6,7 @@ import {bridgeAttachPods, bridgeConfigurePod} from '../modes/bridge.js'
 import {cniPhases} from './cni-plan.js'
 import {sharedPhase} from './shared-phase.js'
 import {segmentPrefix} from './underlay.js'
+import {markLoopback} from '../tools/ip.js'
 
 /** nodes phase: lo marked, eth0 addressed and up, and the pods attached (unless CNI plugins do it). */
 export function nodesPhase(ctx: PlanContext): void {
@@ -19,12 +20,7 @@ export function nodesPhase(ctx: PlanContext): void {
     scope: 'netns',
   })
   for (const n of model.nodes) {
-    b.inNetns(
-      n.netns,
-      'ip',
-      ['link', 'set', 'lo', 'up', 'alias', mark],
-      `loopback up; the alias "${mark}" marks the namespace as this lab's`,
-    )
+    b.inNetns(n.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's`)
     b.inNetns(
       n.netns,
       'ip',
@@ -54,7 +50,7 @@ export function podsPhase(ctx: PlanContext): void {
       b.inNetns(
         p.netns,
         'ip',
-        ['link', 'set', 'lo', 'up', 'alias', mark],
+        markLoopback(mark),
         `loopback up (the runtime's, not the conflist's); the alias "${mark}" marks the namespace as this lab's`,
       )
     cniPhases(ctx)
@@ -70,7 +66,7 @@ export function podsPhase(ctx: PlanContext): void {
   })
   for (const n of model.nodes) {
     for (const p of n.pods) {
-      b.inNetns(p.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], 'loopback up (the CNI loopback plugin)')
+      b.inNetns(p.netns, 'ip', markLoopback(mark), 'loopback up (the CNI loopback plugin)')
       ;(model.mode.configurePod ?? bridgeConfigurePod)(ctx, p, n)
     }
   }

@@ -5,6 +5,7 @@ import {allPods, type PlanContext} from '../model/types.js'
 import {bridgeNodeLinks} from '../modes/bridge.js'
 import {sharedPhase} from './shared-phase.js'
 import {fabricBridges, plugFabricPorts, routerCables} from './underlay.js'
+import {markLoopback} from '../tools/ip.js'
 
 /** "a", "a and b", "a, b and c" */
 function listNames(names: string[]): string {
@@ -149,11 +150,6 @@ export function fabricPhase(ctx: PlanContext): void {
           `${model.segments.length} L2 segments, which only the ${model.router!.name} joins.`,
     scope: 'netns',
   })
-  b.inNetns(
-    model.fabric.netns,
-    'ip',
-    ['link', 'set', 'lo', 'up', 'alias', mark],
-    `loopback up; the alias "${mark}" marks the namespace as this lab's for cleanup`,
-  )
+  b.inNetns(model.fabric.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's for cleanup`)
   plugFabricPorts(ctx)
 }

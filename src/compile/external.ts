@@ -4,6 +4,7 @@
 import {vpcReachesPods, type LabModel, type PlanContext} from '../model/types.js'
 import {sharedPhase} from './shared-phase.js'
 import {legOn, segmentPrefix} from './underlay.js'
+import {markLoopback} from '../tools/ip.js'
 
 type ExternalHost = LabModel['external'][number]
 
@@ -27,12 +28,7 @@ export function externalPhase(ctx: PlanContext): void {
     scope: 'netns',
   })
   for (const e of model.external) {
-    b.inNetns(
-      e.netns,
-      'ip',
-      ['link', 'set', 'lo', 'up', 'alias', mark],
-      `loopback up; the alias "${mark}" marks the namespace as this lab's`,
-    )
+    b.inNetns(e.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's`)
     if (e.vpc) vpcHost(ctx, e)
     else internetHost(ctx, e)
   }

@@ -2,6 +2,7 @@
 // fabric namespace), and — when the lab has more than one segment, or its routing mode keeps a
 // route table outside the nodes — a router with one leg per segment.
 import type {LabModel, NodeModel, RouterModel, PlanContext} from '../model/types.js'
+import {markLoopback} from '../tools/ip.js'
 
 const prefixOf = (cidr: string) => cidr.split('/')[1]
 
@@ -101,7 +102,7 @@ export function configureRouter({model, b, mark}: PlanContext): void {
     } It sends no ICMP redirects: when a packet enters and leaves by the same leg (one node to another on the same segment), Linux would otherwise tell the sender to go direct next time, and the nodes would learn a shortcut around the router.`,
     scope: 'netns',
   })
-  b.inNetns(r.netns, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark], `loopback up; the alias "${mark}" marks the namespace as this lab's`)
+  b.inNetns(r.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's`)
   for (const leg of r.legs) {
     b.inNetns(
       r.netns,

@@ -128,6 +128,14 @@ export function ipWord(arg: string): string {
 /** A command that fails for real, for tests that inject a fault. */
 const FAULT_LINE = ['link', 'set', 'dev', 'netlab-fault', 'up']
 
+/**
+ * Loopback up, with the lab's mark as its alias: the step that makes a namespace the lab's (read
+ * back by `down` and rollback, and recognised by the undo check's markSteps).
+ */
+export function markLoopback(mark: string): string[] {
+  return ['link', 'set', 'lo', 'up', 'alias', mark]
+}
+
 /** How a lab namespace is deleted: the undo of its creation (rollback and `down`). */
 export function netnsDel(netns: string): Command {
   return {tool: 'ip', netns: null, args: ['netns', 'del', netns]}
