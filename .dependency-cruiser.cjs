@@ -9,6 +9,7 @@ const LAYERS = [
   'cni', // CNI presets (conflists a lab can name); cni/plugin is its own program, below
   'model', // the lab model's vocabulary: what a lab is made of, what a routing mode must say
   'modes', // the routing modes: one module each, and their registry
+  'proxy', // kube-proxy's modes (iptables, nftables, none): one module each, and their registry
   'compile', // topology → model → plan, asking the lab's mode at each step
   'graph', // the model as a picture
   'state', // the state directory: saved model, plan, journal

@@ -16,8 +16,9 @@ fi
 # ip, iptables-restore, perl (the namespace fan-out and the probe's engine), ping, fping and curl
 # (for your own hands-on checks inside a lab: netlab exec POD -- curl ...), sysctl, tcpdump (netlab capture), the reference CNI plugins
 # (/usr/lib/cni: bridge, host-local, loopback... for cluster.cni and netlab-cni's conformance test).
+# nftables: nft, for kube-proxy's nftables mode (cluster.proxy: nftables).
 # zsh: only for the test that runs the zsh completion script (a few MB, no recommends).
-PACKAGES=(iproute2 iptables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh)
+PACKAGES=(iproute2 iptables nftables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

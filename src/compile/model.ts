@@ -8,6 +8,7 @@ import {cniModel, DEFAULT_CNI_ENV} from './cni-model.js'
 import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
 import {findRoutingMode, ROUTING_MODES, routingMode} from '../modes/index.js'
 import {resolvePolicies} from './policies.js'
+import {resolveServices} from './services.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel, CniEnv, RoutingModeModule} from '../model/types.js'
 
 /** Nodes get underlay addresses from .10 up, like a small VPC subnet with room for routers below. */
@@ -444,6 +445,7 @@ function assembleModel(
       nodes.flatMap((n) => n.pods),
       opts.warnings,
     )
+  if (topo.services) model.services = resolveServices(topo, model, opts.warnings)
   return model
 }
 
@@ -525,9 +527,14 @@ function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member 
   return {kind: 'router', name: r.name, netns: r.netns, ips: r.legs.map((l) => l.ip), role}
 }
 
-/** A pod's labels, when it has any: what policies select it by (a pod without labels has no key). */
-function labelsOf(p: Topology['nodes'][number]['pods'][number]): {labels?: Record<string, string>} {
-  return p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}
+/** A pod's labels and ports, when it has any: what policies and Services select it by, and what it serves (a pod without has no key). */
+function labelsOf(p: Topology['nodes'][number]['pods'][number]): Pick<PodModel, 'labels' | 'ports'> {
+  return {
+    ...(p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}),
+    ...(p.ports
+      ? {ports: p.ports.map((pp) => ({...(pp.name ? {name: pp.name.value} : {}), port: pp.port.value, protocol: pp.protocol.value}))}
+      : {}),
+  }
 }
 
 /**

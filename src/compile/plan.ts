@@ -15,6 +15,7 @@ import {firewallPhase, forwardingPhase} from './forwarding.js'
 import {ipv4OnlyPhase, namespacesPhase} from './machines.js'
 import {policyPhase} from './policy.js'
 import {neighboursPhase, routesPhase, segmentsPhase} from './routing.js'
+import {servicesPhase} from './services-phase.js'
 import {configureRouter} from './underlay.js'
 
 export {DYNAMIC_NEIGHBOUR_LIMIT} from '../modes/neighbours.js'
@@ -39,6 +40,7 @@ const PHASES: readonly ((ctx: PlanContext) => void)[] = [
   routesPhase,
   forwardingPhase,
   firewallPhase,
+  servicesPhase,
   policyPhase,
 ]
 

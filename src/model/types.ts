@@ -5,7 +5,7 @@
 // all speak it: a routing mode's interface (what every mode must say), an endpoint of a flow,
 // the CNI runtime's part of the model.
 import type {PlanBuilder} from '../plan/builder.js'
-import type {PolicyProtocol, PolicyType, RoutingMode, Topology} from '../topology/types.js'
+import type {PolicyProtocol, PolicyType, ProxyMode, RoutingMode, ServiceProtocol, ServiceType, Topology} from '../topology/types.js'
 import type {GraphContribution} from './graph.js'
 
 export interface PodModel {
@@ -22,8 +22,17 @@ export interface PodModel {
    * (aws-vpc: it answers for 169.254.1.1); absent: the kernel picks one
    */
   hostVethMac?: string
-  /** its labels, when it has any (what policies select it by) */
+  /** its labels, when it has any (what policies and Services select it by) */
   labels?: Record<string, string>
+  /** what it serves, when it declares ports: netlab's workload answers on each (src/lab/workload.ts) */
+  ports?: PodPort[]
+}
+
+/** A port a pod serves (a container's port). */
+export interface PodPort {
+  name?: string
+  port: number
+  protocol: ServiceProtocol
 }
 
 export interface NodeModel {
@@ -114,11 +123,73 @@ export interface LabModel {
   /** pods are wired by CNI plugins, netlab calling them as the runtime (cluster.cni) */
   cni?: CniModel
   /**
+   * the Services and kube-proxy (cluster.proxy, cluster.serviceCIDR); undefined when the topology
+   * has no services: key (its nodes then have no kube-proxy rules at all)
+   */
+  services?: ServicesModel
+  /**
    * The routing mode's module, resolved once from `routing` when the model is built or read back
    * (withMode in src/compile/model.ts). Not enumerable, so not saved: the saved model names its
    * mode by id. Everything that differs by mode asks it, never `routing`.
    */
   readonly mode: RoutingModeModule
+}
+
+/** A lab's Services, and how every node's kube-proxy implements them. */
+export interface ServicesModel {
+  proxy: ProxyMode
+  /** the range ClusterIPs come from */
+  serviceCIDR: string
+  list: ServiceModel[]
+}
+
+/** One endpoint of a Service port: a pod the selector matched, and the port it serves it on. */
+export interface ServiceEndpoint {
+  pod: string
+  node: string
+  ip: string
+  port: number
+}
+
+export interface ServicePortModel {
+  /** undefined: the Service's only port, unnamed */
+  name?: string
+  port: number
+  protocol: ServiceProtocol
+  /** as written: a number, or a pod port's name (resolved per pod into each endpoint's port) */
+  targetPort: number | string
+  /** type NodePort: the port every node answers on */
+  nodePort?: number
+  /** the pods that serve it, in lab order (kube-proxy's EndpointSlice, every pod ready) */
+  endpoints: ServiceEndpoint[]
+}
+
+export interface ServiceModel {
+  name: string
+  /** the Kubernetes namespace: "default" (what kube-proxy's chain names and comments say) */
+  namespace: string
+  type: ServiceType
+  clusterIP: string
+  selector: Record<string, string>
+  externalTrafficPolicy: 'Cluster' | 'Local'
+  sessionAffinity: 'None' | 'ClientIP'
+  /** ClientIP affinity: how long a client sticks to its endpoint, in seconds */
+  affinityTimeout?: number
+  ports: ServicePortModel[]
+}
+
+/**
+ * kube-proxy's mode: how one node's rules for the lab's Services are written. One module per
+ * mode in src/proxy, registered there; the services phase (src/compile/services-phase.ts) asks
+ * it for each node.
+ */
+export interface ProxyModeModule {
+  /** the value of cluster.proxy */
+  id: ProxyMode
+  /** one line: what the mode is (validate, status, README) */
+  summary: string
+  /** the node's kube-proxy rules, written into its namespace (none: nothing) */
+  build(ctx: PlanContext, node: NodeModel): void
 }
 
 /** Who a rule names: pods (by a selector, resolved to their names) or an address block. */

@@ -7,15 +7,19 @@ import {YamlWalker} from './walker.js'
 import {LIMITS, nameProblem} from './names.js'
 import {parseLabels, parsePolicies} from './policies.js'
 import {checkBinDir, loadConflist, parseCni} from './cni.js'
+import {parsePodPorts, parseServices} from './services.js'
 import {readRegularFile} from './files.js'
 import {
+  DEFAULT_PROXY_MODE,
   DEFAULT_ROUTING_MODE,
+  PROXY_MODES,
   ROUTING_MODES,
   type ExternalSpec,
   type Located,
   type NodeSpec,
   type PodSpec,
   type PolicySpec,
+  type ProxyMode,
   type RoutingMode,
   type Topology,
 } from './types.js'
@@ -28,6 +32,8 @@ export const DEFAULT_CLUSTER = {
   underlay: '192.168.50.0/24',
   routing: DEFAULT_ROUTING_MODE,
   ipMasq: true,
+  serviceCIDR: '10.96.0.0/12',
+  proxy: DEFAULT_PROXY_MODE,
 }
 
 /** Read and parse a topology file; every failure is a TopologyError with a position. */
@@ -161,7 +167,7 @@ class Walker extends YamlWalker {
   topology(root: YamlNode | null): Topology {
     if (root === null || root === undefined)
       throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
-    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies'])
+    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies', 'services'])
     // name, cluster, each node, each external host and the policies are checked on their own:
     // every problem among them is reported (the model's cross-checks then need them all valid)
     const name = this.collect(() => {
@@ -177,6 +183,8 @@ class Walker extends YamlWalker {
     const external = externalEntry ? this.collect(() => this.externals(externalEntry)) : []
     const policiesEntry = top.get('policies')
     const policies = policiesEntry ? this.collect(() => ({policies: parsePolicies(this, policiesEntry)})) : {}
+    const servicesEntry = top.get('services')
+    const services = servicesEntry ? this.collect(() => ({services: parseServices(this, servicesEntry)})) : {}
     this.throwCollected()
     return {
       file: this.file,
@@ -186,6 +194,7 @@ class Walker extends YamlWalker {
       nodesPos: this.pos(nodesEntry!.value ?? nodesEntry!.key),
       external: external!,
       ...policies!,
+      ...services!,
     }
   }
 
@@ -198,9 +207,20 @@ class Walker extends YamlWalker {
       underlay: [{value: d.underlay, pos: here}],
       routing: {value: d.routing, pos: here},
       ipMasq: {value: d.ipMasq, pos: here},
+      serviceCIDR: {value: d.serviceCIDR, pos: here},
+      proxy: {value: d.proxy, pos: here},
     }
     if (!entry || entry.value === null) return defaults
-    const m = this.map(entry.value, 'cluster', ['podCIDR', 'nodeSubnetSize', 'underlay', 'routing', 'ipMasq', 'cni'])
+    const m = this.map(entry.value, 'cluster', [
+      'podCIDR',
+      'nodeSubnetSize',
+      'underlay',
+      'routing',
+      'ipMasq',
+      'cni',
+      'serviceCIDR',
+      'proxy',
+    ])
     const out: Topology['cluster'] = {...defaults, given: [...m.keys()]}
     const podCIDR = m.get('podCIDR')
     if (podCIDR) out.podCIDR = this.str(podCIDR, 'cluster.podCIDR')
@@ -238,7 +258,25 @@ class Walker extends YamlWalker {
     }
     const cni = m.get('cni')
     if (cni) out.cni = parseCni(this, cni)
+    const serviceCIDR = m.get('serviceCIDR')
+    if (serviceCIDR) out.serviceCIDR = this.str(serviceCIDR, 'cluster.serviceCIDR')
+    const proxy = m.get('proxy')
+    if (proxy) out.proxy = this.proxy(proxy)
     return out
+  }
+
+  /** kube-proxy's mode; ipvs is named and refused with its reason (it needs the kernel's IPVS). */
+  proxy(entry: {key: YamlNode; value: YamlNode | null}): Located<ProxyMode> {
+    const p = this.str(entry, 'cluster.proxy')
+    if (p.value === 'ipvs')
+      this.fail(
+        entry.value,
+        "cluster.proxy: ipvs is not supported: it needs the kernel's IP Virtual Server, which this kernel " +
+          `does not have (no /proc/net/ip_vs), so netlab could not test it (supported: ${PROXY_MODES.join(', ')})`,
+      )
+    if (!(PROXY_MODES as readonly string[]).includes(p.value))
+      this.fail(entry.value, `cluster.proxy: unknown proxy mode "${p.value}" (supported: ${PROXY_MODES.join(', ')})`)
+    return p as Located<ProxyMode>
   }
 
   nodes(entry: {key: YamlNode; value: YamlNode | null}): NodeSpec[] {
@@ -310,16 +348,19 @@ class Walker extends YamlWalker {
   pod(item: YamlNode, where: string): PodSpec {
     this.noAlias(item, where)
     if (isScalar(item)) return {name: this.nameOf({key: item, value: item}, where, 'pod', LIMITS.podName)}
-    const m = this.map(item, where, ['name', 'ip', 'labels'])
+    const m = this.map(item, where, ['name', 'ip', 'labels', 'ports'])
     const nameEntry = m.get('name')
     if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
     const ipEntry = m.get('ip')
     const labelsEntry = m.get('labels')
     const labels = labelsEntry ? {labels: parseLabels(this, labelsEntry, `${where}.labels`)} : {}
+    const portsEntry = m.get('ports')
+    const ports = portsEntry ? parsePodPorts(this, portsEntry, `${where}.ports`) : []
     return {
       name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName),
       ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
       ...labels,
+      ...(ports.length > 0 ? {ports} : {}),
     }
   }
 

@@ -81,7 +81,7 @@ function labelMap(w: Walker, node: YamlNode, where: string): Record<string, stri
  * A pod selector: a mapping of labels ({app: db}; {} selects every pod), or Kubernetes' own form
  * {matchLabels: {app: db}}. matchExpressions is not supported.
  */
-function selector(w: Walker, entry: Entry, where: string): SelectorSpec {
+export function selector(w: Walker, entry: Entry, where: string): SelectorSpec {
   const v = entry.value
   if (v === null || !isMap(v)) w.fail(v ?? entry.key, `${where} must be a mapping of labels ({} selects every pod)`)
   const keys = v.items.map((p) => (isScalar(p.key) ? p.key.value : undefined))
@@ -95,7 +95,7 @@ function selector(w: Walker, entry: Entry, where: string): SelectorSpec {
   return {labels: labelMap(w, v, where), pos: w.pos(v)}
 }
 
-function list(w: Walker, entry: Entry, where: string): YamlNode[] {
+export function list(w: Walker, entry: Entry, where: string): YamlNode[] {
   const v = entry.value
   if (v === null) return []
   if (!isSeq(v)) w.fail(v, `${where} must be a list`)

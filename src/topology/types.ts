@@ -18,6 +18,18 @@ export const DEFAULT_ROUTING_MODE: RoutingMode = ROUTING_MODES[0]
 export const CNI_PRESETS = ['reference', 'netlab', 'bash'] as const
 export type CniPresetName = (typeof CNI_PRESETS)[number]
 
+/**
+ * The values cluster.proxy takes: kube-proxy's mode on every node, the first the default. Each has
+ * its module in src/proxy (the registry there is typed by this list). ipvs is known but refused:
+ * it needs the kernel's IPVS, which a lab cannot assume (see src/proxy/index.ts).
+ */
+export const PROXY_MODES = ['iptables', 'nftables', 'none'] as const
+export type ProxyMode = (typeof PROXY_MODES)[number]
+export const DEFAULT_PROXY_MODE: ProxyMode = PROXY_MODES[0]
+
+/** The transport protocols a pod serves and a Service forwards (SCTP: this kernel has none). */
+export type ServiceProtocol = 'TCP' | 'UDP'
+
 export interface Located<T> {
   value: T
   pos: SourcePos
@@ -26,8 +38,18 @@ export interface Located<T> {
 export interface PodSpec {
   name: Located<string>
   ip?: Located<string>
-  /** Kubernetes-style labels, for policies to select the pod by */
+  /** Kubernetes-style labels, for policies and Services to select the pod by */
   labels?: Record<string, string>
+  /** what the pod serves (a container's ports): netlab runs an echo server on each */
+  ports?: PodPortSpec[]
+}
+
+/** A port a pod serves, as a container's ports are written: a name for Services to target it by. */
+export interface PodPortSpec {
+  name?: Located<string>
+  port: Located<number>
+  protocol: Located<ServiceProtocol>
+  pos: SourcePos
 }
 
 export interface NodeSpec {
@@ -78,12 +100,49 @@ export interface Topology {
     given?: readonly string[]
     /** pods are wired by CNI plugins that netlab calls as a runtime (undefined: netlab's own commands) */
     cni?: CniSpec
+    /** the range ClusterIPs come from (kube-apiserver's --service-cluster-ip-range) */
+    serviceCIDR: Located<string>
+    /** kube-proxy's mode on every node */
+    proxy: Located<ProxyMode>
   }
   nodes: NodeSpec[]
   nodesPos: SourcePos
   external: ExternalSpec[]
   /** the policies: list (undefined when the file has no such key; then no policy wiring at all) */
   policies?: PolicySpec[]
+  /** the services: list (undefined when the file has no such key; then no kube-proxy at all) */
+  services?: ServiceSpec[]
+}
+
+// Services, as Kubernetes writes them (see src/topology/services.ts); kube-proxy's rules for them
+// are compiled by the lab's proxy mode (src/proxy).
+
+export type ServiceType = 'ClusterIP' | 'NodePort'
+
+export interface ServicePortSpec {
+  name?: Located<string>
+  port: Located<number>
+  protocol: Located<ServiceProtocol>
+  /** a number, or the name of a pod port; undefined: the same as port (Kubernetes' default) */
+  targetPort?: Located<number | string>
+  /** NodePort services: a fixed node port (undefined: allocated from 30000-32767) */
+  nodePort?: Located<number>
+  pos: SourcePos
+}
+
+export interface ServiceSpec {
+  name: Located<string>
+  type: Located<ServiceType>
+  /** selects the pods that are its endpoints (every label must match) */
+  selector: SelectorSpec
+  ports: ServicePortSpec[]
+  /** a fixed ClusterIP inside cluster.serviceCIDR (undefined: allocated) */
+  clusterIP?: Located<string>
+  externalTrafficPolicy: Located<'Cluster' | 'Local'>
+  sessionAffinity: Located<'None' | 'ClientIP'>
+  /** sessionAffinityConfig.clientIP.timeoutSeconds (Kubernetes' default: 10800) */
+  affinityTimeout: Located<number>
+  pos: SourcePos
 }
 
 // Network policies, modelled on Kubernetes NetworkPolicy (see src/topology/policies.ts).

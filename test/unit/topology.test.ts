@@ -29,6 +29,8 @@ describe('cluster defaults', () => {
       underlay: '192.168.50.0/24',
       routing: 'host-gw',
       ipMasq: true,
+      serviceCIDR: '10.96.0.0/12',
+      proxy: 'iptables',
     })
   })
 
