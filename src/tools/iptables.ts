@@ -106,7 +106,8 @@ const INVERTIBLE = new Set(['-s', '-d', '--mark'])
  * target would have it load a module or a library.
  */
 function iptablesConfined(words: string[], opts: {table?: boolean} = {}): string | undefined {
-  const program = words.find((w) => /^-[^-]*M|^--mo/.test(w))
+  // -M, or --modprobe or any prefix of it iptables would take for it (--mo, --mod, …; not --mode, statistic's own option)
+  const program = words.find((w) => /^-[^-]*M/.test(w) || (/^--mo/.test(w) && '--modprobe'.startsWith(w.split('=')[0])))
   if (program) return `"${program}" names a program for iptables to run`
   for (let i = 0; i < words.length;) {
     if (words[i] === '!' && INVERTIBLE.has(words[i + 1])) i++
