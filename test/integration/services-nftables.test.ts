@@ -234,8 +234,12 @@ describe.skipIf(!isRoot)("Services in kube-proxy's nftables mode, from the kerne
   it("NodePort, externalTrafficPolicy Local: the client's address kept where the endpoint is, silence elsewhere", () => {
     const s = f.service('api-local')
     const internet = f.model.external.find((e) => e.name === INTERNET.name)!
+    const [n0, n1] = f.model.nodes
     checkNodePort(f, INTERNET.name, 'n0', s, [internet.ip])
+    checkNodePort(f, 'n1', 'n0', s, [n1.ip])
     checkNodePortSilent(f, INTERNET.name, 'n1', s)
+    checkNodePortSilent(f, 'n0', 'n1', s)
+    expect(n0.pods.map((p) => p.name)).toContain('api-0')
   })
 
   it('ClientIP affinity: one client, one endpoint', () => {
