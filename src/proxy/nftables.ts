@@ -15,7 +15,7 @@
 import type {NodeModel, PlanContext, ProxyModeModule, ServiceModel, ServicePortModel} from '../model/types.js'
 import {kubeHash} from './hash.js'
 
-export const TABLE = 'ip kube-proxy'
+const TABLE = 'ip kube-proxy'
 /** --masquerade-bit 14, kube-proxy's default */
 const MASQ_MARK = '0x4000'
 
@@ -259,7 +259,7 @@ function toEndpoints(chain: string, eps: PortChains['endpoints'], affinity: bool
 }
 
 /** One Service on one node: every port's statements. */
-export function serviceLines(s: ServiceModel, f: KubeProxyFacts): string[] {
+function serviceLines(s: ServiceModel, f: KubeProxyFacts): string[] {
   return s.ports.flatMap((p) => servicePortLines(s, p, f))
 }
 
@@ -299,7 +299,7 @@ function serviceWhy(s: ServiceModel, f: KubeProxyFacts): string {
   return `Service ${s.namespace}/${s.name}: ${parts.join('; ')}`
 }
 
-export function kubeProxyFacts(ctx: PlanContext, node: NodeModel): KubeProxyFacts {
+function kubeProxyFacts(ctx: PlanContext, node: NodeModel): KubeProxyFacts {
   return {clusterCIDR: ctx.model.podCIDR, serviceCIDR: ctx.model.services!.serviceCIDR, node: node.name, nodeIP: node.ip}
 }
 
