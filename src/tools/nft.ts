@@ -63,14 +63,13 @@ const ELEMENT = `(?:${IP}|${IP} \\. ${PROTO} \\. ${PORT}(?: ${COMMENT})? : ${VER
 const T = 'ip kube-proxy'
 const STATEMENTS = [
   `add table ${T}(?: \\{ ${COMMENT} ; \\})?`,
-  `delete table ${T}`,
-  `(?:add|flush|delete) chain ${T} ${NAME}`,
+  `add chain ${T} ${NAME}`,
   `add chain ${T} ${NAME} \\{ ${COMMENT} ; \\}`,
   `add chain ${T} ${NAME} \\{ type (?:filter|nat) hook ${HOOKS} priority -?\\d{1,3} ; \\}`,
   `add set ${T} ${NAME} \\{ type ipv4_addr ; ${COMMENT} ; \\}`,
   `add set ${T} ${NAME} \\{ type ipv4_addr ; flags dynamic,timeout ; timeout \\d{1,7}s ; \\}`,
   `add map ${T} ${NAME} \\{ type (?:ipv4_addr \\. )?inet_proto \\. inet_service : verdict ; ${COMMENT} ; \\}`,
-  `(?:add|delete) element ${T} ${NAME} \\{ ${ELEMENT} \\}`,
+  `add element ${T} ${NAME} \\{ ${ELEMENT} \\}`,
   `add rule ${T} ${NAME} (?:${RULES.join('|')})`,
 ]
 const STATEMENT = new RegExp(`^(?:${STATEMENTS.join('|')})$`)

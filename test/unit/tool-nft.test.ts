@@ -89,6 +89,8 @@ describe('nft input netlab does not write is refused', () => {
     ['add chain ip kube-proxy services ; include "/etc/x"', /line 1 /],
     ['add rule ip kube-proxy services jump x comment "a"; include "b"', /line 1 /],
     [`${ok}\nflush ruleset`, /line 2 /],
+    ['delete table ip kube-proxy', /line 1 /],
+    ['flush chain ip kube-proxy services', /line 1 /],
     [`${ok}\n  include "x"`, /line 2 /],
   ])('%s', (text, problem) => {
     expect(nftConfined(text)).toMatch(problem)
