@@ -6,8 +6,12 @@ import {notOneLine} from './args.js'
 import {shown} from './outcome.js'
 import type {BatchOutcome, Prepared, StepFailure, ToolDriver} from './types.js'
 
-/** A statement that fails for real (no such chain), for tests that inject a fault. */
-const FAULT_INPUT = 'add rule ip kube-proxy netlab-injected-fault accept\n'
+/**
+ * A statement that fails for real, for tests that inject a fault: refused by nft itself, so it is
+ * the first error nft reports whatever comes before or after it (a statement the kernel refuses
+ * for want of a table an earlier line would have made is not always reported on its own line).
+ */
+const FAULT_INPUT = 'add rule ip kube-proxy netlab-injected-fault ip daddr 1.2.3.4/40 accept\n'
 
 interface NftInput {
   text: string

@@ -8,7 +8,7 @@
 // Service). The checks are small functions of (lab facts) so services.test.ts can run them for
 // each proxy mode.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa, type ResultPromise} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -17,7 +17,8 @@ import {buildModel} from '../../src/compile/model.js'
 import {parseTopology} from '../../src/topology/parse.js'
 import type {LabModel, ServiceModel} from '../../src/model/types.js'
 import {CLUSTER, INTERNET, ROOT} from '../helpers/constants.js'
-import {isRoot, labNetns, labSandbox, netlab, uniqueLab} from '../helpers/lab.js'
+import {isRoot, labNetns, labSandbox, netlab, rootSnapshot, uniqueLab} from '../helpers/lab.js'
+import {upInProcess} from '../helpers/in-process.js'
 
 const PORT = 8080
 
@@ -268,4 +269,32 @@ describe.skipIf(!isRoot)("Services in kube-proxy's nftables mode, from the kerne
     expect(down.code, down.stderr).toBe(0)
     expect(labNetns(lab)).toEqual([])
   })
+})
+
+// A fault at each step of the services phase of an nftables lab (the route, hairpin modes, each
+// node's six frame inputs and one input per Service, all of a node's nft inputs one `nft -f -`
+// transaction): `up` fails naming that step, and nothing of the lab is left.
+describe.skipIf(!isRoot)('nftables mode: rollback at every step of the services phase', () => {
+  const box = labSandbox()
+  const lab = box.track(uniqueLab('svc-nft-rb'))
+
+  it('a fault injected at each step is rolled back completely, and blamed on its own step', async () => {
+    const file = join(box.stateDir, `${lab}.yaml`)
+    writeFileSync(file, stringify(topology(lab, 'nftables')))
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json'], box.env).stdout) as {
+      actions: {id: number; phase: string; command: string}[]
+    }
+    const steps = plan.actions.filter((a) => a.phase === 'services')
+    expect(steps.filter((a) => / nft -f - /.test(a.command)).length).toBe(2 * (6 + 5))
+    const before = rootSnapshot()
+    for (const step of steps) {
+      const r = await upInProcess(file, {...box.env, NETLAB_TEST_FAULT_AT: String(step.id)})
+      expect(r.code, `fault at step ${step.id}: ${r.stderr}`).toBe(1)
+      expect(r.stderr).toContain(`step ${step.id + 1}/`)
+      expect(r.stderr).toContain('nothing of lab')
+      expect(labNetns(lab), `namespaces left after a fault at step ${step.id}`).toEqual([])
+      expect(existsSync(join(box.stateDir, lab)), `state left after a fault at step ${step.id}`).toBe(false)
+    }
+    expect(rootSnapshot()).toBe(before)
+  }, 300_000)
 })

@@ -132,7 +132,7 @@ describe('one transaction per namespace', () => {
   it('a fault replaces its action with a statement that really fails, named by its line', () => {
     const p = d.prepare(actions, 'netlab-lab.node-0', {fault: 2, netlink: true})
     const text = (p.steps[0] as {stdin: string}).stdin
-    expect(text.split('\n')[lineOf(2) - 1]).toBe('add rule ip kube-proxy netlab-injected-fault accept')
+    expect(text.split('\n')[lineOf(2) - 1]).toBe('add rule ip kube-proxy netlab-injected-fault ip daddr 1.2.3.4/40 accept')
     const out = d.interpret(p, {step: 0, exitCode: 1, stderr: `/dev/stdin:${lineOf(2)}:24-44: Error: Could not process rule`})
     expect(out.failed).toBe(actions[2])
     expect(out.error!.command).toMatch(/fault injected/)
