@@ -126,6 +126,22 @@ export function checkNodePortSilent(f: Facts, from: string, node: string, s: Ser
   expect(get(f.netns(from), n.ip, s.ports[0].nodePort!, 1).exit, `${from} -> ${node}:${s.ports[0].nodePort}`).toBe(28)
 }
 
+/**
+ * An off-cluster client (an external host given a route for the service range via `node`, as a
+ * real network may route it to any node) reaches a ClusterIP: kube-proxy masquerades a source
+ * outside its cluster CIDR, so every endpoint, on any node, answers through `node` and sees it.
+ */
+export function checkOffCluster(f: Facts, external: string, node: string, s: ServiceModel, tries = 8): void {
+  const n = f.model.nodes.find((x) => x.name === node)!
+  execFileSync('ip', ['-n', f.netns(external), 'route', 'replace', f.model.services!.serviceCIDR, 'via', n.ip])
+  for (let i = 0; i < tries; i++) {
+    const a = get(f.netns(external), s.clusterIP, s.ports[0].port)
+    expect(a.exit, `${external} -> ${s.name} via ${node}`).toBe(0)
+    expect(f.endpointNetns(s)).toContain(a.servedBy)
+    expect([n.ip, n.gateway], `${external} -> ${s.name} via ${node}: seen as`).toContain(a.seen)
+  }
+}
+
 /** ClientIP affinity: one client, one endpoint, every try. */
 export function checkAffinity(f: Facts, client: string, s: ServiceModel, tries = 12): void {
   const served = new Set(Array.from({length: tries}, () => get(f.netns(client), s.clusterIP, s.ports[0].port).servedBy))
@@ -241,6 +257,10 @@ describe.skipIf(!isRoot)("Services in kube-proxy's nftables mode, from the kerne
     checkNodePortSilent(f, INTERNET.name, 'n1', s)
     checkNodePortSilent(f, 'n0', 'n1', s)
     expect(n0.pods.map((p) => p.name)).toContain('api-0')
+  })
+
+  it('an off-cluster client routed to a node reaches a ClusterIP, masqueraded by that node (the cluster CIDR rule)', () => {
+    checkOffCluster(f, INTERNET.name, 'n0', f.service('web'))
   })
 
   it('ClientIP affinity: one client, one endpoint', () => {
