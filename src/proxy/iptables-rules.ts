@@ -83,8 +83,13 @@ function base32(buf: Uint8Array): string {
   return bits > 0 ? out + alphabet[(value << (5 - bits)) & 31] : out
 }
 
-/** kube-proxy's hash of a chain's name: the first 16 characters of base32(sha256(input)). */
-const hash16 = (input: string) => base32(createHash('sha256').update(input).digest()).slice(0, 16)
+/** kube-proxy's hash of a chain's name: the first 16 characters of base32(sha256(input)); each node asks for the same ones, so they are kept. */
+const hashes = new Map<string, string>()
+function hash16(input: string): string {
+  let h = hashes.get(input)
+  if (h === undefined) hashes.set(input, (h = base32(createHash('sha256').update(input).digest()).slice(0, 16)))
+  return h
+}
 
 /** ServicePortName.String(): "ns/name:port", or "ns/name" for an unnamed port. */
 export const servicePortName = (s: KpServicePort) => `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`
