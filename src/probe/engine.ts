@@ -18,6 +18,7 @@ import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl, findTool, perlModuleError, perlModules} from '../host/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../host/processes.js'
+import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe} from './types.js'
 
@@ -149,6 +150,11 @@ export interface EngineOptions {
   probes: Probe[]
   /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
   extra?: {tcp: number[]; udp: number[]}
+  /**
+   * sockets the lab's workload serves already (workloadKey): not served again (a second listener,
+   * with SO_REUSEPORT, would take half the connections); its answers are the probe's own
+   */
+  workload?: ReadonlySet<string>
   /** namespaces whose addresses to read (pods, for the self-address check) */
   addrs: string[]
   onResult: (id: number, o: Observation) => void
@@ -236,9 +242,16 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
 }
 
 /** The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies name. */
-function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra']): Map<string, Service> {
+export function echoServices(
+  probes: Probe[],
+  port: number,
+  extra: EngineOptions['extra'],
+  workload: ReadonlySet<string> = new Set(),
+): Map<string, Service> {
   const services = new Map<string, Service>()
-  const add = (s: Service) => services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  const add = (s: Service) => {
+    if (!workload.has(workloadKey(s.netns, s.proto, s.port))) services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  }
   for (const p of probes) {
     if (p.tool === 'ping') continue
     add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
@@ -250,7 +263,7 @@ function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra
 
 async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
   const {lab, probes, signal} = opts
-  const services = echoServices(probes, port, opts.extra)
+  const services = echoServices(probes, port, opts.extra, opts.workload)
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const run: EngineRun = {addresses: new Map()}
