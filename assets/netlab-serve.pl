@@ -106,6 +106,7 @@ sub serve_conn {
   my $req = $h->[2];
   my $head_done = index($req, "\r\n\r\n") >= 0;
   if ($srv->{pod}) {
+    $head_done ||= index($req, "\n\n") >= 0;    # a request typed into nc: bare line feeds
     my ($first) = $req =~ /^([^\n]*)\n/;
     my $http = defined $first && $first =~ m{^[A-Z]+ \S+ HTTP/\d\.\d\r?$};
     # an HTTP request's head still coming: wait for the rest

@@ -11,7 +11,14 @@ import {asset} from '../core/paths.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl} from '../host/preflight.js'
-import {registerLabProcess, runningLabProcess, stopLabProcesses, unregisterLabProcess, type StopReport} from '../host/processes.js'
+import {
+  registerLabProcess,
+  runningLabProcess,
+  stopLabProcesses,
+  unregisterLabProcess,
+  withOpenFiles,
+  type StopReport,
+} from '../host/processes.js'
 import type {LabModel, PodPort} from '../model/types.js'
 import {plural} from '../core/plural.js'
 
@@ -77,7 +84,9 @@ export async function startWorkload(model: LabModel, opts: {fault?: boolean} = {
   const marker = processMarker(RECORD, model.lab, process.pid)
   registerLabProcess(model.lab, RECORD, marker) // before it exists: see registerLabProcess
   // its own session (startProcess: detached): it outlives this process, and no signal to up's group reaches it
-  const child = startProcess(perl, [WORKLOAD_SCRIPT, marker], {
+  // its files: a socket per port, and the connections it serves at once
+  const [file, args] = withOpenFiles('the workload', served.length + 256, [perl, WORKLOAD_SCRIPT, marker])
+  const child = startProcess(file, args, {
     stdin: 'pipe',
     env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_WORKLOAD_PROTOCOL: String(WORKLOAD_PROTOCOL)},
   })

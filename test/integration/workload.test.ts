@@ -145,6 +145,13 @@ describe.skipIf(!isRoot)('the pods workload (root, real namespaces)', () => {
   it('a plain TCP client gets the plain line: at once after a line that is not HTTP, after a short wait when it says nothing', () => {
     const silent = inNetns(netns('client'), ['bash', '-c', `exec 3<>/dev/tcp/${ip('web-0')}/8080 && cat <&3`])
     expect(silent.stdout).toBe(`web-0 ${ip('web-0')}:8080 from ${ip('client')}\n`)
+    // an HTTP request typed into nc (bare line feeds) is HTTP all the same
+    const typed = inNetns(netns('client'), [
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${ip('web-0')}/8080 && printf 'GET / HTTP/1.0\\n\\n' >&3 && cat <&3`,
+    ])
+    expect(typed.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nweb-0 \S+:8080 from \S+\n$/)
     const talker = inNetns(netns('client'), ['bash', '-c', `exec 3<>/dev/tcp/${ip('web-0')}/8080 && echo hello >&3 && cat <&3`])
     expect(talker.stdout).toBe(`web-0 ${ip('web-0')}:8080 from ${ip('client')}\n`)
   })
