@@ -69,6 +69,7 @@ for my $s (@serve) {
 }
 print "ready\n";
 exit 0 unless %handler;    # nothing to serve
+chdir '/';    # holds no directory of whoever started it
 open(STDIN, '<', '/dev/null');
 open(STDOUT, '>', '/dev/null');
 open(STDERR, '>', '/dev/null');

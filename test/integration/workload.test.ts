@@ -3,11 +3,11 @@
 // `down` stops it, and an `up` that fails or is killed after starting it leaves no process behind.
 // The probe on such a lab leaves the workload's ports to it and still passes.
 import {spawnSync} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {alive} from '../../src/host/processes.js'
-import {isRoot, labNetns, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {isRoot, labNetns, labSandbox, netlab, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
 
 /** The lab's workload processes (their marker names the lab and the `up` that started them). */
 const workloadsOf = (lab: string) =>
@@ -198,6 +198,22 @@ describe.skipIf(!isRoot)('an up that fails or dies after starting the workload l
     expect(workloadsOf(lab)).toEqual([])
     expect(labNetns(lab)).toEqual([])
     expect(readdirSync(stateDir)).not.toContain(lab)
+  })
+
+  it('a lab whose state was deleted by hand: down removes its namespaces, and the workload, without its record, leaves by itself', async () => {
+    const lab = track(uniqueLab('wlost'))
+    expect(netlab(['up', '-q', writeTopology(stateDir, topology(lab))], env).code).toBe(0)
+    const [pid] = workloadsOf(lab)
+    expect(pid).toBeGreaterThan(0)
+    rmSync(join(stateDir, lab), {recursive: true, force: true})
+    expect(netlab(['down', lab], env).code).toBe(0)
+    expect(labNetns(lab)).toEqual([])
+    try {
+      // its namespaces no longer have their names: it exits within its 2 s check
+      await waitFor(() => !alive(pid), 10_000)
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGTERM') // this test's own process, left by a failure
+    }
   })
 
   it('up killed with the workload running: down stops it', () => {
