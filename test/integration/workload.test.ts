@@ -26,13 +26,13 @@ const inNetns = (netns: string, argv: string[], input?: string) =>
   spawnSync('ip', ['netns', 'exec', netns, ...argv], {encoding: 'utf8', timeout: 10_000, ...(input !== undefined ? {input} : {})})
 
 /** A UDP datagram from inside `netns`, and the answer (perl, as the probe's clients are). */
-const udp = (netns: string, ip: string, port: number, msg: string) =>
+const udp = (netns: string, ip: string, port: number, msg: string, wait = 3) =>
   inNetns(netns, [
     'perl',
     '-MIO::Socket::INET',
     '-e',
     `my $s = IO::Socket::INET->new(Proto => "udp", PeerAddr => "${ip}:${port}") or die "$!"; ` +
-      `$s->send($ARGV[0]); my $r = ""; eval { local $SIG{ALRM} = sub { die }; alarm 3; $s->recv($r, 512); alarm 0 }; print $r`,
+      `$s->send($ARGV[0]); my $r = ""; eval { local $SIG{ALRM} = sub { die }; alarm ${wait}; $s->recv($r, 512); alarm 0 }; print $r`,
     msg,
   ]).stdout
 
@@ -156,9 +156,12 @@ describe.skipIf(!isRoot)('the pods workload (root, real namespaces)', () => {
     expect(talker.stdout).toBe(`web-0 ${ip('web-0')}:8080 from ${ip('client')}\n`)
   })
 
-  it("UDP: any datagram gets the line; the probe's own gets the probe's answer", () => {
+  it("UDP: any datagram gets the line; the probe's own gets the probe's answer; an answer gets none", () => {
     expect(udp(netns('client'), ip('web-0'), 9000, 'hello')).toBe(`web-0 ${ip('web-0')}:9000 from ${ip('client')}\n`)
     expect(udp(netns('client'), ip('web-0'), 9000, 'netlab-probe 42\n')).toBe(`netlab-echo 42 ${ip('client')} ${netns('web-0')}\n`)
+    // an answer is not answered: two workloads never bounce a datagram between them
+    expect(udp(netns('client'), ip('web-0'), 9000, `api-0 ${ip('api-0')}:9000 from ${ip('web-0')}\n`, 1)).toBe('')
+    expect(udp(netns('client'), ip('web-0'), 9000, `netlab-echo 42 ${ip('web-0')} ${netns('api-0')}\n`, 1)).toBe('')
   })
 
   it('the probe passes, leaving the workload its ports (policy checks on TCP 8080 and UDP 9000 answered by it)', () => {
