@@ -10,14 +10,14 @@
 // so one engine per core keeps every core busy.
 import type {ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
-import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {cpus} from 'node:os'
 import {NetlabError} from '../core/errors.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
-import {findPerl, findTool, perlModuleError, perlModules} from '../host/preflight.js'
-import {registerLabProcess, stopProcess, unregisterLabProcess} from '../host/processes.js'
+import {findPerl, perlModuleError, perlModules} from '../host/preflight.js'
+import {registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
+import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe} from './types.js'
 
@@ -125,20 +125,6 @@ export function shareSources(probes: Probe[], engines: number): Probe[][] {
   return shares.filter((s) => s.length > 0)
 }
 
-/** The soft and hard limits on open files of this process (children inherit them). */
-function openFilesLimit(): {soft: number; hard: number} {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'))
-    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/)
-    const num = (s: string | undefined) => (s === 'unlimited' ? Infinity : Number(s))
-    return {soft: num(soft), hard: num(hard)}
-  } catch {
-    return {soft: 1024, hard: 1024}
-  }
-}
-
 export interface EngineRun {
   /** IPv4 addresses read in the namespaces asked for (the self-address check) */
   addresses: Map<string, {label: string; ip: string}[]>
@@ -149,6 +135,11 @@ export interface EngineOptions {
   probes: Probe[]
   /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
   extra?: {tcp: number[]; udp: number[]}
+  /**
+   * sockets the lab's workload serves already (workloadKey): not served again (a second listener,
+   * with SO_REUSEPORT, would take half the connections); its answers are the probe's own
+   */
+  workload?: ReadonlySet<string>
   /** namespaces whose addresses to read (pods, for the self-address check) */
   addrs: string[]
   onResult: (id: number, o: Observation) => void
@@ -236,9 +227,16 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
 }
 
 /** The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies name. */
-function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra']): Map<string, Service> {
+export function echoServices(
+  probes: Probe[],
+  port: number,
+  extra: EngineOptions['extra'],
+  workload: ReadonlySet<string> = new Set(),
+): Map<string, Service> {
   const services = new Map<string, Service>()
-  const add = (s: Service) => services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  const add = (s: Service) => {
+    if (!workload.has(workloadKey(s.netns, s.proto, s.port))) services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  }
   for (const p of probes) {
     if (p.tool === 'ping') continue
     add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
@@ -250,7 +248,7 @@ function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra
 
 async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
   const {lab, probes, signal} = opts
-  const services = echoServices(probes, port, opts.extra)
+  const services = echoServices(probes, port, opts.extra, opts.workload)
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const run: EngineRun = {addresses: new Map()}
@@ -286,20 +284,12 @@ function startEngines(
 ): void {
   const {lab, perl, marker, shares, services} = o
   const targets = new Set([...services.values()].map((x) => x.netns)).size
-  const limit = openFilesLimit()
-  const prlimit = findTool('prlimit')
   shares.forEach((share, i) => {
     // its files: the services, the target namespaces while it opens them, the probes in flight
     // and the connections they make to it, a raw socket and a namespace per source
     const sources = new Set(share.map((p) => p.src.netns)).size
     const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
-    if (needed > limit.soft && (!prlimit || needed > limit.hard))
-      throw new NetlabError(
-        `the probe needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
-          (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
-      )
-    const [file, args] =
-      needed > limit.soft ? [prlimit!, [`--nofile=${needed}:${limit.hard}`, perl, ENGINE_SCRIPT, marker]] : [perl, [ENGINE_SCRIPT, marker]]
+    const [file, args] = withOpenFiles('the probe', needed, [perl, ENGINE_SCRIPT, marker])
     const name = processName('probe-engine', process.pid, i)
     registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
     // its own process group: a Ctrl-C reaches the probe, which stops the engines itself
