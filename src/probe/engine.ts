@@ -18,6 +18,7 @@ import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl, findTool, perlModuleError, perlModules} from '../host/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess} from '../host/processes.js'
+import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe, ServeTarget} from './types.js'
 
@@ -142,6 +143,11 @@ export interface EngineOptions {
   probes: Probe[]
   /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
   extra?: {tcp: number[]; udp: number[]}
+  /**
+   * sockets the lab's workload serves already (workloadKey): not served again (a second listener,
+   * with SO_REUSEPORT, would take half the connections); its answers are the probe's own
+   */
+  workload?: ReadonlySet<string>
   /** namespaces whose addresses to read (pods, for the self-address check) */
   addrs: string[]
   onResult: (id: number, o: Observation) => void
@@ -234,11 +240,19 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
 
 /**
  * The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies
- * name; a Service's probe: the sockets its endpoints need (its target port, where no workload serves it).
+ * name; a Service's probe: the sockets its endpoints need (its target port). None where the lab's
+ * workload serves the port already.
  */
-function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra']): Map<string, ServeTarget> {
+export function echoServices(
+  probes: Probe[],
+  port: number,
+  extra: EngineOptions['extra'],
+  workload: ReadonlySet<string> = new Set(),
+): Map<string, ServeTarget> {
   const services = new Map<string, ServeTarget>()
-  const add = (s: ServeTarget) => services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  const add = (s: ServeTarget) => {
+    if (!workload.has(workloadKey(s.netns, s.proto, s.port))) services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
+  }
   const done = new Set<readonly ServeTarget[]>() // one list shared by every probe of a Service port
   for (const p of probes) {
     if (p.serves) {
@@ -256,7 +270,7 @@ function echoServices(probes: Probe[], port: number, extra: EngineOptions['extra
 
 async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
   const {lab, probes, signal} = opts
-  const services = echoServices(probes, port, opts.extra)
+  const services = echoServices(probes, port, opts.extra, opts.workload)
   const shares = shareSources(probes, engineCount())
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   const run: EngineRun = {addresses: new Map()}

@@ -87,8 +87,8 @@ export function endpointPods(model: LabModel, s: ServicePort): PodModel[] {
 
 const serving = new WeakMap<ServicePortModel, readonly ServeTarget[]>()
 /**
- * The echo sockets a Service port's probes need: its target port in each endpoint, where the pod
- * does not declare it (a declared port has the workload on it); one list per port.
+ * The echo sockets a Service port's probes need: its target port in each endpoint, one list per
+ * port (the engine leaves out those the lab's workload serves: a port the pod declares).
  */
 export function servesOf(model: LabModel, s: ServicePort): readonly ServeTarget[] {
   let list = serving.get(s.port)
@@ -97,8 +97,7 @@ export function servesOf(model: LabModel, s: ServicePort): readonly ServeTarget[
   const proto = s.port.protocol === 'UDP' ? 'udp' : 'tcp'
   list = s.port.endpoints.flatMap((e): ServeTarget[] => {
     const pod = pods.get(e.pod)
-    if (!pod || pod.ports?.some((p) => p.port === e.port && p.protocol === s.port.protocol)) return []
-    return [{netns: pod.netns, ip: e.ip, proto, port: e.port}]
+    return pod ? [{netns: pod.netns, ip: e.ip, proto, port: e.port}] : []
   })
   serving.set(s.port, list)
   return list
