@@ -28,17 +28,17 @@ const MISS = 1e-6
 
 /** Tries until kube-proxy, picking 1 of n at random, has picked one given endpoint (hairpin). */
 export function triesToHit(n: number): number {
-  return n <= 1 ? 1 : Math.ceil(Math.log(MISS) / Math.log(1 - 1 / n))
+  return n <= 1 ? 1 : Math.floor(Math.log(MISS) / Math.log(1 - 1 / n)) + 1
 }
 
 /** Tries until every one of n endpoints has been picked (spread): n·(1 − 1/n)^t < MISS. */
 export function triesToSpread(n: number): number {
-  return n <= 1 ? 1 : Math.ceil(Math.log(MISS / n) / Math.log(1 - 1 / n))
+  return n <= 1 ? 1 : Math.floor(Math.log(MISS / n) / Math.log(1 - 1 / n)) + 1
 }
 
 /** Tries that a random pick would not keep on one endpoint (affinity): n·(1/n)^t < MISS; 3 with one endpoint. */
 export function triesToStick(n: number): number {
-  return n <= 1 ? 3 : Math.ceil(1 + Math.log(1 / MISS) / Math.log(n))
+  return n <= 1 ? 3 : Math.floor(1 + Math.log(1 / MISS) / Math.log(n)) + 1
 }
 
 /** Why no services check applies to this lab, or undefined. */
@@ -189,7 +189,13 @@ export function answered(model: LabModel, tries: readonly ProbeResult[]): {count
   const byNetns = podByNetns(model)
   const counts = new Map<string, number>()
   for (const r of tries) if (r.servedBy) counts.set(r.servedBy, (counts.get(r.servedBy) ?? 0) + 1)
-  const text = [...counts].map(([ns, n]) => `${byNetns.get(ns)?.name ?? ns} ×${n}`).join(', ')
+  // in the lab's order of pods, then anything else that answered
+  const order = [...byNetns.keys()]
+  const rank = (ns: string) => (order.includes(ns) ? order.indexOf(ns) : order.length)
+  const text = [...counts]
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([ns, n]) => `${byNetns.get(ns)?.name ?? ns} ×${n}`)
+    .join(', ')
   return {counts, text: text || 'nobody'}
 }
 
