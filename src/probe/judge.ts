@@ -20,7 +20,9 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
     dst: endpoint(probe.dst),
     ...(probe.policy ? {policy: probe.policy} : {}),
     ...(obs?.ms !== undefined ? {ms: obs.ms} : {}),
-    ...(probe.serves && probe.port !== undefined ? {service: {proto: probe.tool === 'udp' ? ('udp' as const) : ('tcp' as const), port: probe.port}} : {}),
+    ...(probe.serves && probe.port !== undefined
+      ? {service: {proto: probe.tool === 'udp' ? ('udp' as const) : ('tcp' as const), port: probe.port}}
+      : {}),
   }
   if (!probe.expect.reply && probe.expect.refused) return judgeRefused(base, obs)
   if (probe.expect.reply && probe.expect.by && obs?.reply) return judgeServed(base, probe.expect.by, obs)
@@ -60,11 +62,25 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
 function judgeRefused(base: Pick<ProbeResult, 'src' | 'dst'>, obs: Observation | undefined): ProbeResult {
   const expected = `refused within ${REFUSED_MS} ms`
   if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
-  if (obs.reply) return {...base, expected, seen: obs.seen ?? 'reply', ok: false, ...(obs.servedBy ? {servedBy: obs.servedBy} : {}), detail: `answered by ${obs.servedBy ?? 'something'}`}
+  if (obs.reply)
+    return {
+      ...base,
+      expected,
+      seen: obs.seen ?? 'reply',
+      ok: false,
+      ...(obs.servedBy ? {servedBy: obs.servedBy} : {}),
+      detail: `answered by ${obs.servedBy ?? 'something'}`,
+    }
   const refused = /refused/i.test(obs.detail ?? '')
   const fast = obs.ms !== undefined && obs.ms < REFUSED_MS
   const seen = refused ? `refused after ${obs.ms ?? '?'} ms` : (obs.detail ?? 'no reply')
-  return {...base, expected, seen, ok: refused && fast, ...(refused ? {} : {detail: 'not refused: dropped or lost, so the client waits for a timeout'})}
+  return {
+    ...base,
+    expected,
+    seen,
+    ok: refused && fast,
+    ...(refused ? {} : {detail: 'not refused: dropped or lost, so the client waits for a timeout'}),
+  }
 }
 
 /** A Service's probe that was answered: by one of its endpoints, which saw the source it must. */
@@ -74,7 +90,9 @@ function judgeServed(base: Pick<ProbeResult, 'src' | 'dst'>, by: Readonly<Record
   const want = obs.servedBy === undefined ? undefined : by[obs.servedBy]
   if (want === undefined) {
     const some = [...new Set(Object.values(by))]
-    const detail = obs.servedBy ? `answered by ${obs.servedBy}, which is no endpoint of the Service` : 'the answer did not say who served it'
+    const detail = obs.servedBy
+      ? `answered by ${obs.servedBy}, which is no endpoint of the Service`
+      : 'the answer did not say who served it'
     return {...base, expected: some.length === 1 ? some[0] : 'an endpoint', seen, ok: false, ...served, detail}
   }
   const ok = seen === want

@@ -89,7 +89,8 @@ function sourceLines(c: CheckReport): string[] {
     bySource.set(r.src.name, list)
   }
   const ports = check.perService === true
-  const port = (r: ProbeResult) => (ports && r.policy ? `:${r.policy.service}` : r.service && r.dst.kind === 'node' ? `:${r.service.port}` : '')
+  const port = (r: ProbeResult) =>
+    ports && r.policy ? `:${r.policy.service}` : r.service && r.dst.kind === 'node' ? `:${r.service.port}` : ''
   const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${port(r)}`
   // targets a policy denies, and that stayed silent as it should, are listed apart
   const blockedByPolicy = (r: ProbeResult) => r.ok && r.expected === 'no reply' && r.policy?.verdict === 'denied'

@@ -88,7 +88,16 @@ function probeAdder(model: LabModel, probes: Probe[]): (check: CheckId) => AddPr
   return (check) => (tool, src, dst, port, service) => {
     if (service) {
       // a Service's: what it must see is worked out with the Service (services.ts); no policy verdict (policies/services section)
-      probes.push({id: probes.length, check, tool, src, dst, expect: service.expect, serves: service.serves, ...(port === undefined ? {} : {port})})
+      probes.push({
+        id: probes.length,
+        check,
+        tool,
+        src,
+        dst,
+        expect: service.expect,
+        serves: service.serves,
+        ...(port === undefined ? {} : {port}),
+      })
       return
     }
     const base = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)

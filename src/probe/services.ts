@@ -13,7 +13,15 @@
 //   (source type LOCAL) goes cluster-wide, masqueraded.
 // MASQUERADE picks the address of the device the packet leaves by, toward its next hop: the
 // address the node's own connections to that pod leave from, which expect.ts already says.
-import {allPods, type Endpoint, type LabModel, type NodeModel, type PodModel, type ServiceModel, type ServicePortModel} from '../model/types.js'
+import {
+  allPods,
+  type Endpoint,
+  type LabModel,
+  type NodeModel,
+  type PodModel,
+  type ServiceModel,
+  type ServicePortModel,
+} from '../model/types.js'
 import {expectHttp, nodeEndpoint, podEndpoint} from './expect.js'
 import type {Coverage, Expectation, Probe, ProbeResult, ServeTarget} from './types.js'
 
@@ -209,5 +217,8 @@ export function groupResult(first: ProbeResult, r: {expected: string; seen: stri
 export function firstFailure(tries: readonly ProbeResult[]): string | undefined {
   const bad = tries.find((r) => !r.ok)
   const failed = tries.filter((r) => !r.ok).length
-  return bad && `${failed} of ${tries.length} tries failed; the first: expected ${bad.expected}, seen ${bad.seen}${bad.detail ? ` (${bad.detail})` : ''}`
+  return (
+    bad &&
+    `${failed} of ${tries.length} tries failed; the first: expected ${bad.expected}, seen ${bad.seen}${bad.detail ? ` (${bad.detail})` : ''}`
+  )
 }

@@ -108,7 +108,9 @@ export class Tally {
     }
     // the policy section belongs to labs with policies, the services section to labs with Services
     // (asked for by --only, each says it does not apply)
-    const wanted = new Set(sections.filter((s) => (s !== 'policy' || model.policies || picked) && (s !== 'services' || model.services || picked)))
+    const wanted = new Set(
+      sections.filter((s) => (s !== 'policy' || model.policies || picked) && (s !== 'services' || model.services || picked)),
+    )
     const checks = CHECKS.filter((c) => wanted.has(c.section) && (c.inReport?.(model) ?? true)).map((c) =>
       checkReport(c, model, coverage, this.probes, counted),
     )

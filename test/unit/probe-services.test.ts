@@ -2,15 +2,17 @@
 // each must see (src/probe/services.ts, from the model alone), and how answers are judged — one
 // by one (an endpoint answered, seeing the right source; refused at once) and across tries
 // (spread, hairpin, affinity).
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import type {LabModel} from '../../src/model/types.js'
 import {judge, REFUSED_MS} from '../../src/probe/judge.js'
 import {renderReport} from '../../src/probe/render.js'
 import {selectProbes} from '../../src/probe/select.js'
-import {triesToHit, triesToSpread, triesToStick} from '../../src/probe/services.js'
+import {servicePorts, triesToHit, triesToSpread, triesToStick} from '../../src/probe/services.js'
 import type {CheckId, Observation, Probe} from '../../src/probe/types.js'
 import {reportOf} from '../helpers/probe.js'
 import {model} from '../helpers/model.js'
+import {toYaml, validTopology} from '../helpers/topologies.js'
 
 /** Three nodes, a client pod on the one without web endpoints; every kind of Service the section checks. */
 export const SERVICES_LAB = `
@@ -77,10 +79,12 @@ describe('the services section: what it probes and what each probe must see', ()
     // the UDP port is probed with UDP, and its endpoints' echo sockets are the probe's (no pod declares 5353)
     const udp = mine.find((x) => x.src.name === 'client' && x.port === 53)!
     expect(udp.tool).toBe('udp')
-    expect(udp.serves).toEqual(['web-0', 'web-1', 'web-2'].map((n) => ({netns: pod(m, n).netns, ip: pod(m, n).ip, proto: 'udp', port: 5353})))
+    expect(udp.serves).toEqual(
+      ['web-0', 'web-1', 'web-2'].map((n) => ({netns: pod(m, n).netns, ip: pod(m, n).ip, proto: 'udp', port: 5353})),
+    )
   })
 
-  it('an endpoint that lands on itself must see its node\'s address toward it (cni0\'s): hairpin masquerade', () => {
+  it("an endpoint that lands on itself must see its node's address toward it (cni0's): hairpin masquerade", () => {
     const p = of(probes, 'service-cluster-ip').find((x) => x.src.name === 'web-1' && x.port === 80)!
     const by = (p.expect as {by: Record<string, string>}).by
     expect(by[pod(m, 'web-1').netns]).toBe(node(m, 'node-1').gateway)
@@ -130,7 +134,9 @@ describe('the services section: what it probes and what each probe must see', ()
     expect(hairpin.filter((p) => p.dst.name === 'db:5432')).toHaveLength(1)
     expect(of(probes, 'service-affinity')).toHaveLength(triesToStick(3))
     const refused = of(probes, 'service-no-endpoints')
-    expect(refused.map((p) => p.src.name).sort()).toEqual([...m.nodes.flatMap((n) => n.pods.map((p) => p.name)), 'node-0', 'node-1', 'node-2'].sort())
+    expect(refused.map((p) => p.src.name).sort()).toEqual(
+      [...m.nodes.flatMap((n) => n.pods.map((p) => p.name)), 'node-0', 'node-1', 'node-2'].sort(),
+    )
     expect(refused.every((p) => p.expect.reply === false && p.expect.refused && p.serves?.length === 0)).toBe(true)
   })
 
@@ -148,7 +154,8 @@ describe('the services section: what it probes and what each probe must see', ()
     expect(rep).toBe(selectProbes(m, {only: ['services']}).length) // 5 pods: every pair
     const big = model(SERVICES_LAB.replace('pods: [{name: client}]', 'pods: 100'))
     const clusterIp = of(selectProbes(big, {only: ['services']}), 'service-cluster-ip')
-    for (const port of [80, 53, 8000, 5432, 81]) expect(clusterIp.filter((p) => p.port === port).map((p) => p.src.node)).toEqual(['node-0', 'node-1', 'node-2'])
+    for (const port of [80, 53, 8000, 5432, 81])
+      expect(clusterIp.filter((p) => p.port === port).map((p) => p.src.node)).toEqual(['node-0', 'node-1', 'node-2'])
     expect(new Set(clusterIp.filter((p) => p.src.node === 'node-2').map((p) => p.src.name)).size).toBe(5)
   })
 
@@ -243,8 +250,26 @@ describe('the services section: not applicable', () => {
     const r = reportOf(none, 'all-pairs', ['services'], {probes: [], observations: new Map(), self: new Map()}, 1)
     expect(r.checks.every((c) => /cluster\.proxy is none/.test(c.notApplicable ?? ''))).toBe(true)
     const plain = model(SERVICES_LAB.replace(/\nservices:[\s\S]*$/, '\n'))
-    expect(reportOf(plain, 'all-pairs', ['pod-pod', 'services'], {probes: [], observations: new Map(), self: new Map()}, 1).sections).toEqual(['pod-pod'])
+    expect(
+      reportOf(plain, 'all-pairs', ['pod-pod', 'services'], {probes: [], observations: new Map(), self: new Map()}, 1).sections,
+    ).toEqual(['pod-pod'])
     const asked = reportOf(plain, 'all-pairs', ['services'], {probes: [], observations: new Map(), self: new Map()}, 1, {picked: true})
     expect(asked.checks.every((c) => /has no Services/.test(c.notApplicable ?? ''))).toBe(true)
+  })
+})
+
+describe("the property test's topologies with Services", () => {
+  it('each is valid, and the section probes every port of every Service (through its ClusterIP)', () => {
+    const drawn = fc.sample(validTopology('prop', {services: true}), {seed: 8, numRuns: 60}).filter((t) => t.services)
+    expect(drawn.length).toBeGreaterThan(15)
+    for (const t of drawn) {
+      const m = model(toYaml(t))
+      const probes = selectProbes(m, {only: ['services']})
+      for (const {svc, port} of servicePorts(m))
+        expect(
+          probes.some((p) => p.dst.ip === svc.clusterIP && p.port === port.port),
+          `${svc.name}:${port.port} in\n${toYaml(t)}`,
+        ).toBe(true)
+    }
   })
 })

@@ -1,4 +1,16 @@
-import {answered, clusterIpEndpoint, firstFailure, fromPod, groupResult, groupTries, servesOf, servicesNotApplicable, toolOf, triesClient, triesToStick} from '../services.js'
+import {
+  answered,
+  clusterIpEndpoint,
+  firstFailure,
+  fromPod,
+  groupResult,
+  groupTries,
+  servesOf,
+  servicesNotApplicable,
+  toolOf,
+  triesClient,
+  triesToStick,
+} from '../services.js'
 import {planOver, type ProbeCheck} from './types.js'
 import {servicePortsOnce} from './walks.js'
 

@@ -15,6 +15,6 @@ export const serviceClusterIp = {
       ? 'no Service has endpoints'
       : `${coverage === 'all-pairs' ? 'every pod' : 'a pod of every node, another for each port'} → every ClusterIP:port: ` +
         "the answer names the endpoint that served it (one of the Service's), and that endpoint saw the pod's own " +
-        'address: kube-proxy translates the destination only (DNAT), never a pod\'s source; a pod that lands on itself is hairpin (below)',
+        "address: kube-proxy translates the destination only (DNAT), never a pod's source; a pod that lands on itself is hairpin (below)",
   showsSeen: true,
 } satisfies ProbeCheck

@@ -1,5 +1,17 @@
 import {allPods} from '../../model/types.js'
-import {answered, clusterIpEndpoint, endpointPods, firstFailure, fromPod, groupResult, groupTries, servesOf, servicesNotApplicable, toolOf, triesToHit} from '../services.js'
+import {
+  answered,
+  clusterIpEndpoint,
+  endpointPods,
+  firstFailure,
+  fromPod,
+  groupResult,
+  groupTries,
+  servesOf,
+  servicesNotApplicable,
+  toolOf,
+  triesToHit,
+} from '../services.js'
 import {planOver, type ProbeCheck} from './types.js'
 import {servicePortsOnce} from './walks.js'
 

@@ -8,7 +8,9 @@ export const serviceNoEndpoints = {
   id: 'service-no-endpoints',
   section: 'services',
   title: 'a Service without endpoints: refused at once',
-  plan: planOver(servicesWithoutEndpoints, ([c, s], add) => add(toolOf(s), c, clusterIpEndpoint(s), s.port.port, {expect: REFUSED, serves: NOTHING})),
+  plan: planOver(servicesWithoutEndpoints, ([c, s], add) =>
+    add(toolOf(s), c, clusterIpEndpoint(s), s.port.port, {expect: REFUSED, serves: NOTHING}),
+  ),
   notApplicable: servicesNotApplicable,
   note: ({probes}) =>
     !probes.some((p) => p.check === 'service-no-endpoints')

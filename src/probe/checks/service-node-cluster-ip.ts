@@ -7,7 +7,10 @@ export const serviceNodeClusterIp = {
   section: 'services',
   title: 'node → ClusterIP: answered by an endpoint, masqueraded to the node (HTTP and UDP echo)',
   plan: planOver(nodeServices, ([n, s], add, {model, node}) =>
-    add(toolOf(s), node(n), clusterIpEndpoint(s), s.port.port, {expect: viaNode(model, n, endpointPods(model, s)), serves: servesOf(model, s)}),
+    add(toolOf(s), node(n), clusterIpEndpoint(s), s.port.port, {
+      expect: viaNode(model, n, endpointPods(model, s)),
+      serves: servesOf(model, s),
+    }),
   ),
   notApplicable: servicesNotApplicable,
   note: ({probes}) =>

@@ -1,4 +1,19 @@
-import {answered, clusterIpEndpoint, endpointPods, firstFailure, fromPod, groupResult, groupTries, servesOf, servicePortOf, servicesNotApplicable, serviceLabel, toolOf, triesClient, triesToSpread} from '../services.js'
+import {
+  answered,
+  clusterIpEndpoint,
+  endpointPods,
+  firstFailure,
+  fromPod,
+  groupResult,
+  groupTries,
+  servesOf,
+  servicePortOf,
+  servicesNotApplicable,
+  serviceLabel,
+  toolOf,
+  triesClient,
+  triesToSpread,
+} from '../services.js'
 import {planOver, type ProbeCheck} from './types.js'
 import {servicePortsOnce} from './walks.js'
 
@@ -18,7 +33,9 @@ export const serviceSpread = {
     const tries = new Map<string, number>()
     for (const p of probes) if (p.check === 'service-spread') tries.set(p.dst.name, (tries.get(p.dst.name) ?? 0) + 1)
     if (tries.size === 0) return 'no Service without session affinity has two endpoints or more'
-    const ports = new Map((model.services?.list ?? []).flatMap((svc) => svc.ports.map((port) => [serviceLabel({svc, port}), port.endpoints.length])))
+    const ports = new Map(
+      (model.services?.list ?? []).flatMap((svc) => svc.ports.map((port) => [serviceLabel({svc, port}), port.endpoints.length])),
+    )
     return (
       'kube-proxy picks an endpoint at random (statistic --probability 1/n, 1/(n−1), …): from one pod, tries enough that a ' +
       `working Service misses one with odds under one in a million — ${[...tries].map(([name, n]) => `${name} ${n} tries for ${ports.get(name)} endpoints`).join(', ')}`

@@ -1,6 +1,14 @@
 // The lists checks plan their probes over (a check's plan walks one of them: see Walk in
 // types.ts). Each is made once per run, whichever check asks first.
-import {allPods, type Endpoint, type ExternalModel, type LabModel, type NodeModel, type PodModel, vpcReachesPods} from '../../model/types.js'
+import {
+  allPods,
+  type Endpoint,
+  type ExternalModel,
+  type LabModel,
+  type NodeModel,
+  type PodModel,
+  vpcReachesPods,
+} from '../../model/types.js'
 import {expectHttp} from '../expect.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, type Pair} from '../pairs.js'
 import {namedPorts} from '../policy.js'
@@ -75,7 +83,9 @@ export const podServices = walkOf(({model, coverage}) =>
 )
 
 /** each node with each Service port that has endpoints */
-export const nodeServices = walkOf(({model}) => model.nodes.flatMap((n) => withEndpoints(model).map((s): Pair<NodeModel, ServicePort> => [n, s])))
+export const nodeServices = walkOf(({model}) =>
+  model.nodes.flatMap((n) => withEndpoints(model).map((s): Pair<NodeModel, ServicePort> => [n, s])),
+)
 
 /** each Service port that has endpoints, once: the checks that try one again and again (spread, hairpin, affinity) */
 export const servicePortsOnce = walkOf(({model}) => withEndpoints(model))
@@ -102,5 +112,7 @@ export const nodePortPairs = walkOf(({model, coverage, node, external}) =>
 export const servicesWithoutEndpoints = walkOf(({model, coverage, pod, node}) =>
   servicePorts(model)
     .filter((s) => s.port.endpoints.length === 0)
-    .flatMap((s, k) => [...clientsOf(model, coverage, k).map(pod), ...model.nodes.map(node)].map((c): Pair<Endpoint, ServicePort> => [c, s])),
+    .flatMap((s, k) =>
+      [...clientsOf(model, coverage, k).map(pod), ...model.nodes.map(node)].map((c): Pair<Endpoint, ServicePort> => [c, s]),
+    ),
 )
