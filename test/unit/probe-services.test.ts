@@ -12,45 +12,8 @@ import {servicePorts, triesToHit, triesToSpread, triesToStick} from '../../src/p
 import type {CheckId, Observation, Probe} from '../../src/probe/types.js'
 import {reportOf} from '../helpers/probe.js'
 import {model} from '../helpers/model.js'
+import {SERVICES_LAB} from '../helpers/services.js'
 import {toYaml, validTopology} from '../helpers/topologies.js'
-
-/** Three nodes, a client pod on the one without web endpoints; every kind of Service the section checks. */
-export const SERVICES_LAB = `
-name: lab
-cluster: {serviceCIDR: 10.96.0.0/16}
-nodes:
-  - name: node-0
-    pods:
-      - {name: web-0, labels: {app: web}, ports: [{name: http, port: 8080}]}
-      - {name: db-0, labels: {app: db}}
-  - name: node-1
-    pods:
-      - {name: web-1, labels: {app: web}, ports: [{name: http, port: 8081}]}
-      - {name: web-2, labels: {app: web}, ports: [{name: http, port: 8081}]}
-  - name: node-2
-    pods: [{name: client}]
-external: [{name: internet}]
-services:
-  - name: web
-    selector: {app: web}
-    ports: [{name: http, port: 80, targetPort: http}, {name: dns, port: 53, targetPort: 5353, protocol: UDP}]
-  - name: api
-    type: NodePort
-    selector: {app: web}
-    ports: [{port: 8000, targetPort: 9000}]
-  - name: db
-    type: NodePort
-    externalTrafficPolicy: Local
-    selector: {app: db}
-    ports: [{port: 5432, targetPort: 5432}]
-  - name: sticky
-    sessionAffinity: ClientIP
-    selector: {app: web}
-    ports: [{port: 81, targetPort: http}]
-  - name: empty
-    selector: {app: nobody}
-    ports: [{port: 80}]
-`
 
 const of = (probes: Probe[], id: CheckId) => probes.filter((p) => p.check === id)
 const pod = (m: LabModel, name: string) => m.nodes.flatMap((n) => n.pods).find((p) => p.name === name)!
