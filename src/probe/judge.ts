@@ -71,9 +71,12 @@ function judgeRefused(base: Pick<ProbeResult, 'src' | 'dst'>, obs: Observation |
       ...(obs.servedBy ? {servedBy: obs.servedBy} : {}),
       detail: `answered by ${obs.servedBy ?? 'something'}`,
     }
-  const refused = /refused/i.test(obs.detail ?? '')
+  // a node's own datagram meets the REJECT in its own OUTPUT chain: the send fails at once (EPERM), the ICMP error comes after
+  const own = base.src.kind === 'node' && /not permitted/i.test(obs.detail ?? '')
+  const refused = own || /refused/i.test(obs.detail ?? '')
   const fast = obs.ms !== undefined && obs.ms < REFUSED_MS
-  const seen = refused ? `refused after ${obs.ms ?? '?'} ms` : (obs.detail ?? 'no reply')
+  const how = own ? 'rejected by its own rule' : 'refused'
+  const seen = refused ? `${how} after ${obs.ms ?? '?'} ms` : (obs.detail ?? 'no reply')
   return {
     ...base,
     expected,

@@ -149,6 +149,11 @@ describe('the services section: judging the answers', () => {
     expect(judge(p, {reply: false, detail: 'no reply (timeout)', ms: 500}).ok).toBe(false)
     expect(judge(p, {reply: false, detail: 'no reply: Connection refused', ms: REFUSED_MS + 1}).ok).toBe(false)
     expect(judge(p, answer(clientIp, pod(m, 'web-0').netns)).ok).toBe(false)
+    // a node's own datagram stopped by the REJECT in its OUTPUT chain fails to send (EPERM); from a pod, that is no kube-proxy rule
+    const udp = (src: string) => probes.find((x) => x.check === 'service-no-endpoints' && x.src.name === src)!
+    const eperm: Observation = {reply: false, detail: 'no reply: Operation not permitted', ms: 0.1}
+    expect(judge(udp('node-0'), eperm)).toMatchObject({ok: true, seen: 'rejected by its own rule after 0.1 ms'})
+    expect(judge(udp('client'), eperm).ok).toBe(false)
   })
 
   /** The report when every probe is answered by `pick(probe, i)`, seeing what the probe expects of it. */

@@ -16,5 +16,6 @@ export const serviceNoEndpoints = {
     !probes.some((p) => p.check === 'service-no-endpoints')
       ? 'every Service has endpoints'
       : 'pods and every node → each ClusterIP:port of a Service no pod serves: kube-proxy REJECTs it in the filter table ' +
-        '(ICMP port unreachable), so the client gets ECONNREFUSED at once — not a timeout, which is what a missing rule would give',
+        '(ICMP port unreachable), so the client gets ECONNREFUSED at once — not a timeout, which is what a missing rule would give ' +
+        "(a node's own datagram meets the rule in its OUTPUT chain: its send fails at once, EPERM)',
 } satisfies ProbeCheck
