@@ -17,5 +17,5 @@ export const serviceNoEndpoints = {
       ? 'every Service has endpoints'
       : 'pods and every node → each ClusterIP:port of a Service no pod serves: kube-proxy REJECTs it in the filter table ' +
         '(ICMP port unreachable), so the client gets ECONNREFUSED at once — not a timeout, which is what a missing rule would give ' +
-        "(a node's own datagram meets the rule in its OUTPUT chain: its send fails at once, EPERM)',
+        "(a node's own datagram meets the rule in its OUTPUT chain: its send fails at once, EPERM)",
 } satisfies ProbeCheck
