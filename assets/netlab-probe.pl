@@ -30,7 +30,7 @@
 # Exits on SIGTERM/SIGINT/SIGHUP, and by itself when the probe that started it is gone.
 use strict;
 use warnings;
-use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_NONBLOCK IPPROTO_ICMP SOL_SOCKET SO_REUSEADDR SO_REUSEPORT SO_ERROR SO_LINGER
+use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_NONBLOCK IPPROTO_ICMP SOL_SOCKET SO_ERROR SO_LINGER
   inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
 use IO::Poll qw(POLLIN POLLOUT);
 use Errno qw(EINPROGRESS EAGAIN EWOULDBLOCK EINTR);
@@ -46,7 +46,9 @@ if ($caller_protocol ne PROBE_PROTOCOL) {
   exit 2;
 }
 
-require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
+# the echo servers, shared with the pods' workload (netlab-workload.pl): netlab_enter(),
+# netlab_listen(), netlab_serve_event(); and netlab_setns() through it
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-serve.pl');
 
 # Timings, as the fping and curl options were: a probe that must be answered is patient enough
 # never to fail a loaded but working lab; one that must go unanswered is short (a reply inside one
@@ -57,7 +59,6 @@ my %CONNECT_WAIT = (a => 2, s => 0.5);     # TCP connect; UDP: the whole wait
 my %ANSWER_WAIT = (a => 3, s => 0.5);      # TCP: from the connection to the whole answer
 my $UDP_RESEND = 0.25;
 my $IN_FLIGHT = 400;                       # client probes at once
-my $MAX_REQUEST = 8192;
 
 my $NETNS = qr/^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 my $IP = qr/^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -78,18 +79,8 @@ my $last_parent_check = 0;
 sub orphaned { getppid() != $parent }
 exit 0 if orphaned();
 
-open(my $home, '<', '/proc/self/ns/net') or fail("open /proc/self/ns/net: $!");
-my $home_id = join(':', (stat $home)[0, 1]);
-my %nsfh;
-# Enter a lab namespace by its name under /run/netns; never one that is the host's own (a name
-# bound to it with `ip netns attach` would be): false, with $! set, if not.
-sub enter {
-  my ($netns) = @_;
-  my $fh = $nsfh{$netns} //= do { open(my $f, '<', "/run/netns/$netns") or return 0; $f };
-  if (join(':', (stat $fh)[0, 1]) eq $home_id) { $! = 1; delete $nsfh{$netns}; return 0 }    # EPERM
-  return netlab_setns($fh);
-}
-sub go_home { netlab_setns($home) or fail("setns back home: $!") }
+sub enter { netlab_enter(@_) }    # a lab namespace, never the host's own (netlab-serve.pl)
+sub go_home { netlab_go_home() or fail("setns back home: $!") }
 
 # ---- what to do, read from stdin -------------------------------------------------------------
 my (@serve, @addrs, @jobs);
@@ -143,18 +134,11 @@ sub addresses {
 
 for my $s (@serve) {
   my ($netns, $ip, $proto, $port) = @$s;
-  my $where = "$ip:$proto/$port";
-  if (!enter($netns)) { say_line('unbound', $netns, $where, "cannot enter the namespace: $!"); next }
-  my $sock;
-  my $ok = socket($sock, AF_INET, ($proto eq 'udp' ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0)
-    && setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1)
-    && setsockopt($sock, SOL_SOCKET, SO_REUSEPORT, 1)
-    && bind($sock, pack_sockaddr_in($port, inet_aton($ip)))
-    && ($proto eq 'udp' || listen($sock, 1024));
-  my $err = "$!";
-  go_home();
-  if (!$ok) { say_line('unbound', $netns, $where, $err); next }
-  $handler{fileno $sock} = [$proto eq 'udp' ? 'udp-server' : 'listener', $sock, $netns];
+  # SO_REUSEPORT: every engine serves every target
+  my ($entry, $err) = eval { netlab_listen({netns => $netns, ip => $ip, port => $port}, $proto, 1) };
+  fail($@ =~ s/\n$//r) if $@;
+  if (!$entry) { say_line('unbound', $netns, "$ip:$proto/$port", $err); next }
+  $handler{fileno $entry->[1]} = $entry;
 }
 for my $netns (@addrs) {
   if (!enter($netns)) { go_home(); next }    # no line: the probe reports the addresses unread
@@ -162,7 +146,7 @@ for my $netns (@addrs) {
   go_home();
   $out .= join(' ', 'addrs', $netns, @found) . "\n";
 }
-%nsfh = ();    # the targets' namespace handles: not needed any more (the sources open theirs)
+netlab_forget_netns();    # the targets' namespace handles: not needed any more (the sources open theirs)
 say_line('ready');
 flush_out();
 
@@ -359,44 +343,11 @@ sub expire {
   return failed($p, 'no reply (timeout)');
 }
 
-# Serve one accepted connection: read the request's head, answer with the address it came from.
-sub serve_http {
-  my ($h) = @_;
-  my (undef, $fh, undef, $netns) = @$h;
-  my $n = sysread($fh, my $chunk, 4096);    # blocking, but read only when poll said so
-  if ($n) {
-    $h->[2] .= $chunk;
-    if (index($h->[2], "\r\n\r\n") < 0) {
-      return if length($h->[2]) <= $MAX_REQUEST;
-    } else {
-      my $seen = $h->[4];
-      my $body = "$seen\n";
-      syswrite($fh, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Netlab-Seen: $seen\r\nX-Netlab-Served-By: $netns\r\n"
-          . 'Content-Length: ' . length($body) . "\r\nConnection: close\r\n\r\n$body");
-    }
-  }
-  delete $handler{fileno $fh};
-  close $fh;
-}
-
 sub on_event {
   my ($h, $events) = @_;
   my $kind = $h->[0];
-  if ($kind eq 'listener') {
-    while (my $peer = accept(my $c, $h->[1])) {
-      my (undef, $addr) = unpack_sockaddr_in($peer);
-      # left blocking (accept() does not pass on O_NONBLOCK): it is read only when poll says
-      # there is something, and its one small answer fits the socket's buffer
-      $handler{fileno $c} = ['http-server', $c, '', $h->[2], inet_ntoa($addr)];
-    }
-  } elsif ($kind eq 'http-server') {
-    serve_http($h);
-  } elsif ($kind eq 'udp-server') {
-    while (defined(my $from = recv($h->[1], my $msg, 512, 0))) {
-      next unless $msg =~ /^netlab-probe (\d+)\s*$/;
-      my ($port, $addr) = unpack_sockaddr_in($from);
-      send($h->[1], "netlab-echo $1 " . inet_ntoa($addr) . " $h->[2]\n", 0, $from);
-    }
+  if (netlab_serve_event(\%handler, $h, $now)) {
+    # the echo servers' (netlab-serve.pl)
   } elsif ($kind eq 'icmp') {
     read_icmp($h->[1]);
   } elsif ($kind eq 'connecting') {
@@ -452,7 +403,7 @@ sub refill {
       $source_at++;
       $job_at = 0;
       delete $jobs_of{$netns};
-      delete $nsfh{$netns};
+      netlab_forget_netns($netns);
       if (!$pending_in{$netns} && (my $raw = delete $raw{$netns})) { delete $handler{fileno $raw}; close $raw }
     }
   }

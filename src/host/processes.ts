@@ -1,4 +1,4 @@
-// Processes a lab starts (the probe's engines). Each is recorded under a name
+// Processes a lab starts (the probe's engines, the pods' workload). Each is recorded under a name
 // with a marker that must appear on its command line, so a recycled PID is never mistaken for
 // ours. The record is written before the process starts (marker only) and again once its PID is
 // known: a starter stopped in between (SIGSTOP) still leaves `netlab down` a way to find it.
@@ -117,6 +117,16 @@ function commandLine(pid: number): string[] {
 function isOurs(pid: number, marker: string): boolean {
   // a whole argument, not a part of one: the marker of probe 123 is a prefix of probe 1234's
   return commandLine(pid).includes(marker)
+}
+
+/**
+ * The PID of the lab's recorded process `name` when it is running and still ours (its record's
+ * marker names this lab and is on its command line); undefined otherwise.
+ */
+export function runningLabProcess(lab: string, name: string): number | undefined {
+  const rec = labProcesses(lab).find((p) => p.name === name)
+  if (rec?.marker === undefined || !('pid' in rec) || rec.pid === undefined) return undefined
+  return alive(rec.pid) && isOurs(rec.pid, rec.marker) ? rec.pid : undefined
 }
 
 /** Processes but this one with a command-line argument `match` accepts, each with that argument: one walk over /proc. */

@@ -8,6 +8,7 @@ import {existingNetns, labDirExists, listLabs, readLabState} from '../state/stor
 import {leftNamespaces} from './list.js'
 import {requireState} from './require-state.js'
 import {pendingApply, type PendingApply} from './policy.js'
+import {workloadStatus, type WorkloadStatus} from './workload.js'
 
 export interface StatusReport {
   lab: string
@@ -39,6 +40,8 @@ export interface StatusReport {
   missing: string[]
   /** labs with policies: each one, the pods it isolates and in which directions */
   policies?: {name: string; pods: string[]; types: string[]}[]
+  /** labs whose pods declare ports: the echo servers on them (src/lab/workload.ts), and whether they run */
+  workload?: WorkloadStatus
   /** a `policy apply` running, or killed before it finished (and what the next command does about it) */
   policyApply?: PendingApply
 }
@@ -68,6 +71,7 @@ export function statusOf(lab: string): StatusReport {
   const present = existingNetns()
   const missing = allNetns(m).filter((ns) => !present.has(ns))
   const pending = pendingApply(lab, m)
+  const workload = workloadStatus(m)
   return {
     lab: m.lab,
     state: state.status === 'building' ? 'building' : missing.length > 0 ? 'degraded' : 'up',
@@ -91,6 +95,7 @@ export function statusOf(lab: string): StatusReport {
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
     ...(m.policies ? {policies: m.policies.map((p) => ({name: p.name, pods: p.pods, types: p.types}))} : {}),
+    ...(workload ? {workload} : {}),
     ...(pending ? {policyApply: pending} : {}),
   }
 }
@@ -153,10 +158,17 @@ export function renderStatus(s: StatusReport): string {
     : []
   const tail = [
     ...policies,
+    ...(s.workload ? ['', workloadLine(s.workload, s.state)] : []),
     ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
     ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),
   ]
   return [head, '', ...table, ...tail].join('\n')
+}
+
+/** The workload: the ports each pod serves, and whether its process runs. */
+function workloadLine(w: WorkloadStatus, state: StatusReport['state']): string {
+  const how = w.running ? `running (pid ${w.pid})` : state === 'building' ? 'not started yet' : 'NOT running'
+  return `workload: ${how}: ${w.pods.map((p) => `${p.pod} ${p.ports.map((x) => `${x.port}/${x.protocol}${x.name ? ` (${x.name})` : ''}`).join(', ')}`).join('; ')}`
 }
 
 /** A status report names its mode by id, as its JSON does (none for a mode this netlab does not know). */

@@ -22,6 +22,7 @@ import {CNI_CHAIN} from '../tools/cni.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
 import {plural} from '../core/plural.js'
 import {isLiveTerminal} from '../core/terminal.js'
+import {startWorkload, stopWorkload, WORKLOAD_SCRIPT, workloadPorts} from './workload.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -47,7 +48,7 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
   const pauseAt = process.env.NETLAB_TEST_PAUSE_BEFORE
   const pauseFile = process.env.NETLAB_TEST_PAUSE_FILE
   return {
-    faultAt: fault !== undefined && fault !== '' ? Number(fault) : undefined,
+    faultAt: fault !== undefined && fault !== '' && fault !== 'workload' ? Number(fault) : undefined,
     pause: pauseAt && pauseFile ? {beforeAction: Number(pauseAt), file: pauseFile} : undefined,
   }
 }
@@ -74,7 +75,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       requireCniPlugins(model)
       const early = await perlEarly
       if (early) throw early
-      return requirePerl(model.cni ? [NSEXEC, CNI_CHAIN] : [NSEXEC])
+      const workload = workloadPorts(model).length > 0 ? [WORKLOAD_SCRIPT] : []
+      return requirePerl([NSEXEC, ...(model.cni ? [CNI_CHAIN] : []), ...workload])
     })
     signals.throwIfReceived(`nothing of lab ${model.lab} was made`)
     const lock = step('lock', () => acquireLock(model.lab))
@@ -88,9 +90,14 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         writePlan(plan)
       })
       const journal = new Journal(files.journal(model.lab))
-      const fallbacks = await applyWithRollback(plan, model, journal, opts, signals, () => {
+      const fallbacks = await applyWithRollback(plan, model, journal, opts, signals, async () => {
         // what the plugins really gave each pod (the model predicted it)
         if (model.cni) step('read CNI results', () => applyResults(model))
+        // the pods' echo servers, on the addresses they really have; a failure rolls the lab back
+        signals.throwIfReceived()
+        await step('start the workload', () => startWorkload(model, {fault: process.env.NETLAB_TEST_FAULT_AT === 'workload'}))
+        // test-only: die as a SIGKILL would, with the workload running but the lab not yet up (docs/safety.md)
+        if (process.env.NETLAB_TEST_KILL_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL')
         // the last moment a signal undoes the lab: once its state says "up", it is complete
         signals.throwIfReceived()
         step('write state (up)', () =>
@@ -229,7 +236,7 @@ async function applyWithRollback(
   journal: Journal,
   opts: UpOptions,
   signals: UpSignals,
-  finish: () => void,
+  finish: () => Promise<void>,
 ): Promise<number> {
   const executor = timed(
     opts.onStep,
@@ -238,10 +245,12 @@ async function applyWithRollback(
   )
   try {
     await runWithProgress(executor, plan, opts)
-    finish()
+    await finish()
     return executor.fallbacks
   } catch (error) {
     signals.rollingBack()
+    // first: nothing of the lab runs while it is taken apart (and its record goes with the lab's directory)
+    await timed(opts.onStep, 'stop the workload', () => stopWorkload(plan.lab))
     const summary = summarize(readJournal(files.journal(plan.lab)))
     const report = await timed(opts.onStep, 'rollback', () =>
       rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniUndo: cniUndoCalls(model)}),

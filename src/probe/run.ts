@@ -10,6 +10,7 @@ import {allNetns, allPods, type LabModel} from '../model/types.js'
 import {acquireLock, lockNote} from '../host/lock.js'
 import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
+import {servedByWorkload} from '../lab/workload.js'
 import {reapStale} from './owned.js'
 import {namedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
@@ -94,6 +95,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
         lab,
         probes,
         ...(model.policies ? {extra: namedPorts(model)} : {}),
+        workload: servedByWorkload(model),
         addrs: selfPods.map((p) => p.netns),
         onResult: (id, o) => {
           const ok = tally.add(id, o) // judged whether or not progress is shown

@@ -16,6 +16,8 @@ import type {Action} from '../../src/core/actions.js'
 import {ENGINE_SCRIPT, PROBE_PROTOCOL, runEngines} from '../../src/probe/engine.js'
 import type {Probe} from '../../src/probe/types.js'
 import {CNI_CHAIN, CNI_CHAIN_PROTOCOL} from '../../src/tools/cni.js'
+import {startWorkload, WORKLOAD_PROTOCOL, WORKLOAD_SCRIPT} from '../../src/lab/workload.js'
+import {model} from '../helpers/model.js'
 import {ROOT} from '../helpers/constants.js'
 
 const canUnshare = spawnSync('unshare', ['-rn', 'true']).status === 0
@@ -33,6 +35,13 @@ const helpers = [
     constant: 'CNI_CHAIN_PROTOCOL',
     version: CNI_CHAIN_PROTOCOL,
   },
+  {
+    name: 'workload',
+    script: WORKLOAD_SCRIPT,
+    variable: 'NETLAB_WORKLOAD_PROTOCOL',
+    constant: 'WORKLOAD_PROTOCOL',
+    version: WORKLOAD_PROTOCOL,
+  },
 ]
 
 /** What each helper is given when it is told the right version: nothing to do, done at once. */
@@ -40,6 +49,7 @@ const idle: Record<string, {args: string[]; input: string}> = {
   nsexec: {args: ['1', dir], input: ''},
   probe: {args: ['netlab-protocol-test'], input: ''},
   'cni-chain': {args: [], input: '[]'},
+  workload: {args: ['netlab-protocol-test'], input: ''}, // nothing to serve: "ready", and it exits
 }
 
 /** Run a helper in a fresh user and network namespace, with its protocol variable set (or unset). */
@@ -131,6 +141,19 @@ describe.skipIf(!canUnshare)('netlab turns a refusal into a clear error', () => 
     await expect(run).rejects.toThrow(exactly(`${ENGINE_SCRIPT} speaks protocol ${PROBE_PROTOCOL}, netlab expects 99: reinstall netlab`))
     expect(results).toEqual([])
     expect(perl.named()).toBe(String(PROBE_PROTOCOL))
+  })
+
+  it('workload: a NetlabError naming both versions; up fails with it (and its rollback stops the process, if any)', async () => {
+    const perl = wrongPerl('NETLAB_WORKLOAD_PROTOCOL')
+    vi.stubEnv('PATH', perl.path)
+    vi.stubEnv('NETLAB_STATE_DIR', mkdtempSync(join(dir, 'state-')))
+    const lab = model('name: protocol-test\nnodes: [{name: n0, pods: [{name: p, ports: [{port: 8080}]}]}]\n')
+    const start = startWorkload(lab)
+    await expect(start).rejects.toThrow(NetlabError)
+    await expect(start).rejects.toThrow(
+      exactly(`${WORKLOAD_SCRIPT} speaks protocol ${WORKLOAD_PROTOCOL}, netlab expects 99: reinstall netlab`),
+    )
+    expect(perl.named()).toBe(String(WORKLOAD_PROTOCOL))
   })
 
   it('cni-chain: the batch failed with the refusal, and none of its calls ran (nothing for rollback to undo)', async () => {
