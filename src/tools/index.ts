@@ -5,10 +5,11 @@ import {file} from './file.js'
 import {ip} from './ip.js'
 import {iptables} from './iptables.js'
 import {iptablesRestore} from './iptables-restore.js'
+import {nft} from './nft.js'
 import {sysctl} from './sysctl.js'
 import type {ToolDriver} from './types.js'
 
-const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore, cni, file}
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore, cni, file, nft}
 
 export function driver(tool: string): ToolDriver {
   const d = DRIVERS[tool]
