@@ -12,7 +12,8 @@ export default class Probe extends NetlabCommand {
   static override summary = 'Prove pod networking works in a lab, from the kernel.'
   static override description =
     'Prove the Kubernetes network model holds in a lab: pods reach pods, nodes reach pods, and ' +
-    'nobody is NATed (the receiver reports the source address it saw). Every pair up to 100 ' +
+    'nobody is NATed (the receiver reports the source address it saw); in a lab with Services, that kube-proxy ' +
+    'translates each ClusterIP and NodePort to its endpoints as Kubernetes does. Every pair up to 100 ' +
     'pods, a representative set above (--full: every pair). Exit 0: all passed (or no check ' +
     'applied: it says so); 1: something failed; 2: no such lab. --topology probes a lab built by hand (netlab plan --format sh, ' +
     'run with bash): the model comes from the topology, and its namespaces must exist and carry ' +
@@ -20,6 +21,7 @@ export default class Probe extends NetlabCommand {
   static override examples = [
     '<%= config.bin %> probe',
     '<%= config.bin %> probe three-node --only no-nat',
+    '<%= config.bin %> probe services --only services',
     '<%= config.bin %> probe big --full --json',
     '<%= config.bin %> probe --topology three-node',
   ]

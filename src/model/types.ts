@@ -238,7 +238,8 @@ export function allNetns(model: LabModel): string[] {
 
 /** Where a probe or a trace starts or ends: a pod, a node or an external host, by its address. */
 export interface Endpoint {
-  kind: 'pod' | 'node' | 'external'
+  /** service: a Service's ClusterIP, which no namespace holds (the probe's services section; netns '') */
+  kind: 'pod' | 'node' | 'external' | 'service'
   name: string
   netns: string
   ip: string

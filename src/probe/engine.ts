@@ -19,7 +19,7 @@ import {findPerl, perlModuleError, perlModules} from '../host/preflight.js'
 import {registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
 import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
-import type {Observation, Probe} from './types.js'
+import type {Observation, Probe, ServeTarget} from './types.js'
 
 export const ENGINE_SCRIPT = assetPath('netlab-probe.pl')
 /** The line protocol spoken with ENGINE_SCRIPT (docs/runner-protocol.md); the script has the same constant and refuses any other. */
@@ -49,13 +49,6 @@ function unboundKey(netns: string, port?: string): string {
 function engineCount(): number {
   const fromEnv = Number(process.env.NETLAB_PROBE_ENGINES)
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, cpus().length)
-}
-
-interface Service {
-  netns: string
-  ip: string
-  proto: 'tcp' | 'udp'
-  port: number
 }
 
 /** The transport an echo probe uses (HTTP runs over TCP). */
@@ -217,8 +210,12 @@ class Engine {
 
 /** Run every probe; resolves once every engine has reported each of its probes. */
 export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
+  // never a port a policy names, nor a Service's target port the probe serves
+  const taken = new Set(opts.extra?.tcp ?? [])
+  for (const p of opts.probes) for (const x of p.serves ?? []) if (x.proto === 'tcp') taken.add(x.port)
+  const avoid = [...taken]
   for (let attempt = 0; ; attempt++) {
-    const port = echoPort(process.pid, attempt, opts.extra?.tcp)
+    const port = echoPort(process.pid, attempt, avoid)
     const r = await runOnce(opts, port)
     // the echo port is taken (by something that does not share it): once more with another
     if (r !== 'port-taken') return r
@@ -226,18 +223,28 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
   }
 }
 
-/** The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies name. */
+/**
+ * The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies
+ * name; a Service's probe: the sockets its endpoints need (its target port). None where the lab's
+ * workload serves the port already.
+ */
 export function echoServices(
   probes: Probe[],
   port: number,
   extra: EngineOptions['extra'],
   workload: ReadonlySet<string> = new Set(),
-): Map<string, Service> {
-  const services = new Map<string, Service>()
-  const add = (s: Service) => {
+): Map<string, ServeTarget> {
+  const services = new Map<string, ServeTarget>()
+  const add = (s: ServeTarget) => {
     if (!workload.has(workloadKey(s.netns, s.proto, s.port))) services.set(`${s.netns}\t${s.ip}\t${s.proto}\t${s.port}`, s)
   }
+  const done = new Set<readonly ServeTarget[]>() // one list shared by every probe of a Service port
   for (const p of probes) {
+    if (p.serves) {
+      if (!done.has(p.serves)) p.serves.forEach(add)
+      done.add(p.serves)
+      continue
+    }
     if (p.tool === 'ping') continue
     add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
     for (const tcp of extra?.tcp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port: tcp})
@@ -280,7 +287,7 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
  */
 function startEngines(
   engines: Engine[],
-  o: {lab: string; perl: string; marker: string; shares: Probe[][]; services: Map<string, Service>},
+  o: {lab: string; perl: string; marker: string; shares: Probe[][]; services: Map<string, ServeTarget>},
 ): void {
   const {lab, perl, marker, shares, services} = o
   const targets = new Set([...services.values()].map((x) => x.netns)).size
@@ -317,7 +324,7 @@ function startEngines(
  */
 async function serveTargets(
   engines: Engine[],
-  o: {port: number; services: Map<string, Service>; addrs: string[]; run: EngineRun; unbound: Map<string, string>},
+  o: {port: number; services: Map<string, ServeTarget>; addrs: string[]; run: EngineRun; unbound: Map<string, string>},
   aborted: Promise<'aborted'>,
 ): Promise<'ready' | 'port-taken' | 'aborted'> {
   const {port, run, unbound} = o

@@ -11,13 +11,21 @@ function endpoint(e: Endpoint): ResultEndpoint {
   return r
 }
 
+/** A Service with no endpoints is refused at once (kube-proxy's REJECT): an answer slower than this was a timeout, not a refusal. */
+export const REFUSED_MS = 500
+
 export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   const base = {
     src: endpoint(probe.src),
     dst: endpoint(probe.dst),
     ...(probe.policy ? {policy: probe.policy} : {}),
     ...(obs?.ms !== undefined ? {ms: obs.ms} : {}),
+    ...(probe.serves && probe.port !== undefined
+      ? {service: {proto: probe.tool === 'udp' ? ('udp' as const) : ('tcp' as const), port: probe.port}}
+      : {}),
   }
+  if (!probe.expect.reply && probe.expect.refused) return judgeRefused(base, obs)
+  if (probe.expect.reply && probe.expect.by && obs?.reply) return judgeServed(base, probe.expect.by, obs)
   const seenText = (o: Observation | undefined) =>
     !o ? 'not probed' : !o.reply ? 'no reply' : probe.tool !== 'ping' ? (o.seen ?? 'reply') : 'reply'
   if (!probe.expect.reply) {
@@ -48,6 +56,51 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   const ok = obs.seen === probe.expect.seen
   const detail = !ok && obs.local && obs.local !== obs.seen ? `the client sent from ${obs.local}: rewritten on the way (NAT)` : undefined
   return {...base, expected, seen: obs.seen ?? 'reply', ok, ...(detail ? {detail} : {})}
+}
+
+/** A Service without endpoints: refused (ECONNREFUSED) in well under a second. */
+function judgeRefused(base: Pick<ProbeResult, 'src' | 'dst'>, obs: Observation | undefined): ProbeResult {
+  const expected = `refused within ${REFUSED_MS} ms`
+  if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
+  if (obs.reply)
+    return {
+      ...base,
+      expected,
+      seen: obs.seen ?? 'reply',
+      ok: false,
+      ...(obs.servedBy ? {servedBy: obs.servedBy} : {}),
+      detail: `answered by ${obs.servedBy ?? 'something'}`,
+    }
+  // a node's own datagram meets the REJECT in its own OUTPUT chain: the send fails at once (EPERM), the ICMP error comes after
+  const own = base.src.kind === 'node' && /not permitted/i.test(obs.detail ?? '')
+  const refused = own || /refused/i.test(obs.detail ?? '')
+  const fast = obs.ms !== undefined && obs.ms < REFUSED_MS
+  const how = own ? 'rejected by its own rule' : 'refused'
+  const seen = refused ? `${how} after ${obs.ms ?? '?'} ms` : (obs.detail ?? 'no reply')
+  return {
+    ...base,
+    expected,
+    seen,
+    ok: refused && fast,
+    ...(refused ? {} : {detail: 'not refused: dropped or lost, so the client waits for a timeout'}),
+  }
+}
+
+/** A Service's probe that was answered: by one of its endpoints, which saw the source it must. */
+function judgeServed(base: Pick<ProbeResult, 'src' | 'dst'>, by: Readonly<Record<string, string>>, obs: Observation): ProbeResult {
+  const seen = obs.seen ?? 'reply'
+  const served = obs.servedBy ? {servedBy: obs.servedBy} : {}
+  const want = obs.servedBy === undefined ? undefined : by[obs.servedBy]
+  if (want === undefined) {
+    const some = [...new Set(Object.values(by))]
+    const detail = obs.servedBy
+      ? `answered by ${obs.servedBy}, which is no endpoint of the Service`
+      : 'the answer did not say who served it'
+    return {...base, expected: some.length === 1 ? some[0] : 'an endpoint', seen, ok: false, ...served, detail}
+  }
+  const ok = seen === want
+  const detail = !ok && obs.local && obs.local !== seen ? `the client sent from ${obs.local}: rewritten on the way (NAT)` : undefined
+  return {...base, expected: want, seen, ok, ...served, ...(detail ? {detail} : {})}
 }
 
 /** What the peers of one pod saw of it (no-nat-pod-pod): the source addresses, and the ones its kernel picked. */

@@ -17,6 +17,7 @@ const SECTION_TITLES: Record<Section, string> = {
   vpc: 'The VPC: hosts of the VPC that are not nodes, and pods',
   egress: 'Egress: leaving the cluster',
   policy: 'Policies: who may talk to whom',
+  services: 'Services: kube-proxy translates ClusterIPs and NodePorts to endpoints',
 }
 
 /** "192.168.50.10" → "192.168.50.10 (node-0's underlay address)": whose address was seen. */
@@ -42,8 +43,16 @@ export interface RenderOptions {
   owners?: Map<string, string>
 }
 
+const KIND_WORD: Record<ResultEndpoint['kind'], string> = {pod: '', node: 'node ', external: 'external ', service: 'service '}
+
 function who(e: ResultEndpoint): string {
-  return `${e.kind === 'node' ? 'node ' : e.kind === 'external' ? (e.vpc ? 'VPC host ' : 'external ') : ''}${e.name} ` + `(${e.ip})`
+  return `${e.kind === 'external' && e.vpc ? 'VPC host ' : KIND_WORD[e.kind]}${e.name} (${e.ip})`
+}
+
+/** A Service's probe that failed: the trace that shows why (trace follows kube-proxy's DNAT). */
+function traceHint(lab: string, r: ProbeResult): string {
+  if (!r.service || r.ok) return ''
+  return ` — see why: netlab trace --lab ${lab} ${r.src.name} ${r.dst.ip} --proto ${r.service.proto} --port ${r.service.port}`
 }
 
 function describeSeen(seen: string, owners?: Map<string, string>): string {
@@ -51,16 +60,18 @@ function describeSeen(seen: string, owners?: Map<string, string>): string {
   return owner ? `${seen} (${owner})` : seen
 }
 
-function failureLine(c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
+function failureLine(lab: string, c: CheckReport, r: ProbeResult, owners?: Map<string, string>): string {
   const check = checkOf(c.id)
   if (check.addresses) return check.addresses.line(r)
   const detail = r.detail ? ` — ${r.detail}` : ''
   // with policies: which service, and what the policies say about it
   const service = r.policy && check.perService ? ` ${r.policy.service}` : ''
   const policy = r.policy && r.policy.policies.length > 0 ? ` (${r.policy.why})` : ''
+  // a NodePort: the node's port (a ClusterIP's name has its port already)
+  const nodePort = r.service && r.dst.kind === 'node' ? `:${r.service.port}` : ''
   return (
-    `✗ ${who(r.src)} → ${who(r.dst)}${service}: expected ${describeSeen(r.expected, owners)}, ` +
-    `seen ${describeSeen(r.seen, owners)}${detail}${policy}`
+    `✗ ${who(r.src)} → ${who(r.dst)}${nodePort}${service}: expected ${describeSeen(r.expected, owners)}, ` +
+    `seen ${describeSeen(r.seen, owners)}${detail}${policy}${traceHint(lab, r)}`
   )
 }
 
@@ -69,6 +80,8 @@ function sourceLines(c: CheckReport): string[] {
   const check = checkOf(c.id)
   // an address check: a line per pod
   if (check.addresses) return c.results.map(check.addresses.line)
+  // a check judged over groups of tries: a line per group, with who answered them
+  if (check.across) return c.results.map((r) => `${r.ok ? '' : '✗'}${r.src.name} → ${r.dst.name}: ${r.seen}`)
   const bySource = new Map<string, ProbeResult[]>()
   for (const r of c.results) {
     const list = bySource.get(r.src.name) ?? []
@@ -76,7 +89,9 @@ function sourceLines(c: CheckReport): string[] {
     bySource.set(r.src.name, list)
   }
   const ports = check.perService === true
-  const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${ports && r.policy ? `:${r.policy.service}` : ''}`
+  const port = (r: ProbeResult) =>
+    ports && r.policy ? `:${r.policy.service}` : r.service && r.dst.kind === 'node' ? `:${r.service.port}` : ''
+  const name = (r: ProbeResult) => `${r.ok ? '' : '✗'}${r.dst.name}${port(r)}`
   // targets a policy denies, and that stayed silent as it should, are listed apart
   const blockedByPolicy = (r: ProbeResult) => r.ok && r.expected === 'no reply' && r.policy?.verdict === 'denied'
   // every port of every pair is too many to name: there, name what a policy allowed (and every
@@ -122,7 +137,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
     const checks = r.checks.filter((c) => c.section === section)
     if (checks.length === 0) continue
     lines.push('', SECTION_TITLES[section])
-    for (const c of checks) for (const l of checkLines(c, opts)) lines.push(l)
+    for (const c of checks) for (const l of checkLines(r.lab, c, opts)) lines.push(l)
     if (section === 'policy' && r.policy) lines.push(...renderPolicySummary(r.policy, {maxViolations: opts.maxFailures ?? 40}))
   }
   if (r.explained?.notTraced)
@@ -135,7 +150,7 @@ export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
 }
 
 /** One check: its count and note, its sources' lines when it is small, its failures (the first maxFailures). */
-function checkLines(c: CheckReport, opts: RenderOptions): string[] {
+function checkLines(lab: string, c: CheckReport, opts: RenderOptions): string[] {
   if (c.notApplicable) return [`  – ${c.title}: not applicable`, `      ${c.notApplicable}`]
   const listSources = opts.listSources ?? LIST_SOURCES
   const maxFailures = opts.maxFailures ?? 40
@@ -148,7 +163,7 @@ function checkLines(c: CheckReport, opts: RenderOptions): string[] {
   // a listed pod line of an address check already is the whole story of that pod
   const failures = listed && checkOf(c.id).addresses ? [] : c.results.filter((x) => !x.ok)
   for (const f of failures.slice(0, maxFailures))
-    lines.push(`      ${failureLine(c, f, opts.owners)}`, ...(f.explanation ? [`        ↳ ${f.explanation}`] : []))
+    lines.push(`      ${failureLine(lab, c, f, opts.owners)}`, ...(f.explanation ? [`        ↳ ${f.explanation}`] : []))
   if (failures.length > maxFailures) {
     lines.push(`      ... and ${plural(failures.length - maxFailures, 'more failure', 'more failures')} (--json lists them all)`)
     const hint = commonNodes(failures)

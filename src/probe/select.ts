@@ -85,7 +85,21 @@ function planContext(model: LabModel, coverage: Coverage): ProbePlanContext {
 function probeAdder(model: LabModel, probes: Probe[]): (check: CheckId) => AddProbe {
   // one expectation object per distinct expectation: a --full run has a handful of them
   const expectations = new Map<string, Probe['expect']>()
-  return (check) => (tool, src, dst, port) => {
+  return (check) => (tool, src, dst, port, service) => {
+    if (service) {
+      // a Service's: what it must see is worked out with the Service (services.ts); no policy verdict (policies/services section)
+      probes.push({
+        id: probes.length,
+        check,
+        tool,
+        src,
+        dst,
+        expect: service.expect,
+        serves: service.serves,
+        ...(port === undefined ? {} : {port}),
+      })
+      return
+    }
     const base = tool === 'ping' ? expectPing(model, src, dst) : expectHttp(model, src, dst)
     const {expect, policy} = withPolicy(model, tool, src, dst, port, base)
     const key = expect.reply ? `+${expect.seen ?? ''}` : `-${expect.why}`
@@ -98,7 +112,10 @@ function probeAdder(model: LabModel, probes: Probe[]): (check: CheckId) => AddPr
   }
 }
 
-/** Every address that belongs to the lab's own namespaces: the only addresses a probe may target. */
+/**
+ * Every address that belongs to the lab's own namespaces, and its Services' ClusterIPs (which the
+ * nodes' kube-proxy rules translate to pods of the lab): the only addresses a probe may target.
+ */
 export function labAddresses(model: LabModel): Set<string> {
-  return new Set(model.members.flatMap((m) => m.ips))
+  return new Set([...model.members.flatMap((m) => m.ips), ...(model.services?.list.map((s) => s.clusterIP) ?? [])])
 }

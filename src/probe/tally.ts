@@ -2,7 +2,7 @@
 // check, and the report's checks in registry order, each with its note (or why it does not
 // apply) from its module in checks/. Pure.
 import type {LabModel} from '../model/types.js'
-import {addressChecks, CHECKS} from './checks/index.js'
+import {addressChecks, checkOf, CHECKS} from './checks/index.js'
 import type {ProbeCheck} from './checks/types.js'
 import {judge, notePeerView, type PeerView} from './judge.js'
 import {policySummary} from './policy-report.js'
@@ -42,6 +42,8 @@ export class Tally {
   private readonly peerViews = new Map<string, PeerView>()
   private readonly policy = {allowedReachable: 0, deniedBlocked: 0, deniedMs: [] as number[]}
   private readonly judged: Uint8Array
+  /** the tries of checks judged across them (checkOf(id).across), kept until the report */
+  private readonly tries = new Map<CheckId, ProbeResult[]>()
 
   constructor(
     readonly probes: Probe[],
@@ -64,6 +66,11 @@ export class Tally {
     this.judged[id] = 1
     notePeerView(this.peerViews, p, obs)
     const r = judge(p, obs)
+    if (checkOf(p.check).across) {
+      const list = this.tries.get(p.check) ?? this.tries.set(p.check, []).get(p.check)!
+      list.push(r)
+      return r.ok
+    }
     const c = this.byCheck.get(p.check)!
     if (r.ok) c.passed++
     else c.failed++
@@ -89,15 +96,23 @@ export class Tally {
     // a probe that never reported (its client could not run) is a failure, not a gap
     for (let id = 0; id < this.probes.length; id++) if (!this.judged[id]) this.add(id, undefined)
     const counted = new Map<CheckId, Count>(this.byCheck)
+    for (const [id, tries] of this.tries) {
+      const results = checkOf(id).across!(model, tries)
+      const passed = results.filter((r) => r.ok).length
+      counted.set(id, {passed, failed: results.length - passed, results, all: true})
+    }
     for (const c of addressChecks(model, sections)) {
       const results = c.addresses!.judge(model, self, this.peerViews)
       const passed = results.filter((r) => r.ok).length
       counted.set(c.id, {passed, failed: results.length - passed, results, all: true})
     }
-    // the policy section belongs to labs with policies (asked for by --only, it says it does not apply)
-    const wanted = new Set(sections.filter((s) => s !== 'policy' || model.policies || picked))
+    // the policy section belongs to labs with policies, the services section to labs with Services
+    // (asked for by --only, each says it does not apply)
+    const wanted = new Set(
+      sections.filter((s) => (s !== 'policy' || model.policies || picked) && (s !== 'services' || model.services || picked)),
+    )
     const checks = CHECKS.filter((c) => wanted.has(c.section) && (c.inReport?.(model) ?? true)).map((c) =>
-      checkReport(c, model, this.probes, counted),
+      checkReport(c, model, coverage, this.probes, counted),
     )
     const passed = checks.reduce((n, c) => n + c.passed, 0)
     const failed = checks.reduce((n, c) => n + c.failed, 0)
@@ -122,14 +137,14 @@ export class Tally {
 }
 
 /** One check of the report: not applicable, or its counts, results and note. */
-function checkReport(check: ProbeCheck, model: LabModel, probes: Probe[], counted: Map<CheckId, Count>): CheckReport {
+function checkReport(check: ProbeCheck, model: LabModel, coverage: Coverage, probes: Probe[], counted: Map<CheckId, Count>): CheckReport {
   const {id, section, title} = check
   const noPolicies =
     section === 'policy' && !model.policies ? `lab ${model.lab} has no network policies (netlab policy apply adds them)` : undefined
   const na = check.notApplicable?.(model) ?? noPolicies
   if (na) return {id, section, title, notApplicable: na, passed: 0, failed: 0, results: []}
   const c = counted.get(id) ?? {passed: 0, failed: 0, results: [], all: true}
-  const n = check.note?.({model, probes, counts: (x) => counted.get(x)})
+  const n = check.note?.({model, coverage, probes, counts: (x) => counted.get(x)})
   // nothing in the lab for it to probe (one pod per node: no same-node pair): not applicable, and why
   if (c.passed + c.failed === 0)
     return {id, section, title, notApplicable: n ?? `lab ${model.lab} has nothing for it to probe`, passed: 0, failed: 0, results: []}

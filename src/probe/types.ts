@@ -3,12 +3,12 @@
 import type {Endpoint} from '../model/types.js'
 
 /** What --only can pick. */
-export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'vpc', 'egress', 'policy'] as const
+export const ONLY_CHOICES = ['pod-pod', 'node-pod', 'no-nat', 'vpc', 'egress', 'policy', 'services'] as const
 export type Only = (typeof ONLY_CHOICES)[number]
 
 /** Report sections, in report order. self-address goes with no-nat (it uses what peers saw). */
 export type Section = Only | 'self-address'
-export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy']
+export const SECTIONS: readonly Section[] = ['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy', 'services']
 
 /** The probe's checks: each is a module of checks/ named by its id, and a line of the registry (checks/index.ts). */
 export type CheckId =
@@ -30,15 +30,37 @@ export type CheckId =
   | 'egress-source'
   | 'policy-ports'
   | 'policy-external'
+  | 'service-cluster-ip'
+  | 'service-spread'
+  | 'service-hairpin'
+  | 'service-node-cluster-ip'
+  | 'service-node-port-cluster'
+  | 'service-node-port-local'
+  | 'service-affinity'
+  | 'service-no-endpoints'
 
 export type Coverage = 'all-pairs' | 'representative'
 
 /** What the model says a probe must observe. */
 export type Expectation =
-  /** a reply; for HTTP also the source address the receiver must have seen */
-  | {reply: true; seen?: string}
-  /** no reply at all, and why that is right (e.g. ipMasq off: no route back from outside) */
-  | {reply: false; why: string}
+  /**
+   * a reply; for HTTP also the source address the receiver must have seen. `by` (a Service's
+   * probes): the namespaces that may answer (its endpoints), each with the source it must see
+   */
+  | {reply: true; seen?: string; by?: Readonly<Record<string, string>>}
+  /**
+   * no reply at all, and why that is right (e.g. ipMasq off: no route back from outside);
+   * `refused`: refused at once (ECONNREFUSED, well under a second), not left to time out
+   */
+  | {reply: false; why: string; refused?: true}
+
+/** A socket the echo service opens for the probe: a TCP listener (HTTP echo) or a UDP echo. */
+export interface ServeTarget {
+  netns: string
+  ip: string
+  proto: 'tcp' | 'udp'
+  port: number
+}
 
 export interface Probe {
   id: number
@@ -52,6 +74,11 @@ export interface Probe {
   expect: Expectation
   /** in a lab with policies: what they say about this flow */
   policy?: ProbePolicy
+  /**
+   * a probe of a Service (its ClusterIP, or a node's NodePort): the echo sockets its endpoints
+   * need for it (where no workload serves the target port), served instead of one in `dst`
+   */
+  serves?: readonly ServeTarget[]
 }
 
 /** The policies' verdict on one probe's flow (src/model/verdict.ts). */
@@ -115,6 +142,10 @@ export interface ProbeResult {
   ms?: number
   /** a failure, explained by netlab trace: where the packet stops and why (one line) */
   explanation?: string
+  /** a Service's probe: the port and protocol probed (its ClusterIP's, or a NodePort) */
+  service?: {proto: 'tcp' | 'udp'; port: number}
+  /** a Service's probe: the namespace whose echo answered */
+  servedBy?: string
 }
 
 export interface CheckReport {

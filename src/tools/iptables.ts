@@ -123,7 +123,7 @@ function iptablesConfined(words: string[], opts: {table?: boolean} = {}): string
 }
 
 /** A line of iptables-restore input as that program splits it: white space between words, "…" quotes (\\ escapes in them). */
-function restoreWords(line: string): string[] {
+export function restoreWords(line: string): string[] {
   const words: string[] = []
   let [word, quoted, open] = ['', false, false]
   for (let i = 0; i < line.length; i++) {

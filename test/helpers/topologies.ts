@@ -28,11 +28,36 @@ export function range(cidr: string): [number, number] {
   return [toInt(ip), toInt(ip) + size - 1]
 }
 
+interface PodDoc {
+  name: string
+  ip?: string
+  labels?: Record<string, string>
+  ports?: {name: string; port: number; protocol?: 'UDP'}[]
+}
+
 export interface TopologyDoc {
   name: string
-  cluster: {podCIDR: string; nodeSubnetSize: number; underlay: string | string[]; routing: string; ipMasq?: boolean}
-  nodes: {name: string; ip?: string; podCIDR?: string; segment?: number; pods?: number | (string | {name: string; ip?: string})[]}[]
+  cluster: {
+    podCIDR: string
+    nodeSubnetSize: number
+    underlay: string | string[]
+    routing: string
+    ipMasq?: boolean
+    serviceCIDR?: string
+    proxy?: string
+  }
+  nodes: {name: string; ip?: string; podCIDR?: string; segment?: number; pods?: number | (string | PodDoc)[]}[]
   external?: {name: string; ip?: string; segment?: number}[]
+  services?: ServiceDoc[]
+}
+
+interface ServiceDoc {
+  name: string
+  selector: Record<string, string>
+  type?: 'NodePort'
+  externalTrafficPolicy?: 'Local'
+  sessionAffinity?: 'ClientIP'
+  ports: {name: string; port: number; targetPort: number | string; protocol?: 'UDP'}[]
 }
 
 const POD_FORMS = ['count', 'names', 'objects'] as const
@@ -70,8 +95,19 @@ function take(free: number[], want: number): number {
   return free.splice(i, 1)[0]
 }
 
-/** A valid topology named `name`. */
-export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
+/**
+ * A valid topology named `name`; with `services`, some of them (about half) get Services too
+ * (withServices). Without it, the draws are what they always were.
+ */
+export function validTopology(name: string, opts: {services?: boolean} = {}): fc.Arbitrary<TopologyDoc> {
+  const plain = plainTopology(name)
+  if (!opts.services) return plain
+  return fc
+    .tuple(plain, fc.option(fc.array(serviceChoice, {minLength: 1, maxLength: 3}), {nil: undefined}))
+    .map(([t, services]) => (services ? withServices(t, services) : t))
+}
+
+function plainTopology(name: string): fc.Arbitrary<TopologyDoc> {
   return choices.map((c) => {
     const podPrefix = c.size - c.subnetBits // 12 to 26: inside 10.0.0.0/8
     const podBase = 10 * 2 ** 24 + (c.podBlock % 2 ** (podPrefix - 8)) * 2 ** (32 - podPrefix)
@@ -138,6 +174,68 @@ export function validTopology(name: string): fc.Arbitrary<TopologyDoc> {
       ...(external.length > 0 ? {external} : {}),
     }
   })
+}
+
+const serviceChoice = fc.record({
+  /** its selector: app a0, a1 or a2 (pods take them in turn), or a3, which no pod has (no endpoints) */
+  app: fc.integer({min: 0, max: 3}),
+  nodePort: fc.boolean(),
+  local: fc.boolean(),
+  affinity: fc.boolean(),
+  /** targetPort by a pod port's name (only pods that declare it are endpoints) or by number (every selected pod) */
+  named: fc.boolean(),
+  udp: fc.boolean(),
+})
+
+type ServiceChoice = typeof serviceChoice extends fc.Arbitrary<infer T> ? T : never
+
+/** Which kube-proxy modes the generated Services run on. */
+const GENERATED_PROXIES = ['iptables'] as const
+
+/**
+ * The topology with Services: every pod gets a label (app a0, a1, a2 in turn) and every other
+ * one declares ports (http 8080, dns 5353/UDP: the workload serves them; on the others the probe
+ * serves a numeric target port itself); each Service a ClusterIP or NodePort, externalTrafficPolicy
+ * Local or not, ClientIP affinity or not, a TCP port and maybe a UDP one. The service range is
+ * 100.64.0.0/16, outside every range drawn above.
+ */
+function withServices(t: TopologyDoc, choices: ServiceChoice[]): TopologyDoc {
+  let g = 0
+  const nodes = t.nodes.map((n) => {
+    const count = typeof n.pods === 'number' ? n.pods : (n.pods?.length ?? 0)
+    if (count === 0) return n
+    const given = Array.isArray(n.pods) ? n.pods : []
+    const pods = Array.from({length: count}, (_, k): PodDoc => {
+      const p = given[k]
+      const base = typeof p === 'object' ? p : {name: typeof p === 'string' ? p : `${n.name}-s${k}`}
+      const i = g++
+      return {
+        ...base,
+        labels: {app: `a${i % 3}`},
+        ...(i % 2 === 0
+          ? {
+              ports: [
+                {name: 'http', port: 8080},
+                {name: 'dns', port: 5353, protocol: 'UDP' as const},
+              ],
+            }
+          : {}),
+      }
+    })
+    return {...n, pods}
+  })
+  const services = choices.map((c, i): ServiceDoc => ({
+    name: `s${i}`,
+    selector: {app: `a${c.app}`},
+    ...(c.nodePort ? {type: 'NodePort' as const} : {}),
+    ...(c.nodePort && c.local ? {externalTrafficPolicy: 'Local' as const} : {}),
+    ...(c.affinity ? {sessionAffinity: 'ClientIP' as const} : {}),
+    ports: [
+      {name: 't', port: 80 + i, targetPort: c.named ? 'http' : 8080},
+      ...(c.udp ? [{name: 'u', port: 53, protocol: 'UDP' as const, targetPort: c.named ? 'dns' : 5353}] : []),
+    ],
+  }))
+  return {...t, cluster: {...t.cluster, serviceCIDR: '100.64.0.0/16', proxy: GENERATED_PROXIES[0]}, nodes, services}
 }
 
 export const toYaml = (t: TopologyDoc): string => stringify(t)

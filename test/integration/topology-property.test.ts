@@ -1,8 +1,10 @@
 // Every topology `netlab validate` accepts comes up, passes `netlab probe` and goes down cleanly:
 // random valid topologies (test/helpers/topologies.ts: 1-6 nodes, 0-5 pods each, /22-/29 node
 // subnets, fixed and automatic addresses, 0-2 external hosts, ipMasq on and off, every routing
-// mode whose pods take their node's subnet, one or two underlay segments) on real
-// namespaces. Also, from the kernel: no veth pair in the lab has the same interface index at
+// mode whose pods take their node's subnet, one or two underlay segments; about half of them
+// with Services: labels and ports on pods, ClusterIP and NodePort Services, externalTrafficPolicy
+// Local, ClientIP affinity, named target ports, UDP ports, Services without endpoints) on real
+// namespaces: the probe's services section must pass on them too. Also, from the kernel: no veth pair in the lab has the same interface index at
 // both ends (the kernel handles such a pair's link events late).
 //
 // Sampling: RUNS topologies drawn by fast-check from one fixed seed, so every run of the suite
@@ -56,6 +58,8 @@ describe.skipIf(!isRoot)('random valid topologies on real namespaces', () => {
       const probe = netlab(['probe', lab], env)
       expect(probe.code, `probe:\n${probe.stdout}${probe.stderr}`).toBe(0)
       expect(probe.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed($| — no check of this run applies)/)
+      // a lab with Services: their section ran, and proved something (not only "not applicable")
+      if (t.services) expect(probe.stdout, probe.stdout).toMatch(/\n {2}✓ pod → ClusterIP|\n {2}✓ a Service without endpoints/)
       const down = netlab(['down', lab], env)
       expect(down.code, `down: ${down.stderr}`).toBe(0)
       expect(labNetns(lab), 'namespaces left after down').toEqual([])
@@ -71,13 +75,18 @@ describe.skipIf(!isRoot)('random valid topologies on real namespaces', () => {
     const env = {NETLAB_STATE_DIR: stateDir}
     const before = rootSnapshot()
     const labs: string[] = []
+    let withServices = 0
     await checkTopologies(
-      validTopology('prop'),
-      (t) => check(t, env, before, labs),
+      validTopology('prop', {services: true}),
+      (t) => {
+        if (t.services) withServices++
+        check(t, env, before, labs)
+      },
       // shrinking re-runs whole labs: bounded, so a failure is reported within minutes
       {seed: propertySeed(8), numRuns: RUNS, interruptAfterTimeLimit: 300_000},
     )
     expect(labs.length).toBeGreaterThanOrEqual(RUNS)
+    expect(withServices, 'labs with Services among them').toBeGreaterThanOrEqual(RUNS / 4)
     for (const lab of labs) expect(labNetns(lab), lab).toEqual([])
   }, 600_000)
 

@@ -1,24 +1,26 @@
 // netlab break's faults, pure: which kinds each routing mode can take, each fault a one-action
 // plan whose undo restores exactly what the lab's own plan set, and --seed picks the same one.
+import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {applicableKinds, candidates, FAULT_KINDS, faultRecordProblem, pickFault, seeded} from '../../src/exercise/faults.js'
 import {FAULTS} from '../../src/exercise/faults/index.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
-import {loadTopologyFile} from '../../src/topology/parse.js'
+import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
 
 const lab = (name: string) => {
   const model = buildModel(loadTopologyFile(fileURLToPath(new URL(`../../topologies/${name}.yaml`, import.meta.url))))
   return {model, plan: compilePlan(model)}
 }
+const SERVICES = fileURLToPath(new URL('../../topologies/services.yaml', import.meta.url))
 const LABS = ['three-node', 'three-node-routes', 'three-node-vxlan', 'aws-vpc', 'gke-vpc-native'].map((n) => [n, lab(n)] as const)
 
 describe('netlab break: the faults', () => {
   it('every mode takes route, forwarding, masquerade and drop; only vxlan labs take mtu and fdb', () => {
     for (const [name, {model, plan}] of LABS) {
       const kinds = applicableKinds(model, plan)
-      expect(kinds, name).toEqual(name.includes('vxlan') ? [...FAULT_KINDS] : ['route', 'forwarding', 'masquerade', 'drop'])
+      expect(kinds, name).toEqual(['route', 'forwarding', 'masquerade', 'drop', ...(name.includes('vxlan') ? ['mtu', 'fdb'] : [])])
     }
   })
 
@@ -129,6 +131,77 @@ describe('the fault registry', () => {
     for (const k of FAULT_KINDS) {
       expect(FAULTS[k].kind).toBe(k)
       expect(FAULTS[k].text).toMatch(/^\S.*\S$/)
+    }
+  })
+})
+
+describe('netlab break: the Service faults', () => {
+  const {model, plan} = lab('services')
+  const rulesOf = (netns: string) =>
+    plan.actions.filter((a) => a.netns === netns && a.tool === 'iptables-restore').flatMap((a) => (a.stdin ?? '').split('\n'))
+
+  it('a services lab (iptables mode) takes every Service fault; its nftables twin only hairpin', () => {
+    expect(applicableKinds(model, plan)).toEqual(expect.arrayContaining(['kube-proxy', 'stale-endpoint', 'node-port', 'hairpin']))
+    const nft = buildModel(parseTopology(readFileSync(SERVICES, 'utf8').replace('proxy: iptables', 'proxy: nftables'), SERVICES))
+    const kinds = applicableKinds(nft, compilePlan(nft))
+    expect(kinds).toContain('hairpin')
+    expect(kinds).not.toContain('kube-proxy')
+  })
+
+  it('kube-proxy: the jump into KUBE-SERVICES, put back first in nat PREROUTING', () => {
+    const [f] = candidates(model, plan, 'kube-proxy')
+    const [a] = f.plan.actions
+    expect(a.args).toEqual([
+      '-t',
+      'nat',
+      '-D',
+      'PREROUTING',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service portals',
+      '-j',
+      'KUBE-SERVICES',
+    ])
+    expect(a.undo).toMatchObject({commands: [{args: ['-t', 'nat', '-I', 'PREROUTING', '1', ...a.args.slice(4)]}]})
+    // the jump is a line the plan wrote
+    expect(rulesOf(a.netns!)).toContain('-I PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES')
+  })
+
+  it('node-port: a KUBE-NODEPORTS rule the plan wrote, put back where it was', () => {
+    const all = candidates(model, plan, 'node-port')
+    // web-sticky and api's two ports, on nodes where the rule exists (api is Local: every node still has its rule)
+    expect(all.length).toBeGreaterThan(0)
+    for (const f of all) {
+      const [a] = f.plan.actions
+      const spec = a.args.slice(4)
+      const line = rulesOf(a.netns!).find((l) => l.startsWith('-A KUBE-NODEPORTS') && spec.every((w) => l.includes(w)))
+      expect(line, f.what).toBeDefined()
+      expect(a.undo).toMatchObject({commands: [{args: ['-t', 'nat', '-I', 'KUBE-NODEPORTS', expect.stringMatching(/^\d+$/), ...spec]}]})
+    }
+  })
+
+  it('stale-endpoint: a DNAT to an address no member holds, first in an endpoint chain, deleted by its undo', () => {
+    const held = new Set(model.members.flatMap((m) => m.ips))
+    const all = candidates(model, plan, 'stale-endpoint')
+    expect(all.length).toBeGreaterThan(0)
+    for (const f of all) {
+      const [a] = f.plan.actions
+      expect(a.args.slice(0, 5)).toEqual(['-t', 'nat', '-I', expect.stringMatching(/^KUBE-SEP-[A-Z2-7]{16}$/), '1'])
+      const to = a.args.at(-1)!
+      expect(held.has(to.split(':')[0]), to).toBe(false)
+      expect(a.undo).toMatchObject({commands: [{args: ['-t', 'nat', '-D', a.args[3], ...a.args.slice(5)]}]})
+    }
+  })
+
+  it('hairpin: only endpoint pods, switched back on by the action the plan wrote', () => {
+    const where = candidates(model, plan, 'hairpin').map((f) => f.what)
+    expect(where.some((w) => w.includes('web-0'))).toBe(true)
+    expect(where.some((w) => w.includes('client'))).toBe(false)
+    for (const f of candidates(model, plan, 'hairpin')) {
+      const [a] = f.plan.actions
+      expect(a.args.at(-1)).toBe('off')
+      expect(a.undo).toMatchObject({commands: [{tool: 'bridge', args: [...a.args.slice(0, -1), 'on']}]})
     }
   })
 })

@@ -133,7 +133,7 @@ describe('which probes run', () => {
   })
 
   it('--only picks sections; self-address comes with no-nat', () => {
-    expect(sectionsFor()).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy'])
+    expect(sectionsFor()).toEqual(['pod-pod', 'node-pod', 'no-nat', 'self-address', 'vpc', 'egress', 'policy', 'services'])
     expect(sectionsFor(['pod-pod'])).toEqual(['pod-pod'])
     expect(sectionsFor(['egress', 'no-nat'])).toEqual(['no-nat', 'self-address', 'egress'])
     const pings = selectProbes(three, {only: ['pod-pod']})

@@ -5,10 +5,14 @@
 import {drop} from './drop.js'
 import {fdb} from './fdb.js'
 import {forwarding} from './forwarding.js'
+import {hairpin} from './hairpin.js'
+import {kubeProxy} from './kube-proxy.js'
 import type {FaultKind} from './kinds.js'
 import {masquerade} from './masquerade.js'
 import {mtu} from './mtu.js'
+import {nodePort} from './node-port.js'
 import {route} from './route.js'
+import {staleEndpoint} from './stale-endpoint.js'
 import type {FaultModule} from './types.js'
 
 export const FAULTS: Readonly<Record<FaultKind, FaultModule>> = {
@@ -18,4 +22,8 @@ export const FAULTS: Readonly<Record<FaultKind, FaultModule>> = {
   drop,
   mtu,
   fdb,
+  'kube-proxy': kubeProxy,
+  'stale-endpoint': staleEndpoint,
+  'node-port': nodePort,
+  hairpin,
 }

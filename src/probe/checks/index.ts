@@ -20,6 +20,14 @@ import {podVpcSource} from './pod-vpc-source.js'
 import {policyExternal} from './policy-external.js'
 import {policyPorts} from './policy-ports.js'
 import {selfAddress} from './self-address.js'
+import {serviceAffinity} from './service-affinity.js'
+import {serviceClusterIp} from './service-cluster-ip.js'
+import {serviceHairpin} from './service-hairpin.js'
+import {serviceNoEndpoints} from './service-no-endpoints.js'
+import {serviceNodeClusterIp} from './service-node-cluster-ip.js'
+import {serviceNodePortCluster} from './service-node-port-cluster.js'
+import {serviceNodePortLocal} from './service-node-port-local.js'
+import {serviceSpread} from './service-spread.js'
 import type {ProbeCheck} from './types.js'
 import {vpcPodReach} from './vpc-pod-reach.js'
 import {vpcPodSource} from './vpc-pod-source.js'
@@ -44,6 +52,14 @@ const REGISTRY: {readonly [K in CheckId]: ProbeCheck & {readonly id: K}} = {
   'egress-source': egressSource,
   'policy-ports': policyPorts,
   'policy-external': policyExternal,
+  'service-cluster-ip': serviceClusterIp,
+  'service-spread': serviceSpread,
+  'service-hairpin': serviceHairpin,
+  'service-node-cluster-ip': serviceNodeClusterIp,
+  'service-node-port-cluster': serviceNodePortCluster,
+  'service-node-port-local': serviceNodePortLocal,
+  'service-affinity': serviceAffinity,
+  'service-no-endpoints': serviceNoEndpoints,
 }
 
 /** Every check, in report order. */

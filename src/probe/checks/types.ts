@@ -3,7 +3,7 @@
 // check (plan its probes, say why it does not apply, explain it in the report) asks its module.
 import type {Endpoint, ExternalModel, LabModel, NodeModel, PodModel} from '../../model/types.js'
 import type {PeerView} from '../judge.js'
-import type {CheckId, Coverage, Probe, ProbeResult, Section, SelfObservation} from '../types.js'
+import type {CheckId, Coverage, Expectation, Probe, ProbeResult, Section, ServeTarget, SelfObservation} from '../types.js'
 
 export interface ProbeCheck {
   /** its name in the report's JSON and in --json's results (a member of CheckId, ../types.ts) */
@@ -33,10 +33,26 @@ export interface ProbeCheck {
   readonly showsSeen?: boolean
   /** its probes go to the ports the policies name: a target is shown with its service, and flows no policy isolates are counted, not named */
   readonly perService?: boolean
+  /**
+   * a check judged over several tries rather than try by try (a Service's spread, affinity,
+   * hairpin): each probe is judged as usual, and these results, one per group of tries, are the
+   * check's count
+   */
+  across?(model: LabModel, tries: readonly ProbeResult[]): ProbeResult[]
 }
 
-/** Adds one probe of the check: what it must see comes from the model (expect.ts) and the policies (policy.ts). */
-export type AddProbe = (tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number) => void
+/**
+ * Adds one probe of the check: what it must see comes from the model (expect.ts) and the policies
+ * (policy.ts); a Service's probe brings its own (`service`: src/probe/services.ts works it out
+ * from the model) and the echo sockets its endpoints need.
+ */
+export type AddProbe = (tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number, service?: ServiceProbe) => void
+
+/** What a Service's probe must see, and the echo sockets its endpoints need for it. */
+export interface ServiceProbe {
+  expect: Expectation
+  serves: readonly ServeTarget[]
+}
 
 /** What planning sees: the lab, the coverage, and one endpoint object per pod, node and host (shared by its probes). */
 export interface ProbePlanContext {
@@ -73,6 +89,7 @@ export function planOver<T>(over: Walk<T>, probe: (item: T, add: AddProbe, ctx: 
 /** What a note may look at. */
 export interface NoteContext {
   readonly model: LabModel
+  readonly coverage: Coverage
   /** every probe of the run */
   readonly probes: readonly Probe[]
   /** what another check of this run counted; undefined when it did not run */

@@ -1,9 +1,18 @@
 // The lists checks plan their probes over (a check's plan walks one of them: see Walk in
 // types.ts). Each is made once per run, whichever check asks first.
-import {allPods, type Endpoint, type ExternalModel, type LabModel, type PodModel, vpcReachesPods} from '../../model/types.js'
+import {
+  allPods,
+  type Endpoint,
+  type ExternalModel,
+  type LabModel,
+  type NodeModel,
+  type PodModel,
+  vpcReachesPods,
+} from '../../model/types.js'
 import {expectHttp} from '../expect.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, type Pair} from '../pairs.js'
 import {namedPorts} from '../policy.js'
+import {clientsOf, servicePorts, withEndpoints, type ServicePort} from '../services.js'
 import type {Probe} from '../types.js'
 import type {ProbePlanContext, Walk} from './types.js'
 
@@ -67,3 +76,43 @@ export const policyInternetPods = walkOf(({model}) =>
 
 /** each pod, once (pod → itself): every pod whatever the coverage, one probe each */
 export const eachPod = walkOf(({model}) => allPods(model))
+
+/** each Service port that has endpoints, with each pod that probes it (every pod, or one a node: services.ts) */
+export const podServices = walkOf(({model, coverage}) =>
+  withEndpoints(model).flatMap((s, k) => clientsOf(model, coverage, k).map((p): Pair<PodModel, ServicePort> => [p, s])),
+)
+
+/** each node with each Service port that has endpoints */
+export const nodeServices = walkOf(({model}) =>
+  model.nodes.flatMap((n) => withEndpoints(model).map((s): Pair<NodeModel, ServicePort> => [n, s])),
+)
+
+/** each Service port that has endpoints, once: the checks that try one again and again (spread, hairpin, affinity) */
+export const servicePortsOnce = walkOf(({model}) => withEndpoints(model))
+
+/**
+ * each NodePort with endpoints, from each external host to every node, and from each node to
+ * every node (or, representative, to itself and the next one)
+ */
+export const nodePortPairs = walkOf(({model, coverage, node, external}) =>
+  withEndpoints(model)
+    .filter((s) => s.port.nodePort !== undefined)
+    .flatMap((s) => {
+      const pairs: {client: Endpoint; target: NodeModel; s: ServicePort}[] = []
+      for (const e of model.external) for (const target of model.nodes) pairs.push({client: external(e), target, s})
+      model.nodes.forEach((n, i) => {
+        const targets = coverage === 'all-pairs' ? model.nodes : [...new Set([n, model.nodes[(i + 1) % model.nodes.length]])]
+        for (const target of targets) pairs.push({client: node(n), target, s})
+      })
+      return pairs
+    }),
+)
+
+/** each Service port without endpoints, with each pod that probes it (every pod, or one a node) and every node */
+export const servicesWithoutEndpoints = walkOf(({model, coverage, pod, node}) =>
+  servicePorts(model)
+    .filter((s) => s.port.endpoints.length === 0)
+    .flatMap((s, k) =>
+      [...clientsOf(model, coverage, k).map(pod), ...model.nodes.map(node)].map((c): Pair<Endpoint, ServicePort> => [c, s]),
+    ),
+)

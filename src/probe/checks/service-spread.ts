@@ -1,0 +1,59 @@
+import {
+  answered,
+  clusterIpEndpoint,
+  endpointPods,
+  firstFailure,
+  fromPod,
+  groupResult,
+  groupTries,
+  servesOf,
+  servicePortOf,
+  servicesNotApplicable,
+  serviceLabel,
+  toolOf,
+  triesClient,
+  triesToSpread,
+} from '../services.js'
+import {planOver, type ProbeCheck} from './types.js'
+import {servicePortsOnce} from './walks.js'
+
+export const serviceSpread = {
+  id: 'service-spread',
+  section: 'services',
+  title: 'spread: every endpoint of a Service answers at least once',
+  // Services without affinity and with two endpoints or more: one client, enough tries
+  plan: planOver(servicePortsOnce, (s, add, {model, pod}) => {
+    const client = triesClient(model, s)
+    if (!client || s.svc.sessionAffinity === 'ClientIP' || s.port.endpoints.length < 2) return
+    const how = {expect: fromPod(model, client, s), serves: servesOf(model, s)}
+    for (let i = 0; i < triesToSpread(s.port.endpoints.length); i++) add(toolOf(s), pod(client), clusterIpEndpoint(s), s.port.port, how)
+  }),
+  notApplicable: servicesNotApplicable,
+  note: ({model, probes}) => {
+    const tries = new Map<string, number>()
+    for (const p of probes) if (p.check === 'service-spread') tries.set(p.dst.name, (tries.get(p.dst.name) ?? 0) + 1)
+    if (tries.size === 0) return 'no Service without session affinity has two endpoints or more'
+    const ports = new Map(
+      (model.services?.list ?? []).flatMap((svc) => svc.ports.map((port) => [serviceLabel({svc, port}), port.endpoints.length])),
+    )
+    return (
+      'kube-proxy picks an endpoint at random (statistic --probability 1/n, 1/(n−1), …): from one pod, tries enough that a ' +
+      `working Service misses one with odds under one in a million — ${[...tries].map(([name, n]) => `${name} ${n} tries for ${ports.get(name)} endpoints`).join(', ')}`
+    )
+  },
+  across: (model, tries) =>
+    groupTries(tries).map((group) => {
+      const s = servicePortOf(model, group[0])
+      const want = s ? endpointPods(model, s) : []
+      const {counts, text} = answered(model, group)
+      const missing = want.filter((p) => !counts.has(p.netns)).map((p) => p.name)
+      const failed = firstFailure(group)
+      const detail = failed ?? (missing.length > 0 ? `never answered: ${missing.join(', ')}` : undefined)
+      return groupResult(group[0], {
+        expected: `each of ${want.length} endpoints in ${group.length} tries`,
+        seen: text,
+        ok: !failed && missing.length === 0,
+        ...(detail ? {detail} : {}),
+      })
+    }),
+} satisfies ProbeCheck

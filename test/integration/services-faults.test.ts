@@ -1,0 +1,83 @@
+// The Service faults of netlab break (issue 23's exercises), on a real lab: the example lab
+// (topologies/services.yaml, iptables mode) up once; each Service fault kind injected in turn, the
+// probe's services section must fail — on the check that sees that fault — and `netlab fix` must
+// put back exactly what was there (every node's tables and its pods' hairpin settings as before).
+import {execFileSync} from 'node:child_process'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {isRoot, labSandbox, netlab, ROOT, rootSnapshot, uniqueLab} from '../helpers/lab.js'
+
+interface Report {
+  ok: boolean
+  checks: {id: string; results: {ok: boolean}[]}[]
+}
+
+/** The check that must fail under each fault (others may fail too). */
+const SEEN_BY: Record<string, string> = {
+  'kube-proxy': 'service-cluster-ip',
+  'stale-endpoint': 'service-spread',
+  'node-port': 'service-node-port',
+  hairpin: 'service-hairpin',
+}
+
+describe.skipIf(!isRoot)('netlab break: the Service faults, caught by the probe and fixed exactly', () => {
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab('svc-faults'))
+  const nodes = ['node-0', 'node-1', 'node-2'].map((n) => `netlab-${lab}.${n}`)
+  let before = ''
+
+  /** Every node's rules (no counters) and bridge ports' hairpin modes. */
+  const kernel = () =>
+    nodes
+      .map((ns) => {
+        const rules = execFileSync('ip', ['netns', 'exec', ns, 'iptables-save'], {encoding: 'utf8'})
+          .split('\n')
+          .filter((l) => !l.startsWith('#'))
+          .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
+        const ports = execFileSync('bridge', ['-n', ns, '-d', 'link', 'show'], {encoding: 'utf8'})
+          .split('\n')
+          .filter((l) => /^\d+:|hairpin/.test(l))
+        return [ns, ...rules, ...ports].join('\n')
+      })
+      .join('\n')
+
+  beforeAll(() => {
+    before = rootSnapshot()
+    const file = join(stateDir, `${lab}.yaml`)
+    writeFileSync(file, readFileSync(join(ROOT, 'topologies', 'services.yaml'), 'utf8').replace(/^name: services$/m, `name: ${lab}`))
+    const r = netlab(['up', file], env)
+    expect(r.code, r.stderr).toBe(0)
+  }, 120_000)
+
+  afterAll(() => {
+    expect(rootSnapshot()).toBe(before)
+  })
+
+  it.each(Object.keys(SEEN_BY))('%s: the probe fails on its check, and fix puts every rule back', (kind) => {
+    const healthy = kernel()
+    const broke = netlab(['break', lab, kind, '--seed', '0', '--json', '--reveal'], env)
+    expect(broke.code, broke.stderr).toBe(0)
+    expect(JSON.parse(broke.stdout)).toMatchObject({fault: {kind}})
+    try {
+      expect(kernel()).not.toBe(healthy)
+      const r = netlab(['probe', lab, '--only', 'services', '--json'], env)
+      expect(r.code, r.stderr).toBe(1)
+      const report = JSON.parse(r.stdout) as Report
+      const failed = report.checks.filter((c) => c.results.some((x) => !x.ok)).map((c) => c.id)
+      expect(
+        failed.some((id) => id.startsWith(SEEN_BY[kind])),
+        `${kind}: failed ${failed.join(', ')}`,
+      ).toBe(true)
+    } finally {
+      const fixed = netlab(['fix', lab], env)
+      expect(fixed.code, fixed.stderr).toBe(0)
+    }
+    expect(kernel()).toBe(healthy)
+  })
+
+  it('after every fault is fixed, the services section passes again', () => {
+    const r = netlab(['probe', lab, '--only', 'services'], env)
+    expect(r.code, r.stdout).toBe(0)
+  })
+})
