@@ -47,7 +47,7 @@ export interface PolicyChange {
  * The lab, its new model (what `next` makes of its state) and the change plan; nothing is run
  * (--dry-run stops here). Bad input throws before anything is touched.
  */
-export function planModelChange(
+function planModelChange(
   lab: string,
   how: {verb: string; keeps: string},
   next: (state: LabState) => {model: LabModel; warnings: TopologyWarning[]},
