@@ -129,7 +129,7 @@ export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> 
     forget(lab)
     return {
       lab,
-      policies: model.policies!.length,
+      policies: model.policies?.length ?? 0,
       nodes: plan.actions.filter((a) => a.phase === 'policy-rules').length,
       wired: !state.model.policies,
       actions: plan.actions.length,

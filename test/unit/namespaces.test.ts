@@ -5,6 +5,7 @@
 import {describe, expect, it} from 'vitest'
 import fc from 'fast-check'
 import {compilePlan} from '../../src/compile/plan.js'
+import {buildGraph} from '../../src/graph/build.js'
 import {podChain} from '../../src/compile/policy.js'
 import {labelCommand, labelsOfIntent, relabel} from '../../src/compile/labels.js'
 import {subtractCidrs, parseCidr, type Cidr} from '../../src/core/ipv4.js'
@@ -85,6 +86,15 @@ describe('namespaces in the topology, and their names on the machine', () => {
       topologyError(() => model('name: lab\nnamespaces: [{name: x, labels: {kubernetes.io/metadata.name: y}}]\nnodes: [{name: n0}]'))
         .detail,
     ).toMatch(/kubernetes\.io\/metadata\.name is the namespace's own name/)
+  })
+
+  it('graph notes each namespace with its labels and pods (a pod is drawn NS/NAME)', () => {
+    const g = buildGraph(m)
+    expect(g.notes).toContain(
+      'namespaces (a pod outside default is drawn NS/NAME): default: a; x {team=a}: x/a, x/b; y {team=b}: y/a, y/b; z: z/a, z/b',
+    )
+    expect(g.nodes.some((n) => [n.label].flat()[0] === 'x/a')).toBe(true)
+    expect(buildGraph(model('name: lab\nnodes: [{name: n0, pods: [a]}]')).notes.some((n) => n.startsWith('namespaces'))).toBe(false)
   })
 
   it('a Service selects pods of its own namespace only', () => {
