@@ -60,6 +60,7 @@ describe('namespaces in the topology, and their names on the machine', () => {
     expect(hostVethName('x/a')).toMatch(/^veth[0-9a-f]{11}$/)
     expect(netnsName('lab', 'x/a')).toBe('netlab-lab.x.a')
     expect(podChain('ingress', 'x/a')).toBe('NETLAB-IN-x.a')
+    expect(podChain('egress', 'ns/a-long-pod-name-here')).toMatch(/^NETLAB-OUT-ns\.a-lon\.[0-9a-f]{8}$/)
     expect(labOfNetns('netlab-lab.x.a.b')).toBeUndefined()
   })
 
