@@ -10,16 +10,23 @@ import type {PolicyProtocol} from '../topology/types.js'
 import {expectHttp} from './expect.js'
 import type {Expectation, Probe, ProbePolicy} from './types.js'
 
-/** The TCP and UDP ports any policy names: the echo service listens on each, in every target. */
+/**
+ * The TCP and UDP ports any policy names: the echo service listens on each, in every target. A
+ * range gives its two ends, a named port the number of each pod's port of that name.
+ */
 export function namedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
   const tcp = new Set<number>()
   const udp = new Set<number>()
+  const pods = model.nodes.flatMap((n) => n.pods)
   for (const p of model.policies ?? []) {
     for (const r of [...p.ingress, ...p.egress]) {
       for (const port of r.ports ?? []) {
-        if (port.port === undefined) continue
-        if (port.protocol === 'TCP') tcp.add(port.port)
-        if (port.protocol === 'UDP') udp.add(port.port)
+        const set = port.protocol === 'TCP' ? tcp : port.protocol === 'UDP' ? udp : undefined
+        if (!set) continue
+        if (port.name !== undefined)
+          pods.forEach((pod) => pod.ports?.forEach((pp) => pp.name === port.name && pp.protocol === port.protocol && set.add(pp.port)))
+        if (port.port !== undefined) set.add(port.port)
+        if (port.endPort !== undefined) set.add(port.endPort)
       }
     }
   }

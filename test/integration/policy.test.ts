@@ -265,8 +265,8 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
     const bad = netlab(['policy', 'apply', lab, badFile], env)
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim().split('\n')).toEqual([
-      `${badFile}:5:28: policy x: ingress[0].ports[0].protocol: "SCTP" is not supported: TCP, UDP or ICMP`,
-      `${badFile}:5:42: policy x: ingress[0].ports[1].port must be a port number from 1 to 65535`,
+      `${badFile}:5:28: policy x: ingress[0].ports[0].protocol: SCTP is not supported: this kernel has no SCTP (TCP or UDP; ICMP as a netlab extension)`,
+      `${badFile}:5:42: policy x: ingress[0].ports[1].port must be a port number from 1 to 65535, or a pod port's name`,
     ])
     // two blocks that are no networks, in two policies (found against the lab, after the syntax): both, with --json too
     const blocks = join(stateDir, `${lab}-blocks.yaml`)
