@@ -11,7 +11,7 @@ import {acquireLock, lockNote} from '../host/lock.js'
 import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {reapStale} from './owned.js'
-import {namedPorts} from './policy.js'
+import {servedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {Tally} from './tally.js'
@@ -93,7 +93,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       const run = await runEngines({
         lab,
         probes,
-        ...(model.policies ? {extra: namedPorts(model)} : {}),
+        ...(model.policies ? {extra: servedPorts(model)} : {}),
         addrs: selfPods.map((p) => p.netns),
         onResult: (id, o) => {
           const ok = tally.add(id, o) // judged whether or not progress is shown
