@@ -5,9 +5,10 @@ import type {Located, Topology} from '../topology/types.js'
 import {Cidr, formatIPv4, hostAddressProblem, hostRangeProblem, parseCidr, parseIPv4} from '../core/ipv4.js'
 import {join} from 'node:path'
 import {cniModel, DEFAULT_CNI_ENV} from './cni-model.js'
-import {DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
+import {DEFAULT_NAMESPACE, DEFAULT_STATE_ROOT, FABRIC, hostVethName, macFor, netnsName, POD_BRIDGE} from '../core/names.js'
 import {findRoutingMode, ROUTING_MODES, routingMode} from '../modes/index.js'
 import {resolvePolicies} from './policies.js'
+import {namespaceModel} from '../model/namespaces.js'
 import {resolveServices} from './services.js'
 import type {ExternalModel, LabModel, Member, NodeModel, PodModel, RouterModel, CniEnv, RoutingModeModule} from '../model/types.js'
 
@@ -196,9 +197,15 @@ function claimNames(topo: Topology): void {
     if (prev) throw new TopologyError(name.pos, `duplicate name "${name.value}" (first used at line ${prev.line}, column ${prev.col})`)
     seen.set(name.value, name.pos)
   }
+  // a pod's namespace must be one the topology lists (default always is)
+  const namespaces = new Set([DEFAULT_NAMESPACE, ...(topo.namespaces ?? []).map((n) => n.name.value)])
   for (const n of topo.nodes) {
     claim(n.name)
-    n.pods.forEach((p) => claim(p.name))
+    n.pods.forEach((p) => {
+      if (p.namespace && !namespaces.has(p.namespace.value))
+        throw new TopologyError(p.namespace.pos, `pod ${p.name.value}: namespace "${p.namespace.value}" is not in namespaces:`)
+      claim(p.name)
+    })
   }
   topo.external.forEach((e) => claim(e.name))
 }
@@ -439,12 +446,8 @@ function assembleModel(
     mtu: mode.podMtu,
   })
   if (cni) model.cni = cni
-  if (topo.policies)
-    model.policies = resolvePolicies(
-      topo.policies,
-      nodes.flatMap((n) => n.pods),
-      opts.warnings,
-    )
+  if (topo.namespaces) model.namespaces = topo.namespaces.map((n) => namespaceModel(n.name.value, n.labels))
+  if (topo.policies) model.policies = resolvePolicies(topo.policies, model, opts.warnings)
   if (topo.services) model.services = resolveServices(topo, model, opts.warnings)
   return model
 }
@@ -528,8 +531,9 @@ function routerMember(r: RouterModel, model: Omit<LabModel, 'members'>): Member 
 }
 
 /** A pod's labels and ports, when it has any: what policies and Services select it by, and what it serves (a pod without has no key). */
-function labelsOf(p: Topology['nodes'][number]['pods'][number]): Pick<PodModel, 'labels' | 'ports'> {
+function labelsOf(p: Topology['nodes'][number]['pods'][number]): Pick<PodModel, 'namespace' | 'labels' | 'ports'> {
   return {
+    ...(p.namespace && p.namespace.value !== DEFAULT_NAMESPACE ? {namespace: p.namespace.value} : {}),
     ...(p.labels && Object.keys(p.labels).length > 0 ? {labels: p.labels} : {}),
     ...(p.ports
       ? {ports: p.ports.map((pp) => ({...(pp.name ? {name: pp.name.value} : {}), port: pp.port.value, protocol: pp.protocol.value}))}

@@ -2,11 +2,15 @@
 // namespace. One chain per isolated pod and direction (NETLAB-IN-<pod>, NETLAB-OUT-<pod>), whose
 // rules RETURN what a policy allows and REJECT the rest; a dispatcher chain, NETLAB-POLICY, first
 // in FORWARD, accepts replies of allowed connections and sends each packet through the chains of
-// its sender (egress) and its receiver (ingress), so a packet must pass both. Pure.
+// its sender (egress) and its receiver (ingress), so a packet must pass both. An ipBlock's
+// except is cut out of its block (the rules name what is left); a named port is resolved per
+// destination pod, and a range is one --dport P:E. Pure.
 import {createHash} from 'node:crypto'
 import type {LabModel, NodeModel, PodModel, PolicyModel, PolicyPort, PolicyRule, PlanContext} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
 import {bridgePolicyWiring} from '../modes/bridge.js'
+import {parseCidr, parseIPv4, subtractCidrs, type Cidr} from '../core/ipv4.js'
+import {policyLabel} from '../topology/policies.js'
 
 export const POLICY_CHAIN = 'NETLAB-POLICY'
 /** iptables' limit on a chain name */
@@ -18,42 +22,112 @@ const ICMP_RATEMASK = 0x1818 & ~(1 << 3)
 
 type Direction = 'ingress' | 'egress'
 
-/** NETLAB-IN-web-0 / NETLAB-OUT-web-0; a long pod name is cut and hashed (a "." keeps it apart from any pod name). */
+/**
+ * NETLAB-IN-web-0 / NETLAB-OUT-web-0, NETLAB-IN-x.a for pod a of namespace x (no "/" in a chain
+ * name); a long pod name is cut and hashed (a "." keeps it apart from any pod name of default).
+ */
 export function podChain(direction: Direction, pod: string): string {
   const prefix = direction === 'ingress' ? 'NETLAB-IN-' : 'NETLAB-OUT-'
   const room = CHAIN_MAX - 'NETLAB-OUT-'.length
-  if (pod.length <= room) return prefix + pod
+  if (pod.length <= room) return prefix + pod.replace('/', '.')
   return `${prefix}${pod.slice(0, room - 9)}.${createHash('sha1').update(pod).digest('hex').slice(0, 8)}`
 }
 
-function portArgs(p: PolicyPort | undefined): string[] {
+/** A port as a rule matches it: a protocol, and a port or range (a named port resolved to its number). */
+interface RulePort {
+  protocol: PolicyPort['protocol']
+  port?: number
+  endPort?: number
+}
+
+function portArgs(p: RulePort | undefined): string[] {
   if (!p) return []
   if (p.protocol === 'ICMP') return ['-p', 'icmp']
   const proto = p.protocol.toLowerCase()
-  return p.port === undefined ? ['-p', proto] : ['-p', proto, '--dport', String(p.port)]
+  if (p.port === undefined) return ['-p', proto]
+  return ['-p', proto, '--dport', p.endPort === undefined ? String(p.port) : `${p.port}:${p.endPort}`]
 }
 
-function portText(p: PolicyPort | undefined): string {
+function portText(p: RulePort | undefined, named?: string): string {
   if (!p) return 'on any port'
   if (p.protocol === 'ICMP') return 'with ICMP (ping)'
-  return p.port === undefined ? `on any ${p.protocol} port` : `on ${p.protocol.toLowerCase()}/${p.port}`
+  if (p.port === undefined) return `on any ${p.protocol} port`
+  const range = p.endPort === undefined ? String(p.port) : `${p.port}-${p.endPort}`
+  return `on ${p.protocol.toLowerCase()}/${range}${named ? ` (its port "${named}")` : ''}`
 }
 
-/** One peer of a rule as iptables addresses, each with its words: the pods a selector matched, or the block. */
-function peerAddresses(model: LabModel, rule: PolicyRule): {addr?: string; text: string}[] {
-  if (!rule.peers) return [{text: 'anyone'}]
+/** The pod's port of that name and protocol, as a named port resolves on a destination pod (Kubernetes). */
+function servedPort(pod: PodModel, port: PolicyPort): number | undefined {
+  return pod.ports?.find((pp) => pp.name === port.name && pp.protocol === port.protocol)?.port
+}
+
+/** One RETURN rule: the far end's address (none: anyone), the port, and its words. */
+interface Allowance {
+  addr?: string
+  port?: RulePort
+  text: string
+  named?: string
+}
+
+/** A peer of a rule: the addresses it stands for, and (for named ports of egress rules) the pods among them. */
+interface PeerTarget {
+  addrs: (string | undefined)[]
+  text: string
+  /** the lab's pods this peer covers */
+  pods: (all: PodModel[]) => PodModel[]
+}
+
+function peerTargets(model: LabModel, rule: PolicyRule): PeerTarget[] {
+  if (!rule.peers) return [{addrs: [undefined], text: 'anyone', pods: (all) => all}]
   const podsByName = new Map(model.nodes.flatMap((n) => n.pods).map((p) => [p.name, p]))
-  return rule.peers.flatMap((peer) =>
-    peer.kind === 'ipBlock'
-      ? [{addr: peer.cidr, text: `addresses in ${peer.cidr}`}]
-      : peer.pods.map((name) => ({addr: podsByName.get(name)!.ip, text: `pod ${name}`})),
+  return rule.peers.flatMap((peer): PeerTarget[] => {
+    if (peer.kind === 'pods')
+      return peer.pods.map((name) => ({addrs: [podsByName.get(name)!.ip], text: `pod ${name}`, pods: () => [podsByName.get(name)!]}))
+    const cidr = parseCidr(peer.cidr) as Cidr
+    const holes = (peer.except ?? []).map((e) => parseCidr(e) as Cidr)
+    // an except is cut out of the block: the rules name what is left, a block each
+    const blocks = subtractCidrs(cidr, holes)
+    const inBlock = (ip: string) => blocks.some((b) => b.contains(parseIPv4(ip)!))
+    return [
+      {
+        addrs: blocks.map(String),
+        text: `addresses in ${peer.cidr}${holes.length > 0 ? ` except ${peer.except!.join(', ')}` : ''}`,
+        pods: (all) => all.filter((p) => inBlock(p.ip)),
+      },
+    ]
+  })
+}
+
+/**
+ * What one rule lets through to or from `pod`, as RETURN rules. A named port resolves on the
+ * destination pod: the isolated pod itself for ingress; for egress each pod the peer covers that
+ * has the port (a peer that is no pod, or a pod without it: nothing), as Kubernetes resolves it.
+ */
+function allowances(model: LabModel, pod: PodModel, direction: Direction, rule: PolicyRule): Allowance[] {
+  const everyPod = model.nodes.flatMap((n) => n.pods)
+  return peerTargets(model, rule).flatMap((peer) =>
+    (rule.ports ?? [undefined]).flatMap((port): Allowance[] => {
+      if (port?.name === undefined) return peer.addrs.map((addr) => ({addr, port, text: peer.text}))
+      if (direction === 'ingress') {
+        const served = servedPort(pod, port)
+        return served === undefined
+          ? []
+          : peer.addrs.map((addr) => ({addr, port: {protocol: port.protocol, port: served}, text: peer.text, named: port.name}))
+      }
+      return peer.pods(everyPod).flatMap((dst) => {
+        const served = servedPort(dst, port)
+        return served === undefined
+          ? []
+          : [{addr: dst.ip, port: {protocol: port.protocol, port: served}, text: `pod ${dst.name}`, named: port.name}]
+      })
+    }),
   )
 }
 
 function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, direction: Direction, by: PolicyModel[]): void {
   const chain = podChain(direction, pod.name)
   const [match, toward] = direction === 'ingress' ? ['-s', 'to'] : ['-d', 'from']
-  const names = by.map((p) => p.name).join(', ')
+  const names = by.map((p) => policyLabel(p.name, p.namespace)).join(', ')
   b.inNetns(
     n.netns,
     'iptables',
@@ -62,18 +136,17 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
       `what ${by.length === 1 ? 'its rules allow' : 'their rules allow, together,'} passes`,
   )
   for (const policy of by) {
+    const label = policyLabel(policy.name, policy.namespace)
     policy[direction].forEach((rule, k) => {
-      const comment = ['-m', 'comment', '--comment', `${policy.name} ${direction} rule ${k + 1}`]
-      for (const peer of peerAddresses(model, rule)) {
-        for (const port of rule.ports ?? [undefined]) {
-          const who = direction === 'ingress' ? `${peer.text} may reach ${pod.name}` : `${pod.name} may reach ${peer.text}`
-          b.inNetns(
-            n.netns,
-            'iptables',
-            ['-A', chain, ...(peer.addr ? [match, peer.addr] : []), ...portArgs(port), ...comment, '-j', 'RETURN'],
-            `policy ${policy.name}, ${direction} rule ${k + 1}: ${who} ${portText(port)} (RETURN: on ` + `to the next check)`,
-          )
-        }
+      const comment = ['-m', 'comment', '--comment', `${label} ${direction} rule ${k + 1}`]
+      for (const a of allowances(model, pod, direction, rule)) {
+        const who = direction === 'ingress' ? `${a.text} may reach ${pod.name}` : `${pod.name} may reach ${a.text}`
+        b.inNetns(
+          n.netns,
+          'iptables',
+          ['-A', chain, ...(a.addr ? [match, a.addr] : []), ...portArgs(a.port), ...comment, '-j', 'RETURN'],
+          `policy ${label}, ${direction} rule ${k + 1}: ${who} ${portText(a.port, a.named)} (RETURN: on ` + `to the next check)`,
+        )
       }
     })
   }

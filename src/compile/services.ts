@@ -12,10 +12,10 @@ import {Cidr, formatIPv4, hostRangeProblem, parseCidr, parseIPv4} from '../core/
 import {throwAll, topologyWarning, TopologyError, type TopologyWarning} from '../topology/errors.js'
 import {NODE_PORT_RANGE} from '../topology/services.js'
 import type {ServiceSpec, Topology} from '../topology/types.js'
+import {DEFAULT_NAMESPACE} from '../core/names.js'
+import {namespaceOf, namespacesOf} from '../model/namespaces.js'
 import type {LabModel, PodModel, ServiceModel, ServicePortModel, ServicesModel} from '../model/types.js'
 
-/** A Service lives in a Kubernetes namespace; a lab has one. */
-const SERVICE_NAMESPACE = 'default'
 /** the first ClusterIP a Service is given, counted from the range's base (.1 is the apiserver's, .10 kube-dns's in most clusters) */
 const FIRST_CLUSTER_IP = 10
 
@@ -127,7 +127,11 @@ export function resolveServices(
   const ports = nodePorts(specs)
   const pods = model.nodes.flatMap((n) => n.pods)
   const list = specs.map((s, i): ServiceModel => {
-    const selected = pods.filter((p) => matches(s.selector.labels, p.labels))
+    // a Service selects pods of its own namespace only, as in Kubernetes
+    const namespace = s.namespace?.value ?? DEFAULT_NAMESPACE
+    if (s.namespace && !namespacesOf(model).some((n) => n.name === namespace))
+      throw new TopologyError(s.namespace.pos, `service ${s.name.value}: namespace "${namespace}" is not in namespaces:`)
+    const selected = pods.filter((p) => namespaceOf(p) === namespace && matches(s.selector.labels, p.labels))
     if (selected.length === 0)
       warnings.push(
         topologyWarning(
@@ -137,7 +141,7 @@ export function resolveServices(
       )
     return {
       name: s.name.value,
-      namespace: SERVICE_NAMESPACE,
+      namespace,
       type: s.type.value,
       clusterIP: ips[i],
       selector: s.selector.labels,

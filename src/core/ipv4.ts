@@ -88,3 +88,16 @@ export function hostRangeProblem(range: Cidr): string | undefined {
   if (!block) return undefined
   return `${block.cidr.covers(range) ? 'is' : 'overlaps'} ${block.what}: hosts cannot hold its addresses`
 }
+
+/**
+ * `from` less the blocks in `holes`, as the fewest CIDRs that cover exactly what is left (an
+ * ipBlock with except, as rules that match one block each). Splits `from` in halves until each
+ * half is clear of every hole or inside one.
+ */
+export function subtractCidrs(from: Cidr, holes: Cidr[]): Cidr[] {
+  const touching = holes.filter((h) => h.overlaps(from))
+  if (touching.length === 0) return [from]
+  if (touching.some((h) => h.covers(from))) return []
+  const prefix = from.prefix + 1
+  return [from.subnet(prefix, 0), from.subnet(prefix, 1)].flatMap((half) => subtractCidrs(half, touching))
+}

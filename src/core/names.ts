@@ -11,13 +11,28 @@ export const FABRIC = 'fabric'
 /** The bridge a node's pods plug into, as the bridge CNI plugin names it by default. */
 export const POD_BRIDGE = 'cni0'
 
+/** The Kubernetes namespace a pod, Service or policy is in unless it says another. */
+export const DEFAULT_NAMESPACE = 'default'
+
+/**
+ * A pod's name in the lab: NAME in the default namespace (so every lab without namespaces keeps
+ * its names), NS/NAME in another; "x/a" and "y/a" are two pods.
+ */
+export function podName(namespace: string | undefined, name: string): string {
+  return namespace === undefined || namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`
+}
+
+/**
+ * "netlab-<lab>.<member>"; a pod of namespace NS is "netlab-<lab>.NS.NAME" (no name holds a ".",
+ * so neither form can be read as the other).
+ */
 export function netnsName(lab: string, member: string): string {
-  return `${NETNS_PREFIX}${lab}.${member}`
+  return `${NETNS_PREFIX}${lab}.${member.replace('/', '.')}`
 }
 
 /** The lab a namespace name belongs to, or undefined for anything netlab did not name. */
 export function labOfNetns(netns: string): string | undefined {
-  const m = /^netlab-([a-z][a-z0-9-]*)\.[a-z0-9-]+$/.exec(netns)
+  const m = /^netlab-([a-z][a-z0-9-]*)\.[a-z0-9-]+(\.[a-z0-9-]+)?$/.exec(netns)
   return m?.[1]
 }
 
@@ -56,7 +71,8 @@ export function isProcessMarkerOf(marker: string, lab: string): boolean {
 /** The node-side end of a pod's veth pair: readable when it fits, hashed like Calico's caliXXXX when not. */
 export function hostVethName(pod: string): string {
   const readable = `veth-${pod}`
-  if (readable.length <= IFNAME_MAX) return readable
+  // NS/NAME has a "/", which no interface name may hold: hashed too
+  if (readable.length <= IFNAME_MAX && !pod.includes('/')) return readable
   return `veth${createHash('sha1').update(pod).digest('hex').slice(0, 11)}`
 }
 

@@ -46,11 +46,7 @@ export function planPolicyChange(lab: string, file: string): PolicyChange {
   if (state.model.cni) throw new UsageError(`lab ${lab} is wired by CNI plugins (cluster.cni): ${CNI_NO_POLICIES}`)
   const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
   const warnings: TopologyWarning[] = []
-  const policies = resolvePolicies(
-    specs,
-    state.model.nodes.flatMap((n) => n.pods),
-    warnings,
-  )
+  const policies = resolvePolicies(specs, state.model, warnings)
   const model = modelWith(state.model, {policies})
   const plan = compilePolicyApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
   return {file, state, model, plan, warnings}

@@ -5,11 +5,23 @@
 // all speak it: a routing mode's interface (what every mode must say), an endpoint of a flow,
 // the CNI runtime's part of the model.
 import type {PlanBuilder} from '../plan/builder.js'
-import type {PolicyProtocol, PolicyType, ProxyMode, RoutingMode, ServiceProtocol, ServiceType, Topology} from '../topology/types.js'
+import type {
+  PolicyProtocol,
+  PolicyType,
+  ProxyMode,
+  SelectorOperator,
+  RoutingMode,
+  ServiceProtocol,
+  ServiceType,
+  Topology,
+} from '../topology/types.js'
 import type {GraphContribution} from './graph.js'
 
 export interface PodModel {
+  /** NAME in the default namespace, NS/NAME in another (podName in src/core/names.ts) */
   name: string
+  /** its Kubernetes namespace, when it is not default */
+  namespace?: string
   node: string
   netns: string
   ip: string
@@ -116,6 +128,12 @@ export interface LabModel {
   /** every namespace of the lab, in creation order */
   members: Member[]
   /**
+   * the Kubernetes namespaces, each with its labels (kubernetes.io/metadata.name among them);
+   * undefined when the topology has no namespaces: key (then there is default alone, see
+   * namespacesOf in ./namespaces.ts)
+   */
+  namespaces?: NamespaceModel[]
+  /**
    * the network policies, resolved to pods; undefined when the topology has no policies: key
    * (its nodes then have no policy wiring at all). [] is a lab wired for policies, with none.
    */
@@ -192,13 +210,42 @@ export interface ProxyModeModule {
   build(ctx: PlanContext, node: NodeModel): void
 }
 
-/** Who a rule names: pods (by a selector, resolved to their names) or an address block. */
-export type PolicyPeer = {kind: 'pods'; selector: Record<string, string>; pods: string[]} | {kind: 'ipBlock'; cidr: string}
+export interface NamespaceModel {
+  name: string
+  labels: Record<string, string>
+}
+
+/** One of a selector's matchExpressions. */
+export interface LabelExpression {
+  key: string
+  operator: SelectorOperator
+  /** In, NotIn: the values; Exists, DoesNotExist: none */
+  values?: string[]
+}
+
+/** A namespaceSelector: its matchLabels and matchExpressions. */
+export interface NamespaceSelector {
+  labels: Record<string, string>
+  expressions?: LabelExpression[]
+}
+
+/**
+ * Who a rule names: pods (by a selector, in the policy's namespace, or in the namespaces a
+ * namespaceSelector selects; resolved to their names, again whenever labels change) or an
+ * address block, less its exceptions.
+ */
+export type PolicyPeer =
+  | {kind: 'pods'; selector: Record<string, string>; expressions?: LabelExpression[]; namespaceSelector?: NamespaceSelector; pods: string[]}
+  | {kind: 'ipBlock'; cidr: string; except?: string[]}
 
 export interface PolicyPort {
   protocol: PolicyProtocol
-  /** undefined: every port of the protocol */
+  /** undefined: every port of the protocol (or the port named `name`) */
   port?: number
+  /** a named port: each destination pod's port of that name and protocol (a pod without it: no match) */
+  name?: string
+  /** port..endPort, a range */
+  endPort?: number
 }
 
 export interface PolicyRule {
@@ -211,7 +258,11 @@ export interface PolicyRule {
 /** A NetworkPolicy, resolved: the pods it selects and its rules, with Kubernetes' defaults applied. */
 export interface PolicyModel {
   name: string
+  /** its Kubernetes namespace, when it is not default: it selects pods there */
+  namespace?: string
   selector: Record<string, string>
+  /** the podSelector's matchExpressions, when it has any */
+  expressions?: LabelExpression[]
   /** the pods it selects (isolates), by name */
   pods: string[]
   /** the directions it isolates those pods in (policyTypes, or Kubernetes' default) */

@@ -6,9 +6,14 @@
 // - ingress: likewise for a pod isolated for ingress, on its node, with the source address that
 //   node sees (a node on the path may be seen by another of its addresses, e.g. flannel.1's);
 // - a flow must pass both; replies of an allowed flow always pass (the rules are stateful).
+// Selectors are evaluated here, from the labels of the pods and namespaces, on their own: the
+// compiler (src/compile/policies.ts, policy.ts) resolves them to pods and rules its own way, and
+// the probe and the tests hold each against the other.
 import type {PolicyProtocol} from '../topology/types.js'
-import type {LabModel, PolicyModel, PolicyRule} from './types.js'
+import {policyLabel} from '../topology/policies.js'
+import type {LabelExpression, LabModel, PodModel, PolicyModel, PolicyPort, PolicyRule} from './types.js'
 import {parseCidr} from '../core/ipv4.js'
+import {namespaceOf, namespacesOf} from './namespaces.js'
 
 /** One end of a flow (the probe's Endpoint fits). */
 export interface FlowEnd {
@@ -45,6 +50,7 @@ export interface Verdict {
   checks: DirectionVerdict[]
 }
 
+/** The policies that isolate `pod` in `direction`, by the pods they were resolved to (what the compiler reads). */
 export function isolating(policies: PolicyModel[], pod: string, direction: 'ingress' | 'egress'): PolicyModel[] {
   const type = direction === 'ingress' ? 'Ingress' : 'Egress'
   return policies.filter((p) => p.types.includes(type) && p.pods.includes(pod))
@@ -57,33 +63,114 @@ function inCidr(ip: string, cidr: string): boolean {
   return c.contains(parts.reduce((acc, b) => acc * 256 + b, 0))
 }
 
-/** Does `rule` let `other` (the pod or address at the far end) through on this protocol and port? */
-function ruleMatches(rule: PolicyRule, other: {pod?: string; ip: string}, protocol: PolicyProtocol, port: number | undefined): boolean {
+/** Kubernetes' label selector on one set of labels: every label equal, every requirement met. */
+function labelsMatch(labels: Record<string, string> | undefined, want: Record<string, string>, reqs: LabelExpression[] = []): boolean {
+  const value = (k: string) => (labels && Object.hasOwn(labels, k) ? labels[k] : undefined)
+  for (const [k, v] of Object.entries(want)) if (value(k) !== v) return false
+  for (const r of reqs) {
+    const v = value(r.key)
+    const ok =
+      r.operator === 'In'
+        ? v !== undefined && (r.values ?? []).includes(v)
+        : r.operator === 'NotIn'
+          ? v === undefined || !(r.values ?? []).includes(v) // a pod without the key is "not in"
+          : r.operator === 'Exists'
+            ? v !== undefined
+            : v === undefined
+    if (!ok) return false
+  }
+  return true
+}
+
+/** What the verdict knows of the lab: its pods by name, and each namespace's labels. */
+interface Lab {
+  pods: Map<string, PodModel>
+  nsLabels: Map<string, Record<string, string>>
+}
+
+/** per model: a probe asks about thousands of flows of one model */
+const labs = new WeakMap<LabModel, Lab>()
+
+function labOf(model: LabModel): Lab {
+  let lab = labs.get(model)
+  if (!lab) {
+    lab = {
+      pods: new Map(model.nodes.flatMap((n) => n.pods).map((p) => [p.name, p])),
+      nsLabels: new Map(namespacesOf(model).map((n) => [n.name, n.labels])),
+    }
+    labs.set(model, lab)
+  }
+  return lab
+}
+
+/** The policies whose podSelector picks `pod` in its namespace, for this direction (from the labels, not the resolved lists). */
+function isolatingNow(lab: Lab, policies: PolicyModel[], pod: string, direction: 'ingress' | 'egress'): PolicyModel[] {
+  const p = lab.pods.get(pod)
+  const type = direction === 'ingress' ? 'Ingress' : 'Egress'
+  if (!p) return []
+  return policies.filter(
+    (x) => x.types.includes(type) && namespaceOf(x) === namespaceOf(p) && labelsMatch(p.labels, x.selector, x.expressions),
+  )
+}
+
+/** Does a port of a rule cover this protocol and port? A named port is the destination pod's port of that name. */
+function portMatches(p: PolicyPort, protocol: PolicyProtocol, port: number | undefined, dst: PodModel | undefined): boolean {
+  if (p.protocol !== protocol) return false
+  if (p.name !== undefined) {
+    const served = dst?.ports?.find((x) => x.name === p.name && x.protocol === protocol)?.port
+    return served !== undefined && served === port
+  }
+  if (p.port === undefined) return true
+  return port !== undefined && port >= p.port && port <= (p.endPort ?? p.port)
+}
+
+/** Does `rule` of `policy` let `other` (the pod or address at the far end) through on this protocol and port? */
+function ruleMatches(
+  lab: Lab,
+  policy: PolicyModel,
+  rule: PolicyRule,
+  other: {pod?: string; ip: string},
+  flow: Flow,
+  dst: PodModel | undefined,
+): boolean {
+  const far = other.pod === undefined ? undefined : lab.pods.get(other.pod)
   const peerOk =
     !rule.peers ||
-    rule.peers.some((p) => (p.kind === 'pods' ? other.pod !== undefined && p.pods.includes(other.pod) : inCidr(other.ip, p.cidr)))
-  const portOk = !rule.ports || rule.ports.some((p) => p.protocol === protocol && (p.port === undefined || p.port === port))
+    rule.peers.some((p) => {
+      if (p.kind === 'ipBlock') return inCidr(other.ip, p.cidr) && !(p.except ?? []).some((e) => inCidr(other.ip, e))
+      if (!far) return false
+      const ns = namespaceOf(far)
+      const nsOk = p.namespaceSelector
+        ? labelsMatch(lab.nsLabels.get(ns), p.namespaceSelector.labels, p.namespaceSelector.expressions)
+        : ns === namespaceOf(policy)
+      return nsOk && labelsMatch(far.labels, p.selector, p.expressions)
+    })
+  const portOk = !rule.ports || rule.ports.some((p) => portMatches(p, flow.protocol, flow.port, dst))
   return peerOk && portOk
 }
 
 function check(
+  lab: Lab,
   policies: PolicyModel[],
   pod: string,
   direction: 'ingress' | 'egress',
   other: {pod?: string; ip: string},
   flow: Flow,
 ): DirectionVerdict | undefined {
-  const by = isolating(policies, pod, direction)
+  const by = isolatingNow(lab, policies, pod, direction)
   if (by.length === 0) return undefined
-  for (const p of by) {
-    const k = p[direction].findIndex((r) => ruleMatches(r, other, flow.protocol, flow.port))
-    if (k >= 0) return {direction, pod, isolatedBy: by.map((x) => x.name), allowedBy: {policy: p.name, rule: k}}
+  const dst = flow.dst.kind === 'pod' ? lab.pods.get(flow.dst.name) : undefined
+  const names = by.map((x) => policyLabel(x.name, x.namespace))
+  for (const [i, p] of by.entries()) {
+    const k = p[direction].findIndex((r) => ruleMatches(lab, p, r, other, flow, dst))
+    if (k >= 0) return {direction, pod, isolatedBy: names, allowedBy: {policy: names[i], rule: k}}
   }
-  return {direction, pod, isolatedBy: by.map((x) => x.name)}
+  return {direction, pod, isolatedBy: names}
 }
 
 export function decide(model: LabModel, flow: Flow): Verdict {
   const policies = model.policies ?? []
+  const lab = labOf(model)
   const {src, dst} = flow
   const checks: DirectionVerdict[] = []
   // a pod's packets to its own address stay in its namespace (its lo): nothing filters them
@@ -91,11 +178,11 @@ export function decide(model: LabModel, flow: Flow): Verdict {
   // a pod and its own node talk without being forwarded: never filtered
   const ownNode = (pod: FlowEnd, other: FlowEnd) => other.kind === 'node' && other.name === pod.node
   if (src.kind === 'pod' && !ownNode(src, dst)) {
-    const v = check(policies, src.name, 'egress', {pod: dst.kind === 'pod' ? dst.name : undefined, ip: dst.ip}, flow)
+    const v = check(lab, policies, src.name, 'egress', {pod: dst.kind === 'pod' ? dst.name : undefined, ip: dst.ip}, flow)
     if (v) checks.push(v)
   }
   if (dst.kind === 'pod' && !ownNode(dst, src)) {
-    const v = check(policies, dst.name, 'ingress', {pod: src.kind === 'pod' ? src.name : undefined, ip: flow.seenAs ?? src.ip}, flow)
+    const v = check(lab, policies, dst.name, 'ingress', {pod: src.kind === 'pod' ? src.name : undefined, ip: flow.seenAs ?? src.ip}, flow)
     if (v) checks.push(v)
   }
   return {allowed: checks.every((c) => c.allowedBy), checks}

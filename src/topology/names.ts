@@ -44,3 +44,15 @@ export function nameProblem(kind: 'lab' | 'node' | 'pod' | 'external host', name
     return `${kind} name "${name}" is reserved: it would clash with interface ${name} on the fabric`
   return undefined
 }
+
+/** IANA_SVC_NAME: what Kubernetes takes as a port's name (at most 15, a letter in it, no "--") */
+const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
+
+/** Why a pod port's name (or a Service's, a policy's named port) is not one Kubernetes takes. */
+export function portNameProblem(name: string): string | undefined {
+  if (name.length <= 15 && PORT_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--')) return undefined
+  return (
+    `port name ${JSON.stringify(name)} is not allowed: at most 15 lower-case letters, digits and ` +
+    `dashes, with a letter, starting and ending with a letter or digit, no "--" (an IANA service name)`
+  )
+}

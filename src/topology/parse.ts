@@ -3,9 +3,10 @@
 // complaint can point at the exact line and column of the value that causes it.
 import {isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type YAMLError} from 'yaml'
 import {TopologyError, type SourcePos} from './errors.js'
+import {podName} from '../core/names.js'
 import {YamlWalker} from './walker.js'
 import {LIMITS, nameProblem} from './names.js'
-import {parseLabels, parsePolicies} from './policies.js'
+import {namespaceRef, parseLabels, parseNamespaces, parsePolicies} from './policies.js'
 import {checkBinDir, loadConflist, parseCni} from './cni.js'
 import {parsePodPorts, parseServices} from './services.js'
 import {readRegularFile} from './files.js'
@@ -167,7 +168,7 @@ class Walker extends YamlWalker {
   topology(root: YamlNode | null): Topology {
     if (root === null || root === undefined)
       throw new TopologyError({file: this.file, line: 1, col: 1}, 'the file is empty: a topology needs at least "name" and "nodes"')
-    const top = this.map(root, 'topology', ['name', 'cluster', 'nodes', 'external', 'policies', 'services'])
+    const top = this.map(root, 'topology', ['name', 'cluster', 'namespaces', 'nodes', 'external', 'policies', 'services'])
     // name, cluster, each node, each external host and the policies are checked on their own:
     // every problem among them is reported (the model's cross-checks then need them all valid)
     const name = this.collect(() => {
@@ -176,6 +177,8 @@ class Walker extends YamlWalker {
       return this.nameOf(nameEntry, 'name', 'lab', LIMITS.labName)
     })
     const cluster = this.collect(() => this.cluster(top.get('cluster'), root))
+    const namespacesEntry = top.get('namespaces')
+    const namespaces = namespacesEntry ? this.collect(() => ({namespaces: parseNamespaces(this, namespacesEntry)})) : {}
     const nodesEntry = top.get('nodes')
     if (!nodesEntry) this.collect(() => this.fail(root, 'missing key "nodes" (a list of nodes)'))
     const nodes = nodesEntry ? this.collect(() => this.nodes(nodesEntry)) : undefined
@@ -193,6 +196,7 @@ class Walker extends YamlWalker {
       nodes: nodes!,
       nodesPos: this.pos(nodesEntry!.value ?? nodesEntry!.key),
       external: external!,
+      ...namespaces!,
       ...policies!,
       ...services!,
     }
@@ -348,16 +352,20 @@ class Walker extends YamlWalker {
   pod(item: YamlNode, where: string): PodSpec {
     this.noAlias(item, where)
     if (isScalar(item)) return {name: this.nameOf({key: item, value: item}, where, 'pod', LIMITS.podName)}
-    const m = this.map(item, where, ['name', 'ip', 'labels', 'ports'])
+    const m = this.map(item, where, ['name', 'namespace', 'ip', 'labels', 'ports'])
     const nameEntry = m.get('name')
     if (!nameEntry) this.fail(item, `${where}: missing key "name"`)
+    const nsEntry = m.get('namespace')
+    const namespace = nsEntry ? namespaceRef(this, nsEntry, `${where}.namespace`) : undefined
+    const name = this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName)
     const ipEntry = m.get('ip')
     const labelsEntry = m.get('labels')
     const labels = labelsEntry ? {labels: parseLabels(this, labelsEntry, `${where}.labels`)} : {}
     const portsEntry = m.get('ports')
     const ports = portsEntry ? parsePodPorts(this, portsEntry, `${where}.ports`) : []
     return {
-      name: this.nameOf(nameEntry, `${where}.name`, 'pod', LIMITS.podName),
+      name: {value: podName(namespace?.value, name.value), pos: name.pos},
+      ...(namespace ? {namespace} : {}),
       ip: ipEntry ? this.str(ipEntry, `${where}.ip`) : undefined,
       ...labels,
       ...(ports.length > 0 ? {ports} : {}),

@@ -4,7 +4,9 @@
 // are whose, is decided with the model (src/compile/services.ts).
 import {isMap, isScalar, type Node as YamlNode} from 'yaml'
 import {TopologyError} from './errors.js'
-import {list, selector} from './policies.js'
+import {list, namespaceRef, selector} from './policies.js'
+import {portNameProblem} from './names.js'
+import {DEFAULT_NAMESPACE} from '../core/names.js'
 import type {YamlWalker as Walker} from './walker.js'
 import type {Located, PodPortSpec, ServicePortSpec, ServiceProtocol, ServiceSpec, ServiceType} from './types.js'
 
@@ -21,19 +23,9 @@ const MAX_PORTS = 16
 const SERVICE_NAME_MAX = 63
 /** a DNS-1035 label: what Kubernetes takes as a Service's name */
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
-/** IANA_SVC_NAME: what Kubernetes takes as a port's name (at most 15, a letter in it, no "--") */
-const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
 
 const PROTOCOLS: readonly ServiceProtocol[] = ['TCP', 'UDP']
 const TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort']
-
-function portNameProblem(name: string): string | undefined {
-  if (name.length <= 15 && PORT_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--')) return undefined
-  return (
-    `port name ${JSON.stringify(name)} is not allowed: at most 15 lower-case letters, digits and ` +
-    `dashes, with a letter, starting and ending with a letter or digit, no "--" (an IANA service name)`
-  )
-}
 
 /** A scalar among `allowed`, with Kubernetes' capitalisation named when only the case is wrong. */
 function oneOf<T extends string>(w: Walker, entry: Entry, where: string, allowed: readonly T[], why = ''): Located<T> {
@@ -127,13 +119,14 @@ export function parseServices(w: Walker, entry: Entry): ServiceSpec[] {
   return items.flatMap((item, i) => {
     const s = w.collect(() => {
       const s = service(w, item, `services[${i}]`)
-      const prev = seen.get(s.name.value)
+      const key = `${s.namespace?.value ?? DEFAULT_NAMESPACE}/${s.name.value}` // unique per namespace
+      const prev = seen.get(key)
       if (prev)
         w.fail(
           item,
           `services[${i}]: duplicate service name "${s.name.value}" (first used at line ${prev.pos.line}, column ${prev.pos.col})`,
         )
-      seen.set(s.name.value, s.name)
+      seen.set(key, s.name)
       return s
     })
     return s ? [s] : []
@@ -142,6 +135,7 @@ export function parseServices(w: Walker, entry: Entry): ServiceSpec[] {
 
 const SERVICE_KEYS = [
   'name',
+  'namespace',
   'type',
   'selector',
   'ports',
@@ -197,6 +191,8 @@ function service(w: Walker, item: YamlNode, where: string): ServiceSpec {
   if (config && out.sessionAffinity.value !== 'ClientIP')
     w.fail(config.key, `${at}: sessionAffinityConfig applies only with sessionAffinity: ClientIP`)
   if (clusterIP) out.clusterIP = w.str(clusterIP, `${at}: clusterIP`)
+  const ns = m.get('namespace')
+  if (ns) out.namespace = namespaceRef(w, ns, `${at}: namespace`)
   return out
 }
 

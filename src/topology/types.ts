@@ -36,7 +36,10 @@ export interface Located<T> {
 }
 
 export interface PodSpec {
+  /** its name in the lab: NAME in the default namespace, NS/NAME in another (src/core/names.ts podName) */
   name: Located<string>
+  /** the Kubernetes namespace it says it is in (undefined: default) */
+  namespace?: Located<string>
   ip?: Located<string>
   /** Kubernetes-style labels, for policies and Services to select the pod by */
   labels?: Record<string, string>
@@ -49,6 +52,13 @@ export interface PodPortSpec {
   name?: Located<string>
   port: Located<number>
   protocol: Located<ServiceProtocol>
+  pos: SourcePos
+}
+
+/** A Kubernetes namespace: a name, and labels for namespaceSelectors to select it by. */
+export interface NamespaceSpec {
+  name: Located<string>
+  labels: Record<string, string>
   pos: SourcePos
 }
 
@@ -108,6 +118,8 @@ export interface Topology {
   nodes: NodeSpec[]
   nodesPos: SourcePos
   external: ExternalSpec[]
+  /** the namespaces: list (undefined when the file has none: every pod is in default) */
+  namespaces?: NamespaceSpec[]
   /** the policies: list (undefined when the file has no such key; then no policy wiring at all) */
   policies?: PolicySpec[]
   /** the services: list (undefined when the file has no such key; then no kube-proxy at all) */
@@ -132,6 +144,8 @@ export interface ServicePortSpec {
 
 export interface ServiceSpec {
   name: Located<string>
+  /** its Kubernetes namespace (undefined: default); it selects pods of that namespace only */
+  namespace?: Located<string>
   type: Located<ServiceType>
   /** selects the pods that are its endpoints (every label must match) */
   selector: SelectorSpec
@@ -150,19 +164,38 @@ export interface ServiceSpec {
 export type PolicyType = 'Ingress' | 'Egress'
 export type PolicyProtocol = 'TCP' | 'UDP' | 'ICMP'
 
-/** A label selector: every label must match; {} selects every pod. */
-export interface SelectorSpec {
-  labels: Record<string, string>
+export const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const
+export type SelectorOperator = (typeof SELECTOR_OPERATORS)[number]
+
+/** One of matchExpressions: In and NotIn have values, Exists and DoesNotExist none. */
+export interface ExpressionSpec {
+  key: string
+  operator: SelectorOperator
+  values: string[]
   pos: SourcePos
 }
 
-/** Who a rule lets in (from) or out (to): pods by label, or addresses. */
-export type PeerSpec = {podSelector: SelectorSpec} | {ipBlock: Located<string>}
+/** A label selector: every label (matchLabels) and every expression must match; {} selects everything. */
+export interface SelectorSpec {
+  labels: Record<string, string>
+  /** matchExpressions (policies only: a Service's selector is labels) */
+  expressions?: ExpressionSpec[]
+  pos: SourcePos
+}
+
+/**
+ * Who a rule lets in (from) or out (to): pods by label (podSelector: in the policy's namespace;
+ * namespaceSelector: in the namespaces it selects; both: the pods it selects in those), or addresses.
+ */
+export type PeerSpec =
+  {podSelector?: SelectorSpec; namespaceSelector?: SelectorSpec; pos: SourcePos} | {ipBlock: Located<string>; except?: Located<string>[]}
 
 export interface PortSpec {
   protocol: Located<PolicyProtocol>
-  /** undefined: every port of the protocol (ICMP has none) */
-  port?: Located<number>
+  /** undefined: every port of the protocol (ICMP has none); a string: a pod port's name */
+  port?: Located<number | string>
+  /** the last port of a range port..endPort */
+  endPort?: Located<number>
 }
 
 export interface RuleSpec {
@@ -175,6 +208,8 @@ export interface RuleSpec {
 
 export interface PolicySpec {
   name: Located<string>
+  /** its Kubernetes namespace (undefined: default): it selects pods there */
+  namespace?: Located<string>
   podSelector: SelectorSpec
   /** as written; undefined: Kubernetes' default (Ingress, plus Egress when there are egress rules) */
   policyTypes?: Located<PolicyType[]>

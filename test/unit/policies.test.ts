@@ -128,7 +128,7 @@ describe('every problem of a policies: list (issue 22, 16)', () => {
   it('two mistakes in one policy (its name and a port, or two ports of one rule) are both reported, in file order', () => {
     const named = 'policies:\n  - name: A_B\n    podSelector: {}\n    ingress: [{ports: [{port: 0}]}]\n'
     expect(where(topologyError(() => parsePolicyFile(named, 'p.yaml')))).toEqual(['2:11 policies[0].name', '4:31 policies[0]'])
-    const ports = 'policies:\n  - name: a\n    podSelector: []\n    egress: [{to: [{bogus: 1}], ports: [{protocol: tcp}, {port: x}]}]\n'
+    const ports = 'policies:\n  - name: a\n    podSelector: []\n    egress: [{to: [{bogus: 1}], ports: [{protocol: tcp}, {port: X_Y}]}]\n'
     expect(where(topologyError(() => parsePolicyFile(ports, 'p.yaml')))).toEqual([
       '3:18 policy a',
       '4:21 policy a',
