@@ -52,7 +52,10 @@ interface Variant {
   topology: string
   runs: (c: Case) => boolean
 }
-const VARIANTS: Variant[] = [{topology: 'netpol-e2e', runs: () => true}]
+const VARIANTS: Variant[] = [
+  {topology: 'netpol-e2e', runs: () => true},
+  {topology: 'netpol-e2e-3node', runs: () => true},
+]
 
 /** A case's policies as a policies: file of netlab (its shape is Kubernetes' own, less apiVersion and metadata). */
 function policyFile(policies: K8sPolicy[], fill: (s: string) => string): string {
@@ -73,17 +76,18 @@ function templates(ips: Map<string, string>): (s: string) => string {
       .replace(/\{net4:([a-z]\/[a-z])\}/g, (_, pod: string) => `${Number(ip(pod).split('.')[0]) & 0xf0}.0.0.0`)
 }
 
-/** The off-diagonal cells where the kernel's matrix is not upstream's: "from → to: kernel ., upstream X". */
-function differences(m: ReachMatrix, expected: CaseProbe['expected']): string[] {
+/** The off-diagonal cells where a table of the probe (what the kernel did, or what netlab's policies say) is not upstream's: "from → to: kernel ., upstream X". */
+function differences(m: ReachMatrix, expected: CaseProbe['expected'], which: 'observed' | 'expected'): string[] {
   const out: string[] = []
-  m.observed.slice(1).forEach((line) => {
+  const whose = which === 'observed' ? 'kernel' : "netlab's verdict"
+  m[which].slice(1).forEach((line) => {
     const [from, ...cells] = line.split('\t')
     cells.forEach((cell, j) => {
       const to = m.pods[j]
       if (from === to) return
       const want = expected[from]?.[to]
       if (want === undefined) throw new Error(`upstream's table has no cell ${from} → ${to}`)
-      if (cell !== (want ? '.' : 'X')) out.push(`${from} → ${to}: kernel ${cell}, upstream ${want ? '.' : 'X'}`)
+      if (cell !== (want ? '.' : 'X')) out.push(`${from} → ${to}: ${whose} ${cell}, upstream ${want ? '.' : 'X'}`)
     })
   })
   return out
@@ -155,6 +159,8 @@ for (const variant of VARIANTS) {
       const probeMs: number[] = []
       const steps: string[] = []
       const wrong: string[] = []
+      const verdict: string[] = []
+      const cleanup: string[] = []
       try {
         for (const [k, step] of c.steps.entries()) {
           const file = join(stateDir, `${c.id}-${k}.yaml`)
@@ -169,19 +175,31 @@ for (const variant of VARIANTS) {
           for (const p of step.probes) {
             const m = report.policy?.matrices?.find((x) => x.port === p.port && x.protocol === p.protocol)
             if (!m) throw new Error(`step ${k + 1}: no matrix for ${p.port}/${p.protocol} in the probe's report`)
-            const d = differences(m, p.expected)
+            const d = differences(m, p.expected, 'observed')
             wrong.push(...d.map((x) => `step ${k + 1} ${p.port}/${p.protocol}: ${x}`))
+            // netlab's own verdict (src/model/verdict.ts) against upstream's table: an independent check of the model
+            verdict.push(...differences(m, p.expected, 'expected').map((x) => `step ${k + 1} ${p.port}/${p.protocol}: ${x}`))
             cells.push(`${p.port}/${p.protocol} ${72 - d.length}/72`)
           }
           steps.push(`${cells.join(', ')} (apply ${applyMs} ms, probe ${report.ms} ms: ${report.passed + report.failed} checks)`)
         }
       } finally {
-        for (const step of c.steps) for (const l of step.labelChanges) label(l, true)
+        // put back what the case changed; a failure here is reported after the case's own
+        for (const step of c.steps)
+          for (const l of step.labelChanges) {
+            try {
+              label(l, true)
+            } catch (error) {
+              cleanup.push((error as Error).message)
+            }
+          }
         const ms = Math.round(performance.now() - started)
         outcomes.push({id: c.id, ms, probeMs})
         console.log(`[netpol-e2e] ${c.id} ${c.name}: ${steps.join(' → ')}; ${ms} ms`)
       }
       expect(wrong, `cells where the kernel is not upstream`).toEqual([])
+      expect(verdict, `cells where netlab's verdict is not upstream`).toEqual([])
+      expect(cleanup, 'labels put back').toEqual([])
     }
 
     /** A case's label change, or (undo) its removal: upstream puts every label back after the case. */
