@@ -44,6 +44,7 @@ const ARGS: Record<string, ArgKind[]> = {
   // the commands that enter a member: exec, shell, capture
   ...Object.fromEntries(['exec', 'shell', 'capture'].map((id) => [id, ['member']])),
   'policy:apply': ['lab-or-file', 'file'], // [LAB] FILE
+  label: ['member'], // a pod (NAME, or NS/NAME), then its label changes
   help: ['command'],
 }
 

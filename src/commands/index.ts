@@ -10,6 +10,7 @@ import Exec from './exec.js'
 import Fix from './fix.js'
 import Graph from './graph.js'
 import Help from './help.js'
+import Label from './label.js'
 import Ls from './ls.js'
 import Plan from './plan.js'
 import PolicyApply from './policy/apply.js'
@@ -32,6 +33,7 @@ export const COMMANDS = {
   fix: Fix,
   graph: Graph,
   help: Help,
+  label: Label,
   ls: Ls,
   plan: Plan,
   'policy:apply': PolicyApply,

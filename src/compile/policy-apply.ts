@@ -49,6 +49,8 @@ export function compilePolicyApply(before: LabModel, after: LabModel, opts: {own
   const oldPlan = compilePlan(before, opts)
   const newPlan = compilePlan(after, opts)
   const b = new PlanBuilder(after.lab)
+  // a lab without policies before or after (netlab label on it): no rule changes, nothing to wire
+  if (!before.policies && !after.policies) return b.build()
   const nodes = after.nodes.filter((n) => n.pods.length > 0)
   if (!before.policies && nodes.length > 0) {
     b.phase({

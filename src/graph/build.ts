@@ -3,6 +3,8 @@
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
 // and last nodes and pods, and one box saying what was left out.
 import {allPods, type LabModel, type NodeModel, type PodModel} from '../model/types.js'
+import {namespaceOf, namespacesOf} from '../model/namespaces.js'
+import {NAMESPACE_NAME_LABEL} from '../topology/policies.js'
 import {graphIds as ids, POD_CABLES} from '../model/graph-ids.js'
 import type {Graph, GraphCluster, GraphEdge, GraphNode} from '../model/graph.js'
 import {plural} from '../core/plural.js'
@@ -54,6 +56,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   drawRouter(d)
   drawOtherMembers(d)
   drawModeExtras(d)
+  drawNamespaces(d)
   return {
     lab: model.lab,
     title:
@@ -134,6 +137,20 @@ function drawOtherMembers({model, nodes}: Drawing): void {
   for (const m of model.members) {
     if (!drawn.has(m.kind)) nodes.push({id: ids.member(m.name), kind: m.kind, label: [m.name, m.kind, ...m.ips]})
   }
+}
+
+/**
+ * Kubernetes namespaces cut across nodes, so they are no boxes of their own: a pod outside
+ * default is drawn NS/NAME, and a note lists each namespace, its labels and its pods.
+ */
+function drawNamespaces({model, notes}: Drawing): void {
+  if (!model.namespaces) return
+  const groups = namespacesOf(model).map((ns) => {
+    const labels = Object.entries(ns.labels).filter(([k]) => k !== NAMESPACE_NAME_LABEL)
+    const pods = allPods(model).filter((p) => namespaceOf(p) === ns.name)
+    return `${ns.name}${labels.length > 0 ? ` {${labels.map(([k, v]) => `${k}=${v}`).join(', ')}}` : ''}: ${pods.map((p) => p.name).join(', ') || 'no pod'}`
+  })
+  notes.push(`namespaces (a pod outside default is drawn NS/NAME): ${groups.join('; ')}`)
 }
 
 /** What the routing mode draws: its routes, its devices, its notes. */

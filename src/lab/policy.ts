@@ -10,6 +10,8 @@ import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
 import {CNI_NO_POLICIES, modelWith} from '../compile/model.js'
 import {resolvePolicies} from '../compile/policies.js'
+import {labelCommand, labelsOfIntent, relabel, type LabelTarget} from '../compile/labels.js'
+import {namespacesOf} from '../model/namespaces.js'
 import type {LabModel} from '../model/types.js'
 import {ownerMark} from '../core/names.js'
 import {commandLine} from '../tools/command.js'
@@ -27,29 +29,65 @@ import {plural} from '../core/plural.js'
 import {canonical} from '../plan/undo-check.js'
 import {netlabCmd} from '../core/invocation.js'
 
+/** A change of a running lab's policies (policy apply) or of the labels they select by (label). */
 export interface PolicyChange {
-  /** the policy file */
-  file: string
+  /** the command that makes it, for its messages: "policy apply", "label" */
+  verb: string
+  /** what the lab keeps when the change is undone: "its old policies", "its old labels" */
+  keeps: string
   state: LabState
   model: LabModel
   plan: Plan
   warnings: TopologyWarning[]
+  /** the same change, planned again against the lab as it is now (after an interrupted one was settled) */
+  replan(): PolicyChange
 }
 
-/** The lab, its new model and the change plan; nothing is run (--dry-run stops here). */
-export function planPolicyChange(lab: string, file: string): PolicyChange {
+/**
+ * The lab, its new model (what `next` makes of its state) and the change plan; nothing is run
+ * (--dry-run stops here). Bad input throws before anything is touched.
+ */
+export function planModelChange(
+  lab: string,
+  how: {verb: string; keeps: string},
+  next: (state: LabState) => {model: LabModel; warnings: TopologyWarning[]},
+): PolicyChange {
   const state = requireState(lab) // damaged: says so, and that down still works
   if (state.status !== 'up')
     throw new UsageError(
       `lab ${lab} is not up: its "netlab up" is still running or was interrupted; run "netlab ` + `down ${lab}" and "netlab up" again`,
     )
   if (state.model.cni) throw new UsageError(`lab ${lab} is wired by CNI plugins (cluster.cni): ${CNI_NO_POLICIES}`)
-  const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
-  const warnings: TopologyWarning[] = []
-  const policies = resolvePolicies(specs, state.model, warnings)
-  const model = modelWith(state.model, {policies})
+  const {model, warnings} = next(state)
   const plan = compilePolicyApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {file, state, model, plan, warnings}
+  return {...how, state, model, plan, warnings, replan: () => planModelChange(lab, how, next)}
+}
+
+/** policy apply: the lab's policies become those of the file. */
+export function planPolicyChange(lab: string, file: string): PolicyChange {
+  return planModelChange(lab, {verb: 'policy apply', keeps: 'its old policies'}, (state) => {
+    const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
+    const warnings: TopologyWarning[] = []
+    const policies = resolvePolicies(specs, state.model, warnings)
+    return {model: modelWith(state.model, {policies}), warnings}
+  })
+}
+
+/** label: a pod's or a namespace's labels change, and with them what the policies select. */
+export function planLabelChange(lab: string, words: string[], namespace: string | undefined): PolicyChange & {target: LabelTarget} {
+  const {target, edits} = labelCommand(words, namespace) // a UsageError (exit 2) on bad input
+  const change = planModelChange(lab, {verb: 'label', keeps: 'its old labels'}, (state) => ({
+    model: relabel(state.model, target, edits),
+    warnings: [],
+  }))
+  return {...change, target}
+}
+
+/** The labels the target of a label change has once it is made. */
+export function labelsAfter(change: PolicyChange & {target: LabelTarget}): Record<string, string> {
+  const t = change.target
+  if ('pod' in t) return change.model.nodes.flatMap((n) => n.pods).find((p) => p.name === t.pod)?.labels ?? {}
+  return namespacesOf(change.model).find((n) => n.name === t.namespace)?.labels ?? {}
 }
 
 export interface ApplyResult {
@@ -73,18 +111,18 @@ export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> 
   const started = performance.now()
   let {state, model, plan} = change
   const lab = state.lab
-  requireRoot('netlab policy apply')
+  requireRoot(`netlab ${change.verb}`)
   requireTools(BUILD_TOOLS)
   await requirePerl([NSEXEC])
   const lock = acquireLock(lab)
   try {
     removeScratch(lab)
     // an apply killed before this one: finished or undone first; finished, the lab's policies are the ones it applied
-    if ((await recoverPolicyApply(lab)) === 'complete') ({state, model, plan} = planPolicyChange(lab, change.file))
+    if ((await recoverPolicyApply(lab)) === 'complete') ({state, model, plan} = change.replan())
     // write-ahead: the change and where it leads are on disk before any node is touched
     writeJson(files.policyPlan(lab), {...plan, intent: model, pid: process.pid} satisfies PolicyApplyRecord)
     const journal = new Journal(files.policyJournal(lab))
-    await runWithRollback(plan, journal)
+    await runWithRollback(plan, journal, change)
     // test-only: die as a SIGKILL would, just after every node has its new rules (docs/safety.md)
     if (process.env.NETLAB_TEST_KILL_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL')
     writeState({...state, model})
@@ -133,8 +171,8 @@ export interface CheckedApply {
 
 /**
  * policy-plan.json, checked, not trusted (as read: `raw`): the next command runs its undo steps
- * or makes its intent the lab's model. Only the intent's policies are taken (the rest of the
- * model stays the lab's own), and only when the record's actions are what netlab compiles for
+ * or makes its intent the lab's model. Only the intent's policies and labels are taken (the rest
+ * of the model stays the lab's own), and only when the record's actions are what netlab compiles for
  * them (compilePolicyApply, canonically); else there is nothing to complete, only to roll back
  * (rollback checks each undo step). A record of the wrong shape or lab is damaged: the reason. Pure.
  */
@@ -152,8 +190,11 @@ export function checkApplyRecord(
   const intent = raw.intent
   if (intent === undefined) return {ok: true, record} // an older netlab's record: rolled back
   if (!isObject(intent) || !Array.isArray(intent.policies)) return damaged('its intent has no list of policies')
+  // a label change's intent differs in its labels too: those are taken, checked, with the policies
+  const labelled = labelsOfIntent(model, intent)
+  if (typeof labelled === 'string') return damaged(labelled)
   try {
-    const next = modelWith(model, {policies: intent.policies as LabModel['policies']})
+    const next = modelWith(labelled, {policies: intent.policies as LabModel['policies']})
     const made = compilePolicyApply(model, next, {owner})
     return {ok: true, record: canonical(made.actions) === canonical(raw.actions) ? {...record, next} : record}
   } catch (error) {
@@ -255,7 +296,7 @@ export async function settleInterrupted(lab: string): Promise<boolean> {
   }
 }
 
-async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
+async function runWithRollback(plan: Plan, journal: Journal, {verb, keeps}: Pick<PolicyChange, 'verb' | 'keeps'>): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -279,23 +320,23 @@ async function runWithRollback(plan: Plan, journal: Journal): Promise<void> {
       rollingBack = true
       const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), {
         lab: plan.lab,
-        source: 'the policy change',
+        source: `the ${verb} change`,
         journal,
       })
       forget(plan.lab)
-      const undone = `rolled back: ${plural(report.undone, 'applied action')} undone; lab ${plan.lab} keeps its old policies`
+      const undone = `rolled back: ${plural(report.undone, 'applied action')} undone; lab ${plan.lab} keeps ${keeps}`
       const sig = abort.signal.aborted ? String(abort.signal.reason) : error instanceof Interrupted ? error.reason : undefined
-      if (sig !== undefined) throw new SignalError(`policy apply interrupted by ${sig}\n${undone}`, sig)
+      if (sig !== undefined) throw new SignalError(`${verb} interrupted by ${sig}\n${undone}`, sig)
       if (error instanceof StepFailed) {
         const step = error.action
           ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
           : 'a step'
         const command = error.action ? commandLine(error.action).split('\n')[0] : error.command
         throw new NetlabError(
-          `policy apply failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
+          `${verb} failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
         )
       }
-      throw new NetlabError(`policy apply failed: ${(error as Error).message}\n${undone}`)
+      throw new NetlabError(`${verb} failed: ${(error as Error).message}\n${undone}`)
     }
   } finally {
     signals.forEach((s) => process.off(s, onSignal))

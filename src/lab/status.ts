@@ -2,7 +2,9 @@
 // namespaces that actually exist.
 import {netlabCmd} from '../core/invocation.js'
 import {NetlabError, UsageError} from '../core/errors.js'
-import {allNetns, type LabModel} from '../model/types.js'
+import {allNetns, allPods, type LabModel} from '../model/types.js'
+import {namespaceOf, namespacesOf} from '../model/namespaces.js'
+import {NAMESPACE_NAME_LABEL, policyLabel} from '../topology/policies.js'
 import {findRoutingMode} from '../modes/index.js'
 import {existingNetns, labDirExists, listLabs, readLabState} from '../state/store.js'
 import {leftNamespaces} from './list.js'
@@ -25,7 +27,8 @@ export interface StatusReport {
     segment: number
     podCIDR: string
     gateway: string
-    pods: {name: string; netns: string; ip: string}[]
+    /** namespace: the Kubernetes namespace (default unless the topology says another) */
+    pods: {name: string; namespace: string; netns: string; ip: string}[]
   }[]
   /** where pods' addresses come from: a pod range only the cluster routes, or the VPC subnet itself (aws-vpc) */
   podAddresses: 'pod-range' | 'vpc-subnet'
@@ -37,8 +40,10 @@ export interface StatusReport {
   members: {kind: string; name: string; netns: string; ips: string[]}[]
   /** namespaces the lab should have but that do not exist */
   missing: string[]
-  /** labs with policies: each one, the pods it isolates and in which directions */
-  policies?: {name: string; pods: string[]; types: string[]}[]
+  /** labs with a namespaces: key: each namespace, its labels and its pods */
+  namespaces?: {name: string; labels: Record<string, string>; pods: string[]}[]
+  /** labs with policies: each one (NS/NAME outside default), the pods it isolates and in which directions */
+  policies?: {name: string; namespace: string; pods: string[]; types: string[]}[]
   /** a `policy apply` running, or killed before it finished (and what the next command does about it) */
   policyApply?: PendingApply
 }
@@ -83,14 +88,34 @@ export function statusOf(lab: string): StatusReport {
       segment: n.segment,
       podCIDR: n.podCIDR,
       gateway: n.gateway,
-      pods: n.pods.map((p) => ({name: p.name, netns: p.netns, ip: p.ip})),
+      pods: n.pods.map((p) => ({name: p.name, namespace: namespaceOf(p), netns: p.netns, ip: p.ip})),
     })),
     podAddresses: findRoutingMode(m.routing)?.podsInUnderlay ? 'vpc-subnet' : 'pod-range',
     external: m.external.map((e) => ({name: e.name, netns: e.netns, ip: e.ip, segment: e.segment, vpc: e.vpc ?? false})),
     routers: m.members.filter((x) => x.kind === 'router').map((x) => ({name: x.name, netns: x.netns, ips: x.ips})),
     members: m.members.map((x) => ({kind: x.kind, name: x.name, netns: x.netns, ips: x.ips})),
     missing,
-    ...(m.policies ? {policies: m.policies.map((p) => ({name: p.name, pods: p.pods, types: p.types}))} : {}),
+    ...(m.namespaces
+      ? {
+          namespaces: namespacesOf(m).map((ns) => ({
+            name: ns.name,
+            labels: ns.labels,
+            pods: allPods(m)
+              .filter((p) => namespaceOf(p) === ns.name)
+              .map((p) => p.name),
+          })),
+        }
+      : {}),
+    ...(m.policies
+      ? {
+          policies: m.policies.map((p) => ({
+            name: policyLabel(p.name, p.namespace),
+            namespace: namespaceOf(p),
+            pods: p.pods,
+            types: p.types,
+          })),
+        }
+      : {}),
     ...(pending ? {policyApply: pending} : {}),
   }
 }
@@ -151,7 +176,21 @@ export function renderStatus(s: StatusReport): string {
           : `policies: ${s.policies.map((p) => `${p.name} (${p.types.join('+')}: ${p.pods.join(', ') || 'no pod'})`).join('; ')}`,
       ]
     : []
+  // the pods grouped by Kubernetes namespace, with the labels namespaceSelectors see
+  const namespaces = s.namespaces
+    ? [
+        '',
+        `namespaces: ${s.namespaces
+          .map((ns) => {
+            const labels = Object.entries(ns.labels).filter(([k]) => k !== NAMESPACE_NAME_LABEL)
+            const shown = labels.length > 0 ? ` {${labels.map(([k, v]) => `${k}=${v}`).join(', ')}}` : ''
+            return `${ns.name}${shown} (${ns.pods.join(', ') || 'no pod'})`
+          })
+          .join('; ')}`,
+      ]
+    : []
   const tail = [
+    ...namespaces,
     ...policies,
     ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
     ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),

@@ -11,9 +11,10 @@ import {expectHttp} from './expect.js'
 import type {Expectation, Probe, ProbePolicy} from './types.js'
 
 /**
- * The TCP and UDP ports the policy section probes: those any policy names, and those any pod
- * declares (its ports:, which a policy may name, and what upstream's e2e matrix probes even
- * where no policy names a port). The echo service listens on each, in every target.
+ * The TCP and UDP ports the policy section probes: those any policy names (a range: its two
+ * ends), and those any pod declares (its ports:, which is what a named port resolves to, and what
+ * upstream's e2e matrix probes even where no policy names a port). The echo service listens on
+ * each, in every target.
  */
 export function servedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
   const tcp = new Set<number>()
@@ -23,7 +24,12 @@ export function servedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
     if (protocol === 'TCP') tcp.add(port)
     if (protocol === 'UDP') udp.add(port)
   }
-  for (const p of model.policies ?? []) for (const r of [...p.ingress, ...p.egress]) for (const x of r.ports ?? []) add(x.protocol, x.port)
+  for (const p of model.policies ?? [])
+    for (const r of [...p.ingress, ...p.egress])
+      for (const x of r.ports ?? []) {
+        add(x.protocol, x.port)
+        add(x.protocol, x.endPort)
+      }
   for (const n of model.nodes) for (const pod of n.pods) for (const x of pod.ports ?? []) add(x.protocol, x.port)
   const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b)
   return {tcp: sorted(tcp), udp: sorted(udp)}

@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)('lab lifecycle (root, real namespaces)', () => {
       podCIDR: '10.244.0.0/24',
       gateway: '10.244.0.1',
     })
-    expect(s.nodes[0].pods[0]).toEqual({name: 'web-0', netns: `netlab-${lab}.web-0`, ip: '10.244.0.2'})
+    expect(s.nodes[0].pods[0]).toEqual({name: 'web-0', namespace: 'default', netns: `netlab-${lab}.web-0`, ip: '10.244.0.2'})
     expect(s.nodes[1]).toMatchObject({ip: '192.168.50.21', podCIDR: '10.244.9.0/24'})
     expect(s.nodes[1].pods[0].ip).toBe('10.244.9.10')
     expect(s.external).toEqual([{name: 'internet', netns: `netlab-${lab}.internet`, ip: '203.0.113.10', segment: 0, vpc: false}])
