@@ -1,7 +1,7 @@
 // Kubernetes' own NetworkPolicy conformance cases (kubernetes/kubernetes test/e2e/network/netpol,
 // transcribed with their 9×9 truth tables in test/fixtures/netpol-e2e/cases.json), run on real
 // namespaces: the e2e lab (topologies/netpol-e2e.yaml: x, y, z × a, b, c, ports 80 and 81 over TCP
-// and UDP) comes up once; each case applies each step's policies (the complete set in force, as
+// and UDP; then its 3-node variant) comes up once; each case applies each step's policies (the complete set in force, as
 // netlab policy apply replaces them), its label changes, and compares the kernel's matrix
 // (netlab probe --only policy) with upstream's on the ports and protocols the case probes,
 // off-diagonal cells only (upstream never judges a pod talking to itself). Each case is an it()
@@ -12,7 +12,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
-import {applyPolicies, planPolicyChange} from '../../src/lab/policy.js'
+import {applyPolicies, planLabelChange, planPolicyChange} from '../../src/lab/policy.js'
 import {probeLab} from '../../src/probe/run.js'
 import type {ProbeReport, ReachMatrix} from '../../src/probe/types.js'
 import {readState} from '../../src/state/store.js'
@@ -168,7 +168,7 @@ for (const variant of VARIANTS) {
           const t0 = performance.now()
           await applyPolicies(planPolicyChange(lab, file))
           const applyMs = Math.round(performance.now() - t0)
-          for (const l of step.labelChanges) label(l, false)
+          for (const l of step.labelChanges) await label(l, false)
           const report = await probeLab(lab, {only: ['policy']})
           probeMs.push(report.ms)
           const cells: string[] = []
@@ -188,7 +188,7 @@ for (const variant of VARIANTS) {
         for (const step of c.steps)
           for (const l of step.labelChanges) {
             try {
-              label(l, true)
+              await label(l, true)
             } catch (error) {
               cleanup.push((error as Error).message)
             }
@@ -202,16 +202,15 @@ for (const variant of VARIANTS) {
       expect(cleanup, 'labels put back').toEqual([])
     }
 
-    /** A case's label change, or (undo) its removal: upstream puts every label back after the case. */
-    function label(l: LabelChange, undo: boolean): void {
-      const target = l.kind === 'pod' ? [`${l.namespace}/${l.pod!}`] : ['--namespace', l.namespace]
+    /** A case's label change (netlab label), or (undo) its removal: upstream puts every label back after the case. */
+    async function label(l: LabelChange, undo: boolean): Promise<void> {
+      const [pod, namespace] = l.kind === 'pod' ? [[`${l.namespace}/${l.pod!}`], undefined] : [[], l.namespace]
       // a label the model had already (tcp-22 re-asserts pod: b) stays
       const pristine = l.kind === 'pod' ? {pod: l.pod!} : {}
       const keys = Object.entries(l.labels).filter(([k]) => !(k in pristine))
       const args = undo ? keys.map(([k]) => `${k}-`) : keys.map(([k, v]) => `${k}=${v}`)
       if (args.length === 0) return
-      const r = netlab(['label', '--lab', lab, ...target, ...args], env)
-      if (r.code !== 0) throw new Error(`netlab label ${[...target, ...args].join(' ')}: ${r.stderr.trim()}`)
+      await applyPolicies(planLabelChange(lab, [...pod, ...args], namespace))
     }
   })
 }
