@@ -7,7 +7,7 @@
 import type {Probe, ProbeResult, ReachMatrix} from './types.js'
 
 /** Labs up to this many pods get their matrices; above, a row no longer fits a screen and the violations list is the view. */
-export const MATRIX_MAX_PODS = 40
+const MATRIX_MAX_PODS = 40
 
 /** "x/a" before "x/b" before "y/a"; a pod of the default namespace (no "/") first: upstream's order, namespace by namespace. */
 export function matrixOrder(a: string, b: string): number {
