@@ -6,7 +6,7 @@ import {plural} from '../core/plural.js'
 import {netlabCmd} from '../core/invocation.js'
 
 export default class Label extends NetlabCommand {
-  static override summary = "Change a pod's or a namespace's labels on a running lab; the policies follow at once."
+  static override summary = "Change a pod's or a namespace's labels on a running lab."
   static override description =
     'Set (key=value) or remove (key-) labels of a pod (NAME, or NS/NAME outside default) or, with ' +
     '--namespace and no pod, of a namespace. The lab keeps the new labels, and the policy rules of ' +

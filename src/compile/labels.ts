@@ -19,7 +19,7 @@ export interface LabelEdit {
   value?: string
 }
 
-export function parseLabelEdits(args: string[]): LabelEdit[] {
+function parseLabelEdits(args: string[]): LabelEdit[] {
   if (args.length === 0) throw new UsageError('no label given: key=value sets one, key- removes it')
   const seen = new Set<string>()
   return args.map((arg) => {

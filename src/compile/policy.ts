@@ -29,8 +29,9 @@ type Direction = 'ingress' | 'egress'
 export function podChain(direction: Direction, pod: string): string {
   const prefix = direction === 'ingress' ? 'NETLAB-IN-' : 'NETLAB-OUT-'
   const room = CHAIN_MAX - 'NETLAB-OUT-'.length
-  if (pod.length <= room) return prefix + pod.replace('/', '.')
-  return `${prefix}${pod.slice(0, room - 9)}.${createHash('sha1').update(pod).digest('hex').slice(0, 8)}`
+  const dotted = pod.replace('/', '.')
+  if (pod.length <= room) return prefix + dotted
+  return `${prefix}${dotted.slice(0, room - 9)}.${createHash('sha1').update(pod).digest('hex').slice(0, 8)}`
 }
 
 /** A port as a rule matches it: a protocol, and a port or range (a named port resolved to its number). */

@@ -47,7 +47,7 @@ export interface PolicyChange {
  * The lab, its new model (what `next` makes of its state) and the change plan; nothing is run
  * (--dry-run stops here). Bad input throws before anything is touched.
  */
-export function planModelChange(
+function planModelChange(
   lab: string,
   how: {verb: string; keeps: string},
   next: (state: LabState) => {model: LabModel; warnings: TopologyWarning[]},
@@ -129,7 +129,7 @@ export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> 
     forget(lab)
     return {
       lab,
-      policies: model.policies!.length,
+      policies: model.policies?.length ?? 0,
       nodes: plan.actions.filter((a) => a.phase === 'policy-rules').length,
       wired: !state.model.policies,
       actions: plan.actions.length,

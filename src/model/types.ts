@@ -224,7 +224,7 @@ export interface LabelExpression {
 }
 
 /** A namespaceSelector: its matchLabels and matchExpressions. */
-export interface NamespaceSelector {
+interface NamespaceSelector {
   labels: Record<string, string>
   expressions?: LabelExpression[]
 }

@@ -5,6 +5,7 @@
 import {describe, expect, it} from 'vitest'
 import fc from 'fast-check'
 import {compilePlan} from '../../src/compile/plan.js'
+import {buildGraph} from '../../src/graph/build.js'
 import {podChain} from '../../src/compile/policy.js'
 import {labelCommand, labelsOfIntent, relabel} from '../../src/compile/labels.js'
 import {subtractCidrs, parseCidr, type Cidr} from '../../src/core/ipv4.js'
@@ -59,6 +60,7 @@ describe('namespaces in the topology, and their names on the machine', () => {
     expect(hostVethName('x/a')).toMatch(/^veth[0-9a-f]{11}$/)
     expect(netnsName('lab', 'x/a')).toBe('netlab-lab.x.a')
     expect(podChain('ingress', 'x/a')).toBe('NETLAB-IN-x.a')
+    expect(podChain('egress', 'ns/a-long-pod-name-here')).toMatch(/^NETLAB-OUT-ns\.a-lon\.[0-9a-f]{8}$/)
     expect(labOfNetns('netlab-lab.x.a.b')).toBeUndefined()
   })
 
@@ -85,6 +87,15 @@ describe('namespaces in the topology, and their names on the machine', () => {
       topologyError(() => model('name: lab\nnamespaces: [{name: x, labels: {kubernetes.io/metadata.name: y}}]\nnodes: [{name: n0}]'))
         .detail,
     ).toMatch(/kubernetes\.io\/metadata\.name is the namespace's own name/)
+  })
+
+  it('graph notes each namespace with its labels and pods (a pod is drawn NS/NAME)', () => {
+    const g = buildGraph(m)
+    expect(g.notes).toContain(
+      'namespaces (a pod outside default is drawn NS/NAME): default: a; x {team=a}: x/a, x/b; y {team=b}: y/a, y/b; z: z/a, z/b',
+    )
+    expect(g.nodes.some((n) => [n.label].flat()[0] === 'x/a')).toBe(true)
+    expect(buildGraph(model('name: lab\nnodes: [{name: n0, pods: [a]}]')).notes.some((n) => n.startsWith('namespaces'))).toBe(false)
   })
 
   it('a Service selects pods of its own namespace only', () => {
