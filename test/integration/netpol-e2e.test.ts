@@ -8,7 +8,8 @@
 // named as upstream names it; the SCTP cases are skipped (this kernel has no SCTP). The commands
 // run in this process (the CLI's node start would cost more than a case); the CLI's own output is
 // checked once, first. A line per case says how long its steps took.
-import {readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
@@ -106,11 +107,13 @@ for (const variant of VARIANTS) {
     let fill: (s: string) => string = (s) => s
     const outcomes: Outcome[] = []
     const saved = process.env.NETLAB_STATE_DIR
+    // the lab's topology and each step's policy file
+    const scratch = mkdtempSync(join(tmpdir(), 'netlab-e2e-'))
 
     beforeAll(async () => {
       process.env.NETLAB_STATE_DIR = stateDir // the in-process commands read it when they run
       const topo = readFileSync(join(ROOT, 'topologies', `${variant.topology}.yaml`), 'utf8')
-      const file = join(stateDir, `${lab}.yaml`)
+      const file = join(scratch, `${lab}.yaml`)
       writeFileSync(file, topo.replace(/^name: .*$/m, `name: ${lab}`))
       const up = await upInProcess(file, env)
       expect(up.stderr).toBe('')
@@ -120,6 +123,7 @@ for (const variant of VARIANTS) {
 
     afterAll(() => {
       process.env.NETLAB_STATE_DIR = saved
+      rmSync(scratch, {recursive: true, force: true})
       if (outcomes.length === 0) return
       const all = outcomes.reduce((n, o) => n + o.ms, 0)
       const probes = outcomes.flatMap((o) => o.probeMs).sort((a, b) => a - b)
@@ -163,7 +167,7 @@ for (const variant of VARIANTS) {
       const cleanup: string[] = []
       try {
         for (const [k, step] of c.steps.entries()) {
-          const file = join(stateDir, `${c.id}-${k}.yaml`)
+          const file = join(scratch, `${c.id}-${k}.yaml`)
           writeFileSync(file, policyFile(step.policies, fill))
           const t0 = performance.now()
           await applyPolicies(planPolicyChange(lab, file))
