@@ -2,7 +2,8 @@
 // x, y and z on two nodes, a namespaceSelector policy and a matchExpressions policy with a named
 // port; the probe passes; `netlab label` changes a pod's and a namespace's labels on the running
 // lab and the probe sees the policies' new verdict at once; a label change that fails midway
-// leaves the rules and the saved labels as they were; down removes everything.
+// leaves the rules and the saved labels as they were, one killed after its commit is finished by
+// the next command; down removes everything.
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -162,10 +163,20 @@ describe.skipIf(!isRoot)('namespaces, namespaceSelector and matchExpressions on 
     expect(still.code).toBe(0)
     expect(verdictOf(still.report, 'x/a', 'z/a', 'tcp/8080')).toBe('denied')
 
+    // killed just after every node had its new rules: the next command finishes it, labels and all
+    expect(label(['x/a', 'env-'], {NETLAB_TEST_KILL_AFTER_COMMIT: '1'}).code).toBe(-1)
+    expect(savedLabels('x/a')).toEqual({pod: 'a', env: 'prod'})
+    const finished = probe()
+    expect(finished.stderr).toContain('completed (lab')
+    expect(finished.code, JSON.stringify(finished.report.policy?.violations)).toBe(0)
+    expect(savedLabels('x/a')).toEqual({pod: 'a'})
+    expect(verdictOf(finished.report, 'x/a', 'z/a', 'tcp/8080')).toBe('allowed')
+
     // bad input: exit 2, nothing changed
+    const settled = tables()
     expect(label(['x/a', 'bogus']).code).toBe(2)
     expect(label(['q/a', 'k=v']).code).toBe(2)
-    expect(tables()).toBe(untouched)
+    expect(tables()).toBe(settled)
 
     expect(netlab(['down', lab], env).code).toBe(0)
     expect(labNetns(lab)).toEqual([])
