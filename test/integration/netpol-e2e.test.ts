@@ -1,8 +1,9 @@
 // Kubernetes' own NetworkPolicy conformance cases (kubernetes/kubernetes test/e2e/network/netpol,
 // transcribed with their 9×9 truth tables in test/fixtures/netpol-e2e/cases.json), run on real
-// namespaces: the e2e lab (topologies/netpol-e2e.yaml: x, y, z × a, b, c, ports 80 and 81 over TCP
-// and UDP; then its 3-node variant) comes up once; each case applies each step's policies (the complete set in force, as
-// netlab policy apply replaces them), its label changes, and compares the kernel's matrix
+// namespaces: the e2e lab (topologies/netpol-e2e.yaml: x, y, z × a, b, c, ports 80 and 81 over
+// TCP and UDP; then its 3-node variant) comes up once; each case applies each step's policies
+// (the complete set in force, as netlab policy apply replaces them), its label changes
+// (netlab label), and compares the kernel's matrix
 // (netlab probe --only policy) with upstream's on the ports and protocols the case probes,
 // off-diagonal cells only (upstream never judges a pod talking to itself). Each case is an it()
 // named as upstream names it; the SCTP cases are skipped (this kernel has no SCTP). The commands
@@ -12,70 +13,17 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {stringify} from 'yaml'
 import {applyPolicies, planLabelChange, planPolicyChange} from '../../src/lab/policy.js'
 import {probeLab} from '../../src/probe/run.js'
 import type {ProbeReport, ReachMatrix} from '../../src/probe/types.js'
 import {readState} from '../../src/state/store.js'
 import {ROOT} from '../helpers/constants.js'
+import {CASES, labelWords, policyFile, templates, type Case, type CaseProbe, type LabelChange} from '../helpers/netpol-e2e.js'
 import {upInProcess} from '../helpers/in-process.js'
 import {isRoot, labSandbox, netlab, uniqueLab} from '../helpers/lab.js'
 
-type Labels = Record<string, string>
-interface K8sPolicy {
-  metadata: {name: string; namespace: string}
-  spec: {podSelector: unknown; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[]}
-}
-interface LabelChange {
-  kind: 'pod' | 'namespace'
-  namespace: string
-  pod: string | null
-  labels: Labels
-}
-interface CaseProbe {
-  port: number
-  protocol: string
-  expected: Record<string, Record<string, boolean>>
-}
-interface Case {
-  id: string
-  name: string
-  context: string[]
-  sctp: boolean
-  skipReason: string | null
-  steps: {policies: K8sPolicy[]; labelChanges: LabelChange[]; probes: CaseProbe[]}[]
-}
-
-const CASES = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/netpol-e2e/cases.json'), 'utf8')) as Case[]
-
-/** One variant of the model: its topology, and the cases it runs (the 3-node one: see VARIANTS). */
-interface Variant {
-  topology: string
-  runs: (c: Case) => boolean
-}
-const VARIANTS: Variant[] = [
-  {topology: 'netpol-e2e', runs: () => true},
-  {topology: 'netpol-e2e-3node', runs: () => true},
-]
-
-/** A case's policies as a policies: file of netlab (its shape is Kubernetes' own, less apiVersion and metadata). */
-function policyFile(policies: K8sPolicy[], fill: (s: string) => string): string {
-  const list = policies.map((p) => ({name: p.metadata.name, namespace: p.metadata.namespace, ...p.spec}))
-  return fill(stringify({policies: list}))
-}
-
-/** {ip:x/a} → x/a's address; {net4:x/b} → the network address of the /4 holding x/b's (upstream's makeLargeCIDRForIP). */
-function templates(ips: Map<string, string>): (s: string) => string {
-  const ip = (pod: string) => {
-    const a = ips.get(pod)
-    if (!a) throw new Error(`no pod ${pod} in the lab`)
-    return a
-  }
-  return (s) =>
-    s
-      .replace(/\{ip:([a-z]\/[a-z])\}/g, (_, pod: string) => ip(pod))
-      .replace(/\{net4:([a-z]\/[a-z])\}/g, (_, pod: string) => `${Number(ip(pod).split('.')[0]) & 0xf0}.0.0.0`)
-}
+/** The model on one node, and spread over three (each runs every case: 15–30 s and 19–36 s here, docs/network-policies.md). */
+const VARIANTS = ['netpol-e2e', 'netpol-e2e-3node']
 
 /** The off-diagonal cells where a table of the probe (what the kernel did, or what netlab's policies say) is not upstream's: "from → to: kernel ., upstream X". */
 function differences(m: ReachMatrix, expected: CaseProbe['expected'], which: 'observed' | 'expected'): string[] {
@@ -101,7 +49,7 @@ interface Outcome {
 }
 
 for (const variant of VARIANTS) {
-  describe.skipIf(!isRoot)(`the upstream NetworkPolicy e2e cases on ${variant.topology}`, () => {
+  describe.skipIf(!isRoot)(`the upstream NetworkPolicy e2e cases on ${variant}`, () => {
     const {stateDir, env, track} = labSandbox()
     const lab = track(uniqueLab('e2e'))
     let fill: (s: string) => string = (s) => s
@@ -112,7 +60,7 @@ for (const variant of VARIANTS) {
 
     beforeAll(async () => {
       process.env.NETLAB_STATE_DIR = stateDir // the in-process commands read it when they run
-      const topo = readFileSync(join(ROOT, 'topologies', `${variant.topology}.yaml`), 'utf8')
+      const topo = readFileSync(join(ROOT, 'topologies', `${variant}.yaml`), 'utf8')
       const file = join(scratch, `${lab}.yaml`)
       writeFileSync(file, topo.replace(/^name: .*$/m, `name: ${lab}`))
       const up = await upInProcess(file, env)
@@ -128,7 +76,7 @@ for (const variant of VARIANTS) {
       const all = outcomes.reduce((n, o) => n + o.ms, 0)
       const probes = outcomes.flatMap((o) => o.probeMs).sort((a, b) => a - b)
       console.log(
-        `[netpol-e2e] ${variant.topology}: ${outcomes.length} cases in ${(all / 1000).toFixed(1)} s; ` +
+        `[netpol-e2e] ${variant}: ${outcomes.length} cases in ${(all / 1000).toFixed(1)} s; ` +
           `a full matrix (every pod pair, 80 and 81, TCP and UDP) probed in ${probes[Math.floor(probes.length / 2)]} ms ` +
           `(median of ${probes.length}), ${probes.at(-1)} ms at most`,
       )
@@ -147,7 +95,7 @@ for (const variant of VARIANTS) {
 
     for (const context of [...new Set(CASES.map((c) => c.context[1]))]) {
       describe(context, () => {
-        for (const c of CASES.filter((x) => x.context[1] === context && variant.runs(x))) {
+        for (const c of CASES.filter((x) => x.context[1] === context)) {
           if (c.sctp) {
             it.skip(`${c.name} — skipped: ${c.skipReason ?? 'SCTP'}`, () => {})
             continue
@@ -208,13 +156,8 @@ for (const variant of VARIANTS) {
 
     /** A case's label change (netlab label), or (undo) its removal: upstream puts every label back after the case. */
     async function label(l: LabelChange, undo: boolean): Promise<void> {
-      const [pod, namespace] = l.kind === 'pod' ? [[`${l.namespace}/${l.pod!}`], undefined] : [[], l.namespace]
-      // a label the model had already (tcp-22 re-asserts pod: b) stays
-      const pristine = l.kind === 'pod' ? {pod: l.pod!} : {}
-      const keys = Object.entries(l.labels).filter(([k]) => !(k in pristine))
-      const args = undo ? keys.map(([k]) => `${k}-`) : keys.map(([k, v]) => `${k}=${v}`)
-      if (args.length === 0) return
-      await applyPolicies(planLabelChange(lab, [...pod, ...args], namespace))
+      const w = labelWords(l, undo)
+      if (w) await applyPolicies(planLabelChange(lab, w.words, w.namespace))
     }
   })
 }
