@@ -138,7 +138,15 @@ export function resolvePolicies(specs: PolicySpec[], lab: Lab, warnings: Topolog
           )
         })
         r.ports?.forEach((port, j) => {
-          if (typeof port.port?.value === 'string' && !somePodServes(pods, port))
+          if (port.protocol.value === 'SCTP')
+            warnings.push(
+              topologyWarning(
+                port.protocol.pos,
+                `${where}.ports[${j}]: SCTP: netlab's rules carry no SCTP (this kernel has none): this port allows nothing, ` +
+                  'and the pods the policy selects stay isolated',
+              ),
+            )
+          else if (typeof port.port?.value === 'string' && !somePodServes(pods, port))
             warnings.push(
               topologyWarning(
                 port.port.pos,

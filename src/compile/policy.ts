@@ -108,6 +108,8 @@ function allowances(model: LabModel, pod: PodModel, direction: Direction, rule: 
   const everyPod = model.nodes.flatMap((n) => n.pods)
   return peerTargets(model, rule).flatMap((peer) =>
     (rule.ports ?? [undefined]).flatMap((port): Allowance[] => {
+      // netlab carries no SCTP (this kernel has none): such a port allows nothing, and the pod stays isolated
+      if (port?.protocol === 'SCTP') return []
       if (port?.name === undefined) return peer.addrs.map((addr) => ({addr, port, text: peer.text}))
       if (direction === 'ingress') {
         const served = servedPort(pod, port)

@@ -4,13 +4,15 @@
 // Pure.
 import type {LabModel} from '../model/types.js'
 import {isolating} from '../model/verdict.js'
-import type {CheckReport, PolicySummary, ProbeResult, Violation} from './types.js'
+import {renderMatrix} from './matrix.js'
+import type {CheckReport, PolicySummary, ProbeResult, ReachMatrix, Violation} from './types.js'
 
 /** counts: what was allowed and answered, denied and blocked (how long those took to fail), over every probe, passes included (the report keeps only failures of a big check) */
 export function policySummary(
   model: LabModel,
   checks: CheckReport[],
   counts: {allowedReachable: number; deniedBlocked: number; deniedMs: number[]},
+  matrices: ReachMatrix[] = [],
 ): PolicySummary {
   const policies = model.policies ?? []
   const pods = model.nodes.flatMap((n) => n.pods)
@@ -45,7 +47,15 @@ export function policySummary(
     deniedMs.length > 0
       ? {deniedMs: {count: deniedMs.length, median: deniedMs[Math.floor((deniedMs.length - 1) / 2)], max: deniedMs.at(-1)!}}
       : {}
-  return {policies: policies.length, isolated, allowedReachable, deniedBlocked, violations, ...timing}
+  return {
+    policies: policies.length,
+    isolated,
+    allowedReachable,
+    deniedBlocked,
+    violations,
+    ...timing,
+    ...(matrices.length > 0 ? {matrices} : {}),
+  }
 }
 
 function end(e: ProbeResult['src']): string {
@@ -80,6 +90,13 @@ export function renderPolicySummary(s: PolicySummary, opts: {maxViolations?: num
     lines.push(`    ✗ violations: ${s.violations.length} (${denied} denied but reachable, ${allowed} ` + `allowed but blocked)`)
     for (const v of s.violations.slice(0, max)) lines.push(`      ${violationLine(v)}`)
     if (s.violations.length > max) lines.push(`      ... and ${s.violations.length - max} more (--json lists them all)`)
+  }
+  if (s.matrices) {
+    lines.push(
+      '  pod → pod, as the upstream NetworkPolicy e2e suite prints it (rows: from, columns: to; ' +
+        '. reachable, X blocked, - not probed, ! the kernel differs from the policies):',
+    )
+    for (const m of s.matrices) lines.push(...renderMatrix(m).map((l, i) => (i === 0 ? `    ${l}` : `      ${l}`)))
   }
   return lines
 }

@@ -1,7 +1,7 @@
 // The probe in a lab with policies. Pure. Every probe that involves a pod gets the policies'
 // verdict on its flow (src/model/verdict.ts): a denied one must go unanswered, an allowed one
 // must get through with the right source address, whichever section it belongs to. The policy
-// section adds the ports the policies name (TCP and UDP, where the echo service also listens)
+// section adds the ports the policies name and the pods declare (TCP and UDP, where the echo service also listens)
 // and, where the underlay routes pod subnets, external hosts → pods; the report then sorts every
 // probe with a verdict into allowed-and-reachable, denied-and-blocked and violations.
 import type {LabModel, Endpoint} from '../model/types.js'
@@ -11,25 +11,26 @@ import {expectHttp} from './expect.js'
 import type {Expectation, Probe, ProbePolicy} from './types.js'
 
 /**
- * The TCP and UDP ports any policy names: the echo service listens on each, in every target. A
- * range gives its two ends, a named port the number of each pod's port of that name.
+ * The TCP and UDP ports the policy section probes: those any policy names (a range: its two
+ * ends), and those any pod declares (its ports:, which is what a named port resolves to, and what
+ * upstream's e2e matrix probes even where no policy names a port). The echo service listens on
+ * each, in every target.
  */
-export function namedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
+export function servedPorts(model: LabModel): {tcp: number[]; udp: number[]} {
   const tcp = new Set<number>()
   const udp = new Set<number>()
-  const pods = model.nodes.flatMap((n) => n.pods)
-  for (const p of model.policies ?? []) {
-    for (const r of [...p.ingress, ...p.egress]) {
-      for (const port of r.ports ?? []) {
-        const set = port.protocol === 'TCP' ? tcp : port.protocol === 'UDP' ? udp : undefined
-        if (!set) continue
-        if (port.name !== undefined)
-          pods.forEach((pod) => pod.ports?.forEach((pp) => pp.name === port.name && pp.protocol === port.protocol && set.add(pp.port)))
-        if (port.port !== undefined) set.add(port.port)
-        if (port.endPort !== undefined) set.add(port.endPort)
-      }
-    }
+  const add = (protocol: string, port: number | undefined) => {
+    if (port === undefined) return
+    if (protocol === 'TCP') tcp.add(port)
+    if (protocol === 'UDP') udp.add(port)
   }
+  for (const p of model.policies ?? [])
+    for (const r of [...p.ingress, ...p.egress])
+      for (const x of r.ports ?? []) {
+        add(x.protocol, x.port)
+        add(x.protocol, x.endPort)
+      }
+  for (const n of model.nodes) for (const pod of n.pods) for (const x of pod.ports ?? []) add(x.protocol, x.port)
   const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b)
   return {tcp: sorted(tcp), udp: sorted(udp)}
 }

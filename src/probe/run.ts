@@ -12,7 +12,7 @@ import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {servedByWorkload} from '../lab/workload.js'
 import {reapStale} from './owned.js'
-import {namedPorts} from './policy.js'
+import {servedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {Tally} from './tally.js'
@@ -94,7 +94,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       const run = await runEngines({
         lab,
         probes,
-        ...(model.policies ? {extra: namedPorts(model)} : {}),
+        ...(model.policies ? {extra: servedPorts(model)} : {}),
         workload: servedByWorkload(model),
         addrs: selfPods.map((p) => p.netns),
         onResult: (id, o) => {

@@ -5,6 +5,7 @@ import type {LabModel} from '../model/types.js'
 import {addressChecks, checkOf, CHECKS} from './checks/index.js'
 import type {ProbeCheck} from './checks/types.js'
 import {judge, notePeerView, type PeerView} from './judge.js'
+import {MatrixTally} from './matrix.js'
 import {policySummary} from './policy-report.js'
 import {
   SECTIONS,
@@ -44,12 +45,15 @@ export class Tally {
   private readonly judged: Uint8Array
   /** the tries of checks judged across them (checkOf(id).across), kept until the report */
   private readonly tries = new Map<CheckId, ProbeResult[]>()
+  /** the policy section's pod → pod matrices (a lab with policies, and not too many pods) */
+  private readonly matrix: MatrixTally
 
   constructor(
     readonly probes: Probe[],
     opts: {allChecks?: boolean} = {},
   ) {
     this.judged = new Uint8Array(probes.length)
+    this.matrix = new MatrixTally(probes)
     const sources = new Map<CheckId, Set<string>>()
     for (const p of probes) {
       const s = sources.get(p.check) ?? new Set()
@@ -75,6 +79,7 @@ export class Tally {
     if (r.ok) c.passed++
     else c.failed++
     if (!r.ok || c.all) c.results.push(r)
+    this.matrix.add(p, r)
     if (r.ok && r.policy && r.seen !== 'not probed') {
       if (r.policy.verdict === 'denied') {
         this.policy.deniedBlocked++
@@ -130,7 +135,7 @@ export class Tally {
       passed,
       failed,
       ms,
-      ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks, this.policy)} : {}),
+      ...(model.policies && wanted.has('policy') ? {policy: policySummary(model, checks, this.policy, this.matrix.matrices())} : {}),
       ...(none ? {notApplicable: `no check of this run applies to lab ${model.lab}: nothing was checked`} : {}),
     }
   }

@@ -211,4 +211,24 @@ export interface PolicySummary {
   violations: Violation[]
   /** how long the denied probes that were blocked took to fail, where the client said (ms) */
   deniedMs?: {count: number; median: number; max: number}
+  /** pod → pod, one per port and protocol probed, in the upstream e2e suite's form (labs up to MATRIX_MAX_PODS pods, matrix.ts) */
+  matrices?: ReachMatrix[]
+}
+
+/**
+ * Who reached whom on one port and protocol, as Kubernetes' NetworkPolicy e2e suite prints it
+ * (truthtable.go): a header line "-\tPOD…", then a line per source pod, "." reachable, "X" not,
+ * "-" not probed (a pod and itself: upstream never judges it).
+ */
+export interface ReachMatrix {
+  port: number
+  protocol: 'TCP' | 'UDP'
+  /** the rows' and columns' order */
+  pods: string[]
+  /** what the kernel did */
+  observed: string[]
+  /** what the policies say (src/model/verdict.ts) */
+  expected: string[]
+  /** the cells where the kernel did not do what the policies say */
+  differences: {from: string; to: string; kernel: 'reached' | 'blocked'}[]
 }

@@ -26,7 +26,7 @@ import {
 
 type Entry = {key: YamlNode; value: YamlNode | null}
 
-const POLICY_PROTOCOLS: readonly PolicyProtocol[] = ['TCP', 'UDP', 'ICMP']
+const POLICY_PROTOCOLS: readonly PolicyProtocol[] = ['TCP', 'UDP', 'SCTP', 'ICMP']
 const POLICY_TYPES: readonly PolicyType[] = ['Ingress', 'Egress']
 /** Kubernetes' limit on an object name (DNS label); a policy's name also goes into iptables comments. */
 const POLICY_NAME_MAX = 63
@@ -345,15 +345,13 @@ function port(w: Walker, item: YamlNode, where: string): PortSpec {
   let protocol: Located<PolicyProtocol> = {value: 'TCP', pos: w.pos(item)} // Kubernetes' default
   if (protoEntry) {
     const v = protoEntry.value
-    if (isScalar(v) && String(v.value).toUpperCase() === 'SCTP')
-      w.fail(v, `${where}.protocol: SCTP is not supported: this kernel has no SCTP (TCP or UDP; ICMP as a netlab extension)`)
     if (!isScalar(v) || !POLICY_PROTOCOLS.includes(v.value as PolicyProtocol)) {
       const said = isScalar(v) ? JSON.stringify(v.value) : 'this'
       const upper =
         isScalar(v) && typeof v.value === 'string' && POLICY_PROTOCOLS.includes(v.value.toUpperCase() as PolicyProtocol)
           ? ` (write it in capitals: ${v.value.toUpperCase()})`
           : ''
-      w.fail(v ?? protoEntry.key, `${where}.protocol: ${said} is not supported: TCP, UDP or ICMP${upper}`)
+      w.fail(v ?? protoEntry.key, `${where}.protocol: ${said} is not supported: TCP, UDP, SCTP or ICMP${upper}`)
     }
     protocol = {value: v.value as PolicyProtocol, pos: w.pos(v)}
   }

@@ -162,7 +162,12 @@ export interface ServiceSpec {
 // Network policies, modelled on Kubernetes NetworkPolicy (see src/topology/policies.ts).
 
 export type PolicyType = 'Ingress' | 'Egress'
-export type PolicyProtocol = 'TCP' | 'UDP' | 'ICMP'
+/**
+ * SCTP is accepted in a policy and carries nothing: netlab's rules allow no SCTP (this kernel has
+ * none), so an SCTP port opens no traffic, and the pods the policy selects stay isolated, as
+ * Kubernetes' e2e cases for plugins without SCTP require.
+ */
+export type PolicyProtocol = 'TCP' | 'UDP' | 'SCTP' | 'ICMP'
 
 export const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const
 export type SelectorOperator = (typeof SELECTOR_OPERATORS)[number]

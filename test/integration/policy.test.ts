@@ -260,12 +260,12 @@ describe.skipIf(!isRoot)('policies, enforced and proven both ways, in every rout
 
     // a bad file: exit 2, file:line:column for every problem (two in one rule; issue 22, 16), nothing touched
     const badFile = join(stateDir, `${lab}-bad.yaml`)
-    writeFileSync(badFile, 'policies:\n  - name: x\n    podSelector: {}\n    ingress:\n      - ports: [{protocol: SCTP}, {port: 0}]\n')
+    writeFileSync(badFile, 'policies:\n  - name: x\n    podSelector: {}\n    ingress:\n      - ports: [{protocol: DCCP}, {port: 0}]\n')
     const untouched = tables()
     const bad = netlab(['policy', 'apply', lab, badFile], env)
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim().split('\n')).toEqual([
-      `${badFile}:5:28: policy x: ingress[0].ports[0].protocol: SCTP is not supported: this kernel has no SCTP (TCP or UDP; ICMP as a netlab extension)`,
+      `${badFile}:5:28: policy x: ingress[0].ports[0].protocol: "DCCP" is not supported: TCP, UDP, SCTP or ICMP`,
       `${badFile}:5:42: policy x: ingress[0].ports[1].port must be a port number from 1 to 65535, or a pod port's name`,
     ])
     // two blocks that are no networks, in two policies (found against the lab, after the syntax): both, with --json too

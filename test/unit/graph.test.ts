@@ -131,7 +131,9 @@ describe('graph model, for every topology in topologies/', () => {
     })
 
     it(`${name}: each route edge is a route the plan installs, on the member it starts from, and every pod subnet route is drawn`, () => {
-      expect(full.edges.filter((e) => e.kind === 'route').length).toBeGreaterThan(0)
+      // a lab of one node and no external host (netpol-e2e) has no route to draw
+      if (model.nodes.length > 1 || model.external.length > 0)
+        expect(full.edges.filter((e) => e.kind === 'route').length).toBeGreaterThan(0)
       checkRoutesMatchPlan(model, full)
     })
 

@@ -8,7 +8,7 @@ import {parse, stringify} from 'yaml'
 import {buildModel} from '../../src/compile/model.js'
 import {allPods, type LabModel} from '../../src/model/types.js'
 import {echoPort, jobLine, parseResult} from '../../src/probe/engine.js'
-import {namedPorts} from '../../src/probe/policy.js'
+import {servedPorts} from '../../src/probe/policy.js'
 import {renderReport} from '../../src/probe/render.js'
 import {sectionsFor, selectProbes} from '../../src/probe/select.js'
 import type {Observation, Probe} from '../../src/probe/types.js'
@@ -48,8 +48,8 @@ describe('which probes run in a lab with policies, and what they must see', () =
   const probes = selectProbes(tier)
 
   it('the echo service listens on every TCP and UDP port a policy names, and its own port is none of them', () => {
-    expect(namedPorts(tier)).toEqual({tcp: [443, 5432, 8080], udp: [53]})
-    expect(namedPorts(buildModel(loadTopologyFile(THREE_NODE)))).toEqual({tcp: [], udp: []})
+    expect(servedPorts(tier)).toEqual({tcp: [443, 5432, 8080], udp: [53]})
+    expect(servedPorts(buildModel(loadTopologyFile(THREE_NODE)))).toEqual({tcp: [], udp: []})
     // a pid whose first choice is 20000 + (pid % 10000): that port is skipped when a policy names it
     expect(echoPort(8080, 0, [28080])).not.toBe(28080)
     expect(echoPort(8080, 0, [])).toBe(28080)

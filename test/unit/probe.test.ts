@@ -353,7 +353,7 @@ describe('verdicts and the report', () => {
     ])
     expect(policy.notApplicable).toBe('no check of this run applies to lab grid: nothing was checked')
     const text = renderReport(policy)
-    expect(text).toContain('  – the ports the policies name, TCP and UDP (HTTP and UDP echo): not applicable\n')
+    expect(text).toContain('  – the ports the policies name and the pods serve, TCP and UDP (HTTP and UDP echo): not applicable\n')
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       '0 passed, 0 failed — no check of this run applies to lab grid: nothing was checked (not a failure: exit 0)',
     )

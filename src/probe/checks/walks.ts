@@ -11,7 +11,7 @@ import {
 } from '../../model/types.js'
 import {expectHttp} from '../expect.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, type Pair} from '../pairs.js'
-import {namedPorts} from '../policy.js'
+import {servedPorts} from '../policy.js'
 import {clientsOf, servicePorts, withEndpoints, type ServicePort} from '../services.js'
 import type {Probe} from '../types.js'
 import type {ProbePlanContext, Walk} from './types.js'
@@ -45,7 +45,7 @@ export const internetHostPods = walkOf(({model, coverage}) => hostsAndPods(inter
 /** each TCP and UDP port a policy names (the echo service listens on them); none without policies */
 export const policyServices = walkOf(({model}): [Probe['tool'], number][] => {
   if (!model.policies) return []
-  const {tcp, udp} = namedPorts(model)
+  const {tcp, udp} = servedPorts(model)
   return [...tcp.map((p): [Probe['tool'], number] => ['http', p]), ...udp.map((p): [Probe['tool'], number] => ['udp', p])]
 })
 
