@@ -1,0 +1,166 @@
+// A Service's address translated: kube-proxy's DNAT, read from a node's nat table the way the
+// kernel walks it (nat PREROUTING for a packet that comes in, nat OUTPUT for one the node makes
+// itself) — KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-… DNAT, or KUBE-NODEPORTS → KUBE-EXT-… for a
+// node port —, which endpoint the random choice (statistic) or the ClientIP affinity (recent)
+// gives, and whether kube-proxy marked the packet for masquerade (KUBE-MARK-MASQ, done later by
+// KUBE-POSTROUTING) and why. Only a connection's first packet is translated by the rules; its
+// replies are by conntrack. Pure.
+import {evaluate, parseSave, type Rule, type Table, type Verdict} from './iptables.js'
+import type {Candidate, Packet, Snapshot, Translation} from './types.js'
+
+/** /proc/net/xt_recent as `grep -r . /proc/net/xt_recent` prints it: each list's source addresses. */
+export function parseRecent(text: string | undefined): Map<string, Set<string>> {
+  const lists = new Map<string, Set<string>>()
+  for (const line of (text ?? '').split('\n')) {
+    const m = /xt_recent\/([^:]+):src=(\S+)/.exec(line)
+    if (m) lists.set(m[1], (lists.get(m[1]) ?? new Set()).add(m[2]))
+  }
+  return lists
+}
+
+const option = (r: Rule, name: string): string | undefined => {
+  const i = r.args.indexOf(name)
+  return i >= 0 ? r.args[i + 1] : undefined
+}
+
+/** Where a KUBE-SEP chain sends the packet: its DNAT's --to-destination. */
+function dnatOf(nat: Table, chain: string): string | undefined {
+  const r = nat.chains.get(chain)?.find((x) => option(x, '-j') === 'DNAT')
+  return r && option(r, '--to-destination')
+}
+
+/**
+ * The endpoints a Service's chain (KUBE-SVC/KUBE-SVL) chooses from, with the chance of each:
+ * rule i of n is taken with its probability of what the rules before it left (1/n, 1/(n−1), …,
+ * the last without a statistic match), after the affinity rules (recent --rcheck) had their say.
+ */
+function candidatesOf(nat: Table, chain: string): {candidates: Candidate[]; affinitySeconds?: number} {
+  const out: Candidate[] = []
+  let left = 1
+  let affinitySeconds: number | undefined
+  for (const r of nat.chains.get(chain) ?? []) {
+    const target = option(r, '-j')
+    const to = target && dnatOf(nat, target)
+    if (!target || !to) continue
+    if (r.args.includes('--rcheck')) {
+      affinitySeconds = Number(option(r, '--seconds')) || affinitySeconds
+      if (!out.some((c) => c.chain === target)) out.push({chain: target, to})
+      continue
+    }
+    const p = option(r, '--probability')
+    const chance = p === undefined ? left : left * Number(p)
+    left -= chance
+    const known = out.find((c) => c.chain === target)
+    if (known) known.probability = chance
+    else out.push({chain: target, to, probability: chance})
+  }
+  return {candidates: out, affinitySeconds}
+}
+
+/** Why kube-proxy marked the packet for masquerade, from the rule that jumped to KUBE-MARK-MASQ. */
+function masqueradeWhy(r: Rule, packet: Packet): string {
+  const comment = option(r, '--comment') ?? ''
+  if (r.chain.startsWith('KUBE-SEP-'))
+    return (
+      `hairpin: the endpoint is the client itself (${packet.src}); masqueraded, its reply comes back to this node ` +
+      `to be un-translated instead of going straight to itself`
+    )
+  if (comment.startsWith('masquerade LOCAL'))
+    return `the source ${packet.src} is this node's own address (addrtype LOCAL): the endpoint answers the node`
+  if (r.chain.startsWith('KUBE-EXT-'))
+    return (
+      `to a node port with externalTrafficPolicy Cluster: the endpoint, maybe on another node, must answer through ` +
+      `this node, so it sees this node's address and not the client's`
+    )
+  const outside = r.args.indexOf('-s') > 0 && r.args[r.args.indexOf('-s') - 1] === '!' ? option(r, '-s') : undefined
+  if (outside)
+    return `the source ${packet.src} is outside the cluster's pod range ${outside} (! -s): the endpoint answers this node, which un-translates the reply`
+  return comment ? `"${comment}"` : r.text
+}
+
+/**
+ * The DNAT a packet gets in this namespace, if any: `first` (made here) walks nat OUTPUT, else
+ * nat PREROUTING. `prefer` names the KUBE-SEP chain (or the endpoint ip:port) the random choice
+ * is to take; by default the first. undefined: no rule translates it.
+ */
+export function destinationNat(
+  snap: Pick<Snapshot, 'iptables' | 'links' | 'recent'>,
+  packet: Packet,
+  iif: string | undefined,
+  prefer?: string,
+): Translation | undefined {
+  if (packet.established) return undefined
+  const tables = parseSave(snap.iptables)
+  const nat = tables.get('nat')
+  if (!nat) return undefined
+  const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
+  const recent = parseRecent(snap.recent)
+  const where = {iif, local, recent}
+  const chain = iif === undefined ? 'OUTPUT' : 'PREROUTING'
+  let v = evaluate(tables, 'nat', chain, packet, where)
+  if (v?.verdict !== 'dnat' || !v.toDestination) return undefined
+  const dispatch = v.path.at(-2)
+  const {candidates, affinitySeconds} = dispatch ? candidatesOf(nat, dispatch) : {candidates: []}
+  const wanted = prefer && candidates.find((c) => c.chain === prefer || c.to === prefer || c.to.split(':')[0] === prefer)
+  if (wanted && wanted.chain !== v.path.at(-1)) {
+    const again = evaluate(tables, 'nat', chain, packet, {...where, prefer: wanted.chain})
+    if (again?.verdict === 'dnat' && again.toDestination) v = again
+  }
+  return describe(v, packet, candidates, affinitySeconds)
+}
+
+function describe(v: Verdict, before: Packet, candidates: Candidate[], affinitySeconds?: number): Translation {
+  const jump = v.via.at(-1)
+  const how = jump?.args.includes('--rcheck') ? 'affinity' : candidates.length > 1 ? 'random' : 'only'
+  // the masquerade mark: the last MARK that went through KUBE-MARK-MASQ, and the rule that jumped there
+  const marked = [...v.marks].reverse().find((rules) => rules.at(-1)?.chain === 'KUBE-MARK-MASQ' && rules.length > 1)
+  const by = marked?.at(-2)
+  const comment = v.rule && option(v.rule, '--comment')
+  return {
+    before,
+    packet: {...before, dst: v.toDestination!.ip, port: v.toDestination!.port ?? before.port},
+    path: v.path,
+    rule: v.rule!.text,
+    ruleNum: v.rule!.num,
+    service: comment && !comment.includes(' ') ? comment : undefined,
+    candidates,
+    how,
+    ...(affinitySeconds !== undefined ? {affinitySeconds} : {}),
+    mark: v.mark,
+    ...(by ? {masquerade: {chain: by.chain, rule: by.text, why: masqueradeWhy(by, before)}} : {}),
+  }
+}
+
+/** The translation in words, one line each: the chain walk and the DNAT, the choice of endpoint, the masquerade mark. */
+export function translationText(t: Translation): string[] {
+  const to = `${t.packet.dst}${t.packet.port !== undefined ? `:${t.packet.port}` : ''}`
+  const from = `${t.before.dst}${t.before.port !== undefined ? `:${t.before.port}` : ''}`
+  const lines = [
+    `kube-proxy translates ${from} → ${to}${t.service ? ` (Service ${t.service})` : ''}: ` +
+      `nat ${t.path.join(' → ')} rule ${t.ruleNum}: DNAT to ${to}`,
+  ]
+  const others = t.candidates.map((c) => `${c.to}${c.probability !== undefined ? ` (${pct(c.probability)})` : ''}`)
+  if (t.how === 'affinity')
+    lines.push(
+      `ClientIP affinity: ${t.before.src} is in ${t.path.at(-1)}'s recent list (it was sent there before), so recent --rcheck ` +
+        `sends it to ${to} again${t.affinitySeconds ? ` (while it comes back within ${t.affinitySeconds} s)` : ''}`,
+    )
+  else if (t.how === 'random') {
+    lines.push(
+      `the endpoint is chosen at random by the statistic rules of ${t.path.at(-2)}: ${others.join(', ')}; ` + `trace follows ${to}`,
+    )
+    if (t.affinitySeconds)
+      lines.push(
+        `ClientIP affinity: ${t.before.src} is in no endpoint's recent list yet; the one chosen remembers it (recent --set) ` +
+          `and gets it again for ${t.affinitySeconds} s`,
+      )
+  } else if (t.affinitySeconds)
+    lines.push(`ClientIP affinity: the only endpoint; it remembers ${t.before.src} (recent --set) for ${t.affinitySeconds} s`)
+  if (t.masquerade)
+    lines.push(
+      `marked for masquerade (KUBE-MARK-MASQ, from ${t.masquerade.chain}): ${t.masquerade.why}; KUBE-POSTROUTING masquerades it on the way out`,
+    )
+  return lines
+}
+
+const pct = (p: number) => `${Math.round(p * 1000) / 10}%`
