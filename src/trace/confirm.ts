@@ -4,12 +4,16 @@
 // each time; a hop whose way in counted the packet but whose way out did not is where it stopped.
 // The counts are evidence: where they contradict the verdict (0 packets where trace says it
 // passes, or no reply to a packet trace says arrives), the verdict changes (./reconcile below).
+// Through a Service, one real connection (tcp or udp, from the source to the Service's address)
+// is made too, and the counters of kube-proxy's DNAT rules at the node that translates are read
+// before and after: which endpoint the kernel really chose.
 import {tmpdir} from 'node:os'
 import {readInNamespaces} from '../exec/fanout.js'
 import type {LabModel} from '../model/types.js'
 import {ownerOf} from './hop.js'
+import {parseSave} from './iptables.js'
 import {summarize} from './render.js'
-import type {Hop, TraceResult} from './types.js'
+import type {Hop, TraceResult, Translation} from './types.js'
 import {plural} from '../core/plural.js'
 
 type Problem = NonNullable<TraceResult['problem']>
@@ -81,10 +85,43 @@ export function contradiction(t: TraceResult, seen: Seen[], replied: boolean): {
   return undefined
 }
 
+/** The packet counts of the DNAT rules of a translation's endpoints (KUBE-SEP chain -> packets), from `iptables-save -c`. */
+export function dnatCounts(save: string, t: Translation): Map<string, number> {
+  const nat = parseSave(save).get('nat')
+  return new Map(t.candidates.map((c) => [c.chain, nat?.chains.get(c.chain)?.find((r) => r.args.includes('DNAT'))?.packets ?? 0]))
+}
+
+/**
+ * What one real connection's counts say of a translation: which endpoint's DNAT rule counted it
+ * (kube-proxy's real choice), or that none did (the rules trace read did not translate it). Pure.
+ */
+export function connectionSeen(t: Translation, before: Map<string, number>, after: Map<string, number>): {text: string; unseen?: string} {
+  const counted = t.candidates.filter((c) => (after.get(c.chain) ?? 0) > (before.get(c.chain) ?? 0))
+  const followed = t.path.at(-1)
+  if (counted.length === 0)
+    return {
+      text: 'a real connection: no DNAT rule of the Service counted it',
+      unseen: `a real connection to ${t.before.dst}:${t.before.port} was not translated by ${t.path.slice(1).join(' → ')} (its DNAT rules counted nothing); something trace does not model took it`,
+    }
+  const names = counted.map((c) => `${c.chain} (DNAT to ${c.to})`).join(', ')
+  const other = counted.every((c) => c.chain !== followed)
+  return {
+    text:
+      `a real connection went through ${names}: its DNAT rule counted it` +
+      (other ? ` (kube-proxy chose another endpoint than the one traced; --endpoint ${counted[0].to} follows it)` : ''),
+  }
+}
+
+/** One real connection to the Service (what the translating hop's counters are read around): bash's /dev/tcp, /dev/udp. */
+function connectArgv(t: Translation): string[] {
+  const script = t.before.proto === 'udp' ? 'echo netlab-trace >/dev/udp/$0/$1' : 'exec 3<>/dev/tcp/$0/$1'
+  return ['timeout', '2', 'bash', '-c', script, t.before.dst, String(t.before.port)]
+}
+
 /** Send one ping along the trace and put each hop's counted packets on it; false when the destination is not the lab's. */
 export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boolean> {
   const src = model.members.find((m) => m.name === t.from)
-  if (!src || !ownerOf(model, t.packet.dst)) return false
+  if (!src || (!ownerOf(model, t.packet.dst) && !model.services?.list.some((x) => x.clusterIP === t.packet.dst))) return false
   const netns = [...new Set(t.hops.map((h) => model.members.find((m) => m.name === h.member)!.netns))]
   const opts = {parallel: 4, workDir: tmpdir()}
   const read = async () =>
@@ -97,6 +134,7 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
   const before = await read()
   const [ping] = await readInNamespaces([{netns: src.netns, argv: ['ping', '-c', '1', '-W', '1', '-n', t.packet.dst]}], opts)
   const after = await read()
+  const unseen = await confirmTranslation(model, t, src.netns, opts)
   const seen = t.hops.map((h) => {
     const i = netns.indexOf(model.members.find((m) => m.name === h.member)!.netns)
     h.counted = countedText(h, before[i], after[i])
@@ -104,7 +142,7 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
   })
   t.confirm = {reply: ping.code === 0}
   // the ping is the traced packet only for an icmp trace: a policy may pass tcp/5432 and refuse a ping
-  const c = t.packet.proto === 'icmp' ? contradiction(t, seen, ping.code === 0) : undefined
+  const c = unseen ?? (t.packet.proto === 'icmp' ? contradiction(t, seen, ping.code === 0) : undefined)
   if (c) {
     // the counts win over the model: where a hop counted nothing, the packet stops there
     t.problem = c.problem
@@ -115,4 +153,24 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
     t.summary = summarize(t.from, t.to, t.hops, t.delivered, c.problem)
   }
   return true
+}
+
+/** Through a Service: one real connection, and the DNAT counters of the hop that translates, read around it. */
+async function confirmTranslation(
+  model: LabModel,
+  t: TraceResult,
+  srcNetns: string,
+  opts: {parallel: number; workDir: string},
+): Promise<{problem: Problem; hop?: number} | undefined> {
+  const i = t.hops.findIndex((h) => h.translation)
+  const tr = t.hops[i]?.translation
+  if (!tr || tr.before.port === undefined) return undefined
+  const netns = model.members.find((m) => m.name === t.hops[i].member)!.netns
+  const save = async () => (await readInNamespaces([{netns, argv: ['iptables-save', '-c']}], opts))[0].out
+  const before = dnatCounts(await save(), tr)
+  await readInNamespaces([{netns: srcNetns, argv: connectArgv(tr)}], opts)
+  const seen = connectionSeen(tr, before, dnatCounts(await save(), tr))
+  const hop = t.hops[i]
+  hop.counted = [hop.counted, seen.text].filter(Boolean).join('; ')
+  return seen.unseen ? {problem: {member: hop.member, kind: 'unseen', reason: seen.unseen}, hop: i} : undefined
 }
