@@ -4,8 +4,8 @@
 // each time; a hop whose way in counted the packet but whose way out did not is where it stopped.
 // The counts are evidence: where they contradict the verdict (0 packets where trace says it
 // passes, or no reply to a packet trace says arrives), the verdict changes (./reconcile below).
-// Through a Service, one real connection (tcp or udp, from the source to the Service's address)
-// is made too, and the counters of kube-proxy's DNAT rules at the node that translates are read
+// Through a Service, the real packet is one connection (tcp or udp, from the source to the
+// Service's address) instead of the ping, and the counters of kube-proxy's DNAT rules at the node that translates are read
 // before and after: which endpoint the kernel really chose.
 import {tmpdir} from 'node:os'
 import {readInNamespaces} from '../exec/fanout.js'
@@ -95,7 +95,11 @@ export function dnatCounts(save: string, t: Translation): Map<string, number> {
  * What one real connection's counts say of a translation: which endpoint's DNAT rule counted it
  * (kube-proxy's real choice), or that none did (the rules trace read did not translate it). Pure.
  */
-export function connectionSeen(t: Translation, before: Map<string, number>, after: Map<string, number>): {text: string; unseen?: string} {
+export function connectionSeen(
+  t: Translation,
+  before: Map<string, number>,
+  after: Map<string, number>,
+): {text: string; unseen?: string; followed?: boolean} {
   const counted = t.candidates.filter((c) => (after.get(c.chain) ?? 0) > (before.get(c.chain) ?? 0))
   const followed = t.path.at(-1)
   if (counted.length === 0)
@@ -109,6 +113,7 @@ export function connectionSeen(t: Translation, before: Map<string, number>, afte
     text:
       `a real connection went through ${names}: its DNAT rule counted it` +
       (other ? ` (kube-proxy chose another endpoint than the one traced; --endpoint ${counted[0].to} follows it)` : ''),
+    followed: !other,
   }
 }
 
@@ -131,18 +136,32 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
         opts,
       )
     ).map((r) => parseCounters(r.out))
+  // through a Service the real packet is a connection to it (a ping is not translated), and the DNAT counters are read around it
+  const at = t.hops.findIndex((h) => h.translation?.before.port !== undefined)
+  const tr = t.hops[at]?.translation
+  const natNetns = tr && model.members.find((m) => m.name === t.hops[at].member)!.netns
+  const save = async () => dnatCounts((await readInNamespaces([{netns: natNetns!, argv: ['iptables-save', '-c']}], opts))[0].out, tr!)
+  const dnatBefore = tr && (await save())
   const before = await read()
-  const [ping] = await readInNamespaces([{netns: src.netns, argv: ['ping', '-c', '1', '-W', '1', '-n', t.packet.dst]}], opts)
+  const argv = tr ? connectArgv(tr) : ['ping', '-c', '1', '-W', '1', '-n', t.packet.dst]
+  const [sent] = await readInNamespaces([{netns: src.netns, argv}], opts)
   const after = await read()
-  const unseen = await confirmTranslation(model, t, src.netns, opts)
   const seen = t.hops.map((h) => {
     const i = netns.indexOf(model.members.find((m) => m.name === h.member)!.netns)
     h.counted = countedText(h, before[i], after[i])
     return countedAt(h, before[i], after[i])
   })
-  t.confirm = {reply: ping.code === 0}
-  // the ping is the traced packet only for an icmp trace: a policy may pass tcp/5432 and refuse a ping
-  const c = unseen ?? (t.packet.proto === 'icmp' ? contradiction(t, seen, ping.code === 0) : undefined)
+  // a tcp connect that succeeds had its answer; a udp datagram's is not waited for
+  t.confirm = {reply: sent.code === 0}
+  let c: ReturnType<typeof contradiction>
+  if (tr) {
+    const conn = connectionSeen(tr, dnatBefore!, await save())
+    t.hops[at].counted = [t.hops[at].counted, conn.text].filter(Boolean).join('; ')
+    // the interfaces' counts speak of the traced path only when the kernel chose the traced endpoint
+    if (conn.unseen) c = {problem: {member: t.hops[at].member, kind: 'unseen', reason: conn.unseen}, hop: at}
+    else if (conn.followed && t.packet.proto === 'tcp') c = contradiction(t, seen, sent.code === 0)
+  } else if (t.packet.proto === 'icmp') c = contradiction(t, seen, sent.code === 0)
+  // (otherwise the ping is not the traced packet: a policy may pass tcp/5432 and refuse a ping)
   if (c) {
     // the counts win over the model: where a hop counted nothing, the packet stops there
     t.problem = c.problem
@@ -153,24 +172,4 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
     t.summary = summarize(t.from, t.to, t.hops, t.delivered, c.problem)
   }
   return true
-}
-
-/** Through a Service: one real connection, and the DNAT counters of the hop that translates, read around it. */
-async function confirmTranslation(
-  model: LabModel,
-  t: TraceResult,
-  srcNetns: string,
-  opts: {parallel: number; workDir: string},
-): Promise<{problem: Problem; hop?: number} | undefined> {
-  const i = t.hops.findIndex((h) => h.translation)
-  const tr = t.hops[i]?.translation
-  if (!tr || tr.before.port === undefined) return undefined
-  const netns = model.members.find((m) => m.name === t.hops[i].member)!.netns
-  const save = async () => (await readInNamespaces([{netns, argv: ['iptables-save', '-c']}], opts))[0].out
-  const before = dnatCounts(await save(), tr)
-  await readInNamespaces([{netns: srcNetns, argv: connectArgv(tr)}], opts)
-  const seen = connectionSeen(tr, before, dnatCounts(await save(), tr))
-  const hop = t.hops[i]
-  hop.counted = [hop.counted, seen.text].filter(Boolean).join('; ')
-  return seen.unseen ? {problem: {member: hop.member, kind: 'unseen', reason: seen.unseen}, hop: i} : undefined
 }

@@ -380,15 +380,15 @@ function dropReason(member: Member, v: Verdict, chain: string): string {
   const kube = v.comment && /^(\S+) has no (local )?endpoints$/.exec(v.comment)
   if (kube) {
     const why = kube[2]
-      ? `Service ${kube[1]} has externalTrafficPolicy Local and no endpoint on ${member.name}, so ${member.name} answers nothing on ` +
-        `its node port (nodes with a local endpoint do, keeping the client's address)`
+      ? `Service ${kube[1]} has externalTrafficPolicy Local and no endpoint on ${member.name}, so ${member.name} takes nothing on ` +
+        `its node port (nodes with a local endpoint do, and keep the client's address)`
       : `Service ${kube[1]} has no endpoints (no pod its selector matches serves its target port), so kube-proxy refuses ` +
         `connections to it`
     const how =
       target === 'rejected'
-        ? 'at once: REJECT sends an ICMP port unreachable, and connect fails with "connection refused"'
-        : 'silently: the client times out'
-    return `${target} by kube-proxy: ${where}, "${v.comment}": ${why} ${how}`
+        ? 'at once: REJECT answers with an ICMP port unreachable, and connect fails with "connection refused"'
+        : "silently: DROP answers nothing, and the client's connect times out"
+    return `${target} by kube-proxy: ${where}, "${v.comment}": ${why}; ${target} ${how}`
   }
   return `${target} by ${where}: ${v.rule.text}`
 }

@@ -13,9 +13,11 @@ export function summarize(from: string, to: string, hops: Hop[], delivered: bool
 }
 
 export function renderTrace(t: TraceResult): string {
-  const p = t.packet
+  // the packet as sent: before a Service's translation, if one was made on the way
+  const p = t.hops.find((h) => h.translation)?.translation?.before ?? t.packet
   const what = p.proto === 'icmp' ? 'ping (icmp)' : `${p.proto}${p.port !== undefined ? `/${p.port}` : ''}`
-  const lines = [`trace ${t.from} → ${t.to} (${p.dst}), ${what}, lab ${t.lab}: read from each namespace's kernel state`, '']
+  const to = t.to.includes(p.dst) ? t.to : `${t.to} (${p.dst})`
+  const lines = [`trace ${t.from} → ${to}, ${what}, lab ${t.lab}: read from each namespace's kernel state`, '']
   t.hops.forEach((h, i) => {
     lines.push(`${i + 1}. ${h.member} (${h.kind})${h.in ? `, in by ${h.in}` : ''}`)
     if (h.translation) lines.push(...translationText(h.translation).map((l) => `   ${l}`))

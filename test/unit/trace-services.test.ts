@@ -12,6 +12,7 @@ import {loadTopologyFile} from '../../src/topology/parse.js'
 import {decideHop} from '../../src/trace/hop.js'
 import {evaluate, parseSave} from '../../src/trace/iptables.js'
 import {destinationNat, parseRecent, translationText} from '../../src/trace/nat.js'
+import {connectionSeen, dnatCounts} from '../../src/trace/confirm.js'
 import {renderTrace} from '../../src/trace/render.js'
 import type {IpLink, Packet, RouteGet, Snapshot} from '../../src/trace/types.js'
 
@@ -209,5 +210,32 @@ describe('the hop that translates', () => {
       `2. node-0 (node), in by cni0\n   kube-proxy translates 10.96.0.10:80 → 10.244.0.2:8080 (Service default/web:http)`,
     )
     expect(text).toContain('\nthe reply 10.244.0.2:8080 → 10.244.0.3 comes back')
+  })
+})
+
+describe('--confirm through a Service: the DNAT counters read around one real connection', () => {
+  const t = destinationNat(snap('node-0', []), toWeb, 'cni0')!
+  const counted = (sep: string, n: number) => rules('node-0').replace(new RegExp(`\\[0:0\\] (-A ${sep} .*-j DNAT)`), `[${n}:60] $1`)
+
+  it('reads each endpoint’s DNAT rule count from iptables-save -c', () => {
+    expect(dnatCounts(counted(SEP_WEB_1, 3), t)).toEqual(
+      new Map([
+        [SEP_WEB_0, 0],
+        [SEP_WEB_1, 3],
+      ]),
+    )
+  })
+
+  it('names the endpoint the kernel chose, and says so when it is not the one traced', () => {
+    const before = dnatCounts(rules('node-0'), t)
+    expect(connectionSeen(t, before, dnatCounts(counted(SEP_WEB_0, 1), t))).toEqual({
+      text: `a real connection went through ${SEP_WEB_0} (DNAT to 10.244.0.2:8080): its DNAT rule counted it`,
+      followed: true,
+    })
+    const other = connectionSeen(t, before, dnatCounts(counted(SEP_WEB_1, 1), t))
+    expect(other.followed).toBe(false)
+    expect(other.text).toContain('--endpoint 10.244.1.2:8080 follows it')
+    const none = connectionSeen(t, before, before)
+    expect(none.unseen).toContain('was not translated by KUBE-SERVICES')
   })
 })
