@@ -51,8 +51,10 @@ export function bridgeConfigurePod(
       'ip',
       ['addr', 'add', addr, 'dev', 'eth0', 'noprefixroute'],
       `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}, without the subnet's ` +
-        `connected route: in a lab this big the pod reaches even its node's other pods through ` +
-        `the node (see the neighbours phase)`,
+        `connected route: ` +
+        (model.services
+          ? `the pod reaches even its node's other pods through the node, so a reply from a pod that kube-proxy chose on the same node comes back through the node's conntrack (see the services phase)`
+          : `in a lab this big the pod reaches even its node's other pods through the node (see the neighbours phase)`),
     )
   else b.inNetns(p.netns, 'ip', ['addr', 'add', addr, 'dev', 'eth0'], `the pod's own address, from ${n.name}'s subnet ${n.podCIDR}`)
   if (mtu) b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'mtu', mtu.value, 'up'], mtu.why)
@@ -103,7 +105,11 @@ export function podRangeFirewall(ctx: PlanContext, n: NodeModel): void {
  * frames that never reach the node's IP layer (iptables), so the pods' ports are isolated and
  * cni0 answers their ARP requests for each other: same-node traffic is routed by the node.
  */
-function routeBridgedPods({b, routedPods}: PlanContext, n: NodeModel): void {
+function routeBridgedPods({model, b, routedPods}: PlanContext, n: NodeModel): void {
+  // With Services the pods are routed already (their gateway their only neighbour), and isolated
+  // ports would stop what br_netfilter does with kube-proxy's DNAT to a pod of the same bridge:
+  // it bridges the frame from one pod's port to the other's (see the services phase).
+  if (model.services) return
   for (const p of n.pods) {
     b.inNetns(
       n.netns,

@@ -59,14 +59,18 @@ export function seedsNeighbours(model: LabModel, shape: NeighbourShape = {}): bo
 
 /**
  * Are the pods of this lab's bridges routed by their node, each pod's only neighbour its gateway?
- * Only in labs whose neighbours are written: a pod on a bridge would otherwise need a written
- * entry for every other pod of its node (pods² per node). A pod then holds its address without
- * the connected route of its subnet and sends everything to cni0, which routes a packet for a
- * pod of the same node back out cni0. Small labs keep the bridge plugin's plain L2 bridge.
+ * In labs whose neighbours are written: a pod on a bridge would otherwise need a written entry
+ * for every other pod of its node (pods² per node). And in labs with Services: a pod's connection
+ * to a ClusterIP that kube-proxy sends to a pod of the same node must have its reply come back
+ * through the node (where conntrack undoes the DNAT), which a plain bridge only does while
+ * br_netfilter hands bridged frames to iptables (see the services phase). A pod then holds its
+ * address without the connected route of its subnet and sends everything to cni0, which routes a
+ * packet for a pod of the same node back out cni0. Other small labs keep the bridge plugin's
+ * plain L2 bridge.
  */
 export function routedPods(model: LabModel, shape: NeighbourShape = {}): boolean {
   // with CNI the plugin configures the pods (a connected route on their subnet): not routed
-  return !shape.ptp && !model.cni && seedsNeighbours(model, shape)
+  return !shape.ptp && !model.cni && (seedsNeighbours(model, shape) || model.services !== undefined)
 }
 
 export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: NeighbourShape = {}): void {

@@ -16,9 +16,9 @@ export class PlanBuilder {
     return this
   }
 
-  /** A command run inside lab namespace `netns`; deleting that namespace undoes it. */
-  inNetns(netns: string, tool: Tool, args: string[], why: string): this {
-    return this.push({netns, tool, args, why, undo: {kind: 'netns', netns}})
+  /** A command run inside lab namespace `netns` (with `stdin` as its input, if given); deleting that namespace undoes it. */
+  inNetns(netns: string, tool: Tool, args: string[], why: string, stdin?: string): this {
+    return this.push({netns, tool, args, ...(stdin === undefined ? {} : {stdin}), why, undo: {kind: 'netns', netns}})
   }
 
   /** A command run from the root namespace that only creates things inside `owner` (and other lab namespaces). */

@@ -14,13 +14,14 @@ export const bridge: ToolDriver = {
   argv: (c) => (c.netns ? ['bridge', '-n', c.netns, ...c.args] : ['bridge', ...c.args]),
   // the same batch syntax as ip's: one command a line, words split on white space, quotes honoured
   badArg: (arg) => ip.badArg(arg),
-  // only what netlab's plans undo with (a fault's restored fdb entry, a port's isolation switched back), word for word
+  // only what netlab's plans undo with (a fault's restored fdb entry, a port's isolation or hairpin mode switched back), word for word
   confined: (c) => {
     const [obj, verb, devWord, dev, flag, value, ...rest] = c.args
-    const isolation = obj === 'link' && verb === 'set' && devWord === 'dev' && IFNAME.test(dev ?? '') && flag === 'isolated'
+    const isolation =
+      obj === 'link' && verb === 'set' && devWord === 'dev' && IFNAME.test(dev ?? '') && (flag === 'isolated' || flag === 'hairpin')
     return encodeFdb(c.args) !== undefined || (isolation && (value === 'on' || value === 'off') && rest.length === 0)
       ? undefined
-      : "is not one of the changes netlab's plans undo with (fdb append, link set dev … isolated)"
+      : "is not one of the changes netlab's plans undo with (fdb append, link set dev … isolated|hairpin)"
   },
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(bridge, p, f),

@@ -48,12 +48,17 @@ export function restoreInput(args: string[][]): RestoreInput {
 }
 
 const CHAIN = /^[A-Za-z0-9][\w.-]{0,28}$/
+/** kube-proxy's chains (src/proxy): its fixed ones, and the per-Service ones named by a 16-character hash */
+const KUBE_CHAIN =
+  /^KUBE-(SERVICES|NODEPORTS|EXTERNAL-SERVICES|FORWARD|PROXY-FIREWALL|POSTROUTING|MARK-MASQ|(SVC|SVL|EXT|FW|SEP)-[A-Z2-7]{16})$/
+const MARK = /^0x[0-9a-f]{1,8}$/
 const one = (re: RegExp | readonly string[]) => (v: string | undefined) =>
   v !== undefined && (Array.isArray(re) ? re.includes(v) : (re as RegExp).test(v))
 /**
- * Every option netlab's rules use (src/modes, src/exercise/faults), each with what its values
- * must be: nothing else is taken. Values are fixed names where iptables would load something by
- * name (-t, -m, -p, -j: a module or an extension's library); none starts with "-".
+ * Every option netlab's rules use (src/modes, src/proxy, src/exercise/faults), each with what its
+ * values must be: nothing else is taken. Values are fixed names where iptables would load
+ * something by name (-t, -m, -p, -j: a module or an extension's library); none starts with "-".
+ * Jumps go to netlab's own chains (NETLAB-*) and kube-proxy's (KUBE-*, by their exact shapes).
  */
 const RULE_OPTIONS: Record<string, ((v: string | undefined) => boolean)[]> = {
   '-t': [one(['filter', 'nat'])],
@@ -67,15 +72,30 @@ const RULE_OPTIONS: Record<string, ((v: string | undefined) => boolean)[]> = {
   '-i': [one(/^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,14}$/)],
   '-o': [one(/^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,14}$/)],
   '-p': [one(['tcp', 'udp', 'icmp'])],
-  '-m': [one(['comment', 'conntrack', 'addrtype'])],
-  '-j': [one(/^(ACCEPT|DROP|REJECT|RETURN|MASQUERADE|SNAT|NETLAB-[\w.-]{1,22})$/)],
+  '-m': [one(['comment', 'conntrack', 'addrtype', 'tcp', 'udp', 'mark', 'statistic', 'recent'])],
+  '-j': [(v) => one(/^(ACCEPT|DROP|REJECT|RETURN|MASQUERADE|SNAT|DNAT|MARK|NETLAB-[\w.-]{1,22})$/)(v) || one(KUBE_CHAIN)(v)],
   '--comment': [one(/^[^\n\r"\\-][^\n\r"\\]{0,255}$/)],
   '--ctstate': [one(/^[A-Z]+(,[A-Z]+)*$/)],
   '--dst-type': [one(/^[A-Z]+$/)],
+  '--src-type': [one(/^[A-Z]+$/)],
   '--reject-with': [one(/^[a-z]+(-[a-z]+)*$/)],
   '--dport': [one(/^\d{1,5}(:\d{1,5})?$/)],
   '--to-source': [one(/^[\d.]+$/)],
+  '--to-destination': [one(/^[\d.]+:\d{1,5}$/)],
+  '--mode': [one(['random'])],
+  '--probability': [one(/^0\.\d{10}$/)],
+  '--name': [one(/^KUBE-SEP-[A-Z2-7]{16}$/)],
+  '--rcheck': [],
+  '--set': [],
+  '--reap': [],
+  '--seconds': [one(/^\d{1,9}$/)],
+  '--mark': [one(/^0x[0-9a-f]{1,8}(\/0x[0-9a-f]{1,8})?$/)],
+  '--or-mark': [one(MARK)],
+  '--xor-mark': [one(MARK)],
+  '--random-fully': [],
 }
+/** The options a "!" may invert (kube-proxy: ! -s CLUSTER-CIDR, ! -d 127.0.0.0/8, -m mark ! --mark). */
+const INVERTIBLE = new Set(['-s', '-d', '--mark'])
 
 /**
  * Why iptables words (a rule's arguments, or a rule line of iptables-restore input, as that
@@ -86,9 +106,11 @@ const RULE_OPTIONS: Record<string, ((v: string | undefined) => boolean)[]> = {
  * target would have it load a module or a library.
  */
 function iptablesConfined(words: string[], opts: {table?: boolean} = {}): string | undefined {
-  const program = words.find((w) => /^-[^-]*M|^--mo/.test(w))
+  // -M, or --modprobe or any prefix of it iptables would take for it (--mo, --mod, …; not --mode, statistic's own option)
+  const program = words.find((w) => /^-[^-]*M/.test(w) || (/^--mo/.test(w) && '--modprobe'.startsWith(w.split('=')[0])))
   if (program) return `"${program}" names a program for iptables to run`
   for (let i = 0; i < words.length;) {
+    if (words[i] === '!' && INVERTIBLE.has(words[i + 1])) i++
     const w = words[i]
     const values = RULE_OPTIONS[w]
     if (!values || (w === '-t' && opts.table === false)) return `"${w}" is not an option netlab's rules use`
