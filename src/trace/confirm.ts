@@ -59,7 +59,7 @@ export function countedText(hop: Hop, before: Counters, after: Counters): string
  * that counted nothing (a count above 0 may be ARP; 0 is certain), or, all counted, a ping trace
  * says arrives that got no reply. Pure; undefined when they agree.
  */
-export function contradiction(t: TraceResult, seen: Seen[], replied: boolean): {problem: Problem; hop?: number} | undefined {
+export function contradiction(t: TraceResult, seen: Seen[], replied: boolean, what = 'ping'): {problem: Problem; hop?: number} | undefined {
   const unseen = (member: string, reason: string, hop?: number) => ({problem: {member, kind: 'unseen' as const, reason}, hop})
   const model = 'something trace does not model stops it there'
   for (const [i, h] of t.hops.entries()) {
@@ -79,7 +79,7 @@ export function contradiction(t: TraceResult, seen: Seen[], replied: boolean): {
   if (t.delivered && !t.problem && !replied)
     return unseen(
       t.to,
-      `a real ping got no reply, though every hop counted packets (ARP counts too): the ping or its reply is lost ` +
+      `a real ${what} got no reply, though every hop counted packets (ARP counts too): it or its reply is lost ` +
         `where trace cannot see — try trace ${t.to} ${t.from}`,
     )
   return undefined
@@ -151,16 +151,17 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
     h.counted = countedText(h, before[i], after[i])
     return countedAt(h, before[i], after[i])
   })
-  // a tcp connect that succeeds had its answer; a udp datagram's is not waited for
-  t.confirm = {reply: sent.code === 0}
+  // a tcp connect answered (accepted, or refused: no server there) had its answer; a udp datagram's is not waited for
+  const replied = sent.code === 0 || (!!tr && /refused/i.test(sent.err))
+  t.confirm = {reply: replied}
   let c: ReturnType<typeof contradiction>
   if (tr) {
     const conn = connectionSeen(tr, dnatBefore!, await save())
     t.hops[at].counted = [t.hops[at].counted, conn.text].filter(Boolean).join('; ')
     // the interfaces' counts speak of the traced path only when the kernel chose the traced endpoint
     if (conn.unseen) c = {problem: {member: t.hops[at].member, kind: 'unseen', reason: conn.unseen}, hop: at}
-    else if (conn.followed && t.packet.proto === 'tcp') c = contradiction(t, seen, sent.code === 0)
-  } else if (t.packet.proto === 'icmp') c = contradiction(t, seen, sent.code === 0)
+    else if (conn.followed && t.packet.proto === 'tcp') c = contradiction(t, seen, replied, 'connection')
+  } else if (t.packet.proto === 'icmp') c = contradiction(t, seen, replied)
   // (otherwise the ping is not the traced packet: a policy may pass tcp/5432 and refuse a ping)
   if (c) {
     // the counts win over the model: where a hop counted nothing, the packet stops there
