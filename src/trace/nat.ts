@@ -50,9 +50,10 @@ function candidatesOf(nat: Table, chain: string): {candidates: Candidate[]; affi
     const p = option(r, '--probability')
     const chance = p === undefined ? left : left * Number(p)
     left -= chance
+    const rule = p === undefined ? {} : {ruleProbability: Number(p)}
     const known = out.find((c) => c.chain === target)
-    if (known) known.probability = chance
-    else out.push({chain: target, to, probability: chance})
+    if (known) Object.assign(known, {probability: chance, ...rule})
+    else out.push({chain: target, to, probability: chance, ...rule})
   }
   return {candidates: out, affinitySeconds}
 }
@@ -139,7 +140,12 @@ export function translationText(t: Translation): string[] {
     `kube-proxy translates ${from} → ${to}${t.service ? ` (Service ${t.service})` : ''}: ` +
       `nat ${t.path.join(' → ')} rule ${t.ruleNum}: DNAT to ${to}`,
   ]
-  const others = t.candidates.map((c) => `${c.to}${c.probability !== undefined ? ` (${pct(c.probability)})` : ''}`)
+  // each rule's --probability is of what the rules before it left: 1/n, 1/(n−1), …, the last takes the rest
+  const chance = (c: Candidate) =>
+    c.probability === undefined
+      ? ''
+      : ` (${c.ruleProbability !== undefined ? `--probability ${c.ruleProbability}` : 'the rest'} → ${pct(c.probability)})`
+  const others = t.candidates.map((c) => `${c.to}${chance(c)}`)
   if (t.how === 'affinity')
     lines.push(
       `ClientIP affinity: ${t.before.src} is in ${t.path.at(-1)}'s recent list (it was sent there before), so recent --rcheck ` +
@@ -147,7 +153,7 @@ export function translationText(t: Translation): string[] {
     )
   else if (t.how === 'random') {
     lines.push(
-      `the endpoint is chosen at random by the statistic rules of ${t.path.at(-2)}: ${others.join(', ')}; ` + `trace follows ${to}`,
+      `the endpoint is chosen at random by ${t.path.at(-2)}'s statistic rules, in order: ${others.join(', ')}; ` + `trace follows ${to}`,
     )
     if (t.affinitySeconds)
       lines.push(

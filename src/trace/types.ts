@@ -86,6 +86,8 @@ export interface Candidate {
   to: string
   /** the chance the random choice gives it (a new client); undefined: only by affinity */
   probability?: number
+  /** its rule's own --probability (of what the rules before it left); undefined: the last rule, which takes the rest */
+  ruleProbability?: number
 }
 
 /** A destination NAT at one hop: kube-proxy's, read from the node's nat table (./nat.ts). */

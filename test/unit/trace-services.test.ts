@@ -57,7 +57,7 @@ describe('kube-proxy DNAT, read from the nat table', () => {
     expect(t.service).toBe('default/web:http')
     expect(t.how).toBe('random')
     expect(t.candidates).toEqual([
-      {chain: SEP_WEB_0, to: '10.244.0.2:8080', probability: 0.5},
+      {chain: SEP_WEB_0, to: '10.244.0.2:8080', probability: 0.5, ruleProbability: 0.5},
       {chain: SEP_WEB_1, to: '10.244.1.2:8080', probability: 0.5},
     ])
     // the pod's own address is kept: nothing marked it (KUBE-SVC's masquerade rule is for sources outside 10.244.0.0/16)
@@ -66,7 +66,7 @@ describe('kube-proxy DNAT, read from the nat table', () => {
     const text = translationText(t).join('\n')
     expect(text).toContain(`nat PREROUTING → KUBE-SERVICES → ${SVC_WEB} → ${SEP_WEB_0} rule 2: DNAT to 10.244.0.2:8080`)
     expect(text).toContain('chosen at random')
-    expect(text).toContain('10.244.1.2:8080 (50%)')
+    expect(text).toContain('10.244.0.2:8080 (--probability 0.5 → 50%), 10.244.1.2:8080 (the rest → 50%)')
   })
 
   it('follows the endpoint asked for; another port or address is not translated', () => {
