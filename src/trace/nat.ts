@@ -5,7 +5,8 @@
 // gives, and whether kube-proxy marked the packet for masquerade (KUBE-MARK-MASQ, done later by
 // KUBE-POSTROUTING) and why. Only a connection's first packet is translated by the rules; its
 // replies are by conntrack. Pure.
-import {evaluate, parseSave, type Rule, type Table, type Verdict} from './iptables.js'
+import type {LabModel, Member} from '../model/types.js'
+import {evaluate, inCidr, parseSave, type Rule, type Table, type Verdict} from './iptables.js'
 import type {Candidate, Packet, Snapshot, Translation} from './types.js'
 
 /** /proc/net/xt_recent as `grep -r . /proc/net/xt_recent` prints it: each list's source addresses. */
@@ -170,3 +171,23 @@ export function translationText(t: Translation): string[] {
 }
 
 const pct = (p: number) => `${Math.round(p * 1000) / 10}%`
+
+/**
+ * kube-proxy's nftables mode is not read (its table ip kube-proxy: verdict maps, numgen): a packet
+ * that mode would translate at this node — to a ClusterIP, or to a node port of this node — stops
+ * the trace here with that said, rather than be followed as if nothing translated it. The reason,
+ * or undefined when the packet is none of those (or the lab's mode is iptables, which is read).
+ */
+export function unreadTranslation(model: LabModel, member: Member, packet: Packet): string | undefined {
+  const services = model.services
+  const node = model.nodes.find((n) => n.netns === member.netns)
+  if (services?.proxy !== 'nftables' || !node || packet.established || packet.proto === 'icmp') return undefined
+  const toService = inCidr(packet.dst, services.serviceCIDR)
+  const toNodePort = packet.dst === node.ip && services.list.some((s) => s.ports.some((p) => p.nodePort === packet.port))
+  if (!toService && !toNodePort) return undefined
+  return (
+    `${member.name}'s kube-proxy (nftables mode) decides where ${packet.dst}:${packet.port} goes, and trace reads only the iptables ` +
+    `mode's rules: see ip netns exec ${member.netns} nft list table ip kube-proxy (the services and service-nodeports maps, ` +
+    `each Service's chain with its numgen random vmap, each endpoint's dnat), or trace the endpoint's own address`
+  )
+}

@@ -14,7 +14,7 @@ import {readState} from '../state/store.js'
 import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
-import {destinationNat} from './nat.js'
+import {destinationNat, unreadTranslation} from './nat.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
 import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
@@ -104,6 +104,11 @@ export async function traceLab(
     const translation = routed ? destinationNat(snap, packet, iif, opts.endpoint) : undefined
     // translated, it is routed again, to where it goes now
     if (translation) snap = {...snap, route: (await readSnapshot(at.netns, translation.packet, iif, cache)).route}
+    const unread = translation ? undefined : unreadTranslation(model, at, packet)
+    if (unread) {
+      hops.push({member: at.name, kind: at.kind, in: iif, src: packet.src, text: unread, problem: {kind: 'unknown', reason: unread}})
+      break
+    }
     const d = decideHop({model, member: at, snap, packet, iif, translation})
     if (tooBig && !d.hop.problem) d.hop.problem = tooBig
     hops.push(d.hop)

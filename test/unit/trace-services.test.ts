@@ -11,7 +11,7 @@ import {buildModel} from '../../src/compile/model.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {decideHop} from '../../src/trace/hop.js'
 import {evaluate, parseSave} from '../../src/trace/iptables.js'
-import {destinationNat, parseRecent, translationText} from '../../src/trace/nat.js'
+import {destinationNat, parseRecent, translationText, unreadTranslation} from '../../src/trace/nat.js'
 import {connectionSeen, dnatCounts} from '../../src/trace/confirm.js'
 import {renderTrace} from '../../src/trace/render.js'
 import type {IpLink, Packet, RouteGet, Snapshot} from '../../src/trace/types.js'
@@ -237,5 +237,24 @@ describe('--confirm through a Service: the DNAT counters read around one real co
     expect(other.text).toContain('--endpoint 10.244.1.2:8080 follows it')
     const none = connectionSeen(t, before, before)
     expect(none.unseen).toContain('was not translated by KUBE-SERVICES')
+  })
+})
+
+describe('kube-proxy’s nftables mode', () => {
+  const nft = buildModel(loadTopologyFile(file('../fixtures/trace/services.yaml')))
+  nft.services = {...nft.services!, proxy: 'nftables'}
+
+  it('is not read: a packet it would translate stops the trace at the node, saying so', () => {
+    const node0 = nft.members.find((m) => m.name === 'node-0')!
+    expect(unreadTranslation(nft, node0, toWeb)).toContain('trace reads only the iptables mode')
+    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 30080})).toContain(
+      'nft list table ip kube-proxy',
+    )
+    // not a Service's: a pod's address, a port no node port has, a reply, a ping
+    expect(unreadTranslation(nft, node0, {...toWeb, dst: '10.244.1.2'})).toBeUndefined()
+    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 22})).toBeUndefined()
+    expect(unreadTranslation(nft, node0, {...toWeb, established: true})).toBeUndefined()
+    // the iptables mode is read: nothing to say
+    expect(unreadTranslation(model, member('node-0'), toWeb)).toBeUndefined()
   })
 })
