@@ -7,7 +7,7 @@
 // replies are by conntrack. Pure.
 import type {LabModel, Member} from '../model/types.js'
 import {evaluate, inCidr, parseSave, type Rule, type Table, type Verdict} from './iptables.js'
-import type {Candidate, Packet, Snapshot, Translation} from './types.js'
+import type {Candidate, Packet, Snapshot, TraceResult, Translation} from './types.js'
 
 /** /proc/net/xt_recent as `grep -r . /proc/net/xt_recent` prints it: each list's source addresses. */
 export function parseRecent(text: string | undefined): Map<string, Set<string>> {
@@ -190,4 +190,43 @@ export function unreadTranslation(model: LabModel, member: Member, packet: Packe
     `mode's rules: see ip netns exec ${member.netns} nft list table ip kube-proxy (the services and service-nodeports maps, ` +
     `each Service's chain with its numgen random vmap, each endpoint's dnat), or trace the endpoint's own address`
   )
+}
+
+/**
+ * A translated packet's reply, as traced back (`back`: from where it arrived to the address it
+ * came from there, as a reply): it must pass the node that translated it, seen by its netfilter,
+ * where conntrack gives it the Service's address back as its source (and, masqueraded, the
+ * client's as its destination). A reply that goes another way — or only across that node's bridge
+ * with br_netfilter off — reaches the client from an address it never sent to, and is dropped.
+ */
+export function replyVerdict(
+  t: TraceResult,
+  back: TraceResult,
+): {reply: NonNullable<TraceResult['reply']>; problem?: TraceResult['problem']} {
+  const natHop = t.hops.find((h) => h.translation)!
+  const tr = natHop.translation!
+  const service = `${tr.before.dst}${tr.before.port !== undefined ? `:${tr.before.port}` : ''}`
+  const endpoint = `${t.packet.dst}${t.packet.port !== undefined ? `:${t.packet.port}` : ''}`
+  const hops = back.hops.map((h) => h.member)
+  const head = `the reply ${endpoint} → ${t.packet.src}`
+  if (back.problem || !back.delivered) {
+    const text = `${head}: ${back.summary}`
+    return {reply: {text, hops}, problem: back.problem && {...back.problem, reason: `${head}: ${back.problem.reason}`}}
+  }
+  if (!back.hops.some((h) => h.member === natHop.member && !h.unfiltered)) {
+    const by = hops.includes(natHop.member)
+      ? `across ${natHop.member}'s bridge only, frame to frame, which its netfilter never sees (br_netfilter off)`
+      : `not by ${natHop.member}`
+    const reason =
+      `${head} goes ${hops.join(' → ')}, ${by}, where the DNAT was made: conntrack there never gives it ${service} back as ` +
+      `its source, so ${t.from} gets an answer from ${endpoint}, which it never asked, and drops it`
+    return {reply: {text: reason, hops}, problem: {member: natHop.member, kind: 'reply', reason}}
+  }
+  const masq = t.packet.src !== tr.before.src
+  const text =
+    `${head} comes back ${hops.join(' → ')}; at ${natHop.member} conntrack undoes the translation ` +
+    `(its source becomes ${service} again${masq ? `, its destination ${tr.before.src} again` : ''}), ` +
+    (masq ? `and ${natHop.member} forwards it on to ${t.from}, ` : '') +
+    `so ${t.from} gets its answer from the address it asked`
+  return {reply: {text, hops}}
 }

@@ -14,7 +14,7 @@ import {readState} from '../state/store.js'
 import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
-import {destinationNat, unreadTranslation} from './nat.js'
+import {destinationNat, replyVerdict, unreadTranslation} from './nat.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
 import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
@@ -140,7 +140,7 @@ export async function traceLab(
   const bad = hops.find((h) => h.problem && h.problem.kind !== 'mtu') ?? hops.find((h) => h.problem)
   const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
   const result: TraceResult = {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary: ''}
-  if (delivered && !problem && !opts.established) await followReply(model, result, at, opts, cache)
+  if (delivered && !problem && !opts.established) await followReply(model, result, at, cache)
   result.summary = summarize(from.name, toName, hops, delivered, result.problem)
   return result
 }
@@ -151,38 +151,13 @@ function nameOf(model: LabModel, ip: string): string {
   return ownerOf(model, ip)?.name ?? (service ? `service ${service.name} (${ip})` : ip)
 }
 
-/**
- * A translated packet's reply: from where it arrived back to the address it came from there (the
- * client's, or the node's that masqueraded it), as a reply (ESTABLISHED). It must pass the node
- * that translated it: conntrack there gives it the Service's address back as its source (and,
- * masqueraded, the client's as its destination); a reply that goes another way reaches the client
- * from an address it never sent to, and is dropped.
- */
-async function followReply(model: LabModel, t: TraceResult, at: Member, opts: TraceOptions, cache: Cache): Promise<void> {
-  const natHop = t.hops.find((h) => h.translation)
-  if (!natHop?.translation) return
-  const tr = natHop.translation
-  const service = `${tr.before.dst}${tr.before.port !== undefined ? `:${tr.before.port}` : ''}`
-  const endpoint = `${t.packet.dst}${t.packet.port !== undefined ? `:${t.packet.port}` : ''}`
+/** A translated packet's reply, followed back from where it arrived (./nat.ts replyVerdict judges it). */
+async function followReply(model: LabModel, t: TraceResult, at: Member, cache: Cache): Promise<void> {
+  if (!t.hops.some((h) => h.translation)) return
   const back = await traceLab(t.lab, model, at, t.packet.src, {proto: t.packet.proto, established: true}, cache)
-  const path = back.hops.map((h) => h.member)
-  const masq = t.packet.src !== tr.before.src
-  if (back.problem || !back.delivered) t.reply = {text: `the reply ${endpoint} → ${t.packet.src}: ${back.summary}`, hops: path}
-  else if (!path.includes(natHop.member)) {
-    const reason =
-      `the reply ${endpoint} → ${t.packet.src} goes ${path.join(' → ')}, not by ${natHop.member}, where the DNAT was made: ` +
-      `conntrack there never gives it ${service} back as its source, so ${t.from} gets an answer from ${endpoint}, which it never asked, and drops it`
-    t.reply = {text: reason, hops: path}
-    t.problem = {member: natHop.member, kind: 'reply', reason}
-  } else
-    t.reply = {
-      text:
-        `the reply ${endpoint} → ${t.packet.src} comes back ${path.join(' → ')}; at ${natHop.member} conntrack undoes the translation ` +
-        `(its source becomes ${service} again${masq ? `, its destination ${tr.before.src} again` : ''}), ` +
-        (masq ? `and ${natHop.member} forwards it on to ${t.from}, ` : '') +
-        `so ${t.from} gets its answer from the address it asked`,
-      hops: path,
-    }
+  const v = replyVerdict(t, back)
+  t.reply = v.reply
+  if (v.problem) t.problem = v.problem
 }
 
 /** The packet stops at this hop (an MTU problem spoils only full-size packets: small ones go on). */

@@ -150,6 +150,8 @@ export interface Hop {
   firewall?: string
   /** the destination NAT here (kube-proxy's DNAT to a Service's endpoint) */
   translation?: Translation
+  /** a frame this member's bridge forwards that its netfilter (and so its conntrack) never sees: br_netfilter off */
+  unfiltered?: boolean
   /** what happens here, in the plan's voice */
   text: string
   /** what is wrong here: the packet stops (or, for mtu, large packets do) */

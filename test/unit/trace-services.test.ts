@@ -11,10 +11,10 @@ import {buildModel} from '../../src/compile/model.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 import {decideHop} from '../../src/trace/hop.js'
 import {evaluate, parseSave} from '../../src/trace/iptables.js'
-import {destinationNat, parseRecent, translationText, unreadTranslation} from '../../src/trace/nat.js'
+import {destinationNat, parseRecent, replyVerdict, translationText, unreadTranslation} from '../../src/trace/nat.js'
 import {connectionSeen, dnatCounts} from '../../src/trace/confirm.js'
 import {renderTrace} from '../../src/trace/render.js'
-import type {IpLink, Packet, RouteGet, Snapshot} from '../../src/trace/types.js'
+import type {Hop, IpLink, Packet, RouteGet, Snapshot, TraceResult} from '../../src/trace/types.js'
 
 const file = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const model = buildModel(loadTopologyFile(file('../fixtures/trace/services.yaml')))
@@ -256,5 +256,46 @@ describe('kube-proxy’s nftables mode', () => {
     expect(unreadTranslation(nft, node0, {...toWeb, established: true})).toBeUndefined()
     // the iptables mode is read: nothing to say
     expect(unreadTranslation(model, member('node-0'), toWeb)).toBeUndefined()
+  })
+})
+
+describe('the reply of a translated packet', () => {
+  const t = destinationNat(snap('node-0', []), toWeb, 'cni0')!
+  const there: TraceResult = {
+    lab: 'svc',
+    from: 'client',
+    to: 'service web (10.96.0.10)',
+    packet: t.packet,
+    hops: [
+      {member: 'client', kind: 'pod', src: client, text: ''},
+      {member: 'node-0', kind: 'node', src: client, text: '', translation: t},
+      {member: 'web-0', kind: 'pod', src: client, text: ''},
+    ],
+    delivered: true,
+    summary: '',
+  }
+  const back = (hops: Hop[], delivered = true): TraceResult => ({
+    ...there,
+    from: 'web-0',
+    to: 'client',
+    hops,
+    delivered,
+    summary: 'web-0 → client: …',
+  })
+  const hop = (member: string, extra: Partial<Hop> = {}): Hop => ({member, kind: 'x', src: '10.244.0.2', text: '', ...extra})
+
+  it('through the node that translated: conntrack undoes the DNAT there', () => {
+    const v = replyVerdict(there, back([hop('web-0'), hop('node-0'), hop('client')]))
+    expect(v.problem).toBeUndefined()
+    expect(v.reply.text).toContain('at node-0 conntrack undoes the translation (its source becomes 10.96.0.10:80 again)')
+  })
+
+  it('another way, or across the node’s bridge unseen by its netfilter: the client drops the answer', () => {
+    const around = replyVerdict(there, back([hop('web-0'), hop('node-9'), hop('client')]))
+    expect(around.problem).toMatchObject({member: 'node-0', kind: 'reply'})
+    expect(around.problem!.reason).toContain('not by node-0')
+    const blind = replyVerdict(there, back([hop('web-0'), hop('node-0', {unfiltered: true}), hop('client')]))
+    expect(blind.problem!.reason).toContain("across node-0's bridge only")
+    expect(blind.problem!.reason).toContain('gets an answer from 10.244.0.2:8080, which it never asked')
   })
 })
