@@ -25,7 +25,7 @@ export function cniModel(topo: Topology, nodes: NodeModel[], opts: {labDir: stri
   const spec = topo.cluster.cni
   if (!spec) return undefined
   if (spec.conflist && !spec.conflistFile) throw new TopologyError(spec.conflist.pos, 'cluster.cni.conflist: the file was not read')
-  const template = spec.conflistFile?.text ?? cniPreset(spec.preset!.value).conflist(opts.mtu)
+  const template = spec.conflistFile?.text ?? cniPreset(spec.preset!.value).conflist(opts.mtu, topo.services !== undefined)
   const parsed = JSON.parse(template) as {
     name: string
     cniVersion: string

@@ -106,6 +106,39 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
       expect(survived).toBe(steps.length)
     }, 600_000)
   }
+  // Services (kube-proxy's iptables mode): a fault at every step of the services phase — the
+  // route, hairpin modes, each node's base chains, each Service's iptables-restore input (batched
+  // with the node's others into one program: the fault is blamed on its own input), the last rule.
+  it('services: a fault injected at each step of the services phase is rolled back completely', async () => {
+    const topo = smallTopology(lab, {nodes: 2, pods: 2})
+    const nodes = topo.nodes as {name: string; pods: unknown}[]
+    nodes[0].pods = [{name: 'web-0', labels: {app: 'web'}, ports: [{name: 'http', port: 8080}]}, 'client']
+    nodes[1].pods = [{name: 'web-1', labels: {app: 'web'}, ports: [{name: 'http', port: 8080}]}]
+    topo.services = [
+      {name: 'web', selector: {app: 'web'}, ports: [{name: 'http', port: 80, targetPort: 'http'}]},
+      {
+        name: 'np',
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        sessionAffinity: 'ClientIP',
+        selector: {app: 'web'},
+        ports: [{port: 81, targetPort: 8080}],
+      },
+      {name: 'empty', selector: {app: 'none'}, ports: [{port: 82}]},
+    ]
+    const file = writeTopology(stateDir, topo)
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as PlanJson
+    const steps = plan.actions.filter((a) => a.phase === 'services')
+    expect(steps.filter((a) => a.command.includes('iptables-restore --noflush')).length).toBe(2 * 5)
+    // one step through the CLI: a Service's input in the middle of a node's batch
+    const survived = await faultEach(
+      file,
+      steps,
+      steps.find((a) => a.command.includes('default/np')),
+    )
+    console.log(`rollback: services: survived ${survived} injected faults (every step of the services phase, ${steps.length})`)
+    expect(survived).toBe(steps.length)
+  }, 300_000)
   // Pods wired by CNI (cluster.cni): a fault at the first conflist write and at the first, a
   // middle (a bridge ADD, after its pod's loopback ADD) and the last plugin call, each rolled
   // back by DELs before the namespaces go. Sampled (4 faults, ~0.4 s each in this process) to keep the suite short.

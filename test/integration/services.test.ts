@@ -14,6 +14,17 @@ import {isRoot, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/l
 
 /** kube-proxy's modes this file proves (the nftables mode's own file joins it later). */
 const MODES = ['iptables']
+/**
+ * Each mode on netlab's own bridge wiring, and on pods wired by the CNI reference bridge plugin
+ * (whose conflist gets hairpinMode in a lab with Services). A CNI lab's pods keep their subnet's
+ * connected route (the plugin's), so a same-node reply crosses the node only through
+ * br_netfilter: there, as in a real cluster, bridge-nf-call-iptables=1 is required.
+ */
+const VARIANTS = MODES.flatMap((proxy) => [
+  {proxy, cni: undefined, bridgeNf: [1, 0] as const},
+  {proxy, cni: 'reference', bridgeNf: [1] as const},
+])
+const title = (v: (typeof VARIANTS)[number]) => `${v.proxy} mode${v.cni ? `, pods wired by the CNI preset ${v.cni}` : ''}`
 
 const N0 = {ip: '192.168.50.10', gateway: '10.244.0.1'}
 const N1 = {ip: '192.168.50.11', gateway: '10.244.1.1'}
@@ -21,7 +32,7 @@ const POD = {web0: '10.244.0.10', client: '10.244.0.11', web1: '10.244.1.10', ap
 const VIP = {web: '10.96.0.10', webNp: '10.96.0.11', apiLocal: '10.96.0.12', sticky: '10.96.0.13', empty: '10.96.0.14', self: '10.96.0.15'}
 const INTERNET = '203.0.113.10'
 
-function topology(lab: string, proxy: string): Record<string, unknown> {
+function topology(lab: string, proxy: string, cni?: string): Record<string, unknown> {
   const http = () => [{name: 'http', port: 8080}]
   return {
     name: lab,
@@ -32,6 +43,7 @@ function topology(lab: string, proxy: string): Record<string, unknown> {
       routing: 'host-gw',
       serviceCIDR: '10.96.0.0/16',
       proxy,
+      ...(cni ? {cni: {preset: cni}} : {}),
     },
     nodes: [
       {
@@ -84,119 +96,122 @@ interface Answer {
   ms: number
 }
 
-describe.skipIf(!isRoot).each(MODES)('Services through kube-proxy (%s mode), proven from the namespaces', (proxy) => {
-  const {stateDir, env, track} = labSandbox()
-  const lab = track(uniqueLab(`svc-${proxy}`))
-  const ns = (member: string) => `netlab-${lab}.${member}`
-  let server: ResultPromise | undefined
+describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
+  'Services through kube-proxy (%s), proven from the namespaces',
+  (_, {proxy, cni, bridgeNf}) => {
+    const {stateDir, env, track} = labSandbox()
+    const lab = track(uniqueLab(`svc-${proxy}${cni ? '-cni' : ''}`))
+    const ns = (member: string) => `netlab-${lab}.${member}`
+    let server: ResultPromise | undefined
 
-  /** An HTTP GET from inside `member`: what the server saw and who answered. */
-  function get(member: string, host: string, port: number, timeout = 2): Answer {
-    const t0 = Date.now()
-    const r = spawnSync(
-      'ip',
-      ['netns', 'exec', ns(member), 'curl', '-s', '-m', String(timeout), '-D', '-', '-o', '/dev/null', `http://${host}:${port}/`],
-      {
-        encoding: 'utf8',
-      },
-    )
-    const header = (name: string) => new RegExp(`^X-Netlab-${name}: *(\\S+)`, 'im').exec(r.stdout)?.[1]
-    return {code: r.status ?? -1, seen: header('Seen'), servedBy: header('Served-By'), ms: Date.now() - t0}
-  }
-  const many = (n: number, member: string, host: string, port: number) => Array.from({length: n}, () => get(member, host, port))
-  const setBridgeNf = (member: string, value: 0 | 1) =>
-    execFileSync('ip', ['netns', 'exec', ns(member), 'sysctl', '-q', `net.bridge.bridge-nf-call-iptables=${value}`])
+    /** An HTTP GET from inside `member`: what the server saw and who answered. */
+    function get(member: string, host: string, port: number, timeout = 2): Answer {
+      const t0 = Date.now()
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', ns(member), 'curl', '-s', '-m', String(timeout), '-D', '-', '-o', '/dev/null', `http://${host}:${port}/`],
+        {
+          encoding: 'utf8',
+        },
+      )
+      const header = (name: string) => new RegExp(`^X-Netlab-${name}: *(\\S+)`, 'im').exec(r.stdout)?.[1]
+      return {code: r.status ?? -1, seen: header('Seen'), servedBy: header('Served-By'), ms: Date.now() - t0}
+    }
+    const many = (n: number, member: string, host: string, port: number) => Array.from({length: n}, () => get(member, host, port))
+    const setBridgeNf = (member: string, value: 0 | 1) =>
+      execFileSync('ip', ['netns', 'exec', ns(member), 'sysctl', '-q', `net.bridge.bridge-nf-call-iptables=${value}`])
 
-  beforeAll(async () => {
-    const up = netlab(['up', writeTopology(stateDir, topology(lab, proxy)), '-q'], env)
-    expect(up.code, up.stderr).toBe(0)
-    // the probe's engine as the pods' servers: an HTTP echo on each endpoint's address and port
-    const serve = [
-      ['web-0', POD.web0, 8080],
-      ['web-1', POD.web1, 8080],
-      ['api-1', POD.api1, 8443],
-    ].map(([m, ip, port]) => `serve\t${ns(String(m))}\t${ip}\ttcp\t${port}\n`)
-    server = execa('perl', [`${ROOT}/assets/netlab-probe.pl`, `services-test-${lab}`], {
-      input: undefined,
-      stdin: 'pipe',
-      env: {NETLAB_PROBE_PROTOCOL: '1'},
-      reject: false,
-    })
-    server.stdin!.write(`${serve.join('')}ready\nend\ngo\n`)
-    await new Promise<void>((resolve, reject) => {
-      let out = ''
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += String(d)
-        if (/^done$/m.test(out)) resolve()
-        if (/^unbound/m.test(out)) reject(new Error(out))
+    beforeAll(async () => {
+      const up = netlab(['up', writeTopology(stateDir, topology(lab, proxy, cni)), '-q'], env)
+      expect(up.code, up.stderr).toBe(0)
+      // the probe's engine as the pods' servers: an HTTP echo on each endpoint's address and port
+      const serve = [
+        ['web-0', POD.web0, 8080],
+        ['web-1', POD.web1, 8080],
+        ['api-1', POD.api1, 8443],
+      ].map(([m, ip, port]) => `serve\t${ns(String(m))}\t${ip}\ttcp\t${port}\n`)
+      server = execa('perl', [`${ROOT}/assets/netlab-probe.pl`, `services-test-${lab}`], {
+        input: undefined,
+        stdin: 'pipe',
+        env: {NETLAB_PROBE_PROTOCOL: '1'},
+        reject: false,
       })
-      void server!.then((r) => reject(new Error(`the server exited: ${r.stderr}`)))
+      server.stdin!.write(`${serve.join('')}ready\nend\ngo\n`)
+      await new Promise<void>((resolve, reject) => {
+        let out = ''
+        server!.stdout!.on('data', (d: Buffer) => {
+          out += String(d)
+          if (/^done$/m.test(out)) resolve()
+          if (/^unbound/m.test(out)) reject(new Error(out))
+        })
+        void server!.then((r) => reject(new Error(`the server exited: ${r.stderr}`)))
+      })
+    }, 60_000)
+
+    afterAll(() => {
+      if (server?.pid) process.kill(server.pid, 'SIGTERM')
     })
-  }, 60_000)
 
-  afterAll(() => {
-    if (server?.pid) process.kill(server.pid, 'SIGTERM')
-  })
-
-  it("pod → ClusterIP: every answer from an endpoint of the Service, each endpoint in turn, the pod's own address seen (no SNAT)", () => {
-    const answers = many(20, 'client', VIP.web, 80)
-    expect(answers.map((a) => a.code)).toEqual(Array(20).fill(0))
-    expect(new Set(answers.map((a) => a.servedBy))).toEqual(new Set([ns('web-0'), ns('web-1')]))
-    expect(new Set(answers.map((a) => a.seen))).toEqual(new Set([POD.client]))
-  })
-
-  for (const nf of [1, 0] as const) {
-    it(`an endpoint on the client's own node, and hairpin (a pod through its own Service), with bridge-nf-call-iptables=${nf} on the node`, () => {
-      setBridgeNf('n0', nf)
-      try {
-        // "self" has one endpoint, web-0, on the client's node: every try goes there
-        for (const a of many(5, 'client', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: POD.client})
-        // web-0 reaching itself: kube-proxy masquerades it (KUBE-SEP's -s rule), so it sees its node's address on cni0
-        for (const a of many(5, 'web-0', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: N0.gateway})
-      } finally {
-        setBridgeNf('n0', 1)
-      }
+    it("pod → ClusterIP: every answer from an endpoint of the Service, each endpoint in turn, the pod's own address seen (no SNAT)", () => {
+      const answers = many(20, 'client', VIP.web, 80)
+      expect(answers.map((a) => a.code)).toEqual(Array(20).fill(0))
+      expect(new Set(answers.map((a) => a.servedBy))).toEqual(new Set([ns('web-0'), ns('web-1')]))
+      expect(new Set(answers.map((a) => a.seen))).toEqual(new Set([POD.client]))
     })
-  }
 
-  it('node → ClusterIP: answered, from either node', () => {
-    for (const node of ['n0', 'n1']) {
-      const answers = many(6, node, VIP.web, 80)
-      expect(answers.map((a) => a.code)).toEqual(Array(6).fill(0))
-      for (const a of answers) expect([ns('web-0'), ns('web-1')]).toContain(a.servedBy)
+    for (const nf of bridgeNf) {
+      it(`an endpoint on the client's own node, and hairpin (a pod through its own Service), with bridge-nf-call-iptables=${nf} on the node`, () => {
+        setBridgeNf('n0', nf)
+        try {
+          // "self" has one endpoint, web-0, on the client's node: every try goes there
+          for (const a of many(5, 'client', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: POD.client})
+          // web-0 reaching itself: kube-proxy masquerades it (KUBE-SEP's -s rule), so it sees its node's address on cni0
+          for (const a of many(5, 'web-0', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: N0.gateway})
+        } finally {
+          setBridgeNf('n0', 1)
+        }
+      })
     }
-  })
 
-  it('NodePort, externalTrafficPolicy Cluster: answered via either node, from an external host and from the other node, seen as that node', () => {
-    for (const [node, addrs] of [
-      [N0.ip, [N0.ip, N0.gateway]],
-      [N1.ip, [N1.ip, N1.gateway]],
-    ] as const) {
-      for (const client of ['internet', node === N0.ip ? 'n1' : 'n0']) {
-        const answers = many(6, client, node, 30080)
+    it('node → ClusterIP: answered, from either node', () => {
+      for (const node of ['n0', 'n1']) {
+        const answers = many(6, node, VIP.web, 80)
         expect(answers.map((a) => a.code)).toEqual(Array(6).fill(0))
-        for (const a of answers) expect(addrs).toContain(a.seen)
+        for (const a of answers) expect([ns('web-0'), ns('web-1')]).toContain(a.servedBy)
       }
-    }
-  })
+    })
 
-  it('NodePort, externalTrafficPolicy Local: the client address kept on the node with the endpoint; a node without one does not answer', () => {
-    for (const a of many(3, 'internet', N1.ip, 30443)) expect(a).toMatchObject({code: 0, servedBy: ns('api-1'), seen: INTERNET})
-    const silent = get('internet', N0.ip, 30443, 1)
-    expect(silent.code).toBe(28) // dropped (KUBE-EXTERNAL-SERVICES), not refused
-  })
+    it('NodePort, externalTrafficPolicy Cluster: answered via either node, from an external host and from the other node, seen as that node', () => {
+      for (const [node, addrs] of [
+        [N0.ip, [N0.ip, N0.gateway]],
+        [N1.ip, [N1.ip, N1.gateway]],
+      ] as const) {
+        for (const client of ['internet', node === N0.ip ? 'n1' : 'n0']) {
+          const answers = many(6, client, node, 30080)
+          expect(answers.map((a) => a.code)).toEqual(Array(6).fill(0))
+          for (const a of answers) expect(addrs).toContain(a.seen)
+        }
+      }
+    })
 
-  it('ClientIP affinity: one client, one endpoint, every try', () => {
-    const answers = many(10, 'client', VIP.sticky, 81)
-    expect(answers.map((a) => a.code)).toEqual(Array(10).fill(0))
-    expect(new Set(answers.map((a) => a.servedBy)).size).toBe(1)
-  })
+    it('NodePort, externalTrafficPolicy Local: the client address kept on the node with the endpoint; a node without one does not answer', () => {
+      for (const a of many(3, 'internet', N1.ip, 30443)) expect(a).toMatchObject({code: 0, servedBy: ns('api-1'), seen: INTERNET})
+      const silent = get('internet', N0.ip, 30443, 1)
+      expect(silent.code).toBe(28) // dropped (KUBE-EXTERNAL-SERVICES), not refused
+    })
 
-  it('a Service without endpoints is refused at once (ECONNREFUSED, not a timeout), from a pod and from a node', () => {
-    for (const member of ['client', 'n1']) {
-      const a = get(member, VIP.empty, 80)
-      expect(a.code).toBe(7)
-      expect(a.ms).toBeLessThan(1000)
-    }
-  })
-})
+    it('ClientIP affinity: one client, one endpoint, every try', () => {
+      const answers = many(10, 'client', VIP.sticky, 81)
+      expect(answers.map((a) => a.code)).toEqual(Array(10).fill(0))
+      expect(new Set(answers.map((a) => a.servedBy)).size).toBe(1)
+    })
+
+    it('a Service without endpoints is refused at once (ECONNREFUSED, not a timeout), from a pod and from a node', () => {
+      for (const member of ['client', 'n1']) {
+        const a = get(member, VIP.empty, 80)
+        expect(a.code).toBe(7)
+        expect(a.ms).toBeLessThan(1000)
+      }
+    })
+  },
+)

@@ -20,13 +20,15 @@ const HOST_LOCAL_IPAM = {
  * and netlab-cni's; bash-cni has mac) let the runtime give each pod the MAC and the address
  * netlab's model has for it.
  */
-export function bridgeConf(type: string, mtu?: number): Record<string, unknown> {
+export function bridgeConf(type: string, mtu?: number, hairpin?: boolean): Record<string, unknown> {
   return {
     type,
     bridge: 'cni0',
     isGateway: true,
     ipMasq: false,
     ...(mtu ? {mtu} : {}),
+    // a lab with Services: a pod reaching itself through one (the kubelet's hairpin-veth, which kubenet set the same way)
+    ...(hairpin ? {hairpinMode: true} : {}),
     // a runtime passes runtimeConfig for exactly the capabilities a plugin declares; the
     // reference bridge (with host-local) and netlab-cni implement both
     capabilities: {mac: true, ips: true},

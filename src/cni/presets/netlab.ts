@@ -6,5 +6,5 @@ import type {CniPreset} from './types.js'
 export const netlab: CniPreset = {
   name: 'netlab',
   summary: "loopback + netlab-cni, netlab's own plugin, configured as the reference bridge",
-  conflist: (mtu) => conflistTemplate([{type: 'loopback'}, bridgeConf('netlab-cni', mtu)]),
+  conflist: (mtu, hairpin) => conflistTemplate([{type: 'loopback'}, bridgeConf('netlab-cni', mtu, hairpin)]),
 }

@@ -5,5 +5,5 @@ import type {CniPreset} from './types.js'
 export const reference: CniPreset = {
   name: 'reference',
   summary: "loopback + bridge with host-local IPAM: the CNI project's reference plugins",
-  conflist: (mtu) => conflistTemplate([{type: 'loopback'}, bridgeConf('bridge', mtu)]),
+  conflist: (mtu, hairpin) => conflistTemplate([{type: 'loopback'}, bridgeConf('bridge', mtu, hairpin)]),
 }

@@ -10,6 +10,8 @@ export interface CniPreset {
   /**
    * Its conflist template (./conflist.ts says what a template is). `mtu`: the pods' MTU when the
    * routing mode needs a smaller one than the kernel's default (vxlan); undefined leaves it out.
+   * `hairpin`: the lab has Services, so a pod must be able to reach itself through one (the
+   * bridge's hairpinMode: the frame may leave by the port it came in on).
    */
-  conflist(mtu?: number): string
+  conflist(mtu?: number, hairpin?: boolean): string
 }
