@@ -215,10 +215,10 @@ export function replyVerdict(
   }
   if (!back.hops.some((h) => h.member === natHop.member && !h.unfiltered)) {
     const by = hops.includes(natHop.member)
-      ? `across ${natHop.member}'s bridge only, frame to frame, which its netfilter never sees (br_netfilter off)`
-      : `not by ${natHop.member}`
+      ? `crossing ${natHop.member} (where the DNAT was made) only as a frame its bridge forwards, which its netfilter never sees (br_netfilter off)`
+      : `not by ${natHop.member}, where the DNAT was made`
     const reason =
-      `${head} goes ${hops.join(' → ')}, ${by}, where the DNAT was made: conntrack there never gives it ${service} back as ` +
+      `${head} goes ${hops.join(' → ')}, ${by}: conntrack there never gives it ${service} back as ` +
       `its source, so ${t.from} gets an answer from ${endpoint}, which it never asked, and drops it`
     return {reply: {text: reason, hops}, problem: {member: natHop.member, kind: 'reply', reason}}
   }

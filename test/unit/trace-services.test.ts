@@ -295,7 +295,7 @@ describe('the reply of a translated packet', () => {
     expect(around.problem).toMatchObject({member: 'node-0', kind: 'reply'})
     expect(around.problem!.reason).toContain('not by node-0')
     const blind = replyVerdict(there, back([hop('web-0'), hop('node-0', {unfiltered: true}), hop('client')]))
-    expect(blind.problem!.reason).toContain("across node-0's bridge only")
+    expect(blind.problem!.reason).toContain('crossing node-0 (where the DNAT was made) only as a frame its bridge forwards')
     expect(blind.problem!.reason).toContain('gets an answer from 10.244.0.2:8080, which it never asked')
   })
 })
