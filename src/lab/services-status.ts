@@ -3,7 +3,7 @@
 // session affinity, and the endpoints behind each port (pod address:port, node). From the saved
 // model: what the lab's kube-proxy rules were written for. Pure.
 import {alignColumns} from '../core/columns.js'
-import type {ServicesModel} from '../model/types.js'
+import type {ServiceEndpoint, ServicesModel} from '../model/types.js'
 import {proxyMode} from '../proxy/index.js'
 
 export interface ServicesStatus {
@@ -24,7 +24,7 @@ export interface ServicesStatus {
       protocol: string
       targetPort: number | string
       nodePort?: number
-      endpoints: {pod: string; node: string; ip: string; port: number}[]
+      endpoints: ServiceEndpoint[]
     }[]
   }[]
 }
@@ -56,7 +56,7 @@ export function servicesStatus(s: ServicesModel): ServicesStatus {
 /** endpoints shown per port before the rest are counted */
 const MAX_ENDPOINTS = 4
 
-function endpointsText(endpoints: ServicesStatus['list'][number]['ports'][number]['endpoints']): string {
+function endpointsText(endpoints: ServiceEndpoint[]): string {
   if (endpoints.length === 0) return 'none: connections are refused'
   const shown = endpoints.slice(0, MAX_ENDPOINTS).map((e) => `${e.pod} ${e.ip}:${e.port} (${e.node})`)
   return shown.join(', ') + (endpoints.length > MAX_ENDPOINTS ? `, … ${endpoints.length - MAX_ENDPOINTS} more` : '')
