@@ -101,17 +101,18 @@ export function connectionSeen(
   after: Map<string, number>,
 ): {text: string; unseen?: string; followed?: boolean} {
   const counted = t.candidates.filter((c) => (after.get(c.chain) ?? 0) > (before.get(c.chain) ?? 0))
+  const real = t.before.proto === 'udp' ? 'a real datagram' : 'a real connection'
   const followed = t.path.at(-1)
   if (counted.length === 0)
     return {
-      text: 'a real connection: no DNAT rule of the Service counted it',
-      unseen: `a real connection to ${t.before.dst}:${t.before.port} was not translated by ${t.path.slice(1).join(' → ')} (its DNAT rules counted nothing); something trace does not model took it`,
+      text: `${real}: no DNAT rule of the Service counted it`,
+      unseen: `${real} to ${t.before.dst}:${t.before.port} was not translated by ${t.path.slice(1).join(' → ')} (its DNAT rules counted nothing); something trace does not model took it`,
     }
   const names = counted.map((c) => `${c.chain} (DNAT to ${c.to})`).join(', ')
   const other = counted.every((c) => c.chain !== followed)
   return {
     text:
-      `a real connection went through ${names}: its DNAT rule counted it` +
+      `${real} went through ${names}: its DNAT rule counted it` +
       (other ? ` (kube-proxy chose another endpoint than the one traced; --endpoint ${counted[0].to} follows it)` : ''),
     followed: !other,
   }

@@ -80,6 +80,9 @@ function masqueradeWhy(r: Rule, packet: Packet): string {
   return comment ? `"${comment}"` : r.text
 }
 
+/** Is `c` the endpoint named: by its KUBE-SEP chain, its address:port, or its address. */
+export const isEndpoint = (c: Candidate, name: string): boolean => c.chain === name || c.to === name || c.to.split(':')[0] === name
+
 /**
  * The DNAT a packet gets in this namespace, if any: `first` (made here) walks nat OUTPUT, else
  * nat PREROUTING. `prefer` names the KUBE-SEP chain (or the endpoint ip:port) the random choice
@@ -103,7 +106,7 @@ export function destinationNat(
   if (v?.verdict !== 'dnat' || !v.toDestination) return undefined
   const dispatch = v.path.at(-2)
   const {candidates, affinitySeconds} = dispatch ? candidatesOf(nat, dispatch) : {candidates: []}
-  const wanted = prefer && candidates.find((c) => c.chain === prefer || c.to === prefer || c.to.split(':')[0] === prefer)
+  const wanted = prefer ? candidates.find((c) => isEndpoint(c, prefer)) : undefined
   if (wanted && wanted.chain !== v.path.at(-1)) {
     const again = evaluate(tables, 'nat', chain, packet, {...where, prefer: wanted.chain})
     if (again?.verdict === 'dnat' && again.toDestination) v = again

@@ -14,7 +14,7 @@ import {readState} from '../state/store.js'
 import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
-import {destinationNat, replyVerdict, unreadTranslation} from './nat.js'
+import {destinationNat, isEndpoint, replyVerdict, unreadTranslation} from './nat.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
 import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
@@ -102,6 +102,11 @@ export async function traceLab(
     // a packet made here is routed before nat OUTPUT sees it (no route: no DNAT either); one that comes in, after PREROUTING
     const routed = iif !== undefined || (Array.isArray(snap.route) && snap.route.length > 0)
     const translation = routed ? destinationNat(snap, packet, iif, opts.endpoint) : undefined
+    if (translation && opts.endpoint && !translation.candidates.some((c) => isEndpoint(c, opts.endpoint!)))
+      throw new UsageError(
+        `--endpoint ${opts.endpoint} is none of the endpoints ${at.name}'s ${translation.path.at(-2)} chooses from ` +
+          `(${translation.candidates.map((c) => c.to).join(', ')})`,
+      )
     // translated, it is routed again, to where it goes now
     if (translation) snap = {...snap, route: (await readSnapshot(at.netns, translation.packet, iif, cache)).route}
     const unread = translation ? undefined : unreadTranslation(model, at, packet)
