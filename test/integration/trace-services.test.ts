@@ -120,6 +120,20 @@ describe.skipIf(!isRoot)('netlab trace through Services (iptables mode)', () => 
     expect(t.confirm).toEqual({reply: true})
   })
 
+  it('ClientIP affinity: after one real connection, the client is in its endpoint’s recent list, and trace says so', () => {
+    const first = trace('outside', 'node-1', '--port', '30443', '--confirm').t
+    expect(natHop(first).counted).toContain('a real connection went through KUBE-SEP-')
+    const again = trace('outside', 'node-1', '--port', '30443').t
+    expect(natHop(again).translation).toMatchObject({how: 'affinity', affinitySeconds: 10800})
+  })
+
+  it('--endpoint that is none of the Service’s endpoints: a usage error, in one line', () => {
+    const r = netlab(['trace', '--lab', lab, 'client', 'web', '--port', '80', '--endpoint', '10.9.9.9'], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain('--endpoint 10.9.9.9 is none of the endpoints')
+  })
+
   it('leaves the root namespace as it was', () => {
     expect(rootSnapshot()).toBe(before)
   })
