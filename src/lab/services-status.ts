@@ -64,7 +64,8 @@ function endpointsText(endpoints: ServiceEndpoint[]): string {
 
 /** The Services as lines: a head line, then one row per Service port. */
 export function renderServices(s: ServicesStatus): string[] {
-  const head = `services: kube-proxy ${s.proxy} mode (${s.proxySummary}), service range ${s.serviceCIDR}`
+  // the mode's summary names it ("kube-proxy's iptables mode: …", "no kube-proxy: …")
+  const head = `services: ${s.proxySummary}; service range ${s.serviceCIDR}`
   if (s.list.length === 0) return [`${head}; none`]
   const rows = [['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORT', 'ENDPOINTS']]
   for (const x of s.list) {

@@ -38,7 +38,7 @@ describe('status: the Services', () => {
 
   it('renders a row per port: port → target, node port, endpoints with their node, and the policies', () => {
     const text = renderServices(s).join('\n')
-    expect(text).toContain('services: kube-proxy iptables mode (')
+    expect(text).toContain("services: kube-proxy's iptables mode: ")
     expect(text).toContain('service range 10.96.0.0/16')
     expect(text).toMatch(
       /^web +ClusterIP +10\.96\.0\.10 +http 80\/TCP → http +web-0 10\.244\.0\.2:8080 \(node-0\), web-1 10\.244\.1\.2:8080 \(node-1\)$/m,
