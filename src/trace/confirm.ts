@@ -156,7 +156,12 @@ export async function confirmTrace(model: LabModel, t: TraceResult): Promise<boo
   const replied = sent.code === 0 || (!!tr && /refused/i.test(sent.err))
   t.confirm = {reply: replied}
   let c: ReturnType<typeof contradiction>
-  if (tr) {
+  if (tr && tr.path[0].startsWith('nat-'))
+    // kube-proxy's nftables rules keep no counters: the interfaces' are all there is
+    t.hops[at].counted = [t.hops[at].counted, "kube-proxy's nftables rules keep no counters: which endpoint the kernel chose is not seen"]
+      .filter(Boolean)
+      .join('; ')
+  else if (tr) {
     const conn = connectionSeen(tr, dnatBefore!, await save())
     t.hops[at].counted = [t.hops[at].counted, conn.text].filter(Boolean).join('; ')
     // the interfaces' counts speak of the traced path only when the kernel chose the traced endpoint

@@ -7,6 +7,7 @@
 import type {LabModel, Member} from '../model/types.js'
 import {VXLAN_OVERHEAD} from '../modes/vxlan.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict, type Where} from './iptables.js'
+import {evaluateNft, parseNft} from './nft.js'
 import type {Hop, IpLink, Packet, Snapshot, StopKind, Translation} from './types.js'
 
 /** Where the packet goes next: the member, and how to find the interface it arrives by there. */
@@ -170,15 +171,23 @@ export function firewallStep(a: {
   const filter = evaluate(tables, 'filter', chain, packet, where)
   if (filter?.verdict === 'drop')
     return {stop: {kind: 'drop', reason: dropReason(member, filter, chain)}, firewall: describeVerdict(filter)}
+  // kube-proxy's nftables mode: its own filter chains (what has no endpoint), after iptables'
+  const nft = parseNft(snap.nft)
+  const nftFilter = nft && evaluateNft(nft, 'filter', chain.toLowerCase(), packet, where)
+  if (nftFilter?.verdict === 'drop')
+    return {stop: {kind: 'drop', reason: nftDropReason(member, nftFilter, packet)}, firewall: describeVerdict(nftFilter, 'nftables')}
   // a reply: conntrack undoes the connection's NAT, the nat table is not asked
   const nat = packet.established ? undefined : evaluate(tables, 'nat', 'POSTROUTING', packet, where)
-  const masq = nat?.verdict === 'masquerade' ? nat : undefined
-  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
+  const nftNat = nft && !packet.established ? evaluateNft(nft, 'nat', 'postrouting', packet, where) : undefined
+  const masq = nat?.verdict === 'masquerade' ? nat : nftNat?.verdict === 'masquerade' ? nftNat : undefined
+  const firewall =
+    [firewallText(filter, 'filter'), masq && describeVerdict(masq, masq === nftNat ? 'nftables' : 'nat')].filter(Boolean).join('; ') ||
+    undefined
   if (!masq) return {firewall, leaving: packet}
   const natted = masq.toSource ?? snap.links.find((l) => l.ifname === where.oif)?.addr_info?.find((x) => x.family !== 'inet6')?.local
   // only pod to pod must keep its source: a pod's packet to a node's underlay address is the lab's
   // own ipMasq's to take (`! -d podCIDR`), as flannel's is
-  const kubeProxy = !!translation && masq.path.includes('KUBE-POSTROUTING')
+  const kubeProxy = !!translation && (masq.path.includes('KUBE-POSTROUTING') || masq.path.includes('masquerading'))
   if (isPodAddress(model, packet.src) && isPodAddress(model, packet.dst) && !kubeProxy)
     return {
       stop: {
@@ -209,6 +218,9 @@ export function decideHop(input: HopInput): HopDecision {
     const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!)))
     const v = first ? undefined : evaluate(parseSave(snap.iptables), 'filter', 'INPUT', packet, {iif, local})
     if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
+    const nft = first ? undefined : parseNft(snap.nft)
+    const n = nft && evaluateNft(nft, 'filter', 'input', packet, {iif, local})
+    if (n?.verdict === 'drop') return stop('drop', nftDropReason(member, n, packet), {firewall: describeVerdict(n, 'nftables')})
     const text = first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`
     return {hop: {...base, text}, packet, delivered: true}
   }
@@ -369,6 +381,24 @@ function bridgedBy(model: LabModel, from: Member, to: Member): Bridged | undefin
   const node = home && model.members.find((m) => m.netns === home.netns)
   if (!home || !src || !dst || !node || src === dst) return undefined
   return {node, bridge: home.bridge, inPort: src.hostVeth, outPort: dst.hostVeth}
+}
+
+/** kube-proxy's nftables filter chains: what has no endpoint (no-endpoint-services, -nodeports), or no such ClusterIP port. */
+function nftDropReason(member: Member, v: Verdict, p: Packet): string {
+  const rejected = v.path.at(-1) === 'reject-chain' || v.rule?.text.startsWith('reject') || v.rule?.text.includes(' reject')
+  const target = rejected ? 'rejected' : 'dropped'
+  const where = `${member.name}'s table ip kube-proxy ${v.path.join(' → ')}`
+  const to = `${p.dst}:${p.port}`
+  const how = rejected
+    ? 'at once: reject answers with an ICMP port unreachable, and connect fails with "connection refused"'
+    : "silently: drop answers nothing, and the client's connect times out"
+  let why = v.comment ? `"${v.comment}"` : `${v.rule?.text ?? 'its policy'}`
+  if (v.path.includes('service-endpoints-check')) why = `${to} is in no-endpoint-services: its Service has no endpoints`
+  else if (v.path.includes('nodeport-endpoints-check'))
+    why = rejected
+      ? `node port ${p.port} is in no-endpoint-nodeports: its Service has no endpoints`
+      : `node port ${p.port} is in no-endpoint-nodeports with drop: its Service has externalTrafficPolicy Local and no endpoint on ${member.name} (nodes with a local endpoint answer, and keep the client's address)`
+  return `${target} by kube-proxy (nftables mode): ${where}: ${why}; ${target} ${how}`
 }
 
 /** "rejected by a network policy: node-2's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 4, "isolated by db-from-api"" */

@@ -7,6 +7,7 @@
 // replies are by conntrack. Pure.
 import type {LabModel, Member} from '../model/types.js'
 import {evaluate, inCidr, parseSave, type Rule, type Table, type Verdict} from './iptables.js'
+import {evaluateNft, nftCandidates, parseNft} from './nft.js'
 import type {Candidate, Packet, Snapshot, TraceResult, Translation} from './types.js'
 
 /** /proc/net/xt_recent as `grep -r . /proc/net/xt_recent` prints it: each list's source addresses. */
@@ -61,20 +62,23 @@ function candidatesOf(nat: Table, chain: string): {candidates: Candidate[]; affi
 
 /** Why kube-proxy marked the packet for masquerade, from the rule that jumped to KUBE-MARK-MASQ. */
 function masqueradeWhy(r: Rule, packet: Packet): string {
-  const comment = option(r, '--comment') ?? ''
-  if (r.chain.startsWith('KUBE-SEP-'))
+  // an iptables rule's comment, or an nftables rule's (at the end of its text)
+  const comment = option(r, '--comment') ?? /comment "([^"]*)"$/.exec(r.text)?.[1] ?? ''
+  if (r.chain.startsWith('KUBE-SEP-') || r.chain.startsWith('endpoint-'))
     return (
       `hairpin: the endpoint is the client itself (${packet.src}); masqueraded, its reply comes back to this node ` +
       `to be un-translated instead of going straight to itself`
     )
-  if (comment.startsWith('masquerade LOCAL'))
+  if (comment.startsWith('masquerade LOCAL') || comment === 'masquerade local traffic')
     return `the source ${packet.src} is this node's own address (addrtype LOCAL): the endpoint answers the node`
-  if (r.chain.startsWith('KUBE-EXT-'))
+  if (r.chain.startsWith('KUBE-EXT-') || r.chain.startsWith('external-'))
     return (
       `to a node port with externalTrafficPolicy Cluster: the endpoint, maybe on another node, must answer through ` +
       `this node, so it sees this node's address and not the client's`
     )
-  const outside = r.args.indexOf('-s') > 0 && r.args[r.args.indexOf('-s') - 1] === '!' ? option(r, '-s') : undefined
+  const outside =
+    (r.args.indexOf('-s') > 0 && r.args[r.args.indexOf('-s') - 1] === '!' ? option(r, '-s') : undefined) ??
+    /ip saddr != (\S+)/.exec(r.text)?.[1]
   if (outside)
     return `the source ${packet.src} is outside the cluster's pod range ${outside} (! -s): the endpoint answers this node, which un-translates the reply`
   return comment ? `"${comment}"` : r.text
@@ -89,7 +93,7 @@ export const isEndpoint = (c: Candidate, name: string): boolean => c.chain === n
  * is to take; by default the first. undefined: no rule translates it.
  */
 export function destinationNat(
-  snap: Pick<Snapshot, 'iptables' | 'links' | 'recent'>,
+  snap: Pick<Snapshot, 'iptables' | 'links' | 'recent' | 'nft'>,
   packet: Packet,
   iif: string | undefined,
   prefer?: string,
@@ -97,15 +101,14 @@ export function destinationNat(
   if (packet.established) return undefined
   const tables = parseSave(snap.iptables)
   const nat = tables.get('nat')
-  if (!nat) return undefined
   const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
   const recent = parseRecent(snap.recent)
   const where = {iif, local, recent}
   const chain = iif === undefined ? 'OUTPUT' : 'PREROUTING'
-  let v = evaluate(tables, 'nat', chain, packet, where)
-  if (v?.verdict !== 'dnat' || !v.toDestination) return undefined
+  let v = nat && evaluate(tables, 'nat', chain, packet, where)
+  if (v?.verdict !== 'dnat' || !v.toDestination) return nftDestinationNat(snap, packet, iif, prefer)
   const dispatch = v.path.at(-2)
-  const {candidates, affinitySeconds} = dispatch ? candidatesOf(nat, dispatch) : {candidates: []}
+  const {candidates, affinitySeconds} = dispatch && nat ? candidatesOf(nat, dispatch) : {candidates: []}
   const wanted = prefer ? candidates.find((c) => isEndpoint(c, prefer)) : undefined
   if (wanted && wanted.chain !== v.path.at(-1)) {
     const again = evaluate(tables, 'nat', chain, packet, {...where, prefer: wanted.chain})
@@ -114,11 +117,40 @@ export function destinationNat(
   return describe(v, packet, candidates, affinitySeconds)
 }
 
+/** The same, from kube-proxy's nftables table (nat prerouting/output: services → service-… → endpoint-… dnat). */
+function nftDestinationNat(
+  snap: Pick<Snapshot, 'links' | 'nft'>,
+  packet: Packet,
+  iif: string | undefined,
+  prefer?: string,
+): Translation | undefined {
+  const table = parseNft(snap.nft)
+  if (!table) return undefined
+  const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local!)))
+  const hook = iif === undefined ? 'output' : 'prerouting'
+  let v = evaluateNft(table, 'nat', hook, packet, {iif, local})
+  if (v?.verdict !== 'dnat' || !v.toDestination) return undefined
+  const dispatch = v.path.at(-2)
+  const candidates = dispatch ? nftCandidates(table, dispatch) : []
+  const wanted = prefer ? candidates.find((c) => isEndpoint(c, prefer)) : undefined
+  if (wanted && wanted.chain !== v.path.at(-1)) {
+    const again = evaluateNft(table, 'nat', hook, packet, {iif, local, prefer: wanted.chain})
+    if (again?.verdict === 'dnat' && again.toDestination) v = again
+  }
+  const t = describe(v, packet, candidates)
+  // the affinity sets: a client found in one goes to its endpoint (ip saddr @affinity-… goto endpoint-…)
+  const affinity = v.via.at(-1)?.text.includes('@affinity-')
+  const service = dispatch?.replace(/^(service|local|external)-[A-Z2-7]{8}-/, '')
+  return {...t, how: affinity ? 'affinity' : t.how, service}
+}
+
 function describe(v: Verdict, before: Packet, candidates: Candidate[], affinitySeconds?: number): Translation {
   const jump = v.via.at(-1)
   const how = jump?.args.includes('--rcheck') ? 'affinity' : candidates.length > 1 ? 'random' : 'only'
   // the masquerade mark: the last MARK that went through KUBE-MARK-MASQ, and the rule that jumped there
-  const marked = [...v.marks].reverse().find((rules) => rules.at(-1)?.chain === 'KUBE-MARK-MASQ' && rules.length > 1)
+  const marked = [...v.marks]
+    .reverse()
+    .find((rules) => ['KUBE-MARK-MASQ', 'mark-for-masquerade'].includes(rules.at(-1)?.chain ?? '') && rules.length > 1)
   const by = marked?.at(-2)
   const comment = v.rule && option(v.rule, '--comment')
   return {
@@ -140,9 +172,10 @@ function describe(v: Verdict, before: Packet, candidates: Candidate[], affinityS
 export function translationText(t: Translation): string[] {
   const to = `${t.packet.dst}${t.packet.port !== undefined ? `:${t.packet.port}` : ''}`
   const from = `${t.before.dst}${t.before.port !== undefined ? `:${t.before.port}` : ''}`
+  const nft = t.path[0].startsWith('nat-')
   const lines = [
     `kube-proxy translates ${from} → ${to}${t.service ? ` (Service ${t.service})` : ''}: ` +
-      `nat ${t.path.join(' → ')} rule ${t.ruleNum}: DNAT to ${to}`,
+      `${nft ? 'table ip kube-proxy' : 'nat'} ${t.path.join(' → ')} rule ${t.ruleNum}: ${nft ? 'dnat' : 'DNAT'} to ${to}`,
   ]
   // each rule's --probability is of what the rules before it left: 1/n, 1/(n−1), …, the last takes the rest
   const chance = (c: Candidate) =>
@@ -157,7 +190,10 @@ export function translationText(t: Translation): string[] {
     )
   else if (t.how === 'random') {
     lines.push(
-      `the endpoint is chosen at random by ${t.path.at(-2)}'s statistic rules, in order: ${others.join(', ')}; ` + `trace follows ${to}`,
+      nft
+        ? `the endpoint is chosen at random by ${t.path.at(-2)}'s numgen random mod ${t.candidates.length} vmap: ` +
+            `${t.candidates.map((c) => `${c.to} (${pct(c.probability ?? 0)})`).join(', ')}; trace follows ${to}`
+        : `the endpoint is chosen at random by ${t.path.at(-2)}'s statistic rules, in order: ${others.join(', ')}; trace follows ${to}`,
     )
     if (t.affinitySeconds)
       lines.push(
@@ -168,7 +204,9 @@ export function translationText(t: Translation): string[] {
     lines.push(`ClientIP affinity: the only endpoint; it remembers ${t.before.src} (recent --set) for ${t.affinitySeconds} s`)
   if (t.masquerade)
     lines.push(
-      `marked for masquerade (KUBE-MARK-MASQ, from ${t.masquerade.chain}): ${t.masquerade.why}; KUBE-POSTROUTING masquerades it on the way out`,
+      nft
+        ? `marked for masquerade (mark-for-masquerade, from ${t.masquerade.chain}): ${t.masquerade.why}; masquerading (nat-postrouting) masquerades it on the way out`
+        : `marked for masquerade (KUBE-MARK-MASQ, from ${t.masquerade.chain}): ${t.masquerade.why}; KUBE-POSTROUTING masquerades it on the way out`,
     )
   return lines
 }
@@ -176,22 +214,22 @@ export function translationText(t: Translation): string[] {
 const pct = (p: number) => `${Math.round(p * 1000) / 10}%`
 
 /**
- * kube-proxy's nftables mode is not read (its table ip kube-proxy: verdict maps, numgen): a packet
- * that mode would translate at this node — to a ClusterIP, or to a node port of this node — stops
- * the trace here with that said, rather than be followed as if nothing translated it. The reason,
- * or undefined when the packet is none of those (or the lab's mode is iptables, which is read).
+ * kube-proxy's nftables mode, its table not readable at this node (no nft, or no table: a node
+ * whose rules are gone): a packet that mode would translate here — to a ClusterIP, or to a node
+ * port of this node — stops the trace with that said, rather than be followed as if nothing
+ * translated it. The reason, or undefined when the packet is none of those, the table is read, or
+ * the lab's mode is iptables (read from iptables-save).
  */
-export function unreadTranslation(model: LabModel, member: Member, packet: Packet): string | undefined {
+export function unreadTranslation(model: LabModel, member: Member, packet: Packet, snap: Pick<Snapshot, 'nft'>): string | undefined {
   const services = model.services
   const node = model.nodes.find((n) => n.netns === member.netns)
-  if (services?.proxy !== 'nftables' || !node || packet.established || packet.proto === 'icmp') return undefined
+  if (services?.proxy !== 'nftables' || !node || packet.established || packet.proto === 'icmp' || parseNft(snap.nft)) return undefined
   const toService = inCidr(packet.dst, services.serviceCIDR)
   const toNodePort = packet.dst === node.ip && services.list.some((s) => s.ports.some((p) => p.nodePort === packet.port))
   if (!toService && !toNodePort) return undefined
   return (
-    `${member.name}'s kube-proxy (nftables mode) decides where ${packet.dst}:${packet.port} goes, and trace reads only the iptables ` +
-    `mode's rules: see ip netns exec ${member.netns} nft list table ip kube-proxy (the services and service-nodeports maps, ` +
-    `each Service's chain with its numgen random vmap, each endpoint's dnat), or trace the endpoint's own address`
+    `${member.name}'s kube-proxy (nftables mode) decides where ${packet.dst}:${packet.port} goes, but its table ip kube-proxy ` +
+    `could not be read there (nft -j list table ip kube-proxy): see ip netns exec ${member.netns} nft list table ip kube-proxy`
   )
 }
 

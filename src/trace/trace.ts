@@ -109,7 +109,7 @@ export async function traceLab(
       )
     // translated, it is routed again, to where it goes now
     if (translation) snap = {...snap, route: (await readSnapshot(at.netns, translation.packet, iif, cache)).route}
-    const unread = translation ? undefined : unreadTranslation(model, at, packet)
+    const unread = translation ? undefined : unreadTranslation(model, at, packet, snap)
     if (unread) {
       hops.push({member: at.name, kind: at.kind, in: iif, src: packet.src, text: unread, problem: {kind: 'unknown', reason: unread}})
       break

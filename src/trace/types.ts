@@ -78,6 +78,8 @@ export interface Snapshot {
   bridgeNf?: string
   /** recent's lists (`grep -r . /proc/net/xt_recent`: kube-proxy's ClientIP affinity); empty: none */
   recent?: string
+  /** `nft -j list table ip kube-proxy` (kube-proxy's nftables mode); empty: no such table */
+  nft?: string
 }
 
 /** One endpoint a Service's chain chooses from (./nat.ts): its KUBE-SEP chain and where that DNATs to. */

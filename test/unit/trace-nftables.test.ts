@@ -5,8 +5,12 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {buildModel} from '../../src/compile/model.js'
+import {loadTopologyFile} from '../../src/topology/parse.js'
+import {decideHop} from '../../src/trace/hop.js'
+import {destinationNat, translationText} from '../../src/trace/nat.js'
 import {evaluateNft, nftCandidates, parseNft} from '../../src/trace/nft.js'
-import type {Packet} from '../../src/trace/types.js'
+import type {Packet, RouteGet, Snapshot} from '../../src/trace/types.js'
 
 const file = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const table = parseNft(readFileSync(file('../fixtures/trace/services-node-0.nft.json'), 'utf8'))!
@@ -65,5 +69,63 @@ describe('nftables: kube-proxy’s table, walked', () => {
     )
     // a pod's address: nothing to say
     expect(evaluateNft(table, 'filter', 'forward', {...toWeb, dst: '10.244.1.2', port: 8080}, {iif: 'cni0', local})).toBeUndefined()
+  })
+})
+
+describe('nftables: the hop that translates, and the hops kube-proxy stops', () => {
+  const model = buildModel(loadTopologyFile(file('../fixtures/trace/services.yaml')))
+  model.services = {...model.services!, proxy: 'nftables'}
+  const member = (name: string) => model.members.find((m) => m.name === name)!
+  const n = model.nodes[0]
+  const snap = (route: RouteGet[]): Snapshot => ({
+    links: [
+      {ifname: 'eth0', addr_info: [{family: 'inet', local: n.ip, prefixlen: 24}]},
+      {ifname: 'cni0', linkinfo: {info_kind: 'bridge'}, addr_info: [{family: 'inet', local: n.gateway, prefixlen: 24}]},
+      ...n.pods.map((p) => ({ifname: p.hostVeth, master: 'cni0', linkinfo: {info_kind: 'veth', info_slave_data: {hairpin: true}}})),
+    ],
+    route,
+    neigh: [],
+    fdb: [],
+    iptables: '',
+    ipForward: '1',
+    nft: readFileSync(file('../fixtures/trace/services-node-0.nft.json'), 'utf8'),
+  })
+
+  it('reads the DNAT from the table, and says how the endpoint is chosen', () => {
+    const t = destinationNat(snap([]), toWeb, 'cni0')!
+    expect(t.packet).toMatchObject({dst: '10.244.0.2', port: 8080})
+    expect(t.service).toBe('default/web/tcp/http')
+    expect(t.how).toBe('random')
+    const text = translationText(t).join('\n')
+    expect(text).toMatch(/table ip kube-proxy nat-prerouting → services → service-\S+ → endpoint-\S+ rule 2: dnat to 10\.244\.0\.2:8080/)
+    expect(text).toContain('numgen random mod 2 vmap: 10.244.0.2:8080 (50%), 10.244.1.2:8080 (50%)')
+    expect(destinationNat(snap([]), toWeb, 'cni0', '10.244.1.2')!.packet.dst).toBe('10.244.1.2')
+  })
+
+  it('hairpin: masqueraded by masquerading (kube-proxy’s own: no fault), the endpoint sees the node', () => {
+    const self: Packet = {src: '10.244.0.2', dst: '10.96.0.10', proto: 'tcp', port: 80}
+    const t = destinationNat(snap([]), self, 'cni0', '10.244.0.2')!
+    expect(t.masquerade!.why).toContain('hairpin')
+    const route: RouteGet[] = [{dst: '10.244.0.2', dev: 'cni0', prefsrc: '10.244.0.1'}]
+    const d = decideHop({model, member: member('node-0'), snap: snap(route), packet: self, iif: 'cni0', translation: t})
+    expect(d.hop.problem).toBeUndefined()
+    expect(d.packet.src).toBe('10.244.0.1')
+    expect(d.hop.firewall).toContain('nftables nat-postrouting → masquerading rule 3: masquerade fully-random')
+  })
+
+  it('a Service without endpoints: rejected by kube-proxy’s filter-forward, and why', () => {
+    const empty = {...toWeb, dst: '10.96.0.12'}
+    expect(destinationNat(snap([]), empty, 'cni0')).toBeUndefined()
+    const d = decideHop({model, member: member('node-0'), snap: snap([{dst: '10.96.0.12', dev: 'eth0'}]), packet: empty, iif: 'cni0'})
+    expect(d.hop.problem?.kind).toBe('drop')
+    expect(d.hop.problem!.reason).toMatch(
+      /^rejected by kube-proxy \(nftables mode\): node-0's table ip kube-proxy filter-forward → service-endpoints-check → reject-chain: 10\.96\.0\.12:80 is in no-endpoint-services/,
+    )
+  })
+
+  it('a node port with externalTrafficPolicy Local on a node without an endpoint: dropped in filter-input', () => {
+    const np: Packet = {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 30443}
+    const d = decideHop({model, member: member('node-0'), snap: snap([]), packet: np, iif: 'eth0'})
+    expect(d.hop.problem!.reason).toContain('externalTrafficPolicy Local and no endpoint on node-0')
   })
 })

@@ -240,22 +240,25 @@ describe('--confirm through a Service: the DNAT counters read around one real co
   })
 })
 
-describe('kube-proxy’s nftables mode', () => {
+describe('kube-proxy’s nftables mode, its table unreadable', () => {
   const nft = buildModel(loadTopologyFile(file('../fixtures/trace/services.yaml')))
   nft.services = {...nft.services!, proxy: 'nftables'}
+  const none = {nft: ''}
 
-  it('is not read: a packet it would translate stops the trace at the node, saying so', () => {
+  it('a packet it would translate stops the trace at the node, saying so', () => {
     const node0 = nft.members.find((m) => m.name === 'node-0')!
-    expect(unreadTranslation(nft, node0, toWeb)).toContain('trace reads only the iptables mode')
-    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 30080})).toContain(
+    expect(unreadTranslation(nft, node0, toWeb, none)).toContain('could not be read there')
+    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 30080}, none)).toContain(
       'nft list table ip kube-proxy',
     )
     // not a Service's: a pod's address, a port no node port has, a reply, a ping
-    expect(unreadTranslation(nft, node0, {...toWeb, dst: '10.244.1.2'})).toBeUndefined()
-    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 22})).toBeUndefined()
-    expect(unreadTranslation(nft, node0, {...toWeb, established: true})).toBeUndefined()
-    // the iptables mode is read: nothing to say
-    expect(unreadTranslation(model, member('node-0'), toWeb)).toBeUndefined()
+    expect(unreadTranslation(nft, node0, {...toWeb, dst: '10.244.1.2'}, none)).toBeUndefined()
+    expect(unreadTranslation(nft, node0, {src: '203.0.113.10', dst: '192.168.50.10', proto: 'tcp', port: 22}, none)).toBeUndefined()
+    expect(unreadTranslation(nft, node0, {...toWeb, established: true}, none)).toBeUndefined()
+    // the table is there: it is read (test/unit/trace-nftables.test.ts); the iptables mode: read from iptables-save
+    const table = readFileSync(file('../fixtures/trace/services-node-0.nft.json'), 'utf8')
+    expect(unreadTranslation(nft, node0, toWeb, {nft: table})).toBeUndefined()
+    expect(unreadTranslation(model, member('node-0'), toWeb, none)).toBeUndefined()
   })
 })
 
