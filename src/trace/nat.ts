@@ -79,8 +79,9 @@ function masqueradeWhy(r: Rule, packet: Packet): string {
   const outside =
     (r.args.indexOf('-s') > 0 && r.args[r.args.indexOf('-s') - 1] === '!' ? option(r, '-s') : undefined) ??
     /ip saddr != (\S+)/.exec(r.text)?.[1]
+  const not = r.chain.startsWith('KUBE-') ? '! -s' : 'ip saddr !='
   if (outside)
-    return `the source ${packet.src} is outside the cluster's pod range ${outside} (! -s): the endpoint answers this node, which un-translates the reply`
+    return `the source ${packet.src} is outside the cluster's pod range ${outside} (${not}): the endpoint answers this node, which un-translates the reply`
   return comment ? `"${comment}"` : r.text
 }
 
@@ -183,7 +184,12 @@ export function translationText(t: Translation): string[] {
       ? ''
       : ` (${c.ruleProbability !== undefined ? `--probability ${c.ruleProbability}` : 'the rest'} → ${pct(c.probability)})`
   const others = t.candidates.map((c) => `${c.to}${chance(c)}`)
-  if (t.how === 'affinity')
+  if (t.how === 'affinity' && nft)
+    lines.push(
+      `ClientIP affinity: ${t.before.src} is in ${t.path.at(-1)!.replace(/^endpoint-/, 'affinity-')}, the endpoint's set (it was sent there ` +
+        `before), so ip saddr @affinity-… sends it to ${to} again`,
+    )
+  else if (t.how === 'affinity')
     lines.push(
       `ClientIP affinity: ${t.before.src} is in ${t.path.at(-1)}'s recent list (it was sent there before), so recent --rcheck ` +
         `sends it to ${to} again${t.affinitySeconds ? ` (while it comes back within ${t.affinitySeconds} s)` : ''}`,

@@ -77,6 +77,8 @@ function exprText(e: Json): string {
     case 'prefix':
       return `${v.addr}/${v.len}`
     case 'set':
+      // a statement (update @affinity-… { ip saddr }), or an anonymous set
+      if (!Array.isArray(v)) return `${v.op} ${v.set} { ${exprText(v.elem)} }`
       return `{ ${v.map((x: Json) => (Array.isArray(x) ? `${exprText(x[0])} : ${exprText(x[1])}` : exprText(x))).join(', ')} }`
     case 'numgen':
       return `numgen ${v.mode} mod ${v.mod}`

@@ -1,7 +1,7 @@
 // netlab trace through kube-proxy's nftables mode: its table read from `nft -j list table ip
 // kube-proxy` (test/fixtures/trace/services-node-0.nft.json: node-0 of
-// test/fixtures/trace/services.yaml, written by hand as kube-proxy's nftables proxier writes it,
-// loaded into a scratch namespace and read back from the kernel), walked as the kernel does.
+// test/fixtures/trace/services.yaml with cluster.proxy nftables, as the nftables mode's plan wrote
+// it into a lab, read back from the kernel), walked as the kernel does.
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
