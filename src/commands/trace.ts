@@ -11,7 +11,7 @@ export default class Trace extends NetlabCommand {
     'remote tunnel end from the fdb), the iptables rule that accepts, drops or masquerades it. ' +
     'A frame between two pods of one node crosses its bridge, and its iptables when br_netfilter hands it over ' +
     "(bridge-nf-call-iptables, read from the node). To a Service (its ClusterIP, its name, or a node port on a node's " +
-    "address) it follows kube-proxy's DNAT (KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…) to one endpoint (--endpoint picks " +
+    "address) it follows kube-proxy's DNAT (iptables: KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…; nftables: table ip kube-proxy) to one endpoint (--endpoint picks " +
     'which), the masquerade kube-proxy marks, and the reply back to where conntrack undoes the translation. ' +
     'Names where it stops and why. With --confirm, counts that ' +
     'contradict the verdict change it. Exit 0: it arrives intact; 1: it stops or is spoiled (NAT, full-size packets ' +
