@@ -82,7 +82,7 @@ async function measure(name: string, topo: Record<string, unknown>): Promise<{up
     return {up: u.ms, down: d.ms, rules: `${kube}`}
   } catch (error) {
     code = 1
-    throw new Error(`${name}: ${(error as Error).message.split('\n')[0]}`)
+    throw new Error(`${name}: ${(error as Error).message.split('\n')[0]}`, {cause: error})
   } finally {
     if (ns().length > 0) await down(lab).catch(() => undefined)
     const left = ns()
