@@ -79,6 +79,9 @@ function withDir<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T
 const RS = String.fromCharCode(0x1e)
 const US = String.fromCharCode(0x1f)
 
+/** What a pipe takes without its writer waiting for the reader (Linux: 64 KiB); half of it, to be safe. */
+const PIPE_INPUT = 32 * 1024
+
 /** Fields that can go inline on a job line: no record, unit or line separator in them. */
 const inlineSafe = (fields: string[]) => fields.every((f) => !f.includes(RS) && !f.includes(US) && !f.includes('\n'))
 
@@ -95,8 +98,11 @@ function stepText(step: Step, file: string): string {
     return `netlink:${file}`
   }
   const spec = [['argv', ...step.argv].join('\t'), ...Object.entries(step.env ?? {}).map(([k, v]) => `env\t${k}=${v}`)]
-  // a program's input inline, as hex (any bytes); nsexec gives it to the program through a pipe
-  if (inlineSafe(spec)) {
+  // a program's input inline, as hex (any bytes); nsexec gives it to the program through a pipe,
+  // which holds PIPE_INPUT at once: a longer one (kube-proxy's rules for a node: ~0.5 MB at 200
+  // Services) would keep nsexec writing, every other namespace waiting, until the program had
+  // read it all, so it goes in a file the program reads by itself
+  if (inlineSafe(spec) && (step.stdin === undefined || step.stdin.length <= PIPE_INPUT)) {
     if (step.stdin !== undefined) spec.push(`input\t${Buffer.from(step.stdin).toString('hex')}`)
     return `exec-ops:${inline(spec)}`
   }

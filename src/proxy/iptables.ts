@@ -4,7 +4,7 @@
 // action so the plan reads as a walk through kube-proxy's chains and stays small at scale:
 // the node's base chains, one action per Service (its chains and rules), and the rule that must
 // come last. The iptables-restore driver runs a node's consecutive inputs as one program.
-import type {NodeModel, PlanContext, ProxyModeModule, ServiceModel} from '../model/types.js'
+import type {NodeModel, PlanContext, ProxyModeModule, ServiceModel, ServicesModel} from '../model/types.js'
 import {plural} from '../core/plural.js'
 import {
   BASE_CHAINS,
@@ -84,7 +84,7 @@ const BASE_WHY =
 
 /** What one Service's action does, in a sentence per port: where the ClusterIP (and NodePort) lead. */
 function serviceWhy(s: ServiceModel, ports: KpServicePort[], rules: KpPortRules[], node: NodeModel, podCIDR: string): string {
-  const parts = ports.map((p, i) => {
+  const parts = ports.map((p) => {
     const at = `${s.clusterIP}:${p.port}/${p.protocol}`
     const n = p.endpoints.length
     if (n === 0)
@@ -110,6 +110,14 @@ function serviceWhy(s: ServiceModel, ports: KpServicePort[], rules: KpPortRules[
   return `Service ${s.name} (${plural(size, 'rule')}): ${parts.join('. ')}.`
 }
 
+/** Each lab's Services' inputs made so far, by Service and the endpoints local to the node (nodes share them: one string each). */
+const made = new WeakMap<ServicesModel, Map<string, {why: string; input: string}>>()
+function memo(services: ServicesModel): Map<string, {why: string; input: string}> {
+  let m = made.get(services)
+  if (!m) made.set(services, (m = new Map()))
+  return m
+}
+
 export const iptablesProxy: ProxyModeModule = {
   id: 'iptables',
   summary: "kube-proxy's iptables mode: a chain per Service and per endpoint, picked at random by probability",
@@ -117,10 +125,17 @@ export const iptablesProxy: ProxyModeModule = {
     const {b, model} = ctx
     const cfg = labConfig(ctx, node)
     b.inNetns(node.netns, 'iptables-restore', ['--noflush'], BASE_WHY, baseInput(cfg))
+    const known = memo(model.services!)
     for (const s of model.services!.list) {
-      const ports = kubeProxyPorts(s)
-      const rules = ports.map((p) => portRules(p, cfg))
-      b.inNetns(node.netns, 'iptables-restore', ['--noflush'], serviceWhy(s, ports, rules, node, model.podCIDR), serviceInput(rules))
+      // a Service's rules differ from node to node only by which endpoints are the node's own
+      const key = `${s.name}\t${s.ports.flatMap((p) => p.endpoints.filter((e) => e.node === node.name).map((e) => `${e.ip}:${e.port}`)).join(' ')}`
+      let made = known.get(key)
+      if (!made) {
+        const ports = kubeProxyPorts(s)
+        const rules = ports.map((p) => portRules(p, cfg))
+        known.set(key, (made = {why: serviceWhy(s, ports, rules, node, model.podCIDR), input: serviceInput(rules)}))
+      }
+      b.inNetns(node.netns, 'iptables-restore', ['--noflush'], made.why, made.input)
     }
     b.inNetns(
       node.netns,

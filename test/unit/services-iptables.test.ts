@@ -90,28 +90,52 @@ describe('the iptables-restore driver with --noflush inputs', () => {
   const restores = inNode('node-0').filter((a) => a.tool === 'iptables-restore')
   const batch = {netns: restores[0].netns, tool: 'iptables-restore', actions: restores}
   const fail = (stderr: string): StepFailure => ({step: 0, exitCode: 1, stderr})
-  const lines = (i: number) => restores[i].stdin!.split('\n').length - 1
+  const stdin = (p: ReturnType<typeof prepare>) => (p.steps[0] as {stdin: string}).stdin
+  const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1
 
-  it("runs a namespace's consecutive inputs as one program, one after the other; the scheduler hands it them as one batch", () => {
+  it("runs a namespace's consecutive inputs as one program, one section and one COMMIT per table, every chain declared before any rule", () => {
     const p = prepare(batch)
-    expect(p.steps).toEqual([{kind: 'exec', argv: ['iptables-restore', '--noflush'], stdin: restores.map((a) => a.stdin).join('')}])
+    expect(p.steps).toHaveLength(1)
+    expect(p.steps[0]).toMatchObject({kind: 'exec', argv: ['iptables-restore', '--noflush']})
+    const text = stdin(p)
+    expect(text.match(/^\*\w+$/gm)).toEqual(['*filter', '*nat'])
+    expect(text.match(/^COMMIT$/gm)).toHaveLength(2)
+    // every line of every input is there once, in its table
+    const lines = (t: string) => t.split('\n').filter((l) => l !== '' && l !== 'COMMIT' && !l.startsWith('*'))
+    expect(lines(text).sort()).toEqual(restores.flatMap((a) => lines(a.stdin!)).sort())
+    const nat = text.slice(text.indexOf('*nat'))
+    expect(nat.search(/^-[AI] /m)).toBeGreaterThan(nat.lastIndexOf('\n:'))
+    // the scheduler hands the driver the node's inputs as one batch
     const lane = schedule(plan)
       .flatMap((s) => s.lanes)
       .find((l) => l.netns === restores[0].netns && l.batches.some((b) => b.tool === 'iptables-restore'))!
     expect(lane.batches.find((b) => b.tool === 'iptables-restore')!.actions).toEqual(restores)
   })
 
-  it('the line the program names is the Service blamed: inputs before it are in, those after never ran', () => {
+  it('the line the program names is the input blamed; tables commit in order: inputs wholly in earlier ones are in, the rest never ran', () => {
     const p = prepare(batch)
-    const at = lines(0) + lines(1) + 2 // the second line of the third input (web-local)
-    const o = outcome(p, fail(`iptables-restore v1.8.9 (nf_tables): Couldn't load match \`bogus'\n\nError occurred at line: ${at}`))
+    const text = stdin(p)
+    // a nat rule of web-local (restores[2]): the filter table (the base chains, empty's REJECT) was committed
+    const at = lineOf(text, '-A KUBE-NODEPORTS -m comment --comment default/web-local')
+    const o = outcome(p, fail(`iptables-restore: line ${at} failed: No chain/target/match by that name.`))
     expect(o.failed).toBe(restores[2])
-    expect(o.applied).toEqual(restores.slice(0, 2))
-    expect(o.notRun).toEqual(restores.slice(3))
-    // a table refused at its COMMIT (nf_tables) names that COMMIT line: still the input it ends
-    const commit = outcome(p, fail(`Chain 'X' does not exist\nError occurred at line: ${lines(0)}`))
-    expect(commit.failed).toBe(restores[0])
-    expect(commit.applied).toEqual([])
+    expect(o.applied).toEqual([restores[3]]) // empty: filter only
+    expect(o.unknown).toEqual([restores[0]]) // the base chains: filter committed, nat not
+    expect(o.notRun).toEqual([restores[1], restores[4]])
+    expect(o.error?.command).toContain('default/web-local')
+  })
+
+  it('a table refused at its COMMIT is blamed on the one input whose lines use the name the error quotes', () => {
+    const p = prepare(batch)
+    const text = stdin(p)
+    const sep = /KUBE-SEP-\w+/.exec(restores[1].stdin!)![0]
+    const commit = text.split('\n').lastIndexOf('COMMIT') + 1
+    const o = outcome(p, fail(`iptables-restore v1.8.9 (nf_tables): Chain '${sep}' does not exist\nError occurred at line: ${commit}`))
+    expect(o.failed).toBe(restores[1])
+    // without a name to go by: no input is blamed, and none is said to be applied that was not
+    const none = outcome(p, fail(`something else\nError occurred at line: ${commit}`))
+    expect(none.failed).toBeUndefined()
+    expect(none.applied).toEqual([restores[3]])
   })
 
   it('no line named: the inputs of that program are unknown (possibly applied), not guessed', () => {
@@ -122,11 +146,14 @@ describe('the iptables-restore driver with --noflush inputs', () => {
 
   it('a test fault replaces one input by one that really fails, and is the one blamed', () => {
     const p = prepare(batch, {faultAt: restores[1].id})
-    expect((p.steps[0] as {stdin: string}).stdin).toContain('NETLAB-INJECTED-FAULT')
-    const at = lines(0) + 3 // the fault table's COMMIT
-    const o = outcome(p, fail(`Chain 'NETLAB-INJECTED-FAULT' does not exist\nError occurred at line: ${at}`))
+    const text = stdin(p)
+    const o = outcome(
+      p,
+      fail(`iptables-restore: line ${lineOf(text, 'NETLAB-INJECTED-FAULT')} failed: No chain/target/match by that name.`),
+    )
     expect(o.failed).toBe(restores[1])
     expect(o.error?.command).toContain('fault injected')
+    expect(o.applied).toEqual([])
   })
 
   it('whole-table inputs (policy apply, no options) still run one program each', () => {
