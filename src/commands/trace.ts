@@ -10,25 +10,36 @@ export default class Trace extends NetlabCommand {
     'the interface it came in by), the device and neighbour it leaves by (on an overlay: the ' +
     'remote tunnel end from the fdb), the iptables rule that accepts, drops or masquerades it. ' +
     'A frame between two pods of one node crosses its bridge, and its iptables when br_netfilter hands it over ' +
-    '(bridge-nf-call-iptables, read from the node). Names where it stops and why. With --confirm, counts that ' +
+    "(bridge-nf-call-iptables, read from the node). To a Service (its ClusterIP, its name, or a node port on a node's " +
+    "address) it follows kube-proxy's DNAT (iptables: KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…; nftables: table ip kube-proxy) to one endpoint (--endpoint picks " +
+    'which), the masquerade kube-proxy marks, and the reply back to where conntrack undoes the translation. ' +
+    'Names where it stops and why. With --confirm, counts that ' +
     'contradict the verdict change it. Exit 0: it arrives intact; 1: it stops or is spoiled (NAT, full-size packets ' +
     'lost to an MTU, either way) or --confirm saw it lost; 2: bad input.'
-  static override usage = 'trace [--lab LAB] SRC DST [--proto tcp|udp|icmp] [--port N] [--confirm]'
+  static override usage = 'trace [--lab LAB] SRC DST [--proto tcp|udp|icmp] [--port N] [--endpoint IP[:PORT]] [--confirm]'
   static override examples = [
     '<%= config.bin %> trace web-0 db',
     '<%= config.bin %> trace web-0 db --proto tcp --port 5432',
     '<%= config.bin %> trace web-0 db --confirm',
+    '<%= config.bin %> trace web-0 10.96.0.10 --proto tcp --port 80',
+    '<%= config.bin %> trace outside node-1 --port 30080 --endpoint 10.244.1.2',
     '<%= config.bin %> trace --lab three-node node-2-p0 internet --json',
   ]
   static override args = {
     src: Args.string({description: 'the member the packet leaves from (a node, pod, router or external host)', required: true}),
-    dst: Args.string({description: 'the member it is for (its primary address), or an IPv4 address', required: true}),
+    dst: Args.string({
+      description: 'the member it is for (its primary address), a Service (its ClusterIP), or an IPv4 address',
+      required: true,
+    }),
   }
   static override flags = {
     json: NetlabCommand.jsonFlag,
     lab: NetlabCommand.labFlag,
     proto: Flags.string({description: 'the protocol (default: icmp; tcp when --port is given)', options: ['icmp', 'tcp', 'udp']}),
     port: Flags.integer({description: 'the destination port (tcp, udp)', min: 1, max: 65535}),
+    endpoint: Flags.string({
+      description: "to a Service: the endpoint (IP or IP:PORT) to follow where kube-proxy chooses at random (default: its chain's first)",
+    }),
     confirm: Flags.boolean({
       description:
         "send one real ping along the path and show each hop's packet counters (a lab address only); counts that contradict the verdict change it",
@@ -44,7 +55,7 @@ export default class Trace extends NetlabCommand {
       import('../trace/render.js'),
       import('../host/preflight.js'),
     ])
-    const opts = {lab: flags.lab, proto: flags.proto as 'icmp' | 'tcp' | 'udp' | undefined, port: flags.port}
+    const opts = {lab: flags.lab, proto: flags.proto as 'icmp' | 'tcp' | 'udp' | undefined, port: flags.port, endpoint: flags.endpoint}
     const {lab, model, from, to} = resolveEnds(args.src, args.dst, opts)
     requireRoot('netlab trace')
     const result = await traceLab(lab, model, from, to, opts)

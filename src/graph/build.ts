@@ -1,7 +1,8 @@
 // LabModel -> Graph: what a lab is made of, as boxes and lines. Pure. The members and cables come
 // from the model; routes come from the routing mode's own graph hook, so a new mode draws its
 // routes (or its overlay) without this file knowing it. Big labs are drawn in part: the first
-// and last nodes and pods, and one box saying what was left out.
+// and last nodes and pods, and one box saying what was left out. A lab's Services are boxes of
+// their own (a ClusterIP is no interface's address), with an arrow to each endpoint pod.
 import {allPods, type LabModel, type NodeModel, type PodModel} from '../model/types.js'
 import {namespaceOf, namespacesOf} from '../model/namespaces.js'
 import {NAMESPACE_NAME_LABEL} from '../topology/policies.js'
@@ -57,6 +58,7 @@ export function buildGraph(model: LabModel, options: GraphOptions = {}): Graph {
   drawOtherMembers(d)
   drawModeExtras(d)
   drawNamespaces(d)
+  drawServices(d)
   return {
     lab: model.lab,
     title:
@@ -172,6 +174,55 @@ function drawModeExtras({model, opt, clusters, nodes, edges, notes}: Drawing): v
   // a mode with its own firewall says where it translates in its own notes
   if (model.ipMasq && !mode.firewall)
     notes.push(`ipMasq on: each node masquerades its pods' traffic that leaves ${model.podCIDR} (never pod to pod)`)
+}
+
+/**
+ * The Services: one box each (its ClusterIP, ports, node ports), a dashed arrow to each endpoint
+ * pod that is drawn, labelled with the port it is reached on. More Services than nodes drawn:
+ * the first two, and one box for the rest.
+ */
+function drawServices({model, opt, nodes, edges, notes}: Drawing): void {
+  const services = model.services
+  if (!services) return
+  const {shown, hidden} = sample(services.list, opt.maxNodes)
+  const drawn = new Set(nodes.map((x) => x.id))
+  let missing = 0
+  for (const s of shown) {
+    const ports = s.ports.map(
+      (p) => `${p.port}/${p.protocol} → ${p.targetPort}${p.nodePort !== undefined ? ` · node port ${p.nodePort}` : ''}`,
+    )
+    const policy = [
+      ...(s.type === 'NodePort' && s.externalTrafficPolicy === 'Local' ? ['externalTrafficPolicy Local'] : []),
+      ...(s.sessionAffinity === 'ClientIP' ? ['ClientIP affinity'] : []),
+    ]
+    const none = s.ports.every((p) => p.endpoints.length === 0) ? ['no endpoints: refused'] : []
+    nodes.push({
+      id: ids.service(s.name),
+      kind: 'service',
+      label: [`service ${s.name}`, `ClusterIP ${s.clusterIP}`, ...ports, ...policy, ...none],
+    })
+    // one arrow per endpoint pod, its ports on it (a pod may serve several ports of one Service)
+    const byPod = new Map<string, number[]>()
+    for (const p of s.ports) for (const e of p.endpoints) byPod.set(e.pod, [...new Set([...(byPod.get(e.pod) ?? []), e.port])])
+    for (const [pod, ports] of byPod) {
+      if (!drawn.has(ids.member(pod))) {
+        missing++
+        continue
+      }
+      edges.push({from: ids.service(s.name), to: ids.member(pod), kind: 'endpoint', label: `:${ports.join(', :')}`, directed: true})
+    }
+  }
+  if (hidden.length > 0)
+    nodes.push({
+      id: ids.more('services'),
+      kind: 'more',
+      label: [`… ${plural(hidden.length, 'more Service', 'more Services')}`, `${hidden[0].name} … ${hidden[hidden.length - 1].name}`],
+    })
+  notes.push(
+    `services: kube-proxy's ${services.proxy} mode in every node turns a connection to a ClusterIP (range ${services.serviceCIDR}) ` +
+      `into one to an endpoint (DNAT); the dashed arrows are the endpoints`,
+    ...(missing > 0 ? [`${plural(missing, 'endpoint arrow')} to pods not drawn are left out; netlab graph --full draws them`] : []),
+  )
 }
 
 function drawNode(d: Drawing, n: NodeModel): void {

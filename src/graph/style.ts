@@ -18,6 +18,7 @@ export const BOX: Record<string, BoxStyle> = {
   external: {fill: '#eeeeee', stroke: '#666666', shape: 'box'},
   router: {fill: '#fde2cf', stroke: '#c0602a', shape: 'box'},
   more: {fill: '#ffffff', stroke: '#999999', shape: 'box'},
+  service: {fill: '#e3f4f4', stroke: '#2a8a8a', shape: 'box'},
   note: {fill: '#fafafa', stroke: '#bbbbbb', shape: 'note'},
 }
 export const PLAIN_BOX: BoxStyle = {fill: '#ffffff', stroke: '#555555', shape: 'box'}
@@ -37,6 +38,8 @@ export const LINE: Record<string, LineStyle> = {
   overlay: {color: '#7a3fa0', pattern: 'dashed', constraint: false},
   // the VPC handing a pod address to the node that holds it (aws-vpc, vpc-native)
   delivery: {color: '#3b6ea5', pattern: 'dashed', constraint: false},
+  // a Service's ClusterIP to one of its endpoints (kube-proxy's DNAT, in every node)
+  endpoint: {color: '#2a8a8a', pattern: 'dashed', constraint: false},
 }
 export const PLAIN_LINE: LineStyle = {color: '#555555', pattern: 'solid', constraint: false}
 

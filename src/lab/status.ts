@@ -1,5 +1,6 @@
 // `netlab status`: what a lab is made of, read from its saved model, checked against the
 // namespaces that actually exist.
+import {alignColumns} from '../core/columns.js'
 import {netlabCmd} from '../core/invocation.js'
 import {NetlabError, UsageError} from '../core/errors.js'
 import {allNetns, allPods, type LabModel} from '../model/types.js'
@@ -12,6 +13,7 @@ import {requireState} from './require-state.js'
 import {pendingApply, type PendingApply} from './policy.js'
 import {workloadStatus, type WorkloadStatus} from './workload.js'
 import {plural} from '../core/plural.js'
+import {renderServices, servicesStatus, type ServicesStatus} from './services-status.js'
 
 export interface StatusReport {
   lab: string
@@ -50,6 +52,8 @@ export interface StatusReport {
   workload?: WorkloadStatus
   /** a `policy apply` running, or killed before it finished (and what the next command does about it) */
   policyApply?: PendingApply
+  /** labs with services: kube-proxy's mode, the service range, each Service with its ports and endpoints */
+  services?: ServicesStatus
 }
 
 /** The lab to act on: the one named, or the only one there is. */
@@ -123,6 +127,7 @@ export function statusOf(lab: string): StatusReport {
       : {}),
     ...(workload ? {workload} : {}),
     ...(pending ? {policyApply: pending} : {}),
+    ...(m.services ? {services: servicesStatus(m.services)} : {}),
   }
 }
 
@@ -160,13 +165,7 @@ export function renderStatus(s: StatusReport): string {
   // whatever else the routing mode added (routers, …), by kind
   for (const x of s.members.filter((x) => !['fabric', 'node', 'pod', 'external'].includes(x.kind)))
     rows.push([`${x.name} (${x.kind})`, '', x.ips.join(', '), '', x.netns])
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
-  const table = rows.map((r) =>
-    r
-      .map((cell, c) => cell.padEnd(widths[c]))
-      .join('  ')
-      .trimEnd(),
-  )
+  const table = alignColumns(rows)
   const underlay = multi ? s.segments.map((x) => `${x.index}: ${x.cidr}`).join(', ') : s.underlay
   const pods = vpcPods
     ? `pods hold VPC addresses of ${s.podCIDR}`
@@ -199,6 +198,7 @@ export function renderStatus(s: StatusReport): string {
     ...namespaces,
     ...policies,
     ...(s.workload ? ['', workloadLine(s.workload)] : []),
+    ...(s.services ? ['', ...renderServices(s.services)] : []),
     ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
     ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),
   ]

@@ -12,6 +12,8 @@ export const graphIds = {
   fabric: 'cluster:fabric',
   /** something that is no namespace of the lab: an overlay network a mode draws as one box */
   virtual: (name: string) => `virtual:${name}`,
+  /** a Service: its ClusterIP, an address no namespace holds (kube-proxy's rules in every node) */
+  service: (name: string) => `service:${name}`,
   /** a box standing for what a big lab's picture leaves out (its own prefix: no member can take the id) */
   more: (what: string) => `more:${what}`,
 }

@@ -145,166 +145,109 @@ export function categorize(s: KpServicePort, nodeName: string) {
   return {...p, cluster, local: localEps, reachable, hasAny}
 }
 
-/** The rules of one Service port (syncProxyRules' loop body, in its order). */
-export function portRules(s: KpServicePort, cfg: KpConfig): KpPortRules {
+/** `-A CHAIN -m comment --comment COMMENT …`: how kube-proxy starts most rules. */
+const commented = (chain: string, comment: string, ...rest: string[]) =>
+  ['-A', chain, '-m', 'comment', '--comment', comment, ...rest].join(' ')
+
+/** What one Service port's rules depend on: its categorized endpoints, its chains, and which of them it uses (syncProxyRules' variables). */
+function portPlan(s: KpServicePort, cfg: KpConfig) {
   const c = categorize(s, cfg.nodeName)
   const name = servicePortName(s)
   const [svc, svl, ext, fw] = [serviceChain('SVC', s), serviceChain('SVL', s), serviceChain('EXT', s), serviceChain('FW', s)]
-  const out: KpPortRules = {filter: [], natChains: [], nat: []}
-  const usesClusterChain = c.cluster.length > 0 && c.usesCluster
-  const usesLocalChain = c.local.length > 0 && c.usesLocal
-  const internalChain = c.internalLocal ? svl : svc
-  const hasInternal = c.hasAny && !(c.internalLocal && c.local.length === 0)
-  const externalChain = c.externalLocal ? svl : svc
-  const hasExternal = c.hasAny && !(c.externalLocal && c.local.length === 0)
-  const usesExt = c.hasAny && c.external
   const lbIPs = s.loadBalancerIPs ?? []
-  const usesFW = c.hasAny && lbIPs.length > 0 && !!s.loadBalancerSourceRanges?.length
-  const [internalTarget, internalComment] = !c.hasAny
-    ? ['REJECT', q(`${name} has no endpoints`)]
-    : ['DROP', q(`${name} has no local endpoints`)]
-  const externalTarget = internalTarget
-  const externalComment = internalComment
+  // no endpoint anywhere: REJECT; endpoints, but none this policy may use here: DROP
+  const [target, comment] = !c.hasAny ? ['REJECT', q(`${name} has no endpoints`)] : ['DROP', q(`${name} has no local endpoints`)]
   const match = (...rest: string[]) => ['-m', proto(s), '-p', proto(s), ...rest]
-  const vip = (ip: string, port: number) => match('-d', ip, '--dport', String(port))
-  const line = (words: string[]) => words.join(' ')
-  if (usesExt) out.natChains.push(ext)
-  if (usesFW) out.natChains.push(fw)
+  return {
+    c,
+    name,
+    svc,
+    svl,
+    ext,
+    fw,
+    lbIPs,
+    target,
+    comment,
+    match,
+    vip: (ip: string, port: number) => match('-d', ip, '--dport', String(port)),
+    internalChain: c.internalLocal ? svl : svc,
+    hasInternal: c.hasAny && !(c.internalLocal && c.local.length === 0),
+    externalChain: c.externalLocal ? svl : svc,
+    hasExternal: c.hasAny && !(c.externalLocal && c.local.length === 0),
+    usesExt: c.hasAny && c.external,
+    usesFW: c.hasAny && lbIPs.length > 0 && !!s.loadBalancerSourceRanges?.length,
+  }
+}
 
+/** How traffic for the Service port is caught: in nat KUBE-SERVICES and KUBE-NODEPORTS, or refused in filter. */
+function captures(s: KpServicePort, cfg: KpConfig, k: ReturnType<typeof portPlan>, out: KpPortRules): void {
+  const {c, name, ext, fw, lbIPs, target, comment, match, vip} = k
   // a connection to the ClusterIP jumps to the Service's chain; with no endpoints it is refused
-  if (hasInternal)
-    out.nat.push(
-      line([
-        '-A',
-        'KUBE-SERVICES',
-        '-m',
-        'comment',
-        '--comment',
-        q(`${name} cluster IP`),
-        ...vip(s.clusterIP, s.port),
-        '-j',
-        internalChain,
-      ]),
-    )
-  else
-    out.filter.push(
-      line(['-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', internalComment, ...vip(s.clusterIP, s.port), '-j', internalTarget]),
-    )
-
+  if (k.hasInternal) out.nat.push(commented('KUBE-SERVICES', q(`${name} cluster IP`), ...vip(s.clusterIP, s.port), '-j', k.internalChain))
+  else out.filter.push(commented('KUBE-SERVICES', comment, ...vip(s.clusterIP, s.port), '-j', target))
   for (const ip of s.externalIPs ?? []) {
-    if (c.hasAny)
-      out.nat.push(line(['-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', q(`${name} external IP`), ...vip(ip, s.port), '-j', ext]))
-    if (!hasExternal)
-      out.filter.push(
-        line(['-A', 'KUBE-EXTERNAL-SERVICES', '-m', 'comment', '--comment', externalComment, ...vip(ip, s.port), '-j', externalTarget]),
-      )
+    if (c.hasAny) out.nat.push(commented('KUBE-SERVICES', q(`${name} external IP`), ...vip(ip, s.port), '-j', ext))
+    if (!k.hasExternal) out.filter.push(commented('KUBE-EXTERNAL-SERVICES', comment, ...vip(ip, s.port), '-j', target))
   }
   for (const ip of lbIPs) {
-    if (c.hasAny)
-      out.nat.push(
-        line([
-          '-A',
-          'KUBE-SERVICES',
-          '-m',
-          'comment',
-          '--comment',
-          q(`${name} loadbalancer IP`),
-          ...vip(ip, s.port),
-          '-j',
-          usesFW ? fw : ext,
-        ]),
-      )
-    if (usesFW)
-      out.filter.push(
-        line([
-          '-A',
-          'KUBE-PROXY-FIREWALL',
-          '-m',
-          'comment',
-          '--comment',
-          q(`${name} traffic not accepted by ${fw}`),
-          ...vip(ip, s.port),
-          '-j',
-          'DROP',
-        ]),
-      )
+    if (c.hasAny) out.nat.push(commented('KUBE-SERVICES', q(`${name} loadbalancer IP`), ...vip(ip, s.port), '-j', k.usesFW ? fw : ext))
+    if (k.usesFW)
+      out.filter.push(commented('KUBE-PROXY-FIREWALL', q(`${name} traffic not accepted by ${fw}`), ...vip(ip, s.port), '-j', 'DROP'))
   }
-  if (!hasExternal)
-    for (const ip of lbIPs)
-      out.filter.push(
-        line(['-A', 'KUBE-EXTERNAL-SERVICES', '-m', 'comment', '--comment', externalComment, ...vip(ip, s.port), '-j', externalTarget]),
-      )
-
+  if (!k.hasExternal)
+    for (const ip of lbIPs) out.filter.push(commented('KUBE-EXTERNAL-SERVICES', comment, ...vip(ip, s.port), '-j', target))
   if (s.nodePort) {
+    const port = String(s.nodePort)
     if (c.hasAny) {
       if (cfg.localhostNodePorts && cfg.nfacct && !cfg.nodePortAddresses)
         out.nat.push(
-          line([
-            '-A',
+          commented(
             'KUBE-NODEPORTS',
-            '-m',
-            'comment',
-            '--comment',
             name,
-            ...match('-d', '127.0.0.0/8', '--dport', String(s.nodePort)),
+            ...match('-d', '127.0.0.0/8', '--dport', port),
             '-m',
             'nfacct',
             '--nfacct-name',
             'localhost_nps_accepted_pkts',
             '-j',
             ext,
-          ]),
+          ),
         )
-      out.nat.push(line(['-A', 'KUBE-NODEPORTS', '-m', 'comment', '--comment', name, ...match('--dport', String(s.nodePort)), '-j', ext]))
+      out.nat.push(commented('KUBE-NODEPORTS', name, ...match('--dport', port), '-j', ext))
     }
-    if (!hasExternal)
+    if (!k.hasExternal)
       out.filter.push(
-        line([
-          '-A',
-          'KUBE-EXTERNAL-SERVICES',
-          '-m',
-          'comment',
-          '--comment',
-          externalComment,
-          '-m',
-          'addrtype',
-          '--dst-type',
-          'LOCAL',
-          ...match('--dport', String(s.nodePort)),
-          '-j',
-          externalTarget,
-        ]),
+        commented('KUBE-EXTERNAL-SERVICES', comment, '-m', 'addrtype', '--dst-type', 'LOCAL', ...match('--dport', port), '-j', target),
       )
   }
   // the load balancer's health checks (only eTP Local load balancers have them: kube-proxy's NeedsHealthCheck)
   if (s.healthCheckNodePort && c.externalLocal)
     out.filter.push(
-      line([
-        '-A',
-        'KUBE-NODEPORTS',
-        '-m',
-        'comment',
-        '--comment',
-        q(`${name} health check node port`),
-        ...match('--dport', String(s.healthCheckNodePort)),
-        '-j',
-        'ACCEPT',
-      ]),
+      commented('KUBE-NODEPORTS', q(`${name} health check node port`), ...match('--dport', String(s.healthCheckNodePort)), '-j', 'ACCEPT'),
     )
+}
 
+/** The rules of one Service port (syncProxyRules' loop body, in its order). */
+export function portRules(s: KpServicePort, cfg: KpConfig): KpPortRules {
+  const k = portPlan(s, cfg)
+  const {c, name, svc, svl, ext, fw} = k
+  const out: KpPortRules = {filter: [], natChains: [], nat: []}
+  if (k.usesExt) out.natChains.push(ext)
+  if (k.usesFW) out.natChains.push(fw)
+  captures(s, cfg, k, out)
   // off-cluster clients of the ClusterIP are masqueraded (their replies must come back through this node)
-  const clusterArgs = ['-m', 'comment', '--comment', q(`${name} cluster IP`), ...vip(s.clusterIP, s.port)]
-  if (hasInternal) {
-    if (cfg.masqueradeAll) out.nat.push(line(['-A', internalChain, ...clusterArgs, '-j', 'KUBE-MARK-MASQ']))
-    else if (cfg.clusterCIDR) out.nat.push(line(['-A', internalChain, ...clusterArgs, '!', '-s', cfg.clusterCIDR, '-j', 'KUBE-MARK-MASQ']))
+  const clusterIP = [q(`${name} cluster IP`), ...k.vip(s.clusterIP, s.port)] as const
+  if (k.hasInternal) {
+    if (cfg.masqueradeAll) out.nat.push(commented(k.internalChain, ...clusterIP, '-j', 'KUBE-MARK-MASQ'))
+    else if (cfg.clusterCIDR) out.nat.push(commented(k.internalChain, ...clusterIP, '!', '-s', cfg.clusterCIDR, '-j', 'KUBE-MARK-MASQ'))
   }
-  if (usesExt) out.nat.push(...externalRules(name, ext, svc, externalChain, hasExternal, c.externalLocal, cfg))
-  if (usesFW) out.nat.push(...firewallRules(name, fw, ext, lbIPs, s.loadBalancerSourceRanges!, cfg.nodeIP))
-  if (usesClusterChain) {
+  if (k.usesExt) out.nat.push(...externalRules(name, ext, svc, k.externalChain, k.hasExternal, c.externalLocal, cfg))
+  if (k.usesFW) out.nat.push(...firewallRules(name, fw, ext, k.lbIPs, s.loadBalancerSourceRanges!, cfg.nodeIP))
+  if (c.cluster.length > 0 && c.usesCluster) {
     out.natChains.push(svc)
     out.nat.push(...dispatch(s, name, svc, c.cluster))
   }
-  if (usesLocalChain) {
+  if (c.local.length > 0 && c.usesLocal) {
     out.natChains.push(svl)
     out.nat.push(...dispatch(s, name, svl, c.local))
   }
@@ -312,11 +255,9 @@ export function portRules(s: KpServicePort, cfg: KpConfig): KpPortRules {
     const sep = endpointChain(s, ep)
     out.natChains.push(sep)
     // hairpin: an endpoint reaching itself through the Service is masqueraded, or its reply would skip the DNAT's undoing
-    out.nat.push(line(['-A', sep, '-m', 'comment', '--comment', name, '-s', ep.ip, '-j', 'KUBE-MARK-MASQ']))
+    out.nat.push(commented(sep, name, '-s', ep.ip, '-j', 'KUBE-MARK-MASQ'))
     const recent = s.affinityTimeout !== undefined ? ['-m', 'recent', '--name', sep, '--set'] : []
-    out.nat.push(
-      line(['-A', sep, '-m', 'comment', '--comment', name, ...recent, ...match('-j', 'DNAT', '--to-destination', `${ep.ip}:${ep.port}`)]),
-    )
+    out.nat.push(commented(sep, name, ...recent, ...k.match('-j', 'DNAT', '--to-destination', `${ep.ip}:${ep.port}`)))
   }
   return out
 }

@@ -84,7 +84,7 @@ const BASE_WHY =
 
 /** What one Service's action does, in a sentence per port: where the ClusterIP (and NodePort) lead. */
 function serviceWhy(s: ServiceModel, ports: KpServicePort[], rules: KpPortRules[], node: NodeModel, podCIDR: string): string {
-  const parts = ports.map((p, i) => {
+  const parts = ports.map((p) => {
     const at = `${s.clusterIP}:${p.port}/${p.protocol}`
     const n = p.endpoints.length
     if (n === 0)

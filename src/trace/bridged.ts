@@ -25,7 +25,7 @@ export function decideBridged(model: LabModel, b: Bridged, snap: Omit<Snapshot, 
   const nf = snap.bridgeNf?.trim()
   if (nf !== '1') {
     const why = nf ? `net.bridge.bridge-nf-call-iptables is ${nf}` : 'br_netfilter is not loaded'
-    return {hop: {...base, text: `${across}; ${why}, so ${b.node.name}'s iptables does not see it`}, packet}
+    return {hop: {...base, unfiltered: true, text: `${across}; ${why}, so ${b.node.name}'s iptables does not see it`}, packet}
   }
   const fw = firewallStep({
     model,

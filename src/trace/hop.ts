@@ -1,12 +1,14 @@
-// One hop of a trace, decided from one namespace's snapshot: is the packet for this member, may
-// it be forwarded, where does the kernel route it, would iptables pass it (and NAT it), which
+// One hop of a trace, decided from one namespace's snapshot: is the packet for this member (after
+// a Service's DNAT, ./nat.ts), may it be forwarded, where does the kernel route it, would
+// iptables pass it (and NAT it), which
 // neighbour and, on an overlay, which remote tunnel end it goes to, and which lab member that is.
 // Pure: every fact comes from the snapshot (the kernel's own answers) and the lab model (who holds
 // which address). ./trace.ts reads the snapshots and walks the hops.
 import type {LabModel, Member} from '../model/types.js'
 import {VXLAN_OVERHEAD} from '../modes/vxlan.js'
 import {describeVerdict, evaluate, inCidr, parseSave, type Verdict, type Where} from './iptables.js'
-import type {Hop, IpLink, Packet, Snapshot, StopKind} from './types.js'
+import {evaluateNft, parseNft} from './nft.js'
+import type {Hop, IpLink, Packet, Snapshot, StopKind, Translation} from './types.js'
 
 /** Where the packet goes next: the member, and how to find the interface it arrives by there. */
 export interface NextHop {
@@ -46,6 +48,11 @@ export interface HopInput {
   packet: Packet
   /** the interface it came in by; undefined at the source */
   iif?: string
+  /**
+   * the DNAT this namespace gives it (./nat.ts: kube-proxy's, to a Service's endpoint): the hop is
+   * decided for the translated packet, and `snap.route` is the route of that one
+   */
+  translation?: Translation
 }
 
 /** The member holding an address, by the lab model. */
@@ -125,6 +132,8 @@ function firewallText(v: Verdict | undefined, table: string): string | undefined
 
 /** What the steps of one hop share: where it is, the packet as it came and as it leaves, and how to stop there. */
 interface Ctx extends HopInput {
+  /** the packet as it came, before a DNAT here */
+  input: Packet
   first: boolean
   /** the hop so far: member, interfaces, next-hop address */
   out: Hop
@@ -149,21 +158,37 @@ export function firewallStep(a: {
   packet: Packet
   chain: string
   where: Where
+  /** the DNAT this packet got here: the masquerade kube-proxy marks it for (KUBE-MARK-MASQ) is no fault */
+  translation?: Translation
 }): FirewallOutcome {
-  const {model, member, snap, packet, chain} = a
+  const {model, member, snap, packet, chain, translation} = a
   const tables = parseSave(snap.iptables)
-  const where: Where = {...a.where, local: new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!)))}
+  const where: Where = {
+    ...a.where,
+    mark: translation?.mark,
+    local: new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!))),
+  }
   const filter = evaluate(tables, 'filter', chain, packet, where)
   if (filter?.verdict === 'drop')
     return {stop: {kind: 'drop', reason: dropReason(member, filter, chain)}, firewall: describeVerdict(filter)}
-  const nat = evaluate(tables, 'nat', 'POSTROUTING', packet, where)
-  const masq = nat?.verdict === 'masquerade' ? nat : undefined
-  const firewall = [firewallText(filter, 'filter'), masq && describeVerdict(masq, 'nat')].filter(Boolean).join('; ') || undefined
+  // kube-proxy's nftables mode: its own filter chains (what has no endpoint), after iptables'
+  const nft = parseNft(snap.nft)
+  const nftFilter = nft && evaluateNft(nft, 'filter', chain.toLowerCase(), packet, where)
+  if (nftFilter?.verdict === 'drop')
+    return {stop: {kind: 'drop', reason: nftDropReason(member, nftFilter, packet)}, firewall: describeVerdict(nftFilter, 'nftables')}
+  // a reply: conntrack undoes the connection's NAT, the nat table is not asked
+  const nat = packet.established ? undefined : evaluate(tables, 'nat', 'POSTROUTING', packet, where)
+  const nftNat = nft && !packet.established ? evaluateNft(nft, 'nat', 'postrouting', packet, where) : undefined
+  const masq = nat?.verdict === 'masquerade' ? nat : nftNat?.verdict === 'masquerade' ? nftNat : undefined
+  const firewall =
+    [firewallText(filter, 'filter'), masq && describeVerdict(masq, masq === nftNat ? 'nftables' : 'nat')].filter(Boolean).join('; ') ||
+    undefined
   if (!masq) return {firewall, leaving: packet}
   const natted = masq.toSource ?? snap.links.find((l) => l.ifname === where.oif)?.addr_info?.find((x) => x.family !== 'inet6')?.local
   // only pod to pod must keep its source: a pod's packet to a node's underlay address is the lab's
   // own ipMasq's to take (`! -d podCIDR`), as flannel's is
-  if (isPodAddress(model, packet.src) && isPodAddress(model, packet.dst))
+  const kubeProxy = !!translation && (masq.path.includes('KUBE-POSTROUTING') || masq.path.includes('masquerading'))
+  if (isPodAddress(model, packet.src) && isPodAddress(model, packet.dst) && !kubeProxy)
     return {
       stop: {
         kind: 'masquerade',
@@ -178,9 +203,11 @@ export function firewallStep(a: {
 
 /** Decide one hop. */
 export function decideHop(input: HopInput): HopDecision {
-  const {model, member, snap, packet, iif} = input
+  const {model, member, snap, iif, translation} = input
+  // after a DNAT the kernel routes, filters and delivers the translated packet
+  const packet = translation?.packet ?? input.packet
   const first = iif === undefined
-  const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: ''}
+  const base: Hop = {member: member.name, kind: member.kind, in: iif, src: packet.src, text: '', ...(translation ? {translation} : {})}
   const stop = (kind: StopKind, reason: string, extra: Partial<Hop> = {}): HopDecision => ({
     hop: {...base, ...extra, text: reason, problem: {kind, reason}},
     packet,
@@ -188,8 +215,12 @@ export function decideHop(input: HopInput): HopDecision {
   })
 
   if (holds(snap.links, packet.dst)) {
-    const v = first ? undefined : evaluate(parseSave(snap.iptables), 'filter', 'INPUT', packet, {iif})
+    const local = new Set(snap.links.flatMap((l) => (l.addr_info ?? []).map((x) => x.local!)))
+    const v = first ? undefined : evaluate(parseSave(snap.iptables), 'filter', 'INPUT', packet, {iif, local})
     if (v?.verdict === 'drop') return stop('drop', dropReason(member, v, 'INPUT'), {firewall: describeVerdict(v)})
+    const nft = first ? undefined : parseNft(snap.nft)
+    const n = nft && evaluateNft(nft, 'filter', 'input', packet, {iif, local})
+    if (n?.verdict === 'drop') return stop('drop', nftDropReason(member, n, packet), {firewall: describeVerdict(n, 'nftables')})
     const text = first ? `${packet.dst} is ${member.name}'s own address` : `arrives: ${member.name} holds ${packet.dst}`
     return {hop: {...base, text}, packet, delivered: true}
   }
@@ -207,15 +238,27 @@ export function decideHop(input: HopInput): HopDecision {
 
   // the firewall: filter decides, then nat's POSTROUTING may rewrite the source
   const chain = first ? 'OUTPUT' : 'FORWARD'
-  const fw = firewallStep({model, member, snap, packet, chain, where: {iif, oif: r.dev}})
+  const fw = firewallStep({model, member, snap, packet, chain, where: {iif, oif: r.dev}, translation})
   if ('stop' in fw) return stop(fw.stop.kind, fw.stop.reason, {...out, firewall: fw.firewall})
   const {firewall, leaving} = fw
-  const ctx: Ctx = {...input, first, out, leaving, firewall, stop: (k, reason, extra) => stop(k, reason, {...out, firewall, ...extra})}
+  const ctx: Ctx = {
+    ...input,
+    input: input.packet,
+    packet,
+    first,
+    out,
+    leaving,
+    firewall,
+    stop: (k, reason, extra) => stop(k, reason, {...out, firewall, ...extra}),
+  }
   const link = snap.links.find((l) => l.ifname === r.dev)
   return link?.linkinfo?.info_kind === 'vxlan' ? overlayHop(ctx, link) : linkHop(ctx, link, !!r.gateway)
 }
 
-const srcText = (c: Ctx) => (c.leaving.src !== c.packet.src ? `, source masqueraded to ${c.leaving.src}` : '')
+const srcText = (c: Ctx) =>
+  c.leaving.src === c.packet.src
+    ? ''
+    : `, source masqueraded to ${c.leaving.src}` + (c.translation ? ` (kube-proxy's: the endpoint sees ${c.leaving.src})` : '')
 
 /** Out by a VXLAN device: the neighbour's MAC, the fdb entry that says which node it is at, and the MTU the underlay allows. */
 function overlayHop(c: Ctx, link: IpLink): HopDecision {
@@ -286,6 +329,8 @@ function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision
       )
     answerer = {member: node, dev: 'eth0'}
   }
+  const hairpin = hairpinOff(c, answerer.member)
+  if (hairpin) return c.stop('hairpin', hairpin)
   const unanswered = failedNeigh ? ` (its neighbour entry for ${via} is ${neigh!.state!.join(',')}: ARP went unanswered)` : ''
   // a node answering for its pod is followed even so: why it does not answer is found there
   if (failedNeigh && answerer === nm) return c.stop('no-neighbour', `${member.name} gets no ARP answer for ${via} on ${oif}${unanswered}`)
@@ -311,6 +356,24 @@ function linkHop(c: Ctx, link: IpLink | undefined, routed: boolean): HopDecision
   }
 }
 
+/**
+ * A pod reaching itself through its Service (hairpin): its node routes the translated packet back
+ * out the bridge to it, so the bridge must send the frame back out the port it came in by, which
+ * it does only with hairpin mode on that port. The reason when it is off; undefined otherwise.
+ */
+function hairpinOff(c: Ctx, to: Member): string | undefined {
+  const node = c.model.nodes.find((n) => n.netns === c.member.netns)
+  const pod = node?.pods.find((p) => p.netns === to.netns)
+  if (!node || !pod || c.iif !== node.bridge || c.out.out !== node.bridge || !to.ips.includes(c.input.src)) return undefined
+  const port = c.snap.links.find((l) => l.ifname === pod.hostVeth)
+  if (port?.linkinfo?.info_slave_data?.hairpin !== false) return undefined
+  return (
+    `${c.member.name} sends it back out ${node.bridge} to ${pod.name}, the port it came in by (${pod.name} reaches itself through ` +
+    `its Service: hairpin), but hairpin mode is off on ${pod.hostVeth}: the bridge never sends a frame back out the port it came ` +
+    `in by, so it is lost (bridge link set dev ${pod.hostVeth} hairpin on)`
+  )
+}
+
 /** The node whose bridge a pod's frame to `to` crosses: `to` is another pod of the same node, reached on the link. */
 function bridgedBy(model: LabModel, from: Member, to: Member): Bridged | undefined {
   const home = model.nodes.find((n) => n.pods.some((p) => p.netns === from.netns))
@@ -320,11 +383,42 @@ function bridgedBy(model: LabModel, from: Member, to: Member): Bridged | undefin
   return {node, bridge: home.bridge, inPort: src.hostVeth, outPort: dst.hostVeth}
 }
 
+/** kube-proxy's nftables filter chains: what has no endpoint (no-endpoint-services, -nodeports), or no such ClusterIP port. */
+function nftDropReason(member: Member, v: Verdict, p: Packet): string {
+  const rejected = v.path.at(-1) === 'reject-chain' || v.rule?.text.startsWith('reject') || v.rule?.text.includes(' reject')
+  const target = rejected ? 'rejected' : 'dropped'
+  const where = `${member.name}'s table ip kube-proxy ${v.path.join(' → ')}`
+  const to = `${p.dst}:${p.port}`
+  const how = rejected
+    ? 'at once: reject answers with an ICMP port unreachable, and connect fails with "connection refused"'
+    : "silently: drop answers nothing, and the client's connect times out"
+  let why = v.comment ? `"${v.comment}"` : `${v.rule?.text ?? 'its policy'}`
+  if (v.path.includes('service-endpoints-check')) why = `${to} is in no-endpoint-services: its Service has no endpoints`
+  else if (v.path.includes('nodeport-endpoints-check'))
+    why = rejected
+      ? `node port ${p.port} is in no-endpoint-nodeports: its Service has no endpoints`
+      : `node port ${p.port} is in no-endpoint-nodeports with drop: its Service has externalTrafficPolicy Local and no endpoint on ${member.name} (nodes with a local endpoint answer, and keep the client's address)`
+  return `${target} by kube-proxy (nftables mode): ${where}: ${why}; ${target} ${how}`
+}
+
 /** "rejected by a network policy: node-2's FORWARD → NETLAB-POLICY → NETLAB-IN-db rule 4, "isolated by db-from-api"" */
 function dropReason(member: Member, v: Verdict, chain: string): string {
   if (!v.rule) return `${member.name}'s iptables ${chain} policy is DROP and no rule accepts it`
   const target = v.rule.args.includes('REJECT') ? 'rejected' : 'dropped'
   const where = `${member.name}'s iptables ${v.path.join(' → ')} rule ${v.rule.num}`
   if (v.comment && v.path.some((c) => c.startsWith('NETLAB-'))) return `${target} by a network policy: ${where}, "${v.comment}"`
+  const kube = v.comment && /^(\S+) has no (local )?endpoints$/.exec(v.comment)
+  if (kube) {
+    const why = kube[2]
+      ? `Service ${kube[1]} has externalTrafficPolicy Local and no endpoint on ${member.name}, so ${member.name} takes nothing on ` +
+        `its node port (nodes with a local endpoint do, and keep the client's address)`
+      : `Service ${kube[1]} has no endpoints (no pod its selector matches serves its target port), so kube-proxy refuses ` +
+        `connections to it`
+    const how =
+      target === 'rejected'
+        ? 'at once: REJECT answers with an ICMP port unreachable, and connect fails with "connection refused"'
+        : "silently: DROP answers nothing, and the client's connect times out"
+    return `${target} by kube-proxy: ${where}, "${v.comment}": ${why}; ${target} ${how}`
+  }
   return `${target} by ${where}: ${v.rule.text}`
 }

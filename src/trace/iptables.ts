@@ -1,12 +1,13 @@
 // Which iptables rule decides a packet, from an `iptables-save -c` dump: the chain walk the
 // kernel does (jumps into user chains, RETURN, the built-in chain's policy), for the matches
-// netlab's plans and the usual hand-written rules use (-s -d -i -o -p --dport, comment, conntrack
-// state, physdev for frames br_netfilter hands over; the packet is the first of its connection,
-// NEW). Pure.
+// netlab's plans, kube-proxy and the usual hand-written rules use (-s -d -i -o -p --dport,
+// comment, conntrack state, physdev for frames br_netfilter hands over, addrtype, the packet mark
+// that MARK sets, statistic's random choice, recent's lists; the packet is the first of its
+// connection, NEW, unless it is a reply). Pure.
 import {parseCidr, parseIPv4} from '../core/ipv4.js'
 import type {Packet} from './types.js'
 
-interface Rule {
+export interface Rule {
   chain: string
   /** its position in its chain, from 1 (as `iptables -L --line-numbers` counts) */
   num: number
@@ -55,12 +56,20 @@ export function parseSave(text: string): Map<string, Table> {
 }
 
 export interface Verdict {
-  /** accept, drop (DROP or REJECT), or a source NAT (MASQUERADE/SNAT) */
-  verdict: 'accept' | 'drop' | 'masquerade'
+  /** accept, drop (DROP or REJECT), a source NAT (MASQUERADE/SNAT) or a destination NAT (DNAT) */
+  verdict: 'accept' | 'drop' | 'masquerade' | 'dnat'
   /** the deciding rule; undefined: the chain's policy decided */
   rule?: Rule
   /** the chains walked to it: FORWARD → NETLAB-POLICY → NETLAB-IN-db */
   path: string[]
+  /** the rules that jumped along `path` (one per chain after the first) */
+  via: Rule[]
+  /** the packet's mark as the walk leaves it (MARK targets on the way) */
+  mark: number
+  /** each MARK on the way: the rules that led to it (the jumps, then the MARK rule itself) */
+  marks: Rule[][]
+  /** DNAT's --to-destination: address, and port if given */
+  toDestination?: {ip: string; port?: number}
   /** the deciding rule's comment, if it has one */
   comment?: string
   /** SNAT's --to-source address, if given */
@@ -68,6 +77,15 @@ export interface Verdict {
 }
 
 export interface Where {
+  /** the packet's mark as the walk starts (what MARK set earlier in this namespace) */
+  mark?: number
+  /** recent's lists as /proc/net/xt_recent shows them: list name -> the source addresses in it */
+  recent?: Map<string, Set<string>>
+  /**
+   * statistic's random choice, made for the trace: a `-m statistic` rule matches only when it
+   * jumps to this chain; undefined: the first one does (the walk follows the first endpoint)
+   */
+  prefer?: string
   /** interface it came in by (undefined: made here, OUTPUT) */
   iif?: string
   /** interface it leaves by */
@@ -106,7 +124,13 @@ const iif: Matcher = (v, _, w) => ifMatch(w.iif, v)
 const oif: Matcher = (v, _, w) => ifMatch(w.oif, v)
 const proto: Matcher = (v, p) => v === 'all' || v === p.proto
 const dport: Matcher = (v, p) => portMatch(p.port, v)
-const isNew: Matcher = (v) => v.split(',').includes('NEW')
+/** a reply belongs to a connection conntrack knows (ESTABLISHED); anything else is its first packet (NEW) */
+const ctstate: Matcher = (v, p) => v.split(',').includes(p.established ? 'ESTABLISHED' : 'NEW')
+/** -m mark --mark value[/mask] */
+const mark: Matcher = (v, _, w) => {
+  const [value, mask] = v.split('/').map(Number)
+  return ((w.mark ?? 0) & (mask ?? 0xffffffff)) >>> 0 === value
+}
 /** the options of the matches trace models; the packet is a connection's first (conntrack NEW) */
 const MATCHES: Record<string, Matcher> = {
   '-s': src,
@@ -121,9 +145,11 @@ const MATCHES: Record<string, Matcher> = {
   '--protocol': proto,
   '--dport': dport,
   '--destination-port': dport,
-  '--ctstate': isNew,
-  '--state': isNew,
+  '--ctstate': ctstate,
+  '--state': ctstate,
   '--dst-type': (v, p, w) => (v === 'LOCAL' ? !!w.local?.has(p.dst) : false),
+  '--src-type': (v, p, w) => (v === 'LOCAL' ? !!w.local?.has(p.src) : false),
+  '--mark': mark,
   '--physdev-in': (v, _, w) => ifMatch(w.physIn, v),
   '--physdev-out': (v, _, w) => ifMatch(w.physOut, v),
 }
@@ -140,14 +166,23 @@ interface Parsed {
   target?: string
   goto: boolean
   comment?: string
-  toSource?: string
+  /** the target's own options, as written after it (--to-destination, --set-xmark, --to-source …) */
+  targetArgs: string[]
 }
+
+/** match options whose value only qualifies another option of the same match (read there, or of no account here) */
+const QUALIFIERS = new Set(['-m', '--match', '--mode', '--name', '--seconds', '--mask', '--hitcount'])
+/** match options without a value that match every packet they see (recent's --set adds the source to its list) */
+const ALWAYS = new Set(['--set', '--reap', '--rsource', '--rdest', '--remove'])
 
 /** Does the rule match the packet, and what is its target? Unknown matches count as matching nothing. */
 function matchRule(args: string[], p: Packet, where: Where): Parsed {
   let matches = true
   let negate = false
-  const out: Parsed = {matches: true, goto: false}
+  const out: Parsed = {matches: true, goto: false, targetArgs: []}
+  // statistic and recent are decided once the whole rule is read (they need its target, the list's --name)
+  const deferred: {negate: boolean; test: () => boolean}[] = []
+  let listName = 'DEFAULT'
   const test = (ok: boolean) => {
     if (ok === negate) matches = false
     negate = false
@@ -155,11 +190,11 @@ function matchRule(args: string[], p: Packet, where: Where): Parsed {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]
     const v = args[i + 1]
-    if (a === '!') {
+    if (out.target !== undefined) out.targetArgs.push(a)
+    else if (a === '!') {
       negate = true
       continue
-    }
-    if (a === '-j' || a === '--jump' || a === '-g' || a === '--goto') {
+    } else if (a === '-j' || a === '--jump' || a === '-g' || a === '--goto') {
       out.target = v
       out.goto = a === '-g' || a === '--goto'
       i++
@@ -170,18 +205,53 @@ function matchRule(args: string[], p: Packet, where: Where): Parsed {
     else if (a === '--comment') {
       out.comment = v
       i++
-    } else if (a === '--to-source') {
-      out.toSource = v.split(':')[0].split('-')[0]
+    } else if (a === '--probability') {
+      // the random choice: the trace follows the one `where.prefer` names (or the first)
+      deferred.push({negate, test: () => where.prefer === undefined || out.target === where.prefer})
+      negate = false
       i++
-    } else if (a === '-m' || a === '--match' || a === '--reject-with' || a === '--log-prefix') i++
-    else if (a.startsWith('-') && v !== undefined && !v.startsWith('-')) {
-      // a match netlab does not model (mark, …): assume it does not match this packet
+    } else if (a === '--rcheck' || a === '--update') {
+      // ClientIP affinity: the source is in the list when it was sent this way before
+      deferred.push({negate, test: () => !!where.recent?.get(listName)?.has(p.src)})
+      negate = false
+    } else if (ALWAYS.has(a)) negate = false
+    else if (QUALIFIERS.has(a)) {
+      if (a === '--name') listName = v
+      i++
+    } else if (a.startsWith('-') && v !== undefined && !v.startsWith('-')) {
+      // a match netlab does not model: assume it does not match this packet
       if (!['--sport', '--source-port', '--icmp-type'].includes(a)) matches = false
       i++
     }
   }
-  out.matches = matches
+  out.matches = matches && deferred.every((d) => d.test() !== d.negate)
   return out
+}
+
+/** A target's option's value: `--to-destination 10.244.1.3:8080` */
+const optionOf = (args: string[], name: string): string | undefined => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
+/** MARK's options applied to a mark (--set-xmark value/mask is what iptables-save prints for the others) */
+function applyMark(mark: number, args: string[]): number {
+  const [opt, v] = args
+  const [value, mask] = (v ?? '0').split('/').map(Number)
+  switch (opt) {
+    case '--set-xmark':
+      return ((mark & ~(mask ?? 0xffffffff)) ^ value) >>> 0
+    case '--set-mark':
+      return ((mark & ~(mask ?? 0xffffffff)) | value) >>> 0
+    case '--or-mark':
+      return (mark | value) >>> 0
+    case '--and-mark':
+      return (mark & value) >>> 0
+    case '--xor-mark':
+      return (mark ^ value) >>> 0
+    default:
+      return mark
+  }
 }
 
 const TERMINAL: Record<string, Verdict['verdict']> = {
@@ -190,6 +260,7 @@ const TERMINAL: Record<string, Verdict['verdict']> = {
   REJECT: 'drop',
   MASQUERADE: 'masquerade',
   SNAT: 'masquerade',
+  DNAT: 'dnat',
 }
 
 /**
@@ -199,27 +270,46 @@ const TERMINAL: Record<string, Verdict['verdict']> = {
 export function evaluate(tables: Map<string, Table>, tableName: string, chain: string, p: Packet, where: Where): Verdict | undefined {
   const table = tables.get(tableName)
   if (!table || !table.chains.has(chain)) return undefined
-  const walk = (name: string, path: string[], depth: number): Verdict | 'return' => {
+  const w: Where = {...where, mark: where.mark ?? 0}
+  const marks: Rule[][] = []
+  const walk = (name: string, path: string[], via: Rule[], depth: number): Verdict | 'return' => {
     if (depth > 32) return 'return' // a jump loop: iptables refuses to load one, so this is a broken dump
     for (const rule of table.chains.get(name) ?? []) {
-      const r = matchRule(rule.args, p, where)
+      const r = matchRule(rule.args, p, w)
       if (!r.matches || !r.target) continue
       const terminal = TERMINAL[r.target]
-      if (terminal) return {verdict: terminal, rule, path: [...path, name], comment: r.comment, toSource: r.toSource}
+      if (terminal) {
+        const to = optionOf(r.targetArgs, '--to-destination')?.split('-')[0]
+        const [ip, port] = to?.split(':') ?? []
+        return {
+          verdict: terminal,
+          rule,
+          path: [...path, name],
+          via,
+          mark: w.mark!,
+          marks,
+          comment: r.comment,
+          toSource: optionOf(r.targetArgs, '--to-source')?.split(':')[0].split('-')[0],
+          toDestination: ip ? {ip, port: port ? Number(port) : undefined} : undefined,
+        }
+      }
       if (r.target === 'RETURN') return 'return'
-      if (table.chains.has(r.target)) {
-        const sub = walk(r.target, [...path, name], depth + 1)
+      if (r.target === 'MARK') {
+        w.mark = applyMark(w.mark!, r.targetArgs)
+        marks.push([...via, rule])
+      } else if (table.chains.has(r.target)) {
+        const sub = walk(r.target, [...path, name], [...via, rule], depth + 1)
         if (sub !== 'return') return sub
         if (r.goto) return 'return'
       }
-      // LOG, MARK, CT and friends: on to the next rule
+      // LOG, CT and friends: on to the next rule
     }
     return 'return'
   }
-  const v = walk(chain, [], 0)
+  const v = walk(chain, [], [], 0)
   if (v !== 'return') return v
   const policy = table.policies.get(chain) ?? 'ACCEPT'
-  return {verdict: policy === 'DROP' ? 'drop' : 'accept', path: [chain]}
+  return {verdict: policy === 'DROP' ? 'drop' : 'accept', path: [chain], via: [], mark: w.mark!, marks}
 }
 
 /** A verdict in words: `FORWARD rule 1 "-A FORWARD -d 10.244.9.10/32 -j DROP"`, or the policy. */

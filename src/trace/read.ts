@@ -1,5 +1,6 @@
 // Reading a hop's snapshot from the kernel: the programs a person would run in that namespace
-// (ip -j route get / addr / neigh, bridge -j fdb, iptables-save -c, the forwarding sysctl),
+// (ip -j route get / addr / neigh, bridge -j fdb, iptables-save -c, the forwarding sysctl,
+// recent's lists, kube-proxy's nftables table),
 // all at once through one netlab-nsexec fan-out. What does not change between hops of one run
 // (everything but the route lookup) is kept per namespace, so probe's explanations of many
 // failures read each namespace once.
@@ -17,6 +18,10 @@ const STATIC: [keyof Omit<Snapshot, 'route'>, string[]][] = [
   ['ipForward', ['cat', '/proc/sys/net/ipv4/ip_forward']],
   // per namespace since Linux 5.3; no file: br_netfilter is not loaded
   ['bridgeNf', ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables']],
+  // no directory: no rule uses recent here
+  ['recent', ['grep', '-r', '.', '/proc/net/xt_recent']],
+  // kube-proxy's nftables mode (no such table: exit 1, nothing read)
+  ['nft', ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy']],
 ]
 
 /** `ip route get` as the kernel would route this packet here: from the source, coming in by `iif`. */
@@ -48,6 +53,8 @@ export function readStatic(netns: string, cache: Cache = new Map()): Promise<Omi
       iptables: a[3].out,
       ipForward: a[4].out.trim(),
       bridgeNf: a[5].code === 0 ? a[5].out.trim() : '',
+      recent: a[6].code === 0 ? a[6].out : '',
+      nft: a[7].code === 0 ? a[7].out : '',
     }))
     cache.set(netns, got)
   }

@@ -1,6 +1,8 @@
 // `netlab trace`: walk a packet from one lab member to another's address, hop by hop, reading
 // each namespace's real kernel state on the way (./read.ts) and deciding each hop from it
-// (./hop.ts); a frame one pod sends another of its node crosses the node's bridge, and with
+// (./hop.ts); a Service's address is translated where kube-proxy's rules say (./nat.ts), and the
+// reply of a translated packet is followed back to where conntrack undoes it; a frame one pod
+// sends another of its node crosses the node's bridge, and with
 // br_netfilter its iptables (./bridged.ts); a full-size packet is followed for the MTUs on the way
 // (./mtu.ts). Optionally (--confirm) a real packet is sent and the iptables counters of the
 // hops are read before and after, so the path is seen, not only predicted.
@@ -12,6 +14,7 @@ import {readState} from '../state/store.js'
 import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
+import {destinationNat, isEndpoint, replyVerdict, unreadTranslation} from './nat.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
 import {summarize} from './render.js'
 import type {Hop, Packet, Proto, TraceResult} from './types.js'
@@ -25,6 +28,10 @@ export interface TraceOptions {
   port?: number
   /** the packet comes in at the source by this interface, from this address (a reply un-masqueraded there), not made there */
   enter?: {iif: string; src: string}
+  /** a Service's endpoint (ip, ip:port or its KUBE-SEP chain) the random choice is to take; default: the first */
+  endpoint?: string
+  /** a reply of a known connection (ESTABLISHED: no NAT rule is asked) */
+  established?: boolean
 }
 
 /** The address a member is reached at: a node's underlay address, a pod's own, a router's first leg. */
@@ -40,7 +47,10 @@ export function resolveEnds(src: string, dst: string, opts: TraceOptions): {lab:
     throw new UsageError(`${src} has no address to send from (it is the ${from.kind}); trace from a node, pod, router or external host`)
   if (parseIPv4(dst) !== undefined) return {lab, model, from, to: dst}
   const target = model.members.find((m) => m.name === dst)
-  if (!target) throw new UsageError(`lab ${lab} has no member named "${dst}" (DST is a member's name or an IPv4 address)`)
+  const service = model.services?.list.find((x) => x.name === dst)
+  if (!target && service) return {lab, model, from, to: service.clusterIP}
+  if (!target)
+    throw new UsageError(`lab ${lab} has no member or Service named "${dst}" (DST is a member's name, a Service's or an IPv4 address)`)
   const to = primaryAddress(model, target)
   if (!to) throw new UsageError(`${dst} has no address to trace to (it is the ${target.kind})`)
   return {lab, model, from, to}
@@ -61,8 +71,9 @@ export async function traceLab(
     dst: to,
     proto,
     port: proto === 'icmp' ? undefined : opts.port,
+    ...(opts.established ? {established: true} : {}),
   }
-  const toName = ownerOf(model, to)?.name ?? to
+  const toName = nameOf(model, to)
   const hops: Hop[] = []
   let at: Member = from
   let iif: string | undefined = opts.enter?.iif
@@ -85,10 +96,25 @@ export async function traceLab(
       break
     }
     seen.add(key)
-    const snap = await readSnapshot(at.netns, packet, iif, cache)
+    let snap = await readSnapshot(at.netns, packet, iif, cache)
     // the source picks its own source address, as the kernel does for a new packet
     if (iif === undefined && Array.isArray(snap.route) && snap.route[0]?.prefsrc) packet = {...packet, src: snap.route[0].prefsrc}
-    const d = decideHop({model, member: at, snap, packet, iif})
+    // a packet made here is routed before nat OUTPUT sees it (no route: no DNAT either); one that comes in, after PREROUTING
+    const routed = iif !== undefined || (Array.isArray(snap.route) && snap.route.length > 0)
+    const translation = routed ? destinationNat(snap, packet, iif, opts.endpoint) : undefined
+    if (translation && opts.endpoint && !translation.candidates.some((c) => isEndpoint(c, opts.endpoint!)))
+      throw new UsageError(
+        `--endpoint ${opts.endpoint} is none of the endpoints ${at.name}'s ${translation.path.at(-2)} chooses from ` +
+          `(${translation.candidates.map((c) => c.to).join(', ')})`,
+      )
+    // translated, it is routed again, to where it goes now
+    if (translation) snap = {...snap, route: (await readSnapshot(at.netns, translation.packet, iif, cache)).route}
+    const unread = translation ? undefined : unreadTranslation(model, at, packet, snap)
+    if (unread) {
+      hops.push({member: at.name, kind: at.kind, in: iif, src: packet.src, text: unread, problem: {kind: 'unknown', reason: unread}})
+      break
+    }
+    const d = decideHop({model, member: at, snap, packet, iif, translation})
     if (tooBig && !d.hop.problem) d.hop.problem = tooBig
     hops.push(d.hop)
     packet = d.packet
@@ -118,8 +144,25 @@ export async function traceLab(
     hops.at(-1)!.problem = {kind: 'loop', reason: `no arrival after ${MAX_HOPS} hops`}
   const bad = hops.find((h) => h.problem && h.problem.kind !== 'mtu') ?? hops.find((h) => h.problem)
   const problem = bad?.problem ? {member: bad.member, kind: bad.problem.kind, reason: bad.problem.reason} : undefined
-  const summary = summarize(from.name, toName, hops, delivered, problem)
-  return {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary}
+  const result: TraceResult = {lab, from: from.name, to: toName, packet, hops, delivered, problem, summary: ''}
+  if (delivered && !problem && !opts.established) await followReply(model, result, at, cache)
+  result.summary = summarize(from.name, toName, hops, delivered, result.problem)
+  return result
+}
+
+/** A member's name for an address, or a Service's for its ClusterIP, or the address. */
+function nameOf(model: LabModel, ip: string): string {
+  const service = model.services?.list.find((x) => x.clusterIP === ip)
+  return ownerOf(model, ip)?.name ?? (service ? `service ${service.name} (${ip})` : ip)
+}
+
+/** A translated packet's reply, followed back from where it arrived (./nat.ts replyVerdict judges it). */
+async function followReply(model: LabModel, t: TraceResult, at: Member, cache: Cache): Promise<void> {
+  if (!t.hops.some((h) => h.translation)) return
+  const back = await traceLab(t.lab, model, at, t.packet.src, {proto: t.packet.proto, established: true}, cache)
+  const v = replyVerdict(t, back)
+  t.reply = v.reply
+  if (v.problem) t.problem = v.problem
 }
 
 /** The packet stops at this hop (an MTU problem spoils only full-size packets: small ones go on). */
