@@ -204,7 +204,7 @@ export function groupTries(tries: readonly ProbeResult[]): ProbeResult[][] {
 
 const byNetns = new WeakMap<LabModel, Map<string, PodModel>>()
 /** The lab's pods by namespace (servedBy names a namespace), made once per model. */
-export function podByNetns(model: LabModel): Map<string, PodModel> {
+function podByNetns(model: LabModel): Map<string, PodModel> {
   let pods = byNetns.get(model)
   if (!pods) byNetns.set(model, (pods = new Map(allPods(model).map((p) => [p.netns, p]))))
   return pods
