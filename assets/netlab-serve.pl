@@ -17,7 +17,8 @@
 #                          line, at once for a line that is not HTTP, after NETLAB_QUIET_WAIT when
 #                          the client sends nothing (after NETLAB_REQUEST_WAIT, an unfinished request)
 #   UDP "netlab-probe ID"  "netlab-echo ID CLIENT_IP NETNS"
-#   UDP anything else      the probe's: nothing; a workload's: its line
+#   UDP anything else      the probe's: nothing; a workload's: its line (but to an answer: a
+#                          workload's line or an echo, so that no two servers bounce one for ever)
 # A workload's line: "POD IP:PORT from CLIENT_IP".
 use strict;
 use warnings;
@@ -106,6 +107,7 @@ sub serve_conn {
   my $req = $h->[2];
   my $head_done = index($req, "\r\n\r\n") >= 0;
   if ($srv->{pod}) {
+    $head_done ||= index($req, "\n\n") >= 0;    # a request typed into nc: bare line feeds
     my ($first) = $req =~ /^([^\n]*)\n/;
     my $http = defined $first && $first =~ m{^[A-Z]+ \S+ HTTP/\d\.\d\r?$};
     # an HTTP request's head still coming: wait for the rest
@@ -140,7 +142,11 @@ sub netlab_serve_event {
       my (undef, $addr) = unpack_sockaddr_in($from);
       my $seen = inet_ntoa($addr);
       if ($msg =~ /^netlab-probe (\d+)\s*$/) { send($h->[1], "netlab-echo $1 $seen $srv->{netns}\n", 0, $from) }
-      elsif ($srv->{pod}) { send($h->[1], netlab_workload_line($srv, $seen) . "\n", 0, $from) }
+      # never an answer to an answer (two workloads, or a workload and an echo, would bounce a
+      # datagram between them for ever)
+      elsif ($srv->{pod} && $msg !~ /^(?:\S+ \S+:\d+ from \S+|netlab-echo \d+ \S+ \S+)\s*$/) {
+        send($h->[1], netlab_workload_line($srv, $seen) . "\n", 0, $from);
+      }
     }
   } else {
     return 0;

@@ -62,13 +62,14 @@ for my $s (@serve) {
   my ($srv, $proto) = @$s;
   my ($entry, $err) = eval { netlab_listen($srv, $proto, 0) };
   fail($@ =~ s/\n$//r) if $@;
+  netlab_forget_netns($srv->{netns});    # one file per socket, not one more per pod
   if (!$entry) { print "unbound\t$srv->{netns}\t$srv->{ip}:$proto/$srv->{port}\t$err\n"; next }
   $handler{fileno $entry->[1]} = $entry;
   $watched{$srv->{netns}} //= join(':', (stat "/run/netns/$srv->{netns}")[0, 1]);
 }
-netlab_forget_netns();
 print "ready\n";
 exit 0 unless %handler;    # nothing to serve
+chdir '/';    # holds no directory of whoever started it
 open(STDIN, '<', '/dev/null');
 open(STDOUT, '>', '/dev/null');
 open(STDERR, '>', '/dev/null');

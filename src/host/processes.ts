@@ -7,6 +7,8 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {files} from '../state/paths.js'
 import {isProcessMarkerOf} from '../core/names.js'
+import {NetlabError} from '../core/errors.js'
+import {findTool} from './preflight.js'
 
 interface ProcessRecord {
   /** missing while the process is being started */
@@ -277,4 +279,35 @@ export function stuckMessage(lab: string, stuck: StopReport['stuck']): string {
     `lab ${lab}: ${each}; its record is kept: run netlab down ${lab} again once it has exited ` +
     `(cat /proc/PID/stack shows where it waits)`
   )
+}
+
+/** The soft and hard limits on open files of this process (children inherit them). */
+function openFilesLimit(): {soft: number; hard: number} {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/)
+    const num = (s: string | undefined) => (s === 'unlimited' ? Infinity : Number(s))
+    return {soft: num(soft), hard: num(hard)}
+  } catch {
+    return {soft: 1024, hard: 1024}
+  }
+}
+
+/**
+ * How to start `argv` when it needs about `needed` open files: as it is when the soft limit
+ * allows that many, else under prlimit, which raises it (up to the hard limit). `who` names the
+ * program in the error when neither can.
+ */
+export function withOpenFiles(who: string, needed: number, argv: [string, ...string[]]): [string, string[]] {
+  const limit = openFilesLimit()
+  if (needed <= limit.soft) return [argv[0], argv.slice(1)]
+  const prlimit = findTool('prlimit')
+  if (!prlimit || needed > limit.hard)
+    throw new NetlabError(
+      `${who} needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
+        (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
+    )
+  return [prlimit, [`--nofile=${needed}:${limit.hard}`, ...argv]]
 }

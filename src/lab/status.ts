@@ -9,6 +9,7 @@ import {leftNamespaces} from './list.js'
 import {requireState} from './require-state.js'
 import {pendingApply, type PendingApply} from './policy.js'
 import {workloadStatus, type WorkloadStatus} from './workload.js'
+import {plural} from '../core/plural.js'
 
 export interface StatusReport {
   lab: string
@@ -158,17 +159,25 @@ export function renderStatus(s: StatusReport): string {
     : []
   const tail = [
     ...policies,
-    ...(s.workload ? ['', workloadLine(s.workload, s.state)] : []),
+    ...(s.workload ? ['', workloadLine(s.workload)] : []),
     ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
     ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),
   ]
   return [head, '', ...table, ...tail].join('\n')
 }
 
+/** pods listed by name on status's workload line; more are counted (--json lists them all) */
+const WORKLOAD_PODS_LISTED = 6
+
 /** The workload: the ports each pod serves, and whether its process runs. */
-function workloadLine(w: WorkloadStatus, state: StatusReport['state']): string {
-  const how = w.running ? `running (pid ${w.pid})` : state === 'building' ? 'not started yet' : 'NOT running'
-  return `workload: ${how}: ${w.pods.map((p) => `${p.pod} ${p.ports.map((x) => `${x.port}/${x.protocol}${x.name ? ` (${x.name})` : ''}`).join(', ')}`).join('; ')}`
+function workloadLine(w: WorkloadStatus): string {
+  const how = w.running ? `running (pid ${w.pid})` : 'NOT running'
+  const ports = w.pods.reduce((n, p) => n + p.ports.length, 0)
+  const what =
+    w.pods.length > WORKLOAD_PODS_LISTED
+      ? `${plural(ports, 'port')} in ${plural(w.pods.length, 'pod')} (status --json lists them)`
+      : w.pods.map((p) => `${p.pod} ${p.ports.map((x) => `${x.port}/${x.protocol}${x.name ? ` (${x.name})` : ''}`).join(', ')}`).join('; ')
+  return `workload: ${how}: ${what}`
 }
 
 /** A status report names its mode by id, as its JSON does (none for a mode this netlab does not know). */

@@ -4,14 +4,22 @@
 // own echo servers, assets/netlab-serve.pl), started by `up` once the plan is applied, in its own
 // session so that it outlives `up`, recorded as a lab process ("workload") so that `down`, and
 // `up`'s rollback, stop it. A lab whose pods declare no port starts nothing.
+import type {ChildProcess} from 'node:child_process'
 import {NetlabError} from '../core/errors.js'
 import {processMarker} from '../core/names.js'
 import {asset} from '../core/paths.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl} from '../host/preflight.js'
-import {registerLabProcess, runningLabProcess, stopLabProcesses, unregisterLabProcess, type StopReport} from '../host/processes.js'
-import type {LabModel} from '../model/types.js'
+import {
+  registerLabProcess,
+  runningLabProcess,
+  stopLabProcesses,
+  unregisterLabProcess,
+  withOpenFiles,
+  type StopReport,
+} from '../host/processes.js'
+import type {LabModel, PodPort} from '../model/types.js'
 import {plural} from '../core/plural.js'
 
 export const WORKLOAD_SCRIPT = asset('netlab-workload.pl')
@@ -76,7 +84,9 @@ export async function startWorkload(model: LabModel, opts: {fault?: boolean} = {
   const marker = processMarker(RECORD, model.lab, process.pid)
   registerLabProcess(model.lab, RECORD, marker) // before it exists: see registerLabProcess
   // its own session (startProcess: detached): it outlives this process, and no signal to up's group reaches it
-  const child = startProcess(perl, [WORKLOAD_SCRIPT, marker], {
+  // its files: a socket per port, and the connections it serves at once
+  const [file, args] = withOpenFiles('the workload', served.length + 256, [perl, WORKLOAD_SCRIPT, marker])
+  const child = startProcess(file, args, {
     stdin: 'pipe',
     env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', NETLAB_WORKLOAD_PROTOCOL: String(WORKLOAD_PROTOCOL)},
   })
@@ -85,32 +95,9 @@ export async function startWorkload(model: LabModel, opts: {fault?: boolean} = {
     throw new NetlabError(`could not start the workload (${perl})`)
   }
   registerLabProcess(model.lab, RECORD, marker, child.pid)
-  const unbound: string[] = []
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => void (stderr.length < 4096 && (stderr += d.toString())))
-  child.stdin!.on('error', () => {}) // it died: reported through 'exit'
+  let unbound: string[]
   try {
-    await new Promise<void>((resolve, reject) => {
-      let buf = ''
-      const timer = setTimeout(() => reject(new Error(`not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)
-      child.stdout!.setEncoding('utf8')
-      child.stdout!.on('data', (d: string) => {
-        const lines = (buf + d).split('\n')
-        buf = lines.pop()!
-        for (const line of lines) {
-          const why = unboundReason(line, served)
-          if (why) unbound.push(why)
-          if (line === 'ready') (clearTimeout(timer), resolve())
-        }
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready${stderr ? `: ${stderr.trim()}` : ''}`))
-      })
-      child.stdin!.end(workloadInput(served))
-    })
-  } catch (error) {
-    throw new NetlabError(protocolRefusal(stderr) ?? `the workload did not start: ${(error as Error).message}`)
+    unbound = await ready(child, served)
   } finally {
     // from here on it is on its own: nothing of it keeps this process waiting
     child.stdout!.destroy()
@@ -132,6 +119,41 @@ export function servedByWorkload(model: LabModel): Set<string> {
   return new Set(ports.map((p) => workloadKey(p.netns, p.proto, p.port)))
 }
 
+/**
+ * Give the workload its sockets and wait for "ready": the reasons of the sockets it could not
+ * open. Rejects (a NetlabError) when it exits first or takes too long.
+ */
+function ready(child: ChildProcess, served: WorkloadPort[]): Promise<string[]> {
+  const unbound: string[] = []
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString()
+  })
+  child.stdin!.on('error', () => {}) // it died: reported through 'exit'
+  const failed = (why: string) => new NetlabError(protocolRefusal(stderr) ?? `the workload did not start: ${why}`)
+  return new Promise<string[]>((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(() => reject(failed(`not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)
+    child.stdout!.setEncoding('utf8')
+    child.stdout!.on('data', (d: string) => {
+      const lines = (buf + d).split('\n')
+      buf = lines.pop()!
+      for (const line of lines) {
+        const why = unboundReason(line, served)
+        if (why) unbound.push(why)
+        if (line !== 'ready') continue
+        clearTimeout(timer)
+        resolve(unbound)
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(failed(`exited (${signal ?? `code ${code}`}) before it was ready${stderr ? `: ${stderr.trim()}` : ''}`))
+    })
+    child.stdin!.end(workloadInput(served))
+  })
+}
+
 /** Stop the lab's workload (rollback; `down` stops every lab process itself). */
 export function stopWorkload(lab: string): Promise<StopReport> {
   return stopLabProcesses(lab, (p) => p.name === RECORD)
@@ -142,7 +164,7 @@ export interface WorkloadStatus {
   /** its PID, when it is running */
   pid?: number
   running: boolean
-  pods: {pod: string; ports: {port: number; protocol: 'TCP' | 'UDP'; name?: string}[]}[]
+  pods: {pod: string; ports: PodPort[]}[]
 }
 
 /** The workload of a lab whose pods declare ports; undefined for one whose pods declare none. */

@@ -10,14 +10,13 @@
 // so one engine per core keeps every core busy.
 import type {ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
-import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {cpus} from 'node:os'
 import {NetlabError} from '../core/errors.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
-import {findPerl, findTool, perlModuleError, perlModules} from '../host/preflight.js'
-import {registerLabProcess, stopProcess, unregisterLabProcess} from '../host/processes.js'
+import {findPerl, perlModuleError, perlModules} from '../host/preflight.js'
+import {registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
 import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe, ServeTarget} from './types.js'
@@ -117,20 +116,6 @@ export function shareSources(probes: Probe[], engines: number): Probe[][] {
     for (const p of list) least.push(p)
   }
   return shares.filter((s) => s.length > 0)
-}
-
-/** The soft and hard limits on open files of this process (children inherit them). */
-function openFilesLimit(): {soft: number; hard: number} {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'))
-    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/)
-    const num = (s: string | undefined) => (s === 'unlimited' ? Infinity : Number(s))
-    return {soft: num(soft), hard: num(hard)}
-  } catch {
-    return {soft: 1024, hard: 1024}
-  }
 }
 
 export interface EngineRun {
@@ -306,20 +291,12 @@ function startEngines(
 ): void {
   const {lab, perl, marker, shares, services} = o
   const targets = new Set([...services.values()].map((x) => x.netns)).size
-  const limit = openFilesLimit()
-  const prlimit = findTool('prlimit')
   shares.forEach((share, i) => {
     // its files: the services, the target namespaces while it opens them, the probes in flight
     // and the connections they make to it, a raw socket and a namespace per source
     const sources = new Set(share.map((p) => p.src.netns)).size
     const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
-    if (needed > limit.soft && (!prlimit || needed > limit.hard))
-      throw new NetlabError(
-        `the probe needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
-          (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
-      )
-    const [file, args] =
-      needed > limit.soft ? [prlimit!, [`--nofile=${needed}:${limit.hard}`, perl, ENGINE_SCRIPT, marker]] : [perl, [ENGINE_SCRIPT, marker]]
+    const [file, args] = withOpenFiles('the probe', needed, [perl, ENGINE_SCRIPT, marker])
     const name = processName('probe-engine', process.pid, i)
     registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
     // its own process group: a Ctrl-C reaches the probe, which stops the engines itself

@@ -3,11 +3,11 @@
 // `down` stops it, and an `up` that fails or is killed after starting it leaves no process behind.
 // The probe on such a lab leaves the workload's ports to it and still passes.
 import {spawnSync} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {alive} from '../../src/host/processes.js'
-import {isRoot, labNetns, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {isRoot, labNetns, labSandbox, netlab, uniqueLab, waitFor, writeTopology} from '../helpers/lab.js'
 
 /** The lab's workload processes (their marker names the lab and the `up` that started them). */
 const workloadsOf = (lab: string) =>
@@ -26,13 +26,13 @@ const inNetns = (netns: string, argv: string[], input?: string) =>
   spawnSync('ip', ['netns', 'exec', netns, ...argv], {encoding: 'utf8', timeout: 10_000, ...(input !== undefined ? {input} : {})})
 
 /** A UDP datagram from inside `netns`, and the answer (perl, as the probe's clients are). */
-const udp = (netns: string, ip: string, port: number, msg: string) =>
+const udp = (netns: string, ip: string, port: number, msg: string, wait = 3) =>
   inNetns(netns, [
     'perl',
     '-MIO::Socket::INET',
     '-e',
     `my $s = IO::Socket::INET->new(Proto => "udp", PeerAddr => "${ip}:${port}") or die "$!"; ` +
-      `$s->send($ARGV[0]); my $r = ""; eval { local $SIG{ALRM} = sub { die }; alarm 3; $s->recv($r, 512); alarm 0 }; print $r`,
+      `$s->send($ARGV[0]); my $r = ""; eval { local $SIG{ALRM} = sub { die }; alarm ${wait}; $s->recv($r, 512); alarm 0 }; print $r`,
     msg,
   ]).stdout
 
@@ -145,13 +145,23 @@ describe.skipIf(!isRoot)('the pods workload (root, real namespaces)', () => {
   it('a plain TCP client gets the plain line: at once after a line that is not HTTP, after a short wait when it says nothing', () => {
     const silent = inNetns(netns('client'), ['bash', '-c', `exec 3<>/dev/tcp/${ip('web-0')}/8080 && cat <&3`])
     expect(silent.stdout).toBe(`web-0 ${ip('web-0')}:8080 from ${ip('client')}\n`)
+    // an HTTP request typed into nc (bare line feeds) is HTTP all the same
+    const typed = inNetns(netns('client'), [
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${ip('web-0')}/8080 && printf 'GET / HTTP/1.0\\n\\n' >&3 && cat <&3`,
+    ])
+    expect(typed.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nweb-0 \S+:8080 from \S+\n$/)
     const talker = inNetns(netns('client'), ['bash', '-c', `exec 3<>/dev/tcp/${ip('web-0')}/8080 && echo hello >&3 && cat <&3`])
     expect(talker.stdout).toBe(`web-0 ${ip('web-0')}:8080 from ${ip('client')}\n`)
   })
 
-  it("UDP: any datagram gets the line; the probe's own gets the probe's answer", () => {
+  it("UDP: any datagram gets the line; the probe's own gets the probe's answer; an answer gets none", () => {
     expect(udp(netns('client'), ip('web-0'), 9000, 'hello')).toBe(`web-0 ${ip('web-0')}:9000 from ${ip('client')}\n`)
     expect(udp(netns('client'), ip('web-0'), 9000, 'netlab-probe 42\n')).toBe(`netlab-echo 42 ${ip('client')} ${netns('web-0')}\n`)
+    // an answer is not answered: two workloads never bounce a datagram between them
+    expect(udp(netns('client'), ip('web-0'), 9000, `api-0 ${ip('api-0')}:9000 from ${ip('web-0')}\n`, 1)).toBe('')
+    expect(udp(netns('client'), ip('web-0'), 9000, `netlab-echo 42 ${ip('web-0')} ${netns('api-0')}\n`, 1)).toBe('')
   })
 
   it('the probe passes, leaving the workload its ports (policy checks on TCP 8080 and UDP 9000 answered by it)', () => {
@@ -191,6 +201,22 @@ describe.skipIf(!isRoot)('an up that fails or dies after starting the workload l
     expect(workloadsOf(lab)).toEqual([])
     expect(labNetns(lab)).toEqual([])
     expect(readdirSync(stateDir)).not.toContain(lab)
+  })
+
+  it('a lab whose state was deleted by hand: down removes its namespaces, and the workload, without its record, leaves by itself', async () => {
+    const lab = track(uniqueLab('wlost'))
+    expect(netlab(['up', '-q', writeTopology(stateDir, topology(lab))], env).code).toBe(0)
+    const [pid] = workloadsOf(lab)
+    expect(pid).toBeGreaterThan(0)
+    rmSync(join(stateDir, lab), {recursive: true, force: true})
+    expect(netlab(['down', lab], env).code).toBe(0)
+    expect(labNetns(lab)).toEqual([])
+    try {
+      // its namespaces no longer have their names: it exits within its 2 s check
+      await waitFor(() => !alive(pid), 10_000)
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGTERM') // this test's own process, left by a failure
+    }
   })
 
   it('up killed with the workload running: down stops it', () => {

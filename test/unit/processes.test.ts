@@ -7,7 +7,15 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {finished, parseProcStat, procStat, registerLabProcess, stopLabProcesses, stopProcess} from '../../src/host/processes.js'
+import {
+  finished,
+  parseProcStat,
+  procStat,
+  registerLabProcess,
+  runningLabProcess,
+  stopLabProcesses,
+  stopProcess,
+} from '../../src/host/processes.js'
 import {processMarker} from '../../src/core/names.js'
 import {withStateDir} from '../helpers/state.js'
 
@@ -116,6 +124,33 @@ describe('stopLabProcesses', () => {
         expect(report.stopped).toBe(2)
         expect(report.stuck).toEqual([])
         for (const e of engines) expect(finished(procStat(e.pid!))).toBe(true)
+      })
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('runningLabProcess (status asks whether the workload runs)', () => {
+  it("the record's PID when it runs with the lab's marker; nothing for another lab's marker, a recycled PID or no PID", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netlab-procs-'))
+    try {
+      await withStateDir(dir, async () => {
+        const lab = 'procs'
+        const ours = processMarker('workload', lab, process.pid)
+        const other = processMarker('workload', 'other', process.pid)
+        const c = await perl('print "ready\\n"; sleep 60', ours)
+        registerLabProcess(lab, 'workload', ours, c.pid)
+        expect(runningLabProcess(lab, 'workload')).toBe(c.pid)
+        // a record naming another lab's marker names nothing of this lab
+        registerLabProcess(lab, 'workload', other, c.pid)
+        expect(runningLabProcess(lab, 'workload')).toBeUndefined()
+        // a PID that is not (any more) the process with the marker: this test's own
+        registerLabProcess(lab, 'workload', ours, process.pid)
+        expect(runningLabProcess(lab, 'workload')).toBeUndefined()
+        registerLabProcess(lab, 'workload', ours)
+        expect(runningLabProcess(lab, 'workload')).toBeUndefined()
+        expect(runningLabProcess(lab, 'no-such-record')).toBeUndefined()
       })
     } finally {
       rmSync(dir, {recursive: true, force: true})

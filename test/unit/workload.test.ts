@@ -4,6 +4,7 @@
 import {describe, expect, it} from 'vitest'
 import {unboundReason, workloadInput, workloadKey, workloadPorts, workloadStatus} from '../../src/lab/workload.js'
 import {echoServices} from '../../src/probe/engine.js'
+import {renderStatus, type StatusReport} from '../../src/lab/status.js'
 import type {Probe} from '../../src/probe/types.js'
 import {model, smallModel} from '../helpers/model.js'
 
@@ -68,6 +69,43 @@ describe('the workload serves each port a pod declares', () => {
         {pod: 'api-0', ports: [{port: 8443, protocol: 'TCP'}]},
       ],
     })
+  })
+})
+
+describe("status's workload line", () => {
+  const report = (workload: StatusReport['workload']): StatusReport => ({
+    lab: 'lab',
+    state: 'up',
+    routing: 'host-gw',
+    podCIDR: '10.244.0.0/16',
+    underlay: '192.168.50.0/24',
+    ipMasq: true,
+    segments: [{index: 0, cidr: '192.168.50.0/24'}],
+    nodes: [],
+    podAddresses: 'pod-range',
+    external: [],
+    routers: [],
+    members: [],
+    missing: [],
+    workload,
+  })
+  const line = (r: StatusReport) =>
+    renderStatus(r)
+      .split('\n')
+      .find((l) => l.startsWith('workload:'))
+
+  it('names each pod and its ports, and whether the process runs', () => {
+    const m = model(LAB)
+    expect(line(report({...workloadStatus(m)!, running: true, pid: 4242}))).toBe(
+      'workload: running (pid 4242): web-0 8080/TCP (http), 9000/UDP; api-0 8443/TCP',
+    )
+    expect(line(report(workloadStatus(m)))).toBe('workload: NOT running: web-0 8080/TCP (http), 9000/UDP; api-0 8443/TCP')
+    expect(line(report(undefined))).toBeUndefined()
+  })
+
+  it('counts them in a large lab (--json lists them all)', () => {
+    const pods = Array.from({length: 7}, (_, i) => ({pod: `p${i}`, ports: [{port: 8080, protocol: 'TCP' as const}]}))
+    expect(line(report({running: true, pid: 7, pods}))).toBe('workload: running (pid 7): 7 ports in 7 pods (status --json lists them)')
   })
 })
 
