@@ -122,6 +122,7 @@ export function servesOf(model: LabModel, s: ServicePort): readonly ServeTarget[
 
 const nodeOf = (model: LabModel, name: string): NodeModel => model.nodes.find((n) => n.name === name)!
 
+const masquerades = new WeakMap<NodeModel, Map<PodModel, string>>()
 /** The address node's masquerade gives what it sends to pod `to`: the one its own connections to `to` leave from. */
 export function masqueradedTo(model: LabModel, node: NodeModel, to: PodModel): string {
   const known = masquerades.get(node)?.get(to)
@@ -132,7 +133,6 @@ export function masqueradedTo(model: LabModel, node: NodeModel, to: PodModel): s
   mine.set(to, seen)
   return seen
 }
-const masquerades = new WeakMap<NodeModel, Map<PodModel, string>>()
 
 /** pod → ClusterIP: any endpoint, seeing the client pod's own address; itself, seeing its node's (hairpin). */
 export function fromPod(model: LabModel, client: PodModel, s: ServicePort): Expectation {
