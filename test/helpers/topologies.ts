@@ -192,7 +192,7 @@ const serviceChoice = fc.record({
 
 type ServiceChoice = typeof serviceChoice extends fc.Arbitrary<infer T> ? T : never
 
-/** Which kube-proxy modes the generated Services run on. */
+/** Which kube-proxy modes the generated Services run on (the nftables mode joins once its module builds rules on this branch). */
 const GENERATED_PROXIES = ['iptables'] as const
 
 /**
