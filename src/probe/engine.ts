@@ -95,6 +95,13 @@ export function eth0Addresses(addrs: {label: string; ip: string}[]): string[] {
 /** A failed echo probe to a target where the echo service could not listen: say so, not "refused". */
 export function withUnbound(p: Probe, o: Observation, unbound: Map<string, string>): Observation {
   if (o.reply || p.tool === 'ping') return o
+  if (p.serves) {
+    // a Service's probe: the endpoints where its target port could not be served
+    const missing = p.serves.flatMap((t) => unbound.get(unboundKey(t.netns, `${t.proto}/${t.port}`)) ?? [])
+    return missing.length > 0
+      ? {...o, detail: `${o.detail ?? 'no reply'}; no echo service in ${missing.length} of its endpoints: ${missing[0]}`}
+      : o
+  }
   const service = p.port === undefined ? undefined : `${protoOf(p)}/${p.port}`
   const why = unbound.get(unboundKey(p.dst.netns, service)) ?? unbound.get(p.dst.netns)
   return why ? {...o, detail: `no echo service in ${p.dst.name}: ${why}`} : o

@@ -83,14 +83,23 @@ export function clusterIpEndpoint(s: ServicePort): Endpoint {
   return e
 }
 
+const byName = new WeakMap<LabModel, Map<string, PodModel>>()
+/** The lab's pods by name, made once per model (a big lab plans tens of thousands of Service probes). */
 function podsByName(model: LabModel): Map<string, PodModel> {
-  return new Map(allPods(model).map((p) => [p.name, p]))
+  let pods = byName.get(model)
+  if (!pods) byName.set(model, (pods = new Map(allPods(model).map((p) => [p.name, p]))))
+  return pods
 }
 
-/** The pods behind a Service port, in the endpoints' order. */
+const behind = new WeakMap<ServicePortModel, PodModel[]>()
+/** The pods behind a Service port, in the endpoints' order (one list per port). */
 export function endpointPods(model: LabModel, s: ServicePort): PodModel[] {
-  const pods = podsByName(model)
-  return s.port.endpoints.flatMap((e) => pods.get(e.pod) ?? [])
+  let list = behind.get(s.port)
+  if (!list) {
+    const pods = podsByName(model)
+    behind.set(s.port, (list = s.port.endpoints.flatMap((e) => pods.get(e.pod) ?? [])))
+  }
+  return list
 }
 
 const serving = new WeakMap<ServicePortModel, readonly ServeTarget[]>()
@@ -113,10 +122,16 @@ export function servesOf(model: LabModel, s: ServicePort): readonly ServeTarget[
 
 const nodeOf = (model: LabModel, name: string): NodeModel => model.nodes.find((n) => n.name === name)!
 
+const masquerades = new WeakMap<NodeModel, Map<PodModel, string>>()
 /** The address node's masquerade gives what it sends to pod `to`: the one its own connections to `to` leave from. */
 export function masqueradedTo(model: LabModel, node: NodeModel, to: PodModel): string {
+  const known = masquerades.get(node)?.get(to)
+  if (known) return known
   const e = expectHttp(model, nodeEndpoint(node), podEndpoint(to))
-  return e.reply && e.seen ? e.seen : node.ip
+  const seen = e.reply && e.seen ? e.seen : node.ip
+  const mine = masquerades.get(node) ?? masquerades.set(node, new Map()).get(node)!
+  mine.set(to, seen)
+  return seen
 }
 
 /** pod → ClusterIP: any endpoint, seeing the client pod's own address; itself, seeing its node's (hairpin). */
@@ -187,22 +202,25 @@ export function groupTries(tries: readonly ProbeResult[]): ProbeResult[][] {
   return [...groups.values()]
 }
 
-/** A pod's name by its namespace (servedBy names a namespace). */
-export function podByNetns(model: LabModel): Map<string, PodModel> {
-  return new Map(allPods(model).map((p) => [p.netns, p]))
+const byNetns = new WeakMap<LabModel, Map<string, PodModel>>()
+/** The lab's pods by namespace (servedBy names a namespace), made once per model. */
+function podByNetns(model: LabModel): Map<string, PodModel> {
+  let pods = byNetns.get(model)
+  if (!pods) byNetns.set(model, (pods = new Map(allPods(model).map((p) => [p.netns, p]))))
+  return pods
 }
 
 /** "web-0 ×14, web-1 ×16": who answered a group of tries, and how often. */
 export function answered(model: LabModel, tries: readonly ProbeResult[]): {counts: Map<string, number>; text: string} {
-  const byNetns = podByNetns(model)
+  const pods = podByNetns(model)
   const counts = new Map<string, number>()
   for (const r of tries) if (r.servedBy) counts.set(r.servedBy, (counts.get(r.servedBy) ?? 0) + 1)
   // in the lab's order of pods, then anything else that answered
-  const order = [...byNetns.keys()]
-  const rank = (ns: string) => (order.includes(ns) ? order.indexOf(ns) : order.length)
+  const order = new Map([...pods.keys()].map((ns, i) => [ns, i]))
+  const rank = (ns: string) => order.get(ns) ?? order.size
   const text = [...counts]
     .sort(([a], [b]) => rank(a) - rank(b))
-    .map(([ns, n]) => `${byNetns.get(ns)?.name ?? ns} ×${n}`)
+    .map(([ns, n]) => `${pods.get(ns)?.name ?? ns} ×${n}`)
     .join(', ')
   return {counts, text: text || 'nobody'}
 }

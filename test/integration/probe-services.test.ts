@@ -83,9 +83,9 @@ describe.skipIf(!isRoot)("the probe's services section on real namespaces", () =
       expect(check(report, id), id).toMatchObject({failed: 0})
   }, 120_000)
 
-  it("a failure's line says which trace shows why", () => {
-    const r = netlab(['probe', lab, '--only', 'services', '--no-explain'], env)
-    expect(r.code).toBe(1)
+  it("a failure's line says which trace shows why (the probe's own explanations on, as by default)", () => {
+    const r = netlab(['probe', lab, '--only', 'services'], env)
+    expect(r.code, r.stderr).toBe(1)
     expect(r.stdout).toMatch(
       new RegExp(
         `✗ web-1 \\(\\S+\\) → service web:80 \\(10\\.96\\.\\S+\\): .* see why: netlab trace --lab ${lab} web-1 10\\.96\\.\\S+ --proto tcp --port 80`,

@@ -4,15 +4,18 @@
 // mode whose pods take their node's subnet, one or two underlay segments; about half of them
 // with Services: labels and ports on pods, ClusterIP and NodePort Services, externalTrafficPolicy
 // Local, ClientIP affinity, named target ports, UDP ports, Services without endpoints) on real
-// namespaces: the probe's services section must pass on them too. Also, from the kernel: no veth pair in the lab has the same interface index at
-// both ends (the kernel handles such a pair's link events late).
+// namespaces: the probe's services section must pass on them too. Also, from the kernel: no veth
+// pair in the lab has the same interface index at both ends (the kernel handles such a pair's
+// link events late).
 //
 // Sampling: RUNS topologies drawn by fast-check from one fixed seed, so every run of the suite
 // builds the same ones (NETLAB_PROPERTY_SEED=<seed> draws others, or replays a failure). RUNS is
 // what fits in about 60-90 s on the 2-core CI machine: each topology costs 2-5 s (up, probe,
 // down, and a snapshot of the root namespace), more with ipMasq off, whose egress checks wait
-// for replies that must not come. The pure property (test/unit/topology-property.test.ts)
-// covers hundreds more. A failure is shrunk (within a time limit) and printed as YAML.
+// for replies that must not come, and a lab with Services about 1 s more (kube-proxy's rules
+// and the workload in up, and the services section, whose NodePorts that must stay silent get
+// half a second). With Services in half the labs, the 24 took 83 s on the loaded 2-core machine.
+// The pure property (test/unit/topology-property.test.ts) covers hundreds more. A failure is shrunk (within a time limit) and printed as YAML.
 import {execFileSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {destroyLab, isRoot, labNetns, makeStateDir, netlab, removeDir, rootSnapshot, uniqueLab, writeTopology} from '../helpers/lab.js'

@@ -5,6 +5,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import type {LabModel} from '../../src/model/types.js'
+import {withUnbound} from '../../src/probe/engine.js'
 import {judge, REFUSED_MS} from '../../src/probe/judge.js'
 import {renderReport} from '../../src/probe/render.js'
 import {selectProbes} from '../../src/probe/select.js'
@@ -141,6 +142,15 @@ describe('the services section: judging the answers', () => {
     const snat = judge(clientTo80, {...answer(node(m, 'node-2').ip, pod(m, 'web-0').netns), local: clientIp})
     expect(snat).toMatchObject({ok: false, expected: clientIp, detail: expect.stringMatching(/NAT/)})
     expect(judge(clientTo80, {reply: false, detail: 'no reply (timeout)'}).ok).toBe(false)
+  })
+
+  it("a failure names the endpoints where the probe could not serve the Service's target port", () => {
+    const udp = probes.find((p) => p.check === 'service-cluster-ip' && p.src.name === 'client' && p.port === 53)!
+    const unbound = new Map([[`${pod(m, 'web-1').netns} udp/5353`, 'cannot listen on 10.244.1.2:udp/5353 there: Address already in use']])
+    expect(withUnbound(udp, {reply: false, detail: 'no reply (timeout)'}, unbound).detail).toBe(
+      'no reply (timeout); no echo service in 1 of its endpoints: cannot listen on 10.244.1.2:udp/5353 there: Address already in use',
+    )
+    expect(withUnbound(clientTo80, {reply: false, detail: 'no reply (timeout)'}, unbound).detail).toBe('no reply (timeout)')
   })
 
   it('a Service without endpoints must be refused at once: a timeout, a slow refusal or an answer fail', () => {

@@ -1,3 +1,4 @@
+import {plural} from '../../core/plural.js'
 import {
   answered,
   clusterIpEndpoint,
@@ -37,7 +38,7 @@ export const serviceAffinity = {
       const failed = firstFailure(group)
       const detail = failed ?? (counts.size > 1 ? `${counts.size} endpoints answered one client` : undefined)
       return groupResult(group[0], {
-        expected: `one endpoint, ${group.length} tries`,
+        expected: `one endpoint, ${plural(group.length, 'try', 'tries')}`,
         seen: text,
         ok: !failed && counts.size === 1,
         ...(detail ? {detail} : {}),

@@ -1,3 +1,4 @@
+import {plural} from '../../core/plural.js'
 import {allPods} from '../../model/types.js'
 import {
   answered,
@@ -7,6 +8,7 @@ import {
   fromPod,
   groupResult,
   groupTries,
+  masqueradedTo,
   servesOf,
   servicesNotApplicable,
   toolOf,
@@ -46,9 +48,12 @@ export const serviceHairpin = {
       const hits = self ? (counts.get(self.netns) ?? 0) : 0
       const failed = firstFailure(group)
       const mine = group.find((r) => r.servedBy === self?.netns)
-      const detail = failed ?? (hits === 0 ? `kube-proxy never picked ${group[0].src.name} itself in ${group.length} tries` : undefined)
+      const node = model.nodes.find((n) => n.name === self?.node)
+      const detail =
+        failed ??
+        (hits === 0 ? `kube-proxy never picked ${group[0].src.name} itself in ${plural(group.length, 'try', 'tries')}` : undefined)
       return groupResult(group[0], {
-        expected: `itself at least once (${group.length} tries), seeing ${mine?.expected ?? "its node's address"}`,
+        expected: `itself at least once (${plural(group.length, 'try', 'tries')}), seeing ${self && node ? masqueradedTo(model, node, self) : "its node's address"}`,
         seen: `${text}${mine ? `; itself seen as ${mine.seen}` : ''}`,
         ok: !failed && hits > 0,
         ...(detail ? {detail} : {}),

@@ -1,3 +1,4 @@
+import {plural} from '../../core/plural.js'
 import {
   answered,
   clusterIpEndpoint,
@@ -50,7 +51,7 @@ export const serviceSpread = {
       const failed = firstFailure(group)
       const detail = failed ?? (missing.length > 0 ? `never answered: ${missing.join(', ')}` : undefined)
       return groupResult(group[0], {
-        expected: `each of ${want.length} endpoints in ${group.length} tries`,
+        expected: `each of ${want.length} endpoints in ${plural(group.length, 'try', 'tries')}`,
         seen: text,
         ok: !failed && missing.length === 0,
         ...(detail ? {detail} : {}),

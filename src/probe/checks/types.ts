@@ -49,7 +49,7 @@ export interface ProbeCheck {
 export type AddProbe = (tool: Probe['tool'], src: Endpoint, dst: Endpoint, port?: number, service?: ServiceProbe) => void
 
 /** What a Service's probe must see, and the echo sockets its endpoints need for it. */
-export interface ServiceProbe {
+interface ServiceProbe {
   expect: Expectation
   serves: readonly ServeTarget[]
 }
