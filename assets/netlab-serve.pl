@@ -29,7 +29,7 @@ require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
 
 use constant NETLAB_MAX_REQUEST => 8192;
 # a workload's client that has said nothing for this long gets the plain line (bash's /dev/tcp, nc)
-use constant NETLAB_QUIET_WAIT => 0.3;
+use constant NETLAB_QUIET_WAIT => 1.5;
 # and one that began a request but has not finished it (someone typing into nc) this long
 use constant NETLAB_REQUEST_WAIT => 10;
 

@@ -192,8 +192,8 @@ const serviceChoice = fc.record({
 
 type ServiceChoice = typeof serviceChoice extends fc.Arbitrary<infer T> ? T : never
 
-/** Which kube-proxy modes the generated Services run on (the nftables mode joins once its module builds rules on this branch). */
-const GENERATED_PROXIES = ['iptables'] as const
+/** The kube-proxy modes the generated Services run on: a lab's mode follows from how many Services it drew. */
+const GENERATED_PROXIES = ['iptables', 'nftables'] as const
 
 /**
  * The topology with Services: every pod gets a label (app a0, a1, a2 in turn) and every other
@@ -238,7 +238,7 @@ function withServices(t: TopologyDoc, choices: ServiceChoice[]): TopologyDoc {
       ...(c.udp ? [{name: 'u', port: 53, protocol: 'UDP' as const, targetPort: c.named ? 'dns' : 5353}] : []),
     ],
   }))
-  return {...t, cluster: {...t.cluster, serviceCIDR: '100.64.0.0/16', proxy: GENERATED_PROXIES[0]}, nodes, services}
+  return {...t, cluster: {...t.cluster, serviceCIDR: '100.64.0.0/16', proxy: GENERATED_PROXIES[choices.length % GENERATED_PROXIES.length]}, nodes, services}
 }
 
 export const toYaml = (t: TopologyDoc): string => stringify(t)
