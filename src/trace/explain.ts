@@ -13,8 +13,9 @@ import type {Proto, TraceResult} from './types.js'
 
 const MAX_TRACED = 20
 
-/** "tcp/5432" → tcp, 5432; anything else is a ping's path */
+/** a Service's probe says its port; a policy probe "tcp/5432" → tcp, 5432; anything else is a ping's path */
 function protoOf(r: ProbeResult): {proto: Proto; port?: number} {
+  if (r.service) return {proto: r.service.proto, port: r.service.port}
   const m = /^(tcp|udp)\/(\d+)/.exec(r.policy?.service ?? '')
   return m ? {proto: m[1] as Proto, port: Number(m[2])} : {proto: 'icmp'}
 }
@@ -24,7 +25,8 @@ export async function explainFailures(lab: string, model: LabModel, report: Prob
   const byKey = new Map<string, ProbeResult[]>()
   for (const c of report.checks)
     for (const r of c.results) {
-      if (r.ok || r.src.name === r.dst.name) continue
+      // a member's probe of itself is explained by its peers' (explainSelf), but a Service's is a path of its own
+      if (r.ok || (r.src.name === r.dst.name && !r.service)) continue
       const {proto, port} = protoOf(r)
       const key = `${r.src.name}|${r.dst.name}|${r.dst.ip}|${proto}|${port}`
       byKey.set(key, [...(byKey.get(key) ?? []), r])
@@ -36,12 +38,19 @@ export async function explainFailures(lab: string, model: LabModel, report: Prob
     const results = byKey.get(key)!
     const r = results[0]
     const [from, to] = [member(r.src.name), member(r.dst.name)]
-    if (!from || !to) return
+    // a Service (a ClusterIP, or a NodePort on a node) is no member: trace follows its DNAT, and the reply back through it, itself
+    const service = r.dst.kind === 'service' || r.service !== undefined
+    if (!from || (!to && !service)) return
     let line: string
     try {
       const there = await traceLab(lab, model, from, r.dst.ip, protoOf(r), cache)
       line = there.summary
-      if (there.delivered && !there.problem) line = await followReply(lab, model, there, {to, src: r.src.ip, ...protoOf(r)}, cache)
+      const ends = model.members.find((m) => m.name === there.hops.at(-1)?.member)
+      // a Service's packet that no rule translated ends at the node whose address it was sent to
+      if (service && there.delivered && !there.problem && ends?.kind === 'node')
+        line += `: no kube-proxy rule sent ${protoOf(r).proto}/${protoOf(r).port} on to an endpoint, so it reached ${ends.name} itself, where nothing serves it`
+      if (there.delivered && !there.problem && !service)
+        line = await followReply(lab, model, there, {to: to!, src: r.src.ip, ...protoOf(r)}, cache)
     } catch (error) {
       line = `could not trace: ${(error as Error).message}`
     }

@@ -1,6 +1,7 @@
 // The Service faults of netlab break (issue 23's exercises), on a real lab: the example lab
 // (topologies/services.yaml, iptables mode) up once; each Service fault kind injected in turn, the
-// probe's services section must fail — on the check that sees that fault — and `netlab fix` must
+// probe's services section must fail — on the check that sees that fault, each failure explained
+// by trace in words that name what the fault did — and `netlab fix` must
 // put back exactly what was there (every node's tables and its pods' hairpin settings as before).
 import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -10,7 +11,7 @@ import {isRoot, labSandbox, netlab, ROOT, rootSnapshot, uniqueLab} from '../help
 
 interface Report {
   ok: boolean
-  checks: {id: string; results: {ok: boolean}[]}[]
+  checks: {id: string; results: {ok: boolean; src: {name: string}; explanation?: string}[]}[]
 }
 
 /** The check that must fail under each fault (others may fail too). */
@@ -19,6 +20,14 @@ const SEEN_BY: Record<string, string> = {
   'stale-endpoint': 'service-spread',
   'node-port': 'service-node-port',
   hairpin: 'service-hairpin',
+}
+
+/** What trace's explanation of the probe's failure says under each fault. */
+const EXPLAINED: Record<string, RegExp> = {
+  'kube-proxy': /stops at node-\d: node-\d sends it out eth0 to 10\.96\.0\.\d+, which no member .* holds/,
+  'stale-endpoint': /stops at node-\d: node-\d sends it out cni0 to 10\.244\.\d+\.254, which no member .* holds/,
+  'node-port': /no kube-proxy rule sent tcp\/3\d{4} on to an endpoint, so it reached node-\d itself/,
+  hairpin: /hairpin mode is off on veth-/,
 }
 
 describe.skipIf(!isRoot)('netlab break: the Service faults, caught by the probe and fixed exactly', () => {
@@ -69,6 +78,9 @@ describe.skipIf(!isRoot)('netlab break: the Service faults, caught by the probe 
         failed.some((id) => id.startsWith(SEEN_BY[kind])),
         `${kind}: failed ${failed.join(', ')}`,
       ).toBe(true)
+      const seen = report.checks.filter((c) => c.id.startsWith(SEEN_BY[kind])).flatMap((c) => c.results.filter((x) => !x.ok))
+      // each explained by trace, in words that name what the fault did
+      for (const x of seen) expect(x.explanation ?? '', `${kind} from ${x.src.name}`).toMatch(EXPLAINED[kind])
     } finally {
       const fixed = netlab(['fix', lab], env)
       expect(fixed.code, fixed.stderr).toBe(0)
