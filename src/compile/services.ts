@@ -12,7 +12,7 @@ import {Cidr, formatIPv4, hostRangeProblem, parseCidr, parseIPv4} from '../core/
 import {throwAll, topologyWarning, TopologyError, type TopologyWarning} from '../topology/errors.js'
 import {NODE_PORT_RANGE} from '../topology/services.js'
 import type {ServiceSpec, Topology} from '../topology/types.js'
-import type {LabModel, PodModel, ServiceModel, ServicePortModel, ServicesModel} from '../model/types.js'
+import type {LabModel, PodModel, PodPort, ServiceModel, ServicePortModel, ServicesModel} from '../model/types.js'
 
 /** A Service lives in a Kubernetes namespace; a lab has one. */
 const SERVICE_NAMESPACE = 'default'
@@ -105,7 +105,9 @@ function endpointsOf(spec: ServiceSpec, port: ServiceSpec['ports'][number], pods
   const target = port.targetPort?.value ?? port.port.value
   return pods.flatMap((pod) => {
     const served =
-      typeof target === 'number' ? target : pod.ports?.find((pp) => pp.name === target && pp.protocol === port.protocol.value)?.port
+      typeof target === 'number'
+        ? target
+        : pod.ports?.find((pp: PodPort) => pp.name === target && pp.protocol === port.protocol.value)?.port
     return served === undefined ? [] : [{pod: pod.name, node: pod.node, ip: pod.ip, port: served}]
   })
 }
