@@ -14,7 +14,7 @@ import {NODE_PORT_RANGE} from '../topology/services.js'
 import type {ServiceSpec, Topology} from '../topology/types.js'
 import {DEFAULT_NAMESPACE} from '../core/names.js'
 import {namespaceOf, namespacesOf} from '../model/namespaces.js'
-import type {LabModel, PodModel, ServiceModel, ServicePortModel, ServicesModel} from '../model/types.js'
+import type {LabModel, PodModel, PodPort, ServiceModel, ServicePortModel, ServicesModel} from '../model/types.js'
 
 /** the first ClusterIP a Service is given, counted from the range's base (.1 is the apiserver's, .10 kube-dns's in most clusters) */
 const FIRST_CLUSTER_IP = 10
@@ -105,7 +105,9 @@ function endpointsOf(spec: ServiceSpec, port: ServiceSpec['ports'][number], pods
   const target = port.targetPort?.value ?? port.port.value
   return pods.flatMap((pod) => {
     const served =
-      typeof target === 'number' ? target : pod.ports?.find((pp) => pp.name === target && pp.protocol === port.protocol.value)?.port
+      typeof target === 'number'
+        ? target
+        : pod.ports?.find((pp: PodPort) => pp.name === target && pp.protocol === port.protocol.value)?.port
     return served === undefined ? [] : [{pod: pod.name, node: pod.node, ip: pod.ip, port: served}]
   })
 }

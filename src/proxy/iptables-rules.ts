@@ -92,7 +92,7 @@ function hash16(input: string): string {
 }
 
 /** ServicePortName.String(): "ns/name:port", or "ns/name" for an unnamed port. */
-export const servicePortName = (s: KpServicePort) => `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`
+const servicePortName = (s: KpServicePort) => `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`
 
 const proto = (s: KpServicePort) => s.protocol.toLowerCase()
 
@@ -122,7 +122,7 @@ function policies(s: KpServicePort) {
 }
 
 /** proxy.CategorizeEndpoints without topology hints: the endpoints each policy chain uses, in kube-proxy's order (by "ip:port"). */
-export function categorize(s: KpServicePort, nodeName: string) {
+function categorize(s: KpServicePort, nodeName: string) {
   const p = policies(s)
   const key = (e: KpEndpoint) => `${e.ip}:${e.port}`
   const all = [...s.endpoints].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))

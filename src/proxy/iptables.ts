@@ -4,7 +4,7 @@
 // action so the plan reads as a walk through kube-proxy's chains and stays small at scale:
 // the node's base chains, one action per Service (its chains and rules), and the rule that must
 // come last. The iptables-restore driver runs a node's consecutive inputs as one program.
-import type {NodeModel, PlanContext, ProxyModeModule, ServiceModel, ServicesModel} from '../model/types.js'
+import type {NodeModel, PlanContext, ProxyModeModule, ServiceEndpoint, ServiceModel, ServicesModel} from '../model/types.js'
 import {plural} from '../core/plural.js'
 import {
   BASE_CHAINS,
@@ -19,7 +19,7 @@ import {
 } from './iptables-rules.js'
 
 /** kube-proxy as a lab runs it on a node: --cluster-cidr the pod range, no localhost NodePorts, no metrics. */
-export function labConfig(ctx: PlanContext, n: NodeModel): KpConfig {
+function labConfig(ctx: PlanContext, n: NodeModel): KpConfig {
   return {
     nodeName: n.name,
     nodeIP: n.ip,
@@ -34,7 +34,7 @@ export function labConfig(ctx: PlanContext, n: NodeModel): KpConfig {
 }
 
 /** A lab Service's ports as kube-proxy's ServicePorts (the Service's namespace, its endpoints by node). */
-export function kubeProxyPorts(s: ServiceModel): KpServicePort[] {
+function kubeProxyPorts(s: ServiceModel): KpServicePort[] {
   return s.ports.map((p) => ({
     namespace: s.namespace,
     name: s.name,
@@ -128,7 +128,8 @@ export const iptablesProxy: ProxyModeModule = {
     const known = memo(model.services!)
     for (const s of model.services!.list) {
       // a Service's rules differ from node to node only by which endpoints are the node's own
-      const key = `${s.name}\t${s.ports.flatMap((p) => p.endpoints.filter((e) => e.node === node.name).map((e) => `${e.ip}:${e.port}`)).join(' ')}`
+      const own = (e: ServiceEndpoint) => e.node === node.name
+      const key = `${s.name}\t${s.ports.flatMap((p) => p.endpoints.filter(own).map((e) => `${e.ip}:${e.port}`)).join(' ')}`
       let made = known.get(key)
       if (!made) {
         const ports = kubeProxyPorts(s)
