@@ -1,14 +1,18 @@
-// Services at scale: the 50 × 10 lab (host-gw) with 200 Services × 5 endpoints against the same
-// lab without Services, per kube-proxy mode: plan actions and plan size, `up` time (the target:
-// ≤ 1.5× the lab without Services), kube-proxy's rules per node (what one node's nat and filter
-// tables hold), and `down`. Runs the real up() and down() in this process, like ./cni.ts; the
-// labs alternate (without, with, without, …) so each ratio compares runs made a minute apart.
+// Services at scale, measured as ratios within one run (machines differ by 2×; ratios do not).
 //
-//   node dist/bench/services.js [--repeat N] [MODE…]      (as root; default: iptables, 3 rounds)
+// 1. A 50 × 10 lab (host-gw) with 200 Services × 5 endpoints, in each proxy mode, against the
+//    same lab without a services: key: `up` (target ≤ 1.5× the lab without services), the rules one
+//    node holds, the probe's services section, and `down`.
+// 2. Where each mode's cost grows: a 2-node lab with S Services × 5 endpoints for several S: the
+//    rules a node holds and the median time of a new TCP connection from a pod to the last
+//    Service. kube-proxy's iptables mode walks KUBE-SERVICES rule by rule for the first packet of
+//    every connection (cost grows with S); its nftables mode looks the ClusterIP up in a map
+//    (it does not) — kube-proxy's own reason for the nftables mode.
 //
-// Lab names and the state directory are unique to this run; everything is removed at the end,
-// also on failure.
-import {execFileSync} from 'node:child_process'
+//   node dist/bench/services.js [--quick]      (as root; --quick: the growth part only, S = 50 and 1000)
+//
+// Runs the real up() and down() in this process, like ./cni.ts; lab names and the state directory
+// are unique to this run, and everything is removed at the end, also on failure.
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -19,106 +23,180 @@ const stateDir = process.env.NETLAB_STATE_DIR
 
 const {up} = await import('../src/lab/up.js')
 const {down} = await import('../src/lab/down.js')
-const {loadLab} = await import('../src/lab/load.js')
 const {existingNetns} = await import('../src/state/store.js')
-const {runTimed} = await import('./proc.js')
+const {netlab, runTimed} = await import('./proc.js')
 const {gridTopology} = await import('./topology.js')
 
-const NODES = 50
-const PODS = 10
-const SERVICES = 200
+type Proxy = 'iptables' | 'nftables'
+const PROXIES: Proxy[] = ['iptables', 'nftables']
 const ENDPOINTS = 5
-const args = process.argv.slice(2)
-const repeatAt = args.indexOf('--repeat')
-const repeat = repeatAt >= 0 ? Number(args.splice(repeatAt, 2)[1]) : 3
-const modes = args.length > 0 ? args : ['iptables']
+const quick = process.argv.includes('--quick')
 const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-svc-'))
-
-/**
- * 50 × 10 pods, each serving 8080 and labelled with its group of ENDPOINTS (100 groups); Service i
- * selects group i mod 100, so every pod is an endpoint of two Services. Every fourth is a NodePort
- * (every eighth of them externalTrafficPolicy Local), every tenth has ClientIP affinity.
- */
-function servicesTopology(lab: string, proxy?: string): Record<string, unknown> {
-  const topo = gridTopology(lab, NODES, PODS, 'host-gw')
-  if (!proxy) return topo
-  let k = 0
-  topo.nodes = (topo.nodes as {name: string}[]).map((n) => ({
-    name: n.name,
-    pods: Array.from({length: PODS}, (_, i) => ({
-      name: `${n.name}-p${i}`,
-      labels: {group: `g${Math.floor(k++ / ENDPOINTS)}`},
-      ports: [{name: 'http', port: 8080}],
-    })),
-  }))
-  const groups = (NODES * PODS) / ENDPOINTS
-  ;(topo.cluster as Record<string, unknown>).proxy = proxy
-  topo.services = Array.from({length: SERVICES}, (_, i) => ({
-    name: `svc-${i}`,
-    ...(i % 4 === 0 ? {type: 'NodePort', ...(i % 32 === 0 ? {externalTrafficPolicy: 'Local'} : {})} : {}),
-    ...(i % 10 === 0 ? {sessionAffinity: 'ClientIP'} : {}),
-    selector: {group: `g${i % groups}`},
-    ports: [{name: 'http', port: 80, targetPort: 'http'}],
-  }))
-  return topo
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`
-const rows: string[][] = [['lab', 'plan actions', 'plan JSON', 'up (median)', 'up runs', 'ratio', 'rules per node', 'down (median)']]
+const runId = `${(Date.now() % 36 ** 3).toString(36)}${(process.pid % 36 ** 2).toString(36)}`
+let labs = 0
 let code = 0
 
-async function measure(name: string, topo: Record<string, unknown>): Promise<{up: number; down: number; rules?: string}> {
-  const lab = String(topo.name)
+/**
+ * `nodes` × `pods` (host-gw), every pod serving TCP 8080 (a workload each), and `services`
+ * Services of ENDPOINTS endpoints each (undefined: no services: key at all). Pods are in groups of
+ * ENDPOINTS (label g: pods k·5 … k·5+4 of the lab); Service s selects group s mod the number of
+ * groups, so more Services than groups share endpoints, as Services of one app do.
+ */
+function labFile(nodes: number, pods: number, services: number | undefined, proxy: Proxy): {lab: string; file: string} {
+  const lab = `bs${runId}-${labs++}`
+  const topo = gridTopology(lab, nodes, pods, 'host-gw') as {nodes: {name: string; pods: unknown}[]; cluster: Record<string, unknown>}
+  const total = nodes * pods
+  const groups = total / ENDPOINTS
+  topo.nodes = topo.nodes.map((n, i) => ({
+    name: n.name,
+    pods: Array.from({length: pods}, (_, k) => {
+      const p = i * pods + k
+      return {name: `${n.name}-p${k}`, labels: {g: String(Math.floor(p / ENDPOINTS))}, ports: [{name: 'http', port: 8080}]}
+    }),
+  }))
+  const doc: Record<string, unknown> = {...topo}
+  if (services !== undefined) {
+    topo.cluster.proxy = proxy
+    topo.cluster.serviceCIDR = '10.96.0.0/16'
+    doc.services = Array.from({length: services}, (_, s) => ({
+      name: `svc-${s}`,
+      selector: {g: String(s % groups)},
+      ports: [{name: 'http', port: 80, targetPort: 'http'}],
+    }))
+  }
   const file = join(dir, `${lab}.yaml`)
-  writeFileSync(file, stringify(topo))
-  const ns = () => [...existingNetns()].filter((n) => n.startsWith(`netlab-${lab}.`))
+  writeFileSync(file, stringify(doc))
+  return {lab, file}
+}
+
+/**
+ * What kube-proxy's mode holds in one node: iptables-save's KUBE rules; or, for nftables, the rules
+ * of its table's chains and the elements of its maps and sets (a Service is an element of a map,
+ * not a rule to walk: the point of the mode).
+ */
+async function rulesOnNode(lab: string, proxy: Proxy): Promise<string> {
+  const netns = `netlab-${lab}.n0`
+  if (proxy === 'iptables') {
+    const r = await runTimed('ip', ['netns', 'exec', netns, 'iptables-save'])
+    return String(r.stdout.split('\n').filter((l) => /^-[AI] \S+ .*KUBE-|^-A KUBE-/.test(l)).length)
+  }
+  const r = await runTimed('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])
+  let [rules, elements, inElements] = [0, 0, false]
+  for (const line of r.stdout.split('\n')) {
+    const t = line.trim()
+    if (t.startsWith('elements = {')) inElements = true
+    if (inElements) {
+      elements += t
+        .replace(/^elements = \{/, '')
+        .replace(/\}$/, '')
+        .split(',')
+        .filter((e) => e.trim() !== '').length
+      if (t.endsWith('}')) inElements = false
+      continue
+    }
+    if (t && !/^(table|chain|map|set|type|policy|flags|timeout|comment|size)\b|^[{}]/.test(t)) rules++
+  }
+  return `${rules} rules + ${elements} map elements`
+}
+
+/** Median time of a new TCP connection (connect, read the answer, close) from the first pod to `ip`:80, µs; 200 tries. */
+async function connectMicros(lab: string, ip: string): Promise<number> {
+  const script =
+    'use IO::Socket::INET; use Time::HiRes qw(time); my @t; for (1..200) { my $t0 = time; ' +
+    `my $s = IO::Socket::INET->new(PeerAddr => "${ip}", PeerPort => 80, Timeout => 2) or die "connect: $!"; ` +
+    'print $s "GET / HTTP/1.0\\r\\n\\r\\n"; local $/; my $a = <$s>; close $s; push @t, (time - $t0) * 1e6 } ' +
+    '@t = sort { $a <=> $b } @t; print $t[@t / 2]'
+  const r = await runTimed('ip', ['netns', 'exec', `netlab-${lab}.n0-p0`, 'perl', '-e', script], {timeoutMs: 120_000})
+  if (r.code !== 0) throw new Error(`connection timing failed: ${r.stderr.trim()}`)
+  return Number(r.stdout)
+}
+
+async function withLab<T>(l: {lab: string; file: string}, f: (upMs: number) => Promise<T>): Promise<T> {
+  const ns = () => [...existingNetns()].filter((n) => n.startsWith(`netlab-${l.lab}.`))
   try {
-    const u = await up(file, {progress: 'silent'})
-    // kube-proxy's rules in one node, as iptables-save lists them
-    const save = execFileSync('ip', ['netns', 'exec', `netlab-${lab}.n0`, 'iptables-save'], {encoding: 'utf8', maxBuffer: 64 << 20})
-    const kube = save.split('\n').filter((l) => /^-[AI] \S+ .*KUBE-|^-A KUBE-/.test(l)).length
-    const d = await down(lab)
-    return {up: u.ms, down: d.ms, rules: `${kube}`}
-  } catch (error) {
-    code = 1
-    throw new Error(`${name}: ${(error as Error).message.split('\n')[0]}`)
+    const u = await up(l.file, {progress: 'silent'})
+    return await f(u.ms)
   } finally {
-    if (ns().length > 0) await down(lab).catch(() => undefined)
+    if (ns().length > 0) await down(l.lab).catch(() => undefined)
     const left = ns()
     if (left.length > 0) await runTimed('ip', ['-force', '-batch', '-'], {input: left.map((n) => `netns del ${n}`).join('\n') + '\n'})
   }
 }
 
-try {
-  const labs = [undefined, ...modes].map((proxy) => {
-    const topo = servicesTopology(`bs${process.pid.toString(36)}-${proxy ?? 'none'}`.slice(0, 24), proxy)
-    writeFileSync(join(dir, 'plan.yaml'), stringify(topo))
-    const label = proxy ? `${SERVICES} Services × ${ENDPOINTS}, ${proxy}` : 'no Services'
-    return {label, topo, plan: loadLab(join(dir, 'plan.yaml')).plan, runs: [] as {up: number; down: number; rules?: string}[]}
-  })
-  for (let r = 0; r < repeat; r++) for (const l of labs) l.runs.push(await measure(l.label, l.topo))
-  for (const {label, plan, runs} of labs)
-    rows.push([
-      label,
-      String(plan.actions.length),
-      `${(JSON.stringify(plan).length / 1e6).toFixed(1)} MB`,
-      sec(median(runs.map((x) => x.up))),
-      runs.map((x) => (x.up / 1000).toFixed(2)).join(' '),
-      '',
-      runs[0].rules ?? '',
-      sec(median(runs.map((x) => x.down))),
-    ])
-  const base = Number(rows[1][3].split(' ')[0])
-  for (const r of rows.slice(2)) {
-    const ratio = Number(r[3].split(' ')[0]) / base
-    r[5] = `${ratio.toFixed(2)}× ${ratio <= 1.5 ? '✓' : '✗'} (target ≤ 1.5×)`
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+async function atScale(): Promise<string> {
+  const [NODES, PODS, SERVICES] = [50, 10, 200]
+  const rows = [['lab', 'up', 'vs without services', 'rules on a node', 'probe --only services', 'down']]
+  // rounds of (without, iptables, nftables), so each ratio compares runs made a minute apart
+  for (let round = 0; round < 2; round++) {
+    const base = await withLab(labFile(NODES, PODS, undefined, 'iptables'), async (ms) => ms)
+    rows.push([`${NODES}×${PODS}, no services`, sec(base), '1.00×', '-', '-', '-'])
+    for (const proxy of PROXIES) {
+      const l = labFile(NODES, PODS, SERVICES, proxy)
+      const row = await withLab(l, async (ms) => {
+        const rules = await rulesOnNode(l.lab, proxy)
+        const probe = await netlab(['probe', l.lab, '--only', 'services'], {env: {NETLAB_STATE_DIR: stateDir}, timeoutMs: 600_000})
+        if (probe.code !== 0) code = 1
+        const verdict = probe.stdout.trimEnd().split('\n').at(-1) ?? `exit ${probe.code}`
+        const t0 = performance.now()
+        await down(l.lab)
+        const ratio = ms / base
+        return [
+          `${SERVICES}×${ENDPOINTS} ${proxy}`,
+          sec(ms),
+          `${ratio.toFixed(2)}× ${ratio <= 1.5 ? '✓' : '✗'} (≤ 1.5×)`,
+          String(rules),
+          `${verdict} (${sec(probe.ms)})`,
+          sec(performance.now() - t0),
+        ]
+      })
+      rows.push(row)
+    }
   }
+  return `Services at ${NODES} × ${PODS} (host-gw), ${SERVICES} Services × ${ENDPOINTS} endpoints:\n\n${table(rows)}`
+}
+
+async function growth(): Promise<string> {
+  const sizes = quick ? [50, 1000] : [50, 250, 1000]
+  const rows = [['services', ...PROXIES.flatMap((p) => [`${p}: rules on a node`, `${p}: new connection (median µs)`])]]
+  for (const s of sizes) {
+    const row = [`${s} × ${ENDPOINTS}`]
+    for (const proxy of PROXIES) {
+      const l = labFile(2, 10, s, proxy)
+      row.push(
+        ...(await withLab(l, async () => {
+          const rules = await rulesOnNode(l.lab, proxy)
+          // the last Service: its ClusterIP is the highest, its rule the last in KUBE-SERVICES
+          const last = `10.96.${Math.floor((10 + s - 1) / 256)}.${(10 + s - 1) % 256}`
+          return [rules, (await connectMicros(l.lab, last)).toFixed(0)]
+        })),
+      )
+    }
+    rows.push(row)
+  }
+  return `Where the cost grows (2 nodes; a new connection to the last Service, from a pod):\n\n${table(rows)}`
+}
+
+try {
+  if (!quick) console.log(`${await atScale()}\n`)
+  console.log(await growth())
+} catch (error) {
+  console.error(`services bench: ${(error as Error).message}`)
+  code = 1
 } finally {
   rmSync(dir, {recursive: true, force: true})
   rmSync(stateDir, {recursive: true, force: true})
 }
-const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-console.log(`Services at ${NODES} × ${PODS} (routing host-gw), ${repeat} runs each:\n`)
-for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '))
 process.exitCode = code

@@ -35,7 +35,10 @@ export default class Trace extends NetlabCommand {
   static override flags = {
     json: NetlabCommand.jsonFlag,
     lab: NetlabCommand.labFlag,
-    proto: Flags.string({description: 'the protocol (default: icmp; tcp when --port is given)', options: ['icmp', 'tcp', 'udp']}),
+    proto: Flags.string({
+      description: "the protocol (default: icmp; tcp when --port is given; to a Service, its first port's)",
+      options: ['icmp', 'tcp', 'udp'],
+    }),
     port: Flags.integer({description: 'the destination port (tcp, udp)', min: 1, max: 65535}),
     endpoint: Flags.string({
       description: "to a Service: the endpoint (IP or IP:PORT) to follow where kube-proxy chooses at random (default: its chain's first)",
@@ -55,8 +58,8 @@ export default class Trace extends NetlabCommand {
       import('../trace/render.js'),
       import('../host/preflight.js'),
     ])
-    const opts = {lab: flags.lab, proto: flags.proto as 'icmp' | 'tcp' | 'udp' | undefined, port: flags.port, endpoint: flags.endpoint}
-    const {lab, model, from, to} = resolveEnds(args.src, args.dst, opts)
+    const given = {lab: flags.lab, proto: flags.proto as 'icmp' | 'tcp' | 'udp' | undefined, port: flags.port, endpoint: flags.endpoint}
+    const {lab, model, from, to, opts} = resolveEnds(args.src, args.dst, given)
     requireRoot('netlab trace')
     const result = await traceLab(lab, model, from, to, opts)
     if (flags.confirm && !(await (await import('../trace/confirm.js')).confirmTrace(model, result)))

@@ -39,21 +39,35 @@ function primaryAddress(model: LabModel, m: Member): string | undefined {
   return model.nodes.find((n) => n.netns === m.netns)?.ip ?? m.ips[0]
 }
 
-/** SRC and DST as the user names them: members by lab name; DST may also be an address. */
-export function resolveEnds(src: string, dst: string, opts: TraceOptions): {lab: string; model: LabModel; from: Member; to: string} {
+/**
+ * SRC and DST as the user names them: members by lab name; DST may also be an address or a
+ * Service (its name or ClusterIP). To a Service without --proto or --port, the packet is a
+ * connection to its first port: kube-proxy translates nothing else (a ping to a ClusterIP goes
+ * nowhere, in a cluster too), so that is the path worth showing.
+ */
+export function resolveEnds(
+  src: string,
+  dst: string,
+  opts: TraceOptions,
+): {lab: string; model: LabModel; from: Member; to: string; opts: TraceOptions} {
   const {lab, member: from} = findMember(src, opts.lab, 'trace')
   const model = readState(lab)!.model
   if (!primaryAddress(model, from))
     throw new UsageError(`${src} has no address to send from (it is the ${from.kind}); trace from a node, pod, router or external host`)
-  if (parseIPv4(dst) !== undefined) return {lab, model, from, to: dst}
+  const service = model.services?.list.find((x) => x.name === dst || x.clusterIP === dst)
+  const first = service?.ports[0]
+  const withPort =
+    first && opts.proto === undefined && opts.port === undefined
+      ? {...opts, proto: first.protocol.toLowerCase() as Proto, port: first.port}
+      : opts
+  if (parseIPv4(dst) !== undefined) return {lab, model, from, to: dst, opts: withPort}
   const target = model.members.find((m) => m.name === dst)
-  const service = model.services?.list.find((x) => x.name === dst)
-  if (!target && service) return {lab, model, from, to: service.clusterIP}
+  if (!target && service) return {lab, model, from, to: service.clusterIP, opts: withPort}
   if (!target)
     throw new UsageError(`lab ${lab} has no member or Service named "${dst}" (DST is a member's name, a Service's or an IPv4 address)`)
   const to = primaryAddress(model, target)
   if (!to) throw new UsageError(`${dst} has no address to trace to (it is the ${target.kind})`)
-  return {lab, model, from, to}
+  return {lab, model, from, to, opts}
 }
 
 /** Trace from member `from` to address `to`; `cache` shares namespace reads between traces. */
