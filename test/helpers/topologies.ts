@@ -238,7 +238,12 @@ function withServices(t: TopologyDoc, choices: ServiceChoice[]): TopologyDoc {
       ...(c.udp ? [{name: 'u', port: 53, protocol: 'UDP' as const, targetPort: c.named ? 'dns' : 5353}] : []),
     ],
   }))
-  return {...t, cluster: {...t.cluster, serviceCIDR: '100.64.0.0/16', proxy: GENERATED_PROXIES[choices.length % GENERATED_PROXIES.length]}, nodes, services}
+  return {
+    ...t,
+    cluster: {...t.cluster, serviceCIDR: '100.64.0.0/16', proxy: GENERATED_PROXIES[choices.length % GENERATED_PROXIES.length]},
+    nodes,
+    services,
+  }
 }
 
 export const toYaml = (t: TopologyDoc): string => stringify(t)

@@ -13,7 +13,16 @@ import {renderPlan} from '../../src/plan/render.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url))
-const CASES = ['three-node', 'three-node-vxlan', 'three-node-routes', 'two-segment-vxlan', 'aws-vpc', 'gke-vpc-native', 'policy-three-tier', 'services']
+const CASES = [
+  'three-node',
+  'three-node-vxlan',
+  'three-node-routes',
+  'two-segment-vxlan',
+  'aws-vpc',
+  'gke-vpc-native',
+  'policy-three-tier',
+  'services',
+]
 
 describe('golden faults', () => {
   for (const name of CASES) {

@@ -1,7 +1,6 @@
 // Hairpin mode off on an endpoint pod's port of cni0: the pod can no longer reach itself
 // through its own Service (kube-proxy sends the connection back out the port it came in on).
-import type {FaultModule} from './types.js'
-import {restore} from './types.js'
+import {restore, type FaultModule} from './types.js'
 
 export const hairpin: FaultModule = {
   kind: 'hairpin',
