@@ -169,6 +169,12 @@ function podRules({model, b}: PlanContext, n: NodeModel, pod: PodModel, directio
   )
 }
 
+/** A lab with Services routes its bridged pods already (see the services phase): bridgePolicyWiring adds nothing there. */
+const ROUTED_FOR_SERVICES =
+  "This lab's pods are routed by their node already (see the services phase): every packet between two pods of one node goes " +
+  'pod → cni0 → routed → cni0 → pod and crosses FORWARD exactly once, with or without br_netfilter. Their ports of cni0 are not ' +
+  "isolated: isolated ports would stop what br_netfilter does with kube-proxy's DNAT to a pod of the same bridge."
+
 const PHASE_WHY = (model: LabModel, wiring: {why: string}) =>
   `Each node enforces the policies of its own pods, in its own namespace, like kube-router ` +
   `or Calico. A pod selected by a policy is isolated in that policy's directions ` +
@@ -180,7 +186,7 @@ const PHASE_WHY = (model: LabModel, wiring: {why: string}) =>
   `chain, so it must pass both. ` +
   `Traffic between a pod and its own node is not forwarded and never filtered (Kubernetes: a ` +
   `pod cannot block its node). ` +
-  wiring.why +
+  (model.services && wiring === bridgePolicyWiring ? ROUTED_FOR_SERVICES : wiring.why) +
   (model.policies!.length === 0 ? ' This lab has no policies yet (netlab policy apply adds them): every pod is open.' : '')
 
 export function policyPhase(ctx: PlanContext): void {

@@ -94,7 +94,9 @@ function serviceWhy(s: ServiceModel, ports: KpServicePort[], rules: KpPortRules[
     const pick =
       n === 1
         ? `${svc} sends it to the one endpoint's KUBE-SEP chain`
-        : `${svc} picks one of ${n} endpoints at random (the first rule matches with probability 1/${n}, the next 1/${n - 1} of what is left, …, the last always: each endpoint gets 1/${n})`
+        : n === 2
+          ? `${svc} picks one of 2 endpoints at random (the first rule matches with probability 1/2, the second takes the rest: each gets half)`
+          : `${svc} picks one of ${n} endpoints at random (the first rule matches with probability 1/${n}, the next 1/${n - 1} of what is left, …, the last always: each endpoint gets 1/${n})`
     const affinity =
       p.affinityTimeout !== undefined
         ? `; ClientIP affinity: -m recent remembers each client in a list per endpoint (--set in KUBE-SEP) and sends it back to the same endpoint for ${p.affinityTimeout} s (--rcheck, checked first)`

@@ -9,8 +9,9 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {execa, type ResultPromise} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT} from '../helpers/constants.js'
-import {isRoot, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {CLUSTER, ROOT} from '../helpers/constants.js'
+import {ipIn, isRoot, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 
 /** kube-proxy's modes this file proves (the nftables mode's own file joins it later). */
 const MODES = ['iptables']
@@ -96,6 +97,44 @@ interface Answer {
   ms: number
 }
 
+/** An HTTP GET from inside namespace `netns`: what the server saw and who answered. */
+function fetchFrom(netns: string, host: string, port: number, timeout = 2): Answer {
+  const t0 = Date.now()
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', netns, 'curl', '-s', '-m', String(timeout), '-D', '-', '-o', '/dev/null', `http://${host}:${port}/`],
+    {
+      encoding: 'utf8',
+    },
+  )
+  const header = (name: string) => new RegExp(`^X-Netlab-${name}: *(\\S+)`, 'im').exec(r.stdout)?.[1]
+  return {code: r.status ?? -1, seen: header('Seen'), servedBy: header('Served-By'), ms: Date.now() - t0}
+}
+
+const setBridgeNf = (netns: string, value: 0 | 1) =>
+  execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', `net.bridge.bridge-nf-call-iptables=${value}`])
+
+/** The probe's engine as the pods' servers: an HTTP echo on each [namespace, address, port]; resolves once they listen. */
+async function startServers(marker: string, endpoints: [string, string, number][]): Promise<{child: ResultPromise}> {
+  const server = execa('perl', [`${ROOT}/assets/netlab-probe.pl`, marker], {
+    stdin: 'pipe',
+    env: {NETLAB_PROBE_PROTOCOL: '1'},
+    reject: false,
+  })
+  server.stdin!.write(`${endpoints.map(([netns, ip, port]) => `serve\t${netns}\t${ip}\ttcp\t${port}\n`).join('')}ready\nend\ngo\n`)
+  await new Promise<void>((resolve, reject) => {
+    let out = ''
+    server.stdout!.on('data', (d: Buffer) => {
+      out += String(d)
+      if (/^done$/m.test(out)) resolve()
+      if (/^unbound/m.test(out)) reject(new Error(out))
+    })
+    void server.then((r) => reject(new Error(`the server exited: ${r.stderr}`)))
+  })
+  // wrapped: a subprocess is a promise (of its exit), which an async function's return would wait for
+  return {child: server}
+}
+
 describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
   'Services through kube-proxy (%s), proven from the namespaces',
   (_, {proxy, cni, bridgeNf}) => {
@@ -104,48 +143,19 @@ describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
     const ns = (member: string) => `netlab-${lab}.${member}`
     let server: ResultPromise | undefined
 
-    /** An HTTP GET from inside `member`: what the server saw and who answered. */
-    function get(member: string, host: string, port: number, timeout = 2): Answer {
-      const t0 = Date.now()
-      const r = spawnSync(
-        'ip',
-        ['netns', 'exec', ns(member), 'curl', '-s', '-m', String(timeout), '-D', '-', '-o', '/dev/null', `http://${host}:${port}/`],
-        {
-          encoding: 'utf8',
-        },
-      )
-      const header = (name: string) => new RegExp(`^X-Netlab-${name}: *(\\S+)`, 'im').exec(r.stdout)?.[1]
-      return {code: r.status ?? -1, seen: header('Seen'), servedBy: header('Served-By'), ms: Date.now() - t0}
-    }
+    const get = (member: string, host: string, port: number, timeout = 2) => fetchFrom(ns(member), host, port, timeout)
     const many = (n: number, member: string, host: string, port: number) => Array.from({length: n}, () => get(member, host, port))
-    const setBridgeNf = (member: string, value: 0 | 1) =>
-      execFileSync('ip', ['netns', 'exec', ns(member), 'sysctl', '-q', `net.bridge.bridge-nf-call-iptables=${value}`])
 
     beforeAll(async () => {
       const up = netlab(['up', writeTopology(stateDir, topology(lab, proxy, cni)), '-q'], env)
       expect(up.code, up.stderr).toBe(0)
-      // the probe's engine as the pods' servers: an HTTP echo on each endpoint's address and port
-      const serve = [
-        ['web-0', POD.web0, 8080],
-        ['web-1', POD.web1, 8080],
-        ['api-1', POD.api1, 8443],
-      ].map(([m, ip, port]) => `serve\t${ns(String(m))}\t${ip}\ttcp\t${port}\n`)
-      server = execa('perl', [`${ROOT}/assets/netlab-probe.pl`, `services-test-${lab}`], {
-        input: undefined,
-        stdin: 'pipe',
-        env: {NETLAB_PROBE_PROTOCOL: '1'},
-        reject: false,
-      })
-      server.stdin!.write(`${serve.join('')}ready\nend\ngo\n`)
-      await new Promise<void>((resolve, reject) => {
-        let out = ''
-        server!.stdout!.on('data', (d: Buffer) => {
-          out += String(d)
-          if (/^done$/m.test(out)) resolve()
-          if (/^unbound/m.test(out)) reject(new Error(out))
-        })
-        void server!.then((r) => reject(new Error(`the server exited: ${r.stderr}`)))
-      })
+      server = (
+        await startServers(`services-test-${lab}`, [
+          [ns('web-0'), POD.web0, 8080],
+          [ns('web-1'), POD.web1, 8080],
+          [ns('api-1'), POD.api1, 8443],
+        ])
+      ).child
     }, 60_000)
 
     afterAll(() => {
@@ -161,14 +171,14 @@ describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
 
     for (const nf of bridgeNf) {
       it(`an endpoint on the client's own node, and hairpin (a pod through its own Service), with bridge-nf-call-iptables=${nf} on the node`, () => {
-        setBridgeNf('n0', nf)
+        setBridgeNf(ns('n0'), nf)
         try {
           // "self" has one endpoint, web-0, on the client's node: every try goes there
           for (const a of many(5, 'client', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: POD.client})
           // web-0 reaching itself: kube-proxy masquerades it (KUBE-SEP's -s rule), so it sees its node's address on cni0
           for (const a of many(5, 'web-0', VIP.self, 82)) expect(a).toMatchObject({code: 0, servedBy: ns('web-0'), seen: N0.gateway})
         } finally {
-          setBridgeNf('n0', 1)
+          setBridgeNf(ns('n0'), 1)
         }
       })
     }
@@ -215,3 +225,49 @@ describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
     })
   },
 )
+
+// Every routing mode: an endpoint on the client's own node and hairpin, with br_netfilter handing
+// bridged frames to iptables and without (bridge modes: routed pods and hairpin mode; aws-vpc:
+// point-to-point pods, which need neither).
+describe.skipIf(!isRoot).each(ROUTING_MODES)('a same-node endpoint and hairpin in routing mode %s', (routing) => {
+  const {stateDir, env, track} = labSandbox()
+  const lab = track(uniqueLab(`svc-${routing}`))
+  const ns = (member: string) => `netlab-${lab}.${member}`
+  const VIP_SELF = '10.96.0.10'
+  let server: ResultPromise | undefined
+  const addr = (member: string) => /inet (\S+)\//.exec(ipIn(ns(member), ['-4', 'addr', 'show', 'dev', 'eth0']))![1]
+
+  beforeAll(async () => {
+    const {podCIDR, nodeSubnetSize, ...rest} = CLUSTER
+    const http = [{name: 'http', port: 8080}]
+    const topo = {
+      name: lab,
+      cluster: {...(routingMode(routing).podsInUnderlay ? rest : {podCIDR, nodeSubnetSize, ...rest}), routing},
+      nodes: [
+        {name: 'n0', pods: [{name: 'web-0', labels: {app: 'web'}, ports: http}, {name: 'client'}]},
+        {name: 'n1', pods: ['other']},
+      ],
+      services: [{name: 'self', clusterIP: VIP_SELF, selector: {app: 'web'}, ports: [{port: 82, targetPort: 8080}]}],
+    }
+    const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
+    expect(up.code, up.stderr).toBe(0)
+    server = (await startServers(`services-test-${lab}`, [[ns('web-0'), addr('web-0'), 8080]])).child
+  }, 60_000)
+
+  afterAll(() => {
+    if (server?.pid) process.kill(server.pid, 'SIGTERM')
+  })
+
+  for (const nf of [1, 0] as const)
+    it(`bridge-nf-call-iptables=${nf}: the client's own address seen by its node's endpoint; the endpoint reaches itself`, () => {
+      setBridgeNf(ns('n0'), nf)
+      try {
+        for (let i = 0; i < 3; i++) {
+          expect(fetchFrom(ns('client'), VIP_SELF, 82)).toMatchObject({code: 0, servedBy: ns('web-0'), seen: addr('client')})
+          expect(fetchFrom(ns('web-0'), VIP_SELF, 82)).toMatchObject({code: 0, servedBy: ns('web-0')})
+        }
+      } finally {
+        setBridgeNf(ns('n0'), 1)
+      }
+    })
+})

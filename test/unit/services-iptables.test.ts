@@ -81,6 +81,19 @@ describe('the iptables mode in the plan', () => {
     expect(plain.phases.map((p) => p.id)).not.toContain('services')
   })
 
+  it("with policies too: the pods' ports are not isolated (that would stop br_netfilter's DNAT to a same-bridge pod), and the policies phase says why", () => {
+    const withPolicies = compilePlan(
+      model(`${LAB()}policies:\n  - {name: web-in, podSelector: {app: web}, ingress: [{from: [{podSelector: {app: web}}]}]}\n`),
+    )
+    expect(withPolicies.actions.filter((a) => a.args.includes('isolated'))).toEqual([])
+    expect(withPolicies.phases.find((p) => p.id === 'policies')!.why).toContain('routed by their node already')
+    // a lab with policies and no Services still isolates them
+    const policiesOnly = compilePlan(
+      model(`${LAB().replace(/services:[\s\S]*$/, '')}policies:\n  - {name: web-in, podSelector: {app: web}, ingress: []}\n`),
+    )
+    expect(policiesOnly.actions.filter((a) => a.args.includes('isolated')).length).toBeGreaterThan(0)
+  })
+
   it('every input is one the iptables-restore allowlist takes, as an undo read from disk would be checked', () => {
     for (const a of phase.filter((x) => x.tool === 'iptables-restore')) expect(driver('iptables-restore').confined!(a)).toBeUndefined()
   })
