@@ -34,7 +34,8 @@ if ($caller_protocol ne WORKLOAD_PROTOCOL) {
 require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-serve.pl');    # netlab_listen(), netlab_serve_event(), ...
 
 my $NETNS = qr/^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-my $POD = $NETNS;
+# a pod's name as the lab says it: NAME, or NS/NAME outside the default namespace
+my $POD = qr/^(?:[a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/;
 my $IP = qr/^\d{1,3}(?:\.\d{1,3}){3}$/;
 # how often to look whether the lab's namespaces still have their names
 my $WATCH_EVERY = 2;

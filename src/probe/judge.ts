@@ -11,9 +11,6 @@ function endpoint(e: Endpoint): ResultEndpoint {
   return r
 }
 
-/** A Service with no endpoints is refused at once (kube-proxy's REJECT): an answer slower than this was a timeout, not a refusal. */
-export const REFUSED_MS = 500
-
 export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   const base = {
     src: endpoint(probe.src),
@@ -58,9 +55,13 @@ export function judge(probe: Probe, obs: Observation | undefined): ProbeResult {
   return {...base, expected, seen: obs.seen ?? 'reply', ok, ...(detail ? {detail} : {})}
 }
 
-/** A Service without endpoints: refused (ECONNREFUSED) in well under a second. */
+/**
+ * A Service without endpoints: refused (ECONNREFUSED), which only kube-proxy's REJECT makes: a
+ * missing rule gives a timeout instead. The refusal is the evidence; how long it took is shown,
+ * not judged (a loaded machine may take a while to hand it over, and it is still a refusal).
+ */
 function judgeRefused(base: Pick<ProbeResult, 'src' | 'dst'>, obs: Observation | undefined): ProbeResult {
-  const expected = `refused within ${REFUSED_MS} ms`
+  const expected = 'refused (ECONNREFUSED), not a timeout'
   if (!obs) return {...base, expected, seen: 'not probed', ok: false, detail: 'the probe did not run'}
   if (obs.reply)
     return {
@@ -74,14 +75,13 @@ function judgeRefused(base: Pick<ProbeResult, 'src' | 'dst'>, obs: Observation |
   // a node's own datagram meets the REJECT in its own OUTPUT chain: the send fails at once (EPERM), the ICMP error comes after
   const own = base.src.kind === 'node' && /not permitted/i.test(obs.detail ?? '')
   const refused = own || /refused/i.test(obs.detail ?? '')
-  const fast = obs.ms !== undefined && obs.ms < REFUSED_MS
   const how = own ? 'rejected by its own rule' : 'refused'
   const seen = refused ? `${how} after ${obs.ms ?? '?'} ms` : (obs.detail ?? 'no reply')
   return {
     ...base,
     expected,
     seen,
-    ok: refused && fast,
+    ok: refused,
     ...(refused ? {} : {detail: 'not refused: dropped or lost, so the client waits for a timeout'}),
   }
 }

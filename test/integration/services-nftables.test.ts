@@ -149,11 +149,10 @@ export function checkAffinity(f: Facts, client: string, s: ServiceModel, tries =
   expect(f.endpointNetns(s)).toContain([...served][0])
 }
 
-/** No endpoints: refused (ECONNREFUSED: curl exit 7) well under a second. */
+/** No endpoints: refused (ECONNREFUSED: curl exit 7), which only the REJECT makes; a missing rule would time out (28). */
 export function checkRefused(netns: string, ip: string, port: number): void {
   const a = get(netns, ip, port)
   expect(a.exit, `${netns} -> ${ip}:${port}`).toBe(7)
-  expect(a.ms).toBeLessThan(1000)
 }
 
 /** Hairpin: an endpoint reaches itself through its own Service (kube-proxy masquerades it, so it sees its node, not itself). */

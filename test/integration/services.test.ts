@@ -4,17 +4,17 @@
 // bridged frames to iptables and without; the node's own connections; NodePort from an external
 // host and from another node (Cluster: seen as the node; Local: the client's address kept, and a
 // node without a local endpoint silent); ClientIP affinity; a Service without endpoints refused at
-// once. The servers are the probe's engine (assets/netlab-probe.pl), started here and stopped by
-// their PID; the clients are curl in the namespaces.
+// once. The servers are the lab's own workload (an echo server on each port a pod declares, whose
+// HTTP answer names the client address it saw and the namespace that answered); the clients are
+// curl in the namespaces.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {execa, type ResultPromise} from 'execa'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {CLUSTER, ROOT} from '../helpers/constants.js'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {CLUSTER} from '../helpers/constants.js'
 import {ipIn, isRoot, labSandbox, netlab, uniqueLab, writeTopology} from '../helpers/lab.js'
 import {ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 
-/** kube-proxy's modes this file proves (the nftables mode's own file joins it later). */
-const MODES = ['iptables']
+/** kube-proxy's modes this file proves (services-nftables.test.ts adds checks of the nftables mode's own). */
+const MODES = ['iptables', 'nftables']
 /**
  * Each mode on netlab's own bridge wiring, and on pods wired by the CNI reference bridge plugin
  * (whose conflist gets hairpinMode in a lab with Services). A CNI lab's pods keep their subnet's
@@ -114,34 +114,12 @@ function fetchFrom(netns: string, host: string, port: number, timeout = 2): Answ
 const setBridgeNf = (netns: string, value: 0 | 1) =>
   execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', `net.bridge.bridge-nf-call-iptables=${value}`])
 
-/** The probe's engine as the pods' servers: an HTTP echo on each [namespace, address, port]; resolves once they listen. */
-async function startServers(marker: string, endpoints: [string, string, number][]): Promise<{child: ResultPromise}> {
-  const server = execa('perl', [`${ROOT}/assets/netlab-probe.pl`, marker], {
-    stdin: 'pipe',
-    env: {NETLAB_PROBE_PROTOCOL: '1'},
-    reject: false,
-  })
-  server.stdin!.write(`${endpoints.map(([netns, ip, port]) => `serve\t${netns}\t${ip}\ttcp\t${port}\n`).join('')}ready\nend\ngo\n`)
-  await new Promise<void>((resolve, reject) => {
-    let out = ''
-    server.stdout!.on('data', (d: Buffer) => {
-      out += String(d)
-      if (/^done$/m.test(out)) resolve()
-      if (/^unbound/m.test(out)) reject(new Error(out))
-    })
-    void server.then((r) => reject(new Error(`the server exited: ${r.stderr}`)))
-  })
-  // wrapped: a subprocess is a promise (of its exit), which an async function's return would wait for
-  return {child: server}
-}
-
 describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
   'Services through kube-proxy (%s), proven from the namespaces',
   (_, {proxy, cni, bridgeNf}) => {
     const {stateDir, env, track} = labSandbox()
     const lab = track(uniqueLab(`svc-${proxy}${cni ? '-cni' : ''}`))
     const ns = (member: string) => `netlab-${lab}.${member}`
-    let server: ResultPromise | undefined
 
     const get = (member: string, host: string, port: number, timeout = 2) => fetchFrom(ns(member), host, port, timeout)
     const many = (n: number, member: string, host: string, port: number) => Array.from({length: n}, () => get(member, host, port))
@@ -149,18 +127,7 @@ describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
     beforeAll(async () => {
       const up = netlab(['up', writeTopology(stateDir, topology(lab, proxy, cni)), '-q'], env)
       expect(up.code, up.stderr).toBe(0)
-      server = (
-        await startServers(`services-test-${lab}`, [
-          [ns('web-0'), POD.web0, 8080],
-          [ns('web-1'), POD.web1, 8080],
-          [ns('api-1'), POD.api1, 8443],
-        ])
-      ).child
     }, 60_000)
-
-    afterAll(() => {
-      if (server?.pid) process.kill(server.pid, 'SIGTERM')
-    })
 
     it("pod → ClusterIP: every answer from an endpoint of the Service, each endpoint in turn, the pod's own address seen (no SNAT)", () => {
       const answers = many(20, 'client', VIP.web, 80)
@@ -219,8 +186,8 @@ describe.skipIf(!isRoot).each(VARIANTS.map((v) => [title(v), v] as const))(
     it('a Service without endpoints is refused at once (ECONNREFUSED, not a timeout), from a pod and from a node', () => {
       for (const member of ['client', 'n1']) {
         const a = get(member, VIP.empty, 80)
+        // curl's 7 is ECONNREFUSED (only the REJECT makes one); a missing rule would be a timeout, 28
         expect(a.code).toBe(7)
-        expect(a.ms).toBeLessThan(1000)
       }
     })
   },
@@ -234,7 +201,6 @@ describe.skipIf(!isRoot).each(ROUTING_MODES)('a same-node endpoint and hairpin i
   const lab = track(uniqueLab(`svc-${routing}`))
   const ns = (member: string) => `netlab-${lab}.${member}`
   const VIP_SELF = '10.96.0.10'
-  let server: ResultPromise | undefined
   const addr = (member: string) => /inet (\S+)\//.exec(ipIn(ns(member), ['-4', 'addr', 'show', 'dev', 'eth0']))![1]
 
   beforeAll(async () => {
@@ -251,12 +217,7 @@ describe.skipIf(!isRoot).each(ROUTING_MODES)('a same-node endpoint and hairpin i
     }
     const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
     expect(up.code, up.stderr).toBe(0)
-    server = (await startServers(`services-test-${lab}`, [[ns('web-0'), addr('web-0'), 8080]])).child
   }, 60_000)
-
-  afterAll(() => {
-    if (server?.pid) process.kill(server.pid, 'SIGTERM')
-  })
 
   for (const nf of [1, 0] as const)
     it(`bridge-nf-call-iptables=${nf}: the client's own address seen by its node's endpoint; the endpoint reaches itself`, () => {

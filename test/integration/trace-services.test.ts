@@ -5,9 +5,7 @@
 // Local on a node without an endpoint stop at kube-proxy's filter rules; a pod reaching itself
 // stops at its bridge port once hairpin mode is off there; --confirm reads which DNAT rule a
 // real connection went through. The topology is the unit fixtures' (test/fixtures/trace/services.yaml).
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
+import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
@@ -18,6 +16,16 @@ const topology = parse(readFileSync(fileURLToPath(new URL('../fixtures/trace/ser
   string,
   unknown
 >
+
+/** `netlab trace --lab LAB … --json`: its exit code and result (nothing on stderr). */
+function tracer(lab: string, env: Record<string, string>) {
+  return (...args: string[]): {code: number; t: TraceResult} => {
+    const r = netlab(['trace', '--lab', lab, ...args, '--json'], env)
+    expect(r.stderr).toBe('')
+    return {code: r.code, t: JSON.parse(r.stdout) as TraceResult}
+  }
+}
+const natHop = (t: TraceResult) => t.hops.find((h) => h.translation)!
 
 describe.skipIf(!isRoot)('netlab trace through Services (iptables mode)', () => {
   const {stateDir, env, track} = labSandbox()
@@ -30,12 +38,7 @@ describe.skipIf(!isRoot)('netlab trace through Services (iptables mode)', () => 
     expect(r.code, r.stderr).toBe(0)
   }, 120_000)
 
-  const trace = (...args: string[]): {code: number; t: TraceResult} => {
-    const r = netlab(['trace', '--lab', lab, ...args, '--json'], env)
-    expect(r.stderr).toBe('')
-    return {code: r.code, t: JSON.parse(r.stdout) as TraceResult}
-  }
-  const natHop = (t: TraceResult) => t.hops.find((h) => h.translation)!
+  const trace = tracer(lab, env)
 
   it('a pod to a ClusterIP: DNAT at its node through KUBE-SERVICES → KUBE-SVC → KUBE-SEP, its address kept, the reply back through its node', () => {
     const {code, t} = trace('client', '10.96.0.10', '--port', '80', '--endpoint', '10.244.1.2')
@@ -142,24 +145,8 @@ describe.skipIf(!isRoot)('netlab trace through Services (iptables mode)', () => 
 })
 
 // kube-proxy's nftables mode (its module in src/proxy/nftables.ts): the same trace, read from table
-// ip kube-proxy. Skipped while this build's nftables mode is a placeholder that refuses to plan.
-const nftablesWritten = plans('nftables')
-
-function fixtureFile(proxy: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'netlab-trace-svc-'))
-  return writeTopology(dir, {...topology, name: `svc-${proxy}`, cluster: {...(topology.cluster as object), proxy}})
-}
-/** whether this build plans the mode (a placeholder refuses): `netlab plan` changes nothing */
-function plans(proxy: string): boolean {
-  const file = fixtureFile(proxy)
-  try {
-    return netlab(['plan', '--json', file]).code === 0
-  } finally {
-    rmSync(dirname(file), {recursive: true, force: true})
-  }
-}
-
-describe.skipIf(!isRoot || !nftablesWritten)('netlab trace through Services (nftables mode)', () => {
+// ip kube-proxy.
+describe.skipIf(!isRoot)('netlab trace through Services (nftables mode)', () => {
   const {stateDir, env, track} = labSandbox()
   const lab = track(uniqueLab('tr-nft'))
 
@@ -171,12 +158,7 @@ describe.skipIf(!isRoot || !nftablesWritten)('netlab trace through Services (nft
     expect(r.code, r.stderr).toBe(0)
   }, 120_000)
 
-  const trace = (...args: string[]): {code: number; t: TraceResult} => {
-    const r = netlab(['trace', '--lab', lab, ...args, '--json'], env)
-    expect(r.stderr).toBe('')
-    return {code: r.code, t: JSON.parse(r.stdout) as TraceResult}
-  }
-  const natHop = (t: TraceResult) => t.hops.find((h) => h.translation)!
+  const trace = tracer(lab, env)
 
   it('a pod to a ClusterIP: nat-prerouting → services → service-… → endpoint-… dnat, numgen random’s choice, the reply back', () => {
     const {code, t} = trace('client', 'web', '--port', '80', '--endpoint', '10.244.1.2')
