@@ -16,6 +16,7 @@ import type {LabModel} from '../model/types.js'
 import {ownerMark} from '../core/names.js'
 import {commandLine} from '../tools/command.js'
 import {compilePolicyApply} from '../compile/policy-apply.js'
+import {policyDiff, specsInNamespace, withNamespacePolicies, type PolicyDiff} from '../compile/policy-scope.js'
 import type {Plan} from '../core/actions.js'
 import {Journal, readJournal, summarize, type JournalSummary} from '../state/journal.js'
 import {acquireLock, lockHolder} from '../host/lock.js'
@@ -63,14 +64,25 @@ function planModelChange(
   return {...how, state, model, plan, warnings, replan: () => planModelChange(lab, how, next)}
 }
 
-/** policy apply: the lab's policies become those of the file. */
-export function planPolicyChange(lab: string, file: string): PolicyChange {
+/**
+ * policy apply: the lab's policies become those of the file; with a namespace, only that
+ * namespace's do (the file's policies are all in it), and the other namespaces' stay as they are.
+ */
+export function planPolicyChange(lab: string, file: string, namespace?: string): PolicyChange {
   return planModelChange(lab, {verb: 'policy apply', keeps: 'its old policies'}, (state) => {
+    if (namespace !== undefined && !namespacesOf(state.model).some((n) => n.name === namespace))
+      throw new UsageError(`lab ${lab} has no namespace ${JSON.stringify(namespace)} (its namespaces: ${namespacesOf(state.model).map((n) => n.name).join(', ')})`)
     const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
     const warnings: TopologyWarning[] = []
-    const policies = resolvePolicies(specs, state.model, warnings)
-    return {model: modelWith(state.model, {policies}), warnings}
+    if (namespace === undefined) return {model: modelWith(state.model, {policies: resolvePolicies(specs, state.model, warnings)}), warnings}
+    const fresh = resolvePolicies(specsInNamespace(specs, namespace), state.model, warnings)
+    return {model: modelWith(state.model, {policies: withNamespacePolicies(state.model.policies ?? [], namespace, fresh)}), warnings}
   })
+}
+
+/** The policies a change creates, changes and deletes (for policy apply's report). */
+export function policyChanges(change: PolicyChange): PolicyDiff {
+  return policyDiff(change.state.model.policies ?? [], change.model.policies ?? [])
 }
 
 /** label: a pod's or a namespace's labels change, and with them what the policies select. */
