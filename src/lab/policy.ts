@@ -71,7 +71,11 @@ function planModelChange(
 export function planPolicyChange(lab: string, file: string, namespace?: string): PolicyChange {
   return planModelChange(lab, {verb: 'policy apply', keeps: 'its old policies'}, (state) => {
     if (namespace !== undefined && !namespacesOf(state.model).some((n) => n.name === namespace))
-      throw new UsageError(`lab ${lab} has no namespace ${JSON.stringify(namespace)} (its namespaces: ${namespacesOf(state.model).map((n) => n.name).join(', ')})`)
+      throw new UsageError(
+        `lab ${lab} has no namespace ${JSON.stringify(namespace)} (its namespaces: ${namespacesOf(state.model)
+          .map((n) => n.name)
+          .join(', ')})`,
+      )
     const specs = loadPolicyFile(file) // a TopologyError (exit 2) on bad input
     const warnings: TopologyWarning[] = []
     if (namespace === undefined) return {model: modelWith(state.model, {policies: resolvePolicies(specs, state.model, warnings)}), warnings}

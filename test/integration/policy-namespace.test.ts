@@ -60,7 +60,10 @@ describe.skipIf(!isRoot)('policy apply --namespace on a real lab', () => {
     expect(yRules.length).toBeGreaterThan(0)
 
     // bad input: nothing changes
-    const other = netlab(['policy', 'apply', lab, file('other.yaml', 'policies:\n  - {name: p, namespace: y, podSelector: {}}\n'), '-n', 'x'], env)
+    const other = netlab(
+      ['policy', 'apply', lab, file('other.yaml', 'policies:\n  - {name: p, namespace: y, podSelector: {}}\n'), '-n', 'x'],
+      env,
+    )
     expect(other.code, other.stderr).toBe(2)
     expect(other.stderr).toMatch(/other\.yaml:2:26: policy p: namespace "y" is not x/)
     const missing = netlab(['policy', 'apply', lab, file('none.yaml', 'policies: []\n'), '--namespace', 'nope'], env)
@@ -69,10 +72,19 @@ describe.skipIf(!isRoot)('policy apply --namespace on a real lab', () => {
     expect(policies()).toEqual(['x/deny-all', 'y/deny-all'])
 
     // x's deny-all becomes allow-from-y (written without namespace:, so in x)
-    const allow = file('x.yaml', 'policies:\n  - {name: allow-from-y, podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: y}}}]}]}\n')
+    const allow = file(
+      'x.yaml',
+      'policies:\n  - {name: allow-from-y, podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: y}}}]}]}\n',
+    )
     const applied = netlab(['policy', 'apply', lab, allow, '--namespace', 'x', '--json'], env)
     expect(applied.code, applied.stderr).toBe(0)
-    expect(JSON.parse(applied.stdout)).toMatchObject({namespace: 'x', created: ['x/allow-from-y'], changed: [], deleted: ['x/deny-all'], policies: 2})
+    expect(JSON.parse(applied.stdout)).toMatchObject({
+      namespace: 'x',
+      created: ['x/allow-from-y'],
+      changed: [],
+      deleted: ['x/deny-all'],
+      policies: 2,
+    })
     expect(policies()).toEqual(['y/deny-all', 'x/allow-from-y'])
     expect(rules('y')).toEqual(yRules)
     const after = kernel()

@@ -56,14 +56,16 @@ describe('policy apply --namespace', () => {
       changed: [],
       deleted: ['y/deny', 'y/keep'],
     })
-    const file = 'policies:\n  - {name: keep, namespace: y, podSelector: {matchLabels: {app: b}}, egress: []}\n  - {name: deny, podSelector: {}, ingress: []}\n'
+    const file =
+      'policies:\n  - {name: keep, namespace: y, podSelector: {matchLabels: {app: b}}, egress: []}\n  - {name: deny, podSelector: {}, ingress: []}\n'
     const {lab, policies} = applied(file, 'y')
     expect(names(policies)).toEqual(['x/deny', 'y/keep', 'y/deny'])
     expect(policyDiff(lab.policies!, policies)).toEqual({created: [], changed: ['y/keep'], deleted: []})
   })
 
   it('a policy of the file naming another namespace is an error at its namespace:, every one of them', () => {
-    const file = 'policies:\n  - name: ok\n    podSelector: {}\n  - name: other\n    namespace: y\n    podSelector: {}\n  - {name: third, namespace: default, podSelector: {}}\n'
+    const file =
+      'policies:\n  - name: ok\n    podSelector: {}\n  - name: other\n    namespace: y\n    podSelector: {}\n  - {name: third, namespace: default, podSelector: {}}\n'
     const error = topologyError(() => specsInNamespace(parsePolicyFile(file, 'p.yaml'), 'x'))
     expect(allErrors(error).map((e) => e.message)).toEqual([
       'p.yaml:5:16: policy other: namespace "y" is not x: with --namespace x, every policy of the file is in x',

@@ -55,7 +55,11 @@ export default class PolicyApply extends NetlabCommand {
     }
     const result = await applyPolicies(change)
     if (flags.json)
-      return this.printJson({...result, ...(diff ? {namespace: ns, ...diff} : {}), warnings: [...change.warnings.map((w) => w.message), ...(fault ? [fault] : [])]})
+      return this.printJson({
+        ...result,
+        ...(diff ? {namespace: ns, ...diff} : {}),
+        warnings: [...change.warnings.map((w) => w.message), ...(fault ? [fault] : [])],
+      })
     const wired = result.wired ? ' (its nodes now route same-node pod traffic through themselves)' : ''
     const scoped = diff ? ` (namespace ${ns}: ${changesText(diff)})` : ''
     this.log(
