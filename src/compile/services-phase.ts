@@ -61,7 +61,7 @@ export function servicesPhase(ctx: PlanContext): void {
       'A Service is an address no interface holds (its ClusterIP) and a set of pods behind it (its ' +
       "endpoints). kube-proxy runs on every node and turns a connection to the ClusterIP into one to an endpoint, in the node's own " +
       'netfilter rules (DNAT): the one place where Kubernetes translates addresses on purpose. ' +
-      `Here: ${proxy.summary}. ` +
+      `This lab runs ${proxy.summary}. ` +
       "An endpoint can be on the client's own node, or be the client itself (hairpin): its reply must still cross the node, whose conntrack undoes the DNAT. " +
       wiringWhy(ctx),
     scope: 'netns',

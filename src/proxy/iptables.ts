@@ -79,7 +79,7 @@ function serviceInput(rules: KpPortRules[]): string {
 const BASE_WHY =
   "kube-proxy's fixed chains, as it writes them on every node. nat KUBE-SERVICES is where every Service is looked up: PREROUTING (packets arriving: from pods, other nodes, outside) and OUTPUT (the node's own connections) jump there first. " +
   "KUBE-MARK-MASQ only marks a packet (bit 0x4000) that must leave with the node's address; KUBE-POSTROUTING, on the way out, masquerades marked packets (MASQUERADE --random-fully: source ports picked at random, so two nodes' connections to one endpoint never clash) and clears the mark. " +
-  'In filter, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES refuse what has no endpoint, and KUBE-FORWARD lets marked and established Service traffic through a FORWARD policy of DROP (it drops conntrack INVALID packets first). ' +
+  'In filter, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES refuse what has no endpoint, and KUBE-FORWARD lets marked and established Service traffic through a FORWARD policy of DROP (it drops conntrack INVALID packets first); KUBE-PROXY-FIREWALL, where kube-proxy enforces the loadBalancerSourceRanges of a load balancer, stays empty: a lab has no load balancer. ' +
   'Each jump is inserted at the top of its built-in chain (-I), as kube-proxy does, so Services are looked up before any rule netlab or a policy adds.'
 
 /** What one Service's action does, in a sentence per port: where the ClusterIP (and NodePort) lead. */
@@ -104,7 +104,7 @@ function serviceWhy(s: ServiceModel, ports: KpServicePort[], rules: KpPortRules[
     const nodePort = p.nodePort
       ? p.externalTrafficPolicy === 'Local'
         ? `; NodePort ${p.nodePort} (KUBE-NODEPORTS → ${serviceChain('EXT', p)}): externalTrafficPolicy Local keeps the client's address and uses only this node's endpoints (KUBE-SVL, ${local === 0 ? 'none here: the node drops outside clients in filter KUBE-EXTERNAL-SERVICES' : plural(local, 'here')}); pods and the node itself are sent to the whole Service`
-        : `; NodePort ${p.nodePort} (KUBE-NODEPORTS → ${serviceChain('EXT', p)}): marked for masquerade, since the endpoint may be on another node and its reply must come back here to be un-NATed`
+        : `; NodePort ${p.nodePort} (KUBE-NODEPORTS → ${serviceChain('EXT', p)}): marked for masquerade, since the endpoint may be on another node and its reply must come back through this node, whose conntrack undoes the translation`
       : ''
     return `${at}: ${pick}; each KUBE-SEP DNATs to its pod's address and port, and marks hairpin traffic (the endpoint reaching itself) for masquerade; clients outside the pod range are masqueraded too (! -s ${podCIDR})${affinity}${nodePort}`
   })
