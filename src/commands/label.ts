@@ -46,7 +46,7 @@ export default class Label extends NetlabCommand {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ') || '(none)'
     this.log(
-      `lab ${result.lab}: ${what} has labels ${text}; ${plural(result.nodes, 'node')}' rules rebuilt, ` +
+      `lab ${result.lab}: ${what} has labels ${text}; rules rebuilt on ${plural(result.nodes, 'node')}, ` +
         `${plural(result.actions, 'action')} in ${result.ms} ms. Try: ${netlabCmd()} probe ${result.lab}`,
     )
   }

@@ -58,6 +58,10 @@ export function labelCommand(words: string[], namespace: string | undefined): {t
     if (namespace === undefined) throw new UsageError('say which pod: netlab label POD key=value … (or --namespace NS key=value …)')
     return {target: {namespace}, edits: parseLabelEdits(words)}
   }
+  if (namespace !== undefined && pod.includes('/') && pod.split('/')[0] !== namespace)
+    throw new UsageError(
+      `pod ${pod} is not in namespace ${namespace} (--namespace ${namespace}); name it ${pod.split('/')[1]}, or leave --namespace out`,
+    )
   const qualified = namespace === undefined || pod.includes('/') ? pod : podName(namespace, pod)
   return {target: {pod: qualified}, edits: parseLabelEdits(words.slice(1))}
 }

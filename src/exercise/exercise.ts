@@ -67,8 +67,13 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
   const fault = pickFault(model, plan, kind as FaultKind | undefined, seeded(seed))
   if (!fault) {
     const can = applicableKinds(model, plan)
+    // the Service faults need kube-proxy's iptables mode (the nftables mode's rules have no positions to put back)
+    const why =
+      kind && ['kube-proxy', 'stale-endpoint', 'node-port'].includes(kind)
+        ? `proxy ${model.services?.proxy ?? 'none: no services'}`
+        : `routing ${model.routing}`
     throw new UsageError(
-      `lab ${lab} (routing ${model.routing}) cannot take ${kind ? `the ${kind} fault` : 'any fault'}` +
+      `lab ${lab} (${why}) cannot take ${kind ? `the ${kind} fault` : 'any fault'}` +
         (can.length ? `; it can take: ${can.join(', ')}` : ''),
     )
   }

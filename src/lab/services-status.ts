@@ -13,6 +13,8 @@ export interface ServicesStatus {
   serviceCIDR: string
   list: {
     name: string
+    /** the Kubernetes namespace it lives in */
+    namespace: string
     type: string
     clusterIP: string
     externalTrafficPolicy: string
@@ -36,6 +38,7 @@ export function servicesStatus(s: ServicesModel): ServicesStatus {
     serviceCIDR: s.serviceCIDR,
     list: s.list.map((x) => ({
       name: x.name,
+      namespace: x.namespace,
       type: x.type,
       clusterIP: x.clusterIP,
       externalTrafficPolicy: x.externalTrafficPolicy,
@@ -82,7 +85,8 @@ export function renderServices(s: ServicesStatus): string[] {
           (p.nodePort !== undefined ? `, node port ${p.nodePort}` : '')
         : ''
       const type = i === 0 ? x.type : (policies[i - 1] ?? '')
-      rows.push([i === 0 ? x.name : '', type, i === 0 ? x.clusterIP : '', port, p ? endpointsText(p.endpoints) : ''])
+      const name = x.namespace === 'default' ? x.name : `${x.namespace}/${x.name}`
+      rows.push([i === 0 ? name : '', type, i === 0 ? x.clusterIP : '', port, p ? endpointsText(p.endpoints) : ''])
     }
   }
   return [head, ...alignColumns(rows)]

@@ -4,11 +4,11 @@
 // are whose, is decided with the model (src/compile/services.ts).
 import {isMap, isScalar, type Node as YamlNode} from 'yaml'
 import {TopologyError} from './errors.js'
-import {list, namespaceRef, selector} from './policies.js'
+import {list, namespaceRef, parseLabels} from './policies.js'
 import {portNameProblem} from './names.js'
 import {DEFAULT_NAMESPACE} from '../core/names.js'
 import type {YamlWalker as Walker} from './walker.js'
-import type {Located, PodPortSpec, ServicePortSpec, ServiceProtocol, ServiceSpec, ServiceType} from './types.js'
+import type {Located, PodPortSpec, SelectorSpec, ServicePortSpec, ServiceProtocol, ServiceSpec, ServiceType} from './types.js'
 
 type Entry = {key: YamlNode; value: YamlNode | null}
 
@@ -175,7 +175,7 @@ function service(w: Walker, item: YamlNode, where: string): ServiceSpec {
   const out: ServiceSpec = {
     name,
     type,
-    selector: selector(w, sel, `${at}: selector`),
+    selector: serviceSelector(w, sel, `${at}: selector`),
     ports,
     externalTrafficPolicy: etp
       ? oneOf(w, etp, `${at}: externalTrafficPolicy`, ['Cluster', 'Local'] as const)
@@ -194,6 +194,22 @@ function service(w: Walker, item: YamlNode, where: string): ServiceSpec {
   const ns = m.get('namespace')
   if (ns) out.namespace = namespaceRef(w, ns, `${at}: namespace`)
   return out
+}
+
+/**
+ * A Service's selector is a plain map of labels in Kubernetes (no matchLabels, no
+ * matchExpressions: those are a policy's); {} would select every pod.
+ */
+function serviceSelector(w: Walker, entry: Entry, where: string): SelectorSpec {
+  const v = entry.value
+  if (v === null || !isMap(v)) w.fail(v ?? entry.key, `${where} must be a mapping of labels (app: web)`)
+  const key = v.items.map((p) => p.key).find((k) => isScalar(k) && ['matchLabels', 'matchExpressions'].includes(String(k.value)))
+  if (key)
+    w.fail(
+      key as YamlNode,
+      `${where}: a Service selects by labels only (app: web); ${String((key as {value: unknown}).value)} is a policy's selector`,
+    )
+  return {labels: parseLabels(w, entry, where), pos: w.pos(v)}
 }
 
 function serviceName(w: Walker, entry: Entry, where: string): Located<string> {

@@ -54,7 +54,10 @@ export function resolveEnds(
   const model = readState(lab)!.model
   if (!primaryAddress(model, from))
     throw new UsageError(`${src} has no address to send from (it is the ${from.kind}); trace from a node, pod, router or external host`)
-  const service = model.services?.list.find((x) => x.name === dst || x.clusterIP === dst)
+  // a Service by its ClusterIP, NS/NAME, or (in default) its name, as pods are named
+  const service = model.services?.list.find(
+    (x) => x.clusterIP === dst || `${x.namespace}/${x.name}` === dst || (x.namespace === 'default' && x.name === dst),
+  )
   const first = service?.ports[0]
   const withPort =
     first && opts.proto === undefined && opts.port === undefined

@@ -384,6 +384,9 @@ describe('netlab label, the pure part', () => {
     })
     expect(labelCommand(['a', 'k='], 'x')).toEqual({target: {pod: 'x/a'}, edits: [{key: 'k', value: ''}]})
     expect(labelCommand(['team=c'], 'y')).toEqual({target: {namespace: 'y'}, edits: [{key: 'team', value: 'c'}]})
+    // a pod named in another namespace than --namespace says is a mistake, not a silent choice
+    expect(() => labelCommand(['x/a', 'k=v'], 'y')).toThrow(/pod x\/a is not in namespace y/)
+    expect(labelCommand(['x/a', 'k=v'], 'x')).toEqual({target: {pod: 'x/a'}, edits: [{key: 'k', value: 'v'}]})
     for (const bad of [['x/a'], ['x/a', 'bogus'], ['x/a', '-k=v'], ['x/a', 'k=v', 'k-'], ['team=c']])
       expect(() => labelCommand(bad, undefined), bad.join(' ')).toThrow(UsageError)
   })
