@@ -4,6 +4,7 @@
 // apply path (src/lab/policy.ts) rebuilds the rules of every node whose rules change.
 // A Service's endpoints stay as `up` resolved them: kube-proxy's rules live in other tables,
 // which that path does not rebuild.
+import {labelsProblem} from './intent-check.js'
 import {UsageError} from '../core/errors.js'
 import {podName} from '../core/names.js'
 import {labelKeyProblem, labelValueProblem, NAMESPACE_NAME_LABEL} from '../topology/policies.js'
@@ -97,9 +98,6 @@ function withSelection(model: LabModel): LabModel {
   return model.policies ? modelWith(model, {policies: reselect(model, model.policies)}) : model
 }
 
-const isStringMap = (v: unknown): v is Record<string, string> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
-
 /**
  * The labels of an interrupted change's intent (policy-plan.json, not trusted), on the lab's own
  * model: each pod's and namespace's labels, taken only for pods and namespaces the lab has and
@@ -113,8 +111,8 @@ export function labelsOfIntent(model: LabModel, intent: Record<string, unknown>)
     for (const n of intent.nodes as {pods?: unknown}[]) {
       if (!Array.isArray(n?.pods)) return 'a node of its intent has no list of pods'
       for (const p of n.pods as {name?: unknown; labels?: unknown}[]) {
-        if (typeof p?.name !== 'string' || (p.labels !== undefined && !isStringMap(p.labels))) return 'a pod of its intent is not one'
-        labels.set(p.name, p.labels)
+        if (typeof p?.name !== 'string' || (p.labels !== undefined && labelsProblem(p.labels))) return 'a pod of its intent is not one'
+        labels.set(p.name, p.labels as Record<string, string> | undefined)
       }
     }
   }
@@ -125,8 +123,11 @@ export function labelsOfIntent(model: LabModel, intent: Record<string, unknown>)
   if (intent.namespaces !== undefined) {
     const ns = intent.namespaces
     const known = namespacesOf(model).map((n) => n.name)
-    if (!Array.isArray(ns) || !ns.every((n) => known.includes(n?.name) && isStringMap(n?.labels)))
+    // exactly the lab's namespaces, each with labels a topology could give
+    const names = Array.isArray(ns) ? ns.map((n) => (n as {name?: unknown})?.name) : []
+    if (!Array.isArray(ns) || names.length !== known.length || !known.every((k) => names.includes(k)))
       return 'its intent has other namespaces than the lab'
+    if (!ns.every((n) => !labelsProblem(n?.labels))) return 'a namespace of its intent has labels a topology could not give'
     namespaces = (ns as NamespaceModel[]).map((n) => ({name: n.name, labels: {...n.labels, [NAMESPACE_NAME_LABEL]: n.name}}))
   }
   const nodes = model.nodes.map((n) => ({

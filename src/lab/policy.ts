@@ -2,6 +2,7 @@
 // input fails before anything is touched), lock the lab, journal and run the change plan
 // (src/compile/policy-apply.ts); on any failure or signal, undo what ran, so the lab keeps its old
 // policies. The new policies are saved with the lab only once every node has them.
+import {policyProblem} from '../compile/intent-check.js'
 import {existsSync, rmSync} from 'node:fs'
 import {NetlabError, SignalError, UsageError} from '../core/errors.js'
 import {concurrency} from '../core/concurrency.js'
@@ -206,6 +207,8 @@ export function checkApplyRecord(
   const intent = raw.intent
   if (intent === undefined) return {ok: true, record} // an older netlab's record: rolled back
   if (!isObject(intent) || !Array.isArray(intent.policies)) return damaged('its intent has no list of policies')
+  const bad = intent.policies.map(policyProblem).find(Boolean)
+  if (bad) return damaged(`its intent has ${bad}`)
   // a label change's intent differs in its labels too: those are taken, checked, with the policies
   const labelled = labelsOfIntent(model, intent)
   if (typeof labelled === 'string') return damaged(labelled)

@@ -422,5 +422,12 @@ describe('netlab label, the pure part', () => {
     bad.intent.nodes[0].pods[0].labels = {pod: 3}
     expect(checkApplyRecord(bad, m, 'netlab:lab')).toEqual({ok: false, reason: 'damaged: a pod of its intent is not one'})
     expect(labelsOfIntent(m, {namespaces: [{name: 'q', labels: {}}]})).toBe('its intent has other namespaces than the lab')
+    // a second read found these adopted into the saved model: labels a topology could not give, a namespace left out
+    const evil = JSON.parse(JSON.stringify({...plan, intent: next}))
+    evil.intent.nodes[0].pods[0].labels = {'evil\nkey': 'v\u0007'}
+    expect(checkApplyRecord(evil, m, 'netlab:lab')).toEqual({ok: false, reason: 'damaged: a pod of its intent is not one'})
+    const fewer = JSON.parse(JSON.stringify({...plan, intent: next}))
+    fewer.intent.namespaces = fewer.intent.namespaces.filter((n: {name: string}) => n.name !== 'z')
+    expect(checkApplyRecord(fewer, m, 'netlab:lab')).toEqual({ok: false, reason: 'damaged: its intent has other namespaces than the lab'})
   })
 })

@@ -86,6 +86,13 @@ describe("a killed policy apply's record: checked against the lab, not trusted",
     expect(damaged({...record(), actions: [null]})).toBe('damaged: it has no list of actions')
     expect(damaged({...record(), lab: 'other'})).toBe('damaged: it is for lab "other", not policy-three-tier')
     expect(damaged({...record(), intent: {}})).toBe('damaged: its intent has no list of policies')
+    // every policy of the intent is checked as the parser would: a protocol iptables would read as an option is not one
+    const modprobe = record()
+    modprobe.intent.policies[0].ingress[0].ports = [{protocol: '--modprobe=/tmp/evil'}]
+    expect(damaged(modprobe)).toMatch(/^damaged: its intent has policy \S+: a port with a protocol netlab does not know$/)
+    const label = record()
+    label.intent.policies[0].selector = {'evil\nkey': 'x'}
+    expect(damaged(label)).toMatch(/^damaged: its intent has policy \S+: label key/)
     expect(damaged({})).toMatch(/^damaged: /)
     expect(damaged(null)).toBe('damaged: it is not a policy apply record')
   })
