@@ -99,7 +99,7 @@ function labelMap(w: Walker, node: YamlNode, where: string): Record<string, stri
  * form {matchLabels: {…}, matchExpressions: [{key, operator, values}]} (policies only: a Service's
  * selector is labels, as in Kubernetes).
  */
-export function selector(w: Walker, entry: Entry, where: string, opts: {expressions?: boolean} = {}): SelectorSpec {
+function selector(w: Walker, entry: Entry, where: string, opts: {expressions?: boolean} = {}): SelectorSpec {
   const v = entry.value
   if (v === null || !isMap(v)) w.fail(v ?? entry.key, `${where} must be a mapping of labels ({} selects every pod)`)
   const keys = v.items.map((p) => (isScalar(p.key) ? p.key.value : undefined))
