@@ -1,30 +1,16 @@
 import {plural} from '../../core/plural.js'
-import {
-  answered,
-  clusterIpEndpoint,
-  firstFailure,
-  fromPod,
-  groupResult,
-  groupTries,
-  servesOf,
-  servicesNotApplicable,
-  toolOf,
-  triesClient,
-  triesToStick,
-} from '../services.js'
-import {planOver, type ProbeCheck} from './types.js'
-import {servicePortsOnce} from './walks.js'
+import {answered, firstFailure, groupResult, groupTries, servicesNotApplicable, triesToStick} from '../services.js'
+import type {ProbeCheck} from './types.js'
+import {planTries} from './walks.js'
 
 export const serviceAffinity = {
   id: 'service-affinity',
   section: 'services',
   title: 'ClientIP affinity: one client, one endpoint, every try',
-  plan: planOver(servicePortsOnce, (s, add, {model, pod}) => {
-    const client = triesClient(model, s)
-    if (!client || s.svc.sessionAffinity !== 'ClientIP') return
-    const how = {expect: fromPod(model, client, s), serves: servesOf(model, s)}
-    for (let i = 0; i < triesToStick(s.port.endpoints.length); i++) add(toolOf(s), pod(client), clusterIpEndpoint(s), s.port.port, how)
-  }),
+  plan: planTries(
+    (s) => s.svc.sessionAffinity === 'ClientIP',
+    (s) => triesToStick(s.port.endpoints.length),
+  ),
   notApplicable: servicesNotApplicable,
   note: ({probes}) =>
     !probes.some((p) => p.check === 'service-affinity')

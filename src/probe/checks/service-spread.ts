@@ -1,34 +1,27 @@
 import {plural} from '../../core/plural.js'
 import {
   answered,
-  clusterIpEndpoint,
   endpointPods,
   firstFailure,
-  fromPod,
   groupResult,
   groupTries,
-  servesOf,
   servicePortOf,
   servicesNotApplicable,
   serviceLabel,
-  toolOf,
-  triesClient,
   triesToSpread,
 } from '../services.js'
-import {planOver, type ProbeCheck} from './types.js'
-import {servicePortsOnce} from './walks.js'
+import type {ProbeCheck} from './types.js'
+import {planTries} from './walks.js'
 
 export const serviceSpread = {
   id: 'service-spread',
   section: 'services',
   title: 'spread: every endpoint of a Service answers at least once',
   // Services without affinity and with two endpoints or more: one client, enough tries
-  plan: planOver(servicePortsOnce, (s, add, {model, pod}) => {
-    const client = triesClient(model, s)
-    if (!client || s.svc.sessionAffinity === 'ClientIP' || s.port.endpoints.length < 2) return
-    const how = {expect: fromPod(model, client, s), serves: servesOf(model, s)}
-    for (let i = 0; i < triesToSpread(s.port.endpoints.length); i++) add(toolOf(s), pod(client), clusterIpEndpoint(s), s.port.port, how)
-  }),
+  plan: planTries(
+    (s) => s.svc.sessionAffinity !== 'ClientIP' && s.port.endpoints.length >= 2,
+    (s) => triesToSpread(s.port.endpoints.length),
+  ),
   notApplicable: servicesNotApplicable,
   note: ({model, probes}) => {
     const tries = new Map<string, number>()

@@ -12,9 +12,19 @@ import {
 import {expectHttp} from '../expect.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs, type Pair} from '../pairs.js'
 import {servedPorts} from '../policy.js'
-import {clientsOf, servicePorts, withEndpoints, type ServicePort} from '../services.js'
+import {
+  clientsOf,
+  clusterIpEndpoint,
+  fromPod,
+  servesOf,
+  servicePorts,
+  toolOf,
+  triesClient,
+  withEndpoints,
+  type ServicePort,
+} from '../services.js'
 import type {Probe} from '../types.js'
-import type {ProbePlanContext, Walk} from './types.js'
+import {planOver, type CheckPlan, type ProbePlanContext, type Walk} from './types.js'
 
 const walkOf = <T>(list: (ctx: ProbePlanContext) => readonly T[]): Walk<T> => ({list})
 
@@ -89,6 +99,19 @@ export const nodeServices = walkOf(({model}) =>
 
 /** each Service port that has endpoints, once: the checks that try one again and again (spread, hairpin, affinity) */
 export const servicePortsOnce = walkOf(({model}) => withEndpoints(model))
+
+/**
+ * The plan of a check that tries one Service port again and again from one client pod (spread,
+ * affinity): `tries(s)` connections to its ClusterIP, for each port `takes` keeps.
+ */
+export function planTries(takes: (s: ServicePort) => boolean, tries: (s: ServicePort) => number): CheckPlan {
+  return planOver(servicePortsOnce, (s, add, {model, pod}) => {
+    const client = triesClient(model, s)
+    if (!client || !takes(s)) return
+    const how = {expect: fromPod(model, client, s), serves: servesOf(model, s)}
+    for (let i = 0; i < tries(s); i++) add(toolOf(s), pod(client), clusterIpEndpoint(s), s.port.port, how)
+  })
+}
 
 /**
  * each NodePort with endpoints, from each external host to every node, and from each node to
