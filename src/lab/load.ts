@@ -6,7 +6,7 @@ import {buildModel} from '../compile/model.js'
 import type {LabModel} from '../model/types.js'
 import {compilePlan} from '../compile/plan.js'
 import type {Plan} from '../core/actions.js'
-import {loadTopologyFile} from '../topology/parse.js'
+import {loadTopologyText} from '../topology/parse.js'
 import {ownerMark} from '../core/names.js'
 import {stateRoot} from '../state/paths.js'
 import {timed, type OnStep} from './steps.js'
@@ -16,9 +16,12 @@ import {plural} from '../core/plural.js'
 
 export const DEFAULT_TOPOLOGY = 'topologies/three-node.yaml'
 
-/** `warnings`: what is valid but probably a mistake (a policy selector that matches no pod); commands print them. */
-export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan; warnings: TopologyWarning[]} {
-  const topology = timed(onStep, 'parse topology (YAML)', () => loadTopologyFile(file))
+/**
+ * `warnings`: what is valid but probably a mistake (a policy selector that matches no pod); commands print them.
+ * `text`: the file as read, which `up` saves as the lab's topology.
+ */
+export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: Plan; warnings: TopologyWarning[]; text: string} {
+  const {topology, text} = timed(onStep, 'parse topology (YAML)', () => loadTopologyText(file))
   const warnings: TopologyWarning[] = []
   const model = timed(onStep, 'build model (addresses, names)', () =>
     buildModel(topology, {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()}),
@@ -29,7 +32,7 @@ export function loadLab(file: string, onStep?: OnStep): {model: LabModel; plan: 
     () => compilePlan(model, {owner: ownerMark(model.lab, stateRoot())}),
     (p) => plural(p.actions.length, 'action'),
   )
-  return {model, plan, warnings}
+  return {model, plan, warnings, text}
 }
 
 /** Warnings go to stderr, one line each, like errors: "file:line:column: warning: …". */

@@ -10,6 +10,7 @@ import type {Stage} from '../exec/schedule.js'
 import {Journal, readJournal, summarize} from '../state/journal.js'
 import {acquireLock} from '../host/lock.js'
 import {files, labDir} from '../state/paths.js'
+import {saveTopologySource} from '../state/topology-source.js'
 import {createLabDir, existingNetns, labDirExists, readState, removeLabDir, writePlan, writeState} from '../state/store.js'
 import type {LabModel} from '../model/types.js'
 import type {Plan} from '../core/actions.js'
@@ -67,7 +68,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       () => undefined,
       (error: unknown) => error,
     )
-    const {model, plan, warnings} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
+    const {model, plan, warnings, text} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
     printWarnings(warnings)
     await step('preflight (root, tools, perl modules)', async () => {
       requireRoot('netlab up')
@@ -88,6 +89,8 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         createLabDir(model.lab)
         writeState({version: 1, lab: model.lab, status: 'building', topology: topologyFile, startedAt: new Date().toISOString(), model})
         writePlan(plan)
+        // the text as read, not the path: the file may change or go; apply edits this copy
+        saveTopologySource(model.lab, text)
       })
       const journal = new Journal(files.journal(model.lab))
       const fallbacks = await applyWithRollback(plan, model, journal, opts, signals, async () => {

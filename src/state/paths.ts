@@ -67,6 +67,8 @@ export const files = {
   plan: (lab: string) => join(labDir(lab), 'plan.json'),
   journal: (lab: string) => join(labDir(lab), 'journal.jsonl'),
   pids: (lab: string) => join(labDir(lab), 'pids'),
+  /** the topology the lab is now, as its text (comments and all): `netlab topology` prints it, apply replaces it */
+  topology: (lab: string) => join(labDir(lab), 'topology.yaml'),
   /** `netlab policy apply`: its plan and journal while it runs (and after it was killed) */
   policyPlan: (lab: string) => join(labDir(lab), 'policy-plan.json'),
   policyJournal: (lab: string) => join(labDir(lab), 'policy-journal.jsonl'),

@@ -18,7 +18,8 @@ export interface LabState {
   model: LabModel
 }
 
-function writeAtomic(path: string, data: string): void {
+/** Write by rename: a crash mid-write leaves the old file or the new one, never half of one. */
+export function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`
   writeFileSync(tmp, data)
   renameSync(tmp, path)

@@ -39,11 +39,18 @@ export const DEFAULT_CLUSTER = {
 
 /** Read and parse a topology file; every failure is a TopologyError with a position. */
 export function loadTopologyFile(file: string): Topology {
-  const topo = parseTopology(readChecked(file), file)
+  return loadTopologyText(file).topology
+}
+
+/** As loadTopologyFile, with the text as read: what `up` keeps as the lab's topology (src/state/topology-source.ts). */
+export function loadTopologyText(file: string): {topology: Topology; text: string} {
+  const bytes = readChecked(file)
+  const topo = parseTopology(bytes, file)
   const cni = topo.cluster.cni
   if (cni?.conflist) cni.conflistFile = loadConflist(file, cni.conflist)
   if (cni?.binDir) checkBinDir(cni.binDir)
-  return topo
+  // parseTopology refused anything that is not UTF-8: this is the file's text, byte for byte
+  return {topology: topo, text: bytes.toString('utf8')}
 }
 
 /** A file's bytes, once it is known to be a regular file of a topology's size at most. */
