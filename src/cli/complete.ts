@@ -30,7 +30,8 @@ export interface CompletionSources {
 /** Printed alone on a line: "also complete file names here". */
 export const FILES = '::files'
 
-type ArgKind = 'lab' | 'topology' | 'lab-or-topology' | 'lab-or-file' | 'member' | 'file' | 'command'
+/** new: a name the user makes up (a new pod's, a new node's): nothing to offer */
+type ArgKind = 'lab' | 'topology' | 'lab-or-topology' | 'lab-or-file' | 'member' | 'file' | 'command' | 'new'
 
 /** What each positional argument of a command is (the rest: files, e.g. exec's command). */
 const ARGS: Record<string, ArgKind[]> = {
@@ -45,6 +46,12 @@ const ARGS: Record<string, ArgKind[]> = {
   ...Object.fromEntries(['exec', 'shell', 'capture'].map((id) => [id, ['member']])),
   'policy:apply': ['lab-or-file', 'file'], // [LAB] FILE
   label: ['member'], // a pod (NAME, or NS/NAME), then its label changes
+  topology: ['lab'],
+  // the shortcuts: the lab's members (a node to put a pod on, a pod or node to delete)
+  'pod:add': ['member', 'new'], // NODE NAME
+  'pod:delete': ['member'],
+  'node:add': ['new'],
+  'node:delete': ['member'],
   help: ['command'],
 }
 
@@ -111,6 +118,8 @@ function kindValues(kind: ArgKind | undefined, rest: string[], src: CompletionSo
     }
     case 'command':
       return starts([...new Set(src.commands.map((c) => c.id.split(':')[0]))].sort())
+    case 'new':
+      return []
     default:
       return [FILES]
   }

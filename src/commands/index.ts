@@ -12,11 +12,16 @@ import Graph from './graph.js'
 import Help from './help.js'
 import Label from './label.js'
 import Ls from './ls.js'
+import NodeAdd from './node/add.js'
+import NodeDelete from './node/delete.js'
 import Plan from './plan.js'
+import PodAdd from './pod/add.js'
+import PodDelete from './pod/delete.js'
 import PolicyApply from './policy/apply.js'
 import Probe from './probe.js'
 import Shell from './shell.js'
 import Status from './status.js'
+import Topology from './topology.js'
 import Trace from './trace.js'
 import Up from './up.js'
 import Validate from './validate.js'
@@ -35,11 +40,16 @@ export const COMMANDS = {
   help: Help,
   label: Label,
   ls: Ls,
+  'node:add': NodeAdd,
+  'node:delete': NodeDelete,
   plan: Plan,
+  'pod:add': PodAdd,
+  'pod:delete': PodDelete,
   'policy:apply': PolicyApply,
   probe: Probe,
   shell: Shell,
   status: Status,
+  topology: Topology,
   trace: Trace,
   up: Up,
   validate: Validate,

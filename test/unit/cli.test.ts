@@ -248,6 +248,10 @@ describe('completion', () => {
       },
       {id: 'policy:apply', flags: [{name: 'dry-run', value: false}]},
       {id: 'up', flags: [{name: 'quiet', char: 'q', value: false}]},
+      {id: 'pod:add', flags: [{name: 'lab', value: true}]},
+      {id: 'pod:delete', flags: [{name: 'lab', value: true}]},
+      {id: 'node:add', flags: [{name: 'pods', value: true}]},
+      {id: 'topology', flags: [{name: 'json', value: false}]},
     ],
     labs: () => ['alpha', 'beta'],
     members: (lab) => (lab === 'beta' ? ['b-node', 'b-pod'] : ['node-0', 'web-0']),
@@ -255,7 +259,7 @@ describe('completion', () => {
   }
 
   it('completes commands, topics, flags, flag options, labs, members and topologies', () => {
-    expect(complete(['p'], src)).toEqual(['policy', 'probe'])
+    expect(complete(['p'], src)).toEqual(['pod', 'policy', 'probe'])
     expect(complete(['policy', ''], src)).toEqual(['apply'])
     expect(complete(['policy', 'apply', ''], src)).toEqual(['alpha', 'beta', FILES]) // [LAB] FILE
     expect(complete(['probe', '--'], src)).toEqual(['--json', '--only', '--topology'])
@@ -268,6 +272,13 @@ describe('completion', () => {
     expect(complete(['exec', '--lab', ''], src)).toEqual(['alpha', 'beta'])
     expect(complete(['exec', 'web-0', '--', ''], src)).toEqual([FILES]) // the member's command
     expect(complete(['nosuch', ''], src)).toEqual([])
+    // the shortcuts: members to put a pod on or to delete; a new name is the user's to make up
+    expect(complete(['pod', ''], src)).toEqual(['add', 'delete'])
+    expect(complete(['pod', 'add', '--lab', 'beta', ''], src)).toEqual(['b-node', 'b-pod'])
+    expect(complete(['pod', 'add', 'node-0', ''], src)).toEqual([])
+    expect(complete(['pod', 'delete', 'w'], src)).toEqual(['web-0'])
+    expect(complete(['node', 'add', ''], src)).toEqual([])
+    expect(complete(['topology', ''], src)).toEqual(['alpha', 'beta'])
   })
 
   it('the bash and zsh scripts call netlab __complete with the words so far, and fall back to file names', () => {

@@ -1,6 +1,6 @@
 // plan.json keeps what `down` needs of a plan: the actions undone by commands (namespace
 // creation). No root: a temporary state directory, nothing built.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -11,6 +11,8 @@ import {statusOf} from '../../src/lab/status.js'
 import {files} from '../../src/state/paths.js'
 import {createLabDir, readPlan, readState, writeJson, writePlan, writeState} from '../../src/state/store.js'
 import {loadTopologyFile} from '../../src/topology/parse.js'
+import {readTopologySource, saveTopologySource} from '../../src/state/topology-source.js'
+import {loadLab} from '../../src/lab/load.js'
 import {THREE_NODE} from '../helpers/constants.js'
 import {withStateDir} from '../helpers/state.js'
 
@@ -74,4 +76,23 @@ describe('a model carries its routing mode (LabModel.mode)', () => {
       expect(() => read.mode).toThrow(/unknown routing mode "bgp"/)
       expect(statusOf(lab)).toMatchObject({lab, routing: 'bgp', podAddresses: 'pod-range'})
     }))
+})
+
+describe("the lab's topology, saved (issue 25: netlab topology, apply and the shortcuts read it)", () => {
+  it('is the text as given, comments and all; a lab without one (an older netlab) reads as undefined', () =>
+    inStateDir(() => {
+      const text = '# mine\nname: saved-topo   # aligned\nnodes:\n  - name: n0\n'
+      createLabDir('saved-topo')
+      expect(readTopologySource('saved-topo')).toBeUndefined()
+      saveTopologySource('saved-topo', text)
+      expect(readTopologySource('saved-topo')).toBe(text)
+      expect(readFileSync(files.topology('saved-topo'), 'utf8')).toBe(text)
+      saveTopologySource('saved-topo', 'name: saved-topo\n') // replaced whole, by rename (no temporary file left)
+      expect(readTopologySource('saved-topo')).toBe('name: saved-topo\n')
+      expect(readdirSync(join(dir, 'saved-topo')).sort()).toEqual(['topology.yaml'])
+    }))
+
+  it('up keeps the bytes it parsed: loadLab returns the text as read', () => {
+    expect(loadLab(THREE_NODE).text).toBe(readFileSync(THREE_NODE, 'utf8'))
+  })
 })

@@ -1,0 +1,20 @@
+// What the shortcuts share (netlab pod add|delete, node add|delete): their flags, and printing
+// what the apply of their edit did, as `netlab apply` prints it.
+import {Flags} from '@oclif/core'
+import {NetlabCommand} from './base.js'
+import {renderPlan} from '../plan/render.js'
+import type {ApplyResult} from '../lab/apply-standin.js'
+
+export abstract class ShortcutCommand extends NetlabCommand {
+  static shortcutFlags = {
+    lab: NetlabCommand.labFlag,
+    'dry-run': Flags.boolean({description: 'print the plan of the change and run nothing; the lab keeps its topology', default: false}),
+    json: NetlabCommand.jsonFlag,
+  }
+
+  protected report(result: ApplyResult, json: boolean): void {
+    if (json) return this.printJson(result)
+    if (result.dryRun && result.changed) process.stdout.write(renderPlan(result.plan, 'text') + '\n')
+    for (const line of result.summary) this.log(line)
+  }
+}
