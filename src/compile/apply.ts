@@ -167,31 +167,51 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     if (unit !== undefined) units.set(unit, [...(units.get(unit) ?? []), a])
     else if (!newKeys.has(keyOf(a)) && !(a.netns !== null && isTable(a.tool))) takeBack.push(a)
   }
-  if (takeBack.length === 0 && units.size === 0) return
+  if (takeBack.length > 0) {
+    b.phase({
+      id: 'apply-unroute',
+      title: 'Take back what pointed at what leaves',
+      why:
+        'On the namespaces that stay, each route, neighbour, forwarding entry or setting that the ' +
+        'new topology no longer has is taken back: the route controller withdrawing a node\'s ' +
+        'route, a VPC route table losing its entry, a VXLAN peer forgotten.',
+      scope: 'lab',
+    })
+    for (const a of takeBack.reverse()) {
+      const back = a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a)
+      back.forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
+    }
+  }
+  // last made, first deleted: pods before their node
+  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
+  const dels = order.flatMap((ns) => units.get(ns)!.filter((a) => !a.creates && a.undo.kind === 'commands').reverse())
+  if (dels.length > 0) {
+    b.phase({
+      id: 'apply-cni-del',
+      title: "Call the CNI plugins' DEL for the pods that leave",
+      why:
+        'The kubelet\'s runtime calls DEL for each plugin of the chain, last first, before it ' +
+        'deletes a pod\'s namespace: the bridge plugin removes the pod\'s cable, host-local frees ' +
+        'its address, and the cached result goes.',
+      scope: 'lab',
+    })
+    for (const a of dels) if (a.undo.kind === 'commands') a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
+  }
+  if (order.length === 0) return
   b.phase({
-    id: 'apply-remove',
-    title: 'Take away what leaves the lab',
+    id: 'apply-delete',
+    title: 'Delete the namespaces that leave',
     why:
-      'What the new topology no longer has goes first: on the namespaces that stay, each route, ' +
-      'neighbour or setting that pointed at it is taken back; then each pod, node or host that ' +
-      'leaves is deleted with its namespace, which takes its cables with it (a CNI pod gets its ' +
-      "plugins' DELs first, as the kubelet's runtime calls them).",
+      'Each pod, node or host that leaves goes with its namespace, and its namespace takes with it ' +
+      'every interface inside it and the other end of each of its cables.',
     scope: 'lab',
   })
-  for (const a of takeBack.reverse()) {
-    const back = a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a)
-    back.forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
-  }
-  // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
-  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
   for (const ns of order) {
     const acts = units.get(ns)!
-    const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
-    const steps = acts.filter((a) => a.undo.kind === 'commands' && !a.creates).reverse()
-    for (const a of steps) a.undo.kind === 'commands' && a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
     const creator = acts.find((a) => a.creates)
     if (!creator || creator.undo.kind !== 'commands') continue
-    // undone by building the namespace again as the old plan did (its CNI ADDs are the steps above's undo)
+    // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo)
+    const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
     for (const c of creator.undo.commands) b.change(c, `${ns} leaves the lab: ${creator.why}`, rebuild)
   }
 }
@@ -263,7 +283,7 @@ function changesOf(before: LabModel, after: LabModel): string[] {
     const was = p0.get(p.name)
     if (!was) out.push(`+ pod ${p.name} on ${p.node} (${p.ip})`)
     else if (was.node !== p.node || was.ip !== p.ip) out.push(`~ pod ${p.name}: ${was.node} ${was.ip} → ${p.node} ${p.ip}`)
-    else if (canonical(was) !== canonical(p)) out.push(`~ pod ${p.name}: labels or ports`)
+    else if (canonical([was.labels, was.ports]) !== canonical([p.labels, p.ports])) out.push(`~ pod ${p.name}: labels or ports`)
   }
   for (const p of p0.values()) if (!p1.has(p.name)) out.push(`- pod ${p.name} (was on ${p.node}, ${p.ip})`)
   const [e0, e1] = [name(before.external), name(after.external)]

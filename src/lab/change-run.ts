@@ -12,7 +12,7 @@ import {labDir} from '../state/paths.js'
 import {plural} from '../core/plural.js'
 
 /** Test-only hook, as for `up`: NETLAB_TEST_FAULT_AT=<step> makes that step of the change fail for real. */
-export function faultAt(): number | undefined {
+function faultAt(): number | undefined {
   const f = process.env.NETLAB_TEST_FAULT_AT
   return f !== undefined && f !== '' ? Number(f) : undefined
 }
