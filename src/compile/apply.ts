@@ -173,7 +173,7 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
       title: 'Take back what pointed at what leaves',
       why:
         'On the namespaces that stay, each route, neighbour, forwarding entry or setting that the ' +
-        'new topology no longer has is taken back: the route controller withdrawing a node\'s ' +
+        "new topology no longer has is taken back: the route controller withdrawing a node's " +
         'route, a VPC route table losing its entry, a VXLAN peer forgotten.',
       scope: 'lab',
     })
@@ -184,14 +184,19 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   }
   // last made, first deleted: pods before their node
   const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
-  const dels = order.flatMap((ns) => units.get(ns)!.filter((a) => !a.creates && a.undo.kind === 'commands').reverse())
+  const dels = order.flatMap((ns) =>
+    units
+      .get(ns)!
+      .filter((a) => !a.creates && a.undo.kind === 'commands')
+      .reverse(),
+  )
   if (dels.length > 0) {
     b.phase({
       id: 'apply-cni-del',
       title: "Call the CNI plugins' DEL for the pods that leave",
       why:
-        'The kubelet\'s runtime calls DEL for each plugin of the chain, last first, before it ' +
-        'deletes a pod\'s namespace: the bridge plugin removes the pod\'s cable, host-local frees ' +
+        "The kubelet's runtime calls DEL for each plugin of the chain, last first, before it " +
+        "deletes a pod's namespace: the bridge plugin removes the pod's cable, host-local frees " +
         'its address, and the cached result goes.',
       scope: 'lab',
     })
