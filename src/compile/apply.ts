@@ -25,9 +25,12 @@ export interface ApplyPlan {
   plan: Plan
   /** what changes, one line each ("+ pod web-2 on node-0 (10.244.0.4)"); empty: nothing */
   changes: string[]
+  /** the whole plan of the new model: what a fresh `up` would run, and the lab's plan.json once the change has run */
+  full: Plan
 }
 
-const keyOf = (c: Command) => canonical({netns: c.netns, tool: c.tool, args: c.args, stdin: c.stdin, env: c.env})
+// what an action does, as one string (env's keys come in the order the one compiler writes them)
+const keyOf = (c: Command) => `${c.netns}\t${c.tool}\t${c.args.join('\u001f')}\t${c.stdin ?? ''}\t${c.env ? JSON.stringify(c.env) : ''}`
 const TABLE_TOOLS = new Set(['iptables', 'iptables-restore'])
 const command = (a: Command): Command => ({
   tool: a.tool,
@@ -46,27 +49,32 @@ function home(a: Action): string | null {
   return a.netns
 }
 
-/** Cable ends made from the root namespace (`ip link add name X netns A … peer name Y netns B`): "A\0X" → the namespace whose deletion removes them. */
-function cableEnds(plan: Plan): Map<string, string> {
-  const ends = new Map<string, string>()
+/** Cable ends made from the root namespace (`ip link add name X netns A … peer name Y netns B`): A → X → the namespace whose deletion removes them. */
+type Ends = Map<string, Map<string, string>>
+
+function cableEnds(plan: Plan): Ends {
+  const ends: Ends = new Map()
   for (const a of plan.actions) {
     if (a.netns !== null || a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add' || a.undo.kind !== 'netns') continue
     const [args, owner] = [a.args, a.undo.netns]
     args.forEach((w, i) => {
       if (w !== 'name') return
       const ns = args.indexOf('netns', i)
-      if (ns > 0) ends.set(`${args[ns + 1]}\0${args[i + 1]}`, owner)
+      if (ns < 0) return
+      if (!ends.has(args[ns + 1])) ends.set(args[ns + 1], new Map())
+      ends.get(args[ns + 1])!.set(args[i + 1], owner)
     })
   }
   return ends
 }
 
 /** The namespace whose deletion takes the device an action in a staying namespace is about (a node's end of a pod's cable), if any. */
-function deviceOwner(a: Action, ends: Map<string, string>): string | undefined {
-  if (a.netns === null) return undefined
+function deviceOwner(a: Action, ends: Ends): string | undefined {
+  const here = a.netns === null ? undefined : ends.get(a.netns)
+  if (!here) return undefined
   const words = a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args
   for (const w of words) {
-    const owner = ends.get(`${a.netns}\0${w}`)
+    const owner = here.get(w)
     if (owner !== undefined && owner !== a.netns) return owner
   }
   return undefined
@@ -94,8 +102,8 @@ interface Sides {
   /** namespaces that leave (or are made again) and that come (or are made again) */
   gone: Set<string>
   fresh: Set<string>
-  oldEnds: Map<string, string>
-  newEnds: Map<string, string>
+  oldEnds: Ends
+  newEnds: Ends
 }
 
 function sides(before: LabModel, after: LabModel, owner: string | undefined): Sides {
@@ -110,7 +118,7 @@ function sides(before: LabModel, after: LabModel, owner: string | undefined): Si
 }
 
 /** Which namespace an action of a plan goes with when namespaces come or go: its own, or the one that owns the device it is about. */
-function unitOf(a: Action, ends: Map<string, string>, moving: Set<string>): string | undefined {
+function unitOf(a: Action, ends: Ends, moving: Set<string>): string | undefined {
   const h = home(a)
   if (h !== null && moving.has(h)) return h
   const d = deviceOwner(a, ends)
@@ -154,7 +162,7 @@ export function compileApply(before: LabModel, after: LabModel, opts: {owner?: s
   removals(b, s, newKeys, isTable)
   additions(b, s, oldKeys, isTable)
   tables(b, s)
-  return {plan: b.build(), changes: changesOf(before, after)}
+  return {plan: b.build(), changes: changesOf(before, after), full: newPlan}
 }
 
 /** Everything that leaves: actions of staying namespaces taken back, then each leaving namespace (its CNI DELs, then itself). */
@@ -164,7 +172,7 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   const takeBack: Action[] = []
   for (const a of oldPlan.actions) {
     const unit = unitOf(a, oldEnds, gone)
-    if (unit !== undefined) units.set(unit, [...(units.get(unit) ?? []), a])
+    if (unit !== undefined) units.set(unit, units.get(unit) ?? []).get(unit)!.push(a)
     else if (!newKeys.has(keyOf(a)) && !(a.netns !== null && isTable(a.tool))) takeBack.push(a)
   }
   if (takeBack.length > 0) {

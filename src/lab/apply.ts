@@ -10,7 +10,6 @@ import {ownerMark} from '../core/names.js'
 import type {Plan} from '../core/actions.js'
 import {buildModel} from '../compile/model.js'
 import {compileApply} from '../compile/apply.js'
-import {compilePlan} from '../compile/plan.js'
 import {pinTopology} from '../compile/apply-pin.js'
 import type {LabModel} from '../model/types.js'
 import {NSEXEC} from '../exec/fanout.js'
@@ -55,6 +54,7 @@ function planApply(source: TopologySource): {
   state: LabState
   model: LabModel
   plan: Plan
+  full: Plan
   summary: string[]
   warnings: TopologyWarning[]
 } {
@@ -72,13 +72,13 @@ function planApply(source: TopologySource): {
     )
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
-  const {plan, changes} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {state, model, plan, summary: changes, warnings}
+  const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
+  return {state, model, plan, full, summary: changes, warnings}
 }
 
 export async function applyTopology(source: TopologySource, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const started = performance.now()
-  const {state, model, plan, summary, warnings} = planApply(source)
+  const {state, model, plan, full, summary, warnings} = planApply(source)
   const lab = state.lab
   const changed = plan.actions.length > 0 || canonical(state.model) !== canonical(model)
   const result = (ran: boolean): ApplyResult => ({
@@ -118,7 +118,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
     }
     if (model.cni) applyResults(model)
     if (workloadMoves) await startWorkload(model)
-    writePlan(compilePlan(model, {owner: ownerMark(lab, stateRoot())}))
+    writePlan(full)
     writeState({...state, topology: 'file' in source ? source.file : state.topology, model})
     forget(lab)
     return result(true)
