@@ -143,3 +143,47 @@ describe('netlab apply: the change plan', () => {
     expect(lines(r.plan, 'apply-delete')).toEqual(['-: ip netns del netlab-lab.b'])
   })
 })
+
+describe('the drivers’ inverses', () => {
+  it('are plain commands of the same tool in the same namespace', async () => {
+    const {driver} = await import('../../src/tools/index.js')
+    const cases: [string, string[], string[]][] = [
+      [
+        'ip',
+        ['route', 'add', '10.244.2.0/24', 'via', '192.168.50.12', 'dev', 'eth0'],
+        ['route', 'del', '10.244.2.0/24', 'via', '192.168.50.12', 'dev', 'eth0'],
+      ],
+      [
+        'ip',
+        ['neigh', 'add', '10.244.2.0', 'lladdr', '0a:58:0a:f4:02:00', 'dev', 'flannel.1', 'nud', 'permanent'],
+        ['neigh', 'del', '10.244.2.0', 'dev', 'flannel.1'],
+      ],
+      ['ip', ['neigh', 'add', 'proxy', '192.168.50.24', 'dev', 'eth0'], ['neigh', 'del', 'proxy', '192.168.50.24', 'dev', 'eth0']],
+      [
+        'bridge',
+        ['fdb', 'append', '0a:58:0a:f4:02:00', 'dev', 'flannel.1', 'dst', '192.168.50.12'],
+        ['fdb', 'del', '0a:58:0a:f4:02:00', 'dev', 'flannel.1', 'dst', '192.168.50.12'],
+      ],
+      ['bridge', ['link', 'set', 'dev', 'veth-a', 'hairpin', 'on'], ['link', 'set', 'dev', 'veth-a', 'hairpin', 'off']],
+      ['sysctl', ['net.ipv4.neigh.eth0.proxy_delay=0'], ['net.ipv4.neigh.eth0.proxy_delay=80']],
+      ['sysctl', ['net.ipv4.conf.eth0.proxy_arp=1'], ['net.ipv4.conf.eth0.proxy_arp=0']],
+    ]
+    for (const [tool, args, back] of cases) {
+      const action = {
+        id: 7,
+        phase: 'routes',
+        why: 'w',
+        tool,
+        netns: 'netlab-lab.node-0',
+        args,
+        undo: {kind: 'netns' as const, netns: 'netlab-lab.node-0'},
+      }
+      expect(driver(tool).inverse!(action)).toEqual([{tool, netns: 'netlab-lab.node-0', args: back}])
+    }
+    // what has no inverse cannot be changed in place
+    expect(driver('ip').inverse!({tool: 'ip', netns: 'netlab-lab.node-0', args: ['link', 'set', 'eth0', 'up']})).toBeUndefined()
+    expect(
+      driver('sysctl').inverse!({tool: 'sysctl', netns: 'netlab-lab.node-0', args: ['net.ipv6.conf.default.disable_ipv6=1']}),
+    ).toBeUndefined()
+  })
+})
