@@ -225,7 +225,7 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     if (!creator || creator.undo.kind !== 'commands') continue
     // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo)
     const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
-    for (const c of creator.undo.commands) b.change(c, `${ns} leaves the lab: ${creator.why}`, rebuild)
+    for (const c of creator.undo.commands) b.change(c, `${creator.why.split(';')[0]} leaves the lab: its namespace goes, with everything in it`, rebuild)
   }
 }
 

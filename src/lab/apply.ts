@@ -70,6 +70,11 @@ function planApply(source: TopologySource): {
       `lab ${lab} has an apply that was interrupted (killed) half-way: it is between two topologies; ` +
         `run "${netlabCmd()} down ${lab}" and "${netlabCmd()} up" again`,
     )
+  // a fault's undo and an interrupted policy change are written against the lab as it is now
+  if (existsSync(files.fault(lab)))
+    throw new UsageError(`lab ${lab} has an exercise fault in it (netlab break): run "${netlabCmd()} fix ${lab}" first`)
+  if (existsSync(files.policyPlan(lab)))
+    throw new UsageError(`lab ${lab} has a policy change that was interrupted: run "${netlabCmd()} policy apply" or "${netlabCmd()} status ${lab}" first`)
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
   const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
