@@ -117,7 +117,11 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
   await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
   const after = existingNetns()
-  const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))
+  // a namespace made again by the undo itself (netlab apply: a pod that moved to another node is rebuilt where it was)
+  const rebuilt = new Set(
+    commands.filter((c) => c.netns === null && c.tool === 'ip' && c.args[0] === 'netns' && c.args[1] === 'add').map((c) => c.args[2]),
+  )
+  const left = doomed.filter((ns) => after.has(ns) && ours.has(ns) && !rebuilt.has(ns))
   if (left.length > 0)
     throw new NetlabError(
       `could not delete ${plural(left.length, 'namespace')}: ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,
