@@ -172,7 +172,11 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   const takeBack: Action[] = []
   for (const a of oldPlan.actions) {
     const unit = unitOf(a, oldEnds, gone)
-    if (unit !== undefined) units.set(unit, units.get(unit) ?? []).get(unit)!.push(a)
+    if (unit !== undefined)
+      units
+        .set(unit, units.get(unit) ?? [])
+        .get(unit)!
+        .push(a)
     else if (!newKeys.has(keyOf(a)) && !(a.netns !== null && isTable(a.tool))) takeBack.push(a)
   }
   if (takeBack.length > 0) {
@@ -225,7 +229,8 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     if (!creator || creator.undo.kind !== 'commands') continue
     // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo)
     const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
-    for (const c of creator.undo.commands) b.change(c, `${creator.why.split(';')[0]} leaves the lab: its namespace goes, with everything in it`, rebuild)
+    for (const c of creator.undo.commands)
+      b.change(c, `${creator.why.split(';')[0]} leaves the lab: its namespace goes, with everything in it`, rebuild)
   }
 }
 

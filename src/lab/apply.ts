@@ -74,7 +74,9 @@ function planApply(source: TopologySource): {
   if (existsSync(files.fault(lab)))
     throw new UsageError(`lab ${lab} has an exercise fault in it (netlab break): run "${netlabCmd()} fix ${lab}" first`)
   if (existsSync(files.policyPlan(lab)))
-    throw new UsageError(`lab ${lab} has a policy change that was interrupted: run "${netlabCmd()} policy apply" or "${netlabCmd()} status ${lab}" first`)
+    throw new UsageError(
+      `lab ${lab} has a policy change that was interrupted: run "${netlabCmd()} policy apply" or "${netlabCmd()} status ${lab}" first`,
+    )
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
   const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
