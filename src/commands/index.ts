@@ -1,5 +1,6 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
 import Complete from './__complete.js'
+import Apply from './apply.js'
 import Autocomplete from './autocomplete.js'
 import Break from './break.js'
 import Capture from './capture.js'
@@ -28,6 +29,7 @@ import Validate from './validate.js'
 
 export const COMMANDS = {
   __complete: Complete,
+  apply: Apply,
   autocomplete: Autocomplete,
   break: Break,
   capture: Capture,

@@ -6,25 +6,13 @@
 import {compilePlan} from './plan.js'
 import {PlanBuilder} from '../plan/builder.js'
 import {restoreInput} from '../tools/iptables.js'
+import {driver} from '../tools/index.js'
 import type {LabModel, NodeModel} from '../model/types.js'
 import type {Action, Command, Plan} from '../core/actions.js'
 
-/** What a fresh namespace has, to undo the wiring a failed apply made (the settings of src/modes/bridge.ts and policy.ts). */
-const KERNEL_DEFAULTS: [RegExp, string][] = [
-  [/\.proxy_arp_pvlan$/, '0'],
-  [/\.proxy_delay$/, '80'],
-  [/\.send_redirects$/, '1'],
-  [/^net\.ipv4\.icmp_ratemask$/, '6168'],
-]
-
+/** The undo of the wiring a failed apply made: the drivers' inverses (bridge: isolation off; sysctl: the kernel's defaults). */
 function undoWiring(a: Action): Command[] {
-  if (a.tool === 'bridge' && a.args.at(-1) === 'on') return [{tool: 'bridge', netns: a.netns, args: [...a.args.slice(0, -1), 'off']}]
-  if (a.tool === 'sysctl') {
-    const key = a.args[0].split('=')[0]
-    const d = KERNEL_DEFAULTS.find(([re]) => re.test(key))
-    if (d) return [{tool: 'sysctl', netns: a.netns, args: [`${key}=${d[1]}`]}]
-  }
-  return []
+  return driver(a.tool).inverse?.(a) ?? []
 }
 
 /** A node's filter table as `plan` builds it, as iptables-restore input, each rule preceded by its why. */

@@ -47,6 +47,12 @@ export interface RollbackOptions {
    * one is never its own, whatever plan.json and the journal say (they can be edited).
    */
   complete?: boolean
+  /**
+   * The steps were made by this process from the lab's checked model (netlab apply's change
+   * plan, rebuilding what it deleted), never read back from disk: they are not held to what
+   * plan.json may hold. Ownership still is: nothing runs in a namespace that is not the lab's.
+   */
+  madeHere?: boolean
 }
 
 /** The namespaces a command acts on: where it runs, the one it deletes, the pod a CNI DEL is for. */
@@ -91,7 +97,7 @@ export function requireOwnSteps(plan: Pick<UndoPlan, 'actions'> | undefined, opt
 
 export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: JournalSummary, opts: RollbackOptions): Promise<RollbackReport> {
   const {lab} = opts
-  requireOwnSteps(plan, opts) // every step, before any runs
+  if (!opts.madeHere) requireOwnSteps(plan, opts) // every step, before any runs
   const touched = plan.actions
     .filter((a) => summary.applied.has(a.id) || summary.maybe.has(a.id) || (a.undoFailed && summary.failed?.has(a.id)))
     .reverse()
@@ -111,7 +117,11 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
   await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
   const after = existingNetns()
-  const left = doomed.filter((ns) => after.has(ns) && ours.has(ns))
+  // a namespace made again by the undo itself (netlab apply: a pod that moved to another node is rebuilt where it was)
+  const rebuilt = new Set(
+    commands.filter((c) => c.netns === null && c.tool === 'ip' && c.args[0] === 'netns' && c.args[1] === 'add').map((c) => c.args[2]),
+  )
+  const left = doomed.filter((ns) => after.has(ns) && ours.has(ns) && !rebuilt.has(ns))
   if (left.length > 0)
     throw new NetlabError(
       `could not delete ${plural(left.length, 'namespace')}: ` + `${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`,

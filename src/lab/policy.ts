@@ -4,24 +4,22 @@
 // policies. The new policies are saved with the lab only once every node has them.
 import {policyProblem} from '../compile/intent-check.js'
 import {existsSync, rmSync} from 'node:fs'
-import {NetlabError, SignalError, UsageError} from '../core/errors.js'
-import {concurrency} from '../core/concurrency.js'
-import {Executor, Interrupted, StepFailed} from '../exec/executor.js'
+import {NetlabError, UsageError} from '../core/errors.js'
 import {NSEXEC} from '../exec/fanout.js'
 import {rollback} from '../exec/rollback.js'
+import {runChange} from './change-run.js'
 import {CNI_NO_POLICIES, modelWith} from '../compile/model.js'
 import {resolvePolicies} from '../compile/policies.js'
 import {labelCommand, labelsOfIntent, relabel, type LabelTarget} from '../compile/labels.js'
 import {namespacesOf} from '../model/namespaces.js'
 import type {LabModel} from '../model/types.js'
 import {ownerMark} from '../core/names.js'
-import {commandLine} from '../tools/command.js'
 import {compilePolicyApply} from '../compile/policy-apply.js'
 import {policyDiff, specsInNamespace, withNamespacePolicies, type PolicyDiff} from '../compile/policy-scope.js'
 import type {Plan} from '../core/actions.js'
 import {Journal, readJournal, summarize, type JournalSummary} from '../state/journal.js'
 import {acquireLock, lockHolder} from '../host/lock.js'
-import {files, labDir, stateRoot} from '../state/paths.js'
+import {files, stateRoot} from '../state/paths.js'
 import {readRecord, readState, removeScratch, scratchDirs, writeJson, writeState, type LabState} from '../state/store.js'
 import {requireState} from './require-state.js'
 import type {TopologyWarning} from '../topology/errors.js'
@@ -118,12 +116,6 @@ export interface ApplyResult {
   ms: number
 }
 
-/** Test-only hook, as for `up`: NETLAB_TEST_FAULT_AT=<step> makes that step of the change fail for real. */
-function faultAt(): number | undefined {
-  const f = process.env.NETLAB_TEST_FAULT_AT
-  return f !== undefined && f !== '' ? Number(f) : undefined
-}
-
 export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> {
   const started = performance.now()
   let {state, model, plan} = change
@@ -139,7 +131,7 @@ export async function applyPolicies(change: PolicyChange): Promise<ApplyResult> 
     // write-ahead: the change and where it leads are on disk before any node is touched
     writeJson(files.policyPlan(lab), {...plan, intent: model, pid: process.pid} satisfies PolicyApplyRecord)
     const journal = new Journal(files.policyJournal(lab))
-    await runWithRollback(plan, journal, change)
+    await runChange(plan, journal, {...change, journalFile: files.policyJournal(lab), forget})
     // test-only: die as a SIGKILL would, just after every node has its new rules (docs/safety.md)
     if (process.env.NETLAB_TEST_KILL_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL')
     writeState({...state, model})
@@ -312,52 +304,5 @@ export async function settleInterrupted(lab: string): Promise<boolean> {
     return (await recoverPolicyApply(lab)) !== undefined
   } finally {
     lock.release()
-  }
-}
-
-async function runWithRollback(plan: Plan, journal: Journal, {verb, keeps}: Pick<PolicyChange, 'verb' | 'keeps'>): Promise<void> {
-  const abort = new AbortController()
-  let rollingBack = false
-  const onSignal = (sig: NodeJS.Signals) => {
-    // remembered during the rollback too: the failure it undoes may be this signal's doing (as in up)
-    if (!abort.signal.aborted) abort.abort(sig)
-    if (rollingBack) process.stderr.write(`netlab: ${sig} received; still rolling back, please wait\n`)
-  }
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  signals.forEach((s) => process.on(s, onSignal))
-  try {
-    const executor = new Executor(plan, {
-      journal,
-      concurrency: concurrency(),
-      workDir: labDir(plan.lab),
-      signal: abort.signal,
-      faultAt: faultAt(),
-    })
-    try {
-      for (const stage of executor.stages) await executor.runStage(stage)
-    } catch (error) {
-      rollingBack = true
-      const report = await rollback(plan, summarize(readJournal(files.policyJournal(plan.lab))), {
-        lab: plan.lab,
-        source: `the ${verb} change`,
-        journal,
-      })
-      forget(plan.lab)
-      const undone = `rolled back: ${plural(report.undone, 'applied action')} undone; lab ${plan.lab} keeps ${keeps}`
-      const sig = abort.signal.aborted ? String(abort.signal.reason) : error instanceof Interrupted ? error.reason : undefined
-      if (sig !== undefined) throw new SignalError(`${verb} interrupted by ${sig}\n${undone}`, sig)
-      if (error instanceof StepFailed) {
-        const step = error.action
-          ? `step ${error.action.id + 1}/${plan.actions.length} (${error.action.phase}: ${error.action.why})`
-          : 'a step'
-        const command = error.action ? commandLine(error.action).split('\n')[0] : error.command
-        throw new NetlabError(
-          `${verb} failed at ${step}\n  command: ${command}\n  error:   ` + `${error.stderr || '(no message)'}\n${undone}`,
-        )
-      }
-      throw new NetlabError(`${verb} failed: ${(error as Error).message}\n${undone}`)
-    }
-  } finally {
-    signals.forEach((s) => process.off(s, onSignal))
   }
 }

@@ -1,7 +1,7 @@
 // Collects phases and actions in order, numbering them and filling in how each is undone.
 import {driver} from '../tools/index.js'
 import {netnsDel} from '../tools/ip.js'
-import type {Action, Command, Phase, Plan, Tool} from '../core/actions.js'
+import type {Action, Command, Phase, Plan, Tool, Undo} from '../core/actions.js'
 
 export class PlanBuilder {
   private phases: Phase[] = []
@@ -45,6 +45,11 @@ export class PlanBuilder {
   /** A CNI plugin call: undone by the plugin's DEL, which also runs when the call itself failed. */
   cniCall(c: Command, why: string, del: Command): this {
     return this.push({...c, why, undoFailed: true, undo: {kind: 'commands', commands: [del]}})
+  }
+
+  /** An action as another plan made it (netlab apply's change plan): its command and why, with the undo given. */
+  copy(c: Command, why: string, undo: Undo, undoFailed?: boolean): this {
+    return this.push({...c, why, undo, ...(undoFailed ? {undoFailed} : {})})
   }
 
   build(): Plan {

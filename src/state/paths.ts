@@ -72,6 +72,9 @@ export const files = {
   /** `netlab policy apply`: its plan and journal while it runs (and after it was killed) */
   policyPlan: (lab: string) => join(labDir(lab), 'policy-plan.json'),
   policyJournal: (lab: string) => join(labDir(lab), 'policy-journal.jsonl'),
+  /** `netlab apply`: the record that a change of topology is running (or was killed), and its journal */
+  applyPlan: (lab: string) => join(labDir(lab), 'apply.json'),
+  applyJournal: (lab: string) => join(labDir(lab), 'apply-journal.jsonl'),
   /** `netlab break`: the fault injected (its plan, each action with its undo) and its journal, until `netlab fix` */
   fault: (lab: string) => join(labDir(lab), 'fault.json'),
   faultJournal: (lab: string) => join(labDir(lab), 'fault-journal.jsonl'),

@@ -23,6 +23,14 @@ export const bridge: ToolDriver = {
       ? undefined
       : "is not one of the changes netlab's plans undo with (fdb append, link set dev … isolated|hairpin)"
   },
+  // fdb append → fdb del (the entry is its MAC, device and destination); a port's flag on → off
+  inverse: (c) => {
+    const [obj, verb, mac, ...rest] = c.args
+    const undo = (args: string[]) => [{tool: 'bridge', netns: c.netns, args}]
+    if (obj === 'fdb' && (verb === 'append' || verb === 'add')) return undo(['fdb', 'del', mac, ...rest])
+    if (obj === 'link' && verb === 'set' && c.args.at(-1) === 'on') return undo([...c.args.slice(0, -1), 'off'])
+    return undefined
+  },
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(bridge, p, f),
 }

@@ -160,8 +160,28 @@ function ipConfined(args: string[]): string | undefined {
     : "is not one of the changes netlab's plans undo with (link set dev, addr add, route add, neigh add or replace)"
 }
 
+/**
+ * ip's inverse of what netlab's plans write inside a namespace: add → del, with the words del
+ * needs (a neighbour is named by its address and device, an address by itself and its device).
+ */
+function ipInverse(c: Command): Command[] | undefined {
+  const [obj, verb, ...rest] = c.args
+  const undo = (args: string[]) => [{tool: 'ip', netns: c.netns, args}]
+  if (c.netns === null) return undefined
+  if ((obj === 'route' || obj === 'addr') && verb === 'add') return undo([obj, 'del', ...rest])
+  if (obj === 'neigh' && (verb === 'add' || verb === 'replace')) {
+    const proxy = rest[0] === 'proxy' ? ['proxy'] : []
+    const addr = rest[proxy.length]
+    const dev = rest[rest.indexOf('dev') + 1]
+    return rest.includes('dev') ? undo(['neigh', 'del', ...proxy, addr, 'dev', dev]) : undefined
+  }
+  if (obj === 'link' && verb === 'add') return undo(['link', 'del', rest[0] === 'name' ? rest[1] : rest[0]])
+  return undefined
+}
+
 export const ip: ToolDriver = {
   name: 'ip',
+  inverse: ipInverse,
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
   confined: (c) => ipConfined(c.args),

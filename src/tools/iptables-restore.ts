@@ -12,7 +12,7 @@
 //   failing one; not run, those with none there; an input with lines on both sides is unknown
 //   (partly applied). Its namespace's deletion undoes any of it.
 import {notOneLine} from './args.js'
-import {restoreConfined} from './iptables.js'
+import {restoreConfined, restoreInput} from './iptables.js'
 import {perActionSteps, shown} from './outcome.js'
 import type {Action} from '../core/actions.js'
 import type {BatchOutcome, Prepared, StepFailure, ToolDriver} from './types.js'
@@ -68,6 +68,33 @@ function merge(p: {actions: Action[]; fault: number}, run: number[]): Merged {
     lines.set(text.length, {table})
   })
   return {text: text.join('\n') + '\n', lines, parts}
+}
+
+/**
+ * A namespace's whole filter and nat tables as one iptables-restore input without --noflush, from
+ * the actions that wrote them in order (iptables rules, kube-proxy's --noflush inputs): the
+ * restore flushes both tables and writes them again in one commit each, as kube-proxy's full
+ * sync does. `netlab apply` replaces a node's tables with it when their rules change (a Service's
+ * endpoints, a policy's peers), and the old tables the same way when it is undone. A chain is
+ * declared once: kube-proxy's inputs declare chains they share (KUBE-SERVICES) only the first time.
+ */
+export function wholeTables(actions: Pick<Action, 'tool' | 'args' | 'stdin'>[]): string {
+  const inputs = actions.map((a) => ({stdin: a.tool === 'iptables' ? restoreInput([a.args]).text : (a.stdin ?? '')}))
+  const base = {stdin: '*filter\nCOMMIT\n*nat\nCOMMIT\n'}
+  const all = [base, ...inputs] as Action[]
+  const merged = merge(
+    {actions: all, fault: -1},
+    all.map((_, i) => i),
+  ).text.split('\n')
+  const seen = new Set<string>()
+  return merged
+    .filter((line) => {
+      if (line.startsWith('*')) seen.clear()
+      if (!line.startsWith(':')) return true
+      const chain = line.split(' ')[0]
+      return !seen.has(chain) && seen.add(chain) !== undefined
+    })
+    .join('\n')
 }
 
 /** A table refused at its COMMIT names no line, but quotes the name it could not find: the one input whose lines of that table use it. */

@@ -67,6 +67,7 @@ const ELEMENT = `(?:${IP}|${IP} \\. ${PROTO} \\. ${PORT}(?: ${COMMENT})? : ${VER
 const T = 'ip kube-proxy'
 const STATEMENTS = [
   `add table ${T}(?: \\{ ${COMMENT} ; \\})?`,
+  `delete table ${T}`,
   `add chain ${T} ${NAME}`,
   `add chain ${T} ${NAME} \\{ ${COMMENT} ; \\}`,
   `add chain ${T} ${NAME} \\{ type (?:filter|nat) hook ${HOOKS} priority -?\\d{1,3} ; \\}`,

@@ -8,9 +8,27 @@ const FAULT_SETTING = 'net.netlab.injected_fault=1'
 
 /** The settings an undo may write: src/exercise/faults/forwarding.ts's, src/compile/policy-apply.ts's KERNEL_DEFAULTS. */
 const UNDONE =
-  /^net\.ipv4\.(ip_forward|icmp_ratemask|conf\.[A-Za-z0-9_-]{1,15}\.(send_redirects|proxy_arp_pvlan)|neigh\.[A-Za-z0-9_-]{1,15}\.proxy_delay)=\d{1,10}$/
+  /^net\.ipv4\.(ip_forward|icmp_ratemask|conf\.[A-Za-z0-9_-]{1,15}\.(send_redirects|proxy_arp_pvlan|proxy_arp)|neigh\.[A-Za-z0-9_-]{1,15}\.proxy_delay)=\d{1,10}$/
+
+/**
+ * What a fresh namespace has for each setting netlab's plans change (a namespace's net.* starts
+ * from the kernel's defaults, not the host's): writing it back undoes the change.
+ */
+const KERNEL_DEFAULTS: [RegExp, string][] = [
+  [/\.proxy_arp_pvlan$/, '0'],
+  [/\.proxy_arp$/, '0'],
+  [/\.proxy_delay$/, '80'],
+  [/\.send_redirects$/, '1'],
+  [/^net\.ipv4\.ip_forward$/, '0'],
+  [/^net\.ipv4\.icmp_ratemask$/, '6168'],
+]
 
 export const sysctl: ToolDriver = {
+  inverse: (c) => {
+    const key = c.args[0].split('=')[0]
+    const d = KERNEL_DEFAULTS.find(([re]) => re.test(key))
+    return d ? [{tool: 'sysctl', netns: c.netns, args: [`${key}=${d[1]}`]}] : undefined
+  },
   name: 'sysctl',
   argv: (c) => ['ip', 'netns', 'exec', c.netns!, 'sysctl', '-w', ...c.args],
   badArg: (arg) => (/^[a-z0-9_.\-/]+=[^\n\r]*$/i.test(arg) ? undefined : 'is not KEY=VALUE on one line'),

@@ -78,6 +78,12 @@ export interface ToolDriver {
    * (src/plan/undo-check.ts); a tool without it (cni, file) is checked there by its own rules.
    */
   confined?(c: Command): string | undefined
+  /**
+   * The commands that take back what this command did inside a namespace that stays (netlab
+   * apply removing a route or a neighbour from a node that stays, or undoing one it added), or
+   * undefined when the tool cannot say: then the change cannot be made in place.
+   */
+  inverse?(c: Command): Command[] | undefined
   prepare(actions: Action[], netns: string | null, opts: DriverOptions): Prepared
   /** the batch failed at `f`: which of its actions were applied, which failed, which never ran */
   interpret(p: Prepared, f: StepFailure): BatchOutcome
