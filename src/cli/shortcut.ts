@@ -3,7 +3,8 @@
 import {Flags} from '@oclif/core'
 import {NetlabCommand} from './base.js'
 import {renderPlan} from '../plan/render.js'
-import type {ApplyResult} from '../lab/apply-standin.js'
+import {applyJson, applyText, type ApplyResult} from '../lab/apply.js'
+import {printWarnings} from '../lab/load.js'
 
 export abstract class ShortcutCommand extends NetlabCommand {
   static shortcutFlags = {
@@ -13,8 +14,8 @@ export abstract class ShortcutCommand extends NetlabCommand {
   }
 
   protected report(result: ApplyResult, json: boolean): void {
-    if (json) return this.printJson(result)
-    if (result.dryRun && result.changed) process.stdout.write(renderPlan(result.plan, 'text') + '\n')
-    for (const line of result.summary) this.log(line)
+    printWarnings(result.warnings)
+    if (json) return this.printJson(applyJson(result))
+    this.log(applyText(result, (p) => renderPlan(p, 'text')))
   }
 }

@@ -19,7 +19,8 @@ import {writeJson, writePlan, writeState, type LabState} from '../state/store.js
 import {acquireLock} from '../host/lock.js'
 import {cniEnvironment} from '../host/cni-env.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
-import {loadTopologyFile, parseTopology} from '../topology/parse.js'
+import {loadTopologyText, parseTopology} from '../topology/parse.js'
+import {saveTopologySource} from '../state/topology-source.js'
 import type {TopologyWarning} from '../topology/errors.js'
 import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
@@ -57,8 +58,11 @@ function planApply(source: TopologySource): {
   full: Plan
   summary: string[]
   warnings: TopologyWarning[]
+  text: string
 } {
-  const topo = 'file' in source ? loadTopologyFile(source.file) : parseTopology(source.text, source.name)
+  // the text as parsed, which becomes the lab's saved topology (netlab topology, the shortcuts)
+  const {topology: topo, text} =
+    'file' in source ? loadTopologyText(source.file) : {topology: parseTopology(source.text, source.name), text: source.text}
   const lab = topo.name.value
   const state = requireState(lab)
   if (state.status !== 'up')
@@ -80,12 +84,12 @@ function planApply(source: TopologySource): {
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
   const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {state, model, plan, full, summary: changes, warnings}
+  return {state, model, plan, full, summary: changes, warnings, text}
 }
 
 export async function applyTopology(source: TopologySource, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const started = performance.now()
-  const {state, model, plan, full, summary, warnings} = planApply(source)
+  const {state, model, plan, full, summary, warnings, text} = planApply(source)
   const lab = state.lab
   const changed = plan.actions.length > 0 || canonical(state.model) !== canonical(model)
   const result = (ran: boolean): ApplyResult => ({
@@ -127,6 +131,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
     if (workloadMoves) await startWorkload(model)
     writePlan(full)
     writeState({...state, topology: 'file' in source ? source.file : state.topology, model})
+    saveTopologySource(lab, text)
     forget(lab)
     return result(true)
   } finally {

@@ -7,7 +7,7 @@ import {netlabCmd} from '../core/invocation.js'
 import {readTopologySource} from '../state/topology-source.js'
 import {requireState} from './require-state.js'
 import {resolveLab} from './status.js'
-import {applyTopology, type ApplyOptions, type ApplyResult} from './apply-standin.js'
+import {applyTopology, type ApplyOptions, type ApplyResult} from './apply.js'
 
 export interface LabTopology {
   lab: string
