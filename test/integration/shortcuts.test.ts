@@ -2,10 +2,11 @@
 // lab's saved topology by one edit (comments kept, a count of pods written out as its names) and
 // apply it: the namespaces come and go, every pod and node that stays keeps its address, --dry-run
 // changes nothing, and the lab still proves itself (probe) after the changes.
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {writeFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
-import {isRoot, labNetns, labSandbox, netlab, uniqueLab} from '../helpers/lab.js'
+import {isRoot, labNetns, labSandbox, netlab, ROOT, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
+import {ROUTING_MODES} from '../../src/topology/types.js'
 
 const topologyText = (lab: string) => `# ${lab}: a lab the shortcuts change
 name: ${lab}            # aligned comment
@@ -114,5 +115,55 @@ describe.skipIf(!isRoot)('the shortcuts', () => {
     for (const c of ['# aligned comment', '# counted', `# ${lab}: a lab the shortcuts change`]) expect(topology()).toContain(c)
     expect(netlab(['down', lab], env).code).toBe(0)
     expect(labNetns(lab)).toEqual([])
+  })
+})
+
+// Every routing mode, and a lab whose pods are wired by CNI plugins: the four shortcuts in a row
+// on a lab of two nodes, then the lab proves itself (the routes every node got for the new node,
+// and lost for the one that left, are what its probe walks).
+describe.skipIf(!isRoot)('the shortcuts in every routing mode and in a CNI lab', () => {
+  const {stateDir, env, track} = labSandbox()
+  const cases: [string, Record<string, unknown>][] = [
+    ...ROUTING_MODES.map((routing): [string, Record<string, unknown>] => [routing, {routing}]),
+    ['cni', {routing: 'host-gw', cni: true}],
+  ]
+  for (const [what, opts] of cases) {
+    const cni = opts.cni === true
+    // known apply bug (reported): in aws-vpc a new node is given the next underlay address even when a pod holds it
+    const test = what === 'aws-vpc' ? it.fails : it.skipIf(cni && !existsSync(join(ROOT, 'bin/netlab-cni')))
+    test(`${what}: node add, pod add, pod delete, node delete, probe`, () => {
+      const lab = track(uniqueLab(`sc-${what}`))
+      const topo = smallTopology(lab, {routing: String(opts.routing), nodes: 2, pods: 2})
+      if (cni) (topo.cluster as Record<string, unknown>).cni = {preset: 'netlab'}
+      const up = netlab(['up', writeTopology(stateDir, topo), '-q'], env)
+      expect(up.code, up.stderr).toBe(0)
+      for (const args of [
+        ['node', 'add', 'n2', '--pods', '1'],
+        ['pod', 'add', 'n0', 'extra'],
+        ['pod', 'delete', 'n0-p1'],
+        ['node', 'delete', 'n1'],
+      ]) {
+        const r = netlab([...args, '--lab', lab], env)
+        expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0)
+      }
+      const names = labNetns(lab).map((n) => n.slice(`netlab-${lab}.`.length))
+      expect(names.sort()).toEqual(
+        ['extra', 'fabric', 'internet', 'n0', 'n0-p0', 'n2', 'n2-p0', ...(what === 'routes' ? ['vpc-router'] : [])].sort(),
+      )
+      const probe = netlab(['probe', lab], env, 300_000)
+      expect(probe.code, probe.stdout + probe.stderr).toBe(0)
+      if (cni) expect(netlab(['cni', 'check', lab], env).code).toBe(0)
+      expect(netlab(['down', lab], env).code).toBe(0)
+      expect(labNetns(lab)).toEqual([])
+    })
+  }
+
+  // known apply bug (reported): a node's last pod cannot be deleted ("cannot change this in place: ip link set cni0 up")
+  it.fails("host-gw: deleting a node's last pod", () => {
+    const lab = track(uniqueLab('sc-last'))
+    expect(netlab(['up', writeTopology(stateDir, smallTopology(lab, {nodes: 2, pods: 1})), '-q'], env).code).toBe(0)
+    const r = netlab(['pod', 'delete', 'n1-p0', '--lab', lab], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect(labNetns(lab)).not.toContain(`netlab-${lab}.n1-p0`)
   })
 })
