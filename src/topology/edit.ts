@@ -1,13 +1,13 @@
 // The shortcuts' edits of a topology's text (netlab pod add|delete, node add|delete): pure, text in,
-// text out. The yaml library finds where each node and pod is (parseDocument keeps every offset);
-// the edit then changes those bytes only. Printing the whole document again (String(doc)) would
+// text out. The parser's YAML document says where each node and pod is (every node keeps its
+// offsets); the edit then changes those bytes only, and apply parses the result as any topology. Printing the whole document again (String(doc)) would
 // keep the comments but not the layout: aligned comments lose their columns and long flow lists
 // are folded (try it on topologies/services.yaml), and the user edits this text next.
-import {isScalar, isSeq, parseDocument, stringify, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
+import {isScalar, isSeq, stringify, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
 import {UsageError} from '../core/errors.js'
 import {DEFAULT_NAMESPACE, podName} from '../core/names.js'
 import {LIMITS, nameProblem} from './names.js'
-import {parseTopology} from './parse.js'
+import {parseTopologyDocument} from './parse.js'
 import {labelKeyProblem, labelValueProblem} from './policies.js'
 import type {Topology} from './types.js'
 
@@ -32,9 +32,11 @@ function flowText(value: unknown): string {
 }
 
 /** The topology (checked: an edit starts from a valid one) and the document that says where each part is. */
-function open(text: string, file: string): {topo: Topology; doc: ReturnType<typeof parseDocument>} {
-  const topo = parseTopology(text, file)
-  return {topo, doc: parseDocument(text, {uniqueKeys: true, strict: true})}
+function open(input: string, file: string): {topo: Topology; doc: Document; text: string} {
+  // the parser reads the text without a byte-order mark: the document's offsets are into that
+  const text = input.replace(/^\uFEFF/, '')
+  const {topology, doc} = parseTopologyDocument(text, file)
+  return {topo: topology, doc, text}
 }
 
 /** Every name the lab uses (nodes, pods, external hosts share one space: they name namespaces). */
@@ -85,8 +87,8 @@ function parseLabelArgs(args: string[]): Record<string, string> {
 }
 
 /** `netlab pod add`: a pod on a node (a count of pods becomes the list of the names it implied, then the new one). */
-export function addPod(text: string, file: string, add: PodAdd): string {
-  const {topo, doc} = open(text, file)
+export function addPod(input: string, file: string, add: PodAdd): string {
+  const {topo, doc, text} = open(input, file)
   const ref = podRef(add.name, add.namespace)
   const problem = nameProblem('pod', ref.name, LIMITS.podName)
   if (problem) throw new UsageError(problem)
@@ -106,19 +108,18 @@ export function addPod(text: string, file: string, add: PodAdd): string {
       : {name: ref.name, ...(ref.namespace === undefined ? {} : {namespace: ref.namespace}), ...(add.labels?.length ? {labels} : {})}
   const node = nodeMap(doc, i)
   const pods = node.get('pods', true) as YamlNode | undefined
-  const edited = isSeq(pods)
+  return isSeq(pods)
     ? appendItem(text, pods, item, true)
     : setPods(
         text,
         node,
         [...topo.nodes[i].pods.map((p) => p.name.value), item], // a count's pods keep their names
       )
-  return checked(edited, file)
 }
 
 /** `netlab pod delete`: NAME or NS/NAME; a pod of a count becomes the list of the other names. */
-export function deletePod(text: string, file: string, name: string, namespace?: string): string {
-  const {topo, doc} = open(text, file)
+export function deletePod(input: string, file: string, name: string, namespace?: string): string {
+  const {topo, doc, text} = open(input, file)
   const ref = podRef(name, namespace)
   const full = podName(ref.namespace, ref.name)
   const i = topo.nodes.findIndex((n) => n.pods.some((p) => p.name.value === full))
@@ -129,19 +130,18 @@ export function deletePod(text: string, file: string, name: string, namespace?: 
   const j = topo.nodes[i].pods.findIndex((p) => p.name.value === full)
   const node = nodeMap(doc, i)
   const pods = node.get('pods', true) as YamlNode | undefined
-  const edited = isSeq(pods)
+  return isSeq(pods)
     ? removeItem(text, pods, j)
     : setPods(
         text,
         node,
         topo.nodes[i].pods.filter((_, k) => k !== j).map((p) => p.name.value),
       )
-  return checked(edited, file)
 }
 
 /** `netlab node add`: a node at the end of nodes:, with a count of pods when asked. */
-export function addNode(text: string, file: string, add: NodeAdd): string {
-  const {topo, doc} = open(text, file)
+export function addNode(input: string, file: string, add: NodeAdd): string {
+  const {topo, doc, text} = open(input, file)
   const problem = nameProblem('node', add.name, LIMITS.nodeName)
   if (problem) throw new UsageError(problem)
   const names = namesIn(topo)
@@ -152,25 +152,19 @@ export function addNode(text: string, file: string, add: NodeAdd): string {
     if (taken) throw new UsageError(`the name ${n} is taken: it is ${taken}`)
   }
   const item = {name: add.name, ...(add.pods === undefined ? {} : {pods: add.pods})}
-  return checked(appendItem(text, doc.get('nodes', true) as YAMLSeq, item), file)
+  return appendItem(text, doc.get('nodes', true) as YAMLSeq, item)
 }
 
 /** `netlab node delete`: the node and its pods; a lab keeps at least one node. */
-export function deleteNode(text: string, file: string, name: string): string {
-  const {topo, doc} = open(text, file)
+export function deleteNode(input: string, file: string, name: string): string {
+  const {topo, doc, text} = open(input, file)
   const i = nodeIndex(topo, name)
   if (topo.nodes.length === 1)
     throw new UsageError(`node ${name} is the lab's only node: a topology needs one (netlab down removes the whole lab)`)
-  return checked(removeItem(text, doc.get('nodes', true) as YAMLSeq, i), file)
+  return removeItem(text, doc.get('nodes', true) as YAMLSeq, i)
 }
 
-/** The edit's result parses as a topology (the edit cannot have broken the YAML), else the error says where. */
-function checked(text: string, file: string): string {
-  parseTopology(text, file)
-  return text
-}
-
-function nodeMap(doc: ReturnType<typeof parseDocument>, i: number): YAMLMap {
+function nodeMap(doc: Document, i: number): YAMLMap {
   // the topology parsed: nodes is a list of mappings, in the order of topo.nodes
   return (doc.get('nodes', true) as YAMLSeq).items[i] as YAMLMap
 }

@@ -92,8 +92,13 @@ function posOfByte(buf: Buffer, offset: number, file: string): SourcePos {
 }
 
 export function parseTopology(input: string | Buffer, file = '<topology>'): Topology {
-  const {root, walker} = parseYaml(input, file)
-  return walker.topology(root)
+  return parseTopologyDocument(input, file).topology
+}
+
+/** As parseTopology, with the YAML document it was read from: where each value is, for an edit of the text (./edit.ts). */
+export function parseTopologyDocument(input: string | Buffer, file = '<topology>'): {topology: Topology; doc: Document} {
+  const {root, walker, doc} = parseYaml(input, file)
+  return {topology: walker.topology(root), doc}
 }
 
 /** A policy file (`netlab policy apply`): a mapping whose only key is policies:, a list like the topology's. */
@@ -119,7 +124,7 @@ export function loadPolicyFile(file: string): PolicySpec[] {
 }
 
 /** YAML text -> its root node and a walker that knows where everything is; errors are TopologyErrors. */
-function parseYaml(input: string | Buffer, file: string): {root: YamlNode | null; walker: Walker} {
+function parseYaml(input: string | Buffer, file: string): {root: YamlNode | null; walker: Walker; doc: Document} {
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
   const bad = firstInvalidUtf8(buf)
   if (bad >= 0) throw new TopologyError(posOfByte(buf, bad, file), 'the file is not valid UTF-8 text')
@@ -138,7 +143,7 @@ function parseYaml(input: string | Buffer, file: string): {root: YamlNode | null
         : first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new TopologyError({file, line: at.line, col: at.col}, `invalid YAML: ${msg}`)
   }
-  return {root: doc.contents as YamlNode | null, walker: new Walker(file, lc)}
+  return {root: doc.contents as YamlNode | null, walker: new Walker(file, lc), doc}
 }
 
 /** An unclosed quote or bracket is only noticed at the end of the input: point at where it was opened. */

@@ -154,6 +154,21 @@ describe('pod add', () => {
   })
 })
 
+describe('any edit', () => {
+  it('works on a text with a byte-order mark (the offsets are past it) and with CRLF line ends', () => {
+    expect(addPod(`\uFEFF${COMMENTED}`, F, {node: 'b', name: 'b3'})).toBe(addPod(COMMENTED, F, {node: 'b', name: 'b3'}))
+    const crlf = COMMENTED.replace(/\n/g, '\r\n')
+    for (const out of [addPod(crlf, F, {node: 'a', name: 'new'}), deleteNode(crlf, F, 'b'), addNode(crlf, F, {name: 'f', pods: 1})]) {
+      expect(out.replace(/\r\n/g, '')).not.toContain('\n')
+      expect(view(out)).toEqual(view(out.replace(/\r\n/g, '\n')))
+    }
+  })
+
+  it("starts from a valid topology: a saved text that is not one is the parser's error, with its position", () => {
+    expect(() => addPod('name: t\nnodes: 3\n', F, {node: 'a', name: 'p'})).toThrow(`${F}:2:8: nodes must be a non-empty list`)
+  })
+})
+
 describe('pod delete', () => {
   it("removes a pod's line, and nothing else", () => {
     expect(deletePod(COMMENTED, F, 'b1')).toBe(COMMENTED.replace('      - b1             # plain\n', ''))
