@@ -4,7 +4,7 @@ import {printWarnings} from '../lab/load.js'
 import {renderPlan} from '../plan/render.js'
 
 export default class Apply extends NetlabCommand {
-  static override summary = 'Change a running lab into a new topology: only the difference, undone on failure or Ctrl-C.'
+  static override summary = 'Change a running lab into a new topology, by the difference.'
   static override description =
     'Compare a running lab (the one TOPOLOGY names) with TOPOLOGY and make only the difference: pods and nodes ' +
     'added or removed, every other node kept in step as its routing mode requires, Services and policies ' +

@@ -96,6 +96,8 @@ export function buildModel(topo: Topology, opts: ModelOptions = {}): LabModel {
   // The router (if the lab has one) takes the first free address of each segment, before the
   // nodes without a fixed address take theirs from .10 up.
   const ipSet = new Set(fixed.usedNodeIps.keys())
+  // pods in the underlay: a pod's fixed address is never a default's (netlab apply pins every staying pod's)
+  if (r.underlayPods) for (const p of topo.nodes.flatMap((n) => n.pods)) if (p.ip) ipSet.add(parseIPv4(p.ip.value) ?? -1)
   const router = allocateRouter(r, ipSet)
   const nodes = allocateNodes(r, fixed, ipSet)
 

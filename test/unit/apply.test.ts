@@ -187,3 +187,19 @@ describe('the drivers’ inverses', () => {
     ).toBeUndefined()
   })
 })
+
+describe('netlab apply: pods in the underlay (aws-vpc)', () => {
+  it("gives a new node a free address, never a staying pod's", () => {
+    const before = model(topo('aws-vpc', {'node-0': ['a', 'b'], 'node-1': ['c']}))
+    const after = next(before, topo('aws-vpc', {'node-0': ['a', 'b'], 'node-1': ['c'], 'node-2': ['d']}))
+    const pods = new Set(before.nodes.flatMap((n) => n.pods.map((p) => p.ip)))
+    const added = after.nodes.find((n) => n.name === 'node-2')!
+    expect(pods.has(added.ip)).toBe(false)
+    expect(
+      after.nodes
+        .flatMap((n) => n.pods)
+        .filter((p) => p.name !== 'd')
+        .map((p) => p.ip),
+    ).toEqual([...pods])
+  })
+})

@@ -72,6 +72,10 @@ describe('the nftables mode in the plan', () => {
     }))
     expect(undoProblems(steps, trust)).toEqual([])
   })
+
+  it("takes netlab apply's rewrite of the table: made and deleted first, so it need not exist", () => {
+    expect(nftConfined('add table ip kube-proxy\ndelete table ip kube-proxy\nadd chain ip kube-proxy services\n')).toBeUndefined()
+  })
 })
 
 describe('nft input netlab does not write is refused', () => {
@@ -89,7 +93,8 @@ describe('nft input netlab does not write is refused', () => {
     ['add chain ip kube-proxy services ; include "/etc/x"', /line 1 /],
     ['add rule ip kube-proxy services jump x comment "a"; include "b"', /line 1 /],
     [`${ok}\nflush ruleset`, /line 2 /],
-    ['delete table ip kube-proxy', /line 1 /],
+    ['delete table ip filter', /line 1 /],
+    ['delete table inet kube-proxy', /line 1 /],
     ['flush chain ip kube-proxy services', /line 1 /],
     [`${ok}\n  include "x"`, /line 2 /],
   ])('%s', (text, problem) => {
