@@ -253,8 +253,10 @@ function setPods(text: string, node: YAMLMap, pods: unknown[]): string {
   // a count or nothing after "pods:": the value goes, the list follows on the lines after (a comment stays on its line)
   const col = column(text, key[0])
   const [from, to] = value && isScalar(value) ? [range(value)[0], range(value)[1]] : [key[1], key[1]]
-  const cut = text.slice(0, from) + text.slice(to)
-  const lines = pods.length === 0 ? [] : pods.flatMap((p) => blockItem(p, col + 2, true))
+  // nothing but a comment may stay after "pods:": no trailing blanks where the count was
+  const [before, after] = [text.slice(0, from), text.slice(to)]
+  const cut = /^[ \t]*\r?(\n|$)/.test(after) ? before.replace(/[ \t]+$/, '') + after.replace(/^[ \t]+/, '') : before + after
+  const lines = pods.flatMap((p) => blockItem(p, col + 2, true))
   if (lines.length === 0) return text.slice(0, from) + (text[from - 1] === ' ' ? '' : ' ') + '[]' + text.slice(to)
   return insertLines(cut, afterLine(cut, from), lines)
 }

@@ -123,6 +123,10 @@ describe('pod add', () => {
     expect(addPod('name: t\nnodes: [{name: a, pods: 1}]\n', F, {node: 'a', name: 'p'})).toBe(
       'name: t\nnodes: [{name: a, pods: [a-p0, p]}]\n',
     )
+    // no blanks left where the count was
+    expect(addPod('name: t\nnodes:\n  - name: a\n    pods: 1\n', F, {node: 'a', name: 'p'})).toBe(
+      'name: t\nnodes:\n  - name: a\n    pods:\n      - a-p0\n      - p\n',
+    )
   })
 
   it('puts a pod in a namespace: NS/NAME or --namespace, only a namespace the topology lists', () => {
