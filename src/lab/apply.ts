@@ -20,8 +20,10 @@ import {acquireLock} from '../host/lock.js'
 import {cniEnvironment} from '../host/cni-env.js'
 import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import {loadTopologyText, parseTopology} from '../topology/parse.js'
-import {saveTopologySource} from '../state/topology-source.js'
+import {readTopologySource, saveTopologySource} from '../state/topology-source.js'
 import type {TopologyWarning} from '../topology/errors.js'
+import type {Topology} from '../topology/types.js'
+import {loadConflist} from '../topology/cni.js'
 import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
@@ -30,7 +32,14 @@ import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './wor
 import {netlabCmd} from '../core/invocation.js'
 
 /** Where the new topology comes from: a file, or text (a shortcut's edit of the lab's saved topology). */
-export type TopologySource = {file: string} | {name: string; text: string}
+export type TopologySource =
+  | {file: string}
+  | {
+      name: string
+      text: string
+      /** the lab's saved topology the text was made from (a shortcut's edit): refused if another change saved another meanwhile */
+      base?: string
+    }
 
 export interface ApplyOptions {
   /** compile and show the change; run nothing (no root needed) */
@@ -50,20 +59,26 @@ export interface ApplyResult {
   ms: number
 }
 
-/** The change, planned; nothing is run. Bad input (and a change that cannot be made in place) throws here. */
-function planApply(source: TopologySource): {
+/** The new topology and its text (which becomes the lab's saved topology: netlab topology, the shortcuts). */
+function readSource(source: TopologySource): {topo: Topology; text: string} {
+  if ('file' in source) {
+    const {topology, text} = loadTopologyText(source.file)
+    return {topo: topology, text}
+  }
+  return {topo: parseTopology(source.text, source.name), text: source.text}
+}
+
+interface Planned {
   state: LabState
   model: LabModel
   plan: Plan
   full: Plan
   summary: string[]
   warnings: TopologyWarning[]
-  text: string
-} {
-  // the text as parsed, which becomes the lab's saved topology (netlab topology, the shortcuts)
-  const {topology: topo, text} =
-    'file' in source ? loadTopologyText(source.file) : {topology: parseTopology(source.text, source.name), text: source.text}
-  const lab = topo.name.value
+}
+
+/** The change, planned against the lab as it is now; nothing is run. Bad input (and a change that cannot be made in place) throws here. */
+function planApply(lab: string, topo: Topology): Planned {
   const state = requireState(lab)
   if (state.status !== 'up')
     throw new UsageError(
@@ -81,62 +96,72 @@ function planApply(source: TopologySource): {
     throw new UsageError(
       `lab ${lab} has a policy change that was interrupted: run "${netlabCmd()} policy apply" or "${netlabCmd()} status ${lab}" first`,
     )
+  // an edit's text names a conflist as the lab's file did: relative to that file
+  const cni = topo.cluster.cni
+  if (cni?.conflist && !cni.conflistFile) cni.conflistFile = loadConflist(state.topology, cni.conflist)
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
   const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {state, model, plan, full, summary: changes, warnings, text}
+  return {state, model, plan, full, summary: changes, warnings}
 }
 
 export async function applyTopology(source: TopologySource, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const started = performance.now()
-  const {state, model, plan, full, summary, warnings, text} = planApply(source)
-  const lab = state.lab
-  const changed = plan.actions.length > 0 || canonical(state.model) !== canonical(model)
-  const result = (ran: boolean): ApplyResult => ({
+  const {topo, text} = readSource(source)
+  const lab = topo.name.value
+  const result = (p: Planned, ran: boolean): ApplyResult => ({
     lab,
-    changed,
-    actions: plan.actions.length,
+    changed: p.plan.actions.length > 0 || canonical(p.state.model) !== canonical(p.model),
+    actions: p.plan.actions.length,
     dryRun: !ran,
-    plan,
-    summary,
-    warnings,
+    plan: p.plan,
+    summary: p.summary,
+    warnings: p.warnings,
     ms: Math.round(performance.now() - started),
   })
-  if (opts.dryRun || !changed) return result(false)
+  if (opts.dryRun) return result(planApply(lab, topo), false)
   requireRoot('netlab apply')
   requireTools(BUILD_TOOLS)
-  if (model.cni) requireCniPlugins(model)
-  const workload = workloadPorts(model).length > 0 || workloadPorts(state.model).length > 0
-  await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : [])])
+  // planned under the lock: no other change can move the lab between the plan and its run
   const lock = acquireLock(lab)
   try {
-    // while it runs (and if it is killed) the lab is between two topologies: the record says so
-    writeJson(files.applyPlan(lab), {lab, pid: process.pid, startedAt: new Date().toISOString()})
-    const journal = new Journal(files.applyJournal(lab))
-    const workloadMoves = canonical(workloadPorts(state.model)) !== canonical(workloadPorts(model))
-    if (workloadMoves) await stopWorkload(lab)
-    try {
-      await runChange(plan, journal, {
-        verb: 'apply',
-        keeps: 'its old topology',
-        journalFile: files.applyJournal(lab),
-        forget,
-        madeHere: true,
-      })
-    } catch (error) {
-      if (workloadMoves) await startWorkload(state.model).catch(() => undefined)
-      throw error
+    if ('base' in source && source.base !== undefined && readTopologySource(lab) !== source.base)
+      throw new UsageError(`lab ${lab}'s topology was changed by another command meanwhile; run this one again`)
+    const p = planApply(lab, topo)
+    if (!result(p, false).changed) {
+      saveTopologySource(lab, text) // a comment or a layout: the text is still the one to edit next
+      return result(p, false)
     }
-    if (model.cni) applyResults(model)
-    if (workloadMoves) await startWorkload(model)
-    writePlan(full)
-    writeState({...state, topology: 'file' in source ? source.file : state.topology, model})
-    saveTopologySource(lab, text)
-    forget(lab)
-    return result(true)
+    await run(p, text, 'file' in source ? source.file : p.state.topology)
+    return result(p, true)
   } finally {
     lock.release()
   }
+}
+
+/** Run a planned change (the lab's lock held): journal, rollback, the workload, then the lab's new state. */
+async function run({state, model, plan, full}: Planned, text: string, file: string): Promise<void> {
+  const lab = state.lab
+  if (model.cni) requireCniPlugins(model)
+  const workload = workloadPorts(model).length > 0 || workloadPorts(state.model).length > 0
+  await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : [])])
+  // while it runs (and if it is killed) the lab is between two topologies: the record says so
+  writeJson(files.applyPlan(lab), {lab, pid: process.pid, startedAt: new Date().toISOString()})
+  const journal = new Journal(files.applyJournal(lab))
+  const workloadMoves = canonical(workloadPorts(state.model)) !== canonical(workloadPorts(model))
+  if (workloadMoves) await stopWorkload(lab)
+  try {
+    await runChange(plan, journal, {verb: 'apply', keeps: 'its old topology', journalFile: files.applyJournal(lab), forget, madeHere: true})
+  } catch (error) {
+    if (workloadMoves) await startWorkload(state.model).catch(() => undefined)
+    throw error
+  }
+  if (model.cni) applyResults(model)
+  if (workloadMoves) await startWorkload(model)
+  writePlan(full)
+  writeState({...state, topology: file, model})
+  saveTopologySource(lab, text)
+  forget(lab)
 }
 
 function forget(lab: string): void {

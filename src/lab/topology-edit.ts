@@ -52,5 +52,5 @@ export function editAndApply(
 ): Promise<ApplyResult> {
   const {lab, yaml} = labTopology(labArg, verb)
   const name = sourceName(lab)
-  return applyTopology({name, text: edit(yaml, name)}, opts)
+  return applyTopology({name, text: edit(yaml, name), base: yaml}, opts)
 }
