@@ -5,7 +5,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {macFor} from '../../src/core/names.js'
-import {POD_GATEWAY} from '../../src/modes/aws-vpc.js'
+import {POD_GATEWAY} from '../../src/modes/ptp.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES, routingMode} from '../../src/modes/index.js'
 import {isRoot, labNetns, labSandbox, netlab, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
