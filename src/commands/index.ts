@@ -1,6 +1,7 @@
 // Every command, listed explicitly: no directory scan at start-up (and the bundle can hold them).
 import Complete from './__complete.js'
 import Autocomplete from './autocomplete.js'
+import Bgp from './bgp.js'
 import Break from './break.js'
 import Capture from './capture.js'
 import CniCheck from './cni/check.js'
@@ -24,6 +25,7 @@ import Validate from './validate.js'
 export const COMMANDS = {
   __complete: Complete,
   autocomplete: Autocomplete,
+  bgp: Bgp,
   break: Break,
   capture: Capture,
   'cni:check': CniCheck,

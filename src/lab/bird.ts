@@ -151,7 +151,10 @@ async function notConvergedReason(model: LabModel, all: BgpSpeaker[], waiting: S
   const learned = (await learnedBlocks(model, first.name)) ?? new Map()
   const missing = expectedBlocks(model, first).filter((b) => !learned.has(b))
   const down = (await bgpSessionStates(model, first.name)).filter((x) => x.state !== 'Established')
-  const why = down.length > 0 ? `; its sessions: ${down.map((d) => `${d.peer}: ${d.state}${d.info ? ` (${d.info})` : ''}`).join(', ')}` : ''
+  const why =
+    down.length > 0
+      ? `; its sessions: ${down.map((d) => `${d.peer}: ${d.state}${d.info ? ` (${d.info})` : ''}`).join(', ')}`
+      : '; its sessions are established, but no peer announces them'
   return (
     `BGP did not converge within ${limit / 1000} s: ${first.name} has not learned ${missing.join(', ')}${why}` +
     (waiting.size > 1 ? ` (and ${plural(waiting.size - 1, 'other speaker')} are waiting)` : '')
@@ -238,4 +241,56 @@ export async function kernelRoutes(netns: string): Promise<{dst: string; protoco
   } catch {
     return undefined
   }
+}
+
+/** What `status` says of routing bgp: each daemon, its sessions and what it has learned. */
+export interface BgpStatus {
+  asNumber: number
+  routeReflectors: string[]
+  speakers: {
+    name: string
+    as: number
+    /** its BIRD's PID, when it runs */
+    pid?: number
+    sessions: SessionState[]
+    /** the blocks it has learned, each with the next hop and who that is */
+    learned: {block: string; via: string; from: string}[]
+  }[]
+}
+
+/** The name of the speaker that holds `ip` (a node, or a leg of the router). */
+function speakerAt(model: LabModel, ip: string): string {
+  return model.nodes.find((n) => n.ip === ip)?.name ?? (model.router?.legs.some((l) => l.ip === ip) ? model.router.name : ip)
+}
+
+export async function bgpStatus(model: LabModel): Promise<BgpStatus | undefined> {
+  if (!model.bgp) return undefined
+  const each = await Promise.all(
+    speakers(model).map(async (s) => {
+      const pid = runningLabProcess(model.lab, recordOf(s.name))
+      if (pid === undefined) return {name: s.name, as: s.as, sessions: [], learned: []}
+      const [sessions, learned] = await Promise.all([bgpSessionStates(model, s.name), learnedBlocks(model, s.name)])
+      const routes = [...(learned ?? new Map<string, string>())].map(([block, via]) => ({block, via, from: speakerAt(model, via)}))
+      return {name: s.name, as: s.as, pid, sessions, learned: routes}
+    }),
+  )
+  return {asNumber: model.bgp.asNumber, routeReflectors: model.bgp.routeReflectors, speakers: each}
+}
+
+/** status's lines for routing bgp: a line per daemon (running or not, its sessions, what it learned). */
+export function renderBgpStatus(b: BgpStatus): string[] {
+  const layout = b.routeReflectors.length > 0 ? `route reflectors ${b.routeReflectors.join(', ')}` : 'full mesh'
+  return [
+    `BGP: AS ${b.asNumber}, ${layout} (netlab bgp LAB NODE shows BIRD's own view)`,
+    ...b.speakers.map((s) => {
+      if (s.pid === undefined) return `  ${s.name}: BIRD NOT running`
+      const up = s.sessions.filter((x) => x.state === 'Established').length
+      const down = s.sessions.filter((x) => x.state !== 'Established').map((x) => `${x.peer} ${x.state}`)
+      return (
+        `  ${s.name}: BIRD running (pid ${s.pid}), ${up}/${plural(s.sessions.length, 'session')} established` +
+        (down.length ? ` (not: ${down.join(', ')})` : '') +
+        `; learned ${s.learned.length ? s.learned.map((l) => `${l.block} from ${l.from}`).join(', ') : 'nothing'}`
+      )
+    }),
+  ]
 }

@@ -85,6 +85,7 @@ export function birdFiles(dir: string, name: string): {conf: string; ctl: string
   return {conf: `${dir}/${name}.conf`, ctl: `${dir}/${name}.ctl`, log: `${dir}/${name}.log`}
 }
 
+/** `exportWhat`: the route sources the speaker announces (a node its own block; a reflector and the router what they learn too) */
 const TEMPLATE = (local: string, as: number, exportWhat: string) => [
   `template bgp peer {`,
   `  local ${local} as ${as};`,
@@ -92,7 +93,7 @@ const TEMPLATE = (local: string, as: number, exportWhat: string) => [
   `  hold time ${BGP_TIMERS.holdS}; keepalive time ${BGP_TIMERS.keepaliveS};  # a silent peer is dropped after ${BGP_TIMERS.holdS} s`,
   `  connect delay time 1; connect retry time ${BGP_TIMERS.connectRetryS}; error wait time 1, 5;`,
   `  graceful restart off;          # a peer that goes is withdrawn at once, not kept as stale`,
-  `  ipv4 { gateway direct; import all; export where source = ${exportWhat}; };`,
+  `  ipv4 { gateway direct; import all; export where source ~ [ ${exportWhat} ]; };`,
   `}`,
 ]
 
@@ -125,8 +126,9 @@ export function birdConfig(model: LabModel, s: BgpSpeaker, dir: string): string 
   }
   const node = model.nodes.find((n) => n.name === s.name)!
   const seg = model.segments[node.segment].cidr
-  lines.push(...TEMPLATE(s.ip, s.as, 'RTS_STATIC'))
   const isRR = rrs.includes(s.name)
+  // a reflector passes on what its clients announce; BIRD keeps iBGP's rules (nothing from a non-client to a non-client)
+  lines.push(...TEMPLATE(s.ip, s.as, isRR ? 'RTS_STATIC, RTS_BGP' : 'RTS_STATIC'))
   if (rrs.length === 0)
     lines.push(`protocol bgp mesh from peer { neighbor range ${seg} internal; passive on; dynamic name "mesh_"; }  # the nodes after it`)
   else if (isRR)
