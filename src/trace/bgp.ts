@@ -1,0 +1,41 @@
+// routing bgp in a trace: a hop routed by a learned route says who announced it, and a missing
+// route to another node's pods says why BGP has none (that node's BIRD is not running, or its
+// session is down: withdrawn; else never announced).
+import {parseCidr, parseIPv4} from '../core/ipv4.js'
+import {bgpSessionStates, speakerPid} from '../lab/bird.js'
+import type {LabModel} from '../model/types.js'
+import type {Hop, Packet, Snapshot} from './types.js'
+
+const holds = (cidr: string, ip: string) => {
+  const [c, a] = [parseCidr(cidr), parseIPv4(ip)]
+  return typeof c !== 'string' && a !== undefined && c.contains(a)
+}
+
+/** Who holds a next hop: a node, or the router (by its leg). */
+function announcer(model: LabModel, ip: string): string {
+  return model.nodes.find((n) => n.ip === ip)?.name ?? (model.router?.legs.some((l) => l.ip === ip) ? model.router.name : ip)
+}
+
+/** Add BGP's part to a hop of a routing bgp lab (its text, or its problem's reason). */
+export async function explainBgp(model: LabModel, hop: Hop, snap: Omit<Snapshot, 'route'>, packet: Packet): Promise<void> {
+  const learned = snap.learned?.find((r) => holds(r.dst, packet.dst) && r.gateway !== undefined && r.gateway === hop.via)
+  if (learned && !hop.problem) {
+    hop.text += `; ${learned.dst} via ${learned.gateway} proto bird, learned from ${announcer(model, learned.gateway!)}`
+    return
+  }
+  if (hop.problem?.kind !== 'no-route') return
+  const owner = model.nodes.find((n) => n.name !== hop.member && holds(n.podCIDR, packet.dst))
+  if (!owner) return
+  let why: string
+  if (speakerPid(model.lab, owner.name) === undefined)
+    why = `BIRD on ${owner.name} is not running, so its peers dropped its block ${owner.podCIDR} when they stopped hearing it (withdrawn)`
+  else {
+    const here = await bgpSessionStates(model, hop.member)
+    const down = here.filter((x) => x.state !== 'Established').map((x) => `${x.peer} ${x.state}`)
+    why =
+      `${owner.name}'s block ${owner.podCIDR} is not in its table: BGP withdrew it or never announced it` +
+      (down.length ? ` (sessions not established here: ${down.join(', ')})` : '')
+  }
+  hop.problem.reason += `; ${why}`
+  hop.text = hop.problem.reason
+}
