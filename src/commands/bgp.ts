@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {NetlabCommand} from '../cli/base.js'
 
 export default class Bgp extends NetlabCommand {
-  static override summary = "Show BIRD's own view of a routing bgp lab: its sessions and routes."
+  static override summary = "Show BIRD's sessions and routes in a routing bgp lab."
   static override description =
     "For each node of a lab with routing bgp (or the one named), BIRD's `show protocols` and `show route`, " +
     "asked through its control socket in the lab's state directory (birdc needs no namespace: the socket is a file)."

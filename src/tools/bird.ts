@@ -12,8 +12,9 @@ export const bird: ToolDriver = {
       ? ['pkill', '-KILL', '-F', `bird/${c.args[1]}.pid`]
       : ['ip', 'netns', 'exec', c.netns!, 'bird', '-c', `bird/${c.args[1]}.conf`, '-s', `bird/${c.args[1]}.ctl`, '-P', `bird/${c.args[1]}.pid`],
   badArg: (arg) => (/^(kill|start|[a-z0-9][a-z0-9.-]{0,62})$/.test(arg) ? undefined : 'is not kill, start or a node name'),
-  // never an undo read from disk: fix restarts BIRD itself
-  confined: () => 'is a daemon netlab starts itself, never a command it runs from a record',
+  // bgp-down's undo: start the lab's own BIRD of that node again (fix does it through src/lab/bird.ts, from the lab's own config)
+  confined: (c) =>
+    c.args.length === 2 && c.args[0] === 'start' ? undefined : "is not the start of a node's BIRD, the only bird step netlab undoes with",
   prepare() {
     throw new Error('bird actions are run by src/lab/bird.ts, not by the executor')
   },
