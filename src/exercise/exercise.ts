@@ -13,7 +13,7 @@ import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
 import {readRecord, writeJson} from '../state/store.js'
 import {requireState} from '../lab/require-state.js'
-import {killSpeaker, restartSpeaker, speakerPid} from '../lab/bird.js'
+import {freezeSpeaker, restartSpeaker, speakerState} from '../lab/bird.js'
 import {compilePlan} from '../compile/plan.js'
 import {settleInterrupted} from '../lab/policy.js'
 import type {Action, Plan} from '../core/actions.js'
@@ -86,7 +86,7 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
     const injected: Injected = {lab, seed, fault}
     writeJson(files.fault(lab), injected)
     if (isDaemonFault(fault)) {
-      await killSpeaker(lab, fault.plan.actions[0].args[1])
+      freezeSpeaker(lab, fault.plan.actions[0].args[1])
       return injected
     }
     const journal = new Journal(files.faultJournal(lab))
@@ -139,9 +139,9 @@ export async function fixLab(lab: string): Promise<Fixed | undefined> {
   const lock = acquireLock(lab)
   try {
     if (isDaemonFault(injected.fault)) {
-      // BIRD running again (someone started it): nothing to undo; else it is started and the lab converges
+      // BIRD running again (someone woke it): nothing to undo; else it is started afresh and the lab converges
       const name = injected.fault.plan.actions[0].args[1]
-      const gone = speakerPid(lab, name) !== undefined
+      const gone = speakerState(lab, name) === 'running'
       if (!gone) await restartSpeaker(requireState(lab).model, name)
       forget(lab)
       return {...injected, ...(gone ? {gone} : {})}

@@ -2,7 +2,7 @@
 import {UsageError} from '../core/errors.js'
 import {requireRoot} from '../host/preflight.js'
 import {netlabCmd} from '../core/invocation.js'
-import {birdc, speakerPid, speakers} from './bird.js'
+import {birdc, speakerPid, speakerState, speakers} from './bird.js'
 import {requireState} from './require-state.js'
 import {resolveLab} from './status.js'
 
@@ -18,6 +18,7 @@ export async function birdView(labArg: string | undefined, node: string | undefi
     picked.map(async (s) => {
       const pid = speakerPid(lab, s.name)
       if (pid === undefined) return `== ${s.name}: BIRD is not running`
+      if (speakerState(lab, s.name) === 'frozen') return `== ${s.name}: BIRD (pid ${pid}) is frozen (stopped): it answers nothing`
       const [protocols, routes] = await Promise.all([
         birdc(model, s.name, ['show', 'protocols']),
         birdc(model, s.name, ['show', 'route']),

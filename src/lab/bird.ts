@@ -13,7 +13,6 @@ import {plural} from '../core/plural.js'
 import {run, startDaemon} from '../exec/runner.js'
 import {findPerl, findTool} from '../host/preflight.js'
 import {
-  finished,
   procStat,
   registerLabProcess,
   runningLabProcess,
@@ -199,27 +198,37 @@ export function stopBgp(lab: string): Promise<StopReport> {
 }
 
 /**
- * Kill one speaker's BIRD as a node that dies goes: SIGKILL, no goodbye to its peers (the fault
- * bgp-down), and wait (bounded) until it has gone. False when it was not running.
+ * Freeze one speaker's BIRD (SIGSTOP), as a node that goes quiet: its sockets stay open but it
+ * sends nothing, not even a keepalive, so its peers drop it only when their hold time runs out
+ * (a killed BIRD would be noticed at once: the kernel closes its TCP connections). The fault
+ * bgp-down. False when it was not running.
  */
-export async function killSpeaker(lab: string, name: string): Promise<boolean> {
+export function freezeSpeaker(lab: string, name: string): boolean {
   const pid = runningLabProcess(lab, recordOf(name))
   if (pid === undefined) return false
-  const first = procStat(pid)
-  process.kill(pid, 'SIGKILL')
-  for (const t0 = performance.now(); performance.now() - t0 < 5000; await sleep(10)) {
-    const st = procStat(pid)
-    if (finished(st) || st!.start !== first?.start) break
-  }
-  unregisterLabProcess(lab, recordOf(name))
+  process.kill(pid, 'SIGSTOP')
   return true
 }
 
-/** Start one speaker's BIRD again (fix of bgp-down) and wait until the lab has converged. */
+/** A speaker's BIRD: running, frozen (stopped by a signal: it sends nothing) or gone. */
+export function speakerState(lab: string, name: string): 'running' | 'frozen' | 'gone' {
+  const pid = runningLabProcess(lab, recordOf(name))
+  if (pid === undefined) return 'gone'
+  return procStat(pid)?.state === 'T' ? 'frozen' : 'running'
+}
+
+/**
+ * Start one speaker's BIRD afresh (fix of bgp-down): a frozen one is stopped first (its sessions
+ * are dead on the other side), then the lab waits until it has converged again.
+ */
 export async function restartSpeaker(model: LabModel, name: string): Promise<void> {
   const s = speakers(model).find((x) => x.name === name)
   if (!s) throw new NetlabError(`lab ${model.lab} has no BGP speaker ${name}`)
-  if (runningLabProcess(model.lab, recordOf(name)) === undefined) startSpeaker(model, s)
+  if (speakerState(model.lab, name) === 'frozen') {
+    const report = await stopLabProcesses(model.lab, (p) => p.name === recordOf(name))
+    if (report.stuck.length > 0) throw new NetlabError(`BIRD of ${name} (pid ${report.stuck[0].pid}) ${report.stuck[0].why}`)
+  }
+  if (speakerState(model.lab, name) === 'gone') startSpeaker(model, s)
   await waitConverged(model)
 }
 
@@ -252,6 +261,8 @@ export interface BgpStatus {
     as: number
     /** its BIRD's PID, when it runs */
     pid?: number
+    /** stopped by a signal (netlab break bgp-down): it answers nothing, sends nothing */
+    frozen?: boolean
     sessions: SessionState[]
     /** the blocks it has learned, each with the next hop and who that is */
     learned: {block: string; via: string; from: string}[]
@@ -269,6 +280,7 @@ export async function bgpStatus(model: LabModel): Promise<BgpStatus | undefined>
     speakers(model).map(async (s) => {
       const pid = runningLabProcess(model.lab, recordOf(s.name))
       if (pid === undefined) return {name: s.name, as: s.as, sessions: [], learned: []}
+      if (speakerState(model.lab, s.name) === 'frozen') return {name: s.name, as: s.as, pid, frozen: true, sessions: [], learned: []}
       const [sessions, learned] = await Promise.all([bgpSessionStates(model, s.name), learnedBlocks(model, s.name)])
       const routes = [...(learned ?? new Map<string, string>())].map(([block, via]) => ({block, via, from: speakerAt(model, via)}))
       return {name: s.name, as: s.as, pid, sessions, learned: routes}
@@ -284,6 +296,7 @@ export function renderBgpStatus(b: BgpStatus): string[] {
     `BGP: AS ${b.asNumber}, ${layout} (netlab bgp LAB NODE shows BIRD's own view)`,
     ...b.speakers.map((s) => {
       if (s.pid === undefined) return `  ${s.name}: BIRD NOT running`
+      if (s.frozen) return `  ${s.name}: BIRD FROZEN (pid ${s.pid}, stopped: it sends and answers nothing)`
       const up = s.sessions.filter((x) => x.state === 'Established').length
       const down = s.sessions.filter((x) => x.state !== 'Established').map((x) => `${x.peer} ${x.state}`)
       return (

@@ -2,7 +2,7 @@
 // route to another node's pods says why BGP has none (that node's BIRD is not running, or its
 // session is down: withdrawn; else never announced).
 import {parseCidr, parseIPv4} from '../core/ipv4.js'
-import {bgpSessionStates, speakerPid} from '../lab/bird.js'
+import {bgpSessionStates, speakerState} from '../lab/bird.js'
 import type {LabModel} from '../model/types.js'
 import type {Hop, Packet, Snapshot} from './types.js'
 
@@ -27,8 +27,11 @@ export async function explainBgp(model: LabModel, hop: Hop, snap: Omit<Snapshot,
   const owner = model.nodes.find((n) => n.name !== hop.member && holds(n.podCIDR, packet.dst))
   if (!owner) return
   let why: string
-  if (speakerPid(model.lab, owner.name) === undefined)
-    why = `BIRD on ${owner.name} is not running, so its peers dropped its block ${owner.podCIDR} when they stopped hearing it (withdrawn)`
+  const state = speakerState(model.lab, owner.name)
+  if (state !== 'running')
+    why =
+      `BIRD on ${owner.name} is ${state === 'frozen' ? 'frozen (stopped: it sends nothing)' : 'not running'}, so its peers ` +
+      `dropped its block ${owner.podCIDR} when they stopped hearing it (withdrawn)`
   else {
     const here = await bgpSessionStates(model, hop.member)
     const down = here.filter((x) => x.state !== 'Established').map((x) => `${x.peer} ${x.state}`)
