@@ -19,6 +19,13 @@ import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource} from './
 const MAX_AS = 4294967294
 
 function validate(topo: Topology): void {
+  const cni = topo.cluster.cni
+  if (cni)
+    throw new TopologyError(
+      cni.pos,
+      "cluster.cni: routing bgp cables pods point to point, as Calico's own plugin does, which no bridge " +
+        "CNI plugin does (and the block's blackhole would meet cni0's route); use another routing mode, or leave cni out",
+    )
   const bgp = topo.cluster.bgp
   if (!bgp) return
   const segments = topo.cluster.underlay.length

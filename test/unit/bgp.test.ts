@@ -47,6 +47,10 @@ describe('cluster.bgp: what it takes, refused at the offending value', () => {
     expect(refused(topo(`  routing: host-gw\n  bgp: {asNumber: 65000}`, nodes(2)))).toMatch(/^4:3 lab.yaml:4:3: cluster.bgp applies only to routing bgp/)
   })
 
+  it("cluster.cni is refused: Calico's pods are cabled point to point, which no bridge plugin does", () => {
+    expect(refused(topo(`${ONE}\n  cni: {preset: reference}`, nodes(2)))).toMatch(/^4:\d+ .*cluster.cni: routing bgp cables pods point to point/)
+  })
+
   it('route reflectors need one segment (on two, the router already reflects between them)', () => {
     expect(refused(topo(`${TWO}\n  bgp: {routeReflectors: [node-0]}`, nodes(2, (i) => i)))).toMatch(/route reflectors need one segment/)
   })
