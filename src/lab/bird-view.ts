@@ -19,11 +19,14 @@ export async function birdView(labArg: string | undefined, node: string | undefi
       const pid = speakerPid(lab, s.name)
       if (pid === undefined) return `== ${s.name}: BIRD is not running`
       if (speakerState(lab, s.name) === 'frozen') return `== ${s.name}: BIRD (pid ${pid}) is frozen (stopped): it answers nothing`
-      const [protocols, routes] = await Promise.all([
-        birdc(model, s.name, ['show', 'protocols']),
-        birdc(model, s.name, ['show', 'route']),
-      ])
-      return [`== ${s.name} (AS ${s.as}, BIRD pid ${pid})`, '$ birdc show protocols', protocols.text, '$ birdc show route', routes.text].join('\n')
+      const [protocols, routes] = await Promise.all([birdc(model, s.name, ['show', 'protocols']), birdc(model, s.name, ['show', 'route'])])
+      return [
+        `== ${s.name} (AS ${s.as}, BIRD pid ${pid})`,
+        '$ birdc show protocols',
+        protocols.text,
+        '$ birdc show route',
+        routes.text,
+      ].join('\n')
     }),
   )
   return parts.join('\n\n')

@@ -28,7 +28,7 @@ const RECORD_PREFIX = 'bird-'
 /** a unix socket's path must fit sockaddr_un (108 bytes with its NUL) */
 const MAX_SOCKET_PATH = 107
 
-export const birdDir = (lab: string) => join(labDir(lab), 'bird')
+const birdDir = (lab: string) => join(labDir(lab), 'bird')
 const recordOf = (name: string) => `${RECORD_PREFIX}${name}`
 
 /** Every BIRD of the lab's model: what `up` starts and `status` asks. */
@@ -37,12 +37,14 @@ export function speakers(model: LabModel): BgpSpeaker[] {
 }
 
 /** Write a speaker's config (fault: one BIRD refuses, test-only) and start its daemon; returns its PID. */
-export function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
+function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
   const dir = birdDir(model.lab)
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const f = birdFiles(dir, s.name)
   if (f.ctl.length > MAX_SOCKET_PATH)
-    throw new NetlabError(`BIRD's control socket ${f.ctl} is longer than a socket path may be (${MAX_SOCKET_PATH}): use a shorter NETLAB_STATE_DIR`)
+    throw new NetlabError(
+      `BIRD's control socket ${f.ctl} is longer than a socket path may be (${MAX_SOCKET_PATH}): use a shorter NETLAB_STATE_DIR`,
+    )
   writeFileSync(f.conf, birdConfig(model, s, dir) + (fault ? 'protocol netlab-injected-fault;\n' : ''))
   const [ip, bird, perl] = [findTool('ip'), findTool('bird'), findPerl()]
   if (!ip || !bird) throw new NetlabError('missing bird or ip: install with: sudo apt-get install -y bird2 iproute2')
@@ -77,7 +79,7 @@ export async function birdc(model: LabModel, name: string, command: string[]): P
 }
 
 /** The blocks a speaker has learned by BGP: the prefixes of `show route where source = RTS_BGP`. */
-export async function learnedBlocks(model: LabModel, name: string): Promise<Map<string, string> | undefined> {
+async function learnedBlocks(model: LabModel, name: string): Promise<Map<string, string> | undefined> {
   const r = await birdc(model, name, ['show', 'route', 'where', 'source', '=', 'RTS_BGP'])
   if (!r.ok) return undefined
   const out = new Map<string, string>()
@@ -98,7 +100,7 @@ function expectedBlocks(model: LabModel, s: BgpSpeaker): string[] {
 }
 
 /** How long `up` waits for every speaker to learn every block: BIRD's first connect comes after 1 s, then about a second. */
-export function convergenceLimitMs(model: LabModel): number {
+function convergenceLimitMs(model: LabModel): number {
   return 10_000 + 100 * speakers(model).length
 }
 
@@ -118,7 +120,7 @@ export async function startBgp(model: LabModel, opts: {fault?: boolean} = {}): P
 }
 
 /** Wait (bounded, from t0) until every speaker has learned every other node's block; throws why not. */
-export async function waitConverged(model: LabModel, t0 = performance.now()): Promise<void> {
+async function waitConverged(model: LabModel, t0 = performance.now()): Promise<void> {
   const all = speakers(model)
   const waiting = new Set(all.map((s) => s.name))
   const limit = convergenceLimitMs(model)
@@ -138,7 +140,11 @@ export async function waitConverged(model: LabModel, t0 = performance.now()): Pr
 function exitedReason(model: LabModel, s: BgpSpeaker): string {
   let said = ''
   try {
-    said = readFileSync(`${birdDir(model.lab)}/${s.name}.out`, 'utf8').trim().split('\n').pop() ?? ''
+    said =
+      readFileSync(`${birdDir(model.lab)}/${s.name}.out`, 'utf8')
+        .trim()
+        .split('\n')
+        .pop() ?? ''
   } catch {
     // nothing written
   }

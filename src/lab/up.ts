@@ -117,7 +117,14 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         signals.complete(model.lab)
         complete = true
       })
-      return {lab: model.lab, model, ...(bgp ? {bgp} : {}), actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
+      return {
+        lab: model.lab,
+        model,
+        ...(bgp ? {bgp} : {}),
+        actions: plan.actions.length,
+        fallbacks,
+        ms: Math.round(performance.now() - started),
+      }
     } finally {
       lock.release()
     }

@@ -156,7 +156,7 @@ export interface LabModel {
 }
 
 /** routing bgp's settings (cluster.bgp), with Calico's defaults applied. */
-export interface BgpModel {
+interface BgpModel {
   /** the AS of the nodes of segment 0; a node of segment s is in asNumber + s (one AS per rack) */
   asNumber: number
   /** the nodes that reflect routes (empty: every node peers with every other, Calico's full mesh) */

@@ -38,16 +38,23 @@ export interface BgpSession {
 export const BGP_TIMERS = {holdS: 3, keepaliveS: 1, connectRetryS: 1}
 
 /** The AS of a segment's nodes: one AS per segment (Calico's "AS per rack"); the router's comes after the last. */
-export function segmentAs(model: LabModel, segment: number): number {
+function segmentAs(model: LabModel, segment: number): number {
   return model.bgp!.asNumber + segment
 }
 
 export function bgpSpeakers(model: LabModel): BgpSpeaker[] {
-  const nodes = model.nodes.map(
-    (n): BgpSpeaker => ({name: n.name, netns: n.netns, kind: 'node', ip: n.ip, as: segmentAs(model, n.segment), block: n.podCIDR}),
-  )
+  const nodes = model.nodes.map((n): BgpSpeaker => ({
+    name: n.name,
+    netns: n.netns,
+    kind: 'node',
+    ip: n.ip,
+    as: segmentAs(model, n.segment),
+    block: n.podCIDR,
+  }))
   const r = bgpRouter(model)
-  return r ? [...nodes, {name: r.name, netns: r.netns, kind: 'router', ip: r.legs[0].ip, as: segmentAs(model, model.segments.length)}] : nodes
+  return r
+    ? [...nodes, {name: r.name, netns: r.netns, kind: 'router', ip: r.legs[0].ip, as: segmentAs(model, model.segments.length)}]
+    : nodes
 }
 
 /** The router takes part when there are segments to join; a one-segment lab's VPC router (for VPC hosts) does not. */
@@ -76,7 +83,7 @@ export function bgpSessions(model: LabModel): BgpSession[] {
 }
 
 /** A BIRD symbol for a peer: its name in BIRD's alphabet (node names have '-'). */
-export function birdSymbol(name: string): string {
+function birdSymbol(name: string): string {
   return `to_${name.replace(/[^A-Za-z0-9]/g, '_')}`
 }
 

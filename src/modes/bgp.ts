@@ -144,7 +144,7 @@ export const bgp: RoutingModeModule = {
       "netlab writes no route between nodes. Each node gets a blackhole route for its own block (Felix's), " +
       'and once the plan has run, `up` starts BIRD in every node: it announces the block over BGP ' +
       '(Calico: iBGP, AS 64512, every node with every other, or with the route reflectors; on a multi-' +
-      "segment underlay one AS per segment and eBGP with the router) and installs what it learns from its " +
+      'segment underlay one AS per segment and eBGP with the router) and installs what it learns from its ' +
       `peers in the kernel, proto bird. Timers: hold ${BGP_TIMERS.holdS} s, keepalive ${BGP_TIMERS.keepaliveS} s, ` +
       `so a node that goes quiet is withdrawn everywhere within ${BGP_TIMERS.holdS} s.`,
     build: routes,

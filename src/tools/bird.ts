@@ -10,7 +10,19 @@ export const bird: ToolDriver = {
   argv: (c) =>
     c.args[0] === 'stop'
       ? ['pkill', '-STOP', '-F', `bird/${c.args[1]}.pid`]
-      : ['ip', 'netns', 'exec', c.netns!, 'bird', '-c', `bird/${c.args[1]}.conf`, '-s', `bird/${c.args[1]}.ctl`, '-P', `bird/${c.args[1]}.pid`],
+      : [
+          'ip',
+          'netns',
+          'exec',
+          c.netns!,
+          'bird',
+          '-c',
+          `bird/${c.args[1]}.conf`,
+          '-s',
+          `bird/${c.args[1]}.ctl`,
+          '-P',
+          `bird/${c.args[1]}.pid`,
+        ],
   badArg: (arg) => (/^(stop|start|[a-z0-9][a-z0-9.-]{0,62})$/.test(arg) ? undefined : 'is not stop, start or a node name'),
   // bgp-down's undo: start the lab's own BIRD of that node again (fix does it through src/lab/bird.ts, from the lab's own config)
   confined: (c) =>

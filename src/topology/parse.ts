@@ -270,7 +270,8 @@ class Walker extends YamlWalker {
     if (proxy) out.proxy = this.proxy(proxy)
     const bgp = m.get('bgp')
     if (bgp) {
-      if (out.routing.value !== 'bgp') this.fail(bgp.key, `cluster.bgp applies only to routing bgp (this lab's routing is ${out.routing.value})`)
+      if (out.routing.value !== 'bgp')
+        this.fail(bgp.key, `cluster.bgp applies only to routing bgp (this lab's routing is ${out.routing.value})`)
       out.bgp = parseBgp(this, bgp)
     }
     return out

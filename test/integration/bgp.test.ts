@@ -83,9 +83,7 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
       // the rest of 10.244/16 here: the node's own pods, one /32 each, on their cables
       const rest = table.filter((r) => r.dst.startsWith('10.244.') && !nodes.some((m) => m.block === r.dst))
       expect(rest.map((r) => r.dst).sort()).toEqual(
-        n.pods
-          .map((p) => JSON.parse(ipIn(ns(p), ['-4', '-j', 'addr', 'show', 'eth0']))[0].addr_info[0].local)
-          .sort(),
+        n.pods.map((p) => JSON.parse(ipIn(ns(p), ['-4', '-j', 'addr', 'show', 'eth0']))[0].addr_info[0].local).sort(),
       )
     }
   })
@@ -100,7 +98,12 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
     for (const n of nodes) {
       const ss = execSs(ns(n.name))
       const peers = new Set(ss.map((c) => c.peer))
-      expect([...peers].sort(), n.name).toEqual(nodes.filter((m) => m !== n).map((m) => m.ip).sort())
+      expect([...peers].sort(), n.name).toEqual(
+        nodes
+          .filter((m) => m !== n)
+          .map((m) => m.ip)
+          .sort(),
+      )
     }
   })
 
@@ -111,7 +114,7 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
     expect(check).toMatchObject({passed: 3, failed: 0})
   })
 
-  it('bgp-down: the peers withdraw the dead node\'s block by themselves within the hold time; probe fails exactly for its pods; trace says why; fix brings it back', async () => {
+  it("bgp-down: the peers withdraw the dead node's block by themselves within the hold time; probe fails exactly for its pods; trace says why; fix brings it back", async () => {
     const br = netlab(['break', lab, 'bgp-down', '--seed', '7', '--reveal', '--json'], env)
     expect(br.code, br.stderr).toBe(0)
     const where = JSON.parse(br.stdout).fault.where as string
@@ -128,9 +131,12 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
     expect(probe.code).toBe(1)
     const report = JSON.parse(probe.stdout)
     const onDead = (e: {kind: string; name: string; node?: string}) => e.kind === 'pod' && e.node === where
-    const elsewhere = (e: {kind: string; name: string; node?: string}) => (e.kind === 'pod' ? e.node !== where : e.kind === 'node' && e.name !== where)
+    const elsewhere = (e: {kind: string; name: string; node?: string}) =>
+      e.kind === 'pod' ? e.node !== where : e.kind === 'node' && e.name !== where
     type R = {src: {kind: string; name: string; node?: string}; dst: {kind: string; name: string; node?: string}; ok: boolean}
-    const reach = report.checks.filter((c: {id: string}) => c.id !== 'bgp-learned' && c.section !== 'self-address').flatMap((c: {results: R[]}) => c.results)
+    const reach = report.checks
+      .filter((c: {id: string; section: string}) => c.id !== 'bgp-learned' && c.section !== 'self-address')
+      .flatMap((c: {results: R[]}) => c.results)
     // a failure is a pair of the dead node's pods and the rest of the cluster, and every such pair
     // fails — but for its pods' pings to other nodes: those are masqueraded to the dead node's own
     // address (it leaves the pod range), which every node still reaches
@@ -149,7 +155,8 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
     const fix = netlab(['fix', lab], env)
     expect(fix.code, fix.stderr).toBe(0)
     // fix waits until the lab has converged again
-    for (const n of nodes) for (const m of nodes.filter((x) => x !== n)) expect(learned(n.name, m.block), `${n.name} → ${m.block}`).toBe(true)
+    for (const n of nodes)
+      for (const m of nodes.filter((x) => x !== n)) expect(learned(n.name, m.block), `${n.name} → ${m.block}`).toBe(true)
     expect(netlab(['probe', lab], env).code).toBe(0)
     const traced = netlab(['trace', '--lab', lab, from, to], env)
     expect(traced.stdout).toContain(`${dead.block} via ${dead.ip} proto bird, learned from ${where}`)
@@ -172,7 +179,9 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
 
 /** The BGP connections (TCP 179) a namespace holds, established, by peer address. */
 function execSs(netns: string): {local: string; peer: string}[] {
-  const out = execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'], {encoding: 'utf8'})
+  const out = execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'], {
+    encoding: 'utf8',
+  })
   return out
     .trim()
     .split('\n')

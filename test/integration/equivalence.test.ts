@@ -142,7 +142,9 @@ describe.skipIf(!isRoot)('netlab builds what the hard-way script builds', () => 
         [
           `${routing}: a large lab (permanent neighbour entries)`,
           // pods cabled point to point, in no VPC (bgp), need fewer entries: 8 × 6 still learns them by ARP
-          routingMode(routing).neighbourShape?.ptp && !routingMode(routing).neighbourShape?.vpcPods ? {nodes: 10, pods: 6} : {nodes: 8, pods: 6},
+          routingMode(routing).neighbourShape?.ptp && !routingMode(routing).neighbourShape?.vpcPods
+            ? {nodes: 10, pods: 6}
+            : {nodes: 8, pods: 6},
           routing,
           false,
         ] as const,

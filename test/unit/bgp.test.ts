@@ -42,17 +42,30 @@ describe('cluster.bgp: what it takes, refused at the offending value', () => {
   })
 
   it('encapsulation vxlan and ipip are named and refused with the reason; cluster.bgp under another mode is refused', () => {
-    expect(refused(topo(`${ONE}\n  bgp: {encapsulation: vxlan}`, nodes(2)))).toMatch(/vxlan is not built: routing vxlan already shows the overlay/)
+    expect(refused(topo(`${ONE}\n  bgp: {encapsulation: vxlan}`, nodes(2)))).toMatch(
+      /vxlan is not built: routing vxlan already shows the overlay/,
+    )
     expect(refused(topo(`${ONE}\n  bgp: {encapsulation: ipip}`, nodes(2)))).toMatch(/this kernel has no IPIP devices/)
-    expect(refused(topo(`  routing: host-gw\n  bgp: {asNumber: 65000}`, nodes(2)))).toMatch(/^4:3 lab.yaml:4:3: cluster.bgp applies only to routing bgp/)
+    expect(refused(topo(`  routing: host-gw\n  bgp: {asNumber: 65000}`, nodes(2)))).toMatch(
+      /^4:3 lab.yaml:4:3: cluster.bgp applies only to routing bgp/,
+    )
   })
 
   it("cluster.cni is refused: Calico's pods are cabled point to point, which no bridge plugin does", () => {
-    expect(refused(topo(`${ONE}\n  cni: {preset: reference}`, nodes(2)))).toMatch(/^4:\d+ .*cluster.cni: routing bgp cables pods point to point/)
+    expect(refused(topo(`${ONE}\n  cni: {preset: reference}`, nodes(2)))).toMatch(
+      /^4:\d+ .*cluster.cni: routing bgp cables pods point to point/,
+    )
   })
 
   it('route reflectors need one segment (on two, the router already reflects between them)', () => {
-    expect(refused(topo(`${TWO}\n  bgp: {routeReflectors: [node-0]}`, nodes(2, (i) => i)))).toMatch(/route reflectors need one segment/)
+    expect(
+      refused(
+        topo(
+          `${TWO}\n  bgp: {routeReflectors: [node-0]}`,
+          nodes(2, (i) => i),
+        ),
+      ),
+    ).toMatch(/route reflectors need one segment/)
   })
 })
 
@@ -86,8 +99,19 @@ describe('who peers with whom', () => {
   })
 
   it("two segments: one AS per segment, the router in the next; each node peers with its rack-mates and the router's leg on its segment", () => {
-    const m = model(topo(`${TWO}\n  bgp: {asNumber: 65000}`, nodes(4, (i) => (i < 2 ? 0 : 1))))
-    expect(bgpSpeakers(m).map((x) => `${x.name} ${x.as}`)).toEqual(['node-0 65000', 'node-1 65000', 'node-2 65001', 'node-3 65001', 'router 65002'])
+    const m = model(
+      topo(
+        `${TWO}\n  bgp: {asNumber: 65000}`,
+        nodes(4, (i) => (i < 2 ? 0 : 1)),
+      ),
+    )
+    expect(bgpSpeakers(m).map((x) => `${x.name} ${x.as}`)).toEqual([
+      'node-0 65000',
+      'node-1 65000',
+      'node-2 65001',
+      'node-3 65001',
+      'router 65002',
+    ])
     expect(bgpSessions(m).map((x) => `${x.from}>${x.to} ${x.kind} ${x.toIp}`)).toEqual([
       'node-0>router eBGP 192.168.50.1',
       'node-1>node-0 iBGP 192.168.50.10',
@@ -103,7 +127,7 @@ describe('who peers with whom', () => {
 })
 
 describe('BIRD configs', () => {
-  it("a node announces its own block, accepts its segment, names its peers, installs what it learns; fast timers; no graceful restart", () => {
+  it('a node announces its own block, accepts its segment, names its peers, installs what it learns; fast timers; no graceful restart', () => {
     const m = model(topo(ONE, nodes(3)))
     const conf = birdConfig(m, bgpSpeakers(m)[2], DIR)
     expect(conf).toContain('router id 192.168.50.12;')

@@ -7,13 +7,6 @@ import type {LabModel} from '../../model/types.js'
 import type {ProbeResult, SelfObservation} from '../types.js'
 import type {ProbeCheck} from './types.js'
 
-/** A route in a node's table (ip -j route): its destination and who wrote it. */
-export interface SeenRoute {
-  dst: string
-  protocol?: string
-  gateway?: string
-}
-
 const within = (block: string, dst: string) => {
   const [b, d] = [parseCidr(block), parseCidr(dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`)]
   return typeof b !== 'string' && typeof d !== 'string' && b.prefix <= d.prefix && b.contains(d.base)
