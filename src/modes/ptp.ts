@@ -8,8 +8,21 @@ import type {Endpoint, LabModel, NodeModel, PodModel, PlanContext} from '../mode
 export const POD_GATEWAY = '169.254.1.1'
 
 /** nodes phase: each pod's cable up on its node, and the node's /32 route to the pod through it. */
-export function ptpAttachPods({b}: PlanContext, n: NodeModel): void {
+export function ptpAttachPods({model, b}: PlanContext, n: NodeModel): void {
+  // with Services a pod reaching itself through a ClusterIP is routed back out its own cable: the
+  // kernel would send it an ICMP redirect, which also spends the per-address ICMP budget (about
+  // one a second) that kube-proxy's REJECT of a Service without endpoints needs to answer at once
+  const hairpin = model.services !== undefined && n.pods.length > 0
+  if (hairpin)
+    b.inNetns(
+      n.netns,
+      'sysctl',
+      ['net.ipv4.conf.all.send_redirects=0'],
+      'a pod reaching itself through a Service is routed back out its own cable: no ICMP redirect ' +
+        '(the kernel sends one if all or the cable says so, so both say no)',
+    )
   for (const p of n.pods) {
+    if (hairpin) b.inNetns(n.netns, 'sysctl', [`net.ipv4.conf.${p.hostVeth}.send_redirects=0`], `no ICMP redirects out of ${p.hostVeth}`)
     b.inNetns(
       n.netns,
       'ip',
