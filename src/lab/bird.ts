@@ -111,16 +111,19 @@ function convergenceLimitMs(model: LabModel): number {
  * stops them (stopBgp). `fault` (test-only, NETLAB_TEST_FAULT_AT=bird): the last speaker's
  * config is refused.
  */
-export async function startBgp(model: LabModel, opts: {fault?: boolean} = {}): Promise<{ms: number; sessions: number; daemons: number}> {
+export async function startBgp(
+  model: LabModel,
+  opts: {fault?: boolean; signal?: AbortSignal} = {},
+): Promise<{ms: number; sessions: number; daemons: number}> {
   const all = speakers(model)
   const t0 = performance.now()
   all.forEach((s, i) => startSpeaker(model, s, opts.fault === true && i === all.length - 1))
-  await waitConverged(model, t0)
+  await waitConverged(model, t0, opts.signal)
   return {ms: Math.round(performance.now() - t0), sessions: bgpSessions(model).length, daemons: all.length}
 }
 
-/** Wait (bounded, from t0) until every speaker has learned every other node's block; throws why not. */
-async function waitConverged(model: LabModel, t0 = performance.now()): Promise<void> {
+/** Wait (bounded, from t0; `signal`: up's, a Ctrl-C ends the wait) until every speaker has learned every other node's block; throws why not. */
+async function waitConverged(model: LabModel, t0 = performance.now(), signal?: AbortSignal): Promise<void> {
   const all = speakers(model)
   const waiting = new Set(all.map((s) => s.name))
   const limit = convergenceLimitMs(model)
@@ -132,6 +135,7 @@ async function waitConverged(model: LabModel, t0 = performance.now()): Promise<v
     )
     for (const {s, learned} of checks) if (learned && expectedBlocks(model, s).every((b) => learned.has(b))) waiting.delete(s.name)
     if (waiting.size === 0) return
+    if (signal?.aborted) throw new NetlabError(`interrupted by ${String(signal.reason)} while BGP converged`)
     if (performance.now() - t0 > limit) throw new NetlabError(await notConvergedReason(model, all, waiting, limit))
     await sleep(50)
   }

@@ -102,7 +102,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         signals.throwIfReceived()
         if (model.bgp)
           bgp = await step('start BIRD and wait until every node has learned every block', () =>
-            startBgp(model, {fault: process.env.NETLAB_TEST_FAULT_AT === 'bird'}),
+            startBgp(model, {fault: process.env.NETLAB_TEST_FAULT_AT === 'bird', signal: signals.signal}),
           )
         // the pods' echo servers, on the addresses they really have; a failure rolls the lab back
         signals.throwIfReceived()
