@@ -5,11 +5,13 @@
 // perl's exec with the record's marker as its argv[0]: the marker is then on its command line, and
 // its PID is the one recorded (ip netns exec and perl both exec, neither forks).
 import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {NetlabError} from '../core/errors.js'
 import {processMarker} from '../core/names.js'
 import {plural} from '../core/plural.js'
+import {readInNamespaces} from '../exec/fanout.js'
 import {run, startDaemon} from '../exec/runner.js'
 import {findPerl, findTool} from '../host/preflight.js'
 import {
@@ -94,6 +96,37 @@ async function learnedBlocks(model: LabModel, name: string): Promise<Map<string,
   return out
 }
 
+/** A route of a namespace's table, as `ip -j route` gives it (protocol: who wrote it). */
+interface KernelRoute {
+  dst: string
+  protocol?: string
+  gateway?: string
+}
+
+/**
+ * Each namespace's IPv4 main table (`bird`: only the routes BIRD wrote, proto bird); undefined
+ * where it could not be read. One netlab-nsexec for all of them, not a program per namespace.
+ */
+export async function routeTables(netns: string[], only?: 'bird'): Promise<(KernelRoute[] | undefined)[]> {
+  const argv = ['ip', '-4', '-j', 'route', 'show', ...(only ? ['proto', only] : ['table', 'main'])]
+  const read = await readInNamespaces(
+    netns.map((ns) => ({netns: ns, argv})),
+    {parallel: 4, workDir: tmpdir()},
+  )
+  return read.map((r) => {
+    if (r.code !== 0) return undefined
+    try {
+      return (JSON.parse(r.out || '[]') as KernelRoute[]).map(({dst, protocol, gateway}) => ({
+        dst,
+        ...(protocol ? {protocol} : {}),
+        ...(gateway ? {gateway} : {}),
+      }))
+    } catch {
+      return undefined
+    }
+  })
+}
+
 /** What a speaker must learn: every other node's block. */
 function expectedBlocks(model: LabModel, s: BgpSpeaker): string[] {
   return model.nodes.filter((n) => n.name !== s.name).map((n) => n.podCIDR)
@@ -130,10 +163,16 @@ async function waitConverged(model: LabModel, t0 = performance.now(), signal?: A
   for (;;) {
     for (const s of all.filter((x) => waiting.has(x.name)))
       if (runningLabProcess(model.lab, recordOf(s.name)) === undefined) throw new NetlabError(exitedReason(model, s))
-    const checks = await Promise.all(
-      all.filter((s) => waiting.has(s.name)).map(async (s) => ({s, learned: await learnedBlocks(model, s.name)})),
+    const pending = all.filter((x) => waiting.has(x.name))
+    // learned where it counts: in the kernel
+    const tables = await routeTables(
+      pending.map((x) => x.netns),
+      'bird',
     )
-    for (const {s, learned} of checks) if (learned && expectedBlocks(model, s).every((b) => learned.has(b))) waiting.delete(s.name)
+    pending.forEach((x, i) => {
+      const learned = new Set((tables[i] ?? []).map((r) => r.dst))
+      if (expectedBlocks(model, x).every((b) => learned.has(b))) waiting.delete(x.name)
+    })
     if (waiting.size === 0) return
     if (signal?.aborted) throw new NetlabError(`interrupted by ${String(signal.reason)} while BGP converged`)
     if (performance.now() - t0 > limit) throw new NetlabError(await notConvergedReason(model, all, waiting, limit))
@@ -245,21 +284,6 @@ export async function restartSpeaker(model: LabModel, name: string): Promise<voi
 /** The PID of a speaker's BIRD while it runs. */
 export function speakerPid(lab: string, name: string): number | undefined {
   return runningLabProcess(lab, recordOf(name))
-}
-
-/** A namespace's IPv4 main table, as `ip -j route` gives it (who wrote each route: protocol); undefined when unreadable. */
-export async function kernelRoutes(netns: string): Promise<{dst: string; protocol?: string; gateway?: string}[] | undefined> {
-  const r = await run(findTool('ip') ?? 'ip', ['-n', netns, '-4', '-j', 'route', 'show', 'table', 'main'], {timeoutMs: 10_000})
-  if (r.exitCode !== 0) return undefined
-  try {
-    return (JSON.parse(r.stdout) as {dst: string; protocol?: string; gateway?: string}[]).map((x) => ({
-      dst: x.dst,
-      ...(x.protocol ? {protocol: x.protocol} : {}),
-      ...(x.gateway ? {gateway: x.gateway} : {}),
-    }))
-  } catch {
-    return undefined
-  }
 }
 
 /** What `status` says of routing bgp: each daemon, its sessions and what it has learned. */

@@ -11,7 +11,7 @@ import {acquireLock, lockNote} from '../host/lock.js'
 import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {servedByWorkload} from '../lab/workload.js'
-import {kernelRoutes} from '../lab/bird.js'
+import {routeTables} from '../lab/bird.js'
 import {reapStale} from './owned.js'
 import {servedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
@@ -114,9 +114,12 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
         self.set(p.name, seen ? {eth0: eth0Addresses(seen)} : {detail: `could not read the addresses in ${p.netns}`})
       }
       // routing bgp: each node's route table, for the check that its routes were learned (bgp-learned)
-      if (selfPods.length > 0 && model.bgp)
-        for (const [n, routes] of await Promise.all(model.nodes.map(async (n) => [n, await kernelRoutes(n.netns)] as const)))
-          self.set(n.name, routes ? {routes} : {detail: `could not read the routes in ${n.netns}`})
+      if (selfPods.length > 0 && model.bgp) {
+        const tables = await routeTables(model.nodes.map((n) => n.netns))
+        model.nodes.forEach((n, i) =>
+          self.set(n.name, tables[i] ? {routes: tables[i]} : {detail: `could not read the routes in ${n.netns}`}),
+        )
+      }
     } finally {
       progress?.stop()
       signals.forEach((s) => process.off(s, onSignal))

@@ -164,7 +164,10 @@ describe('the plan', () => {
     const plan = compilePlan(model(text))
     const redirects = plan.actions.filter((a) => a.tool === 'sysctl' && a.args[0].includes('send_redirects=0')).map((a) => a.args[0])
     expect(redirects.filter((x) => x.includes('.all.'))).toHaveLength(2)
-    expect(redirects.filter((x) => x.includes('.veth-'))).toEqual(['net.ipv4.conf.veth-node-0-p0.send_redirects=0', 'net.ipv4.conf.veth-node-1-p0.send_redirects=0'])
+    expect(redirects.filter((x) => x.includes('.veth-'))).toEqual([
+      'net.ipv4.conf.veth-node-0-p0.send_redirects=0',
+      'net.ipv4.conf.veth-node-1-p0.send_redirects=0',
+    ])
   })
 
   it('writes no route between nodes: the routes phase holds only each node its own blackhole; pods on /32 cables via 169.254.1.1', () => {
