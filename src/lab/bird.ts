@@ -227,8 +227,6 @@ export interface SessionState {
 export async function bgpSessionStates(model: LabModel, name: string): Promise<SessionState[]> {
   const r = await birdc(model, name, ['show', 'protocols', 'all'])
   if (!r.ok) return []
-  const byIp = new Map<string, string>(bgpSpeakers(model).map((s) => [s.ip, s.name]))
-  for (const leg of model.router?.legs ?? []) byIp.set(leg.ip, model.router!.name)
   const out: SessionState[] = []
   for (const block of r.text.split(/\n(?=\S)/)) {
     if (!/^\S+\s+BGP\s/.test(block)) continue
@@ -236,7 +234,7 @@ export async function bgpSessionStates(model: LabModel, name: string): Promise<S
     if (!address || address.includes('/')) continue // a range: the passive protocol itself
     const state = /BGP state:\s+(\S+)/.exec(block)?.[1] ?? 'Down'
     const info = /Last error:\s+(.+)/.exec(block)?.[1]?.trim()
-    out.push({peer: byIp.get(address) ?? address, address, state, ...(info ? {info} : {})})
+    out.push({peer: speakerAt(model, address), address, state, ...(info ? {info} : {})})
   }
   return out
 }
@@ -303,8 +301,8 @@ export interface BgpStatus {
   }[]
 }
 
-/** The name of the speaker that holds `ip` (a node, or a leg of the router). */
-function speakerAt(model: LabModel, ip: string): string {
+/** The name of the speaker that holds `ip` (a node, or a leg of the router); the address itself when none does. */
+export function speakerAt(model: LabModel, ip: string): string {
   return model.nodes.find((n) => n.ip === ip)?.name ?? (model.router?.legs.some((l) => l.ip === ip) ? model.router.name : ip)
 }
 

@@ -1,26 +1,18 @@
 // routing bgp in a trace: a hop routed by a learned route says who announced it, and a missing
 // route to another node's pods says why BGP has none (that node's BIRD is not running, or its
 // session is down: withdrawn; else never announced).
-import {parseCidr, parseIPv4} from '../core/ipv4.js'
-import {bgpSessionStates, speakerState} from '../lab/bird.js'
+import {bgpSessionStates, speakerAt, speakerState} from '../lab/bird.js'
+import {inCidr} from './iptables.js'
 import type {LabModel} from '../model/types.js'
 import type {Hop, Packet, Snapshot} from './types.js'
 
-const holds = (cidr: string, ip: string) => {
-  const [c, a] = [parseCidr(cidr), parseIPv4(ip)]
-  return typeof c !== 'string' && a !== undefined && c.contains(a)
-}
-
-/** Who holds a next hop: a node, or the router (by its leg). */
-function announcer(model: LabModel, ip: string): string {
-  return model.nodes.find((n) => n.ip === ip)?.name ?? (model.router?.legs.some((l) => l.ip === ip) ? model.router.name : ip)
-}
+const holds = (cidr: string, ip: string) => inCidr(ip, cidr)
 
 /** Add BGP's part to a hop of a routing bgp lab (its text, or its problem's reason). */
 export async function explainBgp(model: LabModel, hop: Hop, snap: Omit<Snapshot, 'route'>, packet: Packet): Promise<void> {
   const learned = snap.learned?.find((r) => holds(r.dst, packet.dst) && r.gateway !== undefined && r.gateway === hop.via)
   if (learned && !hop.problem) {
-    hop.text += `; ${learned.dst} via ${learned.gateway} proto bird, learned from ${announcer(model, learned.gateway!)}`
+    hop.text += `; ${learned.dst} via ${learned.gateway} proto bird, learned from ${speakerAt(model, learned.gateway!)}`
     return
   }
   if (hop.problem?.kind !== 'no-route') return

@@ -9,6 +9,7 @@ import {bgpSessions, bgpSpeakers, birdConfig} from '../../src/modes/bgp-peers.js
 import type {LabModel} from '../../src/model/types.js'
 import {parseTopology} from '../../src/topology/parse.js'
 import {TopologyError} from '../../src/topology/errors.js'
+import {bgpLearned} from '../../src/probe/checks/bgp-learned.js'
 
 const DIR = '/run/netlab/lab/bird'
 
@@ -179,5 +180,33 @@ describe('the plan', () => {
     expect(plan.actions.filter((a) => a.tool === 'ip' && a.args[0] === 'route' && others.includes(a.args[2]))).toEqual([])
     expect(plan.actions.some((a) => a.args.join(' ').includes('cni0'))).toBe(false)
     for (const p of m.nodes.flatMap((n) => n.pods)) expect(p.hostVethMac).toBe('0a:58:a9:fe:01:01')
+  })
+})
+
+describe("the probe's bgp-learned check", () => {
+  const m = model(topo(ONE, nodes(3)))
+  const bird = (dst: string, gateway: string) => ({dst, protocol: 'bird', gateway})
+  const tables = (n1: {dst: string; protocol?: string; gateway?: string}[]) =>
+    new Map([
+      ['node-0', {routes: [bird('10.244.1.0/24', '192.168.50.11'), bird('10.244.2.0/24', '192.168.50.12'), {dst: '10.244.0.0/24'}]}],
+      ['node-1', {routes: n1}],
+      ['node-2', {routes: [bird('10.244.0.0/24', '192.168.50.10'), bird('10.244.1.0/24', '192.168.50.11')]}],
+    ])
+  const judge = (n1: {dst: string; protocol?: string; gateway?: string}[]) =>
+    bgpLearned.addresses.judge(m, tables(n1)).map((r) => `${r.src.name} ${r.ok ? 'ok' : r.detail}`)
+
+  it('passes a node whose every route to another block is proto bird; names a withdrawn block and a route written statically', () => {
+    expect(judge([bird('10.244.0.0/24', '192.168.50.10'), bird('10.244.2.0/24', '192.168.50.12')])).toEqual([
+      'node-0 ok',
+      'node-1 ok',
+      'node-2 ok',
+    ])
+    expect(judge([bird('10.244.0.0/24', '192.168.50.10')])[1]).toBe(
+      "node-1 no route to node-2's block 10.244.2.0/24 learned by BGP (withdrawn, or never announced)",
+    )
+    // host-gw's way: the same route, written by hand (proto boot)
+    expect(judge([bird('10.244.0.0/24', '192.168.50.10'), {dst: '10.244.2.0/24', protocol: 'boot', gateway: '192.168.50.12'}])[1]).toMatch(
+      /10\.244\.2\.0\/24 \(to node-2's pods\) is written statically \(proto boot\), not learned/,
+    )
   })
 })

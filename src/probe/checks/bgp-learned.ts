@@ -7,9 +7,10 @@ import type {LabModel} from '../../model/types.js'
 import type {ProbeResult, SelfObservation} from '../types.js'
 import type {ProbeCheck} from './types.js'
 
+/** Does a route to `dst` (as ip prints it: an address, a CIDR, default) lead into `block`? */
 const within = (block: string, dst: string) => {
   const [b, d] = [parseCidr(block), parseCidr(dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`)]
-  return typeof b !== 'string' && typeof d !== 'string' && b.prefix <= d.prefix && b.contains(d.base)
+  return typeof b !== 'string' && typeof d !== 'string' && b.covers(d)
 }
 
 function judgeLearned(model: LabModel, self: Map<string, SelfObservation>): ProbeResult[] {
