@@ -28,7 +28,7 @@ export default class Up extends NetlabCommand {
         actions: result.actions,
         fallbacks: result.fallbacks,
         ms: result.ms,
-        ...(result.bgp ? {bgp: result.bgp} : {}),
+        ...(result.bgp ? {bgpConvergence: result.bgp} : {}),
         maxRssKB: process.resourceUsage().maxRSS,
       })
     // the hints name the lab: with another lab up, a command without one would only list them

@@ -62,7 +62,7 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
   beforeAll(() => {
     const up = netlab(['up', labFrom('three-node-bgp.yaml', lab, stateDir), '--json'], env)
     expect(up.code, up.stderr).toBe(0)
-    const bgp = JSON.parse(up.stdout).bgp
+    const bgp = JSON.parse(up.stdout).bgpConvergence
     console.log(`bgp: three nodes converged in ${bgp.ms} ms (${bgp.daemons} daemons, ${bgp.sessions} sessions)`)
     expect(bgp).toMatchObject({daemons: 3, sessions: 3})
   })
