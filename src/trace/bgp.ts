@@ -12,7 +12,10 @@ const holds = (cidr: string, ip: string) => inCidr(ip, cidr)
 export async function explainBgp(model: LabModel, hop: Hop, snap: Omit<Snapshot, 'route'>, packet: Packet): Promise<void> {
   const learned = snap.learned?.find((r) => holds(r.dst, packet.dst) && r.gateway !== undefined && r.gateway === hop.via)
   if (learned && !hop.problem) {
-    hop.text += `; ${learned.dst} via ${learned.gateway} proto bird, learned from ${speakerAt(model, learned.gateway!)}`
+    const rrs = model.bgp!.routeReflectors
+    // a client hears every block through the reflectors; the next hop stays the node that announced it
+    const through = rrs.length > 0 && !rrs.includes(hop.member) ? ` (reflected by ${rrs.join(', ')})` : ''
+    hop.text += `; ${learned.dst} via ${learned.gateway} proto bird, learned from ${speakerAt(model, learned.gateway!)}${through}`
     return
   }
   if (hop.problem?.kind !== 'no-route') return
