@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {NetlabError} from '../core/errors.js'
-import {processMarker} from '../core/names.js'
+import {labOfNetns, processMarker} from '../core/names.js'
 import {plural} from '../core/plural.js'
 import {readInNamespaces} from '../exec/fanout.js'
 import {run, startDaemon} from '../exec/runner.js'
@@ -40,6 +40,8 @@ export function speakers(model: LabModel): BgpSpeaker[] {
 
 /** Write a speaker's config (fault: one BIRD refuses, test-only) and start its daemon; returns its PID. */
 function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
+  // only ever inside one of this lab's namespaces (a saved model is read back from disk)
+  if (labOfNetns(s.netns) !== model.lab) throw new NetlabError(`refusing to start BIRD in ${s.netns}: not a namespace of lab ${model.lab}`)
   const dir = birdDir(model.lab)
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const f = birdFiles(dir, s.name)
