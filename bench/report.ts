@@ -170,7 +170,9 @@ export const MEASURES: Measure[] = [
       return c.mode !== 'host-gw' && c.median && base?.median ? c.median.upWallMs / base.median.upWallMs : undefined
     },
     show: (v) => `${v.toFixed(2)}×`,
-    goal: () => ({limit: 1.5}),
+    // bgp's up waits for BGP to converge (BIRD connects after 1 s at the earliest): bench/bgp.ts measures that part
+    goal: (c) => (c.mode === 'bgp' ? undefined : {limit: 1.5}),
+    note: (c) => (c.mode === 'bgp' ? 'includes BGP converging, ~1 s at least (no target; see bench/bgp.ts)' : undefined),
   },
   {
     what: 'netlab down, wall',

@@ -18,7 +18,8 @@ fi
 # (/usr/lib/cni: bridge, host-local, loopback... for cluster.cni and netlab-cni's conformance test).
 # nftables: nft, for kube-proxy's nftables mode (cluster.proxy: nftables).
 # zsh: only for the test that runs the zsh completion script (a few MB, no recommends).
-PACKAGES=(iproute2 iptables nftables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh)
+# bird2: routing bgp runs BIRD in every node (its bird.service is left alone: netlab starts its own, in the lab namespaces)
+PACKAGES=(iproute2 iptables nftables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

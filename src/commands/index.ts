@@ -2,6 +2,7 @@
 import Complete from './__complete.js'
 import Apply from './apply.js'
 import Autocomplete from './autocomplete.js'
+import Bgp from './bgp.js'
 import Break from './break.js'
 import Capture from './capture.js'
 import CniCheck from './cni/check.js'
@@ -31,6 +32,7 @@ export const COMMANDS = {
   __complete: Complete,
   apply: Apply,
   autocomplete: Autocomplete,
+  bgp: Bgp,
   break: Break,
   capture: Capture,
   'cni:check': CniCheck,

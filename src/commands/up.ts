@@ -28,6 +28,7 @@ export default class Up extends NetlabCommand {
         actions: result.actions,
         fallbacks: result.fallbacks,
         ms: result.ms,
+        ...(result.bgp ? {bgpConvergence: result.bgp} : {}),
         maxRssKB: process.resourceUsage().maxRSS,
       })
     // the hints name the lab: with another lab up, a command without one would only list them
@@ -35,6 +36,9 @@ export default class Up extends NetlabCommand {
     if (!flags.quiet)
       this.log(
         `\n${renderStatus(status)}\n\nlab ${lab} is up: ${plural(result.actions, 'action')} in ${result.ms} ms. ` +
+          (result.bgp
+            ? `BGP converged in ${result.bgp.ms} ms (${plural(result.bgp.daemons, 'BIRD daemon')}, ${plural(result.bgp.sessions, 'session')}). `
+            : '') +
           `Try: ${cmd} probe ${lab}, ${cmd} status ${lab} --json, ${cmd} down ${lab}`,
       )
   }

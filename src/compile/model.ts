@@ -320,7 +320,7 @@ function allocateNodes(r: Ranges, fixed: FixedNodeAddresses, ipSet: Set<number>)
       bridge: POD_BRIDGE,
       fabricPort: n.name.value,
       segment,
-      pods: underlayPods ? [] : allocatePods(lab, n, sub), // underlay pods: below, once every fixed address is known
+      pods: underlayPods ? [] : allocatePods(lab, n, sub, mode.podGateway ? macFor(gateway) : undefined), // underlay pods: below, once every fixed address is known
     }
   })
 }
@@ -438,6 +438,7 @@ function assembleModel(
       nodes,
       external,
       members: [],
+      ...mode.settings?.(topo),
     },
     mode,
   )
@@ -565,7 +566,8 @@ function checkCniFits(topo: Topology, mode: {id: string; podsInUnderlay?: boolea
 export const CNI_NO_POLICIES =
   "network policies need netlab's own pod wiring (they isolate each pod's cni0 port by its name, which a plugin picks at random)"
 
-function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): PodModel[] {
+/** A node's pods in its subnet; hostVethMac: the MAC of their cables' node ends, when they answer for the mode's podGateway (bgp). */
+function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr, hostVethMac?: string): PodModel[] {
   const gateway = sub.base + 1
   const capacity = sub.size - 3 // network, gateway, broadcast
   if (n.pods.length > capacity) {
@@ -603,6 +605,7 @@ function allocatePods(lab: string, n: Topology['nodes'][number], sub: Cidr): Pod
       ip: formatIPv4(ip),
       mac: macFor(formatIPv4(ip)),
       hostVeth,
+      ...(hostVethMac ? {hostVethMac} : {}),
       ...labelsOf(p),
     }
   })

@@ -50,6 +50,17 @@ export function startProcess(file: string, args: string[], opts: {stdin: 'pipe' 
   return spawn(file, args, {detached: true, stdio: [opts.stdin, 'pipe', 'pipe'], env: opts.env})
 }
 
+/**
+ * Start a daemon that outlives netlab (BIRD): its own session, stdin closed, its stdout and
+ * stderr into an open file (what it says before its own log is open). Returns its PID.
+ */
+export function startDaemon(file: string, args: string[], opts: {env: Record<string, string>; outFd: number}): number | undefined {
+  const child = spawn(file, args, {detached: true, stdio: ['ignore', opts.outFd, opts.outFd], env: opts.env})
+  child.on('error', () => {}) // no PID: the caller reports it
+  child.unref()
+  return child.pid
+}
+
 export interface AttachedOptions {
   /** extra environment variables */
   env?: Record<string, string>

@@ -13,6 +13,7 @@ import {acquireLock} from '../host/lock.js'
 import {files, labDir, stateRoot} from '../state/paths.js'
 import {readRecord, writeJson} from '../state/store.js'
 import {requireState} from '../lab/require-state.js'
+import {freezeSpeaker, restartSpeaker, speakerState} from '../lab/bird.js'
 import {compilePlan} from '../compile/plan.js'
 import {settleInterrupted} from '../lab/policy.js'
 import type {Action, Plan} from '../core/actions.js'
@@ -84,6 +85,10 @@ export async function breakLab(lab: string, kind: string | undefined, seed: numb
       throw new UsageError(`lab ${lab} already has a fault injected; "netlab fix ${lab}" takes it out first`)
     const injected: Injected = {lab, seed, fault}
     writeJson(files.fault(lab), injected)
+    if (isDaemonFault(fault)) {
+      freezeSpeaker(lab, fault.plan.actions[0].args[1])
+      return injected
+    }
     const journal = new Journal(files.faultJournal(lab))
     const executor = new Executor(fault.plan, {journal, concurrency: 1, workDir: labDir(lab)})
     try {
@@ -133,6 +138,14 @@ export async function fixLab(lab: string): Promise<Fixed | undefined> {
   await preflight('netlab fix')
   const lock = acquireLock(lab)
   try {
+    if (isDaemonFault(injected.fault)) {
+      // BIRD running again (someone woke it): nothing to undo; else it is started afresh and the lab converges
+      const name = injected.fault.plan.actions[0].args[1]
+      const gone = speakerState(lab, name) === 'running'
+      if (!gone) await restartSpeaker(requireState(lab).model, name)
+      forget(lab)
+      return {...injected, ...(gone ? {gone} : {})}
+    }
     // the kernel, not the record, says whether there is anything to undo
     const gone = await faultGone(injected.fault)
     if (!gone) await rollback(injected.fault.plan, summarize(readJournal(files.faultJournal(lab))), {lab, source: files.fault(lab)})
@@ -142,6 +155,9 @@ export async function fixLab(lab: string): Promise<Fixed | undefined> {
     lock.release()
   }
 }
+
+/** A fault that stops a daemon of the lab (bgp-down): break and fix run it through src/lab/bird.ts, not the executor. */
+const isDaemonFault = (f: Fault) => f.plan.actions.length === 1 && f.plan.actions[0].tool === 'bird'
 
 /** A fault action that inserts an iptables rule (drop, masquerade): the kernel can be asked whether it is still there. */
 const insertsRule = (a: Action) => a.tool === 'iptables' && a.args.includes('-I')

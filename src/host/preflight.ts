@@ -46,6 +46,8 @@ export function requireTools(tools: Record<string, string>): void {
 
 /** what `up` runs besides perl (checked by requirePerl) */
 export const BUILD_TOOLS = {ip: 'iproute2', 'iptables-restore': 'iptables'}
+/** routing bgp: the daemon on every node, and its client for convergence, status and netlab bgp */
+export const BGP_TOOLS = {bird: 'bird2', birdc: 'bird2'}
 /** exec and shell enter a namespace with ip netns exec; the shell is bash */
 export const ENTER_TOOLS = {ip: 'iproute2'}
 export const SHELL_TOOLS = {...ENTER_TOOLS, bash: 'bash'}

@@ -12,6 +12,7 @@ import {leftNamespaces} from './list.js'
 import {requireState} from './require-state.js'
 import {pendingApply, type PendingApply} from './policy.js'
 import {workloadStatus, type WorkloadStatus} from './workload.js'
+import {bgpStatus, renderBgpStatus, type BgpStatus} from './bird.js'
 import {plural} from '../core/plural.js'
 import {renderServices, servicesStatus, type ServicesStatus} from './services-status.js'
 
@@ -54,6 +55,8 @@ export interface StatusReport {
   policyApply?: PendingApply
   /** labs with services: kube-proxy's mode, the service range, each Service with its ports and endpoints */
   services?: ServicesStatus
+  /** routing bgp (netlab status, not up's summary): each BIRD, its sessions and learned routes */
+  bgp?: BgpStatus
 }
 
 /** The lab to act on: the one named, or the only one there is. */
@@ -67,7 +70,11 @@ export function resolveLab(lab: string | undefined, verb: string): string {
 
 /** `netlab status LAB`: as statusOf, and a lab known only by its marked namespaces (orphaned) says so and how to remove them. */
 export async function labStatus(lab: string): Promise<StatusReport> {
-  if (readLabState(lab).ok || labDirExists(lab)) return statusOf(lab)
+  if (readLabState(lab).ok || labDirExists(lab)) {
+    const s = statusOf(lab)
+    const bgp = s.state === 'building' ? undefined : await bgpStatus(requireState(lab).model)
+    return bgp ? {...s, bgp} : s
+  }
   const n = (await leftNamespaces((l) => l === lab))?.get(lab) ?? 0
   if (n === 0) return statusOf(lab) // no lab of that name (or not root: marks unread): the usage error
   throw new NetlabError(
@@ -199,6 +206,7 @@ export function renderStatus(s: StatusReport): string {
     ...policies,
     ...(s.workload ? ['', workloadLine(s.workload)] : []),
     ...(s.services ? ['', ...renderServices(s.services)] : []),
+    ...(s.bgp ? ['', ...renderBgpStatus(s.bgp)] : []),
     ...(s.policyApply ? [pendingLine(s.policyApply, s.lab)] : []),
     ...(s.missing.length ? [`missing namespaces: ${s.missing.join(', ')}`] : []),
   ]

@@ -16,7 +16,7 @@ import type {LabModel} from '../model/types.js'
 import type {Plan} from '../core/actions.js'
 import {commandLine} from '../tools/command.js'
 import {loadLab, printWarnings} from './load.js'
-import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
+import {BGP_TOOLS, BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import {timed, type OnStep} from './steps.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
@@ -24,6 +24,7 @@ import {cniUndoCalls} from '../compile/cni-plan.js'
 import {plural} from '../core/plural.js'
 import {isLiveTerminal} from '../core/terminal.js'
 import {startWorkload, stopWorkload, WORKLOAD_SCRIPT, workloadPorts} from './workload.js'
+import {startBgp, stopBgp} from './bird.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -37,6 +38,8 @@ export interface UpOptions {
 export interface UpResult {
   lab: string
   model: LabModel
+  /** routing bgp: how long the daemons took to learn every block, and how many sessions they hold */
+  bgp?: {ms: number; sessions: number; daemons: number}
   actions: number
   /** batches of in-namespace ip lines that went to the ip program: the fast path did not speak them */
   fallbacks: number
@@ -49,7 +52,7 @@ function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: st
   const pauseAt = process.env.NETLAB_TEST_PAUSE_BEFORE
   const pauseFile = process.env.NETLAB_TEST_PAUSE_FILE
   return {
-    faultAt: fault !== undefined && fault !== '' && fault !== 'workload' ? Number(fault) : undefined,
+    faultAt: fault !== undefined && fault !== '' && fault !== 'workload' && fault !== 'bird' ? Number(fault) : undefined,
     pause: pauseAt && pauseFile ? {beforeAction: Number(pauseAt), file: pauseFile} : undefined,
   }
 }
@@ -74,6 +77,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       requireRoot('netlab up')
       requireTools(BUILD_TOOLS)
       requireCniPlugins(model)
+      if (model.bgp) requireTools(BGP_TOOLS)
       const early = await perlEarly
       if (early) throw early
       const workload = workloadPorts(model).length > 0 ? [WORKLOAD_SCRIPT] : []
@@ -93,9 +97,16 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         saveTopologySource(model.lab, text)
       })
       const journal = new Journal(files.journal(model.lab))
+      let bgp: UpResult['bgp']
       const fallbacks = await applyWithRollback(plan, model, journal, opts, signals, async () => {
         // what the plugins really gave each pod (the model predicted it)
         if (model.cni) step('read CNI results', () => applyResults(model))
+        // routing bgp: the routes between nodes are BIRD's to make; a lab that does not converge rolls back
+        signals.throwIfReceived()
+        if (model.bgp)
+          bgp = await step('start BIRD and wait until every node has learned every block', () =>
+            startBgp(model, {fault: process.env.NETLAB_TEST_FAULT_AT === 'bird', signal: signals.signal}),
+          )
         // the pods' echo servers, on the addresses they really have; a failure rolls the lab back
         signals.throwIfReceived()
         await step('start the workload', () => startWorkload(model, {fault: process.env.NETLAB_TEST_FAULT_AT === 'workload'}))
@@ -109,7 +120,14 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
         signals.complete(model.lab)
         complete = true
       })
-      return {lab: model.lab, model, actions: plan.actions.length, fallbacks, ms: Math.round(performance.now() - started)}
+      return {
+        lab: model.lab,
+        model,
+        ...(bgp ? {bgp} : {}),
+        actions: plan.actions.length,
+        fallbacks,
+        ms: Math.round(performance.now() - started),
+      }
     } finally {
       lock.release()
     }
@@ -254,6 +272,7 @@ async function applyWithRollback(
     signals.rollingBack()
     // first: nothing of the lab runs while it is taken apart (and its record goes with the lab's directory)
     await timed(opts.onStep, 'stop the workload', () => stopWorkload(plan.lab))
+    if (model.bgp) await timed(opts.onStep, 'stop BIRD', () => stopBgp(plan.lab))
     const summary = summarize(readJournal(files.journal(plan.lab)))
     const report = await timed(opts.onStep, 'rollback', () =>
       rollback(plan, summary, {lab: plan.lab, source: 'the plan', journal, cniUndo: cniUndoCalls(model)}),

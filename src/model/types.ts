@@ -140,6 +140,8 @@ export interface LabModel {
   policies?: PolicyModel[]
   /** pods are wired by CNI plugins, netlab calling them as the runtime (cluster.cni) */
   cni?: CniModel
+  /** routing bgp: the AS numbers and who peers with whom (src/modes/bgp.ts) */
+  bgp?: BgpModel
   /**
    * the Services and kube-proxy (cluster.proxy, cluster.serviceCIDR); undefined when the topology
    * has no services: key (its nodes then have no kube-proxy rules at all)
@@ -151,6 +153,14 @@ export interface LabModel {
    * mode by id. Everything that differs by mode asks it, never `routing`.
    */
   readonly mode: RoutingModeModule
+}
+
+/** routing bgp's settings (cluster.bgp), with Calico's defaults applied. */
+interface BgpModel {
+  /** the AS of the nodes of segment 0; a node of segment s is in asNumber + s (one AS per rack) */
+  asNumber: number
+  /** the nodes that reflect routes (empty: every node peers with every other, Calico's full mesh) */
+  routeReflectors: string[]
 }
 
 /** A lab's Services, and how every node's kube-proxy implements them. */
@@ -418,6 +428,8 @@ export interface RoutingModeModule {
   phases?: Partial<Record<'links' | 'pod-links' | 'nodes' | 'pods' | 'external' | 'firewall', {title?: string; why?: string}>>
   /** How status names the mode's ranges and addresses (default: pod range, node pod subnet, pod address). */
   terms?: {podCIDR?: string; nodeSubnet?: string; podAddress?: string}
+  /** the mode's part of the model, from the topology (routing bgp: its AS numbers and route reflectors) */
+  settings?(topo: Topology): Pick<LabModel, 'bgp'>
   /** members the mode adds to the lab (a VPC host, …), allocated after nodes and pods */
   members?(model: LabModel): Member[]
   // Wiring pods (defaults: src/modes/bridge.ts, the bridge plugin's way).

@@ -10,12 +10,11 @@
 import {graphIds, POD_CABLES} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {macFor} from '../core/names.js'
-import type {LabModel, NodeModel, PodModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
+import type {LabModel, NodeModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
+import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource} from './ptp.js'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 
-/** The pods' gateway: link-local, held by no interface; the node end of each pod's cable answers for it. */
-export const POD_GATEWAY = '169.254.1.1'
 const SHAPE = {ptp: true, vpcPods: true}
 
 function validate(topo: Topology): void {
@@ -43,48 +42,6 @@ function validate(topo: Topology): void {
           `of the VPC subnet (cluster.underlay); remove it`,
       )
   }
-}
-
-function attachPods({b}: PlanContext, n: NodeModel): void {
-  for (const p of n.pods) {
-    b.inNetns(
-      n.netns,
-      'ip',
-      ['link', 'set', p.hostVeth, 'up'],
-      `bring up ${p.hostVeth}, pod ${p.name}'s cable: no bridge, no address on this end`,
-    )
-    b.inNetns(
-      n.netns,
-      'ip',
-      ['route', 'add', `${p.ip}/32`, 'dev', p.hostVeth, 'scope', 'link'],
-      `pod ${p.name} (${p.ip}) is at the other end of ${p.hostVeth}: one /32 route per pod, no subnet`,
-    )
-  }
-}
-
-function configurePod({b}: PlanContext, p: PodModel, n: NodeModel): void {
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['addr', 'add', `${p.ip}/32`, 'dev', 'eth0'],
-    `the pod's own address, a secondary IP of ${n.name}'s network card in the VPC subnet; a ` +
-      `/32, so the pod has no neighbours but its gateway`,
-  )
-  b.inNetns(p.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the pod's eth0 up")
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['route', 'add', POD_GATEWAY, 'dev', 'eth0', 'scope', 'link'],
-    `the gateway ${POD_GATEWAY} is on eth0's link, though no address of eth0 covers it`,
-  )
-  b.inNetns(p.netns, 'ip', ['route', 'add', 'default', 'via', POD_GATEWAY, 'dev', 'eth0'], `everything goes to ${POD_GATEWAY}: the node`)
-  b.inNetns(
-    p.netns,
-    'ip',
-    ['neigh', 'add', POD_GATEWAY, 'lladdr', n.gatewayMac, 'dev', 'eth0', 'nud', 'permanent'],
-    `${POD_GATEWAY} is at ${n.gatewayMac}, the node end of the cable (${p.hostVeth}): written, ` +
-      `never asked for, since nothing holds ${POD_GATEWAY}`,
-  )
 }
 
 function deliver({model, b}: PlanContext): void {
@@ -133,7 +90,8 @@ function firewall({model, b}: PlanContext, n: NodeModel): void {
  * reaching a VM of the VPC keeps its own address (only what leaves the VPC CIDR is SNATed).
  */
 function expectedSource(model: LabModel, src: Endpoint, dst: Endpoint): string | undefined {
-  if (src.kind === 'node' && dst.kind === 'pod') return src.ip
+  const ptp = ptpExpectedSource(model, src, dst)
+  if (ptp) return ptp
   if (src.kind === 'pod' && dst.kind === 'external' && dst.vpc) return src.ip
   return undefined
 }
@@ -190,8 +148,12 @@ export const awsVpc: RoutingModeModule = {
   policyWiring: {
     why: "There is no bridge: each pod's cable ends on its node, which routes every packet of its pods, between two pods of one node too, so each one crosses FORWARD once and nothing needs wiring.",
   },
-  attachPods,
-  configurePod,
+  attachPods: ptpAttachPods,
+  configurePod: ptpConfigurePod(
+    (n) =>
+      `the pod's own address, a secondary IP of ${n.name}'s network card in the VPC subnet; a ` +
+      `/32, so the pod has no neighbours but its gateway`,
+  ),
   neighbourShape: SHAPE,
   firewall,
   expectedSource,

@@ -3,6 +3,7 @@
 // validation, the every-step rollback test, the equivalence test and the benchmark all take
 // their list of modes from ROUTING_MODES.
 import {awsVpc} from './aws-vpc.js'
+import {bgp} from './bgp.js'
 import {hostGw} from './host-gw.js'
 import {routes} from './routes.js'
 import {DEFAULT_ROUTING_MODE, ROUTING_MODES, type RoutingMode} from '../topology/types.js'
@@ -16,6 +17,7 @@ const MODULES: Record<RoutingMode, RoutingModeModule> = {
   vxlan,
   'aws-vpc': awsVpc,
   'vpc-native': vpcNative,
+  bgp,
 }
 
 export {ROUTING_MODES, DEFAULT_ROUTING_MODE}

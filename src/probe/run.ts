@@ -11,6 +11,7 @@ import {acquireLock, lockNote} from '../host/lock.js'
 import {existingNetns, readState} from '../state/store.js'
 import {eth0Addresses, runEngines} from './engine.js'
 import {servedByWorkload} from '../lab/workload.js'
+import {routeTables} from '../lab/bird.js'
 import {reapStale} from './owned.js'
 import {servedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
@@ -111,6 +112,13 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
       for (const p of selfPods) {
         const seen = run.addresses.get(p.netns)
         self.set(p.name, seen ? {eth0: eth0Addresses(seen)} : {detail: `could not read the addresses in ${p.netns}`})
+      }
+      // routing bgp: each node's route table, for the check that its routes were learned (bgp-learned)
+      if (selfPods.length > 0 && model.bgp) {
+        const tables = await routeTables(model.nodes.map((n) => n.netns))
+        model.nodes.forEach((n, i) =>
+          self.set(n.name, tables[i] ? {routes: tables[i]} : {detail: `could not read the routes in ${n.netns}`}),
+        )
       }
     } finally {
       progress?.stop()

@@ -38,6 +38,7 @@ export type CheckId =
   | 'service-node-port-local'
   | 'service-affinity'
   | 'service-no-endpoints'
+  | 'bgp-learned'
 
 export type Coverage = 'all-pairs' | 'representative'
 
@@ -113,6 +114,8 @@ export interface Observation {
 export interface SelfObservation {
   /** IPv4 addresses on eth0; undefined when they could not be read */
   eth0?: string[]
+  /** a node's route table (routing bgp: who wrote each route); undefined when not read */
+  routes?: {dst: string; protocol?: string; gateway?: string}[]
   detail?: string
 }
 

@@ -1,4 +1,5 @@
 // The tool registry: every tool a plan may use. A new tool is a driver file and a line here.
+import {bird} from './bird.js'
 import {bridge} from './bridge.js'
 import {cni} from './cni.js'
 import {file} from './file.js'
@@ -9,7 +10,7 @@ import {nft} from './nft.js'
 import {sysctl} from './sysctl.js'
 import type {ToolDriver} from './types.js'
 
-const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore, cni, file, nft}
+const DRIVERS: Record<string, ToolDriver> = {ip, sysctl, iptables, bridge, 'iptables-restore': iptablesRestore, cni, file, nft, bird}
 
 export function driver(tool: string): ToolDriver {
   const d = DRIVERS[tool]

@@ -8,6 +8,7 @@ import {YamlWalker} from './walker.js'
 import {LIMITS, nameProblem} from './names.js'
 import {namespaceRef, parseLabels, parseNamespaces, parsePolicies} from './policies.js'
 import {checkBinDir, loadConflist, parseCni} from './cni.js'
+import {parseBgp} from './bgp.js'
 import {parsePodPorts, parseServices} from './services.js'
 import {readRegularFile} from './files.js'
 import {
@@ -236,6 +237,7 @@ class Walker extends YamlWalker {
       'cni',
       'serviceCIDR',
       'proxy',
+      'bgp',
     ])
     const out: Topology['cluster'] = {...defaults, given: [...m.keys()]}
     const podCIDR = m.get('podCIDR')
@@ -278,6 +280,12 @@ class Walker extends YamlWalker {
     if (serviceCIDR) out.serviceCIDR = this.str(serviceCIDR, 'cluster.serviceCIDR')
     const proxy = m.get('proxy')
     if (proxy) out.proxy = this.proxy(proxy)
+    const bgp = m.get('bgp')
+    if (bgp) {
+      if (out.routing.value !== 'bgp')
+        this.fail(bgp.key, `cluster.bgp applies only to routing bgp (this lab's routing is ${out.routing.value})`)
+      out.bgp = parseBgp(this, bgp)
+    }
     return out
   }
 

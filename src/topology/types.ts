@@ -7,7 +7,7 @@ import type {SourcePos} from './errors.js'
  * Each has its module in src/modes (the registry there is typed by this list, so a value without
  * a module, or a module without a value, does not compile).
  */
-export const ROUTING_MODES = ['host-gw', 'routes', 'vxlan', 'aws-vpc', 'vpc-native'] as const
+export const ROUTING_MODES = ['host-gw', 'routes', 'vxlan', 'aws-vpc', 'vpc-native', 'bgp'] as const
 export type RoutingMode = (typeof ROUTING_MODES)[number]
 export const DEFAULT_ROUTING_MODE: RoutingMode = ROUTING_MODES[0]
 
@@ -26,6 +26,17 @@ export type CniPresetName = (typeof CNI_PRESETS)[number]
 export const PROXY_MODES = ['iptables', 'nftables', 'none'] as const
 export type ProxyMode = (typeof PROXY_MODES)[number]
 export const DEFAULT_PROXY_MODE: ProxyMode = PROXY_MODES[0]
+
+/** cluster.bgp, as written (routing bgp only). */
+export interface BgpSpec {
+  pos: SourcePos
+  /** the cluster's AS (Calico's default 64512) */
+  asNumber?: Located<number>
+  /** nodes that reflect routes; empty or absent: Calico's node-to-node full mesh */
+  routeReflectors?: Located<string>[]
+  /** none (Calico's "BGP only, direct routing"); vxlan is named and refused */
+  encapsulation?: Located<string>
+}
 
 /** The transport protocols a pod serves and a Service forwards (SCTP: this kernel has none). */
 export type ServiceProtocol = 'TCP' | 'UDP'
@@ -114,6 +125,8 @@ export interface Topology {
     serviceCIDR: Located<string>
     /** kube-proxy's mode on every node */
     proxy: Located<ProxyMode>
+    /** routing bgp: its AS and session layout (src/topology/bgp.ts) */
+    bgp?: BgpSpec
   }
   nodes: NodeSpec[]
   nodesPos: SourcePos

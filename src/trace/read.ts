@@ -22,6 +22,8 @@ const STATIC: [keyof Omit<Snapshot, 'route'>, string[]][] = [
   ['recent', ['grep', '-r', '.', '/proc/net/xt_recent']],
   // kube-proxy's nftables mode (no such table: exit 1, nothing read)
   ['nft', ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy']],
+  // routing bgp: the routes BIRD wrote (none elsewhere)
+  ['learned', ['ip', '-j', 'route', 'show', 'proto', 'bird']],
 ]
 
 /** `ip route get` as the kernel would route this packet here: from the source, coming in by `iif`. */
@@ -55,6 +57,7 @@ export function readStatic(netns: string, cache: Cache = new Map()): Promise<Omi
       bridgeNf: a[5].code === 0 ? a[5].out.trim() : '',
       recent: a[6].code === 0 ? a[6].out : '',
       nft: a[7].code === 0 ? a[7].out : '',
+      learned: a[8].code === 0 ? parse<{dst: string; gateway?: string}[]>(a[8].out, []) : [],
     }))
     cache.set(netns, got)
   }

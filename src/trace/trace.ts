@@ -13,6 +13,7 @@ import type {LabModel, Member} from '../model/types.js'
 import {readState} from '../state/store.js'
 import {decideBridged} from './bridged.js'
 import {arrivalInterface, decideHop, ownerOf} from './hop.js'
+import {explainBgp} from './bgp.js'
 import {arrivalMtu, leaving, type Size} from './mtu.js'
 import {destinationNat, isEndpoint, replyVerdict, unreadTranslation} from './nat.js'
 import {readSnapshot, readStatic, type Cache} from './read.js'
@@ -132,6 +133,7 @@ export async function traceLab(
       break
     }
     const d = decideHop({model, member: at, snap, packet, iif, translation})
+    if (model.bgp) await explainBgp(model, d.hop, snap, d.packet)
     if (tooBig && !d.hop.problem) d.hop.problem = tooBig
     hops.push(d.hop)
     packet = d.packet

@@ -80,6 +80,8 @@ export interface Snapshot {
   recent?: string
   /** `nft -j list table ip kube-proxy` (kube-proxy's nftables mode); empty: no such table */
   nft?: string
+  /** `ip -j route show proto bird`: the routes BIRD learned and wrote (routing bgp) */
+  learned?: {dst: string; gateway?: string}[]
 }
 
 /** One endpoint a Service's chain chooses from (./nat.ts): its KUBE-SEP chain and where that DNATs to. */

@@ -22,6 +22,10 @@ import {
   writeTopology,
 } from '../helpers/lab.js'
 import {upInProcess} from '../helpers/in-process.js'
+import {processesWithArg} from '../../src/host/processes.js'
+
+/** The processes a lab started (BIRD, the workload): every argument a marker of the lab's (netlab-KIND:LAB:OWNER). */
+const labDaemons = (lab: string) => processesWithArg((a) => /^netlab-[a-z-]+:/.test(a) && a.split(':')[1] === lab).map((p) => p.arg)
 
 interface PlanJson {
   actions: {id: number; phase: string; command: string; creates?: string}[]
@@ -83,6 +87,7 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
       expect(labNetns(lab), `namespaces left after a fault at step ${action.id}`).toEqual([])
       expect(existsSync(join(stateDir, lab)), `state left after a fault at step ${action.id}`).toBe(false)
       expect(rootSnapshot(), `root namespace changed by a fault at step ${action.id}`).toBe(before)
+      expect(labDaemons(lab), `processes of the lab left after a fault at step ${action.id}`).toEqual([])
       survived++
     }
     return survived
@@ -106,6 +111,28 @@ describe.skipIf(!isRoot)('rollback at every step', () => {
       expect(survived).toBe(steps.length)
     }, 600_000)
   }
+  // routing bgp: failures after the plan, with BIRD running — a daemon that refuses its config
+  // (up fails, naming it and BIRD's words), and the workload failing once BGP has converged —
+  // each rolled back with every BIRD stopped.
+  it('bgp: a failure once BIRD runs is rolled back completely, and no BIRD is left', async () => {
+    const topo = smallTopology(lab, {nodes: 3, pods: 2, routing: 'bgp'})
+    ;(topo.nodes as {pods: unknown}[])[0].pods = [{name: 'web', ports: [{port: 8080}]}, 'client']
+    const file = writeTopology(stateDir, topo)
+    const before = rootSnapshot()
+    for (const [fault, says] of [
+      ['bird', /BIRD of n2 exited: .*syntax error/],
+      ['workload', /the workload cannot serve/],
+    ] as const) {
+      const r = await upInProcess(file, {...env, NETLAB_TEST_FAULT_AT: fault})
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(says)
+      expect(r.stderr).toContain('nothing of lab')
+      expect(labDaemons(lab), `processes left after the ${fault} fault`).toEqual([])
+      expect(labNetns(lab)).toEqual([])
+      expect(existsSync(join(stateDir, lab))).toBe(false)
+      expect(rootSnapshot()).toBe(before)
+    }
+  }, 120_000)
   // Services (kube-proxy's iptables mode): a fault at every step of the services phase — the
   // route, hairpin modes, each node's base chains, each Service's iptables-restore input (batched
   // with the node's others into one program: the fault is blamed on its own input), the last rule.

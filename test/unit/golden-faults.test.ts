@@ -22,6 +22,7 @@ const CASES = [
   'gke-vpc-native',
   'policy-three-tier',
   'services',
+  'three-node-bgp',
 ]
 
 describe('golden faults', () => {

@@ -25,6 +25,8 @@ const CASES = {
   'cni-bash': 'topologies/cni-bash.yaml',
   'cni-netlab': 'topologies/cni-netlab.yaml',
   'policy-three-tier': 'topologies/policy-three-tier.yaml',
+  'three-node-bgp': 'topologies/three-node-bgp.yaml',
+  'two-segment-bgp': 'topologies/two-segment-bgp.yaml',
   // 5,000+ actions: kept as a digest, not as 13 MB of text
   'fifty-node': 'topologies/fifty-node.yaml',
 }

@@ -69,12 +69,12 @@ describe('a model carries its routing mode (LabModel.mode)', () => {
     inStateDir(() => {
       const lab = 'future-mode'
       createLabDir(lab)
-      const saved = {...JSON.parse(JSON.stringify(model)), lab, routing: 'bgp'}
+      const saved = {...JSON.parse(JSON.stringify(model)), lab, routing: 'ipip'}
       writeJson(files.state(lab), {version: 1, lab, status: 'up', topology: THREE_NODE, startedAt: new Date(0).toISOString(), model: saved})
       const read = readState(lab)!.model
-      expect(read.routing).toBe('bgp')
-      expect(() => read.mode).toThrow(/unknown routing mode "bgp"/)
-      expect(statusOf(lab)).toMatchObject({lab, routing: 'bgp', podAddresses: 'pod-range'})
+      expect(read.routing).toBe('ipip')
+      expect(() => read.mode).toThrow(/unknown routing mode "ipip"/)
+      expect(statusOf(lab)).toMatchObject({lab, routing: 'ipip', podAddresses: 'pod-range'})
     }))
 })
 

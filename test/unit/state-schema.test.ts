@@ -106,11 +106,11 @@ describe('readLabState: the state, or why there is none to use', () => {
   it('an old state (no members list) of a routing mode this netlab does not know: damaged, with the reason, not a crash', () => {
     const s = sound()
     delete s.model.members
-    s.model.routing = 'bgp'
+    s.model.routing = 'ipip'
     write(JSON.stringify(s))
     expect(inStateDir(() => readLabState(LAB))).toEqual({
       ok: false,
-      reason: expect.stringMatching(/^state\.json: .*unknown routing mode "bgp"/),
+      reason: expect.stringMatching(/^state\.json: .*unknown routing mode "ipip"/),
     })
   })
 

@@ -2,6 +2,7 @@
 // here and its name in FAULT_KINDS (./kinds.ts): the registry is typed by that list, so neither
 // can be missing. test/unit/exercise.test.ts runs every kind against a lab of every routing mode,
 // and test/unit/golden-faults.test.ts keeps every fault's plan.
+import {bgpDown} from './bgp-down.js'
 import {drop} from './drop.js'
 import {fdb} from './fdb.js'
 import {forwarding} from './forwarding.js'
@@ -26,4 +27,5 @@ export const FAULTS: Readonly<Record<FaultKind, FaultModule>> = {
   'stale-endpoint': staleEndpoint,
   'node-port': nodePort,
   hairpin,
+  'bgp-down': bgpDown,
 }

@@ -10,5 +10,6 @@ export const FAULT_KINDS = [
   'stale-endpoint',
   'node-port',
   'hairpin',
+  'bgp-down',
 ] as const
 export type FaultKind = (typeof FAULT_KINDS)[number]

@@ -4,6 +4,7 @@
 // checks' probes are planned. See "Adding a probe check" in docs/development.md.
 import type {LabModel} from '../../model/types.js'
 import type {CheckId, Section} from '../types.js'
+import {bgpLearned} from './bgp-learned.js'
 import {egressReach} from './egress-reach.js'
 import {egressSource} from './egress-source.js'
 import {noNatNodePod} from './no-nat-node-pod.js'
@@ -37,6 +38,7 @@ const REGISTRY: {readonly [K in CheckId]: ProbeCheck & {readonly id: K}} = {
   'pod-pod-same-node': podPodSameNode,
   'pod-pod-other-node': podPodOtherNode,
   'pod-own-address': podOwnAddress,
+  'bgp-learned': bgpLearned,
   'node-own-pod': nodeOwnPod,
   'node-other-pod': nodeOtherPod,
   'pod-node': podNode,
