@@ -27,6 +27,7 @@ import {loadConflist} from '../topology/cni.js'
 import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
+import {settleSpeakers, stopLeavingSpeakers} from './bird.js'
 import {requireState} from './require-state.js'
 import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
 import {netlabCmd} from '../core/invocation.js'
@@ -150,9 +151,20 @@ async function run({state, model, plan, full}: Planned, text: string, file: stri
   const journal = new Journal(files.applyJournal(lab))
   const workloadMoves = canonical(workloadPorts(state.model)) !== canonical(workloadPorts(model))
   if (workloadMoves) await stopWorkload(lab)
+  const bgp = state.model.bgp !== undefined
+  // routing bgp: a leaving node's BIRD goes before its namespace; new ones start once the plan ran, and the lab converges
+  if (bgp) await stopLeavingSpeakers(state.model, model)
   try {
-    await runChange(plan, journal, {verb: 'apply', keeps: 'its old topology', journalFile: files.applyJournal(lab), forget, madeHere: true})
+    await runChange(plan, journal, {
+      verb: 'apply',
+      keeps: 'its old topology',
+      journalFile: files.applyJournal(lab),
+      forget,
+      madeHere: true,
+      ...(bgp ? {finish: (signal: AbortSignal) => settleSpeakers(model, signal)} : {}),
+    })
   } catch (error) {
+    if (bgp) await settleSpeakers(state.model).catch(() => undefined)
     if (workloadMoves) await startWorkload(state.model).catch(() => undefined)
     throw error
   }

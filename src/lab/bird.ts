@@ -74,6 +74,46 @@ function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
   return pid
 }
 
+/**
+ * netlab apply, before its plan runs: stop the BIRD of each speaker that leaves (its namespace is
+ * about to go). The other speakers notice at once: the kernel closes its sessions.
+ */
+export async function stopLeavingSpeakers(before: LabModel, after: LabModel): Promise<void> {
+  const staying = new Set(speakers(after).map((s) => s.netns))
+  const leaving = new Set(
+    speakers(before)
+      .filter((s) => !staying.has(s.netns))
+      .map((s) => recordOf(s.name)),
+  )
+  if (leaving.size > 0) await stopLabProcesses(before.lab, (p) => leaving.has(p.name))
+}
+
+/**
+ * Make the lab's speakers those of `model` (netlab apply, once its plan ran; or its rollback, back
+ * to the old model): a speaker without a running BIRD is started; one whose config changed (a
+ * full mesh's peers) gets it rewritten and reloaded (`birdc configure`, as calico's confd does);
+ * speakers `model` does not have are stopped. Then wait until every node has learned every block.
+ */
+export async function settleSpeakers(model: LabModel, signal?: AbortSignal): Promise<void> {
+  const all = speakers(model)
+  const names = new Set(all.map((s) => recordOf(s.name)))
+  await stopLabProcesses(model.lab, (p) => p.name.startsWith(RECORD_PREFIX) && !names.has(p.name))
+  const dir = birdDir(model.lab)
+  for (const s of all) {
+    if (runningLabProcess(model.lab, recordOf(s.name)) === undefined) {
+      startSpeaker(model, s)
+      continue
+    }
+    const f = birdFiles(dir, s.name)
+    const conf = birdConfig(model, s, dir)
+    if (readFileSync(f.conf, 'utf8') === conf) continue
+    writeFileSync(f.conf, conf)
+    const r = await birdc(model, s.name, ['configure'])
+    if (!r.ok) throw new NetlabError(`BIRD of ${s.name} did not take its new config: ${r.text.trim().split('\n').pop()}`)
+  }
+  await waitConverged(model, performance.now(), signal)
+}
+
 /** birdc's answer through a speaker's control socket (it needs no namespace: the socket is a file). */
 export async function birdc(model: LabModel, name: string, command: string[]): Promise<{ok: boolean; text: string}> {
   const r = await run(findTool('birdc') ?? 'birdc', ['-s', birdFiles(birdDir(model.lab), name).ctl, ...command], {timeoutMs: 5000})

@@ -28,10 +28,16 @@ export interface ChangeRun {
   forget(lab: string): void
   /** the steps were made by this process from the lab's checked model, not read back from disk (netlab apply) */
   madeHere?: boolean
+  /** what completes the change once its plan ran (apply: BGP speakers started and converged); a failure undoes the plan too */
+  finish?(signal: AbortSignal): Promise<void>
 }
 
 /** Run a change plan on a lab that is up; on any failure or signal, undo what ran and say so. */
-export async function runChange(plan: Plan, journal: Journal, {verb, keeps, journalFile, forget, madeHere}: ChangeRun): Promise<void> {
+export async function runChange(
+  plan: Plan,
+  journal: Journal,
+  {verb, keeps, journalFile, forget, madeHere, finish}: ChangeRun,
+): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -51,6 +57,7 @@ export async function runChange(plan: Plan, journal: Journal, {verb, keeps, jour
     })
     try {
       for (const stage of executor.stages) await executor.runStage(stage)
+      await finish?.(abort.signal)
     } catch (error) {
       rollingBack = true
       const report = await rollback(plan, summarize(readJournal(journalFile)), {

@@ -4,11 +4,11 @@
 // edit by netlab, the probe then fails exactly for that node's pods and trace says why; fix brings
 // the routes back; down leaves no BIRD. One lab serves the checks of a block (in order).
 import {execFileSync} from 'node:child_process'
-import {readFileSync, readlinkSync, statSync} from 'node:fs'
+import {readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parse} from 'yaml'
+import {parse, stringify} from 'yaml'
 import {processesWithArg} from '../../src/host/processes.js'
 import {ipIn, isRoot, labNetns, labSandbox, netlab, ROOT, uniqueLab, writeTopology} from '../helpers/lab.js'
 
@@ -174,6 +174,30 @@ describe.skipIf(skipWhy !== '')(`routing bgp: BIRD in every node (three-node-bgp
     expect(view.code).toBe(0)
     expect(view.stdout).toMatch(/10\.244\.0\.0\/24 +unicast \[\S+ [^\]]*\] \* \(100\) \[i\]\n\s+via 192\.168\.50\.10 on eth0/)
     expect(netlab(['bgp', lab, 'nope'], env).code).toBe(2)
+  })
+
+  it('netlab apply: a node that joins writes nothing on the other nodes, yet every node learns its block by BGP; one that leaves is withdrawn everywhere and its BIRD stops', async () => {
+    const file = labFrom('three-node-bgp.yaml', lab, stateDir)
+    const topo = parse(readFileSync(file, 'utf8'))
+    topo.nodes.push({name: 'node-3', pods: 1})
+    const joined = join(stateDir, 'joined.yaml')
+    writeFileSync(joined, stringify(topo))
+    const dry = netlab(['apply', joined, '--dry-run', '--json'], env)
+    expect(dry.code, dry.stderr).toBe(0)
+    const touched = new Set(JSON.parse(dry.stdout).plan.actions.map((a: {netns: string | null}) => a.netns))
+    for (const n of nodes) expect(touched.has(ns(n.name)), `the apply plan writes in ${n.name}`).toBe(false)
+    const r = netlab(['apply', joined], env)
+    expect(r.code, r.stderr).toBe(0)
+    const block = '10.244.3.0/24' // the first free /24 of the pod range
+    for (const n of nodes) expect(learned(n.name, block), `${n.name} learned ${block}`).toBe(true)
+    expect(birdsOf(lab)).toHaveLength(4)
+    expect(netlab(['probe', lab, '--only', 'pod-pod'], env).code).toBe(0)
+    const back = netlab(['apply', file], env)
+    expect(back.code, back.stderr).toBe(0)
+    // withdrawn by the peers (its BIRD was stopped before its namespace went): polled, bounded by the hold time and then some
+    await within(10_000, () => nodes.every((n) => !learned(n.name, block)))
+    expect(birdsOf(lab)).toHaveLength(3)
+    expect(netlab(['probe', lab, '--only', 'pod-pod'], env).code).toBe(0)
   })
 })
 
