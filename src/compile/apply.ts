@@ -61,15 +61,44 @@ function cableEnds(plan: Plan): Map<string, string> {
   return ends
 }
 
+/** The words of an action that may name a device: its arguments, or a sysctl key's parts. */
+const deviceWords = (a: Action): string[] => (a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args)
+
 /** The namespace whose deletion takes the device an action in a staying namespace is about (a node's end of a pod's cable), if any. */
 function deviceOwner(a: Action, ends: Map<string, string>): string | undefined {
   if (a.netns === null) return undefined
-  const words = a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args
-  for (const w of words) {
+  for (const w of deviceWords(a)) {
     const owner = ends.get(`${a.netns}\0${w}`)
     if (owner !== undefined && owner !== a.netns) return owner
   }
   return undefined
+}
+
+/**
+ * The device an `ip link add` makes in a namespace ("netns\0name"), if the action is one: inside
+ * it, or from the root namespace straight into it (a bridge; not a cable, whose ends go with
+ * their namespaces).
+ */
+function linkMade(a: Action): string | undefined {
+  if (a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add') return undefined
+  const into = a.args.indexOf('netns')
+  const netns = a.netns ?? (into > 0 && !a.args.includes('peer') ? a.args[into + 1] : null)
+  return netns === null ? undefined : `${netns}\0${a.args[2] === 'name' ? a.args[3] : a.args[2]}`
+}
+
+/**
+ * Of `actions` (in a namespace that stays), those about a device that one of them makes (its
+ * address, its state, its settings: the bridge a node has only while it has pods): they come and
+ * go with the device, which is made or deleted as one.
+ */
+function withDevices(actions: Action[]): Map<Action, string> {
+  const made = new Set(actions.map(linkMade).filter((d) => d !== undefined))
+  const out = new Map<Action, string>()
+  for (const a of actions) {
+    const dev = linkMade(a) ?? (a.netns === null ? undefined : deviceWords(a).map((w) => `${a.netns}\0${w}`).find((d) => made.has(d)))
+    if (dev !== undefined) out.set(a, dev)
+  }
+  return out
 }
 
 /** What `after` has that `before` had under the same name but made differently (a pod moved to another node, an external host given another address): deleted and made again. */
@@ -178,10 +207,10 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
       "plugins' DELs first, as the kubelet's runtime calls them).",
     scope: 'lab',
   })
-  for (const a of takeBack.reverse()) {
-    const back = a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a)
-    back.forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
-  }
+  const devices = withDevices(takeBack)
+  const back = (a: Action) => (a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a))
+  for (const a of takeBack.filter((x) => !devices.has(x)).reverse())
+    back(a).forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
   // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
   const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
   for (const ns of order) {
@@ -194,15 +223,24 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     // undone by building the namespace again as the old plan did (its CNI ADDs are the steps above's undo)
     for (const c of creator.undo.commands) b.change(c, `${ns} leaves the lab: ${creator.why}`, rebuild)
   }
+  // a device a staying namespace had only for what left (a node's bridge, once its last pod is
+  // gone) is deleted whole after what was cabled to it; undone by making it again as before
+  for (const a of [...devices.keys()].filter((x) => linkMade(x) !== undefined).reverse()) {
+    const remake = [...devices].filter(([, d]) => d === linkMade(a)).map(([x]) => command(x))
+    back(a).forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? remake : []))
+  }
 }
 
 /** Everything new, in the new plan's phases and words. */
 function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: string) => boolean): void {
   const {newPlan, fresh, newEnds} = s
+  const added = newPlan.actions
+    .map((a) => [a, unitOf(a, newEnds, fresh)] as const)
+    .filter(([a, unit]) => unit !== undefined || !(oldKeys.has(keyOf(a)) || (a.netns !== null && isTable(a.tool))))
+  // in a namespace that stays, what is about a device made here (a node's first pod: its bridge) goes with it
+  const devices = withDevices(added.filter(([, unit]) => unit === undefined).map(([a]) => a))
   let phase: string | undefined
-  for (const a of newPlan.actions) {
-    const unit = unitOf(a, newEnds, fresh)
-    if (unit === undefined && (oldKeys.has(keyOf(a)) || (a.netns !== null && isTable(a.tool)))) continue
+  for (const [a, unit] of added) {
     if (a.phase !== phase) {
       b.phase(newPlan.phases.find((p) => p.id === a.phase)!)
       phase = a.phase
@@ -210,8 +248,8 @@ function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: 
     if (a.creates) b.createNetns(a.creates, a.why)
     else if (a.undo.kind === 'commands' || (a.undo.kind === 'netns' && fresh.has(a.undo.netns)))
       b.copy(command(a), a.why, a.undo, a.undoFailed)
-    else if (unit !== undefined)
-      b.change(command(a), a.why, []) // about a cable end of a new namespace: it goes with it
+    else if (unit !== undefined || (devices.has(a) && linkMade(a) === undefined))
+      b.change(command(a), a.why, []) // about a cable end of a new namespace, or a new device: it goes with it
     else b.change(command(a), a.why, inverseOf(a))
   }
 }
