@@ -46,20 +46,28 @@ function home(a: Action): string | null {
   return a.netns
 }
 
-/** Cable ends made from the root namespace (`ip link add name X netns A … peer name Y netns B`): "A\0X" → the namespace whose deletion removes them. */
+/** The cable ends a root `ip link add` makes (`name X netns A … peer name Y netns B`): [A, X], [B, Y]. */
+function endsOf(a: Action): [string, string][] {
+  if (a.netns !== null || a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add') return []
+  const args = a.args
+  return args.flatMap((w, i): [string, string][] => {
+    const ns = w === 'name' ? args.indexOf('netns', i) : -1
+    return ns > 0 ? [[args[ns + 1], args[i + 1]]] : []
+  })
+}
+
+/** Cable ends made from the root namespace: "A\0X" → the namespace whose deletion removes them. */
 function cableEnds(plan: Plan): Map<string, string> {
   const ends = new Map<string, string>()
   for (const a of plan.actions) {
-    if (a.netns !== null || a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add' || a.undo.kind !== 'netns') continue
-    const [args, owner] = [a.args, a.undo.netns]
-    args.forEach((w, i) => {
-      if (w !== 'name') return
-      const ns = args.indexOf('netns', i)
-      if (ns > 0) ends.set(`${args[ns + 1]}\0${args[i + 1]}`, owner)
-    })
+    if (a.undo.kind !== 'netns') continue
+    for (const [ns, dev] of endsOf(a)) ends.set(`${ns}\0${dev}`, a.undo.netns)
   }
   return ends
 }
+
+/** Deleting a cable end (and with it the whole cable) in the namespace that holds it. */
+const unplug = ([netns, dev]: [string, string]): Command => ({tool: 'ip', netns, args: ['link', 'del', dev]})
 
 /** The words of an action that may name a device: its arguments, or a sysctl key's parts. */
 const deviceWords = (a: Action): string[] => (a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args)
@@ -186,6 +194,16 @@ export function compileApply(before: LabModel, after: LabModel, opts: {owner?: s
   return {plan: b.build(), changes: changesOf(before, after)}
 }
 
+/** A leaving namespace's actions that build it again: it, and what deleting it undoes. */
+const rebuildOf = (acts: Action[]) => acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
+
+/** A leaving namespace's cable ends in namespaces that stay (a fabric port, a node's end of a pod's cable): deleted first. */
+function unplugsOf(ns: string, s: Sides): Command[] {
+  return [...s.oldEnds]
+    .filter(([end, owner]) => owner === ns && !s.gone.has(end.split('\0')[0]))
+    .map(([end]) => unplug(end.split('\0') as [string, string]))
+}
+
 /** Everything that leaves: actions of staying namespaces taken back, then each leaving namespace (its CNI DELs, then itself). */
 function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: string) => boolean): void {
   const {oldPlan, gone, oldEnds} = s
@@ -197,11 +215,33 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     else if (!newKeys.has(keyOf(a)) && !(a.netns !== null && isTable(a.tool))) takeBack.push(a)
   }
   if (takeBack.length === 0 && units.size === 0) return
+  // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
+  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
+  const unplugs = new Map(order.map((ns) => [ns, unplugsOf(ns, s)]))
+  if ([...unplugs.values()].some((u) => u.length > 0)) {
+    b.phase({
+      id: 'apply-unplug',
+      title: 'Unplug what leaves the lab',
+      why:
+        "Each pod, node or host that leaves is first unplugged: its cable's end on a node or the " +
+        'fabric, which stays, is deleted at once. Left to the deletion of its namespace, it would ' +
+        'linger a moment (the kernel cleans a deleted namespace up in the background), and a cable ' +
+        'of the same name made again would find it there.',
+      scope: 'lab',
+    })
+    for (const ns of order) {
+      const acts = units.get(ns)!
+      const creator = acts.find((a) => a.creates)
+      // undone by building the namespace again as the old plan did, once it is gone (deleted here if it is not yet)
+      const remake = [...unplugs.get(ns)!.slice(1), ...(creator?.undo.kind === 'commands' ? creator.undo.commands : []), ...rebuildOf(acts)]
+      unplugs.get(ns)!.forEach((c, i) => b.change(c, `${ns} leaves the lab: its cable to ${c.netns}`, i === 0 ? remake : []))
+    }
+  }
   b.phase({
     id: 'apply-remove',
     title: 'Take away what leaves the lab',
     why:
-      'What the new topology no longer has goes first: on the namespaces that stay, each route, ' +
+      'What the new topology no longer has goes before anything new comes: on the namespaces that stay, each route, ' +
       'neighbour or setting that pointed at it is taken back; then each pod, node or host that ' +
       'leaves is deleted with its namespace, which takes its cables with it (a CNI pod gets its ' +
       "plugins' DELs first, as the kubelet's runtime calls them).",
@@ -211,16 +251,14 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   const back = (a: Action) => (a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a))
   for (const a of takeBack.filter((x) => !devices.has(x)).reverse())
     back(a).forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
-  // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
-  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
   for (const ns of order) {
     const acts = units.get(ns)!
-    const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
     const steps = acts.filter((a) => a.undo.kind === 'commands' && !a.creates).reverse()
     for (const a of steps) a.undo.kind === 'commands' && a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
     const creator = acts.find((a) => a.creates)
     if (!creator || creator.undo.kind !== 'commands') continue
-    // undone by building the namespace again as the old plan did (its CNI ADDs are the steps above's undo)
+    // undone by building it again as the old plan did (its CNI ADDs are the steps above's undo); unplugged: by the unplugging's undo
+    const rebuild = unplugs.get(ns)!.length > 0 ? [] : rebuildOf(acts)
     for (const c of creator.undo.commands) b.change(c, `${ns} leaves the lab: ${creator.why}`, rebuild)
   }
   // a device a staying namespace had only for what left (a node's bridge, once its last pod is
@@ -246,8 +284,12 @@ function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: 
       phase = a.phase
     }
     if (a.creates) b.createNetns(a.creates, a.why)
-    else if (a.undo.kind === 'commands' || (a.undo.kind === 'netns' && fresh.has(a.undo.netns)))
-      b.copy(command(a), a.why, a.undo, a.undoFailed)
+    else if (a.undo.kind === 'commands' || (a.undo.kind === 'netns' && fresh.has(a.undo.netns))) {
+      // a new cable to a namespace that stays is undone by deleting it there, at once (see removals)
+      const staying = endsOf(a).filter(([ns]) => !fresh.has(ns))
+      const undo = staying.length > 0 && a.undo.kind === 'netns' ? {kind: 'commands' as const, commands: staying.map(unplug)} : a.undo
+      b.copy(command(a), a.why, undo, a.undoFailed)
+    }
     else if (unit !== undefined || (devices.has(a) && linkMade(a) === undefined))
       b.change(command(a), a.why, []) // about a cable end of a new namespace, or a new device: it goes with it
     else b.change(command(a), a.why, inverseOf(a))

@@ -25,6 +25,7 @@ import type {TopologyWarning} from '../topology/errors.js'
 import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
+import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
 import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
 import {netlabCmd} from '../core/invocation.js'
@@ -111,6 +112,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
         journalFile: files.applyJournal(lab),
         forget,
         madeHere: true,
+        pause: testHooks().pause,
       })
     } catch (error) {
       if (workloadMoves) await startWorkload(state.model).catch(() => undefined)

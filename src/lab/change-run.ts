@@ -28,10 +28,12 @@ export interface ChangeRun {
   forget(lab: string): void
   /** the steps were made by this process from the lab's checked model, not read back from disk (netlab apply) */
   madeHere?: boolean
+  /** test-only: pause before a step, as `up` does (NETLAB_TEST_PAUSE_BEFORE, docs/safety.md) */
+  pause?: {beforeAction: number; file: string}
 }
 
 /** Run a change plan on a lab that is up; on any failure or signal, undo what ran and say so. */
-export async function runChange(plan: Plan, journal: Journal, {verb, keeps, journalFile, forget, madeHere}: ChangeRun): Promise<void> {
+export async function runChange(plan: Plan, journal: Journal, {verb, keeps, journalFile, forget, madeHere, pause}: ChangeRun): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -48,6 +50,7 @@ export async function runChange(plan: Plan, journal: Journal, {verb, keeps, jour
       workDir: labDir(plan.lab),
       signal: abort.signal,
       faultAt: faultAt(),
+      pause,
     })
     try {
       for (const stage of executor.stages) await executor.runStage(stage)

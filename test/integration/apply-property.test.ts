@@ -155,13 +155,13 @@ describe.skipIf(!isRoot)('netlab apply makes what a fresh up of the new topology
           labs++
           const t: TopologyDoc = structuredClone({...topology, name: lab})
           try {
-            const up = netlab(['up', writeTopology(stateDir, t), '-q'], env)
+            const up = netlab(['up', writeTopology(stateDir, {...t}), '-q'], env)
             expect(up.code, `up: ${up.stderr}`).toBe(0)
             for (const [k, changes] of applies.entries()) {
               const model = readModel(stateDir, lab)
               const did = changes.map((c, j) => make(t, c, model, `a${k}${j}`))
               const what = `apply ${k + 1} (${did.join(', ')})`
-              const r = netlab(['apply', writeTopology(stateDir, t)], env)
+              const r = netlab(['apply', writeTopology(stateDir, {...t})], env)
               expect(r.code, `${what}: ${r.stderr}`).toBe(0)
               sameAsFresh(lab, t, what)
               const probe = netlab(['probe', lab], env)
