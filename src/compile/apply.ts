@@ -163,7 +163,7 @@ const cannot = (a: Action) =>
 function inverseOf(a: Action): Command[] {
   const inv = driver(a.tool).inverse?.(a)
   if (!inv) throw cannot(a)
-  return inv
+  return inv.map(command) // the commands alone: nothing of the action (its id, its phase) comes along
 }
 
 /** Per staying namespace: its table-writing actions in a plan, in order. */

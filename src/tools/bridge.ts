@@ -26,8 +26,10 @@ export const bridge: ToolDriver = {
   // fdb append → fdb del (the entry is its MAC, device and destination); a port's flag on → off
   inverse: (c) => {
     const [obj, verb, mac, ...rest] = c.args
-    if (obj === 'fdb' && (verb === 'append' || verb === 'add')) return [{...c, args: ['fdb', 'del', mac, ...rest]}]
-    if (obj === 'link' && verb === 'set' && c.args.at(-1) === 'on') return [{...c, args: [...c.args.slice(0, -1), 'off']}]
+    // a new command (not the action spread: its id and phase would come along)
+    const undo = (args: string[]) => [{tool: c.tool, netns: c.netns, args}]
+    if (obj === 'fdb' && (verb === 'append' || verb === 'add')) return undo(['fdb', 'del', mac, ...rest])
+    if (obj === 'link' && verb === 'set' && c.args.at(-1) === 'on') return undo([...c.args.slice(0, -1), 'off'])
     return undefined
   },
   prepare: (actions, netns, opts) => iprouteBatch('bridge', encodeFdb, FAULT_LINE, actions, netns, opts),
