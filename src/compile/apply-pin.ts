@@ -3,8 +3,7 @@
 // it was given (its address, its subnet, its ClusterIP and node ports): the new topology is
 // "pinned" to them, as if the file had fixed them, before the model is built. What is new is then
 // allocated from what is free, as host-local IPAM would.
-import {TopologyError} from '../topology/errors.js'
-import type {SourcePos} from '../topology/errors.js'
+import {TopologyError, type SourcePos} from '../topology/errors.js'
 import type {Located, Topology} from '../topology/types.js'
 import type {LabModel} from '../model/types.js'
 

@@ -103,7 +103,13 @@ function withDevices(actions: Action[]): Map<Action, string> {
   const made = new Set(actions.map(linkMade).filter((d) => d !== undefined))
   const out = new Map<Action, string>()
   for (const a of actions) {
-    const dev = linkMade(a) ?? (a.netns === null ? undefined : deviceWords(a).map((w) => `${a.netns}\0${w}`).find((d) => made.has(d)))
+    const dev =
+      linkMade(a) ??
+      (a.netns === null
+        ? undefined
+        : deviceWords(a)
+            .map((w) => `${a.netns}\0${w}`)
+            .find((d) => made.has(d)))
     if (dev !== undefined) out.set(a, dev)
   }
   return out
@@ -254,7 +260,7 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   for (const ns of order) {
     const acts = units.get(ns)!
     const steps = acts.filter((a) => a.undo.kind === 'commands' && !a.creates).reverse()
-    for (const a of steps) a.undo.kind === 'commands' && a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
+    for (const a of steps) if (a.undo.kind === 'commands') a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
     const creator = acts.find((a) => a.creates)
     if (!creator || creator.undo.kind !== 'commands') continue
     // undone by building it again as the old plan did (its CNI ADDs are the steps above's undo); unplugged: by the unplugging's undo
@@ -289,8 +295,7 @@ function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: 
       const staying = endsOf(a).filter(([ns]) => !fresh.has(ns))
       const undo = staying.length > 0 && a.undo.kind === 'netns' ? {kind: 'commands' as const, commands: staying.map(unplug)} : a.undo
       b.copy(command(a), a.why, undo, a.undoFailed)
-    }
-    else if (unit !== undefined || (devices.has(a) && linkMade(a) === undefined))
+    } else if (unit !== undefined || (devices.has(a) && linkMade(a) === undefined))
       b.change(command(a), a.why, []) // about a cable end of a new namespace, or a new device: it goes with it
     else b.change(command(a), a.why, inverseOf(a))
   }

@@ -52,7 +52,7 @@ export interface ApplyResult {
 }
 
 /** The change, planned; nothing is run. Bad input (and a change that cannot be made in place) throws here. */
-export function planApply(source: TopologySource): {
+function planApply(source: TopologySource): {
   state: LabState
   model: LabModel
   plan: Plan

@@ -12,7 +12,7 @@ import {labDir} from '../state/paths.js'
 import {plural} from '../core/plural.js'
 
 /** Test-only hook, as for `up`: NETLAB_TEST_FAULT_AT=<step> makes that step of the change fail for real. */
-export function faultAt(): number | undefined {
+function faultAt(): number | undefined {
   const f = process.env.NETLAB_TEST_FAULT_AT
   return f !== undefined && f !== '' ? Number(f) : undefined
 }
@@ -33,7 +33,11 @@ export interface ChangeRun {
 }
 
 /** Run a change plan on a lab that is up; on any failure or signal, undo what ran and say so. */
-export async function runChange(plan: Plan, journal: Journal, {verb, keeps, journalFile, forget, madeHere, pause}: ChangeRun): Promise<void> {
+export async function runChange(
+  plan: Plan,
+  journal: Journal,
+  {verb, keeps, journalFile, forget, madeHere, pause}: ChangeRun,
+): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
   const onSignal = (sig: NodeJS.Signals) => {

@@ -146,7 +146,16 @@ export function twinRewrite(from: LabModel, to: LabModel): (text: string) => str
     const s = subnets.find(([cidr]) => inCidr(ip, cidr))
     return s ? quad(toInt(s[1].split('/')[0]) + toInt(ip) - toInt(s[0].split('/')[0])) : ip
   }
-  const mac = (m: string) => macFor(address(m.split(':').slice(2).map((h) => parseInt(h, 16)).join('.')))
+  const mac = (m: string) =>
+    macFor(
+      address(
+        m
+          .split(':')
+          .slice(2)
+          .map((h) => parseInt(h, 16))
+          .join('.'),
+      ),
+    )
   return (text) =>
     text
       .replaceAll(from.lab, to.lab)

@@ -83,7 +83,9 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
         expect(r.stderr).toContain(`lab ${lab} keeps its old topology`)
         unchanged(lab, was, when)
       }
-      console.log(`apply rollback: ${routing}: survived ${steps.length} injected faults (${every ? 'every step' : 'sampled'} of ${was.plan.actions.length})`)
+      console.log(
+        `apply rollback: ${routing}: survived ${steps.length} injected faults (${every ? 'every step' : 'sampled'} of ${was.plan.actions.length})`,
+      )
       // and the lab still takes the change
       expect(netlab(['apply', was.file], env).code).toBe(0)
       expect(labNetns(lab)).toContain(`netlab-${lab}.n2-p1`)
@@ -118,13 +120,21 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
     const cases: [string, string, RegExp][] = [
       ['routing: host-gw', 'routing: vxlan', /cluster\.routing cannot change on a running lab \(host-gw → vxlan\)/],
       ['podCIDR: 10.244.0.0/16', 'podCIDR: 10.245.0.0/16', /cluster\.podCIDR cannot change/],
-      ['- name: n1\n', '- name: n1\n    podCIDR: 10.244.9.0/24\n', /node n1's pod subnet cannot change on a running lab \(10\.244\.1\.0\/24 → 10\.244\.9\.0\/24\)/],
+      [
+        '- name: n1\n',
+        '- name: n1\n    podCIDR: 10.244.9.0/24\n',
+        /node n1's pod subnet cannot change on a running lab \(10\.244\.1\.0\/24 → 10\.244\.9\.0\/24\)/,
+      ],
     ]
     for (const [from, to, message] of cases) {
       expect(text).toContain(from)
       const file = join(stateDir, `${lab}-bad.yaml`)
       writeFileSync(file, text.replace(from, to))
-      const line = text.replace(from, to).split('\n').findIndex((l) => l.includes(to.trim().split('\n').at(-1)!)) + 1
+      const line =
+        text
+          .replace(from, to)
+          .split('\n')
+          .findIndex((l) => l.includes(to.trim().split('\n').at(-1)!)) + 1
       const r = netlab(['apply', file], env)
       expect(r.code, r.stderr).toBe(2)
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1)
