@@ -140,10 +140,11 @@ export function twinRewrite(from: LabModel, to: LabModel): (text: string) => str
     for (const p of n.pods) add(p.ip, pods.get(p.name)?.ip)
   }
   for (const e of from.external) add(e.ip, external.get(e.name)?.ip)
-  const address = (ip: string): string => {
+  /** `len`: the prefix written after it; a range wider than a node's subnet (the cluster's, which starts where the first node's may) is not the node's */
+  const address = (ip: string, len = 32): string => {
     const host = hosts.get(ip)
     if (host !== undefined) return host
-    const s = subnets.find(([cidr]) => inCidr(ip, cidr))
+    const s = subnets.find(([cidr]) => inCidr(ip, cidr) && len >= Number(cidr.split('/')[1]))
     return s ? quad(toInt(s[1].split('/')[0]) + toInt(ip) - toInt(s[0].split('/')[0])) : ip
   }
   const mac = (m: string) =>
@@ -160,5 +161,7 @@ export function twinRewrite(from: LabModel, to: LabModel): (text: string) => str
     text
       .replaceAll(from.lab, to.lab)
       .replace(/0a:58(?::[0-9a-f]{2}){4}/g, mac)
-      .replace(/(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])/g, address)
+      .replace(/(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(\/\d{1,2})?(?![\d.])/g, (_, ip: string, len?: string) =>
+        len ? `${address(ip, Number(len.slice(1)))}${len}` : address(ip),
+      )
 }
