@@ -103,7 +103,8 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
     const pauseFile = join(stateDir, `${lab}.paused`)
     const child = netlabSpawn(['apply', was.file], {...env, NETLAB_TEST_PAUSE_BEFORE: String(next.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
     const done = exited(child)
-    await waitFor(() => existsSync(pauseFile))
+    await waitFor(() => existsSync(pauseFile) || child.exitCode !== null)
+    if (!existsSync(pauseFile)) throw new Error(`apply ended before its pause: ${(await done).stderr}`)
     expect(labNetns(lab)).not.toContain(`netlab-${lab}.n0-p0`) // the removals ran
     child.kill('SIGINT')
     const {code, stderr} = await done
