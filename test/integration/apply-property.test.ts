@@ -1,7 +1,7 @@
 // `netlab apply` makes what a fresh `up` makes. A random topology (test/helpers/topologies.ts,
 // at most 4 nodes of at most 3 pods) is brought up, then changed by 2-3 applies, each of 1-2
 // random changes (a pod added to or removed from a node, a node added with 0-3 pods or removed
-// with its pods, an external host added or removed); after each apply the lab's kernel state,
+// with its pods, an external host or a VPC host added or removed); after each apply the lab's kernel state,
 // namespace by namespace (test/helpers/kernel-state.ts, the equivalence test's comparison), and
 // its saved model must be those of a twin lab brought up fresh from the same topology, once the
 // twin's name and the addresses it was given in another order are written as the lab's
@@ -34,6 +34,8 @@ const change = fc.record({
   pods: fc.integer({min: 0, max: MAX_PODS}),
   /** a new node or host on the second underlay segment, when there is one */
   second: fc.boolean(),
+  /** a new host a VM of the VPC (vpc: true, an underlay address; the first brings the VPC router), where the underlay has room */
+  vpc: fc.boolean(),
 })
 type Change = typeof change extends fc.Arbitrary<infer T> ? T : never
 const applies = fc.array(fc.array(change, {minLength: 1, maxLength: 2}), {minLength: 2, maxLength: 3})
@@ -94,6 +96,9 @@ function differences(mine: unknown[], fresh: unknown[]): string[] {
 const readModel = (stateDir: string, lab: string) =>
   (JSON.parse(readFileSync(join(stateDir, lab, 'state.json'), 'utf8')) as {model: LabModel}).model
 
+/** An underlay of /27 or wider: room for 4 nodes, their pods where they hold underlay addresses, the router and 3 VPC hosts. */
+const roomForVpc = (t: TopologyDoc) => [t.cluster.underlay].flat().every((u) => Number(u.split('/')[1]) <= 27)
+
 /**
  * Make `c` on `t` (in place), or the first of the next kinds that can be made (a lab keeps one
  * node; a node takes at most MAX_PODS pods): what it did, in words. `model`: the lab's, to name
@@ -132,8 +137,9 @@ function make(t: TopologyDoc, c: Change, model: LabModel, seq: string): string {
       return `- node ${n.name}`
     }
     if (kind === 'add-external' && external.length < MAX_EXTERNAL) {
-      external.push({name: seq, ...segment})
-      return `+ external ${seq}`
+      const vpc = c.vpc && roomForVpc(t) ? {vpc: true} : {}
+      external.push({name: seq, ...segment, ...vpc})
+      return `+ ${'vpc' in vpc ? 'VPC host' : 'external'} ${seq}`
     }
     if (kind === 'remove-external' && external.length > 0) {
       const [e] = external.splice(c.pick % external.length, 1)
@@ -179,6 +185,7 @@ describe.skipIf(!isRoot)('netlab apply makes what a fresh up of the new topology
         sameAsFresh(lab, t, what)
         const probe = netlab(['probe', lab], env)
         expect(probe.code, `${what}: probe:\n${probe.stdout}${probe.stderr}`).toBe(0)
+        console.log(`apply property: ${t.cluster.routing}, ${t.nodes.length} nodes: ${what}: as a fresh up; probe passed`)
       }
     } finally {
       destroyLab(lab, stateDir)
@@ -201,11 +208,16 @@ describe.skipIf(!isRoot)('netlab apply makes what a fresh up of the new topology
   }
 
   // What the random runs found once, kept: they may not draw it again.
-  const change = (kind: Change['kind'], pick = 0): Change => ({kind, pick, pods: 1, second: false})
+  const change = (kind: Change['kind'], pick = 0): Change => ({kind, pick, pods: 1, second: false, vpc: false})
   const cluster = (routing: string) => ({podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing})
   it("vxlan: a node that leaves takes its VTEP's forwarding entry off every other node (the fdb entry's undo once kept the old plan's phase, and never ran)", () => {
     const nodes = ['n0', 'n1', 'n2'].map((name) => ({name, pods: [`${name}-q0`]}))
     changed({name: 'apply', cluster: cluster('vxlan'), nodes}, [[change('remove-node', 1)], [change('add-node')]])
+  }, 60_000)
+  it('host-gw: the first VPC host brings the VPC router (and every node its route), the last takes it away', () => {
+    const nodes = ['n0', 'n1'].map((name) => ({name, pods: [`${name}-q0`]}))
+    const vpcHost = {...change('add-external'), vpc: true}
+    changed({name: 'apply', cluster: cluster('host-gw'), nodes}, [[vpcHost], [change('remove-external')]])
   }, 60_000)
   it("vpc-native: a node's bridge goes with its last pod and comes back with its first (it could not be taken back in place)", () => {
     const nodes = [
