@@ -49,35 +49,73 @@ function home(a: Action): string | null {
   return a.netns
 }
 
-/** Cable ends made from the root namespace (`ip link add name X netns A … peer name Y netns B`): A → X → the namespace whose deletion removes them. */
-type Ends = Map<string, Map<string, string>>
+/** The cable ends a root `ip link add` makes (`name X netns A … peer name Y netns B`): [A, X], [B, Y]. */
+function endsOf(a: Action): [string, string][] {
+  if (a.netns !== null || a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add') return []
+  const args = a.args
+  return args.flatMap((w, i): [string, string][] => {
+    const ns = w === 'name' ? args.indexOf('netns', i) : -1
+    return ns > 0 ? [[args[ns + 1], args[i + 1]]] : []
+  })
+}
 
-function cableEnds(plan: Plan): Ends {
-  const ends: Ends = new Map()
+/** Cable ends made from the root namespace: "A\0X" → the namespace whose deletion removes them. */
+function cableEnds(plan: Plan): Map<string, string> {
+  const ends = new Map<string, string>()
   for (const a of plan.actions) {
-    if (a.netns !== null || a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add' || a.undo.kind !== 'netns') continue
-    const [args, owner] = [a.args, a.undo.netns]
-    args.forEach((w, i) => {
-      if (w !== 'name') return
-      const ns = args.indexOf('netns', i)
-      if (ns < 0) return
-      if (!ends.has(args[ns + 1])) ends.set(args[ns + 1], new Map())
-      ends.get(args[ns + 1])!.set(args[i + 1], owner)
-    })
+    if (a.undo.kind !== 'netns') continue
+    for (const [ns, dev] of endsOf(a)) ends.set(`${ns}\0${dev}`, a.undo.netns)
   }
   return ends
 }
 
+/** Deleting a cable end (and with it the whole cable) in the namespace that holds it. */
+const unplug = ([netns, dev]: [string, string]): Command => ({tool: 'ip', netns, args: ['link', 'del', dev]})
+
+/** The words of an action that may name a device: its arguments, or a sysctl key's parts. */
+const deviceWords = (a: Action): string[] => (a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args)
+
 /** The namespace whose deletion takes the device an action in a staying namespace is about (a node's end of a pod's cable), if any. */
-function deviceOwner(a: Action, ends: Ends): string | undefined {
-  const here = a.netns === null ? undefined : ends.get(a.netns)
-  if (!here) return undefined
-  const words = a.tool === 'sysctl' ? a.args[0].split('=')[0].split('.') : a.args
-  for (const w of words) {
-    const owner = here.get(w)
+function deviceOwner(a: Action, ends: Map<string, string>): string | undefined {
+  if (a.netns === null) return undefined
+  for (const w of deviceWords(a)) {
+    const owner = ends.get(`${a.netns}\0${w}`)
     if (owner !== undefined && owner !== a.netns) return owner
   }
   return undefined
+}
+
+/**
+ * The device an `ip link add` makes in a namespace ("netns\0name"), if the action is one: inside
+ * it, or from the root namespace straight into it (a bridge; not a cable, whose ends go with
+ * their namespaces).
+ */
+function linkMade(a: Action): string | undefined {
+  if (a.tool !== 'ip' || a.args[0] !== 'link' || a.args[1] !== 'add') return undefined
+  const into = a.args.indexOf('netns')
+  const netns = a.netns ?? (into > 0 && !a.args.includes('peer') ? a.args[into + 1] : null)
+  return netns === null ? undefined : `${netns}\0${a.args[2] === 'name' ? a.args[3] : a.args[2]}`
+}
+
+/**
+ * Of `actions` (in a namespace that stays), those about a device that one of them makes (its
+ * address, its state, its settings: the bridge a node has only while it has pods): they come and
+ * go with the device, which is made or deleted as one.
+ */
+function withDevices(actions: Action[]): Map<Action, string> {
+  const made = new Set(actions.map(linkMade).filter((d) => d !== undefined))
+  const out = new Map<Action, string>()
+  for (const a of actions) {
+    const dev =
+      linkMade(a) ??
+      (a.netns === null
+        ? undefined
+        : deviceWords(a)
+            .map((w) => `${a.netns}\0${w}`)
+            .find((d) => made.has(d)))
+    if (dev !== undefined) out.set(a, dev)
+  }
+  return out
 }
 
 /** What `after` has that `before` had under the same name but made differently (a pod moved to another node, an external host given another address): deleted and made again. */
@@ -102,8 +140,8 @@ interface Sides {
   /** namespaces that leave (or are made again) and that come (or are made again) */
   gone: Set<string>
   fresh: Set<string>
-  oldEnds: Ends
-  newEnds: Ends
+  oldEnds: Map<string, string>
+  newEnds: Map<string, string>
 }
 
 function sides(before: LabModel, after: LabModel, owner: string | undefined): Sides {
@@ -118,7 +156,7 @@ function sides(before: LabModel, after: LabModel, owner: string | undefined): Si
 }
 
 /** Which namespace an action of a plan goes with when namespaces come or go: its own, or the one that owns the device it is about. */
-function unitOf(a: Action, ends: Ends, moving: Set<string>): string | undefined {
+function unitOf(a: Action, ends: Map<string, string>, moving: Set<string>): string | undefined {
   const h = home(a)
   if (h !== null && moving.has(h)) return h
   const d = deviceOwner(a, ends)
@@ -134,7 +172,7 @@ const cannot = (a: Action) =>
 function inverseOf(a: Action): Command[] {
   const inv = driver(a.tool).inverse?.(a)
   if (!inv) throw cannot(a)
-  return inv
+  return inv.map(command) // the commands alone: nothing of the action (its id, its phase) comes along
 }
 
 /** Per staying namespace: its table-writing actions in a plan, in order. */
@@ -142,7 +180,10 @@ function tablesBy(plan: Plan, tool: (t: string) => boolean, moving: Set<string>)
   const out = new Map<string, Action[]>()
   for (const a of plan.actions) {
     if (a.netns === null || !tool(a.tool) || moving.has(a.netns)) continue
-    out.set(a.netns, [...(out.get(a.netns) ?? []), a])
+    out
+      .set(a.netns, out.get(a.netns) ?? [])
+      .get(a.netns)!
+      .push(a)
   }
   return out
 }
@@ -165,6 +206,19 @@ export function compileApply(before: LabModel, after: LabModel, opts: {owner?: s
   return {plan: b.build(), changes: changesOf(before, after), full: newPlan}
 }
 
+/** A leaving namespace's actions that build it again: it, and what deleting it undoes. */
+/** How a leaving namespace is named in the change's words: the first part of its creation's why ("pod a (on node-0)"). */
+const memberOf = (acts: Action[], ns: string) => acts.find((a) => a.creates)?.why.split(';')[0] ?? ns
+
+const rebuildOf = (acts: Action[]) => acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
+
+/** A leaving namespace's cable ends in namespaces that stay (a fabric port, a node's end of a pod's cable): deleted first. */
+function unplugsOf(ns: string, s: Sides): Command[] {
+  return [...s.oldEnds]
+    .filter(([end, owner]) => owner === ns && !s.gone.has(end.split('\0')[0]))
+    .map(([end]) => unplug(end.split('\0') as [string, string]))
+}
+
 /** Everything that leaves: actions of staying namespaces taken back, then each leaving namespace (its CNI DELs, then itself). */
 function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: string) => boolean): void {
   const {oldPlan, gone, oldEnds} = s
@@ -179,7 +233,35 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
         .push(a)
     else if (!newKeys.has(keyOf(a)) && !(a.netns !== null && isTable(a.tool))) takeBack.push(a)
   }
-  if (takeBack.length > 0) {
+  if (takeBack.length === 0 && units.size === 0) return
+  // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
+  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
+  const unplugs = new Map(order.map((ns) => [ns, unplugsOf(ns, s)]))
+  if ([...unplugs.values()].some((u) => u.length > 0)) {
+    b.phase({
+      id: 'apply-unplug',
+      title: 'Unplug what leaves the lab',
+      why:
+        "Each pod, node or host that leaves is first unplugged: its cable's end on a node or the " +
+        'fabric, which stays, is deleted at once. Left to the deletion of its namespace, it would ' +
+        'linger a moment (the kernel cleans a deleted namespace up in the background), and a cable ' +
+        'of the same name made again would find it there.',
+      scope: 'lab',
+    })
+    for (const ns of order) {
+      const acts = units.get(ns)!
+      const creator = acts.find((a) => a.creates)
+      // undone by building the namespace again as the old plan did, once it is gone (deleted here if it is not yet)
+      const remake = [...unplugs.get(ns)!.slice(1), ...(creator?.undo.kind === 'commands' ? creator.undo.commands : []), ...rebuildOf(acts)]
+      unplugs
+        .get(ns)!
+        .forEach((c, i) => b.change(c, `${memberOf(acts, ns)} leaves the lab: first its cable's end in ${c.netns}`, i === 0 ? remake : []))
+    }
+  }
+  const devices = withDevices(takeBack)
+  const back = (a: Action) => (a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a))
+  const unroute = takeBack.filter((x) => !devices.has(x)).reverse()
+  if (unroute.length > 0) {
     b.phase({
       id: 'apply-unroute',
       title: 'Take back what pointed at what leaves',
@@ -189,17 +271,13 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
         'route, a VPC route table losing its entry, a VXLAN peer forgotten.',
       scope: 'lab',
     })
-    for (const a of takeBack.reverse()) {
-      const back = a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a)
-      back.forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
-    }
+    for (const a of unroute) back(a).forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? [command(a)] : []))
   }
-  // last made, first deleted: pods before their node
-  const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
+  // each leaving namespace's own undo steps (CNI DELs): a phase of their own, so they all end before any namespace goes
   const dels = order.flatMap((ns) =>
     units
       .get(ns)!
-      .filter((a) => !a.creates && a.undo.kind === 'commands')
+      .filter((a) => a.undo.kind === 'commands' && !a.creates)
       .reverse(),
   )
   if (dels.length > 0) {
@@ -214,42 +292,55 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     })
     for (const a of dels) if (a.undo.kind === 'commands') a.undo.commands.forEach((c) => b.change(c, `no longer: ${a.why}`, [command(a)]))
   }
-  if (order.length === 0) return
+  const made = [...devices.keys()].filter((x) => linkMade(x) !== undefined).reverse()
+  if (order.length === 0 && made.length === 0) return
   b.phase({
     id: 'apply-delete',
     title: 'Delete the namespaces that leave',
     why:
       'Each pod, node or host that leaves goes with its namespace, and its namespace takes with it ' +
-      'every interface inside it and the other end of each of its cables.',
+      'every interface inside it. A device a staying node had only for what left (its bridge, ' +
+      'once its last pod is gone) is deleted too.',
     scope: 'lab',
   })
   for (const ns of order) {
     const acts = units.get(ns)!
     const creator = acts.find((a) => a.creates)
     if (!creator || creator.undo.kind !== 'commands') continue
-    // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo)
-    const rebuild = acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
+    // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo); unplugged: by the unplugging's undo
+    const rebuild = unplugs.get(ns)!.length > 0 ? [] : rebuildOf(acts)
     for (const c of creator.undo.commands)
-      b.change(c, `${creator.why.split(';')[0]} leaves the lab: its namespace goes, with everything in it`, rebuild)
+      b.change(c, `${memberOf(acts, ns)} leaves the lab: its namespace goes, with everything in it`, rebuild)
+  }
+  // deleted whole after what was cabled to it; undone by making it again as before
+  for (const a of made) {
+    const remake = [...devices].filter(([, d]) => d === linkMade(a)).map(([x]) => command(x))
+    back(a).forEach((c, i) => b.change(c, `no longer: ${a.why}`, i === 0 ? remake : []))
   }
 }
 
 /** Everything new, in the new plan's phases and words. */
 function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: string) => boolean): void {
   const {newPlan, fresh, newEnds} = s
+  const added = newPlan.actions
+    .map((a) => [a, unitOf(a, newEnds, fresh)] as const)
+    .filter(([a, unit]) => unit !== undefined || !(oldKeys.has(keyOf(a)) || (a.netns !== null && isTable(a.tool))))
+  // in a namespace that stays, what is about a device made here (a node's first pod: its bridge) goes with it
+  const devices = withDevices(added.filter(([, unit]) => unit === undefined).map(([a]) => a))
   let phase: string | undefined
-  for (const a of newPlan.actions) {
-    const unit = unitOf(a, newEnds, fresh)
-    if (unit === undefined && (oldKeys.has(keyOf(a)) || (a.netns !== null && isTable(a.tool)))) continue
+  for (const [a, unit] of added) {
     if (a.phase !== phase) {
       b.phase(newPlan.phases.find((p) => p.id === a.phase)!)
       phase = a.phase
     }
     if (a.creates) b.createNetns(a.creates, a.why)
-    else if (a.undo.kind === 'commands' || (a.undo.kind === 'netns' && fresh.has(a.undo.netns)))
-      b.copy(command(a), a.why, a.undo, a.undoFailed)
-    else if (unit !== undefined)
-      b.change(command(a), a.why, []) // about a cable end of a new namespace: it goes with it
+    else if (a.undo.kind === 'commands' || (a.undo.kind === 'netns' && fresh.has(a.undo.netns))) {
+      // a new cable to a namespace that stays is undone by deleting it there, at once (see removals)
+      const staying = endsOf(a).filter(([ns]) => !fresh.has(ns))
+      const undo = staying.length > 0 && a.undo.kind === 'netns' ? {kind: 'commands' as const, commands: staying.map(unplug)} : a.undo
+      b.copy(command(a), a.why, undo, a.undoFailed)
+    } else if (unit !== undefined || (devices.has(a) && linkMade(a) === undefined))
+      b.change(command(a), a.why, []) // about a cable end of a new namespace, or a new device: it goes with it
     else b.change(command(a), a.why, inverseOf(a))
   }
 }

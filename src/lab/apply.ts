@@ -28,6 +28,7 @@ import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
 import {settleSpeakers, stopLeavingSpeakers} from './bird.js'
+import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
 import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
 import {netlabCmd} from '../core/invocation.js'
@@ -161,6 +162,7 @@ async function run({state, model, plan, full}: Planned, text: string, file: stri
       journalFile: files.applyJournal(lab),
       forget,
       madeHere: true,
+      pause: testHooks().pause,
       ...(bgp ? {finish: (signal: AbortSignal) => settleSpeakers(model, signal)} : {}),
     })
   } catch (error) {

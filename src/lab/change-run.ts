@@ -30,13 +30,15 @@ export interface ChangeRun {
   madeHere?: boolean
   /** what completes the change once its plan ran (apply: BGP speakers started and converged); a failure undoes the plan too */
   finish?(signal: AbortSignal): Promise<void>
+  /** test-only: pause before a step, as `up` does (NETLAB_TEST_PAUSE_BEFORE, docs/safety.md) */
+  pause?: {beforeAction: number; file: string}
 }
 
 /** Run a change plan on a lab that is up; on any failure or signal, undo what ran and say so. */
 export async function runChange(
   plan: Plan,
   journal: Journal,
-  {verb, keeps, journalFile, forget, madeHere, finish}: ChangeRun,
+  {verb, keeps, journalFile, forget, madeHere, finish, pause}: ChangeRun,
 ): Promise<void> {
   const abort = new AbortController()
   let rollingBack = false
@@ -54,6 +56,7 @@ export async function runChange(
       workDir: labDir(plan.lab),
       signal: abort.signal,
       faultAt: faultAt(),
+      pause,
     })
     try {
       for (const stage of executor.stages) await executor.runStage(stage)

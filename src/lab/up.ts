@@ -46,8 +46,8 @@ export interface UpResult {
   ms: number
 }
 
-/** Test-only hooks, read from the environment (documented in docs/safety.md). */
-function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: string}} {
+/** Test-only hooks, read from the environment (documented in docs/safety.md); netlab apply takes its pause too. */
+export function testHooks(): {faultAt?: number; pause?: {beforeAction: number; file: string}} {
   const fault = process.env.NETLAB_TEST_FAULT_AT
   const pauseAt = process.env.NETLAB_TEST_PAUSE_BEFORE
   const pauseFile = process.env.NETLAB_TEST_PAUSE_FILE

@@ -26,7 +26,8 @@ export const bridge: ToolDriver = {
   // fdb append → fdb del (the entry is its MAC, device and destination); a port's flag on → off
   inverse: (c) => {
     const [obj, verb, mac, ...rest] = c.args
-    const undo = (args: string[]) => [{tool: 'bridge', netns: c.netns, args}]
+    // a new command (not the action spread: its id and phase would come along)
+    const undo = (args: string[]) => [{tool: c.tool, netns: c.netns, args}]
     if (obj === 'fdb' && (verb === 'append' || verb === 'add')) return undo(['fdb', 'del', mac, ...rest])
     if (obj === 'link' && verb === 'set' && c.args.at(-1) === 'on') return undo([...c.args.slice(0, -1), 'off'])
     return undefined

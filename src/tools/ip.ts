@@ -167,6 +167,10 @@ function ipConfined(args: string[]): string | undefined {
 function ipInverse(c: Command): Command[] | undefined {
   const [obj, verb, ...rest] = c.args
   const undo = (args: string[]) => [{tool: 'ip', netns: c.netns, args}]
+  // a device made from the root namespace straight into another (a bridge): deleted there
+  const into = rest.indexOf('netns')
+  if (c.netns === null && obj === 'link' && verb === 'add' && into > 0 && !rest.includes('peer'))
+    return [{tool: 'ip', netns: rest[into + 1], args: ['link', 'del', rest[0] === 'name' ? rest[1] : rest[0]]}]
   if (c.netns === null) return undefined
   if ((obj === 'route' || obj === 'addr') && verb === 'add') return undo([obj, 'del', ...rest])
   if (obj === 'neigh' && (verb === 'add' || verb === 'replace')) {

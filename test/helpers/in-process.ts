@@ -4,6 +4,7 @@
 // and error text the CLI would print, from the CLI's own describeError. Use it where a test starts
 // the same command many times; keep a real CLI run beside it for the CLI path itself.
 import {describeError} from '../../src/cli/base.js'
+import {applyTopology} from '../../src/lab/apply.js'
 import {up} from '../../src/lab/up.js'
 
 export interface InProcessResult {
@@ -26,13 +27,19 @@ async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Pro
   }
 }
 
-/** `netlab up FILE -q` with `env`, in this process. */
-export async function upInProcess(file: string, env: Record<string, string>): Promise<InProcessResult> {
+/** `f` with `env` set: its exit code and what the CLI would print for its error. */
+async function inProcess(env: Record<string, string>, f: () => Promise<unknown>): Promise<InProcessResult> {
   try {
-    await withEnv(env, () => up(file, {progress: 'silent'}))
+    await withEnv(env, f)
     return {code: 0, stderr: ''}
   } catch (error) {
     const {json, text} = describeError(error as Error)
     return {code: json.error.exitCode, stderr: `${text}\n`}
   }
 }
+
+/** `netlab up FILE -q` with `env`, in this process. */
+export const upInProcess = (file: string, env: Record<string, string>) => inProcess(env, () => up(file, {progress: 'silent'}))
+
+/** `netlab apply FILE` with `env`, in this process. */
+export const applyInProcess = (file: string, env: Record<string, string>) => inProcess(env, () => applyTopology({file}))

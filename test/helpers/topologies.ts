@@ -256,10 +256,10 @@ export const propertySeed = (fallback: number): number =>
  * Check a property of topologies; on failure, throw with the seed and the smallest failing
  * topology as YAML (save it and run `netlab up` on it to replay).
  */
-export async function checkTopologies(
-  arb: fc.Arbitrary<TopologyDoc>,
-  predicate: (t: TopologyDoc) => void | Promise<void>,
-  params: fc.Parameters<[TopologyDoc]>,
+export async function checkTopologies<T = TopologyDoc>(
+  arb: fc.Arbitrary<T>,
+  predicate: (t: T) => void | Promise<void>,
+  params: fc.Parameters<[T]>,
 ): Promise<void> {
   const details = await fc.check(
     fc.asyncProperty(arb, async (t) => void (await predicate(t))),
@@ -270,7 +270,7 @@ export async function checkTopologies(
     const why = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
     throw new Error(
       `property failed after ${details.numRuns} run(s), ${details.numShrinks} shrink(s); seed ${details.seed}, path "${details.counterexamplePath}"` +
-        `${details.interrupted ? ' (shrinking was cut short by the time limit)' : ''}\n${why}\n\nthe topology, shrunk:\n---\n${toYaml(t)}---`,
+        `${details.interrupted ? ' (shrinking was cut short by the time limit)' : ''}\n${why}\n\nthe topology, shrunk:\n---\n${stringify(t)}---`,
     )
   }
   if (details.interrupted)

@@ -72,9 +72,14 @@ describe('netlab apply: the change plan', () => {
     const r = compileApply(before, next(before, topo('host-gw', {'node-0': ['a', 'c'], 'node-1': ['b']})))
     expect(r.changes).toEqual(['+ pod c on node-0 (10.244.0.3)'])
     const outside = r.plan.actions.filter((a) => a.netns !== 'netlab-lab.c' && a.undo.kind === 'commands' && !a.creates)
-    expect(outside.map((a) => a.args.join(' '))).toEqual(['link set veth-c master cni0 up'])
-    // the node's line goes with the pod's cable: nothing to undo on the node itself
-    expect(outside[0].undo).toEqual({kind: 'commands', commands: []})
+    expect(outside.map((a) => a.args.slice(0, 3).join(' '))).toEqual(['link add name', 'link set veth-c'])
+    // its cable is undone by deleting the node's end at once (the kernel would clean the pod's namespace up in the background)
+    expect(outside[0].undo).toEqual({
+      kind: 'commands',
+      commands: [{tool: 'ip', netns: 'netlab-lab.node-0', args: ['link', 'del', 'veth-c']}],
+    })
+    // the node's line goes with the pod's cable: nothing more to undo on the node itself
+    expect(outside[1].undo).toEqual({kind: 'commands', commands: []})
     expect(r.plan.actions.every((a) => a.netns === null || a.netns === 'netlab-lab.c' || a.netns === 'netlab-lab.node-0')).toBe(true)
   })
 
@@ -86,11 +91,13 @@ describe('netlab apply: the change plan', () => {
       'netlab-lab.node-1: ip route del 10.244.2.0/24 via 192.168.50.12 dev eth0',
     ])
     expect(lines(r.plan, 'apply-delete')).toEqual(['-: ip netns del netlab-lab.c', '-: ip netns del netlab-lab.node-2'])
-    const del = r.plan.actions.find((a) => a.args.join(' ') === 'netns del netlab-lab.node-2')!
-    const rebuild = del.undo.kind === 'commands' ? del.undo.commands : []
-    expect(rebuild[0].args).toEqual(['netns', 'add', 'netlab-lab.node-2'])
-    // the fabric's end of its cable goes with it, and comes back with it
-    expect(rebuild.some((c) => c.netns === 'netlab-lab.fabric' && c.args.join(' ') === 'link set node-2 master br0 up')).toBe(true)
+    // first unplugged: the fabric's end of its cable, whose undo builds node-2 again as the old plan did
+    // (pod c's cable is not unplugged: both its ends go, with node-2 and with c)
+    expect(lines(r.plan, 'apply-unplug')).toEqual(['netlab-lab.fabric: ip link del node-2'])
+    const unplug = r.plan.actions.find((a) => a.args.join(' ') === 'link del node-2')!
+    const rebuild = unplug.undo.kind === 'commands' ? unplug.undo.commands.map((c) => `${c.netns ?? '-'}: ${c.args.join(' ')}`) : []
+    expect(rebuild.slice(0, 2)).toEqual(['-: netns del netlab-lab.node-2', '-: netns add netlab-lab.node-2'])
+    expect(rebuild).toContain('netlab-lab.fabric: link set node-2 master br0 up')
     const undoRoute = r.plan.actions.find((a) => a.phase === 'apply-unroute')!.undo
     expect(undoRoute.kind === 'commands' && undoRoute.commands[0].args.slice(0, 2)).toEqual(['route', 'add'])
   })
