@@ -69,7 +69,7 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
       const lab = track(uniqueLab('apply-rb'))
       const was = prepare(lab, routing)
       const phases = new Set(was.plan.actions.map((a) => a.phase))
-      expect(phases.has('apply-remove'), [...phases].join(' ')).toBe(true)
+      expect(phases.has('apply-delete'), [...phases].join(' ')).toBe(true)
       expect(phases.size).toBeGreaterThan(3) // and the phases that add the node, its pods and the routes to them
       const steps = every ? was.plan.actions : sample(was.plan)
       const middle = steps[Math.floor(steps.length / 2)]
@@ -98,7 +98,7 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
   it('SIGINT half-way through an apply (a pod deleted, the new node not yet made) rolls it back: exit 130', async () => {
     const lab = track(uniqueLab('apply-int'))
     const was = prepare(lab, 'host-gw')
-    const removal = was.plan.actions.filter((a) => a.phase === 'apply-remove')
+    const removal = was.plan.actions.filter((a) => a.phase.startsWith('apply-'))
     const next = was.plan.actions[removal.at(-1)!.id + 1]
     const pauseFile = join(stateDir, `${lab}.paused`)
     const child = netlabSpawn(['apply', was.file], {...env, NETLAB_TEST_PAUSE_BEFORE: String(next.id), NETLAB_TEST_PAUSE_FILE: pauseFile})
