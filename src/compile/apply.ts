@@ -157,10 +157,11 @@ function sides(before: LabModel, after: LabModel, owner: string | undefined): Si
 
 /** Which namespace an action of a plan goes with when namespaces come or go: its own, or the one that owns the device it is about. */
 function unitOf(a: Action, ends: Map<string, string>, moving: Set<string>): string | undefined {
-  const h = home(a)
-  if (h !== null && moving.has(h)) return h
+  // the device's owner first: a node's line about its pod's cable is built again with the pod, once the cable is there
   const d = deviceOwner(a, ends)
-  return d !== undefined && moving.has(d) ? d : undefined
+  if (d !== undefined && moving.has(d)) return d
+  const h = home(a)
+  return h !== null && moving.has(h) ? h : undefined
 }
 
 const cannot = (a: Action) =>
@@ -237,27 +238,6 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   // last made, first deleted: pods before their node; each namespace's own undo steps (CNI DELs) before it
   const order = [...units.keys()].sort((x, y) => units.get(y)![0].id - units.get(x)![0].id)
   const unplugs = new Map(order.map((ns) => [ns, unplugsOf(ns, s)]))
-  if ([...unplugs.values()].some((u) => u.length > 0)) {
-    b.phase({
-      id: 'apply-unplug',
-      title: 'Unplug what leaves the lab',
-      why:
-        "Each pod, node or host that leaves is first unplugged: its cable's end on a node or the " +
-        'fabric, which stays, is deleted at once. Left to the deletion of its namespace, it would ' +
-        'linger a moment (the kernel cleans a deleted namespace up in the background), and a cable ' +
-        'of the same name made again would find it there.',
-      scope: 'lab',
-    })
-    for (const ns of order) {
-      const acts = units.get(ns)!
-      const creator = acts.find((a) => a.creates)
-      // undone by building the namespace again as the old plan did, once it is gone (deleted here if it is not yet)
-      const remake = [...unplugs.get(ns)!.slice(1), ...(creator?.undo.kind === 'commands' ? creator.undo.commands : []), ...rebuildOf(acts)]
-      unplugs
-        .get(ns)!
-        .forEach((c, i) => b.change(c, `${memberOf(acts, ns)} leaves the lab: first its cable's end in ${c.netns}`, i === 0 ? remake : []))
-    }
-  }
   const devices = withDevices(takeBack)
   const back = (a: Action) => (a.undo.kind === 'commands' ? a.undo.commands : inverseOf(a))
   const unroute = takeBack.filter((x) => !devices.has(x)).reverse()
@@ -294,6 +274,35 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
   }
   const made = [...devices.keys()].filter((x) => linkMade(x) !== undefined).reverse()
   if (order.length === 0 && made.length === 0) return
+  // The first step that takes a namespace away carries the undo of them all: each leaving
+  // namespace deleted if it is still there and built again as the old plan built it, first
+  // made first (a node before its pods, whose cables plug into it). It is undone even if it
+  // failed itself: the steps of one phase run side by side, another may have run.
+  const deletion = (ns: string) => {
+    const creator = units.get(ns)!.find((a) => a.creates)
+    return creator?.undo.kind === 'commands' ? creator.undo.commands : []
+  }
+  // (unplugged first: the old cable's end in a staying namespace would linger and block the new one)
+  const remake = [...order].reverse().flatMap((ns) => [...unplugs.get(ns)!, ...deletion(ns), ...rebuildOf(units.get(ns)!)])
+  let first = true
+  const step = (c: Command, why: string) => {
+    b.copy(c, why, {kind: 'commands', commands: first ? remake : []}, first)
+    first = false
+  }
+  if ([...unplugs.values()].some((u) => u.length > 0)) {
+    b.phase({
+      id: 'apply-unplug',
+      title: 'Unplug what leaves the lab',
+      why:
+        "Each pod, node or host that leaves is first unplugged: its cable's end on a node or the " +
+        'fabric, which stays, is deleted at once. Left to the deletion of its namespace, it would ' +
+        'linger a moment (the kernel cleans a deleted namespace up in the background), and a cable ' +
+        'of the same name made again would find it there.',
+      scope: 'lab',
+    })
+    for (const ns of order)
+      for (const c of unplugs.get(ns)!) step(c, `${memberOf(units.get(ns)!, ns)} leaves the lab: first its cable's end in ${c.netns}`)
+  }
   b.phase({
     id: 'apply-delete',
     title: 'Delete the namespaces that leave',
@@ -304,13 +313,10 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
     scope: 'lab',
   })
   for (const ns of order) {
-    const acts = units.get(ns)!
-    const creator = acts.find((a) => a.creates)
-    if (!creator || creator.undo.kind !== 'commands') continue
-    // undone by building it again as the old plan did (its CNI ADDs are the DELs' undo); unplugged: by the unplugging's undo
-    const rebuild = unplugs.get(ns)!.length > 0 ? [] : rebuildOf(acts)
+    const creator = units.get(ns)!.find((a) => a.creates)
+    if (creator?.undo.kind !== 'commands') continue
     for (const c of creator.undo.commands)
-      b.change(c, `${memberOf(acts, ns)} leaves the lab: its namespace goes, with everything in it`, rebuild)
+      step(c, `${memberOf(units.get(ns)!, ns)} leaves the lab: its namespace goes, with everything in it`)
   }
   // deleted whole after what was cabled to it; undone by making it again as before
   for (const a of made) {

@@ -27,11 +27,14 @@ function sample(plan: PlanJson): PlanJson['actions'] {
   return plan.actions.filter((a, i, all) => all[i - 1]?.phase !== a.phase || i === all.length - 1 || peer(a))
 }
 
-/** Two nodes of two pods and an external host; `after`: n0-p0 gone, node n2 with two pods come. */
-function topology(lab: string, routing: string, after: boolean): Record<string, unknown> {
+/**
+ * Two nodes of two pods and an external host; `after`: n0-p0 gone (or, `nodeLeaves`, node n1 and
+ * its pods gone), node n2 with two pods come.
+ */
+function topology(lab: string, routing: string, after: boolean, nodeLeaves = false): Record<string, unknown> {
   const nodes = [
-    {name: 'n0', pods: after ? ['n0-p1'] : ['n0-p0', 'n0-p1']},
-    {name: 'n1', pods: ['n1-p0', 'n1-p1']},
+    {name: 'n0', pods: after && !nodeLeaves ? ['n0-p1'] : ['n0-p0', 'n0-p1']},
+    ...(after && nodeLeaves ? [] : [{name: 'n1', pods: ['n1-p0', 'n1-p1']}]),
     ...(after ? [{name: 'n2', pods: ['n2-p0', 'n2-p1']}] : []),
   ]
   const cluster = {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing}
@@ -43,10 +46,10 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
   const stateFile = (lab: string) => join(stateDir, lab, 'state.json')
 
   /** Bring `lab` up from `before` and write `after` beside it: the lab as it is, and the apply's plan. */
-  function prepare(lab: string, routing: string) {
+  function prepare(lab: string, routing: string, nodeLeaves = false) {
     expect(netlab(['up', writeTopology(stateDir, topology(lab, routing, false)), '-q'], env).code).toBe(0)
     const file = join(stateDir, `${lab}-after.yaml`)
-    writeFileSync(file, stringify(topology(lab, routing, true)))
+    writeFileSync(file, stringify(topology(lab, routing, true, nodeLeaves)))
     const dry = netlab(['apply', file, '--dry-run', '--json'], env)
     expect(dry.code, dry.stderr).toBe(0)
     const plan = (JSON.parse(dry.stdout) as {plan: PlanJson}).plan
@@ -62,12 +65,14 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
     expect(rootSnapshot(), `root namespace after ${when}`).toBe(was.root)
   }
 
-  // host-gw at every step; vxlan (~1.5 s a fault) at a sample: see sample()
+  // host-gw at every step; vxlan (~1.5 s a fault) at a sample (see sample()), with a node that
+  // leaves: its pods' namespaces are built again after it, whose cables plug into it
   for (const routing of ['host-gw', 'vxlan']) {
     const every = routing === 'host-gw'
-    it(`${routing}: a fault at ${every ? 'each step' : 'a sample of steps'} of an apply that removes a pod and adds a node with pods is rolled back completely`, async () => {
+    const leaves = every ? 'a pod' : 'a node with its pods'
+    it(`${routing}: a fault at ${every ? 'each step' : 'a sample of steps'} of an apply that removes ${leaves} and adds a node with pods is rolled back completely`, async () => {
       const lab = track(uniqueLab('apply-rb'))
-      const was = prepare(lab, routing)
+      const was = prepare(lab, routing, !every)
       const phases = new Set(was.plan.actions.map((a) => a.phase))
       expect(phases.has('apply-delete'), [...phases].join(' ')).toBe(true)
       expect(phases.size).toBeGreaterThan(3) // and the phases that add the node, its pods and the routes to them
@@ -89,7 +94,7 @@ describe.skipIf(!isRoot)('netlab apply: rollback', () => {
       // and the lab still takes the change
       expect(netlab(['apply', was.file], env).code).toBe(0)
       expect(labNetns(lab)).toContain(`netlab-${lab}.n2-p1`)
-      expect(labNetns(lab)).not.toContain(`netlab-${lab}.n0-p0`)
+      expect(labNetns(lab)).not.toContain(`netlab-${lab}.${every ? 'n0-p0' : 'n1-p0'}`)
       const probe = netlab(['probe', lab], env)
       expect(probe.code, probe.stdout).toBe(0)
     }, 300_000)

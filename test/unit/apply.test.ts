@@ -96,7 +96,16 @@ describe('netlab apply: the change plan', () => {
     expect(lines(r.plan, 'apply-unplug')).toEqual(['netlab-lab.fabric: ip link del node-2'])
     const unplug = r.plan.actions.find((a) => a.args.join(' ') === 'link del node-2')!
     const rebuild = unplug.undo.kind === 'commands' ? unplug.undo.commands.map((c) => `${c.netns ?? '-'}: ${c.args.join(' ')}`) : []
-    expect(rebuild.slice(0, 2)).toEqual(['-: netns del netlab-lab.node-2', '-: netns add netlab-lab.node-2'])
+    expect(rebuild.slice(0, 3)).toEqual([
+      'netlab-lab.fabric: link del node-2',
+      '-: netns del netlab-lab.node-2',
+      '-: netns add netlab-lab.node-2',
+    ])
+    // its pod after it: the pod's cable plugs into the node
+    expect(rebuild.indexOf('-: netns add netlab-lab.c')).toBeGreaterThan(rebuild.indexOf('-: netns add netlab-lab.node-2'))
+    expect(rebuild.indexOf('netlab-lab.node-2: link set veth-c master cni0 up')).toBeGreaterThan(
+      rebuild.indexOf('-: netns add netlab-lab.c'),
+    )
     expect(rebuild).toContain('netlab-lab.fabric: link set node-2 master br0 up')
     const undoRoute = r.plan.actions.find((a) => a.phase === 'apply-unroute')!.undo
     expect(undoRoute.kind === 'commands' && undoRoute.commands[0].args.slice(0, 2)).toEqual(['route', 'add'])
