@@ -23,8 +23,8 @@ export function parseSize(s: string): Size {
   if (!m) throw new Error(`bad size "${s}": use "three" or NODESxPODS, e.g. 50x10`)
   const nodes = Number(m[1])
   const pods = Number(m[2])
-  if (nodes < 1 || nodes > 200 || pods < 0 || pods > 250)
-    throw new Error(`bad size "${s}": 1..200 nodes, 0..250 pods per node (the underlay is a /24)`)
+  if (nodes < 1 || nodes > 1000 || pods < 0 || pods > 250)
+    throw new Error(`bad size "${s}": 1..1000 nodes, 0..250 pods per node (a node's pod subnet is a /24)`)
   return {label: `${nodes}x${pods}`, nodes, pods}
 }
 
@@ -33,12 +33,18 @@ export function parseSize(s: string): Size {
  * pod range, and needs an underlay that holds every node and pod: a /20 (4,094 addresses).
  */
 const UNDERLAY_FOR_PODS = '192.168.48.0/20'
+/** nodes a /24 underlay holds with room for the external host and a router */
+const LARGE_NODES = 250
 
 /** The default cluster settings (as in topologies/fifty-node.yaml), with `routing` picked by the benchmark. */
 export function gridTopology(lab: string, nodes: number, pods: number, mode: RoutingMode): Record<string, unknown> {
+  // more nodes than a /24 underlay and a /16 of /24 pod subnets hold: larger ranges (the smaller sizes keep theirs, so their rows compare with earlier runs)
+  const wide = nodes > LARGE_NODES
   const cluster = routingMode(mode).podsInUnderlay
     ? {underlay: UNDERLAY_FOR_PODS, routing: mode, ipMasq: true}
-    : {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: mode, ipMasq: true}
+    : wide
+      ? {podCIDR: '10.0.0.0/8', nodeSubnetSize: 24, underlay: '192.168.0.0/16', routing: mode, ipMasq: true}
+      : {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: mode, ipMasq: true}
   return {
     name: lab,
     cluster,

@@ -282,7 +282,7 @@ export function stuckMessage(lab: string, stuck: StopReport['stuck']): string {
 }
 
 /** The soft and hard limits on open files of this process (children inherit them). */
-function openFilesLimit(): {soft: number; hard: number} {
+export function openFilesLimit(): {soft: number; hard: number} {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
       .split('\n')
