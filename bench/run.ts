@@ -70,6 +70,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
                       starts one process per command, so 100x10 alone takes several minutes)
   --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
+  --probe-sizes LIST  sizes whose first run is probed (default: every size; the representative set
+                      crosses every ordered pair of nodes: 3 million checks at 1000x10)
   --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
@@ -135,6 +137,8 @@ interface Options {
   baseline: string
   saveBaseline: boolean
   plot?: string
+  /** undefined: every size */
+  probeSizes?: Set<string>
 }
 
 function options(): Options | undefined {
@@ -149,6 +153,7 @@ function options(): Options | undefined {
       'skip-naive': {type: 'boolean', default: false},
       'naive-sizes': {type: 'string'},
       'no-probe': {type: 'boolean', default: false},
+      'probe-sizes': {type: 'string'},
       'no-cni': {type: 'boolean', default: false},
       out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
       'repeat-large': {type: 'string', default: '1'},
@@ -197,6 +202,7 @@ function options(): Options | undefined {
     baseline: values.baseline!,
     saveBaseline: values['save-baseline']!,
     plot: values.plot,
+    probeSizes: values['probe-sizes'] === undefined ? undefined : labels(values['probe-sizes']),
   }
 }
 
@@ -407,7 +413,7 @@ async function main(): Promise<number> {
             checkStop()
             log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
           }
-          const first = hasProbe && i === 0
+          const first = hasProbe && i === 0 && (opts.probeSizes?.has(size.label) ?? true)
           await netlabRun(ctx, size, c.mode, first, first && c.mode === 'host-gw' && opts.fullSizes.has(size.label), c)
           checkStop()
           log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
