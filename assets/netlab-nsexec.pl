@@ -37,7 +37,6 @@
 # SIGTERM/SIGINT/SIGUSR1: start no new job, let running ones finish.
 use strict;
 use warnings;
-use Config;
 
 # The protocol this script speaks with src/exec/fanout.ts (docs/runner-protocol.md). The caller
 # names its own in NETLAB_NSEXEC_PROTOCOL (unset counts as 1, the protocol as it was before it had
@@ -52,7 +51,8 @@ if ($caller_protocol ne NSEXEC_PROTOCOL) {
 
 # Start-up time matters (netlab runs this a few times per `up`): no POSIX.
 use constant WNOHANG => 1;
-require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl'); # netlab_setns()
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl'); # netlab_setns(), $NETLAB_ARCH
+our $NETLAB_ARCH;
 
 
 # A namespace's first /proc/sys lookup walks a kernel hash chain that holds one cached dentry per
@@ -67,7 +67,7 @@ my %MOUNT_SYSCALLS = (x86_64 => [272, 165, 166], aarch64 => [97, 40, 39], riscv6
 my ($proc_state, $proc_uses) = (0, 0); # 0: not tried yet, 1: ours, -1: the shared /proc
 sub fresh_proc {
   return if $proc_state < 0 || ($proc_state == 1 && ++$proc_uses % PROC_FRESH);
-  my ($unshare, $mount, $umount) = @{$MOUNT_SYSCALLS{(split /-/, $Config{archname})[0]} // [0, 0, 0]};
+  my ($unshare, $mount, $umount) = @{$MOUNT_SYSCALLS{$NETLAB_ARCH} // [0, 0, 0]};
   my ($none, $root, $proc) = ('none', '/', '/proc');
   if ($proc_state == 0) {
     $proc_state = -1;
