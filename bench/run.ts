@@ -33,14 +33,17 @@ import {
   type NetlabRun,
 } from './report.js'
 import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince} from './system.js'
-import {LabNames, parseSize, writeTopology, type Size} from './topology.js'
+import {gridTopology, LabNames, parseSize, rackSizes, writeTopology, type Size} from './topology.js'
+import {stringify} from 'yaml'
 import {pingSample, probeAvailable, runPingSample, runProbe} from './verify.js'
 
 const DEFAULT_SIZES = 'three,50x10,100x10,10x100,200x5'
-const DEFAULT_MODE_SIZES = 'three,50x10'
+const DEFAULT_MODE_SIZES = 'three,50x10,1000x10'
 const DEFAULT_NAIVE_SIZES = '50x10'
 const DEFAULT_FULL_SIZES = '50x10'
 const BASELINE = join(ROOT, 'bench', 'results', 'baseline.json')
+/** without --probe-sizes, sizes of more nodes are not probed: the representative set crosses every ordered pair of nodes */
+const PROBE_MAX_NODES = 250
 /** a lab of this many pods or more is a large one: --repeat-large rounds */
 const LARGE_PODS = 10_000
 /**
@@ -70,8 +73,9 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
                       starts one process per command, so 100x10 alone takes several minutes)
   --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
-  --probe-sizes LIST  sizes whose first run is probed (default: every size; the representative set
-                      crosses every ordered pair of nodes: 3 million checks at 1000x10)
+  --probe-sizes LIST  sizes whose first run is probed (default: every size of at most ${PROBE_MAX_NODES}
+                      nodes: the representative set crosses every ordered pair of nodes, 3.1 million
+                      checks at 1000x10)
   --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
@@ -374,8 +378,30 @@ async function main(): Promise<number> {
           log(`\n== ${size.label}, routing ${mode}: not built: ${tooBig.skipped}`)
           continue
         }
-        const {model, plan} = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
-        rmSync(join(dir, 'counting.yaml'), {force: true})
+        let lab: ReturnType<typeof loadLab>
+        try {
+          lab = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
+        } catch (error) {
+          // a mode whose lab this size cannot be (aws-vpc's pods in a /20 underlay at 10,000 pods)
+          const why = `not valid at this size: ${firstLine((error as Error).message)}`
+          cases.push({
+            size: size.label,
+            mode,
+            nodes: size.nodes ?? 0,
+            pods: 0,
+            namespaces: 0,
+            actions: 0,
+            nodePairActions: 0,
+            runs: [],
+            failed: false,
+            skipped: why,
+          })
+          log(`\n== ${size.label}, routing ${mode}: ${why}`)
+          continue
+        } finally {
+          rmSync(join(dir, 'counting.yaml'), {force: true})
+        }
+        const {model, plan} = lab
         const pods = model.nodes.reduce((n, x) => n + x.pods.length, 0)
         const namespaces = plan.actions.filter((a) => a.creates).length
         const c: Case = {
@@ -413,7 +439,7 @@ async function main(): Promise<number> {
             checkStop()
             log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
           }
-          const first = hasProbe && i === 0 && (opts.probeSizes?.has(size.label) ?? true)
+          const first = hasProbe && i === 0 && (opts.probeSizes?.has(size.label) ?? (size.nodes ?? 0) <= PROBE_MAX_NODES)
           await netlabRun(ctx, size, c.mode, first, first && c.mode === 'host-gw' && opts.fullSizes.has(size.label), c)
           checkStop()
           log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
@@ -507,18 +533,29 @@ async function floorRound(ctx: Context, size: Size, c: Case): Promise<void> {
 }
 
 /**
- * A mode whose node-to-node entries (nodes²) at this size pass MAX_NODE_PAIR_ENTRIES is not built:
- * the entries per pair of nodes are counted in a small grid of the mode (20 nodes), so the big
- * plan is never compiled.
+ * A mode whose node-to-node entries (nodes²) at this size pass MAX_NODE_PAIR_ENTRIES is not built.
+ * The big plan is never compiled: two small grids of the mode give the entries per ordered pair of
+ * nodes in one rack (20 nodes, one rack) and across racks (20 nodes, two racks of 10), and the
+ * size's racks (bench/topology.ts) how many pairs of each kind it has. A mode that cannot span
+ * racks (host-gw) counts every pair as in one rack: that is what it would need.
  */
 function nodePairLimit(dir: string, size: Size, mode: RoutingMode): Omit<Case, 'runs' | 'failed'> | undefined {
   if (size.nodes === undefined) return undefined
-  const probeNodes = 20
-  const {model, plan} = loadLab(writeTopology(dir, {label: 'pairs', nodes: probeNodes, pods: 1}, 'counting', mode))
-  rmSync(join(dir, 'counting.yaml'), {force: true})
-  const perPair = nodePairActions(model, plan) / (probeNodes * (probeNodes - 1))
-  const entries = Math.round(perPair * size.nodes * (size.nodes - 1))
-  if (entries <= MAX_NODE_PAIR_ENTRIES) return undefined
+  const entries = (rackNodes?: number) => {
+    try {
+      const {model, plan} = loadLab(writeGrid(dir, 20, mode, rackNodes))
+      return nodePairActions(model, plan)
+    } catch {
+      return undefined // the mode cannot span racks
+    }
+  }
+  const same = entries()! / (20 * 19)
+  const twoRacks = entries(10)
+  const across = twoRacks === undefined ? same : Math.max(0, twoRacks - same * 2 * 10 * 9) / (20 * 19 - 2 * 10 * 9)
+  const racks = rackSizes(size.nodes)
+  const sameRack = racks.reduce((n, r) => n + r * (r - 1), 0)
+  const total = Math.round(same * sameRack + across * (size.nodes * (size.nodes - 1) - sameRack))
+  if (total <= MAX_NODE_PAIR_ENTRIES) return undefined
   return {
     size: size.label,
     mode,
@@ -526,9 +563,16 @@ function nodePairLimit(dir: string, size: Size, mode: RoutingMode): Omit<Case, '
     pods: size.nodes * size.pods!,
     namespaces: 0,
     actions: 0,
-    nodePairActions: entries,
-    skipped: `nodes²: about ${entries.toLocaleString('en')} node-to-node entries (${perPair.toFixed(1)} per ordered pair of nodes), more than the ${MAX_NODE_PAIR_ENTRIES.toLocaleString('en')} the bench builds`,
+    nodePairActions: total,
+    skipped: `nodes²: about ${total.toLocaleString('en')} node-to-node entries (${same.toFixed(1)} per ordered pair of nodes in a rack, ${across.toFixed(1)} across racks), more than the ${MAX_NODE_PAIR_ENTRIES.toLocaleString('en')} the bench builds`,
   }
+}
+
+/** A 20-node, one-pod-per-node grid of `mode` (in racks of `rackNodes`, if given), for counting only. */
+function writeGrid(dir: string, nodes: number, mode: RoutingMode, rackNodes?: number): string {
+  const file = join(dir, 'counting.yaml')
+  writeFileSync(file, stringify(gridTopology('counting', nodes, 1, mode, rackNodes)))
+  return file
 }
 
 /** The committed run's cases (--baseline), or none. */

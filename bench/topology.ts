@@ -43,16 +43,27 @@ const LARGE_NODES = 250
  * in racks of 125 it is 148,000.
  */
 const RACK_NODES = 125
-const racks = (nodes: number) => Array.from({length: Math.ceil(nodes / RACK_NODES)}, (_, i) => i)
+const racks = (nodes: number, per = RACK_NODES) => Array.from({length: Math.ceil(nodes / per)}, (_, i) => i)
+
+/** The racks of a grid of `nodes`: how many nodes each holds (one, all of them, at 250 nodes or fewer). */
+export function rackSizes(nodes: number, rackNodes?: number): number[] {
+  if (nodes <= LARGE_NODES && rackNodes === undefined) return [nodes]
+  const n = racks(nodes, rackNodes).length
+  return racks(nodes, rackNodes).map(
+    (r) => Array.from({length: nodes}, (_, i) => Math.floor((i * n) / nodes)).filter((x) => x === r).length,
+  )
+}
 
 /** The default cluster settings (as in topologies/fifty-node.yaml), with `routing` picked by the benchmark. */
-export function gridTopology(lab: string, nodes: number, pods: number, mode: RoutingMode): Record<string, unknown> {
+export function gridTopology(lab: string, nodes: number, pods: number, mode: RoutingMode, rackNodes?: number): Record<string, unknown> {
   // more nodes than a /24 underlay and a /16 of /24 pod subnets hold: larger ranges (the smaller sizes keep theirs, so their rows compare with earlier runs)
-  const wide = nodes > LARGE_NODES
+  // rackNodes: racks at any size (the bench's nodes² estimate compiles a small grid in racks)
+  const wide = nodes > LARGE_NODES || rackNodes !== undefined
+  const rackList = racks(nodes, rackNodes)
   const cluster = routingMode(mode).podsInUnderlay
     ? {underlay: UNDERLAY_FOR_PODS, routing: mode, ipMasq: true}
     : wide
-      ? {podCIDR: '10.0.0.0/8', nodeSubnetSize: 24, underlay: racks(nodes).map((i) => `192.168.${i}.0/24`), routing: mode, ipMasq: true}
+      ? {podCIDR: '10.0.0.0/8', nodeSubnetSize: 24, underlay: rackList.map((i) => `192.168.${i}.0/24`), routing: mode, ipMasq: true}
       : {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: mode, ipMasq: true}
   return {
     name: lab,
@@ -60,7 +71,7 @@ export function gridTopology(lab: string, nodes: number, pods: number, mode: Rou
     nodes: Array.from({length: nodes}, (_, i) => ({
       name: `n${i}`,
       pods,
-      ...(wide ? {segment: Math.floor((i * racks(nodes).length) / nodes)} : {}),
+      ...(wide ? {segment: Math.floor((i * rackList.length) / nodes)} : {}),
     })),
     external: [{name: 'internet', ip: '203.0.113.10'}],
   }

@@ -3,7 +3,7 @@
 import {readFileSync, statfsSync} from 'node:fs'
 import {UsageError} from '../core/errors.js'
 import type {MachineLimits} from '../core/capacity.js'
-import {openFilesLimit} from './processes.js'
+import {maxOpenFiles} from './processes.js'
 
 function read(path: string): string {
   try {
@@ -62,7 +62,7 @@ export function machineLimits(): MachineLimits {
   return {
     memAvailableKB: memAvailableKB(),
     filesFree,
-    nofileHard: openFilesLimit().hard,
+    nofileHard: maxOpenFiles(),
     gcThresh3: numberIn('/proc/sys/net/ipv4/neigh/default/gc_thresh3'),
     runInodesFree: runInodesFree(),
     tasksFree: tasksFree(),

@@ -282,7 +282,7 @@ export function stuckMessage(lab: string, stuck: StopReport['stuck']): string {
 }
 
 /** The soft and hard limits on open files of this process (children inherit them). */
-export function openFilesLimit(): {soft: number; hard: number} {
+function openFilesLimit(): {soft: number; hard: number} {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
       .split('\n')
@@ -304,10 +304,27 @@ export function withOpenFiles(who: string, needed: number, argv: [string, ...str
   const limit = openFilesLimit()
   if (needed <= limit.soft) return [argv[0], argv.slice(1)]
   const prlimit = findTool('prlimit')
-  if (!prlimit || needed > limit.hard)
+  const most = maxOpenFiles()
+  if (!prlimit || needed > most)
     throw new NetlabError(
       `${who} needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
         (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
     )
-  return [prlimit, [`--nofile=${needed}:${limit.hard}`, ...argv]]
+  // root may raise a child's hard limit too, up to fs.nr_open (a 10,000-pod probe needs ~32,000)
+  return [prlimit, [`--nofile=${needed}:${Math.max(limit.hard, needed)}`, ...argv]]
+}
+
+/**
+ * The most open files a child of this process may be given: its hard limit; for root, which may
+ * raise that (CAP_SYS_RESOURCE), the kernel's ceiling fs.nr_open.
+ */
+export function maxOpenFiles(): number {
+  const hard = openFilesLimit().hard
+  if (process.getuid?.() !== 0) return hard
+  try {
+    const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim())
+    return Number.isFinite(nrOpen) && nrOpen > 0 ? Math.max(hard, nrOpen) : hard
+  } catch {
+    return hard
+  }
 }
