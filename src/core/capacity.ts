@@ -45,7 +45,7 @@ export interface MachineLimits {
   memAvailableKB: number
   /** open files the system may still open: fs.file-max less the ones open now (fs.file-nr) */
   filesFree: number
-  /** the most open files a child may get: the hard limit (RLIMIT_NOFILE), for root fs.nr_open (it may raise it) */
+  /** the most open files a child may get: the hard limit (RLIMIT_NOFILE), or fs.nr_open with CAP_SYS_RESOURCE (which may raise it) */
   nofileHard: number
   /**
    * net.ipv4.neigh.default.gc_thresh3: dynamic neighbour entries the machine-wide table holds (on
@@ -100,7 +100,7 @@ export function capacityProblems(n: LabNeeds, m: MachineLimits): string[] {
   const files = n.workloadSockets + OWN_FILES
   if (n.workloadSockets > 0 && files > m.nofileHard)
     problems.push(
-      `open files: the workload needs about ${num(files)} in one process, a process may have ${num(m.nofileHard)} (ulimit -Hn; for root fs.nr_open)`,
+      `open files: the workload needs about ${num(files)} in one process, a process may have ${num(m.nofileHard)} (ulimit -Hn; fs.nr_open with CAP_SYS_RESOURCE)`,
     )
   if (files > m.filesFree)
     problems.push(`open files: about ${num(files)} needed, ${num(m.filesFree)} left machine-wide (fs.file-max less fs.file-nr)`)

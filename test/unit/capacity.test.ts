@@ -60,7 +60,7 @@ describe('capacityProblems', () => {
     [
       'nofileHard',
       100,
-      /open files: the workload needs about 286 in one process, a process may have 100 \(ulimit -Hn; for root fs.nr_open\)/,
+      /open files: the workload needs about 286 in one process, a process may have 100 \(ulimit -Hn; fs.nr_open with CAP_SYS_RESOURCE\)/,
     ],
     ['filesFree', 100, /open files: about 286 needed, 100 left machine-wide/],
     ['gcThresh3', 39, /neighbour table: the lab learns 40 entries by ARP, the machine-wide table holds 39/],
