@@ -5,6 +5,7 @@
 import type {LabModel} from '../src/model/types.js'
 import type {Plan} from '../src/core/actions.js'
 import type {RoutingMode} from '../src/topology/types.js'
+import type {FloorRun} from './floor.js'
 import type {PingSummary, ProbeSummary} from './verify.js'
 
 export interface NaiveRun {
@@ -53,6 +54,16 @@ export interface Case {
   /** why there is no naive run */
   naiveSkipped?: string
   runs: NetlabRun[]
+  /** the kernel's floor for the same lab, once per round (bench/floor.ts) */
+  floors?: FloorRun[]
+  /** netlab / floor: medians of the per-round ratios, and their spread (largest less smallest) */
+  floorRatios?: FloorRatios
+  /** ratios worse than the last committed run's by more than this run's spread: kind -> what to say */
+  flags?: Partial<Record<RatioKind, string>>
+  /** the representative probe's time per check at 1,000 pods (this run's, or the committed run's): the 10,000-pod target is 2× it */
+  probeRefPerCheckMs?: number
+  /** why the lab was not built at all (nodes² entries beyond what the bench builds) */
+  skipped?: string
   /** medians over the successful runs (ms), peak RSS (KB) over all of them */
   median?: {upWallMs: number; upMs: number; downWallMs: number; downMs: number}
   /** the fastest and slowest successful `up` (wall, ms): how much the machine varied */
@@ -70,7 +81,73 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+export interface Ratio {
+  /** median over the rounds */
+  value: number
+  /** largest less smallest over the rounds; undefined with one round */
+  spread?: number
+}
+
+export interface FloorRatios {
+  /** netlab up (wall) / the floor's up */
+  up?: Ratio
+  /** netlab up (wall) / the floor's namespaces and links alone */
+  upNsLinks?: Ratio
+  /** netlab down (wall) / the floor's deletion */
+  down?: Ratio
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100
+type RatioKind = keyof FloorRatios
+
+/** Without repeated rounds, a ratio has no spread of its own: the largest relative spread of the run's other ratios, or this. */
+const DEFAULT_RELATIVE_SPREAD = 0.1
+
+/**
+ * Each ratio to the floor that got worse than the last committed run's (same size and mode) by
+ * more than this run's spread. A ratio measured once gets the largest relative spread of the
+ * ratios measured more often in this run (DEFAULT_RELATIVE_SPREAD without any). Sets c.flags. Pure.
+ */
+export function flagWorse(cases: Case[], committed: Case[]): void {
+  const kinds: RatioKind[] = ['up', 'upNsLinks', 'down']
+  const relative = cases
+    .flatMap((c) => kinds.map((k) => c.floorRatios?.[k]))
+    .flatMap((r) => (r?.spread !== undefined && r.value > 0 ? [r.spread / r.value] : []))
+  const fallback = relative.length > 0 ? Math.max(...relative) : DEFAULT_RELATIVE_SPREAD
+  for (const c of cases) {
+    const before = committed.find((b) => b.size === c.size && b.mode === c.mode)
+    for (const k of kinds) {
+      const now = c.floorRatios?.[k]
+      const then = before?.floorRatios?.[k]
+      if (!now || !then) continue
+      const spread = now.spread ?? round2(now.value * fallback)
+      if (now.value - then.value > spread)
+        (c.flags ??= {})[k] = `⚑ worse than the committed run (${then.value.toFixed(2)}×, spread now ${spread.toFixed(2)})`
+    }
+  }
+}
+
+/** Per round, netlab's time over the floor's of the same round; their median and spread. Pure. */
+export function ratioOf(pairs: [number | undefined, number | undefined][]): Ratio | undefined {
+  const rs = pairs.filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined && p[1] > 0).map(([a, b]) => a / b)
+  if (rs.length === 0) return undefined
+  return {value: round2(median(rs)), spread: rs.length > 1 ? round2(Math.max(...rs) - Math.min(...rs)) : undefined}
+}
+
+function floorRatios(c: Case): FloorRatios | undefined {
+  const floors = c.floors ?? []
+  if (floors.length === 0) return undefined
+  const ok = (i: number) => (c.runs[i] && !c.runs[i].error && !floors[i]?.error ? c.runs[i] : undefined)
+  const rounds = floors.map((f, i) => ({f, r: ok(i)}))
+  return {
+    up: ratioOf(rounds.map(({f, r}) => [r?.upWallMs, f.upMs])),
+    upNsLinks: ratioOf(rounds.map(({f, r}) => [r?.upWallMs, f.nsLinksMs])),
+    down: ratioOf(rounds.map(({f, r}) => [r?.downWallMs, f.deleteMs])),
+  }
+}
+
 export function summarize(c: Case): void {
+  c.floorRatios = floorRatios(c)
   const ok = c.runs.filter((r) => !r.error && r.downWallMs !== undefined)
   if (ok.length > 0) {
     c.median = {
@@ -86,6 +163,7 @@ export function summarize(c: Case): void {
   if (rss.some((x) => x > 0)) c.peakRssKB = Math.max(...rss)
   if (c.naive && c.naive.exitCode === 0 && c.median) c.ratio = Math.round((c.naive.upMs / c.median.upWallMs) * 10) / 10
   c.failed =
+    (c.floors ?? []).some((f) => f.error !== undefined) ||
     c.runs.some(
       (r) => r.error || (r.ping && r.ping.failed > 0) || [r.probe, r.probeFull].some((p) => p && (p.error !== undefined || p.failed > 0)),
     ) ||
@@ -106,9 +184,28 @@ export function nodePairActions(model: LabModel, plan: Plan): number {
   }).length
 }
 
+/** What a ratio's note says: its spread over the rounds, and its flag if any. */
+const ratioNote = (c: Case, k: RatioKind): string | undefined => {
+  const r = c.floorRatios?.[k]
+  if (!r) return undefined
+  const parts = [r.spread !== undefined ? `spread ${r.spread.toFixed(2)} over ${c.floors?.length} rounds` : 'one round', c.flags?.[k]]
+  return parts.filter(Boolean).join('; ')
+}
+/** The issue-27 targets hold for the 10,000-pod labs. */
+const TEN_K = 10_000
+const atTenK = (c: Case, limit: number): Goal | undefined => (c.pods >= TEN_K ? {limit} : undefined)
+const floorMedian = (c: Case, f: (x: FloorRun) => number): number | undefined => {
+  const ok = (c.floors ?? []).filter((x) => !x.error)
+  return ok.length ? Math.round(median(ok.map(f))) : undefined
+}
+/** the representative probe's time per check, ms */
+export const probePerCheck = (p: ProbeSummary | undefined): number | undefined =>
+  p && !p.error && p.passed + p.failed > 0 ? p.wallMs / (p.passed + p.failed) : undefined
+
 const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`
 const times = (x: number) => `${x.toFixed(1)}×`
+const times2 = (x: number) => `${x.toFixed(2)}×`
 const max = (xs: (number | undefined)[]) => {
   const ys = xs.filter((x): x is number => x !== undefined)
   return ys.length ? Math.max(...ys) : undefined
@@ -138,7 +235,7 @@ const upTo = (limit: number | undefined): Goal | undefined => (limit === undefin
 export const MEASURES: Measure[] = [
   {
     what: 'plan actions',
-    value: (c) => c.actions,
+    value: (c) => (c.skipped ? undefined : c.actions),
     show: String,
     note: (c) =>
       c.nodePairActions > 0
@@ -175,17 +272,48 @@ export const MEASURES: Measure[] = [
     note: (c) => (c.mode === 'bgp' ? 'includes BGP converging, ~1 s at least (no target; see bench/bgp.ts)' : undefined),
   },
   {
+    what: 'floor up: the same namespaces, links, addresses, routes',
+    value: (c) => floorMedian(c, (f) => f.upMs),
+    show: s,
+    note: (c) =>
+      c.floors?.length
+        ? `namespaces and links ${s(floorMedian(c, (f) => f.nsLinksMs)!)} (ip -batch × cores), inside ${s(floorMedian(c, (f) => f.insideMs)!)} (nsenter + ip -batch per namespace)`
+        : undefined,
+  },
+  {
+    what: 'netlab up / floor up',
+    value: (c) => c.floorRatios?.up?.value,
+    show: times2,
+    goal: (c) => atTenK(c, 1.6),
+    note: (c) => ratioNote(c, 'up'),
+  },
+  {
+    what: 'netlab up / floor namespaces+links',
+    value: (c) => c.floorRatios?.upNsLinks?.value,
+    show: times2,
+    goal: (c) => atTenK(c, 3),
+    note: (c) => ratioNote(c, 'upNsLinks'),
+  },
+  {
     what: 'netlab down, wall',
     value: (c) => c.median?.downWallMs,
     show: s,
     goal: (c) => upTo(hostGw(c, {'50x10': 300})),
     note: (c) => (c.median ? `${s(c.median.downMs)} inside the process` : undefined),
   },
+  {what: 'floor delete (ip -batch netns del × cores)', value: (c) => floorMedian(c, (f) => f.deleteMs), show: s},
+  {
+    what: 'netlab down / floor delete',
+    value: (c) => c.floorRatios?.down?.value,
+    show: times2,
+    goal: (c) => atTenK(c, 1.5),
+    note: (c) => ratioNote(c, 'down'),
+  },
   {
     what: 'peak RSS of up',
     value: (c) => max(c.runs.map((r) => r.upRssKB)),
     show: mb,
-    goal: (c) => (c.pods >= 1000 ? {limit: 200 * 1024} : undefined),
+    goal: (c) => (c.pods >= TEN_K ? {limit: 1024 * 1024} : c.pods >= 1000 ? {limit: 200 * 1024} : undefined),
   },
   {what: 'peak RSS of down', value: (c) => max(c.runs.map((r) => r.downRssKB)), show: mb},
   {
@@ -198,7 +326,22 @@ export const MEASURES: Measure[] = [
       return p ? `${p.coverage}: ${p.passed} passed, ${p.failed} failed` : undefined
     },
   },
-  {what: 'peak RSS of probe (Node and its engines)', value: (c) => probeOf(c, false)?.peakTreeKB, show: mb},
+  {
+    what: 'probe per check (representative)',
+    value: (c) => probePerCheck(probeOf(c, false)),
+    show: (ms) => `${ms.toFixed(3)} ms`,
+    goal: (c) => (c.pods >= TEN_K && c.probeRefPerCheckMs !== undefined ? {limit: 2 * c.probeRefPerCheckMs} : undefined),
+    note: (c) =>
+      c.pods >= TEN_K && c.probeRefPerCheckMs !== undefined
+        ? `target: 2 × ${c.probeRefPerCheckMs.toFixed(3)} ms, the 1,000-pod lab's`
+        : undefined,
+  },
+  {
+    what: 'peak RSS of probe (Node and its engines)',
+    value: (c) => probeOf(c, false)?.peakTreeKB,
+    show: mb,
+    goal: (c) => (c.pods >= TEN_K ? {limit: 300 * 1024} : undefined),
+  },
   {
     what: 'probe --full, wall',
     value: (c) => probeOf(c, true)?.wallMs,

@@ -9,7 +9,7 @@
 // Run as root. Every lab gets a unique name and is removed again, also on failure and Ctrl-C.
 // Exit code: 0 when every network passed verification (targets missed or not), 1 when one did
 // not, 2 for a bad command line, 130 when interrupted.
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
@@ -18,15 +18,40 @@ import {labDir} from '../src/state/paths.js'
 import {ROUTING_MODES} from '../src/modes/index.js'
 import type {RoutingMode} from '../src/topology/types.js'
 import {firstLine, interruptRunning, netlab, parseJson, ROOT, runTimed} from './proc.js'
-import {median, nodePairActions, renderTable, summarize, tableRows, type Case, type NaiveRun, type NetlabRun} from './report.js'
+import {runFloor} from './floor.js'
+import {upPlot} from './plot.js'
+import {
+  flagWorse,
+  median,
+  nodePairActions,
+  probePerCheck,
+  renderTable,
+  summarize,
+  tableRows,
+  type Case,
+  type NaiveRun,
+  type NetlabRun,
+} from './report.js'
 import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince} from './system.js'
-import {LabNames, parseSize, writeTopology, type Size} from './topology.js'
+import {gridTopology, LabNames, parseSize, rackSizes, writeTopology, type Size} from './topology.js'
+import {stringify} from 'yaml'
 import {pingSample, probeAvailable, runPingSample, runProbe} from './verify.js'
 
 const DEFAULT_SIZES = 'three,50x10,100x10,10x100,200x5'
-const DEFAULT_MODE_SIZES = 'three,50x10'
+const DEFAULT_MODE_SIZES = 'three,50x10,1000x10'
 const DEFAULT_NAIVE_SIZES = '50x10'
 const DEFAULT_FULL_SIZES = '50x10'
+const BASELINE = join(ROOT, 'bench', 'results', 'baseline.json')
+/** without --probe-sizes, sizes of more nodes are not probed: the representative set crosses every ordered pair of nodes */
+const PROBE_MAX_NODES = 250
+/** a lab of this many pods or more is a large one: --repeat-large rounds */
+const LARGE_PODS = 10_000
+/**
+ * Node-to-node entries (nodes² in host-gw, vxlan…) past which the bench does not build a mode at a
+ * size: its plan alone outgrows Node's heap (vxlan at 1000 nodes, ~3 million entries, ran out of
+ * 4 GB compiling it) long before the machine would.
+ */
+const MAX_NODE_PAIR_ENTRIES = 300_000
 
 const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options], as root)
 
@@ -36,12 +61,21 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
   --modes LIST        routing modes (default: every mode netlab has: ${ROUTING_MODES.join(',')})
   --mode-sizes LIST   sizes at which the modes other than host-gw run (default: ${DEFAULT_MODE_SIZES};
                       host-gw runs at every size)
-  --repeat N          netlab up/down runs per topology; the table shows medians (default 3)
+  --repeat N          netlab up/down runs (rounds, each with its floor) per topology; the table shows
+                      medians (default 3)
+  --repeat-large N    rounds for labs of ${LARGE_PODS.toLocaleString('en')} pods or more (default 1)
+  --no-floor          do not measure the kernel's floor (bench/floor.ts) beside each round
+  --baseline FILE     the committed run whose ratios this run's are compared with (default
+                      bench/results/baseline.json); --save-baseline writes this run there
+  --plot FILE.svg     up time against pods, a line per mode and the floor
   --skip-naive        do not run the hard-way script at all
   --naive-sizes LIST  run the hard-way script (host-gw) only for these sizes (default: ${DEFAULT_NAIVE_SIZES}; it
                       starts one process per command, so 100x10 alone takes several minutes)
   --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
+  --probe-sizes LIST  sizes whose first run is probed (default: every size of at most ${PROBE_MAX_NODES}
+                      nodes: the representative set crosses every ordered pair of nodes, 3.1 million
+                      checks at 1000x10)
   --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
@@ -102,6 +136,13 @@ interface Options {
   probe: boolean
   cni: boolean
   out: string
+  repeatLarge: number
+  floor: boolean
+  baseline: string
+  saveBaseline: boolean
+  plot?: string
+  /** undefined: every size */
+  probeSizes?: Set<string>
 }
 
 function options(): Options | undefined {
@@ -116,8 +157,14 @@ function options(): Options | undefined {
       'skip-naive': {type: 'boolean', default: false},
       'naive-sizes': {type: 'string'},
       'no-probe': {type: 'boolean', default: false},
+      'probe-sizes': {type: 'string'},
       'no-cni': {type: 'boolean', default: false},
       out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
+      'repeat-large': {type: 'string', default: '1'},
+      'no-floor': {type: 'boolean', default: false},
+      baseline: {type: 'string', default: BASELINE},
+      'save-baseline': {type: 'boolean', default: false},
+      plot: {type: 'string'},
       help: {type: 'boolean', short: 'h', default: false},
     },
     strict: true,
@@ -139,10 +186,28 @@ function options(): Options | undefined {
   if (bad) throw new Error(`unknown routing mode "${bad}" (netlab has: ${ROUTING_MODES.join(', ')})`)
   const repeat = Number(values.repeat)
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1')
+  const repeatLarge = Number(values['repeat-large'])
+  if (!Number.isInteger(repeatLarge) || repeatLarge < 1) throw new Error('--repeat-large must be a whole number ≥ 1')
   const naiveSizes = new Set(values['skip-naive'] ? [] : labels(values['naive-sizes'] ?? DEFAULT_NAIVE_SIZES))
   const modeSizes = labels(values['mode-sizes']!)
   const fullSizes = labels(values['full-sizes']!)
-  return {sizes, modes, repeat, naiveSizes, modeSizes, fullSizes, probe: !values['no-probe'], cni: !values['no-cni'], out: values.out!}
+  return {
+    sizes,
+    modes,
+    repeat,
+    naiveSizes,
+    modeSizes,
+    fullSizes,
+    probe: !values['no-probe'],
+    cni: !values['no-cni'],
+    out: values.out!,
+    repeatLarge,
+    floor: !values['no-floor'],
+    baseline: values.baseline!,
+    saveBaseline: values['save-baseline']!,
+    plot: values.plot,
+    probeSizes: values['probe-sizes'] === undefined ? undefined : labels(values['probe-sizes']),
+  }
 }
 
 interface Context {
@@ -307,8 +372,36 @@ async function main(): Promise<number> {
       const sized: Case[] = []
       for (const mode of modes) {
         checkStop()
-        const {model, plan} = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
-        rmSync(join(dir, 'counting.yaml'), {force: true})
+        const tooBig = nodePairLimit(dir, size, mode)
+        if (tooBig) {
+          cases.push({...tooBig, runs: [], failed: false})
+          log(`\n== ${size.label}, routing ${mode}: not built: ${tooBig.skipped}`)
+          continue
+        }
+        let lab: ReturnType<typeof loadLab>
+        try {
+          lab = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
+        } catch (error) {
+          // a mode whose lab this size cannot be (aws-vpc's pods in a /20 underlay at 10,000 pods)
+          const why = `not valid at this size: ${firstLine((error as Error).message)}`
+          cases.push({
+            size: size.label,
+            mode,
+            nodes: size.nodes ?? 0,
+            pods: 0,
+            namespaces: 0,
+            actions: 0,
+            nodePairActions: 0,
+            runs: [],
+            failed: false,
+            skipped: why,
+          })
+          log(`\n== ${size.label}, routing ${mode}: ${why}`)
+          continue
+        } finally {
+          rmSync(join(dir, 'counting.yaml'), {force: true})
+        }
+        const {model, plan} = lab
         const pods = model.nodes.reduce((n, x) => n + x.pods.length, 0)
         const namespaces = plan.actions.filter((a) => a.creates).length
         const c: Case = {
@@ -337,10 +430,16 @@ async function main(): Promise<number> {
       // Round by round, each mode once per round: a mode's ratio to host-gw compares runs made
       // minutes apart at most, not a quiet quarter of an hour with a busy one (this machine's
       // kernel stages vary by half from one minute to the next).
-      for (let i = 0; i < opts.repeat; i++)
+      const rounds = sized.some((c) => c.pods >= LARGE_PODS) ? opts.repeatLarge : opts.repeat
+      for (let i = 0; i < rounds; i++)
         for (const c of sized) {
           checkStop()
-          const first = hasProbe && i === 0
+          if (opts.floor) {
+            await floorRound(ctx, size, c)
+            checkStop()
+            log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
+          }
+          const first = hasProbe && i === 0 && (opts.probeSizes?.has(size.label) ?? (size.nodes ?? 0) <= PROBE_MAX_NODES)
           await netlabRun(ctx, size, c.mode, first, first && c.mode === 'host-gw' && opts.fullSizes.has(size.label), c)
           checkStop()
           log(`  (settled in ${sec(await settle(c.namespaces, baseline))})`)
@@ -360,6 +459,9 @@ async function main(): Promise<number> {
     cleaningUp = false
   }
   cases.forEach(summarize)
+  const committed = readBaseline(opts.baseline)
+  referenceProbe(cases, committed)
+  flagWorse(cases, committed)
 
   const rows = tableRows(cases)
   const failed = cases.filter((c) => c.failed)
@@ -389,6 +491,16 @@ async function main(): Promise<number> {
     `load average at the end: ${machine().loadavg.join(' ')}; medians of ${opts.repeat} netlab run(s), naive once; wall clock from outside the process (in brackets: what netlab reports from inside); CLI start-up alone ${cliStartupMs} ms\n`,
   )
   log(renderTable(rows))
+  const notBuilt = cases.filter((c) => c.skipped)
+  if (notBuilt.length > 0) log(`\nnot built: ${notBuilt.map((c) => `${c.size} ${c.mode} (${c.skipped})`).join('; ')}`)
+  if (opts.plot) {
+    writeFileSync(opts.plot, upPlot(cases))
+    log(`plot: ${opts.plot}`)
+  }
+  if (opts.saveBaseline && !interrupted && !fatal) {
+    writeFileSync(opts.baseline, readFileSync(opts.out))
+    log(`saved as the baseline the next run compares with: ${opts.baseline} (commit it)`)
+  }
   if (opts.cni && !interrupted) log(`\n${await cniSection()}`)
   log(`\nraw results: ${opts.out}`)
   if (failed.length > 0 && !interrupted)
@@ -401,6 +513,82 @@ async function main(): Promise<number> {
   }
   if (interrupted) return 130
   return failed.length > 0 || left.length > 0 ? 1 : 0
+}
+
+/** The kernel's floor for the lab of `c` (bench/floor.ts), in a lab of its own, removed again whatever happens. */
+async function floorRound(ctx: Context, size: Size, c: Case): Promise<void> {
+  const lab = ctx.names.next(size)
+  const {plan} = loadLab(writeTopology(ctx.dir, size, lab, c.mode))
+  live.add(lab)
+  try {
+    const f = await runFloor(plan)
+    ;(c.floors ??= []).push(f)
+    log(
+      `  floor: up ${sec(f.upMs)} (namespaces and links ${sec(f.nsLinksMs)}, ${f.inside} lines inside ${sec(f.insideMs)}), delete ${sec(f.deleteMs)}${f.error ? `  FAILED: ${f.error}` : ''}`,
+    )
+  } finally {
+    const problem = await ensureGone(lab)
+    if (problem) log(`  floor: ${problem}`)
+  }
+}
+
+/**
+ * A mode whose node-to-node entries (nodes²) at this size pass MAX_NODE_PAIR_ENTRIES is not built.
+ * The big plan is never compiled: two small grids of the mode give the entries per ordered pair of
+ * nodes in one rack (20 nodes, one rack) and across racks (20 nodes, two racks of 10), and the
+ * size's racks (bench/topology.ts) how many pairs of each kind it has. A mode that cannot span
+ * racks (host-gw) counts every pair as in one rack: that is what it would need.
+ */
+function nodePairLimit(dir: string, size: Size, mode: RoutingMode): Omit<Case, 'runs' | 'failed'> | undefined {
+  if (size.nodes === undefined) return undefined
+  const entries = (rackNodes?: number) => {
+    try {
+      const {model, plan} = loadLab(writeGrid(dir, 20, mode, rackNodes))
+      return nodePairActions(model, plan)
+    } catch {
+      return undefined // the mode cannot span racks
+    }
+  }
+  const same = entries()! / (20 * 19)
+  const twoRacks = entries(10)
+  const across = twoRacks === undefined ? same : Math.max(0, twoRacks - same * 2 * 10 * 9) / (20 * 19 - 2 * 10 * 9)
+  const racks = rackSizes(size.nodes)
+  const sameRack = racks.reduce((n, r) => n + r * (r - 1), 0)
+  const total = Math.round(same * sameRack + across * (size.nodes * (size.nodes - 1) - sameRack))
+  if (total <= MAX_NODE_PAIR_ENTRIES) return undefined
+  return {
+    size: size.label,
+    mode,
+    nodes: size.nodes,
+    pods: size.nodes * size.pods!,
+    namespaces: 0,
+    actions: 0,
+    nodePairActions: total,
+    skipped: `nodes²: about ${total.toLocaleString('en')} node-to-node entries (${same.toFixed(1)} per ordered pair of nodes in a rack, ${across.toFixed(1)} across racks), more than the ${MAX_NODE_PAIR_ENTRIES.toLocaleString('en')} the bench builds`,
+  }
+}
+
+/** A 20-node, one-pod-per-node grid of `mode` (in racks of `rackNodes`, if given), for counting only. */
+function writeGrid(dir: string, nodes: number, mode: RoutingMode, rackNodes?: number): string {
+  const file = join(dir, 'counting.yaml')
+  writeFileSync(file, stringify(gridTopology('counting', nodes, 1, mode, rackNodes)))
+  return file
+}
+
+/** The committed run's cases (--baseline), or none. */
+function readBaseline(file: string): Case[] {
+  if (!existsSync(file)) return []
+  return parseJson<{cases: Case[]}>(readFileSync(file, 'utf8'))?.cases ?? []
+}
+
+/** The 10,000-pod labs' probe target: the representative probe's time per check at 1,000 pods, of this run or else of the committed one. */
+function referenceProbe(cases: Case[], committed: Case[]): void {
+  const perCheck = (cs: Case[]) =>
+    cs
+      .filter((c) => c.pods === 1000 && c.mode === 'host-gw')
+      .flatMap((c) => c.runs.map((r) => probePerCheck(r.probe)).filter((x) => x !== undefined))[0]
+  const ref = perCheck(cases) ?? perCheck(committed)
+  for (const c of cases) if (c.pods >= LARGE_PODS) c.probeRefPerCheckMs = ref
 }
 
 /** The CNI presets' rows: a script of its own (bench/cni.ts), so this table stays as it is. */

@@ -23,8 +23,8 @@ export function parseSize(s: string): Size {
   if (!m) throw new Error(`bad size "${s}": use "three" or NODESxPODS, e.g. 50x10`)
   const nodes = Number(m[1])
   const pods = Number(m[2])
-  if (nodes < 1 || nodes > 200 || pods < 0 || pods > 250)
-    throw new Error(`bad size "${s}": 1..200 nodes, 0..250 pods per node (the underlay is a /24)`)
+  if (nodes < 1 || nodes > 1000 || pods < 0 || pods > 250)
+    throw new Error(`bad size "${s}": 1..1000 nodes, 0..250 pods per node (a node's pod subnet is a /24)`)
   return {label: `${nodes}x${pods}`, nodes, pods}
 }
 
@@ -33,16 +33,46 @@ export function parseSize(s: string): Size {
  * pod range, and needs an underlay that holds every node and pod: a /20 (4,094 addresses).
  */
 const UNDERLAY_FOR_PODS = '192.168.48.0/20'
+/** nodes a /24 underlay holds with room for the external host and a router */
+const LARGE_NODES = 250
+
+/**
+ * A wide grid's underlay: a segment (a rack, a /24) per RACK_NODES nodes, joined by the lab's
+ * router. Hosts on one flat segment each hold a neighbour entry for every other: at 1000 nodes on
+ * one wire that was a million entries, nodes² (1000x10 routes: 1.1 million actions, 134 s, 1 GB),
+ * in racks of 125 it is 148,000.
+ */
+const RACK_NODES = 125
+const racks = (nodes: number, per = RACK_NODES) => Array.from({length: Math.ceil(nodes / per)}, (_, i) => i)
+
+/** The racks of a grid of `nodes`: how many nodes each holds (one, all of them, at 250 nodes or fewer). */
+export function rackSizes(nodes: number, rackNodes?: number): number[] {
+  if (nodes <= LARGE_NODES && rackNodes === undefined) return [nodes]
+  const n = racks(nodes, rackNodes).length
+  return racks(nodes, rackNodes).map(
+    (r) => Array.from({length: nodes}, (_, i) => Math.floor((i * n) / nodes)).filter((x) => x === r).length,
+  )
+}
 
 /** The default cluster settings (as in topologies/fifty-node.yaml), with `routing` picked by the benchmark. */
-export function gridTopology(lab: string, nodes: number, pods: number, mode: RoutingMode): Record<string, unknown> {
+export function gridTopology(lab: string, nodes: number, pods: number, mode: RoutingMode, rackNodes?: number): Record<string, unknown> {
+  // more nodes than a /24 underlay and a /16 of /24 pod subnets hold: larger ranges (the smaller sizes keep theirs, so their rows compare with earlier runs)
+  // rackNodes: racks at any size (the bench's nodes² estimate compiles a small grid in racks)
+  const wide = nodes > LARGE_NODES || rackNodes !== undefined
+  const rackList = racks(nodes, rackNodes)
   const cluster = routingMode(mode).podsInUnderlay
     ? {underlay: UNDERLAY_FOR_PODS, routing: mode, ipMasq: true}
-    : {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: mode, ipMasq: true}
+    : wide
+      ? {podCIDR: '10.0.0.0/8', nodeSubnetSize: 24, underlay: rackList.map((i) => `192.168.${i}.0/24`), routing: mode, ipMasq: true}
+      : {podCIDR: '10.244.0.0/16', nodeSubnetSize: 24, underlay: '192.168.50.0/24', routing: mode, ipMasq: true}
   return {
     name: lab,
     cluster,
-    nodes: Array.from({length: nodes}, (_, i) => ({name: `n${i}`, pods})),
+    nodes: Array.from({length: nodes}, (_, i) => ({
+      name: `n${i}`,
+      pods,
+      ...(wide ? {segment: Math.floor((i * rackList.length) / nodes)} : {}),
+    })),
     external: [{name: 'internet', ip: '203.0.113.10'}],
   }
 }

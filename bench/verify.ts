@@ -139,7 +139,8 @@ export async function runProbe(lab: string, full = false): Promise<ProbeSummary>
       wallMs: Math.round(r.ms),
       passed: 0,
       failed: 0,
-      error: firstLine(r.stderr) || `netlab probe exited ${r.code}`,
+      // with --json, netlab's error is the JSON on stdout
+      error: (j as {error?: {message?: string}} | undefined)?.error?.message ?? (firstLine(r.stderr) || `netlab probe exited ${r.code}`),
       failures: [],
       tableFulls,
       full,

@@ -5,7 +5,7 @@
 // namespace that is the lab's now: it carries the lab's mark, or the journal shows the lab
 // created it and never got to mark it. A namespace named for the lab that is neither is left
 // alone and reported.
-import {tmpdir} from 'node:os'
+import {availableParallelism, tmpdir} from 'node:os'
 import {basename} from 'node:path'
 import type {Action, Command, UndoPlan} from '../core/actions.js'
 import {undoCommands} from '../tools/command.js'
@@ -131,6 +131,19 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
 }
 
 /**
+ * Deleting namespaces is independent of order: a batch of only `netns del` lines is split over
+ * one `ip -batch` per core, side by side, as the bench's floor deletes them (10,000 namespaces:
+ * the kernel's part of each deletion runs on both cores). Any other batch stays one, in order.
+ */
+function deleteSlices(lines: string[]): string[][] {
+  if (lines.length === 0) return []
+  if (lines.length < 64 || !lines.every((l) => l.startsWith('netns del '))) return [lines]
+  const parts = availableParallelism()
+  const size = Math.ceil(lines.length / parts)
+  return Array.from({length: parts}, (_, i) => lines.slice(i * size, (i + 1) * size)).filter((s) => s.length > 0)
+}
+
+/**
  * Run undo commands in order; consecutive ones of one tool in one place share a batch. Best
  * effort: a command whose object is already gone must not stop the others (the caller checks
  * what must be gone), so root ip batches run with -force and other failures are ignored.
@@ -161,7 +174,7 @@ export async function runUndo(commands: Command[]): Promise<void> {
       const lines = b.actions
         .filter((a) => !(a.args[0] === 'netns' && a.args[1] === 'del' && !present.has(a.args[2])))
         .map((a) => a.args.map(ipWord).join(' '))
-      if (lines.length > 0) await run('ip', ['-force', '-batch', '-'], {input: lines.join('\n') + '\n'})
+      await Promise.all(deleteSlices(lines).map((slice) => run('ip', ['-force', '-batch', '-'], {input: slice.join('\n') + '\n'})))
     } else if (b.netns === null) await runBatchDirect(b)
     else if (existingNetns().has(b.netns)) await runInNamespaces([{netns: b.netns, batches: [b]}], {parallel: 1, workDir: tmpdir()})
   }

@@ -304,10 +304,31 @@ export function withOpenFiles(who: string, needed: number, argv: [string, ...str
   const limit = openFilesLimit()
   if (needed <= limit.soft) return [argv[0], argv.slice(1)]
   const prlimit = findTool('prlimit')
-  if (!prlimit || needed > limit.hard)
+  const most = maxOpenFiles()
+  if (!prlimit || needed > most)
     throw new NetlabError(
       `${who} needs about ${needed} open files and may open ${limit.soft}: raise the limit (ulimit -n ${needed})` +
         (prlimit ? '' : ", or install prlimit (Debian's util-linux)"),
     )
-  return [prlimit, [`--nofile=${needed}:${limit.hard}`, ...argv]]
+  // with CAP_SYS_RESOURCE, a child's hard limit is raised too, up to fs.nr_open (a 10,000-pod probe needs ~32,000)
+  return [prlimit, [`--nofile=${needed}:${Math.max(limit.hard, needed)}`, ...argv]]
+}
+
+/** CAP_SYS_RESOURCE: may raise a hard resource limit (root in a container may lack it) */
+const CAP_SYS_RESOURCE = 24n
+
+/**
+ * The most open files a child of this process may be given: its hard limit; for a process that
+ * may raise that (CAP_SYS_RESOURCE in its effective set), the kernel's ceiling fs.nr_open.
+ */
+export function maxOpenFiles(): number {
+  const hard = openFilesLimit().hard
+  try {
+    const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    if (!eff || ((BigInt(`0x${eff}`) >> CAP_SYS_RESOURCE) & 1n) === 0n) return hard
+    const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim())
+    return Number.isFinite(nrOpen) && nrOpen > 0 ? Math.max(hard, nrOpen) : hard
+  } catch {
+    return hard
+  }
 }

@@ -18,6 +18,7 @@ import {commandLine} from '../tools/command.js'
 import {loadLab, printWarnings} from './load.js'
 import {BGP_TOOLS, BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/preflight.js'
 import {timed, type OnStep} from './steps.js'
+import {requireCapacity} from './capacity.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {CNI_CHAIN} from '../tools/cni.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
@@ -73,9 +74,10 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
     )
     const {model, plan, warnings, text} = loadLab(topologyFile, opts.onStep) // bad input fails here, before anything is touched
     printWarnings(warnings)
-    await step('preflight (root, tools, perl modules)', async () => {
+    await step('preflight (root, tools, perl modules, capacity)', async () => {
       requireRoot('netlab up')
       requireTools(BUILD_TOOLS)
+      requireCapacity(model, plan)
       requireCniPlugins(model)
       if (model.bgp) requireTools(BGP_TOOLS)
       const early = await perlEarly

@@ -17,6 +17,7 @@ import {servedPorts} from './policy.js'
 import {addressChecks} from './checks/index.js'
 import {coverageFor, labAddresses, sectionsFor, selectProbes} from './select.js'
 import {Tally} from './tally.js'
+import {fullAnnouncement} from './estimate.js'
 import {probeProgress} from './progress.js'
 import type {Only, ProbeReport, SelfObservation} from './types.js'
 
@@ -62,6 +63,8 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
   // a policy apply that was killed is finished or undone first: the probe judges what the kernel will hold
   if (!opts.model) await settleInterrupted(lab)
   const model = preflight(lab, opts.model)
+  const announce = opts.full ? fullAnnouncement(model) : undefined
+  if (announce) process.stderr.write(`netlab: ${announce}\n`)
   const coverage = coverageFor(model, opts.full)
   const sections = sectionsFor(opts.only)
   const probes = selectProbes(model, opts)

@@ -11,8 +11,12 @@ export const LIMITS = {
   nodeName: IFNAME_MAX, // a node's name is also its port name on the fabric bridge
   externalName: IFNAME_MAX,
   podName: 40,
-  nodes: 250,
-  pods: 5000,
+  // one fabric bridge holds every node of a segment, and the kernel gives a bridge at most 1024 ports
+  // (BR_MAX_PORTS), the external hosts' and routers' included
+  nodes: 1000,
+  // a ceiling on what is compiled at all; whether a lab fits this machine is the capacity preflight's
+  // call (src/host/capacity.ts), made with the machine's own numbers before anything is created
+  pods: 20000,
   segments: 8,
 } as const
 

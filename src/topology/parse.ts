@@ -307,7 +307,7 @@ class Walker extends YamlWalker {
     const v = entry.value
     if (!isSeq(v) || v.items.length === 0) this.fail(v ?? entry.key, 'nodes must be a non-empty list')
     if (v.items.length > LIMITS.nodes) this.fail(v, `too many nodes (${v.items.length}; netlab builds at most ${LIMITS.nodes})`)
-    // The pod limit is for the whole lab: 250 nodes of 5000 pods each would be millions of namespaces.
+    // The pod limit is for the whole lab: 1000 nodes of 20,000 pods each would be millions of namespaces.
     let total = 0
     const nodes: NodeSpec[] = []
     v.items.forEach((item, i) => {
