@@ -27,6 +27,7 @@ import {loadConflist} from '../topology/cni.js'
 import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
+import {requireCapacity} from './capacity.js'
 import {settleSpeakers, stopLeavingSpeakers} from './bird.js'
 import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
@@ -145,6 +146,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
 async function run({state, model, plan, full}: Planned, text: string, file: string): Promise<void> {
   const lab = state.lab
   if (model.cni) requireCniPlugins(model)
+  requireCapacity(model, plan) // what the change adds must fit what the machine has left
   const workload = workloadPorts(model).length > 0 || workloadPorts(state.model).length > 0
   await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : [])])
   // while it runs (and if it is killed) the lab is between two topologies: the record says so
