@@ -1,4 +1,5 @@
-// What `npm pack` ships is a working netlab: packed from this checkout (prepack builds it),
+// What `npm pack` ships is a working netlab: packed from this checkout as built (`npm test` builds
+// first; --ignore-scripts: prepack's build would rewrite dist/ under the tests running beside this one),
 // installed into a throw-away prefix with no registry (the CLI bundle holds its dependencies but
 // Graphviz, which the tarball carries), and run from another directory, where it finds its
 // bundled topologies by name and its assets. As root it also builds, probes (its engine is an asset, assets/netlab-probe.pl) and removes a lab.
@@ -34,7 +35,11 @@ describe('the npm package', () => {
   }
 
   beforeAll(() => {
-    const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], {cwd: ROOT, encoding: 'utf8', timeout: 180_000})
+    const pack = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 180_000,
+    })
     expect(pack.status, pack.stderr).toBe(0)
     const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as {filename: string; files: {path: string}[]}[]
     files = info.files.map((f) => f.path).sort()
