@@ -7,11 +7,11 @@
 // segment, so "the VPC delivers the address to its node" is the node answering ARP on eth0 for
 // each of its pods' addresses. Traffic leaving the VPC CIDR is SNATed to the node's address.
 // (aws/amazon-vpc-cni-k8s, docs/cni-proposal.md; one ENI per node, so no policy routing per ENI.)
-import {graphIds, POD_CABLES} from '../model/graph-ids.js'
+import {graphIds} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import {macFor} from '../core/names.js'
 import type {LabModel, NodeModel, Endpoint, PlanContext, RoutingModeModule} from '../model/types.js'
-import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource} from './ptp.js'
+import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource, ptpGatewayEdges} from './ptp.js'
 import {TopologyError} from '../topology/errors.js'
 import type {Topology} from '../topology/types.js'
 
@@ -104,15 +104,7 @@ function graph(model: LabModel): GraphContribution {
   const withPods = model.nodes.filter((n) => n.pods.length > 0)
   return {
     edges: [
-      ...withPods.flatMap((n) =>
-        n.pods.map((p) => ({
-          from: graphIds.member(p.name),
-          to: graphIds.device(n.name, POD_CABLES),
-          kind: 'route',
-          label: `default via ${POD_GATEWAY}`,
-          directed: true,
-        })),
-      ),
+      ...ptpGatewayEdges(withPods),
       ...withPods.map((n) => ({
         from: graphIds.segment(n.segment),
         to: graphIds.device(n.name, 'eth0'),

@@ -6,14 +6,14 @@
 // blackhole route of the node's own block, as Calico's Felix does; `up` then starts the daemons
 // (src/lab/bird.ts) and waits until every node has learned every other block. The sessions:
 // src/modes/bgp-peers.ts.
-import {graphIds, POD_CABLES} from '../model/graph-ids.js'
+import {graphIds} from '../model/graph-ids.js'
 import type {GraphContribution} from '../model/graph.js'
 import type {LabModel, PlanContext, RoutingModeModule} from '../model/types.js'
 import {TopologyError} from '../topology/errors.js'
 import {DEFAULT_AS} from '../topology/bgp.js'
 import type {Topology} from '../topology/types.js'
 import {bgpSessions, BGP_TIMERS} from './bgp-peers.js'
-import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource} from './ptp.js'
+import {POD_GATEWAY, ptpAttachPods, ptpConfigurePod, ptpExpectedSource, ptpGatewayEdges} from './ptp.js'
 
 /** The highest AS a lab may use: its segments' and the router's come after cluster.bgp.asNumber. */
 const MAX_AS = 4294967294
@@ -67,15 +67,7 @@ function graph(model: LabModel): GraphContribution {
   const at = (name: string) => (model.router?.name === name ? graphIds.member(name) : graphIds.device(name, 'eth0'))
   return {
     edges: [
-      ...model.nodes.flatMap((n) =>
-        n.pods.map((p) => ({
-          from: graphIds.member(p.name),
-          to: graphIds.device(n.name, POD_CABLES),
-          kind: 'route',
-          label: `default via ${POD_GATEWAY}`,
-          directed: true,
-        })),
-      ),
+      ...ptpGatewayEdges(model.nodes),
       ...bgpSessions(model).map((s) => ({
         from: at(s.from),
         to: at(s.to),

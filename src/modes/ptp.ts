@@ -3,6 +3,8 @@
 // route via 169.254.1.1, an address no interface holds, whose MAC (the node end of the cable) the
 // pod is written. Shared by aws-vpc and bgp.
 import type {Endpoint, LabModel, NodeModel, PodModel, PlanContext} from '../model/types.js'
+import {graphIds, POD_CABLES} from '../model/graph-ids.js'
+import type {GraphEdge} from '../model/graph.js'
 
 /** The pods' gateway: link-local, held by no interface; the node end of each pod's cable answers for it. */
 export const POD_GATEWAY = '169.254.1.1'
@@ -63,4 +65,17 @@ export function ptpConfigurePod(addressWhy: (n: NodeModel) => string): (ctx: Pla
 /** A node has no address on a pod's cable, so it reaches any pod, its own too, from eth0's address. */
 export function ptpExpectedSource(_model: LabModel, src: Endpoint, dst: Endpoint): string | undefined {
   return src.kind === 'node' && dst.kind === 'pod' ? src.ip : undefined
+}
+
+/** What netlab graph draws of the wiring: each pod's default route to 169.254.1.1, which its cable's node end answers for. */
+export function ptpGatewayEdges(nodes: NodeModel[]): GraphEdge[] {
+  return nodes.flatMap((n) =>
+    n.pods.map((p) => ({
+      from: graphIds.member(p.name),
+      to: graphIds.device(n.name, POD_CABLES),
+      kind: 'route',
+      label: `default via ${POD_GATEWAY}`,
+      directed: true,
+    })),
+  )
 }
