@@ -17,9 +17,10 @@ fi
 # (for your own hands-on checks inside a lab: netlab exec POD -- curl ...), sysctl, tcpdump (netlab capture), the reference CNI plugins
 # (/usr/lib/cni: bridge, host-local, loopback... for cluster.cni and netlab-cni's conformance test).
 # nftables: nft, for kube-proxy's nftables mode (cluster.proxy: nftables).
+# conntrack: the NetworkPolicy e2e test empties a lab node's connection tracking between steps.
 # zsh: only for the test that runs the zsh completion script (a few MB, no recommends).
 # bird2: routing bgp runs BIRD in every node (its bird.service is left alone: netlab starts its own, in the lab namespaces)
-PACKAGES=(iproute2 iptables nftables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh bird2)
+PACKAGES=(iproute2 iptables nftables perl iputils-ping fping curl procps tcpdump containernetworking-plugins zsh bird2 conntrack)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

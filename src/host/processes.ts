@@ -131,6 +131,16 @@ export function runningLabProcess(lab: string, name: string): number | undefined
   return alive(rec.pid) && isOurs(rec.pid, rec.marker) ? rec.pid : undefined
 }
 
+/**
+ * Has the lab's recorded process `name`, started by this process, exited? Its recorded PID is
+ * gone. Not runningLabProcess's test: a daemon just started may still be on its way to the
+ * program that carries the marker (ip netns exec, then perl's exec), and is not gone for that.
+ */
+export function recordedProcessExited(lab: string, name: string): boolean {
+  const rec = labProcesses(lab).find((p) => p.name === name)
+  return rec === undefined || !('pid' in rec) || rec.pid === undefined || !alive(rec.pid)
+}
+
 /** Processes but this one with a command-line argument `match` accepts, each with that argument: one walk over /proc. */
 export function processesWithArg(match: (arg: string) => boolean): {pid: number; arg: string}[] {
   return readdirSync('/proc')

@@ -16,6 +16,7 @@ import {run, startDaemon} from '../exec/runner.js'
 import {findPerl, findTool} from '../host/preflight.js'
 import {
   procStat,
+  recordedProcessExited,
   registerLabProcess,
   runningLabProcess,
   stopLabProcesses,
@@ -204,7 +205,7 @@ async function waitConverged(model: LabModel, t0 = performance.now(), signal?: A
   const limit = convergenceLimitMs(model)
   for (;;) {
     for (const s of all.filter((x) => waiting.has(x.name)))
-      if (runningLabProcess(model.lab, recordOf(s.name)) === undefined) throw new NetlabError(exitedReason(model, s))
+      if (recordedProcessExited(model.lab, recordOf(s.name))) throw new NetlabError(exitedReason(model, s))
     const pending = all.filter((x) => waiting.has(x.name))
     // learned where it counts: in the kernel
     const tables = await routeTables(
