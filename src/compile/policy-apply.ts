@@ -6,6 +6,7 @@
 import {compilePlan} from './plan.js'
 import {PlanBuilder} from '../plan/builder.js'
 import {restoreInput} from '../tools/iptables.js'
+import {wholeTables} from '../tools/iptables-restore.js'
 import {driver} from '../tools/index.js'
 import type {LabModel, NodeModel} from '../model/types.js'
 import type {Action, Command, Plan} from '../core/actions.js'
@@ -17,20 +18,25 @@ function undoWiring(a: Action): Command[] {
 
 /** A node's filter table as `plan` builds it, as iptables-restore input, each rule preceded by its why. */
 export function filterTable(plan: Plan, node: NodeModel): string {
-  const actions = plan.actions.filter(
-    (a) => a.netns === node.netns && a.tool === 'iptables' && (a.args[0] !== '-t' || a.args[1] === 'filter'),
+  const own = (a: Action) => a.tool === 'iptables' && (a.args[0] !== '-t' || a.args[1] === 'filter')
+  // netlab's rules and kube-proxy's (its filter chains: KUBE-FORWARD, the REJECT of a Service without endpoints), in plan order
+  const actions = plan.actions.filter((a) => a.netns === node.netns && (own(a) || a.tool === 'iptables-restore'))
+  const whole = wholeTables(actions).split('\n')
+  const section = whole.slice(whole.indexOf('*filter'), whole.indexOf('COMMIT', whole.indexOf('*filter')) + 1)
+  // each of netlab's own lines preceded by its why (kube-proxy's carry their own comments)
+  const why = new Map<string, string[]>()
+  for (const a of actions.filter(own)) {
+    const line = restoreInput([a.args]).text.split('\n')[1]
+    why.set(line, [...(why.get(line) ?? []), a.why.replace(/\n/g, ' ')])
+  }
+  return (
+    section
+      .flatMap((line) => {
+        const w = why.get(line)?.shift()
+        return w === undefined ? [line] : [`# ${w}`, line]
+      })
+      .join('\n') + '\n'
   )
-  const input = restoreInput(actions.map((a) => a.args))
-  const out: string[] = []
-  input.text
-    .trimEnd()
-    .split('\n')
-    .forEach((line, i) => {
-      const at = input.lines.get(i + 1)?.action
-      if (at !== undefined) out.push(`# ${actions[at].why.replace(/\n/g, ' ')}`)
-      out.push(line)
-    })
-  return out.join('\n') + '\n'
 }
 
 export function compilePolicyApply(before: LabModel, after: LabModel, opts: {owner?: string} = {}): Plan {

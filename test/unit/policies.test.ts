@@ -18,6 +18,8 @@ import {loadTopologyFile, parsePolicyFile, parseTopology} from '../../src/topolo
 import {THREE_NODE, TOPOLOGIES} from '../helpers/constants.js'
 import {model, topologyError} from '../helpers/model.js'
 
+const ROOT_DIR = join(fileURLToPath(import.meta.url), '../../..')
+
 const BAD = fileURLToPath(new URL('../fixtures/bad-policies/', import.meta.url))
 const THREE_TIER = join(TOPOLOGIES, 'policy-three-tier.yaml')
 
@@ -386,6 +388,26 @@ describe('the plan of netlab policy apply', () => {
     expect(flush[0].args).toEqual(['neigh', 'flush', 'dev', 'eth0'])
     // every action is undone by commands: an apply never deletes a namespace
     for (const a of p.actions) expect(a.undo.kind).toBe('commands')
+  })
+
+  it("keeps kube-proxy's filter chains in a lab with Services: the new table is the node's whole filter table", () => {
+    const text = readFileSync(join(ROOT_DIR, 'topologies/services.yaml'), 'utf8')
+    const withPolicies = (p: string) => text.replace(/^services:/m, `policies:\n${p}services:`)
+    const was = model(withPolicies(''), {file: 'services.yaml'})
+    const now = model(withPolicies('  - name: deny-web\n    podSelector: {matchLabels: {app: web}}\n    policyTypes: [Ingress]\n'), {
+      file: 'services.yaml',
+    })
+    const plan = compilePlan(now)
+    const node = now.nodes[0]
+    const kube = plan.actions
+      .filter((a) => a.netns === node.netns && a.tool === 'iptables-restore')
+      .flatMap((a) => (a.stdin ?? '').split('*nat')[0].split('\n'))
+      .filter((l) => l.startsWith('-A ') && l.includes('KUBE-'))
+    expect(kube.length).toBeGreaterThan(0)
+    const table = filterTable(plan, node).split('\n')
+    for (const l of kube) expect(table, l).toContain(l)
+    const change = compilePolicyApply(was, now).actions.find((a) => a.phase === 'policy-rules' && a.netns === node.netns)!
+    expect(change.stdin).toContain('-I FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD')
   })
 
   it('each node with pods: one iptables-restore of its whole filter table, undone by the old table', () => {
