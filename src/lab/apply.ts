@@ -28,7 +28,7 @@ import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
 import {requireCapacity} from './capacity.js'
-import {settleSpeakers, stopLeavingSpeakers} from './bird.js'
+import {settleSpeakers, speakersChange, stopLeavingSpeakers} from './bird.js'
 import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
 import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
@@ -154,7 +154,8 @@ async function run({state, model, plan, full}: Planned, text: string, file: stri
   const journal = new Journal(files.applyJournal(lab))
   const workloadMoves = canonical(workloadPorts(state.model)) !== canonical(workloadPorts(model))
   if (workloadMoves) await stopWorkload(lab)
-  const bgp = state.model.bgp !== undefined
+  // (a pod that comes or goes changes no speaker: its node announces the same block)
+  const bgp = state.model.bgp !== undefined && speakersChange(state.model, model)
   // routing bgp: a leaving node's BIRD goes before its namespace; new ones start once the plan ran, and the lab converges
   if (bgp) await stopLeavingSpeakers(state.model, model)
   try {

@@ -89,6 +89,14 @@ export async function stopLeavingSpeakers(before: LabModel, after: LabModel): Pr
   if (leaving.size > 0) await stopLabProcesses(before.lab, (p) => leaving.has(p.name))
 }
 
+/** Does a change of the lab from `before` to `after` change its speakers: one comes or goes, or one's config changes (its peers)? */
+export function speakersChange(before: LabModel, after: LabModel): boolean {
+  const dir = birdDir(after.lab)
+  const conf = (m: LabModel) => new Map(speakers(m).map((s) => [s.name, birdConfig(m, s, dir)]))
+  const [was, now] = [conf(before), conf(after)]
+  return was.size !== now.size || [...now].some(([name, text]) => was.get(name) !== text)
+}
+
 /**
  * Make the lab's speakers those of `model` (netlab apply, once its plan ran; or its rollback, back
  * to the old model): a speaker without a running BIRD is started; one whose config changed (a

@@ -210,3 +210,16 @@ describe("the probe's bgp-learned check", () => {
     )
   })
 })
+
+describe('netlab apply in routing bgp: which changes touch the speakers', () => {
+  it('a pod that comes or goes changes none (its node announces the same block); a node that joins does', async () => {
+    const {speakersChange} = await import('../../src/lab/bird.js')
+    const base = topo(ONE, nodes(3))
+    const before = model(base)
+    const morePods = model(base.replace(/pods: \d+|pods: \[[^\]]*\]/, 'pods: 3'))
+    expect(morePods.nodes.flatMap((n) => n.pods).length).not.toBe(before.nodes.flatMap((n) => n.pods).length)
+    expect(speakersChange(before, morePods)).toBe(false)
+    expect(speakersChange(before, model(topo(ONE, nodes(4))))).toBe(true)
+    expect(speakersChange(before, model(topo(ONE, nodes(2))))).toBe(true)
+  })
+})
