@@ -32,6 +32,8 @@ export interface ApplyPlan {
 // what an action does, as one string (env's keys come in the order the one compiler writes them)
 const keyOf = (c: Command) => `${c.netns}\t${c.tool}\t${c.args.join('\u001f')}\t${c.stdin ?? ''}\t${c.env ? JSON.stringify(c.env) : ''}`
 const TABLE_TOOLS = new Set(['iptables', 'iptables-restore'])
+/** a tool that writes a node's tables (iptables, kube-proxy's iptables-restore and nft): rewritten whole by tables(), never diffed line by line */
+const isTable = (t: string) => TABLE_TOOLS.has(t) || t === 'nft'
 const command = (a: Command): Command => ({
   tool: a.tool,
   netns: a.netns,
@@ -200,17 +202,16 @@ export function compileApply(before: LabModel, after: LabModel, opts: {owner?: s
   const b = new PlanBuilder(after.lab)
   const oldKeys = new Set(oldPlan.actions.map(keyOf))
   const newKeys = new Set(newPlan.actions.map(keyOf))
-  const isTable = (t: string) => TABLE_TOOLS.has(t) || t === 'nft'
-  removals(b, s, newKeys, isTable)
-  additions(b, s, oldKeys, isTable)
+  removals(b, s, newKeys)
+  additions(b, s, oldKeys)
   tables(b, s)
   return {plan: b.build(), changes: changesOf(before, after), full: newPlan}
 }
 
-/** A leaving namespace's actions that build it again: it, and what deleting it undoes. */
 /** How a leaving namespace is named in the change's words: the first part of its creation's why ("pod a (on node-0)"). */
 const memberOf = (acts: Action[], ns: string) => acts.find((a) => a.creates)?.why.split(';')[0] ?? ns
 
+/** A leaving namespace's actions that build it again: it, and what deleting it undoes. */
 const rebuildOf = (acts: Action[]) => acts.filter((a) => a.creates || a.undo.kind === 'netns').map(command)
 
 /** A leaving namespace's cable ends in namespaces that stay (a fabric port, a node's end of a pod's cable): deleted first. */
@@ -221,7 +222,7 @@ function unplugsOf(ns: string, s: Sides): Command[] {
 }
 
 /** Everything that leaves: actions of staying namespaces taken back, then each leaving namespace (its CNI DELs, then itself). */
-function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: string) => boolean): void {
+function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>): void {
   const {oldPlan, gone, oldEnds} = s
   const units = new Map<string, Action[]>()
   const takeBack: Action[] = []
@@ -326,7 +327,7 @@ function removals(b: PlanBuilder, s: Sides, newKeys: Set<string>, isTable: (t: s
 }
 
 /** Everything new, in the new plan's phases and words. */
-function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>, isTable: (t: string) => boolean): void {
+function additions(b: PlanBuilder, s: Sides, oldKeys: Set<string>): void {
   const {newPlan, fresh, newEnds} = s
   const added = newPlan.actions
     .map((a) => [a, unitOf(a, newEnds, fresh)] as const)

@@ -78,6 +78,8 @@ interface Planned {
   full: Plan
   summary: string[]
   warnings: TopologyWarning[]
+  /** false: the new topology is the lab as it is (no action, and the same model) */
+  changed: boolean
 }
 
 /** The change, planned against the lab as it is now; nothing is run. Bad input (and a change that cannot be made in place) throws here. */
@@ -105,7 +107,8 @@ function planApply(lab: string, topo: Topology): Planned {
   const warnings: TopologyWarning[] = []
   const model = buildModel(pinTopology(state.model, topo), {warnings, stateRoot: stateRoot(), cniEnv: cniEnvironment()})
   const {plan, changes, full} = compileApply(state.model, model, {owner: ownerMark(lab, stateRoot())})
-  return {state, model, plan, full, summary: changes, warnings}
+  const changed = plan.actions.length > 0 || canonical(state.model) !== canonical(model)
+  return {state, model, plan, full, summary: changes, warnings, changed}
 }
 
 export async function applyTopology(source: TopologySource, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -114,7 +117,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
   const lab = topo.name.value
   const result = (p: Planned, ran: boolean): ApplyResult => ({
     lab,
-    changed: p.plan.actions.length > 0 || canonical(p.state.model) !== canonical(p.model),
+    changed: p.changed,
     actions: p.plan.actions.length,
     dryRun: !ran,
     plan: p.plan,
@@ -131,7 +134,7 @@ export async function applyTopology(source: TopologySource, opts: ApplyOptions =
     if ('base' in source && source.base !== undefined && readTopologySource(lab) !== source.base)
       throw new UsageError(`lab ${lab}'s topology was changed by another command meanwhile; run this one again`)
     const p = planApply(lab, topo)
-    if (!result(p, false).changed) {
+    if (!p.changed) {
       saveTopologySource(lab, text) // a comment or a layout: the text is still the one to edit next
       return result(p, false)
     }
