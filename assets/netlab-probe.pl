@@ -5,8 +5,9 @@
 # poll loop. The servers answer each TCP connection (HTTP) and each UDP datagram with the client
 # address they saw: the evidence for or against NAT. The clients ping (a raw ICMP socket per source
 # namespace: the reply's TTL and the ICMP errors of routers come with it), fetch the HTTP echo and
-# send UDP probes. The probe starts one engine per core; each serves every target (SO_REUSEPORT, so
-# a connection may land on either) and runs the clients of its share of the sources.
+# send UDP probes. The probe starts one engine per core (more when a share would not fit the
+# open-files limit); each serves its share of the targets and runs the clients of its share of
+# the sources.
 #
 # usage:  NETLAB_PROBE_PROTOCOL=1 perl netlab-probe.pl MARKER   (docs/runner-protocol.md)
 #         MARKER is unused here; it is on the command line so `netlab down` can recognise us.
@@ -132,11 +133,15 @@ sub addresses {
   return @found;
 }
 
-for my $s (@serve) {
-  my ($netns, $ip, $proto, $port) = @$s;
-  # SO_REUSEPORT: every engine serves every target
-  my ($entry, $err) = eval { netlab_listen({netns => $netns, ip => $ip, port => $port}, $proto, 1) };
+# a namespace's sockets one after the other, and its handle closed after them: a 10,000-pod lab's
+# handles and sockets both held would be twice the files
+@serve = sort { $a->[0] cmp $b->[0] } @serve;
+for my $k (0 .. $#serve) {
+  my ($netns, $ip, $proto, $port) = @{$serve[$k]};
+  # each socket one engine's alone: a port taken by anything else (another probe) is reported
+  my ($entry, $err) = eval { netlab_listen({netns => $netns, ip => $ip, port => $port}, $proto) };
   fail($@ =~ s/\n$//r) if $@;
+  netlab_forget_netns($netns) unless $k < $#serve && $serve[$k + 1][0] eq $netns;
   if (!$entry) { say_line('unbound', $netns, "$ip:$proto/$port", $err); next }
   $handler{fileno $entry->[1]} = $entry;
 }

@@ -22,7 +22,7 @@
 # A workload's line: "POD IP:PORT from CLIENT_IP".
 use strict;
 use warnings;
-use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK SOL_SOCKET SO_REUSEADDR SO_REUSEPORT inet_aton inet_ntoa pack_sockaddr_in
+use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK SOL_SOCKET SO_REUSEADDR inet_aton inet_ntoa pack_sockaddr_in
   unpack_sockaddr_in);
 
 require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
@@ -62,15 +62,14 @@ sub netlab_forget_netns {
 }
 
 # Open SERVER's socket (PROTO tcp or udp) inside its namespace: (entry) for the caller's table, or
-# (undef, why). REUSEPORT: the probe's engines share each port; a workload's socket is its alone,
-# so a second listener fails loudly instead of splitting the connections.
+# (undef, why). No SO_REUSEPORT: each socket is one process's alone, so a second listener (another
+# probe, a workload) fails loudly instead of splitting the connections.
 sub netlab_listen {
-  my ($srv, $proto, $reuseport) = @_;
+  my ($srv, $proto) = @_;
   return (undef, "cannot enter the namespace: $!") unless netlab_enter($srv->{netns});
   my $sock;
   my $ok = socket($sock, AF_INET, ($proto eq 'udp' ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0)
     && setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1)
-    && (!$reuseport || setsockopt($sock, SOL_SOCKET, SO_REUSEPORT, 1))
     && bind($sock, pack_sockaddr_in($srv->{port}, inet_aton($srv->{ip})))
     && ($proto eq 'udp' || listen($sock, 1024));
   my $err = "$!";

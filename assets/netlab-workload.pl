@@ -61,7 +61,7 @@ my %handler;    # fileno => entry (netlab-serve.pl)
 my %watched;    # netns => its device:inode when opened: the lab is gone once no name leads there
 for my $s (@serve) {
   my ($srv, $proto) = @$s;
-  my ($entry, $err) = eval { netlab_listen($srv, $proto, 0) };
+  my ($entry, $err) = eval { netlab_listen($srv, $proto) };
   fail($@ =~ s/\n$//r) if $@;
   netlab_forget_netns($srv->{netns});    # one file per socket, not one more per pod
   if (!$entry) { print "unbound\t$srv->{netns}\t$srv->{ip}:$proto/$srv->{port}\t$err\n"; next }

@@ -193,7 +193,6 @@ export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: n
   })
 }
 
-/** The ownership mark (the alias of lo) of each namespace; undefined where it could not be read. */
 /**
  * Where the marks are written, a small file per namespace: memory (/dev/shm) where there is one.
  * On a disk filesystem, creating 10,000 files just after as many were deleted is slow (ext4 looks
@@ -209,6 +208,7 @@ function marksDir(workDir: string): string {
 }
 const SHM = '/dev/shm'
 
+/** The ownership mark (the alias of lo) of each namespace; undefined where it could not be read. */
 export function readMarks(namespaces: string[], opts: Omit<FanoutOptions, 'faultAt'>): Promise<(string | undefined)[]> {
   return withDir(marksDir(opts.workDir), async (dir) => {
     const results = await nsexec(

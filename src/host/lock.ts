@@ -17,8 +17,8 @@ export type LockPurpose = 'change' | 'probe'
 
 const HELD: Record<LockPurpose, (lab: string, owner: number) => string> = {
   change: (lab, owner) => `lab ${lab} is being changed by another netlab process (pid ${owner}); wait for it to finish`,
-  // two probes of one lab share its echo ports (SO_REUSEPORT): when one ends, the connections
-  // queued on its sockets are reset, and the other would count them as failures
+  // two probes of one lab at once would compete for its namespaces' conntrack tables and the
+  // machine's cores: one's load would fail the other's checks that go unanswered in time
   probe: (lab, owner) => `lab ${lab} is being probed by another netlab probe (pid ${owner}); run one probe of a lab at a time`,
 }
 

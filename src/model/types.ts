@@ -379,6 +379,15 @@ export interface RoutingModeModule {
   summary: string
   /** the MTU pods need when it is not the kernel's default (an overlay's encapsulation takes room); CNI presets take it */
   podMtu?: number
+  /**
+   * How a node's traffic reaches the pods of the other nodes. 'per-node' (the default): the node
+   * holds an entry of its own for each other node (host-gw's routes, vxlan's fdb and neighbour
+   * entries, bgp's learned routes), so the representative probe crosses every ordered pair of
+   * nodes to use each. 'shared': one route carries it all (routes: a default route to the VPC
+   * router, whose table holds one route per node), so each node a source and a target once uses
+   * every route, and the probe's cross-node checks grow with pods, not with nodes².
+   */
+  crossNodeRoutes?: 'per-node' | 'shared'
   /** checks on the topology that only this mode makes; throw a TopologyError at the offending value */
   validate?(topo: Topology): void
   /** the mode needs every node on one L2 segment (validation refuses nodes on different segments) */

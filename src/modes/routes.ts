@@ -13,6 +13,8 @@ export const routes: RoutingModeModule = {
   summary: 'a VPC route table: the router knows every node pod subnet; nodes only have a default route to it',
   router: {name: ROUTER, role: 'the VPC router: its route table holds one route per node pod subnet, next hop that node'},
   podsRoutableFromUnderlay: true,
+  // a node's one default route carries its traffic to every other node: see RoutingModeModule
+  crossNodeRoutes: 'shared',
   routes: {
     title: 'Route pod subnets through the VPC route table (routes)',
     why:

@@ -1,6 +1,7 @@
-// Drive the probe's engines (assets/netlab-probe.pl): one per core, each serving every target (the
-// echo service) and running the clients of its share of the source namespaces, all from sockets
-// it opened inside the lab's namespaces. Each is registered as a lab process, so `netlab down`
+// Drive the probe's engines (assets/netlab-probe.pl): one per core (more when a share would not fit
+// the open-files limit: engineLayout), each serving its share of the targets (the echo service)
+// and running the clients of its share of the source namespaces, all from sockets it opened
+// inside the lab's namespaces. Each is registered as a lab process, so `netlab down`
 // stops it if the probe could not; each stops by itself when the probe is gone.
 //
 // Why one engine per core instead of a client process per source: a probe check costs the kernel
@@ -16,7 +17,7 @@ import {NetlabError} from '../core/errors.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl, perlModuleError, perlModules} from '../host/preflight.js'
-import {registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
+import {maxOpenFiles, registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
 import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe, ServeTarget} from './types.js'
@@ -45,10 +46,44 @@ function unboundKey(netns: string, port?: string): string {
   return port ? `${netns} ${port}` : netns
 }
 
-/** How many engines: one per core (NETLAB_PROBE_ENGINES=N overrides it, for tests). */
-function engineCount(): number {
+/** Engines at the least: one per core (NETLAB_PROBE_ENGINES=N sets it, for tests). */
+function coreEngines(): number {
   const fromEnv = Number(process.env.NETLAB_PROBE_ENGINES)
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, cpus().length)
+}
+
+/**
+ * The open files one engine of `engines` needs: its share of the echo sockets; its clients in
+ * flight, and the connections every engine's clients make to its sockets; a raw ICMP socket per
+ * source with pings in flight (at most IN_FLIGHT); one namespace at a time, stdio and Perl's own.
+ */
+export function engineFiles(services: number, engines: number): number {
+  return Math.ceil(services / engines) + IN_FLIGHT * (engines + 2) + 64
+}
+
+/**
+ * How many engines: one per core, or more where one engine's share of the echo sockets would
+ * not fit `maxFiles` (a 10,000-pod lab's 10,100 sockets and their connections: each engine
+ * serves its share of the targets, so more engines need fewer files each). undefined when no
+ * number of engines fits (a limit below what a handful of sockets need).
+ */
+export function engineLayout(services: number, cores: number, maxFiles: number): number | undefined {
+  for (let n = cores; n <= Math.max(cores, 64); n++) if (engineFiles(services, n) <= maxFiles) return n
+  return undefined
+}
+
+/**
+ * Split the echo services among the engines, a target namespace's sockets all to one (it
+ * enters each namespace once), the namespaces dealt out in turn.
+ */
+export function shareTargets(services: Map<string, ServeTarget>, engines: number): string[][] {
+  const engineOf = new Map<string, number>()
+  const shares: string[][] = Array.from({length: engines}, () => [])
+  for (const [key, s] of services) {
+    if (!engineOf.has(s.netns)) engineOf.set(s.netns, engineOf.size % engines)
+    shares[engineOf.get(s.netns)!].push(key)
+  }
+  return shares
 }
 
 /** The transport an echo probe uses (HTTP runs over TCP). */
@@ -136,8 +171,8 @@ export interface EngineOptions {
   /** ports policies name, served too in every target: TCP (HTTP echo) and UDP (datagram echo) */
   extra?: {tcp: number[]; udp: number[]}
   /**
-   * sockets the lab's workload serves already (workloadKey): not served again (a second listener,
-   * with SO_REUSEPORT, would take half the connections); its answers are the probe's own
+   * sockets the lab's workload serves already (workloadKey): not served again (the port is the
+   * workload's alone); its answers are the probe's own
    */
   workload?: ReadonlySet<string>
   /** namespaces whose addresses to read (pods, for the self-address check) */
@@ -263,8 +298,13 @@ export function echoServices(
 async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | 'port-taken'> {
   const {lab, probes, signal} = opts
   const services = echoServices(probes, port, opts.extra, opts.workload)
-  const shares = shareSources(probes, engineCount())
+  const cores = coreEngines()
+  const count = engineLayout(services.size, cores, maxOpenFiles()) ?? cores // none fits: startEngines says so
+  const shares = shareSources(probes, count)
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
+  // fewer sources than engines: the engines the layout needs for the targets serve without clients
+  const targetNamespaces = new Set([...services.values()].map((x) => x.netns)).size
+  while (shares.length > 0 && shares.length < Math.min(count, targetNamespaces)) shares.push([])
   const run: EngineRun = {addresses: new Map()}
   /** where the echo service could not listen, and why, by unboundKey() */
   const unbound = new Map<string, string>()
@@ -297,12 +337,8 @@ function startEngines(
   o: {lab: string; perl: string; marker: string; shares: Probe[][]; services: Map<string, ServeTarget>},
 ): void {
   const {lab, perl, marker, shares, services} = o
-  const targets = new Set([...services.values()].map((x) => x.netns)).size
-  shares.forEach((share, i) => {
-    // its files: the services, the target namespaces while it opens them, the probes in flight
-    // and the connections they make to it, a raw socket and a namespace per source
-    const sources = new Set(share.map((p) => p.src.netns)).size
-    const needed = services.size + targets + 2 * IN_FLIGHT * shares.length + 2 * sources + 256
+  const needed = engineFiles(services.size, shares.length)
+  shares.forEach((_, i) => {
     const [file, args] = withOpenFiles('the probe', needed, [perl, ENGINE_SCRIPT, marker])
     const name = processName('probe-engine', process.pid, i)
     registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
@@ -335,19 +371,19 @@ async function serveTargets(
   aborted: Promise<'aborted'>,
 ): Promise<'ready' | 'port-taken' | 'aborted'> {
   const {port, run, unbound} = o
-  const serveText = [...o.services.keys()].map((k) => `serve\t${k}\n`).join('')
+  const serveText = shareTargets(o.services, engines.length).map((keys) => keys.map((k) => `serve\t${k}\n`).join(''))
   let portTaken = false
-  const setup = (i: number) => (line: string) => {
+  const setup = (line: string) => {
     const addrs = parseAddrsLine(line)
     if (addrs) run.addresses.set(addrs.netns, addrs.addrs)
     const m = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
-    if (!m || i > 0) return
+    if (!m) return
     const [, netns, ip, service, why] = m
     if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
     unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
   }
-  const ready = engines.map((e, i) => e.waitFor((l) => l === 'ready', setup(i), READY_TIMEOUT_MS, 'ready'))
-  engines.forEach((e, i) => void e.write(serveText + (i === 0 ? o.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
+  const ready = engines.map((e) => e.waitFor((l) => l === 'ready', setup, READY_TIMEOUT_MS, 'ready'))
+  engines.forEach((e, i) => void e.write(serveText[i] + (i === 0 ? o.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))
   try {
     if ((await Promise.race([Promise.all(ready), aborted])) === 'aborted') return 'aborted'
   } catch (error) {

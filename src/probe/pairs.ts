@@ -8,6 +8,11 @@
 // node, see nodePodSourcePairs); each pod to its own node and the next node.
 // A route, a bridge port, a veth, an address or a masquerade rule is used by one of them: the
 // cross-node pairs are about max(nodes, pods per node) per node instead of pods × nodes.
+// Where one route carries a node's traffic to every other node (crossNodeRoutes 'shared':
+// routes mode's default route to the VPC router), crossing every ordered pair of nodes would
+// use no route the nearer nodes do not: the pod → pod rounds are one per pod (at least one),
+// and each node goes to one pod on the next node: 1000 × 10 is 20,000 cross-node checks, not
+// two million.
 import type {LabModel, NodeModel, PodModel} from '../model/types.js'
 import type {Coverage} from './types.js'
 
@@ -32,8 +37,9 @@ export function podPairs(model: LabModel, coverage: Coverage): Pair<PodModel, Po
   const m = nodes.length
   if (m > 1) {
     const reached = new Set<PodModel>()
+    const peers = perNodeRoutes(model) ? m - 1 : 1
     nodes.forEach((node, n) => {
-      for (let k = 0; k < Math.max(m - 1, node.pods.length); k++) {
+      for (let k = 0; k < Math.max(peers, node.pods.length); k++) {
         const other = nodes[(n + 1 + (k % (m - 1))) % m]
         const dst = other.pods[k % other.pods.length]
         add(node.pods[k % node.pods.length], dst)
@@ -49,8 +55,14 @@ export function podPairs(model: LabModel, coverage: Coverage): Pair<PodModel, Po
   return [...targetsOf].flatMap(([src, dsts]) => dsts.map((dst): Pair<PodModel, PodModel> => [src, dst]))
 }
 
-/** node → pod pairs: every pod, or own pods plus one pod on every other node. */
+/** Does each node hold a route of its own per other node (see RoutingModeModule.crossNodeRoutes)? */
+function perNodeRoutes(model: LabModel): boolean {
+  return (model.mode.crossNodeRoutes ?? 'per-node') === 'per-node'
+}
+
+/** node → pod pairs: every pod, or own pods plus one pod on every other node (on the next node with pods, where routes are shared). */
 export function nodePodPairs(model: LabModel, coverage: Coverage): Pair<NodeModel, PodModel>[] {
+  if (coverage !== 'all-pairs' && !perNodeRoutes(model)) return nodePodSourcePairs(model, coverage)
   const pairs: Pair<NodeModel, PodModel>[] = []
   model.nodes.forEach((node, n) => {
     for (const other of model.nodes) {

@@ -9,6 +9,7 @@ import type {Step, StepFailure} from '../../src/tools/types.js'
 import type {Action} from '../../src/core/actions.js'
 import {argv} from '../../src/tools/command.js'
 import {schedule} from '../../src/exec/schedule.js'
+import {deleteSlices} from '../../src/exec/rollback.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
 import {loadTopologyFile, parseTopology} from '../../src/topology/parse.js'
@@ -244,5 +245,18 @@ describe('batch outcomes', () => {
     const o = outcome(p, fail("iptables-restore v1.8.9 (nf_tables): Chain 'NO-SUCH-CHAIN' does not exist\nError occurred at line: 5"))
     expect(o.failed).toBe(jump)
     expect(o.applied).toEqual([])
+  })
+})
+
+describe('deleting namespaces', () => {
+  it('splits a batch of only netns del over eight lanes, every line once; anything else stays one batch, in order', () => {
+    const dels = Array.from({length: 1000}, (_, i) => `netns del netlab-x.p${i}`)
+    const slices = deleteSlices(dels)
+    expect(slices).toHaveLength(8)
+    expect(slices.flat()).toEqual(dels)
+    expect(deleteSlices(dels.slice(0, 10))).toEqual([dels.slice(0, 10)])
+    const mixed = [...dels.slice(0, 100), 'link del veth-x']
+    expect(deleteSlices(mixed)).toEqual([mixed])
+    expect(deleteSlices([])).toEqual([])
   })
 })

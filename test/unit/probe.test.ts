@@ -10,7 +10,19 @@ import {expectHttp, expectPing, externalEndpoint, NO_ROUTE_BACK, nodeEndpoint, p
 import {judge} from '../../src/probe/judge.js'
 import {egressSources, nodePodPairs, nodePodSourcePairs, podNodePairs, podPairs} from '../../src/probe/pairs.js'
 import {addressOwners, renderReport} from '../../src/probe/render.js'
-import {eth0Addresses, jobLine, parseAddrsLine, parseResult, shareSources, withUnbound, writeWaiting} from '../../src/probe/engine.js'
+import {
+  echoServices,
+  engineFiles,
+  engineLayout,
+  eth0Addresses,
+  jobLine,
+  parseAddrsLine,
+  parseResult,
+  shareSources,
+  shareTargets,
+  withUnbound,
+  writeWaiting,
+} from '../../src/probe/engine.js'
 import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes} from '../../src/probe/select.js'
 import type {Observation, Only, Probe, SelfObservation} from '../../src/probe/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
@@ -119,6 +131,30 @@ describe('which probes run', () => {
     expectRepresentative(uneven, podPairs(uneven, 'representative'))
   })
 
+  it('where one route carries a node to every other (routes mode), the cross-node checks grow with pods, not nodes²', () => {
+    const m = smallModel('shared', {nodes: 60, pods: 3, routing: 'routes'})
+    expect(m.mode.crossNodeRoutes).toBe('shared')
+    const pairs = podPairs(m, 'representative')
+    const across = pairs.filter(([s, d]) => s.node !== d.node)
+    expect(across).toHaveLength(60 * 3) // a round per pod
+    // every pod a source and a target across the router; every node a source and a target
+    expect(new Set(across.map(([s]) => s.name)).size).toBe(180)
+    expect(new Set(across.map(([, d]) => d.name)).size).toBe(180)
+    expect(new Set(across.map(([s]) => s.node)).size).toBe(60)
+    expect(new Set(across.map(([, d]) => d.node)).size).toBe(60)
+    // each node: its own pods and one pod on the next node (the router's route to that node)
+    const nodePods = nodePodPairs(m, 'representative')
+    expect(nodePods).toHaveLength(60 * (3 + 1))
+    expect(new Set(nodePods.filter(([n, p]) => p.node !== n.name).map(([, p]) => p.node)).size).toBe(60)
+    // host-gw's per-node routes: every ordered pair still crossed
+    const perNode = smallModel('per-node', {nodes: 60, pods: 3})
+    expect(perNode.mode.crossNodeRoutes).toBeUndefined()
+    expectRepresentative(perNode, podPairs(perNode, 'representative'))
+    expect(nodePodPairs(perNode, 'representative')).toHaveLength(60 * (3 + 59))
+    // --full is every pair whatever the mode
+    expect(podPairs(m, 'all-pairs')).toHaveLength(180 * 179)
+  })
+
   it('--full on 50 × 10 probes every pair', () => {
     const m = grid(50, 10)
     expect(podPairs(m, 'all-pairs')).toHaveLength(500 * 499)
@@ -183,6 +219,23 @@ describe('which probes run', () => {
     expect(Math.abs(big[0].length - big[1].length) / big[0].length).toBeLessThan(0.02)
     expect(shareSources([], 2)).toEqual([])
     expect(shareSources(probes, 1)).toHaveLength(1)
+  })
+
+  it('deals the echo sockets out by target namespace, and takes more engines where a share would not fit the open-files limit', () => {
+    const services = echoServices(selectProbes(three), 20000, {tcp: [80], udp: [53]})
+    const shares = shareTargets(services, 2)
+    expect(shares.flat().sort()).toEqual([...services.keys()].sort())
+    const engineOf = (netns: string) => shares.findIndex((keys) => keys.some((k) => k.startsWith(`${netns}\t`)))
+    for (const [key, s] of services) expect(shares[engineOf(s.netns)]).toContain(key)
+    expect(Math.abs(shares[0].length - shares[1].length)).toBeLessThanOrEqual(3) // a namespace's three sockets
+    // a 10,000-pod lab: 10,100 sockets; under a hard limit of 20,000 two engines would each need
+    // 5,050 sockets + their connections, which fits; under 6,000 it takes more engines
+    expect(engineLayout(10100, 2, 20000)).toBe(2)
+    const more = engineLayout(10100, 2, 6000)!
+    expect(more).toBeGreaterThan(2)
+    expect(engineFiles(10100, more)).toBeLessThanOrEqual(6000)
+    expect(engineFiles(10100, more - 1)).toBeGreaterThan(6000)
+    expect(engineLayout(10100, 2, 500)).toBeUndefined()
   })
 })
 
