@@ -1,5 +1,5 @@
 # Shared by the probe's engine (netlab-probe.pl) and the pods' workload (netlab-workload.pl): the
-# echo servers. Entering a lab namespace (never the host's own), opening a listening TCP or bound
+# echo servers. Opening a listening TCP or bound
 # UDP socket there, and answering each connection and datagram from the caller's poll loop, so the
 # probe's clients read a workload's answer exactly as they read the probe's own.
 #
@@ -25,41 +25,13 @@ use warnings;
 use Socket qw(AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK SOL_SOCKET SO_REUSEADDR inet_aton inet_ntoa pack_sockaddr_in
   unpack_sockaddr_in);
 
-require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_setns()
+require((__FILE__ =~ s{[^/]*$}{}r) . 'netlab-setns.pl');    # netlab_enter(), netlab_setns()
 
 use constant NETLAB_MAX_REQUEST => 8192;
 # a workload's client that has said nothing for this long gets the plain line (bash's /dev/tcp, nc)
 use constant NETLAB_QUIET_WAIT => 1.5;
 # and one that began a request but has not finished it (someone typing into nc) this long
 use constant NETLAB_REQUEST_WAIT => 10;
-
-my $home;
-my $home_id;
-my %nsfh;
-
-# Enter a lab namespace by its name under /run/netns; never one that is the host's own (a name
-# bound to it with `ip netns attach` would be): false, with $! set, if not.
-sub netlab_enter {
-  my ($netns) = @_;
-  if (!$home) {
-    open($home, '<', '/proc/self/ns/net') or return 0;
-    $home_id = join(':', (stat $home)[0, 1]);
-  }
-  my $fh = $nsfh{$netns} //= do { open(my $f, '<', "/run/netns/$netns") or return 0; $f };
-  if (join(':', (stat $fh)[0, 1]) eq $home_id) { $! = 1; delete $nsfh{$netns}; return 0 }    # EPERM
-  return netlab_setns($fh);
-}
-
-# Back to the namespace the process started in: false ($! says why) when it cannot, and then
-# nothing may run (the caller stops).
-sub netlab_go_home {
-  return !$home || netlab_setns($home);
-}
-
-# Close the handles of namespaces not needed any more (all, without arguments).
-sub netlab_forget_netns {
-  if (@_) { delete @nsfh{@_} } else { %nsfh = () }
-}
 
 # Open SERVER's socket (PROTO tcp or udp) inside its namespace: (entry) for the caller's table, or
 # (undef, why). No SO_REUSEPORT: each socket is one process's alone, so a second listener (another

@@ -1,5 +1,5 @@
 # Shared by netlab's Perl helpers: enter a network namespace with setns(2), which Node.js
-# cannot call. The syscall number comes from a table (fast: no header files to load), and from
+# cannot call; netlab_enter() enters a lab namespace by name, never the host's own. The syscall number comes from a table (fast: no header files to load), and from
 # the system's syscall.ph (package perl) only on other architectures.
 use strict;
 use warnings;
@@ -18,6 +18,34 @@ our $NETLAB_SYS_SETNS = $SETNS{$arch} // eval { require 'syscall.ph'; &main::SYS
 sub netlab_setns {
   my ($fh) = @_;
   return syscall($NETLAB_SYS_SETNS, fileno($fh), NETLAB_CLONE_NEWNET) == 0;
+}
+
+my $home;
+my $home_id;
+my %nsfh;
+
+# Enter a lab namespace by its name under /run/netns; never one that is the host's own (a name
+# bound to it with `ip netns attach` would be): false, with $! set, if not.
+sub netlab_enter {
+  my ($netns) = @_;
+  if (!$home) {
+    open($home, '<', '/proc/self/ns/net') or return 0;
+    $home_id = join(':', (stat $home)[0, 1]);
+  }
+  my $fh = $nsfh{$netns} //= do { open(my $f, '<', "/run/netns/$netns") or return 0; $f };
+  if (join(':', (stat $fh)[0, 1]) eq $home_id) { $! = 1; delete $nsfh{$netns}; return 0 }    # EPERM
+  return netlab_setns($fh);
+}
+
+# Back to the namespace the process started in: false ($! says why) when it cannot, and then
+# nothing may run (the caller stops).
+sub netlab_go_home {
+  return !$home || netlab_setns($home);
+}
+
+# Close the handles of namespaces not needed any more (all, without arguments).
+sub netlab_forget_netns {
+  if (@_) { delete @nsfh{@_} } else { %nsfh = () }
 }
 
 1;

@@ -16,6 +16,7 @@ import {parseArgs} from 'node:util'
 import {loadLab} from '../src/lab/load.js'
 import {labDir} from '../src/state/paths.js'
 import {ROUTING_MODES} from '../src/modes/index.js'
+import {bgpSessions} from '../src/modes/bgp-peers.js'
 import type {RoutingMode} from '../src/topology/types.js'
 import {firstLine, interruptRunning, netlab, parseJson, ROOT, runTimed} from './proc.js'
 import {runFloor} from './floor.js'
@@ -50,6 +51,13 @@ const LARGE_PODS = 10_000
  * 4 GB compiling it) long before the machine would.
  */
 const MAX_NODE_PAIR_ENTRIES = 300_000
+/**
+ * BGP sessions (routing bgp: a BIRD per node, each session a keepalive a second) past which the
+ * bench does not build the lab. 1000x10 is a full mesh per rack of 125: 62,000 sessions; the
+ * first 430 BIRDs kept both cores busy (437 runnable processes, 90 % system time) and every
+ * further start took 1.7 s. Route reflectors (bench/bgp.ts) are how such a cluster is built.
+ */
+const MAX_BGP_SESSIONS = 10_000
 
 const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options], as root)
 
@@ -369,6 +377,10 @@ async function main(): Promise<number> {
       const sized: Case[] = []
       for (const mode of modes) {
         checkStop()
+        const skip = (why: string) => {
+          cases.push({size: size.label, mode, nodes: size.nodes ?? 0, pods: 0, namespaces: 0, actions: 0, nodePairActions: 0, runs: [], failed: false, skipped: why})
+          log(`\n== ${size.label}, routing ${mode}: ${why}`)
+        }
         const tooBig = nodePairLimit(dir, size, mode)
         if (tooBig) {
           cases.push({...tooBig, runs: [], failed: false})
@@ -380,25 +392,20 @@ async function main(): Promise<number> {
           lab = loadLab(writeTopology(dir, size, 'counting', mode)) // for the counts only; never built
         } catch (error) {
           // a mode whose lab this size cannot be (aws-vpc's pods in a /20 underlay at 10,000 pods)
-          const why = `not valid at this size: ${firstLine((error as Error).message)}`
-          cases.push({
-            size: size.label,
-            mode,
-            nodes: size.nodes ?? 0,
-            pods: 0,
-            namespaces: 0,
-            actions: 0,
-            nodePairActions: 0,
-            runs: [],
-            failed: false,
-            skipped: why,
-          })
-          log(`\n== ${size.label}, routing ${mode}: ${why}`)
+          skip(`not valid at this size: ${firstLine((error as Error).message)}`)
           continue
         } finally {
           rmSync(join(dir, 'counting.yaml'), {force: true})
         }
         const {model, plan} = lab
+        const sessions = model.bgp ? bgpSessions(model).length : 0
+        if (sessions > MAX_BGP_SESSIONS) {
+          skip(
+            `${sessions.toLocaleString('en')} BGP sessions (a BIRD per node, a keepalive a second each), more than the ` +
+              `${MAX_BGP_SESSIONS.toLocaleString('en')} the bench builds: they keep every core busy before half the BIRDs have started`,
+          )
+          continue
+        }
         const pods = model.nodes.reduce((n, x) => n + x.pods.length, 0)
         const namespaces = plan.actions.filter((a) => a.creates).length
         const c: Case = {

@@ -28,7 +28,7 @@ import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
 import {requireCapacity} from './capacity.js'
-import {settleSpeakers, speakersChange, stopLeavingSpeakers} from './bird.js'
+import {EXEC_IN, settleSpeakers, speakersChange, stopLeavingSpeakers} from './bird.js'
 import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
 import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
@@ -151,7 +151,7 @@ async function run({state, model, plan, full}: Planned, text: string, file: stri
   if (model.cni) requireCniPlugins(model)
   requireCapacity(model, plan) // what the change adds must fit what the machine has left
   const workload = workloadPorts(model).length > 0 || workloadPorts(state.model).length > 0
-  await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : [])])
+  await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : []), ...(model.bgp ? [EXEC_IN] : [])])
   // while it runs (and if it is killed) the lab is between two topologies: the record says so
   writeJson(files.applyPlan(lab), {lab, pid: process.pid, startedAt: new Date().toISOString()})
   const journal = new Journal(files.applyJournal(lab))

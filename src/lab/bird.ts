@@ -7,8 +7,9 @@
 import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
+import {setImmediate, setTimeout as sleep} from 'node:timers/promises'
 import {NetlabError} from '../core/errors.js'
+import {asset} from '../core/paths.js'
 import {labOfNetns, processMarker} from '../core/names.js'
 import {plural} from '../core/plural.js'
 import {readInNamespaces} from '../exec/fanout.js'
@@ -40,6 +41,9 @@ export function speakers(model: LabModel): BgpSpeaker[] {
 }
 
 /** Write a speaker's config (fault: one BIRD refuses, test-only) and start its daemon; returns its PID. */
+/** Starts a program inside a lab namespace without `ip netns exec`'s copy of the mount table (the script says why). */
+export const EXEC_IN = asset('netlab-exec-in.pl')
+
 function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
   // only ever inside one of this lab's namespaces (a saved model is read back from disk)
   if (labOfNetns(s.netns) !== model.lab) throw new NetlabError(`refusing to start BIRD in ${s.netns}: not a namespace of lab ${model.lab}`)
@@ -51,16 +55,15 @@ function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
       `BIRD's control socket ${f.ctl} is longer than a socket path may be (${MAX_SOCKET_PATH}): use a shorter NETLAB_STATE_DIR`,
     )
   writeFileSync(f.conf, birdConfig(model, s, dir) + (fault ? 'protocol netlab-injected-fault;\n' : ''))
-  const [ip, bird, perl] = [findTool('ip'), findTool('bird'), findPerl()]
-  if (!ip || !bird) throw new NetlabError('missing bird or ip: install with: sudo apt-get install -y bird2 iproute2')
+  const [bird, perl] = [findTool('bird'), findPerl()]
+  if (!bird) throw new NetlabError('missing bird: install with: sudo apt-get install -y bird2')
   const marker = processMarker('bird', model.lab, process.pid)
   registerLabProcess(model.lab, recordOf(s.name), marker) // before it exists: see registerLabProcess
   const out = openSync(`${dir}/${s.name}.out`, 'w')
   let pid: number | undefined
   try {
-    // argv[0] of BIRD is the marker (perl's exec {PROGRAM} LIST); -f: it stays this PID
-    const argv = ['-e', 'exec {shift @ARGV} @ARGV or die "exec $ARGV[0]: $!\\n"', bird, marker, '-f', '-c', f.conf, '-s', f.ctl]
-    pid = startDaemon(ip, ['netns', 'exec', s.netns, perl, ...argv, '-P', `${dir}/${s.name}.pid`], {
+    // argv[0] of BIRD is the marker; -f: it stays this PID
+    pid = startDaemon(perl, [EXEC_IN, s.netns, bird, marker, '-f', '-c', f.conf, '-s', f.ctl, '-P', `${dir}/${s.name}.pid`], {
       env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'},
       outFd: out,
     })
@@ -201,7 +204,12 @@ export async function startBgp(
 ): Promise<{ms: number; sessions: number; daemons: number}> {
   const all = speakers(model)
   const t0 = performance.now()
-  all.forEach((s, i) => startSpeaker(model, s, opts.fault === true && i === all.length - 1))
+  for (const [i, s] of all.entries()) {
+    startSpeaker(model, s, opts.fault === true && i === all.length - 1)
+    // a Ctrl-C is heard between starts (1,000 speakers take seconds)
+    if (i % 50 === 49) await setImmediate()
+    if (opts.signal?.aborted) throw new NetlabError(`interrupted by ${String(opts.signal.reason)} while BIRD started`)
+  }
   await waitConverged(model, t0, opts.signal)
   return {ms: Math.round(performance.now() - t0), sessions: bgpSessions(model).length, daemons: all.length}
 }

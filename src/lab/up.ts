@@ -25,7 +25,7 @@ import {cniUndoCalls} from '../compile/cni-plan.js'
 import {plural} from '../core/plural.js'
 import {isLiveTerminal} from '../core/terminal.js'
 import {startWorkload, stopWorkload, WORKLOAD_SCRIPT, workloadPorts} from './workload.js'
-import {startBgp, stopBgp} from './bird.js'
+import {EXEC_IN, startBgp, stopBgp} from './bird.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -83,7 +83,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       const early = await perlEarly
       if (early) throw early
       const workload = workloadPorts(model).length > 0 ? [WORKLOAD_SCRIPT] : []
-      return requirePerl([NSEXEC, ...(model.cni ? [CNI_CHAIN] : []), ...workload])
+      return requirePerl([NSEXEC, ...(model.cni ? [CNI_CHAIN] : []), ...workload, ...(model.bgp ? [EXEC_IN] : [])])
     })
     signals.throwIfReceived(`nothing of lab ${model.lab} was made`)
     const lock = step('lock', () => acquireLock(model.lab))
