@@ -149,9 +149,9 @@ for my $netns (@addrs) {
   if (!enter($netns)) { go_home(); next }    # no line: the probe reports the addresses unread
   my @found = addresses();
   go_home();
+  netlab_forget_netns($netns);    # a handle at a time, not one per pod (10,000 files)
   $out .= join(' ', 'addrs', $netns, @found) . "\n";
 }
-netlab_forget_netns();    # the targets' namespace handles: not needed any more (the sources open theirs)
 say_line('ready');
 flush_out();
 

@@ -332,9 +332,11 @@ export const MEASURES: Measure[] = [
     show: (ms) => `${ms.toFixed(3)} ms`,
     goal: (c) => (c.pods >= TEN_K && c.probeRefPerCheckMs !== undefined ? {limit: 2 * c.probeRefPerCheckMs} : undefined),
     note: (c) =>
-      c.pods >= TEN_K && c.probeRefPerCheckMs !== undefined
-        ? `target: 2 × ${c.probeRefPerCheckMs.toFixed(3)} ms, the 1,000-pod lab's`
-        : undefined,
+      c.pods < TEN_K
+        ? undefined
+        : c.probeRefPerCheckMs !== undefined
+          ? `target: 2 × ${c.probeRefPerCheckMs.toFixed(3)} ms, the ${c.mode} 1,000-pod lab's`
+          : `no target: no ${c.mode} lab of 1,000 pods in this run or the committed one (--mode-sizes …,100x10)`,
   },
   {
     what: 'peak RSS of probe (Node and its engines)',

@@ -134,7 +134,7 @@ export function runningLabProcess(lab: string, name: string): number | undefined
 /**
  * Has the lab's recorded process `name`, started by this process, exited? Its recorded PID is
  * gone. Not runningLabProcess's test: a daemon just started may still be on its way to the
- * program that carries the marker (ip netns exec, then perl's exec), and is not gone for that.
+ * program that carries the marker (perl's setns, then its exec), and is not gone for that.
  */
 export function recordedProcessExited(lab: string, name: string): boolean {
   const rec = labProcesses(lab).find((p) => p.name === name)
@@ -322,6 +322,11 @@ export function withOpenFiles(who: string, needed: number, argv: [string, ...str
     )
   // with CAP_SYS_RESOURCE, a child's hard limit is raised too, up to fs.nr_open (a 10,000-pod probe needs ~32,000)
   return [prlimit, [`--nofile=${needed}:${Math.max(limit.hard, needed)}`, ...argv]]
+}
+
+/** The most open files withOpenFiles can give a child: the soft limit without prlimit, else maxOpenFiles. */
+export function openFilesCeiling(): number {
+  return findTool('prlimit') ? maxOpenFiles() : openFilesLimit().soft
 }
 
 /** CAP_SYS_RESOURCE: may raise a hard resource limit (root in a container may lack it) */

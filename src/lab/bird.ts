@@ -1,9 +1,9 @@
 // routing bgp's daemons: one BIRD per speaker (every node; the router of a multi-segment underlay),
-// each inside its own namespace (ip netns exec: never in the host's), its config, control socket,
-// pid file and log under the lab's state directory (bird/), and a process record ("bird-NAME",
-// src/host/processes.ts) so that `down` and `up`'s rollback stop it. BIRD is started through
-// perl's exec with the record's marker as its argv[0]: the marker is then on its command line, and
-// its PID is the one recorded (ip netns exec and perl both exec, neither forks).
+// each inside its own namespace (entered by setns, never the host's: assets/netlab-exec-in.pl), its
+// config, control socket, pid file and log under the lab's state directory (bird/), and a process
+// record ("bird-NAME", src/host/processes.ts) so that `down` and `up`'s rollback stop it. BIRD is
+// started through perl's exec with the record's marker as its argv[0]: the marker is then on its
+// command line, and its PID is the one recorded (perl enters the namespace and execs: no fork).
 import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -40,10 +40,10 @@ export function speakers(model: LabModel): BgpSpeaker[] {
   return model.bgp ? bgpSpeakers(model) : []
 }
 
-/** Write a speaker's config (fault: one BIRD refuses, test-only) and start its daemon; returns its PID. */
 /** Starts a program inside a lab namespace without `ip netns exec`'s copy of the mount table (the script says why). */
 export const EXEC_IN = asset('netlab-exec-in.pl')
 
+/** Write a speaker's config (fault: one BIRD refuses, test-only) and start its daemon; returns its PID. */
 function startSpeaker(model: LabModel, s: BgpSpeaker, fault = false): number {
   // only ever inside one of this lab's namespaces (a saved model is read back from disk)
   if (labOfNetns(s.netns) !== model.lab) throw new NetlabError(`refusing to start BIRD in ${s.netns}: not a namespace of lab ${model.lab}`)

@@ -17,7 +17,7 @@ import {NetlabError} from '../core/errors.js'
 import {protocolRefusal} from '../core/protocol.js'
 import {startProcess} from '../exec/runner.js'
 import {findPerl, perlModuleError, perlModules} from '../host/preflight.js'
-import {maxOpenFiles, registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
+import {openFilesCeiling, registerLabProcess, stopProcess, unregisterLabProcess, withOpenFiles} from '../host/processes.js'
 import {workloadKey} from '../lab/workload.js'
 import {assetPath, processMarker, processName} from './owned.js'
 import type {Observation, Probe, ServeTarget} from './types.js'
@@ -53,12 +53,12 @@ function coreEngines(): number {
 }
 
 /**
- * The open files one engine of `engines` needs: its share of the echo sockets; its clients in
+ * The open files one engine of `engines` needs: its `services` echo sockets; its clients in
  * flight, and the connections every engine's clients make to its sockets; a raw ICMP socket per
  * source with pings in flight (at most IN_FLIGHT); one namespace at a time, stdio and Perl's own.
  */
 export function engineFiles(services: number, engines: number): number {
-  return Math.ceil(services / engines) + IN_FLIGHT * (engines + 2) + 64
+  return services + IN_FLIGHT * (engines + 2) + 64
 }
 
 /**
@@ -67,8 +67,11 @@ export function engineFiles(services: number, engines: number): number {
  * serves its share of the targets, so more engines need fewer files each). undefined when no
  * number of engines fits (a limit below what a handful of sockets need).
  */
-export function engineLayout(services: number, cores: number, maxFiles: number): number | undefined {
-  for (let n = cores; n <= Math.max(cores, 64); n++) if (engineFiles(services, n) <= maxFiles) return n
+export function engineLayout(services: Map<string, ServeTarget>, cores: number, maxFiles: number): number | undefined {
+  for (let n = cores; n <= Math.max(cores, 64); n++) {
+    const largest = Math.max(...shareTargets(services, n).map((s) => s.length))
+    if (engineFiles(largest, n) <= maxFiles) return n
+  }
   return undefined
 }
 
@@ -299,12 +302,13 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   const {lab, probes, signal} = opts
   const services = echoServices(probes, port, opts.extra, opts.workload)
   const cores = coreEngines()
-  const count = engineLayout(services.size, cores, maxOpenFiles()) ?? cores // none fits: startEngines says so
+  const count = engineLayout(services, cores, openFilesCeiling()) ?? cores // none fits: startEngines says so
   const shares = shareSources(probes, count)
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
   // fewer sources than engines: the engines the layout needs for the targets serve without clients
-  const targetNamespaces = new Set([...services.values()].map((x) => x.netns)).size
-  while (shares.length > 0 && shares.length < Math.min(count, targetNamespaces)) shares.push([])
+  const serving = shareTargets(services, count).filter((s) => s.length > 0).length
+  while (shares.length > 0 && shares.length < serving) shares.push([])
+  const targets = shareTargets(services, shares.length)
   const run: EngineRun = {addresses: new Map()}
   /** where the echo service could not listen, and why, by unboundKey() */
   const unbound = new Map<string, string>()
@@ -314,11 +318,11 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   const marker = processMarker('probe-engine', lab)
   const engines: Engine[] = []
   try {
-    startEngines(engines, {lab, perl, marker, shares, services})
+    startEngines(engines, {lab, perl, marker, shares, targets})
     const aborted = new Promise<'aborted'>((resolve) =>
       signal.aborted ? resolve('aborted') : signal.addEventListener('abort', () => resolve('aborted'), {once: true}),
     )
-    const setup = await serveTargets(engines, {port, services, addrs: opts.addrs, run, unbound}, aborted)
+    const setup = await serveTargets(engines, {port, targets, addrs: opts.addrs, run, unbound}, aborted)
     if (setup !== 'ready') return setup === 'port-taken' ? 'port-taken' : run
     if ((await loadJobs(engines, shares, port, signal, aborted)) === 'aborted') return run
     await runClients(engines, opts, unbound, aborted)
@@ -332,13 +336,10 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
  * Start an engine per share, each registered with the lab as it starts (into `engines`, so that
  * the caller stops the ones started when a later one fails).
  */
-function startEngines(
-  engines: Engine[],
-  o: {lab: string; perl: string; marker: string; shares: Probe[][]; services: Map<string, ServeTarget>},
-): void {
-  const {lab, perl, marker, shares, services} = o
-  const needed = engineFiles(services.size, shares.length)
+function startEngines(engines: Engine[], o: {lab: string; perl: string; marker: string; shares: Probe[][]; targets: string[][]}): void {
+  const {lab, perl, marker, shares, targets} = o
   shares.forEach((_, i) => {
+    const needed = engineFiles(targets[i].length, shares.length)
     const [file, args] = withOpenFiles('the probe', needed, [perl, ENGINE_SCRIPT, marker])
     const name = processName('probe-engine', process.pid, i)
     registerLabProcess(lab, name, marker) // before it exists: see registerLabProcess
@@ -367,11 +368,11 @@ function startEngines(
  */
 async function serveTargets(
   engines: Engine[],
-  o: {port: number; services: Map<string, ServeTarget>; addrs: string[]; run: EngineRun; unbound: Map<string, string>},
+  o: {port: number; targets: string[][]; addrs: string[]; run: EngineRun; unbound: Map<string, string>},
   aborted: Promise<'aborted'>,
 ): Promise<'ready' | 'port-taken' | 'aborted'> {
   const {port, run, unbound} = o
-  const serveText = shareTargets(o.services, engines.length).map((keys) => keys.map((k) => `serve\t${k}\n`).join(''))
+  const serveText = o.targets.map((keys) => keys.map((k) => `serve\t${k}\n`).join(''))
   let portTaken = false
   const setup = (line: string) => {
     const addrs = parseAddrsLine(line)

@@ -24,7 +24,7 @@ import {
   writeWaiting,
 } from '../../src/probe/engine.js'
 import {ALL_PAIRS_MAX_PODS, coverageFor, labAddresses, sectionsFor, selectProbes} from '../../src/probe/select.js'
-import type {Observation, Only, Probe, SelfObservation} from '../../src/probe/types.js'
+import type {Observation, Only, Probe, SelfObservation, ServeTarget} from '../../src/probe/types.js'
 import {THREE_NODE} from '../helpers/constants.js'
 import {reportOf} from '../helpers/probe.js'
 import {progressLine} from '../../src/probe/progress.js'
@@ -230,12 +230,15 @@ describe('which probes run', () => {
     expect(Math.abs(shares[0].length - shares[1].length)).toBeLessThanOrEqual(3) // a namespace's three sockets
     // a 10,000-pod lab: 10,100 sockets; under a hard limit of 20,000 two engines would each need
     // 5,050 sockets + their connections, which fits; under 6,000 it takes more engines
-    expect(engineLayout(10100, 2, 20000)).toBe(2)
-    const more = engineLayout(10100, 2, 6000)!
+    const big = new Map(
+      Array.from({length: 10100}, (_, i): [string, ServeTarget] => [`p${i}`, {netns: `p${i}`, ip: '10.0.0.1', proto: 'tcp', port: 20000}]),
+    )
+    expect(engineLayout(big, 2, 20000)).toBe(2)
+    const more = engineLayout(big, 2, 6000)!
     expect(more).toBeGreaterThan(2)
-    expect(engineFiles(10100, more)).toBeLessThanOrEqual(6000)
-    expect(engineFiles(10100, more - 1)).toBeGreaterThan(6000)
-    expect(engineLayout(10100, 2, 500)).toBeUndefined()
+    expect(engineFiles(Math.ceil(10100 / more), more)).toBeLessThanOrEqual(6000)
+    expect(engineFiles(Math.ceil(10100 / (more - 1)), more - 1)).toBeGreaterThan(6000)
+    expect(engineLayout(big, 2, 500)).toBeUndefined()
   })
 })
 
