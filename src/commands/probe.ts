@@ -23,6 +23,7 @@ export default class Probe extends NetlabCommand {
     '<%= config.bin %> probe three-node --only no-nat',
     '<%= config.bin %> probe services --only services',
     '<%= config.bin %> probe big --full --json',
+    '<%= config.bin %> probe big --full --udp',
     '<%= config.bin %> probe --topology three-node',
   ]
   static override args = {lab: NetlabCommand.labArg}
@@ -33,6 +34,11 @@ export default class Probe extends NetlabCommand {
       description: 'a lab built by hand from this topology file (or bundled topology name); no LAB with it',
     }),
     full: Flags.boolean({description: 'probe every pair, also in labs of more than 100 pods', default: false}),
+    udp: Flags.boolean({
+      description:
+        'the no-NAT checks send one UDP datagram each instead of making a TCP connection: faster with --full, and weaker (no handshake)',
+      default: false,
+    }),
     'all-checks': Flags.boolean({
       description:
         'keep every probe in the report (--json lists each one); by default a big check keeps only its failures, and counts the rest',
@@ -53,7 +59,13 @@ export default class Probe extends NetlabCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Probe)
-    const opts = {full: flags.full, only: flags.only as Only[] | undefined, allChecks: flags['all-checks'], progress: !flags.json}
+    const opts = {
+      full: flags.full,
+      udp: flags.udp,
+      only: flags.only as Only[] | undefined,
+      allChecks: flags['all-checks'],
+      progress: !flags.json,
+    }
     let report: ProbeReport
     let model: LabModel | undefined
     if (flags.topology) {

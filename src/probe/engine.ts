@@ -255,9 +255,10 @@ class Engine {
 
 /** Run every probe; resolves once every engine has reported each of its probes. */
 export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
-  // never a port a policy names, nor a Service's target port the probe serves
-  const taken = new Set(opts.extra?.tcp ?? [])
-  for (const p of opts.probes) for (const x of p.serves ?? []) if (x.proto === 'tcp') taken.add(x.port)
+  // never a port a policy names, nor a Service's target port the probe serves (either protocol:
+  // --udp serves the echo port over UDP too)
+  const taken = new Set([...(opts.extra?.tcp ?? []), ...(opts.extra?.udp ?? [])])
+  for (const p of opts.probes) for (const x of p.serves ?? []) taken.add(x.port)
   const avoid = [...taken]
   for (let attempt = 0; ; attempt++) {
     const port = echoPort(process.pid, attempt, avoid)
@@ -269,7 +270,7 @@ export async function runEngines(opts: EngineOptions): Promise<EngineRun> {
 }
 
 /**
- * The echo services: the echo port (TCP) in every target of an echo probe, and the ports policies
+ * The echo services: the echo port (TCP; UDP too for --udp's datagrams) in every target of an echo probe, and the ports policies
  * name; a Service's probe: the sockets its endpoints need (its target port). None where the lab's
  * workload serves the port already.
  */
@@ -292,6 +293,8 @@ export function echoServices(
     }
     if (p.tool === 'ping') continue
     add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port})
+    // --udp: the no-NAT checks' datagrams go to the echo port too
+    if (p.tool === 'udp' && p.port === undefined) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'udp', port})
     for (const tcp of extra?.tcp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'tcp', port: tcp})
     for (const udp of extra?.udp ?? []) add({netns: p.dst.netns, ip: p.dst.ip, proto: 'udp', port: udp})
   }
@@ -380,8 +383,9 @@ async function serveTargets(
     const m = /^unbound\t(\S+)\t(\S+):(\S+)\t(.*)$/.exec(line)
     if (!m) return
     const [, netns, ip, service, why] = m
-    if (service === `tcp/${port}` && /Address already in use/.test(why)) portTaken = true
-    unbound.set(unboundKey(netns, service === `tcp/${port}` ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
+    const echo = service === `tcp/${port}` || service === `udp/${port}`
+    if (echo && /Address already in use/.test(why)) portTaken = true
+    unbound.set(unboundKey(netns, echo ? undefined : service), `cannot listen on ${ip}:${service} there: ${why}`)
   }
   const ready = engines.map((e) => e.waitFor((l) => l === 'ready', setup, READY_TIMEOUT_MS, 'ready'))
   engines.forEach((e, i) => void e.write(serveText[i] + (i === 0 ? o.addrs.map((n) => `addrs\t${n}\n`).join('') : '') + 'ready\n'))

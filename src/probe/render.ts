@@ -127,7 +127,9 @@ function commonNodes(failures: ProbeResult[]): string | undefined {
 }
 
 export function renderReport(r: ProbeReport, opts: RenderOptions = {}): string {
-  const scope = r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)'
+  const scope =
+    (r.coverage === 'all-pairs' ? 'every pair' : 'a representative set of pairs (--full for every pair)') +
+    (r.udp ? '; no-NAT by UDP datagram (--udp: weaker, no TCP handshake)' : '')
   const policies = r.policy ? `; ${plural(r.policy.policies, 'policy', 'policies')}` : ''
   const lines = [
     `probe of lab ${r.lab}: ${plural(r.pods, 'pod')} on ${plural(r.nodes, 'node')}, ${r.external} external; ` +

@@ -23,6 +23,8 @@ import type {Only, ProbeReport, SelfObservation} from './types.js'
 
 export interface ProbeOptions {
   full?: boolean
+  /** the no-NAT checks by one UDP datagram each (weaker than the TCP connection: see ProbePlanContext.echo) */
+  udp?: boolean
   only?: Only[]
   /** keep every result in the report, not only the failures of big checks */
   allChecks?: boolean
@@ -129,6 +131,7 @@ export async function probeLab(lab: string, opts: ProbeOptions = {}): Promise<Pr
     }
     const picked = (opts.only?.length ?? 0) > 0
     const report = tally.report(model, coverage, sections, self, Math.round(performance.now() - started), picked)
+    if (opts.udp) report.udp = true
     // failures because the lab went away meanwhile (an engine `down` could not find before it opened a namespace) are no verdict on it
     if (report.failed > 0 && takenDown(lab, model)) throw takenDownError(lab)
     return report

@@ -13,6 +13,8 @@ export const ALL_PAIRS_MAX_PODS = 100
 export interface SelectOptions {
   full?: boolean
   only?: Only[]
+  /** the no-NAT checks by UDP datagram (ProbePlanContext.echo) */
+  udp?: boolean
 }
 
 export function coverageFor(model: LabModel, full = false): Coverage {
@@ -44,7 +46,7 @@ const PLANNED: ProbeCheck[][] = CHECKS.reduce<ProbeCheck[][]>((runs, c, i) => {
 export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[] {
   const sections = new Set(sectionsFor(opts.only))
   const probes: Probe[] = []
-  const ctx = planContext(model, coverageFor(model, opts.full))
+  const ctx = planContext(model, coverageFor(model, opts.full), opts.udp ? 'udp' : 'http')
   const adder = probeAdder(model, probes)
   for (const run of PLANNED) {
     const plans = run.filter((c) => sections.has(c.section)).map((c) => ({plan: c.plan!, add: adder(c.id)}))
@@ -54,7 +56,7 @@ export function selectProbes(model: LabModel, opts: SelectOptions = {}): Probe[]
   return probes
 }
 
-function planContext(model: LabModel, coverage: Coverage): ProbePlanContext {
+function planContext(model: LabModel, coverage: Coverage, echo: ProbePlanContext['echo']): ProbePlanContext {
   // one endpoint object per pod, node and host, shared by all its probes (--full: 500k probes)
   const endpoints = new Map<object, Endpoint>()
   const ep =
@@ -69,6 +71,7 @@ function planContext(model: LabModel, coverage: Coverage): ProbePlanContext {
   const ctx: ProbePlanContext = {
     model,
     coverage,
+    echo,
     pod: ep(podEndpoint),
     node: ep(nodeEndpoint),
     external: ep(externalEndpoint),

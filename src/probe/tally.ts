@@ -143,7 +143,8 @@ export class Tally {
 
 /** One check of the report: not applicable, or its counts, results and note. */
 function checkReport(check: ProbeCheck, model: LabModel, coverage: Coverage, probes: Probe[], counted: Map<CheckId, Count>): CheckReport {
-  const {id, section, title} = check
+  const {id, section} = check
+  const title = check.udpTitle && probes.find((p) => p.check === id)?.tool === 'udp' ? check.udpTitle : check.title
   const noPolicies =
     section === 'policy' && !model.policies ? `lab ${model.lab} has no network policies (netlab policy apply adds them)` : undefined
   const na = check.notApplicable?.(model) ?? noPolicies

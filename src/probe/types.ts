@@ -173,6 +173,8 @@ export interface CheckReport {
 export interface ProbeReport {
   lab: string
   coverage: Coverage
+  /** --udp: the no-NAT checks sent a UDP datagram each instead of making a TCP connection (weaker: no handshake) */
+  udp?: true
   sections: Section[]
   ipMasq: boolean
   routing: string

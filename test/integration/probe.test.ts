@@ -45,6 +45,7 @@ interface Result {
 interface Check {
   id: string
   section: string
+  title: string
   passed: number
   failed: number
   results: Result[]
@@ -207,6 +208,19 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     expect(new Set(check(report, 'pod-pod-same-node').results.map((r) => r.ttl))).toEqual(new Set([64]))
     expect(new Set(check(report, 'pod-pod-other-node').results.map((r) => r.ttl))).toEqual(new Set([62]))
     expect(report.passed).toBe(report.checks.reduce((n, c) => n + c.results.length, 0))
+  })
+
+  it('--udp: the no-NAT checks go by one datagram each, and the receivers saw each source\'s own address', () => {
+    const {code, report} = probeJson(lab, env, ['--only', 'no-nat', '--udp'])
+    expect(code).toBe(0)
+    expect(report).toMatchObject({udp: true, failed: 0})
+    const noNat = check(report, 'no-nat-pod-pod')
+    expect(noNat.title).toContain('UDP echo')
+    expect(noNat.passed).toBe(30)
+    expect(check(report, 'no-nat-node-pod').passed).toBe(18)
+    for (const r of noNat.results) expect(r.seen).toBe(r.src.ip)
+    const text = netlab(['probe', lab, '--only', 'no-nat', '--udp'], env)
+    expect(text.stdout).toContain('no-NAT by UDP datagram (--udp: weaker, no TCP handshake)')
   })
 
   it('--only pod-pod pings and nothing else', () => {
@@ -447,6 +461,11 @@ describe.skipIf(!isRoot)('netlab probe fails for the right reason', () => {
         `✗ ${a.name} (${a.ip}) → ${b.name} (${b.ip}): expected ${a.ip} (pod ${a.name}), seen ${n0.ip} (${n0.name}'s underlay address)`,
       )
       expect(text.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/)
+      // the weaker --udp check sees the same: the datagrams were masqueraded too
+      const udp = check(probeJson(lab, env, ['--only', 'no-nat', '--udp']).report, 'no-nat-pod-pod')
+      const udpFromN0 = udp.results.filter((r) => onN0.has(r.src.name) && !onN0.has(r.dst.name))
+      expect(udpFromN0).toHaveLength(2 * 4)
+      for (const r of udpFromN0) expect(r).toMatchObject({ok: false, expected: r.src.ip, seen: n0.ip})
     })
   })
 })

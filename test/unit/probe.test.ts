@@ -221,6 +221,24 @@ describe('which probes run', () => {
     expect(shareSources(probes, 1)).toHaveLength(1)
   })
 
+  it('--udp: the no-NAT checks plan a datagram each to the echo port, which the targets then serve over UDP too', () => {
+    const tcp = selectProbes(three, {full: true})
+    const udp = selectProbes(three, {full: true, udp: true})
+    expect(udp).toHaveLength(tcp.length)
+    for (const id of ['no-nat-pod-pod', 'no-nat-node-pod'] as const) {
+      expect(udp.filter((p) => p.check === id).every((p) => p.tool === 'udp' && p.port === undefined)).toBe(true)
+      expect(tcp.filter((p) => p.check === id).every((p) => p.tool === 'http')).toBe(true)
+    }
+    // the rest is as it was: pings, and the egress checks' HTTP
+    expect(udp.filter((p) => !p.check.startsWith('no-nat')).map((p) => p.tool)).toEqual(
+      tcp.filter((p) => !p.check.startsWith('no-nat')).map((p) => p.tool),
+    )
+    const served = [...echoServices(udp, 20000, undefined).values()]
+    const pod = three.nodes[0].pods[0]
+    expect(served.filter((s) => s.netns === pod.netns).map((s) => s.proto)).toEqual(['tcp', 'udp'])
+    expect([...echoServices(tcp, 20000, undefined).values()].some((s) => s.proto === 'udp')).toBe(false)
+  })
+
   it('deals the echo sockets out by target namespace, and takes more engines where a share would not fit the open-files limit', () => {
     const services = echoServices(selectProbes(three), 20000, {tcp: [80], udp: [53]})
     const shares = shareTargets(services, 2)

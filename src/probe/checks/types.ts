@@ -29,6 +29,8 @@ export interface ProbeCheck {
   note?(ctx: NoteContext): string | undefined
   /** a check judged pod by pod from the addresses read in each pod, not from probes */
   readonly addresses?: AddressJudge
+  /** its title when its probes went by UDP (ProbePlanContext.echo; --udp) */
+  readonly udpTitle?: string
   /** HTTP echo checks: a source's line in the report ends with the addresses its targets saw */
   readonly showsSeen?: boolean
   /** its probes go to the ports the policies name: a target is shown with its service, and flows no policy isolates are counted, not named */
@@ -58,6 +60,12 @@ interface ServiceProbe {
 export interface ProbePlanContext {
   readonly model: LabModel
   readonly coverage: Coverage
+  /**
+   * How the no-NAT checks ask for the address the receiver saw: a TCP connection and an HTTP
+   * request ('http', the proof), or one UDP datagram each way ('udp', --udp: faster, and weaker:
+   * no handshake, so it does not show that a connection can be made)
+   */
+  readonly echo: 'http' | 'udp'
   pod(p: PodModel): Endpoint
   node(n: NodeModel): Endpoint
   external(e: ExternalModel): Endpoint
