@@ -80,7 +80,7 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
   --full-sizes LIST   sizes whose first host-gw run is also probed with --full (default: ${DEFAULT_FULL_SIZES})
   --no-probe          verify netlab's labs with the ping sample only
   --probe-sizes LIST  sizes whose first run is probed (default: every size; the representative set
-                      is about 12 checks a pod: 120,000 at 100x100 and at 1000x10 routes)
+                      is about 12 checks a pod: 130,000 at 100x100, 122,000 at 1000x10 routes)
   --no-cni            skip the CNI presets at 50x10 (bench/cni.ts; plugin-call time apart)
   --out FILE          raw results (default bench/results/latest.json)
   -h, --help          this text`
