@@ -210,7 +210,7 @@ describe.skipIf(!isRoot)('netlab probe on a healthy lab', () => {
     expect(report.passed).toBe(report.checks.reduce((n, c) => n + c.results.length, 0))
   })
 
-  it('--udp: the no-NAT checks go by one datagram each, and the receivers saw each source\'s own address', () => {
+  it("--udp: the no-NAT checks go by one datagram each, and the receivers saw each source's own address", () => {
     const {code, report} = probeJson(lab, env, ['--only', 'no-nat', '--udp'])
     expect(code).toBe(0)
     expect(report).toMatchObject({udp: true, failed: 0})
