@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {basename} from 'node:path'
 import type {Action, Command, UndoPlan} from '../core/actions.js'
 import {undoCommands} from '../tools/command.js'
-import {ipWord} from '../tools/ip.js'
+import {ipWord, netnsDel} from '../tools/ip.js'
 import {markSteps, undoProblems} from '../plan/undo-check.js'
 import type {Journal, JournalSummary} from '../state/journal.js'
 import {existingNetns} from '../state/store.js'
@@ -114,8 +114,13 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   }
   const commands = touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : []))
   const named = [...new Set(commands.flatMap(namespacesOf))].filter((ns) => present.has(ns))
-  const ours = await owned(lab, named, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
-  await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
+  const ownedOf = (namespaces: string[]) => owned(lab, namespaces, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
+  let ours: Set<string>
+  if (commands.every(isNetnsDel)) ours = await deleteOwned(named, ownedOf)
+  else {
+    ours = await ownedOf(named)
+    await runUndo(commands.filter((c) => namespacesOf(c).every((ns) => !present.has(ns) || ours.has(ns))))
+  }
   const after = existingNetns()
   // a namespace made again by the undo itself (netlab apply: a pod that moved to another node is rebuilt where it was)
   const rebuilt = new Set(
@@ -129,6 +134,31 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   opts.journal?.write({t: 'undone', ids: touched.map((a) => a.id)})
   return {deleted: doomed.filter((ns) => ours.has(ns)), undone: touched.length, kept: named.filter((ns) => !ours.has(ns)).sort()}
 }
+
+const isNetnsDel = (c: Command) => c.netns === null && c.tool === 'ip' && c.args[0] === 'netns' && c.args[1] === 'del'
+
+/**
+ * `down`'s usual undo: namespaces to delete, nothing else, so in any order. The marks of a chunk
+ * are read while the chunks before it are being deleted: reading computes, deleting mostly waits
+ * (see deleteSlices), so the two overlap instead of one waiting for the other (10,102 namespaces:
+ * ~1 s of marks before ~3 s of deletion). Returns the namespaces found to be the lab's.
+ */
+async function deleteOwned(namespaces: string[], ownedOf: (namespaces: string[]) => Promise<Set<string>>): Promise<Set<string>> {
+  const ours = new Set<string>()
+  const deleting: Promise<void>[] = []
+  try {
+    for (let at = 0; at < namespaces.length; at += MARKS_CHUNK) {
+      const mine = await ownedOf(namespaces.slice(at, at + MARKS_CHUNK))
+      mine.forEach((ns) => ours.add(ns))
+      deleting.push(runUndo([...mine].map(netnsDel)))
+    }
+  } finally {
+    await Promise.allSettled(deleting) // nothing of it left running, whatever happened
+  }
+  await Promise.all(deleting)
+  return ours
+}
+const MARKS_CHUNK = 2048
 
 /**
  * Deleting namespaces is independent of order: a batch of only `netns del` lines is split over
