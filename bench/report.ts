@@ -206,6 +206,15 @@ const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`
 const times = (x: number) => `${x.toFixed(1)}×`
 const times2 = (x: number) => `${x.toFixed(2)}×`
+
+/** A ratio to the floor, with the target issue 27 sets for it at 10,000 pods. */
+const floorRatio = (what: string, kind: RatioKind, limit: number): Measure => ({
+  what,
+  value: (c) => c.floorRatios?.[kind]?.value,
+  show: times2,
+  goal: (c) => atTenK(c, limit),
+  note: (c) => ratioNote(c, kind),
+})
 const max = (xs: (number | undefined)[]) => {
   const ys = xs.filter((x): x is number => x !== undefined)
   return ys.length ? Math.max(...ys) : undefined
@@ -280,20 +289,8 @@ export const MEASURES: Measure[] = [
         ? `namespaces and links ${s(floorMedian(c, (f) => f.nsLinksMs)!)} (ip -batch × cores), inside ${s(floorMedian(c, (f) => f.insideMs)!)} (nsenter + ip -batch per namespace)`
         : undefined,
   },
-  {
-    what: 'netlab up / floor up',
-    value: (c) => c.floorRatios?.up?.value,
-    show: times2,
-    goal: (c) => atTenK(c, 1.6),
-    note: (c) => ratioNote(c, 'up'),
-  },
-  {
-    what: 'netlab up / floor namespaces+links',
-    value: (c) => c.floorRatios?.upNsLinks?.value,
-    show: times2,
-    goal: (c) => atTenK(c, 3),
-    note: (c) => ratioNote(c, 'upNsLinks'),
-  },
+  floorRatio('netlab up / floor up', 'up', 1.6),
+  floorRatio('netlab up / floor namespaces+links', 'upNsLinks', 3),
   {
     what: 'netlab down, wall',
     value: (c) => c.median?.downWallMs,
@@ -302,13 +299,7 @@ export const MEASURES: Measure[] = [
     note: (c) => (c.median ? `${s(c.median.downMs)} inside the process` : undefined),
   },
   {what: 'floor delete (ip -batch netns del × cores)', value: (c) => floorMedian(c, (f) => f.deleteMs), show: s},
-  {
-    what: 'netlab down / floor delete',
-    value: (c) => c.floorRatios?.down?.value,
-    show: times2,
-    goal: (c) => atTenK(c, 1.5),
-    note: (c) => ratioNote(c, 'down'),
-  },
+  floorRatio('netlab down / floor delete', 'down', 1.5),
   {
     what: 'peak RSS of up',
     value: (c) => max(c.runs.map((r) => r.upRssKB)),

@@ -114,7 +114,8 @@ export async function rollback(plan: Pick<UndoPlan, 'actions'>, summary: Journal
   }
   const commands = touched.flatMap((a) => (a.undo.kind === 'commands' ? undoCommands(a.undo) : []))
   const named = [...new Set(commands.flatMap(namespacesOf))].filter((ns) => present.has(ns))
-  const ownedOf = (namespaces: string[]) => owned(lab, namespaces, doomedSet, markSteps(plan.actions), summary, opts.complete ?? false)
+  const marking = markSteps(plan.actions)
+  const ownedOf = (namespaces: string[]) => owned(lab, namespaces, doomedSet, marking, summary, opts.complete ?? false)
   let ours: Set<string>
   if (commands.every(isNetnsDel)) ours = await deleteOwned(named, ownedOf)
   else {

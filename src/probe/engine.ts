@@ -308,10 +308,10 @@ async function runOnce(opts: EngineOptions, port: number): Promise<EngineRun | '
   const count = engineLayout(services, cores, openFilesCeiling()) ?? cores // none fits: startEngines says so
   const shares = shareSources(probes, count)
   if (shares.length === 0 && opts.addrs.length > 0) shares.push([])
-  // fewer sources than engines: the engines the layout needs for the targets serve without clients
-  const serving = shareTargets(services, count).filter((s) => s.length > 0).length
-  while (shares.length > 0 && shares.length < serving) shares.push([])
-  const targets = shareTargets(services, shares.length)
+  // the layout's shares of the targets; fewer sources than engines: an engine with targets serves without clients
+  const dealt = shareTargets(services, count)
+  while (shares.length > 0 && dealt[shares.length]?.length) shares.push([])
+  const targets = dealt.slice(0, shares.length) // the rest are empty (namespaces are dealt in turn)
   const run: EngineRun = {addresses: new Map()}
   /** where the echo service could not listen, and why, by unboundKey() */
   const unbound = new Map<string, string>()
