@@ -5,7 +5,7 @@ import {allPods, type PlanContext} from '../model/types.js'
 import {bridgeAttachPods, bridgeConfigurePod} from '../modes/bridge.js'
 import {cniPhases} from './cni-plan.js'
 import {sharedPhase} from './shared-phase.js'
-import {segmentPrefix} from './underlay.js'
+import {legOn, segmentPrefix} from './underlay.js'
 import {markLoopback} from '../tools/ip.js'
 
 /** nodes phase: lo marked, eth0 addressed and up, and the pods attached (unless CNI plugins do it). */
@@ -19,15 +19,30 @@ export function nodesPhase(ctx: PlanContext): void {
       'its pod subnet) on cni0. The connected route on cni0 is how a node reaches its own pods.',
     scope: 'netns',
   })
+  // a mode whose nodes reach each other through the router (see RoutingModeModule.nodePeers)
+  const viaRouter = model.mode.nodePeers === 'router' ? model.router : undefined
   for (const n of model.nodes) {
     b.inNetns(n.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's`)
-    b.inNetns(
-      n.netns,
-      'ip',
-      ['addr', 'add', `${n.ip}/${segmentPrefix(model, n.segment)}`, 'dev', 'eth0'],
-      `${n.name}'s address on the underlay`,
-    )
-    b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the node's network card up")
+    const address = `${n.ip}/${segmentPrefix(model, n.segment)}`
+    if (viaRouter) {
+      b.inNetns(
+        n.netns,
+        'ip',
+        ['addr', 'add', address, 'dev', 'eth0', 'noprefixroute'],
+        `${n.name}'s address on the underlay, without the connected route of its subnet: like a ` +
+          `cloud VM's /32, the node sends even its neighbours' traffic to the ${viaRouter.name}`,
+      )
+      b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the node's network card up")
+      b.inNetns(
+        n.netns,
+        'ip',
+        ['route', 'add', legOn(viaRouter, n.segment).ip, 'dev', 'eth0'],
+        `the ${viaRouter.name} (${legOn(viaRouter, n.segment).ip}) is on the wire: the one host of the underlay ${n.name} reaches directly`,
+      )
+    } else {
+      b.inNetns(n.netns, 'ip', ['addr', 'add', address, 'dev', 'eth0'], `${n.name}'s address on the underlay`)
+      b.inNetns(n.netns, 'ip', ['link', 'set', 'eth0', 'up'], "bring the node's network card up")
+    }
     if (!model.cni) (model.mode.attachPods ?? bridgeAttachPods)(ctx, n)
   }
 }

@@ -388,6 +388,15 @@ export interface RoutingModeModule {
    * every route, and the probe's cross-node checks grow with pods, not with nodes².
    */
   crossNodeRoutes?: 'per-node' | 'shared'
+  /**
+   * How a node reaches the other nodes of its segment. 'direct' (the default): its address's
+   * connected route puts them on its own wire. 'router': the node holds its address without that
+   * route and sends everything, traffic for its segment too, to the router (a GCE VM gets a /32
+   * from DHCP and the VPC's gateway carries even same-subnet traffic). The router is then a node's
+   * one neighbour on the underlay, so a big lab's written neighbour entries grow with the nodes,
+   * not with nodes². Needs `router`.
+   */
+  nodePeers?: 'direct' | 'router'
   /** checks on the topology that only this mode makes; throw a TopologyError at the offending value */
   validate?(topo: Topology): void
   /** the mode needs every node on one L2 segment (validation refuses nodes on different segments) */

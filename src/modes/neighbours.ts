@@ -18,10 +18,14 @@ export const DYNAMIC_NEIGHBOUR_LIMIT = 128
 function underlayNeighbours(model: LabModel) {
   const hosts = [...model.nodes, ...model.external]
   const legs = model.router?.legs ?? []
+  const nodes = new Set(model.nodes.map((n) => n.name))
+  // nodes that send node-to-node traffic through the router do not resolve each other
+  const peersViaRouter = model.mode.nodePeers === 'router' && model.router !== undefined
+  const resolves = (h: {name: string}, x: {name: string}) => !(peersViaRouter && nodes.has(h.name) && nodes.has(x.name))
   return {
-    /** for a node or external host: the other hosts of its segment, and the router's leg there */
+    /** for a node or external host: the other hosts of its segment it resolves, and the router's leg there */
     of: (h: {segment: number; name: string}) => ({
-      hosts: hosts.filter((x) => x.segment === h.segment && x.name !== h.name),
+      hosts: hosts.filter((x) => x.segment === h.segment && x.name !== h.name && resolves(h, x)),
       leg: legs.find((l) => l.segment === h.segment),
     }),
     /** for each router leg: the hosts on its segment */
@@ -89,9 +93,12 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
           `the subnet's connected route (noprefixroute), so it sends everything, to a pod of its own ` +
           `node too, to cni0, and the node routes it back out cni0 (like Calico's routed pods; a ` +
           `same-node reply arrives with TTL 63). Each node holds one entry per pod of its own and ` +
-          `one per host of its segment; that last part is nodes² over the lab (every node can talk ` +
-          `to every other node), and linear in pods. With ICMP redirects off, the node never tells ` +
-          `a pod to go direct.`),
+          (model.mode.nodePeers === 'router' && model.router
+            ? `one for the ${model.router.name} (its one neighbour on the underlay: nodes reach each ` +
+              `other through it), which is linear in nodes and pods. `
+            : `one per host of its segment; that last part is nodes² over the lab (every node can ` +
+              `talk to every other node), and linear in pods. `) +
+          `With ICMP redirects off, the node never tells a pod to go direct.`),
     scope: 'netns',
   })
   const neigh = (ip: string, mac: string, dev: string) => ['neigh', 'add', ip, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']

@@ -15,14 +15,17 @@ export const routes: RoutingModeModule = {
   podsRoutableFromUnderlay: true,
   // a node's one default route carries its traffic to every other node: see RoutingModeModule
   crossNodeRoutes: 'shared',
+  // a node's address comes without its subnet's route: the router carries node-to-node traffic too
+  nodePeers: 'router',
   routes: {
     title: 'Route pod subnets through the VPC route table (routes)',
     why:
       `No node knows another node's pod subnet. The ${ROUTER} does: its route table holds one ` +
       `route per node pod subnet, next hop that node's underlay address, like the custom static ` +
-      `routes GKE creates per node. Every node (and every host on the underlay) sends what it ` +
-      `cannot deliver itself to the router, so pod traffic between nodes takes one hop more than ` +
-      `with host-gw.`,
+      `routes GKE creates per node. Every node sends everything but its own pods' traffic to the ` +
+      `router, traffic for the other nodes of its subnet too (it holds its address like a GCE ` +
+      `VM's /32), and so does every host on the underlay with what it cannot deliver itself: pod ` +
+      `traffic between nodes takes one hop more than with host-gw.`,
     build({model, b}) {
       const r = model.router!
       for (const n of model.nodes) {

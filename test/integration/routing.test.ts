@@ -63,6 +63,15 @@ describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
     // no ICMP redirect taught the node a shortcut: the next hop is still the router
     expect(inNs(ns('n0'), ['ip', 'route', 'get', '10.244.1.2'])).toMatch(/via 192\.168\.50\.1 dev eth0/)
     expect(inNs(router, ['sysctl', '-n', 'net.ipv4.conf.all.send_redirects']).trim()).toBe('0')
+    // node to node on the same subnet crosses the router too (the node's address is a cloud VM's
+    // /32): its reply arrives with one hop taken, and n0 never resolved n1's MAC, only the router's
+    expect(inNs(ns('n0'), ['ip', 'route', 'get', '192.168.50.11'])).toMatch(/via 192\.168\.50\.1 dev eth0/)
+    const before = forwarded(router)
+    expect(replyTtl(ns('n0'), '192.168.50.11')).toBe(63)
+    expect(forwarded(router) - before).toBeGreaterThanOrEqual(2)
+    const neighbours = inNs(ns('n0'), ['ip', 'neigh', 'show', 'dev', 'eth0'])
+    expect(neighbours).toMatch(/^192\.168\.50\.1 /m)
+    expect(neighbours).not.toMatch(/^192\.168\.50\.11 /m)
     const probe = netlab(['probe', lab], env)
     expect(probe.code, probe.stdout).toBe(0)
   })

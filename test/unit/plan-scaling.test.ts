@@ -15,8 +15,8 @@ import type {RoutingMode} from '../../src/topology/types.js'
 const NODES = 10
 const PODS = [10, 50, 100] // pods per node
 
-function actions(mode: string, pods: number): {count: number; seeded: boolean} {
-  const model = buildModel(parseTopology(stringify(gridTopology(`scale${pods}`, NODES, pods, mode as RoutingMode)), 'grid.yaml'))
+function actions(mode: string, pods: number, nodes = NODES): {count: number; seeded: boolean} {
+  const model = buildModel(parseTopology(stringify(gridTopology(`scale${pods}`, nodes, pods, mode as RoutingMode)), 'grid.yaml'))
   return {count: compilePlan(model).actions.length, seeded: seedsNeighbours(model, routingMode(mode).neighbourShape)}
 }
 
@@ -34,4 +34,25 @@ describe('plan size', () => {
       expect(slopeLow / NODES).toBeLessThan(15 + NODES)
     })
   }
+})
+
+// A mode whose nodes reach each other through the router (nodePeers 'router': routes) writes each
+// node one underlay neighbour, the router, so its plan grows linearly with nodes too; host-gw's
+// per-node routes and neighbour entries are nodes², which the same measure must see.
+describe('plan size against nodes', () => {
+  const SIZES = [40, 80, 160] // nodes, one pod each, one segment
+  const slopes = (mode: string) => {
+    const [a, b, c] = SIZES.map((n) => actions(mode, 1, n).count)
+    return {low: (b - a) / (SIZES[1] - SIZES[0]), high: (c - b) / (SIZES[2] - SIZES[1]), counts: [a, b, c]}
+  }
+  for (const mode of new Set(['routes', ...ROUTING_MODES.filter((m) => routingMode(m).nodePeers === 'router')])) {
+    it(`${mode}: grows linearly with nodes (${SIZES.map((n) => `${n}×1`).join(', ')})`, () => {
+      const {low, high, counts} = slopes(mode)
+      expect(high, counts.join(', ')).toBeCloseTo(low, 6)
+    })
+  }
+  it('host-gw: grows with nodes² (the measure sees it)', () => {
+    const {low, high, counts} = slopes('host-gw')
+    expect(high, counts.join(', ')).toBeGreaterThan(1.5 * low)
+  })
 })
