@@ -33,7 +33,7 @@ import {
   type NaiveRun,
   type NetlabRun,
 } from './report.js'
-import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince} from './system.js'
+import {describeMachine, kernelBaseline, machine, neighbourTable, netnsList, settle, tableFullsSince, type Quiet} from './system.js'
 import {gridTopology, LabNames, parseSize, rackSizes, writeTopology, type Size} from './topology.js'
 import {stringify} from 'yaml'
 import {pingSample, probeAvailable, runPingSample, runProbe} from './verify.js'
@@ -218,7 +218,7 @@ function options(): Options | undefined {
 interface Context {
   dir: string
   names: LabNames
-  baseline: number
+  baseline: Quiet
   probe: boolean
 }
 

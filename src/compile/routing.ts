@@ -4,21 +4,32 @@ import type {PlanContext} from '../model/types.js'
 import {learnedOrSeededNeighbours} from '../modes/bridge.js'
 import {nodeToExternal, segmentRoutes} from './underlay.js'
 
-/** segments phase (labs with more than one segment): every node and host reaches the others via the router. */
+/**
+ * segments phase (labs with more than one segment): every node and host reaches the others via
+ * the router. Not the nodes of a mode whose nodes send everything to the router (nodePeers
+ * 'router'): their default route, written in the routes phase, already takes the other segments there.
+ */
 export function segmentsPhase(ctx: PlanContext): void {
   const {model, b} = ctx
   if (model.segments.length <= 1) return
+  const viaRouter = model.mode.nodePeers === 'router'
+  const hosts = viaRouter ? model.external : [...model.nodes, ...model.external]
+  if (hosts.length === 0) return
+  const router = model.router!.name
   b.phase({
     id: 'segments',
     title: 'Route between the underlay segments',
     why:
       `The nodes are on ${model.segments.length} L2 segments ` +
-      `(${model.segments.map((s) => s.cidr).join(', ')}). A node reaches the nodes of its own ` +
-      `segment directly, and the other segments through the ${model.router!.name}, which ` +
-      `forwards between them and knows nothing about pods.`,
+      `(${model.segments.map((s) => s.cidr).join(', ')}). ` +
+      (viaRouter
+        ? `A node sends everything to the ${router} (its default route, in the routes phase), the ` +
+          `other segments included; the hosts outside the cluster reach them through it too.`
+        : `A node reaches the nodes of its own segment directly, and the other segments through the ` +
+          `${router}, which forwards between them and knows nothing about pods.`),
     scope: 'netns',
   })
-  for (const host of [...model.nodes, ...model.external]) segmentRoutes(ctx, host)
+  for (const host of hosts) segmentRoutes(ctx, host)
 }
 
 /** The neighbour tables: the mode's own, or learned by ARP (seeded in a big lab). */

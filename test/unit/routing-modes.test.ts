@@ -110,7 +110,7 @@ external: [{name: inet, ip: 203.0.113.10, segment: 1}]
     expect(p.actions.filter((a) => a.args.join(' ').match(/^link add name br\d/)).map((a) => a.args[3])).toEqual(['br0', 'br1'])
   })
   it('a node reaches the other segment, and an external host there, through the router leg on its own segment', () => {
-    const p = compilePlan(buildModel(seg('routes')))
+    const p = compilePlan(buildModel(seg('vxlan')))
     expect(memberLines(p, 'n0')).toEqual(
       expect.arrayContaining([
         'route add 192.168.60.0/24 via 192.168.50.1 dev eth0',
@@ -120,6 +120,13 @@ external: [{name: inet, ip: 203.0.113.10, segment: 1}]
     expect(memberLines(p, 'n1')).toEqual(
       expect.arrayContaining(['route add 192.168.50.0/24 via 192.168.60.1 dev eth0', 'route add 203.0.113.10/32 dev eth0']),
     )
+  })
+  it('routes: a node takes the other segment through its one default route to the router, no segment route of its own', () => {
+    const p = compilePlan(buildModel(seg('routes')))
+    const n0 = memberLines(p, 'n0')
+    expect(n0).toEqual(expect.arrayContaining(['route add default via 192.168.50.1 dev eth0', 'route add 203.0.113.10/32 via 192.168.50.1 dev eth0']))
+    expect(n0.filter((l) => l.startsWith('route add 192.168.60.0/24'))).toEqual([])
+    expect(memberLines(p, 'n1')).toEqual(expect.arrayContaining(['route add default via 192.168.60.1 dev eth0']))
   })
   it('host-gw across segments is refused at the node that is on another segment', () => {
     expect(() => buildModel(seg('host-gw'))).toThrow(TopologyError)
