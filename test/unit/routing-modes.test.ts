@@ -124,7 +124,9 @@ external: [{name: inet, ip: 203.0.113.10, segment: 1}]
   it('routes: a node takes the other segment through its one default route to the router, no segment route of its own', () => {
     const p = compilePlan(buildModel(seg('routes')))
     const n0 = memberLines(p, 'n0')
-    expect(n0).toEqual(expect.arrayContaining(['route add default via 192.168.50.1 dev eth0', 'route add 203.0.113.10/32 via 192.168.50.1 dev eth0']))
+    expect(n0).toEqual(
+      expect.arrayContaining(['route add default via 192.168.50.1 dev eth0', 'route add 203.0.113.10/32 via 192.168.50.1 dev eth0']),
+    )
     expect(n0.filter((l) => l.startsWith('route add 192.168.60.0/24'))).toEqual([])
     expect(memberLines(p, 'n1')).toEqual(expect.arrayContaining(['route add default via 192.168.60.1 dev eth0']))
   })
