@@ -45,11 +45,18 @@ describe('bad topologies through `netlab up`', () => {
 
   it('the corpus has at least 30 files', () => expect(files.length).toBeGreaterThanOrEqual(30))
 
-  it('each gives exit 2 and one line file:line:col, and creates nothing', async () => {
+  // Every file's message and position are checked in-process (test/unit/bad-input.test.ts); what
+  // the CLI adds (exit 2, one line on stderr, nothing on stdout, nothing made) is the same path for
+  // each, so a third of the corpus goes through it, plus every file whose error points into
+  // another file (a conflist): about 45 processes instead of 123, 20 s less of the suite.
+  const throughCli = files.filter((f, i) => i % 3 === 0 || expected[f]?.file !== undefined)
+
+  it(`a third of them (${throughCli.length}) give exit 2 and one line file:line:col, and create nothing`, async () => {
     const before = netnsNow()
+    expect(throughCli.length).toBeGreaterThanOrEqual(30)
     // two at a time (two cores): the timing is bench/bad-input.ts's business, not this test's
-    for (let i = 0; i < files.length; i += 2) {
-      const pair = files.slice(i, i + 2)
+    for (let i = 0; i < throughCli.length; i += 2) {
+      const pair = throughCli.slice(i, i + 2)
       const results = await Promise.all(pair.map((f) => runUp(join(CORPUS, f), env)))
       pair.forEach((f, k) => {
         const r = results[k]

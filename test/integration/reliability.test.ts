@@ -333,9 +333,9 @@ describe.skipIf(!isRoot)('re-runs', () => {
     removeDir(stateDir)
   })
 
-  it('up then down 20 times leaks no namespace, mount or process', () => {
+  it('up then down 10 times leaks no namespace, mount or process', () => {
     const file = writeTopology(stateDir, smallTopology(lab, {nodes: 3, pods: 2}))
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       expect(netlab(['up', file, '-q'], env).code, `up #${i + 1}`).toBe(0)
       expect(labNetns(lab)).toHaveLength(1 + 3 + 1 + 6)
       expect(netlab(['down', lab], env).code, `down #${i + 1}`).toBe(0)

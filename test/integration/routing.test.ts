@@ -76,6 +76,25 @@ describe.skipIf(!isRoot)('routing modes, seen from the kernel', () => {
     expect(probe.code, probe.stdout).toBe(0)
   })
 
+  it('routes, a lab big enough to have its neighbours written: a node holds the router, its external host and its pods, never another node', () => {
+    const lab = track(uniqueLab('rbig'))
+    const file = writeTopology(stateDir, smallTopology(lab, {nodes: 3, pods: 8, routing: 'routes'}))
+    const plan = JSON.parse(netlab(['plan', file, '--format', 'json']).stdout) as {phases: {id: string}[]}
+    expect(plan.phases.map((p) => p.id)).toContain('neighbours') // too big to learn them by ARP
+    expect(netlab(['up', file, '-q'], env).code).toBe(0)
+    const ns = (m: string) => `netlab-${lab}.${m}`
+    const probe = netlab(['probe', lab], env)
+    expect(probe.code, probe.stdout).toBe(0)
+    // after the probe crossed every node: n0 resolved nobody on eth0 but the router and the external host
+    const onWire = inNs(ns('n0'), ['ip', '-4', 'neigh', 'show', 'dev', 'eth0'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[0])
+      .sort()
+    expect(onWire).toEqual(['192.168.50.1', '203.0.113.10'])
+    expect(replyTtl(ns('n0'), '192.168.50.12')).toBe(63) // n2, through the router
+  })
+
   it('routes across two underlay segments: the router joins them and the probe passes', () => {
     const lab = track(uniqueLab('twoseg'))
     const topo = smallTopology(lab, {nodes: 2, pods: 1, ipMasq: false})
