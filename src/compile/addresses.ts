@@ -37,7 +37,7 @@ export function nodesPhase(ctx: PlanContext): void {
         n.netns,
         'ip',
         ['route', 'add', legOn(viaRouter, n.segment).ip, 'dev', 'eth0'],
-        `the ${viaRouter.name} (${legOn(viaRouter, n.segment).ip}) is on the wire: the one host of the underlay ${n.name} reaches directly`,
+        `the ${viaRouter.name} (${legOn(viaRouter, n.segment).ip}) is on the wire: ${n.name} reaches it directly, and the other nodes through it`,
       )
     } else {
       b.inNetns(n.netns, 'ip', ['addr', 'add', address, 'dev', 'eth0'], `${n.name}'s address on the underlay`)

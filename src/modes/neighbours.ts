@@ -94,8 +94,8 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
           `node too, to cni0, and the node routes it back out cni0 (like Calico's routed pods; a ` +
           `same-node reply arrives with TTL 63). Each node holds one entry per pod of its own and ` +
           (model.mode.nodePeers === 'router' && model.router
-            ? `one for the ${model.router.name} (its one neighbour on the underlay: nodes reach each ` +
-              `other through it), which is linear in nodes and pods. `
+            ? `one for the ${model.router.name} (nodes reach each other through it, so no node is ` +
+              `another's neighbour), which is linear in nodes and pods. `
             : `one per host of its segment; that last part is nodes² over the lab (every node can ` +
               `talk to every other node), and linear in pods. `) +
           `With ICMP redirects off, the node never tells a pod to go direct.`),
