@@ -1,7 +1,7 @@
 // Address the machines: the nodes phase (each node's underlay address, and the node's side of
 // the pods' wiring), then the pods phase: netlab configures each pod as a CNI plugin would, or,
 // in a CNI lab, marks the pods' namespaces and calls the plugins.
-import {allPods, type PlanContext} from '../model/types.js'
+import {allPods, nodesViaRouter, type PlanContext} from '../model/types.js'
 import {bridgeAttachPods, bridgeConfigurePod} from '../modes/bridge.js'
 import {cniPhases} from './cni-plan.js'
 import {sharedPhase} from './shared-phase.js'
@@ -19,8 +19,7 @@ export function nodesPhase(ctx: PlanContext): void {
       'its pod subnet) on cni0. The connected route on cni0 is how a node reaches its own pods.',
     scope: 'netns',
   })
-  // a mode whose nodes reach each other through the router (see RoutingModeModule.nodePeers)
-  const viaRouter = model.mode.nodePeers === 'router' ? model.router : undefined
+  const viaRouter = nodesViaRouter(model)
   for (const n of model.nodes) {
     b.inNetns(n.netns, 'ip', markLoopback(mark), `loopback up; the alias "${mark}" marks the namespace as this lab's`)
     const address = `${n.ip}/${segmentPrefix(model, n.segment)}`

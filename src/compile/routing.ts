@@ -1,6 +1,6 @@
 // Route between the machines: between the underlay's segments (labs with more than one), the
 // neighbour tables, then the routes phase, which is the routing mode's own.
-import type {PlanContext} from '../model/types.js'
+import {nodesViaRouter, type PlanContext} from '../model/types.js'
 import {learnedOrSeededNeighbours} from '../modes/bridge.js'
 import {nodeToExternal, segmentRoutes} from './underlay.js'
 
@@ -12,7 +12,7 @@ import {nodeToExternal, segmentRoutes} from './underlay.js'
 export function segmentsPhase(ctx: PlanContext): void {
   const {model, b} = ctx
   if (model.segments.length <= 1) return
-  const viaRouter = model.mode.nodePeers === 'router'
+  const viaRouter = nodesViaRouter(model) !== undefined
   const hosts = viaRouter ? model.external : [...model.nodes, ...model.external]
   if (hosts.length === 0) return
   const router = model.router!.name

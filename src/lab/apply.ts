@@ -12,7 +12,6 @@ import {buildModel} from '../compile/model.js'
 import {compileApply} from '../compile/apply.js'
 import {pinTopology} from '../compile/apply-pin.js'
 import type {LabModel} from '../model/types.js'
-import {NSEXEC} from '../exec/fanout.js'
 import {Journal} from '../state/journal.js'
 import {files, stateRoot} from '../state/paths.js'
 import {writeJson, writePlan, writeState, type LabState} from '../state/store.js'
@@ -28,10 +27,11 @@ import {canonical} from '../plan/undo-check.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
 import {runChange} from './change-run.js'
 import {requireCapacity} from './capacity.js'
-import {EXEC_IN, settleSpeakers, speakersChange, stopLeavingSpeakers} from './bird.js'
+import {settleSpeakers, speakersChange, stopLeavingSpeakers} from './bird.js'
+import {labPerlHelpers} from './perl-helpers.js'
 import {testHooks} from './up.js'
 import {requireState} from './require-state.js'
-import {startWorkload, stopWorkload, workloadPorts, WORKLOAD_SCRIPT} from './workload.js'
+import {startWorkload, stopWorkload, workloadPorts} from './workload.js'
 import {netlabCmd} from '../core/invocation.js'
 
 /** Where the new topology comes from: a file, or text (a shortcut's edit of the lab's saved topology). */
@@ -151,7 +151,7 @@ async function run({state, model, plan, full}: Planned, text: string, file: stri
   if (model.cni) requireCniPlugins(model)
   requireCapacity(model, plan) // what the change adds must fit what the machine has left
   const workload = workloadPorts(model).length > 0 || workloadPorts(state.model).length > 0
-  await requirePerl([NSEXEC, ...(workload ? [WORKLOAD_SCRIPT] : []), ...(model.bgp ? [EXEC_IN] : [])])
+  await requirePerl(labPerlHelpers(model, workload))
   // while it runs (and if it is killed) the lab is between two topologies: the record says so
   writeJson(files.applyPlan(lab), {lab, pid: process.pid, startedAt: new Date().toISOString()})
   const journal = new Journal(files.applyJournal(lab))

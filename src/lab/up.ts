@@ -20,12 +20,12 @@ import {BGP_TOOLS, BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '..
 import {timed, type OnStep} from './steps.js'
 import {requireCapacity} from './capacity.js'
 import {applyResults, requireCniPlugins} from './cni-results.js'
-import {CNI_CHAIN} from '../tools/cni.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
 import {plural} from '../core/plural.js'
 import {isLiveTerminal} from '../core/terminal.js'
-import {startWorkload, stopWorkload, WORKLOAD_SCRIPT, workloadPorts} from './workload.js'
-import {EXEC_IN, startBgp, stopBgp} from './bird.js'
+import {startWorkload, stopWorkload, workloadPorts} from './workload.js'
+import {startBgp, stopBgp} from './bird.js'
+import {labPerlHelpers} from './perl-helpers.js'
 
 export interface UpOptions {
   /** progress output: 'default' (listr2 on a terminal, plain lines otherwise) or 'silent' */
@@ -82,8 +82,7 @@ export async function up(topologyFile: string, opts: UpOptions): Promise<UpResul
       if (model.bgp) requireTools(BGP_TOOLS)
       const early = await perlEarly
       if (early) throw early
-      const workload = workloadPorts(model).length > 0 ? [WORKLOAD_SCRIPT] : []
-      return requirePerl([NSEXEC, ...(model.cni ? [CNI_CHAIN] : []), ...workload, ...(model.bgp ? [EXEC_IN] : [])])
+      return requirePerl(labPerlHelpers(model, workloadPorts(model).length > 0))
     })
     signals.throwIfReceived(`nothing of lab ${model.lab} was made`)
     const lock = step('lock', () => acquireLock(model.lab))

@@ -286,6 +286,14 @@ export function allPods(model: LabModel): PodModel[] {
   return model.nodes.flatMap((n) => n.pods)
 }
 
+/**
+ * The router a node sends even its neighbours' traffic to (the mode's nodePeers 'router'), or
+ * undefined where nodes reach the other nodes of their segment directly.
+ */
+export function nodesViaRouter(model: LabModel): RouterModel | undefined {
+  return model.mode.nodePeers === 'router' ? model.router : undefined
+}
+
 /** Do VPC hosts reach pods directly, each side seeing the other's own address? (the mode's podsRoutableFromVpc, else podsRoutableFromUnderlay) */
 export function vpcReachesPods(model: LabModel): boolean {
   const m = model.mode

@@ -4,7 +4,7 @@
 // against its limit. Every address's MAC is known in advance (see macFor), so this is exact.
 // To keep that linear in pods, a large lab's pods are routed (see routedPods): a pod's only
 // neighbour is its gateway, not every other pod of its bridge (which was pods² per node).
-import type {LabModel, NeighbourShape} from '../model/types.js'
+import {nodesViaRouter, type LabModel, type NeighbourShape} from '../model/types.js'
 import type {PlanBuilder} from '../plan/builder.js'
 
 /**
@@ -20,7 +20,7 @@ function underlayNeighbours(model: LabModel) {
   const legs = model.router?.legs ?? []
   const nodes = new Set(model.nodes.map((n) => n.name))
   // nodes that send node-to-node traffic through the router do not resolve each other
-  const peersViaRouter = model.mode.nodePeers === 'router' && model.router !== undefined
+  const peersViaRouter = nodesViaRouter(model) !== undefined
   const resolves = (h: {name: string}, x: {name: string}) => !(peersViaRouter && nodes.has(h.name) && nodes.has(x.name))
   return {
     /** for a node or external host: the other hosts of its segment it resolves, and the router's leg there */
@@ -78,6 +78,7 @@ export function routedPods(model: LabModel, shape: NeighbourShape = {}): boolean
 }
 
 export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: NeighbourShape = {}): void {
+  const router = nodesViaRouter(model)
   b.phase({
     id: 'neighbours',
     title: 'Write the neighbour (ARP) tables',
@@ -93,8 +94,8 @@ export function seedNeighbours(model: LabModel, b: PlanBuilder, shape: Neighbour
           `the subnet's connected route (noprefixroute), so it sends everything, to a pod of its own ` +
           `node too, to cni0, and the node routes it back out cni0 (like Calico's routed pods; a ` +
           `same-node reply arrives with TTL 63). Each node holds one entry per pod of its own and ` +
-          (model.mode.nodePeers === 'router' && model.router
-            ? `one for the ${model.router.name} (nodes reach each other through it, so no node is ` +
+          (router
+            ? `one for the ${router.name} (nodes reach each other through it, so no node is ` +
               `another's neighbour), which is linear in nodes and pods. `
             : `one per host of its segment; that last part is nodes² over the lab (every node can ` +
               `talk to every other node), and linear in pods. `) +
