@@ -17,6 +17,7 @@ import {labDir, stateRoot} from '../state/paths.js'
 import {ownerMark} from '../core/names.js'
 import {NetlabError} from '../core/errors.js'
 import {runBatchDirect} from './batch.js'
+import {NetnsHold} from './netns-hold.js'
 import {readMarks, runInNamespaces} from './fanout.js'
 import {run} from './runner.js'
 import {concurrency} from '../core/concurrency.js'
@@ -142,19 +143,22 @@ const isNetnsDel = (c: Command) => c.netns === null && c.tool === 'ip' && c.args
  * `down`'s usual undo: namespaces to delete, nothing else, so in any order. The marks of a chunk
  * are read while the chunks before it are being deleted: reading computes, deleting mostly waits
  * (see deleteSlices), so the two overlap instead of one waiting for the other (10,102 namespaces:
- * ~1 s of marks before ~3 s of deletion). Returns the namespaces found to be the lab's.
+ * ~1 s of marks before ~3 s of deletion). Every namespace is held until the last is deleted
+ * (NetnsHold). Returns the namespaces found to be the lab's.
  */
 async function deleteOwned(namespaces: string[], ownedOf: (namespaces: string[]) => Promise<Set<string>>): Promise<Set<string>> {
   const ours = new Set<string>()
   const deleting: Promise<void>[] = []
+  const hold = new NetnsHold()
   try {
     for (let at = 0; at < namespaces.length; at += MARKS_CHUNK) {
       const mine = await ownedOf(namespaces.slice(at, at + MARKS_CHUNK))
       mine.forEach((ns) => ours.add(ns))
-      deleting.push(runUndo([...mine].map(netnsDel)))
+      deleting.push(runUndo([...mine].map(netnsDel), hold))
     }
   } finally {
     await Promise.allSettled(deleting) // nothing of it left running, whatever happened
+    hold.release()
   }
   await Promise.all(deleting)
   return ours
@@ -180,8 +184,10 @@ const DELETE_LANES = 8
  * Run undo commands in order; consecutive ones of one tool in one place share a batch. Best
  * effort: a command whose object is already gone must not stop the others (the caller checks
  * what must be gone), so root ip batches run with -force and other failures are ignored.
+ * The namespaces a batch deletes are held until it ends (NetnsHold), or until the caller
+ * releases `hold` when it gives one.
  */
-export async function runUndo(commands: Command[]): Promise<void> {
+export async function runUndo(commands: Command[], hold?: NetnsHold): Promise<void> {
   const batches: Batch[] = []
   for (const c of commands) {
     const last = batches.at(-1)
@@ -204,10 +210,15 @@ export async function runUndo(commands: Command[]): Promise<void> {
     if (b.netns === null && b.tool === 'ip') {
       // a namespace that is already gone needs no deleting
       const present = existingNetns()
-      const lines = b.actions
-        .filter((a) => !(a.args[0] === 'netns' && a.args[1] === 'del' && !present.has(a.args[2])))
-        .map((a) => a.args.map(ipWord).join(' '))
-      await Promise.all(deleteSlices(lines).map((slice) => run('ip', ['-force', '-batch', '-'], {input: slice.join('\n') + '\n'})))
+      const kept = b.actions.filter((a) => !isNetnsDel(a) || present.has(a.args[2]))
+      const lines = kept.map((a) => a.args.map(ipWord).join(' '))
+      const held = hold ?? new NetnsHold()
+      held.add(kept.filter(isNetnsDel).map((a) => a.args[2]))
+      try {
+        await Promise.all(deleteSlices(lines).map((slice) => run('ip', ['-force', '-batch', '-'], {input: slice.join('\n') + '\n'})))
+      } finally {
+        if (!hold) held.release()
+      }
     } else if (b.netns === null) await runBatchDirect(b)
     else if (existingNetns().has(b.netns)) await runInNamespaces([{netns: b.netns, batches: [b]}], {parallel: 1, workDir: tmpdir()})
   }
