@@ -69,7 +69,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js 
                       host-gw runs at every size)
   --repeat N          netlab up/down runs (rounds, each with its floor) per topology; the table shows
                       medians (default 3)
-  --repeat-large N    rounds for labs of ${LARGE_PODS.toLocaleString('en')} pods or more (default 1)
+  --repeat-large N    rounds for labs of ${LARGE_PODS.toLocaleString('en')} pods or more (default 3; the first is
+                      probed; this machine's kernel stages vary by half from one round to the next)
   --no-floor          do not measure the kernel's floor (bench/floor.ts) beside each round
   --baseline FILE     the committed run whose ratios this run's are compared with (default
                       bench/results/baseline.json); --save-baseline writes this run there
@@ -165,7 +166,7 @@ function options(): Options | undefined {
       'probe-sizes': {type: 'string'},
       'no-cni': {type: 'boolean', default: false},
       out: {type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json')},
-      'repeat-large': {type: 'string', default: '1'},
+      'repeat-large': {type: 'string', default: '3'},
       'no-floor': {type: 'boolean', default: false},
       baseline: {type: 'string', default: BASELINE},
       'save-baseline': {type: 'boolean', default: false},
