@@ -165,6 +165,16 @@ async function deleteOwned(namespaces: string[], ownedOf: (namespaces: string[])
 }
 const MARKS_CHUNK = 2048
 
+/** Delete `namespaces` (any order, all of them the lab's), each held until the last is gone (NetnsHold). */
+export async function deleteNetns(namespaces: string[]): Promise<void> {
+  const hold = new NetnsHold()
+  try {
+    await runUndo(namespaces.map(netnsDel), hold)
+  } finally {
+    hold.release()
+  }
+}
+
 /**
  * Deleting namespaces is independent of order: a batch of only `netns del` lines is split over
  * DELETE_LANES `ip -batch` processes side by side. A deletion mostly waits rather than computes
@@ -184,10 +194,9 @@ const DELETE_LANES = 8
  * Run undo commands in order; consecutive ones of one tool in one place share a batch. Best
  * effort: a command whose object is already gone must not stop the others (the caller checks
  * what must be gone), so root ip batches run with -force and other failures are ignored.
- * The namespaces a batch deletes are held until it ends (NetnsHold), or until the caller
- * releases `hold` when it gives one.
+ * With `hold`, the namespaces deleted are held in it (NetnsHold) until the caller releases it.
  */
-export async function runUndo(commands: Command[], hold?: NetnsHold): Promise<void> {
+async function runUndo(commands: Command[], hold?: NetnsHold): Promise<void> {
   const batches: Batch[] = []
   for (const c of commands) {
     const last = batches.at(-1)
@@ -212,13 +221,8 @@ export async function runUndo(commands: Command[], hold?: NetnsHold): Promise<vo
       const present = existingNetns()
       const kept = b.actions.filter((a) => !isNetnsDel(a) || present.has(a.args[2]))
       const lines = kept.map((a) => a.args.map(ipWord).join(' '))
-      const held = hold ?? new NetnsHold()
-      held.add(kept.filter(isNetnsDel).map((a) => a.args[2]))
-      try {
-        await Promise.all(deleteSlices(lines).map((slice) => run('ip', ['-force', '-batch', '-'], {input: slice.join('\n') + '\n'})))
-      } finally {
-        if (!hold) held.release()
-      }
+      hold?.add(kept.filter(isNetnsDel).map((a) => a.args[2]))
+      await Promise.all(deleteSlices(lines).map((slice) => run('ip', ['-force', '-batch', '-'], {input: slice.join('\n') + '\n'})))
     } else if (b.netns === null) await runBatchDirect(b)
     else if (existingNetns().has(b.netns)) await runInNamespaces([{netns: b.netns, batches: [b]}], {parallel: 1, workDir: tmpdir()})
   }

@@ -2,7 +2,7 @@
 // there (also after netlab was killed mid-`up`); from the namespaces' name and mark when it is not.
 // Either way a namespace goes only if it is the lab's (its mark; see src/exec/rollback.ts), and
 // plan.json's steps are checked before any runs (src/plan/undo-check.ts).
-import {requireOwnSteps, rollback, runUndo, type RollbackOptions} from '../exec/rollback.js'
+import {deleteNetns, requireOwnSteps, rollback, type RollbackOptions} from '../exec/rollback.js'
 import {netlabCmd} from '../core/invocation.js'
 import {readJournal, summarize} from '../state/journal.js'
 import {acquireLock, removeStaleLock} from '../host/lock.js'
@@ -11,7 +11,6 @@ import {labDirExists, listLabs, readPlan, readState, removeLabDir, removeLabStat
 import {labOfNetns} from '../core/names.js'
 import type {UndoPlan, UndoStep} from '../core/actions.js'
 import type {LabModel} from '../model/types.js'
-import {netnsDel} from '../tools/ip.js'
 import {NSEXEC} from '../exec/fanout.js'
 import {cniUndoCalls} from '../compile/cni-plan.js'
 import {requireCniPlugins} from './cni-results.js'
@@ -133,7 +132,7 @@ export async function down(lab: string, opts: DownOptions = {}): Promise<DownRes
       (f) => `${f.marked.length + f.unmarked.length} found`,
     )
     if (marked.length > 0) {
-      await step('delete marked leftovers', () => runUndo(marked.reverse().map(netnsDel)))
+      await step('delete marked leftovers', () => deleteNetns(marked.reverse()))
       deleted += marked.length
     }
     unmarked.forEach((ns) => kept.add(ns))
