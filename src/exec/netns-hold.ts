@@ -28,7 +28,8 @@ export class NetnsHold {
       try {
         this.fds.push(openSync(join(NETNS_DIR, name), 'r'))
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EMFILE' && (error as NodeJS.ErrnoException).code !== 'ENFILE') continue
+        const code = (error as NodeJS.ErrnoException).code
+        if (code !== 'EMFILE' && code !== 'ENFILE') continue
         this.full = true
         this.fds.splice(-SPARE_FDS).forEach((fd) => closeSync(fd))
       }
