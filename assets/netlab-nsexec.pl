@@ -15,13 +15,14 @@
 #   exec:FILE     a program: FILE holds "argv<TAB>A<TAB>B…", optional "env<TAB>K=V" lines and a
 #                 "stdin<TAB>PATH" or "input<TAB>HEX" line; its stdout goes to ERRDIR/ID.STEP.out;
 #                 or exec-ops:SPEC, the same lines inline (as for netlink-ops);
-#   sysctl:KEY=VALUE, settle:MS, alias:
+#   sysctl:KEY=VALUE, settle:MS, alias:, linksync:
 #
 # Usage: NETLAB_NSEXEC_PROTOCOL=1 netlab-nsexec.pl PARALLEL ERRDIR < jobs   (docs/runner-protocol.md)
 #   job line: ID <TAB> NETNS <TAB> STEP [<TAB> STEP ...]
 #   (alias: read the alias of lo, netlab's ownership mark, into ERRDIR/ID.STEP.out)
 #   (settle: wait up to MS milliseconds until every interface that is up is also running —
 #   the kernel reports that asynchronously, after its link-watch has handled the change)
+#   (linksync: have the kernel's link watch handle every link of the namespace now; see sync_links)
 # Every job runs in this process: setns() in, do its steps, setns() back. A step that runs a
 # program forks it inside the namespace and parks the job; the process goes on with other jobs,
 # and the parked one with its next step once the program has ended well. At most PARALLEL
@@ -225,9 +226,15 @@ sub encode {
 use constant {WINDOW => 128, WINDOW_BYTES => 32768, SOL_NETLINK => 270, NETLINK_CAP_ACK => 10};
 my $KERNEL = pack('SxxLL', AF_NETLINK, 0, 0);
 
-sub nl_open {
+# A socket for requests to the kernel's rtnetlink, in the namespace this process is in; undef on failure ($!).
+sub route_socket {
   socket(my $sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or return;
   bind($sock, $KERNEL) or return;
+  return $sock;
+}
+
+sub nl_open {
+  my $sock = route_socket() or return;
   # errors come back without a copy of the request: small answers
   setsockopt($sock, SOL_NETLINK, NETLINK_CAP_ACK, pack('l', 1));
   return {sock => $sock, buf => '', ops => [], seq0 => 0};
@@ -274,24 +281,24 @@ sub flush {
   return ($ops[$first], 'RTNETLINK answers: ' . ($! = $err{$first}), $also);
 }
 
-# Names of the interfaces that are up but not yet running (no carrier, or not yet activated).
-sub links_not_running {
+# Every link of this namespace: [index, flags, name], from one dump without statistics
+# (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS): only these are read, and the statistics are most of what
+# the kernel would write. undef if the dump failed.
+sub links {
   my ($sock) = @_;
-  # a dump of every link, without their statistics (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS):
-  # only names and flags are read, and the statistics are most of what the kernel would write
   my $body = pack('CxSlLL', 0, 0, 0, 0, 0) . attr(29, pack('L', 1 << 3));
   my $msg = pack('LSSLL', 16 + length $body, RTM_GETLINK, NLM_F_REQUEST | 0x300, ++$seq, 0) . $body;
-  send($sock, $msg, 0, pack('SxxLL', AF_NETLINK, 0, 0)) or return ('?');
-  my @down;
+  send($sock, $msg, 0, $KERNEL) or return;
+  my @links;
   while (1) {
-    defined recv($sock, my $buf, 65536, 0) or return ('?');
+    defined recv($sock, my $buf, 65536, 0) or return;
     while (length $buf >= 16) {
       my ($len, $type) = unpack('LS', $buf);
-      return @down if $type == 3 || $type == NLMSG_ERROR; # NLMSG_DONE
+      return \@links if $type == 3; # NLMSG_DONE
+      return if $type == NLMSG_ERROR;
       my $body = substr($buf, 16, $len - 16);
       substr($buf, 0, ($len + 3) & ~3, '');
-      my (undef, undef, undef, $flags) = unpack('CxSlLL', $body);
-      next unless ($flags & IFF_UP) && !($flags & 0x40); # up, not IFF_RUNNING
+      my (undef, undef, $index, $flags) = unpack('CxSlLL', $body);
       my ($name, $attrs) = ('?', substr($body, 16));
       while (length $attrs >= 4) {
         my ($alen, $atype) = unpack('SS', $attrs);
@@ -299,9 +306,48 @@ sub links_not_running {
         ($name = substr($attrs, 4, $alen - 5)) if $atype == IFLA_IFNAME;
         substr($attrs, 0, ($alen + 3) & ~3, '');
       }
-      push @down, $name;
+      push @links, [$index, $flags, $name];
     }
   }
+}
+
+# Names of the interfaces that are up but not yet running (no carrier, or not yet activated).
+sub links_not_running {
+  my ($sock) = @_;
+  my $links = links($sock) or return ('?');
+  return map { $_->[2] } grep { ($_->[1] & IFF_UP) && !($_->[1] & 0x40) } @$links; # up, not IFF_RUNNING
+}
+
+# The kernel's link watch: a new veth end (or any link whose carrier changed) waits on one global
+# list until the kernel's link-watch work handles it. Every time a link comes up, that work walks
+# the whole list, holding the lock every link change needs (RTNL): with 20,000 new cable ends
+# waiting, at 10,000 pods, it took a core and half the lock for most of the stage that brings
+# them up. Asking for a single link (RTM_GETLINK by index) handles that link's entry at once
+# (the kernel syncs it so as not to report a state it has not applied yet). So before the stage,
+# every link of every namespace is asked for once: the list is empty when the stage starts.
+use constant SYNC_WINDOW => 32; # answers of ~1 KB each: well inside the socket's receive buffer
+sub sync_links {
+  my ($sock) = @_;
+  my $links = links($sock) or return 'netlink: cannot list the links' . ($! ? ": $!" : '');
+  my @index = map { $_->[0] } @$links;
+  while (my @w = splice(@index, 0, SYNC_WINDOW)) {
+    my $buf = join '', map {
+      my $body = pack('CxSlLL', 0, 0, $_, 0, 0) . attr(29, pack('L', 1 << 3));
+      pack('LSSLL', 16 + length $body, RTM_GETLINK, NLM_F_REQUEST, ++$seq, 0) . $body
+    } @w;
+    send($sock, $buf, 0, $KERNEL) or return "netlink: $!";
+    my $answers = 0;
+    while ($answers < @w) {
+      defined recv($sock, my $in, 65536, 0) or return "netlink: $!";
+      while (length $in >= 16) {
+        my ($len) = unpack('L', $in);
+        last if $len < 16;
+        $answers++; # a link, or an error (the link went meanwhile): either way, handled
+        substr($in, 0, ($len + 3) & ~3, '');
+      }
+    }
+  }
+  return;
 }
 
 # Apply op records over rtnetlink: from a file (netlink:FILE), or given inline (netlink-ops:OPS,
@@ -393,9 +439,7 @@ sub run_steps {
       next;
     }
     if ($kind eq 'alias') {
-      my $sock;
-      socket($sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) && bind($sock, pack('SxxLL', AF_NETLINK, 0, 0))
-        or return failed($id, $i, 1, "netlink: $!\n");
+      my $sock = route_socket() or return failed($id, $i, 1, "netlink: $!\n");
       my ($err, $reply) = talk($sock, RTM_GETLINK, 0, pack('CxSlLL', 0, 0, 0, 0, 0) . attr(IFLA_IFNAME, "lo\0"));
       return failed($id, $i, 1, "lo: $!\n") if $err || !defined $reply;
       my ($alias, $attrs) = ('', substr($reply, 16));
@@ -410,10 +454,14 @@ sub run_steps {
       close $o;
       next;
     }
+    if ($kind eq 'linksync') {
+      my $sock = route_socket() or return failed($id, $i, 1, "netlink: $!\n");
+      my $err = sync_links($sock);
+      return failed($id, $i, 1, "$err\n") if defined $err;
+      next;
+    }
     if ($kind eq 'settle') {
-      my $sock;
-      socket($sock, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) && bind($sock, pack('SxxLL', AF_NETLINK, 0, 0))
-        or return failed($id, $i, 1, "netlink: $!\n");
+      my $sock = route_socket() or return failed($id, $i, 1, "netlink: $!\n");
       for (my $waited = 0; ; $waited += 20) {
         my @down = links_not_running($sock);
         last unless @down;

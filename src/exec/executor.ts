@@ -5,8 +5,9 @@ import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../core/actions.js'
+import {driver} from '../tools/index.js'
 import {runBatchDirect, type BatchOutcome} from './batch.js'
-import {prepareJobs, runJobs, settle, type NamespaceJobs} from './fanout.js'
+import {prepareJobs, runJobs, settle, syncLinks, type NamespaceJobs} from './fanout.js'
 import {schedule, type Batch, type Lane, type Stage} from './schedule.js'
 
 export interface ApplyOptions {
@@ -60,11 +61,18 @@ export class Executor {
   fallbacks = 0
   private failure?: StepFailed
 
+  /** stages that make network interfaces, and whether one ran since the last syncLinks */
+  private addsLinks: Set<Stage>
+  private linksAdded = false
+
   constructor(
     readonly plan: Plan,
     private opts: ApplyOptions,
   ) {
     this.stages = schedule(plan, {split: Math.max(1, Math.min(opts.concurrency, 4))})
+    this.addsLinks = new Set(
+      this.stages.filter((s) => s.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => driver(b.tool).addsLinks?.(a))))),
+    )
   }
 
   private stopped(): boolean {
@@ -117,11 +125,28 @@ export class Executor {
     if (problems.length > 0) throw new StepFailed(undefined, 'wait for every link to be running', problems.slice(0, 5).join('\n'))
   }
 
+  /**
+   * Before a stage brings up the interfaces made earlier, the kernel's link watch handles them
+   * (each is on its list until then): otherwise each one that comes up has the kernel walk the
+   * whole list holding the lock every link change takes, and at 10,000 pods that walk took most of
+   * a core and half the stage's time. A namespace it cannot enter is the stage's to report.
+   */
+  private async syncLinks(lanes: Lane[]): Promise<void> {
+    await syncLinks(
+      lanes.map((l) => l.netns!),
+      {parallel: this.opts.concurrency, workDir: this.opts.workDir, signal: this.opts.signal},
+    )
+    this.linksAdded = false
+    this.throwIfStopped()
+  }
+
   async runStage(stage: Stage): Promise<void> {
     this.throwIfStopped()
     await this.maybePause(stage)
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
+    if (this.linksAdded && inNetns.length > 0) await this.syncLinks(inNetns)
+    if (this.addsLinks.has(stage)) this.linksAdded = true
     const work = Promise.all([
       pool(
         inRoot,

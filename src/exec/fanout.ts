@@ -181,16 +181,30 @@ export async function runInNamespaces(lanes: Lane[], opts: FanoutOptions): Promi
   return runJobs(prepareJobs(lanes, opts), opts)
 }
 
-/** Wait until every interface that is up in these namespaces is running; returns the problems. */
-export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: number}): Promise<string[]> {
+/** One step in each namespace; returns the problems, one `NETNS: MESSAGE` per job that did not end well. */
+function inEach(namespaces: string[], step: string, opts: FanoutOptions): Promise<string[]> {
   return withDir(opts.workDir, async (dir) => {
     const results = await nsexec(
-      namespaces.map((netns) => ({netns, steps: [`settle:${opts.timeoutMs}`]})),
+      namespaces.map((netns) => ({netns, steps: [step]})),
       dir,
       opts,
     )
     return results.flatMap((r, i) => (r.state === 'ok' ? [] : [`${namespaces[i]}: ${r.state === 'failed' ? r.stderr.trim() : r.state}`]))
   })
+}
+
+/** Wait until every interface that is up in these namespaces is running; returns the problems. */
+export function settle(namespaces: string[], opts: FanoutOptions & {timeoutMs: number}): Promise<string[]> {
+  return inEach(namespaces, `settle:${opts.timeoutMs}`, opts)
+}
+
+/**
+ * Have the kernel's link watch handle, now, every link of these namespaces (`linksync` in the
+ * script says why): a stage that brings thousands of new cables up then does not share the
+ * kernel's link lock with a walk over all of them each time one comes up. Returns the problems.
+ */
+export function syncLinks(namespaces: string[], opts: FanoutOptions): Promise<string[]> {
+  return inEach(namespaces, 'linksync:', opts)
 }
 
 /**

@@ -189,6 +189,7 @@ export const ip: ToolDriver = {
   argv: (c) => (c.netns ? ['ip', '-n', c.netns, ...c.args] : ['ip', ...c.args]),
   badArg: (arg) => notOneLine(arg) ?? (arg.includes('"') && arg.includes("'") ? 'holds both kinds of quote' : undefined),
   confined: (c) => ipConfined(c.args),
+  addsLinks: (c) => c.args[0] === 'link' && c.args[1] === 'add',
   prepare: (actions, netns, opts) => iprouteBatch('ip', encodeIp, FAULT_LINE, actions, netns, opts),
   interpret: (p, f) => batchOutcome(ip, p, f),
 }

@@ -84,6 +84,12 @@ export interface ToolDriver {
    * undefined when the tool cannot say: then the change cannot be made in place.
    */
   inverse?(c: Command): Command[] | undefined
+  /**
+   * Whether the command makes network interfaces (ip link add). The kernel's link watch keeps a
+   * new interface on a list until it handles it; the executor has it handle them before the next
+   * stage brings them up (src/exec/executor.ts, syncLinks).
+   */
+  addsLinks?(c: Command): boolean
   prepare(actions: Action[], netns: string | null, opts: DriverOptions): Prepared
   /** the batch failed at `f`: which of its actions were applied, which failed, which never ran */
   interpret(p: Prepared, f: StepFailure): BatchOutcome
