@@ -64,6 +64,8 @@ export class Executor {
   /** stages that make network interfaces, and whether one ran since the last syncLinks */
   private addsLinks: Set<Stage>
   private linksAdded = false
+  /** the stages the link watch was synced before: in how many namespaces, how long it took */
+  readonly linkSync = new Map<Stage, {namespaces: number; ms: number}>()
 
   constructor(
     readonly plan: Plan,
@@ -131,11 +133,13 @@ export class Executor {
    * whole list holding the lock every link change takes, and at 10,000 pods that walk took most of
    * a core and half the stage's time. A namespace it cannot enter is the stage's to report.
    */
-  private async syncLinks(lanes: Lane[]): Promise<void> {
+  private async syncLinks(stage: Stage, lanes: Lane[]): Promise<void> {
+    const started = performance.now()
     await syncLinks(
       lanes.map((l) => l.netns!),
       {parallel: this.opts.concurrency, workDir: this.opts.workDir, signal: this.opts.signal},
     )
+    this.linkSync.set(stage, {namespaces: lanes.length, ms: performance.now() - started})
     this.linksAdded = false
     this.throwIfStopped()
   }
@@ -145,7 +149,7 @@ export class Executor {
     await this.maybePause(stage)
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
-    if (this.linksAdded && inNetns.length > 0) await this.syncLinks(inNetns)
+    if (this.linksAdded && inNetns.length > 0) await this.syncLinks(stage, inNetns)
     if (this.addsLinks.has(stage)) this.linksAdded = true
     const work = Promise.all([
       pool(

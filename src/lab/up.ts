@@ -315,7 +315,7 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
             opts.onStep,
             `stage ${stage.phases.join('+')}`,
             () => executor.runStage(stage),
-            () => `${plural(actions, 'action')}; ${how}`,
+            () => `${plural(actions, 'action')}; ${how}${syncNote(executor.linkSync.get(stage))}`,
           ),
       }
     })
@@ -352,6 +352,10 @@ async function runWithProgress(executor: Executor, plan: Plan, opts: UpOptions):
     process.stdout.isTTY = stdoutTTY
   }
 }
+
+/** The stage's note says when the kernel's link watch was synced before it (Executor.syncLinks). */
+const syncNote = (sync: {namespaces: number; ms: number} | undefined) =>
+  sync ? `; first the link watch synced in ${plural(sync.namespaces, 'namespace')} (${sync.ms.toFixed(0)} ms)` : ''
 
 function describeStage(stage: Stage): {actions: number; batches: number; how: string} {
   const actions = stage.lanes.reduce((n, l) => n + l.batches.reduce((m, b) => m + b.actions.length, 0), 0)

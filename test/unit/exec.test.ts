@@ -9,6 +9,7 @@ import type {Step, StepFailure} from '../../src/tools/types.js'
 import type {Action} from '../../src/core/actions.js'
 import {argv} from '../../src/tools/command.js'
 import {schedule} from '../../src/exec/schedule.js'
+import {driver} from '../../src/tools/index.js'
 import {deleteSlices} from '../../src/exec/rollback.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
@@ -43,6 +44,13 @@ describe('schedule', () => {
     expect(last.lanes.length).toBe(10) // one lane per namespace
     const node0 = last.lanes.find((l) => l.netns?.endsWith('.node-0'))!
     expect(node0.batches.map((b) => b.tool)).toEqual(['ip', 'sysctl', 'iptables'])
+  })
+
+  it("knows the stages that make interfaces from the tools' drivers: the cables, not the namespaces or anything inside them", () => {
+    const makesLinks = stages.filter((s) =>
+      s.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => driver(b.tool).addsLinks?.(a)))),
+    )
+    expect(makesLinks.map((s) => s.phases)).toEqual([['links'], ['pod-links']])
   })
 
   it('splits an independent root phase over several processes only when it is large', () => {

@@ -358,6 +358,12 @@ describe.skipIf(!canUnshare)('nsexec pipelines its requests and still reports ex
     expect(readFileSync(join(dir, '0.0.out'), 'utf8')).toBe(input)
   })
 
+  it('linksync asks for every link of the namespace, request window after window', () => {
+    const mk = `exec-ops:${['argv', 'sh', '-c', 'for i in $(seq 1 40); do ip link add m$i type veth peer name p$i || exit 1; done'].join(US)}`
+    const r = spawnSync('unshare', ['-rn', 'perl', NSEXEC, '1', dir], {input: `0\t.\t${mk}\tlinksync:\n`, encoding: 'utf8'})
+    expect(r.stdout).toContain('ok 0')
+  })
+
   it('settle (a dump of the links without their statistics) names a link that is up but not running, and passes once it runs', () => {
     const mk = (peerUp: boolean) =>
       `exec-ops:${['argv', 'sh', '-c', `ip link add d0 type veth peer name d1 && ip link set d0 up${peerUp ? ' && ip link set d1 up' : ''}`].join(US)}`
