@@ -10,6 +10,7 @@ import {canonical, undoProblems} from '../plan/undo-check.js'
 import {FAULTS} from './faults/index.js'
 import {FAULT_KINDS, type FaultKind} from './faults/kinds.js'
 import type {FaultContext, FaultSite} from './faults/types.js'
+import {isRecord} from '../core/record.js'
 
 export {FAULT_KINDS, type FaultKind}
 
@@ -71,8 +72,6 @@ export function pickFault(model: LabModel, plan: Plan, kind: FaultKind | undefin
   return all.length > 0 ? all[Math.floor(random() * all.length)] : undefined
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /**
  * Why a fault record (fault.json as read) is not one `netlab break` made for this lab, or
  * undefined when it is. Checked, not trusted: fix runs its commands as root, so the record's
@@ -80,11 +79,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * every command in it (the rule check, the undo) is netlab's own. Pure.
  */
 export function faultRecordProblem(record: unknown, model: LabModel, plan: Plan, labDir: string): string | undefined {
-  if (!isObject(record) || !isObject(record.fault)) return 'damaged: it holds no fault'
+  if (!isRecord(record) || !isRecord(record.fault)) return 'damaged: it holds no fault'
   if (record.lab !== model.lab) return `damaged: it is for lab ${JSON.stringify(record.lab)}, not ${model.lab}`
   const f = record.fault
   if (!(FAULT_KINDS as readonly unknown[]).includes(f.kind)) return `damaged: ${JSON.stringify(f.kind)} is no kind of fault netlab has`
-  if (!isObject(f.plan) || !Array.isArray(f.plan.actions) || typeof f.where !== 'string' || typeof f.what !== 'string')
+  if (!isRecord(f.plan) || !Array.isArray(f.plan.actions) || typeof f.where !== 'string' || typeof f.what !== 'string')
     return 'damaged: its fault has no plan'
   const made = new Set(candidates(model, plan, f.kind as FaultKind).map(canonical))
   if (made.has(canonical(f))) return undefined

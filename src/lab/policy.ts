@@ -28,6 +28,7 @@ import {BUILD_TOOLS, requirePerl, requireRoot, requireTools} from '../host/prefl
 import {plural} from '../core/plural.js'
 import {canonical} from '../plan/undo-check.js'
 import {netlabCmd} from '../core/invocation.js'
+import {isRecord} from '../core/record.js'
 
 /** A change of a running lab's policies (policy apply) or of the labels they select by (label). */
 export interface PolicyChange {
@@ -168,8 +169,6 @@ interface PolicyApplyRecord extends Plan {
 /** What the next command does about an apply that was killed: finish it, or undo what it did. */
 export type Recovery = 'complete' | 'roll back'
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /** A record as checked against the lab (checkApplyRecord): its actions, and the model it may complete to. */
 export interface CheckedApply {
   actions: {id: number}[]
@@ -191,14 +190,14 @@ export function checkApplyRecord(
   owner: string,
 ): {ok: true; record: CheckedApply} | {ok: false; reason: string} {
   const damaged = (reason: string) => ({ok: false as const, reason: `damaged: ${reason}`})
-  if (!isObject(raw)) return damaged('it is not a policy apply record')
+  if (!isRecord(raw)) return damaged('it is not a policy apply record')
   if (raw.lab !== model.lab) return damaged(`it is for lab ${JSON.stringify(raw.lab)}, not ${model.lab}`)
-  if (!Array.isArray(raw.actions) || !raw.actions.every((a) => isObject(a) && Number.isInteger(a.id)))
+  if (!Array.isArray(raw.actions) || !raw.actions.every((a) => isRecord(a) && Number.isInteger(a.id)))
     return damaged('it has no list of actions')
   const record: CheckedApply = {actions: raw.actions as {id: number}[], ...(Number.isInteger(raw.pid) ? {pid: raw.pid as number} : {})}
   const intent = raw.intent
   if (intent === undefined) return {ok: true, record} // an older netlab's record: rolled back
-  if (!isObject(intent) || !Array.isArray(intent.policies)) return damaged('its intent has no list of policies')
+  if (!isRecord(intent) || !Array.isArray(intent.policies)) return damaged('its intent has no list of policies')
   const bad = intent.policies.map(policyProblem).find(Boolean)
   if (bad) return damaged(`its intent has ${bad}`)
   // a label change's intent differs in its labels too: those are taken, checked, with the policies

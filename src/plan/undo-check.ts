@@ -14,6 +14,7 @@ import type {Command, UndoStep} from '../core/actions.js'
 import {driver} from '../tools/index.js'
 import {undoCommands} from '../tools/command.js'
 import {netnsDel} from '../tools/ip.js'
+import {isRecord} from '../core/record.js'
 
 export interface UndoTrust {
   /** the lab the steps must act on (from the state directory's name, never from the file) */
@@ -24,7 +25,6 @@ export interface UndoTrust {
   cniUndo?: readonly Command[]
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string')
 const isStringMap = (v: unknown) => v === undefined || (isRecord(v) && Object.values(v).every((x) => typeof x === 'string'))
 

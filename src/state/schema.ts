@@ -2,6 +2,7 @@
 // (status, ls, probe, trace, down's hints), checked once where the file is read, so a damaged
 // or hand-edited file is one lab's problem with a reason, never a TypeError in another lab's `ls`.
 // Deliberately small: shapes and types, not the model's meaning (that came from a checked topology).
+import {isRecord} from '../core/record.js'
 
 type Shape = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string[]'
 
@@ -21,7 +22,7 @@ function fits(v: unknown, shape: Shape): boolean {
     case 'string[]':
       return Array.isArray(v) && v.every((x) => typeof x === 'string')
     case 'object':
-      return typeof v === 'object' && v !== null && !Array.isArray(v)
+      return isRecord(v)
     case 'number':
       return typeof v === 'number' && Number.isFinite(v)
     default:
