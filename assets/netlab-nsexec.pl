@@ -281,12 +281,15 @@ sub flush {
   return ($ops[$first], 'RTNETLINK answers: ' . ($! = $err{$first}), $also);
 }
 
-# Every link of this namespace: [index, flags, name], from one dump without statistics
-# (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS): only these are read, and the statistics are most of what
-# the kernel would write. undef if the dump failed.
+# An RTM_GETLINK request's body: link INDEX (0: every link, in a dump), without its statistics
+# (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS): they are most of what the kernel would write.
+use constant {IFLA_EXT_MASK => 29, RTEXT_FILTER_SKIP_STATS => 1 << 3};
+sub getlink_body { pack('CxSlLL', 0, 0, $_[0], 0, 0) . attr(IFLA_EXT_MASK, pack('L', RTEXT_FILTER_SKIP_STATS)) }
+
+# Every link of this namespace: [index, flags, name], from one dump; undef if the dump failed.
 sub links {
   my ($sock) = @_;
-  my $body = pack('CxSlLL', 0, 0, 0, 0, 0) . attr(29, pack('L', 1 << 3));
+  my $body = getlink_body(0);
   my $msg = pack('LSSLL', 16 + length $body, RTM_GETLINK, NLM_F_REQUEST | 0x300, ++$seq, 0) . $body;
   send($sock, $msg, 0, $KERNEL) or return;
   my @links;
@@ -332,7 +335,7 @@ sub sync_links {
   my @index = map { $_->[0] } @$links;
   while (my @w = splice(@index, 0, SYNC_WINDOW)) {
     my $buf = join '', map {
-      my $body = pack('CxSlLL', 0, 0, $_, 0, 0) . attr(29, pack('L', 1 << 3));
+      my $body = getlink_body($_);
       pack('LSSLL', 16 + length $body, RTM_GETLINK, NLM_F_REQUEST, ++$seq, 0) . $body
     } @w;
     send($sock, $buf, 0, $KERNEL) or return "netlink: $!";

@@ -5,10 +5,9 @@ import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Journal} from '../state/journal.js'
 import type {Action, Plan} from '../core/actions.js'
-import {driver} from '../tools/index.js'
 import {runBatchDirect, type BatchOutcome} from './batch.js'
 import {prepareJobs, runJobs, settle, syncLinks, type NamespaceJobs} from './fanout.js'
-import {schedule, type Batch, type Lane, type Stage} from './schedule.js'
+import {linkSyncStages, schedule, type Batch, type Lane, type Stage} from './schedule.js'
 
 export interface ApplyOptions {
   journal: Journal
@@ -61,9 +60,8 @@ export class Executor {
   fallbacks = 0
   private failure?: StepFailed
 
-  /** stages that make network interfaces, and whether one ran since the last syncLinks */
-  private addsLinks: Set<Stage>
-  private linksAdded = false
+  /** the stages the kernel's link watch is synced before (linkSyncStages) */
+  private readonly syncBefore: Set<Stage>
   /** the stages the link watch was synced before: in how many namespaces, how long it took */
   readonly linkSync = new Map<Stage, {namespaces: number; ms: number}>()
 
@@ -72,9 +70,7 @@ export class Executor {
     private opts: ApplyOptions,
   ) {
     this.stages = schedule(plan, {split: Math.max(1, Math.min(opts.concurrency, 4))})
-    this.addsLinks = new Set(
-      this.stages.filter((s) => s.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => driver(b.tool).addsLinks?.(a))))),
-    )
+    this.syncBefore = linkSyncStages(this.stages)
   }
 
   private stopped(): boolean {
@@ -141,7 +137,6 @@ export class Executor {
       {parallel: this.opts.concurrency, workDir: this.opts.workDir, signal: this.opts.signal},
     )
     this.linkSync.set(stage, {namespaces: lanes.length, ms: performance.now() - started})
-    this.linksAdded = false
     this.throwIfStopped()
   }
 
@@ -150,8 +145,7 @@ export class Executor {
     await this.maybePause(stage)
     const inRoot = stage.lanes.filter((l) => l.netns === null)
     const inNetns = stage.lanes.filter((l) => l.netns !== null)
-    if (this.linksAdded && inNetns.length > 0) await this.syncLinks(stage, inNetns)
-    if (this.addsLinks.has(stage)) this.linksAdded = true
+    if (this.syncBefore.has(stage)) await this.syncLinks(stage, inNetns)
     const work = Promise.all([
       pool(
         inRoot,

@@ -6,6 +6,7 @@
 //   in one `ip -n NS -batch`, its sysctls in one sysctl, its rules in one iptables-restore;
 //   lanes run concurrently, since no namespace depends on another's inside.
 import type {Action, Plan, Tool} from '../core/actions.js'
+import {driver} from '../tools/index.js'
 
 export interface Batch {
   netns: string | null
@@ -65,4 +66,22 @@ export function schedule(plan: Plan, opts: {split?: number} = {}): Stage[] {
   }
   close()
   return stages
+}
+
+/**
+ * The stages before which the kernel's link watch is synced (Executor.syncLinks): each stage
+ * inside namespaces that comes after a stage making interfaces (its tool driver's addsLinks),
+ * the first such one after them. Pure: the stages say it all.
+ */
+export function linkSyncStages(stages: Stage[]): Set<Stage> {
+  const before = new Set<Stage>()
+  let linksAdded = false
+  for (const stage of stages) {
+    if (linksAdded && stage.lanes.some((l) => l.netns !== null)) {
+      before.add(stage)
+      linksAdded = false
+    }
+    if (stage.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => driver(b.tool).addsLinks?.(a))))) linksAdded = true
+  }
+  return before
 }

@@ -14,7 +14,7 @@ export interface InProcessResult {
 }
 
 /** Run `f` with `env` set in process.env, and process.env as it was afterwards. */
-async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
+export async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
   Object.assign(process.env, env)
   try {

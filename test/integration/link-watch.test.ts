@@ -12,6 +12,7 @@ import {syncLinks} from '../../src/exec/fanout.js'
 import {down} from '../../src/lab/down.js'
 import {up} from '../../src/lab/up.js'
 import type {StepTiming} from '../../src/lab/steps.js'
+import {withEnv} from '../helpers/in-process.js'
 import {isRoot, labNetns, labSandbox, smallTopology, uniqueLab, writeTopology} from '../helpers/lab.js'
 
 const ip = (...args: string[]) => execFileSync('ip', args, {encoding: 'utf8'})
@@ -82,9 +83,7 @@ describe.skipIf(!isRoot)("the kernel's link watch, synced", () => {
       const lab = box.track(uniqueLab('lwup'))
       const file = writeTopology(workDir, smallTopology(lab))
       const steps: StepTiming[] = []
-      const saved = process.env.NETLAB_STATE_DIR
-      process.env.NETLAB_STATE_DIR = box.stateDir
-      try {
+      await withEnv(box.env, async () => {
         await up(file, {progress: 'silent', onStep: (s) => steps.push(s)})
         const stages = steps.filter((s) => s.step.startsWith('stage '))
         const synced = stages.filter((s) => s.note?.includes('link watch synced'))
@@ -94,10 +93,7 @@ describe.skipIf(!isRoot)("the kernel's link watch, synced", () => {
         // the stage before the cables (ipv4-only: no link exists yet) is not synced
         expect(stages.findIndex((s) => s.step === 'stage ipv4-only')).toBeGreaterThanOrEqual(0)
         await down(lab, {})
-      } finally {
-        if (saved === undefined) delete process.env.NETLAB_STATE_DIR
-        else process.env.NETLAB_STATE_DIR = saved
-      }
+      })
     })
   })
 })

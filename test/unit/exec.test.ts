@@ -8,8 +8,7 @@ import {restoreInput} from '../../src/tools/iptables.js'
 import type {Step, StepFailure} from '../../src/tools/types.js'
 import type {Action} from '../../src/core/actions.js'
 import {argv} from '../../src/tools/command.js'
-import {schedule} from '../../src/exec/schedule.js'
-import {driver} from '../../src/tools/index.js'
+import {linkSyncStages, schedule} from '../../src/exec/schedule.js'
 import {deleteSlices} from '../../src/exec/rollback.js'
 import {buildModel} from '../../src/compile/model.js'
 import {compilePlan} from '../../src/compile/plan.js'
@@ -46,11 +45,12 @@ describe('schedule', () => {
     expect(node0.batches.map((b) => b.tool)).toEqual(['ip', 'sysctl', 'iptables'])
   })
 
-  it("knows the stages that make interfaces from the tools' drivers: the cables, not the namespaces or anything inside them", () => {
-    const makesLinks = stages.filter((s) =>
-      s.lanes.some((l) => l.batches.some((b) => b.actions.some((a) => driver(b.tool).addsLinks?.(a)))),
-    )
-    expect(makesLinks.map((s) => s.phases)).toEqual([['links'], ['pod-links']])
+  it("syncs the link watch before the first stage inside namespaces after the cables, known from the tools' drivers", () => {
+    expect([...linkSyncStages(stages)].map((s) => s.phases)).toEqual([stages.at(-1)!.phases]) // not ipv4-only: no link exists yet
+    // a stage that makes links and then two stages inside namespaces: only the first is synced
+    const [namespaces, ipv4, links, podLinks, inside] = stages
+    expect([...linkSyncStages([namespaces, links, ipv4, podLinks, inside, ipv4])]).toEqual([ipv4, inside])
+    expect(linkSyncStages([namespaces, ipv4, inside]).size).toBe(0)
   })
 
   it('splits an independent root phase over several processes only when it is large', () => {
